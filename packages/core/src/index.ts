@@ -1,0 +1,11 @@
+/**
+ * `@irn/core`: Invertible Image Rescaling (Xiao et al., ECCV 2020) on TensorFlow.js.
+ * Importing registers the layer classes with `tf.serialization`; nothing else runs.
+ */
+export * from './layers/index.js';
+export { IrnModel, type IrnCreateOptions, type IrnMetadata, type LatentOptions } from './model/irn.js';
+export { PUBLISHED_CONFIG, levelsOf, zChannelsOf, type IrnConfig, type IrnScale } from './model/config.js';
+export { seededNormal, type NoiseWindow } from './model/noise.js';
+export { quantize8 } from './model/quantize.js';
+export { type RasterImage } from './image/raster.js';
+export { downscaleImage, upscaleImage, type UpscaleOptions } from './rescale/rescale.js';

@@ -1,0 +1,41 @@
+import * as tf from '@tensorflow/tfjs-core';
+
+/**
+ * 2-D convolution, stride 1, "same" zero padding, with bias, and a gradient built from
+ * forward convolutions only.
+ *
+ * Why: the tfjs wasm backend has no `Conv2DBackpropFilter` kernel, and the cpu backend's is
+ * very slow (ENVIRONMENT.md). The input gradient is a convolution of dy with the spatially
+ * flipped, in/out-transposed kernel; the filter gradient is a 'valid' convolution in which the
+ * channels of the padded input play the batch role and dy plays the filter.
+ *
+ * @param x input `[B, H, W, Cin]`
+ * @param kernel `[k, k, Cin, Cout]` with k odd
+ * @param bias `[Cout]`
+ */
+export function conv2dSame(x: tf.Tensor4D, kernel: tf.Tensor4D, bias: tf.Tensor1D): tf.Tensor4D {
+  const k = kernel.shape[0];
+  const pad = (k - 1) / 2;
+  const op = tf.customGrad((...args: unknown[]) => {
+    const [xi, wi, bi, save] = args as [tf.Tensor4D, tf.Tensor4D, tf.Tensor1D, tf.GradSaveFunc];
+    save([xi, wi]);
+    const value = tf.add(tf.conv2d(xi, wi, 1, 'same'), bi) as tf.Tensor4D;
+    const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]): tf.Tensor[] => {
+      const [xs, ws] = saved as [tf.Tensor4D, tf.Tensor4D];
+      const dy4 = dy as tf.Tensor4D;
+      // dL/dx: correlate dy with the kernel flipped in space and transposed in/out.
+      const wFlip = tf.transpose(tf.reverse(ws, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D;
+      const dx = tf.conv2d(dy4, wFlip, 1, 'same');
+      // dL/dW[i, j, ci, co] = sum_{b, h, w} xpad[b, h + i, w + j, ci] * dy[b, h, w, co]
+      const xPad = tf.pad(xs, [[0, 0], [pad, pad], [pad, pad], [0, 0]]);
+      const xT = tf.transpose(xPad, [3, 1, 2, 0]) as tf.Tensor4D; // [Cin, H+2p, W+2p, B]
+      const dyT = tf.transpose(dy4, [1, 2, 0, 3]) as tf.Tensor4D; // [H, W, B, Cout]
+      const dwT = tf.conv2d(xT, dyT, 1, 'valid'); // [Cin, k, k, Cout]
+      const dw = tf.transpose(dwT, [1, 2, 0, 3]);
+      const db = tf.sum(dy4, [0, 1, 2]);
+      return [dx, dw, db];
+    };
+    return { value, gradFunc };
+  });
+  return op(x, kernel, bias) as tf.Tensor4D;
+}

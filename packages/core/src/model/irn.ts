@@ -1,0 +1,233 @@
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { AffineCoupling } from '../layers/affine-coupling.js';
+import { assertRank4, type FlowResult } from '../layers/flow.js';
+import { HaarDownsampling } from '../layers/haar.js';
+import { InvertibleSequence } from '../layers/sequence.js';
+import { IRN_FORMAT_VERSION, levelsOf, resolveConfig, zChannelsOf, type IrnConfig } from './config.js';
+import { seededNormal } from './noise.js';
+import { quantize8 } from './quantize.js';
+
+/** Options of {@link IrnModel.create}: the architecture and a seed for the initial weights. */
+export interface IrnCreateOptions extends Partial<IrnConfig> {
+  /** Seed for the initial weights (unseeded when absent). */
+  seed?: number;
+}
+
+/** How z is chosen when upscaling. */
+export interface LatentOptions {
+  /**
+   * `"zeros"` (default; the mode of N(0, I), the best single guess), `"gaussian"` (a fresh
+   * draw, as the paper tests), or an explicit tensor `[B, H/scale, W/scale, zChannels]`.
+   */
+  z?: 'zeros' | 'gaussian' | tf.Tensor4D;
+  /** Standard deviation of the Gaussian draw. Default 1. */
+  temperature?: number;
+  /** Seed of the Gaussian draw; the same seed gives the same image. Default: random. */
+  seed?: number;
+}
+
+/** Metadata stored in `model.json` (`userDefinedMetadata.irn`). */
+export interface IrnMetadata extends IrnConfig {
+  format: number;
+  levels: number;
+  /** Free-form provenance, e.g. `"converted from IRN_x2.pth"`. */
+  source?: string;
+}
+
+/**
+ * An IRN model: `forward` maps an HR image `[B, H, W, 3]` in `[0, 1]` to
+ * `[B, H/s, W/s, 3 s^2]` whose first 3 channels are the LR image and the rest z;
+ * `inverse` maps back exactly. `downscale` / `upscale` add the 8-bit quantization and the
+ * choice of z. Height and width must be multiples of the scale here; the image-level
+ * functions (`downscaleImage`, `upscaleImage`) pad and crop for any size.
+ *
+ * @example
+ * const model = IrnModel.create({ scale: 2, blocks: 4, growth: 16 });
+ * const lr = model.downscale(hr);                 // [1, H/2, W/2, 3], multiples of 1/255
+ * const restored = model.upscale(lr, { z: 'zeros' });
+ */
+export class IrnModel {
+  private disposed = false;
+
+  private constructor(
+    /** The invertible layers, as a saveable `tf.Sequential`. */
+    readonly flow: InvertibleSequence,
+    /** The architecture. */
+    readonly config: IrnConfig,
+    /** Where the weights came from, if known. */
+    readonly source?: string,
+  ) {}
+
+  /** Builds a fresh model: exactly the Haar transform until trained (last convs are zero). */
+  static create(options: IrnCreateOptions = {}): IrnModel {
+    const { seed, ...arch } = options;
+    const config = resolveConfig(arch);
+    const flow = new InvertibleSequence();
+    let channels = 3;
+    for (let level = 0; level < levelsOf(config.scale); level++) {
+      flow.add(new HaarDownsampling(level === 0 ? { inputShape: [null, null, 3] as unknown as number[] } : {}));
+      channels *= 4;
+      for (let b = 0; b < config.blocks; b++) {
+        const blockSeed = seed == null ? undefined : seed * 1000 + level * 100 + b;
+        flow.add(new AffineCoupling({ split: 3, clamp: config.clamp, growth: config.growth, seed: blockSeed }));
+      }
+    }
+    return IrnModel.wrap(flow, config);
+  }
+
+  /** Wraps a loaded flow, reading the architecture from its metadata. */
+  static fromFlow(flow: tfl.LayersModel): IrnModel {
+    if (!(flow instanceof InvertibleSequence)) {
+      throw new Error('not an IRN model: model.json does not describe an InvertibleSequence');
+    }
+    const meta = (flow.getUserDefinedMetadata() as { irn?: IrnMetadata } | undefined)?.irn;
+    if (meta == null) throw new Error('not an IRN model: model.json has no "irn" metadata');
+    if (meta.format > IRN_FORMAT_VERSION) {
+      throw new Error(`this IRN model has format ${meta.format}; this library reads up to ${IRN_FORMAT_VERSION}`);
+    }
+    const config = resolveConfig({ scale: meta.scale, blocks: meta.blocks, growth: meta.growth, clamp: meta.clamp });
+    const expected = levelsOf(config.scale) * (1 + config.blocks);
+    if (flow.layers.length !== expected) {
+      throw new Error(`IRN model metadata says ${expected} layers, model.json has ${flow.layers.length}`);
+    }
+    return IrnModel.wrap(flow, config, meta.source);
+  }
+
+  /**
+   * Loads a model saved by {@link IrnModel.save}: a URL to `model.json`, `indexeddb://name`
+   * in browsers, or any `tf.io.IOHandler` (in Node, `fileSystem(dir)` from `@irn/core/node`).
+   */
+  static async load(source: string | tf.io.IOHandler): Promise<IrnModel> {
+    const flow = await tfl.loadLayersModel(source);
+    try {
+      return IrnModel.fromFlow(flow);
+    } catch (e) {
+      flow.dispose();
+      throw e;
+    }
+  }
+
+  private static wrap(flow: InvertibleSequence, config: IrnConfig, source?: string): IrnModel {
+    const model = new IrnModel(flow, config, source);
+    model.writeMetadata();
+    return model;
+  }
+
+  private writeMetadata(): void {
+    const meta: IrnMetadata = { format: IRN_FORMAT_VERSION, levels: this.levels, ...this.config };
+    if (this.source != null) meta.source = this.source;
+    this.flow.setUserDefinedMetadata({ irn: meta });
+  }
+
+  /** A copy of this model object that records where its weights came from (same weights). */
+  withSource(source: string): IrnModel {
+    const model = new IrnModel(this.flow, this.config, source);
+    model.writeMetadata();
+    return model;
+  }
+
+  /** Rescaling factor. */
+  get scale(): number {
+    return this.config.scale;
+  }
+  /** Number of Haar levels (log2 of the scale). */
+  get levels(): number {
+    return levelsOf(this.config.scale);
+  }
+  /** Channels of z. */
+  get zChannels(): number {
+    return zChannelsOf(this.config.scale);
+  }
+  /** Number of trainable weights (1,667,952 for the published x2). */
+  countParams(): number {
+    return this.flow.countParams();
+  }
+
+  /** HR `[B, H, W, 3]` -> `[B, H/s, W/s, 3 s^2]` (LR channels first) and log|det J|. */
+  forward(xHr: tf.Tensor4D): FlowResult {
+    this.check();
+    assertRank4(xHr, 'IrnModel.forward');
+    const [, h, w, c] = xHr.shape;
+    if (c !== 3) throw new Error(`IRN takes RGB input with 3 channels, got ${c}`);
+    if (h % this.scale !== 0 || w % this.scale !== 0) {
+      throw new Error(`IRN x${this.scale} needs height and width that are multiples of ${this.scale}, got ${w}x${h}`);
+    }
+    return this.flow.forward(xHr);
+  }
+
+  /** `[B, h, w, 3 s^2]` -> HR `[B, h s, w s, 3]` and log|det J| of the inverse. */
+  inverse(y: tf.Tensor4D): FlowResult {
+    this.check();
+    assertRank4(y, 'IrnModel.inverse');
+    const c = y.shape[3];
+    if (c !== 3 + this.zChannels) {
+      throw new Error(`IRN x${this.scale} inverse takes ${3 + this.zChannels} channels (LR + z), got ${c}`);
+    }
+    return this.flow.inverse(y);
+  }
+
+  /** The 8-bit LR image `[B, H/s, W/s, 3]` (values k/255) of an HR batch `[B, H, W, 3]` in [0, 1]. */
+  downscale(xHr: tf.Tensor4D): tf.Tensor4D {
+    return tf.tidy(() => {
+      const { output } = this.forward(xHr);
+      const y = tf.slice(output, [0, 0, 0, 0], [-1, -1, -1, 3]);
+      return quantize8(y) as tf.Tensor4D;
+    });
+  }
+
+  /**
+   * The HR image `[B, h s, w s, 3]` restored from an LR batch `[B, h, w, 3]`, clamped to
+   * [0, 1] (not rounded). z is zeros unless `latent.z` says otherwise.
+   */
+  upscale(yLr: tf.Tensor4D, latent: LatentOptions = {}): tf.Tensor4D {
+    assertRank4(yLr, 'IrnModel.upscale');
+    const [b, h, w, c] = yLr.shape;
+    if (c !== 3) throw new Error(`IRN upscale takes an RGB LR image with 3 channels, got ${c}`);
+    return tf.tidy(() => {
+      const z = this.latent([b, h, w, this.zChannels], latent);
+      const { output } = this.inverse(tf.concat([yLr, z], 3) as tf.Tensor4D);
+      return tf.clipByValue(output, 0, 1) as tf.Tensor4D;
+    });
+  }
+
+  /** The z tensor `shape` that `latent` asks for. */
+  latent(shape: [number, number, number, number], latent: LatentOptions = {}): tf.Tensor4D {
+    const mode = latent.z ?? 'zeros';
+    if (mode === 'zeros') return tf.zeros(shape);
+    if (mode === 'gaussian') {
+      const t = latent.temperature ?? 1;
+      if (!(t >= 0 && Number.isFinite(t))) throw new Error(`temperature must be a finite number >= 0, got ${t}`);
+      const seed = latent.seed ?? Math.floor(Math.random() * 2 ** 31);
+      return tf.tidy(() => {
+        const draws: tf.Tensor4D[] = [];
+        for (let i = 0; i < shape[0]; i++) draws.push(seededNormal(seed + i, [1, shape[1], shape[2], shape[3]]));
+        return tf.mul(tf.concat(draws, 0), t) as tf.Tensor4D;
+      });
+    }
+    if (mode instanceof tf.Tensor) {
+      if (mode.shape.join() !== shape.join()) {
+        throw new Error(`z must have shape [${shape.join(', ')}], got [${mode.shape.join(', ')}]`);
+      }
+      return tf.clone(mode);
+    }
+    throw new Error(`z must be "zeros", "gaussian" or a tensor, got ${String(mode)}`);
+  }
+
+  /** Saves `model.json` and weights through a `tf.io` handler or URL scheme (`indexeddb://`, ...). */
+  async save(destination: string | tf.io.IOHandler): Promise<tf.io.SaveResult> {
+    this.check();
+    return this.flow.save(destination);
+  }
+
+  /** Frees the weights. The model cannot be used afterwards. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.flow.dispose();
+  }
+
+  private check(): void {
+    if (this.disposed) throw new Error('this IRN model was disposed');
+  }
+}

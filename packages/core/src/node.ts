@@ -1,0 +1,5 @@
+/**
+ * Node-only parts of `@irn/core`: disk I/O for models and PNG files, backend setup.
+ * Import from `@irn/core/node`; everything in `@irn/core` itself also runs in browsers.
+ */
+export { fileSystem } from './io/fs-handler.js';
