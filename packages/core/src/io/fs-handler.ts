@@ -29,7 +29,7 @@ export function fileSystem(dir: string): tf.io.IOHandler {
         await writeFile(join(root, name), weights.subarray(i * SHARD_BYTES, (i + 1) * SHARD_BYTES));
       }
       const modelJson: tf.io.ModelJSON = {
-        modelTopology: artifacts.modelTopology,
+        modelTopology: artifacts.modelTopology ?? {},
         format: artifacts.format,
         generatedBy: artifacts.generatedBy,
         convertedBy: artifacts.convertedBy,

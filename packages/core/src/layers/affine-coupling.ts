@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { DenseBlock } from './dense-block.js';
+import type { LayerArgs } from '@tensorflow/tfjs-layers/dist/engine/topology.js';
+import { DenseBlock, type DenseBlockArgs } from './dense-block.js';
 import { assertRank4, InvertibleLayer, type FlowResult } from './flow.js';
 
 /**
@@ -12,7 +13,7 @@ export type SubnetFactory = (inChannels: number, outChannels: number, role: Subn
 export type SubnetRole = 'F' | 'G' | 'H';
 
 /** Constructor arguments of {@link AffineCoupling}. */
-export interface AffineCouplingArgs extends tfl.layers.LayerArgs {
+export interface AffineCouplingArgs extends LayerArgs {
   /** Channels of the LR branch x1. Default 3 (IRN.md). */
   split?: number;
   /** Bound of the log-scale s. Default 1 (IRN.md). */
@@ -57,7 +58,7 @@ export class AffineCoupling extends InvertibleLayer {
     this.subnetFactory =
       args.subnet ??
       ((_in, out, role) =>
-        new DenseBlock({ outChannels: out, growth: this.growth, seed: seedOf(role), weightPrefix: `${role}/`, name: role }));
+        new DenseBlock({ outChannels: out, growth: this.growth, seed: seedOf(role), weightPrefix: `${role}/`, name: role } as DenseBlockArgs));
   }
 
   override build(inputShape: tfl.Shape | tfl.Shape[]): void {

@@ -1,9 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
+import type { LayerArgs } from '@tensorflow/tfjs-layers/dist/engine/topology.js';
 import { conv2dSame } from './conv.js';
 
 /** Constructor arguments of {@link DenseBlock}. */
-export interface DenseBlockArgs extends tfl.layers.LayerArgs {
+export interface DenseBlockArgs extends LayerArgs {
   /** Output channels of the last convolution. */
   outChannels: number;
   /** Channels added by each of conv1..conv4. Default 32 (IRN.md). */

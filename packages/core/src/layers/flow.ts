@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 
 /** Output of one pass through an invertible map. `logDet` is per sample, shape `[B]`. */
-export interface FlowResult {
+export interface FlowResult extends tf.TensorContainerObject {
   output: tf.Tensor4D;
   logDet: tf.Tensor1D;
 }

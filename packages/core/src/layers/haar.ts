@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
+import type { LayerArgs } from '@tensorflow/tfjs-layers/dist/engine/topology.js';
 import { assertRank4, InvertibleLayer, type FlowResult } from './flow.js';
 
 /** log|det| of one 2x2 group: a 4x4 Hadamard matrix (|det| 16) times 1/4 (factor 4^-4). */
@@ -16,7 +17,7 @@ const LOG_DET_PER_GROUP = Math.log(1 / 16);
 export class HaarDownsampling extends InvertibleLayer {
   static className = 'HaarDownsampling';
 
-  constructor(args: tfl.layers.LayerArgs = {}) {
+  constructor(args: LayerArgs = {}) {
     super(args);
   }
 

@@ -44,7 +44,7 @@ const LOGDET_TOL = 2e-3;
 /** Two runs of the same weights on the same backend must agree to float32 rounding. */
 const SAME_TOL = 1e-5;
 
-function layerFlow(layer: InvertibleLayer, inputShape: number[]): Flow {
+function layerFlow(layer: InvertibleLayer, inputShape: [number, number, number, number]): Flow {
   tf.tidy(() => {
     layer.forward(tf.zeros(inputShape) as tf.Tensor4D);
   });
@@ -133,7 +133,7 @@ export function subjects(): Subject[] {
   ];
 }
 
-function input(shape: number[], seed: number): tf.Tensor4D {
+function input(shape: [number, number, number, number], seed: number): tf.Tensor4D {
   return tf.randomUniform(shape, 0, 1, 'float32', seed) as tf.Tensor4D;
 }
 

@@ -8,6 +8,8 @@ import type * as tfl from '@tensorflow/tfjs-layers';
  */
 export function perturbWeights(weights: tfl.LayerVariable[], seed: number, std = 0.05): void {
   weights.forEach((w, i) => {
-    tf.tidy(() => w.write(tf.randomNormal(w.shape, 0, std, 'float32', seed * 7919 + i)));
+    tf.tidy(() => {
+      w.write(tf.randomNormal(w.shape as number[], 0, std, 'float32', seed * 7919 + i));
+    });
   });
 }

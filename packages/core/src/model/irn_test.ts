@@ -1,0 +1,111 @@
+import { describe, it, before } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import { IrnModel } from './irn.js';
+import { quantize8 } from './quantize.js';
+import { perturbWeights } from '../testing/perturb.js';
+import { maxAbsDiff } from '../testing/expect.js';
+
+/** Float32 sums of four values differ from avgPool's by rounding only. */
+const BOX_TOL = 1e-6;
+
+before(async () => {
+  await tf.setBackend('cpu');
+});
+
+describe('IrnModel', () => {
+  it('a fresh model is exactly the Haar transform: its LR is the box mean (x2, x4, x8)', () => {
+    for (const scale of [2, 4, 8] as const) {
+      const model = IrnModel.create({ scale, blocks: 2, growth: 4, seed: 1 });
+      tf.tidy(() => {
+        const x = tf.randomUniform([2, 16, 24, 3], 0, 1, 'float32', scale) as tf.Tensor4D;
+        const { output } = model.forward(x);
+        const lr = tf.slice(output, [0, 0, 0, 0], [-1, -1, -1, 3]);
+        const box = tf.avgPool(x, scale, scale, 'valid');
+        assert.ok(maxAbsDiff(lr, box) < BOX_TOL, `x${scale}: LR differs from the ${scale}x${scale} box mean`);
+        // And the quantized LR is the quantized box mean.
+        const q = model.downscale(x);
+        const qBox = tf.div(tf.round(tf.mul(box, 255)), 255);
+        assert.ok(maxAbsDiff(q, qBox) <= 1 / 255 + 1e-6);
+      });
+      model.dispose();
+    }
+  });
+
+  it('has the published parameter counts with the published configuration', () => {
+    // IRN.md, "Parameter counts".
+    const expected = { 2: 1_667_952, 4: 4_355_136, 8: 11_119_248 } as const;
+    for (const scale of [2, 4, 8] as const) {
+      const model = IrnModel.create({ scale });
+      assert.equal(model.countParams(), expected[scale]);
+      assert.equal(model.zChannels, 3 * scale * scale - 3);
+      model.dispose();
+    }
+  });
+
+  it('rejects bad configurations and inputs with clear errors', () => {
+    assert.throws(() => IrnModel.create({ scale: 3 as 2 }), /scale must be 2, 4 or 8, got 3/);
+    assert.throws(() => IrnModel.create({ blocks: 0 }), /blocks per level must be an integer/);
+    assert.throws(() => IrnModel.create({ growth: 2.5 }), /growth must be an integer/);
+    const model = IrnModel.create({ scale: 2, blocks: 1, growth: 2 });
+    tf.tidy(() => {
+      assert.throws(() => model.forward(tf.zeros([1, 7, 8, 3])), /multiples of 2, got 8x7/);
+      assert.throws(() => model.forward(tf.zeros([1, 8, 8, 4])), /3 channels, got 4/);
+      assert.throws(() => model.inverse(tf.zeros([1, 4, 4, 10])), /takes 12 channels \(LR \+ z\), got 10/);
+      assert.throws(() => model.upscale(tf.zeros([1, 4, 4, 3]), { z: tf.zeros([1, 4, 4, 8]) as tf.Tensor4D }), /z must have shape \[1, 4, 4, 9\]/);
+      assert.throws(() => model.upscale(tf.zeros([1, 4, 4, 3]), { z: 'gaussian', temperature: -1 }), /temperature/);
+    });
+    model.dispose();
+    assert.throws(() => model.forward(tf.zeros([1, 8, 8, 3])), /disposed/);
+  });
+
+  it('upscale: zeros by default, seeded Gaussian z repeats exactly, temperature 0 is zeros', () => {
+    const model = IrnModel.create({ scale: 2, blocks: 1, growth: 4, seed: 2 });
+    perturbWeights(model.flow.weights, 3);
+    tf.tidy(() => {
+      const lr = tf.randomUniform([1, 6, 5, 3], 0, 1, 'float32', 4) as tf.Tensor4D;
+      const zeros = model.upscale(lr);
+      assert.deepEqual(zeros.shape, [1, 12, 10, 3]);
+      assert.equal(maxAbsDiff(zeros, model.upscale(lr, { z: 'zeros' })), 0);
+      const a = model.upscale(lr, { z: 'gaussian', seed: 7 });
+      const b = model.upscale(lr, { z: 'gaussian', seed: 7 });
+      const c = model.upscale(lr, { z: 'gaussian', seed: 8 });
+      assert.equal(maxAbsDiff(a, b), 0, 'the same seed must give the same image');
+      assert.ok(maxAbsDiff(a, c) > 1e-3, 'different seeds must give different images');
+      assert.ok(maxAbsDiff(a, zeros) > 1e-3, 'Gaussian z must differ from zeros');
+      assert.equal(maxAbsDiff(model.upscale(lr, { z: 'gaussian', seed: 7, temperature: 0 }), zeros), 0);
+      const min = tf.min(a).dataSync()[0];
+      const max = tf.max(a).dataSync()[0];
+      assert.ok(min >= 0 && max <= 1, 'upscale output is clamped to [0, 1]');
+    });
+    model.dispose();
+  });
+
+  it('quantize8 is round(clamp(y, 0, 1) * 255) / 255 with ties to even, as torch.round', () => {
+    tf.tidy(() => {
+      // tf.round is banker's rounding, like torch.round (IRN.md, "Quantization").
+      assert.deepEqual(Array.from(tf.round(tf.tensor1d([0.5, 1.5, 2.5, 3.5])).dataSync()), [0, 2, 2, 4]);
+      const y = tf.randomUniform([1000], -0.2, 1.2, 'float32', 9);
+      const got = Array.from(tf.mul(quantize8(y), 255).dataSync());
+      const want = Array.from(y.dataSync()).map((v) => {
+        const t = Math.fround(Math.min(1, Math.max(0, v)) * 255);
+        const r = Math.round(t);
+        return r - t === 0.5 && r % 2 === 1 ? r - 1 : r;
+      });
+      for (let i = 0; i < want.length; i++) assert.ok(Math.abs(got[i] - want[i]) < 1e-4, `element ${i}: ${got[i]} vs ${want[i]}`);
+    });
+  });
+
+  it('refuses model.json files that are not IRN models', async () => {
+    const tfl = await import('@tensorflow/tfjs-layers');
+    const plain = tfl.sequential({ layers: [tfl.layers.dense({ units: 1, inputShape: [2] })] });
+    let saved: tf.io.ModelArtifacts | null = null;
+    await plain.save(tf.io.withSaveHandler(async (a) => {
+      saved = a;
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }));
+    await assert.rejects(IrnModel.load(tf.io.fromMemory(saved!)), /not an IRN model/);
+    plain.dispose();
+  });
+});

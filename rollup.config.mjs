@@ -1,0 +1,38 @@
+// One rollup config for every package: `rollup -c ../../rollup.config.mjs --environment PKG:<name>`.
+// TypeScript is transpiled by esbuild (TypeScript 7 has no JS API for rollup plugins);
+// `tsc` writes the .d.ts files and does the type checking.
+import { readFileSync } from 'node:fs';
+import { builtinModules } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import esbuild from 'rollup-plugin-esbuild';
+
+const root = dirname(fileURLToPath(import.meta.url));
+const pkgName = process.env.PKG;
+if (!pkgName) throw new Error('set PKG, e.g. rollup -c --environment PKG:core');
+const pkgDir = join(root, 'packages', pkgName);
+const pkg = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8'));
+
+// Dependencies stay imports: the user's bundler or Node resolves them.
+const deps = [...Object.keys(pkg.dependencies ?? {}), ...Object.keys(pkg.peerDependencies ?? {})];
+const external = (id) =>
+  id.startsWith('node:') || builtinModules.includes(id) || deps.some((d) => id === d || id.startsWith(`${d}/`));
+
+const entries = {
+  core: { index: 'src/index.ts', node: 'src/node.ts', cli: 'src/cli/main.ts' },
+}[pkgName];
+if (!entries) throw new Error(`no rollup entries for package ${pkgName}`);
+
+export default {
+  input: Object.fromEntries(Object.entries(entries).map(([k, v]) => [k, join(pkgDir, v)])),
+  external,
+  output: {
+    dir: join(pkgDir, 'dist'),
+    format: 'es',
+    sourcemap: true,
+    entryFileNames: '[name].js',
+    chunkFileNames: 'chunks/[name]-[hash].js',
+    banner: (chunk) => (chunk.name === 'cli' ? '#!/usr/bin/env node' : ''),
+  },
+  plugins: [esbuild({ target: 'es2022', tsconfig: join(root, 'tsconfig.json') })],
+};
