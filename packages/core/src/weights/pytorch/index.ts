@@ -1,0 +1,11 @@
+export { TorchFormatError } from './errors.js';
+export { readTorchStateDict } from './read-state-dict.js';
+export type { TorchDtype, TorchTensor } from './tensor.js';
+export {
+  importIrnCheckpoint,
+  importIrnStateDict,
+  type ConvWeights,
+  type CouplingWeights,
+  type DenseBlockWeights,
+  type ImportedIrn,
+} from './irn-checkpoint.js';
