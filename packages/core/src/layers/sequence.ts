@@ -23,9 +23,9 @@ export class InvertibleSequence extends tfl.Sequential {
       super.add(layer);
     } catch (e) {
       const shape = (s: unknown) => `[${(s as (number | null)[] | undefined)?.map((d) => d ?? '?').join(', ') ?? '?'}]`;
+      // Name the layer and the shape it was given; the cause is usually a shape mismatch.
       throw new Error(
-        `InvertibleSequence: ${layer.getClassName()} "${layer.name}" cannot take the output of the layers before it, ` +
-          `shape ${shape(before)}: ${(e as Error).message}`,
+        `InvertibleSequence.add(${layer.getClassName()} "${layer.name}") on input shape ${shape(before)}: ${(e as Error).message}`,
       );
     }
   }

@@ -109,3 +109,15 @@ describe('IrnModel', () => {
     plain.dispose();
   });
 });
+
+describe('InvertibleSequence', () => {
+  it('names the layer and both shapes when a layer does not fit', async () => {
+    const { InvertibleSequence } = await import('../layers/sequence.js');
+    const { AffineCoupling } = await import('../layers/affine-coupling.js');
+    const seq = new InvertibleSequence();
+    assert.throws(
+      () => seq.add(new AffineCoupling({ inputShape: [null, null, 3] as unknown as number[], name: 'c1' })),
+      /InvertibleSequence\.add\(AffineCoupling "c1"\) on input shape \[\?, \?, \?, 3\]: AffineCoupling needs more than 3 channels, got 3/,
+    );
+  });
+});

@@ -1,0 +1,97 @@
+// @web/test-runner config: the browser suite, in headless Debian Chromium, on the webgl and
+// webgpu backends (software SwiftShader on CI; see ENVIRONMENT.md, "Browser tests").
+//
+//   pnpm run test:browser                       all browser tests
+//   pnpm run test:browser -- --files test/browser/import.test.ts
+//   CHROMIUM_PATH=/path/to/chrome pnpm run test:browser
+import { fileURLToPath } from 'node:url';
+import { defaultReporter } from '@web/test-runner';
+import { playwrightLauncher } from '@web/test-runner-playwright';
+import { esbuildPlugin } from '@web/dev-server-esbuild';
+import { fromRollup } from '@web/dev-server-rollup';
+// Version 18 on purpose: 29 breaks `long` when run per module in the dev server
+// (modernweb-dev/web#1700). tfjs needs it for its CommonJS deps `long` and `seedrandom`;
+// it is applied to all of node_modules so that a CommonJS dependency added later works too
+// (ES modules pass through untouched).
+import rollupCommonjs from '@rollup/plugin-commonjs-18';
+import { summaryTableReporter } from './test/browser/summary-reporter.mjs';
+
+const commonjs = fromRollup(rollupCommonjs);
+
+/**
+ * tfjs does `import * as seedrandom from 'seedrandom'` and calls `seedrandom.alea`. seedrandom
+ * sets `alea` on its `module.exports` at run time, which the commonjs plugin cannot see, so
+ * per-module (as the dev server serves them) the namespace has only `default`. Bundlers patch
+ * this with synthetic named exports; here the import is rewritten to the default import, which
+ * is `module.exports` itself.
+ */
+function seedrandomDefaultImport() {
+  const star = /import \* as (\w+) from 'seedrandom';/;
+  return {
+    name: 'seedrandom-default-import',
+    transform(context) {
+      if (!context.path.includes('/node_modules/') || !context.path.endsWith('.js')) return undefined;
+      const body = context.body;
+      if (typeof body !== 'string' || !star.test(body)) return undefined;
+      return { body: body.replace(star, "import $1 from 'seedrandom';") };
+    },
+  };
+}
+
+const minute = 60_000;
+
+// Flags measured to work headless without a GPU: SwiftShader for WebGL (ANGLE) and WebGPU
+// (Vulkan); the background-networking flags stop Chromium calling hosts CI cannot reach.
+const chromiumArgs = [
+  '--no-sandbox',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--enable-unsafe-webgpu',
+  '--enable-features=Vulkan',
+  '--use-vulkan=swiftshader',
+  '--use-webgpu-adapter=swiftshader',
+  '--use-angle=swiftshader',
+];
+
+export default {
+  rootDir: fileURLToPath(new URL('.', import.meta.url)),
+  files: ['test/browser/**/*.test.ts', 'packages/*/src/**/*.browser.test.ts'],
+  nodeResolve: { browser: true, exportConditions: ['browser', 'import', 'default'] },
+  plugins: [
+    seedrandomDefaultImport(),
+    esbuildPlugin({ ts: true, target: 'es2022', tsconfig: fileURLToPath(new URL('./tsconfig.json', import.meta.url)) }),
+    commonjs({
+      include: ['**/node_modules/**'],
+      // seedrandom's optional `require('crypto')` sits in a try/catch; left as is, it throws
+      // there in the browser and seedrandom falls back to its own entropy.
+      ignore: ['crypto'],
+    }),
+  ],
+  browsers: [
+    playwrightLauncher({
+      product: 'chromium',
+      // Never let Playwright fetch a browser: always the system Chromium.
+      launchOptions: {
+        executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
+        headless: true,
+        args: chromiumArgs,
+      },
+    }),
+  ],
+  // One page at a time: the machine has 2 cores and software GL/WebGPU uses them all.
+  concurrency: 1,
+  concurrentBrowsers: 1,
+  // Software WebGL/WebGPU compile shaders slowly and run convolutions on the CPU.
+  browserStartTimeout: 2 * minute,
+  testsStartTimeout: 2 * minute,
+  testsFinishTimeout: 15 * minute,
+  testFramework: { config: { ui: 'bdd', timeout: 2 * minute } },
+  staticLogging: false,
+  // The shared assertions read results with dataSync() by design (they run inside tf.tidy);
+  // tfjs-backend-webgpu's note that sync reads are slow is noise in the test log.
+  filterBrowserLogs: ({ args }) => !String(args?.[0] ?? '').startsWith('The performance of synchronously reading data from GPU'),
+  reporters: [defaultReporter({ reportTestResults: true, reportTestProgress: true }), summaryTableReporter()],
+};
