@@ -9,3 +9,4 @@ export { seededNormal, type NoiseWindow } from './model/noise.js';
 export { quantize8 } from './model/quantize.js';
 export { type RasterImage } from './image/raster.js';
 export { downscaleImage, upscaleImage, type UpscaleOptions } from './rescale/rescale.js';
+export { decodePng, encodePng, PngFormatError, type DecodedPng, type EncodePngOptions } from './image/png.js';

@@ -3,3 +3,4 @@
  * Import from `@irn/core/node`; everything in `@irn/core` itself also runs in browsers.
  */
 export { fileSystem } from './io/fs-handler.js';
+export { useNodeBackend, type NodeBackendName } from './backend/node-backend.js';

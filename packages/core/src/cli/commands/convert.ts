@@ -1,0 +1,74 @@
+import type { Command } from 'commander';
+import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import type { IrnModel } from '../../model/irn.js';
+import type { CliContext } from '../context.js';
+import { CliError, failure, oneLine } from '../errors.js';
+import { formatBytes, formatCount } from '../format.js';
+
+/**
+ * Saves `model` into `outDir` so that a failure leaves no half-written model: the files go
+ * to a temporary folder inside `outDir` first and are moved in, `model.json` last.
+ * Returns the total size written.
+ */
+async function saveAtomically(model: IrnModel, outDir: string): Promise<number> {
+  const { fileSystem } = await import('../../io/fs-handler.js');
+  const tmp = join(outDir, `.irn-convert-${process.pid}.tmp`);
+  try {
+    await mkdir(tmp, { recursive: true });
+    await model.save(fileSystem(tmp));
+    const names = (await readdir(tmp)).sort((a, b) => Number(a === 'model.json') - Number(b === 'model.json'));
+    let total = 0;
+    for (const name of names) {
+      total += (await stat(join(tmp, name))).size;
+      await rename(join(tmp, name), join(outDir, name));
+    }
+    return total;
+  } catch (e) {
+    throw failure(`cannot write the model to ${outDir}: ${oneLine(e)}`, e);
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+}
+
+/** `irn convert <checkpoint.pth> <out-dir>`. */
+export function registerConvert(program: Command, ctx: CliContext): void {
+  program
+    .command('convert')
+    .description('convert a published IRN PyTorch checkpoint (IRN_x2.pth, IRN_x4.pth, ...) into a TensorFlow.js model directory')
+    .argument('<checkpoint>', 'the .pth file')
+    .argument('<out-dir>', 'directory for model.json and the weight files (created; existing files of those names are replaced)')
+    .action(async (checkpoint: string, outDir: string) => {
+      const out = ctx.out();
+      let bytes: Uint8Array;
+      try {
+        bytes = new Uint8Array(await readFile(checkpoint));
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        throw failure(code === 'ENOENT' ? `${checkpoint} does not exist` : `cannot read ${checkpoint}: ${oneLine(e)}`, e);
+      }
+      const outKind = await stat(outDir).then((s) => (s.isDirectory() ? 'dir' : 'file'), () => 'missing');
+      if (outKind === 'file') throw new CliError(`${outDir} is a file; the output must be a directory`);
+      await ctx.backend();
+      // TensorFlow.js loads only now (see CliContext.backend).
+      const { modelFromCheckpoint } = await import('../../weights/convert.js');
+      let model: IrnModel;
+      try {
+        model = modelFromCheckpoint(bytes, `converted from ${basename(checkpoint)}`);
+      } catch (e) {
+        throw failure(`${checkpoint}: ${oneLine(e)}`, e);
+      }
+      try {
+        const size = await saveAtomically(model, outDir);
+        if (!out.quiet) {
+          const { scale, blocks, growth } = model.config;
+          out.result(
+            `converted ${checkpoint} -> ${outDir}: x${scale}, ${blocks} blocks per level, growth ${growth}, ` +
+              `${formatCount(model.countParams())} parameters, ${formatBytes(size)}`,
+          );
+        }
+      } finally {
+        model.dispose();
+      }
+    });
+}

@@ -1,0 +1,72 @@
+import type { Command } from 'commander';
+import { readFile, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { IrnModel } from '../../model/irn.js';
+import type { CliContext } from '../context.js';
+import { formatBytes, formatCount } from '../format.js';
+import { modelDirectory } from '../model-path.js';
+
+/** The files of a saved model: model.json and the weight files it names, with sizes. */
+async function modelFiles(dir: string): Promise<{ name: string; bytes: number }[]> {
+  const json = JSON.parse(await readFile(join(dir, 'model.json'), 'utf8')) as { weightsManifest?: { paths: string[] }[] };
+  const names = ['model.json', ...(json.weightsManifest ?? []).flatMap((g) => g.paths)];
+  return Promise.all(names.map(async (name) => ({ name, bytes: (await stat(join(dir, name))).size })));
+}
+
+function describe(model: IrnModel, dir: string, files: { name: string; bytes: number }[]) {
+  const { scale, blocks, growth, clamp } = model.config;
+  return {
+    model: resolve(dir),
+    scale,
+    levels: model.levels,
+    blocks,
+    growth,
+    clamp,
+    zChannels: model.zChannels,
+    params: model.countParams(),
+    source: model.source ?? null,
+    files,
+    totalBytes: files.reduce((n, f) => n + f.bytes, 0),
+  };
+}
+
+/** `irn info --model <dir> [--json]`. */
+export function registerInfo(program: Command, ctx: CliContext): void {
+  program
+    .command('info')
+    .description('describe a converted IRN model: architecture, parameters, provenance, files')
+    .requiredOption('-m, --model <dir>', 'directory of an IRN model')
+    .option('--json', 'print JSON instead of text')
+    .action(async (opts: { model: string; json?: boolean }) => {
+      const out = ctx.out();
+      const dir = await modelDirectory(opts.model);
+      await ctx.backend();
+      // TensorFlow.js loads only now (see CliContext.backend).
+      const { loadModel } = await import('../model-dir.js');
+      const model = await loadModel(dir);
+      let d: ReturnType<typeof describe>;
+      try {
+        d = describe(model, dir, await modelFiles(dir));
+      } finally {
+        model.dispose();
+      }
+      if (opts.json) {
+        out.result(JSON.stringify(d, null, 2));
+        return;
+      }
+      const width = Math.max(...d.files.map((f) => f.name.length), 5);
+      const lines = [
+        `model       ${d.model}`,
+        `scale       x${d.scale} (${d.levels} Haar level${d.levels > 1 ? 's' : ''}, z has ${d.zChannels} channels)`,
+        `blocks      ${d.blocks} per level`,
+        `growth      ${d.growth}`,
+        `clamp       ${d.clamp}`,
+        `params      ${formatCount(d.params)}`,
+        `source      ${d.source ?? 'unknown'}`,
+        `files`,
+        ...d.files.map((f) => `  ${f.name.padEnd(width)}  ${formatBytes(f.bytes).padStart(8)}`),
+        `  ${'total'.padEnd(width)}  ${formatBytes(d.totalBytes).padStart(8)}`,
+      ];
+      for (const line of lines) out.result(line);
+    });
+}

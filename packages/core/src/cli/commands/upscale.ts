@@ -1,0 +1,69 @@
+import { Option, type Command } from 'commander';
+import { encodePng } from '../../image/png.js';
+import type { LatentOptions } from '../../model/irn.js';
+import { runJobs } from '../batch.js';
+import type { CliContext } from '../context.js';
+import { UsageError } from '../errors.js';
+import { planJobs, readPng, writeFileAtomic } from '../files.js';
+import { modelDirectory } from '../model-path.js';
+import { readLrMetadata, restoredSize } from '../lr-metadata.js';
+import { parseBitDepth, parseSeed, parseTemperature } from '../options.js';
+
+interface UpscaleOptions {
+  model: string;
+  z: 'zeros' | 'gaussian';
+  temperature?: number;
+  seed?: number;
+  bitDepth: 8 | 16;
+}
+
+/** `irn upscale --model <dir> [--z zeros|gaussian] [--temperature T] [--seed N] <input> <output>`. */
+export function registerUpscale(program: Command, ctx: CliContext): void {
+  program
+    .command('upscale')
+    .description('restore images from IRN LR PNGs (made by "irn downscale") at the original size')
+    .requiredOption('-m, --model <dir>', 'directory of the IRN model that made the LR images')
+    .addOption(
+      new Option('--z <mode>', 'the lost detail z: zeros (the most likely guess) or a gaussian draw')
+        .choices(['zeros', 'gaussian'])
+        .default('zeros'),
+    )
+    .option('--temperature <t>', 'standard deviation of the gaussian z (default 1)', parseTemperature)
+    .option('--seed <n>', 'seed of the gaussian z: the same seed gives the same image (default random)', parseSeed)
+    .option('--bit-depth <bits>', 'bits per sample of the output PNGs: 8 or 16', parseBitDepth, 8)
+    .argument('<input>', 'an LR PNG file, or a directory: every *.png in it')
+    .argument('<output>', 'the restored PNG file, or a directory for the restored images (same names)')
+    .action(async (input: string, output: string, opts: UpscaleOptions) => {
+      const out = ctx.out();
+      if (opts.z !== 'gaussian' && (opts.seed != null || opts.temperature != null)) {
+        throw new UsageError('--seed and --temperature only apply with --z gaussian');
+      }
+      const latent: LatentOptions = { z: opts.z };
+      let zNote = '';
+      if (opts.z === 'gaussian') {
+        latent.seed = opts.seed ?? Math.floor(Math.random() * 2 ** 31);
+        latent.temperature = opts.temperature ?? 1;
+        zNote = `, gaussian z (seed ${latent.seed}, temperature ${latent.temperature})`;
+      }
+      const modelDir = await modelDirectory(opts.model);
+      const { jobs, directory } = await planJobs(input, output);
+      await ctx.backend();
+      // TensorFlow.js loads only now (see CliContext.backend).
+      const { loadModel } = await import('../model-dir.js');
+      const { upscaleImage } = await import('../../rescale/rescale.js');
+      const model = await loadModel(modelDir);
+      try {
+        await runJobs(out, jobs, directory, { doing: 'upscaling', done: 'upscaled' }, async (job) => {
+          const lr = await readPng(job.input);
+          const size = restoredSize(readLrMetadata(lr.text), model.scale, lr.width, lr.height);
+          const start = performance.now();
+          const hr = upscaleImage(model, lr, { ...latent, ...size });
+          const seconds = (performance.now() - start) / 1000;
+          await writeFileAtomic(job.output, encodePng(hr, { bitDepth: opts.bitDepth }));
+          return `${lr.width}x${lr.height} -> ${hr.width}x${hr.height}${zNote} in ${seconds.toFixed(2)} s`;
+        });
+      } finally {
+        model.dispose();
+      }
+    });
+}

@@ -1,0 +1,28 @@
+/**
+ * Entry point of the `irn` command (bundled to `dist/cli.js`, which rollup gives its
+ * shebang). Exit status: 0 success, 1 a failure while running, 2 a bad command line.
+ */
+import { CommanderError } from 'commander';
+import { CliError, EXIT_FAILURE, EXIT_USAGE, oneLine, stackOf } from './errors.js';
+import { consoleOutput, debugFromEnv } from './output.js';
+import { buildProgram, type ProgramState } from './program.js';
+import { packageVersion } from './version.js';
+
+async function main(argv: string[]): Promise<number> {
+  const state: ProgramState = {};
+  const program = buildProgram(packageVersion(), state);
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // Already printed by commander; help and version end here too, successfully.
+      return e.exitCode === 0 ? 0 : EXIT_USAGE;
+    }
+    const out = state.output ?? consoleOutput({ quiet: false, debug: argv.includes('--debug') || debugFromEnv() });
+    out.error(oneLine(e), stackOf(e));
+    return e instanceof CliError ? e.exitCode : EXIT_FAILURE;
+  }
+}
+
+process.exitCode = await main(process.argv);

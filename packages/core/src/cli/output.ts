@@ -1,0 +1,44 @@
+/**
+ * Where the CLI writes: results on stdout, status and errors on stderr. Everything the CLI
+ * prints goes through here, except commander's help text and the progress bar (drawn on
+ * `progressStream`).
+ */
+export interface Output {
+  /** Suppress status lines and progress (errors and requested results are still written). */
+  readonly quiet: boolean;
+  /** Print stack traces with errors. */
+  readonly debug: boolean;
+  /** A line of the command's result (stdout). */
+  result(line: string): void;
+  /** A status line (stderr), unless quiet. */
+  status(line: string): void;
+  /** An error line `irn: error: ...` (stderr), with the stack in debug mode. */
+  error(message: string, stack?: string): void;
+  /** The stack of an error (stderr), only in debug mode. */
+  trace(stack: string | undefined): void;
+  /** The stream progress bars draw on. */
+  readonly progressStream: NodeJS.WriteStream;
+}
+
+/** The console {@link Output}. */
+export function consoleOutput(options: { quiet: boolean; debug: boolean }): Output {
+  const { quiet, debug } = options;
+  return {
+    quiet,
+    debug,
+    result: (line) => void process.stdout.write(`${line}\n`),
+    status: (line) => void (quiet || process.stderr.write(`${line}\n`)),
+    error: (message, stack) => {
+      process.stderr.write(`irn: error: ${message}\n`);
+      if (debug && stack) process.stderr.write(`${stack}\n`);
+    },
+    trace: (stack) => void (debug && stack && process.stderr.write(`${stack}\n`)),
+    progressStream: process.stderr,
+  };
+}
+
+/** Whether `--debug` style stack traces are asked for through the environment. */
+export function debugFromEnv(): boolean {
+  const v = process.env.IRN_DEBUG;
+  return v != null && v !== '' && v !== '0' && v.toLowerCase() !== 'false';
+}

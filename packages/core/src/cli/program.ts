@@ -1,0 +1,68 @@
+import { Command, Option } from 'commander';
+import type { NodeBackendName } from '../backend/node-backend.js';
+import { registerConvert } from './commands/convert.js';
+import { registerDownscale } from './commands/downscale.js';
+import { registerInfo } from './commands/info.js';
+import { registerUpscale } from './commands/upscale.js';
+import type { CliContext } from './context.js';
+import { failure, oneLine } from './errors.js';
+import { consoleOutput, debugFromEnv, type Output } from './output.js';
+
+interface GlobalOptions {
+  backend: NodeBackendName;
+  quiet?: boolean;
+  debug?: boolean;
+}
+
+/** Where the program keeps what its pre-action hook set up, for `main` to read after a failure. */
+export interface ProgramState {
+  output?: Output;
+}
+
+/**
+ * The `irn` command line. Parse with `parseAsync`; commander's own errors are thrown as
+ * `CommanderError` (after printing one `irn: error: ...` line), the commands' errors as
+ * they are.
+ */
+export function buildProgram(version: string, state: ProgramState): Command {
+  const ctx: CliContext = {
+    out: () => {
+      if (state.output == null) throw new Error('the CLI output was used before the program set it up');
+      return state.output;
+    },
+    backend: async () => {
+      const { useNodeBackend } = await import('../backend/node-backend.js');
+      try {
+        await useNodeBackend(program.opts<GlobalOptions>().backend);
+      } catch (e) {
+        throw failure(oneLine(e), e);
+      }
+    },
+  };
+  const program = new Command('irn')
+    .description('Invertible Image Rescaling (IRN): downscale images so they can be upscaled back almost exactly')
+    .version(version, '-V, --version', 'print the version')
+    .addOption(new Option('--backend <name>', 'TensorFlow.js backend').choices(['wasm', 'cpu']).default('wasm'))
+    .option('-q, --quiet', 'print no progress or status lines')
+    .option('--debug', 'print stack traces with errors (or set IRN_DEBUG=1)')
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .configureOutput({
+      // commander's messages start with "error: " and may add a "(Did you mean ...?)" line.
+      outputError: (message, write) => write(`irn: ${oneLine(message)}\n`),
+    })
+    .hook('preAction', () => {
+      const opts = program.opts<GlobalOptions>();
+      state.output = consoleOutput({ quiet: opts.quiet === true, debug: opts.debug === true || debugFromEnv() });
+    });
+  for (const register of [registerConvert, registerDownscale, registerUpscale, registerInfo]) register(program, ctx);
+  program.addHelpText(
+    'after',
+    '\nExamples:\n' +
+      '  irn convert IRN_x2.pth models/x2\n' +
+      '  irn downscale --model models/x2 photo.png photo-lr.png\n' +
+      '  irn upscale --model models/x2 photo-lr.png photo-restored.png\n' +
+      '  irn upscale --model models/x2 --z gaussian --seed 7 lr-dir/ restored-dir/\n',
+  );
+  return program;
+}

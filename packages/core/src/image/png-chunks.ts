@@ -1,0 +1,192 @@
+import { strFromU8, strToU8, unzlibSync } from 'fflate';
+
+/**
+ * The chunk layer of PNG files (PNG spec, section 5): checking the structure of a file
+ * before its pixels are decoded, and reading and writing text chunks. Browser-safe.
+ */
+
+/** Thrown for bytes that are not a PNG file, or a damaged one. The message says what is wrong. */
+export class PngFormatError extends Error {
+  override name = 'PngFormatError';
+}
+
+const SIGNATURE = [137, 80, 78, 71, 13, 10, 26, 10];
+
+/** One chunk: its four-letter type, where it starts in the file, and its data. */
+export interface PngChunk {
+  type: string;
+  offset: number;
+  data: Uint8Array;
+}
+
+const CRC_TABLE = (() => {
+  const table = new Uint32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    table[n] = c >>> 0;
+  }
+  return table;
+})();
+
+/** CRC-32 of `bytes[start, end)` as PNG computes it (ISO 3309). */
+function crc32(bytes: Uint8Array, start: number, end: number): number {
+  let c = 0xffffffff;
+  for (let i = start; i < end; i++) c = CRC_TABLE[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+function readU32(bytes: Uint8Array, at: number): number {
+  return ((bytes[at] << 24) | (bytes[at + 1] << 16) | (bytes[at + 2] << 8) | bytes[at + 3]) >>> 0;
+}
+
+function writeU32(bytes: Uint8Array, at: number, v: number): void {
+  bytes[at] = v >>> 24;
+  bytes[at + 1] = (v >>> 16) & 0xff;
+  bytes[at + 2] = (v >>> 8) & 0xff;
+  bytes[at + 3] = v & 0xff;
+}
+
+function latin1(bytes: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < bytes.length; i++) s += String.fromCharCode(bytes[i]);
+  return s;
+}
+
+/** A guess at what a non-PNG file is, from its first bytes, for error messages. */
+function sniff(bytes: Uint8Array): string {
+  const head = latin1(bytes.subarray(0, 12));
+  if (bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) return ' (it looks like a JPEG)';
+  if (head.startsWith('GIF8')) return ' (it looks like a GIF)';
+  if (head.startsWith('RIFF') && head.slice(8, 12) === 'WEBP') return ' (it looks like a WebP)';
+  if (head.startsWith('BM')) return ' (it looks like a BMP)';
+  if (head.startsWith('II*\0') || head.startsWith('MM\0*')) return ' (it looks like a TIFF)';
+  if (head.startsWith('\x89PNG')) return ' (the signature is damaged)';
+  return '';
+}
+
+/**
+ * Splits a PNG file into chunks, checking the signature, that IHDR comes first, every
+ * chunk's length and checksum (critical chunks only; a damaged ancillary chunk is dropped),
+ * and that the file ends with IEND.
+ *
+ * @throws PngFormatError naming what is wrong ("not a PNG file", "truncated PNG", ...)
+ */
+export function readChunks(bytes: Uint8Array): PngChunk[] {
+  if (bytes.length === 0) throw new PngFormatError('not a PNG file (the file is empty)');
+  if (bytes.length < 8 || SIGNATURE.some((b, i) => bytes[i] !== b)) {
+    if (bytes.length < 8 && SIGNATURE.slice(0, bytes.length).every((b, i) => bytes[i] === b)) {
+      throw new PngFormatError(`truncated PNG: the file ends after ${bytes.length} bytes, inside the signature`);
+    }
+    throw new PngFormatError(`not a PNG file${sniff(bytes)}`);
+  }
+  const chunks: PngChunk[] = [];
+  let at = 8;
+  for (;;) {
+    if (at + 12 > bytes.length) {
+      throw new PngFormatError(`truncated PNG: the file ends at byte ${bytes.length} before the IEND chunk`);
+    }
+    const length = readU32(bytes, at);
+    const type = latin1(bytes.subarray(at + 4, at + 8));
+    if (!/^[A-Za-z]{4}$/.test(type)) throw new PngFormatError(`corrupt PNG: no valid chunk at byte ${at}`);
+    const end = at + 12 + length;
+    if (end > bytes.length) {
+      throw new PngFormatError(
+        `truncated PNG: the ${type} chunk at byte ${at} holds ${length} bytes but the file ends at byte ${bytes.length}`,
+      );
+    }
+    const critical = type.charCodeAt(0) < 97; // upper-case first letter (PNG spec 5.4)
+    const crcOk = crc32(bytes, at + 4, end - 4) === readU32(bytes, end - 4);
+    if (!crcOk && critical) throw new PngFormatError(`corrupt PNG: the checksum of the ${type} chunk at byte ${at} does not match`);
+    if (chunks.length === 0 && type !== 'IHDR') throw new PngFormatError(`corrupt PNG: the first chunk is ${type}, not IHDR`);
+    if (crcOk) chunks.push({ type, offset: at, data: bytes.subarray(at + 8, end - 4) });
+    at = end;
+    if (type === 'IEND') return chunks;
+  }
+}
+
+/**
+ * The keyword and text of a tEXt, zTXt or iTXt chunk (PNG spec 11.3.4), or null for other
+ * chunks and for text chunks that cannot be read (those are skipped, as decoders should).
+ */
+export function readTextChunk(chunk: PngChunk): [string, string] | null {
+  const { type, data } = chunk;
+  if (type !== 'tEXt' && type !== 'zTXt' && type !== 'iTXt') return null;
+  const nul = data.indexOf(0);
+  if (nul < 1 || nul > 79) return null;
+  const key = latin1(data.subarray(0, nul));
+  try {
+    if (type === 'tEXt') return [key, latin1(data.subarray(nul + 1))];
+    if (type === 'zTXt') return data[nul + 1] === 0 ? [key, latin1(unzlibSync(data.subarray(nul + 2)))] : null;
+    // iTXt: keyword 0 flag method language 0 translated-keyword 0 text (UTF-8)
+    const compressed = data[nul + 1] === 1;
+    if (compressed && data[nul + 2] !== 0) return null;
+    const langEnd = data.indexOf(0, nul + 3);
+    const transEnd = langEnd < 0 ? -1 : data.indexOf(0, langEnd + 1);
+    if (transEnd < 0) return null;
+    const text = data.subarray(transEnd + 1);
+    return [key, strFromU8(compressed ? unzlibSync(text) : text)];
+  } catch {
+    return null;
+  }
+}
+
+/** Checks a text keyword: 1 to 79 printable Latin-1 characters (PNG spec 11.3.4.2). */
+function checkKeyword(key: string): void {
+  const ok = key.length >= 1 && key.length <= 79 && [...key].every((ch) => {
+    const c = ch.charCodeAt(0);
+    return (c >= 32 && c <= 126) || (c >= 161 && c <= 255);
+  });
+  if (!ok) throw new Error(`PNG text keyword ${JSON.stringify(key)} must be 1 to 79 printable Latin-1 characters`);
+}
+
+/**
+ * A complete text chunk for `key` and `value`: tEXt when the value is Latin-1 without NUL,
+ * otherwise an uncompressed iTXt holding UTF-8.
+ */
+export function makeTextChunk(key: string, value: string): Uint8Array {
+  checkKeyword(key);
+  const keyBytes = Uint8Array.from(key, (ch) => ch.charCodeAt(0));
+  let type: string;
+  let body: Uint8Array;
+  if (/^[\u0001-\u00ff]*$/.test(value)) {
+    type = 'tEXt';
+    body = new Uint8Array(keyBytes.length + 1 + value.length);
+    body.set(keyBytes);
+    for (let i = 0; i < value.length; i++) body[keyBytes.length + 1 + i] = value.charCodeAt(i);
+  } else {
+    type = 'iTXt';
+    const text = strToU8(value);
+    // keyword 0, compression flag 0, method 0, empty language 0, empty translated keyword 0
+    body = new Uint8Array(keyBytes.length + 5 + text.length);
+    body.set(keyBytes);
+    body.set(text, keyBytes.length + 5);
+  }
+  return makeChunk(type, body);
+}
+
+/** A complete chunk (length, type, data, CRC) of four-letter `type` holding `body`. */
+export function makeChunk(type: string, body: Uint8Array): Uint8Array {
+  const chunk = new Uint8Array(12 + body.length);
+  writeU32(chunk, 0, body.length);
+  for (let i = 0; i < 4; i++) chunk[4 + i] = type.charCodeAt(i);
+  chunk.set(body, 8);
+  writeU32(chunk, 8 + body.length, crc32(chunk, 4, 8 + body.length));
+  return chunk;
+}
+
+/** `png` with `chunks` inserted right after its IHDR chunk (which fast-png writes first). */
+export function insertAfterHeader(png: Uint8Array, chunks: Uint8Array[]): Uint8Array {
+  if (chunks.length === 0) return png;
+  const at = 8 + 12 + readU32(png, 8);
+  const extra = chunks.reduce((n, c) => n + c.length, 0);
+  const out = new Uint8Array(png.length + extra);
+  out.set(png.subarray(0, at));
+  let o = at;
+  for (const c of chunks) {
+    out.set(c, o);
+    o += c.length;
+  }
+  out.set(png.subarray(at), o);
+  return out;
+}
