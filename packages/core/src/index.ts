@@ -10,3 +10,12 @@ export { quantize8 } from './model/quantize.js';
 export { type RasterImage } from './image/raster.js';
 export { downscaleImage, upscaleImage, type UpscaleOptions } from './rescale/rescale.js';
 export { decodePng, encodePng, PngFormatError, type DecodedPng, type EncodePngOptions } from './image/png.js';
+export { psnrY, psnrRgb, ssimY, type MetricOptions } from './eval/metrics.js';
+export { modelFromCheckpoint, modelFromImported } from './weights/convert.js';
+export {
+  importIrnCheckpoint,
+  readTorchStateDict,
+  TorchFormatError,
+  type ImportedIrn,
+  type TorchTensor,
+} from './weights/pytorch/index.js';
