@@ -1,0 +1,43 @@
+// Runs every Node unit test (`*_test.ts` under packages/*/src and test/) with Node's own test
+// runner through tsx. Node 20's `--test` does not expand globs, so the files are listed here.
+//   node scripts/node-tests.mjs [extra node --test flags]
+import { spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const skip = new Set(['node_modules', 'dist', '.git', '.scratch', 'out']);
+
+function find(dir) {
+  const found = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (skip.has(entry.name)) continue;
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) found.push(...find(path));
+    else if (entry.name.endsWith('_test.ts')) found.push(relative(root, path));
+  }
+  return found;
+}
+
+const packages = join(root, 'packages');
+const files = [
+  ...readdirSync(packages).flatMap((p) => {
+    try {
+      return find(join(packages, p, 'src'));
+    } catch {
+      return [];
+    }
+  }),
+  ...find(join(root, 'test')),
+].sort();
+if (files.length === 0) {
+  console.error('no *_test.ts files found');
+  process.exit(1);
+}
+const result = spawnSync(
+  process.execPath,
+  ['--import', 'tsx', '--test', '--test-concurrency=1', ...process.argv.slice(2), ...files],
+  { cwd: root, stdio: 'inherit' },
+);
+process.exit(result.status ?? 1);
