@@ -55,8 +55,7 @@ export class IrnModel {
     readonly flow: InvertibleSequence,
     /** The architecture. */
     readonly config: IrnConfig,
-    /** Where the weights came from, if known. */
-    readonly source?: string,
+    private sourceNote?: string,
   ) {}
 
   /** Builds a fresh model: exactly the Haar transform until trained (last convs are zero). */
@@ -116,15 +115,17 @@ export class IrnModel {
 
   private writeMetadata(): void {
     const meta: IrnMetadata = { format: IRN_FORMAT_VERSION, levels: this.levels, ...this.config };
-    if (this.source != null) meta.source = this.source;
+    if (this.sourceNote != null) meta.source = this.sourceNote;
     this.flow.setUserDefinedMetadata({ irn: meta });
   }
 
-  /** A copy of this model object that records where its weights came from (same weights). */
-  withSource(source: string): IrnModel {
-    const model = new IrnModel(this.flow, this.config, source);
-    model.writeMetadata();
-    return model;
+  /** Where the weights came from (e.g. `"converted from IRN_x2.pth"`), saved in the metadata. */
+  get source(): string | undefined {
+    return this.sourceNote;
+  }
+  set source(note: string | undefined) {
+    this.sourceNote = note;
+    this.writeMetadata();
   }
 
   /** Rescaling factor. */

@@ -33,7 +33,8 @@ export function modelFromImported(imported: ImportedIrn, source?: string): IrnMo
     couplings.forEach((layer, i) => {
       for (const role of ['F', 'G', 'H'] as const) setDenseBlock(layer, role, imported.couplings[i][role]);
     });
-    return source == null ? model : model.withSource(source);
+    if (source != null) model.source = source;
+    return model;
   } catch (e) {
     model.dispose();
     throw e;
