@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import type { NodeBackendName } from '../backend/node-backend.js';
 import { registerConvert } from './commands/convert.js';
 import { registerDownscale } from './commands/downscale.js';
+import { registerEval } from './commands/eval.js';
 import { registerInfo } from './commands/info.js';
 import { registerUpscale } from './commands/upscale.js';
 import type { CliContext } from './context.js';
@@ -55,7 +56,7 @@ export function buildProgram(version: string, state: ProgramState): Command {
       const opts = program.opts<GlobalOptions>();
       state.output = consoleOutput({ quiet: opts.quiet === true, debug: opts.debug === true || debugFromEnv() });
     });
-  for (const register of [registerConvert, registerDownscale, registerUpscale, registerInfo]) register(program, ctx);
+  for (const register of [registerConvert, registerDownscale, registerUpscale, registerInfo, registerEval]) register(program, ctx);
   program.addHelpText(
     'after',
     '\nExamples:\n' +

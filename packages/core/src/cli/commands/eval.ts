@@ -1,0 +1,110 @@
+import { Option, type Command } from 'commander';
+import { readdir, stat } from 'node:fs/promises';
+import { basename, extname, join, resolve } from 'node:path';
+import type { CliContext } from '../context.js';
+import { CliError, UsageError } from '../errors.js';
+import { readPng, writeFileAtomic } from '../files.js';
+import { modelDirectory } from '../model-path.js';
+import { parseSeed, parseTemperature } from '../options.js';
+import { startProgress } from '../progress.js';
+
+interface EvalFlags {
+  model: string;
+  data: string;
+  z: 'zeros' | 'gaussian';
+  draws?: number;
+  seed?: number;
+  temperature?: number;
+  json?: string;
+  limit?: number;
+}
+
+function parsePositiveInt(what: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < 1) throw new UsageError(`${what} must be a positive integer, got "${value}"`);
+    return n;
+  };
+}
+
+const f2 = (v: number) => (Number.isFinite(v) ? v.toFixed(2) : 'inf');
+const f4 = (v: number) => v.toFixed(4);
+
+/**
+ * `irn eval --model <dir> --data <folder> [--z zeros|gaussian] [--draws 5] [--seed N]
+ * [--json out.json]`: the paper's test protocol on a folder of PNG photos (see eval/evaluate.ts).
+ */
+export function registerEval(program: Command, ctx: CliContext): void {
+  program
+    .command('eval')
+    .description("score a model on a folder of HR photos with the paper's protocol (Y-channel PSNR/SSIM, shave = scale), next to bicubic")
+    .requiredOption('-m, --model <dir>', 'directory of the IRN model')
+    .requiredOption('-d, --data <folder>', 'folder of HR PNG photos, e.g. ../shared/datasets/eval/set5')
+    .addOption(new Option('--z <mode>', 'z when upscaling: zeros, or gaussian (mean over --draws draws)').choices(['zeros', 'gaussian']).default('zeros'))
+    .option('--draws <n>', 'gaussian draws averaged per image (default 5, as the paper)', parsePositiveInt('--draws'))
+    .option('--seed <n>', 'seed of the first gaussian draw (default 0)', parseSeed)
+    .option('--temperature <t>', 'standard deviation of the gaussian z (default 1)', parseTemperature)
+    .option('--limit <n>', 'only the first n photos (sorted by name)', parsePositiveInt('--limit'))
+    .option('--json <file>', 'where to write the JSON results (default irn-eval-<folder>-x<scale>-<z>.json)')
+    .action(async (opts: EvalFlags) => {
+      const out = ctx.out();
+      if (opts.z !== 'gaussian' && (opts.draws != null || opts.seed != null || opts.temperature != null)) {
+        throw new UsageError('--draws, --seed and --temperature only apply with --z gaussian');
+      }
+      const modelDir = await modelDirectory(opts.model);
+      const dataKind = await stat(opts.data).then((s) => (s.isDirectory() ? 'dir' : 'other'), () => 'missing');
+      if (dataKind !== 'dir') throw new CliError(`the data folder ${opts.data} ${dataKind === 'missing' ? 'does not exist' : 'is not a directory'}`);
+      let names = (await readdir(opts.data)).filter((f) => extname(f).toLowerCase() === '.png').sort();
+      if (names.length === 0) throw new CliError(`no .png files in ${opts.data}`);
+      if (opts.limit != null) names = names.slice(0, opts.limit);
+      await ctx.backend();
+      const { loadModel } = await import('../model-dir.js');
+      const { evaluateImage, meanEvaluation } = await import('../../eval/evaluate.js');
+      const model = await loadModel(modelDir);
+      const rows = [];
+      const started = performance.now();
+      try {
+        const progress = startProgress(out, names.length, { doing: 'evaluating', done: 'evaluated' });
+        try {
+          for (const name of names) {
+            const img = await readPng(join(opts.data, name)).catch((e) => {
+              throw new CliError(`${join(opts.data, name)}: ${(e as Error).message}`);
+            });
+            const row = await evaluateImage(model, name, img, { z: opts.z, draws: opts.draws, seed: opts.seed, temperature: opts.temperature });
+            rows.push(row);
+            progress.done(name, `IRN ${f2(row.irn.psnrY)} dB, bicubic ${f2(row.bicubic.psnrY)} dB`);
+          }
+        } finally {
+          progress.stop();
+        }
+      } finally {
+        model.dispose();
+      }
+      const mean = meanEvaluation(rows);
+      const dataset = basename(resolve(opts.data));
+      const draws = opts.z === 'gaussian' ? (opts.draws ?? 5) : 1;
+      const header = ['image', 'IRN PSNR-Y', 'IRN SSIM-Y', 'IRN PSNR-RGB', 'bicubic PSNR-Y', 'bicubic SSIM-Y', 'LR vs bicubic LR'];
+      const line = (name: string, r: typeof mean) =>
+        [name, f2(r.irn.psnrY), f4(r.irn.ssimY), f2(r.irn.psnrRgb), f2(r.bicubic.psnrY), f4(r.bicubic.ssimY), f2(r.lrVsBicubicPsnr)];
+      const table = [header, ...rows.map((r) => line(r.name, r)), line(`mean (${rows.length})`, mean)];
+      const widths = header.map((_, i) => Math.max(...table.map((t) => t[i].length)));
+      out.result(`${dataset}, x${model.scale}, z = ${opts.z}${opts.z === 'gaussian' ? ` (mean of ${draws} draws)` : ''}; PSNR in dB, shave ${model.scale}`);
+      for (const t of table) out.result(t.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  '));
+      const file = opts.json ?? `irn-eval-${dataset}-x${model.scale}-${opts.z}.json`;
+      const report = {
+        model: resolve(modelDir),
+        config: model.config,
+        data: resolve(opts.data),
+        protocol: { modCrop: model.scale, shave: model.scale, luma: 'BT.601', rounding: '8-bit', ssim: 'gaussian 11x11, sigma 1.5' },
+        z: opts.z,
+        draws,
+        seed: opts.z === 'gaussian' ? (opts.seed ?? 0) : null,
+        temperature: opts.z === 'gaussian' ? (opts.temperature ?? 1) : null,
+        seconds: (performance.now() - started) / 1000,
+        mean,
+        images: rows,
+      };
+      await writeFileAtomic(file, new TextEncoder().encode(JSON.stringify(report, null, 1) + '\n'));
+      out.status(`wrote ${file}`);
+    });
+}
