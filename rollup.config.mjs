@@ -19,7 +19,16 @@ const external = (id) =>
   id.startsWith('node:') || builtinModules.includes(id) || deps.some((d) => id === d || id.startsWith(`${d}/`));
 
 const entries = {
-  core: { index: 'src/index.ts', node: 'src/node.ts', cli: 'src/cli/main.ts' },
+  core: {
+    index: 'src/index.ts',
+    node: 'src/node.ts',
+    cli: 'src/cli/main.ts',
+    browser: 'src/browser.ts',
+    // At dist/browser/ as in src/browser/: locations.ts finds worker.js and weights/ relative
+    // to import.meta.url (see the comment there).
+    'browser/locations': 'src/browser/locations.ts',
+    'browser/worker': 'src/browser/worker.js',
+  },
 }[pkgName];
 if (!entries) throw new Error(`no rollup entries for package ${pkgName}`);
 

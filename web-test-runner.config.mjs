@@ -67,7 +67,7 @@ export default {
       include: ['**/node_modules/**'],
       // seedrandom's optional `require('crypto')` sits in a try/catch; left as is, it throws
       // there in the browser and seedrandom falls back to its own entropy.
-      ignore: ['crypto'],
+      ignore: ['crypto', 'fs', 'path', 'os', 'perf_hooks', 'worker_threads'],
     }),
   ],
   browsers: [

@@ -76,7 +76,7 @@ describe('irn downscale / upscale', () => {
     assert.deepEqual(JSON.parse(lr.text.irn), { scale: 2, width: 48, height: 40 });
     // The CLI used the perturbed weights: its LR is not the plain Haar (box) downscale.
     const haar = await saveSmallModel(join(work, 'haar-check'));
-    const box = downscaleImage(haar, readPng(ASTRONAUT));
+    const box = await downscaleImage(haar, readPng(ASTRONAUT));
     haar.dispose();
     assert.ok(lr.data.some((v, i) => Math.abs(v - box.data[i]) > 1.5 / 255), 'the LR equals the Haar downscale');
 
@@ -139,6 +139,36 @@ describe('irn downscale / upscale', () => {
     assert.deepEqual([a.width, a.height, a.bitDepth], [33, 27, 16]);
     // Backends differ by float32 rounding only.
     assert.ok(a.data.every((v, i) => Math.abs(v - b.data[i]) < 1e-3), 'cpu and wasm results differ');
+  });
+});
+
+describe('irn tiling', () => {
+  it('gives the same files tiled (--tile, --overlap >= receptive field) as untiled (--tile 0)', async () => {
+    // The small model's receptive field is 10 LR pixels; the astronaut's LR is 24x20, so
+    // --tile 4 makes 6x5 tiles, most of whose crops (4 + 2 x 10) end inside the image.
+    const runs = await Promise.all([
+      irn(['-q', 'downscale', '-m', 'model', '--tile', '0', ASTRONAUT, 'whole-lr.png'], work),
+      irn(['-q', 'downscale', '-m', 'model', '--tile', '4', '--overlap', '10', ASTRONAUT, 'tiled-lr.png'], work),
+    ]);
+    for (const run of runs) assert.equal(run.code, 0, run.stderr);
+    assert.ok(readFileSync(join(work, 'whole-lr.png')).equals(readFileSync(join(work, 'tiled-lr.png'))), 'tiled LR differs');
+    const ups = await Promise.all([
+      irn(['-q', 'upscale', '-m', 'model', '--z', 'gaussian', '--seed', '3', '--tile', '0', 'whole-lr.png', 'whole-up.png'], work),
+      irn(['-q', 'upscale', '-m', 'model', '--z', 'gaussian', '--seed', '3', '--tile', '4', 'whole-lr.png', 'tiled-up.png'], work),
+    ]);
+    for (const run of ups) assert.equal(run.code, 0, run.stderr);
+    assert.ok(readFileSync(join(work, 'whole-up.png')).equals(readFileSync(join(work, 'tiled-up.png'))), 'tiled HR differs');
+  });
+
+  it('prints the tiling and the peak tensor memory with --verbose', async () => {
+    const [down, up] = await Promise.all([
+      irn(['downscale', '-m', 'model', '--tile', '8', '--verbose', ASTRONAUT, 'verbose-lr.png'], work),
+      irn(['upscale', '-m', 'model', '--tile', '0', '--verbose', COFFEE, 'verbose-up.png'], work),
+    ]);
+    assert.equal(down.code, 0, down.stderr);
+    assert.match(down.stderr, /: 48x40 -> 24x20 in [\d.]+ s, 9 tiles of up to 8 px \(overlap 10 px\), peak tensor memory [\d.]+ [kM]B \([\d.]+ [kM]B above the model's weights\)\n$/);
+    assert.equal(up.code, 0, up.stderr);
+    assert.match(up.stderr, /: 33x27 -> 66x54 in [\d.]+ s, 1 tile, peak tensor memory [\d.]+ [kM]B/);
   });
 });
 
@@ -247,6 +277,10 @@ describe('irn errors: one line, no stack, a telling exit code', { concurrency: 2
     ['a bad --backend', ['--backend', 'webgpu', 'info', '-m', 'model'], 2, /'webgpu' is invalid. Allowed choices are wasm, cpu/],
     ['a bad --bit-depth', ['upscale', '-m', 'model', '--bit-depth', '12', 'a.png', 'b.png'], 2, /bit depth must be 8 or 16/],
     ['a missing --model', ['downscale', ASTRONAUT, 'o.png'], 2, /required option '-m, --model <dir>' not specified/],
+    ['a negative --tile', ['downscale', '-m', 'model', '--tile', '-1', ASTRONAUT, 'o.png'], 2, /option '--tile <px>' argument '-1' is invalid. The tile size must be an integer >= 0/],
+    ['a fractional --tile', ['upscale', '-m', 'model', '--tile', '2.5', 'a.png', 'o.png'], 2, /The tile size must be an integer >= 0 in LR pixels \(0: the whole image\)/],
+    ['a negative --overlap', ['upscale', '-m', 'model', '--overlap', '-8', 'a.png', 'o.png'], 2, /The overlap must be an integer >= 0/],
+    ['a non-numeric --overlap', ['downscale', '-m', 'model', '--overlap', 'wide', ASTRONAUT, 'o.png'], 2, /argument 'wide' is invalid. The overlap must be/],
   ];
   for (const [what, args, code, message] of cases) {
     it(what, async () => {

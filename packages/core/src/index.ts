@@ -8,7 +8,10 @@ export { PUBLISHED_CONFIG, levelsOf, zChannelsOf, type IrnConfig, type IrnScale 
 export { seededNormal, type NoiseWindow } from './model/noise.js';
 export { quantize8 } from './model/quantize.js';
 export { type RasterImage } from './image/raster.js';
-export { downscaleImage, upscaleImage, type UpscaleOptions } from './rescale/rescale.js';
+export { downscaleImage, upscaleImage, type DownscaleOptions, type UpscaleOptions } from './rescale/rescale.js';
+export { type TileOptions, type TileProgress } from './rescale/tiled-pass.js';
+export { DEFAULT_TILE_SIZE } from './rescale/tiles.js';
+export { receptiveField } from './rescale/receptive-field.js';
 export { decodePng, encodePng, PngFormatError, type DecodedPng, type EncodePngOptions } from './image/png.js';
 export { psnrY, psnrRgb, ssimY, type MetricOptions } from './eval/metrics.js';
 export { modelFromCheckpoint, modelFromImported } from './weights/convert.js';
@@ -19,3 +22,4 @@ export {
   type ImportedIrn,
   type TorchTensor,
 } from './weights/pytorch/index.js';
+export { LR_TEXT_KEY, lrMetadataText, readLrMetadata, restoredSize, type LrMetadata } from './image/lr-metadata.js';

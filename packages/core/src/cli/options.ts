@@ -1,4 +1,6 @@
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
+import { DEFAULT_TILE_SIZE } from '../rescale/tiles.js';
+import { formatBytes } from './format.js';
 
 /** Parses `--temperature`: a finite number >= 0. */
 export function parseTemperature(value: string): number {
@@ -22,4 +24,49 @@ export function parseSeed(value: string): number {
 export function parseBitDepth(value: string): 8 | 16 {
   if (value === '8' || value === '16') return Number(value) as 8 | 16;
   throw new InvalidArgumentError('The bit depth must be 8 or 16.');
+}
+
+/** A whole number of pixels >= 0, or a usage error with `message`. */
+function parsePixels(value: string, message: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n)) throw new InvalidArgumentError(message);
+  return n;
+}
+
+/** Parses `--tile`: the tile side in LR pixels, an integer >= 0 (0: the whole image). */
+export function parseTileSize(value: string): number {
+  return parsePixels(value, 'The tile size must be an integer >= 0 in LR pixels (0: the whole image), e.g. 256.');
+}
+
+/** Parses `--overlap`: the context around each tile in LR pixels, an integer >= 0. */
+export function parseOverlap(value: string): number {
+  return parsePixels(value, 'The overlap must be an integer >= 0 in LR pixels, e.g. 40.');
+}
+
+/** The tiling options shared by `downscale` and `upscale`. */
+export interface TilingFlags {
+  tile: number;
+  overlap?: number;
+  verbose?: boolean;
+}
+
+/** Adds `--tile`, `--overlap` and `--verbose` to a command. */
+export function addTilingOptions(command: Command): Command {
+  return command
+    .option('--tile <px>', 'tile side in LR pixels; 0 processes the whole image at once (more memory)', parseTileSize, DEFAULT_TILE_SIZE)
+    .option(
+      '--overlap <px>',
+      "context around each tile in LR pixels (default: the model's receptive field, which makes tiles exact; less is faster, seams are blended)",
+      parseOverlap,
+    )
+    .option('--verbose', 'also print the tiling and the peak tensor memory of each image');
+}
+
+/**
+ * The `--verbose` addition to an image's status line, e.g.
+ * `, 4 tiles of 256 px (overlap 40 px), peak tensor memory 160.2 MB (159.2 MB above the start)`.
+ */
+export function tilingNote(tiles: number, tile: number, overlap: number, peakBytes: number, startBytes: number): string {
+  const layout = tiles === 1 ? '1 tile' : `${tiles} tiles of up to ${tile} px (overlap ${overlap} px)`;
+  return `, ${layout}, peak tensor memory ${formatBytes(peakBytes)} (${formatBytes(peakBytes - startBytes)} above the model's weights)`;
 }

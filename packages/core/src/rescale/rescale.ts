@@ -1,9 +1,16 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { checkRaster, crop, joinRgbAlpha, padEdge, quantizeTo8Bit, splitRgbAlpha, type RasterImage } from '../image/raster.js';
+import { checkRaster, hasAlpha, type RasterImage } from '../image/raster.js';
 import type { IrnModel, LatentOptions } from '../model/irn.js';
+import { seededNormal } from '../model/noise.js';
+import { bilinearAlphaInto, boxAlphaInto, quantize8InPlace, readRgb } from './pixels.js';
+import { receptiveField } from './receptive-field.js';
+import { resolveTiling, runTiled, type LrRect, type TileOptions } from './tiled-pass.js';
 
-/** Options of {@link upscaleImage}. */
-export interface UpscaleOptions extends LatentOptions {
+/** Options of {@link downscaleImage}: how to tile. */
+export type DownscaleOptions = TileOptions;
+
+/** Options of {@link upscaleImage}: the choice of z, the output size and how to tile. */
+export interface UpscaleOptions extends LatentOptions, TileOptions {
   /**
    * Size of the original HR image, to crop the result to (the LR of an image whose size is
    * not a multiple of the scale was made from an edge-padded copy). Default: LR size x scale.
@@ -13,41 +20,66 @@ export interface UpscaleOptions extends LatentOptions {
 }
 
 /**
- * Downscales an image with IRN: returns the 8-bit LR image (values k/255) of size
+ * Downscales an image with IRN: resolves to the 8-bit LR image (values k/255) of size
  * `ceil(width / scale) x ceil(height / scale)`.
+ *
+ * Large images are processed in tiles of `options.tileSize` LR pixels with `overlap` pixels
+ * of context, so tensor memory is bounded by the tile, not the image; with the default
+ * overlap (the model's {@link receptiveField}) the result does not depend on the tiling.
+ * Between tiles the event loop runs; `onProgress` and `signal` report and cancel.
  *
  * Sizes that are not multiples of the scale are handled by repeating the last row and column
  * up to the next multiple; pass the original size to {@link upscaleImage} to crop the restored
  * image back. Grey input is treated as RGB (the LR is RGB). Alpha is carried through: box-
  * averaged over each `scale x scale` block and rounded to 8 bits, never dropped.
+ *
+ * @example
+ * const lr = await downscaleImage(model, photo, { onProgress: (p) => bar.value = p.fraction });
  */
-export function downscaleImage(model: IrnModel, image: RasterImage): RasterImage {
+export async function downscaleImage(model: IrnModel, image: RasterImage, options: DownscaleOptions = {}): Promise<RasterImage> {
+  const lr = await downscaleUnrounded(model, image, options);
+  quantize8InPlace(lr.data);
+  return lr;
+}
+
+/**
+ * {@link downscaleImage} before its 8-bit rounding (RGB and alpha in [0, 1] as floats).
+ * For tests of the tiling, which compare values before rounding.
+ */
+export async function downscaleUnrounded(model: IrnModel, image: RasterImage, options: DownscaleOptions = {}): Promise<RasterImage> {
   checkRaster(image);
   const s = model.scale;
   if (image.width < s || image.height < s) {
     throw new Error(`image is ${image.width}x${image.height}; IRN x${s} needs at least ${s}x${s} pixels`);
   }
-  const w = Math.ceil(image.width / s) * s;
-  const h = Math.ceil(image.height / s) * s;
-  const { rgb, alpha } = splitRgbAlpha(image);
-  const rgbPad = padEdge(rgb, image.width, image.height, 3, w, h);
-  const lrRgb = tf.tidy(() => model.downscale(tf.tensor4d(rgbPad, [1, h, w, 3])));
-  let lrData: Float32Array;
-  try {
-    lrData = lrRgb.dataSync() as Float32Array;
-  } finally {
-    lrRgb.dispose();
-  }
-  const lrAlpha = alpha == null ? null : quantizeTo8Bit(boxDownsample(padEdge(alpha, image.width, image.height, 1, w, h), w, h, s));
-  return joinRgbAlpha(w / s, h / s, Float32Array.from(lrData), lrAlpha);
+  const tiling = resolveTiling(options, receptiveField(model.config));
+  const lrWidth = Math.ceil(image.width / s);
+  const lrHeight = Math.ceil(image.height / s);
+  const channels = hasAlpha(image) ? 4 : 3;
+  const lr: RasterImage = { width: lrWidth, height: lrHeight, channels, data: new Float32Array(lrWidth * lrHeight * channels) };
+  const run = (crop: LrRect): tf.Tensor4D => {
+    const [w, h] = [crop.width * s, crop.height * s];
+    const xHr = tf.tensor4d(readRgb(image, crop.left * s, crop.top * s, w, h), [1, h, w, 3]);
+    return tf.slice(model.forward(xHr).output, [0, 0, 0, 0], [-1, -1, -1, 3]);
+  };
+  await runTiled({ lrWidth, lrHeight, factor: 1, run }, tiling, lr, options);
+  if (channels === 4) boxAlphaInto(image, s, lr);
+  return lr;
 }
 
 /**
- * Restores the HR image from an IRN LR image: `scale` times larger (or `width x height`
- * when given), values in [0, 1] (not rounded; PNG encoders round). z is chosen by
- * `options` (zeros by default). Alpha is upsampled bilinearly.
+ * Restores the HR image from an IRN LR image: resolves to an image `scale` times larger (or
+ * `width x height` when given), values in [0, 1] (not rounded; PNG encoders round). z is
+ * chosen by `options` (zeros by default); a seeded Gaussian z is drawn per pixel position,
+ * so it is the same whatever the tiling. Alpha is upsampled bilinearly.
+ *
+ * Tiling, progress and cancellation work as in {@link downscaleImage}; `tileSize` and
+ * `overlap` are in LR pixels.
+ *
+ * @example
+ * const hr = await upscaleImage(model, lr, { z: 'gaussian', seed: 7, width: 4000, height: 3000 });
  */
-export function upscaleImage(model: IrnModel, lr: RasterImage, options: UpscaleOptions = {}): RasterImage {
+export async function upscaleImage(model: IrnModel, lr: RasterImage, options: UpscaleOptions = {}): Promise<RasterImage> {
   checkRaster(lr, 'LR image');
   const s = model.scale;
   const fullW = lr.width * s;
@@ -59,35 +91,44 @@ export function upscaleImage(model: IrnModel, lr: RasterImage, options: UpscaleO
       `an LR image of ${lr.width}x${lr.height} at x${s} restores to between ${fullW - s + 1}x${fullH - s + 1} and ${fullW}x${fullH}, not ${width}x${height}`,
     );
   }
-  const { rgb, alpha } = splitRgbAlpha(lr);
-  const hr = tf.tidy(() => model.upscale(tf.tensor4d(rgb, [1, lr.height, lr.width, 3]), options));
-  let hrData: Float32Array;
-  try {
-    hrData = hr.dataSync() as Float32Array;
-  } finally {
-    hr.dispose();
-  }
-  let hrAlpha: Float32Array | null = null;
-  if (alpha != null) {
-    const up = tf.tidy(() =>
-      tf.clipByValue(tf.image.resizeBilinear(tf.tensor4d(alpha, [1, lr.height, lr.width, 1]), [fullH, fullW], false, true), 0, 1),
-    );
-    hrAlpha = up.dataSync() as Float32Array;
-    up.dispose();
-  }
-  const rgbOut = crop(Float32Array.from(hrData), fullW, 3, width, height);
-  return joinRgbAlpha(width, height, rgbOut, hrAlpha == null ? null : crop(Float32Array.from(hrAlpha), fullW, 1, width, height));
+  const tiling = resolveTiling(options, receptiveField(model.config));
+  const latentOf = latentTiles(model, lr.width, lr.height, options);
+  const channels = hasAlpha(lr) ? 4 : 3;
+  const hr: RasterImage = { width, height, channels, data: new Float32Array(width * height * channels) };
+  const run = (crop: LrRect): tf.Tensor4D => {
+    const yLr = tf.tensor4d(readRgb(lr, crop.left, crop.top, crop.width, crop.height), [1, crop.height, crop.width, 3]);
+    return model.upscale(yLr, { z: latentOf(crop) });
+  };
+  await runTiled({ lrWidth: lr.width, lrHeight: lr.height, factor: s, run }, tiling, hr, options);
+  if (channels === 4) bilinearAlphaInto(lr, s, hr);
+  return hr;
 }
 
-/** Mean of each `s x s` block of a single-plane image whose sides are multiples of s. */
-function boxDownsample(plane: Float32Array, width: number, height: number, s: number): Float32Array {
-  const w = width / s;
-  const h = height / s;
-  const out = new Float32Array(w * h);
-  for (let y = 0; y < height; y++) {
-    const row = Math.floor(y / s) * w;
-    for (let x = 0; x < width; x++) out[row + Math.floor(x / s)] += plane[y * width + x];
+/**
+ * Checks the latent options once for the whole image and returns the z of any LR
+ * rectangle: zeros, a slice of the given tensor, or the Gaussian values of those pixel
+ * positions in the full field (so tiles agree with the untiled draw).
+ */
+function latentTiles(model: IrnModel, lrWidth: number, lrHeight: number, latent: LatentOptions): (crop: LrRect) => tf.Tensor4D {
+  const zc = model.zChannels;
+  const mode = latent.z ?? 'zeros';
+  if (mode === 'zeros') return (crop) => tf.zeros([1, crop.height, crop.width, zc]);
+  if (mode === 'gaussian') {
+    const t = latent.temperature ?? 1;
+    if (!(t >= 0 && Number.isFinite(t))) throw new Error(`temperature must be a finite number >= 0, got ${t}`);
+    const seed = latent.seed ?? Math.floor(Math.random() * 2 ** 31);
+    return (crop) =>
+      tf.mul(
+        seededNormal(seed, [1, crop.height, crop.width, zc], { top: crop.top, left: crop.left, fieldWidth: lrWidth }),
+        t,
+      ) as tf.Tensor4D;
   }
-  for (let i = 0; i < out.length; i++) out[i] /= s * s;
-  return out;
+  if (mode instanceof tf.Tensor) {
+    const shape = [1, lrHeight, lrWidth, zc];
+    if (mode.shape.join() !== shape.join()) {
+      throw new Error(`z must have shape [${shape.join(', ')}], got [${mode.shape.join(', ')}]`);
+    }
+    return (crop) => tf.slice(mode, [0, crop.top, crop.left, 0], [1, crop.height, crop.width, zc]);
+  }
+  throw new Error(`z must be "zeros", "gaussian" or a tensor, got ${String(mode)}`);
 }

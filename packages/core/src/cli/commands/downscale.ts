@@ -4,20 +4,22 @@ import { runJobs } from '../batch.js';
 import type { CliContext } from '../context.js';
 import { planJobs, readPng, writeFileAtomic } from '../files.js';
 import { modelDirectory } from '../model-path.js';
-import { LR_TEXT_KEY, lrMetadataText } from '../lr-metadata.js';
+import { LR_TEXT_KEY, lrMetadataText } from '../../image/lr-metadata.js';
+import { addTilingOptions, tilingNote, type TilingFlags } from '../options.js';
 
-interface DownscaleOptions {
+interface DownscaleOptions extends TilingFlags {
   model: string;
 }
 
-/** `irn downscale --model <dir> <input> <output>`. */
+/** `irn downscale --model <dir> [--tile px] [--overlap px] [--verbose] <input> <output>`. */
 export function registerDownscale(program: Command, ctx: CliContext): void {
-  program
+  const command = program
     .command('downscale')
     .description(
       'downscale PNG images with IRN: 8-bit RGB(A) PNGs 1/scale the size, which record the original size for upscale',
     )
-    .requiredOption('-m, --model <dir>', 'directory of an IRN model (made by "irn convert")')
+    .requiredOption('-m, --model <dir>', 'directory of an IRN model (made by "irn convert")');
+  addTilingOptions(command)
     .argument('<input>', 'a PNG file, or a directory: every *.png in it')
     .argument('<output>', 'the LR PNG file, or a directory for the LR images (same names)')
     .action(async (input: string, output: string, opts: DownscaleOptions) => {
@@ -28,16 +30,23 @@ export function registerDownscale(program: Command, ctx: CliContext): void {
       // TensorFlow.js loads only now (see CliContext.backend).
       const { loadModel } = await import('../model-dir.js');
       const { downscaleImage } = await import('../../rescale/rescale.js');
+      const { receptiveField } = await import('../../rescale/receptive-field.js');
+      const { withPeakMemory } = await import('../../rescale/peak-memory.js');
       const model = await loadModel(modelDir);
+      const overlap = opts.overlap ?? receptiveField(model.config);
       try {
         await runJobs(out, jobs, directory, { doing: 'downscaling', done: 'downscaled' }, async (job) => {
           const img = await readPng(job.input);
+          let tiles = 1;
+          const run = () => downscaleImage(model, img, { tileSize: opts.tile, overlap, onProgress: (p) => void (tiles = p.total) });
           const start = performance.now();
-          const lr = downscaleImage(model, img);
+          const measured = opts.verbose ? await withPeakMemory(run) : { result: await run(), peakBytes: 0, startBytes: 0 };
+          const lr = measured.result;
           const seconds = (performance.now() - start) / 1000;
           const text = { [LR_TEXT_KEY]: lrMetadataText({ scale: model.scale, width: img.width, height: img.height }) };
           await writeFileAtomic(job.output, encodePng(lr, { text }));
-          return `${img.width}x${img.height} -> ${lr.width}x${lr.height} in ${seconds.toFixed(2)} s`;
+          const note = opts.verbose ? tilingNote(tiles, opts.tile, overlap, measured.peakBytes, measured.startBytes) : '';
+          return `${img.width}x${img.height} -> ${lr.width}x${lr.height} in ${seconds.toFixed(2)} s${note}`;
         });
       } finally {
         model.dispose();

@@ -6,10 +6,10 @@ import type { CliContext } from '../context.js';
 import { UsageError } from '../errors.js';
 import { planJobs, readPng, writeFileAtomic } from '../files.js';
 import { modelDirectory } from '../model-path.js';
-import { readLrMetadata, restoredSize } from '../lr-metadata.js';
-import { parseBitDepth, parseSeed, parseTemperature } from '../options.js';
+import { readLrMetadata, restoredSize } from '../../image/lr-metadata.js';
+import { addTilingOptions, parseBitDepth, parseSeed, parseTemperature, tilingNote, type TilingFlags } from '../options.js';
 
-interface UpscaleOptions {
+interface UpscaleOptions extends TilingFlags {
   model: string;
   z: 'zeros' | 'gaussian';
   temperature?: number;
@@ -17,9 +17,12 @@ interface UpscaleOptions {
   bitDepth: 8 | 16;
 }
 
-/** `irn upscale --model <dir> [--z zeros|gaussian] [--temperature T] [--seed N] <input> <output>`. */
+/**
+ * `irn upscale --model <dir> [--z zeros|gaussian] [--temperature T] [--seed N] [--tile px]
+ * [--overlap px] [--verbose] <input> <output>`.
+ */
 export function registerUpscale(program: Command, ctx: CliContext): void {
-  program
+  const command = program
     .command('upscale')
     .description('restore images from IRN LR PNGs (made by "irn downscale") at the original size')
     .requiredOption('-m, --model <dir>', 'directory of the IRN model that made the LR images')
@@ -30,7 +33,8 @@ export function registerUpscale(program: Command, ctx: CliContext): void {
     )
     .option('--temperature <t>', 'standard deviation of the gaussian z (default 1)', parseTemperature)
     .option('--seed <n>', 'seed of the gaussian z: the same seed gives the same image (default random)', parseSeed)
-    .option('--bit-depth <bits>', 'bits per sample of the output PNGs: 8 or 16', parseBitDepth, 8)
+    .option('--bit-depth <bits>', 'bits per sample of the output PNGs: 8 or 16', parseBitDepth, 8);
+  addTilingOptions(command)
     .argument('<input>', 'an LR PNG file, or a directory: every *.png in it')
     .argument('<output>', 'the restored PNG file, or a directory for the restored images (same names)')
     .action(async (input: string, output: string, opts: UpscaleOptions) => {
@@ -51,16 +55,24 @@ export function registerUpscale(program: Command, ctx: CliContext): void {
       // TensorFlow.js loads only now (see CliContext.backend).
       const { loadModel } = await import('../model-dir.js');
       const { upscaleImage } = await import('../../rescale/rescale.js');
+      const { receptiveField } = await import('../../rescale/receptive-field.js');
+      const { withPeakMemory } = await import('../../rescale/peak-memory.js');
       const model = await loadModel(modelDir);
+      const overlap = opts.overlap ?? receptiveField(model.config);
       try {
         await runJobs(out, jobs, directory, { doing: 'upscaling', done: 'upscaled' }, async (job) => {
           const lr = await readPng(job.input);
           const size = restoredSize(readLrMetadata(lr.text), model.scale, lr.width, lr.height);
+          let tiles = 1;
+          const tiling = { tileSize: opts.tile, overlap, onProgress: (p: { total: number }) => void (tiles = p.total) };
+          const run = () => upscaleImage(model, lr, { ...latent, ...size, ...tiling });
           const start = performance.now();
-          const hr = upscaleImage(model, lr, { ...latent, ...size });
+          const measured = opts.verbose ? await withPeakMemory(run) : { result: await run(), peakBytes: 0, startBytes: 0 };
+          const hr = measured.result;
           const seconds = (performance.now() - start) / 1000;
           await writeFileAtomic(job.output, encodePng(hr, { bitDepth: opts.bitDepth }));
-          return `${lr.width}x${lr.height} -> ${hr.width}x${hr.height}${zNote} in ${seconds.toFixed(2)} s`;
+          const note = opts.verbose ? tilingNote(tiles, opts.tile, overlap, measured.peakBytes, measured.startBytes) : '';
+          return `${lr.width}x${lr.height} -> ${hr.width}x${hr.height}${zNote} in ${seconds.toFixed(2)} s${note}`;
         });
       } finally {
         model.dispose();

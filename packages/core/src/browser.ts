@@ -1,0 +1,32 @@
+/**
+ * `@irn/core/browser`: IRN in web pages. {@link Rescaler} picks a TensorFlow.js backend
+ * (WebGPU, WebGL, wasm, cpu; imported lazily), falls back when one fails, reads and writes
+ * the browser's image types, reports progress, cancels, and can run in a module Web Worker;
+ * presets are downloaded once, checked against `weights/manifest.json` and cached.
+ * Everything in `@irn/core` is re-exported, so a page needs this one import.
+ *
+ * @example
+ * import { Rescaler } from '@irn/core/browser';
+ * const rescaler = await Rescaler.create({ model: 'irn-x2', weightsUrl: '/weights/', worker: true });
+ * const { image } = await rescaler.upscale(lrPngFile, { output: 'bitmap' });
+ */
+export * from './index.js';
+export { defaultWeightsUrl } from './browser/locations.js';
+export { Rescaler, type RescalerEventMap, type RescalerFallbackEvent, type RescalerModelInfo, type RescalerOptions } from './browser/rescaler.js';
+export { BACKEND_ORDER, availableBackends, backendUnavailable, type BackendChoice, type BackendName, type BackendSetup } from './browser/backends.js';
+export type { BackendFallback, RescaleProgress, RescalerMemory, RunOptions, UpscaleRunOptions } from './browser/engine.js';
+export type { DownscaleCallOptions, RescaleResult, UpscaleCallOptions } from './browser/pipeline.js';
+export { decodeInput, type DecodedInput, type ImageInput } from './browser/inputs.js';
+export { encodeOutput, rasterToImageData, type OutputKind, type OutputTypes } from './browser/outputs.js';
+export {
+  IntegrityError,
+  MODEL_CACHE_NAME,
+  isPresetName,
+  loadModelArtifacts,
+  sha256Hex,
+  type LoadedArtifacts,
+  type ModelCacheMode,
+  type ModelLoadOptions,
+  type WeightsManifest,
+  type WeightsManifestEntry,
+} from './browser/model-loader.js';

@@ -1,0 +1,166 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { decodePng } from '../image/png.js';
+import { checkRaster, type RasterImage } from '../image/raster.js';
+import { readLrMetadata, type LrMetadata } from '../image/lr-metadata.js';
+
+/**
+ * What the browser rescaler reads an image from: an `<img>` (decoded first if needed), a
+ * canvas, `OffscreenCanvas`, `ImageBitmap`, `<video>` frame, `ImageData`, a `Blob` / `File`
+ * (PNG read exactly, other formats through `createImageBitmap`), a URL, a tensor
+ * `[H, W, C]` with C in 1..4 and values in `[0, 1]`, or a {@link RasterImage}.
+ */
+export type ImageInput =
+  | HTMLImageElement
+  | HTMLCanvasElement
+  | HTMLVideoElement
+  | OffscreenCanvas
+  | ImageBitmap
+  | ImageData
+  | Blob
+  | string
+  | URL
+  | tf.Tensor
+  | RasterImage;
+
+/** An input read into memory, and the `irn` PNG chunk if it carried one. */
+export interface DecodedInput {
+  raster: RasterImage;
+  /** The original size recorded by a downscale (PNG inputs only). */
+  lrMetadata: LrMetadata | null;
+}
+
+const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+
+/**
+ * Reads any {@link ImageInput} into a {@link RasterImage}. Works in pages and workers (no
+ * DOM needed beyond `createImageBitmap` and `OffscreenCanvas`). The caller's objects are
+ * not modified: bitmaps are not closed, tensors not disposed.
+ *
+ * PNG files are decoded by {@link decodePng}: exact values (16-bit too, straight alpha) and
+ * the `irn` text chunk. Everything drawn through a canvas is 8-bit, and semi-transparent
+ * pixels lose a little colour precision (canvases store premultiplied alpha). Images whose
+ * alpha is 255 everywhere come back as RGB.
+ */
+export async function decodeInput(input: ImageInput, fetchFn: typeof fetch = globalThis.fetch.bind(globalThis)): Promise<DecodedInput> {
+  if (typeof input === 'string' || input instanceof URL) {
+    const base = (globalThis as { location?: { href: string } }).location?.href;
+    const url = base == null ? new URL(input) : new URL(input, base);
+    let response: Response;
+    try {
+      response = await fetchFn(url.href);
+    } catch (e) {
+      throw new Error(`could not fetch the image ${url.href}: ${(e as Error).message}`, { cause: e });
+    }
+    if (!response.ok) throw new Error(`could not fetch the image ${url.href}: HTTP ${response.status}`);
+    return decodeBlob(await response.blob());
+  }
+  if (input instanceof Blob) return decodeBlob(input);
+  if (input instanceof tf.Tensor) return { raster: await tensorToRaster(input), lrMetadata: null };
+  if (typeof ImageData !== 'undefined' && input instanceof ImageData) return { raster: imageDataToRaster(input), lrMetadata: null };
+  if (isRaster(input)) {
+    checkRaster(input);
+    return { raster: { ...input, data: input.data.slice() }, lrMetadata: null };
+  }
+  if (typeof ImageBitmap !== 'undefined' && input instanceof ImageBitmap) return { raster: bitmapToRaster(input), lrMetadata: null };
+  if (isDrawable(input)) {
+    const bitmap = await drawableToBitmap(input);
+    try {
+      return { raster: bitmapToRaster(bitmap), lrMetadata: null };
+    } finally {
+      bitmap.close();
+    }
+  }
+  throw new TypeError(`cannot read an image from ${describe(input)}; see ImageInput for what is accepted`);
+}
+
+/** Reads a Blob: PNG exactly (with its `irn` chunk), anything else the browser decodes. */
+export async function decodeBlob(blob: Blob): Promise<DecodedInput> {
+  const bytes = new Uint8Array(await blob.arrayBuffer());
+  if (PNG_SIGNATURE.every((b, i) => bytes[i] === b)) {
+    const png = decodePng(bytes);
+    const { width, height, channels, data } = png;
+    return { raster: { width, height, channels, data }, lrMetadata: readLrMetadata(png.text) };
+  }
+  let bitmap: ImageBitmap;
+  try {
+    bitmap = await createImageBitmap(blob, { premultiplyAlpha: 'none' });
+  } catch (e) {
+    throw new Error(`cannot decode the image (${blob.type || 'unknown type'}, ${blob.size} bytes): ${(e as Error).message}`, { cause: e });
+  }
+  try {
+    return { raster: bitmapToRaster(bitmap), lrMetadata: null };
+  } finally {
+    bitmap.close();
+  }
+}
+
+/**
+ * A new `ImageBitmap` of an element, canvas or bitmap (an `<img>` is decoded first), as
+ * {@link decodeInput} reads them; the caller closes it.
+ */
+export async function drawableToBitmap(input: ImageBitmapSource): Promise<ImageBitmap> {
+  if (typeof HTMLImageElement !== 'undefined' && input instanceof HTMLImageElement && !input.complete) {
+    await input.decode().catch(() => {
+      throw new Error(`the image ${input.currentSrc || input.src} failed to load`);
+    });
+  }
+  return createImageBitmap(input, { premultiplyAlpha: 'none' });
+}
+
+/** 8-bit RGBA pixels -> RGB (when fully opaque) or RGBA raster, values k/255. */
+export function imageDataToRaster(image: ImageData): RasterImage {
+  const { width, height, data } = image;
+  const n = width * height;
+  let opaque = true;
+  for (let i = 0; i < n && opaque; i++) opaque = data[4 * i + 3] === 255;
+  const channels = opaque ? 3 : 4;
+  const out = new Float32Array(n * channels);
+  for (let i = 0; i < n; i++) {
+    for (let c = 0; c < channels; c++) out[i * channels + c] = data[4 * i + c] / 255;
+  }
+  return { width, height, channels, data: out };
+}
+
+/** Draws a bitmap on an `OffscreenCanvas` and reads its pixels. */
+export function bitmapToRaster(bitmap: ImageBitmap): RasterImage {
+  const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+  const ctx = canvas.getContext('2d', { willReadFrequently: true });
+  if (ctx == null) throw new Error('cannot read pixels: no 2D context on an OffscreenCanvas');
+  ctx.drawImage(bitmap, 0, 0);
+  return imageDataToRaster(ctx.getImageData(0, 0, bitmap.width, bitmap.height));
+}
+
+/** A tensor `[H, W, C]` (or `[1, H, W, C]`), C in 1..4, values in [0, 1] -> raster. */
+export async function tensorToRaster(t: tf.Tensor): Promise<RasterImage> {
+  const shape = t.rank === 4 && t.shape[0] === 1 ? t.shape.slice(1) : t.shape;
+  const [height, width, channels] = shape;
+  if (shape.length !== 3 || !(channels >= 1 && channels <= 4)) {
+    throw new Error(`an image tensor must have shape [H, W, C] with C in 1..4, got [${t.shape.join(', ')}]`);
+  }
+  if (t.dtype !== 'float32') throw new Error(`an image tensor must be float32 with values in [0, 1], got ${t.dtype}`);
+  // A copy: some backends hand out their own storage.
+  const data = Float32Array.from((await t.data()) as Float32Array);
+  return { width, height, channels: channels as RasterImage['channels'], data };
+}
+
+/** Whether `x` is a {@link RasterImage}. */
+export function isRaster(x: unknown): x is RasterImage {
+  const r = x as Partial<RasterImage> | null;
+  return r != null && typeof r === 'object' && r.data instanceof Float32Array && typeof r.channels === 'number';
+}
+
+/** Whether `x` is something `createImageBitmap` draws: an element, canvas or video frame (not a Blob or ImageData). */
+export function isDrawable(x: unknown): x is ImageBitmapSource {
+  const has = (name: string): boolean => {
+    const ctor = (globalThis as Record<string, unknown>)[name];
+    return typeof ctor === 'function' && x instanceof (ctor as new () => unknown);
+  };
+  return ['HTMLImageElement', 'HTMLCanvasElement', 'HTMLVideoElement', 'SVGImageElement', 'OffscreenCanvas', 'VideoFrame'].some(has);
+}
+
+/** `x` in a few words, for error messages. */
+export function describe(x: unknown): string {
+  if (x == null) return String(x);
+  if (typeof x !== 'object') return `a ${typeof x}`;
+  return `a ${(x as object).constructor?.name ?? 'object'}`;
+}

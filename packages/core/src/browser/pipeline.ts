@@ -1,0 +1,76 @@
+import { throwIfAborted } from './abort.js';
+import type { BackendName } from './backends.js';
+import type { RescaleEngine, RunOptions, UpscaleRunOptions } from './engine.js';
+import { decodeInput, type ImageInput } from './inputs.js';
+import { LR_TEXT_KEY, lrMetadataText, restoredSize, type LrMetadata } from '../image/lr-metadata.js';
+import { checkOutputKind, encodeOutput, type OutputKind, type OutputTypes } from './outputs.js';
+
+/** What a rescale resolves to. */
+export interface RescaleResult<T> {
+  /** The image, in the form `options.output` asked for. */
+  image: T;
+  width: number;
+  height: number;
+  /** 3 (RGB) or 4 (RGBA: the input had transparency). */
+  channels: number;
+  /** The backend that computed it (after any fallback). */
+  backend: BackendName;
+  /**
+   * Downscales only: the scale and the original size, as written into a PNG output's `irn`
+   * chunk; pass `width` and `height` to `upscale` when the LR travels in another form.
+   */
+  lrMetadata?: LrMetadata;
+  /** Wall time of the call in milliseconds, decoding and encoding included. */
+  ms: number;
+}
+
+/** Options of a downscale: tiling, progress, cancellation and the output form. */
+export interface DownscaleCallOptions<K extends OutputKind = OutputKind> extends RunOptions {
+  /** Default `'imagedata'`. */
+  output?: K;
+}
+
+/**
+ * Options of an upscale: z, the restored size, tiling, progress, cancellation and the output
+ * form. The size defaults to what an `irn` PNG chunk in the input says, else LR size x scale.
+ */
+export interface UpscaleCallOptions<K extends OutputKind = OutputKind> extends UpscaleRunOptions {
+  /** Default `'imagedata'`. */
+  output?: K;
+}
+
+/** Decodes `input`, rescales it with `engine` and encodes the result as `output`. */
+export async function runPipeline(
+  engine: RescaleEngine,
+  op: 'downscale' | 'upscale',
+  input: ImageInput,
+  options: DownscaleCallOptions | UpscaleCallOptions,
+  fetchFn?: typeof fetch,
+): Promise<RescaleResult<OutputTypes[OutputKind]>> {
+  const start = performance.now();
+  const kind = options.output ?? 'imagedata';
+  checkOutputKind(kind);
+  throwIfAborted(options.signal);
+  const { raster, lrMetadata } = await decodeInput(input, fetchFn);
+  throwIfAborted(options.signal);
+  const { output: _, ...run } = options;
+  if (op === 'downscale') {
+    const { raster: lr, backend } = await engine.downscale(raster, run);
+    const meta: LrMetadata = { scale: engine.scale, width: raster.width, height: raster.height };
+    const image = await encodeOutput(lr, kind, { [LR_TEXT_KEY]: lrMetadataText(meta) });
+    return { image, width: lr.width, height: lr.height, channels: lr.channels, backend, lrMetadata: meta, ms: performance.now() - start };
+  }
+  const up = run as UpscaleRunOptions;
+  let size = { width: up.width, height: up.height };
+  if (size.width == null || size.height == null) {
+    try {
+      const restored = restoredSize(lrMetadata, engine.scale, raster.width, raster.height);
+      size = { width: size.width ?? restored.width, height: size.height ?? restored.height };
+    } catch (e) {
+      throw new Error(`cannot upscale this LR image: ${(e as Error).message}`);
+    }
+  }
+  const { raster: hr, backend } = await engine.upscale(raster, { ...up, ...size });
+  const image = await encodeOutput(hr, kind);
+  return { image, width: hr.width, height: hr.height, channels: hr.channels, backend, ms: performance.now() - start };
+}

@@ -1,0 +1,277 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { IrnModel } from '../model/irn.js';
+import type { BackendChoice, BackendName, BackendSetup } from './backends.js';
+import type { BackendFallback, RescaleEngine, RescalerMemory, RunOptions } from './engine.js';
+import type { ImageInput } from './inputs.js';
+import { concat, loadModelArtifacts, type LoadedArtifacts, type ModelLoadOptions } from './model-loader.js';
+import type { OutputKind, OutputTypes } from './outputs.js';
+import type { DownscaleCallOptions, RescaleResult, UpscaleCallOptions } from './pipeline.js';
+import { defaultWeightsUrl, startDefaultWorker } from './locations.js';
+import type { WorkerClient } from './worker-client.js';
+
+/** Options of {@link Rescaler.create}. */
+export interface RescalerOptions extends ModelLoadOptions, BackendSetup {
+  /**
+   * The model: a preset name (`'irn-x2'`, `'irn-x4'`, found under `weightsUrl`, checked
+   * against its `manifest.json` and cached), a `model.json` URL, or an {@link IrnModel}
+   * (its weights are copied; the caller keeps and disposes the original).
+   */
+  model: string | URL | IrnModel;
+  /**
+   * Folder of the presets: `manifest.json` and one folder per preset. Default
+   * {@link defaultWeightsUrl}: the repository's `weights/`, relative to the library's code.
+   */
+  weightsUrl?: string | URL;
+  /** Default `'auto'`: WebGPU when an adapter is available, then WebGL, wasm, cpu. */
+  backend?: BackendChoice;
+  /** When the backend fails mid-call, go on with the next one (default true). */
+  fallback?: boolean;
+  /** Run everything in a module Web Worker, leaving the page's thread free (default false). */
+  worker?: boolean;
+  /**
+   * URL of the worker script. Default: `worker.js` next to the library's code
+   * (`@irn/core/browser/worker.js`), which bundlers that understand
+   * `new Worker(new URL(...), { type: 'module' })` pick up themselves.
+   */
+  workerUrl?: string | URL;
+  /** Tile side in LR pixels for every call (default: `downscaleImage`'s). */
+  tileSize?: number;
+  /** Context around tiles in LR pixels for every call (default: the receptive field). */
+  overlap?: number;
+  /** Called after a fallback to another backend; the `irn-fallback` event says the same. */
+  onFallback?: (event: BackendFallback) => void;
+}
+
+/** Where the model came from. */
+export interface RescalerModelInfo {
+  /** Preset name and version (presets only). */
+  name?: string;
+  version?: string;
+  /** The model.json URL (URL and preset models). */
+  url?: string;
+  /** `'memory'` for an {@link IrnModel} given directly. */
+  from: LoadedArtifacts['from'] | 'memory';
+}
+
+/** The `irn-fallback` event: a backend failed and the rescaler moved to `detail.to`. */
+export type RescalerFallbackEvent = CustomEvent<BackendFallback>;
+
+/** The events a {@link Rescaler} dispatches. */
+export interface RescalerEventMap {
+  'irn-fallback': RescalerFallbackEvent;
+}
+
+// Typed listeners for the events above (declaration merging with the class).
+export interface Rescaler {
+  addEventListener<K extends keyof RescalerEventMap>(
+    type: K,
+    listener: (this: Rescaler, event: RescalerEventMap[K]) => unknown,
+    options?: boolean | AddEventListenerOptions,
+  ): void;
+  addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void;
+  removeEventListener<K extends keyof RescalerEventMap>(
+    type: K,
+    listener: (this: Rescaler, event: RescalerEventMap[K]) => unknown,
+    options?: boolean | EventListenerOptions,
+  ): void;
+  removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | EventListenerOptions): void;
+}
+
+/**
+ * Rescales images in a page with IRN: picks the best TensorFlow.js backend that works,
+ * falls back when it fails, reads and writes the browser's image types, reports progress,
+ * cancels through an `AbortSignal`, and can run everything in a Web Worker.
+ *
+ * Calls run one at a time, in order. In the page (not `worker`), the rescaler sets tfjs's
+ * active backend for the whole page. No tensor outlives a call, whether it succeeds, fails
+ * or is aborted, except a `'tensor'` output, which the caller disposes.
+ *
+ * @example
+ * const rescaler = await Rescaler.create({ model: 'irn-x2', worker: true });
+ * const { image: lrPng } = await rescaler.downscale(file, { output: 'blob' });
+ * const { image, backend } = await rescaler.upscale(lrPng, {
+ *   output: 'bitmap',
+ *   onProgress: (p) => (bar.value = p.fraction),
+ *   signal: controller.signal,
+ * });
+ * canvas.getContext('2d').drawImage(image, 0, 0);
+ * await rescaler.dispose();
+ */
+export class Rescaler extends EventTarget {
+  private disposed = false;
+
+  private constructor(
+    private readonly impl: LocalImpl | WorkerClient,
+    /** The model's rescaling factor. */
+    readonly scale: number,
+    /** Where the model came from. */
+    readonly modelInfo: RescalerModelInfo,
+    /** Whether calls run in a Web Worker. */
+    readonly worker: boolean,
+    private readonly options: RescalerOptions,
+    private readonly fallbacks: { listener: ((e: BackendFallback) => void) | null },
+  ) {
+    super();
+    fallbacks.listener = (event) => {
+      options.onFallback?.(event);
+      this.dispatchEvent(new CustomEvent('irn-fallback', { detail: event }));
+    };
+  }
+
+  /**
+   * Loads the model and starts a backend (in a worker when `options.worker`).
+   * @throws Error when the model cannot be loaded (download, SHA-256 mismatch: an
+   *   `IntegrityError`, not an IRN model) or a backend named in `options.backend` cannot start.
+   */
+  static async create(options: RescalerOptions): Promise<Rescaler> {
+    const { artifacts, info } = await readArtifacts(options);
+    const fallbacks: { listener: ((e: BackendFallback) => void) | null } = { listener: null };
+    const onFallback = (event: BackendFallback): void => fallbacks.listener?.(event);
+    const setup = { backend: options.backend, fallback: options.fallback, wasmPaths: absoluteWasmPaths(options.wasmPaths) };
+    let impl: LocalImpl | WorkerClient;
+    let scale: number;
+    if (options.worker) {
+      const { WorkerClient } = await import('./worker-client.js');
+      const worker = options.workerUrl != null ? new Worker(options.workerUrl, { type: 'module' }) : startDefaultWorker();
+      try {
+        const client = await WorkerClient.start(worker, artifacts, setup, onFallback);
+        impl = client;
+        scale = client.scale;
+      } catch (e) {
+        worker.terminate();
+        throw e;
+      }
+    } else {
+      const [{ RescaleEngine }, { runPipeline }] = await Promise.all([import('./engine.js'), import('./pipeline.js')]);
+      const engine = await RescaleEngine.create(artifacts, { ...setup, onFallback });
+      impl = new LocalImpl(engine, runPipeline, options.fetch);
+      scale = engine.scale;
+    }
+    return new Rescaler(impl, scale, info, options.worker === true, options, fallbacks);
+  }
+
+  /** The backend the next call runs on (it changes after a fallback). */
+  get backend(): BackendName {
+    return this.impl.backend;
+  }
+
+  /**
+   * Runs a small downscale and upscale so that backend start-up costs (shader compilation,
+   * weight upload) are paid now, not by the first real call.
+   */
+  async warmup(options: Pick<RunOptions, 'signal'> = {}): Promise<void> {
+    this.check();
+    await this.impl.warmup({ tileSize: this.options.tileSize, overlap: this.options.overlap, signal: options.signal });
+  }
+
+  /**
+   * Downscales an image: resolves to the 8-bit LR image, `ceil(size / scale)`, in the form
+   * `options.output` names (default `'imagedata'`). A `'blob'` is a PNG carrying the `irn`
+   * chunk with the original size, so `upscale` restores exactly that size.
+   */
+  downscale<K extends OutputKind = 'imagedata'>(input: ImageInput, options: DownscaleCallOptions<K> = {}): Promise<RescaleResult<OutputTypes[K]>> {
+    return this.call('downscale', input, options) as Promise<RescaleResult<OutputTypes[K]>>;
+  }
+
+  /**
+   * Restores an image from its IRN LR: `scale` times larger, or the size in the input PNG's
+   * `irn` chunk, or `options.width x height`. z is zeros unless `options.z` is
+   * `'gaussian'` (with `temperature` and `seed`: the same seed gives the same pixels, in the
+   * page or in a worker, whatever the tiling).
+   */
+  upscale<K extends OutputKind = 'imagedata'>(input: ImageInput, options: UpscaleCallOptions<K> = {}): Promise<RescaleResult<OutputTypes[K]>> {
+    return this.call('upscale', input, options) as Promise<RescaleResult<OutputTypes[K]>>;
+  }
+
+  /**
+   * Live tensors and their bytes where the rescaler runs: this page's tfjs, or the worker's
+   * (the model's weights included; a finished call leaves the count as it found it).
+   */
+  async memory(): Promise<RescalerMemory> {
+    this.check();
+    return this.impl.memory();
+  }
+
+  /**
+   * Stops: the running call rejects with an `AbortError` at its next tile, the model's
+   * tensors are freed (in worker mode the worker is terminated). Resolves when done; later
+   * calls reject.
+   */
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.fallbacks.listener = null;
+    await this.impl.dispose();
+  }
+
+  private async call(op: 'downscale' | 'upscale', input: ImageInput, options: DownscaleCallOptions | UpscaleCallOptions): Promise<RescaleResult<unknown>> {
+    this.check();
+    const withDefaults = { tileSize: this.options.tileSize, overlap: this.options.overlap, ...options };
+    return this.impl.run(op, input, withDefaults, this.options.fetch);
+  }
+
+  private check(): void {
+    if (this.disposed) throw new Error('this Rescaler was disposed');
+  }
+}
+
+type RunPipeline = typeof import('./pipeline.js').runPipeline;
+
+/** Calls in the page: an engine plus the decode/encode pipeline around it. */
+class LocalImpl {
+  constructor(
+    private readonly engine: RescaleEngine,
+    private readonly pipeline: RunPipeline,
+    private readonly fetchFn?: typeof fetch,
+  ) {}
+
+  get backend(): BackendName {
+    return this.engine.backend;
+  }
+
+  run(op: 'downscale' | 'upscale', input: ImageInput, options: DownscaleCallOptions | UpscaleCallOptions, fetchFn = this.fetchFn): Promise<RescaleResult<unknown>> {
+    return this.pipeline(this.engine, op, input, options, fetchFn);
+  }
+
+  warmup(options: RunOptions): Promise<void> {
+    return this.engine.warmup(options);
+  }
+
+  async memory(): Promise<RescalerMemory> {
+    return this.engine.memory();
+  }
+
+  dispose(): Promise<void> {
+    return this.engine.dispose();
+  }
+}
+
+/** The model's files: loaded by name or URL, or copied out of an {@link IrnModel}. */
+async function readArtifacts(options: RescalerOptions): Promise<{ artifacts: LoadedArtifacts['artifacts']; info: RescalerModelInfo }> {
+  const { model } = options;
+  if (typeof model === 'string' || model instanceof URL) {
+    const { artifacts, ...info } = await loadModelArtifacts(model, { ...options, weightsUrl: options.weightsUrl ?? defaultWeightsUrl() });
+    return { artifacts, info };
+  }
+  if (model == null || typeof (model as IrnModel).save !== 'function') {
+    throw new TypeError('model must be a preset name, a model.json URL or an IrnModel');
+  }
+  let saved: tf.io.ModelArtifacts | null = null;
+  await model.save(
+    tf.io.withSaveHandler(async (artifacts) => {
+      saved = artifacts;
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+  );
+  const artifacts = saved as unknown as tf.io.ModelArtifacts;
+  const parts = artifacts.weightData == null ? [] : Array.isArray(artifacts.weightData) ? artifacts.weightData : [artifacts.weightData];
+  return { artifacts: { ...artifacts, weightData: concat(parts.map((b) => new Uint8Array(b))) }, info: { from: 'memory' } };
+}
+
+/** wasm paths as absolute URLs: a worker resolves relative ones against its own script. */
+function absoluteWasmPaths(paths: BackendSetup['wasmPaths']): BackendSetup['wasmPaths'] {
+  const base = globalThis.location?.href;
+  if (paths == null || base == null) return paths;
+  if (typeof paths === 'string') return new URL(paths, base).href;
+  return Object.fromEntries(Object.entries(paths).map(([k, v]) => [k, new URL(v, base).href]));
+}

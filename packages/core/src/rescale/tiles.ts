@@ -1,0 +1,79 @@
+/**
+ * Tile layout and seam weights for tiled rescaling, along one axis at a time (a tile is
+ * the product of a column span and a row span). Pure arithmetic, no tensors.
+ */
+
+/**
+ * Default tile side in LR pixels (see bench/README.md for the measurements behind it).
+ */
+export const DEFAULT_TILE_SIZE = 256;
+
+/** One tile's extent along an axis, in LR pixels, ends exclusive. */
+export interface AxisTile {
+  /** The pixels this tile is responsible for; the cores partition the axis. */
+  coreStart: number;
+  coreEnd: number;
+  /** The pixels it is computed on: the core plus `overlap` each side, within the image. */
+  cropStart: number;
+  cropEnd: number;
+}
+
+/**
+ * Splits an axis of `length` LR pixels into `ceil(length / tileSize)` cores of nearly equal
+ * size (at most `tileSize`; sizes differ by at most one, so no sliver of a last tile pays
+ * for a full overlap), each extended by `overlap` on both sides within `[0, length)`.
+ * `tileSize` 0 means one tile.
+ */
+export function planAxis(length: number, tileSize: number, overlap: number): AxisTile[] {
+  const count = tileSize === 0 ? 1 : Math.ceil(length / tileSize);
+  const tiles: AxisTile[] = [];
+  for (let i = 0; i < count; i++) {
+    const coreStart = Math.floor((i * length) / count);
+    const coreEnd = Math.floor(((i + 1) * length) / count);
+    tiles.push({ coreStart, coreEnd, cropStart: Math.max(0, coreStart - overlap), cropEnd: Math.min(length, coreEnd + overlap) });
+  }
+  return tiles;
+}
+
+/** A tile's weights along one axis over its output pixels `[start, start + weights.length)`. */
+export interface AxisWeights {
+  start: number;
+  weights: Float32Array;
+}
+
+/**
+ * The weight of each tile's output pixels along an axis, summing to 1 over the tiles at
+ * every output pixel. `factor` is output pixels per LR pixel (1 downscaling, the scale
+ * upscaling) and `outLength` the output length (crops a padded upscale).
+ *
+ * With `blend` 0 a tile counts only on its core: seams are cut, which is exact when the
+ * overlap covers the receptive field (both sides agree there). With `blend` h > 0, a
+ * tile's weight ramps linearly from 0 to 1 across `[coreStart - h, coreStart + h]` (and
+ * back down at the far side) wherever it meets a neighbour, so that a seam computed with
+ * too little context is cross-faded rather than a visible edge. Image borders need no
+ * ramp: there a tile sees exactly what the whole image sees.
+ */
+export function axisWeights(tiles: AxisTile[], length: number, factor: number, outLength: number, blend: number): AxisWeights[] {
+  const out: AxisWeights[] = tiles.map((t) => {
+    const start = t.cropStart * factor;
+    const end = Math.min(t.cropEnd * factor, outLength);
+    const weights = new Float32Array(Math.max(0, end - start));
+    for (let i = 0; i < weights.length; i++) {
+      const u = (start + i + 0.5) / factor; // the output pixel's centre, in LR pixels
+      weights[i] = Math.min(edgeWeight(u - t.coreStart, t.coreStart > 0, blend), edgeWeight(t.coreEnd - u, t.coreEnd < length, blend));
+    }
+    return { start, weights };
+  });
+  // Normalise, so that the weights sum to 1 even where ramps of more than two tiles meet.
+  const sum = new Float64Array(outLength);
+  for (const { start, weights } of out) for (let i = 0; i < weights.length; i++) sum[start + i] += weights[i];
+  for (const { start, weights } of out) for (let i = 0; i < weights.length; i++) if (weights[i] > 0) weights[i] /= sum[start + i];
+  return out;
+}
+
+/** Weight at signed distance `d` inside a core edge (negative: outside the core). */
+function edgeWeight(d: number, shared: boolean, blend: number): number {
+  if (!shared) return 1;
+  if (blend === 0) return d > 0 ? 1 : 0;
+  return Math.min(1, Math.max(0, (d + blend) / (2 * blend)));
+}

@@ -1,0 +1,7 @@
+export { bicubicDownscale, bicubicMatrix } from './bicubic.js';
+export { irnLoss, type IrnLossOptions, type IrnLossTerms } from './loss.js';
+export { quantizeSTE } from './quantize-ste.js';
+export { Rng } from './rng.js';
+export { learningRateAt, type LrSchedule } from './schedule.js';
+export { IrnTrainer, type EncodedWeights, type StepReport, type TrainerOptions, type TrainerState } from './trainer.js';
+export { psnrY, roundTripPsnrY } from './validate.js';

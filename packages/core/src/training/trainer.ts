@@ -1,0 +1,205 @@
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-layers';
+import type { IrnModel } from '../model/irn.js';
+import { irnLoss, type IrnLossOptions } from './loss.js';
+import { Rng } from './rng.js';
+import { learningRateAt, type LrSchedule } from './schedule.js';
+
+/** Options of {@link IrnTrainer}; defaults are the published IRN configuration (IRN.md). */
+export interface TrainerOptions {
+  /** Loss weights and the z of the reconstruction term (`zSeed` is set per step). */
+  loss?: Omit<IrnLossOptions, 'zSeed'>;
+  /** Learning rate schedule. Default: 2e-4 halved at 100k, 200k, 300k and 400k steps. */
+  lr?: LrSchedule;
+  /** Adam betas. Default 0.9, 0.999. */
+  beta1?: number;
+  beta2?: number;
+  /** Adam epsilon. Default 1e-8 (PyTorch's). */
+  epsilon?: number;
+  /** L2 weight decay, added to the gradient as `decay * w`. Default 1e-5. */
+  weightDecay?: number;
+  /** Global gradient-norm clip; 0 or Infinity turns it off. Default 10. */
+  clipNorm?: number;
+  /** Seed of the trainer's generator (patch sampling, augmentation, z). Default 0. */
+  seed?: number;
+  /**
+   * The reconstruction term's z scale as a function of the 0-based step (e.g. a ramp from 0
+   * to 1); overrides `loss.zScale` when given.
+   */
+  zScaleAt?: (step: number) => number;
+}
+
+/** What one step reports; loss terms are unweighted (see {@link IrnLossTerms}). */
+export interface StepReport {
+  /** Number of steps done after this one. */
+  step: number;
+  lr: number;
+  total: number;
+  fit: number;
+  rec: number;
+  dist: number;
+  /** Global gradient norm before clipping (decay not included). */
+  gradNorm: number;
+}
+
+/** Weights as `tf.io.encodeWeights` gives them, JSON-friendly apart from `data`. */
+export interface EncodedWeights {
+  specs: tf.io.WeightsManifestEntry[];
+  data: ArrayBuffer;
+}
+
+/**
+ * Everything needed to resume training exactly: model weights, Adam state, step and the
+ * generator state. Adam's bias-correction accumulators are saved as they are, because tfjs's
+ * `setWeights` recomputes them as `beta^(t+1)`, which differs in the last bits from the
+ * product accumulated step by step.
+ */
+export interface TrainerState {
+  step: number;
+  rngState: number;
+  seed: number;
+  accBeta: [number, number];
+  weights: EncodedWeights;
+  optimizer: EncodedWeights;
+}
+
+interface AdamInternals {
+  accBeta1: tf.Variable;
+  accBeta2: tf.Variable;
+  learningRate: number;
+}
+
+const IRN_MILESTONES = [100_000, 200_000, 300_000, 400_000];
+
+/**
+ * Trains an {@link IrnModel} with Adam (IRN.md, "Training objective"): one `trainStep` per
+ * batch computes the loss, gradients of every trainable weight, adds L2 weight decay, clips
+ * the global norm and applies Adam at the scheduled learning rate. Works on any backend;
+ * on wasm the convolutions' custom gradient is what makes it possible (ENVIRONMENT.md).
+ *
+ * @example
+ * const trainer = new IrnTrainer(model, { lr: { kind: 'cosine', base: 4e-4, total: 2000 } });
+ * const report = trainer.trainStep(batch); // batch [B, P, P, 3] in [0, 1]
+ */
+export class IrnTrainer {
+  readonly optimizer: tf.AdamOptimizer;
+  /** Generator for data sampling; saved in the state so resumed runs see the same batches. */
+  rng: Rng;
+  private stepCount = 0;
+  private readonly seed: number;
+  private readonly schedule: LrSchedule;
+  private readonly weightDecay: number;
+  private readonly clipNorm: number;
+  private readonly lossOptions: Omit<IrnLossOptions, 'zSeed'>;
+  private readonly zScaleAt: ((step: number) => number) | undefined;
+
+  constructor(
+    readonly model: IrnModel,
+    options: TrainerOptions = {},
+  ) {
+    this.seed = options.seed ?? 0;
+    this.rng = new Rng(this.seed);
+    this.schedule = options.lr ?? { kind: 'multistep', base: 2e-4, milestones: IRN_MILESTONES };
+    this.weightDecay = options.weightDecay ?? 1e-5;
+    this.clipNorm = options.clipNorm ?? 10;
+    this.lossOptions = options.loss ?? {};
+    this.zScaleAt = options.zScaleAt;
+    this.optimizer = tf.train.adam(learningRateAt(this.schedule, 0), options.beta1 ?? 0.9, options.beta2 ?? 0.999, options.epsilon ?? 1e-8);
+  }
+
+  /** Steps done so far. */
+  get step(): number {
+    return this.stepCount;
+  }
+
+  /** The model's trainable variables, in a fixed order. */
+  get variables(): tf.Variable[] {
+    return this.model.flow.trainableWeights.map((w) => w.read() as tf.Variable);
+  }
+
+  /** One optimisation step on an HR batch `[B, P, P, 3]` in [0, 1]. */
+  trainStep(xHr: tf.Tensor4D): StepReport {
+    const lr = learningRateAt(this.schedule, this.stepCount);
+    (this.optimizer as unknown as AdamInternals).learningRate = lr;
+    const vars = this.variables;
+    // z of the reconstruction term: a pure function of (seed, step), so resuming repeats it.
+    const zSeed = (Math.imul(this.seed + 1, 0x9e3779b1) + this.stepCount * 7919) | 0;
+    const terms: tf.Scalar[] = [];
+    const { value, grads } = tf.variableGrads(() => {
+      const zScale = this.zScaleAt == null ? this.lossOptions.zScale : this.zScaleAt(this.stepCount);
+      const t = irnLoss(this.model, xHr, { ...this.lossOptions, zScale, zSeed });
+      terms.push(tf.keep(t.fit), tf.keep(t.rec), tf.keep(t.dist));
+      return t.total;
+    }, vars);
+    const gradNormT = tf.tidy(() => tf.sqrt(tf.addN(vars.map((v) => tf.sum(tf.square(grads[v.name]))))));
+    const gradNorm = gradNormT.dataSync()[0];
+    const factor = this.clipNorm > 0 && Number.isFinite(this.clipNorm) && gradNorm > this.clipNorm ? this.clipNorm / (gradNorm + 1e-6) : 1;
+    const named = vars.map((v) => ({
+      name: v.name,
+      tensor: tf.tidy(() => {
+        const g = factor === 1 ? grads[v.name] : tf.mul(grads[v.name], factor);
+        return this.weightDecay > 0 ? tf.add(g, tf.mul(v, this.weightDecay)) : tf.clone(g);
+      }),
+    }));
+    this.optimizer.applyGradients(named);
+    const [total, fit, rec, dist] = [value, ...terms].map((t) => t.dataSync()[0]);
+    tf.dispose([value, gradNormT, ...terms, ...Object.values(grads), ...named.map((n) => n.tensor)]);
+    this.stepCount++;
+    return { step: this.stepCount, lr, total, fit, rec, dist, gradNorm };
+  }
+
+  /** The trainer's full state, for {@link IrnTrainer.restoreState}. */
+  async saveState(): Promise<TrainerState> {
+    const adam = this.optimizer as unknown as AdamInternals;
+    const weights = await tf.io.encodeWeights(this.model.flow.trainableWeights.map((w, i) => ({ name: `w${i}:${w.name}`, tensor: w.read() })));
+    const optWeights = await this.optimizer.getWeights();
+    const optimizer = await tf.io.encodeWeights(optWeights);
+    // getWeights makes a fresh scalar for the iteration count; the moments are the optimizer's own.
+    optWeights.filter((w) => w.name === 'iter').forEach((w) => w.tensor.dispose());
+    return {
+      step: this.stepCount,
+      rngState: this.rng.state,
+      seed: this.seed,
+      accBeta: [adam.accBeta1.dataSync()[0], adam.accBeta2.dataSync()[0]],
+      weights: { specs: weights.specs, data: tf.io.concatenateArrayBuffers([weights.data].flat()) },
+      optimizer: { specs: optimizer.specs, data: tf.io.concatenateArrayBuffers([optimizer.data].flat()) },
+    };
+  }
+
+  /** Restores a state from {@link IrnTrainer.saveState} into this trainer and its model. */
+  async restoreState(state: TrainerState): Promise<void> {
+    const layerWeights = this.model.flow.trainableWeights;
+    const decoded = tf.io.decodeWeights(state.weights.data, state.weights.specs);
+    const names = state.weights.specs.map((s) => s.name);
+    if (names.length !== layerWeights.length) {
+      throw new Error(`checkpoint has ${names.length} weights, the model ${layerWeights.length}: different architecture?`);
+    }
+    names.forEach((name, i) => {
+      const t = decoded[name];
+      const w = layerWeights[i];
+      if (t.shape.join() !== w.shape.join()) {
+        throw new Error(`checkpoint weight ${name} has shape [${t.shape.join(', ')}], the model's [${w.shape.join(', ')}]`);
+      }
+      w.write(t);
+    });
+    tf.dispose(Object.values(decoded));
+    const opt = tf.io.decodeWeights(state.optimizer.data, state.optimizer.specs);
+    // setWeights replaces the moment variables without freeing the old ones.
+    const moments = this.optimizer as unknown as { accumulatedFirstMoment?: { variable: tf.Variable }[]; accumulatedSecondMoment?: { variable: tf.Variable }[] };
+    tf.dispose([...(moments.accumulatedFirstMoment ?? []), ...(moments.accumulatedSecondMoment ?? [])].map((m) => m.variable));
+    await this.optimizer.setWeights(state.optimizer.specs.map((s) => ({ name: s.name, tensor: opt[s.name] })));
+    tf.dispose(Object.values(opt));
+    const adam = this.optimizer as unknown as AdamInternals;
+    tf.tidy(() => {
+      adam.accBeta1.assign(tf.scalar(state.accBeta[0]));
+      adam.accBeta2.assign(tf.scalar(state.accBeta[1]));
+    });
+    this.stepCount = state.step;
+    this.rng = Rng.fromState(state.rngState);
+  }
+
+  /** Frees the optimizer state (not the model). */
+  dispose(): void {
+    this.optimizer.dispose();
+  }
+}
