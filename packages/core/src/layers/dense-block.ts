@@ -89,19 +89,20 @@ export class DenseBlock extends tfl.layers.Layer {
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     const x = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor4D;
     if (!this.built) this.build(x.shape);
+    // Without a gradient tape nothing needs the intermediates: free them as soon as they are
+    // used, so peak memory is about one concatenation, not all of them.
+    const free = !tf.engine().isTapeOn();
     return tf.tidy(() => {
       const feats: tf.Tensor4D[] = [x];
-      for (let k = 0; k < CONVS - 1; k++) {
+      for (let k = 0; k < CONVS; k++) {
         const inp = feats.length === 1 ? x : (tf.concat(feats, 3) as tf.Tensor4D);
         const h = conv2dSame(inp, this.kernels[k].read() as tf.Tensor4D, this.biases[k].read() as tf.Tensor1D);
+        if (free && inp !== x) inp.dispose();
+        if (k === CONVS - 1) return h;
         feats.push(tf.leakyRelu(h, LEAKY_SLOPE));
+        if (free) h.dispose();
       }
-      const last = CONVS - 1;
-      return conv2dSame(
-        tf.concat(feats, 3) as tf.Tensor4D,
-        this.kernels[last].read() as tf.Tensor4D,
-        this.biases[last].read() as tf.Tensor1D,
-      );
+      throw new Error('unreachable');
     });
   }
 

@@ -50,12 +50,19 @@ export class InvertibleSequence extends tfl.Sequential {
     layers: InvertibleLayer[],
     step: (layer: InvertibleLayer, t: tf.Tensor4D) => FlowResult,
   ): FlowResult {
+    // Without a gradient tape, each layer's output is freed once the next layer has used it.
+    const free = !tf.engine().isTapeOn();
     let t = start;
     let logDet = tf.zeros([start.shape[0]]) as tf.Tensor1D;
     for (const layer of layers) {
       const r = step(layer, t);
+      const sum = tf.add(logDet, r.logDet) as tf.Tensor1D;
+      if (free) {
+        if (t !== start) t.dispose();
+        tf.dispose([logDet, r.logDet]);
+      }
       t = r.output;
-      logDet = tf.add(logDet, r.logDet);
+      logDet = sum;
     }
     return { output: t, logDet };
   }
