@@ -30,6 +30,7 @@ const { values: args } = parseArgs({
     steps: { type: 'string', default: '3000' },
     batch: { type: 'string', default: '8' },
     patch: { type: 'string', default: '64' },
+    scale: { type: 'string', default: '2' },
     blocks: { type: 'string', default: '4' },
     growth: { type: 'string', default: '16' },
     lr: { type: 'string', default: '2e-4' },
@@ -108,11 +109,11 @@ if (args.resume) {
   bestStep = typeof extra.bestStep === 'number' ? extra.bestStep : 0;
   console.log(`resumed from ${resolve(args.ckpt!)} at step ${trainer.step} (best ${best.toFixed(3)} dB at step ${bestStep})`);
 } else {
-  model = IrnModel.create({ scale: 2, blocks: num('blocks'), growth: num('growth'), seed: num('seed') });
+  model = IrnModel.create({ scale: num('scale') as 2 | 4 | 8, blocks: num('blocks'), growth: num('growth'), seed: num('seed') });
   trainer = new IrnTrainer(model, trainerOptions);
 }
 console.log(
-  `model: x2, ${model.config.blocks} blocks, growth ${model.config.growth}, ${model.countParams()} weights; ` +
+  `model: x${model.config.scale}, ${model.config.blocks} blocks, growth ${model.config.growth}, ${model.countParams()} weights; ` +
     `batch ${batch}, patch ${patch}, steps ${totalSteps}, lr ${JSON.stringify(schedule)}, zScale ${zTarget}${ramp ? ` ramped over steps ${ramp.join('-')}` : ''}, backend ${tf.getBackend()}`,
 );
 
