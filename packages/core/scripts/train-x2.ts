@@ -8,19 +8,18 @@
  * the best-so-far model to --out (default weights/irn-x2) whenever validation improves.
  * `--resume` continues exactly from the checkpoint (same batches, same z, same Adam state).
  */
-import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { useNodeBackend } from '../src/backend/node-backend.js';
-import { imageTensor, samplePatches, type TrainImage } from '../src/data/patches.js';
+import type { TrainImage } from '../src/data/patches.js';
 import { loadImageFolder } from '../src/data/image-folder.js';
 import { fileSystem } from '../src/io/fs-handler.js';
 import { IrnModel } from '../src/model/irn.js';
-import { loadCheckpoint, saveCheckpoint } from '../src/training/checkpoint-node.js';
+import { loadCheckpoint } from '../src/training/checkpoint-node.js';
 import type { LrSchedule } from '../src/training/schedule.js';
+import { runTraining, validationCrops } from '../src/training/run-node.js';
 import { IrnTrainer } from '../src/training/trainer.js';
-import { roundTripPsnrY } from '../src/training/validate.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -118,87 +117,25 @@ console.log(
 );
 
 // Centre crops of at most --val-size px keep validation to a few seconds on one core.
-const valSize = num('val-size');
-const valTensors = val.map((v) => {
-  const full = imageTensor(v, 2);
-  const [, h, w] = full.shape;
-  const ch = Math.min(h, valSize) & ~1;
-  const cw = Math.min(w, valSize) & ~1;
-  const crop = tf.slice(full, [0, ((h - ch) >> 2) * 2, ((w - cw) >> 2) * 2, 0], [1, ch, cw, 3]) as tf.Tensor4D;
-  full.dispose();
-  return crop;
+const valTensors = validationCrops(val, num('val-size'), model.config.scale);
+await runTraining({
+  trainer,
+  train,
+  val: valTensors,
+  valNames: val.map((v) => v.name ?? ''),
+  batch,
+  patch,
+  totalSteps,
+  logEvery,
+  valEvery,
+  ckptEvery,
+  ckptDir: args.ckpt!,
+  outDir: args.out!,
+  best,
+  bestStep,
+  args,
+  source: (step) => `trained by packages/core/scripts/train-x2.ts, step ${step}`,
+  initialNote: '(the Haar transform)',
+  log: (line) => console.log(line),
 });
-function validate(): number {
-  const scores = valTensors.map((x) => roundTripPsnrY(model, x));
-  return scores.reduce((a, b) => a + b, 0) / scores.length;
-}
-
-const outDir = resolve(args.out!);
-async function writeBest(psnr: number): Promise<void> {
-  await mkdir(outDir, { recursive: true });
-  model.source = `trained by packages/core/scripts/train-x2.ts, step ${trainer.step}`;
-  await model.save(fileSystem(outDir));
-  await writeFile(
-    join(outDir, 'best.json'),
-    JSON.stringify({ step: trainer.step, valPsnrY: psnr, validation: val.map((v) => v.name), time: new Date().toISOString() }, null, 1) + '\n',
-  );
-}
-
-let stopping = false;
-for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(sig, () => {
-    console.log(`${sig}: saving a checkpoint and stopping`);
-    stopping = true;
-  });
-}
-
-const extra = () => ({ bestPsnr: best, bestStep, args });
-const sums = { total: 0, fit: 0, rec: 0, dist: 0, n: 0 };
-let tLog = Date.now();
-const tStart = Date.now();
-const startStep = trainer.step;
-if (startStep === 0) {
-  const p = validate();
-  console.log(`step 0 val PSNR-Y ${p.toFixed(3)} dB (the Haar transform)`);
-}
-while (trainer.step < totalSteps && !stopping) {
-  const x = samplePatches(train, trainer.rng, batch, patch);
-  const r = trainer.trainStep(x);
-  x.dispose();
-  sums.total += r.total;
-  sums.fit += r.fit;
-  sums.rec += r.rec;
-  sums.dist += r.dist;
-  sums.n++;
-  if (!Number.isFinite(r.total)) throw new Error(`loss is ${r.total} at step ${r.step}; stopping (resume from the last checkpoint with a lower lr)`);
-  if (r.step % logEvery === 0) {
-    const now = Date.now();
-    const sps = sums.n / ((now - tLog) / 1000);
-    const eta = (totalSteps - r.step) / sps;
-    const n = sums.n;
-    console.log(
-      `step ${r.step} lr ${r.lr.toExponential(2)} loss ${(sums.total / n).toFixed(2)} fit ${(sums.fit / n).toFixed(3)} ` +
-        `rec ${(sums.rec / n).toFixed(1)} dist ${(sums.dist / n).toFixed(2)} |g| ${r.gradNorm.toFixed(2)} ` +
-        `${sps.toFixed(3)} steps/s (${(1000 / sps).toFixed(0)} ms/step) ETA ${(eta / 60).toFixed(1)} min tensors ${tf.memory().numTensors}`,
-    );
-    Object.assign(sums, { total: 0, fit: 0, rec: 0, dist: 0, n: 0 });
-    tLog = now;
-  }
-  if (r.step % valEvery === 0 || r.step === totalSteps) {
-    const p = validate();
-    const improved = p > best;
-    if (improved) {
-      best = p;
-      bestStep = r.step;
-      await writeBest(p);
-    }
-    console.log(`step ${r.step} val PSNR-Y ${p.toFixed(3)} dB${improved ? ' (best, saved)' : ` (best ${best.toFixed(3)} at ${bestStep})`}`);
-  }
-  if (r.step % ckptEvery === 0 || r.step === totalSteps) await saveCheckpoint(args.ckpt!, trainer, extra());
-  await new Promise((res) => setImmediate(res));
-}
-if (stopping) await saveCheckpoint(args.ckpt!, trainer, extra());
-console.log(
-  `done: step ${trainer.step}, ${(trainer.step - startStep)} steps in ${((Date.now() - tStart) / 60000).toFixed(1)} min, ` +
-    `best val PSNR-Y ${best.toFixed(3)} dB at step ${bestStep}`,
-);
+tf.dispose(valTensors);

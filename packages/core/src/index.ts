@@ -23,3 +23,22 @@ export {
   type TorchTensor,
 } from './weights/pytorch/index.js';
 export { LR_TEXT_KEY, lrMetadataText, readLrMetadata, restoredSize, type LrMetadata } from './image/lr-metadata.js';
+export {
+  IrnTrainer,
+  irnLoss,
+  quantizeSTE,
+  bicubicDownscale,
+  bicubicMatrix,
+  learningRateAt,
+  Rng,
+  roundTripPsnrY,
+  type EncodedWeights,
+  type IrnLossOptions,
+  type IrnLossTerms,
+  type LrSchedule,
+  type StepReport,
+  type TrainerOptions,
+  type TrainerState,
+} from './training/index.js';
+export { samplePatches, imageTensor, type TrainImage } from './data/patches.js';
+export { decodeBmp } from './data/bmp.js';

@@ -11,7 +11,7 @@ function cubic(x: number): number {
 }
 
 /** Sparse rows of a 1-D resampling matrix: for each output index, input indices and weights. */
-interface Contributions {
+export interface Contributions {
   indices: Int32Array[];
   weights: Float64Array[];
 }
@@ -19,9 +19,11 @@ interface Contributions {
 /**
  * MATLAB `imresize(..., 'bicubic')` weights along one axis from `inLen` to `outLen` samples:
  * scale = outLen / inLen; when shrinking, the kernel is widened by 1 / scale (antialiasing);
- * rows normalised to 1; indices outside the image mirrored (`[1:n, n:-1:1]`).
+ * rows normalised to 1; indices outside the image mirrored (`[1:n, n:-1:1]`, so
+ * `-1 -> 0`, `n -> n - 1`). Shared by {@link imresize} and the training loss's
+ * `bicubicMatrix`, so both resample with the same weights.
  */
-function contributions(inLen: number, outLen: number): Contributions {
+export function contributions(inLen: number, outLen: number): Contributions {
   const scale = outLen / inLen;
   const shrink = scale < 1;
   const kernelWidth = shrink ? 4 / scale : 4;

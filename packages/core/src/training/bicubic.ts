@@ -1,22 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 // tfjs-core's own bundle registers no op gradients; tfjs-layers registers them on import.
 import '@tensorflow/tfjs-layers';
-
-/** Keys' cubic convolution kernel with a = -0.5 (MATLAB's `cubic`). */
-function cubic(x: number): number {
-  const ax = Math.abs(x);
-  const ax2 = ax * ax;
-  const ax3 = ax2 * ax;
-  if (ax <= 1) return 1.5 * ax3 - 2.5 * ax2 + 1;
-  if (ax <= 2) return -0.5 * ax3 + 2.5 * ax2 - 4 * ax + 2;
-  return 0;
-}
+import { contributions } from '../image/imresize.js';
 
 /**
  * The `[n / factor, n]` matrix (row-major, float64) of MATLAB's `imresize(x, 1/factor,
  * 'bicubic')` along one axis of length n: the antialiased cubic kernel `cubic(d / f) / f`
  * with support `4 f`, each row normalised to sum 1, and indices outside `[0, n)` mirrored
- * symmetrically (MATLAB's `aux = [1:n, n:-1:1]`, so `-1 -> 0`, `n -> n - 1`).
+ * symmetrically. The weights are those of `imresize` (image/imresize.ts), made dense.
  */
 export function bicubicMatrix(n: number, factor: number): Float64Array {
   if (!Number.isInteger(factor) || factor < 1) throw new Error(`bicubic factor must be a positive integer, got ${factor}`);
@@ -24,29 +15,13 @@ export function bicubicMatrix(n: number, factor: number): Float64Array {
     throw new Error(`bicubic: length ${n} must be a positive multiple of the factor ${factor}`);
   }
   const out = n / factor;
-  const scale = 1 / factor;
-  const kernelWidth = 4 * factor; // widened for antialiasing when downscaling
-  const taps = Math.ceil(kernelWidth) + 2;
+  const { indices, weights } = contributions(n, out);
   const m = new Float64Array(out * n);
-  const mirror = (j: number): number => {
-    // j is 0-based; period 2n, symmetric with the edge sample repeated.
-    const k = ((j % (2 * n)) + 2 * n) % (2 * n);
-    return k < n ? k : 2 * n - 1 - k;
-  };
   for (let i = 0; i < out; i++) {
-    // MATLAB coordinates are 1-based: u = x / scale + 0.5 (1 - 1 / scale).
-    const u = (i + 1) / scale + 0.5 * (1 - 1 / scale);
-    const left = Math.floor(u - kernelWidth / 2);
-    const w = new Float64Array(taps);
-    let sum = 0;
-    for (let p = 0; p < taps; p++) {
-      w[p] = scale * cubic((u - (left + p)) * scale);
-      sum += w[p];
-    }
-    for (let p = 0; p < taps; p++) {
-      if (w[p] === 0) continue;
-      m[i * n + mirror(left + p - 1)] += w[p] / sum;
-    }
+    const idx = indices[i];
+    const w = weights[i];
+    // Mirrored taps can land on the same input index; their weights add up.
+    for (let p = 0; p < idx.length; p++) m[i * n + idx[p]] += w[p];
   }
   return m;
 }

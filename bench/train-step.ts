@@ -1,0 +1,174 @@
+// One IRN training step on the wasm backend in Node: ms per step and GFLOP/s, next to plain
+// tf.conv2d on the same conv shapes and to the same step in PyTorch (bench/README.md).
+//   node --import tsx bench/train-step.ts [--steps 3] [--skip-published] [--skip-torch]
+// FLOPs are counted analytically: a 3x3 conv costs 2 * 9 * Cin * Cout * H * W * B multiply-adds
+// x 2 per forward; a training step is counted as 6 forward passes' worth of conv FLOPs
+// (forward (downscale) + inverse (upscale), each with a backward of about twice its forward:
+// input gradient and filter gradient). Haar, the bicubic target, element-wise ops and Adam
+// are left out (well under 1 % of the FLOPs).
+import { execFileSync, spawnSync } from 'node:child_process';
+import { cpus, loadavg, totalmem } from 'node:os';
+import { parseArgs } from 'node:util';
+import * as tf from '@tensorflow/tfjs-core';
+import { IrnModel, IrnTrainer, levelsOf, type IrnScale } from '../packages/core/src/index.js';
+import { useNodeBackend } from '../packages/core/src/node.js';
+import { perturbWeights } from '../packages/core/src/testing/perturb.js';
+
+const { values: args } = parseArgs({
+  options: {
+    steps: { type: 'string', default: '3' },
+    'skip-published': { type: 'boolean', default: false },
+    'skip-torch': { type: 'boolean', default: false },
+  },
+});
+const STEPS = Number(args.steps);
+
+interface Config {
+  name: string;
+  scale: IrnScale;
+  blocks: number;
+  growth: number;
+  batch: number;
+  patch: number;
+}
+const CONFIGS: Config[] = [
+  { name: 'default x2 (4 blocks, growth 16)', scale: 2, blocks: 4, growth: 16, batch: 8, patch: 64 },
+  { name: 'published x2 (8 blocks, growth 32)', scale: 2, blocks: 8, growth: 32, batch: 2, patch: 64 },
+];
+
+/** One conv of the model: [B, H, W, cin] * [3, 3, cin, cout], and how often it occurs per direction. */
+interface ConvShape {
+  b: number;
+  h: number;
+  cin: number;
+  cout: number;
+  count: number;
+}
+
+/** Every 3x3 conv of one direction (forward or inverse) of the model, grouped by shape. */
+function convShapes(c: Config): ConvShape[] {
+  const shapes = new Map<string, ConvShape>();
+  const add = (h: number, cin: number, cout: number) => {
+    const key = `${h}/${cin}/${cout}`;
+    const s = shapes.get(key) ?? { b: c.batch, h, cin, cout, count: 0 };
+    s.count++;
+    shapes.set(key, s);
+  };
+  const dense = (h: number, cin: number, cout: number) => {
+    for (let k = 0; k < 4; k++) add(h, cin + k * c.growth, c.growth);
+    add(h, cin + 4 * c.growth, cout);
+  };
+  let channels = 3;
+  let h = c.patch;
+  for (let l = 0; l < levelsOf(c.scale); l++) {
+    channels *= 4;
+    h /= 2;
+    for (let i = 0; i < c.blocks; i++) {
+      dense(h, channels - 3, 3); // F
+      dense(h, 3, channels - 3); // G
+      dense(h, 3, channels - 3); // H
+    }
+  }
+  return [...shapes.values()];
+}
+
+const flops = (s: ConvShape) => 2 * 9 * s.cin * s.cout * s.h * s.h * s.b * s.count;
+
+/** CPU ms (user + system) and wall ms of `fn`. */
+function measure(fn: () => void): { cpu: number; wall: number } {
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  fn();
+  const c = process.cpuUsage(c0);
+  return { cpu: (c.user + c.system) / 1000, wall: performance.now() - t0 };
+}
+
+const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
+
+/** Median wall and CPU ms of one training step, after one warm-up step. */
+function trainStepMs(c: Config): { wall: number; cpu: number } {
+  const model = IrnModel.create({ scale: c.scale, blocks: c.blocks, growth: c.growth, seed: 1 });
+  tf.tidy(() => void model.forward(tf.zeros([1, c.scale, c.scale, 3])));
+  perturbWeights(model.flow.trainableWeights, 1, 0.02);
+  const trainer = new IrnTrainer(model, { seed: 1 });
+  const x = tf.randomUniform([c.batch, c.patch, c.patch, 3], 0, 1, 'float32', 3) as tf.Tensor4D;
+  trainer.trainStep(x);
+  const runs: { cpu: number; wall: number }[] = [];
+  for (let i = 0; i < STEPS; i++) runs.push(measure(() => trainer.trainStep(x)));
+  x.dispose();
+  trainer.dispose();
+  model.dispose();
+  return { wall: median(runs.map((r) => r.wall)), cpu: median(runs.map((r) => r.cpu)) };
+}
+
+/** Wall ms of plain tf.conv2d (forward, with bias add) over every conv of one direction. */
+function convForwardMs(shapes: ConvShape[]): number {
+  let total = 0;
+  for (const s of shapes) {
+    const x = tf.randomUniform([s.b, s.h, s.h, s.cin], 0, 1, 'float32', 1) as tf.Tensor4D;
+    const w = tf.randomNormal([3, 3, s.cin, s.cout], 0, 0.05, 'float32', 2) as tf.Tensor4D;
+    const bias = tf.zeros([s.cout]);
+    const once = () => tf.tidy(() => void tf.add(tf.conv2d(x, w, 1, 'same'), bias).dataSync());
+    once();
+    const times = [0, 1, 2].map(() => measure(once).wall);
+    total += median(times) * s.count;
+    tf.dispose([x, w, bias]);
+  }
+  return total;
+}
+
+function torchAvailable(): boolean {
+  if (args['skip-torch']) return false;
+  return spawnSync('/usr/bin/python3', ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
+}
+
+/** Median wall and CPU ms per step of bench/train-step-torch.py with `threads` threads. */
+function torchStepMs(c: Config, threads: number): { wall: number; cpu: number } {
+  const out = execFileSync(
+    '/usr/bin/python3',
+    ['bench/train-step-torch.py', '--scale', `${c.scale}`, '--blocks', `${c.blocks}`, '--growth', `${c.growth}`, '--batch', `${c.batch}`,
+      '--patch', `${c.patch}`, '--steps', `${STEPS}`, '--threads', `${threads}`],
+    { encoding: 'utf8' },
+  );
+  const r = JSON.parse(out.trim().split('\n').pop()!) as { msPerStep: number[]; cpuMsPerStep: number[] };
+  return { wall: median(r.msPerStep), cpu: median(r.cpuMsPerStep) };
+}
+
+await useNodeBackend('wasm');
+const withTorch = torchAvailable();
+console.log(
+  `${new Date().toISOString().slice(0, 10)}, ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, ` +
+    `${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, tfjs ${tf.version_core} ${tf.getBackend()} (1 thread); ` +
+    `load average at start ${loadavg().map((l) => l.toFixed(2)).join(' ')}; ${STEPS} timed steps after 1 warm-up, medians\n`,
+);
+const header = ['model', 'batch x patch', 'GFLOP/step', 'wasm ms/step wall (CPU)', 'wasm GFLOP/s (per CPU s)', 'tf.conv2d fwd GFLOP/s'];
+if (withTorch) {
+  header.push('torch 1 thr ms/step wall (CPU)', 'torch 2 thr ms/step wall (CPU)', 'wasm speed / torch 1 thr (CPU time)', 'wasm speed / torch 2 thr (wall)');
+}
+const rows: string[][] = [];
+for (const c of CONFIGS) {
+  if (args['skip-published'] && c.blocks === 8) continue;
+  const shapes = convShapes(c);
+  const fwd = shapes.reduce((n, s) => n + flops(s), 0);
+  const stepFlops = 6 * fwd;
+  const step = trainStepMs(c);
+  const convMs = convForwardMs(shapes);
+  const row = [
+    c.name,
+    `${c.batch} x ${c.patch}`,
+    (stepFlops / 1e9).toFixed(2),
+    `${step.wall.toFixed(0)} (${step.cpu.toFixed(0)})`,
+    `${(stepFlops / 1e6 / step.wall).toFixed(1)} (${(stepFlops / 1e6 / step.cpu).toFixed(1)})`,
+    (fwd / 1e6 / convMs).toFixed(1),
+  ];
+  if (withTorch) {
+    const t1 = torchStepMs(c, 1);
+    const t2 = torchStepMs(c, 2);
+    const ms = (t: { wall: number; cpu: number }) => `${t.wall.toFixed(0)} (${t.cpu.toFixed(0)})`;
+    row.push(ms(t1), ms(t2), `${(t1.cpu / step.cpu).toFixed(2)}x`, `${(t2.wall / step.wall).toFixed(2)}x`);
+  }
+  rows.push(row);
+}
+console.log(`| ${header.join(' | ')} |\n|${header.map(() => '---').join('|')}|`);
+for (const r of rows) console.log(`| ${r.join(' | ')} |`);
+if (!withTorch) console.log('\n(PyTorch not measured: /usr/bin/python3 cannot import torch, or --skip-torch)');

@@ -1,0 +1,267 @@
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { stat } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
+import type { TrainImage } from '../../data/patches.js';
+import type { IrnModel } from '../../model/irn.js';
+import type { LrSchedule } from '../../training/schedule.js';
+import type { CliContext } from '../context.js';
+import { CliError, failure, oneLine, UsageError } from '../errors.js';
+import { modelDirectory } from '../model-path.js';
+import { parseSeed } from '../options.js';
+
+interface TrainFlags {
+  data: string[];
+  out: string;
+  scale: string;
+  blocks: number;
+  growth: number;
+  init?: string;
+  steps?: number;
+  batch: number;
+  patch: number;
+  lr?: number;
+  lrMin?: number;
+  warmup: number;
+  zScale: number;
+  zRamp?: [number, number];
+  holdout?: number;
+  val?: string;
+  valEvery: number;
+  valSize: number;
+  ckpt?: string;
+  ckptEvery: number;
+  resume?: boolean;
+  seed: number;
+  logEvery: number;
+}
+
+/** A parser for an integer >= `min`. */
+function integer(what: string, min: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min) {
+      throw new InvalidArgumentError(`${what} must be an integer >= ${min}, got "${value}".`);
+    }
+    return n;
+  };
+}
+
+/** A parser for a finite number >= 0. */
+function nonNegative(what: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`${what} must be a number >= 0, got "${value}".`);
+    return n;
+  };
+}
+
+function parseRamp(value: string): [number, number] {
+  const parts = value.split(',').map((p) => Number(p));
+  if (parts.length !== 2 || !parts.every((p) => Number.isInteger(p) && p >= 0) || parts[1] <= parts[0]) {
+    throw new InvalidArgumentError(`--z-ramp must be START,END (steps) with END > START, got "${value}".`);
+  }
+  return parts as [number, number];
+}
+
+async function requireFolder(path: string, what: string): Promise<void> {
+  const kind = await stat(path).then((s) => (s.isDirectory() ? 'dir' : 'other'), () => 'missing');
+  if (kind !== 'dir') throw new CliError(`${what} ${path} ${kind === 'missing' ? 'does not exist' : 'is not a folder'}`);
+}
+
+/** Fine-tuning from existing weights wants a gentler start than training from scratch. */
+const DEFAULTS = {
+  scratch: { steps: 3000, lr: 2e-4 },
+  fineTune: { steps: 500, lr: 5e-5 },
+};
+
+/**
+ * `irn train --data <folder...> --out <dir> [...]`: trains an IRN model (or fine-tunes one
+ * with `--init`) on folders of photos with the shared loop of training/run-node.ts, keeping
+ * the best weights by validation PSNR in `--out` and a resumable checkpoint in `--ckpt`.
+ */
+export function registerTrain(program: Command, ctx: CliContext): void {
+  program
+    .command('train')
+    .description('train an IRN model, or fine-tune one (--init), on folders of PNG/JPEG/BMP photos; keeps the best weights by validation PSNR')
+    .requiredOption('-d, --data <folder...>', 'folders of training photos (PNG, JPEG, BMP; not recursive)')
+    .requiredOption('-o, --out <dir>', 'where the best model (by validation PSNR) and best.json are written')
+    .addOption(new Option('--scale <n>', 'rescaling factor of a new model').choices(['2', '4', '8']).default('2'))
+    .option('--blocks <n>', 'invertible blocks per x2 level of a new model (published: 8)', integer('--blocks', 1), 4)
+    .option('--growth <n>', 'dense-block growth of a new model (published: 32)', integer('--growth', 1), 16)
+    .option('--init <model-dir>', 'fine-tune this model (e.g. weights/irn-x2); its architecture wins over --scale/--blocks/--growth')
+    .option('--steps <n>', `train until this many steps (default ${DEFAULTS.scratch.steps}; ${DEFAULTS.fineTune.steps} with --init)`, integer('--steps', 0))
+    .option('--batch <n>', 'patches per step', integer('--batch', 1), 8)
+    .option('--patch <px>', 'HR patch side, a multiple of the scale', integer('--patch', 1), 64)
+    .option('--lr <rate>', `peak learning rate (default ${DEFAULTS.scratch.lr}; ${DEFAULTS.fineTune.lr} with --init)`, nonNegative('--lr'))
+    .option('--lr-min <rate>', 'learning rate at the end of the cosine decay (default --lr / 10)', nonNegative('--lr-min'))
+    .option('--warmup <steps>', 'linear learning-rate warm-up steps', integer('--warmup', 0), 50)
+    .option('--z-scale <s>', 'std of the z drawn in the reconstruction term (paper: 1; 0 trains more stably)', nonNegative('--z-scale'), 0)
+    .option('--z-ramp <start,end>', 'ramp the z scale from 0 at step START to --z-scale at END', parseRamp)
+    .option('--holdout <n>', 'photos held out of --data for validation (the last n read; default 1 per 10, 1 to 4)', integer('--holdout', 0))
+    .option('--val <folder>', 'validate on this folder instead of photos held out of --data')
+    .option('--val-every <n>', 'validate (and maybe save --out) every n steps, and at the end', integer('--val-every', 1), 100)
+    .option('--val-size <px>', 'validate on centre crops of at most this size', integer('--val-size', 8), 256)
+    .option('--ckpt <dir>', 'checkpoint directory (default <out>.ckpt)')
+    .option('--ckpt-every <n>', 'write a checkpoint every n steps, and at the end', integer('--ckpt-every', 1), 50)
+    .option('--resume', 'continue exactly from the checkpoint in --ckpt (its model wins over --init and the architecture flags)')
+    .option('--seed <n>', 'seed of the initial weights, the patches and z', parseSeed, 1)
+    .option('--log-every <n>', 'print a progress line every n steps', integer('--log-every', 1), 10)
+    .addHelpText(
+      'after',
+      '\nExamples:\n' +
+        '  irn train --data photos/ --out models/mine --init weights/irn-x2\n' +
+        '  irn train --data photos/ --out models/mine --init weights/irn-x2 --resume\n' +
+        '  irn train --data div2k/ flickr/ --val set5/ --out models/x4 --scale 4 --steps 20000\n',
+    )
+    .action(async (opts: TrainFlags) => {
+      const out = ctx.out();
+      const fineTune = opts.init != null;
+      const defaults = fineTune ? DEFAULTS.fineTune : DEFAULTS.scratch;
+      const totalSteps = opts.steps ?? defaults.steps;
+      const lr = opts.lr ?? defaults.lr;
+      const lrMin = opts.lrMin ?? lr / 10;
+      if (lrMin > lr) throw new UsageError(`--lr-min ${lrMin} is above --lr ${lr}`);
+      if (opts.val != null && opts.holdout != null) throw new UsageError('give either --val or --holdout, not both');
+      const ckptDir = opts.ckpt ?? `${opts.out.replace(/[/\\]+$/, '')}.ckpt`;
+      if (resolve(ckptDir) === resolve(opts.out)) throw new UsageError('--ckpt must differ from --out');
+      if (opts.init == null && !opts.resume && opts.patch % Number(opts.scale) !== 0) {
+        throw new UsageError(`--patch ${opts.patch} is not a multiple of the scale ${opts.scale}`);
+      }
+      for (const d of opts.data) await requireFolder(d, 'data folder');
+      if (opts.val != null) await requireFolder(opts.val, 'validation folder');
+      const initDir = opts.init != null && !opts.resume ? await modelDirectory(opts.init) : undefined;
+      if (opts.resume) {
+        await stat(join(ckptDir, 'state.json')).catch(() => {
+          throw new CliError(`no checkpoint to resume in ${ckptDir} (state.json missing); run without --resume first`);
+        });
+      }
+
+      await ctx.backend();
+      const tf = await import('@tensorflow/tfjs-core');
+      const { loadImageFolder } = await import('../../data/image-folder.js');
+      const { IrnModel } = await import('../../model/irn.js');
+      const { loadModel } = await import('../model-dir.js');
+      const { loadCheckpoint } = await import('../../training/checkpoint-node.js');
+      const { IrnTrainer } = await import('../../training/trainer.js');
+      const { runTraining, validationCrops } = await import('../../training/run-node.js');
+
+      // The model first: with --init or --resume, its scale decides what a valid patch is.
+      const schedule: LrSchedule = { kind: 'cosine', base: lr, min: lrMin, total: totalSteps, warmup: opts.warmup };
+      const zTarget = opts.zScale;
+      const ramp = opts.zRamp;
+      const zScaleAt = (step: number): number =>
+        ramp == null ? zTarget : zTarget * Math.min(1, Math.max(0, (step - ramp[0]) / (ramp[1] - ramp[0])));
+      const trainerOptions = { seed: opts.seed, lr: schedule, zScaleAt };
+      let model: IrnModel;
+      let best = -Infinity;
+      let bestStep = 0;
+      let origin: string;
+      let trainer;
+      if (opts.resume) {
+        const { state, extra } = await loadCheckpoint(ckptDir).catch((e: unknown) => {
+          throw failure(`cannot read the checkpoint in ${ckptDir}: ${oneLine(e)}`, e);
+        });
+        model = await loadModel(join(ckptDir, 'model'));
+        trainer = new IrnTrainer(model, trainerOptions);
+        try {
+          await trainer.restoreState(state);
+        } catch (e) {
+          throw failure(`cannot restore the checkpoint in ${ckptDir}: ${oneLine(e)}`, e);
+        }
+        best = typeof extra.bestPsnr === 'number' ? extra.bestPsnr : -Infinity;
+        bestStep = typeof extra.bestStep === 'number' ? extra.bestStep : 0;
+        origin = `resumed from ${resolve(ckptDir)} at step ${trainer.step} (best ${best.toFixed(3)} dB at step ${bestStep})`;
+        if (trainer.step >= totalSteps) out.status(`the checkpoint is at step ${trainer.step}, not below --steps ${totalSteps}: nothing to do`);
+      } else if (initDir != null) {
+        model = await loadModel(initDir);
+        trainer = new IrnTrainer(model, trainerOptions);
+        origin = `fine-tuning ${resolve(initDir)}${model.source ? ` (${model.source})` : ''}`;
+      } else {
+        model = IrnModel.create({ scale: Number(opts.scale) as 2 | 4 | 8, blocks: opts.blocks, growth: opts.growth, seed: opts.seed });
+        trainer = new IrnTrainer(model, trainerOptions);
+        origin = 'a new model (the Haar transform)';
+      }
+      const scale = model.config.scale;
+      const valTensors: import('@tensorflow/tfjs-core').Tensor4D[] = [];
+      try {
+        if (opts.patch % scale !== 0) throw new UsageError(`--patch ${opts.patch} is not a multiple of the model's scale ${scale}`);
+
+        const t0 = Date.now();
+        const all: TrainImage[] = [];
+        for (const d of opts.data) {
+          try {
+            all.push(...(await loadImageFolder(d)));
+          } catch (e) {
+            throw failure(oneLine(e), e);
+          }
+        }
+        let train = all.filter((img) => img.width >= opts.patch && img.height >= opts.patch);
+        const small = all.length - train.length;
+        if (train.length === 0) throw new CliError(`no photo in ${opts.data.join(', ')} is at least ${opts.patch} px on both sides (lower --patch)`);
+        let val: TrainImage[];
+        if (opts.val != null) {
+          val = await loadImageFolder(opts.val, { minSize: 2 * scale + 1 }).catch((e: unknown) => {
+            throw failure(oneLine(e), e);
+          });
+          if (val.length === 0) throw new CliError(`no image in ${opts.val} is larger than ${2 * scale} px on both sides`);
+        } else {
+          const holdout = opts.holdout ?? Math.min(4, Math.max(1, Math.floor(train.length / 10)));
+          if (holdout < 1) throw new UsageError('--holdout 0 leaves nothing to validate on; give --val <folder> or --holdout >= 1');
+          if (train.length <= holdout) {
+            throw new CliError(
+              `${train.length} photo${train.length === 1 ? '' : 's'} of at least ${opts.patch} px on both sides in ${opts.data.join(', ')}: ` +
+                `too few to hold out ${holdout} for validation and train on the rest (add photos, lower --patch, or give --val)`,
+            );
+          }
+          val = train.slice(train.length - holdout);
+          train = train.slice(0, train.length - holdout);
+        }
+        out.status(
+          `data: ${train.length} training photos from ${opts.data.join(', ')}${small > 0 ? ` (${small} smaller than ${opts.patch} px skipped)` : ''}; ` +
+            `validation ${opts.val != null ? `on ${opts.val}` : '(held out)'}: ${val.map((v) => basename(v.name ?? '')).join(', ')}; ` +
+            `loaded in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+        );
+        out.status(
+          `model: ${origin}; x${scale}, ${model.config.blocks} blocks, growth ${model.config.growth}, ${model.countParams()} weights; ` +
+            `batch ${opts.batch}, patch ${opts.patch}, steps ${totalSteps}, lr ${JSON.stringify(schedule)}, ` +
+            `zScale ${zTarget}${ramp ? ` ramped over steps ${ramp.join('-')}` : ''}, backend ${tf.getBackend()}; ` +
+            `best model -> ${opts.out}, checkpoints -> ${ckptDir}`,
+        );
+        valTensors.push(...validationCrops(val, opts.valSize, scale));
+        const result = await runTraining({
+          trainer,
+          train,
+          val: valTensors,
+          valNames: val.map((v) => v.name ?? ''),
+          batch: opts.batch,
+          patch: opts.patch,
+          totalSteps,
+          logEvery: opts.logEvery,
+          valEvery: opts.valEvery,
+          ckptEvery: opts.ckptEvery,
+          ckptDir,
+          outDir: opts.out,
+          best,
+          bestStep,
+          args: { ...opts, ckpt: ckptDir },
+          source: (step) => `${fineTune ? `fine-tuned from ${basename(resolve(opts.init!))}` : 'trained'} by irn train, step ${step}`,
+          initialNote: fineTune ? '(the --init model)' : '(the Haar transform)',
+          // A fine-tune never ends worse than where it started.
+          saveInitial: fineTune,
+          log: (line) => out.status(line),
+        }).catch((e: unknown) => {
+          throw e instanceof CliError ? e : failure(oneLine(e), e);
+        });
+        if (result.interrupted) {
+          throw new CliError(`interrupted at step ${result.step}; checkpoint saved in ${ckptDir}, add --resume to continue`, 130);
+        }
+        if (Number.isFinite(result.best)) {
+          out.result(`${opts.out}: best val PSNR-Y ${result.best.toFixed(3)} dB at step ${result.bestStep}`);
+        }
+      } finally {
+        tf.dispose(valTensors);
+        trainer.dispose();
+        model.dispose();
+      }
+    });
+}
