@@ -5,3 +5,5 @@ declare function describe(name: string, fn: () => void): void;
 declare function it(name: string, fn: MochaFn): void;
 declare function before(fn: MochaFn): void;
 declare function after(fn: MochaFn): void;
+declare function beforeEach(fn: MochaFn): void;
+declare function afterEach(fn: MochaFn): void;

@@ -142,7 +142,10 @@ export class Rescaler extends EventTarget {
         throw e;
       }
     } else {
-      const [{ RescaleEngine }, { runPipeline }] = await Promise.all([import('./engine.js'), import('./pipeline.js')]);
+      // Two awaits, not Promise.all of two imports: rollup 4.68 drops modules behind the
+      // destructured Promise.all form when it inlines dynamic imports (the element's bundle).
+      const { RescaleEngine } = await import('./engine.js');
+      const { runPipeline } = await import('./pipeline.js');
       const engine = await RescaleEngine.create(artifacts, { ...setup, onFallback });
       impl = new LocalImpl(engine, runPipeline, options.fetch);
       scale = engine.scale;

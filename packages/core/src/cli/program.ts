@@ -4,6 +4,7 @@ import { registerConvert } from './commands/convert.js';
 import { registerDownscale } from './commands/downscale.js';
 import { registerEval } from './commands/eval.js';
 import { registerInfo } from './commands/info.js';
+import { registerPrepare } from './commands/prepare.js';
 import { registerTrain } from './commands/train.js';
 import { registerUpscale } from './commands/upscale.js';
 import type { CliContext } from './context.js';
@@ -57,7 +58,7 @@ export function buildProgram(version: string, state: ProgramState): Command {
       const opts = program.opts<GlobalOptions>();
       state.output = consoleOutput({ quiet: opts.quiet === true, debug: opts.debug === true || debugFromEnv() });
     });
-  for (const register of [registerConvert, registerDownscale, registerUpscale, registerInfo, registerEval, registerTrain]) register(program, ctx);
+  for (const register of [registerConvert, registerDownscale, registerUpscale, registerInfo, registerEval, registerTrain, registerPrepare]) register(program, ctx);
   program.addHelpText(
     'after',
     '\nExamples:\n' +

@@ -1,0 +1,93 @@
+import { mkdir, readFile } from 'node:fs/promises';
+import { basename, extname, join } from 'node:path';
+import type { Command } from 'commander';
+import { encodePng } from '../../image/png.js';
+import { LR_TEXT_KEY, lrMetadataText } from '../../image/lr-metadata.js';
+import { runJobs } from '../batch.js';
+import type { CliContext } from '../context.js';
+import { failure, oneLine } from '../errors.js';
+import { planJobs, readPng, writeFileAtomic } from '../files.js';
+import { modelDirectory } from '../model-path.js';
+
+interface PrepareOptions {
+  model: string;
+  srcPrefix: string;
+}
+
+/**
+ * `irn prepare --model <dir> [--src-prefix URL] <photos> <out-dir>`: the LR PNGs for the
+ * `<irn-image>` element (`@irn/element`) as `<out-dir>/<name>.lr.png`, and on stdout one
+ * `<irn-image>` tag per photo, with the original size (so the page does not shift when the
+ * restored image arrives) and an alt text: the first line of `<name>.alt.txt` beside the
+ * photo when there is one, else the file name in words.
+ */
+export function registerPrepare(program: Command, ctx: CliContext): void {
+  program
+    .command('prepare')
+    .description('downscale photos for the <irn-image> web component and print an <irn-image> tag for each')
+    .requiredOption('-m, --model <dir>', 'directory of an IRN model (made by "irn convert")')
+    .option('--src-prefix <url>', 'URL of <out-dir> as the page sees it, put before each file name in src', '')
+    .argument('<photos>', 'a PNG file, or a directory: every *.png in it')
+    .argument('<out-dir>', 'directory for the LR images (<name>.lr.png)')
+    .action(async (input: string, outDir: string, opts: PrepareOptions) => {
+      const out = ctx.out();
+      const modelDir = await modelDirectory(opts.model);
+      await mkdir(outDir, { recursive: true }).catch((e: unknown) => {
+        throw failure(`cannot create ${outDir}: ${oneLine(e)}`, e);
+      });
+      const planned = await planJobs(input, outDir);
+      const jobs = planned.jobs.map((job) => ({ ...job, output: join(outDir, `${stem(job.name)}.lr.png`) }));
+      await ctx.backend();
+      // TensorFlow.js loads only now (see CliContext.backend).
+      const { loadModel } = await import('../model-dir.js');
+      const { downscaleImage } = await import('../../rescale/rescale.js');
+      const { receptiveField } = await import('../../rescale/receptive-field.js');
+      const model = await loadModel(modelDir);
+      // The same LR as `irn downscale` writes: exact tiling overlap.
+      const overlap = receptiveField(model.config);
+      const tags = new Map<string, string>();
+      try {
+        await runJobs(out, jobs, planned.directory, { doing: 'preparing', done: 'prepared' }, async (job) => {
+          const img = await readPng(job.input);
+          const lr = await downscaleImage(model, img, { overlap });
+          const text = { [LR_TEXT_KEY]: lrMetadataText({ scale: model.scale, width: img.width, height: img.height }) };
+          await writeFileAtomic(job.output, encodePng(lr, { text }));
+          const alt = await altText(job.input, job.name);
+          const src = joinUrl(opts.srcPrefix, basename(job.output));
+          tags.set(job.input, `<irn-image src="${attr(src)}" width="${img.width}" height="${img.height}" alt="${attr(alt)}"></irn-image>`);
+          return `${img.width}x${img.height} -> ${lr.width}x${lr.height}`;
+        });
+      } finally {
+        model.dispose();
+        // In input order, also when some photos failed: the tags of those that worked.
+        for (const job of jobs) {
+          const tag = tags.get(job.input);
+          if (tag != null) out.result(tag);
+        }
+      }
+    });
+}
+
+function stem(name: string): string {
+  return basename(name, extname(name));
+}
+
+/** The first line of `<photo stem>.alt.txt` next to the photo, else the file name in words. */
+async function altText(photoPath: string, name: string): Promise<string> {
+  const sidecar = join(photoPath, '..', `${stem(name)}.alt.txt`);
+  const text = await readFile(sidecar, 'utf8').catch(() => null);
+  const line = text?.split(/\r?\n/)[0]?.trim();
+  if (line) return line;
+  const words = stem(name).replace(/[-_.]+/g, ' ').trim();
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
+function joinUrl(prefix: string, file: string): string {
+  if (prefix === '') return file;
+  return prefix.endsWith('/') ? `${prefix}${file}` : `${prefix}/${file}`;
+}
+
+/** Escapes a value for a double-quoted HTML attribute. */
+function attr(value: string): string {
+  return value.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}

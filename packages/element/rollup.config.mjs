@@ -1,0 +1,76 @@
+// Two builds of @irn/element (`pnpm build` runs this after @irn/core's build; it bundles
+// @irn/core's dist):
+// - dist/index.js: ESM for bundlers and import maps; lit, @irn/core and TensorFlow.js stay imports.
+// - dist/irn-image.bundle.js: one self-contained file for a <script type="module"> tag, with
+//   Lit, @irn/core and TensorFlow.js inside (dynamic imports inlined).
+// TypeScript is transpiled by esbuild (TypeScript 7 has no JS API); tsc writes the .d.ts files.
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import commonjs from '@rollup/plugin-commonjs';
+import { nodeResolve } from '@rollup/plugin-node-resolve';
+import esbuild from 'rollup-plugin-esbuild';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const tsconfig = join(here, '../../tsconfig.json');
+const external = (id) => ['lit', '@irn/core', '@tensorflow/', '@lit/', 'lit-html', 'lit-element'].some((d) => id === d || id.startsWith(`${d}/`) || (d.endsWith('/') && id.startsWith(d)));
+
+/** tfjs's optional Node requires (seedrandom's `crypto`, the wasm backend's `fs`...) have no browser meaning. */
+const nodeOnly = ['crypto', 'fs', 'path', 'os', 'perf_hooks', 'worker_threads', 'util'];
+
+/**
+ * The wasm backend needs its .wasm files served beside the page (`wasmPaths`), which a single
+ * script cannot bring; left out, `backend: 'auto'` goes from WebGPU and WebGL to cpu.
+ */
+function withoutWasmBackend() {
+  const id = '\0irn-no-wasm-backend';
+  return {
+    name: 'irn-no-wasm-backend',
+    resolveId: (source) => (source === '@tensorflow/tfjs-backend-wasm' ? id : null),
+    // No backend registers, so tf.setBackend('wasm') fails and the rescaler moves on.
+    load: (source) => (source === id ? 'export function setWasmPaths() {}' : null),
+  };
+}
+
+/**
+ * With `inlineDynamicImports`, rollup 4.68 drops the namespace of a dynamic import that is
+ * destructured inside `Promise.all([...])` (as @irn/core's Rescaler does for its engine and
+ * pipeline): the bundle then reads `RescaleEngine` of undefined. Passing each namespace through
+ * `.then((m) => m)` makes it opaque to tree-shaking, so it is kept whole.
+ */
+function keepDynamicImportNamespaces() {
+  return {
+    name: 'irn-keep-dynamic-import-namespaces',
+    transform(code, id) {
+      if (!id.includes('/packages/core/dist/') || !code.includes('import(')) return null;
+      return { code: code.replace(/\bimport\(('[^']+')\)/g, 'import($1).then((m) => m)'), map: null };
+    },
+  };
+}
+
+export default [
+  {
+    input: join(here, 'src/index.ts'),
+    external,
+    output: { dir: join(here, 'dist'), format: 'es', sourcemap: true, entryFileNames: '[name].js', chunkFileNames: 'chunks/[name]-[hash].js' },
+    plugins: [esbuild({ target: 'es2022', tsconfig })],
+  },
+  {
+    input: join(here, 'src/bundle.ts'),
+    external: nodeOnly,
+    output: { file: join(here, 'dist/irn-image.bundle.js'), format: 'es', inlineDynamicImports: true },
+    plugins: [
+      withoutWasmBackend(),
+      keepDynamicImportNamespaces(),
+      nodeResolve({ browser: true, exportConditions: ['browser', 'import', 'default'], preferBuiltins: false }),
+      commonjs({ ignore: nodeOnly }),
+      esbuild({ target: 'es2022', tsconfig, minify: true }),
+    ],
+    onwarn(warning, warn) {
+      // tfjs's UMD-style modules use `this` at the top level and some have circular imports: harmless.
+      if (warning.code === 'THIS_IS_UNDEFINED' || warning.code === 'CIRCULAR_DEPENDENCY') return;
+      // tfjs-core's Node platform (`require('node-fetch')`, `require('util')`) runs only in Node.
+      if (warning.plugin === 'esbuild' && /"require" to "esm"/.test(warning.message)) return;
+      warn(warning);
+    },
+  },
+];

@@ -1,0 +1,462 @@
+import type { BackendChoice, Rescaler } from '@irn/core/browser';
+import { html, LitElement, nothing, type PropertyValues } from 'lit';
+import type { IrnErrorDetail, IrnLoadDetail, IrnLoadStartDetail, IrnProgressDetail } from './events.js';
+import { sharedQueue, type QueuedJob } from './job-queue.js';
+import { readLrPngInfo, type LrPngInfo } from './png-info.js';
+import { sharedRescaler } from './shared-models.js';
+import { irnImageStyles } from './irn-image.styles.js';
+import { watchNearViewport } from './viewport.js';
+
+/** Where an element is with its current `src`. */
+export type IrnImageStatus = 'idle' | 'waiting' | 'queued' | 'running' | 'restored' | 'error';
+
+/** Page-wide defaults for every `<irn-image>` (attributes win). Set them before elements connect. */
+export interface IrnImageDefaults {
+  /** Folder of the presets (`manifest.json`, `irn-x2/`, ...); default: `@irn/core`'s (the repository's `weights/`). */
+  weightsBase?: string;
+  /** Run the model in a Web Worker (default true in `@irn/element`, false in the `<script>` bundle). */
+  worker: boolean;
+  /** Folder of the tfjs wasm files, for the wasm backend; without it `auto` goes from WebGL to cpu. */
+  wasmPaths?: string;
+  /** How near the viewport a lazy element starts (IntersectionObserver `rootMargin`). */
+  rootMargin: string;
+}
+
+const RESTART_KEYS = ['src', 'model', 'weightsBase', 'backend', 'worker', 'z', 'temperature', 'seed', 'scale'] as const;
+
+/** `worker` attribute: present, `""`, `"true"` or `"on"` -> true; `"false"` or `"off"` -> false. */
+const workerConverter = {
+  fromAttribute: (v: string | null): boolean | undefined => (v == null ? undefined : !['false', 'off', '0'].includes(v.toLowerCase())),
+  toAttribute: (v: boolean | undefined): string | null => (v == null ? null : String(v)),
+};
+
+/** A job of the page queue, with its own cancellation. */
+interface ElementJob extends QueuedJob {
+  readonly controller: AbortController;
+  readonly src: string;
+  enqueuedAt: number;
+  started: boolean;
+}
+
+/**
+ * `<irn-image>`: shows an IRN-downscaled PNG at once, scaled by the browser to the final size,
+ * and swaps in the full-resolution image restored in the visitor's browser with IRN
+ * (`@irn/core`). The final size comes from the `width`/`height` attributes, else the LR PNG's
+ * `irn` chunk (written by `irn downscale`), else the LR size times the scale, so nothing moves
+ * when the restored image arrives. On any failure the LR stays and `irn-error` fires.
+ *
+ * Elements share one loaded model per model, backend and weights folder, and restore one at a
+ * time, first come first served. Lazy elements (the default) join the queue only near the
+ * viewport and leave it when they scroll away before their turn; a removed element cancels
+ * its job.
+ *
+ * @example
+ * <script type="module" src="https://example.com/irn-image.bundle.js"></script>
+ * <irn-image src="photo.lr.png" scale="2" alt="Harbour at dusk" weights-base="/weights/"></irn-image>
+ *
+ * @tag irn-image
+ * @fires {IrnLoadStartEvent} irn-load-start - The element's turn came: the model loads (if needed) and the image restores.
+ * @fires {IrnProgressEvent} irn-progress - Part of the restoring is done: `detail.fraction` in [0, 1].
+ * @fires {IrnLoadEvent} irn-load - The restored image is shown: `detail` has the backend used and timings.
+ * @fires {IrnErrorEvent} irn-error - Restoring failed (no backend, bad model, network); the LR image stays.
+ * @csspart image - The `<img>`: the LR image first, then the restored one.
+ * @csspart lr - The `<img>` while it shows the LR image.
+ * @csspart restored - The `<img>` once it shows the restored image.
+ * @cssprop [--irn-image-fit=fill] - `object-fit` of the image in its box.
+ * @cssprop [--irn-image-position=50% 50%] - `object-position` of the image.
+ * @cssprop [--irn-image-background=transparent] - Background behind the image (seen through transparent pixels).
+ * @cssprop [--irn-image-lr-rendering=auto] - `image-rendering` while the LR image is shown.
+ * @cssprop [--irn-image-lr-filter=none] - `filter` while the LR image is shown (e.g. `blur(1px)`).
+ * @cssprop [--irn-image-fade-duration=0s] - Fade-in of the restored image.
+ * @cssprop [--irn-image-fade-from=0.6] - Opacity the fade-in starts from.
+ * @cssstate busy - Queued or restoring (also `aria-busy="true"`).
+ * @cssstate restored - The restored image is shown.
+ * @cssstate error - Restoring failed; the LR image is shown.
+ */
+export class IrnImage extends LitElement {
+  static override styles = irnImageStyles;
+
+  static override properties = {
+    src: { type: String },
+    scale: { type: Number },
+    model: { type: String },
+    loading: { type: String },
+    z: { type: String },
+    temperature: { type: Number },
+    seed: { type: Number },
+    backend: { type: String },
+    alt: { type: String },
+    width: { type: Number },
+    height: { type: Number },
+    weightsBase: { type: String, attribute: 'weights-base' },
+    worker: { attribute: 'worker', converter: workerConverter },
+  };
+
+  /** Page-wide defaults (attributes win). */
+  static defaults: IrnImageDefaults = { worker: true, rootMargin: '200px' };
+
+  /** URL of the IRN-downscaled PNG (from `irn downscale` or `irn prepare`). */
+  declare src: string | undefined;
+  /** The model's scale; default: the PNG's `irn` chunk, else the model's. */
+  declare scale: number | undefined;
+  /** A preset name (`irn-x2`, `irn-x4`, found in `weights-base`) or a model.json URL; default `irn-x<scale>`. */
+  declare model: string | undefined;
+  /** `lazy` (default): restore only near the viewport; `eager`: at once. */
+  declare loading: 'lazy' | 'eager';
+  /** The latent z: `zeros` (default, the best single guess) or `gaussian`. */
+  declare z: 'zeros' | 'gaussian';
+  /** Standard deviation of a Gaussian z (default 1). */
+  declare temperature: number | undefined;
+  /** Seed of a Gaussian z: the same seed gives the same pixels. */
+  declare seed: number | undefined;
+  /** TensorFlow.js backend: `auto` (default), `webgpu`, `webgl`, `wasm` or `cpu`. */
+  declare backend: BackendChoice;
+  /** Text alternative, exposed as the element's `aria-label`. */
+  declare alt: string | undefined;
+  /** Display width in CSS pixels (default: the restored width). */
+  declare width: number | undefined;
+  /** Display height in CSS pixels (default: the restored height). */
+  declare height: number | undefined;
+  /** Folder of the presets (`manifest.json`, `irn-x2/`, ...); default {@link IrnImage.defaults}. */
+  declare weightsBase: string | undefined;
+  /** Restore in a Web Worker; default {@link IrnImage.defaults}. */
+  declare worker: boolean | undefined;
+
+  // Rendered state, not attributes: changes go through requestUpdate().
+  private lrInfo: LrPngInfo | null = null;
+  private restoredUrl: string | null = null;
+  private job: ElementJob | null = null;
+  private restoredBlob: Blob | null = null;
+  private stopWatching: (() => void) | null = null;
+  private waiters: { resolve(blob: Blob): void; reject(error: unknown): void }[] = [];
+  private readonly internals: ElementInternals | null;
+  private currentStatus: IrnImageStatus = 'idle';
+  private currentError: Error | null = null;
+  private currentProgress = 0;
+  private hasUpdatedOnce = false;
+
+  constructor() {
+    super();
+    this.loading = 'lazy';
+    this.z = 'zeros';
+    this.backend = 'auto';
+    this.internals = typeof this.attachInternals === 'function' ? this.attachInternals() : null;
+  }
+
+  /** Where the element is with its current `src`. */
+  get status(): IrnImageStatus {
+    return this.currentStatus;
+  }
+
+  /** Why the last restoring failed (status `error`), else null. */
+  get error(): Error | null {
+    return this.currentError;
+  }
+
+  /** Progress of the current restoring, in [0, 1]. */
+  get progress(): number {
+    return this.currentProgress;
+  }
+
+  /** Whether the restored image is shown. */
+  get restored(): boolean {
+    return this.restoredBlob != null;
+  }
+
+  /**
+   * The restored image as a PNG Blob (what "save image" gives): at once when shown, else when
+   * restoring finishes (a lazy element far from the viewport is restored now).
+   * @throws the restoring's error, or an `AbortError` when `src` changes or the element is removed first.
+   */
+  toBlob(): Promise<Blob> {
+    if (this.restoredBlob != null) return Promise.resolve(this.restoredBlob);
+    if (this.currentStatus === 'error') return Promise.reject(this.currentError);
+    if (!this.src) return Promise.reject(new Error('<irn-image> has no src'));
+    if (this.job == null && this.hasUpdated) {
+      return Promise.reject(new DOMException('the <irn-image> is not in the page, so it restores nothing', 'AbortError'));
+    }
+    return new Promise((resolve, reject) => {
+      this.waiters.push({ resolve, reject });
+      if (this.job != null && !this.job.started && !sharedQueue.has(this.job)) this.enqueue(this.job);
+    });
+  }
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    if (!this.hasAttribute('role')) this.setAttribute('role', 'img');
+    if (this.hasUpdated) this.restart();
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    this.cancel(new DOMException('the <irn-image> was removed from the page', 'AbortError'));
+    this.setStatus('idle');
+  }
+
+  protected override willUpdate(changed: PropertyValues<this>): void {
+    // The size read from the old PNG stays until the new one's is known only if src is the same.
+    if (changed.has('src')) this.lrInfo = null;
+    if (changed.has('alt')) {
+      if (this.alt != null) this.setAttribute('aria-label', this.alt);
+      else this.removeAttribute('aria-label');
+    }
+  }
+
+  protected override updated(changed: PropertyValues<this>): void {
+    const restart = !this.hasUpdatedOnce || RESTART_KEYS.some((k) => changed.has(k));
+    this.hasUpdatedOnce = true;
+    if (restart) this.restart();
+    else if (changed.has('loading') && this.job != null && !this.job.started) this.schedule(this.job);
+  }
+
+  protected override render(): unknown {
+    const size = this.displaySize();
+    const restored = this.restoredUrl != null;
+    const src = this.restoredUrl ?? this.src;
+    return html`<img
+      part=${restored ? 'image restored' : 'image lr'}
+      class=${restored ? 'restored' : 'lr'}
+      src=${src ?? nothing}
+      width=${size?.width ?? nothing}
+      height=${size?.height ?? nothing}
+      alt=""
+      loading=${this.loading === 'eager' ? 'eager' : 'lazy'}
+      decoding="async"
+      @load=${this.onImageLoad}
+    />`;
+  }
+
+  /** The size the element shows the image at: attributes, else the `irn` chunk, else LR x scale. */
+  private displaySize(): { width: number; height: number } | null {
+    const full = this.fullSize();
+    if (this.width != null && this.height != null) return { width: this.width, height: this.height };
+    if (full == null) return null;
+    if (this.width != null) return { width: this.width, height: Math.round((this.width * full.height) / full.width) };
+    if (this.height != null) return { width: Math.round((this.height * full.width) / full.height), height: this.height };
+    return full;
+  }
+
+  /** The restored image's size, when known before restoring. */
+  private fullSize(): { width: number; height: number } | null {
+    const info = this.lrInfo;
+    if (info == null) return null;
+    const scale = this.scale ?? info.original?.scale ?? scaleOfModel(this.model);
+    if (info.original != null && info.original.scale === scale) return { width: info.original.width, height: info.original.height };
+    return { width: info.width * scale, height: info.height * scale };
+  }
+
+  private onImageLoad(event: Event): void {
+    // Until the PNG's own bytes are read, the LR's pixel size (x scale) sizes the element.
+    const img = event.target as HTMLImageElement;
+    if (this.restoredUrl == null && this.lrInfo == null && img.naturalWidth > 0) {
+      this.lrInfo = { width: img.naturalWidth, height: img.naturalHeight, original: null };
+      this.requestUpdate();
+    }
+  }
+
+  /** Cancels the current job and plans one for the current attributes. */
+  private restart(): void {
+    this.cancel(new DOMException('the <irn-image> source or model changed', 'AbortError'));
+    this.clearRestored();
+    if (!this.isConnected || !this.src) {
+      this.setStatus('idle');
+      return;
+    }
+    const controller = new AbortController();
+    const job: ElementJob = {
+      controller,
+      src: this.src,
+      enqueuedAt: 0,
+      started: false,
+      run: () => this.runJob(job),
+    };
+    this.job = job;
+    this.schedule(job);
+  }
+
+  /** Queues `job` now (eager) or when near the viewport (lazy). */
+  private schedule(job: ElementJob): void {
+    this.stopWatching?.();
+    this.stopWatching = null;
+    if (this.loading !== 'eager' && this.waiters.length === 0 && typeof IntersectionObserver !== 'undefined') {
+      this.setStatus('waiting');
+      this.stopWatching = watchNearViewport(this, IrnImage.defaults.rootMargin, (near) => {
+        if (this.job !== job || job.started) return;
+        if (near) this.enqueue(job);
+        else if (sharedQueue.remove(job)) this.setStatus('waiting');
+      });
+    } else {
+      this.enqueue(job);
+    }
+  }
+
+  private enqueue(job: ElementJob): void {
+    job.enqueuedAt = performance.now();
+    this.setStatus('queued');
+    sharedQueue.add(job);
+  }
+
+  private cancel(reason: unknown): void {
+    this.stopWatching?.();
+    this.stopWatching = null;
+    const job = this.job;
+    this.job = null;
+    if (job != null) {
+      sharedQueue.remove(job);
+      job.controller.abort(reason);
+    }
+    for (const w of this.waiters.splice(0)) w.reject(reason);
+  }
+
+  private async runJob(job: ElementJob): Promise<void> {
+    const { signal } = job.controller;
+    if (signal.aborted || this.job !== job) return;
+    job.started = true;
+    this.stopWatching?.();
+    this.stopWatching = null;
+    const start = performance.now();
+    const queueMs = start - job.enqueuedAt;
+    let model = this.model ?? '';
+    this.currentProgress = 0;
+    this.setStatus('running');
+    this.emit<IrnLoadStartDetail>('irn-load-start', { src: job.src, model: this.model ?? `irn-x${this.scale ?? 2}` });
+    try {
+      const bytes = await fetchBytes(job.src, signal);
+      const info = readLrPngInfo(bytes);
+      if (info == null) throw new Error(`${job.src} is not a PNG file (IRN needs the lossless LR that irn downscale writes)`);
+      if (this.scale != null && info.original != null && info.original.scale !== this.scale) {
+        throw new Error(`${job.src} was downscaled at x${info.original.scale}, but scale is ${this.scale}`);
+      }
+      this.lrInfo = info;
+      this.requestUpdate();
+      model = this.model ?? `irn-x${this.scale ?? info.original?.scale ?? 2}`;
+      const rescaler = await this.rescalerFor(model);
+      signal.throwIfAborted();
+      if (this.scale != null && rescaler.scale !== this.scale) {
+        throw new Error(`the model ${model} rescales x${rescaler.scale}, but scale is ${this.scale}`);
+      }
+      const restoreStart = performance.now();
+      const result = await rescaler.upscale(new Blob([bytes as BlobPart], { type: 'image/png' }), {
+        output: 'blob',
+        z: this.z === 'gaussian' ? 'gaussian' : 'zeros',
+        ...(this.temperature != null ? { temperature: this.temperature } : {}),
+        ...(this.seed != null ? { seed: this.seed } : {}),
+        signal,
+        onProgress: ({ fraction, done, total }) => {
+          if (this.job !== job) return;
+          this.currentProgress = fraction;
+          this.emit<IrnProgressDetail>('irn-progress', { fraction, done, total });
+        },
+      });
+      const url = URL.createObjectURL(result.image);
+      // Decoded before the swap, so the LR never blinks out.
+      const preload = new Image();
+      preload.src = url;
+      await preload.decode().catch(() => undefined);
+      if (signal.aborted || this.job !== job) {
+        URL.revokeObjectURL(url);
+        return;
+      }
+      const end = performance.now();
+      this.restoredBlob = result.image;
+      this.restoredUrl = url;
+      this.requestUpdate();
+      this.currentProgress = 1;
+      this.setStatus('restored');
+      for (const w of this.waiters.splice(0)) w.resolve(result.image);
+      this.emit<IrnLoadDetail>('irn-load', {
+        src: job.src,
+        model,
+        backend: result.backend,
+        width: result.width,
+        height: result.height,
+        timings: { queueMs, modelMs: restoreStart - start, restoreMs: end - restoreStart, totalMs: end - job.enqueuedAt },
+      });
+    } catch (e) {
+      if (signal.aborted || this.job !== job) return;
+      const error = e instanceof Error ? e : new Error(String(e));
+      this.currentError = error;
+      this.setStatus('error');
+      for (const w of this.waiters.splice(0)) w.reject(error);
+      this.emit<IrnErrorDetail>('irn-error', { src: job.src, model: model || (this.model ?? ''), error });
+    }
+  }
+
+  private rescalerFor(model: string): Promise<Rescaler> {
+    const base = document.baseURI;
+    const isUrl = !/^[A-Za-z0-9][A-Za-z0-9_-]*$/.test(model);
+    const weightsBase = this.weightsBase ?? IrnImage.defaults.weightsBase;
+    const { wasmPaths } = IrnImage.defaults;
+    return sharedRescaler({
+      model: isUrl ? new URL(model, base).href : model,
+      backend: this.backend || 'auto',
+      worker: this.worker ?? IrnImage.defaults.worker,
+      ...(weightsBase != null ? { weightsUrl: new URL(weightsBase.replace(/\/?$/, '/'), base).href } : {}),
+      ...(wasmPaths != null ? { wasmPaths: new URL(wasmPaths, base).href } : {}),
+    });
+  }
+
+  private clearRestored(): void {
+    if (this.restoredUrl != null) URL.revokeObjectURL(this.restoredUrl);
+    this.restoredUrl = null;
+    this.restoredBlob = null;
+    this.currentError = null;
+    this.currentProgress = 0;
+    this.requestUpdate();
+  }
+
+  private setStatus(status: IrnImageStatus): void {
+    this.currentStatus = status;
+    const busy = status === 'queued' || status === 'running';
+    this.setAttribute('aria-busy', String(busy));
+    setState(this.internals, 'busy', busy);
+    setState(this.internals, 'restored', status === 'restored');
+    setState(this.internals, 'error', status === 'error');
+  }
+
+  private emit<T>(type: string, detail: T): void {
+    this.dispatchEvent(irnEvent(type, detail));
+  }
+}
+
+/** An event of the element: it bubbles and crosses shadow roots, so a page can listen once on a container. */
+function irnEvent<T>(type: string, detail: T): CustomEvent<T> {
+  return new CustomEvent(type, { detail, bubbles: true, composed: true });
+}
+
+/** Adds or removes a custom state (`:state(name)`); browsers without `states` just skip it. */
+function setState(internals: ElementInternals | null, name: string, on: boolean): void {
+  const states = (internals as (ElementInternals & { states?: Set<string> }) | null)?.states;
+  if (states == null) return;
+  try {
+    if (on) states.add(name);
+    else states.delete(name);
+  } catch {
+    // Chromium before 125 accepted only `--name` (and `:--name`); styling then uses aria-busy.
+  }
+}
+
+/** `irn-x4` -> 4; 2 for anything else (URLs: the model says once loaded). */
+function scaleOfModel(model: string | undefined): number {
+  const m = /^irn-x(\d+)$/.exec(model ?? '');
+  return m ? Number(m[1]) : 2;
+}
+
+async function fetchBytes(src: string, signal: AbortSignal): Promise<Uint8Array> {
+  const url = new URL(src, document.baseURI).href;
+  let response: Response;
+  try {
+    response = await fetch(url, { signal });
+  } catch (e) {
+    if (signal.aborted) throw e;
+    throw new Error(`could not download ${url}: ${(e as Error).message}`, { cause: e });
+  }
+  if (!response.ok) throw new Error(`could not download ${url}: HTTP ${response.status}`);
+  return new Uint8Array(await response.arrayBuffer());
+}
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'irn-image': IrnImage;
+  }
+}

@@ -1,0 +1,72 @@
+import type { BackendChoice, Rescaler } from '@irn/core/browser';
+
+type Core = typeof import('@irn/core/browser');
+
+let core: Promise<Core> | null = null;
+
+/**
+ * `@irn/core/browser` (and through it TensorFlow.js), imported on first use only: importing
+ * `@irn/element` must stay cheap and safe where there is no DOM (server-side rendering).
+ */
+export function loadCore(): Promise<Core> {
+  if (core == null) {
+    core = import('@irn/core/browser');
+    core.catch(() => (core = null));
+  }
+  return core;
+}
+
+/** What makes two elements able to share one loaded model. */
+export interface SharedModelKey {
+  /** A preset name, or an absolute model.json URL. */
+  model: string;
+  backend: BackendChoice;
+  /** Absolute URL of the presets' folder; undefined: the library's default. */
+  weightsUrl?: string;
+  worker: boolean;
+  wasmPaths?: string;
+}
+
+const rescalers = new Map<string, Promise<Rescaler>>();
+
+/**
+ * The page's {@link Rescaler} for `key`, created on first request: every `<irn-image>` with the
+ * same model, backend and weights folder uses one loaded model. A failed load is forgotten, so
+ * a later element tries again.
+ */
+export function sharedRescaler(key: SharedModelKey): Promise<Rescaler> {
+  const id = JSON.stringify([key.model, key.backend, key.weightsUrl ?? null, key.worker, key.wasmPaths ?? null]);
+  let pending = rescalers.get(id);
+  if (pending == null) {
+    const created = loadCore().then(({ Rescaler }) =>
+      Rescaler.create({
+        model: key.model,
+        backend: key.backend,
+        worker: key.worker,
+        ...(key.weightsUrl != null ? { weightsUrl: key.weightsUrl } : {}),
+        ...(key.wasmPaths != null ? { wasmPaths: key.wasmPaths } : {}),
+      }),
+    );
+    pending = created;
+    rescalers.set(id, created);
+    created.catch(() => {
+      if (rescalers.get(id) === created) rescalers.delete(id);
+    });
+  }
+  return pending;
+}
+
+/** How many models are loaded or loading. */
+export function sharedModelCount(): number {
+  return rescalers.size;
+}
+
+/**
+ * Frees every shared model (their tensors, GPU memory and workers). Elements that restore
+ * later load their model again. For single-page apps that leave a page of photos, and tests.
+ */
+export async function releaseSharedModels(): Promise<void> {
+  const all = [...rescalers.values()];
+  rescalers.clear();
+  await Promise.all(all.map((p) => p.then((r) => r.dispose()).catch(() => undefined)));
+}
