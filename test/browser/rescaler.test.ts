@@ -5,11 +5,13 @@
 // presets, cache and SHA-256: rescaler-models.test.ts.
 import * as tf from '@tensorflow/tfjs-core';
 import {
+  autoBackendOrder,
   availableBackends,
   backendUnavailable,
   decodePng,
   IrnModel,
   Rescaler,
+  webgpuIsFallback,
   type BackendFallback,
   type RasterImage,
   type RescaleProgress,
@@ -55,6 +57,36 @@ async function withNullAdapter<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
+/**
+ * Runs `fn` while `requestAdapter()` returns the real adapter with `info.isFallbackAdapter`
+ * replaced by `fallback` (methods still run on the real adapter).
+ */
+async function withAdapterFallbackFlag<T>(fallback: boolean, fn: () => Promise<T>): Promise<T> {
+  const gpu = (navigator as Navigator & { gpu: GpuWithAdapter }).gpu;
+  const real = Object.getPrototypeOf(gpu).requestAdapter as (...a: unknown[]) => Promise<object | null>;
+  const wrap = (adapter: object) =>
+    new Proxy(adapter, {
+      get(target, key) {
+        if (key === 'info') return new Proxy(Reflect.get(target, 'info') as object, { get: (i, k) => (k === 'isFallbackAdapter' ? fallback : (Reflect.get(i, k) as unknown)) });
+        if (key === 'isFallbackAdapter') return fallback;
+        const v = Reflect.get(target, key) as unknown;
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+  Object.defineProperty(gpu, 'requestAdapter', {
+    value: async (...args: unknown[]) => {
+      const adapter = await real.apply(gpu, args);
+      return adapter == null ? null : wrap(adapter);
+    },
+    configurable: true,
+  });
+  try {
+    return await fn();
+  } finally {
+    delete (gpu as Partial<GpuWithAdapter>).requestAdapter;
+  }
+}
+
 /** Replaces `kernel` on `backend` by one that throws `message` once armed, until `restore()`. */
 function breakKernel(kernel: string, backend: string, message: string): { arm(): void; restore(): void; thrown(): number } {
   const original = tf.getKernel(kernel, backend);
@@ -85,12 +117,13 @@ function breakKernel(kernel: string, backend: string, message: string): { arm():
 }
 
 describe('Rescaler: backends', () => {
-  it('auto picks WebGPU when an adapter is available, and runs there', async () => {
+  it('auto picks WebGPU when a hardware adapter is available, and runs there', async () => {
     // CI's Chromium has the SwiftShader adapter (--enable-unsafe-webgpu): all four are here.
     const available = await availableBackends();
     assert(available.join() === 'webgpu,webgl,wasm,cpu', `available: ${available.join()}`);
     const before = liveTensors();
-    const rescaler = await Rescaler.create({ ...base, backend: 'auto' });
+    // Present SwiftShader's adapter as a hardware one, as a real GPU's would be.
+    const rescaler = await withAdapterFallbackFlag(false, () => Rescaler.create({ ...base, backend: 'auto' }));
     try {
       assert(rescaler.backend === 'webgpu', `auto chose ${rescaler.backend}`);
       const { backend, width, height } = await rescaler.downscale(RGB_URL, { output: 'raster', tileSize: 0 });
@@ -99,6 +132,21 @@ describe('Rescaler: backends', () => {
       await rescaler.dispose();
     }
     assert(liveTensors() === before, `${liveTensors() - before} tensors leaked`);
+  });
+
+  it('auto puts a software fallback WebGPU adapter (SwiftShader) after WebGL', async () => {
+    assert(await webgpuIsFallback(), 'CI\'s SwiftShader adapter should report isFallbackAdapter');
+    const order = await autoBackendOrder();
+    assert(order.join() === 'webgl,webgpu,wasm,cpu', `order: ${order.join()}`);
+    const rescaler = await Rescaler.create({ ...base, backend: 'auto' });
+    try {
+      assert(rescaler.backend === 'webgl', `auto chose ${rescaler.backend}`);
+    } finally {
+      await rescaler.dispose();
+    }
+    const forced = await Rescaler.create({ ...base, backend: 'webgpu' });
+    assert(forced.backend === 'webgpu', `forced webgpu ran on ${forced.backend}`);
+    await forced.dispose();
   });
 
   it('auto skips WebGPU when requestAdapter() resolves null (tfjs would not check)', async () => {

@@ -20,7 +20,31 @@ export interface BackendSetup {
   wasmPaths?: string | Record<string, string>;
 }
 
-type GpuNavigator = Navigator & { gpu?: { requestAdapter(): Promise<unknown | null> } };
+type GpuAdapterLike = { info?: { isFallbackAdapter?: boolean }; isFallbackAdapter?: boolean };
+type GpuNavigator = Navigator & { gpu?: { requestAdapter(): Promise<GpuAdapterLike | null> } };
+
+/**
+ * Whether the WebGPU adapter is a software fallback (e.g. SwiftShader, `isFallbackAdapter`):
+ * WebGL, also software there, runs IRN several times faster, so `'auto'` tries WebGL first.
+ */
+export async function webgpuIsFallback(): Promise<boolean> {
+  const gpu = (globalThis.navigator as GpuNavigator | undefined)?.gpu;
+  try {
+    const adapter = await gpu?.requestAdapter();
+    return adapter?.info?.isFallbackAdapter === true || adapter?.isFallbackAdapter === true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The order `'auto'` tries backends in: {@link BACKEND_ORDER}, except that a software
+ * fallback WebGPU adapter goes after WebGL.
+ */
+export async function autoBackendOrder(): Promise<BackendName[]> {
+  if (!(await webgpuIsFallback())) return [...BACKEND_ORDER];
+  return ['webgl', 'webgpu', ...BACKEND_ORDER.filter((b) => b !== 'webgl' && b !== 'webgpu')];
+}
 
 /**
  * Why `name` cannot start here, or null when it plausibly can (it is not started): WebGPU

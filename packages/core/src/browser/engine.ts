@@ -3,7 +3,7 @@ import { checkRaster, type RasterImage } from '../image/raster.js';
 import { IrnModel } from '../model/irn.js';
 import { downscaleImage, upscaleImage } from '../rescale/rescale.js';
 import { isAbortError, linkSignals, throwIfAborted } from './abort.js';
-import { activateBackend, BACKEND_ORDER, type BackendChoice, type BackendName, type BackendSetup } from './backends.js';
+import { activateBackend, autoBackendOrder, BACKEND_ORDER, type BackendChoice, type BackendName, type BackendSetup } from './backends.js';
 
 /** A switch to another backend after the current one failed mid-run. */
 export interface BackendFallback {
@@ -23,7 +23,7 @@ export interface RescaleProgress {
 
 /** Options of {@link RescaleEngine.create}. */
 export interface EngineOptions extends BackendSetup {
-  /** Default `'auto'`: the first of webgpu, webgl, wasm, cpu that starts. */
+  /** Default `'auto'`: the first of webgpu, webgl, wasm, cpu that starts (a software fallback WebGPU adapter after webgl). */
   backend?: BackendChoice;
   /** Move on to the next backend when one fails mid-run (default true). */
   fallback?: boolean;
@@ -102,7 +102,7 @@ export class RescaleEngine {
     if (choice !== 'auto' && !BACKEND_ORDER.includes(choice)) {
       throw new Error(`unknown backend "${String(choice)}"; use "auto", ${BACKEND_ORDER.map((b) => `"${b}"`).join(', ')}`);
     }
-    const candidates = choice === 'auto' ? BACKEND_ORDER : [choice];
+    const candidates = choice === 'auto' ? await autoBackendOrder() : [choice];
     const failures: string[] = [];
     for (const name of candidates) {
       const started = await startOn(name, artifacts, options);
