@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 
 const dir = resolve(process.argv[2] ?? 'weights/irn-x2');
 const logPath = resolve(process.argv[3] ?? '.scratch/train-x2/log.txt');
@@ -31,14 +31,17 @@ const files = (await readdir(dir)).filter((f) => f !== 'PROVENANCE.md').sort();
 const sums: string[] = [];
 for (const f of files) sums.push(`${createHash('sha256').update(await readFile(join(dir, f))).digest('hex')}  ${f}`);
 
-const text = `# Provenance of \`weights/irn-x2\`
+const irnMeta = (meta.userDefinedMetadata?.irn ?? {}) as { scale?: number };
+const scale = irnMeta.scale ?? 2;
+const ckptDir = relative(process.cwd(), join(dirname(logPath), 'ckpt'));
+const text = `# Provenance of \`${relative(process.cwd(), dir)}\`
 
-A small x2 IRN trained from scratch on CPU (tfjs wasm backend, one thread) by
+A small x${scale} IRN trained from scratch on CPU (tfjs wasm backend, one thread) by
 \`packages/core/scripts/train-x2.ts\`. Not the published model: ${JSON.stringify(meta.userDefinedMetadata?.irn ?? {})}.
 
 ## Command
 
-Run from the repository root, in this order (commit: \`<commit placeholder; fill in the commit that added these files>\`):
+Run from the repository root, in this order (the commit that added these files records the code; \`git log -- ${relative(process.cwd(), dir)}\`):
 
 ${commands.map((c) => `    ${c}`).join('\n')}
 
@@ -48,7 +51,7 @@ Adam (0.9, 0.999, eps 1e-8), lr 2e-4 with 50 warm-up steps and a cosine decay to
 from there), L2 weight decay 1e-5, gradient-norm clip 10, loss weights fit 4 / rec 1 / dist 1
 (IRN.md), **z = 0 in the reconstruction term** (\`--z-scale 0\`; with z ~ N(0, 1) a PyTorch
 reference run of this size collapsed early), seed 1. Resume exactly with the same arguments plus
-\`--resume\` (checkpoints in \`.scratch/train-x2/ckpt\`, every 50 steps).
+\`--resume\` (checkpoints in \`${ckptDir}\`, every 50 steps; not committed).
 
 ## Data
 
@@ -56,7 +59,7 @@ reference run of this size collapsed early), seed 1. Resume exactly with the sam
 cid22 (PNG), t91 (BMP), bsd400 (JPEG); random 64 px patches with random flips and
 transposes. Held out for validation (never trained on), the last 4 cid22 files by name:
 ${best.validation.map((v) => `\`${v}\``).join(', ')}. Validation is the round-trip PSNR on the Y
-channel (BT.601, shave 2, z = 0, 8-bit LR and output) of their central 256x256 crops. No
+channel (BT.601, shave ${scale}, z = 0, 8-bit LR and output) of their central 256x256 crops. No
 test set (Set5, Set14, BSD100, Kodak) was used for training or selection.
 
 ## These weights
