@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { checkRaster, type RasterImage } from '../image/raster.js';
 import { IrnModel } from '../model/irn.js';
-import { downscaleImage, upscaleImage } from '../rescale/rescale.js';
+import { checkedRestoredSize, downscaleImage, upscaleImage } from '../rescale/rescale.js';
 import { isAbortError, linkSignals, throwIfAborted } from './abort.js';
 import { activateBackend, autoBackendOrder, BACKEND_ORDER, type BackendChoice, type BackendName, type BackendSetup } from './backends.js';
 
@@ -137,18 +137,9 @@ export class RescaleEngine {
   /** The HR image restored from `lr` (see `upscaleImage`). */
   async upscale(lr: RasterImage, options: UpscaleRunOptions = {}): Promise<EngineResult> {
     checkRaster(lr, 'LR image');
-    const s = this.scale;
-    const fullW = lr.width * s;
-    const fullH = lr.height * s;
-    const width = options.width ?? fullW;
-    const height = options.height ?? fullH;
     // Checked here, not only in upscaleImage: an error about the input must not look like a
     // failing backend and trigger a fallback.
-    if (width > fullW || height > fullH || width <= fullW - s || height <= fullH - s) {
-      throw new Error(
-        `an LR image of ${lr.width}x${lr.height} at x${s} restores to between ${fullW - s + 1}x${fullH - s + 1} and ${fullW}x${fullH}, not ${width}x${height}`,
-      );
-    }
+    const { width, height } = checkedRestoredSize(lr, this.scale, options);
     const z = options.z ?? 'zeros';
     if (z !== 'zeros' && z !== 'gaussian') throw new Error(`z must be "zeros" or "gaussian", got ${JSON.stringify(z)}`);
     const t = options.temperature ?? 1;

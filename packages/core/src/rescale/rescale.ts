@@ -68,6 +68,23 @@ export async function downscaleUnrounded(model: IrnModel, image: RasterImage, op
 }
 
 /**
+ * The size `upscaleImage` restores `lr` to: `options.width` x `options.height`, or the LR size
+ * times the scale. Throws unless it is one an image of that LR size can have come from.
+ */
+export function checkedRestoredSize(lr: { width: number; height: number }, scale: number, options: { width?: number; height?: number }): { width: number; height: number } {
+  const fullW = lr.width * scale;
+  const fullH = lr.height * scale;
+  const width = options.width ?? fullW;
+  const height = options.height ?? fullH;
+  if (width > fullW || height > fullH || width <= fullW - scale || height <= fullH - scale) {
+    throw new Error(
+      `an LR image of ${lr.width}x${lr.height} at x${scale} restores to between ${fullW - scale + 1}x${fullH - scale + 1} and ${fullW}x${fullH}, not ${width}x${height}`,
+    );
+  }
+  return { width, height };
+}
+
+/**
  * Restores the HR image from an IRN LR image: resolves to an image `scale` times larger (or
  * `width x height` when given), values in [0, 1] (not rounded; PNG encoders round). z is
  * chosen by `options` (zeros by default); a seeded Gaussian z is drawn per pixel position,
@@ -82,15 +99,7 @@ export async function downscaleUnrounded(model: IrnModel, image: RasterImage, op
 export async function upscaleImage(model: IrnModel, lr: RasterImage, options: UpscaleOptions = {}): Promise<RasterImage> {
   checkRaster(lr, 'LR image');
   const s = model.scale;
-  const fullW = lr.width * s;
-  const fullH = lr.height * s;
-  const width = options.width ?? fullW;
-  const height = options.height ?? fullH;
-  if (width > fullW || height > fullH || width <= fullW - s || height <= fullH - s) {
-    throw new Error(
-      `an LR image of ${lr.width}x${lr.height} at x${s} restores to between ${fullW - s + 1}x${fullH - s + 1} and ${fullW}x${fullH}, not ${width}x${height}`,
-    );
-  }
+  const { width, height } = checkedRestoredSize(lr, s, options);
   const tiling = resolveTiling(options, receptiveField(model.config));
   const latentOf = latentTiles(model, lr.width, lr.height, options);
   const channels = hasAlpha(lr) ? 4 : 3;
