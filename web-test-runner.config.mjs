@@ -15,6 +15,7 @@ import { fromRollup } from '@web/dev-server-rollup';
 // (ES modules pass through untouched).
 import rollupCommonjs from '@rollup/plugin-commonjs-18';
 import { summaryTableReporter } from './test/browser/summary-reporter.mjs';
+import { chromiumArgs, chromiumPath } from './test/chromium.mjs';
 
 const commonjs = fromRollup(rollupCommonjs);
 
@@ -40,22 +41,6 @@ function seedrandomDefaultImport() {
 
 const minute = 60_000;
 
-// Flags measured to work headless without a GPU: SwiftShader for WebGL (ANGLE) and WebGPU
-// (Vulkan); the background-networking flags stop Chromium calling hosts CI cannot reach.
-const chromiumArgs = [
-  '--no-sandbox',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--enable-unsafe-webgpu',
-  '--enable-features=Vulkan',
-  '--use-vulkan=swiftshader',
-  '--use-webgpu-adapter=swiftshader',
-  '--use-angle=swiftshader',
-];
-
 export default {
   rootDir: fileURLToPath(new URL('.', import.meta.url)),
   files: ['test/browser/**/*.test.ts', 'packages/*/src/**/*.browser.test.ts'],
@@ -75,7 +60,7 @@ export default {
       product: 'chromium',
       // Never let Playwright fetch a browser: always the system Chromium.
       launchOptions: {
-        executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
+        executablePath: chromiumPath,
         headless: true,
         args: chromiumArgs,
       },

@@ -21,6 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as esbuild from 'esbuild';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromiumArgs, chromiumPath } from '../test/chromium.mjs';
 
 const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const outDir = join(root, '.scratch', 'bench-browser');
@@ -43,7 +44,7 @@ const { values: args } = parseArgs({
     /** Rounds of the conv2d loop after its warmup round. */
     'conv-rounds': { type: 'string' },
     'x4-model': { type: 'string', default: 'weights/irn-x4' },
-    chromium: { type: 'string', default: process.env.CHROMIUM_PATH || '/usr/bin/chromium' },
+    chromium: { type: 'string', default: chromiumPath },
     json: { type: 'string', default: join('.scratch', 'bench-browser', 'results.json') },
   },
 });
@@ -59,21 +60,6 @@ const reps = Number(args.reps);
 const convRounds = Number(args['conv-rounds'] ?? (args.quick ? 1 : 2));
 const usjsPatch = Number(args['usjs-patch']);
 const usjsPadding = Number(args['usjs-padding']);
-
-/** Same flags as web-test-runner.config.mjs (ENVIRONMENT.md, "Browser tests"). */
-const chromiumArgs = [
-  '--no-sandbox',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--enable-unsafe-webgpu',
-  '--enable-features=Vulkan',
-  '--use-vulkan=swiftshader',
-  '--use-webgpu-adapter=swiftshader',
-  '--use-angle=swiftshader',
-];
 
 const t0 = Date.now();
 const log = (msg: string) => process.stderr.write(`[${((Date.now() - t0) / 1000).toFixed(0).padStart(4)} s, load ${loadavg()[0].toFixed(1)}] ${msg}\n`);
