@@ -1,4 +1,4 @@
-// Runs every Node unit test (`*_test.ts` under packages/*/src and test/) with Node's own test
+// Runs every Node unit test (`*_test.ts` under packages/*/src, playground/src and test/) with Node's own test
 // runner through tsx. Node 20's `--test` does not expand globs, so the files are listed here.
 //   node scripts/node-tests.mjs [extra node --test flags]
 import { spawnSync } from 'node:child_process';
@@ -29,6 +29,7 @@ const files = [
       return [];
     }
   }),
+  ...find(join(root, 'playground', 'src')),
   ...find(join(root, 'test')),
 ].sort();
 if (files.length === 0) {

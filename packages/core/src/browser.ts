@@ -13,7 +13,7 @@
 export * from './index.js';
 export { defaultWeightsUrl } from './browser/locations.js';
 export { Rescaler, type RescalerEventMap, type RescalerFallbackEvent, type RescalerModelInfo, type RescalerOptions } from './browser/rescaler.js';
-export { BACKEND_ORDER, autoBackendOrder, availableBackends, backendUnavailable, webgpuIsFallback, type BackendChoice, type BackendName, type BackendSetup } from './browser/backends.js';
+export { BACKEND_ORDER, activateBackend, autoBackendOrder, availableBackends, backendUnavailable, webgpuIsFallback, type BackendChoice, type BackendName, type BackendSetup } from './browser/backends.js';
 export type { BackendFallback, RescaleProgress, RescalerMemory, RunOptions, UpscaleRunOptions } from './browser/engine.js';
 export type { DownscaleCallOptions, RescaleResult, UpscaleCallOptions } from './browser/pipeline.js';
 export { decodeInput, type DecodedInput, type ImageInput } from './browser/inputs.js';

@@ -12,6 +12,7 @@ export { downscaleImage, upscaleImage, type DownscaleOptions, type UpscaleOption
 export { type TileOptions, type TileProgress } from './rescale/tiled-pass.js';
 export { DEFAULT_TILE_SIZE } from './rescale/tiles.js';
 export { receptiveField } from './rescale/receptive-field.js';
+export { imresize } from './image/imresize.js';
 export { decodePng, encodePng, PngFormatError, type DecodedPng, type EncodePngOptions } from './image/png.js';
 export { psnrY, psnrRgb, ssimY, type MetricOptions } from './eval/metrics.js';
 export { modelFromCheckpoint, modelFromImported } from './weights/convert.js';

@@ -87,7 +87,7 @@ export class IrnTrainer {
   rng: Rng;
   private stepCount = 0;
   private readonly seed: number;
-  private readonly schedule: LrSchedule;
+  private schedule: LrSchedule;
   private readonly weightDecay: number;
   private readonly clipNorm: number;
   private readonly lossOptions: Omit<IrnLossOptions, 'zSeed'>;
@@ -110,6 +110,29 @@ export class IrnTrainer {
   /** Steps done so far. */
   get step(): number {
     return this.stepCount;
+  }
+
+  /** The learning-rate schedule the next step uses (see {@link IrnTrainer.setSchedule}). */
+  get lrSchedule(): LrSchedule {
+    return this.schedule;
+  }
+
+  /**
+   * Replaces the learning-rate schedule from the next step on, e.g. a constant rate changed
+   * live from a UI: `setSchedule({ kind: 'multistep', base: 1e-4, milestones: [] })`. The
+   * new schedule is evaluated at the trainer's step count (it does not restart at 0); Adam's
+   * moments are kept. The schedule is not part of {@link TrainerState}: a restored trainer
+   * uses the one it was built with until this is called again.
+   *
+   * @throws RangeError when the schedule gives a learning rate that is negative or not finite
+   *   at the current step.
+   */
+  setSchedule(schedule: LrSchedule): void {
+    const lr = learningRateAt(schedule, this.stepCount);
+    if (!(Number.isFinite(lr) && lr >= 0)) {
+      throw new RangeError(`the learning rate schedule gives ${lr} at step ${this.stepCount}; it must be a finite number >= 0`);
+    }
+    this.schedule = schedule;
   }
 
   /** The model's trainable variables, in a fixed order. */

@@ -89,3 +89,44 @@ test('checkpoint + resume gives bit-identical weights to an uninterrupted run', 
     a.model.dispose();
   }
 });
+
+test('setSchedule changes the learning rate from the next step on, keeping the step count and Adam state', () => {
+  const images = syntheticImages();
+  const model = tiny();
+  const trainer = new IrnTrainer(model, { lr: { kind: 'cosine', base: 1e-3, total: 100 }, seed: 3 });
+  const x = samplePatches(images, trainer.rng, 2, 8);
+  assert.equal(trainer.trainStep(x).lr, 1e-3);
+  const tensors = tf.memory().numTensors;
+  trainer.setSchedule({ kind: 'multistep', base: 5e-4, milestones: [] });
+  assert.deepEqual(trainer.lrSchedule, { kind: 'multistep', base: 5e-4, milestones: [] });
+  const r = trainer.trainStep(x);
+  assert.equal(r.lr, 5e-4);
+  assert.equal(r.step, 2);
+  // A schedule evaluated at the current step, not restarted: a 10-step warm-up set at step 2
+  // gives (2 + 1) / 10 of the base on the third step.
+  trainer.setSchedule({ kind: 'multistep', base: 1e-3, milestones: [], warmup: 10 });
+  assert.ok(Math.abs(trainer.trainStep(x).lr - 3e-4) < 1e-12);
+  assert.equal(tf.memory().numTensors, tensors, 'changing the schedule leaked tensors or reset Adam');
+  assert.throws(() => trainer.setSchedule({ kind: 'multistep', base: -1, milestones: [] }), /finite number >= 0/);
+  assert.throws(() => trainer.setSchedule({ kind: 'multistep', base: NaN, milestones: [] }), /finite number >= 0/);
+  assert.equal(trainer.trainStep(x).lr, 1e-3 * 0.4, 'a rejected schedule replaced the previous one');
+
+  // The same weights as a trainer that had the second rate from the start of step 2:
+  // setSchedule changes only the rate, nothing else of the update.
+  const a = new IrnTrainer(tiny(), { lr: { kind: 'multistep', base: 1e-3, milestones: [] }, seed: 3 });
+  const b = new IrnTrainer(tiny(), { lr: { kind: 'multistep', base: 1e-3, milestones: [1], gamma: 0.25 }, seed: 3 });
+  a.trainStep(x);
+  a.setSchedule({ kind: 'multistep', base: 2.5e-4, milestones: [] });
+  a.trainStep(x);
+  b.trainStep(x);
+  b.trainStep(x);
+  assert.deepEqual(
+    a.variables.map((v) => Array.from(v.dataSync())),
+    b.variables.map((v) => Array.from(v.dataSync())),
+  );
+  for (const t of [trainer, a, b]) {
+    t.dispose();
+    t.model.dispose();
+  }
+  x.dispose();
+});

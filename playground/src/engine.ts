@@ -1,0 +1,201 @@
+/**
+ * The playground's model work on the page's thread: backends, loading and saving models,
+ * round trips with metrics, and the latents. Everything returns plain rasters; tensors never
+ * outlive a call.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { IrnModel, LR_TEXT_KEY, downscaleImage, encodePng, imresize, lrMetadataText, psnrY, ssimY, upscaleImage, type RasterImage } from '@irn/core';
+import { activateBackend, autoBackendOrder, loadModelArtifacts, type BackendChoice, type BackendName } from '@irn/core/browser';
+import { round8 } from './images.js';
+
+/** Where fine-tuned models are kept: `indexeddb://irn-playground/<name>`. */
+export const SAVED_PREFIX = 'indexeddb://irn-playground/';
+
+/** Starts `choice` (or the first backend of the automatic order that works); returns the one running. */
+export async function startBackend(choice: BackendChoice, wasmPaths: string): Promise<{ backend: BackendName; skipped: string[] }> {
+  const order = choice === 'auto' ? await autoBackendOrder() : [choice];
+  const skipped: string[] = [];
+  for (const name of order) {
+    const r = await activateBackend(name, { wasmPaths });
+    if (r.ok) return { backend: name, skipped };
+    skipped.push(`${name}: ${r.reason}`);
+  }
+  throw new Error(`no backend could start (${skipped.join('; ')})`);
+}
+
+/** A shipped preset, checked against `weights/manifest.json`. */
+export async function loadPreset(name: string, weightsUrl: string): Promise<IrnModel> {
+  const { artifacts } = await loadModelArtifacts(name, { weightsUrl });
+  return IrnModel.load(tf.io.fromMemory(artifacts));
+}
+
+/** A model the user picked as files: `model.json` and its weight files. */
+export async function loadFromFiles(files: File[]): Promise<{ model: IrnModel; name: string }> {
+  const json = files.find((f) => f.name.endsWith('.json'));
+  if (json == null) throw new Error('pick the model.json together with its weight files (.bin)');
+  const weights = files.filter((f) => f !== json);
+  if (weights.length === 0) throw new Error(`pick the weight files (.bin) that ${json.name} names, together with it`);
+  const model = await IrnModel.load(tf.io.browserFiles([json, ...weights]));
+  return { model, name: json.name.replace(/\.json$/, '').replace(/^model$/, 'uploaded') };
+}
+
+/** The model's files in memory (topology, specs, weights), e.g. to start a fine-tune from it. */
+export async function artifactsOf(model: IrnModel): Promise<tf.io.ModelArtifacts & { weightData: ArrayBuffer }> {
+  let captured: tf.io.ModelArtifacts | null = null;
+  await model.save(
+    tf.io.withSaveHandler(async (a) => {
+      captured = a;
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+  );
+  const a = captured as unknown as tf.io.ModelArtifacts;
+  return { ...a, weightData: tf.io.concatenateArrayBuffers([a.weightData as ArrayBuffer].flat()) };
+}
+
+/** Names of the models saved in this browser by the playground. */
+export async function savedModels(): Promise<string[]> {
+  const all = await tf.io.listModels().catch(() => ({}));
+  return Object.keys(all)
+    .filter((k) => k.startsWith(SAVED_PREFIX))
+    .map((k) => k.slice(SAVED_PREFIX.length))
+    .sort();
+}
+
+/** Checks a name for a saved model (it becomes part of an IndexedDB key). */
+export function checkModelName(name: string): string {
+  const n = name.trim();
+  if (!/^[\w.-]{1,64}$/.test(n)) throw new Error('a model name is 1 to 64 letters, digits, "-", "_" or "."');
+  return n;
+}
+
+/**
+ * `model.json` and weights as blob URLs, for an `<irn-image model="...">` preview of a model
+ * that lives only in this page. Revoke both URLs when done.
+ */
+export function blobModelUrl(artifacts: tf.io.ModelArtifacts & { weightData: ArrayBuffer }): { modelUrl: string; revoke(): void } {
+  const weightsUrl = URL.createObjectURL(new Blob([artifacts.weightData], { type: 'application/octet-stream' }));
+  const json = {
+    format: artifacts.format,
+    generatedBy: artifacts.generatedBy,
+    convertedBy: artifacts.convertedBy,
+    modelTopology: artifacts.modelTopology,
+    userDefinedMetadata: artifacts.userDefinedMetadata,
+    // An absolute URL resolves to itself against the model.json URL.
+    weightsManifest: [{ paths: [weightsUrl], weights: artifacts.weightSpecs }],
+  };
+  const modelUrl = URL.createObjectURL(new Blob([JSON.stringify(json)], { type: 'application/json' }));
+  return {
+    modelUrl,
+    revoke() {
+      URL.revokeObjectURL(modelUrl);
+      URL.revokeObjectURL(weightsUrl);
+    },
+  };
+}
+
+/** Y-channel scores with the paper's protocol (shave = scale). */
+export interface Scores {
+  psnr: number;
+  ssim: number;
+}
+
+/** Everything a round trip shows. */
+export interface RoundTrip {
+  scale: number;
+  /** IRN's 8-bit LR (what would be shipped as PNG) and its PNG bytes, with the `irn` chunk. */
+  lr: RasterImage;
+  lrPng: Uint8Array;
+  /** MATLAB-bicubic LR, rounded to 8 bits: the guidance target and the baseline's LR. */
+  lrBicubic: RasterImage;
+  irn: RasterImage;
+  bicubic: RasterImage;
+  scores: { irn: Scores; bicubic: Scores; lrVsBicubic: number };
+  ms: { downscale: number; upscale: number };
+}
+
+export interface RoundTripOptions {
+  z?: 'zeros' | 'gaussian';
+  temperature?: number;
+  seed?: number;
+  onProgress?: (what: string, fraction: number) => void;
+  signal?: AbortSignal;
+}
+
+export function scores(result: RasterImage, reference: RasterImage, scale: number): Scores {
+  return { psnr: psnrY(result, reference, { shave: scale }), ssim: ssimY(result, reference, { shave: scale }) };
+}
+
+/** Downscales `hr` with IRN, restores it, and does the same with bicubic for comparison. */
+export async function roundTrip(model: IrnModel, hr: RasterImage, options: RoundTripOptions = {}): Promise<RoundTrip> {
+  const scale = model.scale;
+  const t0 = performance.now();
+  const lr = await downscaleImage(model, hr, { signal: options.signal, onProgress: (p) => options.onProgress?.('downscaling', p.fraction) });
+  const t1 = performance.now();
+  const irn = await upscaleImage(model, lr, {
+    z: options.z ?? 'zeros',
+    temperature: options.temperature,
+    seed: options.seed,
+    width: hr.width,
+    height: hr.height,
+    signal: options.signal,
+    onProgress: (p) => options.onProgress?.('upscaling', p.fraction),
+  });
+  const t2 = performance.now();
+  const lrBicubic = round8(imresize(hr, Math.ceil(hr.width / scale), Math.ceil(hr.height / scale)));
+  const bicubic = imresize(lrBicubic, hr.width, hr.height);
+  const lrPng = encodePng(lr, { text: { [LR_TEXT_KEY]: lrMetadataText({ scale, width: hr.width, height: hr.height }) } });
+  return {
+    scale,
+    lr,
+    lrPng,
+    lrBicubic,
+    irn,
+    bicubic,
+    scores: { irn: scores(irn, hr, scale), bicubic: scores(bicubic, hr, scale), lrVsBicubic: psnrY(lr, lrBicubic) },
+    ms: { downscale: t1 - t0, upscale: t2 - t1 },
+  };
+}
+
+/** Restores an LR with a given z choice (for the temperature and seed controls). */
+export async function restore(model: IrnModel, lr: RasterImage, size: { width: number; height: number }, z: { temperature: number; seed: number }): Promise<RasterImage> {
+  return upscaleImage(model, lr, z.temperature === 0 ? { z: 'zeros', ...size } : { z: 'gaussian', temperature: z.temperature, seed: z.seed, ...size });
+}
+
+/** The forward pass's outputs, split: the unrounded LR and one plane per z channel. */
+export interface Latents {
+  width: number;
+  height: number;
+  lr: RasterImage;
+  z: Float32Array[];
+}
+
+/** Runs the model forward on `hr` (sides multiples of the scale) and splits LR and z. */
+export async function latents(model: IrnModel, hr: RasterImage): Promise<Latents> {
+  const { scale } = model;
+  if (hr.width % scale !== 0 || hr.height % scale !== 0) throw new Error(`latents: the image must be a multiple of ${scale} on each side`);
+  const out = tf.tidy(() => model.forward(tf.tensor4d(hr.data, [1, hr.height, hr.width, 3])).output);
+  const [, h, w, c] = out.shape;
+  const data = (await out.data()) as Float32Array;
+  out.dispose();
+  const lr = new Float32Array(h * w * 3);
+  const z = Array.from({ length: c - 3 }, () => new Float32Array(h * w));
+  for (let i = 0; i < h * w; i++) {
+    const o = i * c;
+    lr[i * 3] = data[o];
+    lr[i * 3 + 1] = data[o + 1];
+    lr[i * 3 + 2] = data[o + 2];
+    for (let k = 3; k < c; k++) z[k - 3][i] = data[o + k];
+  }
+  return { width: w, height: h, lr: { width: w, height: h, channels: 3, data: lr }, z };
+}
+
+/** A PNG download of a raster (8-bit), or of bytes already encoded. */
+export function download(name: string, png: Uint8Array | RasterImage): void {
+  const bytes = png instanceof Uint8Array ? png : encodePng(png);
+  const url = URL.createObjectURL(new Blob([bytes as Uint8Array<ArrayBuffer>], { type: 'image/png' }));
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = name;
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}

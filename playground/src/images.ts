@@ -1,0 +1,136 @@
+/** Image helpers of the playground: everything works on RGB {@link RasterImage}s in [0, 1]. */
+import type { RasterImage, TrainImage } from '@irn/core';
+
+/** The largest side the playground works on; bigger photos are centre-cropped (say so in the UI). */
+export const MAX_SIDE = 1024;
+
+/** A photo as the playground holds it: RGB, sides multiples of 4 (so x2 and x4 both divide it). */
+export interface Photo {
+  name: string;
+  image: RasterImage;
+  /** What was done to the file to get here, for the UI (crop, alpha dropped), or ''. */
+  note: string;
+}
+
+/** RGB copy of any raster: grey is repeated, alpha dropped. */
+export function toRgb(img: RasterImage): RasterImage {
+  const { width, height, channels, data } = img;
+  if (channels === 3) return img;
+  const out = new Float32Array(width * height * 3);
+  for (let i = 0; i < width * height; i++) {
+    if (channels <= 2) {
+      const v = data[i * channels];
+      out[i * 3] = v;
+      out[i * 3 + 1] = v;
+      out[i * 3 + 2] = v;
+    } else {
+      out[i * 3] = data[i * 4];
+      out[i * 3 + 1] = data[i * 4 + 1];
+      out[i * 3 + 2] = data[i * 4 + 2];
+    }
+  }
+  return { width, height, channels: 3, data: out };
+}
+
+/** Crops `img` to `w x h` at `(left, top)`. */
+export function cropRaster(img: RasterImage, left: number, top: number, w: number, h: number): RasterImage {
+  const c = img.channels;
+  const out = new Float32Array(w * h * c);
+  for (let y = 0; y < h; y++) out.set(img.data.subarray(((top + y) * img.width + left) * c, ((top + y) * img.width + left + w) * c), y * w * c);
+  return { width: w, height: h, channels: img.channels, data: out };
+}
+
+/**
+ * The playground's working copy of a decoded file: RGB, centre-cropped to at most
+ * {@link MAX_SIDE} per side, sides rounded down to multiples of 4 (the paper's mod-crop).
+ * @throws Error when the image is smaller than 16 px on a side.
+ */
+export function preparePhoto(name: string, decoded: RasterImage): Photo {
+  if (decoded.width < 16 || decoded.height < 16) throw new Error(`${name} is ${decoded.width}x${decoded.height}; the playground needs at least 16x16 pixels`);
+  const notes: string[] = [];
+  if (decoded.channels === 2 || decoded.channels === 4) notes.push('alpha left out');
+  if (decoded.channels <= 2) notes.push('grey shown as RGB');
+  const rgb = toRgb(decoded);
+  const w = Math.min(rgb.width, MAX_SIDE) & ~3;
+  const h = Math.min(rgb.height, MAX_SIDE) & ~3;
+  if (w !== rgb.width || h !== rgb.height) {
+    notes.push(w < rgb.width - 3 || h < rgb.height - 3 ? `centre ${w}x${h} of ${rgb.width}x${rgb.height}` : `cropped to ${w}x${h} (multiples of 4)`);
+  }
+  const image = w === rgb.width && h === rgb.height ? rgb : cropRaster(rgb, (rgb.width - w) >> 1, (rgb.height - h) >> 1, w, h);
+  return { name, image, note: notes.join('; ') };
+}
+
+/** 8-bit RGB copy for the trainer. */
+export function toTrainImage(photo: Photo): TrainImage {
+  const { width, height, data } = photo.image;
+  const out = new Uint8Array(width * height * 3);
+  for (let i = 0; i < out.length; i++) out[i] = Math.round(Math.min(1, Math.max(0, data[i])) * 255);
+  return { width, height, data: out, name: photo.name };
+}
+
+/** Rounds to 8 bits (k/255), as an LR PNG stores it. */
+export function round8(img: RasterImage): RasterImage {
+  const data = new Float32Array(img.data.length);
+  for (let i = 0; i < data.length; i++) data[i] = Math.round(Math.min(1, Math.max(0, img.data[i])) * 255) / 255;
+  return { ...img, data };
+}
+
+/** Draws an RGB(A) raster into `canvas`, resizing the canvas to the image. */
+export function drawRaster(canvas: HTMLCanvasElement, img: RasterImage): void {
+  canvas.width = img.width;
+  canvas.height = img.height;
+  const out = new ImageData(img.width, img.height);
+  const c = img.channels;
+  for (let i = 0; i < img.width * img.height; i++) {
+    for (let k = 0; k < 3; k++) out.data[i * 4 + k] = Math.round(Math.min(1, Math.max(0, img.data[i * c + (c >= 3 ? k : 0)])) * 255);
+    out.data[i * 4 + 3] = c === 4 ? Math.round(img.data[i * 4 + 3] * 255) : c === 2 ? Math.round(img.data[i * 2 + 1] * 255) : 255;
+  }
+  canvas.getContext('2d')!.putImageData(out, 0, 0);
+}
+
+/**
+ * Draws one latent plane as grey: 0 is mid-grey and ±`range` the ends (values beyond clip).
+ */
+export function drawPlane(canvas: HTMLCanvasElement, plane: Float32Array, width: number, height: number, range = 3): void {
+  canvas.width = width;
+  canvas.height = height;
+  const out = new ImageData(width, height);
+  for (let i = 0; i < width * height; i++) {
+    const v = Math.round(127.5 + (plane[i] / range) * 127.5);
+    const g = v < 0 ? 0 : v > 255 ? 255 : v;
+    out.data[i * 4] = g;
+    out.data[i * 4 + 1] = g;
+    out.data[i * 4 + 2] = g;
+    out.data[i * 4 + 3] = 255;
+  }
+  canvas.getContext('2d')!.putImageData(out, 0, 0);
+}
+
+/** Histogram of `values` on `bins` equal bins over [lo, hi], as a density (integrates to the in-range fraction). */
+export function histogram(values: Float32Array, lo: number, hi: number, bins: number): { centres: number[]; density: number[] } {
+  const counts = new Array<number>(bins).fill(0);
+  const width = (hi - lo) / bins;
+  for (const v of values) {
+    const b = Math.floor((v - lo) / width);
+    if (b >= 0 && b < bins) counts[b]++;
+  }
+  return {
+    centres: counts.map((_, i) => lo + (i + 0.5) * width),
+    density: counts.map((c) => c / (values.length * width)),
+  };
+}
+
+/** Mean and standard deviation. */
+export function moments(values: Float32Array): { mean: number; std: number } {
+  let s = 0;
+  let s2 = 0;
+  for (const v of values) {
+    s += v;
+    s2 += v * v;
+  }
+  const mean = s / values.length;
+  return { mean, std: Math.sqrt(Math.max(0, s2 / values.length - mean * mean)) };
+}
+
+/** The N(0, 1) density. */
+export const normalPdf = (x: number): number => Math.exp(-0.5 * x * x) / Math.sqrt(2 * Math.PI);

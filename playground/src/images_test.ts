@@ -1,0 +1,38 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { histogram, moments, preparePhoto, toRgb, toTrainImage } from './images.js';
+
+const ramp = (w: number, h: number, c: 1 | 2 | 3 | 4) => ({ width: w, height: h, channels: c, data: Float32Array.from({ length: w * h * c }, (_, i) => (i % 256) / 255) });
+
+test('preparePhoto: RGB, multiples of 4, centre crop of big photos, with a note saying so', () => {
+  const p = preparePhoto('a', ramp(1203, 30, 3));
+  assert.equal(p.image.width, 1024);
+  assert.equal(p.image.height, 28);
+  assert.match(p.note, /centre 1024x28 of 1203x30/);
+  // The crop is centred: first row starts at x = (1203 - 1024) >> 1 = 89, y = 1.
+  assert.equal(p.image.data[0], Math.fround((((1 * 1203 + 89) * 3) % 256) / 255));
+  const q = preparePhoto('b', ramp(18, 17, 4));
+  assert.equal(q.image.channels, 3);
+  assert.deepEqual([q.image.width, q.image.height], [16, 16]);
+  assert.match(q.note, /alpha left out/);
+  assert.equal(preparePhoto('c', ramp(16, 16, 3)).note, '');
+  assert.throws(() => preparePhoto('tiny', ramp(8, 40, 3)), /tiny is 8x40; the playground needs at least 16x16/);
+});
+
+test('toRgb repeats grey; toTrainImage rounds to bytes', () => {
+  const g = toRgb({ width: 2, height: 1, channels: 1, data: new Float32Array([0.5, 1]) });
+  assert.deepEqual([...g.data], [0.5, 0.5, 0.5, 1, 1, 1]);
+  const t = toTrainImage({ name: 'x', note: '', image: g });
+  assert.deepEqual([...t.data], [128, 128, 128, 255, 255, 255]);
+});
+
+test('histogram is a density and moments are right', () => {
+  const v = new Float32Array([-1, -1, 1, 1, 5]);
+  const h = histogram(v, -2, 2, 4);
+  assert.deepEqual(h.centres, [-1.5, -0.5, 0.5, 1.5]);
+  // -1 falls in bin 1 and 1 in bin 3 ([-2,-1), [-1,0), [0,1), [1,2)): 2 of 5 values each, bins 1 wide.
+  assert.deepEqual(h.density, [0, 0.4, 0, 0.4]);
+  const m = moments(new Float32Array([1, 3]));
+  assert.equal(m.mean, 2);
+  assert.equal(m.std, 1);
+});

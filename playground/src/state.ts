@@ -1,0 +1,145 @@
+/**
+ * The playground's shared state: the backend, the model in use, the photo, and the models
+ * saved in this browser. Views listen for `change` and re-render.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { IrnModel } from '@irn/core';
+import type { BackendChoice, BackendName } from '@irn/core/browser';
+import { SAVED_PREFIX, artifactsOf, checkModelName, loadFromFiles, loadPreset, savedModels, startBackend } from './engine.js';
+import type { Photo } from './images.js';
+
+/** The presets shipped in `weights/`. */
+export const PRESETS = ['irn-x2', 'irn-x4'] as const;
+
+/** An entry of the model menu: `preset:irn-x2`, `saved:<name>` or `memory:<name>`. */
+export type ModelId = string;
+
+export interface PlaygroundOptions {
+  /** Folder of the presets and their manifest.json (default `../weights/` from the page). */
+  weightsUrl: string;
+  /** Folder of the tfjs-backend-wasm .wasm files (default `dist/wasm/` next to the page). */
+  wasmPaths: string;
+  /** The fine-tune worker script (default `dist/train-worker.js` next to the page). */
+  workerUrl: string;
+}
+
+export class PlaygroundState extends EventTarget {
+  backendChoice: BackendChoice = 'auto';
+  backend: BackendName | null = null;
+  /** Why other backends were skipped, for the badge's tooltip. */
+  backendNote = '';
+  model: IrnModel | null = null;
+  modelId: ModelId = 'preset:irn-x2';
+  /** Models that live only in this page (uploaded files, a fine-tune not yet saved). */
+  memoryModels = new Map<string, IrnModel>();
+  saved: string[] = [];
+  photo: Photo | null = null;
+  /** What is running on the page thread, shown as a status line; null when idle. */
+  busy: string | null = null;
+  error: string | null = null;
+  private loading: Promise<void> = Promise.resolve();
+
+  constructor(readonly options: PlaygroundOptions) {
+    super();
+  }
+
+  changed(): void {
+    this.dispatchEvent(new Event('change'));
+  }
+
+  /** Runs `task` with a status line; errors land in `error` (and are rethrown). */
+  async run<T>(what: string, task: () => Promise<T>): Promise<T> {
+    this.busy = what;
+    this.error = null;
+    this.changed();
+    try {
+      return await task();
+    } catch (e) {
+      this.error = `${what} failed: ${(e as Error).message}`;
+      throw e;
+    } finally {
+      this.busy = null;
+      this.changed();
+    }
+  }
+
+  async setBackend(choice: BackendChoice): Promise<void> {
+    this.backendChoice = choice;
+    await this.run(`starting ${choice === 'auto' ? 'the best backend' : choice}`, async () => {
+      const { backend, skipped } = await startBackend(choice, this.options.wasmPaths);
+      this.backend = backend;
+      this.backendNote = skipped.length ? `skipped ${skipped.join('; ')}` : '';
+    });
+  }
+
+  /** Loads the model `id` and makes it current (models are loaded one at a time). */
+  async selectModel(id: ModelId): Promise<void> {
+    const next = this.loading.then(() =>
+      this.run(`loading ${id.replace(/^\w+:/, '')}`, async () => {
+        const [kind, name] = [id.slice(0, id.indexOf(':')), id.slice(id.indexOf(':') + 1)];
+        let model: IrnModel;
+        if (kind === 'preset') model = await loadPreset(name, this.options.weightsUrl);
+        else if (kind === 'saved') model = await IrnModel.load(`${SAVED_PREFIX}${name}`);
+        else if (kind === 'memory' && this.memoryModels.has(name)) model = this.memoryModels.get(name)!;
+        else throw new Error(`no model ${id}`);
+        if (this.model != null && !this.isMemoryModel(this.model)) this.model.dispose();
+        this.model = model;
+        this.modelId = id;
+      }),
+    );
+    this.loading = next.catch(() => undefined);
+    return next;
+  }
+
+  private isMemoryModel(m: IrnModel): boolean {
+    return [...this.memoryModels.values()].includes(m);
+  }
+
+  /** Adds a model that lives in this page (from files or a fine-tune) and selects it. */
+  async addMemoryModel(name: string, model: IrnModel): Promise<void> {
+    const old = this.memoryModels.get(name);
+    this.memoryModels.set(name, model);
+    await this.selectModel(`memory:${name}`);
+    if (old != null && old !== model) old.dispose();
+  }
+
+  async addModelFiles(files: File[]): Promise<void> {
+    const { model, name } = await this.run('reading the model files', () => loadFromFiles(files));
+    await this.addMemoryModel(name, model);
+  }
+
+  /** Saves `model` in this browser's IndexedDB as `name`. */
+  async saveModel(name: string, model: IrnModel): Promise<string> {
+    const n = checkModelName(name);
+    await this.run(`saving ${n}`, () => model.save(`${SAVED_PREFIX}${n}`).then(() => undefined));
+    await this.refreshSaved();
+    return n;
+  }
+
+  async deleteSaved(name: string): Promise<void> {
+    await this.run(`deleting ${name}`, () => tf.io.removeModel(`${SAVED_PREFIX}${name}`).then(() => undefined));
+    await this.refreshSaved();
+  }
+
+  async refreshSaved(): Promise<void> {
+    this.saved = await savedModels();
+    this.changed();
+  }
+
+  setPhoto(photo: Photo): void {
+    this.photo = photo;
+    this.error = null;
+    this.changed();
+  }
+
+  /** The current model's artifacts (to start a fine-tune from it). */
+  async currentArtifacts(): Promise<tf.io.ModelArtifacts & { weightData: ArrayBuffer }> {
+    if (this.model == null) throw new Error('no model loaded');
+    return artifactsOf(this.model);
+  }
+
+  /** A short name of the current model for file names and labels. */
+  get modelName(): string {
+    return this.modelId.slice(this.modelId.indexOf(':') + 1);
+  }
+}

@@ -1,0 +1,356 @@
+/**
+ * `<irn-finetune>`: fine-tunes the selected model (or a fresh small one) on the user's photos
+ * in a worker (train/client.ts), with live charts, pause, resume, stop and a learning-rate
+ * control; then keeps, saves, downloads or previews the result in an `<irn-image>`.
+ */
+import { LitElement, html, nothing, type PropertyValues } from 'lit';
+import * as tf from '@tensorflow/tfjs-core';
+import { IrnModel, downscaleImage, encodePng, lrMetadataText, LR_TEXT_KEY, type TrainImage } from '@irn/core';
+import { decodeInput, type BackendChoice } from '@irn/core/browser';
+import '@irn/element';
+import { LiveChart } from '../charts.js';
+import { artifactsOf, blobModelUrl } from '../engine.js';
+import { preparePhoto, toTrainImage, type Photo } from '../images.js';
+import type { PlaygroundState } from '../state.js';
+import { FineTuneSession, type FineTuneState, type FineTuneStep } from '../train/client.js';
+
+interface Settings {
+  from: 'current' | 'fresh';
+  scale: 2 | 4;
+  blocks: number;
+  growth: number;
+  steps: number;
+  batch: number;
+  patch: number;
+  lr: number;
+  zScale: number;
+  backend: BackendChoice;
+}
+
+const LR_MIN = 1e-6;
+const LR_MAX = 1e-3;
+/** Slider position (0..100) to learning rate, log scale. */
+const lrOf = (pos: number) => LR_MIN * (LR_MAX / LR_MIN) ** (pos / 100);
+const posOf = (lr: number) => (100 * Math.log(lr / LR_MIN)) / Math.log(LR_MAX / LR_MIN);
+
+export class IrnFinetune extends LitElement {
+  static override properties = {
+    active: { type: Boolean },
+    settings: { state: true },
+    extra: { state: true },
+    useCurrent: { state: true },
+    session: { state: true },
+    runState: { state: true },
+    last: { state: true },
+    lastPsnr: { state: true },
+    message: { state: true },
+    preview: { state: true },
+    trained: { state: true },
+  };
+
+  declare active: boolean;
+  declare settings: Settings;
+  /** Photos added for training, besides the current one. */
+  declare extra: Photo[];
+  declare useCurrent: boolean;
+  declare session: FineTuneSession | null;
+  declare runState: FineTuneState | 'starting' | 'idle';
+  declare last: FineTuneStep | null;
+  declare lastPsnr: { first: number; last: number; step: number } | null;
+  declare message: string;
+  declare preview: { src: string; model: string; revoke(): void } | null;
+  /** The fine-tuned model, once exported. */
+  declare trained: IrnModel | null;
+  state!: PlaygroundState;
+  private lossChart: LiveChart | null = null;
+  private psnrChart: LiveChart | null = null;
+  private runCount = 0;
+  /** Total losses of this run, for the first-vs-recent summary. */
+  private losses: number[] = [];
+
+  constructor() {
+    super();
+    this.active = false;
+    this.settings = { from: 'current', scale: 2, blocks: 2, growth: 8, steps: 200, batch: 4, patch: 64, lr: 1e-4, zScale: 0, backend: 'auto' };
+    this.extra = [];
+    this.useCurrent = true;
+    this.session = null;
+    this.runState = 'idle';
+    this.last = null;
+    this.lastPsnr = null;
+    this.message = '';
+    this.preview = null;
+    this.trained = null;
+  }
+
+  protected override createRenderRoot(): HTMLElement {
+    return this;
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    this.session?.dispose();
+    this.preview?.revoke();
+  }
+
+  private set<K extends keyof Settings>(key: K, value: Settings[K]): void {
+    this.settings = { ...this.settings, [key]: value };
+  }
+
+  private trainingPhotos(): Photo[] {
+    return [...(this.useCurrent && this.state.photo ? [this.state.photo] : []), ...this.extra];
+  }
+
+  private async addPhotos(files: FileList): Promise<void> {
+    for (const f of files) {
+      try {
+        const { raster } = await decodeInput(f);
+        this.extra = [...this.extra, preparePhoto(f.name.replace(/\.\w+$/, ''), raster)];
+      } catch (e) {
+        this.message = `${f.name}: ${(e as Error).message}`;
+      }
+    }
+  }
+
+  async start(): Promise<void> {
+    const photos = this.trainingPhotos();
+    const s = this.settings;
+    this.message = '';
+    if (photos.length === 0) {
+      this.message = 'Pick at least one photo to train on.';
+      return;
+    }
+    this.session?.dispose();
+    this.session = null;
+    this.trained = null;
+    this.preview?.revoke();
+    this.preview = null;
+    this.last = null;
+    this.lastPsnr = null;
+    this.losses = [];
+    this.lossChart?.clear();
+    this.psnrChart?.clear();
+    this.runState = 'starting';
+    try {
+      const init =
+        s.from === 'fresh'
+          ? ({ kind: 'fresh', scale: s.scale, blocks: s.blocks, growth: s.growth } as const)
+          : ({ kind: 'artifacts', artifacts: await this.state.currentArtifacts() } as const);
+      const images: TrainImage[] = photos.map(toTrainImage);
+      const session = await FineTuneSession.start(this.state.options.workerUrl, {
+        init,
+        images,
+        steps: s.steps,
+        batch: s.batch,
+        patch: s.patch,
+        lr: s.lr,
+        zScale: s.zScale,
+        backend: s.backend,
+        wasmPaths: this.state.options.wasmPaths,
+        reportEvery: 1,
+        validateEvery: Math.max(10, Math.round(s.steps / 20)),
+      });
+      this.session = session;
+      this.runCount++;
+      session.addEventListener('step', (e) => {
+        this.last = e.detail;
+        this.losses.push(e.detail.total);
+        this.lossChart?.push(e.detail.step, [e.detail.total, e.detail.fit, e.detail.rec, e.detail.dist]);
+      });
+      session.addEventListener('validation', (e) => {
+        const v = e.detail;
+        this.lastPsnr = { first: this.lastPsnr?.first ?? v.psnr, last: v.psnr, step: v.step };
+        this.psnrChart?.push(v.step, [v.psnr]);
+      });
+      session.addEventListener('state', (e) => {
+        this.runState = e.detail.state;
+        if (e.detail.state === 'error') this.message = `Training failed: ${e.detail.error?.message ?? 'unknown error'}`;
+        if (e.detail.state === 'done' || e.detail.state === 'stopped') void this.collect();
+      });
+      session.addEventListener('fallback', (e) => {
+        this.message = `${e.detail.from} failed (${e.detail.error.message}); training went on on ${e.detail.to} from step ${e.detail.step}.`;
+        this.requestUpdate();
+      });
+      this.runState = session.state;
+    } catch (e) {
+      this.runState = 'idle';
+      this.message = `Could not start: ${(e as Error).message}`;
+    }
+  }
+
+  /** Takes the trained weights from the worker into a model on this page. */
+  private async collect(): Promise<void> {
+    if (this.session == null) return;
+    try {
+      const artifacts = await this.session.exportModel();
+      this.trained?.dispose();
+      this.trained = await IrnModel.load(tf.io.fromMemory(artifacts));
+    } catch (e) {
+      this.message = `Could not take the model from the worker: ${(e as Error).message}`;
+    }
+  }
+
+  private defaultName(): string {
+    const base = this.settings.from === 'fresh' ? `fresh-x${this.settings.scale}` : this.state.modelName;
+    return `${base}-tuned-${this.runCount}`;
+  }
+
+  private async useModel(): Promise<void> {
+    if (this.trained == null) return;
+    const name = this.nameInput();
+    // The state owns the model from here; keep a copy for this panel.
+    await this.state.addMemoryModel(name, this.trained);
+    this.trained = await IrnModel.load(tf.io.fromMemory(await this.session!.exportModel()));
+    this.message = `${name} is now the page's model (Round trip and Latents use it).`;
+  }
+
+  private nameInput(): string {
+    return this.querySelector<HTMLInputElement>('#model-name')?.value.trim() || this.defaultName();
+  }
+
+  private async save(): Promise<void> {
+    if (this.trained == null) return;
+    try {
+      const name = await this.state.saveModel(this.nameInput(), this.trained);
+      this.message = `Saved as "${name}" in this browser (IndexedDB); pick it in the Model menu.`;
+    } catch (e) {
+      this.message = `Could not save: ${(e as Error).message}`;
+    }
+  }
+
+  private async download(): Promise<void> {
+    if (this.trained == null) return;
+    await this.trained.save(`downloads://${this.nameInput()}`);
+  }
+
+  /** Downscales the current photo with the fine-tuned model and lets `<irn-image>` restore it. */
+  private async makePreview(): Promise<void> {
+    const photo = this.state.photo;
+    if (this.trained == null || photo == null || this.session == null) return;
+    try {
+      const model = this.trained;
+      const lr = await downscaleImage(model, photo.image);
+      const png = encodePng(lr, { text: { [LR_TEXT_KEY]: lrMetadataText({ scale: model.scale, width: photo.image.width, height: photo.image.height }) } });
+      const src = URL.createObjectURL(new Blob([png as Uint8Array<ArrayBuffer>], { type: 'image/png' }));
+      const m = blobModelUrl(await artifactsOf(model));
+      this.preview?.revoke();
+      this.preview = {
+        src,
+        model: m.modelUrl,
+        revoke() {
+          URL.revokeObjectURL(src);
+          m.revoke();
+        },
+      };
+    } catch (e) {
+      this.message = `Preview failed: ${(e as Error).message}`;
+    }
+  }
+
+  protected override updated(changed: PropertyValues): void {
+    const lossHost = this.querySelector<HTMLElement>('#loss-chart');
+    if (lossHost != null && this.lossChart == null && lossHost.clientWidth > 0) {
+      this.lossChart = new LiveChart(lossHost, 'Loss terms (log scale)', ['total', 'LR guidance', 'reconstruction', 'latent'], { width: lossHost.clientWidth, log: true });
+      this.psnrChart = new LiveChart(this.querySelector<HTMLElement>('#psnr-chart')!, 'Validation PSNR-Y (dB, z = 0)', ['PSNR'], { width: lossHost.clientWidth, yLabel: 'dB' });
+    }
+    if (changed.has('active') && this.active && this.lossChart == null) void this.updateComplete.then(() => this.requestUpdate());
+  }
+
+  override render() {
+    const s = this.settings;
+    const st = this.runState;
+    const running = st === 'running' || st === 'paused' || st === 'starting';
+    const photos = this.trainingPhotos();
+    const l = this.last;
+    const eta = l && l.stepsPerSecond > 0 ? (s.steps - l.step) / l.stepsPerSecond : null;
+    const session = this.session;
+    return html`
+      <p class="intro">
+        Fine-tune a model on your own photos with IRN's training objective (LR guidance against bicubic, reconstruction through the
+        inverse, and the latent term). Training runs in a Web Worker, on WebGPU when this browser has a GPU for it, else on WebGL or wasm;
+        the page stays usable. Small models and a few hundred steps show the idea in minutes.
+      </p>
+      <div class="train-grid">
+        <form @submit=${(e: Event) => { e.preventDefault(); void this.start(); }}>
+          <fieldset>
+            <legend>Train on</legend>
+            <label><span><input type="checkbox" id="use-current" .checked=${this.useCurrent} @change=${(e: Event) => (this.useCurrent = (e.target as HTMLInputElement).checked)} />
+              the current photo${this.state.photo ? ` (${this.state.photo.name})` : ''}</span></label>
+            <label class="file-button">Add photos…<input type="file" multiple accept="image/*" @change=${(e: Event) => {
+              const input = e.target as HTMLInputElement;
+              if (input.files?.length) void this.addPhotos(input.files);
+              input.value = '';
+            }} /></label>
+            ${this.extra.length
+              ? html`<ul>${this.extra.map((p, i) => html`<li>${p.name} ${p.image.width}×${p.image.height}
+                  <button type="button" aria-label="Remove ${p.name}" @click=${() => (this.extra = this.extra.filter((_, j) => j !== i))}>remove</button></li>`)}</ul>`
+              : nothing}
+            <small>${photos.length} photo${photos.length === 1 ? '' : 's'}; with several, the last is held out for validation.</small>
+          </fieldset>
+          <fieldset>
+            <legend>Start from</legend>
+            <label><span><input type="radio" name="from" value="current" .checked=${s.from === 'current'} @change=${() => this.set('from', 'current')} /> the selected model (${this.state.modelName})</span></label>
+            <label><span><input type="radio" name="from" value="fresh" id="from-fresh" .checked=${s.from === 'fresh'} @change=${() => this.set('from', 'fresh')} /> a fresh model (the Haar transform)</span></label>
+            ${s.from === 'fresh'
+              ? html`<label>Scale <select id="fresh-scale" @change=${(e: Event) => this.set('scale', Number((e.target as HTMLSelectElement).value) as 2 | 4)}>
+                    <option value="2" ?selected=${s.scale === 2}>x2</option><option value="4" ?selected=${s.scale === 4}>x4</option></select></label>
+                  <label>Blocks per level <input type="number" id="fresh-blocks" min="1" max="8" .value=${String(s.blocks)} @change=${(e: Event) => this.set('blocks', Number((e.target as HTMLInputElement).value))} /></label>
+                  <label>Growth <input type="number" id="fresh-growth" min="1" max="32" .value=${String(s.growth)} @change=${(e: Event) => this.set('growth', Number((e.target as HTMLInputElement).value))} /></label>`
+              : nothing}
+          </fieldset>
+          <fieldset>
+            <legend>Run</legend>
+            <label>Steps <input type="number" id="steps" min="1" max="100000" .value=${String(s.steps)} @change=${(e: Event) => this.set('steps', Number((e.target as HTMLInputElement).value))} /></label>
+            <label>Batch <input type="number" id="batch" min="1" max="32" .value=${String(s.batch)} @change=${(e: Event) => this.set('batch', Number((e.target as HTMLInputElement).value))} /></label>
+            <label>Patch (px) <input type="number" id="patch" min="8" max="256" step="8" .value=${String(s.patch)} @change=${(e: Event) => this.set('patch', Number((e.target as HTMLInputElement).value))} /></label>
+            <label title="Standard deviation of the z drawn in the reconstruction term; 0 trains for z = 0 restores">z scale <input type="number" id="z-scale" min="0" max="1" step="0.1" .value=${String(s.zScale)} @change=${(e: Event) => this.set('zScale', Number((e.target as HTMLInputElement).value))} /></label>
+            <label>Backend <select id="train-backend" @change=${(e: Event) => this.set('backend', (e.target as HTMLSelectElement).value as BackendChoice)}>
+              ${(['auto', 'webgpu', 'webgl', 'wasm', 'cpu'] as const).map((b) => html`<option value=${b} ?selected=${b === s.backend}>${b === 'auto' ? 'best available' : b}</option>`)}</select></label>
+          </fieldset>
+          <label>Learning rate <span><input type="range" id="lr" min="0" max="100" step="1" .value=${String(posOf(s.lr))} aria-valuetext=${s.lr.toExponential(1)}
+            @input=${(e: Event) => {
+              const lr = Number(lrOf(Number((e.target as HTMLInputElement).value)).toPrecision(2));
+              this.set('lr', lr);
+              if (session != null && (st === 'running' || st === 'paused')) session.setLearningRate(lr);
+            }} /> <output id="lr-value">${s.lr.toExponential(1)}</output></span></label>
+          <div class="controls">
+            <button type="submit" id="train-start" ?disabled=${running || photos.length === 0 || (s.from === 'current' && this.state.model == null)}>Start</button>
+            <button type="button" id="train-pause" ?disabled=${st !== 'running' && st !== 'paused'}
+              @click=${() => (st === 'paused' ? session?.resume() : session?.pause())}>${st === 'paused' ? 'Resume' : 'Pause'}</button>
+            <button type="button" id="train-stop" ?disabled=${st !== 'running' && st !== 'paused'} @click=${() => void session?.stop()}>Stop</button>
+          </div>
+        </form>
+        <div>
+          <p class="train-status" id="train-status" role="status">
+            ${st === 'idle' ? 'Not started.' : st === 'starting' ? 'Starting the worker…' : html`<b>${st}</b>`}
+            ${session ? html` · on <b id="train-backend-in-use">${session.backend}</b>${session.skippedBackends.length ? html` <small>(skipped ${session.skippedBackends.map((b) => b.backend).join(', ')})</small>` : nothing} · ${(session.params / 1e6).toFixed(3)}M weights` : nothing}
+            ${l ? html` · step <span id="train-step">${l.step}</span>/${s.steps} · ${l.stepsPerSecond.toFixed(2)} steps/s${eta != null && st === 'running' ? ` · about ${Math.ceil(eta)} s left` : ''} · loss <span id="train-loss">${l.total.toPrecision(4)}</span> · lr ${l.lr.toExponential(1)}` : nothing}
+            ${this.lastPsnr ? html` · validation <span id="train-psnr">${this.lastPsnr.last.toFixed(2)}</span> dB (from ${this.lastPsnr.first.toFixed(2)})` : nothing}
+          </p>
+          ${this.losses.length >= 10 ? html`<p id="train-loss-summary">Mean loss of the first 5 steps <span data-loss="first">${mean(this.losses.slice(0, 5)).toPrecision(4)}</span>,
+            of the last 5 <span data-loss="recent">${mean(this.losses.slice(-5)).toPrecision(4)}</span>.</p>` : nothing}
+          ${this.message ? html`<p class="error" id="train-message">${this.message}</p>` : nothing}
+          <div class="charts"><div id="loss-chart"></div><div id="psnr-chart"></div></div>
+          ${this.trained
+            ? html`<h2>The fine-tuned model</h2>
+                <div class="controls">
+                  <label>Name <input id="model-name" .value=${this.defaultName()} /></label>
+                  <button id="train-use" @click=${() => void this.useModel()}>Use it on this page</button>
+                  <button id="train-save" @click=${() => void this.save()}>Save in this browser</button>
+                  <button id="train-download" @click=${() => void this.download()}>Download (model.json + weights)</button>
+                  <button id="train-preview" @click=${() => void this.makePreview()} ?disabled=${this.state.photo == null}>Preview in &lt;irn-image&gt;</button>
+                </div>
+                ${this.preview
+                  ? html`<p class="hint">The current photo, downscaled with the fine-tuned model; <code>&lt;irn-image&gt;</code> restores it in the page as it would on a site.</p>
+                      <irn-image id="preview" src=${this.preview.src} model=${this.preview.model} alt="Preview restored by the fine-tuned model" .worker=${false}></irn-image>`
+                  : nothing}`
+            : nothing}
+        </div>
+      </div>
+    `;
+  }
+}
+
+const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
+
+customElements.define('irn-finetune', IrnFinetune);

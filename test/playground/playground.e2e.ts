@@ -1,0 +1,222 @@
+/**
+ * End-to-end tests of the playground (playground/, built by `pnpm build`) in headless Debian
+ * Chromium through playwright-core, served by the playground's own dev-server config.
+ *
+ *   pnpm test:playground                     (part of `pnpm test`)
+ *   IRN_SCREENSHOTS=1 pnpm test:playground   also writes playground/docs/*.jpg
+ *
+ * The page's main-thread work runs on wasm here (`?backend=wasm`: software WebGL is slower
+ * on CI); the fine-tune runs in its worker on WebGPU (SwiftShader), as the issue asks.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { startDevServer } from '@web/dev-server';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { IrnModel, decodePng, downscaleImage, imresize, psnrY, upscaleImage } from '@irn/core';
+import { fileSystem, useNodeBackend } from '@irn/core/node';
+import { latentChannels } from '../../playground/src/latent-names.js';
+import { preparePhoto, round8 } from '../../playground/src/images.js';
+import { chromiumArgs, chromiumPath } from '../chromium.mjs';
+import serverConfig from '../../playground/dev-server.config.mjs';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const shots = process.env.IRN_SCREENSHOTS === '1';
+const minute = 60_000;
+let server: Awaited<ReturnType<typeof startDevServer>>;
+let browser: Browser;
+let base = '';
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+}
+
+before(async () => {
+  assert.ok(existsSync(`${root}playground/dist/main.js`), 'playground/dist is missing: run `pnpm build` first');
+  const port = await freePort();
+  server = await startDevServer({
+    config: { ...serverConfig, port, plugins: [] },
+    readCliArgs: false,
+    readFileConfig: false,
+    logStartMessage: false,
+  });
+  base = `http://127.0.0.1:${port}/playground/`;
+  browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args: chromiumArgs });
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+async function open(query: string): Promise<{ page: Page; errors: string[] }> {
+  const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(m.text());
+  });
+  await page.goto(`${base}?${query}`);
+  return { page, errors };
+}
+
+async function shot(page: Page, name: string): Promise<void> {
+  if (shots) await page.screenshot({ path: `${root}playground/docs/${name}.jpg`, type: 'jpeg', quality: 80, fullPage: true });
+}
+
+const value = async (page: Page, selector: string) => Number(await page.locator(selector).getAttribute('data-value'));
+
+test('round trip of a sample photo: the PSNR shown is the one Node computes, and IRN beats bicubic', { timeout: 10 * minute }, async () => {
+  const { page, errors } = await open('backend=wasm&sample=coffee');
+  await page.locator('#scores[data-model="irn-x2"][data-photo="coffee"]').waitFor({ timeout: 8 * minute });
+  assert.equal(await page.locator('#backend-in-use').innerText(), 'running on wasm');
+  const shown = { irn: await value(page, '[data-score="irn-psnr"]'), bicubic: await value(page, '[data-score="bicubic-psnr"]') };
+  assert.match(await page.locator('[data-score="irn-psnr"]').innerText(), /^\d+\.\d\d$/);
+
+  // The same round trip in Node on wasm, from the same files.
+  await useNodeBackend('wasm');
+  const photo = preparePhoto('coffee', decodePng(readFileSync(`${root}samples/coffee.png`)));
+  const model = await IrnModel.load(fileSystem(`${root}weights/irn-x2`));
+  const lr = await downscaleImage(model, photo.image);
+  const restored = await upscaleImage(model, lr, { width: photo.image.width, height: photo.image.height });
+  const bicubic = imresize(round8(imresize(photo.image, photo.image.width / 2, photo.image.height / 2)), photo.image.width, photo.image.height);
+  const expected = { irn: psnrY(restored, photo.image, { shave: 2 }), bicubic: psnrY(bicubic, photo.image, { shave: 2 }) };
+  model.dispose();
+  assert.ok(Math.abs(shown.irn - expected.irn) < 0.01, `page ${shown.irn} dB, Node ${expected.irn} dB`);
+  assert.ok(Math.abs(shown.bicubic - expected.bicubic) < 1e-6, `page ${shown.bicubic} dB, Node ${expected.bicubic} dB`);
+  assert.ok(shown.irn > shown.bicubic + 2, `IRN ${shown.irn} dB vs bicubic ${shown.bicubic} dB`);
+  await shot(page, 'round-trip');
+
+  // The slider view and zoom work from the keyboard.
+  await page.locator('input[name="mode"][value="slider"]').check();
+  await page.locator('#slider').focus();
+  await page.keyboard.press('Home');
+  assert.equal(await page.locator('#slider').inputValue(), '0');
+  await page.locator('#zoom').selectOption('4');
+  const width = await page.locator('.slider-view .stack').evaluate((el) => (el as HTMLElement).getBoundingClientRect().width);
+  assert.equal(Math.round(width), photo.image.width * 4);
+  await shot(page, 'round-trip-slider');
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('latents: every z channel is drawn and named, with its histogram; sampled z and z = 0 restore', { timeout: 10 * minute }, async () => {
+  const { page, errors } = await open('backend=wasm&sample=astronaut');
+  // Keyboard only: focus the selected tab and move right.
+  await page.locator('#tab-roundtrip').focus();
+  await page.keyboard.press('ArrowRight');
+  assert.equal(await page.locator('#tab-latents').getAttribute('aria-selected'), 'true');
+  assert.ok(await page.locator('#tab-latents').evaluate((el) => el === document.activeElement));
+  await page.locator('[data-score="sampled-psnr"]').waitFor({ timeout: 8 * minute });
+  const labels = await page.locator('.z-grid button span:first-of-type').allInnerTexts();
+  assert.deepEqual(labels, latentChannels(2).map((c) => c.label));
+  assert.equal(await page.locator('canvas[data-z]').count(), 9);
+  assert.equal(await page.locator('#histogram canvas').count() >= 1, true);
+  // Stretched, each channel shows structure (not one flat grey).
+  await page.locator('#stretch').check();
+  const spread = await page.locator('canvas[data-z="4"]').evaluate((c) => {
+    const canvas = c as HTMLCanvasElement;
+    const d = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
+    let min = 255;
+    let max = 0;
+    for (let i = 0; i < d.length; i += 4) {
+      min = Math.min(min, d[i]);
+      max = Math.max(max, d[i]);
+    }
+    return max - min;
+  });
+  assert.ok(spread > 100, `stretched channel spans ${spread} grey levels`);
+  // Arrow keys move through the channels.
+  await page.locator('.z-grid button[aria-selected="true"]').focus();
+  await page.keyboard.press('ArrowDown');
+  assert.match(await page.locator('#z-caption').innerText(), /^z 3: R · top − bottom/);
+  // The shipped model was trained for z = 0: sampled z restores far worse, and temperature 0 is z = 0.
+  const zeros = Number(await page.locator('[data-score="zeros-psnr"]').innerText());
+  const sampled = Number(await page.locator('[data-score="sampled-psnr"]').innerText());
+  assert.ok(sampled < zeros - 5, `sampled ${sampled} dB, z = 0 ${zeros} dB`);
+  await shot(page, 'latents');
+  await page.locator('#temperature').fill('0');
+  await page.locator('#sampled-caption', { hasText: 'N(0, 0.00²)' }).waitFor({ timeout: 2 * minute });
+  assert.ok(Math.abs(Number(await page.locator('[data-score="sampled-psnr"]').innerText()) - zeros) < 0.01);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('fine-tune a tiny model on WebGPU in the worker: the loss goes down; saved, it loads back and gives the same output', { timeout: 15 * minute }, async () => {
+  const context = await browser.newContext({ viewport: { width: 1400, height: 1000 }, acceptDownloads: true });
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(`${base}?backend=wasm&sample=coffee&tab=finetune`);
+  await page.locator('#photo-info').waitFor();
+  await page.locator('#from-fresh').check();
+  await page.locator('#fresh-blocks').fill('1');
+  await page.locator('#fresh-growth').fill('4');
+  await page.locator('#steps').fill('40');
+  await page.locator('#batch').fill('2');
+  await page.locator('#patch').fill('32');
+  await page.locator('#train-backend').selectOption('webgpu');
+  // Keyboard: the learning-rate slider moves with the arrow keys.
+  await page.locator('#lr').focus();
+  for (let i = 0; i < 10; i++) await page.keyboard.press('ArrowRight');
+  const lr = Number(await page.locator('#lr-value').innerText());
+  assert.ok(lr > 1e-4 && lr < 1e-3, `lr ${lr}`);
+  await page.locator('#train-start').click();
+  await page.locator('#train-backend-in-use').waitFor({ timeout: 3 * minute });
+  assert.equal(await page.locator('#train-backend-in-use').innerText(), 'webgpu');
+  // Pause and resume while it runs.
+  await page.locator('#train-step').waitFor({ timeout: 3 * minute });
+  await page.locator('#train-pause').click();
+  await page.locator('#train-status b', { hasText: 'paused' }).waitFor({ timeout: minute });
+  const pausedAt = Number(await page.locator('#train-step').innerText());
+  await page.waitForTimeout(1500);
+  assert.equal(Number(await page.locator('#train-step').innerText()), pausedAt, 'no steps while paused');
+  await page.locator('#train-pause').click();
+  await page.locator('#train-status b', { hasText: 'done' }).waitFor({ timeout: 10 * minute });
+  assert.equal(Number(await page.locator('#train-step').innerText()), 40);
+  const first = Number(await page.locator('[data-loss="first"]').innerText());
+  const recent = Number(await page.locator('[data-loss="recent"]').innerText());
+  assert.ok(recent < first, `loss from ${first} to ${recent}`);
+  assert.ok((await page.locator('#loss-chart canvas').count()) >= 1 && (await page.locator('#psnr-chart canvas').count()) >= 1);
+  await shot(page, 'fine-tune');
+
+  // Use it on the page, then save it; a fresh page loads it back from IndexedDB.
+  await page.locator('#model-name').fill('e2e-tiny');
+  await page.locator('#train-use').click();
+  await page.locator('#tab-roundtrip').click();
+  await page.locator('#scores[data-model="e2e-tiny"]').waitFor({ timeout: 5 * minute });
+  const inPage = await value(page, '[data-score="irn-psnr"]');
+  await page.locator('#tab-finetune').click();
+  await page.locator('#train-save').click();
+  await page.locator('#train-message', { hasText: 'Saved as "e2e-tiny"' }).waitFor({ timeout: minute });
+  const [json] = await Promise.all([page.waitForEvent('download'), page.locator('#train-download').click()]);
+  const modelJson = JSON.parse(readFileSync(await json.path(), 'utf8')) as { weightsManifest: { paths: string[] }[]; userDefinedMetadata: { irn: { blocks: number; growth: number } } };
+  assert.deepEqual([modelJson.userDefinedMetadata.irn.blocks, modelJson.userDefinedMetadata.irn.growth], [1, 4]);
+  assert.equal(modelJson.weightsManifest[0].paths.length, 1);
+
+  const again = await context.newPage();
+  await again.goto(`${base}?backend=wasm&sample=coffee&model=saved:e2e-tiny`);
+  await again.locator('#scores[data-model="e2e-tiny"]').waitFor({ timeout: 5 * minute });
+  assert.equal(await value(again, '[data-score="irn-psnr"]'), inPage, 'the saved model gives the same round trip');
+  assert.match(await again.locator('#model-info').innerText(), /x2 · 1 blocks · growth 4/);
+
+  // The preview: <irn-image> restores the LR made by the fine-tuned model.
+  await page.locator('#train-preview').click();
+  await page.locator('irn-image#preview').waitFor();
+  await page.waitForFunction(() => ['restored', 'error'].includes((document.querySelector('irn-image#preview') as HTMLElement & { status: string }).status), null, {
+    timeout: 5 * 60_000,
+  });
+  const status = await page.locator('irn-image#preview').evaluate((el) => (el as HTMLElement & { status: string }).status);
+  assert.equal(status, 'restored');
+  assert.deepEqual(errors, []);
+  await context.close();
+});
