@@ -13,7 +13,7 @@ export class HistogramChart {
       {
         width,
         height,
-        legend: { show: true },
+        legend: { show: true, live: false },
         cursor: { show: false },
         scales: { x: { time: false, range: [-4, 4] }, y: { range: (_u, _min, max) => [0, Math.max(0.45, max * 1.05)] } },
         axes: [{ label: 'value' }, { label: 'density' }],
@@ -47,6 +47,7 @@ export class LiveChart {
     this.plot = new uPlot(
       {
         title,
+        legend: { live: false },
         width: options.width,
         height: options.height ?? 220,
         scales: { x: { time: false }, y: options.log ? { distr: 3 } : {} },

@@ -261,7 +261,7 @@ class FineTuneRun {
     return this.exclusive(async () => {
       const from =
         this.config.init.kind === 'fresh'
-          ? `a fresh x${this.model.scale} model (${this.model.config.blocks} blocks, growth ${this.model.config.growth})`
+          ? `a fresh x${this.model.scale} model (${this.model.config.blocks} block${this.model.config.blocks === 1 ? '' : 's'}, growth ${this.model.config.growth})`
           : ((this.config.init.artifacts.userDefinedMetadata as { irn?: { source?: string } } | undefined)?.irn?.source ?? 'a saved model');
       this.model.source = `fine-tuned in the browser (${this.backend}) for ${this.trainer.step} steps from ${from}`;
       let saved: tf.io.ModelArtifacts | null = null;

@@ -217,7 +217,7 @@ export class IrnLatents extends LitElement {
                 (c, i) => html`<button role="option" data-channel=${i} aria-selected=${i === this.selected ? 'true' : 'false'} tabindex=${i === this.selected ? 0 : -1}
                   title=${c.description} @click=${() => (this.selected = i)}>
                   <canvas data-z=${i}></canvas>
-                  <span>${c.label}</span><span class="std">σ ${d.stats[i].std.toFixed(2)}</span>
+                  <span>${c.label}</span><span class="std">σ ${fmtStd(d.stats[i].std)}</span>
                 </button>`,
               )}
             </div>
@@ -250,5 +250,8 @@ export class IrnLatents extends LitElement {
     `;
   }
 }
+
+/** A standard deviation with two significant digits (the shipped models' z are around 0.001). */
+const fmtStd = (v: number) => (v >= 0.1 ? v.toFixed(2) : v.toPrecision(2));
 
 customElements.define('irn-latents', IrnLatents);
