@@ -154,7 +154,7 @@ export class IrnPlayground extends LitElement {
           </select>
         </label>
         <label class="file-button">Load model files…
-          <input type="file" multiple accept=".json,.bin" @change=${(e: Event) => {
+          <input type="file" id="model-files" multiple accept=".json,.bin" @change=${(e: Event) => {
             const input = e.target as HTMLInputElement;
             if (input.files?.length) void s.addModelFiles([...input.files]).catch(() => undefined);
             input.value = '';

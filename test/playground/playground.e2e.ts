@@ -158,10 +158,13 @@ test('fine-tune a tiny model on WebGPU in the worker: the loss goes down; saved,
   page.on('pageerror', (e) => errors.push(e.message));
   await page.goto(`${base}?backend=wasm&sample=coffee&tab=finetune`);
   await page.locator('#photo-info').waitFor();
-  await page.locator('#from-fresh').check();
-  await page.locator('#fresh-blocks').fill('1');
-  await page.locator('#fresh-growth').fill('4');
-  await page.locator('#steps').fill('40');
+  // The tiny test model (x2, 1 block, growth 4, perturbed weights), loaded as files: a fresh
+  // model starts at the Haar transform, whose loss first rises, and the shipped size takes
+  // minutes per step on software WebGPU.
+  const tiny = `${root}test/browser/fixtures/weights/irn-x2/`;
+  await page.locator('#model-files').setInputFiles([`${tiny}model.json`, `${tiny}group1-shard1of1.bin`]);
+  await page.locator('#model-info', { hasText: 'x2 · 1 blocks · growth 4' }).waitFor({ timeout: minute });
+  await page.locator('#steps').fill('30');
   await page.locator('#batch').fill('2');
   await page.locator('#patch').fill('32');
   await page.locator('#train-backend').selectOption('webgpu');
@@ -182,7 +185,7 @@ test('fine-tune a tiny model on WebGPU in the worker: the loss goes down; saved,
   assert.equal(Number(await page.locator('#train-step').innerText()), pausedAt, 'no steps while paused');
   await page.locator('#train-pause').click();
   await page.locator('#train-status b', { hasText: 'done' }).waitFor({ timeout: 10 * minute });
-  assert.equal(Number(await page.locator('#train-step').innerText()), 40);
+  assert.equal(Number(await page.locator('#train-step').innerText()), 30);
   const first = Number(await page.locator('[data-loss="first"]').innerText());
   const recent = Number(await page.locator('[data-loss="recent"]').innerText());
   assert.ok(recent < first, `loss from ${first} to ${recent}`);
@@ -197,7 +200,8 @@ test('fine-tune a tiny model on WebGPU in the worker: the loss goes down; saved,
   const inPage = await value(page, '[data-score="irn-psnr"]');
   await page.locator('#tab-finetune').click();
   await page.locator('#train-save').click();
-  await page.locator('#train-message', { hasText: 'Saved as "e2e-tiny"' }).waitFor({ timeout: minute });
+  await page.locator('#train-message', { hasText: /Saved as|Could not save/ }).waitFor({ timeout: minute });
+  assert.match(await page.locator('#train-message').innerText(), /^Saved as "e2e-tiny" in this browser/);
   const [json] = await Promise.all([page.waitForEvent('download'), page.locator('#train-download').click()]);
   const modelJson = JSON.parse(readFileSync(await json.path(), 'utf8')) as { weightsManifest: { paths: string[] }[]; userDefinedMetadata: { irn: { blocks: number; growth: number } } };
   assert.deepEqual([modelJson.userDefinedMetadata.irn.blocks, modelJson.userDefinedMetadata.irn.growth], [1, 4]);

@@ -50,9 +50,13 @@ export interface FineTuneConfig {
 
 /** A training step as the session reports it. */
 export interface FineTuneStep extends StepReport {
-  /** Steps per second since the previous report (the steps in between included). */
+  /**
+   * Steps per second over the steps since the previous report (all of them, not only the
+   * reported one), in training time: pauses, validation and exports excluded. The first
+   * report includes the backend's start-up (shader compilation).
+   */
   stepsPerSecond: number;
-  /** Training time so far, pauses and validation excluded. */
+  /** Training time so far (ms): the time spent in steps, pauses, validation and exports excluded. */
   elapsedMs: number;
 }
 

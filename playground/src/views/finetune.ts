@@ -46,6 +46,7 @@ export class IrnFinetune extends LitElement {
     message: { state: true },
     preview: { state: true },
     trained: { state: true },
+    saveName: { state: true },
   };
 
   declare active: boolean;
@@ -61,6 +62,8 @@ export class IrnFinetune extends LitElement {
   declare preview: { src: string; model: string; revoke(): void } | null;
   /** The fine-tuned model, once exported. */
   declare trained: IrnModel | null;
+  /** The name the fine-tuned model is used, saved and downloaded under (editable). */
+  declare saveName: string;
   state!: PlaygroundState;
   private lossChart: LiveChart | null = null;
   private psnrChart: LiveChart | null = null;
@@ -81,6 +84,7 @@ export class IrnFinetune extends LitElement {
     this.message = '';
     this.preview = null;
     this.trained = null;
+    this.saveName = '';
   }
 
   protected override createRenderRoot(): HTMLElement {
@@ -131,6 +135,7 @@ export class IrnFinetune extends LitElement {
     this.lossChart?.clear();
     this.psnrChart?.clear();
     this.runState = 'starting';
+    this.saveName = this.defaultName(this.runCount + 1);
     try {
       const init =
         s.from === 'fresh'
@@ -190,9 +195,9 @@ export class IrnFinetune extends LitElement {
     }
   }
 
-  private defaultName(): string {
+  private defaultName(run: number): string {
     const base = this.settings.from === 'fresh' ? `fresh-x${this.settings.scale}` : this.state.modelName;
-    return `${base}-tuned-${this.runCount}`;
+    return `${base}-tuned-${run}`;
   }
 
   private async useModel(): Promise<void> {
@@ -205,7 +210,7 @@ export class IrnFinetune extends LitElement {
   }
 
   private nameInput(): string {
-    return this.querySelector<HTMLInputElement>('#model-name')?.value.trim() || this.defaultName();
+    return this.saveName.trim() || this.defaultName(this.runCount);
   }
 
   private async save(): Promise<void> {
@@ -334,7 +339,7 @@ export class IrnFinetune extends LitElement {
           ${this.trained
             ? html`<h2>The fine-tuned model</h2>
                 <div class="controls">
-                  <label>Name <input id="model-name" .value=${this.defaultName()} /></label>
+                  <label>Name <input id="model-name" .value=${this.saveName} @input=${(e: Event) => (this.saveName = (e.target as HTMLInputElement).value)} /></label>
                   <button id="train-use" @click=${() => void this.useModel()}>Use it on this page</button>
                   <button id="train-save" @click=${() => void this.save()}>Save in this browser</button>
                   <button id="train-download" @click=${() => void this.download()}>Download (model.json + weights)</button>

@@ -154,7 +154,12 @@ export class IrnTrainer {
       terms.push(tf.keep(t.fit), tf.keep(t.rec), tf.keep(t.dist));
       return t.total;
     }, vars);
-    const gradNormT = tf.tidy(() => tf.sqrt(tf.addN(vars.map((v) => tf.sum(tf.square(grads[v.name]))))));
+    // A left fold of tf.add, not tf.addN: tfjs-backend-webgpu 4.22 binds every addN input as a
+    // storage buffer and does not split past the device's maxStorageBuffersPerShaderStage
+    // (8 by default, so 7 inputs), and returns zeros or garbage without an error beyond that
+    // (the grad norm of a 1-block x2 model, 30 weights, read as 0, 128, 512). On cpu and wasm
+    // the fold gives the same float32 sums as addN (both add in order, rounding each time).
+    const gradNormT = tf.tidy(() => tf.sqrt(vars.map((v) => tf.sum(tf.square(grads[v.name]))).reduce((a, b) => tf.add(a, b))));
     const gradNorm = gradNormT.dataSync()[0];
     const factor = this.clipNorm > 0 && Number.isFinite(this.clipNorm) && gradNorm > this.clipNorm ? this.clipNorm / (gradNorm + 1e-6) : 1;
     const named = vars.map((v) => ({
