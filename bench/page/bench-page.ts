@@ -11,47 +11,7 @@ import esrganSlimX4 from '@upscalerjs/esrgan-slim/4x';
 import { IrnModel, Rescaler, receptiveField, DEFAULT_TILE_SIZE, type BackendName, type IrnConfig } from '../../packages/core/src/browser.js';
 import { planAxis } from '../../packages/core/src/rescale/tiles.js';
 import { perturbWeights } from '../../packages/core/src/testing/perturb.js';
-
-/** IRN's architecture as far as FLOPs go. */
-type Arch = Pick<IrnConfig, 'scale' | 'blocks' | 'growth'>;
-
-/** One conv layer's shape: input channels, output channels, and the level's downsampling from HR. */
-interface ConvShape {
-  cin: number;
-  cout: number;
-  /** The conv runs at HR / `down` (2 at IRN's first Haar level, 4 at the second, ...). */
-  down: number;
-}
-
-/**
- * The 3x3 dense-block convolutions of IRN, per pixel of each level: at level l (HR / 2^(l+1),
- * C = 3 * 4^(l+1) channels) every block has three subnets, F: C-3 -> 3, G and H: 3 -> C-3,
- * each five convs with `cin + (k-1) * growth -> growth` (k = 1..4) and `cin + 4 growth -> cout`.
- */
-export function irnConvShapes(arch: Arch): ConvShape[] {
-  const shapes: ConvShape[] = [];
-  const levels = Math.log2(arch.scale);
-  for (let l = 0; l < levels; l++) {
-    const c = 3 * 4 ** (l + 1);
-    const subnets: [number, number][] = [[c - 3, 3], [3, c - 3], [3, c - 3]];
-    for (let b = 0; b < arch.blocks; b++) {
-      for (const [cin, cout] of subnets) {
-        for (let k = 1; k <= 5; k++) shapes.push({ cin: cin + (k - 1) * arch.growth, cout: k === 5 ? cout : arch.growth, down: 2 ** (l + 1) });
-      }
-    }
-  }
-  return shapes;
-}
-
-/** FLOPs (2 per multiply-add) of the dense-block convs of IRN's inverse on an LR crop of w x h. */
-export function irnCropFlops(arch: Arch, w: number, h: number): number {
-  let flops = 0;
-  for (const { cin, cout, down } of irnConvShapes(arch)) {
-    const f = arch.scale / down; // level pixels per LR pixel, along each axis
-    flops += 2 * 9 * cin * cout * (w * f) * (h * f);
-  }
-  return flops;
-}
+import { irnConvShapes, irnCropFlops, type Arch, type ConvShape } from '../irn-flops.js';
 
 /** The LR crops the tiled upscale computes (core + overlap, clipped to the image). */
 export function irnCrops(lrWidth: number, lrHeight: number, tileSize: number, overlap: number): { w: number; h: number }[] {

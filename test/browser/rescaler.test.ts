@@ -199,9 +199,9 @@ describe('Rescaler: backends', () => {
     rescaler.addEventListener('irn-fallback', (e) => dispatched.push(e));
     const progress: RescaleProgress[] = [];
     const before = liveTensors();
-    // A lost GPU device or an out-of-memory error, simulated: WebGL's convolution throws from
+    // A lost GPU device or an out-of-memory error, simulated: WebGL's (fused) convolution throws from
     // the second tile on.
-    const broken = breakKernel('Conv2D', 'webgl', 'simulated WebGL context loss');
+    const broken = breakKernel('FusedConv2D', 'webgl', 'simulated WebGL context loss');
     try {
       const r = await rescaler.upscale(RGB_URL, {
         output: 'raster',
@@ -232,7 +232,7 @@ describe('Rescaler: backends', () => {
   it('with fallback: false a failing backend rejects with its error and leaks nothing', async () => {
     const rescaler = await Rescaler.create({ ...base, backend: 'webgl', fallback: false });
     const before = liveTensors();
-    const broken = breakKernel('Conv2D', 'webgl', 'simulated out of memory');
+    const broken = breakKernel('FusedConv2D', 'webgl', 'simulated out of memory');
     broken.arm();
     try {
       const e = await rejection(rescaler.downscale(RGB_URL, { tileSize: TILE }), 'broken webgl, no fallback');

@@ -24,6 +24,17 @@ export interface DenseBlockArgs extends LayerArgs {
 const CONVS = 5;
 const LEAKY_SLOPE = 0.2;
 
+let fusedInference = true;
+
+/**
+ * Whether inference (no gradient tape) uses tfjs's fused conv2d + bias + LeakyReLU kernel
+ * (default true). For benchmarks and tests that compare it with the unfused ops, which
+ * training always uses; not part of the public API.
+ */
+export function setFusedInference(enabled: boolean): void {
+  fusedInference = enabled;
+}
+
 /**
  * The IRN subnet (IRN.md, "Subnet: dense block"): five 3x3 convolutions with bias;
  * conv k sees the concatenation (x, x1, ..., x_{k-1}), conv1..4 are followed by
@@ -96,9 +107,23 @@ export class DenseBlock extends tfl.layers.Layer {
       const feats: tf.Tensor4D[] = [x];
       for (let k = 0; k < CONVS; k++) {
         const inp = feats.length === 1 ? x : (tf.concat(feats, 3) as tf.Tensor4D);
-        const h = conv2dSame(inp, this.kernels[k].read() as tf.Tensor4D, this.biases[k].read() as tf.Tensor1D);
+        const filter = this.kernels[k].read() as tf.Tensor4D;
+        const bias = this.biases[k].read() as tf.Tensor1D;
+        const last = k === CONVS - 1;
+        if (free && fusedInference) {
+          // Inference: one fused kernel does the conv, the bias and the LeakyReLU. Training
+          // takes the path below, for conv2dSame's gradient (wasm has no Conv2DBackpropFilter).
+          const a = last
+            ? tf.fused.conv2d({ x: inp, filter, bias, strides: 1, pad: 'same' })
+            : tf.fused.conv2d({ x: inp, filter, bias, strides: 1, pad: 'same', activation: 'leakyrelu', leakyreluAlpha: LEAKY_SLOPE });
+          if (inp !== x) inp.dispose();
+          if (last) return a;
+          feats.push(a);
+          continue;
+        }
+        const h = conv2dSame(inp, filter, bias);
         if (free && inp !== x) inp.dispose();
-        if (k === CONVS - 1) return h;
+        if (last) return h;
         feats.push(tf.leakyRelu(h, LEAKY_SLOPE));
         if (free) h.dispose();
       }

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { AffineCoupling } from '../layers/affine-coupling.js';
+import { setFusedInference } from '../layers/dense-block.js';
 import type { FlowResult, InvertibleLayer } from '../layers/flow.js';
 import { HaarDownsampling } from '../layers/haar.js';
 import { InvertibleSequence } from '../layers/sequence.js';
@@ -222,6 +223,22 @@ export function contractCases(): ContractCase[] {
     });
 
     if (s.mixes) {
+      add('inference with fused conv + bias + LeakyReLU equals the separate ops (forward and inverse)', (flow) => {
+        tf.tidy(() => {
+          const x = input(s.inputShape, 9);
+          const y = tf.randomNormal(s.outputShape, 0, 1, 'float32', 10) as tf.Tensor4D;
+          const fused = [flow.forward(x).output, flow.inverse(y).output];
+          setFusedInference(false);
+          try {
+            const plain = [flow.forward(x).output, flow.inverse(y).output];
+            assertClose(fused[0], plain[0], 1e-5, 'forward, fused vs separate ops');
+            assertClose(fused[1], plain[1], 1e-4, 'inverse, fused vs separate ops');
+          } finally {
+            setFusedInference(true);
+          }
+        });
+      });
+
       add('every trainable weight gets a finite, non-zero gradient through forward and inverse', (flow) => {
         const vars = flow.weights.map((w) => w.read() as tf.Variable);
         for (const dir of ['forward', 'inverse'] as const) {
