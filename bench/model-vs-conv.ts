@@ -15,6 +15,7 @@
  * (`setFusedInference(false)`, the path before fusing). Each round is read back with `data()`.
  * Prints the median ms and GFLOP/s (dense-block conv FLOPs, bench/irn-flops.ts) and the ratio
  * model / conv2d, the issue's "how close the pipeline comes to the backend's limit".
+ * `--profile` also prints where the model's time goes, per tfjs kernel (`tf.profile`).
  */
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
@@ -28,6 +29,7 @@ const { values: args } = parseArgs({
     crop: { type: 'string', default: '256' },
     rounds: { type: 'string', default: '5' },
     backend: { type: 'string', default: 'wasm' },
+    profile: { type: 'boolean', default: false },
   },
 });
 const baseCrop = Number(args.crop);
@@ -82,6 +84,20 @@ for (const name of ['irn-x2', 'irn-x4']) {
   console.log(
     `| ${name} (x${arch.scale}, ${arch.blocks} blocks, growth ${arch.growth}) | ${crop}x${crop} | ${(flops / 1e9).toFixed(2)} | ${m.conv.toFixed(0)} | ${g(m.conv).toFixed(1)} | ${m.fused.toFixed(0)} | ${g(m.fused).toFixed(1)} | ${((100 * m.conv) / m.fused).toFixed(0)} % | ${m.plain.toFixed(0)} | ${((100 * m.conv) / m.plain).toFixed(0)} % | ${(m.plain / m.fused).toFixed(2)}x |`,
   );
+  if (args.profile) {
+    const info = await tf.profile(() => model.upscale(lr));
+    const byKernel = new Map<string, { ms: number; calls: number }>();
+    // Kernels only: tf.profile also lists the op wrappers (`fusedConv2d__op`) around them.
+    for (const k of info.kernels.filter((k) => !k.name.endsWith('__op'))) {
+      const e = byKernel.get(k.name) ?? { ms: 0, calls: 0 };
+      e.ms += typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
+      e.calls++;
+      byKernel.set(k.name, e);
+    }
+    const total = [...byKernel.values()].reduce((a, e) => a + e.ms, 0);
+    const rows = [...byKernel.entries()].sort((a, b) => b[1].ms - a[1].ms).filter(([, e]) => e.ms / total >= 0.001);
+    console.log(`  ${name} kernels (one profiled upscale, ${total.toFixed(0)} ms in kernels): ${rows.map(([k, e]) => `${k} ${((100 * e.ms) / total).toFixed(1)} % (${e.calls} calls)`).join(', ')}`);
+  }
   tf.dispose([lr, ...xs.values(), ...ws.values()]);
   model.dispose();
 }
