@@ -40,16 +40,8 @@ export async function loadFromFiles(files: File[]): Promise<{ model: IrnModel; n
 }
 
 /** The model's files in memory (topology, specs, weights), e.g. to start a fine-tune from it. */
-export async function artifactsOf(model: IrnModel): Promise<tf.io.ModelArtifacts & { weightData: ArrayBuffer }> {
-  let captured: tf.io.ModelArtifacts | null = null;
-  await model.save(
-    tf.io.withSaveHandler(async (a) => {
-      captured = a;
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-    }),
-  );
-  const a = captured as unknown as tf.io.ModelArtifacts;
-  return { ...a, weightData: tf.io.concatenateArrayBuffers([a.weightData as ArrayBuffer].flat()) };
+export function artifactsOf(model: IrnModel): Promise<tf.io.ModelArtifacts & { weightData: ArrayBuffer }> {
+  return model.toArtifacts();
 }
 
 /** Names of the models saved in this browser by the playground. */

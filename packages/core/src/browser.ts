@@ -30,3 +30,5 @@ export {
   type WeightsManifest,
   type WeightsManifestEntry,
 } from './browser/model-loader.js';
+/** Errors across `postMessage` (name, message and stack kept; `AbortError` stays a DOMException). */
+export { deserializeError, serializeError, type SerializedError } from './browser/protocol.js';

@@ -2,7 +2,9 @@
 // (worker-main.ts), and the config checks both sides share. Pixels and weights travel as
 // transferred ArrayBuffers. Style as @irn/core's Rescaler worker (src/browser/protocol.ts).
 import type * as tf from '@tensorflow/tfjs-core';
-import type { BackendChoice, BackendName, IrnScale, StepReport, TrainImage } from '@irn/core/browser';
+import type { BackendChoice, BackendName, IrnScale, SerializedError, StepReport, TrainImage } from '@irn/core/browser';
+
+export { deserializeError, serializeError, type SerializedError } from '@irn/core/browser';
 
 /** How the model to fine-tune is made. */
 export type FineTuneInit =
@@ -90,11 +92,6 @@ export interface FineTuneMemory {
 /** The worker's copy of the config: images as plain objects whose buffers were transferred. */
 export type WorkerConfig = Omit<FineTuneConfig, 'keepImages'>;
 
-export interface SerializedError {
-  name: string;
-  message: string;
-  stack?: string;
-}
 
 export type ToTrainWorker =
   /** `lockId`: the worker holds the Web Lock `FINE_TUNE_LOCK_PREFIX + lockId` while it lives. */
@@ -119,19 +116,6 @@ export type FromTrainWorker =
   | { type: 'memory'; id: number; memory: FineTuneMemory }
   | { type: 'error'; id: number; error: SerializedError };
 
-export function serializeError(e: unknown): SerializedError {
-  if (e instanceof Error || (typeof DOMException !== 'undefined' && e instanceof DOMException)) return { name: e.name, message: e.message, stack: e.stack };
-  return { name: 'Error', message: String(e) };
-}
-
-/** An Error (a DOMException for `AbortError`) like the serialized one. */
-export function deserializeError(e: SerializedError): Error {
-  if (e.name === 'AbortError') return new DOMException(e.message, 'AbortError') as unknown as Error;
-  const error = new Error(e.message);
-  error.name = e.name;
-  if (e.stack != null) error.stack = e.stack;
-  return error;
-}
 
 /**
  * Each fine-tuning worker holds a Web Lock named this prefix and a random id for as long as

@@ -264,15 +264,7 @@ class FineTuneRun {
           ? `a fresh x${this.model.scale} model (${this.model.config.blocks} block${this.model.config.blocks === 1 ? '' : 's'}, growth ${this.model.config.growth})`
           : ((this.config.init.artifacts.userDefinedMetadata as { irn?: { source?: string } } | undefined)?.irn?.source ?? 'a saved model');
       this.model.source = `fine-tuned in the browser (${this.backend}) for ${this.trainer.step} steps from ${from}`;
-      let saved: tf.io.ModelArtifacts | null = null;
-      await this.model.save(
-        tf.io.withSaveHandler(async (artifacts) => {
-          saved = artifacts;
-          return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-        }),
-      );
-      const artifacts = saved! as tf.io.ModelArtifacts;
-      if (Array.isArray(artifacts.weightData)) artifacts.weightData = tf.io.concatenateArrayBuffers(artifacts.weightData);
+      const artifacts = await this.model.toArtifacts();
       return { artifacts, step: this.trainer.step };
     });
   }

@@ -53,7 +53,7 @@ export type FromWorker =
   | { type: 'error'; id: number; error: SerializedError };
 
 export function serializeError(e: unknown): SerializedError {
-  if (e instanceof Error || e instanceof DOMException) return { name: e.name, message: e.message, stack: e.stack };
+  if (e instanceof Error || (typeof DOMException !== 'undefined' && e instanceof DOMException)) return { name: e.name, message: e.message, stack: e.stack };
   return { name: 'Error', message: String(e) };
 }
 

@@ -3,7 +3,7 @@ import type { IrnModel } from '../model/irn.js';
 import type { BackendChoice, BackendName, BackendSetup } from './backends.js';
 import type { BackendFallback, RescaleEngine, RescalerMemory, RunOptions } from './engine.js';
 import type { ImageInput } from './inputs.js';
-import { concat, loadModelArtifacts, type LoadedArtifacts, type ModelLoadOptions } from './model-loader.js';
+import { loadModelArtifacts, type LoadedArtifacts, type ModelLoadOptions } from './model-loader.js';
 import type { OutputKind, OutputTypes } from './outputs.js';
 import type { DownscaleCallOptions, RescaleResult, UpscaleCallOptions } from './pipeline.js';
 import { defaultWeightsUrl, startDefaultWorker } from './locations.js';
@@ -259,16 +259,7 @@ async function readArtifacts(options: RescalerOptions): Promise<{ artifacts: Loa
   if (model == null || typeof (model as IrnModel).save !== 'function') {
     throw new TypeError('model must be a preset name, a model.json URL or an IrnModel');
   }
-  let saved: tf.io.ModelArtifacts | null = null;
-  await model.save(
-    tf.io.withSaveHandler(async (artifacts) => {
-      saved = artifacts;
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-    }),
-  );
-  const artifacts = saved as unknown as tf.io.ModelArtifacts;
-  const parts = artifacts.weightData == null ? [] : Array.isArray(artifacts.weightData) ? artifacts.weightData : [artifacts.weightData];
-  return { artifacts: { ...artifacts, weightData: concat(parts.map((b) => new Uint8Array(b))) }, info: { from: 'memory' } };
+  return { artifacts: await model.toArtifacts(), info: { from: 'memory' } };
 }
 
 /** wasm paths as absolute URLs: a worker resolves relative ones against its own script. */

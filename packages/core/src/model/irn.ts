@@ -221,6 +221,23 @@ export class IrnModel {
     return this.flow.save(destination);
   }
 
+  /**
+   * The model's files in memory: topology, weight specs and all weights in one `ArrayBuffer`,
+   * as `tf.io.fromMemory` (and so {@link IrnModel.load}) takes them, or to post to a worker.
+   */
+  async toArtifacts(): Promise<tf.io.ModelArtifacts & { weightData: ArrayBuffer }> {
+    let saved: tf.io.ModelArtifacts | null = null;
+    await this.save(
+      tf.io.withSaveHandler(async (artifacts) => {
+        saved = artifacts;
+        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+      }),
+    );
+    const artifacts = saved as unknown as tf.io.ModelArtifacts;
+    const parts = artifacts.weightData == null ? [] : [artifacts.weightData].flat();
+    return { ...artifacts, weightData: tf.io.concatenateArrayBuffers(parts) };
+  }
+
   /** Frees the weights. The model cannot be used afterwards. */
   dispose(): void {
     if (this.disposed) return;

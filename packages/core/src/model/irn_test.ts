@@ -97,6 +97,23 @@ describe('IrnModel', () => {
     });
   });
 
+  it('toArtifacts: one weight buffer that loads back into the same model', async () => {
+    const model = IrnModel.create({ scale: 4, blocks: 1, growth: 4, seed: 2 });
+    perturbWeights(model.flow.weights, 5);
+    model.source = 'test';
+    const a = await model.toArtifacts();
+    assert.ok(a.weightData instanceof ArrayBuffer);
+    assert.equal(a.weightData.byteLength, model.flow.countParams() * 4);
+    const loaded = await IrnModel.load(tf.io.fromMemory(a));
+    assert.equal(loaded.source, 'test');
+    const x = tf.randomUniform([1, 8, 8, 3], 0, 1, 'float32', 1) as tf.Tensor4D;
+    const [p, q] = [model.forward(x).output, loaded.forward(x).output];
+    assert.equal(maxAbsDiff(p, q), 0);
+    tf.dispose([x, p, q]);
+    model.dispose();
+    loaded.dispose();
+  });
+
   it('refuses model.json files that are not IRN models', async () => {
     const tfl = await import('@tensorflow/tfjs-layers');
     const plain = tfl.sequential({ layers: [tfl.layers.dense({ units: 1, inputShape: [2] })] });
