@@ -3,6 +3,7 @@
 // on the same conv shapes (bench/README.md, "Browser throughput").
 //
 //   pnpm bench:browser [--quick] [--backends wasm,webgl,webgpu] [--reps 1] [--no-upscalerjs]
+//   pnpm bench:browser --memory --backends wasm [--sizes 1,16]   peak memory instead of speed
 //   node --import tsx bench/browser-throughput.ts ...   (the same)
 //
 // Bundles bench/page/bench-page.ts with esbuild into .scratch/bench-browser/, serves it and
@@ -46,12 +47,14 @@ const { values: args } = parseArgs({
     'x4-model': { type: 'string', default: 'weights/irn-x4' },
     chromium: { type: 'string', default: chromiumPath },
     json: { type: 'string', default: join('.scratch', 'bench-browser', 'results.json') },
+    /** Instead of throughput: peak memory of one x2 downscale and upscale per size (`--sizes`, default 1,16 MP). */
+    memory: { type: 'boolean', default: false },
   },
 });
 
 const backends = args.backends.split(',').map((s) => s.trim()).filter(Boolean) as ('wasm' | 'webgl' | 'webgpu')[];
 const scales = args.scales.split(',').map(Number) as (2 | 4)[];
-const sizesMp = (args.sizes ?? (args.quick ? '0.25,1' : '1,4')).split(',').map(Number);
+const sizesMp = (args.sizes ?? (args.memory ? '1,16' : args.quick ? '0.25,1' : '1,4')).split(',').map(Number);
 // SwiftShader WebGL ran IRN at about 0.2 GFLOP/s here (a 0.06 MP x2 upscale: 40 s), so --quick
 // gives the software GPU backends one 124x124 output (LR 62x62 at x2, 31x31 at x4).
 const gpuSizesMp = (args['gpu-sizes'] ?? args.sizes ?? (args.quick ? '0.015625' : '1,4')).split(',').map(Number);
@@ -138,6 +141,9 @@ interface Row {
   usjs?: { times: number[]; warmup: number; flops: number; invalid?: string } | { error: string };
 }
 
+/** Rows of `--memory`. */
+const memoryRows: { backend: string; mp: number; op: string; side: number; inputSide: number; tiles: number; peakBytes: number; seconds: number; wasmHeapBytes: number | null; liveBytesAfter: number }[] = [];
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
 const fmt = (x: number, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : '-');
 
@@ -179,6 +185,18 @@ async function runBackend(
     });
     log(`${backend}: ${JSON.stringify(info)}`);
     results[`${backend}:info`] = info;
+    if (args.memory) {
+      for (const mp of sizesFor(backend)) {
+        for (const op of ['downscale', 'upscale'] as const) {
+          const side = sideOf(mp);
+          log(`${backend} x2 ${op} ${mp} MP (${side}x${side}): memory`);
+          const m = await page.evaluate(([o, sd]) => window.irnBench.memory(2, o as 'downscale' | 'upscale', sd as number), [op, side] as const);
+          log(`  ${JSON.stringify(m)}`);
+          memoryRows.push({ backend, mp, ...m });
+        }
+      }
+      return;
+    }
     for (const scale of scales) {
       let largest = { w: 0, h: 0 };
       for (const mp of sizesFor(backend)) {
@@ -307,7 +325,20 @@ async function main(): Promise<void> {
     usjsPatch,
   };
   mkdirSync(join(root, '.scratch', 'bench-browser'), { recursive: true });
-  writeFileSync(join(root, args.json), JSON.stringify({ meta, rows, results }, null, 2));
+  writeFileSync(join(root, args.json), JSON.stringify({ meta, rows, results, memoryRows }, null, 2));
+  if (args.memory) {
+    const mb = (b: number | null) => (b == null ? '-' : (b / 2 ** 20).toFixed(0));
+    console.log(`## Peak memory in Chromium (Rescaler, main thread, x2, default tiling)\n`);
+    console.log(`${meta.date}; ${meta.cpu}; load average ${meta.loadavgStart} at start, ${meta.loadavgEnd} at end; Chromium ${meta.chromium}; wall ${meta.wallS} s.\n`);
+    console.log('| backend | op | image | tiles | peak tensor MB | wasm heap after MB | live tensor MB after | s |');
+    console.log('|---|---|---|---|---|---|---|---|');
+    for (const r of memoryRows) {
+      const size = r.op === 'downscale' ? `${r.side}x${r.side} in` : `${r.inputSide}x${r.inputSide} -> ${r.side}x${r.side}`;
+      console.log(`| ${r.backend} | ${r.op} | ${r.mp} MP (${size}) | ${r.tiles} | ${mb(r.peakBytes)} | ${mb(r.wasmHeapBytes)} | ${mb(r.liveBytesAfter)} | ${r.seconds.toFixed(1)} |`);
+    }
+    console.log(`\nRaw figures: ${args.json}`);
+    return;
+  }
   console.log(`## Browser throughput (IRN upscale via Rescaler, main thread)\n`);
   console.log(`${meta.date}; ${meta.cpu}, ${meta.memGiB} GiB; load average ${meta.loadavgStart} at start, ${meta.loadavgEnd} at end; Chromium ${meta.chromium}; wall ${meta.wallS} s.`);
   console.log(`Models: x2 ${meta.x2}, x4 ${meta.x4}. UpscalerJS: esrgan-slim, ${usjsPatch > 0 ? `patchSize ${usjsPatch}, padding ${usjsPadding}` : 'whole image (no patchSize)'}.`);

@@ -246,12 +246,32 @@ async function conv(scale: 2 | 4, cropW: number, cropH: number, rounds: number) 
   return { warmup, times, flops, convs: shapes.length, crop: { w: cropW, h: cropH }, backend: tf.getBackend() };
 }
 
+/**
+ * Memory of one Rescaler call on an image of `side` x `side` output (upscale) or input
+ * (downscale) pixels: the engine's peak tensor bytes (`tf.profile`), the tile count, and on
+ * wasm the size of the wasm heap afterwards (it grows to the high-water mark and never
+ * shrinks, so it is what the tab really holds).
+ */
+async function memory(scale: 2 | 4, op: 'downscale' | 'upscale', side: number) {
+  const rescaler = state.rescalers[scale]!;
+  const w = op === 'downscale' ? side : side / scale;
+  const image = lrImage(w, w);
+  let tiles = 0;
+  const t0 = now();
+  const info = await tf.profile(async () => {
+    await rescaler[op](image, { output: 'imagedata', onProgress: (p) => (tiles = p.total) });
+    return [];
+  });
+  const wasmHeap = (tf.backend() as unknown as { wasm?: { HEAPU8?: Uint8Array } }).wasm?.HEAPU8?.byteLength;
+  return { op, side, inputSide: w, tiles, peakBytes: info.peakBytes, seconds: now() - t0, wasmHeapBytes: wasmHeap ?? null, liveBytesAfter: tf.memory().numBytes };
+}
+
 declare global {
   interface Window {
     irnBench: typeof api;
   }
 }
 
-const api = { init, irn, upscalerjs, conv, bare, memory: () => tf.memory() };
+const api = { init, irn, upscalerjs, conv, bare, memory, tfMemory: () => tf.memory() };
 window.irnBench = api;
 document.title = 'ready';
