@@ -15,7 +15,7 @@ import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { startDevServer } from '@web/dev-server';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { IrnModel, decodePng, downscaleImage, imresize, psnrY, upscaleImage } from '@irn/core';
+import { IrnModel, decodePng, downscaleImage, imresize, psnrY, readLrMetadata, upscaleImage } from '@irn/core';
 import { fileSystem, useNodeBackend } from '@irn/core/node';
 import { latentChannels } from '../../playground/src/latent-names.js';
 import { preparePhoto, round8 } from '../../playground/src/images.js';
@@ -96,6 +96,16 @@ test('round trip of a sample photo: the PSNR shown is the one Node computes, and
   assert.ok(shown.irn > shown.bicubic + 2, `IRN ${shown.irn} dB vs bicubic ${shown.bicubic} dB`);
   await shot(page, 'round-trip');
 
+  // The LR download is the 8-bit PNG IRN made, with the original size in its `irn` chunk.
+  const [lrDownload] = await Promise.all([page.waitForEvent('download'), page.locator('button', { hasText: 'Download the LR PNG' }).click()]);
+  assert.equal(lrDownload.suggestedFilename(), 'coffee.x2.lr.png');
+  const lrPng = decodePng(readFileSync(await lrDownload.path()));
+  assert.deepEqual([lrPng.width, lrPng.height, lrPng.channels], [200, 150, 3]);
+  assert.deepEqual(readLrMetadata(lrPng.text), { scale: 2, width: 400, height: 300 });
+  let lrDiff = 0;
+  for (let i = 0; i < lr.data.length; i++) lrDiff = Math.max(lrDiff, Math.abs(lrPng.data[i] - lr.data[i]));
+  assert.ok(lrDiff < 1e-6, `the downloaded LR differs from Node's by ${lrDiff}`);
+
   // The slider view and zoom work from the keyboard.
   await page.locator('input[name="mode"][value="slider"]').check();
   await page.locator('#slider').focus();
@@ -147,6 +157,34 @@ test('latents: every z channel is drawn and named, with its histogram; sampled z
   await page.locator('#temperature').fill('0');
   await page.locator('#sampled-caption', { hasText: 'N(0, 0.00²)' }).waitFor({ timeout: 2 * minute });
   assert.ok(Math.abs(Number(await page.locator('[data-score="sampled-psnr"]').innerText()) - zeros) < 0.01);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('photos open by drag and drop and by paste; a dropped non-image is refused with a message', { timeout: 5 * minute }, async () => {
+  // The fine-tune tab computes nothing by itself, so only the photo handling runs here.
+  const { page, errors } = await open('backend=wasm&sample=coffee&tab=finetune');
+  await page.locator('#photo-info', { hasText: 'coffee' }).waitFor({ timeout: minute });
+  const png = readFileSync(`${root}samples/chelsea.png`).toString('base64');
+  const send = (kind: 'drop' | 'paste', name: string, type: string, b64: string) =>
+    page.evaluate(
+      ([k, n, t, data]) => {
+        const file = new File([Uint8Array.from(atob(data), (c) => c.charCodeAt(0))], n, { type: t });
+        const dt = new DataTransfer();
+        dt.items.add(file);
+        if (k === 'drop') document.querySelector('section.photo')!.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+        else document.dispatchEvent(new ClipboardEvent('paste', { clipboardData: dt, bubbles: true, cancelable: true }));
+      },
+      [kind, name, type, b64] as const,
+    );
+  await send('drop', 'dropped-cat.png', 'image/png', png);
+  await page.locator('#photo-info', { hasText: 'dropped-cat 448×300' }).waitFor({ timeout: minute });
+  assert.match(await page.locator('#photo-info').innerText(), /cropped to 448x300 \(multiples of 4\)/);
+  await send('paste', 'pasted-cat.png', 'image/png', png);
+  await page.locator('#photo-info', { hasText: 'pasted-cat' }).waitFor({ timeout: minute });
+  await send('drop', 'notes.txt', 'text/plain', Buffer.from('not an image').toString('base64'));
+  assert.match(await page.locator('#error').innerText(), /drop an image file/);
+  assert.match(await page.locator('#photo-info').innerText(), /pasted-cat/, 'the photo is kept');
   assert.deepEqual(errors, []);
   await page.close();
 });
