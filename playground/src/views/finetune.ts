@@ -3,7 +3,7 @@
  * in a worker (train/client.ts), with live charts, pause, resume, stop and a learning-rate
  * control; then keeps, saves, downloads or previews the result in an `<irn-image>`.
  */
-import { LitElement, html, nothing, type PropertyValues } from 'lit';
+import { html, nothing, type PropertyValues } from 'lit';
 import * as tf from '@tensorflow/tfjs-core';
 import { IrnModel, downscaleImage, encodePng, lrMetadataText, LR_TEXT_KEY, type TrainImage } from '@irn/core';
 import { decodeInput, type BackendChoice } from '@irn/core/browser';
@@ -11,7 +11,7 @@ import '@irn/element';
 import { LiveChart } from '../charts.js';
 import { artifactsOf, blobModelUrl } from '../engine.js';
 import { preparePhoto, toTrainImage, type Photo } from '../images.js';
-import type { PlaygroundState } from '../state.js';
+import { PlaygroundView } from './view.js';
 import { FineTuneSession, type FineTuneState, type FineTuneStep } from '../train/client.js';
 
 interface Settings {
@@ -33,9 +33,9 @@ const LR_MAX = 1e-3;
 const lrOf = (pos: number) => LR_MIN * (LR_MAX / LR_MIN) ** (pos / 100);
 const posOf = (lr: number) => (100 * Math.log(lr / LR_MIN)) / Math.log(LR_MAX / LR_MIN);
 
-export class IrnFinetune extends LitElement {
+export class IrnFinetune extends PlaygroundView {
   static override properties = {
-    active: { type: Boolean },
+    ...PlaygroundView.properties,
     settings: { state: true },
     extra: { state: true },
     useCurrent: { state: true },
@@ -49,7 +49,6 @@ export class IrnFinetune extends LitElement {
     saveName: { state: true },
   };
 
-  declare active: boolean;
   declare settings: Settings;
   /** Photos added for training, besides the current one. */
   declare extra: Photo[];
@@ -64,7 +63,6 @@ export class IrnFinetune extends LitElement {
   declare trained: IrnModel | null;
   /** The name the fine-tuned model is used, saved and downloaded under (editable). */
   declare saveName: string;
-  state!: PlaygroundState;
   private lossChart: LiveChart | null = null;
   private psnrChart: LiveChart | null = null;
   private runCount = 0;
@@ -73,7 +71,6 @@ export class IrnFinetune extends LitElement {
 
   constructor() {
     super();
-    this.active = false;
     this.settings = { from: 'current', scale: 2, blocks: 2, growth: 8, steps: 200, batch: 4, patch: 64, lr: 1e-4, zScale: 0, backend: 'auto' };
     this.extra = [];
     this.useCurrent = true;
@@ -85,10 +82,6 @@ export class IrnFinetune extends LitElement {
     this.preview = null;
     this.trained = null;
     this.saveName = '';
-  }
-
-  protected override createRenderRoot(): HTMLElement {
-    return this;
   }
 
   override disconnectedCallback(): void {
@@ -253,6 +246,7 @@ export class IrnFinetune extends LitElement {
   }
 
   protected override updated(changed: PropertyValues): void {
+    super.updated(changed);
     const lossHost = this.querySelector<HTMLElement>('#loss-chart');
     if (lossHost != null && this.lossChart == null && lossHost.clientWidth > 0) {
       this.lossChart = new LiveChart(lossHost, 'Loss terms (log scale)', ['total', 'LR guidance', 'reconstruction', 'latent'], { width: lossHost.clientWidth, log: true });

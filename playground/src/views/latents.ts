@@ -3,13 +3,13 @@
  * is guided towards; every z channel as an image, named by its Haar band, with its histogram
  * against N(0, 1); and restoring with sampled z at a chosen temperature and seed next to z = 0.
  */
-import { LitElement, html, nothing, type PropertyValues } from 'lit';
+import { html, nothing, type PropertyValues } from 'lit';
 import { imresize, type RasterImage } from '@irn/core';
 import { HistogramChart } from '../charts.js';
 import { latents, restore, scores, type Latents, type Scores } from '../engine.js';
 import { drawPlane, drawRaster, histogram, moments, round8 } from '../images.js';
 import { latentChannels, type LatentChannel } from '../latent-names.js';
-import type { PlaygroundState } from '../state.js';
+import { PlaygroundView } from './view.js';
 
 interface Restored {
   zeros: RasterImage;
@@ -19,9 +19,9 @@ interface Restored {
   seed: number;
 }
 
-export class IrnLatents extends LitElement {
+export class IrnLatents extends PlaygroundView {
   static override properties = {
-    active: { type: Boolean },
+    ...PlaygroundView.properties,
     data: { state: true },
     selected: { state: true },
     temperature: { state: true },
@@ -30,7 +30,6 @@ export class IrnLatents extends LitElement {
     stretch: { state: true },
   };
 
-  declare active: boolean;
   declare data: (Latents & { channels: LatentChannel[]; stats: { mean: number; std: number }[]; lrBicubic: RasterImage; lrRounded: RasterImage }) | null;
   declare selected: number;
   declare temperature: number;
@@ -38,17 +37,13 @@ export class IrnLatents extends LitElement {
   declare restored: Restored | null;
   /** Show each channel at ±3 of its own std instead of ±3 (the N(0, 1) scale). */
   declare stretch: boolean;
-  state!: PlaygroundState;
-  private key: unknown[] = [];
   private running = false;
   private chart: HistogramChart | null = null;
   private restoreTimer: ReturnType<typeof setTimeout> | undefined;
   private restoring = 0;
-  private readonly onChange = () => this.maybeRun();
 
   constructor() {
     super();
-    this.active = false;
     this.data = null;
     this.selected = 0;
     this.temperature = 1;
@@ -57,28 +52,16 @@ export class IrnLatents extends LitElement {
     this.stretch = false;
   }
 
-  protected override createRenderRoot(): HTMLElement {
-    return this;
-  }
-
-  override connectedCallback(): void {
-    super.connectedCallback();
-    this.state.addEventListener('change', this.onChange);
-  }
-
   override disconnectedCallback(): void {
     super.disconnectedCallback();
-    this.state.removeEventListener('change', this.onChange);
     this.chart?.destroy();
     this.chart = null;
   }
 
-  private maybeRun(): void {
-    const { photo, model, busy, backend } = this.state;
-    if (!this.active || photo == null || model == null || busy != null || this.running) return;
-    const key = [photo, model, backend];
-    if (key.every((k, i) => k === this.key[i])) return;
-    this.key = key;
+  /** Computes the latents when this tab shows and the photo, model or backend changed. */
+  protected override inputsMayHaveChanged(): void {
+    if (this.running || !this.inputsChanged()) return;
+    this.claimInputs();
     void this.run();
   }
 
@@ -138,7 +121,7 @@ export class IrnLatents extends LitElement {
   }
 
   protected override updated(changed: PropertyValues): void {
-    if (changed.has('active')) this.maybeRun();
+    super.updated(changed);
     const d = this.data;
     if (d == null) return;
     for (const canvas of this.querySelectorAll<HTMLCanvasElement>('canvas[data-z]')) {

@@ -3,17 +3,17 @@
  * up; side by side (synced zoom and scroll) or with a slider; Y-channel PSNR/SSIM with the
  * paper's protocol; downloads of the LR PNG and the restored image.
  */
-import { LitElement, html, nothing, type PropertyValues } from 'lit';
+import { html, nothing, type PropertyValues } from 'lit';
 import type { RasterImage } from '@irn/core';
 import { download, roundTrip, type RoundTrip } from '../engine.js';
 import { drawRaster } from '../images.js';
-import type { PlaygroundState } from '../state.js';
+import { PlaygroundView } from './view.js';
 
 const ZOOMS = [0, 1, 2, 4, 8] as const; // 0 = fit
 
-export class IrnRoundtrip extends LitElement {
+export class IrnRoundtrip extends PlaygroundView {
   static override properties = {
-    active: { type: Boolean },
+    ...PlaygroundView.properties,
     result: { state: true },
     zoom: { state: true },
     mode: { state: true },
@@ -22,24 +22,18 @@ export class IrnRoundtrip extends LitElement {
     progress: { state: true },
   };
 
-  declare active: boolean;
   declare result: RoundTrip | null;
   declare zoom: (typeof ZOOMS)[number];
   declare mode: 'side' | 'slider';
   declare slider: number;
   declare sliderOf: 'irn' | 'bicubic';
   declare progress: number;
-  state!: PlaygroundState;
-  /** The photo and model the result is for. */
-  private resultKey: unknown[] = [];
   private running = false;
   /** The model name the result is for. */
   private resultModel = '';
-  private readonly onChange = () => this.maybeRun();
 
   constructor() {
     super();
-    this.active = false;
     this.result = null;
     this.zoom = 0;
     this.mode = 'side';
@@ -48,43 +42,21 @@ export class IrnRoundtrip extends LitElement {
     this.progress = 0;
   }
 
-  protected override createRenderRoot(): HTMLElement {
-    return this;
-  }
-
-  override connectedCallback(): void {
-    super.connectedCallback();
-    this.state.addEventListener('change', this.onChange);
-  }
-
-  override disconnectedCallback(): void {
-    super.disconnectedCallback();
-    this.state.removeEventListener('change', this.onChange);
-  }
-
   protected override updated(changed: PropertyValues): void {
-    if (changed.has('active')) this.maybeRun();
+    super.updated(changed);
     this.draw();
   }
 
-  private key(): unknown[] {
-    return [this.state.photo, this.state.model, this.state.backend];
-  }
-
-  /** Runs the round trip when this tab shows and the photo or model changed. */
-  private maybeRun(): void {
-    const { photo, model, busy } = this.state;
-    if (!this.active || photo == null || model == null || busy != null || this.running) return;
-    const key = this.key();
-    if (key.every((k, i) => k === this.resultKey[i])) return;
-    void this.run();
+  /** Runs the round trip when this tab shows and the photo, model or backend changed. */
+  protected override inputsMayHaveChanged(): void {
+    if (!this.running && this.inputsChanged()) void this.run();
   }
 
   async run(): Promise<void> {
     const { photo, model } = this.state;
     if (photo == null || model == null) return;
     this.running = true;
-    this.resultKey = this.key();
+    this.claimInputs();
     const modelName = this.state.modelName;
     try {
       this.result = await this.state.run(`round trip of ${photo.name} with ${this.state.modelName}`, () =>
