@@ -1,5 +1,6 @@
 // The playground's build (`pnpm --filter @irn/playground build`, part of `pnpm build`):
-// dist/main.js (the page) and dist/train-worker.js (the fine-tune worker), ES modules with
+// dist/main.js (the page), dist/train-worker.js (the fine-tune worker) and
+// dist/rescaler-worker.js (@irn/core's Rescaler worker, for round trips), ES modules with
 // shared chunks, everything bundled (lit, uPlot, @irn/core, @irn/element, TensorFlow.js);
 // plus the tfjs-backend-wasm .wasm files (dist/wasm/) and uPlot's stylesheet.
 import { readFileSync, readdirSync } from 'node:fs';
@@ -30,7 +31,11 @@ function assets() {
 }
 
 export default {
-  input: { main: join(here, 'src/main.ts'), 'train-worker': join(here, 'src/train/worker.ts') },
+  input: {
+    main: join(here, 'src/main.ts'),
+    'train-worker': join(here, 'src/train/worker.ts'),
+    'rescaler-worker': require.resolve('@irn/core/browser/worker.js'),
+  },
   external: nodeOnly,
   output: { dir: join(here, 'dist'), format: 'es', sourcemap: true, entryFileNames: '[name].js', chunkFileNames: 'chunks/[name]-[hash].js' },
   plugins: [

@@ -32,6 +32,7 @@ export class IrnPlayground extends LitElement {
     weightsUrl: { type: String, attribute: 'weights-url' },
     wasmUrl: { type: String, attribute: 'wasm-url' },
     workerUrl: { type: String, attribute: 'worker-url' },
+    rescalerWorkerUrl: { type: String, attribute: 'rescaler-worker-url' },
     dragging: { state: true },
   };
 
@@ -41,6 +42,7 @@ export class IrnPlayground extends LitElement {
   declare weightsUrl: string;
   declare wasmUrl: string;
   declare workerUrl: string;
+  declare rescalerWorkerUrl: string;
   declare dragging: boolean;
   state!: PlaygroundState;
 
@@ -51,6 +53,7 @@ export class IrnPlayground extends LitElement {
     this.weightsUrl = '../weights/';
     this.wasmUrl = 'dist/wasm/';
     this.workerUrl = 'dist/train-worker.js';
+    this.rescalerWorkerUrl = 'dist/rescaler-worker.js';
     this.dragging = false;
   }
 
@@ -61,7 +64,7 @@ export class IrnPlayground extends LitElement {
   override connectedCallback(): void {
     super.connectedCallback();
     const abs = (u: string) => new URL(u, document.baseURI).href;
-    this.state = new PlaygroundState({ weightsUrl: abs(this.weightsUrl), wasmPaths: abs(this.wasmUrl), workerUrl: abs(this.workerUrl) });
+    this.state = new PlaygroundState({ weightsUrl: abs(this.weightsUrl), wasmPaths: abs(this.wasmUrl), workerUrl: abs(this.workerUrl), rescalerWorkerUrl: abs(this.rescalerWorkerUrl) });
     this.state.addEventListener('change', () => this.requestUpdate());
     document.addEventListener('paste', this.onPaste);
     void this.start();

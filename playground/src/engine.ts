@@ -4,8 +4,8 @@
  * outlive a call.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { IrnModel, LR_TEXT_KEY, downscaleImage, encodePng, imresize, lrMetadataText, psnrY, ssimY, upscaleImage, type RasterImage } from '@irn/core';
-import { activateBackend, autoBackendOrder, loadModelArtifacts, type BackendChoice, type BackendName } from '@irn/core/browser';
+import { IrnModel, LR_TEXT_KEY, encodePng, imresize, lrMetadataText, psnrY, ssimY, upscaleImage, type RasterImage } from '@irn/core';
+import { activateBackend, autoBackendOrder, loadModelArtifacts, type BackendChoice, type BackendName, type Rescaler } from '@irn/core/browser';
 import { round8 } from './images.js';
 
 /** Where fine-tuned models are kept: `indexeddb://irn-playground/<name>`. */
@@ -94,6 +94,8 @@ export interface Scores {
 /** Everything a round trip shows. */
 export interface RoundTrip {
   scale: number;
+  /** The backend the worker ran on. */
+  backend: BackendName;
   /** IRN's 8-bit LR (what would be shipped as PNG) and its PNG bytes, with the `irn` chunk. */
   lr: RasterImage;
   lrPng: Uint8Array;
@@ -117,13 +119,18 @@ export function scores(result: RasterImage, reference: RasterImage, scale: numbe
   return { psnr: psnrY(result, reference, { shave: scale }), ssim: ssimY(result, reference, { shave: scale }) };
 }
 
-/** Downscales `hr` with IRN, restores it, and does the same with bicubic for comparison. */
-export async function roundTrip(model: IrnModel, hr: RasterImage, options: RoundTripOptions = {}): Promise<RoundTrip> {
-  const scale = model.scale;
+/**
+ * Downscales `hr` with IRN and restores it through `rescaler` (in its worker: the page stays
+ * responsive), and does the same with bicubic for comparison.
+ */
+export async function roundTrip(rescaler: Rescaler, hr: RasterImage, options: RoundTripOptions = {}): Promise<RoundTrip> {
+  const scale = rescaler.scale;
   const t0 = performance.now();
-  const lr = await downscaleImage(model, hr, { signal: options.signal, onProgress: (p) => options.onProgress?.('downscaling', p.fraction) });
+  const down = await rescaler.downscale(hr, { output: 'raster', signal: options.signal, onProgress: (p) => options.onProgress?.('downscaling', p.fraction) });
+  const lr = down.image;
   const t1 = performance.now();
-  const irn = await upscaleImage(model, lr, {
+  const up = await rescaler.upscale(lr, {
+    output: 'raster',
     z: options.z ?? 'zeros',
     temperature: options.temperature,
     seed: options.seed,
@@ -132,12 +139,14 @@ export async function roundTrip(model: IrnModel, hr: RasterImage, options: Round
     signal: options.signal,
     onProgress: (p) => options.onProgress?.('upscaling', p.fraction),
   });
+  const irn = up.image;
   const t2 = performance.now();
   const lrBicubic = round8(imresize(hr, Math.ceil(hr.width / scale), Math.ceil(hr.height / scale)));
   const bicubic = imresize(lrBicubic, hr.width, hr.height);
   const lrPng = encodePng(lr, { text: { [LR_TEXT_KEY]: lrMetadataText({ scale, width: hr.width, height: hr.height }) } });
   return {
     scale,
+    backend: up.backend,
     lr,
     lrPng,
     lrBicubic,

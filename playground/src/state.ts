@@ -4,7 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { IrnModel } from '@irn/core';
-import type { BackendChoice, BackendName } from '@irn/core/browser';
+import { Rescaler, type BackendChoice, type BackendName } from '@irn/core/browser';
 import { SAVED_PREFIX, artifactsOf, checkModelName, loadFromFiles, loadPreset, savedModels, startBackend } from './engine.js';
 import type { Photo } from './images.js';
 
@@ -21,6 +21,8 @@ export interface PlaygroundOptions {
   wasmPaths: string;
   /** The fine-tune worker script (default `dist/train-worker.js` next to the page). */
   workerUrl: string;
+  /** @irn/core's Rescaler worker script, for round trips off the page's thread (default `dist/rescaler-worker.js`). */
+  rescalerWorkerUrl: string;
 }
 
 export class PlaygroundState extends EventTarget {
@@ -38,6 +40,8 @@ export class PlaygroundState extends EventTarget {
   busy: string | null = null;
   error: string | null = null;
   private loading: Promise<void> = Promise.resolve();
+  /** The Rescaler (in a worker) for the current model and backend, made on first use. */
+  private rescaler: { model: IrnModel; backend: BackendName; rescaler: Promise<Rescaler> } | null = null;
 
   constructor(readonly options: PlaygroundOptions) {
     super();
@@ -136,6 +140,25 @@ export class PlaygroundState extends EventTarget {
   async currentArtifacts(): Promise<tf.io.ModelArtifacts & { weightData: ArrayBuffer }> {
     if (this.model == null) throw new Error('no model loaded');
     return artifactsOf(this.model);
+  }
+
+  /**
+   * A Rescaler running the current model in a module worker on the page's backend, so that
+   * round trips leave the page responsive. Made on first use, replaced when the model or the
+   * backend changes.
+   */
+  async workerRescaler(): Promise<Rescaler> {
+    const { model, backend } = this;
+    if (model == null || backend == null) throw new Error('no model or backend yet');
+    if (this.rescaler?.model !== model || this.rescaler.backend !== backend) {
+      void this.rescaler?.rescaler.then((r) => r.dispose()).catch(() => undefined);
+      const rescaler = Rescaler.create({ model, backend, fallback: true, worker: true, workerUrl: this.options.rescalerWorkerUrl, wasmPaths: this.options.wasmPaths });
+      this.rescaler = { model, backend, rescaler };
+      rescaler.catch(() => {
+        if (this.rescaler?.rescaler === rescaler) this.rescaler = null;
+      });
+    }
+    return this.rescaler.rescaler;
   }
 
   /** A short name of the current model for file names and labels. */

@@ -79,6 +79,7 @@ test('round trip of a sample photo: the PSNR shown is the one Node computes, and
   const { page, errors } = await open('backend=wasm&sample=coffee');
   await page.locator('#scores[data-model="irn-x2"][data-photo="coffee"]').waitFor({ timeout: 8 * minute });
   assert.equal(await page.locator('#backend-in-use').innerText(), 'running on wasm');
+  assert.match(await page.locator('#scores').innerText(), /in a worker on wasm/);
   const shown = { irn: await value(page, '[data-score="irn-psnr"]'), bicubic: await value(page, '[data-score="bicubic-psnr"]') };
   assert.match(await page.locator('[data-score="irn-psnr"]').innerText(), /^\d+\.\d\d$/);
 

@@ -59,8 +59,8 @@ export class IrnRoundtrip extends PlaygroundView {
     this.claimInputs();
     const modelName = this.state.modelName;
     try {
-      this.result = await this.state.run(`round trip of ${photo.name} with ${this.state.modelName}`, () =>
-        roundTrip(model, photo.image, { onProgress: (_what, f) => (this.progress = f) }),
+      this.result = await this.state.run(`round trip of ${photo.name} with ${this.state.modelName}`, async () =>
+        roundTrip(await this.state.workerRescaler(), photo.image, { onProgress: (_what, f) => (this.progress = f) }),
       );
       this.resultModel = modelName;
       this.dispatchEvent(new CustomEvent('roundtrip-done', { bubbles: true, detail: this.result.scores }));
@@ -135,7 +135,7 @@ export class IrnRoundtrip extends PlaygroundView {
               <thead><tr><th scope="col"></th><th scope="col">PSNR (dB)</th><th scope="col">SSIM</th><th scope="col">Time</th></tr></thead>
               <tbody>
                 <tr><th scope="row">IRN round trip</th><td data-score="irn-psnr" data-value=${r.scores.irn.psnr}>${fmt(r.scores.irn.psnr)}</td><td data-score="irn-ssim" data-value=${r.scores.irn.ssim}>${r.scores.irn.ssim.toFixed(4)}</td>
-                  <td>${(r.ms.downscale / 1000).toFixed(2)} s down, ${(r.ms.upscale / 1000).toFixed(2)} s up</td></tr>
+                  <td>${(r.ms.downscale / 1000).toFixed(2)} s down, ${(r.ms.upscale / 1000).toFixed(2)} s up, in a worker on ${r.backend}</td></tr>
                 <tr><th scope="row">Bicubic round trip</th><td data-score="bicubic-psnr" data-value=${r.scores.bicubic.psnr}>${fmt(r.scores.bicubic.psnr)}</td><td data-score="bicubic-ssim" data-value=${r.scores.bicubic.ssim}>${r.scores.bicubic.ssim.toFixed(4)}</td><td></td></tr>
                 <tr><th scope="row">IRN's LR vs bicubic LR</th><td data-score="lr-psnr" data-value=${r.scores.lrVsBicubic}>${fmt(r.scores.lrVsBicubic)}</td><td></td><td>how close the shipped image looks to a plain downscale</td></tr>
               </tbody>
