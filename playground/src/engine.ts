@@ -4,7 +4,7 @@
  * outlive a call.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { IrnModel, LR_TEXT_KEY, encodePng, imresize, lrMetadataText, psnrY, ssimY, upscaleImage, type RasterImage } from '@irn/core';
+import { IrnModel, LR_TEXT_KEY, encodePng, imresize, lrMetadataText, psnrY, ssimY, type RasterImage } from '@irn/core';
 import { activateBackend, autoBackendOrder, loadModelArtifacts, type BackendChoice, type BackendName, type Rescaler } from '@irn/core/browser';
 import { round8 } from './images.js';
 
@@ -157,9 +157,10 @@ export async function roundTrip(rescaler: Rescaler, hr: RasterImage, options: Ro
   };
 }
 
-/** Restores an LR with a given z choice (for the temperature and seed controls). */
-export async function restore(model: IrnModel, lr: RasterImage, size: { width: number; height: number }, z: { temperature: number; seed: number }): Promise<RasterImage> {
-  return upscaleImage(model, lr, z.temperature === 0 ? { z: 'zeros', ...size } : { z: 'gaussian', temperature: z.temperature, seed: z.seed, ...size });
+/** Restores an LR with a given z choice (for the temperature and seed controls), in the rescaler's worker. */
+export async function restore(rescaler: Rescaler, lr: RasterImage, size: { width: number; height: number }, z: { temperature: number; seed: number }): Promise<RasterImage> {
+  const options = z.temperature === 0 ? { z: 'zeros' as const } : { z: 'gaussian' as const, temperature: z.temperature, seed: z.seed };
+  return (await rescaler.upscale(lr, { output: 'raster', ...options, ...size })).image;
 }
 
 /** The forward pass's outputs, split: the unrounded LR and one plane per z channel. */

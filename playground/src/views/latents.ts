@@ -104,8 +104,9 @@ export class IrnLatents extends PlaygroundView {
     const temperature = this.temperature;
     const seed = this.seed;
     try {
-      const zeros = this.restored?.zeros ?? (await restore(model, d.lrRounded, size, { temperature: 0, seed }));
-      const sampled = await restore(model, d.lrRounded, size, { temperature, seed });
+      const rescaler = await this.state.workerRescaler();
+      const zeros = this.restored?.zeros ?? (await restore(rescaler, d.lrRounded, size, { temperature: 0, seed }));
+      const sampled = await restore(rescaler, d.lrRounded, size, { temperature, seed });
       if (ticket !== this.restoring) return;
       this.restored = {
         zeros,
