@@ -11,11 +11,16 @@ if (!existsSync(new URL('./dist/main.js', import.meta.url))) {
   process.exit(1);
 }
 const port = Number(process.env.PORT ?? 8020);
+// Open the page in the default browser where there is a desktop to show it (not on a headless
+// Linux machine, nor with IRN_NO_OPEN=1).
+const desktop = process.platform !== 'linux' || Boolean(process.env.DISPLAY || process.env.WAYLAND_DISPLAY);
+const open = desktop && !process.env.IRN_NO_OPEN ? '/playground/' : false;
 
 export default {
   rootDir: root,
   hostname: '127.0.0.1',
   port,
+  open,
   middleware: [
     function playgroundRoot(context, next) {
       if (context.url === '/' || context.url === '/index.html') {

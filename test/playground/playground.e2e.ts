@@ -44,7 +44,7 @@ before(async () => {
   assert.ok(existsSync(`${root}playground/dist/main.js`), 'playground/dist is missing: run `pnpm build` first');
   const port = await freePort();
   server = await startDevServer({
-    config: { ...serverConfig, port, plugins: [] },
+    config: { ...serverConfig, port, open: false, plugins: [] },
     readCliArgs: false,
     readFileConfig: false,
     logStartMessage: false,
