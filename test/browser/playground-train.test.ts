@@ -120,6 +120,43 @@ describe('playground fine-tuning worker', () => {
     assert((await liveWorkerLocks()).length === 0, 'a failed start left its worker running');
   });
 
+  it('a loss that is not finite sends the weights back to the last validation and pauses; a lower learning rate resumes', async () => {
+    // Adam moves every weight by about lr per step: 1e6 blows the model up within a step or two.
+    const session = await FineTuneSession.start(WORKER_URL, {
+      init: { kind: 'fresh', scale: 2, blocks: 1, growth: 4, seed: 6 },
+      images: [photo],
+      steps: 4,
+      batch: 2,
+      patch: 32,
+      lr: 1e6,
+      backend: 'cpu',
+      validateEvery: 0,
+      keepImages: true,
+    });
+    try {
+      const paused = nextEvent(session, 'state', (s) => s.state === 'paused', 120_000);
+      const diverged = await nextEvent(session, 'diverged', () => true, 120_000);
+      assert(!Number.isFinite(diverged.loss) && diverged.step >= 1 && diverged.restoredStep === 0, JSON.stringify(diverged));
+      await paused;
+      assert(session.step === 0, `step ${session.step} after going back`);
+      const v = await session.validate();
+      assert(v.step === 0 && Number.isFinite(v.psnr) && v.psnr > 20, `validation after going back: ${JSON.stringify(v)}`);
+      session.setLearningRate(1e-4);
+      session.resume();
+      const lrs: number[] = [];
+      session.addEventListener('step', (e) => lrs.push(e.detail.lr));
+      await nextEvent(session, 'state', (s) => s.state === 'done', 120_000);
+      assert(lrs.length === 4 && lrs.every((lr) => lr === 1e-4), `learning rates after resuming: ${lrs.join()}`);
+      assert((await activateBackend('cpu')).ok, 'no cpu backend on the page');
+      const model = await IrnModel.load(tf.io.fromMemory(await session.exportModel()));
+      const psnr = tf.tidy(() => roundTripPsnrY(model, tf.randomUniform([1, 16, 16, 3], 0, 1, 'float32', 1) as tf.Tensor4D));
+      assert(Number.isFinite(psnr), `exported model: round trip ${psnr} dB`);
+      model.dispose();
+    } finally {
+      session.dispose();
+    }
+  });
+
   it("'auto' takes WebGL before a software WebGPU adapter, holds out the last of several images, runs to done", async () => {
     const other = await photoCrop('chelsea.png', 200, 120, 40, 36);
     const session = await FineTuneSession.start(WORKER_URL, {

@@ -34,7 +34,9 @@
  *   elapsedMs) every `reportEvery` steps and after the last; `validation` ({ step, psnr },
  *   mean round-trip PSNR-Y over the validation crops) before the first step, every
  *   `validateEvery` steps and after the last; `state` ({ state, step, error? }: `running`,
- *   `paused`, `done`, `stopped`, `error`); `fallback` ({ from, to, step, error }).
+ *   `paused`, `done`, `stopped`, `error`); `fallback` ({ from, to, step, error });
+ *   `diverged` ({ step, loss, restoredStep }): a non-finite loss sent the weights back to the
+ *   last validation and paused training (lower the learning rate, then `resume()`).
  * - `pause()` / `resume()`: the loop stops after the running step (a `state` event says
  *   `paused`), and continues.
  * - `setLearningRate(lr)`: constant `lr` from the next step on (a `step` event shows it).
@@ -99,12 +101,24 @@ export interface FineTuneFallbackDetail {
   error: Error;
 }
 
+/**
+ * `diverged` event detail: the loss was not finite (`loss`) at `step`; the weights and the
+ * optimizer went back to the last validation (`restoredStep`) and training paused. Lower the
+ * learning rate and `resume()`.
+ */
+export interface FineTuneDivergedDetail {
+  step: number;
+  loss: number;
+  restoredStep: number;
+}
+
 /** The events a {@link FineTuneSession} dispatches. */
 export interface FineTuneEventMap {
   step: CustomEvent<FineTuneStep>;
   validation: CustomEvent<FineTuneValidation>;
   state: CustomEvent<FineTuneStateDetail>;
   fallback: CustomEvent<FineTuneFallbackDetail>;
+  diverged: CustomEvent<FineTuneDivergedDetail>;
 }
 
 // Typed listeners for the events above (declaration merging with the class).
@@ -286,6 +300,10 @@ export class FineTuneSession extends EventTarget {
         this.emit('state', detail);
         return;
       }
+      case 'diverged':
+        this.lastStep = msg.restoredStep;
+        this.emit('diverged', { step: msg.step, loss: msg.loss, restoredStep: msg.restoredStep });
+        return;
       case 'fallback':
         this.ready = { ...this.ready!, backend: msg.to };
         this.lastStep = msg.step;

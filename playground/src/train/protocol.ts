@@ -110,6 +110,8 @@ export type FromTrainWorker =
   | { type: 'validation'; validation: FineTuneValidation }
   | { type: 'state'; state: FineTuneState; step: number; error?: SerializedError }
   | { type: 'fallback'; from: BackendName; to: BackendName; step: number; error: SerializedError }
+  /** The loss became `loss` (not finite) at `step`; the weights went back to `restoredStep` and training paused. */
+  | { type: 'diverged'; step: number; loss: number; restoredStep: number }
   | { type: 'stopped'; id: number; step: number }
   | { type: 'exported'; id: number; artifacts: tf.io.ModelArtifacts; step: number }
   | { type: 'validated'; id: number; validation: FineTuneValidation }

@@ -218,7 +218,18 @@ class FineTuneRun {
         sinceReport++;
         msSinceReport += ms;
         if (!Number.isFinite(report.total)) {
-          throw new Error(`the loss is ${report.total} at step ${report.step}; the weights are no longer usable: start again with a lower learning rate`);
+          // The step has already moved the weights: go back to the last validation's state
+          // and pause, so that the page can lower the learning rate and resume.
+          const snapshot = this.snapshot;
+          if (snapshot == null) {
+            throw new Error(`the loss is ${report.total} at step ${report.step}; the weights are no longer usable: start again with a lower learning rate`);
+          }
+          await this.exclusive(() => this.trainer.restoreState(snapshot));
+          sinceReport = 0;
+          msSinceReport = 0;
+          this.post({ type: 'diverged', step: report.step, loss: report.total, restoredStep: snapshot.step });
+          this.setState('paused');
+          continue;
         }
         if (report.step % reportEvery === 0 || report.step === steps) {
           this.post({ type: 'step', step: { ...report, stepsPerSecond: sinceReport / (msSinceReport / 1000), elapsedMs: this.trainMs } });

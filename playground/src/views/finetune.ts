@@ -165,6 +165,10 @@ export class IrnFinetune extends PlaygroundView {
         if (e.detail.state === 'error') this.message = `Training failed: ${e.detail.error?.message ?? 'unknown error'}`;
         if (e.detail.state === 'done' || e.detail.state === 'stopped') void this.collect();
       });
+      session.addEventListener('diverged', (e) => {
+        this.message = `The loss became ${e.detail.loss} at step ${e.detail.step}: the weights went back to step ${e.detail.restoredStep} and training paused. Lower the learning rate, then Resume.`;
+        this.requestUpdate();
+      });
       session.addEventListener('fallback', (e) => {
         this.message = `${e.detail.from} failed (${e.detail.error.message}); training went on on ${e.detail.to} from step ${e.detail.step}.`;
         this.requestUpdate();
