@@ -1,7 +1,8 @@
 /**
- * The playground's model work on the page's thread: backends, loading and saving models,
- * round trips with metrics, and the latents. Everything returns plain rasters; tensors never
- * outlive a call.
+ * The playground's model work: backends, loading and saving models, round trips with
+ * metrics (rescaling in a Rescaler's worker, metrics and bicubic on the page), and the
+ * latents (the forward pass on the page's backend). Everything returns plain rasters;
+ * tensors never outlive a call.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { IrnModel, LR_TEXT_KEY, encodePng, imresize, lrMetadataText, psnrY, ssimY, type RasterImage } from '@irn/core';
