@@ -3,7 +3,7 @@
  * drag and drop, paste), and three tabs: round trip, latents, fine-tune. Light DOM throughout,
  * styled by playground/styles.css.
  */
-import { LitElement, html, nothing, type PropertyValues } from 'lit';
+import { LitElement, html, nothing } from 'lit';
 import { decodeInput, type BackendChoice } from '@irn/core/browser';
 import { preparePhoto } from './images.js';
 import { PRESETS, PlaygroundState } from './state.js';
@@ -135,10 +135,6 @@ export class IrnPlayground extends LitElement {
     e.preventDefault();
     this.tab = TABS[next].id;
     void this.updateComplete.then(() => this.querySelector<HTMLButtonElement>(`#tab-${this.tab}`)?.focus());
-  }
-
-  protected override updated(changed: PropertyValues): void {
-    if (changed.has('tab')) this.dispatchEvent(new CustomEvent('tab-change', { detail: this.tab }));
   }
 
   override render() {

@@ -40,11 +40,6 @@ export async function loadFromFiles(files: File[]): Promise<{ model: IrnModel; n
   return { model, name: json.name.replace(/\.json$/, '').replace(/^model$/, 'uploaded') };
 }
 
-/** The model's files in memory (topology, specs, weights), e.g. to start a fine-tune from it. */
-export function artifactsOf(model: IrnModel): Promise<tf.io.ModelArtifacts & { weightData: ArrayBuffer }> {
-  return model.toArtifacts();
-}
-
 /** Names of the models saved in this browser by the playground. */
 export async function savedModels(): Promise<string[]> {
   const all = await tf.io.listModels().catch(() => ({}));

@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { IrnModel } from '@irn/core';
 import { Rescaler, type BackendChoice, type BackendName } from '@irn/core/browser';
-import { SAVED_PREFIX, artifactsOf, checkModelName, loadFromFiles, loadPreset, savedModels, startBackend } from './engine.js';
+import { SAVED_PREFIX, checkModelName, loadFromFiles, loadPreset, savedModels, startBackend } from './engine.js';
 import type { Photo } from './images.js';
 
 /** The presets shipped in `weights/`. */
@@ -139,7 +139,7 @@ export class PlaygroundState extends EventTarget {
   /** The current model's artifacts (to start a fine-tune from it). */
   async currentArtifacts(): Promise<tf.io.ModelArtifacts & { weightData: ArrayBuffer }> {
     if (this.model == null) throw new Error('no model loaded');
-    return artifactsOf(this.model);
+    return this.model.toArtifacts();
   }
 
   /**

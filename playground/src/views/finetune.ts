@@ -9,7 +9,7 @@ import { IrnModel, downscaleImage, encodePng, lrMetadataText, LR_TEXT_KEY, type 
 import { decodeInput, type BackendChoice } from '@irn/core/browser';
 import '@irn/element';
 import { LiveChart } from '../charts.js';
-import { artifactsOf, blobModelUrl } from '../engine.js';
+import { blobModelUrl } from '../engine.js';
 import { preparePhoto, toTrainImage, type Photo } from '../images.js';
 import { PlaygroundView } from './view.js';
 import { FineTuneSession, type FineTuneState, type FineTuneStep } from '../train/client.js';
@@ -234,7 +234,7 @@ export class IrnFinetune extends PlaygroundView {
       const lr = await downscaleImage(model, photo.image);
       const png = encodePng(lr, { text: { [LR_TEXT_KEY]: lrMetadataText({ scale: model.scale, width: photo.image.width, height: photo.image.height }) } });
       const src = URL.createObjectURL(new Blob([png as Uint8Array<ArrayBuffer>], { type: 'image/png' }));
-      const m = blobModelUrl(await artifactsOf(model));
+      const m = blobModelUrl(await model.toArtifacts());
       this.preview?.revoke();
       this.preview = {
         src,

@@ -63,7 +63,6 @@ export class IrnRoundtrip extends PlaygroundView {
         roundTrip(await this.state.workerRescaler(), photo.image, { onProgress: (_what, f) => (this.progress = f) }),
       );
       this.resultModel = modelName;
-      this.dispatchEvent(new CustomEvent('roundtrip-done', { bubbles: true, detail: this.result.scores }));
     } catch {
       this.result = null;
     } finally {
