@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { LayerArgs } from '@tensorflow/tfjs-layers/dist/engine/topology.js';
+import { concatChannels } from './concat-channels.js';
 import { conv2dSame } from './conv.js';
 
 /** Constructor arguments of {@link DenseBlock}. */
@@ -106,7 +107,7 @@ export class DenseBlock extends tfl.layers.Layer {
     return tf.tidy(() => {
       const feats: tf.Tensor4D[] = [x];
       for (let k = 0; k < CONVS; k++) {
-        const inp = feats.length === 1 ? x : (tf.concat(feats, 3) as tf.Tensor4D);
+        const inp = feats.length === 1 ? x : concatChannels(feats);
         const filter = this.kernels[k].read() as tf.Tensor4D;
         const bias = this.biases[k].read() as tf.Tensor1D;
         const last = k === CONVS - 1;

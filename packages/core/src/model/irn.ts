@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { AffineCoupling } from '../layers/affine-coupling.js';
+import { concatChannels } from '../layers/concat-channels.js';
 import { assertRank4, type FlowResult } from '../layers/flow.js';
 import { HaarDownsampling } from '../layers/haar.js';
 import { InvertibleSequence } from '../layers/sequence.js';
@@ -187,7 +188,7 @@ export class IrnModel {
     if (c !== 3) throw new Error(`IRN upscale takes an RGB LR image with 3 channels, got ${c}`);
     return tf.tidy(() => {
       const z = this.latent([b, h, w, this.zChannels], latent);
-      const { output } = this.inverse(tf.concat([yLr, z], 3) as tf.Tensor4D);
+      const { output } = this.inverse(concatChannels([yLr, z]));
       return tf.clipByValue(output, 0, 1) as tf.Tensor4D;
     });
   }

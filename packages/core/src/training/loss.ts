@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 // tfjs-core's own bundle registers no op gradients; tfjs-layers registers them on import.
 import '@tensorflow/tfjs-layers';
+import { concatChannels } from '../layers/concat-channels.js';
 import type { IrnModel } from '../model/irn.js';
 import { seededNormal } from '../model/noise.js';
 import { bicubicDownscale } from './bicubic.js';
@@ -71,7 +72,7 @@ export function irnLoss(model: IrnModel, xHr: tf.Tensor4D, options: IrnLossOptio
     } else {
       zRec = tf.zeros([b, h, w, c]);
     }
-    const { output: xHat } = model.inverse(tf.concat([quantizeSTE(y), zRec], 3) as tf.Tensor4D);
+    const { output: xHat } = model.inverse(concatChannels([quantizeSTE(y), zRec]));
     const rec = tf.div(tf.sum(tf.sqrt(tf.add(tf.square(tf.sub(xHr, xHat)), eps))), b) as tf.Scalar;
     const total = tf.addN([tf.mul(fit, lambdaFit), tf.mul(rec, lambdaRec), tf.mul(dist, lambdaDist)]) as tf.Scalar;
     return { total, fit, rec, dist };
