@@ -118,7 +118,7 @@ export class AffineCoupling extends InvertibleLayer {
       const y1 = tf.add(x1, F.call(x2, {}) as tf.Tensor4D) as tf.Tensor4D;
       const s = this.logScale(y1);
       const y2 = tf.add(tf.mul(x2, tf.exp(s)), G.call(y1, {}) as tf.Tensor4D);
-      return { output: concatChannels([y1, y2]), logDet: tf.sum(s, [1, 2, 3]) as tf.Tensor1D };
+      return { output: concatChannels([y1, y2]) as tf.Tensor4D, logDet: tf.sum(s, [1, 2, 3]) as tf.Tensor1D };
     });
   }
 
@@ -131,7 +131,7 @@ export class AffineCoupling extends InvertibleLayer {
       const s = this.logScale(y1);
       const x2 = tf.mul(tf.sub(y2, G.call(y1, {}) as tf.Tensor4D), tf.exp(tf.neg(s))) as tf.Tensor4D;
       const x1 = tf.sub(y1, F.call(x2, {}) as tf.Tensor4D);
-      return { output: concatChannels([x1, x2]), logDet: tf.neg(tf.sum(s, [1, 2, 3])) as tf.Tensor1D };
+      return { output: concatChannels([x1, x2]) as tf.Tensor4D, logDet: tf.neg(tf.sum(s, [1, 2, 3])) as tf.Tensor1D };
     });
   }
 
