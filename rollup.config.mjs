@@ -28,6 +28,9 @@ const entries = {
     // to import.meta.url (see the comment there).
     'browser/locations': 'src/browser/locations.ts',
     'browser/worker': 'src/browser/worker.js',
+    // Node's data-parallel training worker, found the same way by training/parallel-locations.
+    'training/parallel-locations': 'src/training/parallel-locations.ts',
+    'training/parallel-worker': 'src/training/parallel-worker.ts',
   },
 }[pkgName];
 if (!entries) throw new Error(`no rollup entries for package ${pkgName}`);

@@ -1,6 +1,6 @@
 // One IRN training step on the wasm backend in Node: ms per step and GFLOP/s, next to plain
 // tf.conv2d on the same conv shapes and to the same step in PyTorch (bench/README.md).
-//   node --import tsx bench/train-step.ts [--steps 3] [--skip-published] [--skip-torch]
+//   node --import tsx bench/train-step.ts [--steps 3] [--skip-published] [--skip-torch] [--workers auto|N]
 // FLOPs are counted analytically: a 3x3 conv costs 2 * 9 * Cin * Cout * H * W * B multiply-adds
 // x 2 per forward; a training step is counted as 6 forward passes' worth of conv FLOPs
 // (forward (downscale) + inverse (upscale), each with a backward of about twice its forward:
@@ -11,7 +11,7 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { IrnModel, IrnTrainer, levelsOf, type IrnScale } from '../packages/core/src/index.js';
-import { useNodeBackend } from '../packages/core/src/node.js';
+import { DataParallelTrainer, defaultTrainingWorkers, useNodeBackend } from '../packages/core/src/node.js';
 import { perturbWeights } from '../packages/core/src/testing/perturb.js';
 
 const { values: args } = parseArgs({
@@ -19,9 +19,13 @@ const { values: args } = parseArgs({
     steps: { type: 'string', default: '3' },
     'skip-published': { type: 'boolean', default: false },
     'skip-torch': { type: 'boolean', default: false },
+    // Worker threads of the data-parallel step (DataParallelTrainer); 0 skips it.
+    workers: { type: 'string', default: 'auto' },
   },
 });
 const STEPS = Number(args.steps);
+const WORKERS = args.workers === 'auto' ? defaultTrainingWorkers() : Number(args.workers);
+if (!Number.isInteger(WORKERS) || WORKERS < 0) throw new Error(`--workers must be auto or an integer >= 0, got ${args.workers}`);
 
 interface Config {
   name: string;
@@ -85,20 +89,49 @@ function measure(fn: () => void): { cpu: number; wall: number } {
 
 const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
 
-/** Median wall and CPU ms of one training step, after one warm-up step. */
-function trainStepMs(c: Config): { wall: number; cpu: number } {
+function makeTrainer(c: Config): IrnTrainer {
   const model = IrnModel.create({ scale: c.scale, blocks: c.blocks, growth: c.growth, seed: 1 });
   tf.tidy(() => void model.forward(tf.zeros([1, c.scale, c.scale, 3])));
   perturbWeights(model.flow.trainableWeights, 1, 0.02);
-  const trainer = new IrnTrainer(model, { seed: 1 });
+  return new IrnTrainer(model, { seed: 1 });
+}
+
+/** Median wall and CPU ms of one training step, after one warm-up step. */
+function trainStepMs(c: Config): { wall: number; cpu: number } {
+  const trainer = makeTrainer(c);
   const x = tf.randomUniform([c.batch, c.patch, c.patch, 3], 0, 1, 'float32', 3) as tf.Tensor4D;
   trainer.trainStep(x);
   const runs: { cpu: number; wall: number }[] = [];
   for (let i = 0; i < STEPS; i++) runs.push(measure(() => trainer.trainStep(x)));
   x.dispose();
   trainer.dispose();
-  model.dispose();
+  trainer.model.dispose();
   return { wall: median(runs.map((r) => r.wall)), cpu: median(runs.map((r) => r.cpu)) };
+}
+
+/**
+ * Median wall ms of one data-parallel step (this thread and `workers` worker threads, each a
+ * shard of the batch; gradients summed here), after one warm-up step.
+ */
+async function parallelStepMs(c: Config, workers: number): Promise<number> {
+  const trainer = makeTrainer(c);
+  const dp = await DataParallelTrainer.start(trainer, { workers });
+  const x = tf.randomUniform([c.batch, c.patch, c.patch, 3], 0, 1, 'float32', 3) as tf.Tensor4D;
+  try {
+    await dp.trainStep(x);
+    const runs: number[] = [];
+    for (let i = 0; i < STEPS; i++) {
+      const t0 = performance.now();
+      await dp.trainStep(x);
+      runs.push(performance.now() - t0);
+    }
+    return median(runs);
+  } finally {
+    await dp.close();
+    x.dispose();
+    trainer.dispose();
+    trainer.model.dispose();
+  }
 }
 
 /** Wall ms of plain tf.conv2d (forward, with bias add) over every conv of one direction. */
@@ -142,8 +175,10 @@ console.log(
     `load average at start ${loadavg().map((l) => l.toFixed(2)).join(' ')}; ${STEPS} timed steps after 1 warm-up, medians\n`,
 );
 const header = ['model', 'batch x patch', 'GFLOP/step', 'wasm ms/step wall (CPU)', 'wasm GFLOP/s (per CPU s)', 'tf.conv2d fwd GFLOP/s'];
+if (WORKERS > 0) header.push(`wasm data-parallel, ${WORKERS + 1} threads, ms/step wall`, 'data-parallel speed-up (wall)');
 if (withTorch) {
   header.push('torch 1 thr ms/step wall (CPU)', 'torch 2 thr ms/step wall (CPU)', 'wasm speed / torch 1 thr (CPU time)', 'wasm speed / torch 2 thr (wall)');
+  if (WORKERS > 0) header.push('data-parallel speed / torch 1 thr (wall)', 'data-parallel speed / torch 2 thr (wall)');
 }
 const rows: string[][] = [];
 for (const c of CONFIGS) {
@@ -161,11 +196,14 @@ for (const c of CONFIGS) {
     `${(stepFlops / 1e6 / step.wall).toFixed(1)} (${(stepFlops / 1e6 / step.cpu).toFixed(1)})`,
     (fwd / 1e6 / convMs).toFixed(1),
   ];
+  const dp = WORKERS > 0 ? await parallelStepMs(c, WORKERS) : 0;
+  if (WORKERS > 0) row.push(dp.toFixed(0), `${(step.wall / dp).toFixed(2)}x`);
   if (withTorch) {
     const t1 = torchStepMs(c, 1);
     const t2 = torchStepMs(c, 2);
     const ms = (t: { wall: number; cpu: number }) => `${t.wall.toFixed(0)} (${t.cpu.toFixed(0)})`;
     row.push(ms(t1), ms(t2), `${(t1.cpu / step.cpu).toFixed(2)}x`, `${(t2.wall / step.wall).toFixed(2)}x`);
+    if (WORKERS > 0) row.push(`${(t1.wall / dp).toFixed(2)}x`, `${(t2.wall / dp).toFixed(2)}x`);
   }
   rows.push(row);
 }

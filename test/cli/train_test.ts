@@ -91,6 +91,28 @@ describe('irn train', () => {
     tuned.dispose();
   });
 
+  it('--workers 1 splits each batch over two threads and trains like --workers 0', async () => {
+    const args = ['train', '--data', 'photos', '--steps', '2', ...TINY, ...FLAT_LR, '--val-every', '100'];
+    const [one, two] = await Promise.all([irn([...args, '--out', 'w0', '--workers', '0'], dir), irn([...args, '--out', 'w1', '--workers', '1'], dir)]);
+    assert.equal(one.code, 0, one.stderr);
+    assert.equal(two.code, 0, two.stderr);
+    assert.doesNotMatch(one.stderr, /data-parallel/);
+    assert.match(two.stderr, /^data-parallel: each batch of 2 split over 2 threads \(this one and 1 worker\)$/m);
+    // Step 1 runs on the same weights in both: the same loss and gradient norm up to float
+    // rounding (the shards sum in another order). Later steps drift by Adam's sign-like first
+    // updates of near-zero gradients, so only the first is compared tightly.
+    const stepLine = (stderr: string, step: number) => {
+      const m = new RegExp(`^step ${step} lr \\S+ loss (\\S+) .*\\|g\\| (\\S+) `, 'm').exec(stderr);
+      assert.ok(m, `no step ${step} line in: ${stderr}`);
+      return { loss: Number(m[1]), grad: Number(m[2]) };
+    };
+    const [a, b] = [stepLine(one.stderr, 1), stepLine(two.stderr, 1)];
+    assert.ok(Math.abs(a.loss - b.loss) <= 0.01 + 1e-4 * a.loss, `step 1 loss ${a.loss} vs ${b.loss}`);
+    assert.ok(Math.abs(a.grad - b.grad) <= 0.01 + 1e-4 * a.grad, `step 1 |g| ${a.grad} vs ${b.grad}`);
+    const [a2, b2] = [stepLine(one.stderr, 2), stepLine(two.stderr, 2)];
+    assert.ok(Math.abs(a2.loss - b2.loss) <= 0.01 * a2.loss, `step 2 loss ${a2.loss} vs ${b2.loss}`);
+  });
+
   it('says what is wrong with bad input, in one line', async () => {
     const cases: [string[], number][] = [
       [['train', '--out', 'x'], 2], // --data missing

@@ -18,6 +18,7 @@ import { fileSystem } from '../src/io/fs-handler.js';
 import { IrnModel } from '../src/model/irn.js';
 import { loadCheckpoint } from '../src/training/checkpoint-node.js';
 import type { LrSchedule } from '../src/training/schedule.js';
+import { defaultTrainingWorkers } from '../src/training/parallel-node.js';
 import { runTraining, validationCrops } from '../src/training/run-node.js';
 import { IrnTrainer } from '../src/training/trainer.js';
 
@@ -46,6 +47,8 @@ const { values: args } = parseArgs({
     ckpt: { type: 'string', default: '.scratch/train-x2/ckpt' },
     backend: { type: 'string', default: 'wasm' },
     resume: { type: 'boolean', default: false },
+    // Worker threads sharing each batch (DataParallelTrainer); 'auto': CPU cores - 1.
+    workers: { type: 'string', default: 'auto' },
   },
 });
 
@@ -137,5 +140,6 @@ await runTraining({
   source: (step) => `trained by packages/core/scripts/train-x2.ts, step ${step}`,
   initialNote: '(the Haar transform)',
   log: (line) => console.log(line),
+  workers: Math.min(args.workers === 'auto' ? defaultTrainingWorkers() : num('workers'), batch - 1),
 });
 tf.dispose(valTensors);

@@ -5,5 +5,6 @@
 export { fileSystem } from './io/fs-handler.js';
 export { useNodeBackend, type NodeBackendName } from './backend/node-backend.js';
 export { loadCheckpoint, saveCheckpoint, type CheckpointExtra } from './training/checkpoint-node.js';
+export { DataParallelTrainer, defaultTrainingWorkers, type DataParallelOptions } from './training/parallel-node.js';
 export { runTraining, validationCrops, validationPsnr, type TrainingRunOptions, type TrainingRunResult } from './training/run-node.js';
 export { loadImageFolder, loadTrainImage, type LoadImageFolderOptions } from './data/image-folder.js';

@@ -3,5 +3,14 @@ export { irnLoss, type IrnLossOptions, type IrnLossTerms } from './loss.js';
 export { quantizeSTE } from './quantize-ste.js';
 export { Rng } from './rng.js';
 export { learningRateAt, type LrSchedule } from './schedule.js';
-export { IrnTrainer, type EncodedWeights, type StepReport, type TrainerOptions, type TrainerState } from './trainer.js';
+export {
+  IrnTrainer,
+  shardGradients,
+  type EncodedWeights,
+  type ShardGradients,
+  type ShardSpec,
+  type StepReport,
+  type TrainerOptions,
+  type TrainerState,
+} from './trainer.js';
 export { psnrY, roundTripPsnrY } from './validate.js';

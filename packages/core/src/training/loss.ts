@@ -23,6 +23,12 @@ export interface IrnLossOptions {
   zScale?: number;
   /** Seed of that draw; required when `zScale > 0` for reproducible steps. Default 0. */
   zSeed?: number;
+  /**
+   * Index of `xHr`'s first sample in the whole batch, when `xHr` is one shard of it
+   * (data-parallel training): sample `i` draws its z from `zSeed + (zSampleOffset + i) * 7919`,
+   * so the shards together draw exactly the z of the whole batch. Default 0.
+   */
+  zSampleOffset?: number;
   /** Charbonnier epsilon. Default 1e-6. */
   eps?: number;
 }
@@ -66,8 +72,9 @@ export function irnLoss(model: IrnModel, xHr: tf.Tensor4D, options: IrnLossOptio
     let zRec: tf.Tensor4D;
     if (zScale > 0) {
       const seed = options.zSeed ?? 0;
+      const first = options.zSampleOffset ?? 0;
       const draws: tf.Tensor4D[] = [];
-      for (let i = 0; i < b; i++) draws.push(seededNormal(seed + i * 7919, [1, h, w, c]));
+      for (let i = first; i < first + b; i++) draws.push(seededNormal(seed + i * 7919, [1, h, w, c]));
       zRec = tf.mul(tf.concat(draws, 0), zScale) as tf.Tensor4D;
     } else {
       zRec = tf.zeros([b, h, w, c]);

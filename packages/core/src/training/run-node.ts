@@ -4,6 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { imageTensor, samplePatches, type TrainImage } from '../data/patches.js';
 import { fileSystem } from '../io/fs-handler.js';
 import { saveCheckpoint } from './checkpoint-node.js';
+import { DataParallelTrainer } from './parallel-node.js';
 import type { IrnTrainer } from './trainer.js';
 import { roundTripPsnrY } from './validate.js';
 
@@ -66,6 +67,11 @@ export interface TrainingRunOptions {
   saveInitial?: boolean;
   /** Where the progress lines go. */
   log: (line: string) => void;
+  /**
+   * Worker threads that compute shards of each batch next to the calling thread
+   * ({@link DataParallelTrainer}); 0 (the default) trains in the calling thread alone.
+   */
+  workers?: number;
 }
 
 /** What {@link runTraining} ends with. */
@@ -86,7 +92,7 @@ export interface TrainingRunResult {
  * since the previous line, gradient norm, steps/s, ETA, live tensors), validates every
  * `valEvery` steps and at the end, saves the model to `outDir` whenever validation improves,
  * and writes a checkpoint every `ckptEvery` steps, at the end, and on SIGINT/SIGTERM (after
- * which it stops).
+ * which it stops). With `workers` > 0 each batch is split over worker threads too.
  *
  * @throws Error when the loss stops being finite.
  */
@@ -116,7 +122,14 @@ export async function runTraining(o: TrainingRunOptions): Promise<TrainingRunRes
     return [sig, handler] as const;
   });
 
+  const workers = o.workers ?? 0;
+  if (!Number.isInteger(workers) || workers < 0) throw new RangeError(`workers must be an integer >= 0, got ${workers}`);
+  let parallel: DataParallelTrainer | null = null;
   try {
+    if (workers > 0) {
+      parallel = await DataParallelTrainer.start(trainer, { workers });
+      log(`data-parallel: each batch of ${o.batch} split over ${parallel.threads} threads (this one and ${workers} worker${workers === 1 ? "" : "s"})`);
+    }
     const extra = () => ({ bestPsnr: best, bestStep, args: o.args });
     const sums = { total: 0, fit: 0, rec: 0, dist: 0, n: 0 };
     let tLog = Date.now();
@@ -135,8 +148,12 @@ export async function runTraining(o: TrainingRunOptions): Promise<TrainingRunRes
     }
     while (trainer.step < totalSteps && !stopping) {
       const x = samplePatches(o.train, trainer.rng, o.batch, o.patch);
-      const r = trainer.trainStep(x);
-      x.dispose();
+      let r;
+      try {
+        r = parallel != null ? await parallel.trainStep(x) : trainer.trainStep(x);
+      } finally {
+        x.dispose();
+      }
       sums.total += r.total;
       sums.fit += r.fit;
       sums.rec += r.rec;
@@ -178,5 +195,6 @@ export async function runTraining(o: TrainingRunOptions): Promise<TrainingRunRes
     return { step: trainer.step, steps: trainer.step - startStep, best, bestStep, interrupted: stopping };
   } finally {
     for (const [sig, handler] of handlers) process.off(sig, handler);
+    await parallel?.close();
   }
 }

@@ -71,6 +71,56 @@ interface AdamInternals {
 
 const IRN_MILESTONES = [100_000, 200_000, 300_000, 400_000];
 
+/** Gradients and loss terms of one batch or one shard of it (see {@link shardGradients}). */
+export interface ShardGradients {
+  /** One gradient per trainable variable, in {@link IrnTrainer.variables} order. */
+  grads: tf.Tensor[];
+  /** The loss terms, unweighted apart from `total`, as this shard's share of the batch's. */
+  total: number;
+  fit: number;
+  rec: number;
+  dist: number;
+}
+
+/** What every replica of a data-parallel step must agree on (see {@link shardGradients}). */
+export interface ShardSpec {
+  /** The step's loss options, from {@link IrnTrainer.stepLossOptions}. */
+  loss: IrnLossOptions;
+  /** Index of the shard's first sample in the batch (z is drawn per sample from it). */
+  offset: number;
+  /** Samples in the whole batch. */
+  batch: number;
+}
+
+/**
+ * Gradients of `model`'s `vars` for the IRN loss of `xHr`, weighted as its share of a batch
+ * of `spec.batch` samples: the loss is a mean over samples, so with shards of b_i samples the
+ * batch's gradient is the sum over shards of (b_i / B) times each shard's mean gradient, and
+ * each shard draws the z of its own samples (`spec.offset`). For the whole batch
+ * (`xHr.shape[0] === spec.batch`) nothing is rescaled and the numbers are those of a plain
+ * `tf.variableGrads` of {@link irnLoss}.
+ */
+export function shardGradients(model: IrnModel, vars: tf.Variable[], xHr: tf.Tensor4D, spec: ShardSpec): ShardGradients {
+  const b = xHr.shape[0];
+  if (!(Number.isInteger(spec.offset) && spec.offset >= 0 && spec.offset + b <= spec.batch)) {
+    throw new RangeError(`shard of ${b} samples at offset ${spec.offset} does not fit a batch of ${spec.batch}`);
+  }
+  const share = b / spec.batch;
+  const terms: tf.Scalar[] = [];
+  const { value, grads } = tf.variableGrads(() => {
+    const t = irnLoss(model, xHr, { ...spec.loss, zSampleOffset: spec.offset });
+    if (share === 1) {
+      terms.push(tf.keep(t.fit), tf.keep(t.rec), tf.keep(t.dist));
+      return t.total;
+    }
+    terms.push(...[t.fit, t.rec, t.dist].map((x) => tf.keep(tf.mul(x, share) as tf.Scalar)));
+    return tf.mul(t.total, share) as tf.Scalar;
+  }, vars);
+  const [total, fit, rec, dist] = [value, ...terms].map((t) => t.dataSync()[0]);
+  tf.dispose([value, ...terms]);
+  return { grads: vars.map((v) => grads[v.name]), total, fit, rec, dist };
+}
+
 /**
  * Trains an {@link IrnModel} with Adam (IRN.md, "Training objective"): one `trainStep` per
  * batch computes the loss, gradients of every trainable weight, adds L2 weight decay, clips
@@ -142,38 +192,67 @@ export class IrnTrainer {
 
   /** One optimisation step on an HR batch `[B, P, P, 3]` in [0, 1]. */
   trainStep(xHr: tf.Tensor4D): StepReport {
+    return this.applyGradients(this.computeGradients(xHr));
+  }
+
+  /**
+   * The loss options of the next step: the configured weights, the z scale of this step and
+   * the z seed, a pure function of (seed, step), so resuming repeats it. Plain data, so that
+   * data-parallel replicas in other threads compute exactly the same loss.
+   */
+  stepLossOptions(): IrnLossOptions {
+    const zScale = this.zScaleAt == null ? this.lossOptions.zScale : this.zScaleAt(this.stepCount);
+    const zSeed = (Math.imul(this.seed + 1, 0x9e3779b1) + this.stepCount * 7919) | 0;
+    return { ...this.lossOptions, zScale, zSeed };
+  }
+
+  /**
+   * Gradients and loss terms of the next step for `xHr`, which is the whole batch or, with
+   * `shard`, samples `shard.offset ..` of a batch of `shard.batch` (see {@link shardGradients}).
+   * Nothing is updated; pass the result (or the sum over all shards) to
+   * {@link IrnTrainer.applyGradients}.
+   */
+  computeGradients(xHr: tf.Tensor4D, shard?: { offset: number; batch: number }): ShardGradients {
+    return shardGradients(this.model, this.variables, xHr, {
+      loss: this.stepLossOptions(),
+      offset: shard?.offset ?? 0,
+      batch: shard?.batch ?? xHr.shape[0],
+    });
+  }
+
+  /**
+   * Finishes a step from the batch's gradients (one per variable, in
+   * {@link IrnTrainer.variables} order) and loss terms: global gradient norm, clipping, L2
+   * weight decay, Adam at the scheduled learning rate. Takes ownership of `g.grads` (disposes
+   * them).
+   */
+  applyGradients(g: ShardGradients): StepReport {
     const lr = learningRateAt(this.schedule, this.stepCount);
     (this.optimizer as unknown as AdamInternals).learningRate = lr;
     const vars = this.variables;
-    // z of the reconstruction term: a pure function of (seed, step), so resuming repeats it.
-    const zSeed = (Math.imul(this.seed + 1, 0x9e3779b1) + this.stepCount * 7919) | 0;
-    const terms: tf.Scalar[] = [];
-    const { value, grads } = tf.variableGrads(() => {
-      const zScale = this.zScaleAt == null ? this.lossOptions.zScale : this.zScaleAt(this.stepCount);
-      const t = irnLoss(this.model, xHr, { ...this.lossOptions, zScale, zSeed });
-      terms.push(tf.keep(t.fit), tf.keep(t.rec), tf.keep(t.dist));
-      return t.total;
-    }, vars);
+    if (g.grads.length !== vars.length) {
+      tf.dispose(g.grads);
+      throw new Error(`applyGradients: ${g.grads.length} gradients for ${vars.length} variables`);
+    }
     // A left fold of tf.add, not tf.addN: tfjs-backend-webgpu 4.22 binds every addN input as a
     // storage buffer and does not split past the device's maxStorageBuffersPerShaderStage
     // (8 by default, so 7 inputs), and returns zeros or garbage without an error beyond that
     // (the grad norm of a 1-block x2 model, 30 weights, read as 0, 128, 512). On cpu and wasm
     // the fold gives the same float32 sums as addN (both add in order, rounding each time).
-    const gradNormT = tf.tidy(() => tf.sqrt(vars.map((v) => tf.sum(tf.square(grads[v.name]))).reduce((a, b) => tf.add(a, b))));
+    const gradNormT = tf.tidy(() => tf.sqrt(g.grads.map((d) => tf.sum(tf.square(d))).reduce((a, b) => tf.add(a, b))));
     const gradNorm = gradNormT.dataSync()[0];
     const factor = this.clipNorm > 0 && Number.isFinite(this.clipNorm) && gradNorm > this.clipNorm ? this.clipNorm / (gradNorm + 1e-6) : 1;
-    const named = vars.map((v) => ({
+    const named = vars.map((v, i) => ({
       name: v.name,
       tensor: tf.tidy(() => {
-        const g = factor === 1 ? grads[v.name] : tf.mul(grads[v.name], factor);
-        return this.weightDecay > 0 ? tf.add(g, tf.mul(v, this.weightDecay)) : tf.clone(g);
+        const d = factor === 1 ? g.grads[i] : tf.mul(g.grads[i], factor);
+        return this.weightDecay > 0 ? tf.add(d, tf.mul(v, this.weightDecay)) : tf.clone(d);
       }),
     }));
     this.optimizer.applyGradients(named);
-    const [total, fit, rec, dist] = [value, ...terms].map((t) => t.dataSync()[0]);
-    tf.dispose([value, gradNormT, ...terms, ...Object.values(grads), ...named.map((n) => n.tensor)]);
+    tf.dispose([gradNormT, ...g.grads, ...named.map((n) => n.tensor)]);
     this.stepCount++;
-    return { step: this.stepCount, lr, total, fit, rec, dist, gradNorm };
+    return { step: this.stepCount, lr, total: g.total, fit: g.fit, rec: g.rec, dist: g.dist, gradNorm };
   }
 
   /** The trainer's full state, for {@link IrnTrainer.restoreState}. */

@@ -33,6 +33,7 @@ interface TrainFlags {
   resume?: boolean;
   seed: number;
   logEvery: number;
+  workers?: number;
 }
 
 /** A parser for an integer >= `min`. */
@@ -106,6 +107,7 @@ export function registerTrain(program: Command, ctx: CliContext): void {
     .option('--resume', 'continue exactly from the checkpoint in --ckpt (its model wins over --init and the architecture flags)')
     .option('--seed <n>', 'seed of the initial weights, the patches and z', parseSeed, 1)
     .option('--log-every <n>', 'print a progress line every n steps', integer('--log-every', 1), 10)
+    .option('--workers <n>', 'worker threads sharing each batch with this one (default: CPU cores - 1, at most --batch - 1; 0: this thread only)', integer('--workers', 0))
     .addHelpText(
       'after',
       '\nExamples:\n' +
@@ -123,6 +125,9 @@ export function registerTrain(program: Command, ctx: CliContext): void {
       if (lrMin > lr) throw new UsageError(`--lr-min ${lrMin} is above --lr ${lr}`);
       if (opts.val != null && opts.holdout != null) throw new UsageError('give either --val or --holdout, not both');
       const ckptDir = opts.ckpt ?? `${opts.out.replace(/[/\\]+$/, '')}.ckpt`;
+      // Each thread needs a sample; two threads trained at 1.76x one on a 2-core machine (bench/README.md).
+      const { defaultTrainingWorkers } = await import('../../training/parallel-node.js');
+      const workers = Math.min(opts.workers ?? defaultTrainingWorkers(), opts.batch - 1);
       if (resolve(ckptDir) === resolve(opts.out)) throw new UsageError('--ckpt must differ from --out');
       if (opts.init == null && !opts.resume && opts.patch % Number(opts.scale) !== 0) {
         throw new UsageError(`--patch ${opts.patch} is not a multiple of the scale ${opts.scale}`);
@@ -249,6 +254,7 @@ export function registerTrain(program: Command, ctx: CliContext): void {
           // A fine-tune never ends worse than where it started.
           saveInitial: fineTune,
           log: (line) => out.status(line),
+          workers,
         }).catch((e: unknown) => {
           throw e instanceof CliError ? e : failure(oneLine(e), e);
         });

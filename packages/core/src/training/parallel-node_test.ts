@@ -1,0 +1,91 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import * as tf from '@tensorflow/tfjs-core';
+import { useNodeBackend } from '../backend/node-backend.js';
+import { IrnModel } from '../model/irn.js';
+import { perturbWeights } from '../testing/perturb.js';
+import { DataParallelTrainer } from './parallel-node.js';
+import { IrnTrainer, type StepReport, type TrainerOptions } from './trainer.js';
+
+// A tiny model with every weight non-zero (a fresh one has zero conv5 kernels), a batch of 3
+// (an uneven split, 2 + 1), z drawn with scale 0.7 so that the per-sample z offsets matter,
+// decay and clipping on.
+const options: TrainerOptions = { seed: 5, loss: { zScale: 0.7 }, clipNorm: 2, lr: { kind: 'multistep', base: 1e-3, milestones: [] } };
+const makeModel = () => {
+  const m = IrnModel.create({ scale: 2, blocks: 1, growth: 4, seed: 3 });
+  perturbWeights(m.flow.trainableWeights, 9, 0.05);
+  return m;
+};
+const batchAt = (k: number) => tf.randomUniform([3, 16, 16, 3], 0, 1, 'float32', 100 + k) as tf.Tensor4D;
+
+describe('DataParallelTrainer (worker threads, wasm)', () => {
+  before(async () => {
+    await useNodeBackend('wasm');
+  });
+
+  let dp: DataParallelTrainer | null = null;
+  after(async () => {
+    await dp?.close();
+  });
+
+  it('steps like IrnTrainer.trainStep on the whole batch, up to float rounding', async () => {
+    const single = new IrnTrainer(makeModel(), options);
+    const parallel = new IrnTrainer(makeModel(), options);
+    dp = await DataParallelTrainer.start(parallel, { workers: 1 });
+    assert.equal(dp.threads, 2);
+    const tensorsBefore = tf.memory().numTensors;
+    for (let k = 0; k < 3; k++) {
+      const x = batchAt(k);
+      const a = single.trainStep(x);
+      const b: StepReport = await dp.trainStep(x);
+      x.dispose();
+      assert.equal(b.step, a.step);
+      for (const key of ['total', 'fit', 'rec', 'dist', 'gradNorm'] as const) {
+        const tol = 1e-4 * Math.max(1, Math.abs(a[key]));
+        assert.ok(Math.abs(a[key] - b[key]) <= tol, `step ${k} ${key}: ${a[key]} vs ${b[key]}`);
+      }
+    }
+    // Adam's moments appear on the first step, two per variable and trainer; nothing else may stay.
+    const moments = 2 * 2 * parallel.variables.length;
+    assert.ok(tf.memory().numTensors <= tensorsBefore + moments, `${tf.memory().numTensors - tensorsBefore} tensors left`);
+    const wa = single.variables;
+    const wb = parallel.variables;
+    let maxDiff = 0;
+    let maxW = 0;
+    for (let i = 0; i < wa.length; i++) {
+      const d = tf.tidy(() => tf.max(tf.abs(tf.sub(wa[i], wb[i]))).dataSync()[0]);
+      maxDiff = Math.max(maxDiff, d);
+      maxW = Math.max(maxW, tf.tidy(() => tf.max(tf.abs(wa[i])).dataSync()[0]));
+    }
+    assert.ok(maxDiff < 1e-5 * Math.max(1, maxW), `weights differ by ${maxDiff}`);
+    // The weights moved (the test would pass trivially otherwise).
+    const moved = tf.tidy(() => {
+      const fresh = makeModel();
+      const d = Math.max(...fresh.flow.trainableWeights.map((w, i) => tf.max(tf.abs(tf.sub(w.read(), wb[i]))).dataSync()[0]));
+      fresh.dispose();
+      return d;
+    });
+    assert.ok(moved > 1e-4, `weights moved by ${moved}`);
+    single.model.dispose();
+    single.dispose();
+  });
+
+  it('uses fewer threads for a batch smaller than the thread count', async () => {
+    const x = tf.randomUniform([1, 16, 16, 3], 0, 1, 'float32', 7) as tf.Tensor4D;
+    const r = await dp!.trainStep(x);
+    x.dispose();
+    assert.ok(Number.isFinite(r.total));
+  });
+
+  it('refuses steps once closed, and bad worker counts', async () => {
+    await dp!.close();
+    await dp!.close();
+    const x = batchAt(9);
+    await assert.rejects(dp!.trainStep(x), /closed/);
+    x.dispose();
+    await assert.rejects(DataParallelTrainer.start(dp!.trainer, { workers: 0 }), /workers must be an integer >= 1/);
+    dp!.trainer.model.dispose();
+    dp!.trainer.dispose();
+    dp = null;
+  });
+});
