@@ -32,12 +32,15 @@ function cliCommand(): string[] {
   return ['--import', import.meta.resolve('tsx'), join(ROOT, 'packages/core/src/cli/main.ts')];
 }
 
-/** Runs `irn ...args` in `cwd` and collects its exit code and output (never rejects). */
-export function irn(args: string[], cwd: string, env: Record<string, string> = {}): Promise<CliRun> {
+/**
+ * Runs `irn ...args` in `cwd` and collects its exit code and output (never rejects). `entry`
+ * (an absolute path, e.g. the bundle's `dist/cli.js`) overrides the CLI that is started.
+ */
+export function irn(args: string[], cwd: string, env: Record<string, string> = {}, entry?: string): Promise<CliRun> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      [...cliCommand(), ...args],
+      [...(entry != null ? [entry] : cliCommand()), ...args],
       {
         cwd,
         encoding: 'utf8',

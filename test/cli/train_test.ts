@@ -1,5 +1,6 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,7 +11,7 @@ import { fileSystem } from '../../packages/core/src/io/fs-handler.js';
 import { IrnModel } from '../../packages/core/src/model/irn.js';
 import { validationCrops } from '../../packages/core/src/training/run-node.js';
 import { roundTripPsnrY } from '../../packages/core/src/training/validate.js';
-import { IMAGES, failedCleanly, irn, saveSmallModel } from './helpers.js';
+import { IMAGES, ROOT, failedCleanly, irn, saveSmallModel } from './helpers.js';
 
 /** A tiny, fast configuration; the last photo by name (coffee) is held out for validation. */
 const TINY = ['--batch', '2', '--patch', '16', '--blocks', '1', '--growth', '4', '--log-every', '1', '--val-every', '2', '--ckpt-every', '2'];
@@ -111,6 +112,19 @@ describe('irn train', () => {
     assert.ok(Math.abs(a.grad - b.grad) <= 0.01 + 1e-4 * a.grad, `step 1 |g| ${a.grad} vs ${b.grad}`);
     const [a2, b2] = [stepLine(one.stderr, 2), stepLine(two.stderr, 2)];
     assert.ok(Math.abs(a2.loss - b2.loss) <= 0.01 * a2.loss, `step 2 loss ${a2.loss} vs ${b2.loss}`);
+  });
+
+  it('the bundle (dist/cli.js) trains data-parallel with its bundled worker script', async (t) => {
+    const entry = join(ROOT, 'packages/core/dist/cli.js');
+    if (!existsSync(entry)) {
+      t.skip('packages/core/dist is not built (pnpm build); the sources are tested above');
+      return;
+    }
+    const run = await irn(['train', '--data', 'photos', '--out', 'bundled', '--steps', '2', ...TINY, ...FLAT_LR, '--workers', '1'], dir, {}, entry);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stderr, /^data-parallel: each batch of 2 split over 2 threads/m);
+    assert.match(run.stderr, /^step 2 lr \S+ loss \d/m);
+    assert.match(run.stderr, /^done: step 2, 2 steps/m);
   });
 
   it('says what is wrong with bad input, in one line', async () => {
