@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 // tfjs-core's own bundle registers no op gradients; tfjs-layers registers them on import.
 import '@tensorflow/tfjs-layers';
 import { useNodeBackend } from '../backend/node-backend.js';
-import { CONCAT_CHANNELS, concatChannels } from './concat-channels.js';
+import { CONCAT_CHANNELS, SPLIT_CHANNELS, concatChannels, splitChannels } from './concat-channels.js';
 
 const kernelsOf = async (f: () => tf.TensorContainer): Promise<string[]> => (await tf.profile(f)).kernelNames;
 
@@ -58,6 +58,29 @@ for (const backend of ['wasm', 'cpu'] as const) {
           assert.deepEqual(Array.from(viaFast[i].dataSync()), Array.from(viaTf[i].dataSync()), `input ${i}`);
         }
       });
+    });
+
+    it(`splits like tf.split on the last axis, through ${SPLIT_CHANNELS} on wasm`, async () => {
+      const cases: [number[], number[]][] = [
+        [[2, 5, 3, 73], [9, 16, 16, 16, 16]],
+        [[1, 4, 4, 12], [3, 9]],
+        [[6, 4], [1, 1, 2]],
+      ];
+      for (const [k, [shape, sizes]] of cases.entries()) {
+        const x = tf.randomNormal(shape, 0, 1, 'float32', 50 + k);
+        const want = tf.split(x, sizes, -1);
+        const got = splitChannels(x, sizes);
+        assert.equal(got.length, sizes.length);
+        got.forEach((g, i) => {
+          assert.deepEqual(g.shape, want[i].shape);
+          assert.deepEqual(Array.from(g.dataSync()), Array.from(want[i].dataSync()), `case ${k} part ${i}`);
+        });
+        tf.dispose([x, ...want, ...got]);
+      }
+      const x = tf.ones([1, 2, 2, 5]);
+      assert.deepEqual(await kernelsOf(() => splitChannels(x, [2, 3])), [backend === 'wasm' ? SPLIT_CHANNELS : 'SplitV']);
+      if (backend === 'wasm') assert.throws(() => splitChannels(x, [2, 2]), /parts of 4 channels for 5/);
+      x.dispose();
     });
 
     it('leaves other dtypes, one input, and mismatched shapes to tf.concat', async () => {
