@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { LayerArgs } from '@tensorflow/tfjs-layers/dist/engine/topology.js';
-import { concatChannels } from './concat-channels.js';
+import { concatChannels, splitChannels } from './concat-channels.js';
 import { DenseBlock, type DenseBlockArgs } from './dense-block.js';
 import { assertRank4, InvertibleLayer, type FlowResult } from './flow.js';
 
@@ -113,8 +113,7 @@ export class AffineCoupling extends InvertibleLayer {
     assertRank4(x, 'AffineCoupling.forward');
     return tf.tidy(() => {
       const { F, G } = this.nets();
-      const x1 = tf.slice(x, [0, 0, 0, 0], [-1, -1, -1, this.split]);
-      const x2 = tf.slice(x, [0, 0, 0, this.split], [-1, -1, -1, -1]);
+      const [x1, x2] = splitChannels(x, [this.split, x.shape[3] - this.split]) as [tf.Tensor4D, tf.Tensor4D];
       const y1 = tf.add(x1, F.call(x2, {}) as tf.Tensor4D) as tf.Tensor4D;
       const s = this.logScale(y1);
       const y2 = tf.add(tf.mul(x2, tf.exp(s)), G.call(y1, {}) as tf.Tensor4D);
@@ -126,8 +125,7 @@ export class AffineCoupling extends InvertibleLayer {
     assertRank4(y, 'AffineCoupling.inverse');
     return tf.tidy(() => {
       const { F, G } = this.nets();
-      const y1 = tf.slice(y, [0, 0, 0, 0], [-1, -1, -1, this.split]);
-      const y2 = tf.slice(y, [0, 0, 0, this.split], [-1, -1, -1, -1]);
+      const [y1, y2] = splitChannels(y, [this.split, y.shape[3] - this.split]) as [tf.Tensor4D, tf.Tensor4D];
       const s = this.logScale(y1);
       const x2 = tf.mul(tf.sub(y2, G.call(y1, {}) as tf.Tensor4D), tf.exp(tf.neg(s))) as tf.Tensor4D;
       const x1 = tf.sub(y1, F.call(x2, {}) as tf.Tensor4D);

@@ -110,12 +110,19 @@ function register(): void {
       },
     });
   }
+  if (tf.getGradient(SPLIT_CHANNELS) == null) {
+    tf.registerGradient({
+      kernelName: SPLIT_CHANNELS,
+      // The engine passes zeros for outputs that are not on the path to the loss.
+      gradFunc: (dys) => ({ x: () => concatChannels(dys as tf.Tensor[]) }),
+    });
+  }
 }
 
 /**
  * `tf.split(x, channels, -1)` for a float32 tensor of rank 2 or more; on the wasm backend
- * through the {@link SPLIT_CHANNELS} kernel, elsewhere exactly `tf.split`. Not differentiable
- * on wasm (it serves as a gradient).
+ * through the {@link SPLIT_CHANNELS} kernel, elsewhere exactly `tf.split`. Differentiable on
+ * every backend (the gradient concatenates, with zeros for parts that got none).
  */
 export function splitChannels(x: tf.Tensor, channels: number[]): tf.Tensor[] {
   if (tf.getBackend() !== 'wasm' || x.dtype !== 'float32' || x.rank < 2 || channels.some((c) => !(Number.isInteger(c) && c > 0))) {

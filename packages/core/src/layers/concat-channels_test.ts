@@ -83,6 +83,20 @@ for (const backend of ['wasm', 'cpu'] as const) {
       x.dispose();
     });
 
+    it('the split has the gradient of tf.split, also when only some parts reach the loss', () => {
+      tf.tidy(() => {
+        const x = tf.randomNormal([2, 3, 4, 12], 0, 1, 'float32', 21);
+        const w = tf.randomNormal([2, 3, 4, 9], 0, 1, 'float32', 22);
+        const both = (parts: tf.Tensor[]) => tf.add(tf.sum(tf.mul(tf.square(parts[1]), w)), tf.sum(tf.exp(parts[0])));
+        const second = (parts: tf.Tensor[]) => tf.sum(tf.mul(tf.square(parts[1]), w));
+        for (const f of [both, second]) {
+          const viaFast = tf.grad((t: tf.Tensor) => f(splitChannels(t, [3, 9])))(x);
+          const viaTf = tf.grad((t: tf.Tensor) => f(tf.split(t, [3, 9], -1)))(x);
+          assert.deepEqual(Array.from(viaFast.dataSync()), Array.from(viaTf.dataSync()));
+        }
+      });
+    });
+
     it('leaves other dtypes, one input, and mismatched shapes to tf.concat', async () => {
       const i32 = [tf.tensor2d([[1, 2]], undefined, 'int32'), tf.tensor2d([[3]], undefined, 'int32')];
       assert.deepEqual(await concatChannels(i32).array(), [[1, 2, 3]]);

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 // tfjs-core's own bundle registers no op gradients; tfjs-layers registers them on import.
 import '@tensorflow/tfjs-layers';
-import { concatChannels } from '../layers/concat-channels.js';
+import { concatChannels, splitChannels } from '../layers/concat-channels.js';
 import type { IrnModel } from '../model/irn.js';
 import { seededNormal } from '../model/noise.js';
 import { bicubicDownscale } from './bicubic.js';
@@ -63,8 +63,7 @@ export function irnLoss(model: IrnModel, xHr: tf.Tensor4D, options: IrnLossOptio
   const b = xHr.shape[0];
   return tf.tidy(() => {
     const { output } = model.forward(xHr);
-    const y = tf.slice(output, [0, 0, 0, 0], [-1, -1, -1, 3]) as tf.Tensor4D;
-    const z = tf.slice(output, [0, 0, 0, 3], [-1, -1, -1, -1]) as tf.Tensor4D;
+    const [y, z] = splitChannels(output, [3, output.shape[3] - 3]) as [tf.Tensor4D, tf.Tensor4D];
     const target = bicubicDownscale(xHr, scale);
     const fit = tf.div(tf.sum(tf.square(tf.sub(y, target))), b) as tf.Scalar;
     const dist = tf.div(tf.sum(tf.square(z)), b) as tf.Scalar;
