@@ -227,15 +227,24 @@ async function runBackend(
         }
         rows.push(row);
       }
+      // The model alone first: the conv loop holds every distinct conv input at once, and the
+      // wasm heap never shrinks, so after it x4's 310 px crop ran out of wasm memory ("memory
+      // access out of bounds") where the Rescaler's tiles of the same size had run fine.
+      log(`${backend} x${scale}: IrnModel.upscale alone on a ${largest.w}x${largest.h} LR crop`);
+      takeShaderErrors();
+      let bare: Awaited<ReturnType<Window['irnBench']['bare']>> | { error: string };
+      try {
+        bare = await page.evaluate(([s, w, h, r]) => window.irnBench.bare(s as 2 | 4, w, h, r), [scale, largest.w, largest.h, convRounds] as const);
+        log(`  model warmup ${fmt(bare.warmup)} s, rounds ${bare.times.map((t) => fmt(t)).join(', ')} s`);
+      } catch (e) {
+        bare = { error: (e as Error).message.split('\n')[0] };
+        log(`  model alone failed: ${bare.error}`);
+      }
+      results[`${backend}:x${scale}:bare`] = bare;
       log(`${backend} x${scale}: tf.conv2d loop on a ${largest.w}x${largest.h} LR crop`);
       const conv = await page.evaluate(([s, w, h, r]) => window.irnBench.conv(s as 2 | 4, w, h, r), [scale, largest.w, largest.h, convRounds] as const);
       log(`  conv2d warmup ${fmt(conv.warmup)} s, rounds ${conv.times.map((t) => fmt(t)).join(', ')} s (${fmt(conv.flops / 1e9, 1)} GFLOP, ${conv.convs} convs)`);
       results[`${backend}:x${scale}:conv`] = conv;
-      log(`${backend} x${scale}: IrnModel.upscale alone on a ${largest.w}x${largest.h} LR crop`);
-      takeShaderErrors();
-      const bare = await page.evaluate(([s, w, h, r]) => window.irnBench.bare(s as 2 | 4, w, h, r), [scale, largest.w, largest.h, convRounds] as const);
-      log(`  model warmup ${fmt(bare.warmup)} s, rounds ${bare.times.map((t) => fmt(t)).join(', ')} s`);
-      results[`${backend}:x${scale}:bare`] = bare;
       for (const row of rows.filter((r) => r.scale === scale && r.backend === backend)) Object.assign(row, { conv, bare });
     }
   } finally {
@@ -245,7 +254,7 @@ async function runBackend(
 
 type Loop = { times: number[]; flops: number };
 
-function table(rows: (Row & { conv?: Loop; bare?: Loop })[]): string {
+function table(rows: (Row & { conv?: Loop; bare?: Loop | { error: string } })[]): string {
   const head = [
     'backend', 'scale', 'output', 'IRN s', 'IRN MP/s', 'UpscalerJS s', 'UpscalerJS MP/s', 'IRN speed / UpscalerJS',
     'IRN GFLOP', 'IRN GFLOP/s', 'conv2d GFLOP/s', 'IRN / conv2d', 'model alone / conv2d', 'UpscalerJS GFLOP/s',
@@ -256,7 +265,7 @@ function table(rows: (Row & { conv?: Loop; bare?: Loop })[]): string {
     const irnS = r.irn ? median(r.irn.times) : NaN;
     const usjsS = r.usjs && 'times' in r.usjs ? median(r.usjs.times) : NaN;
     const convGflops = r.conv ? r.conv.flops / median(r.conv.times) / 1e9 : NaN;
-    const bareGflops = r.bare ? r.bare.flops / median(r.bare.times) / 1e9 : NaN;
+    const bareGflops = r.bare && 'times' in r.bare ? r.bare.flops / median(r.bare.times) / 1e9 : NaN;
     const irnGflops = r.irn ? r.irn.flops / irnS / 1e9 : NaN;
     const flag = r.backend === 'webgpu' ? ' (SwiftShader*)' : r.backend === 'webgl' ? ' (SwiftShader)' : '';
     lines.push(`| ${[
@@ -272,7 +281,7 @@ function table(rows: (Row & { conv?: Loop; bare?: Loop })[]): string {
       fmt(irnGflops),
       fmt(convGflops),
       `${fmt((100 * irnGflops) / convGflops, 0)} %`,
-      `${fmt((100 * bareGflops) / convGflops, 0)} %`,
+      r.bare && 'error' in r.bare ? `failed: ${r.bare.error}` : `${fmt((100 * bareGflops) / convGflops, 0)} %`,
       r.usjs && 'times' in r.usjs ? `${fmt(r.usjs.flops / usjsS / 1e9)} (${fmt(r.usjs.flops / 1e9, 1)} GFLOP)` : '-',
     ].join(' | ')} |`);
   }
