@@ -24,7 +24,10 @@ const lastStep = [...log].reverse().find((l) => /^step \d+ lr/.test(l)) ?? '(no 
 // Each progress line covers the 10 steps since the previous one (--log-every default),
 // validation and checkpoints included; data loading is not counted.
 const wallMs = log.reduce((sum, l) => sum + 10 * Number(/\((\d+) ms\/step\)/.exec(l)?.[1] ?? 0), 0);
-const wall = `about ${(wallMs / 60000).toFixed(0)} min of training (sum of the logged step times; one wasm thread on a shared 2-core machine)`;
+const parallel = commands.some((c) => /--workers [1-9]/.test(c));
+const wall =
+  `about ${(wallMs / 60000).toFixed(0)} min of training (sum of the logged step times; a shared 2-core machine, ` +
+  `${parallel ? 'one wasm thread per process, and two (data-parallel, `--workers 1`) from the first command with that flag on' : 'one wasm thread'})`;
 const valLines = log.filter((l) => / val PSNR-Y /.test(l));
 
 const files = (await readdir(dir)).filter((f) => f !== 'PROVENANCE.md').sort();
@@ -36,7 +39,7 @@ const scale = irnMeta.scale ?? 2;
 const ckptDir = relative(process.cwd(), join(dirname(logPath), 'ckpt'));
 const text = `# Provenance of \`${relative(process.cwd(), dir)}\`
 
-A small x${scale} IRN trained from scratch on CPU (tfjs wasm backend, one thread) by
+A small x${scale} IRN trained from scratch on CPU (tfjs wasm backend${parallel ? ', one thread and later two data-parallel threads' : ', one thread'}) by
 \`packages/core/scripts/train-x2.ts\`. Not the published model: ${JSON.stringify(meta.userDefinedMetadata?.irn ?? {})}.
 
 ## Command
