@@ -8,19 +8,17 @@ export interface ParallelWorkerInit {
   artifacts: { modelTopology: unknown; weightSpecs: unknown; weightData: ArrayBuffer; format?: string; generatedBy?: string; convertedBy?: string | null };
 }
 
-/** Main thread to worker. */
-export type ParallelRequest =
-  | {
-      kind: 'step';
-      id: number;
-      /** Every trainable variable, flattened in `IrnTrainer.variables` order. */
-      weights: Float32Array;
-      /** The shard `[b, p, p, 3]`, flattened. */
-      x: Float32Array;
-      shape: [number, number, number, number];
-      spec: ShardSpec;
-    }
-  | { kind: 'close' };
+/** Main thread to worker (the main thread ends workers with `terminate()`). */
+export interface ParallelRequest {
+  kind: 'step';
+  id: number;
+  /** Every trainable variable, flattened in `IrnTrainer.variables` order. */
+  weights: Float32Array;
+  /** The shard `[b, p, p, 3]`, flattened. */
+  x: Float32Array;
+  shape: [number, number, number, number];
+  spec: ShardSpec;
+}
 
 /** Worker to main thread. */
 export type ParallelReply =

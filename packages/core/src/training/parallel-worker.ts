@@ -18,11 +18,6 @@ try {
   const model = await IrnModel.load(tf.io.fromMemory(init.artifacts as tf.io.ModelArtifacts));
   const vars = model.flow.trainableWeights.map((w) => w.read() as tf.Variable);
   port.on('message', (m: ParallelRequest) => {
-    if (m.kind === 'close') {
-      model.dispose();
-      port.close();
-      return;
-    }
     try {
       let off = 0;
       for (const v of vars) {
