@@ -5,6 +5,7 @@ import { useNodeBackend } from '../backend/node-backend.js';
 import { IrnModel } from '../model/irn.js';
 import { perturbWeights } from '../testing/perturb.js';
 import { DataParallelTrainer } from './parallel-node.js';
+import { runTraining } from './run-node.js';
 import { IrnTrainer, type StepReport, type TrainerOptions } from './trainer.js';
 
 // A tiny model with every weight non-zero (a fresh one has zero conv5 kernels), a batch of 3
@@ -84,6 +85,14 @@ describe('DataParallelTrainer (worker threads, wasm)', () => {
     await assert.rejects(dp!.trainStep(x), /closed/);
     x.dispose();
     await assert.rejects(DataParallelTrainer.start(dp!.trainer, { workers: 0 }), /workers must be an integer >= 1/);
+    await assert.rejects(DataParallelTrainer.start(dp!.trainer, { workers: 1, backend: 'webgl' as 'wasm' }), /runs on wasm or cpu in Node, not webgl/);
+    // runTraining checks its worker count before it touches anything (signal handlers included).
+    const sigint = process.listenerCount('SIGINT');
+    await assert.rejects(
+      runTraining({ trainer: dp!.trainer, workers: -1 } as unknown as Parameters<typeof runTraining>[0]),
+      /workers must be an integer >= 0, got -1/,
+    );
+    assert.equal(process.listenerCount('SIGINT'), sigint);
     dp!.trainer.model.dispose();
     dp!.trainer.dispose();
     dp = null;

@@ -98,6 +98,8 @@ export interface TrainingRunResult {
  */
 export async function runTraining(o: TrainingRunOptions): Promise<TrainingRunResult> {
   const { trainer, totalSteps, log } = o;
+  const workers = o.workers ?? 0;
+  if (!Number.isInteger(workers) || workers < 0) throw new RangeError(`workers must be an integer >= 0, got ${workers}`);
   let best = o.best ?? -Infinity;
   let bestStep = o.bestStep ?? 0;
   const outDir = resolve(o.outDir);
@@ -122,8 +124,6 @@ export async function runTraining(o: TrainingRunOptions): Promise<TrainingRunRes
     return [sig, handler] as const;
   });
 
-  const workers = o.workers ?? 0;
-  if (!Number.isInteger(workers) || workers < 0) throw new RangeError(`workers must be an integer >= 0, got ${workers}`);
   let parallel: DataParallelTrainer | null = null;
   try {
     if (workers > 0) {

@@ -130,3 +130,32 @@ test('setSchedule changes the learning rate from the next step on, keeping the s
   }
   x.dispose();
 });
+
+test('computeGradients + applyGradients is trainStep, and bad shards or gradient lists are refused', () => {
+  const images = syntheticImages();
+  const options: TrainerOptions = { seed: 4, loss: { zScale: 0.5 }, clipNorm: 1 };
+  const a = new IrnTrainer(tiny(), options);
+  const b = new IrnTrainer(tiny(), options);
+  const x = samplePatches(images, a.rng, 3, 8);
+  const ra = a.trainStep(x);
+  const rb = b.applyGradients(b.computeGradients(x));
+  assert.deepEqual(rb, ra);
+  assert.deepEqual(
+    b.variables.map((v) => Array.from(v.dataSync())),
+    a.variables.map((v) => Array.from(v.dataSync())),
+  );
+  const tensors = tf.memory().numTensors;
+  assert.throws(() => b.computeGradients(x, { offset: 1, batch: 3 }), /shard of 3 samples at offset 1 does not fit a batch of 3/);
+  assert.throws(() => b.computeGradients(x, { offset: -1, batch: 8 }), /does not fit/);
+  const g = b.computeGradients(x);
+  const one = g.grads.pop()!;
+  one.dispose();
+  assert.throws(() => b.applyGradients(g), /gradients for \d+ variables/);
+  assert.equal(b.step, 1, 'a refused step must not count');
+  assert.equal(tf.memory().numTensors, tensors, 'refused calls leaked tensors');
+  x.dispose();
+  for (const t of [a, b]) {
+    t.dispose();
+    t.model.dispose();
+  }
+});
