@@ -1,6 +1,6 @@
 // One IRN training step on the wasm backend in Node: ms per step and GFLOP/s, next to plain
 // tf.conv2d on the same conv shapes and to the same step in PyTorch (bench/README.md).
-//   node --import tsx bench/train-step.ts [--steps 3] [--skip-published] [--skip-torch] [--workers auto|N]
+//   node --import tsx bench/train-step.ts [--steps 3] [--skip-published] [--skip-torch] [--workers auto|N] [--profile]
 // FLOPs are counted analytically: a 3x3 conv costs 2 * 9 * Cin * Cout * H * W * B multiply-adds
 // x 2 per forward; a training step is counted as 6 forward passes' worth of conv FLOPs
 // (forward (downscale) + inverse (upscale), each with a backward of about twice its forward:
@@ -21,6 +21,8 @@ const { values: args } = parseArgs({
     'skip-torch': { type: 'boolean', default: false },
     // Worker threads of the data-parallel step (DataParallelTrainer); 0 skips it.
     workers: { type: 'string', default: 'auto' },
+    // Also print where one default-model step's kernel time goes (tf.profile).
+    profile: { type: 'boolean', default: false },
   },
 });
 const STEPS = Number(args.steps);
@@ -210,3 +212,22 @@ for (const c of CONFIGS) {
 console.log(`| ${header.join(' | ')} |\n|${header.map(() => '---').join('|')}|`);
 for (const r of rows) console.log(`| ${r.join(' | ')} |`);
 if (!withTorch) console.log('\n(PyTorch not measured: /usr/bin/python3 cannot import torch, or --skip-torch)');
+
+if (args.profile) {
+  // Kernel time of one step of the default model by kernel name. tf.profile times every kernel
+  // separately (slower than a plain step), and a custom gradient's forward shows as "unnamed
+  // scope" around the kernels it runs, so shares are of a total that counts those twice.
+  const c = CONFIGS[0];
+  const trainer = makeTrainer(c);
+  const x = tf.randomUniform([c.batch, c.patch, c.patch, 3], 0, 1, 'float32', 3) as tf.Tensor4D;
+  trainer.trainStep(x);
+  const info = await tf.profile(() => void trainer.trainStep(x));
+  const byName = new Map<string, number>();
+  for (const k of info.kernels) byName.set(k.name, (byName.get(k.name) ?? 0) + ((await k.kernelTimeMs) as number));
+  const total = [...byName.values()].reduce((a, b) => a + b, 0);
+  const top = [...byName.entries()].sort((a, b) => b[1] - a[1]).slice(0, 12);
+  console.log(`\n${c.name}, one step profiled (${total.toFixed(0)} ms of kernel time): ` + top.map(([n, ms]) => `${n} ${((100 * ms) / total).toFixed(1)} %`).join(', '));
+  x.dispose();
+  trainer.dispose();
+  trainer.model.dispose();
+}
