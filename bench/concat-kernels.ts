@@ -32,7 +32,7 @@ function time(f: () => tf.Tensor | tf.Tensor[]): number {
 }
 const same = (a: tf.Tensor[], b: tf.Tensor[]) => a.every((t, i) => tf.tidy(() => tf.max(tf.abs(tf.sub(t, b[i]))).dataSync()[0]) === 0);
 
-const feats = [9, 16, 16, 16, 16].map((c, i) => tf.randomNormal([1, side, side, c], 0, 1, 'float32', i));
+const feats = [9, 16, 16, 16, 16].map((c, i) => tf.randomNormal([1, side, side, c], 0, 1, 'float32', i) as tf.Tensor4D);
 console.log(`wasm, ${side}x${side} px, medians of ${rounds} calls`);
 console.log('| inputs | output channels | MB written | tf.concat ms | IrnConcatChannels ms | speed-up | tf.split ms | IrnSplitChannels ms | speed-up | zero fill ms | zero fill GB/s | IrnConcatChannels GB/s (read + write) |');
 console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
