@@ -1,5 +1,6 @@
 /**
- * Core's wasm kernels for channel concatenation and splitting against tfjs-wasm's own
+ * Core's wasm kernels for channel concatenation and splitting (on their SIMD copy kernel,
+ * channel-copy.wat, and on their JavaScript `copyWithin` fallback) against tfjs-wasm's own
  * `Concat` and `SplitV`, in Node, on the dense blocks' shapes (a 256 px LR tile, x2's F
  * subnet: 9 input channels, growth 16), with a zero fill of the same size as a measure of
  * this machine's single-thread memory speed:
@@ -11,6 +12,7 @@
  */
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
+import { setChannelCopyEnabled } from '../packages/core/src/layers/channel-copy.js';
 import { concatChannels, splitChannels } from '../packages/core/src/layers/concat-channels.js';
 import { useNodeBackend } from '../packages/core/src/node.js';
 
@@ -31,31 +33,58 @@ function time(f: () => tf.Tensor | tf.Tensor[]): number {
   return median(ms);
 }
 const same = (a: tf.Tensor[], b: tf.Tensor[]) => a.every((t, i) => tf.tidy(() => tf.max(tf.abs(tf.sub(t, b[i]))).dataSync()[0]) === 0);
+/** Runs f with the SIMD copy kernel on or off (the JavaScript copyWithin path). */
+function withSimd<T>(on: boolean, f: () => T): T {
+  setChannelCopyEnabled(on);
+  try {
+    return f();
+  } finally {
+    setChannelCopyEnabled(true);
+  }
+}
+const ALPHA = 0.2;
 
 const feats = [9, 16, 16, 16, 16].map((c, i) => tf.randomNormal([1, side, side, c], 0, 1, 'float32', i) as tf.Tensor4D);
 console.log(`wasm, ${side}x${side} px, medians of ${rounds} calls`);
-console.log('| inputs | output channels | MB written | tf.concat ms | IrnConcatChannels ms | speed-up | tf.split ms | IrnSplitChannels ms | speed-up | zero fill ms | zero fill GB/s | IrnConcatChannels GB/s (read + write) |');
-console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
+console.log(
+  '| inputs | output channels | MB written | tf.concat ms | JS concat ms | SIMD concat ms | SIMD vs tf.concat | SIMD vs JS | ' +
+    'tf.leakyRelu + SIMD concat ms | SIMD concat with LeakyReLU ms | tf.split ms | JS split ms | SIMD split ms | SIMD vs tf.split | SIMD vs JS | ' +
+    'zero fill ms | zero fill GB/s | SIMD concat GB/s (read + write) |',
+);
+console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
 for (let k = 2; k <= feats.length; k++) {
   const parts = feats.slice(0, k);
   const sizes = parts.map((t) => t.shape[3]);
+  const leaky = { leaky: parts.map((_, i) => i > 0), alpha: ALPHA };
   const channels = sizes.reduce((a, b) => a + b, 0);
   const whole = tf.concat(parts, 3);
-  const fast = concatChannels(parts);
-  const split = splitChannels(whole, sizes);
-  if (!same([fast], [whole]) || !same(split, parts)) throw new Error(`results differ from tfjs for ${k} inputs`);
-  tf.dispose([fast, ...split]);
+  const wholeLeaky = tf.tidy(() => tf.concat(parts.map((t, i) => (i > 0 ? tf.leakyRelu(t, ALPHA) : t)), 3));
+  for (const on of [true, false]) {
+    const fast = withSimd(on, () => concatChannels(parts));
+    const split = withSimd(on, () => splitChannels(whole, sizes));
+    if (!same([fast], [whole]) || !same(split, parts)) throw new Error(`results differ from tfjs for ${k} inputs (SIMD ${on})`);
+    tf.dispose([fast, ...split]);
+  }
+  const fused = concatChannels(parts, leaky);
+  if (!same([fused], [wholeLeaky])) throw new Error(`LeakyReLU concat differs from tfjs for ${k} inputs`);
+  tf.dispose([fused, wholeLeaky]);
   const bytes = whole.size * 4;
   const tConcat = time(() => tf.concat(parts, 3));
-  const tFast = time(() => concatChannels(parts));
+  const tJs = withSimd(false, () => time(() => concatChannels(parts)));
+  const tSimd = time(() => concatChannels(parts));
+  const tLeakyThenConcat = time(() => tf.tidy(() => concatChannels(parts.map((t, i) => (i > 0 ? tf.leakyRelu(t, ALPHA) : t)))));
+  const tLeaky = time(() => concatChannels(parts, leaky));
   const tSplit = time(() => tf.split(whole, sizes, 3));
-  const tFastSplit = time(() => splitChannels(whole, sizes));
+  const tJsSplit = withSimd(false, () => time(() => splitChannels(whole, sizes)));
+  const tSimdSplit = time(() => splitChannels(whole, sizes));
   const tZeros = time(() => tf.zeros(whole.shape));
   whole.dispose();
+  const f = (v: number) => v.toFixed(2);
+  const x = (a: number, b: number) => `${(a / b).toFixed(2)}x`;
   console.log(
-    `| ${k} | ${channels} | ${(bytes / 1e6).toFixed(1)} | ${tConcat.toFixed(2)} | ${tFast.toFixed(2)} | ${(tConcat / tFast).toFixed(2)}x | ` +
-      `${tSplit.toFixed(2)} | ${tFastSplit.toFixed(2)} | ${(tSplit / tFastSplit).toFixed(2)}x | ${tZeros.toFixed(2)} | ` +
-      `${(bytes / 1e6 / tZeros).toFixed(1)} | ${((2 * bytes) / 1e6 / tFast).toFixed(1)} |`,
+    `| ${k} | ${channels} | ${(bytes / 1e6).toFixed(1)} | ${f(tConcat)} | ${f(tJs)} | ${f(tSimd)} | ${x(tConcat, tSimd)} | ${x(tJs, tSimd)} | ` +
+      `${f(tLeakyThenConcat)} | ${f(tLeaky)} | ${f(tSplit)} | ${f(tJsSplit)} | ${f(tSimdSplit)} | ${x(tSplit, tSimdSplit)} | ${x(tJsSplit, tSimdSplit)} | ` +
+      `${f(tZeros)} | ${(bytes / 1e6 / tZeros).toFixed(1)} | ${((2 * bytes) / 1e6 / tSimd).toFixed(1)} |`,
   );
 }
 tf.dispose(feats);

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { channelCopier, type CopyRecord } from './channel-copy.js';
 
 /**
  * Concatenation along the channel (last) axis of NHWC tensors, as the dense blocks need it,
@@ -8,8 +9,13 @@ import * as tf from '@tensorflow/tfjs-core';
  * and input, and allocates a zero-filled output. In IRN's dense blocks (3 to 73 channels, 16
  * added per conv) that made Concat about 30 % of the kernel time of an upscale
  * (`bench/model-vs-conv.ts --profile`). The kernel here allocates the output without zeroing
- * and copies each pixel's channels with `copyWithin` on the wasm heap (both sides live
- * there), 2.2-2.6x faster than the built-in one at those sizes (bench/concat-kernels.ts).
+ * and fills it pixel by pixel, in order, with a small WebAssembly SIMD kernel that runs on the
+ * backend's own memory (channel-copy.ts); where that cannot run, with `copyWithin` on the
+ * wasm heap, input by input. Timings against the built-in kernels: bench/concat-kernels.ts.
+ *
+ * On the SIMD path it can also apply LeakyReLU to chosen inputs as it copies them
+ * (`concatChannels(tensors, { leaky, alpha })`), which the dense blocks' inference uses
+ * instead of a separate activation pass over every conv output.
  *
  * It is registered under its own kernel name, {@link CONCAT_CHANNELS}, for the wasm backend
  * only, so tfjs's own `Concat` stays as it is for everyone else. Other backends, dtypes and
@@ -27,6 +33,7 @@ export const SPLIT_CHANNELS = 'IrnSplitChannels';
 
 /** The members of tfjs-backend-wasm's `BackendWasm` this kernel uses. */
 interface WasmHeapBackend {
+  wasm?: unknown;
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
   typedArrayFromHeap(t: tf.TensorInfo): tf.TypedArray;
 }
@@ -36,24 +43,55 @@ function isWasmHeapBackend(b: unknown): b is WasmHeapBackend {
   return o != null && typeof o.makeOutput === 'function' && typeof o.typedArrayFromHeap === 'function';
 }
 
-function concatChannelsWasm(args: { inputs: tf.NamedTensorInfoMap; backend: unknown }): tf.TensorInfo {
+/** Attributes of the {@link CONCAT_CHANNELS} kernel. */
+interface ConcatAttrs {
+  channels: number[];
+  /** 1 where the input goes through LeakyReLU(alpha) as it is copied (SIMD path only). */
+  leaky?: number[];
+  alpha?: number;
+}
+
+function concatChannelsWasm(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo {
   const backend = args.backend;
   if (!isWasmHeapBackend(backend)) throw new Error(`${CONCAT_CHANNELS}: the backend does not expose its wasm heap`);
+  const attrs = (args.attrs ?? {}) as unknown as Partial<ConcatAttrs>;
+  const leaky = attrs.leaky ?? [];
   const inputs = Object.values(args.inputs) as tf.TensorInfo[];
   const first = inputs[0].shape;
   const channels = inputs.map((t) => t.shape[t.shape.length - 1]);
   const total = channels.reduce((a, b) => a + b, 0);
   const out = backend.makeOutput([...first.slice(0, -1), total], 'float32');
+  const copier = channelCopier(backend.wasm);
+  if (copier == null && leaky.some((l) => l)) throw new Error(`${CONCAT_CHANNELS}: LeakyReLU needs the SIMD copy kernel`);
+  // Views are taken after makeOutput (it may grow the heap).
   const outView = backend.typedArrayFromHeap(out) as Float32Array;
+  const pixels = outView.length / total;
+  if (copier != null) {
+    let offset = 0;
+    const records: CopyRecord[] = inputs.map((t, i) => {
+      const c = channels[i];
+      const r: CopyRecord = {
+        src: (backend.typedArrayFromHeap(t) as Float32Array).byteOffset,
+        srcStride: 4 * c,
+        dst: outView.byteOffset + 4 * offset,
+        dstStride: 4 * total,
+        bytes: 4 * c,
+        leaky: leaky[i] === 1,
+      };
+      offset += c;
+      return r;
+    });
+    copier.run(records, pixels, attrs.alpha ?? 0);
+    return out;
+  }
   // One Float32Array over the whole heap: `copyWithin` copies each pixel's channels inside it
-  // without creating a view per pixel. Views are taken after makeOutput (it may grow the heap).
+  // without creating a view per pixel.
   const heap = new Float32Array(outView.buffer);
   const outStart = outView.byteOffset / 4;
   let offset = 0;
   for (let i = 0; i < inputs.length; i++) {
     const c = channels[i];
     const view = backend.typedArrayFromHeap(inputs[i]) as Float32Array;
-    const pixels = view.length / c;
     let src = view.byteOffset / 4;
     let dst = outStart + offset;
     for (let p = 0; p < pixels; p++, src += c, dst += total) heap.copyWithin(dst, src, src + c);
@@ -73,8 +111,27 @@ function splitChannelsWasm(args: { inputs: tf.NamedTensorInfoMap; backend: unkno
   const outs = channels.map((c) => backend.makeOutput([...lead, c], 'float32'));
   // Heap views only after every makeOutput (each may grow the heap).
   const xView = backend.typedArrayFromHeap(x) as Float32Array;
-  const heap = new Float32Array(xView.buffer);
   const pixels = xView.length / total;
+  const copier = channelCopier(backend.wasm);
+  if (copier != null) {
+    let offset = 0;
+    const records: CopyRecord[] = outs.map((o, i) => {
+      const c = channels[i];
+      const r: CopyRecord = {
+        src: xView.byteOffset + 4 * offset,
+        srcStride: 4 * total,
+        dst: (backend.typedArrayFromHeap(o) as Float32Array).byteOffset,
+        dstStride: 4 * c,
+        bytes: 4 * c,
+        leaky: false,
+      };
+      offset += c;
+      return r;
+    });
+    copier.run(records, pixels, 0);
+    return outs;
+  }
+  const heap = new Float32Array(xView.buffer);
   let offset = xView.byteOffset / 4;
   for (let i = 0; i < outs.length; i++) {
     const c = channels[i];
@@ -100,7 +157,9 @@ function register(): void {
     tf.registerGradient({
       kernelName: CONCAT_CHANNELS,
       gradFunc: (dy, _saved, attrs) => {
-        const sizes = (attrs as unknown as { channels: number[] }).channels;
+        const { channels: sizes, leaky } = attrs as unknown as ConcatAttrs;
+        // concatChannels only fuses LeakyReLU with the gradient tape off.
+        if (leaky?.some((l) => l)) throw new Error(`${CONCAT_CHANNELS} with LeakyReLU has no gradient`);
         const parts = splitChannels(dy as tf.Tensor, sizes);
         const grads: Record<string, () => tf.Tensor> = {};
         parts.forEach((p, i) => {
@@ -132,18 +191,62 @@ export function splitChannels(x: tf.Tensor, channels: number[]): tf.Tensor[] {
   return tf.engine().runKernel(SPLIT_CHANNELS, { x }, { channels } as unknown as tf.NamedAttrMap) as unknown as tf.Tensor[];
 }
 
+/** LeakyReLU for some inputs of {@link concatChannels}. */
+export interface ConcatLeakyRelu {
+  /** Per input: whether it goes through LeakyReLU before it is concatenated. */
+  leaky: boolean[];
+  /** The slope for negative values, as in `tf.leakyRelu`. */
+  alpha: number;
+}
+
 /**
  * `tf.concat(tensors, -1)` for float32 tensors of rank 2 or more that agree on every other
  * axis; on the wasm backend through the faster {@link CONCAT_CHANNELS} kernel, elsewhere
  * exactly `tf.concat`. Differentiable on every backend.
+ *
+ * With `activation`, the inputs it marks go through `tf.leakyRelu(t, alpha)` first. On wasm,
+ * with the gradient tape off and 0 <= alpha <= 1, the kernel applies it while copying (no
+ * separate pass, no intermediate tensor); otherwise it runs `tf.leakyRelu` and then concatenates.
  */
-export function concatChannels<T extends tf.Tensor>(tensors: T[]): T {
+export function concatChannels<T extends tf.Tensor>(tensors: T[], activation?: ConcatLeakyRelu): T {
   if (tensors.length === 0) throw new Error('concatChannels: no tensors given');
-  if (tensors.length === 1) return tensors[0].clone() as T;
+  const leaky = activation?.leaky ?? [];
+  if (activation != null && leaky.length !== tensors.length) {
+    throw new Error(`concatChannels: ${leaky.length} LeakyReLU flags for ${tensors.length} tensors`);
+  }
+  if (!leaky.some((l) => l)) return concatPlain(tensors);
+  const alpha = activation!.alpha;
+  const fused =
+    tf.getBackend() === 'wasm' &&
+    !tf.engine().isTapeOn() &&
+    alpha >= 0 &&
+    alpha <= 1 &&
+    tensors.length > 1 &&
+    fastShapes(tensors) &&
+    channelCopier((tf.backend() as { wasm?: unknown }).wasm) != null;
+  if (!fused) {
+    return tf.tidy(() => concatPlain(tensors.map((t, i) => (leaky[i] ? tf.leakyRelu(t, alpha) : t)))) as T;
+  }
+  return runConcat(tensors, { channels: channelsOf(tensors), leaky: leaky.map((l) => (l ? 1 : 0)), alpha });
+}
+
+/**
+ * Whether {@link concatChannels} applies LeakyReLU inside its copy kernel right now (wasm
+ * backend with the SIMD copy kernel, gradient tape off).
+ */
+export function concatFusesLeakyRelu(): boolean {
+  return tf.getBackend() === 'wasm' && !tf.engine().isTapeOn() && channelCopier((tf.backend() as { wasm?: unknown }).wasm) != null;
+}
+
+function channelsOf(tensors: tf.Tensor[]): number[] {
+  return tensors.map((t) => t.shape[t.rank - 1]);
+}
+
+/** Whether the wasm kernel takes these tensors (float32, rank >= 2, same leading shape). */
+function fastShapes(tensors: tf.Tensor[]): boolean {
   const first = tensors[0];
   const lead = first.shape.slice(0, -1);
-  const fast =
-    tf.getBackend() === 'wasm' &&
+  return (
     first.rank >= 2 &&
     tensors.every(
       (t) =>
@@ -151,13 +254,21 @@ export function concatChannels<T extends tf.Tensor>(tensors: T[]): T {
         t.rank === first.rank &&
         t.shape[t.rank - 1] > 0 &&
         t.shape.slice(0, -1).every((d, i) => d === lead[i]),
-    );
-  if (!fast) return tf.concat(tensors, -1) as T;
+    )
+  );
+}
+
+function concatPlain<T extends tf.Tensor>(tensors: T[]): T {
+  if (tensors.length === 1) return tensors[0].clone() as T;
+  if (tf.getBackend() !== 'wasm' || !fastShapes(tensors)) return tf.concat(tensors, -1) as T;
+  return runConcat(tensors, { channels: channelsOf(tensors) });
+}
+
+function runConcat<T extends tf.Tensor>(tensors: T[], attrs: ConcatAttrs): T {
   register();
   const inputs: tf.NamedTensorMap = {};
   tensors.forEach((t, i) => {
     inputs[String(i)] = t;
   });
-  const attrs = { channels: tensors.map((t) => t.shape[t.rank - 1]) };
   return tf.engine().runKernel(CONCAT_CHANNELS, inputs, attrs as unknown as tf.NamedAttrMap) as T;
 }

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { LayerArgs } from '@tensorflow/tfjs-layers/dist/engine/topology.js';
-import { concatChannels } from './concat-channels.js';
+import { concatChannels, concatFusesLeakyRelu } from './concat-channels.js';
 import { conv2dSame } from './conv.js';
 
 /** Constructor arguments of {@link DenseBlock}. */
@@ -28,8 +28,10 @@ const LEAKY_SLOPE = 0.2;
 let fusedInference = true;
 
 /**
- * Whether inference (no gradient tape) uses tfjs's fused conv2d + bias + LeakyReLU kernel
- * (default true). For benchmarks and tests that compare it with the unfused ops, which
+ * Whether inference (no gradient tape) fuses the convolutions' bias and LeakyReLU (default
+ * true): on wasm, conv + bias in one `FusedConv2D` and the LeakyReLU inside the next
+ * concatenation (concat-channels.ts); on other backends, tfjs's fused conv2d + bias +
+ * LeakyReLU kernel. For benchmarks and tests that compare it with the unfused ops, which
  * training always uses; not part of the public API.
  */
 export function setFusedInference(enabled: boolean): void {
@@ -104,16 +106,26 @@ export class DenseBlock extends tfl.layers.Layer {
     // Without a gradient tape nothing needs the intermediates: free them as soon as they are
     // used, so peak memory is about one concatenation, not all of them.
     const free = !tf.engine().isTapeOn();
+    // On wasm, inference leaves LeakyReLU to the concatenations, which apply it while they
+    // copy (concat-channels.ts): the convs write conv + bias only, and no separate activation
+    // pass runs over their outputs.
+    const leakyInConcat = free && fusedInference && concatFusesLeakyRelu();
     return tf.tidy(() => {
       const feats: tf.Tensor4D[] = [x];
       for (let k = 0; k < CONVS; k++) {
-        const inp = feats.length === 1 ? x : concatChannels(feats);
         const filter = this.kernels[k].read() as tf.Tensor4D;
         const bias = this.biases[k].read() as tf.Tensor1D;
         const last = k === CONVS - 1;
+        if (leakyInConcat) {
+          const inp = feats.length === 1 ? x : concatChannels(feats, { leaky: feats.map((_, i) => i > 0), alpha: LEAKY_SLOPE });
+          const a = tf.fused.conv2d({ x: inp, filter, bias, strides: 1, pad: 'same' });
+          if (inp !== x) inp.dispose();
+          if (last) return a;
+          feats.push(a);
+          continue;
+        }
+        const inp = feats.length === 1 ? x : concatChannels(feats);
         if (free && fusedInference) {
-          // Inference: one fused kernel does the conv, the bias and the LeakyReLU. Training
-          // takes the path below, for conv2dSame's gradient (wasm has no Conv2DBackpropFilter).
           const a = last
             ? tf.fused.conv2d({ x: inp, filter, bias, strides: 1, pad: 'same' })
             : tf.fused.conv2d({ x: inp, filter, bias, strides: 1, pad: 'same', activation: 'leakyrelu', leakyreluAlpha: LEAKY_SLOPE });

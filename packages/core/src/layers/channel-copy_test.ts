@@ -1,0 +1,165 @@
+import { describe, it, before } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-layers';
+import { useNodeBackend } from '../backend/node-backend.js';
+import { CHANNEL_COPY_WASM } from './channel-copy-wasm.js';
+import { channelCopier, setChannelCopyEnabled, type CopyRecord } from './channel-copy.js';
+import { concatChannels, concatFusesLeakyRelu, splitChannels } from './concat-channels.js';
+import { DenseBlock, setFusedInference } from './dense-block.js';
+// @ts-expect-error: a plain .mjs build script without types
+import { compileChannelCopy } from '../../scripts/build-channel-copy.mjs';
+
+interface Heap {
+  asm: { memory: WebAssembly.Memory };
+  _malloc(n: number): number;
+  _free(p: number): void;
+}
+const heapOf = () => (tf.backend() as unknown as { wasm: Heap }).wasm;
+const leakyRelu = (v: number, alpha: number) => (v < 0 ? Math.fround(v * alpha) : v);
+
+describe('channel-copy.wat', () => {
+  it('the committed bytes are the .wat compiled (run `pnpm --filter @irn/core run build:wasm` after editing it)', async () => {
+    assert.equal(CHANNEL_COPY_WASM, await compileChannelCopy());
+  });
+});
+
+describe('the SIMD channel copy on wasm', () => {
+  before(async () => {
+    await useNodeBackend('wasm');
+  });
+
+  it('copies exactly the records, writes nothing outside them, and applies LeakyReLU where asked', () => {
+    const m = heapOf();
+    const copier = channelCopier(m);
+    assert.ok(copier, 'the kernel instantiates on the backend memory');
+    const GUARD = 64; // floats of guard pattern before and after every buffer
+    // (channels per input, pixels): the 1- and 2-channel cases make strides below 12 bytes,
+    // where the last pixels must copy exactly; one pixel copies exactly only.
+    const cases: [number[], number][] = [
+      [[9, 16, 16], 37],
+      [[1, 2, 3], 11],
+      [[1], 5],
+      [[3, 1], 1],
+      [[5, 7, 4, 13], 2],
+      [[2, 2], 3],
+    ];
+    for (const [channels, pixels] of cases) {
+      const total = channels.reduce((a, b) => a + b, 0);
+      const alloc = (floats: number) => {
+        const ptr = m._malloc(4 * (floats + 2 * GUARD));
+        const view = new Float32Array(m.asm.memory.buffer, ptr, floats + 2 * GUARD);
+        view.fill(-12345.5);
+        return { ptr, body: ptr + 4 * GUARD, floats };
+      };
+      const srcs = channels.map((c) => alloc(c * pixels));
+      const dst = alloc(total * pixels);
+      srcs.forEach((s, i) => {
+        const v = new Float32Array(m.asm.memory.buffer, s.body, s.floats);
+        for (let j = 0; j < v.length; j++) v[j] = (j % 3 === 0 ? -1 : 1) * (i * 1000 + j + 0.25);
+      });
+      let offset = 0;
+      const records: CopyRecord[] = channels.map((c, i) => {
+        const r = { src: srcs[i].body, srcStride: 4 * c, dst: dst.body + 4 * offset, dstStride: 4 * total, bytes: 4 * c, leaky: i % 2 === 1 };
+        offset += c;
+        return r;
+      });
+      copier.run(records, pixels, 0.2);
+      const heap = new Float32Array(m.asm.memory.buffer);
+      const label = `channels ${channels}, ${pixels} px`;
+      for (const b of [...srcs, dst]) {
+        for (let g = 0; g < GUARD; g++) {
+          assert.equal(heap[b.ptr / 4 + g], -12345.5, `${label}: guard before`);
+          assert.equal(heap[b.body / 4 + b.floats + g], -12345.5, `${label}: guard after`);
+        }
+      }
+      offset = 0;
+      channels.forEach((c, i) => {
+        for (let p = 0; p < pixels; p++) {
+          for (let ch = 0; ch < c; ch++) {
+            const v = heap[srcs[i].body / 4 + p * c + ch];
+            const want = i % 2 === 1 ? leakyRelu(v, Math.fround(0.2)) : v;
+            assert.equal(heap[dst.body / 4 + p * total + offset + ch], want, `${label}: input ${i}, pixel ${p}, channel ${ch}`);
+          }
+        }
+        offset += c;
+      });
+      [...srcs, dst].forEach((b) => m._free(b.ptr));
+    }
+  });
+
+  it('concatChannels and splitChannels equal tf.concat and tf.split on both paths (SIMD and JavaScript)', () => {
+    const cases: number[][] = [
+      [9, 16, 16, 16, 16],
+      [1, 1, 2],
+      [3, 1],
+      [2, 5, 7],
+    ];
+    for (const simd of [true, false]) {
+      setChannelCopyEnabled(simd);
+      try {
+        for (const [k, channels] of cases.entries()) {
+          for (const lead of [[1, 7, 5], [2, 1, 1], [3, 4]]) {
+            tf.tidy(() => {
+              const ts = channels.map((c, i) => tf.randomNormal([...lead, c], 0, 1, 'float32', 100 * k + i));
+              const want = tf.concat(ts, -1);
+              const got = concatChannels(ts);
+              const label = `SIMD ${simd}, case ${k}, lead ${lead}`;
+              assert.deepEqual(Array.from(got.dataSync()), Array.from(want.dataSync()), label);
+              splitChannels(want, channels).forEach((part, i) => {
+                assert.deepEqual(Array.from(part.dataSync()), Array.from(ts[i].dataSync()), `${label}, part ${i}`);
+              });
+            });
+          }
+        }
+      } finally {
+        setChannelCopyEnabled(true);
+      }
+    }
+  });
+
+  it('concatChannels with LeakyReLU equals tf.leakyRelu then tf.concat, in one kernel when the tape is off', async () => {
+    const ts = [3, 16, 16, 1].map((c, i) => tf.randomNormal([2, 6, 5, c], 0, 1, 'float32', 40 + i));
+    const activation = { leaky: [false, true, false, true], alpha: 0.2 };
+    const want = tf.tidy(() => tf.concat(ts.map((t, i) => (activation.leaky[i] ? tf.leakyRelu(t, 0.2) : t)), -1));
+    assert.ok(concatFusesLeakyRelu());
+    const before = tf.memory().numTensors;
+    const got = concatChannels(ts, activation);
+    assert.equal(tf.memory().numTensors, before + 1, 'no intermediate tensors');
+    assert.deepEqual(Array.from(got.dataSync()), Array.from(want.dataSync()));
+    const profile = await tf.profile(() => concatChannels(ts, activation));
+    assert.deepEqual(profile.kernelNames, ['IrnConcatChannels']);
+    // Under the tape it takes tf.leakyRelu, whose gradient the concat kernel does not know.
+    const w = tf.randomNormal(want.shape, 0, 1, 'float32', 49);
+    const g = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(concatChannels([a, b], { leaky: [false, true], alpha: 0.2 }), tf.slice(w, [0, 0, 0, 0], [2, 6, 5, 19]))))([ts[0], ts[1]]);
+    const gTf = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.concat([a, tf.leakyRelu(b, 0.2)], -1), tf.slice(w, [0, 0, 0, 0], [2, 6, 5, 19]))))([ts[0], ts[1]]);
+    g.forEach((t, i) => assert.deepEqual(Array.from(t.dataSync()), Array.from(gTf[i].dataSync()), `gradient ${i}`));
+    assert.throws(() => concatChannels(ts, { leaky: [true], alpha: 0.2 }), /1 LeakyReLU flags for 4 tensors/);
+    tf.dispose([...ts, want, got, profile.result as tf.Tensor, w, ...g, ...gTf]);
+  });
+
+  it('a dense block infers with LeakyReLU inside its concatenations: no LeakyRelu kernel, the same output', async () => {
+    const block = new DenseBlock({ outChannels: 9, growth: 16, seed: 3 });
+    const x = tf.randomNormal([1, 12, 10, 3], 0, 1, 'float32', 5) as tf.Tensor4D;
+    block.build(x.shape);
+    // conv5 starts at zero: give every weight a value so that the output depends on all of them.
+    block.weights.forEach((w, i) => w.write(tf.randomNormal(w.shape as number[], 0, 0.2, 'float32', 60 + i)));
+    const { kernels, result } = await tf.profile(() => block.apply(x) as tf.Tensor);
+    const names = kernels.map((k) => k.name);
+    assert.ok(!names.includes('LeakyRelu'), names.join(' '));
+    assert.equal(names.filter((n) => n === 'IrnConcatChannels').length, 4, names.join(' '));
+    assert.equal(names.filter((n) => n === 'FusedConv2D').length, 5, names.join(' '));
+    setFusedInference(false);
+    try {
+      const plain = block.apply(x) as tf.Tensor;
+      const [diff, scale] = tf.tidy(() => [tf.max(tf.abs(tf.sub(result as tf.Tensor, plain))).dataSync()[0], tf.max(tf.abs(plain)).dataSync()[0]]);
+      assert.ok(scale > 1, `the output has magnitude (${scale})`);
+      assert.ok(diff / scale < 1e-6, `max difference ${diff} on values up to ${scale}`);
+      plain.dispose();
+    } finally {
+      setFusedInference(true);
+    }
+    tf.dispose([x, result as tf.Tensor]);
+
+  });
+});
