@@ -11,8 +11,10 @@
  * Per scale, in one process and interleaved round by round (so load from other processes hits
  * all three alike): `conv2d`, plain `tf.conv2d` ('same', no bias) with the shapes of every
  * dense-block conv of the model, on inputs made beforehand; `IrnModel.upscale` (z = 0) with the
- * fused conv + bias + LeakyReLU inference path (the default); and the same with separate ops
- * (`setFusedInference(false)`, the path before fusing). Each round is read back with `data()`.
+ * default inference path (conv + bias fused, LeakyReLU applied inside the concatenations by the
+ * SIMD channel-copy kernel); the same with the JavaScript concatenations and tfjs's fused
+ * conv + bias + LeakyReLU (`setChannelCopyEnabled(false)`, the path before that kernel); and
+ * with separate ops (`setFusedInference(false)`, the path before fusing). Each round is read back with `data()`.
  * Prints the median ms and GFLOP/s (dense-block conv FLOPs, bench/irn-flops.ts) and the ratio
  * model / conv2d, the issue's "how close the pipeline comes to the backend's limit".
  * `--profile` also prints where the model's time goes, per tfjs kernel (`tf.profile`).
@@ -20,6 +22,7 @@
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { IrnModel } from '../packages/core/src/index.js';
+import { setChannelCopyEnabled } from '../packages/core/src/layers/channel-copy.js';
 import { setFusedInference } from '../packages/core/src/layers/dense-block.js';
 import { fileSystem, useNodeBackend } from '../packages/core/src/node.js';
 import { irnConvShapes, irnCropFlops } from './irn-flops.js';
@@ -39,8 +42,11 @@ await useNodeBackend(args.backend as 'wasm' | 'cpu');
 const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
 
 console.log(`backend ${tf.getBackend()}, ${rounds} interleaved rounds after one warmup round each`);
-console.log('| model | LR crop | GFLOP | conv2d ms | conv2d GFLOP/s | IRN fused ms | IRN fused GFLOP/s | fused / conv2d | IRN separate ops ms | separate / conv2d | fused speed-up |');
-console.log('|---|---|---|---|---|---|---|---|---|---|---|');
+console.log(
+  '| model | LR crop | GFLOP | conv2d ms | conv2d GFLOP/s | IRN ms | IRN GFLOP/s | IRN / conv2d | IRN with JS concat ms | JS concat / conv2d | ' +
+    'IRN separate ops ms | separate / conv2d | speed-up from the SIMD copy | speed-up from fusing |',
+);
+console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
 for (const name of ['irn-x2', 'irn-x4']) {
   const model = await IrnModel.load(fileSystem(`weights/${name}`));
   const arch = model.config;
@@ -66,23 +72,29 @@ for (const name of ['irn-x2', 'irn-x4']) {
     last!.dispose();
     return performance.now() - t0;
   };
-  const irn = (fused: boolean) => async () => {
+  const irn = (fused: boolean, simd: boolean) => async () => {
     setFusedInference(fused);
-    const t0 = performance.now();
-    const y = model.upscale(lr);
-    await y.data();
-    y.dispose();
-    setFusedInference(true);
-    return performance.now() - t0;
+    setChannelCopyEnabled(simd);
+    try {
+      const t0 = performance.now();
+      const y = model.upscale(lr);
+      await y.data();
+      y.dispose();
+      return performance.now() - t0;
+    } finally {
+      setFusedInference(true);
+      setChannelCopyEnabled(true);
+    }
   };
-  const runs = { conv, fused: irn(true), plain: irn(false) };
-  const times: Record<keyof typeof runs, number[]> = { conv: [], fused: [], plain: [] };
+  const runs = { conv, fused: irn(true, true), js: irn(true, false), plain: irn(false, true) };
+  const times: Record<keyof typeof runs, number[]> = { conv: [], fused: [], js: [], plain: [] };
   for (const r of Object.values(runs)) await r(); // warmup
   for (let i = 0; i < rounds; i++) for (const [k, r] of Object.entries(runs)) times[k as keyof typeof runs].push(await r());
-  const m = { conv: median(times.conv), fused: median(times.fused), plain: median(times.plain) };
+  const m = { conv: median(times.conv), fused: median(times.fused), js: median(times.js), plain: median(times.plain) };
   const g = (ms: number) => flops / (ms / 1000) / 1e9;
   console.log(
-    `| ${name} (x${arch.scale}, ${arch.blocks} blocks, growth ${arch.growth}) | ${crop}x${crop} | ${(flops / 1e9).toFixed(2)} | ${m.conv.toFixed(0)} | ${g(m.conv).toFixed(1)} | ${m.fused.toFixed(0)} | ${g(m.fused).toFixed(1)} | ${((100 * m.conv) / m.fused).toFixed(0)} % | ${m.plain.toFixed(0)} | ${((100 * m.conv) / m.plain).toFixed(0)} % | ${(m.plain / m.fused).toFixed(2)}x |`,
+    `| ${name} (x${arch.scale}, ${arch.blocks} blocks, growth ${arch.growth}) | ${crop}x${crop} | ${(flops / 1e9).toFixed(2)} | ${m.conv.toFixed(0)} | ${g(m.conv).toFixed(1)} | ${m.fused.toFixed(0)} | ${g(m.fused).toFixed(1)} | ${((100 * m.conv) / m.fused).toFixed(0)} % | ` +
+      `${m.js.toFixed(0)} | ${((100 * m.conv) / m.js).toFixed(0)} % | ${m.plain.toFixed(0)} | ${((100 * m.conv) / m.plain).toFixed(0)} % | ${(m.js / m.fused).toFixed(2)}x | ${(m.plain / m.fused).toFixed(2)}x |`,
   );
   if (args.profile) {
     const info = await tf.profile(() => model.upscale(lr));

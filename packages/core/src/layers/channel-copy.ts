@@ -109,7 +109,8 @@ function instantiate(m: EmscriptenModule): ChannelCopier | null {
       // Block copies overrun a slot by up to 12 bytes: the last pixels, whose overrun could
       // leave the tensors, copy exactly.
       const vecPixels = minStride > 0 ? Math.max(0, pixels - Math.ceil(OVERRUN / minStride)) : 0;
-      const desc = malloc.call(m, records.length * RECORD_BYTES);
+      // `>>> 0`: _malloc returns a signed i32, negative for addresses above 2 GB.
+      const desc = malloc.call(m, records.length * RECORD_BYTES) >>> 0;
       if (!desc) throw new Error('channel copy: out of wasm memory for the descriptor');
       try {
         // A view taken after malloc, which may have grown the memory.

@@ -162,4 +162,5 @@ describe('the SIMD channel copy on wasm', () => {
     tf.dispose([x, result as tf.Tensor]);
 
   });
+
 });

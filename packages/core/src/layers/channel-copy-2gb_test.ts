@@ -1,0 +1,55 @@
+import { describe, it, before } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-layers';
+import { useNodeBackend } from '../backend/node-backend.js';
+import { concatChannels, splitChannels } from './concat-channels.js';
+
+// A file of its own: it grows the wasm heap past 2 GB, which a process never gets back.
+// Above 2 GB, pointers are negative as signed i32, which is what tfjs-wasm's _malloc returns;
+// the SIMD channel copy must still find its descriptor and the tensors (a page ran into this
+// at x4 on 4 MP images: "Start offset -1500553832 is outside the bounds of the buffer").
+interface Heap {
+  _malloc(n: number): number;
+  _free(p: number): void;
+}
+
+describe('the SIMD channel copy above 2 GB of wasm memory', () => {
+  before(async () => {
+    await useNodeBackend('wasm');
+  });
+
+  it('concatenates and splits tensors that live above 2 GB', () => {
+    const m = (tf.backend() as unknown as { wasm: Heap }).wasm;
+    const held: number[] = [];
+    const grab = (bytes: number) => {
+      const p = m._malloc(bytes) >>> 0;
+      assert.ok(p !== 0, `could not allocate ${bytes} bytes of wasm memory`);
+      held.push(p);
+      return p;
+    };
+    try {
+      grab(2200 * 2 ** 20);
+      // Fill what is left below 2 GB, so that every later allocation (the tensors, the copy
+      // kernel's descriptor) lands above it.
+      for (const size of [2 ** 20, 2 ** 16, 2 ** 12, 256, 16]) {
+        for (let i = 0; i < 100000 && grab(size) < 2 ** 31; i++);
+      }
+      tf.tidy(() => {
+        const ts = [9, 16, 1, 16].map((c, i) => tf.randomNormal([1, 8, 8, c], 0, 1, 'float32', 70 + i));
+        const offset = (tf.backend() as unknown as { typedArrayFromHeap(t: tf.TensorInfo): Float32Array }).typedArrayFromHeap(ts[0]).byteOffset;
+        assert.ok(offset >= 2 ** 31, `the tensors are above 2 GB (at ${offset})`);
+        const leaky = [false, true, false, true];
+        const want = tf.concat(ts.map((t, i) => (leaky[i] ? tf.leakyRelu(t, 0.2) : t)), -1);
+        const got = concatChannels(ts, { leaky, alpha: 0.2 });
+        assert.deepEqual(Array.from(got.dataSync()), Array.from(want.dataSync()));
+        const plain = tf.concat(ts, -1);
+        splitChannels(plain, [9, 16, 1, 16]).forEach((p, i) => {
+          assert.deepEqual(Array.from(p.dataSync()), Array.from(ts[i].dataSync()), `part ${i}`);
+        });
+      });
+    } finally {
+      held.forEach((p) => m._free(p));
+    }
+  });
+});
