@@ -215,15 +215,16 @@ if (!withTorch) console.log('\n(PyTorch not measured: /usr/bin/python3 cannot im
 
 if (args.profile) {
   // Kernel time of one step of the default model by kernel name. tf.profile times every kernel
-  // separately (slower than a plain step), and a custom gradient's forward shows as "unnamed
-  // scope" around the kernels it runs, so shares are of a total that counts those twice.
+  // separately (slower than a plain step). It also lists wrappers around kernels it already
+  // counts: a custom gradient's forward ("unnamed scope") and ops such as `fusedConv2d__op`;
+  // those are left out of the total.
   const c = CONFIGS[0];
   const trainer = makeTrainer(c);
   const x = tf.randomUniform([c.batch, c.patch, c.patch, 3], 0, 1, 'float32', 3) as tf.Tensor4D;
   trainer.trainStep(x);
   const info = await tf.profile(() => void trainer.trainStep(x));
   const byName = new Map<string, number>();
-  for (const k of info.kernels) byName.set(k.name, (byName.get(k.name) ?? 0) + ((await k.kernelTimeMs) as number));
+  for (const k of info.kernels.filter((k) => k.name !== 'unnamed scope' && !k.name.endsWith('__op'))) byName.set(k.name, (byName.get(k.name) ?? 0) + ((await k.kernelTimeMs) as number));
   const total = [...byName.values()].reduce((a, b) => a + b, 0);
   const top = [...byName.entries()].sort((a, b) => b[1] - a[1]).slice(0, 12);
   console.log(`\n${c.name}, one step profiled (${total.toFixed(0)} ms of kernel time): ` + top.map(([n, ms]) => `${n} ${((100 * ms) / total).toFixed(1)} %`).join(', '));

@@ -19,7 +19,8 @@ export function conv2dSame(x: tf.Tensor4D, kernel: tf.Tensor4D, bias: tf.Tensor1
   const op = tf.customGrad((...args: unknown[]) => {
     const [xi, wi, bi, save] = args as [tf.Tensor4D, tf.Tensor4D, tf.Tensor1D, tf.GradSaveFunc];
     save([xi, wi]);
-    const value = tf.add(tf.conv2d(xi, wi, 1, 'same'), bi) as tf.Tensor4D;
+    // Bias inside the conv kernel (XNNPACK adds it as it writes, on wasm): no separate pass.
+    const value = tf.fused.conv2d({ x: xi, filter: wi, bias: bi, strides: 1, pad: 'same' });
     const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]): tf.Tensor[] => {
       const [xs, ws] = saved as [tf.Tensor4D, tf.Tensor4D];
       const dy4 = dy as tf.Tensor4D;
