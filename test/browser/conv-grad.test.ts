@@ -17,7 +17,7 @@ const CASES = [
 
 function valueAndGrads(conv: (x: tf.Tensor4D, w: tf.Tensor4D, b: tf.Tensor1D) => tf.Tensor, c: (typeof CASES)[number], i: number): Float32Array[] {
   return tf.tidy(() => {
-    const x = tf.randomNormal(c.x, 0, 1, 'float32', 10 * i + 1) as tf.Tensor4D;
+    const x = tf.randomNormal(c.x as [number, number, number, number], 0, 1, 'float32', 10 * i + 1) as tf.Tensor4D;
     const w = tf.randomNormal([c.k, c.k, c.x[3], c.cout], 0, 0.3, 'float32', 10 * i + 2) as tf.Tensor4D;
     const b = tf.randomNormal([c.cout], 0, 1, 'float32', 10 * i + 3) as tf.Tensor1D;
     const u = tf.randomNormal([...c.x.slice(0, 3), c.cout], 0, 1, 'float32', 10 * i + 4);

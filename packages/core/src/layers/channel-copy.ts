@@ -2,7 +2,8 @@ import { CHANNEL_COPY_WASM } from './channel-copy-wasm.js';
 
 /**
  * A small WebAssembly SIMD kernel (channel-copy.wat) that runs on tfjs-backend-wasm's own
- * memory: strided copies of channel runs between tensors, optionally through LeakyReLU. The
+ * memory: strided copies of channel runs between tensors, optionally through LeakyReLU or its
+ * gradient. The
  * concat and split kernels of concat-channels.ts use it, pixel by pixel, so that the
  * destination is written once, in order, in 16-byte blocks.
  *
@@ -12,6 +13,14 @@ import { CHANNEL_COPY_WASM } from './channel-copy-wasm.js';
  * keep their JavaScript path.
  */
 
+/**
+ * What a record does to each value it copies: nothing, LeakyReLU(alpha), or LeakyReLU's
+ * gradient (the value where the LeakyReLU's input, read from `mask`, is > 0, else alpha
+ * times it).
+ */
+export type CopyMode = 'copy' | 'leaky' | 'leakyGrad';
+const MODES: Record<CopyMode, number> = { copy: 0, leaky: 1, leakyGrad: 2 };
+
 /** One strided copy: `bytes` from `src` to `dst` per pixel, then both advance by their stride. */
 export interface CopyRecord {
   src: number;
@@ -19,7 +28,10 @@ export interface CopyRecord {
   dst: number;
   dstStride: number;
   bytes: number;
-  leaky: boolean;
+  mode: CopyMode;
+  /** For 'leakyGrad': where the LeakyReLU's input is, laid out like `src`. */
+  mask?: number;
+  maskStride?: number;
 }
 
 /** The parts of tfjs-backend-wasm's emscripten module used here. */
@@ -41,7 +53,7 @@ export interface ChannelCopier {
   run(records: CopyRecord[], pixels: number, alpha: number): void;
 }
 
-const RECORD_BYTES = 24;
+const RECORD_BYTES = 32;
 /** Bytes a 16-byte block copy may read or write past a record's slot. */
 const OVERRUN = 12;
 
@@ -105,6 +117,10 @@ function instantiate(m: EmscriptenModule): ChannelCopier | null {
       for (const r of records) {
         if (!(r.bytes >= 4 && r.bytes % 4 === 0)) throw new Error(`channel copy: ${r.bytes} bytes per pixel`);
         minStride = Math.min(minStride, r.srcStride, r.dstStride);
+        if (r.mode === 'leakyGrad') {
+          if (r.mask == null || r.maskStride == null) throw new Error('channel copy: a leakyGrad record without its mask');
+          minStride = Math.min(minStride, r.maskStride);
+        }
       }
       // Block copies overrun a slot by up to 12 bytes: the last pixels, whose overrun could
       // leave the tensors, copy exactly.
@@ -116,7 +132,7 @@ function instantiate(m: EmscriptenModule): ChannelCopier | null {
         // A view taken after malloc, which may have grown the memory.
         const heap = new Int32Array(memory.buffer, desc, records.length * (RECORD_BYTES / 4));
         records.forEach((r, i) => {
-          heap.set([r.src, r.srcStride, r.dst, r.dstStride, r.bytes, r.leaky ? 1 : 0], i * 6);
+          heap.set([r.src, r.srcStride, r.dst, r.dstStride, r.bytes, MODES[r.mode], r.mask ?? 0, r.maskStride ?? 0], i * 8);
         });
         copy(desc, records.length, pixels, vecPixels, alpha);
       } finally {

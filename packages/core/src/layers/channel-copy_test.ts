@@ -29,7 +29,7 @@ describe('the SIMD channel copy on wasm', () => {
     await useNodeBackend('wasm');
   });
 
-  it('copies exactly the records, writes nothing outside them, and applies LeakyReLU where asked', () => {
+  it('copies exactly the records, writes nothing outside them, and applies LeakyReLU or its derivative where asked', () => {
     const m = heapOf();
     const copier = channelCopier(m);
     assert.ok(copier, 'the kernel instantiates on the backend memory');
@@ -53,38 +53,47 @@ describe('the SIMD channel copy on wasm', () => {
         return { ptr, body: ptr + 4 * GUARD, floats };
       };
       const srcs = channels.map((c) => alloc(c * pixels));
+      const masks = channels.map((c) => alloc(c * pixels));
       const dst = alloc(total * pixels);
       srcs.forEach((s, i) => {
         const v = new Float32Array(m.asm.memory.buffer, s.body, s.floats);
         for (let j = 0; j < v.length; j++) v[j] = (j % 3 === 0 ? -1 : 1) * (i * 1000 + j + 0.25);
+        // The LeakyReLU inputs for the gradient: positive, negative and zero.
+        const mk = new Float32Array(m.asm.memory.buffer, masks[i].body, masks[i].floats);
+        for (let j = 0; j < mk.length; j++) mk[j] = [1.5, -2, 0, 3][(j * 7 + i) % 4];
       });
+      // Inputs cycle through the three modes.
+      const modes = ['copy', 'leaky', 'leakyGrad'] as const;
       let offset = 0;
       const records: CopyRecord[] = channels.map((c, i) => {
-        const r = { src: srcs[i].body, srcStride: 4 * c, dst: dst.body + 4 * offset, dstStride: 4 * total, bytes: 4 * c, leaky: i % 2 === 1 };
+        const r: CopyRecord = { src: srcs[i].body, srcStride: 4 * c, dst: dst.body + 4 * offset, dstStride: 4 * total, bytes: 4 * c, mode: modes[i % 3] };
+        if (r.mode === 'leakyGrad') Object.assign(r, { mask: masks[i].body, maskStride: 4 * c });
         offset += c;
         return r;
       });
       copier.run(records, pixels, 0.2);
       const heap = new Float32Array(m.asm.memory.buffer);
       const label = `channels ${channels}, ${pixels} px`;
-      for (const b of [...srcs, dst]) {
+      for (const b of [...srcs, ...masks, dst]) {
         for (let g = 0; g < GUARD; g++) {
           assert.equal(heap[b.ptr / 4 + g], -12345.5, `${label}: guard before`);
           assert.equal(heap[b.body / 4 + b.floats + g], -12345.5, `${label}: guard after`);
         }
       }
+      const alpha = Math.fround(0.2);
       offset = 0;
       channels.forEach((c, i) => {
         for (let p = 0; p < pixels; p++) {
           for (let ch = 0; ch < c; ch++) {
             const v = heap[srcs[i].body / 4 + p * c + ch];
-            const want = i % 2 === 1 ? leakyRelu(v, Math.fround(0.2)) : v;
-            assert.equal(heap[dst.body / 4 + p * total + offset + ch], want, `${label}: input ${i}, pixel ${p}, channel ${ch}`);
+            const mk = heap[masks[i].body / 4 + p * c + ch];
+            const want = modes[i % 3] === 'leaky' ? leakyRelu(v, alpha) : modes[i % 3] === 'leakyGrad' && !(mk > 0) ? Math.fround(v * alpha) : v;
+            assert.equal(heap[dst.body / 4 + p * total + offset + ch], want, `${label}: input ${i} (${modes[i % 3]}), pixel ${p}, channel ${ch}`);
           }
         }
         offset += c;
       });
-      [...srcs, dst].forEach((b) => m._free(b.ptr));
+      [...srcs, ...masks, dst].forEach((b) => m._free(b.ptr));
     }
   });
 
@@ -129,11 +138,18 @@ describe('the SIMD channel copy on wasm', () => {
     assert.deepEqual(Array.from(got.dataSync()), Array.from(want.dataSync()));
     const profile = await tf.profile(() => concatChannels(ts, activation));
     assert.deepEqual(profile.kernelNames, ['IrnConcatChannels']);
-    // Under the tape it takes tf.leakyRelu, whose gradient the concat kernel does not know.
+    // Under the tape too; the gradient applies LeakyReLU's derivative as it splits dy.
     const w = tf.randomNormal(want.shape, 0, 1, 'float32', 49);
     const g = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(concatChannels([a, b], { leaky: [false, true], alpha: 0.2 }), tf.slice(w, [0, 0, 0, 0], [2, 6, 5, 19]))))([ts[0], ts[1]]);
     const gTf = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.concat([a, tf.leakyRelu(b, 0.2)], -1), tf.slice(w, [0, 0, 0, 0], [2, 6, 5, 19]))))([ts[0], ts[1]]);
     g.forEach((t, i) => assert.deepEqual(Array.from(t.dataSync()), Array.from(gTf[i].dataSync()), `gradient ${i}`));
+    const gradProfile = await tf.profile(() =>
+      tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(concatChannels([a, b], { leaky: [false, true], alpha: 0.2 })))([ts[0], ts[1]]),
+    );
+    const gradKernels = gradProfile.kernels.map((k) => k.name);
+    assert.ok(gradKernels.includes('IrnConcatChannels') && gradKernels.includes('IrnSplitChannelsLeakyGrad'), gradKernels.join(' '));
+    assert.ok(!gradKernels.some((n) => ['LeakyRelu', 'Greater', 'Select', 'SelectV2'].includes(n)), gradKernels.join(' '));
+    tf.dispose(gradProfile.result as tf.Tensor[]);
     assert.throws(() => concatChannels(ts, { leaky: [true], alpha: 0.2 }), /1 LeakyReLU flags for 4 tensors/);
     tf.dispose([...ts, want, got, profile.result as tf.Tensor, w, ...g, ...gTf]);
   });
@@ -163,4 +179,32 @@ describe('the SIMD channel copy on wasm', () => {
 
   });
 
+
+  it('a dense block trains through the fused concatenations: the same gradients as tfjs ops on cpu', async () => {
+    const grads = async (backend: 'wasm' | 'cpu') => {
+      await useNodeBackend(backend);
+      const block = new DenseBlock({ outChannels: 9, growth: 16, seed: 3 });
+      const x = tf.randomNormal([2, 9, 7, 3], 0, 1, 'float32', 5) as tf.Tensor4D;
+      block.build(x.shape);
+      block.weights.forEach((w, i) => w.write(tf.randomNormal(w.shape as number[], 0, 0.2, 'float32', 60 + i)));
+      const u = tf.randomNormal([2, 9, 7, 9], 0, 1, 'float32', 6);
+      const vars = block.weights.map((w) => w.read() as tf.Variable);
+      const profile = await tf.profile(() => tf.variableGrads(() => tf.sum(tf.mul(block.apply(x) as tf.Tensor, u)) as tf.Scalar, vars).grads);
+      const out = vars.map((v) => (profile.result as tf.NamedTensorMap)[v.name].dataSync() as Float32Array);
+      const names = profile.kernels.map((k) => k.name);
+      tf.dispose([x, u, ...Object.values(profile.result as tf.NamedTensorMap)]);
+      return { out, names };
+    };
+    const wasm = await grads('wasm');
+    assert.ok(wasm.names.includes('IrnSplitChannelsLeakyGrad') && !wasm.names.includes('LeakyRelu'), wasm.names.join(' '));
+    const cpu = await grads('cpu');
+    assert.ok(cpu.names.includes('LeakyRelu'), 'cpu takes tfjs ops');
+    await useNodeBackend('wasm');
+    assert.equal(wasm.out.length, 10);
+    wasm.out.forEach((g, i) => {
+      const scale = cpu.out[i].reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+      const diff = g.reduce((m, v, j) => Math.max(m, Math.abs(v - cpu.out[i][j])), 0);
+      assert.ok(scale > 0 && diff <= 1e-5 * scale, `weight ${i}: max difference ${diff} on gradients up to ${scale}`);
+    });
+  });
 });

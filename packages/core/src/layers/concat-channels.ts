@@ -14,8 +14,9 @@ import { channelCopier, type CopyRecord } from './channel-copy.js';
  * wasm heap, input by input. Timings against the built-in kernels: bench/concat-kernels.ts.
  *
  * On the SIMD path it can also apply LeakyReLU to chosen inputs as it copies them
- * (`concatChannels(tensors, { leaky, alpha })`), which the dense blocks' inference uses
- * instead of a separate activation pass over every conv output.
+ * (`concatChannels(tensors, { leaky, alpha })`), which the dense blocks use instead of a
+ * separate activation pass over every conv output; its gradient then applies LeakyReLU's
+ * derivative as it splits dy (`IrnSplitChannelsLeakyGrad`), instead of tfjs's three ops.
  *
  * It is registered under its own kernel name, {@link CONCAT_CHANNELS}, for the wasm backend
  * only, so tfjs's own `Concat` stays as it is for everyone else. Other backends, dtypes and
@@ -30,6 +31,14 @@ export const CONCAT_CHANNELS = 'IrnConcatChannels';
  * `tf.split` runs) on the dense blocks' shapes (bench/concat-kernels.ts).
  */
 export const SPLIT_CHANNELS = 'IrnSplitChannels';
+
+/**
+ * The gradient of a {@link CONCAT_CHANNELS} with LeakyReLU on some inputs, on wasm: splits dy
+ * like {@link SPLIT_CHANNELS} and multiplies the LeakyReLU parts by LeakyReLU's derivative at
+ * their inputs (1 where the input is > 0, else alpha), in the same pass. Inputs: `dy`, and
+ * `m<i>` (the concatenation's input i) for each LeakyReLU part i. Not differentiable.
+ */
+export const LEAKY_GRAD_SPLIT = 'IrnSplitChannelsLeakyGrad';
 
 /** The members of tfjs-backend-wasm's `BackendWasm` this kernel uses. */
 interface WasmHeapBackend {
@@ -76,7 +85,7 @@ function concatChannelsWasm(args: { inputs: tf.NamedTensorInfoMap; backend: unkn
         dst: outView.byteOffset + 4 * offset,
         dstStride: 4 * total,
         bytes: 4 * c,
-        leaky: leaky[i] === 1,
+        mode: leaky[i] === 1 ? 'leaky' : 'copy',
       };
       offset += c;
       return r;
@@ -123,7 +132,7 @@ function splitChannelsWasm(args: { inputs: tf.NamedTensorInfoMap; backend: unkno
         dst: (backend.typedArrayFromHeap(o) as Float32Array).byteOffset,
         dstStride: 4 * c,
         bytes: 4 * c,
-        leaky: false,
+        mode: 'copy',
       };
       offset += c;
       return r;
@@ -142,6 +151,42 @@ function splitChannelsWasm(args: { inputs: tf.NamedTensorInfoMap; backend: unkno
   return outs;
 }
 
+function leakyGradSplitWasm(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs: tf.NamedAttrMap }): tf.TensorInfo[] {
+  const backend = args.backend;
+  if (!isWasmHeapBackend(backend)) throw new Error(`${LEAKY_GRAD_SPLIT}: the backend does not expose its wasm heap`);
+  const copier = channelCopier(backend.wasm);
+  if (copier == null) throw new Error(`${LEAKY_GRAD_SPLIT}: needs the SIMD copy kernel`);
+  const { channels, leaky = [], alpha = 0 } = args.attrs as unknown as ConcatAttrs;
+  const dy = args.inputs.dy as tf.TensorInfo;
+  const total = channels.reduce((a, b) => a + b, 0);
+  if (total !== dy.shape[dy.shape.length - 1]) throw new Error(`${LEAKY_GRAD_SPLIT}: parts of ${total} channels for ${dy.shape[dy.shape.length - 1]}`);
+  const lead = dy.shape.slice(0, -1);
+  const outs = channels.map((c) => backend.makeOutput([...lead, c], 'float32'));
+  // Heap views only after every makeOutput (each may grow the heap).
+  const dyView = backend.typedArrayFromHeap(dy) as Float32Array;
+  let offset = 0;
+  const records: CopyRecord[] = outs.map((o, i) => {
+    const c = channels[i];
+    const r: CopyRecord = {
+      src: dyView.byteOffset + 4 * offset,
+      srcStride: 4 * total,
+      dst: (backend.typedArrayFromHeap(o) as Float32Array).byteOffset,
+      dstStride: 4 * c,
+      bytes: 4 * c,
+      mode: 'copy',
+    };
+    if (leaky[i] === 1) {
+      const m = args.inputs[`m${i}`] as tf.TensorInfo | undefined;
+      if (m == null || m.shape[m.shape.length - 1] !== c) throw new Error(`${LEAKY_GRAD_SPLIT}: no input of ${c} channels for part ${i}`);
+      Object.assign(r, { mode: 'leakyGrad', mask: (backend.typedArrayFromHeap(m) as Float32Array).byteOffset, maskStride: 4 * c });
+    }
+    offset += c;
+    return r;
+  });
+  copier.run(records, dyView.length / total, alpha);
+  return outs;
+}
+
 let registered = false;
 
 function register(): void {
@@ -153,14 +198,27 @@ function register(): void {
   if (tf.getKernel(SPLIT_CHANNELS, 'wasm') == null) {
     tf.registerKernel({ kernelName: SPLIT_CHANNELS, backendName: 'wasm', kernelFunc: splitChannelsWasm as unknown as tf.KernelFunc });
   }
+  if (tf.getKernel(LEAKY_GRAD_SPLIT, 'wasm') == null) {
+    tf.registerKernel({ kernelName: LEAKY_GRAD_SPLIT, backendName: 'wasm', kernelFunc: leakyGradSplitWasm as unknown as tf.KernelFunc });
+  }
   if (tf.getGradient(CONCAT_CHANNELS) == null) {
     tf.registerGradient({
       kernelName: CONCAT_CHANNELS,
-      gradFunc: (dy, _saved, attrs) => {
-        const { channels: sizes, leaky } = attrs as unknown as ConcatAttrs;
-        // concatChannels only fuses LeakyReLU with the gradient tape off.
-        if (leaky?.some((l) => l)) throw new Error(`${CONCAT_CHANNELS} with LeakyReLU has no gradient`);
-        const parts = splitChannels(dy as tf.Tensor, sizes);
+      // The inputs are kept for the LeakyReLU parts' derivative (the engine passes them as
+      // `saved`, in order; it needs the kernel's inputs as an array for that).
+      saveAllInputs: true,
+      gradFunc: (dy, saved, attrs) => {
+        const { channels: sizes, leaky, alpha } = attrs as unknown as ConcatAttrs;
+        let parts: tf.Tensor[];
+        if (leaky?.some((l) => l)) {
+          const inputs: tf.NamedTensorMap = { dy: dy as tf.Tensor };
+          leaky.forEach((l, i) => {
+            if (l) inputs[`m${i}`] = saved[i];
+          });
+          parts = tf.engine().runKernel(LEAKY_GRAD_SPLIT, inputs, { channels: sizes, leaky, alpha } as unknown as tf.NamedAttrMap) as unknown as tf.Tensor[];
+        } else {
+          parts = splitChannels(dy as tf.Tensor, sizes);
+        }
         const grads: Record<string, () => tf.Tensor> = {};
         parts.forEach((p, i) => {
           grads[String(i)] = () => p;
@@ -204,9 +262,10 @@ export interface ConcatLeakyRelu {
  * axis; on the wasm backend through the faster {@link CONCAT_CHANNELS} kernel, elsewhere
  * exactly `tf.concat`. Differentiable on every backend.
  *
- * With `activation`, the inputs it marks go through `tf.leakyRelu(t, alpha)` first. On wasm,
- * with the gradient tape off and 0 <= alpha <= 1, the kernel applies it while copying (no
- * separate pass, no intermediate tensor); otherwise it runs `tf.leakyRelu` and then concatenates.
+ * With `activation`, the inputs it marks go through `tf.leakyRelu(t, alpha)` first. On wasm
+ * with the SIMD copy kernel and 0 <= alpha <= 1, the kernel applies it while copying (no
+ * separate pass, no intermediate tensor), and the gradient applies LeakyReLU's derivative
+ * while splitting dy; otherwise it runs `tf.leakyRelu` and then concatenates.
  */
 export function concatChannels<T extends tf.Tensor>(tensors: T[], activation?: ConcatLeakyRelu): T {
   if (tensors.length === 0) throw new Error('concatChannels: no tensors given');
@@ -218,7 +277,6 @@ export function concatChannels<T extends tf.Tensor>(tensors: T[], activation?: C
   const alpha = activation!.alpha;
   const fused =
     tf.getBackend() === 'wasm' &&
-    !tf.engine().isTapeOn() &&
     alpha >= 0 &&
     alpha <= 1 &&
     tensors.length > 1 &&
@@ -231,11 +289,12 @@ export function concatChannels<T extends tf.Tensor>(tensors: T[], activation?: C
 }
 
 /**
- * Whether {@link concatChannels} applies LeakyReLU inside its copy kernel right now (wasm
- * backend with the SIMD copy kernel, gradient tape off).
+ * Whether {@link concatChannels} applies LeakyReLU inside its copy kernel (and, under the
+ * gradient tape, LeakyReLU's derivative inside its gradient's split) right now: the wasm
+ * backend with the SIMD copy kernel.
  */
 export function concatFusesLeakyRelu(): boolean {
-  return tf.getBackend() === 'wasm' && !tf.engine().isTapeOn() && channelCopier((tf.backend() as { wasm?: unknown }).wasm) != null;
+  return tf.getBackend() === 'wasm' && channelCopier((tf.backend() as { wasm?: unknown }).wasm) != null;
 }
 
 function channelsOf(tensors: tf.Tensor[]): number[] {
@@ -266,9 +325,7 @@ function concatPlain<T extends tf.Tensor>(tensors: T[]): T {
 
 function runConcat<T extends tf.Tensor>(tensors: T[], attrs: ConcatAttrs): T {
   register();
-  const inputs: tf.NamedTensorMap = {};
-  tensors.forEach((t, i) => {
-    inputs[String(i)] = t;
-  });
-  return tf.engine().runKernel(CONCAT_CHANNELS, inputs, attrs as unknown as tf.NamedAttrMap) as T;
+  // An array, as tfjs's own Concat passes it: the gradient's saveAllInputs needs one. A copy:
+  // the tape keeps it as the node's inputs, and callers (the dense blocks) grow theirs.
+  return tf.engine().runKernel(CONCAT_CHANNELS, [...tensors] as unknown as tf.NamedTensorMap, attrs as unknown as tf.NamedAttrMap) as T;
 }

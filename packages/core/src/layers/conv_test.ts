@@ -29,7 +29,7 @@ interface Arrays {
 }
 
 function inputs(c: (typeof CASES)[number], i: number) {
-  const x = tf.randomNormal(c.x, 0, 1, 'float32', 10 * i + 1) as tf.Tensor4D;
+  const x = tf.randomNormal(c.x as [number, number, number, number], 0, 1, 'float32', 10 * i + 1) as tf.Tensor4D;
   const w = tf.randomNormal([c.k, c.k, c.x[3], c.cout], 0, 0.3, 'float32', 10 * i + 2) as tf.Tensor4D;
   const b = tf.randomNormal([c.cout], 0, 1, 'float32', 10 * i + 3) as tf.Tensor1D;
   // A loss that weighs every output element differently, so a misplaced gradient shows.

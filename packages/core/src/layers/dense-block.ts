@@ -31,7 +31,7 @@ let fusedInference = true;
  * Whether inference (no gradient tape) fuses the convolutions' bias and LeakyReLU (default
  * true): on wasm, conv + bias in one `FusedConv2D` and the LeakyReLU inside the next
  * concatenation (concat-channels.ts); on other backends, tfjs's fused conv2d + bias +
- * LeakyReLU kernel. For benchmarks and tests that compare it with the unfused ops, which
+ * LeakyReLU kernel. Training on wasm always takes the LeakyReLU inside the concatenations. For benchmarks and tests that compare it with the unfused ops, which
  * training always uses; not part of the public API.
  */
 export function setFusedInference(enabled: boolean): void {
@@ -106,10 +106,11 @@ export class DenseBlock extends tfl.layers.Layer {
     // Without a gradient tape nothing needs the intermediates: free them as soon as they are
     // used, so peak memory is about one concatenation, not all of them.
     const free = !tf.engine().isTapeOn();
-    // On wasm, inference leaves LeakyReLU to the concatenations, which apply it while they
-    // copy (concat-channels.ts): the convs write conv + bias only, and no separate activation
-    // pass runs over their outputs.
-    const leakyInConcat = free && fusedInference && concatFusesLeakyRelu();
+    // On wasm, the LeakyReLU runs inside the concatenations, which apply it while they copy
+    // (and its derivative while their gradient splits dy; concat-channels.ts): the convs
+    // write conv + bias only, and no separate activation pass runs over their outputs.
+    // `setFusedInference(false)` turns this off for inference, to compare with separate ops.
+    const leakyInConcat = (!free || fusedInference) && concatFusesLeakyRelu();
     return tf.tidy(() => {
       const feats: tf.Tensor4D[] = [x];
       for (let k = 0; k < CONVS; k++) {
@@ -118,8 +119,8 @@ export class DenseBlock extends tfl.layers.Layer {
         const last = k === CONVS - 1;
         if (leakyInConcat) {
           const inp = feats.length === 1 ? x : concatChannels(feats, { leaky: feats.map((_, i) => i > 0), alpha: LEAKY_SLOPE });
-          const a = tf.fused.conv2d({ x: inp, filter, bias, strides: 1, pad: 'same' });
-          if (inp !== x) inp.dispose();
+          const a = free ? tf.fused.conv2d({ x: inp, filter, bias, strides: 1, pad: 'same' }) : conv2dSame(inp, filter, bias);
+          if (free && inp !== x) inp.dispose();
           if (last) return a;
           feats.push(a);
           continue;
