@@ -5,7 +5,7 @@ import '@tensorflow/tfjs-layers';
 import { useNodeBackend } from '../backend/node-backend.js';
 import { CHANNEL_COPY_WASM } from './channel-copy-wasm.js';
 import { channelCopier, setChannelCopyEnabled, type CopyRecord } from './channel-copy.js';
-import { concatChannels, concatFusesLeakyRelu, splitChannels } from './concat-channels.js';
+import { LEAKY_GRAD_SPLIT, concatChannels, concatFusesLeakyRelu, splitChannels } from './concat-channels.js';
 import { DenseBlock, setFusedInference } from './dense-block.js';
 // @ts-expect-error: a plain .mjs build script without types
 import { compileChannelCopy } from '../../scripts/build-channel-copy.mjs';
@@ -206,5 +206,20 @@ describe('the SIMD channel copy on wasm', () => {
       const diff = g.reduce((m, v, j) => Math.max(m, Math.abs(v - cpu.out[i][j])), 0);
       assert.ok(scale > 0 && diff <= 1e-5 * scale, `weight ${i}: max difference ${diff} on gradients up to ${scale}`);
     });
+  });
+
+  it(`${LEAKY_GRAD_SPLIT} refuses a missing or misshapen LeakyReLU input and leaves no tensor behind`, () => {
+    const dy = tf.ones([1, 3, 3, 5]);
+    const good = tf.ones([1, 3, 3, 3]);
+    const bad = tf.ones([1, 3, 2, 3]);
+    tf.tidy(() => void concatChannels([tf.ones([1, 1, 1, 1]), tf.ones([1, 1, 1, 1])])); // registers the kernels
+    const before = tf.memory().numTensors;
+    const run = (inputs: tf.NamedTensorMap) => tf.engine().runKernel(LEAKY_GRAD_SPLIT, inputs, { channels: [2, 3], leaky: [0, 1], alpha: 0.2 } as unknown as tf.NamedAttrMap);
+    assert.throws(() => run({ dy }), /no input of shape \[1,3,3,3\] for part 1/);
+    assert.throws(() => run({ dy, m1: bad }), /no input of shape/);
+    assert.equal(tf.memory().numTensors, before);
+    const parts = run({ dy, m1: good }) as unknown as tf.Tensor[];
+    assert.deepEqual(parts.map((p) => p.shape), [[1, 3, 3, 2], [1, 3, 3, 3]]);
+    tf.dispose([dy, good, bad, ...parts]);
   });
 });

@@ -69,9 +69,9 @@ function concatChannelsWasm(args: { inputs: tf.NamedTensorInfoMap; backend: unkn
   const first = inputs[0].shape;
   const channels = inputs.map((t) => t.shape[t.shape.length - 1]);
   const total = channels.reduce((a, b) => a + b, 0);
-  const out = backend.makeOutput([...first.slice(0, -1), total], 'float32');
   const copier = channelCopier(backend.wasm);
   if (copier == null && leaky.some((l) => l)) throw new Error(`${CONCAT_CHANNELS}: LeakyReLU needs the SIMD copy kernel`);
+  const out = backend.makeOutput([...first.slice(0, -1), total], 'float32');
   // Views are taken after makeOutput (it may grow the heap).
   const outView = backend.typedArrayFromHeap(out) as Float32Array;
   const pixels = outView.length / total;
@@ -161,6 +161,15 @@ function leakyGradSplitWasm(args: { inputs: tf.NamedTensorInfoMap; backend: unkn
   const total = channels.reduce((a, b) => a + b, 0);
   if (total !== dy.shape[dy.shape.length - 1]) throw new Error(`${LEAKY_GRAD_SPLIT}: parts of ${total} channels for ${dy.shape[dy.shape.length - 1]}`);
   const lead = dy.shape.slice(0, -1);
+  // Checked before any output is made, so that an error leaves nothing behind.
+  const masks = channels.map((c, i) => {
+    if (leaky[i] !== 1) return null;
+    const m = args.inputs[`m${i}`] as tf.TensorInfo | undefined;
+    if (m == null || m.shape.length !== dy.shape.length || m.shape.some((d, j) => d !== (j < lead.length ? lead[j] : c))) {
+      throw new Error(`${LEAKY_GRAD_SPLIT}: no input of shape [${[...lead, c]}] for part ${i}`);
+    }
+    return m;
+  });
   const outs = channels.map((c) => backend.makeOutput([...lead, c], 'float32'));
   // Heap views only after every makeOutput (each may grow the heap).
   const dyView = backend.typedArrayFromHeap(dy) as Float32Array;
@@ -175,11 +184,8 @@ function leakyGradSplitWasm(args: { inputs: tf.NamedTensorInfoMap; backend: unkn
       bytes: 4 * c,
       mode: 'copy',
     };
-    if (leaky[i] === 1) {
-      const m = args.inputs[`m${i}`] as tf.TensorInfo | undefined;
-      if (m == null || m.shape[m.shape.length - 1] !== c) throw new Error(`${LEAKY_GRAD_SPLIT}: no input of ${c} channels for part ${i}`);
-      Object.assign(r, { mode: 'leakyGrad', mask: (backend.typedArrayFromHeap(m) as Float32Array).byteOffset, maskStride: 4 * c });
-    }
+    const m = masks[i];
+    if (m != null) Object.assign(r, { mode: 'leakyGrad', mask: (backend.typedArrayFromHeap(m) as Float32Array).byteOffset, maskStride: 4 * c });
     offset += c;
     return r;
   });
