@@ -33,4 +33,19 @@ describe('core wasm kernels in the browser', () => {
       });
     });
   });
+
+  it('the gradient of the concatenation with LeakyReLU equals tfjs (the leaky-gradient split kernel)', () => {
+    tf.tidy(() => {
+      const ts = [3, 16, 16].map((c, i) => tf.randomNormal([2, 9, 7, c], 0, 1, 'float32', 20 + i));
+      const w = tf.randomNormal([2, 9, 7, 35], 0, 1, 'float32', 29);
+      const leaky = [false, true, true];
+      const got = tf.grads((...xs: tf.Tensor[]) => tf.sum(tf.mul(concatChannels(xs, { leaky, alpha: 0.2 }), w)))(ts);
+      const want = tf.grads((...xs: tf.Tensor[]) => tf.sum(tf.mul(tf.concat(xs.map((t, i) => (leaky[i] ? tf.leakyRelu(t, 0.2) : t)), -1), w)))(ts);
+      got.forEach((g, i) => {
+        const a = g.dataSync();
+        const b = want[i].dataSync();
+        assert(a.length === b.length && a.every((v, j) => v === b[j]), `gradient ${i} differs`);
+      });
+    });
+  });
 });

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers';
 import { useNodeBackend } from '../backend/node-backend.js';
-import { concatChannels, splitChannels } from './concat-channels.js';
+import { concatChannels, concatFusesLeakyRelu, splitChannels } from './concat-channels.js';
 
 // A file of its own: it grows the wasm heap past 2 GB, which a process never gets back.
 // Above 2 GB, pointers are negative as signed i32, which is what tfjs-wasm's _malloc returns;
@@ -35,6 +35,7 @@ describe('the SIMD channel copy above 2 GB of wasm memory', () => {
       for (const size of [2 ** 20, 2 ** 16, 2 ** 12, 256, 16]) {
         for (let i = 0; i < 100000 && grab(size) < 2 ** 31; i++);
       }
+      assert.ok(concatFusesLeakyRelu(), 'the SIMD copy kernel runs (else this test would check the JavaScript path)');
       tf.tidy(() => {
         const ts = [9, 16, 1, 16].map((c, i) => tf.randomNormal([1, 8, 8, c], 0, 1, 'float32', 70 + i));
         const offset = (tf.backend() as unknown as { typedArrayFromHeap(t: tf.TensorInfo): Float32Array }).typedArrayFromHeap(ts[0]).byteOffset;
@@ -47,6 +48,11 @@ describe('the SIMD channel copy above 2 GB of wasm memory', () => {
         splitChannels(plain, [9, 16, 1, 16]).forEach((p, i) => {
           assert.deepEqual(Array.from(p.dataSync()), Array.from(ts[i].dataSync()), `part ${i}`);
         });
+        // The gradient's split with LeakyReLU's derivative reads its masks up there too.
+        const w = tf.randomNormal(want.shape, 0, 1, 'float32', 79);
+        const got2 = tf.grads((...xs: tf.Tensor[]) => tf.sum(tf.mul(concatChannels(xs, { leaky, alpha: 0.2 }), w)))(ts);
+        const want2 = tf.grads((...xs: tf.Tensor[]) => tf.sum(tf.mul(tf.concat(xs.map((t, i) => (leaky[i] ? tf.leakyRelu(t, 0.2) : t)), -1), w)))(ts);
+        got2.forEach((g, i) => assert.deepEqual(Array.from(g.dataSync()), Array.from(want2[i].dataSync()), `gradient ${i}`));
       });
     } finally {
       held.forEach((p) => m._free(p));

@@ -15,7 +15,7 @@
   ;; src to dst, then advances src, dst and mask by their strides. The records' src, dst and
   ;; mask fields are updated in place. Modes:
   ;;   0: a plain copy;
-  ;;   1: LeakyReLU(alpha) of each value, max(v, alpha v) (0 <= alpha <= 1);
+  ;;   1: LeakyReLU(alpha) of each value: alpha v where v < 0, else v (as tfjs computes it);
   ;;   2: LeakyReLU's gradient: v where the value at `mask` (the LeakyReLU's input) is > 0,
   ;;      else alpha v.
   ;;
@@ -52,7 +52,10 @@
                       (local.set $v (v128.load (i32.add (local.get $src) (local.get $k))))
                       (v128.store
                         (i32.add (local.get $dst) (local.get $k))
-                        (f32x4.max (local.get $v) (f32x4.mul (local.get $v) (local.get $va))))
+                        (v128.bitselect
+                          (f32x4.mul (local.get $v) (local.get $va))
+                          (local.get $v)
+                          (f32x4.lt (local.get $v) (local.get $zero))))
                       (local.set $k (i32.add (local.get $k) (i32.const 16)))
                       (br_if $leakyBlocks (i32.lt_u (local.get $k) (local.get $bytes)))))
                   (else
@@ -79,7 +82,9 @@
                 (loop $floats
                   (local.set $f (f32.load (i32.add (local.get $src) (local.get $k))))
                   (if (i32.eq (local.get $mode) (i32.const 1))
-                    (then (local.set $f (f32.max (local.get $f) (f32.mul (local.get $f) (local.get $alpha))))))
+                    (then
+                      (if (f32.lt (local.get $f) (f32.const 0))
+                        (then (local.set $f (f32.mul (local.get $f) (local.get $alpha)))))))
                   (if (i32.eq (local.get $mode) (i32.const 2))
                     (then
                       (if (i32.eqz (f32.gt (f32.load (i32.add (local.get $mask) (local.get $k))) (f32.const 0)))

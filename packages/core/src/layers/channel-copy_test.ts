@@ -137,7 +137,7 @@ describe('the SIMD channel copy on wasm', () => {
     assert.equal(tf.memory().numTensors, before + 1, 'no intermediate tensors');
     assert.deepEqual(Array.from(got.dataSync()), Array.from(want.dataSync()));
     const profile = await tf.profile(() => concatChannels(ts, activation));
-    assert.deepEqual(profile.kernelNames, ['IrnConcatChannels']);
+    assert.deepEqual(profile.kernelNames, ['IrnConcatChannelsLeaky']);
     // Under the tape too; the gradient applies LeakyReLU's derivative as it splits dy.
     const w = tf.randomNormal(want.shape, 0, 1, 'float32', 49);
     const g = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(concatChannels([a, b], { leaky: [false, true], alpha: 0.2 }), tf.slice(w, [0, 0, 0, 0], [2, 6, 5, 19]))))([ts[0], ts[1]]);
@@ -147,7 +147,7 @@ describe('the SIMD channel copy on wasm', () => {
       tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(concatChannels([a, b], { leaky: [false, true], alpha: 0.2 })))([ts[0], ts[1]]),
     );
     const gradKernels = gradProfile.kernels.map((k) => k.name);
-    assert.ok(gradKernels.includes('IrnConcatChannels') && gradKernels.includes('IrnSplitChannelsLeakyGrad'), gradKernels.join(' '));
+    assert.ok(gradKernels.includes('IrnConcatChannelsLeaky') && gradKernels.includes('IrnSplitChannelsLeakyGrad'), gradKernels.join(' '));
     assert.ok(!gradKernels.some((n) => ['LeakyRelu', 'Greater', 'Select', 'SelectV2'].includes(n)), gradKernels.join(' '));
     tf.dispose(gradProfile.result as tf.Tensor[]);
     assert.throws(() => concatChannels(ts, { leaky: [true], alpha: 0.2 }), /1 LeakyReLU flags for 4 tensors/);
@@ -163,7 +163,7 @@ describe('the SIMD channel copy on wasm', () => {
     const { kernels, result } = await tf.profile(() => block.apply(x) as tf.Tensor);
     const names = kernels.map((k) => k.name);
     assert.ok(!names.includes('LeakyRelu'), names.join(' '));
-    assert.equal(names.filter((n) => n === 'IrnConcatChannels').length, 4, names.join(' '));
+    assert.equal(names.filter((n) => n === 'IrnConcatChannelsLeaky').length, 4, names.join(' '));
     assert.equal(names.filter((n) => n === 'FusedConv2D').length, 5, names.join(' '));
     setFusedInference(false);
     try {
@@ -221,5 +221,104 @@ describe('the SIMD channel copy on wasm', () => {
     const parts = run({ dy, m1: good }) as unknown as tf.Tensor[];
     assert.deepEqual(parts.map((p) => p.shape), [[1, 3, 3, 2], [1, 3, 3, 3]]);
     tf.dispose([dy, good, bad, ...parts]);
+  });
+
+  it('split layout: strided source, one destination and one mask per record, small strides, guards intact', () => {
+    const m = heapOf();
+    const copier = channelCopier(m)!;
+    const GUARD = 16;
+    for (const [channels, pixels] of [[[1, 2, 3], 11], [[2, 1], 3], [[5, 4, 9], 6], [[1], 2]] as [number[], number][]) {
+      const total = channels.reduce((a, b) => a + b, 0);
+      const alloc = (floats: number) => {
+        const ptr = m._malloc(4 * (floats + 2 * GUARD));
+        new Float32Array(m.asm.memory.buffer, ptr, floats + 2 * GUARD).fill(-777.5);
+        return { ptr, body: ptr + 4 * GUARD, floats };
+      };
+      const src = alloc(total * pixels);
+      const outs = channels.map((c) => alloc(c * pixels));
+      const masks = channels.map((c) => alloc(c * pixels));
+      const sv = new Float32Array(m.asm.memory.buffer, src.body, src.floats);
+      for (let j = 0; j < sv.length; j++) sv[j] = (j % 2 ? -1 : 1) * (j + 0.5);
+      masks.forEach((mb, i) => new Float32Array(m.asm.memory.buffer, mb.body, mb.floats).forEach((_, j, a) => (a[j] = [1, -1, 0][(j + i) % 3])));
+      let offset = 0;
+      const modes = ['leakyGrad', 'copy', 'leaky'] as const;
+      const records: CopyRecord[] = channels.map((c, i) => {
+        const r: CopyRecord = { src: src.body + 4 * offset, srcStride: 4 * total, dst: outs[i].body, dstStride: 4 * c, bytes: 4 * c, mode: modes[i % 3] };
+        if (r.mode === 'leakyGrad') Object.assign(r, { mask: masks[i].body, maskStride: 4 * c });
+        offset += c;
+        return r;
+      });
+      copier.run(records, pixels, 0.5);
+      const heap = new Float32Array(m.asm.memory.buffer);
+      const label = `channels ${channels}, ${pixels} px`;
+      for (const b of [src, ...outs, ...masks]) {
+        for (let g = 0; g < GUARD; g++) {
+          assert.equal(heap[b.ptr / 4 + g], -777.5, `${label}: guard before`);
+          assert.equal(heap[b.body / 4 + b.floats + g], -777.5, `${label}: guard after`);
+        }
+      }
+      offset = 0;
+      channels.forEach((c, i) => {
+        for (let p = 0; p < pixels; p++) {
+          for (let ch = 0; ch < c; ch++) {
+            const v = heap[src.body / 4 + p * total + offset + ch];
+            const mk = heap[masks[i].body / 4 + p * c + ch];
+            const mode = modes[i % 3];
+            const want = mode === 'leaky' ? (v < 0 ? v * 0.5 : v) : mode === 'leakyGrad' && !(mk > 0) ? v * 0.5 : v;
+            assert.equal(heap[outs[i].body / 4 + p * c + ch], want, `${label}: part ${i} (${mode}), pixel ${p}, channel ${ch}`);
+          }
+        }
+        offset += c;
+      });
+      [src, ...outs, ...masks].forEach((b) => m._free(b.ptr));
+    }
+  });
+
+  it('LeakyReLU in the concatenation is tf.leakyRelu exactly: infinities, NaN, zeros, any slope', () => {
+    tf.tidy(() => {
+      const special = tf.tensor4d([Infinity, -Infinity, NaN, 0, -0, -3, 2.5, 1e-30], [1, 1, 8, 1]);
+      const other = tf.ones([1, 1, 8, 2]);
+      for (const alpha of [0, 0.2, 1, 1.5, -0.5]) {
+        const got = concatChannels([other, special], { leaky: [false, true], alpha }).dataSync();
+        const want = tf.concat([other, tf.leakyRelu(special, alpha)], -1).dataSync();
+        assert.deepEqual(Array.from(got), Array.from(want), `alpha ${alpha}`);
+      }
+    });
+  });
+
+  it('without the SIMD kernel (or when it goes away before backward) concatChannels with LeakyReLU still equals tfjs, values and gradients', () => {
+    tf.tidy(() => {
+      const a = tf.randomNormal([2, 4, 3, 3], 0, 1, 'float32', 81);
+      const b = tf.randomNormal([2, 4, 3, 5], 0, 1, 'float32', 82);
+      const w = tf.randomNormal([2, 4, 3, 8], 0, 1, 'float32', 83);
+      const act = { leaky: [false, true], alpha: 0.2 };
+      const loss = (x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.mul(concatChannels([x, y], act), w));
+      const want = tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.mul(tf.concat([x, tf.leakyRelu(y, 0.2)], -1), w)))([a, b]);
+      setChannelCopyEnabled(false);
+      try {
+        assert.ok(!concatFusesLeakyRelu());
+        const got = tf.grads(loss)([a, b]);
+        got.forEach((g, i) => assert.deepEqual(Array.from(g.dataSync()), Array.from(want[i].dataSync()), `kernel off: gradient ${i}`));
+      } finally {
+        setChannelCopyEnabled(true);
+      }
+      // Forward with the kernel, backward without it.
+      const { value, grads } = tf.valueAndGrads((x: tf.Tensor, y: tf.Tensor) => {
+        const l = loss(x, y);
+        setChannelCopyEnabled(false);
+        return l as tf.Scalar;
+      })([a, b]);
+      setChannelCopyEnabled(true);
+      assert.ok(Number.isFinite(value.dataSync()[0]));
+      grads.forEach((g, i) => assert.deepEqual(Array.from(g.dataSync()), Array.from(want[i].dataSync()), `kernel gone before backward: gradient ${i}`));
+    });
+  });
+
+  it('splitChannels into a single part has a gradient', () => {
+    tf.tidy(() => {
+      const x = tf.randomNormal([1, 2, 2, 4], 0, 1, 'float32', 90);
+      const g = tf.grad((t: tf.Tensor) => tf.sum(tf.square(splitChannels(t, [4])[0])))(x);
+      assert.deepEqual(Array.from(g.dataSync()), Array.from(tf.mul(x, 2).dataSync()));
+    });
   });
 });

@@ -26,6 +26,13 @@ import { channelCopier, type CopyRecord } from './channel-copy.js';
 export const CONCAT_CHANNELS = 'IrnConcatChannels';
 
 /**
+ * {@link CONCAT_CHANNELS} with LeakyReLU on some inputs (attrs `leaky`, `alpha`). A kernel
+ * name of its own because its gradient keeps the inputs (for LeakyReLU's derivative), which
+ * the plain concatenation's gradient does not need to hold on to.
+ */
+export const CONCAT_CHANNELS_LEAKY = 'IrnConcatChannelsLeaky';
+
+/**
  * The inverse kernel, used by {@link CONCAT_CHANNELS}'s gradient on wasm: splits the last axis
  * into parts of `attrs.channels` channels, 4-7x faster than tfjs-wasm's own `SplitV` (what
  * `tf.split` runs) on the dense blocks' shapes (bench/concat-kernels.ts).
@@ -44,6 +51,7 @@ export const LEAKY_GRAD_SPLIT = 'IrnSplitChannelsLeakyGrad';
 interface WasmHeapBackend {
   wasm?: unknown;
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  disposeData(dataId: object, force?: boolean): boolean;
   typedArrayFromHeap(t: tf.TensorInfo): tf.TypedArray;
 }
 
@@ -58,6 +66,16 @@ interface ConcatAttrs {
   /** 1 where the input goes through LeakyReLU(alpha) as it is copied (SIMD path only). */
   leaky?: number[];
   alpha?: number;
+}
+
+/** Runs `copy`; if it throws, frees the outputs made for it first. */
+function runOrFree(backend: WasmHeapBackend, outs: tf.TensorInfo[], copy: () => void): void {
+  try {
+    copy();
+  } catch (e) {
+    for (const o of outs) backend.disposeData(o.dataId, true);
+    throw e;
+  }
 }
 
 function concatChannelsWasm(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo {
@@ -90,7 +108,7 @@ function concatChannelsWasm(args: { inputs: tf.NamedTensorInfoMap; backend: unkn
       offset += c;
       return r;
     });
-    copier.run(records, pixels, attrs.alpha ?? 0);
+    runOrFree(backend, [out], () => copier.run(records, pixels, attrs.alpha ?? 0));
     return out;
   }
   // One Float32Array over the whole heap: `copyWithin` copies each pixel's channels inside it
@@ -137,7 +155,7 @@ function splitChannelsWasm(args: { inputs: tf.NamedTensorInfoMap; backend: unkno
       offset += c;
       return r;
     });
-    copier.run(records, pixels, 0);
+    runOrFree(backend, outs, () => copier.run(records, pixels, 0));
     return outs;
   }
   const heap = new Float32Array(xView.buffer);
@@ -189,7 +207,7 @@ function leakyGradSplitWasm(args: { inputs: tf.NamedTensorInfoMap; backend: unkn
     offset += c;
     return r;
   });
-  copier.run(records, dyView.length / total, alpha);
+  runOrFree(backend, outs, () => copier.run(records, dyView.length / total, alpha));
   return outs;
 }
 
@@ -198,8 +216,10 @@ let registered = false;
 function register(): void {
   if (registered) return;
   registered = true;
-  if (tf.getKernel(CONCAT_CHANNELS, 'wasm') == null) {
-    tf.registerKernel({ kernelName: CONCAT_CHANNELS, backendName: 'wasm', kernelFunc: concatChannelsWasm as unknown as tf.KernelFunc });
+  for (const kernelName of [CONCAT_CHANNELS, CONCAT_CHANNELS_LEAKY]) {
+    if (tf.getKernel(kernelName, 'wasm') == null) {
+      tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc: concatChannelsWasm as unknown as tf.KernelFunc });
+    }
   }
   if (tf.getKernel(SPLIT_CHANNELS, 'wasm') == null) {
     tf.registerKernel({ kernelName: SPLIT_CHANNELS, backendName: 'wasm', kernelFunc: splitChannelsWasm as unknown as tf.KernelFunc });
@@ -207,29 +227,38 @@ function register(): void {
   if (tf.getKernel(LEAKY_GRAD_SPLIT, 'wasm') == null) {
     tf.registerKernel({ kernelName: LEAKY_GRAD_SPLIT, backendName: 'wasm', kernelFunc: leakyGradSplitWasm as unknown as tf.KernelFunc });
   }
+  const gradsOf = (parts: tf.Tensor[]) => {
+    const grads: Record<string, () => tf.Tensor> = {};
+    parts.forEach((p, i) => {
+      grads[String(i)] = () => p;
+    });
+    return grads;
+  };
   if (tf.getGradient(CONCAT_CHANNELS) == null) {
     tf.registerGradient({
       kernelName: CONCAT_CHANNELS,
-      // The inputs are kept for the LeakyReLU parts' derivative (the engine passes them as
-      // `saved`, in order; it needs the kernel's inputs as an array for that).
+      gradFunc: (dy, _saved, attrs) => gradsOf(splitChannels(dy as tf.Tensor, (attrs as unknown as ConcatAttrs).channels)),
+    });
+  }
+  if (tf.getGradient(CONCAT_CHANNELS_LEAKY) == null) {
+    tf.registerGradient({
+      kernelName: CONCAT_CHANNELS_LEAKY,
+      // The inputs are kept for LeakyReLU's derivative (the engine passes them as `saved`, in
+      // order; it needs the kernel's inputs as an array for that).
       saveAllInputs: true,
       gradFunc: (dy, saved, attrs) => {
-        const { channels: sizes, leaky, alpha } = attrs as unknown as ConcatAttrs;
-        let parts: tf.Tensor[];
-        if (leaky?.some((l) => l)) {
-          const inputs: tf.NamedTensorMap = { dy: dy as tf.Tensor };
-          leaky.forEach((l, i) => {
-            if (l) inputs[`m${i}`] = saved[i];
-          });
-          parts = tf.engine().runKernel(LEAKY_GRAD_SPLIT, inputs, { channels: sizes, leaky, alpha } as unknown as tf.NamedAttrMap) as unknown as tf.Tensor[];
-        } else {
-          parts = splitChannels(dy as tf.Tensor, sizes);
+        const { channels, leaky = [], alpha = 0 } = attrs as unknown as ConcatAttrs;
+        if (channelCopier((tf.backend() as { wasm?: unknown }).wasm) == null) {
+          // The SIMD kernel went away between forward and backward (turned off, or another
+          // backend): tfjs ops, as tf.leakyRelu's own gradient computes it.
+          const parts = splitChannels(dy as tf.Tensor, channels);
+          return gradsOf(parts.map((p, i) => (leaky[i] === 1 ? tf.where(tf.greater(saved[i], 0), p, tf.mul(p, alpha)) : p)));
         }
-        const grads: Record<string, () => tf.Tensor> = {};
-        parts.forEach((p, i) => {
-          grads[String(i)] = () => p;
+        const inputs: tf.NamedTensorMap = { dy: dy as tf.Tensor };
+        leaky.forEach((l, i) => {
+          if (l === 1) inputs[`m${i}`] = saved[i];
         });
-        return grads;
+        return gradsOf(tf.engine().runKernel(LEAKY_GRAD_SPLIT, inputs, { channels, leaky, alpha } as unknown as tf.NamedAttrMap) as unknown as tf.Tensor[]);
       },
     });
   }
@@ -237,7 +266,8 @@ function register(): void {
     tf.registerGradient({
       kernelName: SPLIT_CHANNELS,
       // The engine passes zeros for outputs that are not on the path to the loss.
-      gradFunc: (dys) => ({ x: () => concatChannels(dys as tf.Tensor[]) }),
+      // With a single part the engine passes one tensor, not an array.
+      gradFunc: (dys) => ({ x: () => concatChannels(Array.isArray(dys) ? dys : [dys]) }),
     });
   }
 }
@@ -269,7 +299,7 @@ export interface ConcatLeakyRelu {
  * exactly `tf.concat`. Differentiable on every backend.
  *
  * With `activation`, the inputs it marks go through `tf.leakyRelu(t, alpha)` first. On wasm
- * with the SIMD copy kernel and 0 <= alpha <= 1, the kernel applies it while copying (no
+ * with the SIMD copy kernel, the kernel applies it while copying (no
  * separate pass, no intermediate tensor), and the gradient applies LeakyReLU's derivative
  * while splitting dy; otherwise it runs `tf.leakyRelu` and then concatenates.
  */
@@ -283,15 +313,14 @@ export function concatChannels<T extends tf.Tensor>(tensors: T[], activation?: C
   const alpha = activation!.alpha;
   const fused =
     tf.getBackend() === 'wasm' &&
-    alpha >= 0 &&
-    alpha <= 1 &&
+    Number.isFinite(alpha) &&
     tensors.length > 1 &&
     fastShapes(tensors) &&
     channelCopier((tf.backend() as { wasm?: unknown }).wasm) != null;
   if (!fused) {
     return tf.tidy(() => concatPlain(tensors.map((t, i) => (leaky[i] ? tf.leakyRelu(t, alpha) : t)))) as T;
   }
-  return runConcat(tensors, { channels: channelsOf(tensors), leaky: leaky.map((l) => (l ? 1 : 0)), alpha });
+  return runConcat(CONCAT_CHANNELS_LEAKY, tensors, { channels: channelsOf(tensors), leaky: leaky.map((l) => (l ? 1 : 0)), alpha });
 }
 
 /**
@@ -326,12 +355,12 @@ function fastShapes(tensors: tf.Tensor[]): boolean {
 function concatPlain<T extends tf.Tensor>(tensors: T[]): T {
   if (tensors.length === 1) return tensors[0].clone() as T;
   if (tf.getBackend() !== 'wasm' || !fastShapes(tensors)) return tf.concat(tensors, -1) as T;
-  return runConcat(tensors, { channels: channelsOf(tensors) });
+  return runConcat(CONCAT_CHANNELS, tensors, { channels: channelsOf(tensors) });
 }
 
-function runConcat<T extends tf.Tensor>(tensors: T[], attrs: ConcatAttrs): T {
+function runConcat<T extends tf.Tensor>(kernelName: string, tensors: T[], attrs: ConcatAttrs): T {
   register();
-  // An array, as tfjs's own Concat passes it: the gradient's saveAllInputs needs one. A copy:
-  // the tape keeps it as the node's inputs, and callers (the dense blocks) grow theirs.
-  return tf.engine().runKernel(CONCAT_CHANNELS, [...tensors] as unknown as tf.NamedTensorMap, attrs as unknown as tf.NamedAttrMap) as T;
+  // An array, as tfjs's own Concat passes it: saveAllInputs needs one. A copy: the tape keeps
+  // it as the node's inputs, and callers (the dense blocks) grow theirs.
+  return tf.engine().runKernel(kernelName, [...tensors] as unknown as tf.NamedTensorMap, attrs as unknown as tf.NamedAttrMap) as T;
 }
