@@ -127,6 +127,36 @@ function concatChannelsWasm(args: { inputs: tf.NamedTensorInfoMap; backend: unkn
   return out;
 }
 
+/**
+ * The copy records that split `src` (channels last) into `outs`, one per part; a part with a
+ * mask (the LeakyReLU input of that part) gets LeakyReLU's derivative applied.
+ */
+function splitRecords(
+  backend: WasmHeapBackend,
+  src: Float32Array,
+  outs: tf.TensorInfo[],
+  channels: number[],
+  masks: (tf.TensorInfo | null)[] = [],
+): CopyRecord[] {
+  const total = channels.reduce((a, b) => a + b, 0);
+  let offset = 0;
+  return outs.map((o, i) => {
+    const c = channels[i];
+    const m = masks[i];
+    const r: CopyRecord = {
+      src: src.byteOffset + 4 * offset,
+      srcStride: 4 * total,
+      dst: (backend.typedArrayFromHeap(o) as Float32Array).byteOffset,
+      dstStride: 4 * c,
+      bytes: 4 * c,
+      mode: m == null ? 'copy' : 'leakyGrad',
+    };
+    if (m != null) Object.assign(r, { mask: (backend.typedArrayFromHeap(m) as Float32Array).byteOffset, maskStride: 4 * c });
+    offset += c;
+    return r;
+  });
+}
+
 function splitChannelsWasm(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs: tf.NamedAttrMap }): tf.TensorInfo[] {
   const backend = args.backend;
   if (!isWasmHeapBackend(backend)) throw new Error(`${SPLIT_CHANNELS}: the backend does not expose its wasm heap`);
@@ -141,20 +171,7 @@ function splitChannelsWasm(args: { inputs: tf.NamedTensorInfoMap; backend: unkno
   const pixels = xView.length / total;
   const copier = channelCopier(backend.wasm);
   if (copier != null) {
-    let offset = 0;
-    const records: CopyRecord[] = outs.map((o, i) => {
-      const c = channels[i];
-      const r: CopyRecord = {
-        src: xView.byteOffset + 4 * offset,
-        srcStride: 4 * total,
-        dst: (backend.typedArrayFromHeap(o) as Float32Array).byteOffset,
-        dstStride: 4 * c,
-        bytes: 4 * c,
-        mode: 'copy',
-      };
-      offset += c;
-      return r;
-    });
+    const records = splitRecords(backend, xView, outs, channels);
     runOrFree(backend, outs, () => copier.run(records, pixels, 0));
     return outs;
   }
@@ -191,22 +208,7 @@ function leakyGradSplitWasm(args: { inputs: tf.NamedTensorInfoMap; backend: unkn
   const outs = channels.map((c) => backend.makeOutput([...lead, c], 'float32'));
   // Heap views only after every makeOutput (each may grow the heap).
   const dyView = backend.typedArrayFromHeap(dy) as Float32Array;
-  let offset = 0;
-  const records: CopyRecord[] = outs.map((o, i) => {
-    const c = channels[i];
-    const r: CopyRecord = {
-      src: dyView.byteOffset + 4 * offset,
-      srcStride: 4 * total,
-      dst: (backend.typedArrayFromHeap(o) as Float32Array).byteOffset,
-      dstStride: 4 * c,
-      bytes: 4 * c,
-      mode: 'copy',
-    };
-    const m = masks[i];
-    if (m != null) Object.assign(r, { mode: 'leakyGrad', mask: (backend.typedArrayFromHeap(m) as Float32Array).byteOffset, maskStride: 4 * c });
-    offset += c;
-    return r;
-  });
+  const records = splitRecords(backend, dyView, outs, channels, masks);
   runOrFree(backend, outs, () => copier.run(records, dyView.length / total, alpha));
   return outs;
 }
