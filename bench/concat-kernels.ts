@@ -12,7 +12,7 @@
  */
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
-import { setChannelCopyEnabled } from '../packages/core/src/layers/channel-copy.js';
+import { withChannelCopy } from '../packages/core/src/layers/channel-copy.js';
 import { concatChannels, splitChannels } from '../packages/core/src/layers/concat-channels.js';
 import { useNodeBackend } from '../packages/core/src/node.js';
 
@@ -33,15 +33,6 @@ function time(f: () => tf.Tensor | tf.Tensor[]): number {
   return median(ms);
 }
 const same = (a: tf.Tensor[], b: tf.Tensor[]) => a.every((t, i) => tf.tidy(() => tf.max(tf.abs(tf.sub(t, b[i]))).dataSync()[0]) === 0);
-/** Runs f with the SIMD copy kernel on or off (the JavaScript copyWithin path). */
-function withSimd<T>(on: boolean, f: () => T): T {
-  setChannelCopyEnabled(on);
-  try {
-    return f();
-  } finally {
-    setChannelCopyEnabled(true);
-  }
-}
 const ALPHA = 0.2;
 
 const feats = [9, 16, 16, 16, 16].map((c, i) => tf.randomNormal([1, side, side, c], 0, 1, 'float32', i) as tf.Tensor4D);
@@ -60,8 +51,8 @@ for (let k = 2; k <= feats.length; k++) {
   const whole = tf.concat(parts, 3);
   const wholeLeaky = tf.tidy(() => tf.concat(parts.map((t, i) => (i > 0 ? tf.leakyRelu(t, ALPHA) : t)), 3));
   for (const on of [true, false]) {
-    const fast = withSimd(on, () => concatChannels(parts));
-    const split = withSimd(on, () => splitChannels(whole, sizes));
+    const fast = withChannelCopy(on, () => concatChannels(parts));
+    const split = withChannelCopy(on, () => splitChannels(whole, sizes));
     if (!same([fast], [whole]) || !same(split, parts)) throw new Error(`results differ from tfjs for ${k} inputs (SIMD ${on})`);
     tf.dispose([fast, ...split]);
   }
@@ -70,12 +61,12 @@ for (let k = 2; k <= feats.length; k++) {
   tf.dispose([fused, wholeLeaky]);
   const bytes = whole.size * 4;
   const tConcat = time(() => tf.concat(parts, 3));
-  const tJs = withSimd(false, () => time(() => concatChannels(parts)));
+  const tJs = withChannelCopy(false, () => time(() => concatChannels(parts)));
   const tSimd = time(() => concatChannels(parts));
   const tLeakyThenConcat = time(() => tf.tidy(() => concatChannels(parts.map((t, i) => (i > 0 ? tf.leakyRelu(t, ALPHA) : t)))));
   const tLeaky = time(() => concatChannels(parts, leaky));
   const tSplit = time(() => tf.split(whole, sizes, 3));
-  const tJsSplit = withSimd(false, () => time(() => splitChannels(whole, sizes)));
+  const tJsSplit = withChannelCopy(false, () => time(() => splitChannels(whole, sizes)));
   const tSimdSplit = time(() => splitChannels(whole, sizes));
   const tZeros = time(() => tf.zeros(whole.shape));
   whole.dispose();

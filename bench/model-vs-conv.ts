@@ -22,7 +22,7 @@
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { IrnModel } from '../packages/core/src/index.js';
-import { setChannelCopyEnabled } from '../packages/core/src/layers/channel-copy.js';
+import { withChannelCopy } from '../packages/core/src/layers/channel-copy.js';
 import { setFusedInference } from '../packages/core/src/layers/dense-block.js';
 import { fileSystem, useNodeBackend } from '../packages/core/src/node.js';
 import { irnConvShapes, irnCropFlops } from './irn-flops.js';
@@ -74,16 +74,14 @@ for (const name of ['irn-x2', 'irn-x4']) {
   };
   const irn = (fused: boolean, simd: boolean) => async () => {
     setFusedInference(fused);
-    setChannelCopyEnabled(simd);
     try {
       const t0 = performance.now();
-      const y = model.upscale(lr);
+      const y = withChannelCopy(simd, () => model.upscale(lr));
       await y.data();
       y.dispose();
       return performance.now() - t0;
     } finally {
       setFusedInference(true);
-      setChannelCopyEnabled(true);
     }
   };
   const runs = { conv, fused: irn(true, true), js: irn(true, false), plain: irn(false, true) };

@@ -15,7 +15,7 @@
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { IrnModel, IrnTrainer } from '../packages/core/src/index.js';
-import { setChannelCopyEnabled } from '../packages/core/src/layers/channel-copy.js';
+import { withChannelCopy } from '../packages/core/src/layers/channel-copy.js';
 import { useNodeBackend } from '../packages/core/src/node.js';
 import { perturbWeights } from '../packages/core/src/testing/perturb.js';
 
@@ -30,32 +30,23 @@ function makeTrainer(): IrnTrainer {
   return new IrnTrainer(model, { seed: 1 });
 }
 
-function withKernel<T>(on: boolean, f: () => T): T {
-  setChannelCopyEnabled(on);
-  try {
-    return f();
-  } finally {
-    setChannelCopyEnabled(true);
-  }
-}
-
 const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
 const x = tf.randomUniform([8, 64, 64, 3], 0, 1, 'float32', 3) as tf.Tensor4D;
 const trainers = { on: makeTrainer(), off: makeTrainer() };
 const ms: Record<'on' | 'off', number[]> = { on: [], off: [] };
 const losses: Record<'on' | 'off', number> = { on: NaN, off: NaN };
-for (const mode of ['on', 'off'] as const) withKernel(mode === 'on', () => trainers[mode].trainStep(x)); // warmup
+for (const mode of ['on', 'off'] as const) withChannelCopy(mode === 'on', () => trainers[mode].trainStep(x)); // warmup
 for (let i = 0; i < STEPS; i++) {
   for (const mode of ['on', 'off'] as const) {
     const t0 = performance.now();
-    const r = withKernel(mode === 'on', () => trainers[mode].trainStep(x));
+    const r = withChannelCopy(mode === 'on', () => trainers[mode].trainStep(x));
     ms[mode].push(performance.now() - t0);
     losses[mode] = r.total;
   }
 }
 const profiles: Record<string, string> = {};
 for (const mode of ['on', 'off'] as const) {
-  const info = await withKernel(mode === 'on', () => tf.profile(() => void trainers[mode].trainStep(x)));
+  const info = await withChannelCopy(mode === 'on', () => tf.profile(() => void trainers[mode].trainStep(x)));
   const byName = new Map<string, number>();
   for (const k of info.kernels.filter((k) => k.name !== 'unnamed scope' && !k.name.endsWith('__op'))) {
     byName.set(k.name, (byName.get(k.name) ?? 0) + (k.kernelTimeMs as number));

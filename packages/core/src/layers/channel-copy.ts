@@ -3,9 +3,8 @@ import { CHANNEL_COPY_WASM } from './channel-copy-wasm.js';
 /**
  * A small WebAssembly SIMD kernel (channel-copy.wat) that runs on tfjs-backend-wasm's own
  * memory: strided copies of channel runs between tensors, optionally through LeakyReLU or its
- * gradient. The
- * concat and split kernels of concat-channels.ts use it, pixel by pixel, so that the
- * destination is written once, in order, in 16-byte blocks.
+ * gradient. The concat and split kernels of concat-channels.ts use it, pixel by pixel, so
+ * that the destination is written once, in order, in 16-byte blocks.
  *
  * It needs the backend's `WebAssembly.Memory` (the emscripten module's `asm.memory`) and its
  * `_malloc`/`_free`. Where these are missing, or the memory is shared (tfjs-wasm's threaded
@@ -58,6 +57,7 @@ const RECORD_BYTES = 32;
 const OVERRUN = 12;
 
 let compiled: WebAssembly.Module | null | undefined;
+const copiers = new WeakMap<object, ChannelCopier | null>();
 let enabled = true;
 
 /**
@@ -67,7 +67,16 @@ let enabled = true;
 export function setChannelCopyEnabled(on: boolean): void {
   enabled = on;
 }
-const copiers = new WeakMap<object, ChannelCopier | null>();
+
+/** Runs `f` with the SIMD copy kernel on or off, then turns it back on. For benchmarks and tests. */
+export function withChannelCopy<T>(on: boolean, f: () => T): T {
+  setChannelCopyEnabled(on);
+  try {
+    return f();
+  } finally {
+    setChannelCopyEnabled(true);
+  }
+}
 
 function compile(): WebAssembly.Module | null {
   if (compiled !== undefined) return compiled;
@@ -75,7 +84,7 @@ function compile(): WebAssembly.Module | null {
     const bin = atob(CHANNEL_COPY_WASM);
     const bytes = new Uint8Array(bin.length);
     for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
-    // 336 bytes: small enough for a synchronous compile on a page's main thread.
+    // Under 500 bytes: small enough for a synchronous compile on a page's main thread (4 KB).
     compiled = new WebAssembly.Module(bytes);
   } catch {
     compiled = null; // no WebAssembly SIMD here

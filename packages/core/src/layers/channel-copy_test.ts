@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers';
 import { useNodeBackend } from '../backend/node-backend.js';
 import { CHANNEL_COPY_WASM } from './channel-copy-wasm.js';
-import { channelCopier, setChannelCopyEnabled, type CopyRecord } from './channel-copy.js';
+import { channelCopier, setChannelCopyEnabled, withChannelCopy, type CopyRecord } from './channel-copy.js';
 import { LEAKY_GRAD_SPLIT, concatChannels, concatFusesLeakyRelu, splitChannels } from './concat-channels.js';
 import { DenseBlock, setFusedInference } from './dense-block.js';
 // @ts-expect-error: a plain .mjs build script without types
@@ -17,6 +17,28 @@ interface Heap {
 }
 const heapOf = () => (tf.backend() as unknown as { wasm: Heap }).wasm;
 const leakyRelu = (v: number, alpha: number) => (v < 0 ? Math.fround(v * alpha) : v);
+
+/** A wasm-heap buffer of `floats` floats between two guard zones of `guard` floats, all set to `fill`. */
+interface Guarded {
+  ptr: number;
+  body: number;
+  floats: number;
+}
+function guarded(m: Heap, floats: number, guard: number, fill: number): Guarded {
+  const ptr = m._malloc(4 * (floats + 2 * guard));
+  new Float32Array(m.asm.memory.buffer, ptr, floats + 2 * guard).fill(fill);
+  return { ptr, body: ptr + 4 * guard, floats };
+}
+/** Every guard zone still holds `fill`. */
+function assertGuards(m: Heap, buffers: Guarded[], guard: number, fill: number, label: string): void {
+  const heap = new Float32Array(m.asm.memory.buffer);
+  for (const b of buffers) {
+    for (let g = 0; g < guard; g++) {
+      assert.equal(heap[b.ptr / 4 + g], fill, `${label}: guard before`);
+      assert.equal(heap[b.body / 4 + b.floats + g], fill, `${label}: guard after`);
+    }
+  }
+}
 
 describe('channel-copy.wat', () => {
   it('the committed bytes are the .wat compiled (run `pnpm --filter @irn/core run build:wasm` after editing it)', async () => {
@@ -46,12 +68,7 @@ describe('the SIMD channel copy on wasm', () => {
     ];
     for (const [channels, pixels] of cases) {
       const total = channels.reduce((a, b) => a + b, 0);
-      const alloc = (floats: number) => {
-        const ptr = m._malloc(4 * (floats + 2 * GUARD));
-        const view = new Float32Array(m.asm.memory.buffer, ptr, floats + 2 * GUARD);
-        view.fill(-12345.5);
-        return { ptr, body: ptr + 4 * GUARD, floats };
-      };
+      const alloc = (floats: number) => guarded(m, floats, GUARD, -12345.5);
       const srcs = channels.map((c) => alloc(c * pixels));
       const masks = channels.map((c) => alloc(c * pixels));
       const dst = alloc(total * pixels);
@@ -74,12 +91,7 @@ describe('the SIMD channel copy on wasm', () => {
       copier.run(records, pixels, 0.2);
       const heap = new Float32Array(m.asm.memory.buffer);
       const label = `channels ${channels}, ${pixels} px`;
-      for (const b of [...srcs, ...masks, dst]) {
-        for (let g = 0; g < GUARD; g++) {
-          assert.equal(heap[b.ptr / 4 + g], -12345.5, `${label}: guard before`);
-          assert.equal(heap[b.body / 4 + b.floats + g], -12345.5, `${label}: guard after`);
-        }
-      }
+      assertGuards(m, [...srcs, ...masks, dst], GUARD, -12345.5, label);
       const alpha = Math.fround(0.2);
       offset = 0;
       channels.forEach((c, i) => {
@@ -105,8 +117,7 @@ describe('the SIMD channel copy on wasm', () => {
       [2, 5, 7],
     ];
     for (const simd of [true, false]) {
-      setChannelCopyEnabled(simd);
-      try {
+      withChannelCopy(simd, () => {
         for (const [k, channels] of cases.entries()) {
           for (const lead of [[1, 7, 5], [2, 1, 1], [3, 4]]) {
             tf.tidy(() => {
@@ -121,9 +132,7 @@ describe('the SIMD channel copy on wasm', () => {
             });
           }
         }
-      } finally {
-        setChannelCopyEnabled(true);
-      }
+      });
     }
   });
 
@@ -229,11 +238,7 @@ describe('the SIMD channel copy on wasm', () => {
     const GUARD = 16;
     for (const [channels, pixels] of [[[1, 2, 3], 11], [[2, 1], 3], [[5, 4, 9], 6], [[1], 2]] as [number[], number][]) {
       const total = channels.reduce((a, b) => a + b, 0);
-      const alloc = (floats: number) => {
-        const ptr = m._malloc(4 * (floats + 2 * GUARD));
-        new Float32Array(m.asm.memory.buffer, ptr, floats + 2 * GUARD).fill(-777.5);
-        return { ptr, body: ptr + 4 * GUARD, floats };
-      };
+      const alloc = (floats: number) => guarded(m, floats, GUARD, -777.5);
       const src = alloc(total * pixels);
       const outs = channels.map((c) => alloc(c * pixels));
       const masks = channels.map((c) => alloc(c * pixels));
@@ -251,12 +256,7 @@ describe('the SIMD channel copy on wasm', () => {
       copier.run(records, pixels, 0.5);
       const heap = new Float32Array(m.asm.memory.buffer);
       const label = `channels ${channels}, ${pixels} px`;
-      for (const b of [src, ...outs, ...masks]) {
-        for (let g = 0; g < GUARD; g++) {
-          assert.equal(heap[b.ptr / 4 + g], -777.5, `${label}: guard before`);
-          assert.equal(heap[b.body / 4 + b.floats + g], -777.5, `${label}: guard after`);
-        }
-      }
+      assertGuards(m, [src, ...outs, ...masks], GUARD, -777.5, label);
       offset = 0;
       channels.forEach((c, i) => {
         for (let p = 0; p < pixels; p++) {
@@ -294,14 +294,11 @@ describe('the SIMD channel copy on wasm', () => {
       const act = { leaky: [false, true], alpha: 0.2 };
       const loss = (x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.mul(concatChannels([x, y], act), w));
       const want = tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.mul(tf.concat([x, tf.leakyRelu(y, 0.2)], -1), w)))([a, b]);
-      setChannelCopyEnabled(false);
-      try {
+      withChannelCopy(false, () => {
         assert.ok(!concatFusesLeakyRelu());
         const got = tf.grads(loss)([a, b]);
         got.forEach((g, i) => assert.deepEqual(Array.from(g.dataSync()), Array.from(want[i].dataSync()), `kernel off: gradient ${i}`));
-      } finally {
-        setChannelCopyEnabled(true);
-      }
+      });
       // Forward with the kernel, backward without it.
       const { value, grads } = tf.valueAndGrads((x: tf.Tensor, y: tf.Tensor) => {
         const l = loss(x, y);
