@@ -1,9 +1,11 @@
 /**
- * The filter gradient of a 3x3 'same' conv as conv.ts computes it (the padded input, its
- * channels in the batch role, correlated with dy as a 32x32 filter, so the GEMM's narrow side
- * is Cout) against other ways to get it from tfjs-wasm's kernels, on the training step's
- * shapes (batch 8, 32x32 LR):
+ * The filter gradient of a 3x3 'same' conv as conv.ts computes it where core's SIMD kernel
+ * does not run (the padded input, its channels in the batch role, correlated with dy as a
+ * 32x32 filter, so the GEMM's narrow side is Cout: "conv2d, batch as channels") against
+ * other ways to get it, on the training step's shapes (batch 8, 32x32 LR):
  *
+ * - core kernel: core's SIMD filter-gradient kernel (filter-grad.ts), what conv.ts runs on
+ *   wasm; its time includes the bias gradient, which it computes in the same call;
  * - swapped: the roles swapped (dy, padded, correlated with the input as the filter, so the
  *   narrow side is Cin);
  * - rows: the kernel's column offset folded into the batch and W x B into the channels, so the
@@ -15,12 +17,13 @@
  *
  *   node --import tsx bench/filter-grad-roles.ts [--rounds 5]
  *
- * All are checked equal to the shipped one before timing; medians of `--rounds` after two
+ * All are checked equal to the conv2d one before timing; medians of `--rounds` after two
  * warmup calls.
  */
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { useNodeBackend } from '../packages/core/src/node.js';
+import { conv2dFilterBiasGrad } from '../packages/core/src/layers/filter-grad.js';
 
 const { values: args } = parseArgs({ options: { rounds: { type: 'string', default: '5' } } });
 const rounds = Number(args.rounds);
@@ -28,8 +31,8 @@ await useNodeBackend('wasm');
 const B = 8;
 const H = 32;
 
-/** conv.ts's filter gradient: [3, 3, Cin, Cout]. */
-function asShipped(x: tf.Tensor4D, dy: tf.Tensor4D): tf.Tensor {
+/** conv.ts's filter gradient without the kernel: [3, 3, Cin, Cout]. */
+function convBatchAsChannels(x: tf.Tensor4D, dy: tf.Tensor4D): tf.Tensor {
   return tf.tidy(() => {
     const xT = tf.transpose(tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]]), [3, 1, 2, 0]) as tf.Tensor4D;
     const dyT = tf.transpose(dy, [1, 2, 0, 3]) as tf.Tensor4D;
@@ -99,7 +102,16 @@ function conv3dGrad(x: tf.Tensor4D, dy: tf.Tensor4D): tf.Tensor {
   });
 }
 
+/** Core's SIMD kernel (the bias gradient comes with it and is dropped). */
+function coreKernel(x: tf.Tensor4D, dy: tf.Tensor4D): tf.Tensor {
+  const got = conv2dFilterBiasGrad(x, dy, 3);
+  if (got == null) throw new Error('the filter-gradient kernel does not run here');
+  got[1].dispose();
+  return got[0];
+}
+
 const VARIANTS: [string, (x: tf.Tensor4D, dy: tf.Tensor4D) => tf.Tensor][] = [
+  ['core kernel', coreKernel],
   ['swapped', swapped],
   ['rows', rows],
   ['im2col 1x1', im2col1x1],
@@ -120,8 +132,8 @@ function time(f: () => tf.Tensor): number {
 }
 
 console.log(`wasm, batch ${B}, ${H}x${H}, medians of ${rounds}`);
-console.log(`| Cin | Cout | as shipped ms | ${VARIANTS.map(([n]) => `${n} ms`).join(' | ')} | swapped speed-up |`);
-console.log(`|---|---|---|${VARIANTS.map(() => '---|').join('')}---|`);
+console.log(`| Cin | Cout | conv2d, batch as channels ms | ${VARIANTS.map(([n]) => `${n} ms`).join(' | ')} | core kernel GFLOP/s | core kernel speed-up |`);
+console.log(`|---|---|---|${VARIANTS.map(() => '---|').join('')}---|---|`);
 const totals = new Map<string, number>();
 // The dense blocks' conv shapes of the default x2 and x4 models (x4's second level: 45 and 48 channels).
 for (const [cin, cout] of [[67, 9], [73, 3], [51, 16], [35, 16], [19, 16], [3, 16], [9, 16], [25, 16], [61, 45], [45, 16], [109, 45]]) {
@@ -129,16 +141,17 @@ for (const [cin, cout] of [[67, 9], [73, 3], [51, 16], [35, 16], [19, 16], [3, 1
   const dy = tf.randomNormal([B, H, H, cout], 0, 1, 'float32', 2) as tf.Tensor4D;
   for (const [name, f] of VARIANTS) {
     const diff = tf.tidy(() => {
-      const a = asShipped(x, dy);
+      const a = convBatchAsChannels(x, dy);
       return tf.max(tf.abs(tf.sub(a, f(x, dy)))).dataSync()[0] / tf.max(tf.abs(a)).dataSync()[0];
     });
     if (!(diff < 1e-5)) throw new Error(`${name} differs by ${diff} (relative) for Cin ${cin}, Cout ${cout}`);
   }
-  const shipped = time(() => asShipped(x, dy));
+  const shipped = time(() => convBatchAsChannels(x, dy));
   const ms = VARIANTS.map(([, f]) => time(() => f(x, dy)));
   totals.set('as shipped', (totals.get('as shipped') ?? 0) + shipped);
   VARIANTS.forEach(([n], i) => totals.set(n, (totals.get(n) ?? 0) + ms[i]));
-  console.log(`| ${cin} | ${cout} | ${shipped.toFixed(1)} | ${ms.map((t) => t.toFixed(1)).join(' | ')} | ${(shipped / ms[0]).toFixed(2)}x |`);
+  const gflop = (2 * 9 * cin * cout * B * H * H) / 1e9;
+  console.log(`| ${cin} | ${cout} | ${shipped.toFixed(1)} | ${ms.map((t) => t.toFixed(1)).join(' | ')} | ${((1e3 * gflop) / ms[0]).toFixed(1)} | ${(shipped / ms[0]).toFixed(2)}x |`);
   tf.dispose([x, dy]);
 }
-console.log(`| all | | ${totals.get('as shipped')!.toFixed(1)} | ${VARIANTS.map(([n]) => totals.get(n)!.toFixed(1)).join(' | ')} | |`);
+console.log(`| all | | ${totals.get('as shipped')!.toFixed(1)} | ${VARIANTS.map(([n]) => totals.get(n)!.toFixed(1)).join(' | ')} | | ${(totals.get('as shipped')! / totals.get('core kernel')!).toFixed(2)}x |`);

@@ -2,11 +2,14 @@ import * as tf from '@tensorflow/tfjs-core';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { channelCopier } from '../../packages/core/src/layers/channel-copy.js';
 import { concatChannels, concatFusesLeakyRelu, splitChannels } from '../../packages/core/src/layers/concat-channels.js';
+import { conv2dFilterBiasGrad, filterGradKernelAvailable, withFilterGradKernel } from '../../packages/core/src/layers/filter-grad.js';
+import { conv2dSame } from '../../packages/core/src/layers/conv.js';
 import { assert, WASM_PATHS } from './fixtures/rescaler-fixtures.js';
 
-// Core's wasm kernels in Chromium: the SIMD channel copy (channel-copy.wat) must instantiate on
-// tfjs-backend-wasm's memory in a page too, not only in Node, or the concatenations fall back
-// to their slower JavaScript path without anyone noticing.
+// Core's wasm kernels in Chromium: the SIMD channel copy (channel-copy.wat) and the conv filter
+// gradient (filter-grad.wat) must instantiate on tfjs-backend-wasm's memory in a page too, not
+// only in Node, or the concatenations and the training fall back to their slower paths without
+// anyone noticing.
 describe('core wasm kernels in the browser', () => {
   before(async () => {
     setWasmPaths(WASM_PATHS);
@@ -45,6 +48,29 @@ describe('core wasm kernels in the browser', () => {
         const a = g.dataSync();
         const b = want[i].dataSync();
         assert(a.length === b.length && a.every((v, j) => v === b[j]), `gradient ${i} differs`);
+      });
+    });
+  });
+
+  it('the filter-gradient kernel runs and gives the gradients of the conv2d path', () => {
+    assert(filterGradKernelAvailable(), 'the filter-gradient kernel did not instantiate');
+    tf.tidy(() => {
+      const x = tf.randomNormal([2, 9, 7, 19], 0, 1, 'float32', 40) as tf.Tensor4D;
+      const w = tf.randomNormal([3, 3, 19, 9], 0, 0.2, 'float32', 41) as tf.Tensor4D;
+      const b = tf.randomNormal([9], 0, 1, 'float32', 42) as tf.Tensor1D;
+      const u = tf.randomNormal([2, 9, 7, 9], 0, 1, 'float32', 43);
+      const grads = () => tf.grads((wi: tf.Tensor, bi: tf.Tensor) => tf.sum(tf.mul(conv2dSame(x, wi as tf.Tensor4D, bi as tf.Tensor1D), u)))([w, b]);
+      const withKernel = grads();
+      const without = withFilterGradKernel(false, grads);
+      const direct = conv2dFilterBiasGrad(x, u as tf.Tensor4D, 3);
+      assert(direct != null, 'conv2dFilterBiasGrad returned null on wasm');
+      [withKernel, direct].forEach((got, g) => {
+        got.forEach((t, i) => {
+          const a = t.dataSync() as Float32Array;
+          const ref = without[i].dataSync() as Float32Array;
+          const scale = ref.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+          assert(a.length === ref.length && a.every((v, j) => Math.abs(v - ref[j]) <= 1e-5 * scale), `${g === 0 ? 'conv2dSame' : 'direct'} gradient ${i} differs from the conv2d path`);
+        });
       });
     });
   });

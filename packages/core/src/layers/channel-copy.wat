@@ -1,6 +1,6 @@
 ;; Strided channel copies for core's IrnConcatChannels and IrnSplitChannels kernels
 ;; (channel-copy.ts). It is instantiated on tfjs-backend-wasm's own memory, so it reads and
-;; writes the tensors where they live. Compiled by packages/core/scripts/build-channel-copy.mjs
+;; writes the tensors where they live. Compiled by packages/core/scripts/build-wasm.mjs
 ;; into channel-copy-wasm.ts (a test checks that the two agree).
 (module
   (import "env" "memory" (memory 1))

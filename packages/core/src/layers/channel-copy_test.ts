@@ -8,7 +8,7 @@ import { channelCopier, setChannelCopyEnabled, withChannelCopy, type CopyRecord 
 import { LEAKY_GRAD_SPLIT, concatChannels, concatFusesLeakyRelu, splitChannels } from './concat-channels.js';
 import { DenseBlock, setFusedInference } from './dense-block.js';
 // @ts-expect-error: a plain .mjs build script without types
-import { compileChannelCopy } from '../../scripts/build-channel-copy.mjs';
+import { compileModule } from '../../scripts/build-wasm.mjs';
 
 interface Heap {
   asm: { memory: WebAssembly.Memory };
@@ -42,7 +42,7 @@ function assertGuards(m: Heap, buffers: Guarded[], guard: number, fill: number, 
 
 describe('channel-copy.wat', () => {
   it('the committed bytes are the .wat compiled (run `pnpm --filter @irn/core run build:wasm` after editing it)', async () => {
-    assert.equal(CHANNEL_COPY_WASM, await compileChannelCopy());
+    assert.equal(CHANNEL_COPY_WASM, await compileModule('channel-copy'));
   });
 });
 

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { channelCopier, type CopyRecord } from './channel-copy.js';
+import { isWasmHeapBackend, runOrFree, type WasmHeapBackend } from './wasm-heap.js';
 
 /**
  * Concatenation along the channel (last) axis of NHWC tensors, as the dense blocks need it,
@@ -47,35 +48,12 @@ export const SPLIT_CHANNELS = 'IrnSplitChannels';
  */
 export const LEAKY_GRAD_SPLIT = 'IrnSplitChannelsLeakyGrad';
 
-/** The members of tfjs-backend-wasm's `BackendWasm` this kernel uses. */
-interface WasmHeapBackend {
-  wasm?: unknown;
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  disposeData(dataId: object, force?: boolean): boolean;
-  typedArrayFromHeap(t: tf.TensorInfo): tf.TypedArray;
-}
-
-function isWasmHeapBackend(b: unknown): b is WasmHeapBackend {
-  const o = b as Partial<WasmHeapBackend> | null;
-  return o != null && typeof o.makeOutput === 'function' && typeof o.typedArrayFromHeap === 'function';
-}
-
 /** Attributes of the {@link CONCAT_CHANNELS} kernel. */
 interface ConcatAttrs {
   channels: number[];
   /** 1 where the input goes through LeakyReLU(alpha) as it is copied (SIMD path only). */
   leaky?: number[];
   alpha?: number;
-}
-
-/** Runs `copy`; if it throws, frees the outputs made for it first. */
-function runOrFree(backend: WasmHeapBackend, outs: tf.TensorInfo[], copy: () => void): void {
-  try {
-    copy();
-  } catch (e) {
-    for (const o of outs) backend.disposeData(o.dataId, true);
-    throw e;
-  }
 }
 
 function concatChannelsWasm(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo {

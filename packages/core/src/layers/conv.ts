@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { conv2dFilterBiasGrad } from './filter-grad.js';
 
 /**
  * 2-D convolution, stride 1, "same" zero padding, with bias, and a gradient built from
@@ -6,8 +7,9 @@ import * as tf from '@tensorflow/tfjs-core';
  *
  * Why: the tfjs wasm backend has no `Conv2DBackpropFilter` kernel, and the cpu backend's is
  * very slow (ENVIRONMENT.md). The input gradient is a convolution of dy with the spatially
- * flipped, in/out-transposed kernel; the filter gradient is a 'valid' convolution in which the
- * channels of the padded input play the batch role and dy plays the filter.
+ * flipped, in/out-transposed kernel. The filter and bias gradients come from core's SIMD
+ * kernel on wasm (filter-grad.ts); elsewhere the filter gradient is a 'valid' convolution in
+ * which the channels of the padded input play the batch role and dy plays the filter.
  *
  * @param x input `[B, H, W, Cin]`
  * @param kernel `[k, k, Cin, Cout]` with k odd
@@ -27,6 +29,9 @@ export function conv2dSame(x: tf.Tensor4D, kernel: tf.Tensor4D, bias: tf.Tensor1
       // dL/dx: correlate dy with the kernel flipped in space and transposed in/out.
       const wFlip = tf.transpose(tf.reverse(ws, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D;
       const dx = tf.conv2d(dy4, wFlip, 1, 'same');
+      // On wasm, core's SIMD kernel gives dL/dW and dL/db in one pass over x and dy.
+      const fast = conv2dFilterBiasGrad(xs, dy4, k);
+      if (fast != null) return [dx, ...fast];
       // dL/dW[i, j, ci, co] = sum_{b, h, w} xpad[b, h + i, w + j, ci] * dy[b, h, w, co]
       const xPad = tf.pad(xs, [[0, 0], [pad, pad], [pad, pad], [0, 0]]);
       const xT = tf.transpose(xPad, [3, 1, 2, 0]) as tf.Tensor4D; // [Cin, H+2p, W+2p, B]

@@ -5,13 +5,15 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers';
 import { useNodeBackend } from '../backend/node-backend.js';
 import { conv2dSame } from './conv.js';
+import { CONV2D_BACKPROP_FILTER_BIAS, filterGradKernelAvailable, withFilterGradKernel } from './filter-grad.js';
 
 /**
  * conv2dSame's value and its custom gradient (input gradient from a conv with the flipped
  * kernel, filter gradient from a 'valid' conv with the channels in the batch role) against
  * tfjs's built-in conv2d + bias and their built-in gradients (Conv2DBackpropInput,
  * Conv2DBackpropFilter). tfjs-wasm has no Conv2DBackpropFilter, so the reference is always
- * computed on cpu, from the same numbers; conv2dSame runs on the backend under test.
+ * computed on cpu, from the same numbers; conv2dSame runs on the backend under test, on wasm
+ * with core's filter-gradient kernel (filter-grad.ts) and without it.
  * The browser suite checks the same on WebGL and WebGPU (test/browser/conv-grad.test.ts).
  */
 const CASES: { x: number[]; k: number; cout: number }[] = [
@@ -19,6 +21,13 @@ const CASES: { x: number[]; k: number; cout: number }[] = [
   { x: [1, 6, 6, 9], k: 3, cout: 16 },
   { x: [3, 4, 9, 2], k: 1, cout: 3 },
   { x: [1, 8, 7, 4], k: 5, cout: 2 },
+  // The wasm filter-gradient kernel's tiles: output channels in 1 to 4 vectors of 4 and
+  // partial vectors, input channels not a multiple of the tile, images smaller than the kernel.
+  { x: [2, 5, 6, 67], k: 3, cout: 9 },
+  { x: [1, 4, 3, 13], k: 3, cout: 45 },
+  { x: [2, 3, 4, 73], k: 3, cout: 3 },
+  { x: [1, 1, 1, 5], k: 3, cout: 7 },
+  { x: [3, 2, 1, 1], k: 5, cout: 1 },
 ];
 
 interface Arrays {
@@ -69,12 +78,13 @@ describe('conv2dSame against tfjs built-in conv2d and its gradients', () => {
     CASES.forEach((c, i) => reference.push(run(builtIn, c, i)));
   });
 
-  for (const backend of ['cpu', 'wasm'] as const) {
-    it(`on ${backend}: the value and the gradients of x, the kernel and the bias`, async () => {
+  for (const [backend, kernel] of [['cpu', false], ['wasm', true], ['wasm', false]] as const) {
+    it(`on ${backend}${backend === 'wasm' ? (kernel ? ', filter-gradient kernel' : ', filter gradient from conv2d') : ''}: the value and the gradients of x, the kernel and the bias`, async () => {
       await useNodeBackend(backend);
+      assert.equal(withFilterGradKernel(kernel, filterGradKernelAvailable), kernel, 'the filter-gradient kernel runs on wasm only');
       CASES.forEach((c, i) => {
-        const got = run(conv2dSame, c, i);
-        const label = `${backend}, x ${c.x}, ${c.k}x${c.k} -> ${c.cout}`;
+        const got = withFilterGradKernel(kernel, () => run(conv2dSame, c, i));
+        const label = `${backend}${kernel ? ' (kernel)' : ''}, x ${c.x}, ${c.k}x${c.k} -> ${c.cout}`;
         assertClose(got.value, reference[i].value, `${label}: value`);
         assertClose(got.dx, reference[i].dx, `${label}: dL/dx`);
         assertClose(got.dw, reference[i].dw, `${label}: dL/dW`);
@@ -90,6 +100,12 @@ describe('conv2dSame against tfjs built-in conv2d and its gradients', () => {
     const names = profile.kernels.map((k) => k.name);
     assert.ok(names.includes('Conv2D') || names.includes('FusedConv2D'), names.join(' '));
     assert.ok(!names.some((n) => n.startsWith('Conv2DBackprop')), names.join(' '));
+    // The filter and bias gradients in one kernel call: no pad, the only transpose is the
+    // flipped kernel's (for dL/dx), and the only sum the loss's.
+    assert.equal(names.filter((n) => n === CONV2D_BACKPROP_FILTER_BIAS).length, 1, names.join(' '));
+    assert.ok(!names.includes('PadV2'), names.join(' '));
+    assert.equal(names.filter((n) => n === 'Sum').length, 1, names.join(' '));
+    assert.equal(names.filter((n) => n === 'Transpose').length, 1, names.join(' '));
     tf.dispose([x, w, b, ...(profile.result as tf.Tensor[])]);
   });
 });
