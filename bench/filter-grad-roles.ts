@@ -4,7 +4,7 @@
  * 32x32 filter, so the GEMM's narrow side is Cout: "conv2d, batch as channels") against
  * other ways to get it, on the training step's shapes (batch 8, 32x32 LR):
  *
- * - core kernel: core's SIMD filter-gradient kernel (filter-grad.ts), what conv.ts runs on
+ * - core kernel: core's SIMD filter-gradient kernel (conv-simd.ts), what conv.ts runs on
  *   wasm; its time includes the bias gradient, which it computes in the same call;
  * - swapped: the roles swapped (dy, padded, correlated with the input as the filter, so the
  *   narrow side is Cin);
@@ -23,7 +23,7 @@
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { useNodeBackend } from '../packages/core/src/node.js';
-import { conv2dFilterBiasGrad } from '../packages/core/src/layers/filter-grad.js';
+import { conv2dFilterBiasGrad } from '../packages/core/src/layers/conv-simd.js';
 
 const { values: args } = parseArgs({ options: { rounds: { type: 'string', default: '5' } } });
 const rounds = Number(args.rounds);

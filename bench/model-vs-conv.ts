@@ -12,17 +12,24 @@
  * all three alike): `conv2d`, plain `tf.conv2d` ('same', no bias) with the shapes of every
  * dense-block conv of the model, on inputs made beforehand; `IrnModel.upscale` (z = 0) with the
  * default inference path (conv + bias fused, LeakyReLU applied inside the concatenations by the
- * SIMD channel-copy kernel); the same with the JavaScript concatenations and tfjs's fused
- * conv + bias + LeakyReLU (`setChannelCopyEnabled(false)`, the path before that kernel); and
- * with separate ops (`setFusedInference(false)`, the path before fusing). Each round is read back with `data()`.
+ * SIMD channel-copy kernel, conv + bias by core's SIMD conv kernel where it takes the shape);
+ * the same with tfjs-wasm's XNNPACK conv for every conv (`withConvForwardKernel(false)`, the
+ * path before that kernel); the same with the JavaScript concatenations and tfjs's fused
+ * conv + bias + LeakyReLU (`setChannelCopyEnabled(false)`, the path before the copy kernel,
+ * with the SIMD conv kernel still on); and with separate ops (`setFusedInference(false)`, the
+ * path before fusing). Each round is read back with `data()`.
  * Prints the median ms and GFLOP/s (dense-block conv FLOPs, bench/irn-flops.ts) and the ratio
- * model / conv2d, the issue's "how close the pipeline comes to the backend's limit".
+ * model / conv2d, the issue's "how close the pipeline comes to the backend's limit". The
+ * speed-ups: from the SIMD conv (XNNPACK convs against the default), from the SIMD copy (the
+ * JavaScript concatenations against the XNNPACK-conv path, the copy kernel's only change),
+ * from fusing (separate ops against the default).
  * `--profile` also prints where the model's time goes, per tfjs kernel (`tf.profile`).
  */
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { IrnModel } from '../packages/core/src/index.js';
 import { withChannelCopy } from '../packages/core/src/layers/channel-copy.js';
+import { withConvForwardKernel } from '../packages/core/src/layers/conv-simd.js';
 import { setFusedInference } from '../packages/core/src/layers/dense-block.js';
 import { fileSystem, useNodeBackend } from '../packages/core/src/node.js';
 import { irnConvShapes, irnCropFlops } from './irn-flops.js';
@@ -43,10 +50,10 @@ const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length
 
 console.log(`backend ${tf.getBackend()}, ${rounds} interleaved rounds after one warmup round each`);
 console.log(
-  '| model | LR crop | GFLOP | conv2d ms | conv2d GFLOP/s | IRN ms | IRN GFLOP/s | IRN / conv2d | IRN with JS concat ms | JS concat / conv2d | ' +
-    'IRN separate ops ms | separate / conv2d | speed-up from the SIMD copy | speed-up from fusing |',
+  '| model | LR crop | GFLOP | conv2d ms | conv2d GFLOP/s | IRN ms | IRN GFLOP/s | IRN / conv2d | IRN with XNNPACK convs ms | XNNPACK convs / conv2d | IRN with JS concat ms | JS concat / conv2d | ' +
+    'IRN separate ops ms | separate / conv2d | speed-up from the SIMD conv | speed-up from the SIMD copy | speed-up from fusing |',
 );
-console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
 for (const name of ['irn-x2', 'irn-x4']) {
   const model = await IrnModel.load(fileSystem(`weights/${name}`));
   const arch = model.config;
@@ -72,11 +79,11 @@ for (const name of ['irn-x2', 'irn-x4']) {
     last!.dispose();
     return performance.now() - t0;
   };
-  const irn = (fused: boolean, simd: boolean) => async () => {
+  const irn = (fused: boolean, simd: boolean, simdConv = true) => async () => {
     setFusedInference(fused);
     try {
       const t0 = performance.now();
-      const y = withChannelCopy(simd, () => model.upscale(lr));
+      const y = withConvForwardKernel(simdConv, () => withChannelCopy(simd, () => model.upscale(lr)));
       await y.data();
       y.dispose();
       return performance.now() - t0;
@@ -84,15 +91,16 @@ for (const name of ['irn-x2', 'irn-x4']) {
       setFusedInference(true);
     }
   };
-  const runs = { conv, fused: irn(true, true), js: irn(true, false), plain: irn(false, true) };
-  const times: Record<keyof typeof runs, number[]> = { conv: [], fused: [], js: [], plain: [] };
+  const runs = { conv, fused: irn(true, true), xnn: irn(true, true, false), js: irn(true, false), plain: irn(false, true) };
+  const times: Record<keyof typeof runs, number[]> = { conv: [], fused: [], xnn: [], js: [], plain: [] };
   for (const r of Object.values(runs)) await r(); // warmup
   for (let i = 0; i < rounds; i++) for (const [k, r] of Object.entries(runs)) times[k as keyof typeof runs].push(await r());
-  const m = { conv: median(times.conv), fused: median(times.fused), js: median(times.js), plain: median(times.plain) };
+  const m = { conv: median(times.conv), fused: median(times.fused), xnn: median(times.xnn), js: median(times.js), plain: median(times.plain) };
   const g = (ms: number) => flops / (ms / 1000) / 1e9;
   console.log(
     `| ${name} (x${arch.scale}, ${arch.blocks} blocks, growth ${arch.growth}) | ${crop}x${crop} | ${(flops / 1e9).toFixed(2)} | ${m.conv.toFixed(0)} | ${g(m.conv).toFixed(1)} | ${m.fused.toFixed(0)} | ${g(m.fused).toFixed(1)} | ${((100 * m.conv) / m.fused).toFixed(0)} % | ` +
-      `${m.js.toFixed(0)} | ${((100 * m.conv) / m.js).toFixed(0)} % | ${m.plain.toFixed(0)} | ${((100 * m.conv) / m.plain).toFixed(0)} % | ${(m.js / m.fused).toFixed(2)}x | ${(m.plain / m.fused).toFixed(2)}x |`,
+      `${m.xnn.toFixed(0)} | ${((100 * m.conv) / m.xnn).toFixed(0)} % | ` +
+      `${m.js.toFixed(0)} | ${((100 * m.conv) / m.js).toFixed(0)} % | ${m.plain.toFixed(0)} | ${((100 * m.conv) / m.plain).toFixed(0)} % | ${(m.xnn / m.fused).toFixed(2)}x | ${(m.js / m.xnn).toFixed(2)}x | ${(m.plain / m.fused).toFixed(2)}x |`,
   );
   if (args.profile) {
     const info = await tf.profile(() => model.upscale(lr));

@@ -1,14 +1,21 @@
 /**
- * What core's SIMD channel-copy kernel (packages/core/src/layers/channel-copy.wat) gives a
- * training step on wasm in Node: the default x2 training step (4 blocks, growth 16, batch 8,
- * 64 px HR patches, one thread) with the kernel on (concatenations, splits, and the dense
- * blocks' LeakyReLU and its derivative inside them) and off (`setChannelCopyEnabled(false)`:
- * the JavaScript copies and tfjs's LeakyRelu, Greater, Mul, Select), alternating step by step
- * in one process so that load from other processes hits both alike:
+ * What core's WebAssembly SIMD kernels (packages/core/src/layers/*.wat) give a training step
+ * on wasm in Node: the default x2 training step (4 blocks, growth 16, batch 8, 64 px HR
+ * patches, one thread) with the kernels turned on one by one, alternating step by step in one
+ * process so that load from other processes hits every mode alike:
+ *
+ * - none: tfjs-wasm only (the JavaScript concatenations and splits, tfjs's LeakyRelu, Greater,
+ *   Mul, Select, XNNPACK's convs, and the filter gradient as a conv with the batch in the
+ *   channel role);
+ * - + channel copy: the concatenations and splits, with the LeakyReLU and its derivative inside
+ *   them (channel-copy.wat);
+ * - + filter gradient: the convs' filter and bias gradients (filter-grad.wat);
+ * - + forward conv: the convs with a reduction of 128 or more, forward and input gradient
+ *   (conv-forward.wat): everything on, as shipped.
  *
  *   node --import tsx bench/train-step-kernels.ts [--steps 8]
  *
- * Both trainers start from the same weights and batch; their losses after the same number of
+ * All trainers start from the same weights and batch; their losses after the same number of
  * steps are printed too (equal up to float rounding). Also one `tf.profile` per mode: kernel
  * time by kernel name (wrapper scopes left out).
  */
@@ -16,6 +23,7 @@ import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { IrnModel, IrnTrainer } from '../packages/core/src/index.js';
 import { withChannelCopy } from '../packages/core/src/layers/channel-copy.js';
+import { withConvForwardKernel, withFilterGradKernel } from '../packages/core/src/layers/conv-simd.js';
 import { useNodeBackend } from '../packages/core/src/node.js';
 import { perturbWeights } from '../packages/core/src/testing/perturb.js';
 
@@ -30,39 +38,47 @@ function makeTrainer(): IrnTrainer {
   return new IrnTrainer(model, { seed: 1 });
 }
 
+/** The modes, each with the kernels that are on: copy, filter gradient, forward conv. */
+const MODES = [
+  { name: 'none (tfjs-wasm only)', on: [false, false, false] },
+  { name: '+ channel copy', on: [true, false, false] },
+  { name: '+ filter gradient', on: [true, true, false] },
+  { name: '+ forward conv (as shipped)', on: [true, true, true] },
+];
+const inMode = <T>(m: (typeof MODES)[number], f: () => T): T =>
+  withChannelCopy(m.on[0], () => withFilterGradKernel(m.on[1], () => withConvForwardKernel(m.on[2], f)));
+
 const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
 const x = tf.randomUniform([8, 64, 64, 3], 0, 1, 'float32', 3) as tf.Tensor4D;
-const trainers = { on: makeTrainer(), off: makeTrainer() };
-const ms: Record<'on' | 'off', number[]> = { on: [], off: [] };
-const losses: Record<'on' | 'off', number> = { on: NaN, off: NaN };
-for (const mode of ['on', 'off'] as const) withChannelCopy(mode === 'on', () => trainers[mode].trainStep(x)); // warmup
+const runs = MODES.map((m) => ({ mode: m, trainer: makeTrainer(), ms: [] as number[], loss: NaN, profile: '' }));
+for (const r of runs) inMode(r.mode, () => r.trainer.trainStep(x)); // warmup
 for (let i = 0; i < STEPS; i++) {
-  for (const mode of ['on', 'off'] as const) {
+  for (const r of runs) {
     const t0 = performance.now();
-    const r = withChannelCopy(mode === 'on', () => trainers[mode].trainStep(x));
-    ms[mode].push(performance.now() - t0);
-    losses[mode] = r.total;
+    const out = inMode(r.mode, () => r.trainer.trainStep(x));
+    r.ms.push(performance.now() - t0);
+    r.loss = out.total;
   }
 }
-const profiles: Record<string, string> = {};
-for (const mode of ['on', 'off'] as const) {
-  const info = await withChannelCopy(mode === 'on', () => tf.profile(() => void trainers[mode].trainStep(x)));
+for (const r of runs) {
+  const info = await inMode(r.mode, () => tf.profile(() => void r.trainer.trainStep(x)));
   const byName = new Map<string, number>();
   for (const k of info.kernels.filter((k) => k.name !== 'unnamed scope' && !k.name.endsWith('__op'))) {
     byName.set(k.name, (byName.get(k.name) ?? 0) + (k.kernelTimeMs as number));
   }
   const total = [...byName.values()].reduce((a, b) => a + b, 0);
-  const top = [...byName.entries()].sort((a, b) => b[1] - a[1]).slice(0, 10);
-  profiles[mode] = `${total.toFixed(0)} ms of kernel time: ` + top.map(([n, t]) => `${n} ${((100 * t) / total).toFixed(1)} %`).join(', ');
+  const top = [...byName.entries()].sort((a, b) => b[1] - a[1]).slice(0, 8);
+  r.profile = `${total.toFixed(0)} ms of kernel time: ` + top.map(([n, t]) => `${n} ${((100 * t) / total).toFixed(1)} %`).join(', ');
 }
+const base = median(runs[0].ms);
 console.log(`wasm, one thread, default x2 training step (batch 8, 64 px), ${STEPS} alternating steps per mode after one warmup each`);
-console.log('| SIMD channel copy | ms/step (median) | speed-up | loss after the last step |');
+console.log('| core kernels | ms/step (median) | speed-up over none | loss after the last step |');
 console.log('|---|---|---|---|');
-console.log(`| off (JavaScript copies, tfjs LeakyReLU ops) | ${median(ms.off).toFixed(0)} | 1.00x | ${losses.off.toFixed(4)} |`);
-console.log(`| on | ${median(ms.on).toFixed(0)} | ${(median(ms.off) / median(ms.on)).toFixed(2)}x | ${losses.on.toFixed(4)} |`);
-console.log(`\nprofile, kernel off: ${profiles.off}\nprofile, kernel on: ${profiles.on}`);
+for (const r of runs) console.log(`| ${r.mode.name} | ${median(r.ms).toFixed(0)} | ${(base / median(r.ms)).toFixed(2)}x | ${r.loss.toFixed(4)} |`);
+console.log('');
+for (const r of runs) console.log(`profile, ${r.mode.name}: ${r.profile}`);
 tf.dispose(x);
-for (const t of Object.values(trainers)) {
-  t.dispose();
-  t.model.dispose();
+for (const r of runs) {
+  r.trainer.dispose();
+  r.trainer.model.dispose();
 }

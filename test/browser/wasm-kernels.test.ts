@@ -2,12 +2,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { channelCopier } from '../../packages/core/src/layers/channel-copy.js';
 import { concatChannels, concatFusesLeakyRelu, splitChannels } from '../../packages/core/src/layers/concat-channels.js';
-import { conv2dFilterBiasGrad, filterGradKernelAvailable, withFilterGradKernel } from '../../packages/core/src/layers/filter-grad.js';
+import { conv2dFilterBiasGrad, conv2dSameBias, convForwardKernelRuns, filterGradKernelAvailable, withFilterGradKernel } from '../../packages/core/src/layers/conv-simd.js';
 import { conv2dSame } from '../../packages/core/src/layers/conv.js';
 import { assert, WASM_PATHS } from './fixtures/rescaler-fixtures.js';
 
-// Core's wasm kernels in Chromium: the SIMD channel copy (channel-copy.wat) and the conv filter
-// gradient (filter-grad.wat) must instantiate on tfjs-backend-wasm's memory in a page too, not
+// Core's wasm kernels in Chromium: the SIMD channel copy (channel-copy.wat), the forward conv
+// (conv-forward.wat) and the conv filter gradient (filter-grad.wat) must instantiate on tfjs-backend-wasm's memory in a page too, not
 // only in Node, or the concatenations and the training fall back to their slower paths without
 // anyone noticing.
 describe('core wasm kernels in the browser', () => {
@@ -72,6 +72,22 @@ describe('core wasm kernels in the browser', () => {
           assert(a.length === ref.length && a.every((v, j) => Math.abs(v - ref[j]) <= 1e-5 * scale), `${g === 0 ? 'conv2dSame' : 'direct'} gradient ${i} differs from the conv2d path`);
         });
       });
+    });
+  });
+
+  it('the forward conv kernel runs and equals tfjs-wasm\'s conv2d bit for bit', () => {
+    assert(convForwardKernelRuns(3, 19), 'the forward conv kernel did not instantiate (over 4 KB for a main-thread compile?)');
+    tf.tidy(() => {
+      for (const [cin, cout] of [[19, 16], [67, 9], [16, 73]]) {
+        const x = tf.randomNormal([2, 11, 9, cin], 0, 1, 'float32', cin) as tf.Tensor4D;
+        const w = tf.randomNormal([3, 3, cin, cout], 0, 0.2, 'float32', cout) as tf.Tensor4D;
+        const b = tf.randomNormal([cout], 0, 1, 'float32', 5) as tf.Tensor1D;
+        const got = conv2dSameBias(x, w, b);
+        assert(got != null, `conv2dSameBias returned null for ${cin} -> ${cout}`);
+        const a = got.dataSync();
+        const want = tf.fused.conv2d({ x, filter: w, bias: b, strides: 1, pad: 'same' }).dataSync();
+        assert(a.length === want.length && a.every((v, i) => v === want[i]), `${cin} -> ${cout} differs from tfjs-wasm's conv2d`);
+      }
     });
   });
 });

@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers';
 import { useNodeBackend } from '../backend/node-backend.js';
 import { conv2dSame } from './conv.js';
-import { CONV2D_BACKPROP_FILTER_BIAS, filterGradKernelAvailable, withFilterGradKernel } from './filter-grad.js';
+import { CONV2D_BACKPROP_FILTER_BIAS, filterGradKernelAvailable, withFilterGradKernel } from './conv-simd.js';
 
 /**
  * conv2dSame's value and its custom gradient (input gradient from a conv with the flipped

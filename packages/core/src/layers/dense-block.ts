@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { LayerArgs } from '@tensorflow/tfjs-layers/dist/engine/topology.js';
 import { concatChannels, concatFusesLeakyRelu } from './concat-channels.js';
-import { conv2dSame } from './conv.js';
+import { conv2dBias, conv2dSame } from './conv.js';
 
 /** Constructor arguments of {@link DenseBlock}. */
 export interface DenseBlockArgs extends LayerArgs {
@@ -29,7 +29,8 @@ let fusedInference = true;
 
 /**
  * Whether inference (no gradient tape) fuses the convolutions' bias and LeakyReLU (default
- * true): on wasm, conv + bias in one `FusedConv2D` and the LeakyReLU inside the next
+ * true): on wasm, conv + bias in one kernel (core's SIMD conv or XNNPACK's `FusedConv2D`,
+ * conv.ts's `conv2dBias`) and the LeakyReLU inside the next
  * concatenation (concat-channels.ts); on other backends, tfjs's fused conv2d + bias +
  * LeakyReLU kernel. Training on wasm always takes the LeakyReLU inside the concatenations. For benchmarks and tests that compare it with the unfused ops, which
  * training always uses; not part of the public API.
@@ -119,7 +120,7 @@ export class DenseBlock extends tfl.layers.Layer {
         const last = k === CONVS - 1;
         if (leakyInConcat) {
           const inp = feats.length === 1 ? x : concatChannels(feats, { leaky: feats.map((_, i) => i > 0), alpha: LEAKY_SLOPE });
-          const a = free ? tf.fused.conv2d({ x: inp, filter, bias, strides: 1, pad: 'same' }) : conv2dSame(inp, filter, bias);
+          const a = free ? conv2dBias(inp, filter, bias) : conv2dSame(inp, filter, bias);
           if (free && inp !== x) inp.dispose();
           if (last) return a;
           feats.push(a);
