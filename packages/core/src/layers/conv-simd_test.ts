@@ -19,28 +19,35 @@ import { heapModule, type HeapModule } from './wasm-heap.js';
 // @ts-expect-error: a plain .mjs build script without types
 import { MODULES, compileModule, watOf } from '../../scripts/build-wasm.mjs';
 
-/** dw [k, k, cin, cout] and db [cout] of a stride-1 'same' conv, in float64, from the definition. */
-function reference(x: Float32Array, dy: Float32Array, [n, h, w, cin]: number[], cout: number, k: number) {
+/**
+ * Calls `f(p, q, tap)` for every output pixel p of a stride-1 'same' conv over [n, h, w],
+ * every kernel tap (kh k + kw) and the input pixel q that the tap reads, where q is inside
+ * the image (zero padding). Pixels are flat indices over [n, h, w].
+ */
+function forEachTap(n: number, h: number, w: number, k: number, f: (p: number, q: number, tap: number) => void): void {
   const pad = (k - 1) / 2;
-  const dw = new Float64Array(k * k * cin * cout);
-  const db = new Float64Array(cout);
   for (let b = 0; b < n; b++)
     for (let i = 0; i < h; i++)
-      for (let j = 0; j < w; j++) {
-        const d = ((b * h + i) * w + j) * cout;
-        for (let co = 0; co < cout; co++) db[co] += dy[d + co];
+      for (let j = 0; j < w; j++)
         for (let kh = 0; kh < k; kh++) {
           const ii = i + kh - pad;
           if (ii < 0 || ii >= h) continue;
           for (let kw = 0; kw < k; kw++) {
             const jj = j + kw - pad;
-            if (jj < 0 || jj >= w) continue;
-            const xo = ((b * h + ii) * w + jj) * cin;
-            for (let ci = 0; ci < cin; ci++)
-              for (let co = 0; co < cout; co++) dw[((kh * k + kw) * cin + ci) * cout + co] += x[xo + ci] * dy[d + co];
+            if (jj >= 0 && jj < w) f((b * h + i) * w + j, (b * h + ii) * w + jj, kh * k + kw);
           }
         }
-      }
+}
+
+/** dw [k, k, cin, cout] and db [cout] of a stride-1 'same' conv, in float64, from the definition. */
+function reference(x: Float32Array, dy: Float32Array, [n, h, w, cin]: number[], cout: number, k: number) {
+  const dw = new Float64Array(k * k * cin * cout);
+  const db = new Float64Array(cout);
+  for (let p = 0; p < n * h * w; p++) for (let co = 0; co < cout; co++) db[co] += dy[p * cout + co];
+  forEachTap(n, h, w, k, (p, q, tap) => {
+    for (let ci = 0; ci < cin; ci++)
+      for (let co = 0; co < cout; co++) dw[(tap * cin + ci) * cout + co] += x[q * cin + ci] * dy[p * cout + co];
+  });
   return { dw, db };
 }
 
@@ -75,25 +82,12 @@ describe('conv-forward.wat and filter-grad.wat', () => {
 
 /** conv2d(x, w, 'same') + b in float64, from the definition. */
 function forwardReference(x: Float32Array, wt: Float32Array, bias: Float32Array, [n, h, w, cin]: number[], cout: number, k: number): Float64Array {
-  const pad = (k - 1) / 2;
   const out = new Float64Array(n * h * w * cout);
-  for (let b = 0; b < n; b++)
-    for (let i = 0; i < h; i++)
-      for (let j = 0; j < w; j++) {
-        const o = ((b * h + i) * w + j) * cout;
-        for (let co = 0; co < cout; co++) out[o + co] = bias[co];
-        for (let kh = 0; kh < k; kh++) {
-          const ii = i + kh - pad;
-          if (ii < 0 || ii >= h) continue;
-          for (let kw = 0; kw < k; kw++) {
-            const jj = j + kw - pad;
-            if (jj < 0 || jj >= w) continue;
-            const xo = ((b * h + ii) * w + jj) * cin;
-            for (let ci = 0; ci < cin; ci++)
-              for (let co = 0; co < cout; co++) out[o + co] += x[xo + ci] * wt[((kh * k + kw) * cin + ci) * cout + co];
-          }
-        }
-      }
+  for (let p = 0; p < n * h * w; p++) for (let co = 0; co < cout; co++) out[p * cout + co] = bias[co];
+  forEachTap(n, h, w, k, (p, q, tap) => {
+    for (let ci = 0; ci < cin; ci++)
+      for (let co = 0; co < cout; co++) out[p * cout + co] += x[q * cin + ci] * wt[(tap * cin + ci) * cout + co];
+  });
   return out;
 }
 
