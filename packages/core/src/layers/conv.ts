@@ -9,7 +9,9 @@ import { conv2dFilterBiasGrad, conv2dSameBias } from './conv-simd.js';
  * very slow (ENVIRONMENT.md). The input gradient is a convolution of dy with the spatially
  * flipped, in/out-transposed kernel. The filter and bias gradients come from core's SIMD
  * kernel on wasm (conv-simd.ts); elsewhere the filter gradient is a 'valid' convolution in
- * which the channels of the padded input play the batch role and dy plays the filter.
+ * which the channels of the padded input play the batch role and dy plays the filter. On
+ * wasm the forward conv and the input gradient's conv run on core's SIMD conv kernel where
+ * it takes the shape ({@link conv2dBias}).
  *
  * @param x input `[B, H, W, Cin]`
  * @param kernel `[k, k, Cin, Cout]` with k odd

@@ -13,7 +13,7 @@ import { CONV2D_BACKPROP_FILTER_BIAS, filterGradKernelAvailable, withFilterGradK
  * tfjs's built-in conv2d + bias and their built-in gradients (Conv2DBackpropInput,
  * Conv2DBackpropFilter). tfjs-wasm has no Conv2DBackpropFilter, so the reference is always
  * computed on cpu, from the same numbers; conv2dSame runs on the backend under test, on wasm
- * with core's filter-gradient kernel (filter-grad.ts) and without it.
+ * with core's filter-gradient kernel (conv-simd.ts) and without it.
  * The browser suite checks the same on WebGL and WebGPU (test/browser/conv-grad.test.ts).
  */
 const CASES: { x: number[]; k: number; cout: number }[] = [
