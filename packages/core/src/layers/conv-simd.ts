@@ -123,6 +123,14 @@ export function readable(heap: HeapModule, offset: number, bytes: number, copies
   return copy;
 }
 
+/**
+ * A tensor's byte offset in the wasm memory. Kernels keep offsets, not views: a malloc may
+ * grow (and so detach) the memory.
+ */
+function heapOffset(backend: WasmHeapBackend, t: tf.TensorInfo): number {
+  return (backend.typedArrayFromHeap(t) as Float32Array).byteOffset;
+}
+
 function filterBiasGradWasm(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs: tf.NamedAttrMap }): tf.TensorInfo[] {
   const backend = args.backend;
   if (!isWasmHeapBackend(backend)) throw new Error(`${CONV2D_BACKPROP_FILTER_BIAS}: the backend does not expose its wasm heap`);
@@ -150,8 +158,7 @@ function run(
   t: Record<'x' | 'dy' | 'dw' | 'db', tf.TensorInfo>,
   { n, h, w, cin, cout, k }: Record<'n' | 'h' | 'w' | 'cin' | 'cout' | 'k', number>,
 ): void {
-  // Byte offsets, not views: the mallocs below may grow (and so detach) the memory.
-  const at = (ti: tf.TensorInfo) => (backend.typedArrayFromHeap(ti) as Float32Array).byteOffset;
+  const at = (ti: tf.TensorInfo) => heapOffset(backend, ti);
   const [dwAt, dbAt] = [at(t.dw), at(t.db)];
   if (n * h * w === 0 || cin * cout === 0) {
     new Float32Array(heap.memory.buffer, dwAt, k * k * cin * cout).fill(0);
@@ -190,8 +197,7 @@ function conv2dSameBiasWasm(args: { inputs: tf.NamedTensorInfoMap; backend: unkn
   if ([x, filter, bias].some((t) => t != null && t.dtype !== 'float32')) throw new Error(`${CONV2D_SAME_BIAS}: float32 only`);
   const out = backend.makeOutput([n, h, w, cout], 'float32');
   runOrFree(backend, [out], () => {
-    // Byte offsets, not views: the mallocs below may grow (and so detach) the memory.
-    const at = (ti: tf.TensorInfo) => (backend.typedArrayFromHeap(ti) as Float32Array).byteOffset;
+    const at = (ti: tf.TensorInfo) => heapOffset(backend, ti);
     const outBytes = 4 * n * h * w * cout;
     if (outBytes === 0) return;
     const [xAt, filterAt, outAt] = [at(x), at(filter), at(out)];
@@ -205,7 +211,7 @@ function conv2dSameBiasWasm(args: { inputs: tf.NamedTensorInfoMap; backend: unkn
       bytes.fill(0, padded, padded + 16 * Math.ceil(cout / 4));
       if (biasAt != null) bytes.copyWithin(padded, biasAt, biasAt + 4 * cout);
       if (cin === 0) {
-        for (let p = 0; p < n * h * w; p++) new Uint8Array(heap.memory.buffer).copyWithin(outAt + 4 * cout * p, padded, padded + 4 * cout);
+        for (let p = 0; p < n * h * w; p++) bytes.copyWithin(outAt + 4 * cout * p, padded, padded + 4 * cout);
         return;
       }
       const filterIn = readable(heap, filterAt, 4 * k * k * cin * cout, copies);
