@@ -1,3 +1,4 @@
+import type { Limits } from '../limits.js';
 import type { Output } from './output.js';
 
 /** What every command gets, set up from the global options. */
@@ -9,4 +10,6 @@ export interface CliContext {
    * arguments, so that help and usage errors answer without loading TensorFlow.js.
    */
   backend(): Promise<void>;
+  /** The resource limits: the defaults, raised or lowered by `--limit name=value`. */
+  limits(): Limits;
 }

@@ -1,4 +1,5 @@
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { DEFAULT_LIMITS, LIMIT_NAMES, parseLimitArgument, resolveLimits, type Limits } from '../limits.js';
 import type { NodeBackendName } from '../backend/node-backend.js';
 import { registerConvert } from './commands/convert.js';
 import { registerDownscale } from './commands/downscale.js';
@@ -15,6 +16,7 @@ interface GlobalOptions {
   backend: NodeBackendName;
   quiet?: boolean;
   debug?: boolean;
+  limit?: Partial<Limits>;
 }
 
 /** Where the program keeps what its pre-action hook set up, for `main` to read after a failure. */
@@ -33,6 +35,7 @@ export function buildProgram(version: string, state: ProgramState): Command {
       if (state.output == null) throw new Error('the CLI output was used before the program set it up');
       return state.output;
     },
+    limits: () => resolveLimits(program.opts<GlobalOptions>().limit ?? {}),
     backend: async () => {
       const { useNodeBackend } = await import('../backend/node-backend.js');
       try {
@@ -46,6 +49,11 @@ export function buildProgram(version: string, state: ProgramState): Command {
     .description('Invertible Image Rescaling (IRN): downscale images so they can be upscaled back almost exactly')
     .version(version, '-V, --version', 'print the version')
     .addOption(new Option('--backend <name>', 'TensorFlow.js backend').choices(['wasm', 'cpu']).default('wasm'))
+    .option(
+      '--limit <name=value>',
+      `raise or lower a resource limit for untrusted files (repeatable): ${LIMIT_NAMES.map((n) => `${n}=${DEFAULT_LIMITS[n]}`).join(', ')}`,
+      collectLimit,
+    )
     .option('-q, --quiet', 'print no progress or status lines')
     .option('--debug', 'print stack traces with errors (or set IRN_DEBUG=1)')
     .showSuggestionAfterError(true)
@@ -68,4 +76,14 @@ export function buildProgram(version: string, state: ProgramState): Command {
       '  irn upscale --model models/x2 --z gaussian --seed 7 lr-dir/ restored-dir/\n',
   );
   return program;
+}
+
+/** Commander's parser for a repeated `--limit name=value`. */
+function collectLimit(value: string, previous: Partial<Limits> = {}): Partial<Limits> {
+  try {
+    const [name, n] = parseLimitArgument(value);
+    return { ...previous, [name]: n };
+  } catch (e) {
+    throw new InvalidArgumentError(`${(e as Error).message}.`);
+  }
 }

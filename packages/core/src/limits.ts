@@ -1,0 +1,109 @@
+/**
+ * Resource limits for input that comes from strangers: image files, model folders and
+ * PyTorch checkpoints. Every decoder and loader checks what a file *claims* (a size in a
+ * header, a tensor's shape, a zip entry's length) against these before it allocates, and
+ * stops inflating or unpickling as soon as a limit is passed, so memory and time follow the
+ * job rather than the file. Browser-safe.
+ *
+ * The defaults fit every real use we know of (a 100-megapixel photo, the published models,
+ * their checkpoints) with room to spare; raise one with the CLI's `--limit name=value`, or
+ * pass `{ limits: { pixels: 4e8 } }` to the API that reads the file.
+ */
+
+/** The limits; see {@link DEFAULT_LIMITS} for what each one bounds. */
+export interface Limits {
+  /** Pixels (width x height) of one decoded image. */
+  pixels: number;
+  /** Bytes one compressed text chunk (zTXt, iTXt) of a PNG may inflate to. */
+  textBytes: number;
+  /** Bytes a whole file (a PNG's text chunks together, a zip's entries together) may inflate to. */
+  inflatedBytes: number;
+  /** Elements of one tensor (a checkpoint tensor, a model weight). */
+  tensorElements: number;
+  /** Elements of all the tensors of one checkpoint or model together. */
+  totalElements: number;
+  /** Nesting depth of a pickle (lists in lists, ...). */
+  pickleDepth: number;
+  /** Objects a pickle may build (what a "billion laughs" pickle multiplies). */
+  pickleObjects: number;
+}
+
+/** The default limits. */
+export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
+  // 100 MP: a 12000 x 8000 photo; 400 MB as 8-bit RGBA, 1.2 GB as float RGB.
+  pixels: 100_000_000,
+  // The `irn` chunk is under 100 bytes; camera metadata in text chunks stays far below 1 MiB.
+  textBytes: 1 << 20,
+  // The IRN_x8 checkpoint (the largest published) inflates to about 20 MB; 1 GiB leaves room
+  // for bigger models without letting a zip bomb take the machine.
+  inflatedBytes: 1 << 30,
+  // The published x2 model's largest tensor has 9,216 elements, all of them 1.66 M.
+  tensorElements: 64 * 1024 * 1024,
+  totalElements: 256 * 1024 * 1024,
+  pickleDepth: 256,
+  // A state dict has a few thousand objects (the published x8: under 5,000).
+  pickleObjects: 1_000_000,
+});
+
+/** The names of the limits, in the order help lists them. */
+export const LIMIT_NAMES = Object.keys(DEFAULT_LIMITS) as (keyof Limits)[];
+
+/** Thrown when an input passes a limit. The message names the limit and how to raise it. */
+export class LimitError extends Error {
+  override name = 'LimitError';
+  constructor(
+    message: string,
+    /** The limit that was passed. */
+    readonly limit: keyof Limits,
+  ) {
+    super(message);
+  }
+}
+
+/** `DEFAULT_LIMITS` with `overrides` applied; throws a RangeError for a bad name or value. */
+export function resolveLimits(overrides: Partial<Limits> = {}): Limits {
+  const out: Limits = { ...DEFAULT_LIMITS };
+  for (const [name, value] of Object.entries(overrides)) {
+    if (!(name in DEFAULT_LIMITS)) throw new RangeError(`unknown limit "${name}" (known: ${LIMIT_NAMES.join(', ')})`);
+    if (value === undefined) continue;
+    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
+      throw new RangeError(`the limit ${name} must be a whole number >= 1, got ${String(value)}`);
+    }
+    out[name as keyof Limits] = value;
+  }
+  return out;
+}
+
+/**
+ * Throws a {@link LimitError} when `amount` is above limit `name`: "`what` is <amount>
+ * <unit>, above the limit of <limit> (raise it with --limit name=N)".
+ */
+export function checkLimit(limits: Limits, name: keyof Limits, amount: number, what: string, unit = ''): void {
+  const limit = limits[name];
+  if (amount <= limit) return;
+  const u = unit === '' ? '' : ` ${unit}`;
+  throw new LimitError(
+    `${what} is ${formatCount(amount)}${u}, above the limit of ${formatCount(limit)}${u} (raise it with --limit ${name}=N)`,
+    name,
+  );
+}
+
+/** 123456789 -> "123,456,789"; non-integers and huge values as they print. */
+function formatCount(n: number): string {
+  return Number.isSafeInteger(n) ? n.toLocaleString('en-US') : String(n);
+}
+
+/**
+ * Parses one `--limit name=value` argument; the value may use `e` notation or `k`, `M`, `G`
+ * (powers of 1000) and `Ki`, `Mi`, `Gi` (powers of 1024) suffixes.
+ */
+export function parseLimitArgument(arg: string): [keyof Limits, number] {
+  const m = /^\s*([A-Za-z]+)\s*=\s*([0-9.eE+]+)\s*(k|M|G|Ki|Mi|Gi)?\s*$/.exec(arg);
+  if (m == null) throw new RangeError(`a limit is name=value, e.g. pixels=200e6; got "${arg}"`);
+  const name = m[1] as keyof Limits;
+  if (!(name in DEFAULT_LIMITS)) throw new RangeError(`unknown limit "${m[1]}" (known: ${LIMIT_NAMES.join(', ')})`);
+  const factor = { k: 1e3, M: 1e6, G: 1e9, Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3 }[m[3] ?? ''] ?? 1;
+  const value = Number(m[2]) * factor;
+  if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`the limit ${name} must be a whole number >= 1, got "${m[2]}${m[3] ?? ''}"`);
+  return [name, value];
+}
