@@ -1,4 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { checkModelArtifacts, MAX_MODEL_JSON_BYTES, parseModelJson } from '../io/weight-specs.js';
+import { resolveLimits, type Limits } from '../limits.js';
 
 /** One model of a weights manifest: a version and the SHA-256 (hex) of each of its files. */
 export interface WeightsManifestEntry {
@@ -35,6 +37,8 @@ export interface ModelLoadOptions {
   verify?: boolean;
   /** The `fetch` to download with (default the global one). */
   fetch?: typeof fetch;
+  /** Bounds on the weights read (`tensorElements`, `totalElements`); default `DEFAULT_LIMITS`. */
+  limits?: Partial<Limits>;
 }
 
 /** A model's files, read and checked, ready for `tf.io.fromMemory`. */
@@ -84,24 +88,39 @@ export function isPresetName(model: string): boolean {
 /**
  * Reads a model's files: a preset by name from `options.weightsUrl` (checked against its
  * `manifest.json` and cached by name and version), or a `model.json` URL (weights as listed
- * in it, not checked, not cached beyond the HTTP cache).
+ * in it, not checked against hashes, not cached beyond the HTTP cache).
  *
- * @throws IntegrityError when a preset file's SHA-256 differs from the manifest; Error when a
- *   download fails, the preset is not in the manifest, or the page cannot compute SHA-256.
+ * Either way the files are treated as untrusted: model.json is read up to
+ * `MAX_MODEL_JSON_BYTES`; its weight files must lie under its own folder (same origin, a
+ * relative path without ".."); its weight specs must be float32, unquantized and within
+ * `options.limits` before any weight file is fetched; no more bytes are read than the specs
+ * describe (a response whose Content-Length says more is refused before its body is read);
+ * and every weight must be finite.
+ *
+ * @throws IntegrityError when a preset file's SHA-256 differs from the manifest; LimitError
+ *   when the specs pass a limit; Error when a download fails, the preset is not in the
+ *   manifest, the page cannot compute SHA-256, or a check above fails.
  * @example
  * const { artifacts } = await loadModelArtifacts('irn-x2', { weightsUrl: '/weights/' });
  * const model = await IrnModel.load(tf.io.fromMemory(artifacts));
  */
 export async function loadModelArtifacts(model: string | URL, options: ModelLoadOptions = {}): Promise<LoadedArtifacts> {
   const fetchFn = options.fetch ?? globalThis.fetch.bind(globalThis);
-  if (typeof model === 'string' && isPresetName(model)) return loadPreset(model, options, fetchFn);
-  const url = resolveUrl(model);
-  const files = new FileSource(fetchFn, null, null);
-  const artifacts = await readModel(url, files, null);
-  return { artifacts, url: url.href, from: 'network' };
+  const limits = resolveLimits(options.limits);
+  const loaded =
+    typeof model === 'string' && isPresetName(model)
+      ? await loadPreset(model, options, fetchFn, limits)
+      : await (async (): Promise<LoadedArtifacts> => {
+          const url = resolveUrl(model);
+          const artifacts = await readModel(url, new FileSource(fetchFn, null, null), null, limits);
+          return { artifacts, url: url.href, from: 'network' };
+        })();
+  // Every route (network, Cache API, IndexedDB) ends here: stored copies are checked too.
+  checkModelArtifacts(loaded.artifacts, limits);
+  return loaded;
 }
 
-async function loadPreset(name: string, options: ModelLoadOptions, fetchFn: typeof fetch): Promise<LoadedArtifacts> {
+async function loadPreset(name: string, options: ModelLoadOptions, fetchFn: typeof fetch, limits: Limits): Promise<LoadedArtifacts> {
   if (options.weightsUrl == null) throw new Error(`cannot load the preset "${name}": no weightsUrl to find it in`);
   const base = resolveUrl(String(options.weightsUrl).replace(/\/?$/, '/'));
   const manifestUrl = new URL('manifest.json', base);
@@ -131,13 +150,13 @@ async function loadPreset(name: string, options: ModelLoadOptions, fetchFn: type
     const key = `${IDB_PREFIX}${name}@${entry.version}`;
     const stored = await idbLoad(key);
     if (stored != null) return result('indexeddb', stored);
-    const artifacts = await readModel(url, new FileSource(fetchFn, null, verify ? { name, entry } : null), { name, entry });
+    const artifacts = await readModel(url, new FileSource(fetchFn, null, verify ? { name, entry } : null), { name, entry }, limits);
     await idbSave(key, artifacts, `${IDB_PREFIX}${name}@`);
     return result('network', artifacts);
   }
   const cache = mode === 'cache-api' ? await openCache() : null;
   const files = new FileSource(fetchFn, cache == null ? null : { cache, version: entry.version }, verify ? { name, entry } : null);
-  const artifacts = await readModel(url, files, { name, entry });
+  const artifacts = await readModel(url, files, { name, entry }, limits);
   if (cache != null) await files.dropOtherVersions();
   return result(files.fromNetwork ? 'network' : 'cache-api', artifacts);
 }
@@ -149,7 +168,7 @@ function readManifest(url: URL, fetchFn: typeof fetch): Promise<WeightsManifest>
   let pending = manifests.get(url.href);
   if (pending == null) {
     pending = (async () => {
-      const bytes = await download(url, fetchFn, 'the weights manifest');
+      const bytes = await download(url, fetchFn, 'the weights manifest', MAX_MODEL_JSON_BYTES);
       let manifest: unknown;
       try {
         manifest = JSON.parse(new TextDecoder().decode(bytes));
@@ -172,25 +191,33 @@ async function readModel(
   url: URL,
   files: FileSource,
   preset: { name: string; entry: WeightsManifestEntry } | null,
+  limits: Limits,
 ): Promise<LoadedArtifacts['artifacts']> {
-  const jsonBytes = await files.get('model.json', url);
-  let modelJson: tf.io.ModelJSON;
-  try {
-    modelJson = JSON.parse(new TextDecoder().decode(jsonBytes)) as tf.io.ModelJSON;
-  } catch {
-    throw new Error(`${url.href} is not JSON`);
-  }
-  if (modelJson.modelTopology == null || !Array.isArray(modelJson.weightsManifest)) {
-    throw new Error(`${url.href} is not a TensorFlow.js layers model (no modelTopology or weightsManifest)`);
-  }
-  const paths = modelJson.weightsManifest.flatMap((group) => group.paths);
+  const jsonBytes = await files.get('model.json', url, { left: MAX_MODEL_JSON_BYTES, of: `the ${MAX_MODEL_JSON_BYTES} bytes a model.json may have` });
+  const { modelJson, groups } = parseModelJson(new TextDecoder().decode(jsonBytes), url.href, limits);
+  const paths = groups.flatMap((group) => group.paths);
   if (preset != null) {
     const missing = paths.filter((p) => !Object.hasOwn(preset.entry.files, p));
     if (missing.length > 0) throw new Error(`${preset.name}/model.json lists ${missing.join(', ')}, which the weights manifest does not`);
   }
-  const shards = await Promise.all(paths.map((p) => files.get(p, new URL(p, url))));
+  const folder = new URL('.', url);
+  const urls = paths.map((p) => {
+    const shard = new URL(p, url);
+    // parseModelJson refused absolute paths and ".."; this holds whatever a URL parser makes of the rest.
+    if (shard.origin !== folder.origin || !shard.pathname.startsWith(folder.pathname)) {
+      throw new Error(`${url.href} names the weight file ${JSON.stringify(p)}, which is outside its folder ${folder.href}`);
+    }
+    return shard;
+  });
+  const expected = groups.reduce((n, g) => n + g.bytes, 0);
+  // One budget for all shards, downloaded in parallel: together they may not pass what the specs describe.
+  const budget = { left: expected, of: `the ${expected} bytes of weights its model.json describes` };
+  const shards = await Promise.all(paths.map((p, i) => files.get(p, urls[i], budget)));
   const weightData = concat(shards);
-  const weightSpecs = modelJson.weightsManifest.flatMap((group) => group.weights);
+  if (weightData.byteLength !== expected) {
+    throw new Error(`the weights of ${url.href} hold ${weightData.byteLength} bytes, model.json describes ${expected}`);
+  }
+  const weightSpecs = groups.flatMap((group) => group.weights);
   const artifacts = await tf.io.getModelArtifactsForJSON(modelJson, async () => [weightSpecs, weightData]);
   return artifacts as LoadedArtifacts['artifacts'];
 }
@@ -206,19 +233,25 @@ class FileSource {
     private readonly check: { name: string; entry: WeightsManifestEntry } | null,
   ) {}
 
-  async get(file: string, url: URL): Promise<Uint8Array> {
+  /** The bytes of `file` (at `url`), at most `budget.left` of them, which it decreases. */
+  async get(file: string, url: URL, budget: Budget): Promise<Uint8Array> {
     const key = this.cache == null ? null : cacheKey(url, this.cache.version);
     if (key != null) {
       this.stored.push(key);
       const hit = await this.cache!.cache.match(key).catch(() => undefined);
       if (hit != null) {
-        const bytes = new Uint8Array(await hit.arrayBuffer());
-        // A cached copy is checked too: storage can be corrupted or edited.
-        if (this.check == null || (await sha256Hex(bytes)) === this.check.entry.files[file]) return bytes;
+        // A cached copy is checked too (storage can be corrupted or edited); one that is too
+        // big or differs is dropped and downloaded again, so it spends the budget only if kept.
+        const trial = { ...budget };
+        const bytes = await readBody(hit, url, `${this.check?.name ?? 'the model'}'s cached ${file}`, trial).catch(() => null);
+        if (bytes != null && (this.check == null || (await sha256Hex(bytes)) === this.check.entry.files[file])) {
+          budget.left = trial.left;
+          return bytes;
+        }
         await this.cache!.cache.delete(key);
       }
     }
-    const bytes = await download(url, this.fetchFn, `${this.check?.name ?? 'the model'}'s ${file}`);
+    const bytes = await download(url, this.fetchFn, `${this.check?.name ?? 'the model'}'s ${file}`, budget);
     this.fromNetwork = true;
     if (this.check != null) {
       const expected = this.check.entry.files[file];
@@ -250,7 +283,13 @@ function cacheKey(url: URL, version: string): string {
   return key.href;
 }
 
-async function download(url: URL, fetchFn: typeof fetch, what: string): Promise<Uint8Array> {
+/** Bytes downloads may still bring (shared by those that must fit together), and what bounds them, for messages. */
+interface Budget {
+  left: number;
+  of: string;
+}
+
+async function download(url: URL, fetchFn: typeof fetch, what: string, budget: Budget | number): Promise<Uint8Array> {
   let response: Response;
   try {
     response = await fetchFn(url.href);
@@ -258,7 +297,38 @@ async function download(url: URL, fetchFn: typeof fetch, what: string): Promise<
     throw new Error(`could not download ${what} from ${url.href}: ${(e as Error).message}`, { cause: e });
   }
   if (!response.ok) throw new Error(`could not download ${what} from ${url.href}: HTTP ${response.status} ${response.statusText}`.trim());
-  return new Uint8Array(await response.arrayBuffer());
+  return readBody(response, url, what, typeof budget === 'number' ? { left: budget, of: `the ${budget} bytes it may have` } : budget);
+}
+
+/**
+ * The body of `response`, refused as soon as it passes `budget.left` bytes: before reading
+ * when its Content-Length says so (a compressed body's header counts the compressed bytes,
+ * so the stream is counted too), else while it streams.
+ */
+async function readBody(response: Response, url: URL, what: string, budget: Budget): Promise<Uint8Array> {
+  const tooBig = () => new Error(`${what} at ${url.href} holds more than ${budget.of}`);
+  const encoding = response.headers.get('content-encoding');
+  const length = Number(response.headers.get('content-length') ?? NaN);
+  if ((encoding == null || encoding === 'identity') && length > budget.left) {
+    await response.body?.cancel().catch(() => undefined);
+    throw tooBig();
+  }
+  if (response.body == null) return new Uint8Array(0);
+  const reader = response.body.getReader();
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    if (value.byteLength > budget.left) {
+      await reader.cancel().catch(() => undefined);
+      throw tooBig();
+    }
+    budget.left -= value.byteLength;
+    parts.push(value);
+    size += value.byteLength;
+  }
+  return parts.length === 1 ? parts[0] : new Uint8Array(concat(parts), 0, size);
 }
 
 /** SHA-256 of `bytes` as lowercase hex. */

@@ -1,13 +1,18 @@
 import { fileSystem } from '../io/fs-handler.js';
+import type { Limits } from '../limits.js';
 import { IrnModel } from '../model/irn.js';
 import { failure, oneLine } from './errors.js';
 import { modelDirectory } from './model-path.js';
 
-/** Loads the IRN model saved in `path` (see {@link modelDirectory}); errors name the directory. */
-export async function loadModel(path: string): Promise<IrnModel> {
+/**
+ * Loads the IRN model saved in `path` (see {@link modelDirectory}) within `limits` (the
+ * CLI's `ctx.limits()`), with the checks of `fileSystem` and `IrnModel.load` (weight files
+ * confined to the folder, float32 specs, finite weights); errors name the directory.
+ */
+export async function loadModel(path: string, limits?: Partial<Limits>): Promise<IrnModel> {
   const dir = await modelDirectory(path);
   try {
-    return await IrnModel.load(fileSystem(dir));
+    return await IrnModel.load(fileSystem(dir, { limits }), { limits });
   } catch (e) {
     const message = oneLine(e);
     // tfjs-layers' message for a class it does not know is long; the gist is enough here.

@@ -8,11 +8,20 @@ import { InvertibleSequence } from '../layers/sequence.js';
 import { IRN_FORMAT_VERSION, levelsOf, resolveConfig, zChannelsOf, type IrnConfig } from './config.js';
 import { seededNormal } from './noise.js';
 import { quantize8 } from './quantize.js';
+import { loadModelArtifacts } from '../browser/model-loader.js';
+import { checkModelArtifacts } from '../io/weight-specs.js';
+import { resolveLimits, type Limits } from '../limits.js';
 
 /** Options of {@link IrnModel.create}: the architecture and a seed for the initial weights. */
 export interface IrnCreateOptions extends Partial<IrnConfig> {
   /** Seed for the initial weights (unseeded when absent). */
   seed?: number;
+}
+
+/** Options of {@link IrnModel.load}. */
+export interface IrnLoadOptions {
+  /** Bounds on the weights read; default `DEFAULT_LIMITS`. */
+  limits?: Partial<Limits>;
 }
 
 /** How z is chosen when upscaling. */
@@ -97,9 +106,27 @@ export class IrnModel {
   /**
    * Loads a model saved by {@link IrnModel.save}: a URL to `model.json`, `indexeddb://name`
    * in browsers, or any `tf.io.IOHandler` (in Node, `fileSystem(dir)` from `@irn/core/node`).
+   *
+   * Whatever the route, the loaded files are checked before a model is built from them:
+   * float32 weight specs without quantization, within `options.limits` (`tensorElements`,
+   * `totalElements`), as many bytes as they describe, and finite weights (a NaN weight would
+   * turn every image black). A URL is read by `loadModelArtifacts`, so its weight files must
+   * lie under the folder of its model.json.
+   *
+   * @throws Error with a one-line message (a LimitError for a limit) when a check fails.
    */
-  static async load(source: string | tf.io.IOHandler): Promise<IrnModel> {
-    const flow = await tfl.loadLayersModel(source);
+  static async load(source: string | tf.io.IOHandler, options: IrnLoadOptions = {}): Promise<IrnModel> {
+    const limits = resolveLimits(options.limits);
+    let artifacts: tf.io.ModelArtifacts;
+    if (typeof source === 'string' && isUrlSource(source)) {
+      artifacts = (await loadModelArtifacts(modelUrl(source), { limits })).artifacts;
+    } else {
+      const handler = typeof source === 'string' ? tf.io.getLoadHandlers(source)[0] : source;
+      if (handler?.load == null) throw new Error(`cannot load a model from ${typeof source === 'string' ? source : 'this handler'}`);
+      artifacts = await handler.load();
+    }
+    checkModelArtifacts(artifacts, limits);
+    const flow = await tfl.loadLayersModel(tf.io.fromMemory(artifacts));
     try {
       return IrnModel.fromFlow(flow);
     } catch (e) {
@@ -248,5 +275,22 @@ export class IrnModel {
 
   private check(): void {
     if (this.disposed) throw new Error('this IRN model was disposed');
+  }
+}
+
+/**
+ * Whether `IrnModel.load` reads `source` over HTTP: an http(s) URL, or (as tfjs-layers
+ * does) any string no registered `tf.io` handler claims, taken as relative to the page.
+ */
+function isUrlSource(source: string): boolean {
+  return /^https?:\/\//i.test(source) || tf.io.getLoadHandlers(source).length === 0;
+}
+
+function modelUrl(source: string): URL {
+  const base = (globalThis as { location?: { href: string } }).location?.href;
+  try {
+    return new URL(source, base);
+  } catch {
+    throw new Error(`cannot load a model from "${source}": not a URL (in Node, load a folder with fileSystem(dir) from @irn/core/node)`);
   }
 }

@@ -1,3 +1,4 @@
+import { totalmem } from 'node:os';
 import type { Command } from 'commander';
 import { encodePng } from '../../image/png.js';
 import { runJobs } from '../batch.js';
@@ -5,7 +6,7 @@ import type { CliContext } from '../context.js';
 import { planJobs, readPng, writeFileAtomic } from '../files.js';
 import { modelDirectory } from '../model-path.js';
 import { LR_TEXT_KEY, lrMetadataText } from '../../image/lr-metadata.js';
-import { addTilingOptions, tilingNote, type TilingFlags } from '../options.js';
+import { addTilingOptions, withTileAdvice, tilingNote, type TilingFlags } from '../options.js';
 
 interface DownscaleOptions extends TilingFlags {
   model: string;
@@ -32,13 +33,17 @@ export function registerDownscale(program: Command, ctx: CliContext): void {
       const { downscaleImage } = await import('../../rescale/rescale.js');
       const { receptiveField } = await import('../../rescale/receptive-field.js');
       const { withPeakMemory } = await import('../../rescale/peak-memory.js');
-      const model = await loadModel(modelDir);
+      const model = await loadModel(modelDir, ctx.limits());
       const overlap = opts.overlap ?? receptiveField(model.config);
+      // The machine's memory bounds a pass on the cpu backend; the wasm heap's 4 GiB, smaller,
+      // is applied by the rescale functions themselves.
+      const memoryBudget = totalmem();
       try {
         await runJobs(out, jobs, directory, { doing: 'downscaling', done: 'downscaled' }, async (job) => {
-          const img = await readPng(job.input);
+          const img = await readPng(job.input, ctx.limits());
           let tiles = 1;
-          const run = () => downscaleImage(model, img, { tileSize: opts.tile, overlap, onProgress: (p) => void (tiles = p.total) });
+          const tiling = { tileSize: opts.tile, overlap, memoryBudget, onProgress: (p: { total: number }) => void (tiles = p.total) };
+          const run = () => downscaleImage(model, img, tiling).catch((e: unknown) => Promise.reject(withTileAdvice(e)));
           const start = performance.now();
           const measured = opts.verbose ? await withPeakMemory(run) : { result: await run(), peakBytes: 0, startBytes: 0 };
           const lr = measured.result;

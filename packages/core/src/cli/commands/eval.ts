@@ -60,7 +60,7 @@ export function registerEval(program: Command, ctx: CliContext): void {
       await ctx.backend();
       const { loadModel } = await import('../model-dir.js');
       const { evaluateImage, meanEvaluation } = await import('../../eval/evaluate.js');
-      const model = await loadModel(modelDir);
+      const model = await loadModel(modelDir, ctx.limits());
       const rows = [];
       const started = performance.now();
       try {

@@ -43,7 +43,7 @@ export function registerInfo(program: Command, ctx: CliContext): void {
       await ctx.backend();
       // TensorFlow.js loads only now (see CliContext.backend).
       const { loadModel } = await import('../model-dir.js');
-      const model = await loadModel(dir);
+      const model = await loadModel(dir, ctx.limits());
       let d: ReturnType<typeof describe>;
       try {
         d = describe(model, dir, await modelFiles(dir));

@@ -42,7 +42,7 @@ export function registerPrepare(program: Command, ctx: CliContext): void {
       const { loadModel } = await import('../model-dir.js');
       const { downscaleImage } = await import('../../rescale/rescale.js');
       const { receptiveField } = await import('../../rescale/receptive-field.js');
-      const model = await loadModel(modelDir);
+      const model = await loadModel(modelDir, ctx.limits());
       // The same LR as `irn downscale` writes: exact tiling overlap.
       const overlap = receptiveField(model.config);
       const tags = new Map<string, string>();

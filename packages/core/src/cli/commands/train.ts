@@ -1,6 +1,6 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { stat } from 'node:fs/promises';
-import { basename, join, resolve } from 'node:path';
+import { lstat, realpath, stat } from 'node:fs/promises';
+import { basename, dirname, join, resolve, sep } from 'node:path';
 import type { TrainImage } from '../../data/patches.js';
 import type { IrnModel } from '../../model/irn.js';
 import type { LrSchedule } from '../../training/schedule.js';
@@ -69,6 +69,67 @@ async function requireFolder(path: string, what: string): Promise<void> {
   if (kind !== 'dir') throw new CliError(`${what} ${path} ${kind === 'missing' ? 'does not exist' : 'is not a folder'}`);
 }
 
+/**
+ * The real path of `path` (symbolic links resolved), also when it does not exist yet: the
+ * real path of its deepest existing ancestor joined with the rest.
+ */
+async function realPathOf(path: string): Promise<string> {
+  const abs = resolve(path);
+  try {
+    return await realpath(abs);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (await lstat(abs).then(() => true, () => false)) {
+      throw new UsageError(code === 'ENOENT' ? `${path} is a symbolic link to a path that does not exist` : `cannot resolve ${path}: ${oneLine(e)}`);
+    }
+    if (code !== 'ENOENT') throw new UsageError(`cannot use ${path}: ${code === 'ENOTDIR' ? 'a part of it is not a folder' : oneLine(e)}`);
+    const parent = dirname(abs);
+    return parent === abs ? abs : join(await realPathOf(parent), basename(abs));
+  }
+}
+
+/** How real path `a` relates to real path `b`: the same, inside it, containing it, or apart. */
+function relation(a: string, b: string): 'is' | 'is inside' | 'contains' | null {
+  const under = (x: string, y: string) => x.startsWith(y.endsWith(sep) ? y : y + sep);
+  return a === b ? 'is' : under(a, b) ? 'is inside' : under(b, a) ? 'contains' : null;
+}
+
+/**
+ * Refuses, before any work, output folders that overlap an input: `--ckpt` and `--out` may
+ * not be, contain, or be inside a data folder, the validation folder or the `--init` model
+ * folder (links resolved), nor each other. A checkpoint save replaces the folder's files and
+ * a better model overwrites `--out`, so an overlap would destroy photos or the model a
+ * fine-tune starts from.
+ */
+async function refuseOverlaps(opts: TrainFlags, ckptDir: string): Promise<void> {
+  const sources: { what: string; path: string }[] = opts.data.map((d) => ({ what: 'the data folder', path: d }));
+  if (opts.val != null) sources.push({ what: 'the validation folder', path: opts.val });
+  if (opts.init != null) {
+    const init = await stat(opts.init).then((s) => (s.isFile() ? dirname(opts.init!) : opts.init!), () => null);
+    if (init != null) sources.push({ what: 'the --init model folder', path: init });
+  }
+  const targets = [
+    { what: '--out', path: opts.out, real: await realPathOf(opts.out) },
+    { what: opts.ckpt != null ? '--ckpt' : 'the checkpoint folder (--ckpt)', path: ckptDir, real: await realPathOf(ckptDir) },
+  ];
+  for (const t of targets) {
+    for (const s of sources) {
+      const r = relation(t.real, await realPathOf(s.path));
+      if (r == null) continue;
+      if (t.what === '--out' && r === 'is' && s.what === 'the --init model folder') {
+        throw new UsageError(
+          `--out ${opts.out} is the --init model folder: the fine-tuned model would overwrite the model it starts from; write it elsewhere (e.g. --out ${opts.out.replace(/[/\\]+$/, '')}-tuned)`,
+        );
+      }
+      throw new UsageError(
+        `${t.what} ${t.path} ${r} ${s.what} ${s.path}: irn train writes and replaces files there; give a folder apart from your photos and models`,
+      );
+    }
+  }
+  const rel = relation(targets[1].real, targets[0].real);
+  if (rel != null) throw new UsageError(`--ckpt ${ckptDir} ${rel} --out ${opts.out}; give them separate folders`);
+}
+
 /** Fine-tuning from existing weights wants a gentler start than training from scratch. */
 const DEFAULTS = {
   scratch: { steps: 3000, lr: 2e-4 },
@@ -128,17 +189,28 @@ export function registerTrain(program: Command, ctx: CliContext): void {
       // Each thread needs a sample; two threads trained at 1.76x one on a 2-core machine (bench/README.md).
       const { defaultTrainingWorkers } = await import('../../training/parallel-node.js');
       const workers = Math.min(opts.workers ?? defaultTrainingWorkers(), opts.batch - 1);
-      if (resolve(ckptDir) === resolve(opts.out)) throw new UsageError('--ckpt must differ from --out');
+      await refuseOverlaps(opts, ckptDir);
       if (opts.init == null && !opts.resume && opts.patch % Number(opts.scale) !== 0) {
         throw new UsageError(`--patch ${opts.patch} is not a multiple of the scale ${opts.scale}`);
       }
       for (const d of opts.data) await requireFolder(d, 'data folder');
       if (opts.val != null) await requireFolder(opts.val, 'validation folder');
       const initDir = opts.init != null && !opts.resume ? await modelDirectory(opts.init) : undefined;
+      // Only folders the trainer may write into, and only files it wrote in them replaced.
+      const { checkCheckpointFolder } = await import('../../training/checkpoint-node.js');
+      const { checkOutputFolder } = await import('../../training/run-node.js');
+      const ckptState = await checkCheckpointFolder(ckptDir).catch((e: unknown) => {
+        throw new UsageError(`--ckpt: ${oneLine(e)}`);
+      });
+      await checkOutputFolder(opts.out).catch((e: unknown) => {
+        throw new UsageError(`--out: ${oneLine(e)}`);
+      });
       if (opts.resume) {
         await stat(join(ckptDir, 'state.json')).catch(() => {
           throw new CliError(`no checkpoint to resume in ${ckptDir} (state.json missing); run without --resume first`);
         });
+      } else if (ckptState === 'checkpoint') {
+        out.status(`${ckptDir} holds a checkpoint: it is replaced by this run's (add --resume to continue it instead)`);
       }
 
       await ctx.backend();
@@ -160,13 +232,14 @@ export function registerTrain(program: Command, ctx: CliContext): void {
       let model: IrnModel;
       let best = -Infinity;
       let bestStep = 0;
+      let bestSaved: boolean | undefined;
       let origin: string;
       let trainer;
       if (opts.resume) {
         const { state, extra } = await loadCheckpoint(ckptDir).catch((e: unknown) => {
           throw failure(`cannot read the checkpoint in ${ckptDir}: ${oneLine(e)}`, e);
         });
-        model = await loadModel(join(ckptDir, 'model'));
+        model = await loadModel(join(ckptDir, 'model'), ctx.limits());
         trainer = new IrnTrainer(model, trainerOptions);
         try {
           await trainer.restoreState(state);
@@ -175,10 +248,10 @@ export function registerTrain(program: Command, ctx: CliContext): void {
         }
         best = typeof extra.bestPsnr === 'number' ? extra.bestPsnr : -Infinity;
         bestStep = typeof extra.bestStep === 'number' ? extra.bestStep : 0;
+        if (typeof extra.bestSaved === 'boolean') bestSaved = extra.bestSaved;
         origin = `resumed from ${resolve(ckptDir)} at step ${trainer.step} (best ${best.toFixed(3)} dB at step ${bestStep})`;
-        if (trainer.step >= totalSteps) out.status(`the checkpoint is at step ${trainer.step}, not below --steps ${totalSteps}: nothing to do`);
       } else if (initDir != null) {
-        model = await loadModel(initDir);
+        model = await loadModel(initDir, ctx.limits());
         trainer = new IrnTrainer(model, trainerOptions);
         origin = `fine-tuning ${resolve(initDir)}${model.source ? ` (${model.source})` : ''}`;
       } else {
@@ -193,9 +266,11 @@ export function registerTrain(program: Command, ctx: CliContext): void {
 
         const t0 = Date.now();
         const all: TrainImage[] = [];
+        // Unreadable photos are skipped with a warning each; too few left ends in the checks below.
+        const imageOptions = { limits: ctx.limits(), log: (line: string) => out.status(line) };
         for (const d of opts.data) {
           try {
-            all.push(...(await loadImageFolder(d)));
+            all.push(...(await loadImageFolder(d, imageOptions)));
           } catch (e) {
             throw failure(oneLine(e), e);
           }
@@ -205,7 +280,7 @@ export function registerTrain(program: Command, ctx: CliContext): void {
         if (train.length === 0) throw new CliError(`no photo in ${opts.data.join(', ')} is at least ${opts.patch} px on both sides (lower --patch)`);
         let val: TrainImage[];
         if (opts.val != null) {
-          val = await loadImageFolder(opts.val, { minSize: 2 * scale + 1 }).catch((e: unknown) => {
+          val = await loadImageFolder(opts.val, { ...imageOptions, minSize: 2 * scale + 1 }).catch((e: unknown) => {
             throw failure(oneLine(e), e);
           });
           if (val.length === 0) throw new CliError(`no image in ${opts.val} is larger than ${2 * scale} px on both sides`);
@@ -248,6 +323,7 @@ export function registerTrain(program: Command, ctx: CliContext): void {
           outDir: opts.out,
           best,
           bestStep,
+          bestSaved,
           args: { ...opts, ckpt: ckptDir },
           source: (step) => `${fineTune ? `fine-tuned from ${basename(resolve(opts.init!))}` : 'trained'} by irn train, step ${step}`,
           initialNote: fineTune ? '(the --init model)' : '(the Haar transform)',
@@ -261,8 +337,12 @@ export function registerTrain(program: Command, ctx: CliContext): void {
         if (result.interrupted) {
           throw new CliError(`interrupted at step ${result.step}; checkpoint saved in ${ckptDir}, add --resume to continue`, 130);
         }
-        if (Number.isFinite(result.best)) {
+        if (result.saved) {
           out.result(`${opts.out}: best val PSNR-Y ${result.best.toFixed(3)} dB at step ${result.bestStep}`);
+        } else if (result.steps > 0) {
+          out.result(`${opts.out}: not written; no step beat the starting model's val PSNR-Y of ${result.best.toFixed(3)} dB`);
+        } else {
+          out.result(`${opts.out}: not written; nothing to train (val PSNR-Y ${result.best.toFixed(3)} dB at step ${result.step})`);
         }
       } finally {
         tf.dispose(valTensors);

@@ -1,3 +1,4 @@
+import { totalmem } from 'node:os';
 import { Option, type Command } from 'commander';
 import { encodePng } from '../../image/png.js';
 import type { LatentOptions } from '../../model/irn.js';
@@ -7,7 +8,7 @@ import { UsageError } from '../errors.js';
 import { planJobs, readPng, writeFileAtomic } from '../files.js';
 import { modelDirectory } from '../model-path.js';
 import { readLrMetadata, restoredSize } from '../../image/lr-metadata.js';
-import { addTilingOptions, parseBitDepth, parseSeed, parseTemperature, tilingNote, type TilingFlags } from '../options.js';
+import { addTilingOptions, withTileAdvice, parseBitDepth, parseSeed, parseTemperature, tilingNote, type TilingFlags } from '../options.js';
 
 interface UpscaleOptions extends TilingFlags {
   model: string;
@@ -57,15 +58,18 @@ export function registerUpscale(program: Command, ctx: CliContext): void {
       const { upscaleImage } = await import('../../rescale/rescale.js');
       const { receptiveField } = await import('../../rescale/receptive-field.js');
       const { withPeakMemory } = await import('../../rescale/peak-memory.js');
-      const model = await loadModel(modelDir);
+      const model = await loadModel(modelDir, ctx.limits());
       const overlap = opts.overlap ?? receptiveField(model.config);
+      // The machine's memory bounds a pass on the cpu backend; the wasm heap's 4 GiB, smaller,
+      // is applied by the rescale functions themselves.
+      const memoryBudget = totalmem();
       try {
         await runJobs(out, jobs, directory, { doing: 'upscaling', done: 'upscaled' }, async (job) => {
-          const lr = await readPng(job.input);
-          const size = restoredSize(readLrMetadata(lr.text), model.scale, lr.width, lr.height);
+          const lr = await readPng(job.input, ctx.limits());
+          const size = restoredSize(readLrMetadata(lr.text), model.scale, lr.width, lr.height, ctx.limits());
           let tiles = 1;
-          const tiling = { tileSize: opts.tile, overlap, onProgress: (p: { total: number }) => void (tiles = p.total) };
-          const run = () => upscaleImage(model, lr, { ...latent, ...size, ...tiling });
+          const tiling = { tileSize: opts.tile, overlap, memoryBudget, onProgress: (p: { total: number }) => void (tiles = p.total) };
+          const run = () => upscaleImage(model, lr, { ...latent, ...size, ...tiling }).catch((e: unknown) => Promise.reject(withTileAdvice(e)));
           const start = performance.now();
           const measured = opts.verbose ? await withPeakMemory(run) : { result: await run(), peakBytes: 0, startBytes: 0 };
           const hr = measured.result;

@@ -1,0 +1,164 @@
+/**
+ * Checks of a model's `model.json` and weights that every loader shares (the Node
+ * `fileSystem` handler, the browser's `loadModelArtifacts`, and `IrnModel.load` for any
+ * handler): the shape of the JSON, shard paths that stay in the model's folder, weight specs
+ * that IRN can read (float32, not quantized) within the limits, and weights that are finite.
+ * Browser-safe: no Node imports.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { checkLimit, type Limits } from '../limits.js';
+
+/**
+ * Largest `model.json` read, in bytes. The published x2 model's is 19 KB and the largest
+ * architecture the metadata allows (x8, 64 blocks per level) about 500 KB; 4 MiB leaves room
+ * without reading whatever a hostile folder names `model.json` into memory.
+ */
+export const MAX_MODEL_JSON_BYTES = 4 * 1024 * 1024;
+
+/** Bytes per element of the only dtype IRN weights have. */
+const FLOAT32_BYTES = 4;
+
+/** One group of a weights manifest, checked: its shard paths and weight specs. */
+export interface CheckedWeightGroup {
+  paths: string[];
+  weights: tf.io.WeightsManifestEntry[];
+  /** Bytes its shards must hold together: the sum of its weights' sizes. */
+  bytes: number;
+}
+
+/**
+ * Parses `model.json` (`text`, from `file`) and checks its structure: a topology and a
+ * weights manifest whose groups have string paths (see {@link checkShardPath}) and weight
+ * specs (see {@link checkWeightSpecs}). Throws an Error naming `file` otherwise.
+ */
+export function parseModelJson(
+  text: string,
+  file: string,
+  limits: Limits,
+): { modelJson: tf.io.ModelJSON; groups: CheckedWeightGroup[] } {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new Error(`${file} is not valid JSON: ${(e as Error).message}`);
+  }
+  const modelJson = json as tf.io.ModelJSON;
+  if (!isObject(json) || !isObject(modelJson.modelTopology) || !Array.isArray(modelJson.weightsManifest)) {
+    throw new Error(`${file} is not a TensorFlow.js layers model.json (no modelTopology or weightsManifest)`);
+  }
+  const groups: CheckedWeightGroup[] = modelJson.weightsManifest.map((group, g) => {
+    if (!isObject(group) || !Array.isArray(group.paths) || !Array.isArray(group.weights)) {
+      throw new Error(`${file}: weightsManifest[${g}] is not a group of "paths" and "weights"`);
+    }
+    return { paths: group.paths.map((p) => checkShardPath(p, file)), weights: group.weights, bytes: 0 };
+  });
+  const sizes = checkWeightSpecs(
+    groups.flatMap((g) => g.weights),
+    limits,
+    file,
+  );
+  let i = 0;
+  for (const group of groups) {
+    for (const end = i + group.weights.length; i < end; i++) group.bytes += sizes[i];
+    if (group.paths.length === 0 && group.bytes > 0) throw new Error(`${file}: a group of weights names no weight files`);
+  }
+  return { modelJson, groups };
+}
+
+/**
+ * Checks one shard path of a weights manifest as written, before it is resolved: a
+ * non-empty relative path of `/`-separated names, with no `..` or `.` segment, no
+ * backslash, no NUL, no scheme or drive (`http:`, `C:`) and no leading `/`. Where it points
+ * (links included) is the loader's to check. Returns the path.
+ */
+export function checkShardPath(path: unknown, file: string): string {
+  const shown = JSON.stringify(path)?.slice(0, 200) ?? String(path);
+  const refuse = (why: string): never => {
+    throw new Error(`${file} names the weight file ${shown}, which ${why}; weight files must be in the model's folder`);
+  };
+  if (typeof path !== 'string' || path === '') return refuse('is not a file name');
+  if (path.includes('\0')) refuse('holds a NUL character');
+  if (path.includes('\\')) refuse('holds a backslash');
+  if (path.startsWith('/')) refuse('is an absolute path');
+  if (/^[A-Za-z][A-Za-z0-9+.-]*:/.test(path)) refuse('is a URL or a drive path');
+  // Percent-encoded dots count too: a URL parser turns "%2e%2e" into "..".
+  const segments = path.split('/').map((s) => s.replace(/%2e/gi, '.'));
+  if (segments.some((s) => s === '..')) refuse('leads out of it with ".."');
+  if (segments.some((s) => s === '.' || s === '')) refuse('has an empty or "." segment');
+  return path;
+}
+
+/**
+ * Checks weight specs before any weight is read: a name, a shape of whole numbers, dtype
+ * float32 and no quantization (IRN models hold float32 weights only; reading anything else
+ * as float32 gives garbage), each within `limits.tensorElements` and all together within
+ * `limits.totalElements`. Returns each spec's size in bytes.
+ */
+export function checkWeightSpecs(specs: readonly unknown[], limits: Limits, file: string): number[] {
+  let total = 0;
+  return specs.map((raw, i) => {
+    if (!isObject(raw) || typeof (raw as { name?: unknown }).name !== 'string') {
+      throw new Error(`${file}: weight spec ${i} has no name`);
+    }
+    const spec = raw as unknown as tf.io.WeightsManifestEntry;
+    const what = `weight ${spec.name.slice(0, 200)}`;
+    if (spec.quantization != null) {
+      throw new Error(`${file}: ${what} is quantized; IRN models hold plain float32 weights (convert the model without quantization)`);
+    }
+    if (spec.dtype !== 'float32') {
+      throw new Error(`${file}: ${what} has dtype ${String(spec.dtype)}; IRN models hold float32 weights only`);
+    }
+    const shape: unknown = spec.shape;
+    if (!Array.isArray(shape) || shape.length > 8 || !shape.every((d) => Number.isSafeInteger(d) && (d as number) >= 0)) {
+      throw new Error(`${file}: ${what} has no valid shape (a list of up to 8 whole numbers)`);
+    }
+    let elements = 1;
+    for (const d of shape as number[]) elements *= d; // at most 8 factors: a huge product stays a finite double
+    checkLimit(limits, 'tensorElements', elements, `${what} in ${file}`, 'elements');
+    total += elements;
+    checkLimit(limits, 'totalElements', total, `the weights described by ${file}`, 'elements');
+    return elements * FLOAT32_BYTES;
+  });
+}
+
+/**
+ * Throws an Error naming the first weight that holds NaN or an infinity ("weight
+ * dense_block_1/conv1/kernel holds NaN"): such a model turns every image into NaN, which
+ * the PNG encoder writes as black. `data` holds the weights of `specs` (float32) in order.
+ */
+export function checkFiniteWeights(specs: readonly tf.io.WeightsManifestEntry[], data: tf.io.WeightData): void {
+  const buffer = data instanceof ArrayBuffer ? data : tf.io.CompositeArrayBuffer.join(data);
+  let offset = 0;
+  for (const spec of specs) {
+    const elements = spec.shape.reduce((a, b) => a * b, 1);
+    const values = new Float32Array(buffer, offset, elements);
+    offset += elements * FLOAT32_BYTES;
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i];
+      // v - v is 0 for every finite v, NaN for NaN and the infinities.
+      if (v - v !== 0) {
+        const kind = Number.isNaN(v) ? 'NaN' : v > 0 ? 'Infinity' : '-Infinity';
+        throw new Error(`weight ${spec.name} holds ${kind} (element ${i} of ${elements}); the model would turn every image into ${kind}`);
+      }
+    }
+  }
+}
+
+/**
+ * Checks a model's artifacts as loaded by any `tf.io` handler, before a model is built from
+ * them: weight specs as {@link checkWeightSpecs}, as many bytes of weights as they describe,
+ * and finite weights ({@link checkFiniteWeights}).
+ */
+export function checkModelArtifacts(artifacts: tf.io.ModelArtifacts, limits: Limits): void {
+  const specs = artifacts.weightSpecs ?? [];
+  const sizes = checkWeightSpecs(specs, limits, 'model.json');
+  const expected = sizes.reduce((a, b) => a + b, 0);
+  const data = artifacts.weightData ?? new ArrayBuffer(0);
+  const actual = data instanceof ArrayBuffer ? data.byteLength : data.reduce((n, b) => n + b.byteLength, 0);
+  if (actual !== expected) throw new Error(`the model's weights hold ${actual} bytes, its model.json describes ${expected}`);
+  checkFiniteWeights(specs, data);
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return value != null && typeof value === 'object' && !Array.isArray(value);
+}
