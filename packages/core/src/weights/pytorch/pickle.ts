@@ -1,3 +1,4 @@
+import { checkLimit, LimitError, resolveLimits, type Limits } from '../../limits.js';
 import { TorchFormatError } from './errors.js';
 
 /**
@@ -24,7 +25,12 @@ export type PickleKey = string | number | bigint | boolean | null;
 export interface PickleGlobal {
   /** `module.name`, as written in the pickle. */
   readonly qualifiedName: string;
-  /** What REDUCE (and NEWOBJ) with this callable produces from its positional arguments. */
+  /**
+   * What REDUCE (and NEWOBJ) with this callable produces from its positional arguments. The
+   * unpickler charges the arguments and the elements of each list among them to
+   * `limits.pickleObjects`, so a handler may walk that far (and no further: a list shared
+   * through the memo costs its length again at every call, which is what the charge bounds).
+   */
   call?(args: readonly unknown[]): unknown;
 }
 
@@ -38,6 +44,8 @@ export interface UnpickleOptions {
   build?(target: unknown, state: unknown): boolean;
   /** Name used in error messages, e.g. `data.pkl`. */
   label?: string;
+  /** `pickleDepth` and `pickleObjects` bound the nesting and the work; see {@link unpickle}. */
+  limits?: Partial<Limits>;
 }
 
 /** Result of {@link unpickle}: the value and the byte offset just after its STOP opcode. */
@@ -48,6 +56,8 @@ export interface UnpickleResult {
 
 /** Longest LONG4 integer accepted, in bytes. */
 const MAX_LONG_BYTES = 1024;
+/** Longest line of a text opcode (INT, GLOBAL, ...) accepted, in bytes. */
+const MAX_LINE = 1024;
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
@@ -87,6 +97,26 @@ function decodeLong(bytes: Uint8Array): number | bigint {
   return normaliseInt(v);
 }
 
+/** Text from the file, quoted and cut short, for error messages. */
+export function quote(s: string, max = 40): string {
+  return JSON.stringify(s.length > max ? `${s.slice(0, max)}...` : s);
+}
+
+/**
+ * What an unpickled value is, in a few words, for error messages. It never converts the value
+ * itself to text: a list of lists would be joined recursively (a shared nested list spells out
+ * billions of elements; a deep one overflows the call stack).
+ */
+export function describePickleValue(v: unknown): string {
+  if (v === null) return 'None';
+  if (typeof v === 'string') return `the string ${quote(v)}`;
+  if (typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean') return `the ${typeof v} ${String(v)}`;
+  if (Array.isArray(v)) return `a list or tuple of ${v.length}`;
+  if (v instanceof PickleDict) return `a ${v.className}`;
+  if (v instanceof Uint8Array) return 'bytes';
+  return 'an object';
+}
+
 function isKey(v: unknown): v is PickleKey {
   const t = typeof v;
   return v === null || t === 'string' || t === 'number' || t === 'bigint' || t === 'boolean';
@@ -100,11 +130,29 @@ function isKey(v: unknown): v is PickleKey {
  *
  * Values: None -> null, bool -> boolean, int -> number (bigint beyond 2^53), float -> number,
  * str -> string, bytes -> Uint8Array, list / tuple / set -> array, dict -> {@link PickleDict}.
+ *
+ * Bounded for hostile files: every length field is checked against the bytes that remain before
+ * anything is allocated; every opcode, every item moved into a list, tuple or dict and every
+ * argument a handler may look at counts towards `limits.pickleObjects` (so a "billion laughs"
+ * file that shares one list through the memo pays for each use); lists and dicts nest at most
+ * `limits.pickleDepth` deep, and so do MARKs. A list or dict can no longer change once it is
+ * inside another one (Python's pickler builds every container completely before it uses it;
+ * only a recursive structure would do otherwise), so the depth of every value is known when it
+ * is built and no value can contain itself. Nothing here or in the readers recurses on a value.
+ *
+ * @throws {TorchFormatError} for a malformed pickle. {@link LimitError} past a limit.
  */
 export function unpickle(bytes: Uint8Array, offset: number, options: UnpickleOptions): UnpickleResult {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const label = options.label ?? 'pickle';
+  const limits = resolveLimits(options.limits);
   let pos = offset;
+  /** Work done so far: opcodes, items moved, arguments handed to handlers. */
+  let work = 0;
+  /** Lists, tuples and dicts that are inside another one: they may not change any more. */
+  const contained = new WeakSet<object>();
+  /** Nesting depth of each container built (1: holds no container). */
+  const depths = new WeakMap<object, number>();
   let stack: unknown[] = [];
   const metastack: unknown[][] = [];
   const memo = new Map<number, unknown>();
@@ -160,11 +208,15 @@ export function unpickle(bytes: Uint8Array, offset: number, options: UnpickleOpt
     return Number(v);
   };
   const line = (what: string): string => {
-    const nl = bytes.indexOf(0x0a, pos);
-    if (nl < 0) fail(`truncated: ${what} has no terminating newline`);
-    if (nl - pos > 1024) fail(`${what} line is too long`);
-    const raw = bytes.subarray(pos, nl);
-    pos = nl + 1;
+    // Look no further than a line may be long: a file without newlines must not cost a scan
+    // of everything that follows at every text opcode.
+    const end = Math.min(bytes.length, pos + MAX_LINE + 1);
+    const nl = bytes.subarray(pos, end).indexOf(0x0a);
+    if (nl < 0) {
+      fail(end === bytes.length ? `truncated: ${what} has no terminating newline` : `${what} line is longer than ${MAX_LINE} bytes`);
+    }
+    const raw = bytes.subarray(pos, pos + nl);
+    pos += nl + 1;
     return String.fromCharCode(...raw);
   };
   const text = (raw: Uint8Array, what: string): string => {
@@ -189,6 +241,45 @@ export function unpickle(bytes: Uint8Array, offset: number, options: UnpickleOpt
     stack = previous as unknown[];
     return items;
   };
+  const charge = (n: number, at: number): void => {
+    work += n;
+    if (work > limits.pickleObjects) {
+      throw new LimitError(
+        `${label}: the pickle builds more than ${limits.pickleObjects.toLocaleString('en-US')} objects (stopped at byte ${at}), above the limit (raise it with --limit pickleObjects=N)`,
+        'pickleObjects',
+      );
+    }
+  };
+  /** Charges what a handler may look at: its arguments and the elements of those that are lists. */
+  const chargeArgs = (args: unknown, at: number): void => {
+    if (!Array.isArray(args)) return;
+    let n = args.length;
+    for (const a of args) {
+      if (Array.isArray(a)) n += a.length;
+      else if (a instanceof PickleDict) n += a.entries.size;
+    }
+    charge(n, at);
+  };
+  const checkDepth = (depth: number, at: number): void => {
+    checkLimit(limits, 'pickleDepth', depth, `${label}: the nesting at byte ${at}`, 'levels');
+  };
+  /** Records that `items` went into `container`: they are frozen, and its depth grows. */
+  const contain = (container: object, items: readonly unknown[], at: number): void => {
+    let depth = depths.get(container) ?? 1;
+    for (const item of items) {
+      if (typeof item !== 'object' || item === null) continue;
+      if (item === container) fail('a list or dict that contains itself, which a state_dict never has', at);
+      contained.add(item);
+      depth = Math.max(depth, (depths.get(item) ?? 1) + 1);
+    }
+    checkDepth(depth, at);
+    depths.set(container, depth);
+  };
+  const mutable = (target: unknown, what: string, at: number): void => {
+    if (typeof target === 'object' && target !== null && contained.has(target)) {
+      fail(`${what} changes a list or dict that is already inside another one, which torch.save never writes`, at);
+    }
+  };
   const memoGet = (index: number): unknown => {
     if (!memo.has(index)) fail(`memo entry ${index} read before it was written`);
     return memo.get(index);
@@ -196,20 +287,32 @@ export function unpickle(bytes: Uint8Array, offset: number, options: UnpickleOpt
   const memoPut = (index: number): void => {
     memo.set(index, top('PUT'));
   };
-  const setItems = (target: unknown, items: unknown[], what: string): void => {
-    if (!(target instanceof PickleDict)) fail(`${what} on something that is not a dict`);
+  const setItems = (target: unknown, items: unknown[], what: string, at: number): void => {
+    if (!(target instanceof PickleDict)) fail(`${what} on something that is not a dict`, at);
     const dict = target as PickleDict;
-    if (items.length % 2 !== 0) fail(`${what} with an odd number of items`);
+    mutable(dict, what, at);
+    if (items.length % 2 !== 0) fail(`${what} with an odd number of items`, at);
+    charge(items.length, at);
     for (let i = 0; i < items.length; i += 2) {
       const key = items[i];
-      if (!isKey(key)) fail(`${what}: dict key of an unsupported type`);
+      if (!isKey(key)) fail(`${what}: dict key of an unsupported type`, at);
       dict.entries.set(key as PickleKey, items[i + 1]);
     }
+    contain(dict, items, at);
   };
-  const appendItems = (target: unknown, items: unknown[], what: string): void => {
-    if (!Array.isArray(target)) fail(`${what} on something that is not a list`);
+  const appendItems = (target: unknown, items: unknown[], what: string, at: number): void => {
+    if (!Array.isArray(target)) fail(`${what} on something that is not a list`, at);
     const list = target as unknown[];
+    mutable(list, what, at);
+    charge(items.length, at);
     for (const item of items) list.push(item); // no spread: item counts may be huge
+    contain(list, items, at);
+  };
+  /** A new tuple or list of `items` (the array itself becomes the value). */
+  const sequence = (items: unknown[], at: number): unknown[] => {
+    charge(items.length, at);
+    contain(items, items, at);
+    return items;
   };
   const callGlobal = (callable: unknown, args: unknown, what: string, at: number): unknown => {
     const isGlobal = typeof callable === 'object' && callable !== null && globals.has(callable);
@@ -218,12 +321,18 @@ export function unpickle(bytes: Uint8Array, offset: number, options: UnpickleOpt
       return fail(`${what} calls ${isGlobal ? g.qualifiedName : 'a value that is not a global'}, which is not callable here`, at);
     }
     if (!Array.isArray(args)) return fail(`${what} arguments are not a tuple`, at);
-    return g.call(args);
+    chargeArgs(args, at);
+    const result = g.call(args);
+    // The result may hold (parts of) the arguments: it is at most as deep as they are.
+    contained.add(args);
+    if (typeof result === 'object' && result !== null) depths.set(result, Math.max(depths.get(result) ?? 1, depths.get(args) ?? 1));
+    return result;
   };
 
   for (;;) {
     const at = pos;
     const op = u8('opcode');
+    charge(1, at);
     switch (op) {
       case 0x80: { // PROTO
         const version = u8('PROTO');
@@ -237,6 +346,7 @@ export function unpickle(bytes: Uint8Array, offset: number, options: UnpickleOpt
         if (stack.length !== 1 || metastack.length !== 0) fail('STOP with an unbalanced stack', at);
         return { value: stack[0], end: pos };
       case 0x28: // MARK
+        checkDepth(metastack.length + 1, at);
         metastack.push(stack);
         stack = [];
         break;
@@ -282,12 +392,12 @@ export function unpickle(bytes: Uint8Array, offset: number, options: UnpickleOpt
         const s = line('INT');
         if (s === '00' || s === '01') stack.push(s === '01');
         else if (/^[-+]?\d+$/.test(s)) stack.push(normaliseInt(BigInt(s)));
-        else fail(`INT with malformed text "${s}"`, at);
+        else fail(`INT with malformed text ${quote(s)}`, at);
         break;
       }
       case 0x4c: { // LONG (text)
         const s = line('LONG').replace(/L$/, '');
-        if (!/^[-+]?\d+$/.test(s)) fail(`LONG with malformed text "${s}"`, at);
+        if (!/^[-+]?\d+$/.test(s)) fail(`LONG with malformed text ${quote(s)}`, at);
         stack.push(normaliseInt(BigInt(s)));
         break;
       }
@@ -295,7 +405,7 @@ export function unpickle(bytes: Uint8Array, offset: number, options: UnpickleOpt
         const s = line('FLOAT');
         const special: Record<string, number> = { inf: Infinity, '-inf': -Infinity, nan: NaN };
         const v = s in special ? special[s] : /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(s) ? Number(s) : undefined;
-        if (v === undefined) fail(`FLOAT with malformed text "${s}"`, at);
+        if (v === undefined) fail(`FLOAT with malformed text ${quote(s)}`, at);
         stack.push(v);
         break;
       }
@@ -337,26 +447,26 @@ export function unpickle(bytes: Uint8Array, offset: number, options: UnpickleOpt
         stack.push([]);
         break;
       case 0x85: // TUPLE1
-        stack.push([pop('TUPLE1')]);
+        stack.push(sequence([pop('TUPLE1')], at));
         break;
       case 0x86: { // TUPLE2
         const b = pop('TUPLE2');
         const a = pop('TUPLE2');
-        stack.push([a, b]);
+        stack.push(sequence([a, b], at));
         break;
       }
       case 0x87: { // TUPLE3
         const c = pop('TUPLE3');
         const b = pop('TUPLE3');
         const a = pop('TUPLE3');
-        stack.push([a, b, c]);
+        stack.push(sequence([a, b, c], at));
         break;
       }
       case 0x74: // TUPLE
       case 0x6c: // LIST
       case 0x91: { // FROZENSET
         // popMark replaces `stack`: take the items before `stack.push` reads the variable.
-        const items = popMark(opcodeName(op));
+        const items = sequence(popMark(opcodeName(op)), at);
         stack.push(items);
         break;
       }
@@ -366,13 +476,13 @@ export function unpickle(bytes: Uint8Array, offset: number, options: UnpickleOpt
         break;
       case 0x61: { // APPEND
         const v = pop('APPEND');
-        appendItems(top('APPEND'), [v], 'APPEND');
+        appendItems(top('APPEND'), [v], 'APPEND', at);
         break;
       }
       case 0x65: // APPENDS
       case 0x90: { // ADDITEMS
         const items = popMark(opcodeName(op));
-        appendItems(top(opcodeName(op)), items, opcodeName(op));
+        appendItems(top(opcodeName(op)), items, opcodeName(op), at);
         break;
       }
       case 0x7d: // EMPTY_DICT
@@ -380,19 +490,19 @@ export function unpickle(bytes: Uint8Array, offset: number, options: UnpickleOpt
         break;
       case 0x64: { // DICT
         const dict = new PickleDict();
-        setItems(dict, popMark('DICT'), 'DICT');
+        setItems(dict, popMark('DICT'), 'DICT', at);
         stack.push(dict);
         break;
       }
       case 0x73: { // SETITEM
         const v = pop('SETITEM');
         const k = pop('SETITEM');
-        setItems(top('SETITEM'), [k, v], 'SETITEM');
+        setItems(top('SETITEM'), [k, v], 'SETITEM', at);
         break;
       }
       case 0x75: { // SETITEMS
         const items = popMark('SETITEMS');
-        setItems(top('SETITEMS'), items, 'SETITEMS');
+        setItems(top('SETITEMS'), items, 'SETITEMS', at);
         break;
       }
       case 0x71: // BINPUT
@@ -403,7 +513,7 @@ export function unpickle(bytes: Uint8Array, offset: number, options: UnpickleOpt
         break;
       case 0x70: { // PUT (text)
         const s = line('PUT');
-        if (!/^\d+$/.test(s)) fail(`PUT with malformed index "${s}"`, at);
+        if (!/^\d+$/.test(s)) fail(`PUT with malformed index ${quote(s)}`, at);
         memoPut(Number(s));
         break;
       }
@@ -418,7 +528,7 @@ export function unpickle(bytes: Uint8Array, offset: number, options: UnpickleOpt
         break;
       case 0x67: { // GET (text)
         const s = line('GET');
-        if (!/^\d+$/.test(s)) fail(`GET with malformed index "${s}"`, at);
+        if (!/^\d+$/.test(s)) fail(`GET with malformed index ${quote(s)}`, at);
         stack.push(memoGet(Number(s)));
         break;
       }
@@ -446,6 +556,7 @@ export function unpickle(bytes: Uint8Array, offset: number, options: UnpickleOpt
       case 0x6f: { // OBJ
         const items = popMark('OBJ');
         if (items.length === 0) fail('OBJ without a class', at);
+        charge(items.length, at);
         stack.push(callGlobal(items[0], items.slice(1), 'OBJ', at));
         break;
       }
@@ -472,6 +583,7 @@ export function unpickle(bytes: Uint8Array, offset: number, options: UnpickleOpt
       case 0x62: { // BUILD
         const state = pop('BUILD');
         const target = top('BUILD');
+        chargeArgs([state], at);
         if (options.build === undefined || !options.build(target, state)) {
           fail('BUILD on an object that takes no state', at);
         }
@@ -480,6 +592,8 @@ export function unpickle(bytes: Uint8Array, offset: number, options: UnpickleOpt
       case 0x51: { // BINPERSID
         const pid = pop('BINPERSID');
         if (options.persistentLoad === undefined) fail('persistent id where none is expected', at);
+        chargeArgs(pid, at);
+        if (typeof pid === 'object' && pid !== null) contained.add(pid);
         stack.push(options.persistentLoad!(pid));
         break;
       }

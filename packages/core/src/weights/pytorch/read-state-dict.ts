@@ -1,7 +1,19 @@
+import { resolveLimits, type Limits } from '../../limits.js';
 import { TorchFormatError } from './errors.js';
 import { readLegacyStateDict } from './legacy.js';
+import { materialiseStateDict, type LazyTensor } from './state-dict.js';
 import type { TorchTensor } from './tensor.js';
 import { readZipStateDict } from './torch-zip.js';
+
+/** Options of {@link readTorchStateDict} and the checkpoint importers. */
+export interface ReadCheckpointOptions {
+  /**
+   * Resource limits (defaults: `DEFAULT_LIMITS`): `inflatedBytes` for the zip entries read,
+   * `pickleDepth` and `pickleObjects` for the pickle, `tensorElements` per tensor and
+   * `totalElements` for all the tensors read.
+   */
+  limits?: Partial<Limits>;
+}
 
 /** Known file signatures, to say what a file is when it is not a checkpoint. */
 const SIGNATURES: ReadonlyArray<[number[], string]> = [
@@ -31,23 +43,41 @@ function hexHead(bytes: Uint8Array): string {
  * as contiguous float32 (strides and storage offsets applied). A leading `module.` (from
  * nn.DataParallel) is stripped from keys; the `_metadata` of an OrderedDict is ignored.
  *
+ * Hostile files are refused before they cost memory or time: every shape, stride and offset is
+ * checked against the storage the file really holds and against the limits before a tensor is
+ * allocated; zip entries are inflated only when a tensor needs them, never past their declared
+ * size or `limits.inflatedBytes`; the pickle reader is bounded in depth and work. Strides of 0
+ * (a broadcast view, which torch.save keeps as such) are accepted within the limits.
+ *
  * @param bytes the whole file.
+ * @param options `limits` to raise or lower (see {@link ReadCheckpointOptions}).
  * @throws {TorchFormatError} when the file is not a checkpoint, is truncated or corrupt, holds
  *   something other than a dict of float tensors, or its pickle names a disallowed global.
+ * @throws {LimitError} when the file passes one of the limits.
  * @example
  * ```ts
  * const tensors = readTorchStateDict(new Uint8Array(await (await fetch('IRN_x4.pth')).arrayBuffer()));
  * tensors.get('operations.0.haar_weights')?.shape; // [12, 1, 2, 2]
  * ```
  */
-export function readTorchStateDict(bytes: Uint8Array): Map<string, TorchTensor> {
+export function readTorchStateDict(bytes: Uint8Array, options: ReadCheckpointOptions = {}): Map<string, TorchTensor> {
+  const limits = resolveLimits(options.limits);
+  return materialiseStateDict(openTorchStateDict(bytes, limits), limits);
+}
+
+/**
+ * Reads a checkpoint's directory and pickle but no tensor: `key -> description` in file order,
+ * `module.` stripped. A tensor's data is read (and a zip entry inflated) only when it is
+ * materialised, so an importer can check names and shapes first and read only what it keeps.
+ */
+export function openTorchStateDict(bytes: Uint8Array, limits: Limits): Map<string, LazyTensor> {
   if (startsWith(bytes, [0x50, 0x4b, 0x03, 0x04]) || startsWith(bytes, [0x50, 0x4b, 0x05, 0x06])) {
-    return readZipStateDict(bytes);
+    return readZipStateDict(bytes, limits);
   }
   // Legacy files start with PROTO 2 and the LONG1 magic number; accept any binary pickle here
   // so that a non-torch pickle gets the more precise message from the legacy reader.
   if (bytes.length >= 2 && bytes[0] === 0x80 && bytes[1] >= 2 && bytes[1] <= 5) {
-    return readLegacyStateDict(bytes);
+    return readLegacyStateDict(bytes, limits);
   }
   if (bytes.length === 0) throw new TorchFormatError('not a PyTorch checkpoint: the file is empty');
   const known = SIGNATURES.find(([sig]) => startsWith(bytes, sig));

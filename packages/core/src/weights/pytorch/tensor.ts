@@ -1,5 +1,7 @@
+import { checkLimit, resolveLimits, type Limits } from '../../limits.js';
 import { TorchFormatError } from './errors.js';
 import { bfloat16ToFloat, halfToFloat } from './half.js';
+import { quote } from './pickle.js';
 
 /** Floating-point dtypes a checkpoint tensor may be stored in; all are read as float32. */
 export type TorchDtype = 'float32' | 'float16' | 'bfloat16' | 'float64';
@@ -35,6 +37,11 @@ const FLOAT_DTYPES: ReadonlySet<string> = new Set(['float32', 'float16', 'bfloat
 export class StorageRoot {
   /** Raw bytes of the storage, set by the format reader (zip entry or legacy record). */
   bytes: Uint8Array | null = null;
+  /**
+   * Reads `bytes` when a tensor first needs them, set by a format reader that defers the work
+   * (the zip reader inflates an entry only then). It must return at least `numel` elements.
+   */
+  load: (() => Uint8Array) | null = null;
   /** Byte order of `bytes`. */
   littleEndian = true;
 
@@ -48,6 +55,36 @@ export class StorageRoot {
   get elementSize(): number {
     return STORAGE_TYPES[this.storageType].bytes;
   }
+
+  /** `bytes`, loaded first if need be; null when the file has no data for this storage. */
+  data(): Uint8Array | null {
+    if (this.bytes === null && this.load !== null) {
+      const load = this.load;
+      this.load = null;
+      this.bytes = load();
+    }
+    return this.bytes;
+  }
+}
+
+/** Most dimensions a shape shows in an error message. */
+const MAX_SHOWN_DIMS = 8;
+
+/** `[3, 4]`, cut short after a few dimensions (a crafted shape may have thousands). */
+export function shapeText(shape: readonly number[]): string {
+  const shown = shape.slice(0, MAX_SHOWN_DIMS).join(', ');
+  return `[${shown}${shape.length > MAX_SHOWN_DIMS ? `, ... (${shape.length} dimensions)` : ''}]`;
+}
+
+/**
+ * The number of elements of a shape (its product). Dimensions are non-negative safe integers
+ * (the pickle reader checks that); the product may pass 2^53 and is then only approximate,
+ * which is still far above any limit.
+ */
+export function elementCount(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
 }
 
 /** A storage as a tensor sees it: a root, or (legacy format) a view into a root. */
@@ -83,32 +120,57 @@ function readElement(view: DataView, dtype: string, index: number, little: boole
 }
 
 /**
- * Copies a tensor out of its storage into a contiguous Float32Array, following offset and
- * strides, after checking that every element it addresses lies inside the storage.
+ * Checks what a tensor claims before anything is read or allocated: a float dtype, at most
+ * `limits.tensorElements` elements, and every element it addresses (offset and strides applied;
+ * a stride of 0 repeats an element, which torch allows) inside its storage.
+ *
+ * @returns the element count.
  */
-export function materialise(tensor: TensorRef, key: string): TorchTensor {
+export function checkTensor(tensor: TensorRef, key: string, limits: Limits): number {
   const { storage, shape, stride } = tensor;
   const { root } = storage;
   const dtype = STORAGE_TYPES[root.storageType].dtype;
   if (!FLOAT_DTYPES.has(dtype)) {
     throw new TorchFormatError(
-      `tensor "${key}" is stored as torch.${root.storageType} (${dtype}); only float32, float16, bfloat16 and float64 tensors are supported`,
+      `tensor ${quote(key, 80)} is stored as torch.${root.storageType} (${dtype}); only float32, float16, bfloat16 and float64 tensors are supported`,
     );
   }
-  if (root.bytes === null) {
-    throw new TorchFormatError(`tensor "${key}": the data of storage "${root.key}" is missing from the file`);
-  }
-  const numel = shape.reduce((a, b) => a * b, 1);
-  const data = new Float32Array(numel);
+  const numel = elementCount(shape);
+  checkLimit(limits, 'tensorElements', numel, `checkpoint tensor ${quote(key, 80)} (shape ${shapeText(shape)})`, 'elements');
   if (numel > 0) {
     let last = tensor.offset;
     for (let d = 0; d < shape.length; d++) last += (shape[d] - 1) * stride[d];
     if (last >= storage.numel) {
       throw new TorchFormatError(
-        `tensor "${key}" (shape [${shape.join(', ')}], stride [${stride.join(', ')}], offset ${tensor.offset}) reaches element ${last} of a storage of ${storage.numel}`,
+        `tensor ${quote(key, 80)} (shape ${shapeText(shape)}, stride ${shapeText(stride)}, offset ${tensor.offset}) reaches element ${last} of a storage of ${storage.numel}`,
       );
     }
-    const view = new DataView(root.bytes.buffer, root.bytes.byteOffset, root.bytes.byteLength);
+  }
+  return numel;
+}
+
+/**
+ * Copies a tensor out of its storage into a contiguous Float32Array, following offset and
+ * strides, after {@link checkTensor}: nothing is read or allocated for a tensor that fails it.
+ *
+ * @param limits `tensorElements` bounds the element count; defaults as {@link resolveLimits}.
+ */
+export function materialise(tensor: TensorRef, key: string, limits: Limits = resolveLimits()): TorchTensor {
+  const numel = checkTensor(tensor, key, limits);
+  const { storage, shape, stride } = tensor;
+  const { root } = storage;
+  const dtype = STORAGE_TYPES[root.storageType].dtype;
+  const bytes = root.data();
+  if (bytes === null) {
+    throw new TorchFormatError(`tensor ${quote(key, 80)}: the data of storage ${quote(root.key, 80)} is missing from the file`);
+  }
+  // The format readers check this; a last guard so that no read below can leave the bytes.
+  if (bytes.length < (storage.offset + storage.numel) * root.elementSize) {
+    throw new TorchFormatError(`tensor ${quote(key, 80)}: storage ${quote(root.key, 80)} has ${bytes.length} bytes, fewer than its elements need`);
+  }
+  const data = new Float32Array(numel);
+  if (numel > 0) {
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const little = root.littleEndian;
     const base = storage.offset + tensor.offset;
     // Walk the elements in row-major order with an odometer over the dimensions; for the usual

@@ -1,5 +1,5 @@
 import { TorchFormatError } from './errors.js';
-import { PickleDict, type PickleGlobal, type UnpickleOptions } from './pickle.js';
+import { describePickleValue, PickleDict, type PickleGlobal, type UnpickleOptions } from './pickle.js';
 import { STORAGE_TYPES, StorageRef, StorageRoot, TensorRef } from './tensor.js';
 
 /** A torch storage class named in a persistent id, e.g. `torch.FloatStorage`. Not callable. */
@@ -94,7 +94,7 @@ function parseStoragePid(pid: unknown): StoragePid {
     throw new TorchFormatError('checkpoint holds a pickled nn.Module class, not a state_dict; save model.state_dict() instead');
   }
   if (kind !== 'storage' || (pid.length !== 5 && pid.length !== 6)) {
-    throw new TorchFormatError(`unknown persistent id of kind ${JSON.stringify(String(kind))}`);
+    throw new TorchFormatError(`unknown persistent id of kind ${describePickleValue(kind)}`);
   }
   if (!(type instanceof StorageType)) throw new TorchFormatError('persistent id names no torch storage type');
   if (typeof key !== 'string' || typeof location !== 'string' || !isIndex(numel)) {
