@@ -2,30 +2,62 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join, resolve } from 'node:path';
 import jpeg from 'jpeg-js';
 import { decodePng } from '../image/png.js';
+import { checkLimit, LimitError, resolveLimits, type Limits } from '../limits.js';
 import { decodeBmp } from './bmp.js';
 import type { TrainImage } from './patches.js';
 
 /** File extensions {@link loadImageFolder} reads. */
 const EXTENSIONS = new Set(['.png', '.jpg', '.jpeg', '.bmp']);
 
+/** Options of {@link loadTrainImage}. */
+export interface LoadTrainImageOptions {
+  /** Bounds on the decoded image (`pixels`); default {@link DEFAULT_LIMITS}. */
+  limits?: Partial<Limits>;
+}
+
 /** Options of {@link loadImageFolder}. */
-export interface LoadImageFolderOptions {
+export interface LoadImageFolderOptions extends LoadTrainImageOptions {
   /** Read at most this many images (after sorting by name). Default: all. */
   limit?: number;
   /** Skip images smaller than this in either dimension. Default 0. */
   minSize?: number;
+  /**
+   * Where the one-line warning for each unreadable image goes (`irn: warning: <file>: <why>;
+   * skipped`). Default `console.warn`.
+   */
+  log?: (line: string) => void;
+  /** Fail when fewer images than this could be read. Default 1. */
+  minCount?: number;
 }
 
 /**
  * Decodes one PNG, JPEG or BMP file into an 8-bit RGB {@link TrainImage} (grey is replicated,
- * alpha dropped, 16-bit PNG rounded to 8 bits). Node only.
+ * alpha dropped, 16-bit PNG rounded to 8 bits). A JPEG is turned the way its EXIF
+ * Orientation tag says it is shown. Node only.
+ *
+ * @throws Error (a {@link LimitError} for a limit) whose one-line message starts with `path`.
  */
-export async function loadTrainImage(path: string): Promise<TrainImage> {
-  const bytes = new Uint8Array(await readFile(path));
+export async function loadTrainImage(path: string, options: LoadTrainImageOptions = {}): Promise<TrainImage> {
+  const limits = resolveLimits(options.limits);
+  try {
+    return await decodeTrainImage(path, limits);
+  } catch (e) {
+    const message = (e instanceof Error ? e.message : String(e)).replace(/\s*\n\s*/g, ' ').trim() || 'unreadable';
+    const named = message.startsWith(`${path}: `) ? message : `${path}: ${message}`;
+    throw e instanceof LimitError ? new LimitError(named, e.limit) : new Error(named, { cause: e });
+  }
+}
+
+async function decodeTrainImage(path: string, limits: Limits): Promise<TrainImage> {
   const ext = extname(path).toLowerCase();
+  if (!EXTENSIONS.has(ext)) throw new Error('not a PNG, JPEG or BMP file (by its extension)');
+  // A FIFO or a device named like a photo would block or never end.
+  const st = await stat(path);
+  if (!st.isFile()) throw new Error('not a regular file');
+  const bytes = new Uint8Array(await readFile(path));
   const name = path;
   if (ext === '.png') {
-    const img = decodePng(bytes);
+    const img = decodePng(bytes, { limits });
     const n = img.width * img.height;
     const data = new Uint8Array(n * 3);
     const c = img.channels;
@@ -37,32 +69,165 @@ export async function loadTrainImage(path: string): Promise<TrainImage> {
     }
     return { width: img.width, height: img.height, data, name };
   }
-  if (ext === '.jpg' || ext === '.jpeg') {
-    const img = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, maxMemoryUsageInMB: 1024 });
-    const n = img.width * img.height;
-    const data = new Uint8Array(n * 3);
-    for (let i = 0; i < n; i++) {
-      data[i * 3] = img.data[i * 4];
-      data[i * 3 + 1] = img.data[i * 4 + 1];
-      data[i * 3 + 2] = img.data[i * 4 + 2];
-    }
-    return { width: img.width, height: img.height, data, name };
+  if (ext === '.bmp') return { ...decodeBmp(bytes, { limits }), name };
+  return { ...decodeJpeg(bytes, limits), name };
+}
+
+/**
+ * Decodes a JPEG into RGB in the orientation it is shown in. The frame size is checked
+ * against `limits.pixels` before jpeg-js allocates anything, and jpeg-js gets limits of its
+ * own derived from it as a second line.
+ */
+function decodeJpeg(bytes: Uint8Array, limits: Limits): Omit<TrainImage, 'name'> {
+  const info = readJpegInfo(bytes);
+  if (info.width != null && info.height != null) {
+    if (info.width === 0 || info.height === 0) throw new Error(`JPEG of ${info.width}x${info.height} pixels`);
+    checkLimit(limits, 'pixels', info.width * info.height, `the image (${info.width}x${info.height})`, 'pixels');
   }
-  if (ext === '.bmp') {
-    try {
-      return { ...decodeBmp(bytes), name };
-    } catch (e) {
-      throw new Error(`${path}: ${(e as Error).message}`);
+  let img;
+  try {
+    img = jpeg.decode(bytes, {
+      useTArray: true,
+      formatAsRGBA: true,
+      maxResolutionInMP: limits.pixels / 1e6,
+      // jpeg-js counts what it allocates: up to 4 bytes per sample of DCT blocks and one for
+      // the samples of each of 3 components, 3 for the colour conversion and 4 for the RGBA
+      // image; 24 bytes per pixel covers that with padded MCUs, plus room for the tables.
+      maxMemoryUsageInMB: Math.ceil((limits.pixels * 24) / 2 ** 20) + 64,
+    });
+  } catch (e) {
+    const message = e instanceof Error ? e.message : String(e);
+    if (/maxResolutionInMP|maxMemoryUsageInMB/.test(message)) {
+      throw new LimitError(`decoding the JPEG needs more than the pixel limit allows (${message}; raise it with --limit pixels=N)`, 'pixels');
+    }
+    throw new Error(`not a readable JPEG (${message})`);
+  }
+  const { width, height } = img;
+  if (!(width > 0 && height > 0)) throw new Error(`JPEG of ${width}x${height} pixels`);
+  return orient(img.data, width, height, info.orientation);
+}
+
+/** What {@link readJpegInfo} finds before the first scan. */
+interface JpegInfo {
+  /** From the first frame header (SOF); undefined when none comes before the first scan. */
+  width?: number;
+  height?: number;
+  /** The EXIF Orientation (1-8); 1 when absent or unreadable. */
+  orientation: number;
+}
+
+/**
+ * Walks the marker segments of a JPEG up to the first scan, every length checked against the
+ * bytes there are, for the frame size and the EXIF Orientation. Malformed input ends the walk
+ * early (jpeg-js then says what is wrong); it never reads out of bounds.
+ */
+export function readJpegInfo(bytes: Uint8Array): JpegInfo {
+  const info: JpegInfo = { orientation: 1 };
+  const n = bytes.length;
+  if (n < 4 || bytes[0] !== 0xff || bytes[1] !== 0xd8) return info;
+  let p = 2;
+  let exifSeen = false;
+  while (p + 1 < n) {
+    if (bytes[p] !== 0xff) return info;
+    // Any number of 0xFF fill bytes may precede a marker.
+    while (p + 1 < n && bytes[p + 1] === 0xff) p++;
+    if (p + 1 >= n) return info;
+    const marker = bytes[p + 1];
+    p += 2;
+    // Markers without a length: TEM, RSTn; EOI and SOS end the header.
+    if (marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) continue;
+    if (marker === 0xd9 || marker === 0xda) return info;
+    if (p + 2 > n) return info;
+    const length = (bytes[p] << 8) | bytes[p + 1];
+    if (length < 2 || p + length > n) return info;
+    const body = bytes.subarray(p + 2, p + length);
+    const isSof = marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc;
+    if (isSof && info.width == null && body.length >= 5) {
+      info.height = (body[1] << 8) | body[2];
+      info.width = (body[3] << 8) | body[4];
+    } else if (marker === 0xe1 && !exifSeen && body.length >= 6 && isExifHeader(body)) {
+      exifSeen = true;
+      info.orientation = exifOrientation(body.subarray(6));
+    }
+    p += length;
+  }
+  return info;
+}
+
+/** "Exif\0\0". */
+function isExifHeader(b: Uint8Array): boolean {
+  return b[0] === 0x45 && b[1] === 0x78 && b[2] === 0x69 && b[3] === 0x66 && b[4] === 0 && b[5] === 0;
+}
+
+/**
+ * The Orientation tag (0x0112) of IFD0 of a TIFF structure (either byte order), or 1 when
+ * there is none, it is malformed, or its value is not 1-8.
+ */
+function exifOrientation(tiff: Uint8Array): number {
+  if (tiff.length < 8) return 1;
+  const little = tiff[0] === 0x49 && tiff[1] === 0x49;
+  const big = tiff[0] === 0x4d && tiff[1] === 0x4d;
+  if (!little && !big) return 1;
+  const v = new DataView(tiff.buffer, tiff.byteOffset, tiff.byteLength);
+  if (v.getUint16(2, little) !== 42) return 1;
+  const ifd = v.getUint32(4, little);
+  if (ifd < 8 || ifd + 2 > tiff.length) return 1;
+  const count = v.getUint16(ifd, little);
+  for (let i = 0; i < count; i++) {
+    const entry = ifd + 2 + 12 * i;
+    if (entry + 12 > tiff.length) return 1;
+    if (v.getUint16(entry, little) !== 0x0112) continue;
+    // SHORT, at least one value, stored in the first two bytes of the value field.
+    if (v.getUint16(entry + 2, little) !== 3 || v.getUint32(entry + 4, little) < 1) return 1;
+    const value = v.getUint16(entry + 8, little);
+    return value >= 1 && value <= 8 ? value : 1;
+  }
+  return 1;
+}
+
+/**
+ * RGB of the image as shown, from RGBA `data` of `w` x `h` as stored and an EXIF orientation:
+ * 2 mirrored, 3 turned 180 degrees, 4 flipped, 5 transposed, 6 turned 90 degrees clockwise,
+ * 7 transversed, 8 turned 90 degrees anticlockwise (5-8 swap width and height).
+ */
+export function orient(data: Uint8Array, w: number, h: number, orientation: number): Omit<TrainImage, 'name'> {
+  const swap = orientation >= 5 && orientation <= 8;
+  const width = swap ? h : w;
+  const height = swap ? w : h;
+  const out = new Uint8Array(width * height * 3);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      // (sx, sy): the stored pixel shown at (x, y).
+      let sx: number;
+      let sy: number;
+      switch (orientation) {
+        case 2: [sx, sy] = [w - 1 - x, y]; break;
+        case 3: [sx, sy] = [w - 1 - x, h - 1 - y]; break;
+        case 4: [sx, sy] = [x, h - 1 - y]; break;
+        case 5: [sx, sy] = [y, x]; break;
+        case 6: [sx, sy] = [y, h - 1 - x]; break;
+        case 7: [sx, sy] = [w - 1 - y, h - 1 - x]; break;
+        case 8: [sx, sy] = [w - 1 - y, x]; break;
+        default: [sx, sy] = [x, y];
+      }
+      const s = (sy * w + sx) * 4;
+      const d = (y * width + x) * 3;
+      out[d] = data[s];
+      out[d + 1] = data[s + 1];
+      out[d + 2] = data[s + 2];
     }
   }
-  throw new Error(`${path}: not a PNG, JPEG or BMP file (by its extension)`);
+  return { width, height, data: out };
 }
 
 /**
  * The PNG, JPEG and BMP images of a folder (not recursive), sorted by file name, decoded into
- * memory as 8-bit RGB. Node only.
+ * memory as 8-bit RGB. Node only. An image that cannot be read (corrupt, unsupported, above
+ * a limit, not a regular file) is skipped with one warning line through `options.log` naming
+ * the file and why.
  *
- * @throws Error naming the folder when it does not exist, is not a folder, or holds no images.
+ * @throws Error naming the folder when it does not exist, is not a folder, holds no images,
+ *   or fewer than `options.minCount` (default 1) of them could be read.
  * @example
  * const images = await loadImageFolder('../shared/datasets/train/cid22');
  */
@@ -79,10 +244,28 @@ export async function loadImageFolder(dir: string, options: LoadImageFolderOptio
   if (files.length === 0) throw new Error(`image folder ${root} holds no .png, .jpg, .jpeg or .bmp files`);
   const picked = options.limit == null ? files : files.slice(0, options.limit);
   const minSize = options.minSize ?? 0;
+  const minCount = options.minCount ?? 1;
+  const log = options.log ?? ((line: string) => console.warn(line));
   const out: TrainImage[] = [];
+  let skipped = 0;
+  let firstProblem = '';
   for (const f of picked) {
-    const img = await loadTrainImage(join(root, f));
+    let img;
+    try {
+      img = await loadTrainImage(join(root, f), { limits: options.limits });
+    } catch (e) {
+      skipped++;
+      const message = e instanceof Error ? e.message : String(e);
+      if (firstProblem === '') firstProblem = message;
+      log(`irn: warning: ${message}; skipped`);
+      continue;
+    }
     if (img.width >= minSize && img.height >= minSize) out.push({ ...img, name: f });
+  }
+  if (skipped > 0 && out.length < minCount) {
+    throw new Error(
+      `${root}: ${skipped} of ${picked.length} images could not be read, ${out.length} left, fewer than the ${minCount} needed (first: ${firstProblem})`,
+    );
   }
   return out;
 }

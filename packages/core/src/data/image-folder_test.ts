@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import jpeg from 'jpeg-js';
 import { encodePng } from '../image/png.js';
 import { decodeBmp } from './bmp.js';
-import { loadImageFolder } from './image-folder.js';
+import { LimitError } from '../limits.js';
+import { loadImageFolder, loadTrainImage, readJpegInfo } from './image-folder.js';
 
 /** A bottom-up 24-bit BMP of a 3x2 image (rows padded to 12 bytes). */
 function makeBmp(): Uint8Array {
@@ -70,6 +71,157 @@ test('loadImageFolder says clearly what is missing', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'irn-empty-'));
   try {
     await assert.rejects(loadImageFolder(dir), /holds no \.png/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+/**
+ * A real 64x32 JPEG (jpeg-js) of four flat quadrants as stored: red top left, green top
+ * right, blue bottom left, white bottom right; with `orientation`, an APP1 EXIF segment
+ * (`little` or big-endian TIFF) right after SOI, whose IFD0 has another tag before 0x0112.
+ */
+function quadrantJpeg(orientation?: number, little = true): Uint8Array {
+  const w = 64;
+  const h = 32;
+  const rgba = new Uint8Array(w * h * 4);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const c = y < h / 2 ? (x < w / 2 ? [255, 0, 0] : [0, 255, 0]) : x < w / 2 ? [0, 0, 255] : [255, 255, 255];
+      rgba.set([...c, 255], (y * w + x) * 4);
+    }
+  }
+  const plain = new Uint8Array(jpeg.encode({ width: w, height: h, data: rgba }, 95).data);
+  if (orientation == null) return plain;
+  // TIFF: header (8), IFD0 with 2 entries (2 + 24 + 4).
+  const tiff = new Uint8Array(8 + 2 + 24 + 4);
+  const v = new DataView(tiff.buffer);
+  tiff.set(little ? [0x49, 0x49] : [0x4d, 0x4d]);
+  v.setUint16(2, 42, little);
+  v.setUint32(4, 8, little);
+  v.setUint16(8, 2, little);
+  // 0x010F Make, ASCII, 2 bytes "A\0" inline.
+  v.setUint16(10, 0x010f, little);
+  v.setUint16(12, 2, little);
+  v.setUint32(14, 2, little);
+  tiff.set([0x41, 0], 18);
+  // 0x0112 Orientation, SHORT, 1 value.
+  v.setUint16(22, 0x0112, little);
+  v.setUint16(24, 3, little);
+  v.setUint32(26, 1, little);
+  v.setUint16(30, orientation, little);
+  const payload = new Uint8Array([0x45, 0x78, 0x69, 0x66, 0, 0, ...tiff]);
+  const segment = new Uint8Array([0xff, 0xe1, (payload.length + 2) >> 8, (payload.length + 2) & 0xff, ...payload]);
+  return new Uint8Array([...plain.subarray(0, 2), ...segment, ...plain.subarray(2)]);
+}
+
+test('a JPEG is turned the way its EXIF orientation shows it (1-8, both byte orders)', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'irn-exif-'));
+  try {
+    const [R, G, B, W] = ['R', 'G', 'B', 'W'];
+    // The colours at the centres of the shown quadrants: top left, top right, bottom left, bottom right.
+    const expected: Record<number, string[]> = {
+      1: [R, G, B, W],
+      2: [G, R, W, B],
+      3: [W, B, G, R],
+      4: [B, W, R, G],
+      5: [R, B, G, W],
+      6: [B, R, W, G],
+      7: [W, G, B, R],
+      8: [G, W, R, B],
+    };
+    const colour = (img: { width: number; data: Uint8Array }, x: number, y: number): string => {
+      const [r, g, b] = img.data.subarray((y * img.width + x) * 3, (y * img.width + x) * 3 + 3);
+      const hi = (c: number) => c > 200;
+      const lo = (c: number) => c < 60;
+      if (hi(r) && hi(g) && hi(b)) return 'W';
+      if (hi(r) && lo(g) && lo(b)) return 'R';
+      if (lo(r) && hi(g) && lo(b)) return 'G';
+      if (lo(r) && lo(g) && hi(b)) return 'B';
+      return `(${r},${g},${b})`;
+    };
+    for (const little of [true, false]) {
+      for (let o = 1; o <= 8; o++) {
+        const file = join(dir, `o${o}${little ? 'le' : 'be'}.jpg`);
+        await writeFile(file, quadrantJpeg(o, little));
+        assert.equal(readJpegInfo(await readFile(file)).orientation, o);
+        const img = await loadTrainImage(file);
+        const swap = o >= 5;
+        assert.deepEqual([img.width, img.height], swap ? [32, 64] : [64, 32], `orientation ${o}`);
+        const [qw, qh] = [img.width / 4, img.height / 4];
+        const seen = [colour(img, qw, qh), colour(img, 3 * qw, qh), colour(img, qw, 3 * qh), colour(img, 3 * qw, 3 * qh)];
+        assert.deepEqual(seen, expected[o], `orientation ${o}, ${little ? 'little' : 'big'}-endian`);
+      }
+    }
+    // Without EXIF the stored image is the shown one.
+    await writeFile(join(dir, 'plain.jpg'), quadrantJpeg());
+    const plain = await loadTrainImage(join(dir, 'plain.jpg'));
+    assert.deepEqual([plain.width, plain.height, colour(plain, 16, 8)], [64, 32, 'R']);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('readJpegInfo never reads out of bounds of a malformed EXIF segment', () => {
+  const good = quadrantJpeg(6);
+  // Every truncation, and every byte of the APP1 segment set to 0xff in turn: no throw, an
+  // orientation of 1-8 and, once the frame header is whole, the frame size.
+  for (let n = 0; n <= good.length; n += n < 200 ? 1 : 97) {
+    const info = readJpegInfo(good.subarray(0, n));
+    assert.ok(info.orientation >= 1 && info.orientation <= 8);
+  }
+  for (let i = 2; i < 50; i++) {
+    const bad = good.slice();
+    bad[i] = 0xff;
+    const info = readJpegInfo(bad);
+    assert.ok(info.orientation >= 1 && info.orientation <= 8, `byte ${i}`);
+  }
+  // An IFD that claims 65535 entries in a 38-byte TIFF, none of them the orientation: 1,
+  // without reading past its end (a DataView would throw). The TIFF starts at byte 12.
+  const huge = good.slice();
+  huge[12 + 8] = 0xff;
+  huge[12 + 9] = 0xff;
+  assert.equal(readJpegInfo(huge).orientation, 6);
+  huge[12 + 22] = 0;
+  huge[12 + 23] = 0;
+  assert.equal(readJpegInfo(huge).orientation, 1);
+  assert.deepEqual([readJpegInfo(good).width, readJpegInfo(good).height], [64, 32]);
+});
+
+test('loadTrainImage names the file in every error and checks the pixel limit before decoding', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'irn-bad-'));
+  try {
+    await writeFile(join(dir, 'big.jpg'), quadrantJpeg());
+    await assert.rejects(
+      loadTrainImage(join(dir, 'big.jpg'), { limits: { pixels: 1000 } }),
+      (e: unknown) => e instanceof LimitError && /big\.jpg: the image \(64x32\) is 2,048 pixels, above the limit of 1,000 pixels/.test(e.message),
+    );
+    await writeFile(join(dir, 'noise.jpg'), 'not a jpeg');
+    await assert.rejects(loadTrainImage(join(dir, 'noise.jpg')), /noise\.jpg: not a readable JPEG/);
+    await writeFile(join(dir, 'short.png'), new Uint8Array([0x89, 0x50, 0x4e, 0x47]));
+    await assert.rejects(loadTrainImage(join(dir, 'short.png')), /short\.png: /);
+    await writeFile(join(dir, 'short.bmp'), 'BM');
+    await assert.rejects(loadTrainImage(join(dir, 'short.bmp')), /short\.bmp: not a BMP file/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('loadImageFolder skips unreadable images with one warning each, and fails when none is left', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'irn-skip-'));
+  try {
+    await writeFile(join(dir, 'a.jpg'), quadrantJpeg());
+    await writeFile(join(dir, 'b.png'), 'garbage');
+    await writeFile(join(dir, 'c.jpg'), quadrantJpeg().subarray(0, 3));
+    const lines: string[] = [];
+    const images = await loadImageFolder(dir, { log: (l) => lines.push(l) });
+    assert.deepEqual(images.map((i) => i.name), ['a.jpg']);
+    assert.equal(lines.length, 2);
+    assert.match(lines[0], /^irn: warning: \S+\/b\.png: .+; skipped$/);
+    assert.match(lines[1], /^irn: warning: \S+\/c\.jpg: .+; skipped$/);
+    await assert.rejects(loadImageFolder(dir, { log: () => undefined, minCount: 2 }), /2 of 3 images could not be read, 1 left, fewer than the 2 needed \(first: \S+b\.png: /);
+    await rm(join(dir, 'a.jpg'));
+    await assert.rejects(loadImageFolder(dir, { log: () => undefined }), /2 of 2 images could not be read, 0 left/);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

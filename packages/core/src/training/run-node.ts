@@ -1,9 +1,10 @@
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { lstat, mkdir, readdir, realpath, rename, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { imageTensor, samplePatches, type TrainImage } from '../data/patches.js';
 import { fileSystem } from '../io/fs-handler.js';
-import { saveCheckpoint } from './checkpoint-node.js';
+import { checkCheckpointFolder, saveCheckpoint } from './checkpoint-node.js';
 import { DataParallelTrainer } from './parallel-node.js';
 import type { IrnTrainer } from './trainer.js';
 import { roundTripPsnrY } from './validate.js';
@@ -33,6 +34,40 @@ export function validationPsnr(trainer: IrnTrainer, crops: readonly tf.Tensor4D[
   return scores.reduce((a, b) => a + b, 0) / scores.length;
 }
 
+/** The files of a model folder that {@link runTraining} writes: model.json, weight shards, best.json. */
+const isOutputFile = (name: string): boolean => name === 'model.json' || name === 'best.json' || /^group1-shard\d+of\d+\.bin$/.test(name);
+
+/**
+ * Whether `dir` may receive the best model of a training run (Node only): it does not exist,
+ * is an empty folder, or holds only the files of a model folder (`model.json`,
+ * `group1-shard*.bin`, `best.json`, as regular files), which the run overwrites. Those are
+ * the only files a run ever writes or deletes there.
+ *
+ * @throws Error (one line, naming the folder and the first other entry) for anything else.
+ */
+export async function checkOutputFolder(dir: string): Promise<'missing' | 'empty' | 'model'> {
+  const root = resolve(dir);
+  let st;
+  try {
+    st = await stat(root);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`cannot read ${root}: ${(e as Error).message}`);
+    if (await lstat(root).then(() => true, () => false)) throw new Error(`${root} is a symbolic link to a path that does not exist`);
+    return 'missing';
+  }
+  if (!st.isDirectory()) throw new Error(`${root} is not a folder`);
+  const entries = await readdir(root, { withFileTypes: true });
+  for (const e of entries) {
+    if (!(isOutputFile(e.name) && e.isFile())) {
+      throw new Error(
+        `${root} holds ${e.name}${e.isSymbolicLink() ? ' (a symbolic link)' : ''}, which is not a file of a model irn train writes ` +
+          '(model.json, group1-shard*.bin, best.json); give a new or empty folder, or a model folder to overwrite',
+      );
+    }
+  }
+  return entries.length === 0 ? 'empty' : 'model';
+}
+
 /** Options of {@link runTraining}. */
 export interface TrainingRunOptions {
   /** The trainer (fresh, fine-tuning or restored from a checkpoint). */
@@ -52,18 +87,33 @@ export interface TrainingRunOptions {
   ckptEvery: number;
   /** Checkpoint directory (see saveCheckpoint). */
   ckptDir: string;
-  /** Where the best model by validation PSNR goes, with `best.json`. */
+  /**
+   * Where the best model by validation PSNR goes, with `best.json` (see
+   * {@link checkOutputFolder} for what it may hold beforehand).
+   */
   outDir: string;
-  /** Best score so far and its step (from a checkpoint when resuming). */
+  /**
+   * Best score so far and its step (from a checkpoint when resuming): a model is written to
+   * `outDir` only when validation beats it.
+   */
   best?: number;
   bestStep?: number;
+  /**
+   * Whether `outDir` holds the model of `bestStep` (from a checkpoint when resuming). Default:
+   * whether `best` is finite (checkpoints older than this option saved every best).
+   */
+  bestSaved?: boolean;
   /** Saved in every checkpoint's `extra` next to the best score (e.g. the command line). */
   args: unknown;
   /** The model's `source` metadata when saved at `step`. */
   source: (step: number) => string;
   /** What the step-0 validation line says about the model, e.g. "(the Haar transform)". */
   initialNote: string;
-  /** Whether the step-0 model counts as a candidate for `outDir` (fine-tuning: yes). Default false. */
+  /**
+   * Whether the step-0 model is written to `outDir` (fine-tuning: a copy of the starting
+   * model, so the run never ends with less than it began with). Default false: the step-0
+   * score is still the bar later steps must beat before anything is written.
+   */
   saveInitial?: boolean;
   /** Where the progress lines go. */
   log: (line: string) => void;
@@ -80,8 +130,11 @@ export interface TrainingRunResult {
   step: number;
   /** Steps done by this call. */
   steps: number;
+  /** Best validation score so far (the starting model's when nothing beat it) and its step. */
   best: number;
   bestStep: number;
+  /** Whether `outDir` holds the model of `bestStep` (false: nothing beat the starting model). */
+  saved: boolean;
   /** Whether SIGINT or SIGTERM stopped the run early (a checkpoint was saved). */
   interrupted: boolean;
 }
@@ -90,11 +143,19 @@ export interface TrainingRunResult {
  * The training loop shared by `irn train` and `scripts/train-x2.ts` (Node only): samples a
  * batch, takes a step, prints a progress line every `logEvery` steps (loss terms averaged
  * since the previous line, gradient norm, steps/s, ETA, live tensors), validates every
- * `valEvery` steps and at the end, saves the model to `outDir` whenever validation improves,
- * and writes a checkpoint every `ckptEvery` steps, at the end, and on SIGINT/SIGTERM (after
- * which it stops). With `workers` > 0 each batch is split over worker threads too.
+ * `valEvery` steps and at the end, saves the model to `outDir` whenever validation beats the
+ * best so far (at first the starting model: for a new model, the Haar transform), and writes
+ * a checkpoint every `ckptEvery` steps, at the end, and on SIGINT/SIGTERM (after which it
+ * stops). With `workers` > 0 each batch is split over worker threads too. When the trainer is
+ * already at `totalSteps`, it validates once, reports the score and writes nothing.
  *
- * @throws Error when the loss stops being finite.
+ * `ckptDir` and `outDir` are checked before any work ({@link checkCheckpointFolder},
+ * {@link checkOutputFolder}); the run writes only its own files there, each model into a
+ * fresh folder first and then renamed into place.
+ *
+ * @throws Error when the loss or the gradient stops being finite; the message says where the
+ *   last good checkpoint and the best model are. Files this run created in `outDir` are
+ *   removed first when they only held a copy of the starting model.
  */
 export async function runTraining(o: TrainingRunOptions): Promise<TrainingRunResult> {
   const { trainer, totalSteps, log } = o;
@@ -102,16 +163,53 @@ export async function runTraining(o: TrainingRunOptions): Promise<TrainingRunRes
   if (!Number.isInteger(workers) || workers < 0) throw new RangeError(`workers must be an integer >= 0, got ${workers}`);
   let best = o.best ?? -Infinity;
   let bestStep = o.bestStep ?? 0;
+  let bestSaved = o.bestSaved ?? Number.isFinite(best);
+  await checkCheckpointFolder(o.ckptDir);
+  await checkOutputFolder(o.outDir);
   const outDir = resolve(o.outDir);
   const validate = () => validationPsnr(trainer, o.val);
+
+  // What this run created in outDir, so that a failed run can take back exactly that.
+  const created = new Set<string>();
+  let createdDir: string | null = null;
   async function writeBest(psnr: number): Promise<void> {
-    await mkdir(outDir, { recursive: true });
-    trainer.model.source = o.source(trainer.step);
-    await trainer.model.save(fileSystem(outDir));
-    await writeFile(
-      join(outDir, 'best.json'),
-      JSON.stringify({ step: trainer.step, valPsnrY: psnr, validation: o.valNames, time: new Date().toISOString() }, null, 1) + '\n',
-    );
+    const made = await mkdir(outDir, { recursive: true });
+    if (made !== undefined && createdDir == null) createdDir = made;
+    const target = await realpath(outDir);
+    await checkOutputFolder(target);
+    // The model goes to a folder of our own first (an unpredictable name, created exclusively),
+    // then each file is renamed into place: a rename replaces a directory entry and never
+    // follows a link planted in outDir.
+    const tmp = join(dirname(target), `.${basename(target)}.tmp-${randomBytes(6).toString('hex')}`);
+    await mkdir(tmp);
+    try {
+      trainer.model.source = o.source(trainer.step);
+      await trainer.model.save(fileSystem(tmp));
+      await writeFile(
+        join(tmp, 'best.json'),
+        JSON.stringify({ step: trainer.step, valPsnrY: psnr, validation: o.valNames, time: new Date().toISOString() }, null, 1) + '\n',
+        { flag: 'wx' },
+      );
+      const names = (await readdir(tmp)).filter(isOutputFile);
+      // Shards first, model.json and best.json last: model.json never names a missing shard.
+      names.sort((a, b) => Number(a === 'model.json' || a === 'best.json') - Number(b === 'model.json' || b === 'best.json'));
+      for (const name of names) {
+        const existing = await lstat(join(target, name)).catch(() => null);
+        if (existing != null && !existing.isFile()) throw new Error(`${join(target, name)} is not a regular file; not replacing it`);
+        await rename(join(tmp, name), join(target, name));
+        if (existing == null) created.add(join(target, name));
+      }
+    } finally {
+      for (const name of await readdir(tmp).catch(() => [] as string[])) if (isOutputFile(name)) await unlink(join(tmp, name)).catch(() => undefined);
+      await rmdir(tmp).catch(() => undefined);
+    }
+  }
+  async function removeCreated(): Promise<void> {
+    for (const file of created) {
+      const st = await lstat(file).catch(() => null);
+      if (st?.isFile() === true) await unlink(file);
+    }
+    if (createdDir != null) await rmdir(createdDir).catch(() => undefined);
   }
 
   let stopping = false;
@@ -125,76 +223,119 @@ export async function runTraining(o: TrainingRunOptions): Promise<TrainingRunRes
   });
 
   let parallel: DataParallelTrainer | null = null;
+  const startStep = trainer.step;
+  // The checkpoint a failed run can go back to: the one it resumed from, then its own.
+  let lastCheckpoint: number | null = startStep > 0 ? startStep : null;
   try {
+    if (startStep >= totalSteps) {
+      // Nothing to train: the score of the model as it is, and no files touched.
+      const p = validate();
+      const note = startStep === 0 ? ` ${o.initialNote}` : '';
+      log(`step ${startStep} val PSNR-Y ${p.toFixed(3)} dB${note}; nothing to train (at step ${startStep} of ${totalSteps}), nothing written`);
+      return { step: startStep, steps: 0, best: Number.isFinite(best) ? best : p, bestStep: Number.isFinite(best) ? bestStep : startStep, saved: bestSaved, interrupted: false };
+    }
     if (workers > 0) {
       parallel = await DataParallelTrainer.start(trainer, { workers });
       log(`data-parallel: each batch of ${o.batch} split over ${parallel.threads} threads (this one and ${workers} worker${workers === 1 ? "" : "s"})`);
     }
-    const extra = () => ({ bestPsnr: best, bestStep, args: o.args });
+    const extra = () => ({ bestPsnr: best, bestStep, bestSaved, args: o.args });
+    const checkpoint = async (): Promise<void> => {
+      await saveCheckpoint(o.ckptDir, trainer, extra());
+      lastCheckpoint = trainer.step;
+    };
     const sums = { total: 0, fit: 0, rec: 0, dist: 0, n: 0 };
     let tLog = Date.now();
     const tStart = Date.now();
-    const startStep = trainer.step;
     if (startStep === 0) {
       const p = validate();
       let note = o.initialNote;
-      if (o.saveInitial === true && p > best) {
+      if (p > best) {
+        // The starting model is the bar: nothing worse than it is ever written to outDir.
         best = p;
         bestStep = 0;
-        await writeBest(p);
-        note += ' (best, saved)';
+        bestSaved = false;
+        if (o.saveInitial === true) {
+          await writeBest(p);
+          bestSaved = true;
+          note += ' (best, saved)';
+        }
       }
       log(`step 0 val PSNR-Y ${p.toFixed(3)} dB ${note}`);
     }
-    while (trainer.step < totalSteps && !stopping) {
-      const x = samplePatches(o.train, trainer.rng, o.batch, o.patch);
-      let r;
-      try {
-        r = parallel != null ? await parallel.trainStep(x) : trainer.trainStep(x);
-      } finally {
-        x.dispose();
-      }
-      sums.total += r.total;
-      sums.fit += r.fit;
-      sums.rec += r.rec;
-      sums.dist += r.dist;
-      sums.n++;
-      if (!Number.isFinite(r.total)) throw new Error(`loss is ${r.total} at step ${r.step}; stopping (resume from the last checkpoint with a lower lr)`);
-      if (r.step % o.logEvery === 0) {
-        const now = Date.now();
-        const sps = sums.n / ((now - tLog) / 1000);
-        const eta = (totalSteps - r.step) / sps;
-        const n = sums.n;
-        log(
-          `step ${r.step} lr ${r.lr.toExponential(2)} loss ${(sums.total / n).toFixed(2)} fit ${(sums.fit / n).toFixed(3)} ` +
-            `rec ${(sums.rec / n).toFixed(1)} dist ${(sums.dist / n).toFixed(2)} |g| ${r.gradNorm.toFixed(2)} ` +
-            `${sps.toFixed(3)} steps/s (${(1000 / sps).toFixed(0)} ms/step) ETA ${(eta / 60).toFixed(1)} min tensors ${tf.memory().numTensors}`,
-        );
-        Object.assign(sums, { total: 0, fit: 0, rec: 0, dist: 0, n: 0 });
-        tLog = now;
-      }
-      if (r.step % o.valEvery === 0 || r.step === totalSteps) {
-        const p = validate();
-        const improved = p > best;
-        if (improved) {
-          best = p;
-          bestStep = r.step;
-          await writeBest(p);
+    try {
+      while (trainer.step < totalSteps && !stopping) {
+        const x = samplePatches(o.train, trainer.rng, o.batch, o.patch);
+        let r;
+        try {
+          r = parallel != null ? await parallel.trainStep(x) : trainer.trainStep(x);
+        } finally {
+          x.dispose();
         }
-        log(`step ${r.step} val PSNR-Y ${p.toFixed(3)} dB${improved ? ' (best, saved)' : ` (best ${best.toFixed(3)} at ${bestStep})`}`);
+        sums.total += r.total;
+        sums.fit += r.fit;
+        sums.rec += r.rec;
+        sums.dist += r.dist;
+        sums.n++;
+        // A non-finite gradient leaves the weights non-finite after this step even when the
+        // loss was finite: neither may reach a checkpoint.
+        if (!Number.isFinite(r.total) || !Number.isFinite(r.gradNorm)) {
+          throw new NonFiniteLoss(`${Number.isFinite(r.total) ? `gradient norm is ${r.gradNorm}` : `loss is ${r.total}`} at step ${r.step}`);
+        }
+        if (r.step % o.logEvery === 0) {
+          const now = Date.now();
+          const sps = sums.n / ((now - tLog) / 1000);
+          const eta = (totalSteps - r.step) / sps;
+          const n = sums.n;
+          log(
+            `step ${r.step} lr ${r.lr.toExponential(2)} loss ${(sums.total / n).toFixed(2)} fit ${(sums.fit / n).toFixed(3)} ` +
+              `rec ${(sums.rec / n).toFixed(1)} dist ${(sums.dist / n).toFixed(2)} |g| ${r.gradNorm.toFixed(2)} ` +
+              `${sps.toFixed(3)} steps/s (${(1000 / sps).toFixed(0)} ms/step) ETA ${(eta / 60).toFixed(1)} min tensors ${tf.memory().numTensors}`,
+          );
+          Object.assign(sums, { total: 0, fit: 0, rec: 0, dist: 0, n: 0 });
+          tLog = now;
+        }
+        if (r.step % o.valEvery === 0 || r.step === totalSteps) {
+          const p = validate();
+          const improved = p > best;
+          if (improved) {
+            await writeBest(p);
+            best = p;
+            bestStep = r.step;
+            bestSaved = true;
+          }
+          log(`step ${r.step} val PSNR-Y ${p.toFixed(3)} dB${improved ? ' (best, saved)' : ` (best ${best.toFixed(3)} at ${bestStep})`}`);
+        }
+        if (r.step % o.ckptEvery === 0 || r.step === totalSteps) await checkpoint();
+        // Lets a pending SIGINT/SIGTERM handler run between steps.
+        await new Promise((res) => setImmediate(res));
       }
-      if (r.step % o.ckptEvery === 0 || r.step === totalSteps) await saveCheckpoint(o.ckptDir, trainer, extra());
-      // Lets a pending SIGINT/SIGTERM handler run between steps.
-      await new Promise((res) => setImmediate(res));
+    } catch (e) {
+      if (!(e instanceof NonFiniteLoss)) throw e;
+      // Only a copy of the starting model (or nothing) came from this run: take it back.
+      if (!(bestSaved && bestStep > startStep) && created.size > 0) {
+        await removeCreated();
+        bestSaved = false;
+      }
+      const ckpt =
+        lastCheckpoint != null
+          ? `the last good checkpoint is step ${lastCheckpoint} in ${resolve(o.ckptDir)} (resume from it with a lower learning rate)`
+          : 'no checkpoint was written (start again with a lower learning rate)';
+      const out = bestSaved
+        ? `the best model (val PSNR-Y ${best.toFixed(3)} dB, step ${bestStep}) is in ${outDir}`
+        : `nothing was written to ${outDir}`;
+      throw new Error(`${e.message}; stopped: ${ckpt}; ${out}`);
     }
-    if (stopping) await saveCheckpoint(o.ckptDir, trainer, extra());
+    if (stopping) await checkpoint();
     log(
       `done: step ${trainer.step}, ${trainer.step - startStep} steps in ${((Date.now() - tStart) / 60000).toFixed(1)} min, ` +
-        `best val PSNR-Y ${best.toFixed(3)} dB at step ${bestStep}`,
+        `best val PSNR-Y ${best.toFixed(3)} dB at step ${bestStep}${bestSaved ? '' : ` (the starting model; nothing written to ${outDir})`}`,
     );
-    return { step: trainer.step, steps: trainer.step - startStep, best, bestStep, interrupted: stopping };
+    return { step: trainer.step, steps: trainer.step - startStep, best, bestStep, saved: bestSaved, interrupted: stopping };
   } finally {
     for (const [sig, handler] of handlers) process.off(sig, handler);
     await parallel?.close();
   }
 }
+
+/** A loss or gradient that stopped being finite (turned into the user's error by runTraining). */
+class NonFiniteLoss extends Error {}
