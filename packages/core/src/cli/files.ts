@@ -1,5 +1,8 @@
-import { mkdir, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { constants, type Stats } from 'node:fs';
+import { lstat, mkdir, open, readdir, realpath, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
+import { checkLimit, resolveLimits, type Limits } from '../limits.js';
 import { decodePng, type DecodedPng } from '../image/png.js';
 import { CliError, failure, oneLine, UsageError } from './errors.js';
 
@@ -24,56 +27,227 @@ async function kindOf(path: string): Promise<'file' | 'dir' | 'missing' | 'other
  * The images `input` names and where each result goes: a PNG file -> `output` (or
  * `output/<name>` when `output` is a directory); a directory -> every `*.png` in it (not
  * recursive, sorted) -> `output/<same name>` (created when the first result is written).
+ * `outputName` renames the outputs that go into a directory (`irn prepare`: `a.lr.png`).
+ * The plan is checked with {@link checkJobs} before anything is written.
  */
-export async function planJobs(input: string, output: string): Promise<{ jobs: Job[]; directory: boolean }> {
+export async function planJobs(
+  input: string,
+  output: string,
+  outputName: (name: string) => string = (name) => name,
+): Promise<{ jobs: Job[]; directory: boolean }> {
   const inKind = await kindOf(input);
   const outKind = await kindOf(output);
   if (inKind === 'missing') throw new CliError(`${input} does not exist`);
   if (inKind === 'other') throw new CliError(`${input} is not a file or directory`);
   if (inKind === 'file') {
-    const target = outKind === 'dir' ? join(output, basename(input)) : output;
-    if (resolve(target) === resolve(input)) throw new UsageError(`the output ${target} would overwrite the input`);
-    return { jobs: [{ input, output: target, name: basename(input) }], directory: false };
+    const target = outKind === 'dir' ? join(output, outputName(basename(input))) : output;
+    const jobs = [{ input, output: target, name: basename(input) }];
+    await checkJobs(jobs);
+    return { jobs, directory: false };
   }
   if (outKind === 'file' || outKind === 'other') throw new UsageError(`${input} is a directory, so the output ${output} must be one too`);
-  if (resolve(input) === resolve(output)) throw new UsageError('the output directory must differ from the input directory');
+  // Compared as files, not as path strings: `out` may be a link to `input` (or `input/.`).
+  if (outKind === 'dir' && sameFile(await stat(input), await stat(output))) {
+    throw new UsageError(`the output directory ${output} is the input directory ${input}`);
+  }
   const names = (await readdir(input, { withFileTypes: true }))
     .filter((e) => e.isFile() && extname(e.name).toLowerCase() === '.png')
     .map((e) => e.name)
     .sort();
   if (names.length === 0) throw new CliError(`no .png files in ${input}`);
-  return { jobs: names.map((name) => ({ input: join(input, name), output: join(output, name), name })), directory: true };
+  const jobs = names.map((name) => ({ input: join(input, name), output: join(output, outputName(name)), name }));
+  await checkJobs(jobs);
+  return { jobs, directory: true };
 }
 
-/** Reads and decodes a PNG file; errors say what is wrong with it (callers name the file). */
-export async function readPng(path: string): Promise<DecodedPng> {
-  let bytes: Uint8Array;
+function sameFile(a: Stats, b: Stats): boolean {
+  return a.dev === b.dev && a.ino === b.ino;
+}
+
+/** What a file system entry is, in words, for errors ("a FIFO"). */
+function kindInWords(s: Stats): string {
+  if (s.isDirectory()) return 'a directory';
+  if (s.isFIFO()) return 'a FIFO';
+  if (s.isCharacterDevice()) return 'a character device';
+  if (s.isBlockDevice()) return 'a block device';
+  if (s.isSocket()) return 'a socket';
+  if (s.isSymbolicLink()) return 'a symbolic link';
+  return 'not a regular file';
+}
+
+/**
+ * Where the directory entry `path` really is: the real path of its directory (links
+ * resolved; for a directory that does not exist yet, that of its nearest existing ancestor
+ * with the rest appended) joined with its name. A rename onto `path` replaces this entry.
+ */
+async function entryLocation(path: string): Promise<string> {
+  const abs = resolve(path);
+  let dir = dirname(abs);
+  const rest = [basename(abs)];
+  for (;;) {
+    try {
+      return join(await realpath(dir), ...rest);
+    } catch {
+      const parent = dirname(dir);
+      if (parent === dir) return abs;
+      rest.unshift(basename(dir));
+      dir = parent;
+    }
+  }
+}
+
+/**
+ * Checks a plan before anything is written, so that no job can destroy what the user did
+ * not name as output:
+ * - an output that exists must be a regular file, or a symbolic link (which is replaced,
+ *   never written through: see {@link writeFileAtomic}) to a regular file or to nothing;
+ *   devices, FIFOs, sockets and directories are refused;
+ * - no output may be an input file of the plan: compared by device and inode after
+ *   resolving links (a link to the input, a hard link, an output folder that is a link to
+ *   the input folder), not by path strings;
+ * - no two outputs may be the same file, also where a case-insensitive file system (macOS,
+ *   Windows) would fold their names together (`a.png` and `A.png`).
+ * @throws UsageError for an output that cannot be written (exit 2), CliError for two inputs
+ *   that would be written to the same output (exit 1).
+ */
+export async function checkJobs(jobs: Job[]): Promise<void> {
+  const inputs = new Map<string, string>();
+  for (const job of jobs) {
+    const s = await stat(job.input).catch(() => null);
+    if (s != null) inputs.set(`${s.dev}:${s.ino}`, job.input);
+  }
+  const seen = new Map<string, Job>();
+  for (const job of jobs) {
+    const entry = await lstat(job.output).catch(() => null);
+    if (entry != null) {
+      // Follows a link; a dangling link is replaced like a missing file.
+      const target = entry.isSymbolicLink() ? await stat(job.output).catch(() => null) : entry;
+      if (target != null) {
+        const via = entry.isSymbolicLink() ? ' (through a symbolic link)' : '';
+        if (!target.isFile()) {
+          throw new UsageError(`the output ${job.output} is ${kindInWords(target)}${via}; irn only replaces regular files`);
+        }
+        const input = inputs.get(`${target.dev}:${target.ino}`);
+        if (input != null) {
+          throw new UsageError(`the output ${job.output} would overwrite the input ${input}${via}`);
+        }
+      }
+    }
+    // NFC and lower case: what macOS (APFS, HFS+) and Windows (NTFS) treat as one name.
+    const key = (await entryLocation(job.output)).normalize('NFC').toLowerCase();
+    const other = seen.get(key);
+    if (other != null) {
+      const same = other.output === job.output ? `${job.output}` : `${other.output} and ${job.output} (one file where case is folded)`;
+      throw new CliError(`${other.input} and ${job.input} would both be written to ${same}; rename one of them`);
+    }
+    seen.set(key, job);
+  }
+}
+
+/**
+ * Reads a whole regular file of at most `maxBytes` bytes. FIFOs, devices and directories
+ * are refused without blocking (the file is opened non-blocking and checked with fstat
+ * before anything is read), and the size is checked before the buffer is allocated.
+ * @throws CliError saying what is wrong (callers name the file).
+ */
+export async function readRegularFile(path: string, maxBytes: { limits: Limits; what?: string } | number): Promise<Uint8Array> {
+  let handle;
   try {
-    bytes = new Uint8Array(await readFile(path));
+    // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever.
+    handle = await open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     throw failure(code === 'ENOENT' ? 'the file does not exist' : `cannot read it: ${oneLine(e)}`, e);
   }
   try {
-    return decodePng(bytes);
+    const s = await handle.stat();
+    if (!s.isFile()) throw new CliError(`it is ${kindInWords(s)}, not a regular file`);
+    if (typeof maxBytes === 'number') {
+      if (s.size > maxBytes) throw new CliError(`it is ${s.size} bytes, more than the ${maxBytes} expected`);
+    } else {
+      try {
+        checkLimit(maxBytes.limits, 'inflatedBytes', s.size, maxBytes.what ?? 'the file', 'bytes');
+      } catch (e) {
+        throw failure(oneLine(e), e);
+      }
+    }
+    // Exactly the size fstat saw: a file that grows meanwhile cannot make us read more.
+    const bytes = new Uint8Array(s.size);
+    let filled = 0;
+    while (filled < bytes.length) {
+      const { bytesRead } = await handle.read(bytes, filled, bytes.length - filled, filled);
+      if (bytesRead === 0) break;
+      filled += bytesRead;
+    }
+    return filled === bytes.length ? bytes : bytes.subarray(0, filled);
+  } catch (e) {
+    if (e instanceof CliError) throw e;
+    throw failure(`cannot read it: ${oneLine(e)}`, e);
+  } finally {
+    await handle.close().catch(() => {});
+  }
+}
+
+/**
+ * Reads and decodes a PNG file within `limits` (the CLI's `ctx.limits()`): a file larger
+ * than `limits.inflatedBytes` is refused before it is read, and the decoder checks what the
+ * file claims (pixels, text) against the limits before allocating. Errors say what is wrong
+ * with it (callers name the file).
+ */
+export async function readPng(path: string, limits?: Partial<Limits>): Promise<DecodedPng> {
+  const resolved = resolveLimits(limits);
+  const bytes = await readRegularFile(path, { limits: resolved, what: 'the file' });
+  try {
+    return decodePng(bytes, { limits: resolved });
   } catch (e) {
     throw failure(oneLine(e), e);
   }
 }
 
+/** Longest file name most file systems take (ext4, APFS, NTFS: 255). */
+const MAX_NAME = 255;
+
 /**
  * Writes a file through a temporary file in the same directory and a rename, so a failure
  * never leaves a partial file under the final name. Creates missing parent directories.
+ *
+ * The temporary file has an unpredictable name (random bytes) and is created exclusively
+ * (`O_CREAT | O_EXCL`), so a link planted beside the output cannot redirect the write; it
+ * takes the mode of the file it replaces (else 0666 less the umask). On failure only that
+ * temporary file is removed.
+ *
+ * When `path` is a symbolic link, the link itself is replaced by the new file (as `mv`
+ * would); the file it pointed to is left as it was. So a link can never make irn write
+ * into a file elsewhere, in particular not into an input. An existing `path` that is not a
+ * regular file or a link to one (a device, a FIFO, a directory) is refused.
  */
 export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
   const dir = dirname(path);
-  const tmp = join(dir, `.${basename(path)}.${process.pid}.tmp`);
+  // Checked again here, right before writing: planJobs checked the plan, but other
+  // callers (eval's --json) and anything that changed since come through here too.
+  const entry = await lstat(path).catch(() => null);
+  const target = entry?.isSymbolicLink() ? await stat(path).catch(() => null) : entry;
+  if (target != null && !target.isFile()) {
+    throw new CliError(`cannot write ${path}: it is ${kindInWords(target)}; irn only replaces regular files`);
+  }
+  const mode = entry != null && entry.isFile() ? entry.mode & 0o777 : undefined;
+  const name = `.${basename(path).slice(0, MAX_NAME - 30)}.${randomBytes(8).toString('hex')}.tmp`;
+  const tmp = join(dir, name);
+  let created = false;
   try {
     await mkdir(dir, { recursive: true });
-    await writeFile(tmp, bytes);
+    const handle = await open(tmp, 'wx', 0o666);
+    created = true;
+    try {
+      if (mode != null) await handle.chmod(mode);
+      await handle.writeFile(bytes);
+    } finally {
+      await handle.close();
+    }
     await rename(tmp, path);
+    created = false;
   } catch (e) {
-    await unlink(tmp).catch(() => {});
+    if (created) await unlink(tmp).catch(() => {});
     throw failure(`cannot write ${path}: ${oneLine(e)}`, e);
   }
 }

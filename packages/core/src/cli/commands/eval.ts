@@ -2,7 +2,7 @@ import { Option, type Command } from 'commander';
 import { readdir, stat } from 'node:fs/promises';
 import { basename, extname, join, resolve } from 'node:path';
 import type { CliContext } from '../context.js';
-import { CliError, UsageError } from '../errors.js';
+import { CliError, UsageError, withContext } from '../errors.js';
 import { readPng, writeFileAtomic } from '../files.js';
 import { modelDirectory } from '../model-path.js';
 import { parseSeed, parseTemperature } from '../options.js';
@@ -67,8 +67,8 @@ export function registerEval(program: Command, ctx: CliContext): void {
         const progress = startProgress(out, names.length, { doing: 'evaluating', done: 'evaluated' });
         try {
           for (const name of names) {
-            const img = await readPng(join(opts.data, name)).catch((e) => {
-              throw new CliError(`${join(opts.data, name)}: ${(e as Error).message}`);
+            const img = await readPng(join(opts.data, name), ctx.limits()).catch((e: unknown) => {
+              throw withContext(join(opts.data, name), e);
             });
             const row = await evaluateImage(model, name, img, { z: opts.z, draws: opts.draws, seed: opts.seed, temperature: opts.temperature });
             rows.push(row);

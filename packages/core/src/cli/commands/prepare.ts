@@ -1,4 +1,4 @@
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import type { Command } from 'commander';
 import { encodePng } from '../../image/png.js';
@@ -6,7 +6,7 @@ import { LR_TEXT_KEY, lrMetadataText } from '../../image/lr-metadata.js';
 import { runJobs } from '../batch.js';
 import type { CliContext } from '../context.js';
 import { failure, oneLine } from '../errors.js';
-import { planJobs, readPng, writeFileAtomic } from '../files.js';
+import { planJobs, readPng, readRegularFile, writeFileAtomic } from '../files.js';
 import { modelDirectory } from '../model-path.js';
 
 interface PrepareOptions {
@@ -35,8 +35,9 @@ export function registerPrepare(program: Command, ctx: CliContext): void {
       await mkdir(outDir, { recursive: true }).catch((e: unknown) => {
         throw failure(`cannot create ${outDir}: ${oneLine(e)}`, e);
       });
-      const planned = await planJobs(input, outDir);
-      const jobs = planned.jobs.map((job) => ({ ...job, output: join(outDir, `${stem(job.name)}.lr.png`) }));
+      // a.png and a.PNG would both become a.lr.png: planJobs refuses such a plan.
+      const planned = await planJobs(input, outDir, (name) => `${stem(name)}.lr.png`);
+      const jobs = planned.jobs;
       await ctx.backend();
       // TensorFlow.js loads only now (see CliContext.backend).
       const { loadModel } = await import('../model-dir.js');
@@ -48,7 +49,7 @@ export function registerPrepare(program: Command, ctx: CliContext): void {
       const tags = new Map<string, string>();
       try {
         await runJobs(out, jobs, planned.directory, { doing: 'preparing', done: 'prepared' }, async (job) => {
-          const img = await readPng(job.input);
+          const img = await readPng(job.input, ctx.limits());
           const lr = await downscaleImage(model, img, { overlap });
           const text = { [LR_TEXT_KEY]: lrMetadataText({ scale: model.scale, width: img.width, height: img.height }) };
           await writeFileAtomic(job.output, encodePng(lr, { text }));
@@ -72,10 +73,16 @@ function stem(name: string): string {
   return basename(name, extname(name));
 }
 
+/** Longest `.alt.txt` read: alt texts are a sentence or two; a FIFO or a huge file is not one. */
+const MAX_ALT_BYTES = 64 * 1024;
+
 /** The first line of `<photo stem>.alt.txt` next to the photo, else the file name in words. */
 async function altText(photoPath: string, name: string): Promise<string> {
   const sidecar = join(photoPath, '..', `${stem(name)}.alt.txt`);
-  const text = await readFile(sidecar, 'utf8').catch(() => null);
+  const text = await readRegularFile(sidecar, MAX_ALT_BYTES).then(
+    (bytes) => new TextDecoder().decode(bytes),
+    () => null,
+  );
   const line = text?.split(/\r?\n/)[0]?.trim();
   if (line) return line;
   const words = stem(name).replace(/[-_.]+/g, ' ').trim();

@@ -1,0 +1,225 @@
+// The CLI never destroys what the user did not name as output (issue 15, items 2 to 5): links
+// to inputs, hard links, devices and FIFOs as outputs, planted temporary files, two inputs
+// that would land on one output. Each case runs the CLI on real files in a temporary
+// directory and checks the exit code, one `irn: error:` line, and that every file the user
+// had is byte for byte what it was.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { useNodeBackend } from '../../packages/core/src/backend/node-backend.js';
+import { writeFileAtomic } from '../../packages/core/src/cli/files.js';
+import { failedCleanly, IMAGES, irn, readPng, saveSmallModel } from './helpers.js';
+
+let work: string;
+
+/** Every entry under `dir` (recursively, links not followed): its kind and content hash. */
+function snapshot(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (d: string, rel: string) => {
+    for (const name of readdirSync(d).sort()) {
+      const path = join(d, name);
+      const key = rel === '' ? name : `${rel}/${name}`;
+      const s = lstatSync(path);
+      if (s.isSymbolicLink()) out[key] = `link -> ${readlinkSync(path)}`;
+      else if (s.isDirectory()) walk(path, key);
+      else if (s.isFile()) out[key] = `file ${createHash('sha256').update(readFileSync(path)).digest('hex')} ino ${s.ino}`;
+      else out[key] = s.isFIFO() ? 'fifo' : s.isCharacterDevice() ? 'char device' : 'other';
+    }
+  };
+  walk(dir, '');
+  return out;
+}
+
+/** A fresh directory under `work` holding two photos in `photos/`. */
+function scene(name: string): string {
+  const dir = join(work, name);
+  mkdirSync(join(dir, 'photos'), { recursive: true });
+  copyFileSync(join(IMAGES, 'astronaut-48x40.png'), join(dir, 'photos/a.png'));
+  copyFileSync(join(IMAGES, 'coffee-33x27.png'), join(dir, 'photos/b.png'));
+  return dir;
+}
+
+/** Runs irn in `dir` and checks it failed cleanly with `code`, a message matching `message`, and left `dir` as it was. */
+async function refuses(dir: string, args: string[], code: number, message: RegExp): Promise<void> {
+  const before = snapshot(dir);
+  const [command, ...rest] = args;
+  const run = await irn([command, '-m', join(work, 'model'), ...rest], dir);
+  const problem = failedCleanly(run, code);
+  assert.equal(problem, null, problem ?? '');
+  assert.match(run.stderr.trim(), message);
+  assert.deepEqual(snapshot(dir), before, 'the run changed the files');
+}
+
+before(async () => {
+  await useNodeBackend('wasm');
+  work = mkdtempSync(join(tmpdir(), 'irn-output-safety-'));
+  (await saveSmallModel(join(work, 'model'), { perturbStd: 0.02, seed: 3 })).dispose();
+});
+
+after(() => {
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+describe('outputs that are inputs through links (item 2)', { concurrency: 2 }, () => {
+  it('refuses an output folder that is a symbolic link to the input folder', async () => {
+    const dir = scene('dir-link');
+    symlinkSync('photos', join(dir, 'link'));
+    await refuses(dir, ['downscale', 'photos', 'link'], 2, /the output directory link is the input directory photos$/);
+    await refuses(dir, ['upscale', 'photos', 'link/'], 2, /is the input directory/);
+  });
+
+  it('refuses an output file that is a symbolic link to the input', async () => {
+    const dir = scene('file-link');
+    symlinkSync('photos/a.png', join(dir, 'out.png'));
+    await refuses(dir, ['downscale', 'photos/a.png', 'out.png'], 2, /the output out\.png would overwrite the input photos\/a\.png \(through a symbolic link\)$/);
+  });
+
+  it('refuses an output file that is a hard link to the input', async () => {
+    const dir = scene('hard-link');
+    linkSync(join(dir, 'photos/a.png'), join(dir, 'out.png'));
+    await refuses(dir, ['downscale', 'photos/a.png', 'out.png'], 2, /the output out\.png would overwrite the input photos\/a\.png$/);
+  });
+
+  it('refuses a single file into an output folder that links to its own folder', async () => {
+    const dir = scene('file-into-link');
+    symlinkSync('photos', join(dir, 'link'));
+    await refuses(dir, ['downscale', 'photos/a.png', 'link'], 2, /the output link\/a\.png would overwrite the input photos\/a\.png$/);
+  });
+
+  it('refuses a folder whose file is a hard link of a file in the output folder', async () => {
+    const dir = scene('hard-link-folder');
+    mkdirSync(join(dir, 'out'));
+    linkSync(join(dir, 'photos/b.png'), join(dir, 'out/b.png'));
+    await refuses(dir, ['downscale', 'photos', 'out'], 2, /the output out\/b\.png would overwrite the input photos\/b\.png$/);
+  });
+
+  it('refuses a prepare output that is an input photo', async () => {
+    const dir = scene('prepare-onto-input');
+    mkdirSync(join(dir, 'site'));
+    // photos/a.png -> site/a.lr.png, which is a link to the photo b.png.
+    symlinkSync('../photos/b.png', join(dir, 'site/a.lr.png'));
+    await refuses(dir, ['prepare', 'photos', 'site'], 2, /the output site\/a\.lr\.png would overwrite the input photos\/b\.png \(through a symbolic link\)$/);
+  });
+});
+
+describe('outputs that are not regular files (item 3)', { concurrency: 2 }, () => {
+  it('refuses a FIFO, and a link to one, without blocking', async () => {
+    const dir = scene('fifo');
+    execFileSync('mkfifo', [join(dir, 'out.png')]);
+    symlinkSync('out.png', join(dir, 'via-link.png'));
+    await refuses(dir, ['downscale', 'photos/a.png', 'out.png'], 2, /the output out\.png is a FIFO; irn only replaces regular files$/);
+    await refuses(dir, ['downscale', 'photos/a.png', 'via-link.png'], 2, /is a FIFO \(through a symbolic link\); irn only replaces regular files$/);
+    assert.ok(lstatSync(join(dir, 'out.png')).isFIFO());
+  });
+
+  it('refuses a character device (made with mknod when permitted)', async (t) => {
+    const dir = scene('device');
+    try {
+      execFileSync('mknod', [join(dir, 'null'), 'c', '1', '3'], { stdio: 'ignore' });
+    } catch {
+      t.skip('mknod is not permitted here');
+      return;
+    }
+    await refuses(dir, ['downscale', 'photos/a.png', 'null'], 2, /the output null is a character device; irn only replaces regular files$/);
+    assert.ok(lstatSync(join(dir, 'null')).isCharacterDevice(), 'the device was replaced');
+  });
+
+  it('refuses an output that is a directory in the output folder', async () => {
+    const dir = scene('dir-output');
+    mkdirSync(join(dir, 'out/a.png'), { recursive: true });
+    await refuses(dir, ['downscale', 'photos', 'out'], 2, /the output out\/a\.png is a directory; irn only replaces regular files$/);
+  });
+});
+
+describe('writing outputs (item 4)', () => {
+  it('never writes through a temporary name planted as a link', async () => {
+    // The old temporary name was `.<name>.<pid>.tmp`: plant it, as a link to a victim.
+    const dir = scene('planted');
+    writeFileSync(join(dir, 'victim.txt'), 'precious');
+    symlinkSync(join(dir, 'victim.txt'), join(dir, `.out.png.${process.pid}.tmp`));
+    await writeFileAtomic(join(dir, 'out.png'), new TextEncoder().encode('result'));
+    assert.equal(readFileSync(join(dir, 'victim.txt'), 'utf8'), 'precious');
+    assert.equal(readFileSync(join(dir, 'out.png'), 'utf8'), 'result');
+    assert.deepEqual(readdirSync(dir).sort(), ['.out.png.' + process.pid + '.tmp', 'out.png', 'photos', 'victim.txt'].sort());
+  });
+
+  it('replaces an output link to a file elsewhere instead of writing through it, and keeps an output file mode', async () => {
+    const dir = scene('replace-link');
+    writeFileSync(join(dir, 'elsewhere.png'), 'not to be touched');
+    symlinkSync('elsewhere.png', join(dir, 'out.png'));
+    writeFileSync(join(dir, 'private.png'), 'old');
+    chmodSync(join(dir, 'private.png'), 0o600);
+    const runs = await Promise.all([
+      irn(['-q', 'downscale', '-m', join(work, 'model'), 'photos/a.png', 'out.png'], dir),
+      irn(['-q', 'downscale', '-m', join(work, 'model'), 'photos/a.png', 'private.png'], dir),
+    ]);
+    for (const run of runs) assert.equal(run.code, 0, run.stderr);
+    assert.equal(readFileSync(join(dir, 'elsewhere.png'), 'utf8'), 'not to be touched');
+    assert.ok(lstatSync(join(dir, 'out.png')).isFile(), 'the link was not replaced by a file');
+    assert.equal(readPng(join(dir, 'out.png')).width, 24);
+    assert.equal(statSync(join(dir, 'private.png')).mode & 0o777, 0o600);
+    assert.equal(readPng(join(dir, 'private.png')).width, 24);
+    assert.deepEqual(readdirSync(dir).filter((f) => f.endsWith('.tmp')), [], 'a temporary file was left');
+  });
+});
+
+describe('two inputs, one output (item 5)', { concurrency: 2 }, () => {
+  it('prepare refuses a.png and a.PNG before writing anything', async () => {
+    const dir = scene('prepare-case');
+    copyFileSync(join(IMAGES, 'coffee-33x27.png'), join(dir, 'photos/a.PNG'));
+    await refuses(dir, ['prepare', 'photos', 'site'], 1, /photos\/a\.PNG and photos\/a\.png would both be written to site\/a\.lr\.png; rename one of them$/);
+    assert.equal(existsSync(join(dir, 'site/a.lr.png')), false);
+  });
+
+  it('downscale refuses names that differ only in case (one file on macOS and Windows)', async () => {
+    const dir = scene('downscale-case');
+    copyFileSync(join(IMAGES, 'coffee-33x27.png'), join(dir, 'photos/A.png'));
+    await refuses(dir, ['downscale', 'photos', 'lr'], 1, /photos\/A\.png and photos\/a\.png would both be written to lr\/A\.png and lr\/a\.png \(one file where case is folded\)/);
+    assert.equal(existsSync(join(dir, 'lr')), false);
+  });
+});
+
+describe('inputs that are not regular files', { concurrency: 2 }, () => {
+  it('eval refuses a FIFO named .png without blocking, naming it', async () => {
+    const dir = scene('eval-fifo');
+    execFileSync('mkfifo', [join(dir, 'photos/c.png')]);
+    const run = await irn(['eval', '-m', join(work, 'model'), '-d', 'photos', '--json', 'r.json'], dir);
+    assert.equal(run.code, 1, run.stderr);
+    assert.match(run.stderr, /^irn: error: photos\/c\.png: it is a FIFO, not a regular file$/m);
+  });
+
+  it('prepare ignores an .alt.txt that is a FIFO instead of waiting on it', async () => {
+    const dir = scene('alt-fifo');
+    execFileSync('mkfifo', [join(dir, 'photos/a.alt.txt')]);
+    const run = await irn(['-q', 'prepare', '-m', join(work, 'model'), 'photos', 'site'], dir);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /alt="A"/);
+  });
+
+  it('refuses a PNG larger than the inflatedBytes limit before reading it', async () => {
+    const dir = scene('big-file');
+    const size = statSync(join(dir, 'photos/a.png')).size;
+    const run = await irn(['--limit', `inflatedBytes=${size - 1}`, 'downscale', '-m', join(work, 'model'), 'photos/a.png', 'o.png'], dir);
+    assert.equal(failedCleanly(run, 1), null, run.stderr);
+    assert.match(run.stderr, new RegExp(`photos/a\\.png: the file is ${size.toLocaleString('en-US')} bytes, above the limit of .* \\(raise it with --limit inflatedBytes=N\\)`));
+  });
+});
