@@ -757,11 +757,12 @@ export function billionLaughsPth(levels = 9, width = 10): Uint8Array {
   const { tensors, storages } = tinyTensors();
   const laugh = (p: Pickler): void => {
     let below = -1;
-    p.str('lol').put((i) => (below = i));
+    p.str('lol').put((i) => (below = i)).raw(0x30); // POP: only the memo keeps it
     for (let l = 0; l < levels; l++) {
       p.mark();
       for (let k = 0; k < width; k++) p.get(below);
       p.list().put((i) => (below = i));
+      if (l < levels - 1) p.raw(0x30);
     }
   };
   return torchZip([{ ...tensors[0], pidKind: laugh }], storages);
@@ -772,13 +773,12 @@ export function billionLaughsUnusedPth(levels = 9, width = 10): Uint8Array {
   const { tensors, storages } = tinyTensors();
   return torchZip(tensors, storages, [], (p) => {
     let below = -1;
-    p.str('lol').put((i) => (below = i));
+    p.str('lol').put((i) => (below = i)).raw(0x30);
     for (let l = 0; l < levels; l++) {
       p.mark();
       for (let k = 0; k < width; k++) p.get(below);
-      p.list().put((i) => (below = i));
+      p.list().put((i) => (below = i)).raw(0x30); // POP: the laughs leave the stack, the memo keeps them
     }
-    p.raw(0x30); // POP: the laughs leave the stack, the memo keeps them
   });
 }
 
@@ -792,10 +792,16 @@ export function deepNestingPth(depth = 100_000): Uint8Array {
   return torchZip([{ ...tensors[0], pidKind: nest }], storages);
 }
 
-/** Replaces every float of the storages of a stored torch zip with `value` (NaN by default). */
-export function fillTorchStorages(zip: Uint8Array, value = Number.NaN): Uint8Array {
+/**
+ * Replaces every float of the storages of a stored torch zip with `value` (NaN by default);
+ * with `largestOnly`, only of the largest storage (a conv kernel of an IRN checkpoint, so the
+ * fixed Haar weights, which the converter checks against their known values, stay intact).
+ */
+export function fillTorchStorages(zip: Uint8Array, value = Number.NaN, largestOnly = false): Uint8Array {
+  const storages = readStoredZip(zip).filter((e) => /\/data\/[^/]+$/.test(e.name));
+  const largest = storages.reduce((a, b) => ((b.data?.length ?? 0) > (a.data?.length ?? 0) ? b : a)).name;
   const entries = readStoredZip(zip).map((e) => {
-    if (!/\/data\/[^/]+$/.test(e.name) || e.data == null) return e;
+    if (!/\/data\/[^/]+$/.test(e.name) || e.data == null || (largestOnly && e.name !== largest)) return e;
     const floats = new Float32Array(e.data.length / 4).fill(value);
     return { name: e.name, data: new Uint8Array(floats.buffer) };
   });

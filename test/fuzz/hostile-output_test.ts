@@ -1,0 +1,144 @@
+// Outputs that would destroy the user's files (issue 15, cases 2-5) and the CLI's own edge
+// cases (13, 14's --temperature 1e308, 15's raw messages and scale-3 metadata), through the
+// built CLI as a user runs it, bounded in time and memory. See test/fuzz/README.md.
+import assert from 'node:assert/strict';
+import { existsSync, lstatSync, readdirSync, readFileSync, symlinkSync, writeFileSync, copyFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { expectRefusal, makeModel, newCase, PHOTOS, type Case } from './cases.js';
+import { blackPng, lrClaimingScale3 } from './generators.js';
+import { caseDir, changesOutside, describeRun, IMAGES, mkfifo, mknodNull, requireBuiltCli, runCli, snapshot } from './node-fixtures.js';
+
+let model: string;
+const cases: Case[] = [];
+
+before(async () => {
+  requireBuiltCli();
+  model = join(caseDir('output-model'), 'model');
+  await makeModel(model);
+});
+
+after(() => {
+  for (const c of cases) c.cleanup();
+});
+
+function withCase(name: string, files: Record<string, Uint8Array> = {}): Case {
+  const c = newCase(name, model, files);
+  cases.push(c);
+  return c;
+}
+
+describe('outputs that must not destroy anything', () => {
+  it('refuses an output folder that is a symlink to the input folder (case 2)', async () => {
+    const c = withCase('out-link-dir');
+    symlinkSync('photos', join(c.dir, 'link'));
+    await expectRefusal(c, ['downscale', '-m', 'model', 'photos', 'link'], { codes: [1, 2] });
+    await expectRefusal(c, ['downscale', '-m', 'model', 'photos', 'link/'], { codes: [1, 2] });
+  });
+
+  it('refuses an output file that is a symlink to the input file (case 2, single-file form)', async () => {
+    const c = withCase('out-link-file');
+    symlinkSync(join('photos', PHOTOS[0]), join(c.dir, 'same.png'));
+    await expectRefusal(c, ['downscale', '-m', 'model', `photos/${PHOTOS[0]}`, 'same.png'], { codes: [1, 2] });
+    await expectRefusal(c, ['upscale', '-m', 'model', `photos/${PHOTOS[0]}`, 'same.png'], { codes: [1, 2] });
+  });
+
+  it('refuses a FIFO as the output instead of replacing it (case 3), without blocking on it', async () => {
+    const c = withCase('out-fifo');
+    mkfifo(join(c.dir, 'out.png'));
+    await expectRefusal(c, ['downscale', '-m', 'model', `photos/${PHOTOS[0]}`, 'out.png'], { codes: [1, 2], bounds: { ms: 10_000 } });
+    assert.ok(lstatSync(join(c.dir, 'out.png')).isFIFO(), 'the FIFO is still a FIFO');
+  });
+
+  it('refuses a character device as the output instead of replacing it (case 3; needs root for mknod)', async (t) => {
+    const c = withCase('out-device');
+    if (!mknodNull(join(c.dir, 'null.png'))) {
+      t.skip('mknod is not permitted here');
+      return;
+    }
+    await expectRefusal(c, ['downscale', '-m', 'model', `photos/${PHOTOS[0]}`, 'null.png'], { codes: [1, 2], bounds: { ms: 10_000 } });
+    assert.ok(lstatSync(join(c.dir, 'null.png')).isCharacterDevice(), 'the device node is still a device node');
+  });
+
+  it('does not follow a symlink planted at the old predictable temporary name (case 4)', async () => {
+    const c = withCase('out-tmp-link', { 'secret.txt': new TextEncoder().encode('the user\'s secret\n') });
+    // The child's pid is known the moment it starts, long before it writes (it loads the
+    // model first); the link goes where the old code wrote its temporary file.
+    let planted = '';
+    const before = snapshot(c.dir);
+    const run = await runCli(['-q', 'downscale', '-m', 'model', `photos/${PHOTOS[0]}`, 'out.png'], c.dir, {
+      onSpawn: (pid) => {
+        planted = `.out.png.${pid}.tmp`;
+        symlinkSync('secret.txt', join(c.dir, planted));
+      },
+    });
+    assert.equal(run.code, 0, describeRun(run));
+    assert.deepEqual(changesOutside(c.dir, before, ['out.png'], [planted]), [], describeRun(run));
+    assert.ok(lstatSync(join(c.dir, 'out.png')).isFile(), 'out.png is a regular file, not the planted link');
+    assert.equal(readFileSync(join(c.dir, 'secret.txt'), 'utf8'), 'the user\'s secret\n');
+  });
+
+  it('irn prepare keeps both a.png and a.PNG (case 5): distinct outputs, or a refusal', async () => {
+    const c = withCase('prepare-collision');
+    copyFileSync(join(IMAGES, PHOTOS[0]), join(c.dir, 'photos', 'a.png'));
+    copyFileSync(join(IMAGES, PHOTOS[1]), join(c.dir, 'photos', 'a.PNG'));
+    const before = snapshot(c.dir);
+    const run = await runCli(['-q', 'prepare', '-m', 'model', 'photos', 'web'], c.dir);
+    assert.deepEqual(changesOutside(c.dir, before, ['web']), [], describeRun(run));
+    if (run.code === 0) {
+      const written = readdirSync(join(c.dir, 'web')).filter((n) => /\.png$/i.test(n));
+      assert.equal(written.length, PHOTOS.length + 2, `every photo has its own LR file: ${written.join(', ')}\n${describeRun(run)}`);
+      assert.equal((run.stdout.match(/<irn-image/g) ?? []).length, PHOTOS.length + 2, run.stdout);
+    } else {
+      assert.ok([1, 2].includes(run.code ?? -1), describeRun(run));
+      assert.match(run.stderr, /^irn: error: .*a\.(png|PNG)/, describeRun(run));
+      assert.equal(run.stderr.trim().split('\n').length, 1, describeRun(run));
+    }
+  });
+});
+
+describe('the CLI on edge cases', () => {
+  it('--tile 0 on a 6000 x 4000 photo fails in one clear line, in bounded time and memory (case 13)', async () => {
+    const c = withCase('tile0', { 'big.png': blackPng(6000, 4000) });
+    // The photo alone is 24 megapixels: 288 MB as float RGB. The bound is that plus the
+    // model's working memory for a few tiles, far below what processing it at once takes.
+    const run = await expectRefusal(c, ['downscale', '-m', 'model', '--tile', '0', 'big.png', 'out.png'], {
+      codes: [1, 2],
+      outputs: ['out.png'],
+      bounds: { ms: 30_000, rss: 1500 * 1024 * 1024 },
+    });
+    assert.match(run.stderr, /tile/, 'the error says what to change: --tile');
+  });
+
+  it('--tile 0 --verbose prints no stack trace either', async () => {
+    const c = withCase('tile0-verbose', { 'big.png': blackPng(6000, 4000) });
+    await expectRefusal(c, ['downscale', '-m', 'model', '--tile', '0', '--verbose', 'big.png', 'out.png'], {
+      codes: [1, 2],
+      outputs: ['out.png'],
+      bounds: { ms: 30_000, rss: 1500 * 1024 * 1024 },
+    });
+  });
+
+  it('refuses --temperature 1e308 instead of writing a black image (case 14)', async () => {
+    const c = withCase('temperature');
+    await expectRefusal(c, ['upscale', '-m', 'model', '--z', 'gaussian', '--seed', '1', '--temperature', '1e308', `photos/${PHOTOS[1]}`, 'out.png'], {
+      codes: [1, 2],
+      outputs: ['out.png'],
+    });
+    assert.ok(!existsSync(join(c.dir, 'out.png')));
+  });
+
+  it('an LR whose metadata claims scale 3 is refused without advice to "use an x3 model" (case 15)', async () => {
+    const c = withCase('scale3', { 'lr.png': lrClaimingScale3() });
+    const run = await expectRefusal(c, ['upscale', '-m', 'model', 'lr.png', 'out.png'], { outputs: ['out.png'], mentions: ['lr.png'] });
+    assert.doesNotMatch(run.stderr, /x3 model/, 'there is no x3 model to use');
+  });
+
+  it('a missing input, a directory as a model, a PNG as a checkpoint: one clear line each', async () => {
+    const c = withCase('misc');
+    writeFileSync(join(c.dir, 'photo.pth'), readFileSync(join(IMAGES, PHOTOS[0])));
+    await expectRefusal(c, ['downscale', '-m', 'model', 'nothing.png', 'out.png'], { codes: [1, 2], outputs: ['out.png'] });
+    await expectRefusal(c, ['downscale', '-m', 'photos', `photos/${PHOTOS[0]}`, 'out.png'], { codes: [1, 2], outputs: ['out.png'] });
+    await expectRefusal(c, ['convert', 'photo.pth', 'converted'], { outputs: ['converted'], mentions: ['photo.pth'] });
+  });
+});
