@@ -91,7 +91,7 @@ describe('irn train writes only its own files', () => {
     assert.equal(scratch.code, 1, scratch.stderr);
     const err = scratch.stderr.split('\n').filter((l) => l.startsWith('irn: error: '));
     assert.equal(err.length, 1, scratch.stderr);
-    assert.match(err[0], /^irn: error: (loss|gradient norm) is (NaN|-?Infinity) at step (\d); stopped: (the last good checkpoint is step \d in \S+diverged\.ckpt|no checkpoint was written).*; nothing was written to \S+diverged$/);
+    assert.match(err[0], /^irn: error: (loss|gradient norm) is (NaN|-?Infinity) at step (\d); stopped: (the last checkpoint with finite weights is step \d in \S+diverged\.ckpt|no checkpoint was written).*; nothing was written to \S+diverged$/);
     assert.doesNotMatch(scratch.stderr, /\(best, saved\)/);
     assert.equal(await lstat(join(dir, 'diverged')).then(() => true, () => false), false, '--out was created');
 
@@ -165,6 +165,12 @@ describe('irn train writes only its own files', () => {
       const siblings = (await readdir(dir)).filter((f) => f.startsWith('ckpt-api')).sort();
       assert.deepEqual(siblings, ['ckpt-api', 'ckpt-api.old', 'ckpt-api.tmp']);
       for (const s of ['.tmp', '.old']) assert.equal(await readFile(join(`${root}${s}`, 'keep.txt'), 'utf8'), s);
+
+      // A checkpoint written before the marker existed (the same files, no marker) is ours too.
+      await rm(join(root, CHECKPOINT_MARKER));
+      assert.equal(await checkCheckpointFolder(root), 'checkpoint');
+      await saveCheckpoint(root, trainer, { n: 2 });
+      assert.equal(await lstat(join(root, CHECKPOINT_MARKER)).then((s) => s.isFile()), true);
 
       // A file the user put into the checkpoint: the next save refuses and keeps everything.
       await writeFile(join(root, 'notes.txt'), 'mine');

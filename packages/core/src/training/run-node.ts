@@ -303,7 +303,7 @@ export async function runTraining(o: TrainingRunOptions): Promise<TrainingRunRes
             bestStep = r.step;
             bestSaved = true;
           }
-          log(`step ${r.step} val PSNR-Y ${p.toFixed(3)} dB${improved ? ' (best, saved)' : ` (best ${best.toFixed(3)} at ${bestStep})`}`);
+          log(`step ${r.step} val PSNR-Y ${p.toFixed(3)} dB${improved ? ' (best, saved)' : ` (best ${score(best)} at ${bestStep})`}`);
         }
         if (r.step % o.ckptEvery === 0 || r.step === totalSteps) await checkpoint();
         // Lets a pending SIGINT/SIGTERM handler run between steps.
@@ -318,7 +318,7 @@ export async function runTraining(o: TrainingRunOptions): Promise<TrainingRunRes
       }
       const ckpt =
         lastCheckpoint != null
-          ? `the last good checkpoint is step ${lastCheckpoint} in ${resolve(o.ckptDir)} (resume from it with a lower learning rate)`
+          ? `the last checkpoint with finite weights is step ${lastCheckpoint} in ${resolve(o.ckptDir)} (resume from it with a lower learning rate)`
           : 'no checkpoint was written (start again with a lower learning rate)';
       const out = bestSaved
         ? `the best model (val PSNR-Y ${best.toFixed(3)} dB, step ${bestStep}) is in ${outDir}`
@@ -328,7 +328,7 @@ export async function runTraining(o: TrainingRunOptions): Promise<TrainingRunRes
     if (stopping) await checkpoint();
     log(
       `done: step ${trainer.step}, ${trainer.step - startStep} steps in ${((Date.now() - tStart) / 60000).toFixed(1)} min, ` +
-        `best val PSNR-Y ${best.toFixed(3)} dB at step ${bestStep}${bestSaved ? '' : ` (the starting model; nothing written to ${outDir})`}`,
+        `best val PSNR-Y ${score(best)}${Number.isFinite(best) ? ' dB' : ''} at step ${bestStep}${bestSaved ? '' : ` (the starting model; nothing written to ${outDir})`}`,
     );
     return { step: trainer.step, steps: trainer.step - startStep, best, bestStep, saved: bestSaved, interrupted: stopping };
   } finally {
@@ -336,6 +336,9 @@ export async function runTraining(o: TrainingRunOptions): Promise<TrainingRunRes
     await parallel?.close();
   }
 }
+
+/** A best score for a log line: "none" until a validation gave a number (never "-Infinity"). */
+const score = (v: number): string => (Number.isFinite(v) ? v.toFixed(3) : 'none');
 
 /** A loss or gradient that stopped being finite (turned into the user's error by runTraining). */
 class NonFiniteLoss extends Error {}

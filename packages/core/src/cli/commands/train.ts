@@ -249,7 +249,7 @@ export function registerTrain(program: Command, ctx: CliContext): void {
         best = typeof extra.bestPsnr === 'number' ? extra.bestPsnr : -Infinity;
         bestStep = typeof extra.bestStep === 'number' ? extra.bestStep : 0;
         if (typeof extra.bestSaved === 'boolean') bestSaved = extra.bestSaved;
-        origin = `resumed from ${resolve(ckptDir)} at step ${trainer.step} (best ${best.toFixed(3)} dB at step ${bestStep})`;
+        origin = `resumed from ${resolve(ckptDir)} at step ${trainer.step} (${Number.isFinite(best) ? `best ${best.toFixed(3)} dB at step ${bestStep}` : 'no best yet'})`;
       } else if (initDir != null) {
         model = await loadModel(initDir, ctx.limits());
         trainer = new IrnTrainer(model, trainerOptions);
@@ -340,7 +340,7 @@ export function registerTrain(program: Command, ctx: CliContext): void {
         if (result.saved) {
           out.result(`${opts.out}: best val PSNR-Y ${result.best.toFixed(3)} dB at step ${result.bestStep}`);
         } else if (result.steps > 0) {
-          out.result(`${opts.out}: not written; no step beat the starting model's val PSNR-Y of ${result.best.toFixed(3)} dB`);
+          out.result(`${opts.out}: not written; no step beat the starting model${Number.isFinite(result.best) ? `'s val PSNR-Y of ${result.best.toFixed(3)} dB` : ''}`);
         } else {
           out.result(`${opts.out}: not written; nothing to train (val PSNR-Y ${result.best.toFixed(3)} dB at step ${result.step})`);
         }
