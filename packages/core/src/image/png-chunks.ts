@@ -1,4 +1,5 @@
-import { strFromU8, strToU8, unzlibSync } from 'fflate';
+import { strFromU8, strToU8, Unzlib } from 'fflate';
+import { LimitError, type Limits } from '../limits.js';
 
 /**
  * The chunk layer of PNG files (PNG spec, section 5): checking the structure of a file
@@ -47,10 +48,17 @@ function writeU32(bytes: Uint8Array, at: number, v: number): void {
   bytes[at + 3] = v & 0xff;
 }
 
+/**
+ * Bytes as Latin-1 text, byte k -> U+00k. Built 8 KiB at a time: one character at a time
+ * made a 100 MB text chunk cost half a minute and gigabytes of rope strings. (TextDecoder's
+ * 'latin1' is really windows-1252, which maps 0x80-0x9F elsewhere, so it is not used.)
+ */
 function latin1(bytes: Uint8Array): string {
-  let s = '';
-  for (let i = 0; i < bytes.length; i++) s += String.fromCharCode(bytes[i]);
-  return s;
+  const parts: string[] = [];
+  for (let i = 0; i < bytes.length; i += 8192) {
+    parts.push(String.fromCharCode.apply(null, bytes.subarray(i, i + 8192) as unknown as number[]));
+  }
+  return parts.join('');
 }
 
 /** A guess at what a non-PNG file is, from its first bytes, for error messages. */
@@ -106,29 +114,149 @@ export function readChunks(bytes: Uint8Array): PngChunk[] {
 }
 
 /**
- * The keyword and text of a tEXt, zTXt or iTXt chunk (PNG spec 11.3.4), or null for other
- * chunks and for text chunks that cannot be read (those are skipped, as decoders should).
+ * Compressed input is fed to the inflater in steps of about `max / 1024` bytes (within
+ * these bounds), and the output counted after each. DEFLATE expands at most about 1032-fold,
+ * so one step makes at most about `max` (or 1 MiB) more than asked for, however hostile the
+ * stream; fflate sizes its buffers by what one step produces. Steps much smaller than 64 KiB
+ * cost time on large images (each copies fflate's 32 KiB window).
  */
-export function readTextChunk(chunk: PngChunk): [string, string] | null {
-  const { type, data } = chunk;
-  if (type !== 'tEXt' && type !== 'zTXt' && type !== 'iTXt') return null;
-  const nul = data.indexOf(0);
-  if (nul < 1 || nul > 79) return null;
-  const key = latin1(data.subarray(0, nul));
-  try {
-    if (type === 'tEXt') return [key, latin1(data.subarray(nul + 1))];
-    if (type === 'zTXt') return data[nul + 1] === 0 ? [key, latin1(unzlibSync(data.subarray(nul + 2)))] : null;
-    // iTXt: keyword 0 flag method language 0 translated-keyword 0 text (UTF-8)
-    const compressed = data[nul + 1] === 1;
-    if (compressed && data[nul + 2] !== 0) return null;
-    const langEnd = data.indexOf(0, nul + 3);
-    const transEnd = langEnd < 0 ? -1 : data.indexOf(0, langEnd + 1);
-    if (transEnd < 0) return null;
-    const text = data.subarray(transEnd + 1);
-    return [key, strFromU8(compressed ? unzlibSync(text) : text)];
-  } catch {
-    return null;
+const MAX_INFLATE_STEP = 256 * 1024;
+const MIN_INFLATE_STEP = 1024;
+
+/** How far {@link inflateBounded} got. */
+export interface BoundedInflate {
+  /** Bytes inflated: the whole output, or (when `over`) what came out before it stopped. */
+  length: number;
+  /** Whether the output passed the bound (and inflating stopped there). */
+  over: boolean;
+}
+
+/**
+ * Inflates the zlib stream split over `parts` (one part, or a PNG's IDAT chunks in order),
+ * stopping as soon as more than `max` bytes have come out, so that time and memory follow
+ * `max` and not what the stream would expand to. `onData` gets the output in pieces, each
+ * with its offset in the whole, as long as the total stays within `max`.
+ *
+ * @throws Error (fflate's) when the stream is corrupt or ends early; callers word it.
+ */
+export function inflateBounded(
+  parts: readonly Uint8Array[],
+  max: number,
+  onData: (piece: Uint8Array, at: number) => void = () => {},
+): BoundedInflate {
+  let length = 0;
+  let over = false;
+  const stream = new Unzlib((piece) => {
+    const at = length;
+    length += piece.length;
+    if (length > max) over = true;
+    else onData(piece, at);
+  });
+  const step = Math.min(MAX_INFLATE_STEP, Math.max(MIN_INFLATE_STEP, Math.ceil(max / 1024)));
+  for (const part of parts) {
+    for (let i = 0; i < part.length && !over; i += step) stream.push(part.subarray(i, i + step), false);
   }
+  if (!over) stream.push(new Uint8Array(0), true);
+  return { length, over };
+}
+
+/** Options of {@link readTextChunks}. */
+export interface TextChunkOptions {
+  /**
+   * Keywords whose text the caller cannot do without: a compressed chunk with one of these
+   * that inflates past `limits.textBytes` throws instead of being skipped.
+   */
+  required?: readonly string[];
+}
+
+/**
+ * The text of a PNG's tEXt, zTXt and iTXt chunks (PNG spec 11.3.4), keyword -> text, a later
+ * chunk replacing an earlier one with the same keyword.
+ *
+ * Text chunks are ancillary, so one that cannot be read (a bad keyword, a corrupt stream) is
+ * skipped, as the spec lets decoders do; so is a compressed one that inflates to more than
+ * `limits.textBytes`, unless its keyword is `required`. Inflating stops at that limit, and
+ * all the compressed chunks of the file together may inflate to `limits.inflatedBytes`.
+ *
+ * @throws LimitError when the chunks together pass `inflatedBytes`, or a `required` one
+ *   passes `textBytes`.
+ */
+export function readTextChunks(chunks: readonly PngChunk[], limits: Limits, options: TextChunkOptions = {}): Record<string, string> {
+  const required = new Set(options.required ?? []);
+  const text: Record<string, string> = {};
+  let inflated = 0;
+  for (const chunk of chunks) {
+    const { type, data } = chunk;
+    if (type !== 'tEXt' && type !== 'zTXt' && type !== 'iTXt') continue;
+    const nul = data.indexOf(0);
+    if (nul < 1 || nul > 79) continue;
+    const key = latin1(data.subarray(0, nul));
+    let compressed: Uint8Array;
+    let utf8: boolean;
+    if (type === 'tEXt') {
+      text[key] = latin1(data.subarray(nul + 1));
+      continue;
+    } else if (type === 'zTXt') {
+      // keyword 0 method(0) compressed-text
+      if (data[nul + 1] !== 0) continue;
+      compressed = data.subarray(nul + 2);
+      utf8 = false;
+    } else {
+      // iTXt: keyword 0 flag method language 0 translated-keyword 0 text (UTF-8)
+      const flag = data[nul + 1];
+      if (flag === 1 && data[nul + 2] !== 0) continue;
+      const langEnd = data.indexOf(0, nul + 3);
+      const transEnd = langEnd < 0 ? -1 : data.indexOf(0, langEnd + 1);
+      if (transEnd < 0) continue;
+      const body = data.subarray(transEnd + 1);
+      if (flag !== 1) {
+        text[key] = strFromU8(body);
+        continue;
+      }
+      compressed = body;
+      utf8 = true;
+    }
+    const room = limits.inflatedBytes - inflated;
+    const max = Math.min(limits.textBytes, room);
+    let result: BoundedInflate;
+    const pieces: Uint8Array[] = [];
+    try {
+      result = inflateBounded([compressed], max, (piece) => pieces.push(piece));
+    } catch {
+      continue; // a corrupt stream: skipped, as an unreadable ancillary chunk
+    }
+    inflated += result.length;
+    if (result.over && room <= limits.textBytes) {
+      throw new LimitError(
+        `the compressed text chunks of the PNG inflate to more than the limit of ${count(limits.inflatedBytes)} bytes together (raise it with --limit inflatedBytes=N)`,
+        'inflatedBytes',
+      );
+    }
+    if (result.over) {
+      if (!required.has(key)) continue;
+      throw new LimitError(
+        `the PNG's ${type} chunk "${key}" at byte ${chunk.offset} inflates to more than the limit of ${count(limits.textBytes)} bytes (raise it with --limit textBytes=N)`,
+        'textBytes',
+      );
+    }
+    const bytes = pieces.length === 1 ? pieces[0] : concat(pieces, result.length);
+    text[key] = utf8 ? strFromU8(bytes) : latin1(bytes);
+  }
+  return text;
+}
+
+function concat(pieces: Uint8Array[], length: number): Uint8Array {
+  const out = new Uint8Array(length);
+  let at = 0;
+  for (const p of pieces) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+function count(n: number): string {
+  return n.toLocaleString('en-US');
 }
 
 /** Checks a text keyword: 1 to 79 printable Latin-1 characters (PNG spec 11.3.4.2). */

@@ -1,5 +1,7 @@
 import { decode, encode } from 'fast-png';
-import { insertAfterHeader, makeTextChunk, PngFormatError, readChunks, readTextChunk } from './png-chunks.js';
+import { checkLimit, resolveLimits, type Limits } from '../limits.js';
+import { LR_TEXT_KEY } from './lr-metadata.js';
+import { inflateBounded, insertAfterHeader, makeTextChunk, PngFormatError, readChunks, readTextChunks, type PngChunk } from './png-chunks.js';
 import { checkRaster, type RasterImage } from './raster.js';
 
 export { PngFormatError } from './png-chunks.js';
@@ -26,6 +28,15 @@ export interface EncodePngOptions {
   text?: Record<string, string>;
 }
 
+/** Options of {@link decodePng}. */
+export interface DecodePngOptions {
+  /**
+   * Resource limits (defaults: {@link DEFAULT_LIMITS}): `pixels` bounds width x height,
+   * `textBytes` one compressed text chunk, `inflatedBytes` all of them together.
+   */
+  limits?: Partial<Limits>;
+}
+
 /**
  * Decodes a PNG file into a {@link RasterImage} with values `sample / (2^bitDepth - 1)`.
  *
@@ -34,35 +45,46 @@ export interface EncodePngOptions {
  * chunk. A tRNS colour key on a grey or RGB image becomes an alpha channel (0 where the
  * key matches, 1 elsewhere). Channels: 1 grey, 2 grey + alpha, 3 RGB, 4 RGBA.
  *
+ * Files from strangers are safe to pass: the header is checked against `limits.pixels`
+ * before anything is inflated, the image data is inflated only as far as the header says it
+ * reaches, and compressed text chunks stop at `limits.textBytes` each and
+ * `limits.inflatedBytes` together. A text chunk past `textBytes` is skipped (text chunks are
+ * ancillary), except the `irn` chunk of a downscaled image, which is refused rather than lost.
+ * Chunks nothing here uses (iCCP profiles, ...) are never inflated.
+ *
  * @throws PngFormatError saying what is wrong: "not a PNG file", "truncated PNG: ...",
  *   "corrupt PNG: ...", "unsupported PNG: ..."
+ * @throws LimitError when the image has more than `limits.pixels` pixels or its text chunks
+ *   pass a limit (the message says which, and how to raise it)
  * @example
  * const img = decodePng(new Uint8Array(await (await fetch('photo.png')).arrayBuffer()));
+ * const big = decodePng(bytes, { limits: { pixels: 400e6 } });
  */
-export function decodePng(bytes: Uint8Array): DecodedPng {
+export function decodePng(bytes: Uint8Array, options: DecodePngOptions = {}): DecodedPng {
+  const limits = resolveLimits(options.limits);
   const chunks = readChunks(bytes);
-  const text: Record<string, string> = {};
-  for (const chunk of chunks) {
-    const entry = readTextChunk(chunk);
-    if (entry != null) text[entry[0]] = entry[1];
-  }
-  const header = chunks[0].data;
-  if (header.length !== 13) throw new PngFormatError(`corrupt PNG: the IHDR chunk has ${header.length} bytes, not 13`);
-  if (header[12] === 1 && header[8] < 8) {
+  const header = readHeader(chunks[0].data);
+  const { width, height, depth } = header;
+  checkLimit(limits, 'pixels', width * height, `the image (${width}x${height})`, 'pixels');
+  if (header.interlaced && depth < 8) {
     // fast-png's Adam7 decoder assumes at least one byte per pixel.
-    throw new PngFormatError(`unsupported PNG: interlaced images with ${header[8]}-bit samples cannot be read; save it without interlacing`);
+    throw new PngFormatError(`unsupported PNG: interlaced images with ${depth}-bit samples cannot be read; save it without interlacing`);
   }
-  if (!chunks.some((c) => c.type === 'IDAT')) throw new PngFormatError('corrupt PNG: it has no image data (IDAT chunk)');
+  const idat = chunks.filter((c) => c.type === 'IDAT').map((c) => c.data);
+  if (idat.length === 0) throw new PngFormatError('corrupt PNG: it has no image data (IDAT chunk)');
+  if (header.colourType === 3 && !chunks.some((c) => c.type === 'PLTE')) {
+    throw new PngFormatError('corrupt PNG: it is a palette image without a palette (PLTE chunk)');
+  }
+  const text = readTextChunks(chunks, limits, { required: [LR_TEXT_KEY] });
+  const file = rebuild(bytes, chunks, idat, header);
   let png: ReturnType<typeof decode>;
   try {
-    png = decode(bytes);
+    png = decode(file);
   } catch (e) {
     const cause = (e as Error).cause as Error | undefined;
     const detail = cause?.message ? `${(e as Error).message} ${cause.message}` : (e as Error).message;
     throw new PngFormatError(`corrupt PNG: ${detail}`);
   }
-  const { width, height, depth } = png;
-  if (width < 1 || height < 1) throw new PngFormatError(`corrupt PNG: its size is ${width}x${height}`);
   const samples = unpack(png.data, width, height, png.channels, depth);
   let image: RasterImage;
   if (png.palette != null) {
@@ -72,6 +94,148 @@ export function decodePng(bytes: Uint8Array): DecodedPng {
     image = applyColourKey(toFloat(samples, max), samples, width, height, png.channels, png.transparency);
   }
   return { ...image, bitDepth: depth, text };
+}
+
+/** What an IHDR chunk says (PNG spec 11.2.2), checked. */
+interface PngHeader {
+  width: number;
+  height: number;
+  depth: 1 | 2 | 4 | 8 | 16;
+  colourType: 0 | 2 | 3 | 4 | 6;
+  /** Samples per pixel in the file (a palette index is one). */
+  channels: number;
+  interlaced: boolean;
+}
+
+/** Colour type -> its name in messages, samples per pixel, and the bit depths allowed. */
+const COLOUR_TYPES: Record<number, { name: string; channels: number; depths: number[] }> = {
+  0: { name: 'grey', channels: 1, depths: [1, 2, 4, 8, 16] },
+  2: { name: 'RGB', channels: 3, depths: [8, 16] },
+  3: { name: 'palette', channels: 1, depths: [1, 2, 4, 8] },
+  4: { name: 'grey + alpha', channels: 2, depths: [8, 16] },
+  6: { name: 'RGBA', channels: 4, depths: [8, 16] },
+};
+
+/** The largest width or height PNG allows (spec 11.2.2). */
+const PNG_MAX_SIZE = 2 ** 31 - 1;
+
+function readHeader(data: Uint8Array): PngHeader {
+  if (data.length !== 13) throw new PngFormatError(`corrupt PNG: the IHDR chunk has ${data.length} bytes, not 13`);
+  const v = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  const width = v.getUint32(0);
+  const height = v.getUint32(4);
+  const [depth, colourType, compression, filter, interlace] = data.subarray(8, 13);
+  if (width < 1 || height < 1) throw new PngFormatError(`corrupt PNG: its size is ${width}x${height}`);
+  for (const [what, n] of [['width', width], ['height', height]] as const) {
+    if (n > PNG_MAX_SIZE) throw new PngFormatError(`corrupt PNG: its ${what} is ${n}, above the PNG maximum of ${PNG_MAX_SIZE}`);
+  }
+  const type = COLOUR_TYPES[colourType];
+  if (type == null) throw new PngFormatError(`corrupt PNG: unknown colour type ${colourType} in the IHDR chunk`);
+  if (!type.depths.includes(depth)) {
+    throw new PngFormatError(`corrupt PNG: bit depth ${depth} is not allowed for ${type.name} images (${type.depths.join(', ')} are)`);
+  }
+  if (compression !== 0) throw new PngFormatError(`corrupt PNG: unknown compression method ${compression} in the IHDR chunk`);
+  if (filter !== 0) throw new PngFormatError(`corrupt PNG: unknown filter method ${filter} in the IHDR chunk`);
+  if (interlace > 1) throw new PngFormatError(`corrupt PNG: unknown interlace method ${interlace} in the IHDR chunk`);
+  return {
+    width,
+    height,
+    depth: depth as PngHeader['depth'],
+    colourType: colourType as PngHeader['colourType'],
+    channels: type.channels,
+    interlaced: interlace === 1,
+  };
+}
+
+/** Adam7's passes: first column, first row, column step, row step (PNG spec 8.2). */
+const ADAM7 = [
+  [0, 0, 8, 8],
+  [4, 0, 8, 8],
+  [0, 4, 4, 8],
+  [2, 0, 4, 4],
+  [0, 2, 2, 4],
+  [1, 0, 2, 2],
+  [0, 1, 1, 2],
+] as const;
+
+/** Bytes the image data of a PNG with this header inflates to: each row's filter byte and samples. */
+export function imageDataBytes(header: Pick<PngHeader, 'width' | 'height' | 'depth' | 'channels' | 'interlaced'>): number {
+  const { width, height, depth, channels } = header;
+  const rowBytes = (w: number): number => 1 + Math.ceil((w * channels * depth) / 8);
+  if (!header.interlaced) return height * rowBytes(width);
+  let total = 0;
+  for (const [x0, y0, dx, dy] of ADAM7) {
+    const w = Math.ceil((width - x0) / dx);
+    const h = Math.ceil((height - y0) / dy);
+    if (w > 0 && h > 0) total += h * rowBytes(w);
+  }
+  return total;
+}
+
+/** The largest chunk fast-png reads (it takes the length as an unsigned 32-bit number). */
+const MAX_CHUNK = 2 ** 32 - 1;
+
+/**
+ * The file as fast-png gets it: its IHDR, PLTE and tRNS chunks as they are, then one IDAT
+ * chunk holding the image data inflated once, bounded by what the header says it holds, and
+ * re-wrapped as a zlib stream of stored (uncompressed) blocks, then IEND.
+ *
+ * Why: fast-png inflates whatever it is given, so it must get a stream whose size is already
+ * known; copying stored blocks costs it little next to inflating the file's stream a second
+ * time (which made decoding a photo half again as slow). Every other chunk is left out
+ * (fast-png would inflate an iCCP profile without limit). The new chunks' CRCs and the
+ * stream's Adler-32 are left 0: fast-png does not check them (its default), and computing
+ * them cost a tenth of the decode; the round-trip tests fail if that changes.
+ *
+ * @throws PngFormatError when the image data does not inflate to exactly the header's size
+ *   (a stream that would expand further stops one step past it).
+ */
+function rebuild(bytes: Uint8Array, chunks: PngChunk[], idat: Uint8Array[], header: PngHeader): Uint8Array {
+  const expected = imageDataBytes(header);
+  const BLOCK = 65535;
+  const blocks = Math.max(1, Math.ceil(expected / BLOCK));
+  const zlibLength = 2 + blocks * 5 + expected + 4;
+  if (zlibLength > MAX_CHUNK) throw new PngFormatError(`unsupported PNG: its image data is ${expected} bytes, more than can be read (4 GiB)`);
+  const keep = chunks.filter((c) => c.type === 'IHDR' || c.type === 'PLTE' || c.type === 'tRNS');
+  const out = new Uint8Array(keep.reduce((n, c) => n + c.data.length + 12, 8) + 12 + zlibLength + 12);
+  const view = new DataView(out.buffer);
+  out.set(bytes.subarray(0, 8));
+  let at = 8;
+  for (const c of keep) {
+    out.set(bytes.subarray(c.offset, c.offset + c.data.length + 12), at);
+    at += c.data.length + 12;
+  }
+  view.setUint32(at, zlibLength);
+  out.set([73, 68, 65, 84], at + 4); // IDAT
+  const z = out.subarray(at + 8, at + 8 + zlibLength);
+  out.set([0, 0, 0, 0, 73, 69, 78, 68], at + 12 + zlibLength); // IEND, after the IDAT's CRC
+  z[0] = 0x78; // deflate, 32 KiB window
+  z[1] = 0x01; // no dictionary; 0x7801 is a multiple of 31 as RFC 1950 asks
+  for (let b = 0; b < blocks; b++) {
+    const len = Math.min(BLOCK, expected - b * BLOCK);
+    z.set([b === blocks - 1 ? 1 : 0, len & 0xff, len >>> 8, ~len & 0xff, (~len >>> 8) & 0xff], 2 + b * (BLOCK + 5));
+  }
+  const copy = (piece: Uint8Array, offset: number): void => {
+    for (let i = 0; i < piece.length; ) {
+      const p = offset + i;
+      const inBlock = p % BLOCK;
+      const n = Math.min(piece.length - i, BLOCK - inBlock);
+      z.set(piece.subarray(i, i + n), 2 + Math.floor(p / BLOCK) * (BLOCK + 5) + 5 + inBlock);
+      i += n;
+    }
+  };
+  const what = `a ${header.width}x${header.height} ${header.depth}-bit ${COLOUR_TYPES[header.colourType].name}${header.interlaced ? ' interlaced' : ''} image`;
+  let result;
+  try {
+    result = inflateBounded(idat, expected, copy);
+  } catch (e) {
+    throw new PngFormatError(`corrupt PNG: its image data cannot be inflated (${(e as Error).message})`);
+  }
+  if (result.over) throw new PngFormatError(`corrupt PNG: its image data inflates to more than the ${expected} bytes of ${what}`);
+  if (result.length < expected) {
+    throw new PngFormatError(`truncated PNG: its image data inflates to ${result.length} bytes, short of the ${expected} bytes of ${what}`);
+  }
+  return out;
 }
 
 /**
