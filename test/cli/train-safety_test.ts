@@ -121,6 +121,15 @@ describe('irn train writes only its own files', () => {
     assert.equal(await lstat(join(dir, 'zero.ckpt')).then(() => true, () => false), false);
   });
 
+  it('a run from scratch that never beats the Haar transform writes no model', async () => {
+    // A learning rate of 0 keeps the new model the Haar transform: equal, not better.
+    const run = await irn(['train', '--data', 'photos', '--out', 'flat', '--steps', '1', ...TINY, '--lr', '0', '--lr-min', '0'], dir);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /^flat: not written; no step beat the starting model's val PSNR-Y of \d+\.\d+ dB$/m);
+    assert.match(run.stderr, /^done: step 1, .* at step 0 \(the starting model; nothing written to \S+flat\)$/m);
+    assert.equal(await lstat(join(dir, 'flat')).then(() => true, () => false), false);
+  });
+
   it('skips an unreadable photo with a warning naming it, and trains on the rest', async () => {
     await mkdir(join(dir, 'mixed'));
     for (const f of ['astronaut-48x40.png', 'chelsea-rgba-40x32.png', 'coffee-33x27.png']) await copyFile(join(IMAGES, f), join(dir, 'mixed', f));
