@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { useNodeBackend } from '../backend/node-backend.js';
+import { LimitError } from '../limits.js';
 import { modelFromCheckpoint } from './convert.js';
 
 // Golden values: `/usr/bin/python3 packages/core/scripts/make-torch-fixtures.py` (PyTorch 1.13,
@@ -96,6 +97,18 @@ for (const backend of ['cpu', 'wasm'] as const) {
       }
       tf.dispose([x, want.output, want.logDet]);
       ref.dispose();
+    });
+
+    it('takes the source and the limits as options', () => {
+      const model = modelFromCheckpoint(fixture('irn_x2.pth'), { source: 'from irn_x2.pth', limits: { totalElements: 50_000 } });
+      assert.equal(model.source, 'from irn_x2.pth');
+      model.dispose();
+      const before = tf.memory().numTensors;
+      assert.throws(
+        () => modelFromCheckpoint(fixture('irn_x2.pth'), { limits: { totalElements: 40_000 } }),
+        (e: unknown) => e instanceof LimitError && e.limit === 'totalElements' && /is 43,212 elements, above the limit of 40,000/.test(e.message),
+      );
+      assert.equal(tf.memory().numTensors, before);
     });
 
     it('a broken file gets a clear error and leaves no model behind', () => {

@@ -54,7 +54,7 @@ export function registerConvert(program: Command, ctx: CliContext): void {
       const { modelFromCheckpoint } = await import('../../weights/convert.js');
       let model: IrnModel;
       try {
-        model = modelFromCheckpoint(bytes, `converted from ${basename(checkpoint)}`);
+        model = modelFromCheckpoint(bytes, { source: `converted from ${basename(checkpoint)}`, limits: ctx.limits() });
       } catch (e) {
         throw failure(`${checkpoint}: ${oneLine(e)}`, e);
       }

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { LimitError } from '../../limits.js';
 import { TorchFormatError } from './errors.js';
 import { PickleDict, unpickle, type PickleGlobal, type UnpickleOptions } from './pickle.js';
 import { findTorchGlobal } from './torch-globals.js';
@@ -132,5 +133,62 @@ describe('unpickle', () => {
     assert.throws(() => load(bytes('\x80\x02t.')), /TUPLE without a MARK/);
     assert.throws(() => load(bytes('\x80\x06N.')), /unsupported pickle protocol 6/);
     assert.throws(() => load(bytes('\x80\x02K\x01Q.')), /persistent id where none is expected/);
+  });
+
+  it('counts the work of every use of a shared list towards pickleObjects', () => {
+    let walked = 0;
+    const options: UnpickleOptions = {
+      findGlobal: (module, name): PickleGlobal => ({
+        qualifiedName: `${module}.${name}`,
+        call: (args) => {
+          for (const item of args[0] as unknown[]) walked += item === 1 ? 1 : 0;
+          return null;
+        },
+      }),
+      limits: { pickleObjects: 50_000 },
+    };
+    // L = [1] * 1000 (DUP), memoized; then f(L) 100 times: 100 bytes of calls walk 100,000 items.
+    const calls = Array.from({ length: 100 }, () => 'h\x01h\x00\x85R0').join('');
+    const data = bytes('\x80\x02(K\x01', '2'.repeat(999), 'lq\x000cm\nf\nq\x010', calls, 'N.');
+    assert.throws(() => load(data, options), (e: unknown) => {
+      assert.ok(e instanceof LimitError);
+      assert.equal(e.limit, 'pickleObjects');
+      assert.match(e.message, /^pickle: the pickle builds more than 50,000 objects \(stopped at byte \d+\), above the limit \(raise it with --limit pickleObjects=N\)$/);
+      return true;
+    });
+    assert.ok(walked < 50_000, `the handler walked ${walked} items`);
+    // With room for it, the same pickle loads.
+    assert.equal(load(data, { ...options, limits: { pickleObjects: 200_000 } }), null);
+  });
+
+  it('refuses a list that contains itself or changes after it was nested', () => {
+    assert.throws(() => load(bytes('\x80\x02]q\x00h\x00a.')), /a list or dict that contains itself, which a state_dict never has \(at byte 7\)/);
+    // L0 goes into L1, then L0 gets an item: L1's depth would be stale, and cycles possible.
+    assert.throws(
+      () => load(bytes('\x80\x02]q\x00]h\x00ah\x00K\x01a0.')),
+      /APPEND changes a list or dict that is already inside another one, which torch\.save never writes/,
+    );
+    // Shared but unchanged lists are fine (Python memoizes repeated tuples such as shapes).
+    assert.deepEqual(load(bytes('\x80\x02]q\x00K\x01a0(h\x00h\x00t.')), [[1], [1]]);
+  });
+
+  it('bounds nesting by pickleDepth, lists and MARKs alike', () => {
+    const deep = (n: number): Uint8Array => bytes('\x80\x02', ']'.repeat(n), 'a'.repeat(n - 1), '.');
+    assert.equal((load(deep(256)) as unknown[]).length, 1);
+    assert.throws(() => load(deep(257)), (e: unknown) => e instanceof LimitError && e.limit === 'pickleDepth'
+      && /^pickle: the nesting at byte \d+ is 257 levels, above the limit of 256 levels/.test(e.message));
+    assert.equal((load(deep(257), { ...torchOnly, limits: { pickleDepth: 300 } }) as unknown[]).length, 1);
+    assert.throws(() => load(bytes('\x80\x02', '('.repeat(300), '.'), { ...torchOnly, limits: { pickleDepth: 10 } }), /the nesting at byte 12 is 11 levels/);
+  });
+
+  it('checks length fields against the bytes that remain before allocating', () => {
+    assert.throws(() => load(bytes('\x80\x02B', u32(0xffffffff), 'ab.')), /truncated: BINBYTES needs 4294967295 bytes but only 3 remain/);
+    assert.throws(() => load(bytes('\x80\x04\x8d', [0, 0, 0, 0, 0, 1, 0, 0], '.')), /truncated: BINUNICODE8 needs 1099511627776 bytes/);
+    assert.throws(() => load(bytes('\x80\x04\x8e', [0, 0, 0, 0, 0, 0, 0, 0x80], '.')), /BINBYTES8: length 9223372036854775808 is absurd/);
+    assert.throws(() => load(bytes('\x80\x02T', u32(-5 >>> 0), '.')), /truncated: BINSTRING needs -5 bytes/);
+    assert.throws(() => load(bytes('\x80\x02\x8b', u32(0x7fffffff), '.')), /LONG4 integer of 2147483647 bytes is too large/);
+    // A text opcode reads at most one line's worth, however much follows without a newline.
+    assert.throws(() => load(bytes('\x80\x02c', 'x'.repeat(100_000))), /GLOBAL line is longer than 1024 bytes \(at byte 3\)/);
+    assert.throws(() => load(bytes('\x80\x02c', 'x'.repeat(10))), /truncated: GLOBAL has no terminating newline/);
   });
 });
