@@ -164,7 +164,7 @@ describe('fileSystem: weight specs and values', () => {
   it('refuses a quantized weight and a dtype other than float32', async () => {
     const q = await folder(firstSpec((s) => (s.quantization = { dtype: 'uint8', scale: 1, min: 0 })));
     await refused(q, new RegExp(`weight ${firstName()} is quantized; IRN models hold plain float32 weights`));
-    const f16 = await folder(firstSpec((s) => (s.dtype = 'float16')));
+    const f16 = await folder(firstSpec((s) => (s.dtype = 'float16' as tf.DataType)));
     await refused(f16, new RegExp(`weight ${firstName()} has dtype float16; IRN models hold float32 weights only`));
     const int = await folder(firstSpec((s) => (s.dtype = 'int32')));
     await refused(int, /has dtype int32/);
@@ -213,7 +213,7 @@ describe('fileSystem: weight specs and values', () => {
       new RegExp(`^Error: weight ${modelJson.weightsManifest[0].weights[0].name} holds NaN`),
     );
     const quantized = structuredClone(artifacts.weightSpecs!);
-    quantized[1].dtype = 'float16';
+    quantized[1].dtype = 'float16' as tf.DataType;
     await assert.rejects(IrnModel.load(tf.io.fromMemory({ ...artifacts, weightSpecs: quantized })), /has dtype float16/);
     await assert.rejects(IrnModel.load(tf.io.fromMemory({ ...artifacts, weightData: new ArrayBuffer(8) })), /the model's weights hold 8 bytes, its model\.json describes \d+/);
     assert.ok((await stat(join(dir, SHARD))).size > 8);
