@@ -187,6 +187,35 @@ describe('importIrnStateDict errors', () => {
     );
   });
 
+  it('lists missing keys without generating every key of a crafted block count', () => {
+    // One key claims block 10^12: the layout needs 3 * 10^13 keys, which are never all made.
+    const dict = editedX2((d) => d.set('operations.1000000000000.F.conv1.weight', tensor([8, 9, 3, 3])));
+    const start = performance.now();
+    assertFormatError(
+      () => importIrnStateDict(dict),
+      /^missing keys for an IRN x2 with 1000000000000 blocks per level: "operations\.3\.F\.conv1\.weight", .* \(29999999999939 in all\)$/,
+    );
+    const only = new Map([
+      ['operations.0.haar_weights', tensor([12, 1, 2, 2])],
+      ['operations.1000000000000.F.conv1.weight', tensor([8, 9, 3, 3])],
+    ]);
+    assertFormatError(
+      () => importIrnStateDict(only),
+      /^missing keys for an IRN x2 with 1000000000000 blocks per level: "operations\.1\.F\.conv1\.weight", .* \(29999999999999 in all\)$/,
+    );
+    assert.ok(performance.now() - start < 1000);
+  });
+
+  it('refuses NaN weights in a state_dict, naming the key and the index', () => {
+    const dict = editedX2((d) => {
+      const t = d.get('operations.2.H.conv5.bias') as TorchTensor;
+      const data = Float32Array.from(t.data);
+      data[4] = NaN;
+      d.set('operations.2.H.conv5.bias', { ...t, data });
+    });
+    assertFormatError(() => importIrnStateDict(dict), /^checkpoint tensor operations\.2\.H\.conv5\.bias holds NaN at index 4; a usable model has finite weights$/);
+  });
+
   it('rejects a checkpoint cut short, then an unrelated file, with format errors', () => {
     const whole = fixture('irn_x4.pth');
     assertFormatError(() => importIrnCheckpoint(whole.subarray(0, 1000)), /zip archive is truncated/);
