@@ -2,11 +2,19 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { DEFAULT_TILE_SIZE } from '../rescale/tiles.js';
 import { formatBytes } from './format.js';
 
-/** Parses `--temperature`: a finite number >= 0. */
+/**
+ * Highest `--temperature`. z is drawn from N(0, T^2) and the model was trained on T = 1;
+ * the paper finds the best restorations near 0.8 to 1, and already at a few times that the
+ * restored detail is noise. Far above, the coupling's exponentials overflow: at 1e308 every
+ * pixel was NaN and the PNG came out black. 10 leaves room for experiments and none for that.
+ */
+export const MAX_TEMPERATURE = 10;
+
+/** Parses `--temperature`: a number from 0 to {@link MAX_TEMPERATURE}. */
 export function parseTemperature(value: string): number {
   const t = Number(value);
-  if (value.trim() === '' || !Number.isFinite(t) || t < 0) {
-    throw new InvalidArgumentError('The temperature must be a number >= 0, e.g. 0.8.');
+  if (value.trim() === '' || !Number.isFinite(t) || t < 0 || t > MAX_TEMPERATURE) {
+    throw new InvalidArgumentError(`The temperature must be a number from 0 to ${MAX_TEMPERATURE}, e.g. 0.8.`);
   }
   return t;
 }
@@ -69,4 +77,16 @@ export function addTilingOptions(command: Command): Command {
 export function tilingNote(tiles: number, tile: number, overlap: number, peakBytes: number, startBytes: number): string {
   const layout = tiles === 1 ? '1 tile' : `${tiles} tiles of up to ${tile} px (overlap ${overlap} px)`;
   return `, ${layout}, peak tensor memory ${formatBytes(peakBytes)} (${formatBytes(peakBytes - startBytes)} above the model's weights)`;
+}
+
+/**
+ * A `TileMemoryError` from the rescale functions (a tile too large for the memory there
+ * is) in the CLI's words, naming the `--tile` that fits; any other error as it is.
+ * Recognised by name, so that this module does not load TensorFlow.js.
+ */
+export function withTileAdvice(e: unknown): unknown {
+  if (!(e instanceof Error) || e.name !== 'TileMemoryError') return e;
+  const { suggestedTileSize, problem } = e as Error & { suggestedTileSize: number; problem: string };
+  const fix = suggestedTileSize > 0 ? `use --tile ${suggestedTileSize} or less` : 'use a smaller --overlap';
+  return new Error(`${problem}; ${fix}`, { cause: e });
 }

@@ -3,6 +3,7 @@
  * size of the original, so that `irn upscale` can restore exactly that size (the LR of an
  * image whose sides are not multiples of the scale comes from an edge-padded copy).
  */
+import { checkLimit, resolveLimits, type Limits } from '../limits.js';
 
 /** Keyword of the text chunk. */
 export const LR_TEXT_KEY = 'irn';
@@ -30,23 +31,50 @@ export function readLrMetadata(text: Record<string, string>): LrMetadata | null 
   try {
     meta = JSON.parse(raw);
   } catch {
-    throw new Error(`its "${LR_TEXT_KEY}" text chunk is not JSON: ${raw.slice(0, 80)}`);
+    throw new Error(`its "${LR_TEXT_KEY}" text chunk is not JSON: ${quoted(raw)}`);
   }
   const { scale, width, height } = (meta ?? {}) as Partial<LrMetadata>;
   const posInt = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) > 0;
   if (!posInt(scale) || !posInt(width) || !posInt(height)) {
-    throw new Error(`its "${LR_TEXT_KEY}" text chunk should hold {"scale", "width", "height"} as positive integers, got ${raw.slice(0, 80)}`);
+    throw new Error(`its "${LR_TEXT_KEY}" text chunk should hold {"scale", "width", "height"} as positive integers, got ${quoted(raw)}`);
   }
   return { scale, width, height };
 }
 
+/** The start of a text from a file, quoted and escaped (no control characters reach a terminal). */
+function quoted(raw: string): string {
+  return JSON.stringify(raw.length > 80 ? `${raw.slice(0, 80)}...` : raw).replace(/[\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** The scales IRN models have (one Haar level per factor of 2). */
+const IRN_SCALES = [2, 4, 8];
+
 /**
  * The size to restore an LR image of `lrWidth x lrHeight` to with a model of `scale`: the
- * size in its metadata when it is consistent, `lr x scale` when there is none.
- * @throws Error when the metadata names another scale or a size this LR cannot come from.
+ * size in its metadata when it is consistent, `lr x scale` when there is none. The result
+ * is checked against `limits.pixels` (default: `DEFAULT_LIMITS`), so that an LR image
+ * cannot make its caller allocate more than the limit allows.
+ * @throws Error when the metadata names another scale, a scale no IRN model has, or a size
+ *   this LR cannot come from; LimitError when the restored image would pass `limits.pixels`.
  */
-export function restoredSize(meta: LrMetadata | null, scale: number, lrWidth: number, lrHeight: number): { width: number; height: number } {
+export function restoredSize(
+  meta: LrMetadata | null,
+  scale: number,
+  lrWidth: number,
+  lrHeight: number,
+  limits?: Partial<Limits>,
+): { width: number; height: number } {
+  const size = sizeFromMetadata(meta, scale, lrWidth, lrHeight);
+  checkLimit(resolveLimits(limits), 'pixels', size.width * size.height, `the restored image (${size.width}x${size.height})`, 'pixels');
+  return size;
+}
+
+function sizeFromMetadata(meta: LrMetadata | null, scale: number, lrWidth: number, lrHeight: number): { width: number; height: number } {
   if (meta == null) return { width: lrWidth * scale, height: lrHeight * scale };
+  if (!IRN_SCALES.includes(meta.scale)) {
+    // Not "use an x3 model": there is none. The chunk was written by something else, or edited.
+    throw new Error(`its "${LR_TEXT_KEY}" text chunk claims scale ${meta.scale}, which no IRN model has (x2, x4, x8); the metadata is wrong`);
+  }
   if (meta.scale !== scale) {
     throw new Error(`it was downscaled at x${meta.scale} but the model is x${scale}; use an x${meta.scale} model`);
   }

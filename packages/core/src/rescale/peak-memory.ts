@@ -10,18 +10,40 @@ export interface PeakMemory<T> {
 }
 
 /**
- * Runs `run` under `tf.profile` and reports the peak tensor memory: the engine's byte
- * count after every kernel, which sees each op's inputs and outputs alive together (sampling
- * `tf.memory()` between calls would miss the peaks inside them). Kernel profiling records
- * every op, so use it for reports, not on every call.
+ * Runs `run` and reports the peak tensor memory: the engine's byte count (`tf.memory()
+ * .numBytes`) at its highest, watched at every change, so the peaks inside a kernel (its
+ * inputs and outputs alive together) are seen, which sampling `tf.memory()` between calls
+ * would miss.
+ *
+ * Not `tf.profile`: under it, a kernel that throws on the wasm backend (an allocation that
+ * fails) loses its error in a rejected promise and tfjs throws "Cannot read properties of
+ * undefined (reading 'map')" instead, while the lost rejection ends the process. Here the
+ * kernel's own error propagates, and nothing is timed or recorded per kernel.
  */
 export async function withPeakMemory<T>(run: () => Promise<T>): Promise<PeakMemory<T>> {
-  const startBytes = tf.memory().numBytes;
-  let result: T | undefined;
-  const info = await tf.profile(async () => {
-    result = await run();
-    return [];
+  const state = tf.engine().state as { numBytes: number };
+  // A data property normally; an accessor when a call of this function is running around us.
+  const previous = Object.getOwnPropertyDescriptor(state, 'numBytes');
+  const startBytes = state.numBytes;
+  let current = startBytes;
+  let peakBytes = startBytes;
+  // Watch the counter: every tensor the engine tracks or frees passes through it.
+  Object.defineProperty(state, 'numBytes', {
+    configurable: true,
+    enumerable: true,
+    get: () => current,
+    set: (v: number) => {
+      current = v;
+      if (v > peakBytes) peakBytes = v;
+      previous?.set?.call(state, v);
+    },
   });
-  // With no kernel run at all, the profile's peak is -Infinity.
-  return { result: result as T, peakBytes: Math.max(startBytes, info.peakBytes), startBytes };
+  try {
+    const result = await run();
+    return { result, peakBytes, startBytes };
+  } finally {
+    if (previous != null) Object.defineProperty(state, 'numBytes', previous);
+    else delete (state as { numBytes?: number }).numBytes;
+    state.numBytes = current;
+  }
 }

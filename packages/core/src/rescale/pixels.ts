@@ -1,7 +1,7 @@
 /**
  * Per-pixel work of the image-level rescale, done in JavaScript on the raster so that
  * nothing image-sized ever becomes a tensor: reading a tile's RGB, alpha down and up,
- * 8-bit rounding.
+ * 8-bit rounding, the check for non-finite results.
  */
 import { hasAlpha, type RasterImage } from '../image/raster.js';
 
@@ -87,5 +87,23 @@ export function quantize8InPlace(data: Float32Array): void {
     let r = Math.round(p);
     if (r - p === 0.5 && r % 2 === 1) r -= 1; // half to even, as tf.round
     data[i] = r / 255;
+  }
+}
+
+/**
+ * Throws unless every value of `image` is finite. A model with damaged weights (NaN or
+ * huge values) gives NaN or infinite pixels, which a PNG encoder would clamp into a black
+ * or white image without a word; `what` names the image in the message.
+ */
+export function checkFinite(image: RasterImage, what: string): void {
+  const { data, width, channels } = image;
+  for (let i = 0; i < data.length; i++) {
+    if (!Number.isFinite(data[i])) {
+      const pixel = Math.floor(i / channels);
+      const kind = Number.isNaN(data[i]) ? 'NaN' : 'infinite';
+      throw new Error(
+        `the model produced ${kind} values (${what}, first at pixel ${pixel % width}, ${Math.floor(pixel / width)}); its weights may be damaged`,
+      );
+    }
   }
 }

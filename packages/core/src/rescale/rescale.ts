@@ -1,8 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { checkRaster, hasAlpha, type RasterImage } from '../image/raster.js';
+import { concatChannels } from '../layers/concat-channels.js';
 import type { IrnModel, LatentOptions } from '../model/irn.js';
 import { seededNormal } from '../model/noise.js';
-import { bilinearAlphaInto, boxAlphaInto, quantize8InPlace, readRgb } from './pixels.js';
+import { checkPassMemory } from './pass-memory.js';
+import { bilinearAlphaInto, boxAlphaInto, checkFinite, quantize8InPlace, readRgb } from './pixels.js';
 import { receptiveField } from './receptive-field.js';
 import { resolveTiling, runTiled, type LrRect, type TileOptions } from './tiled-pass.js';
 
@@ -27,6 +29,11 @@ export interface UpscaleOptions extends LatentOptions, TileOptions {
  * of context, so tensor memory is bounded by the tile, not the image; with the default
  * overlap (the model's {@link receptiveField}) the result does not depend on the tiling.
  * Between tiles the event loop runs; `onProgress` and `signal` report and cancel.
+ *
+ * Before any tensor is made, the peak tensor memory of the largest tile is estimated
+ * (`passBytesPerHrPixel` in pass-memory.ts), and a tiling that does not fit the backend (the
+ * wasm heap's 4 GiB) or `memoryBudget` is refused with a `TileMemoryError` that names a tile
+ * size that fits. A result holding NaN or infinite values (damaged weights) is refused too.
  *
  * Sizes that are not multiples of the scale are handled by repeating the last row and column
  * up to the next multiple; pass the original size to {@link upscaleImage} to crop the restored
@@ -55,6 +62,7 @@ export async function downscaleUnrounded(model: IrnModel, image: RasterImage, op
   const tiling = resolveTiling(options, receptiveField(model.config));
   const lrWidth = Math.ceil(image.width / s);
   const lrHeight = Math.ceil(image.height / s);
+  checkPassMemory(model.config, tiling, lrWidth, lrHeight, `${image.width}x${image.height}`, options.memoryBudget);
   const channels = hasAlpha(image) ? 4 : 3;
   const lr: RasterImage = { width: lrWidth, height: lrHeight, channels, data: new Float32Array(lrWidth * lrHeight * channels) };
   const run = (crop: LrRect): tf.Tensor4D => {
@@ -63,6 +71,7 @@ export async function downscaleUnrounded(model: IrnModel, image: RasterImage, op
     return tf.slice(model.forward(xHr).output, [0, 0, 0, 0], [-1, -1, -1, 3]);
   };
   await runTiled({ lrWidth, lrHeight, factor: 1, run }, tiling, lr, options);
+  checkFinite(lr, 'the LR image');
   if (channels === 4) boxAlphaInto(image, s, lr);
   return lr;
 }
@@ -90,8 +99,8 @@ export function checkedRestoredSize(lr: { width: number; height: number }, scale
  * chosen by `options` (zeros by default); a seeded Gaussian z is drawn per pixel position,
  * so it is the same whatever the tiling. Alpha is upsampled bilinearly.
  *
- * Tiling, progress and cancellation work as in {@link downscaleImage}; `tileSize` and
- * `overlap` are in LR pixels.
+ * Tiling, progress, cancellation and the memory and NaN checks work as in
+ * {@link downscaleImage}; `tileSize` and `overlap` are in LR pixels.
  *
  * @example
  * const hr = await upscaleImage(model, lr, { z: 'gaussian', seed: 7, width: 4000, height: 3000 });
@@ -101,14 +110,19 @@ export async function upscaleImage(model: IrnModel, lr: RasterImage, options: Up
   const s = model.scale;
   const { width, height } = checkedRestoredSize(lr, s, options);
   const tiling = resolveTiling(options, receptiveField(model.config));
+  checkPassMemory(model.config, tiling, lr.width, lr.height, `${lr.width}x${lr.height}`, options.memoryBudget);
   const latentOf = latentTiles(model, lr.width, lr.height, options);
   const channels = hasAlpha(lr) ? 4 : 3;
   const hr: RasterImage = { width, height, channels, data: new Float32Array(width * height * channels) };
   const run = (crop: LrRect): tf.Tensor4D => {
     const yLr = tf.tensor4d(readRgb(lr, crop.left, crop.top, crop.width, crop.height), [1, crop.height, crop.width, 3]);
-    return model.upscale(yLr, { z: latentOf(crop) });
+    const { output } = model.inverse(concatChannels([yLr, latentOf(crop)]));
+    // IrnModel.upscale's clamp to [0, 1], except that NaN and infinities are kept for
+    // checkFinite: clamped, they would become a black or white image without a word.
+    return tf.where(tf.isFinite(output), tf.clipByValue(output, 0, 1), output);
   };
   await runTiled({ lrWidth: lr.width, lrHeight: lr.height, factor: s, run }, tiling, hr, options);
+  checkFinite(hr, 'the restored image');
   if (channels === 4) bilinearAlphaInto(lr, s, hr);
   return hr;
 }

@@ -26,6 +26,12 @@ export interface TileOptions {
    * bench/README.md for what each setting costs in PSNR).
    */
   overlap?: number;
+  /**
+   * Bytes of tensor memory one tile's pass may take; a tiling whose largest tile would need
+   * more is refused before it starts (`TileMemoryError`, with a tile size that fits). The
+   * backend's own bound applies as well (the wasm heap: 4 GiB). Default: no other bound.
+   */
+  memoryBudget?: number;
   /** Called after each tile. */
   onProgress?: (progress: TileProgress) => void;
   /**
@@ -123,7 +129,17 @@ export async function runTiled(pass: TiledPass, tiling: Tiling, target: StitchTa
         width: cols[c].cropEnd - cols[c].cropStart,
         height: rows[r].cropEnd - rows[r].cropStart,
       };
-      const out = tf.tidy(() => pass.run(crop));
+      let out: tf.Tensor4D;
+      try {
+        out = tf.tidy(() => pass.run(crop));
+      } catch (e) {
+        // The estimate before the pass (pass-memory.ts) should prevent this; if the backend
+        // still cannot allocate, say so instead of "Invalid typed array length: 342000000".
+        if (e instanceof RangeError && /^(Invalid typed array length|Array buffer allocation failed|Invalid array buffer length)/.test(e.message)) {
+          throw new Error(`out of memory on a tile of ${crop.width}x${crop.height} LR pixels; use a smaller tile size`, { cause: e });
+        }
+        throw e;
+      }
       let values: Float32Array;
       try {
         values = (await out.data()) as Float32Array;

@@ -6,7 +6,7 @@ import type { CliContext } from '../context.js';
 import { planJobs, readPng, writeFileAtomic } from '../files.js';
 import { modelDirectory } from '../model-path.js';
 import { LR_TEXT_KEY, lrMetadataText } from '../../image/lr-metadata.js';
-import { addTilingOptions, withTileAdvice, tilingNote, type TilingFlags } from '../options.js';
+import { addTilingOptions, tilingNote, withTileAdvice, type TilingFlags } from '../options.js';
 
 interface DownscaleOptions extends TilingFlags {
   model: string;

@@ -8,7 +8,7 @@ import { UsageError } from '../errors.js';
 import { planJobs, readPng, writeFileAtomic } from '../files.js';
 import { modelDirectory } from '../model-path.js';
 import { readLrMetadata, restoredSize } from '../../image/lr-metadata.js';
-import { addTilingOptions, withTileAdvice, parseBitDepth, parseSeed, parseTemperature, tilingNote, type TilingFlags } from '../options.js';
+import { addTilingOptions, parseBitDepth, parseSeed, parseTemperature, tilingNote, withTileAdvice, type TilingFlags } from '../options.js';
 
 interface UpscaleOptions extends TilingFlags {
   model: string;

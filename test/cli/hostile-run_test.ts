@@ -1,0 +1,120 @@
+// Runs that used to end badly on hostile or careless input (issue 15, items 13 to 15): a
+// whole large photo at once, absurd temperatures, weights that overflow, lying LR metadata,
+// a stray error after TensorFlow.js loaded. Each must end in one `irn: error:` line with
+// exit status 1 (2 for a bad command line), quickly, and write nothing.
+import assert from 'node:assert/strict';
+import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { useNodeBackend } from '../../packages/core/src/backend/node-backend.js';
+import { encodePng } from '../../packages/core/src/image/png.js';
+import { failedCleanly, IMAGES, irn, saveSmallModel } from './helpers.js';
+
+/** The memory refusal comes before any tensor: decoding the 24 MP photo is all the time it takes. */
+const REFUSAL_MAX_SECONDS = 30;
+
+let work: string;
+
+before(async () => {
+  await useNodeBackend('wasm');
+  work = mkdtempSync(join(tmpdir(), 'irn-hostile-run-'));
+  (await saveSmallModel(join(work, 'model'), { perturbStd: 0.02, seed: 3 })).dispose();
+  // Finite weights (so the model loads) large enough to overflow float32 inside the network.
+  (await saveSmallModel(join(work, 'overflowing'), { perturbStd: 1e30, seed: 5 })).dispose();
+  copyFileSync(join(IMAGES, 'astronaut-48x40.png'), join(work, 'a.png'));
+});
+
+after(() => {
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+describe('a whole large photo at once (item 13)', () => {
+  it('refuses --tile 0 on a 6000x4000 photo with a tile size that fits, with and without --verbose', async () => {
+    const [w, h] = [6000, 4000];
+    writeFileSync(join(work, 'big.png'), encodePng({ width: w, height: h, channels: 1, data: new Float32Array(w * h).fill(0.25) }));
+    for (const verbose of [[], ['--verbose']]) {
+      const started = performance.now();
+      const run = await irn(['downscale', '-m', 'model', '--tile', '0', ...verbose, 'big.png', 'big-lr.png'], work);
+      const seconds = (performance.now() - started) / 1000;
+      assert.equal(failedCleanly(run, 1), null, run.stderr);
+      assert.match(
+        run.stderr,
+        /^irn: error: big\.png: processing the whole 6000x4000 image at once needs about [\d.]+ GB of tensor memory, more than the [\d.]+ GB available; use --tile 256 or less\n$/,
+      );
+      assert.ok(seconds < REFUSAL_MAX_SECONDS, `took ${seconds.toFixed(1)} s`);
+      assert.equal(existsSync(join(work, 'big-lr.png')), false);
+    }
+  });
+});
+
+describe('silently wrong output (item 14)', { concurrency: 2 }, () => {
+  for (const t of ['1e308', '10.5', 'Infinity']) {
+    it(`refuses --temperature ${t}`, async () => {
+      const run = await irn(['upscale', '-m', 'model', '--z', 'gaussian', '--temperature', t, 'a.png', 'o.png'], work);
+      assert.equal(failedCleanly(run, 2), null, run.stderr);
+      assert.match(run.stderr, /The temperature must be a number from 0 to 10/);
+    });
+  }
+
+  it('refuses to write what a model with overflowing weights produces, upscaling and downscaling', async () => {
+    const [down, up] = await Promise.all([
+      irn(['downscale', '-m', 'overflowing', 'a.png', 'o-down.png'], work),
+      irn(['upscale', '-m', 'overflowing', 'a.png', 'o-up.png'], work),
+    ]);
+    for (const run of [down, up]) {
+      assert.equal(failedCleanly(run, 1), null, run.stderr);
+      assert.match(run.stderr, /^irn: error: a\.png: the model produced (NaN|infinite) values \(the (LR|restored) image, first at pixel \d+, \d+\); its weights may be damaged\n$/);
+    }
+    assert.equal(existsSync(join(work, 'o-down.png')), false);
+    assert.equal(existsSync(join(work, 'o-up.png')), false);
+  });
+});
+
+describe('lying LR metadata (item 15)', { concurrency: 2 }, () => {
+  const lr = (meta: string) => encodePng({ width: 4, height: 4, channels: 3, data: new Float32Array(48).fill(0.5) }, { text: { irn: meta } });
+
+  it('says a scale no IRN model has is wrong metadata, not "use an x3 model"', async () => {
+    writeFileSync(join(work, 'lr-x3.png'), lr('{"scale":3,"width":12,"height":12}'));
+    const run = await irn(['upscale', '-m', 'model', 'lr-x3.png', 'o.png'], work);
+    assert.equal(failedCleanly(run, 1), null, run.stderr);
+    assert.match(run.stderr, /lr-x3\.png: its "irn" text chunk claims scale 3, which no IRN model has \(x2, x4, x8\); the metadata is wrong\n$/);
+    assert.doesNotMatch(run.stderr, /use an x3 model/);
+  });
+
+  it('bounds the restored size by the pixel limit, and escapes control characters from the chunk', async () => {
+    const run = await irn(['--limit', 'pixels=5000', 'upscale', '-m', 'model', 'a.png', 'o.png'], work);
+    assert.equal(failedCleanly(run, 1), null, run.stderr);
+    assert.match(run.stderr, /a\.png: the restored image \(96x80\) is 7,680 pixels, above the limit of 5,000 pixels \(raise it with --limit pixels=N\)\n$/);
+    writeFileSync(join(work, 'lr-esc.png'), lr('\u001b[2J{"scale":2}'));
+    const esc = await irn(['upscale', '-m', 'model', 'lr-esc.png', 'o.png'], work);
+    assert.equal(failedCleanly(esc, 1), null, esc.stderr);
+    assert.ok(!esc.stderr.includes('\u001b'), 'an escape character reached the terminal');
+    assert.match(esc.stderr, /text chunk is not JSON: "\\u001b\[2J\{\\"scale\\":2\}"/);
+  });
+});
+
+describe('raw JavaScript errors (item 15)', () => {
+  it('a stray rejection after the wasm backend loaded ends in one line and exit status 1, not 7', async () => {
+    // Rejects a promise nobody awaits once Emscripten has added its rethrowing handlers.
+    const preload = join(work, 'stray.mjs');
+    writeFileSync(
+      preload,
+      `const timer = setInterval(() => {
+        if (process.listenerCount('unhandledRejection') < 2) return;
+        clearInterval(timer);
+        Promise.reject(new TypeError("Cannot read properties of null (reading 'x')"));
+      }, 2);
+      timer.unref();\n`,
+    );
+    const env = { NODE_OPTIONS: `--import ${preload}` };
+    const [plain, debug] = await Promise.all([
+      irn(['downscale', '-m', 'model', 'a.png', 'o-stray.png'], work, env),
+      irn(['--debug', 'downscale', '-m', 'model', 'a.png', 'o-stray2.png'], work, env),
+    ]);
+    assert.equal(failedCleanly(plain, 1), null, plain.stderr);
+    assert.equal(plain.stderr, 'irn: error: internal error (TypeError); please report it with the output of --debug\n');
+    assert.equal(debug.code, 1, debug.stderr);
+    assert.match(debug.stderr, /^irn: error: internal error \(TypeError\)[^\n]*\nTypeError: Cannot read properties of null \(reading 'x'\)\n\s+at /);
+  });
+});
