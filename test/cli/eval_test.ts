@@ -42,8 +42,8 @@ describe('irn eval', () => {
   });
 
   it('averages gaussian draws, repeatably for a seed', async () => {
-    const a = await irn(['eval', '-m', 'model', '-d', 'photos', '--z', 'gaussian', '--draws', '2', '--seed', '3', '--json', 'a.json', '--limit', '1'], dir);
-    const b = await irn(['eval', '-m', 'model', '-d', 'photos', '--z', 'gaussian', '--draws', '2', '--seed', '3', '--json', 'b.json', '--limit', '1'], dir);
+    const a = await irn(['eval', '-m', 'model', '-d', 'photos', '--z', 'gaussian', '--draws', '2', '--seed', '3', '--json', 'a.json', '--first', '1'], dir);
+    const b = await irn(['eval', '-m', 'model', '-d', 'photos', '--z', 'gaussian', '--draws', '2', '--seed', '3', '--json', 'b.json', '--first', '1'], dir);
     assert.equal(a.code, 0, a.stderr);
     const ra = JSON.parse(await readFile(join(dir, 'a.json'), 'utf8'));
     const rb = JSON.parse(await readFile(join(dir, 'b.json'), 'utf8'));

@@ -39,9 +39,36 @@ export class UsageError extends CliError {
 
 /** The message of any thrown value as one line (tfjs messages can span several). */
 export function oneLine(e: unknown): string {
-  const message = e instanceof Error ? e.message : String(e);
+  const message = internalMessage(e) ?? (e instanceof Error ? e.message : String(e));
   const flat = message.replace(/\s*\n\s*/g, ' ').trim();
   return flat.length > 500 ? `${flat.slice(0, 497)}...` : flat || 'unknown error';
+}
+
+/** The JavaScript engine's messages for a failed allocation (V8 and WebAssembly). */
+const OUT_OF_MEMORY = /^(Invalid typed array length|Array buffer allocation failed|Invalid array buffer length|Invalid array length|Invalid string length|Cannot create a string longer than|WebAssembly\.Memory\.grow\(\)|Out of memory)/i;
+/** V8's messages for a program error (a bug, not a bad input) of TypeError and ReferenceError. */
+const PROGRAM_ERROR = /^(Cannot (read|set) propert|Cannot destructure|Cannot convert|Cannot mix BigInt|Reduce of empty array|.* is not (a function|iterable|a constructor|defined))/;
+
+/**
+ * The line to show instead of a raw JavaScript engine message, which would mean nothing to
+ * the user ("Invalid typed array length: 342000000", "Cannot read properties of null"), or
+ * null when `e` is an error whose message is meant to be read. Only the engine's own
+ * messages are replaced: errors that irn throws on purpose as RangeError or TypeError keep
+ * theirs. `--debug` shows the original message and stack.
+ */
+export function internalMessage(e: unknown): string | null {
+  if (!(e instanceof Error) || e instanceof CliError) return null;
+  const m = e.message;
+  if (e instanceof RangeError && OUT_OF_MEMORY.test(m)) {
+    return 'out of memory: a buffer could not be allocated (for a large image, a smaller --tile helps; --debug shows where)';
+  }
+  if (e instanceof RangeError && /^Maximum call stack size exceeded/.test(m)) {
+    return 'internal error: the call stack overflowed (the input may be nested too deeply); run with --debug for details';
+  }
+  if ((e instanceof TypeError || e instanceof ReferenceError) && PROGRAM_ERROR.test(m)) {
+    return `internal error (${e.name}); please report it with the output of --debug`;
+  }
+  return null;
 }
 
 /** Prefixes an error's message with what was being worked on, keeping its kind. */

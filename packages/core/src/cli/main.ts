@@ -25,4 +25,22 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+/**
+ * The last resort for an error that escapes every handler (a rejected promise nobody awaits,
+ * an exception in a callback): one `irn: error:` line and exit status 1, like any other
+ * failure. Registered before TensorFlow.js loads, so this runs before the handlers that the
+ * wasm backend's Emscripten module adds, which rethrow and so end the process with Node's
+ * status 7 and a raw stack trace.
+ */
+function exitOnStrayError(argv: string[]): void {
+  const fail = (e: unknown) => {
+    const debug = argv.includes('--debug') || debugFromEnv();
+    consoleOutput({ quiet: false, debug }).error(oneLine(e), stackOf(e));
+    process.exit(EXIT_FAILURE);
+  };
+  process.on('uncaughtException', fail);
+  process.on('unhandledRejection', fail);
+}
+
+exitOnStrayError(process.argv);
 process.exitCode = await main(process.argv);

@@ -16,7 +16,7 @@ interface EvalFlags {
   seed?: number;
   temperature?: number;
   json?: string;
-  limit?: number;
+  first?: number;
 }
 
 function parsePositiveInt(what: string) {
@@ -44,7 +44,8 @@ export function registerEval(program: Command, ctx: CliContext): void {
     .option('--draws <n>', 'gaussian draws averaged per image (default 5, as the paper)', parsePositiveInt('--draws'))
     .option('--seed <n>', 'seed of the first gaussian draw (default 0)', parseSeed)
     .option('--temperature <t>', 'standard deviation of the gaussian z (default 1)', parseTemperature)
-    .option('--limit <n>', 'only the first n photos (sorted by name)', parsePositiveInt('--limit'))
+    // Not --limit: that is the global --limit name=value, which commander also reads here.
+    .option('--first <n>', 'only the first n photos (sorted by name)', parsePositiveInt('--first'))
     .option('--json <file>', 'where to write the JSON results (default irn-eval-<folder>-x<scale>-<z>.json)')
     .action(async (opts: EvalFlags) => {
       const out = ctx.out();
@@ -56,7 +57,7 @@ export function registerEval(program: Command, ctx: CliContext): void {
       if (dataKind !== 'dir') throw new CliError(`the data folder ${opts.data} ${dataKind === 'missing' ? 'does not exist' : 'is not a directory'}`);
       let names = (await readdir(opts.data)).filter((f) => extname(f).toLowerCase() === '.png').sort();
       if (names.length === 0) throw new CliError(`no .png files in ${opts.data}`);
-      if (opts.limit != null) names = names.slice(0, opts.limit);
+      if (opts.first != null) names = names.slice(0, opts.first);
       await ctx.backend();
       const { loadModel } = await import('../model-dir.js');
       const { evaluateImage, meanEvaluation } = await import('../../eval/evaluate.js');

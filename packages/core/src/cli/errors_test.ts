@@ -1,0 +1,42 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { CliError, internalMessage, oneLine, withContext } from './errors.js';
+
+/** Makes the engine throw its own error. */
+function engineError(f: () => unknown): Error {
+  try {
+    f();
+  } catch (e) {
+    return e as Error;
+  }
+  throw new Error('no error');
+}
+
+describe('internalMessage / oneLine', () => {
+  it('replaces the engine messages of failed allocations, program errors and stack overflows', () => {
+    const recurse = (n: number): number => recurse(n + 1) + 1;
+    const cases: [Error, RegExp][] = [
+      [engineError(() => new Float32Array(new ArrayBuffer(8), 0, 342000000)), /^out of memory: a buffer could not be allocated/],
+      [engineError(() => (null as unknown as { x: number }).x), /^internal error \(TypeError\); please report it with the output of --debug$/],
+      [engineError(() => (undefined as unknown as () => void)()), /^internal error \(TypeError\)/],
+      [engineError(() => recurse(0)), /^internal error: the call stack overflowed/],
+    ];
+    for (const [e, expected] of cases) {
+      assert.match(oneLine(e), expected, e.message);
+      assert.doesNotMatch(oneLine(withContext('photo.png', e)), /Invalid typed array|Cannot read|Maximum call stack|is not a function/);
+      assert.match(oneLine(withContext('photo.png', e)), /^photo\.png: /);
+    }
+  });
+
+  it("keeps the messages of errors thrown on purpose, RangeErrors and TypeErrors included", () => {
+    for (const e of [
+      new RangeError('tileSize must be an integer >= 0 (0: the whole image), got -1'),
+      new TypeError('8-bit samples must be a Uint8Array'),
+      new Error('not a PNG file'),
+      new CliError('Cannot read properties of the moon'),
+    ]) {
+      assert.equal(internalMessage(e), null);
+      assert.equal(oneLine(e), e.message);
+    }
+  });
+});
