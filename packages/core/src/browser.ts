@@ -16,7 +16,7 @@ export { Rescaler, type RescalerEventMap, type RescalerFallbackEvent, type Resca
 export { BACKEND_ORDER, activateBackend, autoBackendOrder, availableBackends, backendUnavailable, webgpuIsFallback, type BackendChoice, type BackendName, type BackendSetup } from './browser/backends.js';
 export type { BackendFallback, RescaleProgress, RescalerMemory, RunOptions, UpscaleRunOptions } from './browser/engine.js';
 export type { DownscaleCallOptions, RescaleResult, UpscaleCallOptions } from './browser/pipeline.js';
-export { decodeInput, type DecodedInput, type ImageInput } from './browser/inputs.js';
+export { decodeInput, type DecodedInput, type DecodeInputOptions, type ImageInput } from './browser/inputs.js';
 export { encodeOutput, rasterToImageData, type OutputKind, type OutputTypes } from './browser/outputs.js';
 export {
   IntegrityError,

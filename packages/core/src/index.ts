@@ -13,7 +13,8 @@ export { type TileOptions, type TileProgress } from './rescale/tiled-pass.js';
 export { DEFAULT_TILE_SIZE } from './rescale/tiles.js';
 export { receptiveField } from './rescale/receptive-field.js';
 export { imresize } from './image/imresize.js';
-export { decodePng, encodePng, PngFormatError, type DecodedPng, type EncodePngOptions } from './image/png.js';
+export { decodePng, encodePng, PngFormatError, type DecodedPng, type DecodePngOptions, type EncodePngOptions } from './image/png.js';
+export { DEFAULT_LIMITS, LimitError, resolveLimits, type Limits } from './limits.js';
 export { psnrY, psnrRgb, ssimY, type MetricOptions } from './eval/metrics.js';
 export { modelFromCheckpoint, modelFromImported } from './weights/convert.js';
 export {
@@ -42,4 +43,4 @@ export {
   type TrainerState,
 } from './training/index.js';
 export { samplePatches, imageTensor, type TrainImage } from './data/patches.js';
-export { decodeBmp } from './data/bmp.js';
+export { decodeBmp, type DecodeBmpOptions } from './data/bmp.js';

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { decodePng } from '../image/png.js';
+import { checkLimit, resolveLimits, type Limits } from '../limits.js';
 import { checkRaster, type RasterImage } from '../image/raster.js';
 import { readLrMetadata, type LrMetadata } from '../image/lr-metadata.js';
 
@@ -31,6 +32,15 @@ export interface DecodedInput {
 
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 
+/** Options of {@link decodeInput}. */
+export interface DecodeInputOptions {
+  /**
+   * Resource limits (defaults: `DEFAULT_LIMITS`): `pixels` bounds every decoded image before
+   * its float copy is made, `textBytes` and `inflatedBytes` a PNG's text chunks.
+   */
+  limits?: Partial<Limits>;
+}
+
 /**
  * Reads any {@link ImageInput} into a {@link RasterImage}. Works in pages and workers (no
  * DOM needed beyond `createImageBitmap` and `OffscreenCanvas`). The caller's objects are
@@ -40,8 +50,17 @@ const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
  * the `irn` text chunk. Everything drawn through a canvas is 8-bit, and semi-transparent
  * pixels lose a little colour precision (canvases store premultiplied alpha). Images whose
  * alpha is 255 everywhere come back as RGB.
+ *
+ * An image over `options.limits.pixels` is refused with a `LimitError`: a PNG before it is
+ * inflated, anything the browser decodes before its pixels are read and copied as floats
+ * (the browser's own decoder has already run then; browsers cap what it allocates).
  */
-export async function decodeInput(input: ImageInput, fetchFn: typeof fetch = globalThis.fetch.bind(globalThis)): Promise<DecodedInput> {
+export async function decodeInput(
+  input: ImageInput,
+  fetchFn: typeof fetch = globalThis.fetch.bind(globalThis),
+  options: DecodeInputOptions = {},
+): Promise<DecodedInput> {
+  const limits = resolveLimits(options.limits);
   if (typeof input === 'string' || input instanceof URL) {
     const base = (globalThis as { location?: { href: string } }).location?.href;
     const url = base == null ? new URL(input) : new URL(input, base);
@@ -52,20 +71,20 @@ export async function decodeInput(input: ImageInput, fetchFn: typeof fetch = glo
       throw new Error(`could not fetch the image ${url.href}: ${(e as Error).message}`, { cause: e });
     }
     if (!response.ok) throw new Error(`could not fetch the image ${url.href}: HTTP ${response.status}`);
-    return decodeBlob(await response.blob());
+    return decodeBlob(await response.blob(), options);
   }
-  if (input instanceof Blob) return decodeBlob(input);
+  if (input instanceof Blob) return decodeBlob(input, options);
   if (input instanceof tf.Tensor) return { raster: await tensorToRaster(input), lrMetadata: null };
-  if (typeof ImageData !== 'undefined' && input instanceof ImageData) return { raster: imageDataToRaster(input), lrMetadata: null };
+  if (typeof ImageData !== 'undefined' && input instanceof ImageData) return { raster: imageDataToRaster(input, limits), lrMetadata: null };
   if (isRaster(input)) {
     checkRaster(input);
     return { raster: { ...input, data: input.data.slice() }, lrMetadata: null };
   }
-  if (typeof ImageBitmap !== 'undefined' && input instanceof ImageBitmap) return { raster: bitmapToRaster(input), lrMetadata: null };
+  if (typeof ImageBitmap !== 'undefined' && input instanceof ImageBitmap) return { raster: bitmapToRaster(input, limits), lrMetadata: null };
   if (isDrawable(input)) {
     const bitmap = await drawableToBitmap(input);
     try {
-      return { raster: bitmapToRaster(bitmap), lrMetadata: null };
+      return { raster: bitmapToRaster(bitmap, limits), lrMetadata: null };
     } finally {
       bitmap.close();
     }
@@ -73,11 +92,15 @@ export async function decodeInput(input: ImageInput, fetchFn: typeof fetch = glo
   throw new TypeError(`cannot read an image from ${describe(input)}; see ImageInput for what is accepted`);
 }
 
-/** Reads a Blob: PNG exactly (with its `irn` chunk), anything else the browser decodes. */
-export async function decodeBlob(blob: Blob): Promise<DecodedInput> {
+/**
+ * Reads a Blob: PNG exactly (with its `irn` chunk), anything else the browser decodes; both
+ * within `options.limits` (see {@link decodeInput}).
+ */
+export async function decodeBlob(blob: Blob, options: DecodeInputOptions = {}): Promise<DecodedInput> {
+  const limits = resolveLimits(options.limits);
   const bytes = new Uint8Array(await blob.arrayBuffer());
   if (PNG_SIGNATURE.every((b, i) => bytes[i] === b)) {
-    const png = decodePng(bytes);
+    const png = decodePng(bytes, { limits });
     const { width, height, channels, data } = png;
     return { raster: { width, height, channels, data }, lrMetadata: readLrMetadata(png.text) };
   }
@@ -88,7 +111,7 @@ export async function decodeBlob(blob: Blob): Promise<DecodedInput> {
     throw new Error(`cannot decode the image (${blob.type || 'unknown type'}, ${blob.size} bytes): ${(e as Error).message}`, { cause: e });
   }
   try {
-    return { raster: bitmapToRaster(bitmap), lrMetadata: null };
+    return { raster: bitmapToRaster(bitmap, limits), lrMetadata: null };
   } finally {
     bitmap.close();
   }
@@ -107,9 +130,13 @@ export async function drawableToBitmap(input: ImageBitmapSource): Promise<ImageB
   return createImageBitmap(input, { premultiplyAlpha: 'none' });
 }
 
-/** 8-bit RGBA pixels -> RGB (when fully opaque) or RGBA raster, values k/255. */
-export function imageDataToRaster(image: ImageData): RasterImage {
+/**
+ * 8-bit RGBA pixels -> RGB (when fully opaque) or RGBA raster, values k/255.
+ * @throws LimitError when the image has more than `limits.pixels` pixels
+ */
+export function imageDataToRaster(image: ImageData, limits: Partial<Limits> = {}): RasterImage {
   const { width, height, data } = image;
+  checkPixels(width, height, limits);
   const n = width * height;
   let opaque = true;
   for (let i = 0; i < n && opaque; i++) opaque = data[4 * i + 3] === 255;
@@ -121,13 +148,22 @@ export function imageDataToRaster(image: ImageData): RasterImage {
   return { width, height, channels, data: out };
 }
 
-/** Draws a bitmap on an `OffscreenCanvas` and reads its pixels. */
-export function bitmapToRaster(bitmap: ImageBitmap): RasterImage {
+/**
+ * Draws a bitmap on an `OffscreenCanvas` and reads its pixels.
+ * @throws LimitError when the bitmap has more than `limits.pixels` pixels (checked first)
+ */
+export function bitmapToRaster(bitmap: ImageBitmap, limits: Partial<Limits> = {}): RasterImage {
+  checkPixels(bitmap.width, bitmap.height, limits);
   const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
   const ctx = canvas.getContext('2d', { willReadFrequently: true });
   if (ctx == null) throw new Error('cannot read pixels: no 2D context on an OffscreenCanvas');
   ctx.drawImage(bitmap, 0, 0);
-  return imageDataToRaster(ctx.getImageData(0, 0, bitmap.width, bitmap.height));
+  return imageDataToRaster(ctx.getImageData(0, 0, bitmap.width, bitmap.height), limits);
+}
+
+/** The pixel limit, worded as decodePng and the CLI word it. */
+function checkPixels(width: number, height: number, limits: Partial<Limits>): void {
+  checkLimit(resolveLimits(limits), 'pixels', width * height, `the image (${width}x${height})`, 'pixels');
 }
 
 /** A tensor `[H, W, C]` (or `[1, H, W, C]`), C in 1..4, values in [0, 1] -> raster. */

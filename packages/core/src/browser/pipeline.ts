@@ -2,6 +2,7 @@ import { throwIfAborted } from './abort.js';
 import type { BackendName } from './backends.js';
 import type { RescaleEngine, RunOptions, UpscaleRunOptions } from './engine.js';
 import { decodeInput, type ImageInput } from './inputs.js';
+import type { Limits } from '../limits.js';
 import { LR_TEXT_KEY, lrMetadataText, restoredSize, type LrMetadata } from '../image/lr-metadata.js';
 import { checkOutputKind, encodeOutput, type OutputKind, type OutputTypes } from './outputs.js';
 
@@ -28,6 +29,8 @@ export interface RescaleResult<T> {
 export interface DownscaleCallOptions<K extends OutputKind = OutputKind> extends RunOptions {
   /** Default `'imagedata'`. */
   output?: K;
+  /** Limits on the input image (`pixels`, a PNG's text); default the Rescaler's `limits`. */
+  limits?: Partial<Limits>;
 }
 
 /**
@@ -37,6 +40,8 @@ export interface DownscaleCallOptions<K extends OutputKind = OutputKind> extends
 export interface UpscaleCallOptions<K extends OutputKind = OutputKind> extends UpscaleRunOptions {
   /** Default `'imagedata'`. */
   output?: K;
+  /** Limits on the input image (`pixels`, a PNG's text); default the Rescaler's `limits`. */
+  limits?: Partial<Limits>;
 }
 
 /** Decodes `input`, rescales it with `engine` and encodes the result as `output`. */
@@ -51,9 +56,9 @@ export async function runPipeline(
   const kind = options.output ?? 'imagedata';
   checkOutputKind(kind);
   throwIfAborted(options.signal);
-  const { raster, lrMetadata } = await decodeInput(input, fetchFn);
+  const { raster, lrMetadata } = await decodeInput(input, fetchFn, { limits: options.limits });
   throwIfAborted(options.signal);
-  const { output: _, ...run } = options;
+  const { output: _, limits: __, ...run } = options;
   if (op === 'downscale') {
     const { raster: lr, backend } = await engine.downscale(raster, run);
     const meta: LrMetadata = { scale: engine.scale, width: raster.width, height: raster.height };

@@ -1,5 +1,6 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import type { RasterImage } from '../image/raster.js';
+import type { Limits } from '../limits.js';
 import type { BackendName, BackendSetup, BackendChoice } from './backends.js';
 import type { RescaleProgress, RescalerMemory, RunOptions, UpscaleRunOptions } from './engine.js';
 import type { RescaleResult } from './pipeline.js';
@@ -17,7 +18,7 @@ export type WorkerInput =
   | { kind: 'raster'; raster: RasterImage };
 
 /** Call options without the parts that cannot cross (callbacks, the signal). */
-export type WorkerRunOptions = Omit<UpscaleRunOptions, 'onProgress' | 'signal'>;
+export type WorkerRunOptions = Omit<UpscaleRunOptions, 'onProgress' | 'signal'> & { limits?: Partial<Limits> };
 
 /** What the worker sends back as the image: `'tensor'` travels as a raster. */
 export type WorkerImage =

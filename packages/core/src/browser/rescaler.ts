@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { IrnModel } from '../model/irn.js';
+import type { Limits } from '../limits.js';
 import type { BackendChoice, BackendName, BackendSetup } from './backends.js';
 import type { BackendFallback, RescaleEngine, RescalerMemory, RunOptions } from './engine.js';
 import type { ImageInput } from './inputs.js';
@@ -17,6 +18,12 @@ export interface RescalerOptions extends ModelLoadOptions, BackendSetup {
    * (its weights are copied; the caller keeps and disposes the original).
    */
   model: string | URL | IrnModel;
+  /**
+   * Bounds on the model's weights (`tensorElements`, `totalElements`) and, unless a call
+   * passes its own, on every input image (`pixels`, a PNG's `textBytes` and `inflatedBytes`);
+   * default `DEFAULT_LIMITS`.
+   */
+  limits?: Partial<Limits>;
   /**
    * Folder of the presets: `manifest.json` and one folder per preset. Default
    * {@link defaultWeightsUrl}: the repository's `weights/`, relative to the library's code.
@@ -209,7 +216,7 @@ export class Rescaler extends EventTarget {
 
   private async call(op: 'downscale' | 'upscale', input: ImageInput, options: DownscaleCallOptions | UpscaleCallOptions): Promise<RescaleResult<unknown>> {
     this.check();
-    const withDefaults = { tileSize: this.options.tileSize, overlap: this.options.overlap, ...options };
+    const withDefaults = { tileSize: this.options.tileSize, overlap: this.options.overlap, limits: this.options.limits, ...options };
     return this.impl.run(op, input, withDefaults, this.options.fetch);
   }
 

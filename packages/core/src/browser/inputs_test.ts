@@ -1,0 +1,30 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { encodePng } from '../image/png.js';
+import { LimitError } from '../limits.js';
+import { decodeBlob, decodeInput, imageDataToRaster } from './inputs.js';
+
+// The browser input paths that run in Node too (Blob, Response and a PNG need no DOM); the
+// createImageBitmap paths are exercised in Chromium (test/browser).
+
+const png = encodePng({ width: 30, height: 20, channels: 3, data: new Float32Array(30 * 20 * 3).fill(0.5) }, { text: { irn: '{"scale":2,"width":60,"height":40}' } }) as Uint8Array<ArrayBuffer>;
+const isPixelLimit = (e: unknown): boolean =>
+  e instanceof LimitError && e.limit === 'pixels' && /^the image \(30x20\) is 600 pixels, above the limit of 599 pixels/.test(e.message);
+
+describe('decodeInput limits', () => {
+  it('passes the pixel limit to the PNG decoder, for Blobs and URLs', async () => {
+    const blob = new Blob([png], { type: 'image/png' });
+    await assert.rejects(decodeBlob(blob, { limits: { pixels: 599 } }), isPixelLimit);
+    await assert.rejects(decodeInput(blob, undefined, { limits: { pixels: 599 } }), isPixelLimit);
+    const fetchFn = (async () => new Response(png)) as unknown as typeof fetch;
+    await assert.rejects(decodeInput('https://example.invalid/a.png', fetchFn, { limits: { pixels: 599 } }), isPixelLimit);
+    const ok = await decodeInput('https://example.invalid/a.png', fetchFn, { limits: { pixels: 600 } });
+    assert.deepEqual([ok.raster.width, ok.raster.height, ok.lrMetadata], [30, 20, { scale: 2, width: 60, height: 40 }]);
+  });
+
+  it('checks ImageData before making its float copy', () => {
+    const image = { width: 30, height: 20, data: new Uint8ClampedArray(30 * 20 * 4).fill(255) } as unknown as ImageData;
+    assert.throws(() => imageDataToRaster(image, { pixels: 599 }), isPixelLimit);
+    assert.equal(imageDataToRaster(image).channels, 3);
+  });
+});
