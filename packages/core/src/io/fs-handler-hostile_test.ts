@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { LimitError } from '../limits.js';
-import { IrnModel } from '../model/irn.js';
+import { IrnModel, parameterCount } from '../model/irn.js';
 import { perturbWeights } from '../testing/perturb.js';
 import { fileSystem } from './fs-handler.js';
 import { MAX_MODEL_JSON_BYTES } from './weight-specs.js';
@@ -217,5 +217,50 @@ describe('fileSystem: weight specs and values', () => {
     await assert.rejects(IrnModel.load(tf.io.fromMemory({ ...artifacts, weightSpecs: quantized })), /has dtype float16/);
     await assert.rejects(IrnModel.load(tf.io.fromMemory({ ...artifacts, weightData: new ArrayBuffer(8) })), /the model's weights hold 8 bytes, its model\.json describes \d+/);
     assert.ok((await stat(join(dir, SHARD))).size > 8);
+  });
+});
+
+describe('IrnModel.load: the topology is the architecture the metadata describes', () => {
+  type Layer = { class_name: string; config: Record<string, unknown> };
+  const layersOf = (json: tf.io.ModelJSON) => (json.modelTopology as { config: { layers: Layer[] } }).config.layers;
+
+  it('parameterCount is what a built model counts', () => {
+    for (const config of [{ scale: 2 as const }, { scale: 4 as const, blocks: 3, growth: 5 }, { scale: 8 as const, blocks: 2, growth: 7, clamp: 0.5 }]) {
+      const model = IrnModel.create(config);
+      assert.equal(parameterCount(model.config), model.countParams());
+      model.dispose();
+    }
+  });
+
+  it('refuses a block whose growth, clamp or class differs from the metadata, before building it', async () => {
+    // Growth 1024 in every block of a 1 KB-weight model took over 60 s and 2.7 GB before.
+    const grown = await folder((json) => {
+      for (const layer of layersOf(json)) if (layer.class_name === 'AffineCoupling') layer.config.growth = 1024;
+    });
+    await refused(grown, /^model\.json's layer 1 has growth 1024, the IRN metadata says 2$/, 3000);
+    await refused(await folder((json) => (layersOf(json)[1].config.clamp = 5)), /layer 1 has clamp 5, the IRN metadata says 1/);
+    await refused(await folder((json) => (layersOf(json)[1].class_name = 'HaarDownsampling')), /layer 1 is HaarDownsampling, the IRN architecture has AffineCoupling there/);
+  });
+
+  it('refuses an architecture whose weights pass limits.totalElements, before building it', async () => {
+    // Metadata and topology agree on x8, 64 blocks, growth 1024: billions of weights.
+    const huge = await folder((json) => {
+      const meta = (json.userDefinedMetadata as { irn: Record<string, unknown> }).irn;
+      Object.assign(meta, { scale: 8, levels: 3, blocks: 64, growth: 1024 });
+      const [haar, block] = layersOf(json);
+      const layers: Layer[] = [];
+      for (let level = 0; level < 3; level++) {
+        layers.push(structuredClone(haar));
+        for (let b = 0; b < 64; b++) layers.push({ ...structuredClone(block), config: { ...block.config, growth: 1024, name: `c${level}_${b}` } });
+      }
+      (json.modelTopology as { config: { layers: Layer[] } }).config.layers = layers;
+    });
+    const t0 = performance.now();
+    await assert.rejects(IrnModel.load(fileSystem(huge)), (e: Error) => {
+      assert.ok(e instanceof LimitError && e.limit === 'totalElements', String(e));
+      assert.match(e.message, /^the IRN x8 architecture in model\.json \(64 blocks, growth 1024\) is [\d,]+ weights, above the limit/);
+      return true;
+    });
+    assert.ok(performance.now() - t0 < 3000);
   });
 });

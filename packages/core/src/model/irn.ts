@@ -10,7 +10,7 @@ import { seededNormal } from './noise.js';
 import { quantize8 } from './quantize.js';
 import { loadModelArtifacts } from '../browser/model-loader.js';
 import { checkModelArtifacts } from '../io/weight-specs.js';
-import { resolveLimits, type Limits } from '../limits.js';
+import { checkLimit, resolveLimits, type Limits } from '../limits.js';
 
 /** Options of {@link IrnModel.create}: the architecture and a seed for the initial weights. */
 export interface IrnCreateOptions extends Partial<IrnConfig> {
@@ -126,6 +126,7 @@ export class IrnModel {
       artifacts = await handler.load();
     }
     checkModelArtifacts(artifacts, limits);
+    checkArchitecture(artifacts, limits);
     const flow = await tfl.loadLayersModel(tf.io.fromMemory(artifacts));
     try {
       return IrnModel.fromFlow(flow);
@@ -276,6 +277,63 @@ export class IrnModel {
   private check(): void {
     if (this.disposed) throw new Error('this IRN model was disposed');
   }
+}
+
+/**
+ * The number of weights of an IRN architecture, computed without building it (what
+ * `IrnModel.create(config).countParams()` returns: 1,667,952 for the published x2).
+ */
+export function parameterCount(config: IrnConfig): number {
+  // Each coupling has three dense blocks (F: rest -> 3 channels, G and H: 3 -> rest) of five
+  // 3x3 convs with biases; conv k takes in + k * growth channels, and gives growth but the last.
+  const dense = (cin: number, cout: number) => {
+    let n = 0;
+    for (let k = 0; k < 5; k++) {
+      const out = k === 4 ? cout : config.growth;
+      n += 9 * (cin + k * config.growth) * out + out;
+    }
+    return n;
+  };
+  let total = 0;
+  for (let level = 1, channels = 12; level <= levelsOf(config.scale); level++, channels *= 4) {
+    total += config.blocks * (dense(channels - 3, 3) + 2 * dense(3, channels - 3));
+  }
+  return total;
+}
+
+/**
+ * Checks, before tfjs-layers builds anything, that the topology in model.json is the IRN
+ * architecture its `irn` metadata describes, layer by layer (Haar levels, coupling blocks,
+ * their growth and clamp), and that this architecture's weights fit `limits.totalElements`.
+ * tfjs-layers allocates and initialises every layer's weights from the topology before it
+ * reads a single weight, so a tiny model.json that claimed growth 1024 in each block would
+ * otherwise take gigabytes and minutes, whatever its weight specs say.
+ */
+function checkArchitecture(artifacts: tf.io.ModelArtifacts, limits: Limits): void {
+  const meta = (artifacts.userDefinedMetadata as { irn?: Partial<IrnMetadata> } | undefined)?.irn;
+  if (meta == null || typeof meta !== 'object') throw new Error('not an IRN model: model.json has no "irn" metadata');
+  const config = resolveConfig({ scale: meta.scale, blocks: meta.blocks, growth: meta.growth, clamp: meta.clamp });
+  const topology = artifacts.modelTopology as { class_name?: unknown; config?: { layers?: unknown } } | undefined;
+  const layers = topology?.config?.layers;
+  if (topology?.class_name !== 'InvertibleSequence' || !Array.isArray(layers)) {
+    throw new Error('not an IRN model: model.json does not describe an InvertibleSequence');
+  }
+  const expected = levelsOf(config.scale) * (1 + config.blocks);
+  if (layers.length !== expected) throw new Error(`IRN model metadata says ${expected} layers, model.json has ${layers.length}`);
+  layers.forEach((raw: unknown, i) => {
+    const layer = (raw ?? {}) as { class_name?: unknown; config?: Record<string, unknown> };
+    const want = i % (1 + config.blocks) === 0 ? 'HaarDownsampling' : 'AffineCoupling';
+    if (layer.class_name !== want) throw new Error(`model.json's layer ${i} is ${String(layer.class_name)}, the IRN architecture has ${want} there`);
+    if (want === 'HaarDownsampling') return;
+    const c = layer.config ?? {};
+    for (const [key, value] of [['split', 3], ['growth', config.growth], ['clamp', config.clamp]] as const) {
+      if ((c[key] ?? (key === 'split' ? 3 : undefined)) !== value) {
+        throw new Error(`model.json's layer ${i} has ${key} ${String(c[key])}, the IRN metadata says ${value}`);
+      }
+    }
+  });
+  const elements = parameterCount(config);
+  checkLimit(limits, 'totalElements', elements, `the IRN x${config.scale} architecture in model.json (${config.blocks} blocks, growth ${config.growth})`, 'weights');
 }
 
 /**
