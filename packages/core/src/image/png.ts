@@ -31,7 +31,7 @@ export interface EncodePngOptions {
 /** Options of {@link decodePng}. */
 export interface DecodePngOptions {
   /**
-   * Resource limits (defaults: {@link DEFAULT_LIMITS}): `pixels` bounds width x height,
+   * Resource limits (defaults: `DEFAULT_LIMITS`): `pixels` bounds width x height,
    * `textBytes` one compressed text chunk, `inflatedBytes` all of them together.
    */
   limits?: Partial<Limits>;
@@ -159,7 +159,7 @@ const ADAM7 = [
 ] as const;
 
 /** Bytes the image data of a PNG with this header inflates to: each row's filter byte and samples. */
-export function imageDataBytes(header: Pick<PngHeader, 'width' | 'height' | 'depth' | 'channels' | 'interlaced'>): number {
+function imageDataBytes(header: Pick<PngHeader, 'width' | 'height' | 'depth' | 'channels' | 'interlaced'>): number {
   const { width, height, depth, channels } = header;
   const rowBytes = (w: number): number => 1 + Math.ceil((w * channels * depth) / 8);
   if (!header.interlaced) return height * rowBytes(width);
