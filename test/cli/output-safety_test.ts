@@ -40,7 +40,10 @@ function snapshot(dir: string): Record<string, string> {
       const key = rel === '' ? name : `${rel}/${name}`;
       const s = lstatSync(path);
       if (s.isSymbolicLink()) out[key] = `link -> ${readlinkSync(path)}`;
-      else if (s.isDirectory()) walk(path, key);
+      else if (s.isDirectory()) {
+        out[key] = 'dir';
+        walk(path, key);
+      }
       else if (s.isFile()) out[key] = `file ${createHash('sha256').update(readFileSync(path)).digest('hex')} ino ${s.ino}`;
       else out[key] = s.isFIFO() ? 'fifo' : s.isCharacterDevice() ? 'char device' : 'other';
     }
@@ -195,6 +198,21 @@ describe('two inputs, one output (item 5)', { concurrency: 2 }, () => {
     copyFileSync(join(IMAGES, 'coffee-33x27.png'), join(dir, 'photos/A.png'));
     await refuses(dir, ['downscale', 'photos', 'lr'], 1, /photos\/A\.png and photos\/a\.png would both be written to lr\/A\.png and lr\/a\.png \(one file where case is folded\)/);
     assert.equal(existsSync(join(dir, 'lr')), false);
+  });
+});
+
+describe('other outputs', { concurrency: 2 }, () => {
+  it("eval refuses a --json that is a photo of its data or a FIFO, before evaluating", async () => {
+    const dir = scene('eval-json');
+    execFileSync('mkfifo', [join(dir, 'report.json')]);
+    await refuses(dir, ['eval', '-d', 'photos', '--json', 'photos/b.png', '--first', '1'], 2, /the output photos\/b\.png would overwrite the input photos\/b\.png$/);
+    await refuses(dir, ['eval', '-d', 'photos', '--json', 'report.json'], 2, /the output report\.json is a FIFO; irn only replaces regular files$/);
+  });
+
+  it('prepare refuses an <out-dir> that is a file', async () => {
+    const dir = scene('prepare-file-out');
+    writeFileSync(join(dir, 'site'), 'a file');
+    await refuses(dir, ['prepare', 'photos/a.png', 'site'], 2, /the output directory site is not a directory$/);
   });
 });
 

@@ -23,20 +23,26 @@ async function kindOf(path: string): Promise<'file' | 'dir' | 'missing' | 'other
   }
 }
 
+/** Options of {@link planJobs}. */
+export interface PlanOptions {
+  /** The name of an output in the output directory, from its input's name. Default: the same. */
+  outputName?: (name: string) => string;
+  /** `output` is a directory even when it does not exist yet (`irn prepare`'s `<out-dir>`). */
+  outputIsDirectory?: boolean;
+}
+
 /**
  * The images `input` names and where each result goes: a PNG file -> `output` (or
  * `output/<name>` when `output` is a directory); a directory -> every `*.png` in it (not
  * recursive, sorted) -> `output/<same name>` (created when the first result is written).
- * `outputName` renames the outputs that go into a directory (`irn prepare`: `a.lr.png`).
  * The plan is checked with {@link checkJobs} before anything is written.
  */
-export async function planJobs(
-  input: string,
-  output: string,
-  outputName: (name: string) => string = (name) => name,
-): Promise<{ jobs: Job[]; directory: boolean }> {
+export async function planJobs(input: string, output: string, options: PlanOptions = {}): Promise<{ jobs: Job[]; directory: boolean }> {
+  const outputName = options.outputName ?? ((name: string) => name);
   const inKind = await kindOf(input);
-  const outKind = await kindOf(output);
+  const found = await kindOf(output);
+  if (options.outputIsDirectory === true && (found === 'file' || found === 'other')) throw new UsageError(`the output directory ${output} is not a directory`);
+  const outKind = found === 'missing' && options.outputIsDirectory === true ? 'dir' : found;
   if (inKind === 'missing') throw new CliError(`${input} does not exist`);
   if (inKind === 'other') throw new CliError(`${input} is not a file or directory`);
   if (inKind === 'file') {
@@ -47,7 +53,7 @@ export async function planJobs(
   }
   if (outKind === 'file' || outKind === 'other') throw new UsageError(`${input} is a directory, so the output ${output} must be one too`);
   // Compared as files, not as path strings: `out` may be a link to `input` (or `input/.`).
-  if (outKind === 'dir' && sameFile(await stat(input), await stat(output))) {
+  if (found === 'dir' && sameFile(await stat(input), await stat(output))) {
     throw new UsageError(`the output directory ${output} is the input directory ${input}`);
   }
   const names = (await readdir(input, { withFileTypes: true }))
@@ -111,28 +117,10 @@ async function entryLocation(path: string): Promise<string> {
  *   that would be written to the same output (exit 1).
  */
 export async function checkJobs(jobs: Job[]): Promise<void> {
-  const inputs = new Map<string, string>();
-  for (const job of jobs) {
-    const s = await stat(job.input).catch(() => null);
-    if (s != null) inputs.set(`${s.dev}:${s.ino}`, job.input);
-  }
+  const inputs = await fileIds(jobs.map((job) => job.input));
   const seen = new Map<string, Job>();
   for (const job of jobs) {
-    const entry = await lstat(job.output).catch(() => null);
-    if (entry != null) {
-      // Follows a link; a dangling link is replaced like a missing file.
-      const target = entry.isSymbolicLink() ? await stat(job.output).catch(() => null) : entry;
-      if (target != null) {
-        const via = entry.isSymbolicLink() ? ' (through a symbolic link)' : '';
-        if (!target.isFile()) {
-          throw new UsageError(`the output ${job.output} is ${kindInWords(target)}${via}; irn only replaces regular files`);
-        }
-        const input = inputs.get(`${target.dev}:${target.ino}`);
-        if (input != null) {
-          throw new UsageError(`the output ${job.output} would overwrite the input ${input}${via}`);
-        }
-      }
-    }
+    await checkOutputFile(job.output, inputs);
     // NFC and lower case: what macOS (APFS, HFS+) and Windows (NTFS) treat as one name.
     const key = (await entryLocation(job.output)).normalize('NFC').toLowerCase();
     const other = seen.get(key);
@@ -142,6 +130,35 @@ export async function checkJobs(jobs: Job[]): Promise<void> {
     }
     seen.set(key, job);
   }
+}
+
+/** Device and inode of each existing file in `paths` (links followed) -> its path. */
+async function fileIds(paths: string[]): Promise<Map<string, string>> {
+  const ids = new Map<string, string>();
+  for (const path of paths) {
+    const s = await stat(path).catch(() => null);
+    if (s != null) ids.set(`${s.dev}:${s.ino}`, path);
+  }
+  return ids;
+}
+
+/**
+ * Checks one output file as {@link checkJobs} does: when it exists it is a regular file, or
+ * a symbolic link to one or to nothing, and none of `inputs` (paths, or the ids that
+ * checkJobs computed once).
+ * @throws UsageError saying which.
+ */
+export async function checkOutputFile(output: string, inputs: string[] | Map<string, string> = []): Promise<void> {
+  const entry = await lstat(output).catch(() => null);
+  if (entry == null) return;
+  // Follows a link; a dangling link is replaced like a missing file.
+  const target = entry.isSymbolicLink() ? await stat(output).catch(() => null) : entry;
+  if (target == null) return;
+  const via = entry.isSymbolicLink() ? ' (through a symbolic link)' : '';
+  if (!target.isFile()) throw new UsageError(`the output ${output} is ${kindInWords(target)}${via}; irn only replaces regular files`);
+  const ids = inputs instanceof Map ? inputs : await fileIds(inputs);
+  const input = ids.get(`${target.dev}:${target.ino}`);
+  if (input != null) throw new UsageError(`the output ${output} would overwrite the input ${input}${via}`);
 }
 
 /**

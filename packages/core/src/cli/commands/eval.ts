@@ -3,7 +3,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { basename, extname, join, resolve } from 'node:path';
 import type { CliContext } from '../context.js';
 import { CliError, UsageError, withContext } from '../errors.js';
-import { readPng, writeFileAtomic } from '../files.js';
+import { checkOutputFile, readPng, writeFileAtomic } from '../files.js';
 import { modelDirectory } from '../model-path.js';
 import { parseSeed, parseTemperature } from '../options.js';
 import { startProgress } from '../progress.js';
@@ -57,11 +57,19 @@ export function registerEval(program: Command, ctx: CliContext): void {
       if (dataKind !== 'dir') throw new CliError(`the data folder ${opts.data} ${dataKind === 'missing' ? 'does not exist' : 'is not a directory'}`);
       let names = (await readdir(opts.data)).filter((f) => extname(f).toLowerCase() === '.png').sort();
       if (names.length === 0) throw new CliError(`no .png files in ${opts.data}`);
+      const photos = names.map((name) => join(opts.data, name));
       if (opts.first != null) names = names.slice(0, opts.first);
       await ctx.backend();
       const { loadModel } = await import('../model-dir.js');
       const { evaluateImage, meanEvaluation } = await import('../../eval/evaluate.js');
       const model = await loadModel(modelDir, ctx.limits());
+      const dataset = basename(resolve(opts.data));
+      const file = opts.json ?? `irn-eval-${dataset}-x${model.scale}-${opts.z}.json`;
+      // Before the work, not after it: the report must not replace a photo, a FIFO or a device.
+      await checkOutputFile(file, photos).catch((e: unknown) => {
+        model.dispose();
+        throw e;
+      });
       const rows = [];
       const started = performance.now();
       try {
@@ -82,7 +90,6 @@ export function registerEval(program: Command, ctx: CliContext): void {
         model.dispose();
       }
       const mean = meanEvaluation(rows);
-      const dataset = basename(resolve(opts.data));
       const draws = opts.z === 'gaussian' ? (opts.draws ?? 5) : 1;
       const header = ['image', 'IRN PSNR-Y', 'IRN SSIM-Y', 'IRN PSNR-RGB', 'bicubic PSNR-Y', 'bicubic SSIM-Y', 'LR vs bicubic LR'];
       const line = (name: string, r: typeof mean) =>
@@ -91,7 +98,6 @@ export function registerEval(program: Command, ctx: CliContext): void {
       const widths = header.map((_, i) => Math.max(...table.map((t) => t[i].length)));
       out.result(`${dataset}, x${model.scale}, z = ${opts.z}${opts.z === 'gaussian' ? ` (mean of ${draws} draws)` : ''}; PSNR in dB, shave ${model.scale}`);
       for (const t of table) out.result(t.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  '));
-      const file = opts.json ?? `irn-eval-${dataset}-x${model.scale}-${opts.z}.json`;
       const report = {
         model: resolve(modelDir),
         config: model.config,

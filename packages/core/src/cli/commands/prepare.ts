@@ -32,12 +32,12 @@ export function registerPrepare(program: Command, ctx: CliContext): void {
     .action(async (input: string, outDir: string, opts: PrepareOptions) => {
       const out = ctx.out();
       const modelDir = await modelDirectory(opts.model);
+      // a.png and a.PNG would both become a.lr.png: planJobs refuses such a plan.
+      const planned = await planJobs(input, outDir, { outputName: (name) => `${stem(name)}.lr.png`, outputIsDirectory: true });
+      const jobs = planned.jobs;
       await mkdir(outDir, { recursive: true }).catch((e: unknown) => {
         throw failure(`cannot create ${outDir}: ${oneLine(e)}`, e);
       });
-      // a.png and a.PNG would both become a.lr.png: planJobs refuses such a plan.
-      const planned = await planJobs(input, outDir, (name) => `${stem(name)}.lr.png`);
-      const jobs = planned.jobs;
       await ctx.backend();
       // TensorFlow.js loads only now (see CliContext.backend).
       const { loadModel } = await import('../model-dir.js');
