@@ -14,9 +14,12 @@
 export interface Limits {
   /** Pixels (width x height) of one decoded image. */
   pixels: number;
-  /** Bytes one compressed text chunk (zTXt, iTXt) of a PNG may inflate to. */
+  /**
+   * Bytes one compressed text chunk (zTXt, iTXt) of a PNG may inflate to; all of a file's
+   * together may inflate to 8 times this.
+   */
   textBytes: number;
-  /** Bytes a whole file (a PNG's text chunks together, a zip's entries together) may inflate to. */
+  /** Bytes a whole file (a checkpoint zip's entries together, a PNG's text) may inflate to. */
   inflatedBytes: number;
   /** Elements of one tensor (a checkpoint tensor, a model weight). */
   tensorElements: number;

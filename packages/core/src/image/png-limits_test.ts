@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { encode as fastEncode } from 'fast-png';
 import { unzlibSync } from 'fflate';
-import { DEFAULT_LIMITS, LimitError } from '../limits.js';
+import { DEFAULT_LIMITS, LimitError, type Limits } from '../limits.js';
 import { decodePng, PngFormatError } from './png.js';
-import { inflateBounded, readChunks, readTextChunks } from './png-chunks.js';
+import { inflateBounded, readChunks, readTextChunks, TEXT_CHUNKS_PER_FILE } from './png-chunks.js';
 
 // Hostile PNGs (issue 15, items 7 and 8), made here in memory: small files that claim or
 // inflate to gigabytes. Before the limits, the zTXt bomb below took 34 s and 3.3 GB, 200
@@ -222,27 +222,38 @@ describe('PNG text chunk limits', () => {
     }
   });
 
-  it('refuses a file whose text chunks together pass inflatedBytes (many-chunk bomb)', () => {
+  it('refuses a file whose text chunks together pass 8 x textBytes (many-chunk bomb), at the default limits too', () => {
     // 40 chunks of 512 KiB each, every one under textBytes, 20 MiB together.
     const bytes = tinyPng(...Array.from({ length: 40 }, (_, i) => ztxt(`k${i}`, 512 * 1024)));
-    const limits = { inflatedBytes: 8 << 20 };
-    let error: unknown;
-    const ms = timed(() => {
-      try {
-        decodePng(bytes, { limits });
-      } catch (e) {
-        error = e;
-      }
-    });
-    assert.ok(error instanceof LimitError, String(error));
-    assert.equal(error.limit, 'inflatedBytes');
+    const refusal = (limits: Partial<Limits> | undefined) => {
+      let error: unknown;
+      const ms = timed(() => {
+        try {
+          decodePng(bytes, { limits });
+        } catch (e) {
+          error = e;
+        }
+      });
+      assert.ok(error instanceof LimitError, String(error));
+      return { error, ms };
+    };
+    const byDefault = refusal(undefined);
+    assert.equal(TEXT_CHUNKS_PER_FILE, 8);
+    assert.equal(byDefault.error.limit, 'textBytes');
     assert.equal(
-      error.message,
-      'the compressed text chunks of the PNG inflate to more than the limit of 8,388,608 bytes together (raise it with --limit inflatedBytes=N)',
+      byDefault.error.message,
+      'the compressed text chunks of the PNG inflate to more than 8,388,608 bytes together (8 x textBytes; raise it with --limit textBytes=N)',
     );
-    assert.ok(ms < 2000, `took ${ms} ms`);
+    assert.ok(byDefault.ms < 2000, `took ${byDefault.ms} ms`);
+    // inflatedBytes still caps the total when it is the smaller.
+    const capped = refusal({ inflatedBytes: 4 << 20 });
+    assert.equal(capped.error.limit, 'inflatedBytes');
+    assert.equal(
+      capped.error.message,
+      'the compressed text chunks of the PNG inflate to more than 4,194,304 bytes together (inflatedBytes; raise it with --limit inflatedBytes=N)',
+    );
     // Within the limit, all of them are read.
-    assert.equal(Object.keys(decodePng(bytes, { limits: { inflatedBytes: 20 << 20 } }).text).length, 40);
+    assert.equal(Object.keys(decodePng(bytes, { limits: { textBytes: 4 << 20 } }).text).length, 40);
   });
 
   it('keeps Latin-1 text byte for byte (0x80-0x9F included), and reads UTF-8 iTXt', () => {

@@ -32,7 +32,7 @@ export interface EncodePngOptions {
 export interface DecodePngOptions {
   /**
    * Resource limits (defaults: `DEFAULT_LIMITS`): `pixels` bounds width x height,
-   * `textBytes` one compressed text chunk, `inflatedBytes` all of them together.
+   * `textBytes` one compressed text chunk, and 8 x `textBytes` all of them together.
    */
   limits?: Partial<Limits>;
 }
@@ -47,8 +47,8 @@ export interface DecodePngOptions {
  *
  * Files from strangers are safe to pass: the header is checked against `limits.pixels`
  * before anything is inflated, the image data is inflated only as far as the header says it
- * reaches, and compressed text chunks stop at `limits.textBytes` each and
- * `limits.inflatedBytes` together. A text chunk past `textBytes` is skipped (text chunks are
+ * reaches, and compressed text chunks stop at `limits.textBytes` each and 8 x `textBytes`
+ * together (`TEXT_CHUNKS_PER_FILE`). A text chunk past `textBytes` is skipped (text chunks are
  * ancillary), except the `irn` chunk of a downscaled image, which is refused rather than lost.
  * Chunks nothing here uses (iCCP profiles, ...) are never inflated.
  *
