@@ -49,7 +49,7 @@ export function registerDownscale(program: Command, ctx: CliContext): void {
           const lr = measured.result;
           const seconds = (performance.now() - start) / 1000;
           const text = { [LR_TEXT_KEY]: lrMetadataText({ scale: model.scale, width: img.width, height: img.height }) };
-          await writeFileAtomic(job.output, encodePng(lr, { text }));
+          await writeFileAtomic(job.output, encodePng(lr, { text, effort: 'max' }));
           const note = opts.verbose ? tilingNote(tiles, opts.tile, overlap, measured.peakBytes, measured.startBytes) : '';
           return `${img.width}x${img.height} -> ${lr.width}x${lr.height} in ${seconds.toFixed(2)} s${note}`;
         });

@@ -52,7 +52,7 @@ export function registerPrepare(program: Command, ctx: CliContext): void {
           const img = await readPng(job.input, ctx.limits());
           const lr = await downscaleImage(model, img, { overlap });
           const text = { [LR_TEXT_KEY]: lrMetadataText({ scale: model.scale, width: img.width, height: img.height }) };
-          await writeFileAtomic(job.output, encodePng(lr, { text }));
+          await writeFileAtomic(job.output, encodePng(lr, { text, effort: 'max' }));
           const alt = await altText(job.input, job.name);
           const src = joinUrl(opts.srcPrefix, basename(job.output));
           tags.set(job.input, `<irn-image src="${attr(src)}" width="${img.width}" height="${img.height}" alt="${attr(alt)}"></irn-image>`);
