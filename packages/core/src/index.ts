@@ -16,11 +16,12 @@ export { imresize } from './image/imresize.js';
 export { decodePng, encodePng, PngFormatError, type DecodedPng, type DecodePngOptions, type EncodePngOptions } from './image/png.js';
 export { DEFAULT_LIMITS, LimitError, resolveLimits, type Limits } from './limits.js';
 export { psnrY, psnrRgb, ssimY, type MetricOptions } from './eval/metrics.js';
-export { modelFromCheckpoint, modelFromImported } from './weights/convert.js';
+export { modelFromCheckpoint, modelFromImported, type ModelFromCheckpointOptions } from './weights/convert.js';
 export {
   importIrnCheckpoint,
   readTorchStateDict,
   TorchFormatError,
+  type ReadCheckpointOptions,
   type ImportedIrn,
   type TorchTensor,
 } from './weights/pytorch/index.js';

@@ -1,5 +1,5 @@
 export { TorchFormatError } from './errors.js';
-export { readTorchStateDict } from './read-state-dict.js';
+export { readTorchStateDict, type ReadCheckpointOptions } from './read-state-dict.js';
 export type { TorchDtype, TorchTensor } from './tensor.js';
 export {
   importIrnCheckpoint,
