@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
-import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { IrnModel } from '../../model/irn.js';
 import type { CliContext } from '../context.js';
-import { CliError, failure, oneLine } from '../errors.js';
+import { CliError, failure, oneLine, withContext } from '../errors.js';
+import { readRegularFile } from '../files.js';
 import { formatBytes, formatCount } from '../format.js';
 
 /**
@@ -40,12 +41,14 @@ export function registerConvert(program: Command, ctx: CliContext): void {
     .argument('<out-dir>', 'directory for model.json and the weight files (created; existing files of those names are replaced)')
     .action(async (checkpoint: string, outDir: string) => {
       const out = ctx.out();
+      const limits = ctx.limits();
       let bytes: Uint8Array;
       try {
-        bytes = new Uint8Array(await readFile(checkpoint));
+        // A regular file only (a FIFO would hang, /dev/zero never end), no larger than
+        // inflatedBytes: the reader keeps the whole file in memory.
+        bytes = await readRegularFile(checkpoint, { limits, what: 'the checkpoint' });
       } catch (e) {
-        const code = (e as NodeJS.ErrnoException).code;
-        throw failure(code === 'ENOENT' ? `${checkpoint} does not exist` : `cannot read ${checkpoint}: ${oneLine(e)}`, e);
+        throw withContext(checkpoint, e);
       }
       const outKind = await stat(outDir).then((s) => (s.isDirectory() ? 'dir' : 'file'), () => 'missing');
       if (outKind === 'file') throw new CliError(`${outDir} is a file; the output must be a directory`);
@@ -54,7 +57,7 @@ export function registerConvert(program: Command, ctx: CliContext): void {
       const { modelFromCheckpoint } = await import('../../weights/convert.js');
       let model: IrnModel;
       try {
-        model = modelFromCheckpoint(bytes, { source: `converted from ${basename(checkpoint)}`, limits: ctx.limits() });
+        model = modelFromCheckpoint(bytes, { source: `converted from ${basename(checkpoint)}`, limits });
       } catch (e) {
         throw failure(`${checkpoint}: ${oneLine(e)}`, e);
       }
