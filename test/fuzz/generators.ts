@@ -287,17 +287,17 @@ function tinyPngWith(extra: Uint8Array[]): Uint8Array {
 }
 
 /**
- * Case 7, the zTXt bomb: a 1x1 PNG whose zTXt chunk inflates to `inflated` bytes of "a"
- * (default 111 MB, which is the issue's 108 KB file: 61 s and 3.5 GB before the fix).
+ * Case 7, the zTXt bomb: a 1x1 PNG whose zTXt chunk `keyword` inflates to `inflated` bytes of
+ * "a" (default 111 MB, which is the issue's 108 KB file: 61 s and 3.5 GB before the fix).
  */
-export function ztxtBomb(inflated = 111_000_000): Uint8Array {
-  const body = concat([ascii('Comment'), Uint8Array.of(0, 0), zlibRepeat(0x61, inflated)]);
+export function ztxtBomb(inflated = 111_000_000, keyword = 'Comment'): Uint8Array {
+  const body = concat([ascii(keyword), Uint8Array.of(0, 0), zlibRepeat(0x61, inflated)]);
   return tinyPngWith([pngChunk('zTXt', body)]);
 }
 
 /** The iTXt form of the text bomb: compression flag 1, empty language and translated keyword. */
-export function itxtBomb(inflated = 111_000_000): Uint8Array {
-  const body = concat([ascii('Description'), Uint8Array.of(0, 1, 0, 0, 0), zlibRepeat(0x61, inflated)]);
+export function itxtBomb(inflated = 111_000_000, keyword = 'Description'): Uint8Array {
+  const body = concat([ascii(keyword), Uint8Array.of(0, 1, 0, 0, 0), zlibRepeat(0x61, inflated)]);
   return tinyPngWith([pngChunk('iTXt', body)]);
 }
 

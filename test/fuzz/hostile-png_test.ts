@@ -31,10 +31,33 @@ function withCase(name: string, files: Record<string, Uint8Array> = {}): Case {
 }
 
 describe('hostile PNGs through irn downscale', () => {
-  const bombs: Array<[string, () => Uint8Array]> = [
+  // A text chunk is ancillary: a decoder may skip one that inflates past the limit (and read
+  // the pixels) or refuse the file; either way quickly. The `irn` chunk carries the original
+  // size, so a bomb there must be refused.
+  const textBombs: Array<[string, () => Uint8Array]> = [
     ['a zTXt bomb (108 KB inflating to 111 MB of text; issue case 7)', () => ztxtBomb()],
     ['an iTXt bomb (108 KB inflating to 111 MB of text)', () => itxtBomb()],
     ['400 zTXt chunks of 900 KB each (360 MB of text in 350 KB)', () => manyTextChunks()],
+  ];
+  for (const [what, make] of textBombs) {
+    it(`reads past or refuses ${what}, quickly and in bounded memory`, async () => {
+      const c = withCase('png-text-bomb', { 'bomb.png': make() });
+      const run = await expectBoundedRun(c, ['downscale', '-m', 'model', 'bomb.png', 'out.png'], { outputs: ['out.png'] });
+      if (run.code !== 0) assert.match(run.stderr, /^irn: error: bomb\.png: /);
+    });
+  }
+  for (const [what, make] of [
+    ['a zTXt bomb in the irn chunk', () => ztxtBomb(111_000_000, 'irn')],
+    ['an iTXt bomb in the irn chunk', () => itxtBomb(111_000_000, 'irn')],
+  ] as const) {
+    it(`refuses ${what} (the chunk upscale needs) quickly, naming the file`, async () => {
+      const c = withCase('png-irn-bomb', { 'bomb.png': make() });
+      await expectRefusal(c, ['upscale', '-m', 'model', 'bomb.png', 'out.png'], { outputs: ['out.png'], mentions: ['bomb.png'] });
+      assert.ok(!existsSync(join(c.dir, 'out.png')), 'no output is written for a refused input');
+    });
+  }
+
+  const bombs: Array<[string, () => Uint8Array]> = [
     ['a 20000 x 20000 1-bit PNG of 48 KB (400 megapixels; case 8)', () => pixelBomb()],
     ['a header claiming 2^31 - 1 pixels square', () => hugeHeader()],
     ['a 16 x 16 header whose IDAT inflates to 400 MB', () => idatOverflow()],

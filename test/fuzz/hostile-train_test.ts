@@ -112,7 +112,10 @@ describe('irn train on bad photos', () => {
   const bad: Array<[string, string, () => Uint8Array]> = [
     ['a truncated PNG', 'zz-truncated.png', () => pixelBomb(64).subarray(0, 60)],
     ['a PNG pixel bomb (400 megapixels in 48 KB)', 'zz-pixels.png', () => pixelBomb()],
-    ['a JPEG whose header claims 10000 x 10000', 'zz-header.jpg', () => jpegHeaderBomb()],
+    // 210 bytes claiming exactly the default pixel limit: no limit refuses it up front, but
+    // its scan cannot hold 100 megapixels, so a decoder need not allocate for them.
+    ['a 210-byte JPEG whose header claims 10000 x 10000', 'zz-header.jpg', () => jpegHeaderBomb()],
+    ['a JPEG whose header claims 20000 x 15000 (above the pixel limit)', 'zz-huge.jpg', () => jpegHeaderBomb(20000, 15000)],
     ['a BMP whose header claims 50000 x 50000 with no pixels', 'zz-header.bmp', () => bmpHeader(50000, 50000)],
     ['a BMP whose size overflows', 'zz-overflow.bmp', () => bmpHeader(0x7fffffff, -0x7fffffff, 16)],
   ];

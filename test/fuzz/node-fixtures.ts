@@ -128,6 +128,8 @@ export function runCli(
         // killed, or no /proc and no figure: peak stays what polling saw
       }
       rmSync(join(rssFile, '..'), { recursive: true, force: true });
+      // One line per run in the test log, so CI shows what each case costs (and how far from its bounds).
+      console.log(`irn ${args.join(' ')}: exit ${code ?? signal}${killed ? ` (killed: ${killed})` : ''}, ${(wallMs / 1000).toFixed(2)} s, ${(peak / MB).toFixed(0)} MB`);
       resolve({ code, signal, stdout: out.text(), stderr: err.text(), wallMs, peakRss: peak, killed, args });
     });
   });

@@ -1,0 +1,165 @@
+// Issue 15 in the browser: `<irn-image>` and the Rescaler decode PNGs from any URL, so the
+// same hostile files the Node fuzz suite feeds the CLI (test/fuzz/generators.ts) go through
+// the page's decoders here: decodePng, decodeInput (a Blob, as a fetched URL becomes) and the
+// Rescaler's input path. Each must be refused quickly with a clear message, leaving the tab
+// usable. Time is measured with performance.now around each call (the decoders are
+// synchronous, so that is also how long the tab was blocked).
+import { decodeInput, decodePng, Rescaler } from '../../packages/core/src/browser.js';
+import {
+  hugeHeader,
+  idatOverflow,
+  itxtBomb,
+  manyTextChunks,
+  mutatePng,
+  pixelBomb,
+  ztxtBomb,
+} from '../fuzz/generators.js';
+import { assert, rejection, WASM_PATHS, WEIGHTS_URL } from './fixtures/rescaler-fixtures.js';
+
+/** The longest a refusal may block the tab. Before the fix the bombs took 10-60 s or crashed it. */
+const MAX_MS = 3000;
+/** Errors a user may see from the decoders. */
+const CLEAR_ERRORS = new Set(['PngFormatError', 'LimitError']);
+const RAW_JS = /Cannot read propert|Invalid typed array length|Invalid array length|Invalid string length|Maximum call stack|is not a function|undefined|Array buffer allocation failed/i;
+
+/**
+ * Text bombs in an ancillary chunk: a decoder may skip the chunk (and decode the pixels) or
+ * refuse the file, but quickly either way.
+ */
+const TEXT_BOMBS: Array<[string, () => Uint8Array]> = [
+  ['a zTXt bomb (108 KB -> 111 MB of text)', () => ztxtBomb()],
+  ['an iTXt bomb (108 KB -> 111 MB of text)', () => itxtBomb()],
+  ['400 zTXt chunks of 900 KB each', () => manyTextChunks()],
+];
+
+/** Files that must be refused: the irn chunk (upscale needs it), more pixels than the limit, lying headers. */
+const BOMBS: Array<[string, () => Uint8Array]> = [
+  ['a zTXt bomb in the irn chunk', () => ztxtBomb(111_000_000, 'irn')],
+  ['an iTXt bomb in the irn chunk', () => itxtBomb(111_000_000, 'irn')],
+  ['a 20000 x 20000 1-bit PNG of 48 KB', () => pixelBomb()],
+  ['a header claiming 2^31 - 1 pixels square', () => hugeHeader()],
+  ['a 16 x 16 header whose IDAT inflates to 400 MB', () => idatOverflow()],
+];
+
+/** Runs `fn`, which must throw; returns the error and how long it took. */
+function timedThrow(fn: () => unknown, what: string): { error: Error; ms: number } {
+  const start = performance.now();
+  try {
+    fn();
+  } catch (e) {
+    return { error: e as Error, ms: performance.now() - start };
+  }
+  throw new Error(`${what}: expected an error, it was decoded`);
+}
+
+function checkClear(error: Error, ms: number, what: string): void {
+  assert(ms < MAX_MS, `${what}: took ${ms.toFixed(0)} ms (at most ${MAX_MS})`);
+  assert(CLEAR_ERRORS.has(error.name), `${what}: threw ${error.name}: ${error.message}`);
+  assert(!RAW_JS.test(error.message), `${what}: raw JavaScript message: ${error.message}`);
+  assert(!error.message.includes('\n'), `${what}: a message of several lines`);
+}
+
+/** Heap in use, where Chromium reports it (performance.memory); null elsewhere. */
+function heapBytes(): number | null {
+  return (performance as Performance & { memory?: { usedJSHeapSize: number } }).memory?.usedJSHeapSize ?? null;
+}
+
+/** How long a zero-delay timer waits: the tab's responsiveness right after a refusal. */
+async function timerLagMs(): Promise<number> {
+  const start = performance.now();
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  return performance.now() - start;
+}
+
+describe('hostile PNGs in the browser: decodePng', () => {
+  for (const [what, make] of TEXT_BOMBS) {
+    it(`reads past or refuses ${what} within ${MAX_MS / 1000} s`, async () => {
+      const bytes = make();
+      const start = performance.now();
+      let text: Record<string, string> = {};
+      try {
+        text = decodePng(bytes).text;
+      } catch (e) {
+        checkClear(e as Error, performance.now() - start, what);
+      }
+      const ms = performance.now() - start;
+      assert(Object.values(text).every((t) => t.length <= 1 << 20), `${what}: a text of more than 1 MiB was read`);
+      assert(ms < MAX_MS, `${what}: took ${ms.toFixed(0)} ms (at most ${MAX_MS})`);
+      const lag = await timerLagMs();
+      assert(lag < 500, `${what}: a zero-delay timer waited ${lag.toFixed(0)} ms after`);
+    });
+  }
+
+  for (const [what, make] of BOMBS) {
+    it(`refuses ${what} within ${MAX_MS / 1000} s with a clear error, and the tab still responds`, async () => {
+      const bytes = make();
+      const heapBefore = heapBytes();
+      const { error, ms } = timedThrow(() => decodePng(bytes), what);
+      checkClear(error, ms, what);
+      const lag = await timerLagMs();
+      assert(lag < 500, `${what}: a zero-delay timer waited ${lag.toFixed(0)} ms after the refusal`);
+      const heapAfter = heapBytes();
+      if (heapBefore != null && heapAfter != null) {
+        assert(heapAfter - heapBefore < 256 * 2 ** 20, `${what}: the JS heap grew by ${((heapAfter - heapBefore) / 2 ** 20).toFixed(0)} MB`);
+      }
+    });
+  }
+
+  it('throws only clear errors on 600 seeded random mutations of a real photo, each quickly', async () => {
+    const real = new Uint8Array(await (await fetch('/packages/core/test-fixtures/images/astronaut-48x40.png')).arrayBuffer());
+    const palette = new Uint8Array(await (await fetch('/packages/core/test-fixtures/images/coffee-palette-24x20.png')).arrayBuffer());
+    let refused = 0;
+    for (const [name, png] of [['astronaut', real], ['palette', palette]] as const) {
+      for (let seed = 1; seed <= 300; seed++) {
+        const m = mutatePng(png, seed);
+        const start = performance.now();
+        try {
+          decodePng(m.bytes);
+        } catch (e) {
+          refused++;
+          checkClear(e as Error, performance.now() - start, `${name} ${m.what}`);
+        }
+        const ms = performance.now() - start;
+        assert(ms < MAX_MS, `${name} ${m.what}: took ${ms.toFixed(0)} ms`);
+      }
+    }
+    assert(refused > 200, `only ${refused} of 600 mutants refused: the mutations test nothing`);
+  });
+});
+
+describe('hostile PNGs in the browser: Blob inputs and the Rescaler', () => {
+  it('decodeInput refuses each bomb as a Blob (as a fetched URL arrives) within the time bound', async () => {
+    for (const [what, make] of BOMBS) {
+      const start = performance.now();
+      const error = await rejection(decodeInput(new Blob([make().slice()], { type: 'image/png' })), what);
+      checkClear(error, performance.now() - start, `decodeInput: ${what}`);
+    }
+  });
+
+  it('the Rescaler refuses the bombs given as a Blob and a URL, and still upscales a real image after', async () => {
+    const rescaler = await Rescaler.create({ model: 'irn-x2', weightsUrl: WEIGHTS_URL, wasmPaths: WASM_PATHS, backend: 'cpu' });
+    try {
+      for (const [what, make] of BOMBS.slice(0, 4)) {
+        const blob = new Blob([make().slice()], { type: 'image/png' });
+        let start = performance.now();
+        const e1 = await rejection(rescaler.upscale(blob, { output: 'raster' }), `Rescaler.upscale(blob): ${what}`);
+        assert(performance.now() - start < MAX_MS, `Rescaler.upscale(blob): ${what}: took ${(performance.now() - start).toFixed(0)} ms`);
+        assert(!RAW_JS.test(e1.message), `Rescaler.upscale(blob): ${what}: raw JavaScript message: ${e1.message}`);
+        const url = URL.createObjectURL(blob);
+        try {
+          start = performance.now();
+          const e2 = await rejection(rescaler.downscale(url, { output: 'raster' }), `Rescaler.downscale(url): ${what}`);
+          assert(performance.now() - start < MAX_MS, `Rescaler.downscale(url): ${what}: took ${(performance.now() - start).toFixed(0)} ms`);
+          assert(!RAW_JS.test(e2.message), `Rescaler.downscale(url): ${what}: raw JavaScript message: ${e2.message}`);
+        } finally {
+          URL.revokeObjectURL(url);
+        }
+      }
+      // The refusals left the rescaler usable.
+      const ok = await rescaler.upscale('/packages/core/test-fixtures/images/coffee-33x27.png', { output: 'raster' });
+      assert(ok.width === 66 && ok.height === 54, `upscaled to ${ok.width}x${ok.height}`);
+    } finally {
+      await rescaler.dispose();
+    }
+  });
+});
