@@ -37,12 +37,14 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   pixels: 100_000_000,
   // The `irn` chunk is under 100 bytes; camera metadata in text chunks stays far below 1 MiB.
   textBytes: 1 << 20,
-  // The IRN_x8 checkpoint (the largest published) inflates to about 20 MB; 1 GiB leaves room
-  // for bigger models without letting a zip bomb take the machine.
+  // The IRN_x8 checkpoint (the largest published) inflates to about 45 MB; 1 GiB bounds a zip
+  // bomb, and the element limits below bound what a checkpoint may hold.
   inflatedBytes: 1 << 30,
-  // The published x2 model's largest tensor has 9,216 elements, all of them 1.66 M.
-  tensorElements: 64 * 1024 * 1024,
-  totalElements: 256 * 1024 * 1024,
+  // The published models have 1.67 M (x2), 4.36 M (x4) and 11.1 M (x8) weights, the largest
+  // tensor 223 k elements. 32 Mi elements (128 MB as float32) leaves room for bigger models,
+  // while a small deflated checkpoint of zeros can no longer become a model of gigabytes.
+  tensorElements: 16 * 1024 * 1024,
+  totalElements: 32 * 1024 * 1024,
   pickleDepth: 256,
   // A state dict has a few thousand objects (the published x8: under 5,000).
   pickleObjects: 1_000_000,

@@ -176,7 +176,7 @@ describe('fileSystem: weight specs and values', () => {
     await assert.rejects(IrnModel.load(fileSystem(huge)), (e: Error) => {
       assert.ok(e instanceof LimitError);
       assert.equal(e.limit, 'tensorElements');
-      assert.match(e.message, /is 90,000,000,000 elements, above the limit of 67,108,864 elements \(raise it with --limit tensorElements=N\)/);
+      assert.match(e.message, /is 90,000,000,000 elements, above the limit of 16,777,216 elements \(raise it with --limit tensorElements=N\)/);
       return true;
     });
     assert.ok(performance.now() - t0 < 1000);

@@ -196,7 +196,7 @@ describe('hostile checkpoints: tensors that claim more than the file holds', () 
     assertRefused(
       () => readTorchStateDict(bytes),
       LimitError,
-      /^checkpoint tensor "w" \(shape \[1000000000\]\) is 1,000,000,000 elements, above the limit of 67,108,864 elements \(raise it with --limit tensorElements=N\)$/,
+      /^checkpoint tensor "w" \(shape \[1000000000\]\) is 1,000,000,000 elements, above the limit of 16,777,216 elements \(raise it with --limit tensorElements=N\)$/,
     );
   });
 
@@ -211,12 +211,12 @@ describe('hostile checkpoints: tensors that claim more than the file holds', () 
   });
 
   it('refuses many tensors that together pass totalElements before reading any', () => {
-    // 65 views of 2^22 elements each over one float: 273 million elements (1.1 GB as float32).
-    const tensors = Array.from({ length: 65 }, (_, i) => ({ key: `w${i}`, storage: '0', storageNumel: 1, shape: [2 ** 22], stride: [0] }));
+    // 9 views of 2^22 elements each over one float: 38 million elements (151 MB as float32).
+    const tensors = Array.from({ length: 9 }, (_, i) => ({ key: `w${i}`, storage: '0', storageNumel: 1, shape: [2 ** 22], stride: [0] }));
     assertRefused(
       () => readTorchStateDict(checkpoint(tensors, { 0: floats([1]) })),
       LimitError,
-      /^the tensors of the checkpoint together is 272,629,760 elements, above the limit of 268,435,456 elements \(raise it with --limit totalElements=N\)$/,
+      /^the tensors of the checkpoint together is 37,748,736 elements, above the limit of 33,554,432 elements \(raise it with --limit totalElements=N\)$/,
     );
     // The limits can be lowered (and raised) by the caller.
     assertRefused(
