@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { checkModelArtifacts, MAX_MODEL_JSON_BYTES, parseModelJson } from '../io/weight-specs.js';
+import { checkModelArtifacts, checkShardPath, MAX_MODEL_JSON_BYTES, parseModelJson } from '../io/weight-specs.js';
 import { resolveLimits, type Limits } from '../limits.js';
 
 /** One model of a weights manifest: a version and the SHA-256 (hex) of each of its files. */
@@ -92,7 +92,8 @@ export function isPresetName(model: string): boolean {
  *
  * Either way the files are treated as untrusted: model.json is read up to
  * `MAX_MODEL_JSON_BYTES`; its weight files must lie under its own folder (same origin, a
- * relative path without ".."); its weight specs must be float32, unquantized and within
+ * relative path without ".."; a `blob:` model.json may name `blob:` URLs of its own origin
+ * instead, as pages that build a model in memory do); its weight specs must be float32, unquantized and within
  * `options.limits` before any weight file is fetched; no more bytes are read than the specs
  * describe (a response whose Content-Length says more is refused before its body is read);
  * and every weight must be finite.
@@ -194,17 +195,29 @@ async function readModel(
   limits: Limits,
 ): Promise<LoadedArtifacts['artifacts']> {
   const jsonBytes = await files.get('model.json', url, { left: MAX_MODEL_JSON_BYTES, of: `the ${MAX_MODEL_JSON_BYTES} bytes a model.json may have` });
-  const { modelJson, groups } = parseModelJson(new TextDecoder().decode(jsonBytes), url.href, limits);
+  // A model.json that is a blob: URL was made by a page of its origin (for example the
+  // playground's preview of a fine-tuned model), and names its weights by blob: URLs of that
+  // origin, which have no folder to be under; nothing else may.
+  const blob = url.protocol === 'blob:';
+  const checkPath = (p: unknown, file: string) =>
+    blob && typeof p === 'string' && p.startsWith('blob:') && new URL(p).origin === url.origin ? p : checkShardPath(p, file);
+  const { modelJson, groups } = parseModelJson(new TextDecoder().decode(jsonBytes), url.href, limits, checkPath);
   const paths = groups.flatMap((group) => group.paths);
   if (preset != null) {
     const missing = paths.filter((p) => !Object.hasOwn(preset.entry.files, p));
     if (missing.length > 0) throw new Error(`${preset.name}/model.json lists ${missing.join(', ')}, which the weights manifest does not`);
   }
-  const folder = new URL('.', url);
+  // A blob: URL is opaque: it has no folder, and relative paths cannot resolve against it.
+  const folder = blob ? url : new URL('.', url);
   const urls = paths.map((p) => {
-    const shard = new URL(p, url);
+    let shard: URL;
+    try {
+      shard = new URL(p, url);
+    } catch {
+      throw new Error(`${url.href} names the weight file ${JSON.stringify(p)}, which is not a URL relative to it`);
+    }
     // parseModelJson refused absolute paths and ".."; this holds whatever a URL parser makes of the rest.
-    if (shard.origin !== folder.origin || !shard.pathname.startsWith(folder.pathname)) {
+    if (blob ? shard.protocol !== 'blob:' || shard.origin !== url.origin : shard.origin !== folder.origin || !shard.pathname.startsWith(folder.pathname)) {
       throw new Error(`${url.href} names the weight file ${JSON.stringify(p)}, which is outside its folder ${folder.href}`);
     }
     return shard;

@@ -155,4 +155,19 @@ describe('loadModelArtifacts: hostile model.json and servers', () => {
     routes.set(`/presets/nan/${SHARD}`, body(bad));
     await assert.rejects(loadModelArtifacts('nan', { weightsUrl: `${origin}/presets/`, cache: 'none' }), new RegExp(`weight ${name} holds NaN`));
   });
+
+  it('loads a blob: model.json naming blob: weights (a model in page memory); an http one may not name blob: URLs', async () => {
+    const weights = URL.createObjectURL(new Blob([shard]));
+    const json = { ...modelJson, weightsManifest: [{ ...modelJson.weightsManifest[0], paths: [weights] }] };
+    const model = URL.createObjectURL(new Blob([JSON.stringify(json)]));
+    try {
+      const { artifacts } = await loadModelArtifacts(model);
+      assert.equal(artifacts.weightData.byteLength, shard.byteLength);
+      (await IrnModel.load(model)).dispose();
+      await assert.rejects(loadModelArtifacts(serve(setPath(weights))), /names the weight file "blob:.*", which is a URL/);
+    } finally {
+      URL.revokeObjectURL(weights);
+      URL.revokeObjectURL(model);
+    }
+  });
 });

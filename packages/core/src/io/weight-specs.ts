@@ -28,13 +28,15 @@ export interface CheckedWeightGroup {
 
 /**
  * Parses `model.json` (`text`, from `file`) and checks its structure: a topology and a
- * weights manifest whose groups have string paths (see {@link checkShardPath}) and weight
- * specs (see {@link checkWeightSpecs}). Throws an Error naming `file` otherwise.
+ * weights manifest whose groups have paths that `checkPath` accepts (by default
+ * {@link checkShardPath}) and weight specs (see {@link checkWeightSpecs}). Throws an Error
+ * naming `file` otherwise.
  */
 export function parseModelJson(
   text: string,
   file: string,
   limits: Limits,
+  checkPath: (path: unknown, file: string) => string = checkShardPath,
 ): { modelJson: tf.io.ModelJSON; groups: CheckedWeightGroup[] } {
   let json: unknown;
   try {
@@ -50,7 +52,7 @@ export function parseModelJson(
     if (!isObject(group) || !Array.isArray(group.paths) || !Array.isArray(group.weights)) {
       throw new Error(`${file}: weightsManifest[${g}] is not a group of "paths" and "weights"`);
     }
-    return { paths: group.paths.map((p) => checkShardPath(p, file)), weights: group.weights, bytes: 0 };
+    return { paths: group.paths.map((p) => checkPath(p, file)), weights: group.weights, bytes: 0 };
   });
   const sizes = checkWeightSpecs(
     groups.flatMap((g) => g.weights),
