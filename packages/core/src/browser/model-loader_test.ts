@@ -157,7 +157,7 @@ describe('loadModelArtifacts: hostile model.json and servers', () => {
   });
 
   it('loads a blob: model.json naming blob: weights (a model in page memory); an http one may not name blob: URLs', async () => {
-    const weights = URL.createObjectURL(new Blob([shard]));
+    const weights = URL.createObjectURL(new Blob([new Uint8Array(shard)]));
     const json = { ...modelJson, weightsManifest: [{ ...modelJson.weightsManifest[0], paths: [weights] }] };
     const model = URL.createObjectURL(new Blob([JSON.stringify(json)]));
     try {
