@@ -29,7 +29,7 @@ const RAW_JS = /Cannot read propert|Invalid typed array length|Invalid array len
 const TEXT_BOMBS: Array<[string, () => Uint8Array]> = [
   ['a zTXt bomb (108 KB -> 111 MB of text)', () => ztxtBomb()],
   ['an iTXt bomb (108 KB -> 111 MB of text)', () => itxtBomb()],
-  ['400 zTXt chunks of 900 KB each', () => manyTextChunks()],
+  ['1000 zTXt chunks of 1 MiB each (1 GB of text in 1.1 MB)', () => manyTextChunks()],
 ];
 
 /** Files that must be refused: the irn chunk (upscale needs it), more pixels than the limit, lying headers. */

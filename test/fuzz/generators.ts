@@ -301,8 +301,11 @@ export function itxtBomb(inflated = 111_000_000, keyword = 'Description'): Uint8
   return tinyPngWith([pngChunk('iTXt', body)]);
 }
 
-/** Many text chunks of 900 KB each: together past any sane per-file budget, each one small. */
-export function manyTextChunks(chunks = 400, each = 900_000): Uint8Array {
+/**
+ * Many compressed text chunks, each at the usual per-chunk limit of 1 MiB and together 1 GB
+ * (a 1.1 MB file): a per-chunk limit alone does not stop them.
+ */
+export function manyTextChunks(chunks = 1000, each = 1 << 20): Uint8Array {
   const one = pngChunk('zTXt', concat([ascii('Comment'), Uint8Array.of(0, 0), zlibRepeat(0x62, each)]));
   return tinyPngWith(new Array<Uint8Array>(chunks).fill(one));
 }
