@@ -19,6 +19,7 @@ before(async () => {
 
 after(() => {
   for (const c of cases) c.cleanup();
+  if (model != null) rmSync(join(model, '..'), { recursive: true, force: true });
 });
 
 /**

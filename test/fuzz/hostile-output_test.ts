@@ -2,7 +2,7 @@
 // cases (13, 14's --temperature 1e308, 15's raw messages and scale-3 metadata), through the
 // built CLI as a user runs it, bounded in time and memory. See test/fuzz/README.md.
 import assert from 'node:assert/strict';
-import { existsSync, lstatSync, readdirSync, readFileSync, symlinkSync, writeFileSync, copyFileSync } from 'node:fs';
+import { copyFileSync, existsSync, lstatSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { expectRefusal, makeModel, newCase, PHOTOS, type Case } from './cases.js';
@@ -20,6 +20,7 @@ before(async () => {
 
 after(() => {
   for (const c of cases) c.cleanup();
+  if (model != null) rmSync(join(model, '..'), { recursive: true, force: true });
 });
 
 function withCase(name: string, files: Record<string, Uint8Array> = {}): Case {

@@ -2,7 +2,7 @@
 // built CLI as a user runs it, with wall time and peak memory bounded, and through decodePng
 // in this process. See test/fuzz/README.md.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { decodePng, PngFormatError } from '../../packages/core/src/image/png.js';
@@ -22,6 +22,7 @@ before(async () => {
 
 after(() => {
   for (const c of cases) c.cleanup();
+  if (model != null) rmSync(join(model, '..'), { recursive: true, force: true });
 });
 
 function withCase(name: string, files: Record<string, Uint8Array> = {}): Case {

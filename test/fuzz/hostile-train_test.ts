@@ -3,7 +3,7 @@
 // diverging run, photos that are bombs or broken. Run through the built CLI as a user runs
 // it, bounded in time and memory, on tiny models and photos. See test/fuzz/README.md.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, sep } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { expectRefusal, makeModel, newCase, type Case } from './cases.js';
@@ -21,6 +21,7 @@ before(async () => {
 
 after(() => {
   for (const c of cases) c.cleanup();
+  if (model != null) rmSync(join(model, '..'), { recursive: true, force: true });
 });
 
 function withCase(name: string, files: Record<string, Uint8Array> = {}): Case {
