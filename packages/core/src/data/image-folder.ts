@@ -83,6 +83,17 @@ function decodeJpeg(bytes: Uint8Array, limits: Limits): Omit<TrainImage, 'name'>
   if (info.width != null && info.height != null) {
     if (info.width === 0 || info.height === 0) throw new Error(`JPEG of ${info.width}x${info.height} pixels`);
     checkLimit(limits, 'pixels', info.width * info.height, `the image (${info.width}x${info.height})`, 'pixels');
+    // Every 8x8 block of the full-resolution component costs at least one bit: its DC
+    // coefficient's Huffman code (JPEG spec F.1.2.1; codes are 1 to 16 bits). jpeg-js sizes its
+    // buffers from the frame header, so a 210-byte file claiming 10000x10000 would cost 3 GB
+    // and half a minute before it found no data; refuse it from its size instead.
+    const blocks = Math.ceil(info.width / 8) * Math.ceil(info.height / 8);
+    const have = bytes.length - info.dataStart;
+    if (have * 8 < blocks) {
+      throw new Error(
+        `truncated JPEG: a ${info.width}x${info.height} image needs at least ${Math.ceil(blocks / 8)} bytes of image data (a bit per 8x8 block), the file holds ${have}`,
+      );
+    }
   }
   let img;
   try {
@@ -114,6 +125,8 @@ interface JpegInfo {
   height?: number;
   /** The EXIF Orientation (1-8); 1 when absent or unreadable. */
   orientation: number;
+  /** Where the first scan's data starts (after its SOS header); the file's length when no scan was found. */
+  dataStart: number;
 }
 
 /**
@@ -122,8 +135,8 @@ interface JpegInfo {
  * early (jpeg-js then says what is wrong); it never reads out of bounds.
  */
 export function readJpegInfo(bytes: Uint8Array): JpegInfo {
-  const info: JpegInfo = { orientation: 1 };
   const n = bytes.length;
+  const info: JpegInfo = { orientation: 1, dataStart: n };
   if (n < 4 || bytes[0] !== 0xff || bytes[1] !== 0xd8) return info;
   let p = 2;
   let exifSeen = false;
@@ -136,10 +149,14 @@ export function readJpegInfo(bytes: Uint8Array): JpegInfo {
     p += 2;
     // Markers without a length: TEM, RSTn; EOI and SOS end the header.
     if (marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) continue;
-    if (marker === 0xd9 || marker === 0xda) return info;
+    if (marker === 0xd9) return info;
     if (p + 2 > n) return info;
     const length = (bytes[p] << 8) | bytes[p + 1];
     if (length < 2 || p + length > n) return info;
+    if (marker === 0xda) {
+      info.dataStart = p + length;
+      return info;
+    }
     const body = bytes.subarray(p + 2, p + length);
     const isSof = marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc;
     if (isSof && info.width == null && body.length >= 5) {

@@ -226,3 +226,44 @@ test('loadImageFolder skips unreadable images with one warning each, and fails w
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+/** `bytes` with the frame size in its first SOF segment replaced. */
+function withFrameSize(bytes: Uint8Array, width: number, height: number): Uint8Array {
+  const out = bytes.slice();
+  for (let p = 2; p + 9 < out.length; ) {
+    const marker = out[p + 1];
+    const length = (out[p + 2] << 8) | out[p + 3];
+    if (marker === 0xc0 || marker === 0xc2) {
+      out.set([height >> 8, height & 0xff, width >> 8, width & 0xff], p + 5);
+      return out;
+    }
+    p += 2 + length;
+  }
+  throw new Error('no SOF segment');
+}
+
+test('a JPEG whose frame claims more blocks than its data could hold is refused before jpeg-js allocates', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'irn-jpeg-claim-'));
+  try {
+    // 64x32 of real data claiming 10000x10000 (exactly the default pixel limit): jpeg-js took
+    // 35 s and 3 GB on such a file before finding no data.
+    const forged = withFrameSize(quadrantJpeg(), 10000, 10000);
+    assert.deepEqual([readJpegInfo(forged).width, readJpegInfo(forged).height], [10000, 10000]);
+    await writeFile(join(dir, 'claim.jpg'), forged);
+    const start = performance.now();
+    await assert.rejects(
+      loadTrainImage(join(dir, 'claim.jpg')),
+      /claim\.jpg: truncated JPEG: a 10000x10000 image needs at least 195313 bytes of image data \(a bit per 8x8 block\), the file holds \d+$/,
+    );
+    assert.ok(performance.now() - start < 1000, 'refused from its size, not by decoding');
+    // A flat image (jpeg-js's encoder: 1.8 bytes per block) still decodes.
+    const w = 1024;
+    const h = 768;
+    const flat = new Uint8Array(jpeg.encode({ width: w, height: h, data: new Uint8Array(w * h * 4).fill(128) }, 50).data);
+    await writeFile(join(dir, 'flat.jpg'), flat);
+    const img = await loadTrainImage(join(dir, 'flat.jpg'));
+    assert.deepEqual([img.width, img.height], [w, h]);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
