@@ -163,3 +163,38 @@ describe('hostile PNGs in the browser: Blob inputs and the Rescaler', () => {
     }
   });
 });
+
+describe('hostile PNGs in the browser: the Rescaler in a Web Worker', () => {
+  it('refuses the bombs in the worker, and per-call and per-Rescaler limits reach it', async () => {
+    // Limits set on the Rescaler are the default of each call; a call may set its own.
+    const rescaler = await Rescaler.create({
+      model: 'irn-x2',
+      weightsUrl: WEIGHTS_URL,
+      wasmPaths: WASM_PATHS,
+      backend: 'wasm',
+      worker: true,
+      limits: { pixels: 5000 },
+    });
+    try {
+      assert(rescaler.worker, 'the Rescaler did not start a worker');
+      for (const [what, make] of BOMBS.slice(0, 4)) {
+        const start = performance.now();
+        const error = await rejection(rescaler.upscale(new Blob([make().slice()], { type: 'image/png' }), { output: 'raster' }), `worker: ${what}`);
+        checkClear(error, performance.now() - start, `worker: ${what}`);
+      }
+      const photo = '/packages/core/test-fixtures/images/coffee-33x27.png'; // 891 pixels, 3,564 restored
+      const ok = await rescaler.upscale(photo, { output: 'raster' });
+      assert(ok.width === 66 && ok.height === 54, `upscaled to ${ok.width}x${ok.height}`);
+      const perCall = await rejection(rescaler.upscale(photo, { output: 'raster', limits: { pixels: 800 } }), 'per-call limit');
+      assert(perCall.name === 'LimitError', `per-call limit: ${perCall.name}: ${perCall.message}`);
+      assert(/the image \(33x27\) is 891 pixels, above the limit of 800 pixels/.test(perCall.message), perCall.message);
+      // The restored size counts too: the 24x20 LR (480 pixels) of a 48x40 photo restores to 1920.
+      const { image: lr } = await rescaler.downscale('/packages/core/test-fixtures/images/astronaut-48x40.png', { output: 'blob' });
+      const restored = await rejection(rescaler.upscale(lr, { output: 'raster', limits: { pixels: 1000 } }), 'restored size limit');
+      assert(restored.name === 'LimitError', `restored size: ${restored.name}: ${restored.message}`);
+      assert(/the restored image \(48x40\) is 1,920 pixels, above the limit of 1,000 pixels/.test(restored.message), restored.message);
+    } finally {
+      await rescaler.dispose();
+    }
+  });
+});

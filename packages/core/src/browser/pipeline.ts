@@ -2,7 +2,7 @@ import { throwIfAborted } from './abort.js';
 import type { BackendName } from './backends.js';
 import type { RescaleEngine, RunOptions, UpscaleRunOptions } from './engine.js';
 import { decodeInput, type ImageInput } from './inputs.js';
-import type { Limits } from '../limits.js';
+import { LimitError, type Limits } from '../limits.js';
 import { LR_TEXT_KEY, lrMetadataText, restoredSize, type LrMetadata } from '../image/lr-metadata.js';
 import { checkOutputKind, encodeOutput, type OutputKind, type OutputTypes } from './outputs.js';
 
@@ -40,7 +40,7 @@ export interface DownscaleCallOptions<K extends OutputKind = OutputKind> extends
 export interface UpscaleCallOptions<K extends OutputKind = OutputKind> extends UpscaleRunOptions {
   /** Default `'imagedata'`. */
   output?: K;
-  /** Limits on the input image (`pixels`, a PNG's text); default the Rescaler's `limits`. */
+  /** Limits on the input image and the restored one (`pixels`, a PNG's text); default the Rescaler's `limits`. */
   limits?: Partial<Limits>;
 }
 
@@ -69,10 +69,11 @@ export async function runPipeline(
   let size = { width: up.width, height: up.height };
   if (size.width == null || size.height == null) {
     try {
-      const restored = restoredSize(lrMetadata, engine.scale, raster.width, raster.height);
+      const restored = restoredSize(lrMetadata, engine.scale, raster.width, raster.height, options.limits);
       size = { width: size.width ?? restored.width, height: size.height ?? restored.height };
     } catch (e) {
-      throw new Error(`cannot upscale this LR image: ${(e as Error).message}`);
+      const message = `cannot upscale this LR image: ${(e as Error).message}`;
+      throw e instanceof LimitError ? new LimitError(message, e.limit) : new Error(message);
     }
   }
   const { raster: hr, backend } = await engine.upscale(raster, { ...up, ...size });
