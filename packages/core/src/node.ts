@@ -2,7 +2,7 @@
  * Node-only parts of `@irn/core`: disk I/O for models and PNG files, backend setup.
  * Import from `@irn/core/node`; everything in `@irn/core` itself also runs in browsers.
  */
-export { fileSystem } from './io/fs-handler.js';
+export { fileSystem, type FileSystemOptions } from './io/fs-handler.js';
 export { useNodeBackend, type NodeBackendName } from './backend/node-backend.js';
 export { loadCheckpoint, saveCheckpoint, type CheckpointExtra } from './training/checkpoint-node.js';
 export { DataParallelTrainer, defaultTrainingWorkers, type DataParallelOptions } from './training/parallel-node.js';
