@@ -1,0 +1,154 @@
+/**
+ * Encoding and decoding LR images in every {@link LrFormat}, with their `irn` metadata, in
+ * Node: PNG by png.ts, WebP by libwebp compiled to WebAssembly (`@jsquash/webp`, Squoosh's
+ * build). The WebP codec is loaded on first use, so other commands never pay for it.
+ */
+import type { Limits } from '../limits.js';
+import { resolveLimits } from '../limits.js';
+import { LR_TEXT_KEY, lrMetadataText, readLrMetadata, type LrMetadata } from './lr-metadata.js';
+import { lrMetadataXmp, readLrFileInfo, sniffLrFormat, type LrFormat } from './lr-formats.js';
+import { decodePng, encodePng } from './png.js';
+import type { RasterImage } from './raster.js';
+import { withWebpXmp } from './webp-container.js';
+
+/** Options of {@link encodeLr}. */
+export interface EncodeLrOptions {
+  /** The file format (default `'png'`). */
+  format?: LrFormat;
+  /** The `irn` metadata to write into the file. */
+  metadata?: LrMetadata;
+}
+
+/**
+ * Encodes an LR image losslessly in `options.format`, with `options.metadata`: PNG at the
+ * PNG writer's strongest effort; WebP lossless at libwebp's strongest settings (what
+ * `cwebp -lossless -z 9 -exact` does), colour under transparent pixels kept, the metadata
+ * in an XMP chunk. Values are rounded to 8 bits as encodePng rounds them, so both formats
+ * hold the same pixels (grey images become RGB in WebP).
+ */
+export async function encodeLr(img: RasterImage, options: EncodeLrOptions = {}): Promise<Uint8Array> {
+  const format = options.format ?? 'png';
+  const meta = options.metadata;
+  if (format === 'png') {
+    return encodePng(img, { text: meta == null ? undefined : { [LR_TEXT_KEY]: lrMetadataText(meta) }, effort: 'max' });
+  }
+  const encode = await webpCodec('encode');
+  const rgba = toRgba8(img);
+  // lossless 1 + method 6 + quality 100: libwebp's slowest, smallest lossless search
+  // (WebPConfigLosslessPreset level 9). exact: keep RGB where alpha is 0, as PNG does.
+  const out = await encode({ data: rgba, width: img.width, height: img.height }, { lossless: 1, method: 6, quality: 100, exact: 1 });
+  const webp = new Uint8Array(out);
+  return meta == null ? webp : withWebpXmp(webp, lrMetadataXmp(meta));
+}
+
+/** An LR image read by {@link decodeLr}. */
+export interface DecodedLr {
+  image: RasterImage;
+  format: LrFormat;
+  /** The `irn` metadata, or null when the file has none. */
+  lrMetadata: LrMetadata | null;
+}
+
+/**
+ * Decodes an LR image file (PNG or WebP, told apart by their first bytes) and its `irn`
+ * metadata within `limits`: what the file claims (pixels, metadata size) is checked before
+ * anything is decoded or allocated. WebP images come back as RGB, or RGBA when any pixel is
+ * not opaque.
+ * @throws PngFormatError / WebpFormatError for a malformed file, LimitError past a limit,
+ *   Error for malformed metadata or a bitstream the decoder rejects.
+ */
+export async function decodeLr(bytes: Uint8Array, limits?: Partial<Limits>): Promise<DecodedLr> {
+  const resolved = resolveLimits(limits);
+  const format = sniffLrFormat(bytes);
+  if (format === 'png') {
+    const png = decodePng(bytes, { limits: resolved });
+    const { width, height, channels, data } = png;
+    return { image: { width, height, channels, data }, format, lrMetadata: readLrMetadata(png.text) };
+  }
+  if (format !== 'webp') throw new Error('it is not a PNG or WebP image');
+  // Header first: the pixel limit is checked before libwebp allocates anything.
+  const info = readLrFileInfo(bytes, resolved);
+  const decode = await webpCodec('decode');
+  let decoded: { width: number; height: number; data: Uint8ClampedArray };
+  try {
+    // A copy of exactly the file's bytes: the decoder takes a whole ArrayBuffer, and a Node
+    // Buffer's (even a slice()'s) is a shared pool.
+    const copy = new Uint8Array(bytes.length);
+    copy.set(bytes);
+    decoded = await decode(copy.buffer);
+  } catch (e) {
+    throw new Error(`its WebP bitstream cannot be decoded (${(e as Error).message})`);
+  }
+  if (decoded.width !== info.width || decoded.height !== info.height) {
+    throw new Error(`its WebP header says ${info.width}x${info.height} but it decodes to ${decoded.width}x${decoded.height}`);
+  }
+  return { image: fromRgba8(decoded.data, decoded.width, decoded.height), format, lrMetadata: info.lrMetadata };
+}
+
+/** 8-bit RGBA of a raster, rounded as encodePng rounds (grey replicated, alpha 255 when absent). */
+export function toRgba8(img: RasterImage): Uint8ClampedArray {
+  const n = img.width * img.height;
+  const c = img.channels;
+  const out = new Uint8ClampedArray(n * 4);
+  const q = (v: number) => Math.round(Math.min(1, Math.max(0, v)) * 255);
+  for (let i = 0; i < n; i++) {
+    const s = i * c;
+    const r = q(img.data[s]);
+    out[4 * i] = r;
+    out[4 * i + 1] = c >= 3 ? q(img.data[s + 1]) : r;
+    out[4 * i + 2] = c >= 3 ? q(img.data[s + 2]) : r;
+    out[4 * i + 3] = c === 2 || c === 4 ? q(img.data[s + c - 1]) : 255;
+  }
+  return out;
+}
+
+/** 8-bit RGBA -> RGB raster (when every pixel is opaque) or RGBA, values k/255. */
+function fromRgba8(data: Uint8ClampedArray, width: number, height: number): RasterImage {
+  const n = width * height;
+  let opaque = true;
+  for (let i = 0; i < n && opaque; i++) opaque = data[4 * i + 3] === 255;
+  const channels = opaque ? 3 : 4;
+  const out = new Float32Array(n * channels);
+  for (let i = 0; i < n; i++) {
+    for (let k = 0; k < channels; k++) out[i * channels + k] = data[4 * i + k] / 255;
+  }
+  return { width, height, channels, data: out };
+}
+
+type WebpEncode = (image: { data: Uint8ClampedArray; width: number; height: number }, options: Record<string, number>) => Promise<ArrayBuffer>;
+type WebpDecode = (buffer: ArrayBuffer) => Promise<{ width: number; height: number; data: Uint8ClampedArray }>;
+interface WebpCodecs {
+  encode: WebpEncode;
+  decode: WebpDecode;
+}
+
+const loading: { encode?: Promise<WebpEncode>; decode?: Promise<WebpDecode> } = {};
+
+/**
+ * libwebp's encoder or decoder, instantiated once. Emscripten's loader would fetch the
+ * .wasm file by URL, which Node cannot do for a file: URL, so the module is compiled here
+ * from the file beside the package's JavaScript and handed to `init`. (Node >= 20 has wasm
+ * SIMD, which is the encoder build jsquash's `init` picks.)
+ */
+function webpCodec<K extends keyof WebpCodecs>(kind: K): Promise<WebpCodecs[K]> {
+  const cached = loading[kind] as Promise<WebpCodecs[K]> | undefined;
+  if (cached != null) return cached;
+  const load = (async () => {
+    const { readFile } = await import('node:fs/promises');
+    const entry = kind === 'encode' ? '@jsquash/webp/encode.js' : '@jsquash/webp/decode.js';
+    const wasmFile = kind === 'encode' ? 'codec/enc/webp_enc_simd.wasm' : 'codec/dec/webp_dec.wasm';
+    const mod = (await (kind === 'encode' ? import('@jsquash/webp/encode.js') : import('@jsquash/webp/decode.js'))) as unknown as {
+      init: (module: WebAssembly.Module) => Promise<unknown>;
+      default: WebpCodecs[K];
+    };
+    const wasm = await WebAssembly.compile(await readFile(new URL(wasmFile, import.meta.resolve(entry))));
+    await mod.init(wasm);
+    return mod.default;
+  })();
+  // A failed load is not cached: the next call tries again.
+  load.catch(() => {
+    loading[kind] = undefined;
+  });
+  (loading as Record<string, unknown>)[kind] = load;
+  return load;
+}

@@ -1,0 +1,90 @@
+/**
+ * The file formats an LR image can travel in, and where each keeps the `irn` metadata
+ * (see lr-metadata.ts): PNG in its `irn` text chunk; WebP in an XMP packet (RFC 9649's
+ * `XMP ` chunk of the extended format), as the attribute `irn:lr` holding the same JSON.
+ * Browser-safe: reading a file's header and metadata needs no codec. Encoding and decoding
+ * pixels is in lr-codecs.ts (Node).
+ */
+import { checkLimit, resolveLimits, type Limits } from '../limits.js';
+import { LR_TEXT_KEY, lrMetadataText, readLrMetadata, type LrMetadata } from './lr-metadata.js';
+import { isWebp, readWebpInfo, WebpFormatError } from './webp-container.js';
+
+/** The formats `irn downscale --format` writes. */
+export type LrFormat = 'png' | 'webp';
+
+/** The formats, in the order help lists them. */
+export const LR_FORMATS: readonly LrFormat[] = ['png', 'webp'];
+
+/** File name extension of each format. */
+export const LR_EXTENSIONS: Readonly<Record<LrFormat, string>> = { png: '.png', webp: '.webp' };
+
+const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+
+/** The format of an image file from its first bytes, or null when it is none of {@link LrFormat}. */
+export function sniffLrFormat(bytes: Uint8Array): LrFormat | null {
+  if (bytes.length >= 8 && PNG_SIGNATURE.every((b, i) => bytes[i] === b)) return 'png';
+  if (isWebp(bytes)) return 'webp';
+  return null;
+}
+
+/** XMP namespace of the `irn:lr` property. */
+export const IRN_XMP_NAMESPACE = 'urn:irn:lr:1.0#';
+
+/**
+ * The XMP packet that carries `meta` in a WebP file: one `rdf:Description` whose `irn:lr`
+ * attribute is {@link lrMetadataText}'s JSON (XML-escaped). Any XMP reader shows it.
+ */
+export function lrMetadataXmp(meta: LrMetadata): Uint8Array {
+  const json = lrMetadataText(meta).replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
+  const xml =
+    '<?xpacket begin="\uFEFF" id="W5M0MpCehiHzreSzNTczkc9d"?>' +
+    '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">' +
+    `<rdf:Description rdf:about="" xmlns:${LR_TEXT_KEY}="${IRN_XMP_NAMESPACE}" ${LR_TEXT_KEY}:lr="${json}"/>` +
+    '</rdf:RDF></x:xmpmeta><?xpacket end="r"?>';
+  return new TextEncoder().encode(xml);
+}
+
+/**
+ * The {@link LrMetadata} in an XMP packet written by {@link lrMetadataXmp}: null when the
+ * packet has no `irn:lr` attribute (XMP from other tools); throws when it has a malformed one.
+ * The packet is refused above `limits.textBytes` before it is decoded as text.
+ */
+export function readLrMetadataXmp(xmp: Uint8Array, limits?: Partial<Limits>): LrMetadata | null {
+  checkLimit(resolveLimits(limits), 'textBytes', xmp.length, 'its XMP metadata', 'bytes');
+  const text = new TextDecoder().decode(xmp);
+  const match = new RegExp(`\\b${LR_TEXT_KEY}:lr\\s*=\\s*"([^"]*)"`).exec(text);
+  if (match == null) return null;
+  const json = match[1].replace(/&(quot|lt|gt|apos|amp);/g, (_, e: string) => ({ quot: '"', lt: '<', gt: '>', apos: "'", amp: '&' })[e] ?? '');
+  try {
+    return readLrMetadata({ [LR_TEXT_KEY]: json });
+  } catch (e) {
+    throw new Error((e as Error).message.replace('text chunk', 'XMP metadata'));
+  }
+}
+
+/** What {@link readLrFileInfo} reads from a non-PNG LR file's headers. */
+export interface LrFileInfo {
+  format: LrFormat;
+  width: number;
+  height: number;
+  /** Whether the file says it has alpha. */
+  alpha: boolean;
+  lrMetadata: LrMetadata | null;
+}
+
+/**
+ * The size, alpha and `irn` metadata of a WebP file, from its headers alone (no pixels are
+ * decoded), with the size checked against `limits.pixels`: call it before handing the file
+ * to a decoder. (PNG files are read by decodePng, which does the same checks itself.)
+ * @throws WebpFormatError for a malformed file; LimitError when it claims more than
+ *   `limits.pixels` pixels or more than `limits.textBytes` of XMP; Error for malformed
+ *   metadata.
+ */
+export function readLrFileInfo(bytes: Uint8Array, limits?: Partial<Limits>): LrFileInfo {
+  const resolved = resolveLimits(limits);
+  if (!isWebp(bytes)) throw new WebpFormatError('not a WebP file (no RIFF/WEBP header)');
+  const info = readWebpInfo(bytes);
+  checkLimit(resolved, 'pixels', info.width * info.height, `the image (${info.width}x${info.height})`, 'pixels');
+  const lrMetadata = info.xmp == null ? null : readLrMetadataXmp(info.xmp, resolved);
+  return { format: 'webp', width: info.width, height: info.height, alpha: info.alpha, lrMetadata };
+}

@@ -1,0 +1,141 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { LimitError } from '../limits.js';
+import { encodeLr, decodeLr } from './lr-codecs.js';
+import { lrMetadataXmp, readLrFileInfo, readLrMetadataXmp } from './lr-formats.js';
+import { readWebpInfo, WebpFormatError, withWebpXmp } from './webp-container.js';
+
+/** A RIFF/WEBP file of `chunks` ([fourcc, payload]), sizes as given unless overridden. */
+function riff(chunks: [string, Uint8Array][], riffSize?: number): Uint8Array {
+  const body = chunks.flatMap(([id, data]) => {
+    const header = new Uint8Array(8);
+    for (let i = 0; i < 4; i++) header[i] = id.charCodeAt(i);
+    new DataView(header.buffer).setUint32(4, data.length, true);
+    return [header, data, new Uint8Array(data.length & 1)];
+  });
+  const size = 4 + body.reduce((n, b) => n + b.length, 0);
+  const file = new Uint8Array(8 + size);
+  file.set([0x52, 0x49, 0x46, 0x46], 0);
+  new DataView(file.buffer).setUint32(4, riffSize ?? size, true);
+  file.set([0x57, 0x45, 0x42, 0x50], 8);
+  let at = 12;
+  for (const b of body) {
+    file.set(b, at);
+    at += b.length;
+  }
+  return file;
+}
+
+/** A VP8L header (no image data after it) claiming `w x h`. */
+function vp8lHeader(w: number, h: number, alpha = false): Uint8Array {
+  const bits = ((w - 1) | ((h - 1) << 14) | ((alpha ? 1 : 0) << 28)) >>> 0;
+  return new Uint8Array([0x2f, bits & 0xff, (bits >>> 8) & 0xff, (bits >>> 16) & 0xff, bits >>> 24]);
+}
+
+function vp8x(w: number, h: number, flags = 0): Uint8Array {
+  const d = new Uint8Array(10);
+  d[0] = flags;
+  d.set([(w - 1) & 0xff, ((w - 1) >> 8) & 0xff, (w - 1) >> 16], 4);
+  d.set([(h - 1) & 0xff, ((h - 1) >> 8) & 0xff, (h - 1) >> 16], 7);
+  return d;
+}
+
+/** A small RGB test image with structure in every channel. */
+function testImage(width: number, height: number, channels: 3 | 4 = 3) {
+  const data = new Float32Array(width * height * channels);
+  for (let i = 0; i < data.length; i++) data[i] = ((i * 37 + (i % 7) * 11) % 256) / 255;
+  if (channels === 4) for (let i = 3; i < data.length; i += 4) data[i] = i % 3 === 0 ? 0 : ((i * 5) % 256) / 255;
+  return { width, height, channels, data };
+}
+
+describe('WebP container', () => {
+  it('reads the size from VP8L and VP8 headers', () => {
+    assert.deepEqual(readWebpInfo(riff([['VP8L', vp8lHeader(37, 21)]])), { width: 37, height: 21, alpha: false, lossless: true, xmp: null });
+    // A VP8 key frame: tag, start code 9d 01 2a, 14-bit width and height.
+    const vp8 = new Uint8Array([0x10, 0, 0, 0x9d, 0x01, 0x2a, 300 & 0xff, 300 >> 8, 200, 0]);
+    assert.deepEqual(readWebpInfo(riff([['VP8 ', vp8]])), { width: 300, height: 200, alpha: false, lossless: false, xmp: null });
+  });
+
+  it('adds an XMP chunk in a VP8X file that reads back, and the pixels still decode', async () => {
+    const img = testImage(13, 9, 4);
+    const plain = await encodeLr(img, { format: 'webp' });
+    assert.equal(readWebpInfo(plain).xmp, null);
+    const xmp = lrMetadataXmp({ scale: 4, width: 49, height: 35 });
+    const ext = withWebpXmp(plain, xmp);
+    const info = readWebpInfo(ext);
+    assert.equal(String.fromCharCode(...ext.subarray(12, 16)), 'VP8X');
+    assert.equal(ext[20] & 0x14, 0x14, 'alpha and XMP flags set');
+    assert.deepEqual([info.width, info.height, info.alpha], [13, 9, true]);
+    assert.deepEqual(readLrMetadataXmp(info.xmp!), { scale: 4, width: 49, height: 35 });
+    // Replacing, not adding: one XMP chunk.
+    const again = withWebpXmp(ext, lrMetadataXmp({ scale: 2, width: 25, height: 17 }));
+    assert.equal(again.length, ext.length);
+    assert.deepEqual(readLrFileInfo(again).lrMetadata, { scale: 2, width: 25, height: 17 });
+    const back = await decodeLr(again);
+    assert.equal(back.image.channels, 4);
+  });
+
+  it('ignores XMP from other tools and refuses a malformed irn:lr', () => {
+    const other = new TextEncoder().encode('<x:xmpmeta xmlns:x="adobe:ns:meta/"><dc:title>irn</dc:title></x:xmpmeta>');
+    assert.equal(readLrMetadataXmp(other), null);
+    const bad = new TextEncoder().encode('<rdf:Description irn:lr="{&quot;scale&quot;:2}"/>');
+    assert.throws(() => readLrMetadataXmp(bad), /its "irn" XMP metadata should hold/);
+  });
+
+  it('refuses truncated and lying files with one line, before reading past the end', () => {
+    const good = riff([['VP8L', vp8lHeader(8, 8)]]);
+    const cases: [Uint8Array, RegExp][] = [
+      [new TextEncoder().encode('RIFF\0\0\0\0WEBX'), /not a WebP file/],
+      [good.subarray(0, good.length - 3), /cut short: its RIFF header claims 26 bytes, the file has 23/],
+      [riff([['VP8L', vp8lHeader(8, 8)]], 0xfffffff0), /cut short/],
+      // A chunk claiming more than the file holds (size near 2^32: no wrap-around).
+      [(() => {
+        const f = riff([['VP8L', vp8lHeader(8, 8)]]);
+        new DataView(f.buffer).setUint32(16, 0xfffffffc, true);
+        return f;
+      })(), /"VP8L" chunk at byte 12 claims 4294967292 bytes, more than the 6 left/],
+      [riff([['VP8L', new Uint8Array([0x2e, 0, 0, 0, 0])]]), /no valid lossless header/],
+      [riff([['ICCP', new Uint8Array(4)]]), /first chunk is "ICCP"/],
+      [riff([['VP8X', vp8x(8, 8)]]), /not followed by an image/],
+      [riff([['VP8X', vp8x(8, 8)], ['VP8L', vp8lHeader(9, 8)]]), /VP8X header says 8x8 but its image is 9x8/],
+      [riff([['VP8X', vp8x(8, 8, 0x02)], ['ANIM', new Uint8Array(6)]]), /animated WebP/],
+      [riff([['VP8X', new Uint8Array(4)]]), /VP8X chunk has 4 bytes, not 10/],
+    ];
+    for (const [bytes, message] of cases) {
+      assert.throws(() => readWebpInfo(bytes), (e: Error) => e instanceof WebpFormatError && message.test(e.message) && !e.message.includes('\n'));
+    }
+  });
+
+  it('checks the pixels a file claims against the limit before any decoder runs', async () => {
+    // 16384 x 16384 (268 M pixels) in 35 bytes: no image data at all behind the headers.
+    const bomb = riff([['VP8X', vp8x(16384, 16384)], ['VP8L', vp8lHeader(16384, 16384)]]);
+    assert.throws(() => readLrFileInfo(bomb), (e: Error) => e instanceof LimitError && /the image \(16384x16384\) is 268,435,456 pixels, above the limit/.test(e.message));
+    await assert.rejects(decodeLr(bomb), LimitError);
+    // Within a raised limit it reaches the decoder, which fails on the missing data.
+    await assert.rejects(decodeLr(bomb, { pixels: 3e8 }), /its WebP bitstream cannot be decoded/);
+    // XMP is bounded by textBytes.
+    const xmp = new Uint8Array(2000);
+    assert.throws(() => readLrFileInfo(riff([['VP8X', vp8x(8, 8, 4)], ['VP8L', vp8lHeader(8, 8)], ['XMP ', xmp]]), { textBytes: 1000 }), LimitError);
+  });
+});
+
+describe('LR codecs', () => {
+  it('WebP is lossless: the same 8-bit pixels as the PNG route, RGB and RGBA (colour under alpha 0 kept)', async () => {
+    for (const channels of [3, 4] as const) {
+      const img = testImage(31, 17, channels);
+      const meta = { scale: 2, width: 61, height: 33 };
+      const png = await decodeLr(await encodeLr(img, { format: 'png', metadata: meta }));
+      const webpBytes = await encodeLr(img, { format: 'webp', metadata: meta });
+      assert.equal(String.fromCharCode(...webpBytes.subarray(8, 12)), 'WEBP');
+      const webp = await decodeLr(webpBytes);
+      assert.equal(webp.format, 'webp');
+      assert.deepEqual(webp.lrMetadata, meta);
+      assert.equal(webp.image.channels, channels);
+      assert.deepEqual(webp.image.data, png.image.data);
+    }
+  });
+
+  it('says what a file that is neither PNG nor WebP is', async () => {
+    await assert.rejects(decodeLr(new Uint8Array([0xff, 0xd8, 0xff, 0xe0])), /not a PNG or WebP image/);
+  });
+});
