@@ -4,6 +4,7 @@ import { lstat, mkdir, open, readdir, realpath, rename, stat, unlink } from 'nod
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { checkLimit, resolveLimits, type Limits } from '../limits.js';
 import { decodePng, type DecodedPng } from '../image/png.js';
+import type { DecodedLr } from '../image/lr-codecs.js';
 import { CliError, failure, oneLine, UsageError } from './errors.js';
 
 /** One image to process: where it comes from and where its result goes. */
@@ -29,16 +30,19 @@ export interface PlanOptions {
   outputName?: (name: string) => string;
   /** `output` is a directory even when it does not exist yet (`irn prepare`'s `<out-dir>`). */
   outputIsDirectory?: boolean;
+  /** Extensions (lower case, with the dot) of the files a directory input takes. Default: `['.png']`. */
+  extensions?: readonly string[];
 }
 
 /**
- * The images `input` names and where each result goes: a PNG file -> `output` (or
- * `output/<name>` when `output` is a directory); a directory -> every `*.png` in it (not
- * recursive, sorted) -> `output/<same name>` (created when the first result is written).
+ * The images `input` names and where each result goes: a file -> `output` (or
+ * `output/<name>` when `output` is a directory); a directory -> every `*.png` in it (or
+ * each of `options.extensions`; not recursive, sorted) -> `output/<same name>` (created when the first result is written).
  * The plan is checked with {@link checkJobs} before anything is written.
  */
 export async function planJobs(input: string, output: string, options: PlanOptions = {}): Promise<{ jobs: Job[]; directory: boolean }> {
   const outputName = options.outputName ?? ((name: string) => name);
+  const extensions = options.extensions ?? ['.png'];
   const inKind = await kindOf(input);
   const found = await kindOf(output);
   if (options.outputIsDirectory === true && (found === 'file' || found === 'other')) throw new UsageError(`the output directory ${output} is not a directory`);
@@ -57,10 +61,10 @@ export async function planJobs(input: string, output: string, options: PlanOptio
     throw new UsageError(`the output directory ${output} is the input directory ${input}`);
   }
   const names = (await readdir(input, { withFileTypes: true }))
-    .filter((e) => e.isFile() && extname(e.name).toLowerCase() === '.png')
+    .filter((e) => e.isFile() && extensions.includes(extname(e.name).toLowerCase()))
     .map((e) => e.name)
     .sort();
-  if (names.length === 0) throw new CliError(`no .png files in ${input}`);
+  if (names.length === 0) throw new CliError(`no ${extensions.join(' or ')} files in ${input}`);
   const jobs = names.map((name) => ({ input: join(input, name), output: join(output, outputName(name)), name }));
   await checkJobs(jobs);
   return { jobs, directory: true };
@@ -216,6 +220,24 @@ export async function readPng(path: string, limits?: Partial<Limits>): Promise<D
   const bytes = await readRegularFile(path, { limits: resolved, what: 'the file' });
   try {
     return decodePng(bytes, { limits: resolved });
+  } catch (e) {
+    throw failure(oneLine(e), e);
+  }
+}
+
+/**
+ * Reads and decodes an LR image file, PNG or WebP (told apart by content, not by name), and
+ * its `irn` metadata, within `limits` as {@link readPng} does: the file's size is checked
+ * before it is read, and what its headers claim (pixels, metadata) before anything is
+ * decoded. The WebP decoder loads only when a WebP file comes. Errors say what is wrong
+ * with the file (callers name it).
+ */
+export async function readLr(path: string, limits?: Partial<Limits>): Promise<DecodedLr> {
+  const resolved = resolveLimits(limits);
+  const bytes = await readRegularFile(path, { limits: resolved, what: 'the file' });
+  const { decodeLr } = await import('../image/lr-codecs.js');
+  try {
+    return await decodeLr(bytes, resolved);
   } catch (e) {
     throw failure(oneLine(e), e);
   }

@@ -1,18 +1,23 @@
 import { totalmem } from 'node:os';
-import type { Command } from 'commander';
-import { encodePng } from '../../image/png.js';
+import { extname } from 'node:path';
+import { Option, type Command } from 'commander';
+import { LR_EXTENSIONS, LR_FORMATS, type LrFormat } from '../../image/lr-formats.js';
 import { runJobs } from '../batch.js';
 import type { CliContext } from '../context.js';
 import { planJobs, readPng, writeFileAtomic } from '../files.js';
 import { modelDirectory } from '../model-path.js';
-import { LR_TEXT_KEY, lrMetadataText } from '../../image/lr-metadata.js';
 import { addTilingOptions, tilingNote, withTileAdvice, type TilingFlags } from '../options.js';
 
 interface DownscaleOptions extends TilingFlags {
+  format?: LrFormat;
   model: string;
 }
 
-/** `irn downscale --model <dir> [--tile px] [--overlap px] [--verbose] <input> <output>`. */
+/**
+ * `irn downscale --model <dir> [--format png|webp] [--tile px] [--overlap px] [--verbose]
+ * <input> <output>`. The format defaults to the output file's extension (`.webp`), else PNG;
+ * in a directory, WebP outputs are named `<name>.webp`.
+ */
 export function registerDownscale(program: Command, ctx: CliContext): void {
   const command = program
     .command('downscale')
@@ -21,18 +26,24 @@ export function registerDownscale(program: Command, ctx: CliContext): void {
     )
     .requiredOption('-m, --model <dir>', 'directory of an IRN model (made by "irn convert")');
   addTilingOptions(command)
+    .addOption(
+      new Option('--format <format>', 'file format of the LR images, both lossless: png, or webp (smaller; default: from the output name, else png)').choices(LR_FORMATS),
+    )
     .argument('<input>', 'a PNG file, or a directory: every *.png in it')
-    .argument('<output>', 'the LR PNG file, or a directory for the LR images (same names)')
+    .argument('<output>', 'the LR image file, or a directory for the LR images (same names, extension of the format)')
     .action(async (input: string, output: string, opts: DownscaleOptions) => {
       const out = ctx.out();
       const modelDir = await modelDirectory(opts.model);
-      const { jobs, directory } = await planJobs(input, output);
+      const format: LrFormat = opts.format ?? (extname(output).toLowerCase() === LR_EXTENSIONS.webp ? 'webp' : 'png');
+      const outputName = (name: string) => (format === 'png' ? name : `${name.replace(/\.png$/i, '')}${LR_EXTENSIONS[format]}`);
+      const { jobs, directory } = await planJobs(input, output, { outputName });
       await ctx.backend();
       // TensorFlow.js loads only now (see CliContext.backend).
       const { loadModel } = await import('../model-dir.js');
       const { downscaleImage } = await import('../../rescale/rescale.js');
       const { receptiveField } = await import('../../rescale/receptive-field.js');
       const { withPeakMemory } = await import('../../rescale/peak-memory.js');
+      const { encodeLr } = await import('../../image/lr-codecs.js');
       const model = await loadModel(modelDir, ctx.limits());
       const overlap = opts.overlap ?? receptiveField(model.config);
       // The machine's memory bounds a pass on the cpu backend; the wasm heap's 4 GiB, smaller,
@@ -48,8 +59,8 @@ export function registerDownscale(program: Command, ctx: CliContext): void {
           const measured = opts.verbose ? await withPeakMemory(run) : { result: await run(), peakBytes: 0, startBytes: 0 };
           const lr = measured.result;
           const seconds = (performance.now() - start) / 1000;
-          const text = { [LR_TEXT_KEY]: lrMetadataText({ scale: model.scale, width: img.width, height: img.height }) };
-          await writeFileAtomic(job.output, encodePng(lr, { text, effort: 'max' }));
+          const metadata = { scale: model.scale, width: img.width, height: img.height };
+          await writeFileAtomic(job.output, await encodeLr(lr, { format, metadata }));
           const note = opts.verbose ? tilingNote(tiles, opts.tile, overlap, measured.peakBytes, measured.startBytes) : '';
           return `${img.width}x${img.height} -> ${lr.width}x${lr.height} in ${seconds.toFixed(2)} s${note}`;
         });

@@ -5,9 +5,9 @@ import type { LatentOptions } from '../../model/irn.js';
 import { runJobs } from '../batch.js';
 import type { CliContext } from '../context.js';
 import { UsageError } from '../errors.js';
-import { planJobs, readPng, writeFileAtomic } from '../files.js';
+import { planJobs, readLr, writeFileAtomic } from '../files.js';
 import { modelDirectory } from '../model-path.js';
-import { readLrMetadata, restoredSize } from '../../image/lr-metadata.js';
+import { restoredSize } from '../../image/lr-metadata.js';
 import { addTilingOptions, parseBitDepth, parseSeed, parseTemperature, tilingNote, withTileAdvice, type TilingFlags } from '../options.js';
 
 interface UpscaleOptions extends TilingFlags {
@@ -25,7 +25,7 @@ interface UpscaleOptions extends TilingFlags {
 export function registerUpscale(program: Command, ctx: CliContext): void {
   const command = program
     .command('upscale')
-    .description('restore images from IRN LR PNGs (made by "irn downscale") at the original size')
+    .description('restore images from IRN LR images, PNG or WebP (made by "irn downscale"), at the original size')
     .requiredOption('-m, --model <dir>', 'directory of the IRN model that made the LR images')
     .addOption(
       new Option('--z <mode>', 'the lost detail z: zeros (the most likely guess) or a gaussian draw')
@@ -36,8 +36,8 @@ export function registerUpscale(program: Command, ctx: CliContext): void {
     .option('--seed <n>', 'seed of the gaussian z: the same seed gives the same image (default random)', parseSeed)
     .option('--bit-depth <bits>', 'bits per sample of the output PNGs: 8 or 16', parseBitDepth, 8);
   addTilingOptions(command)
-    .argument('<input>', 'an LR PNG file, or a directory: every *.png in it')
-    .argument('<output>', 'the restored PNG file, or a directory for the restored images (same names)')
+    .argument('<input>', 'an LR PNG or WebP file, or a directory: every *.png and *.webp in it')
+    .argument('<output>', 'the restored PNG file, or a directory for the restored images (same names, as .png)')
     .action(async (input: string, output: string, opts: UpscaleOptions) => {
       const out = ctx.out();
       if (opts.z !== 'gaussian' && (opts.seed != null || opts.temperature != null)) {
@@ -51,7 +51,9 @@ export function registerUpscale(program: Command, ctx: CliContext): void {
         zNote = `, gaussian z (seed ${latent.seed}, temperature ${latent.temperature})`;
       }
       const modelDir = await modelDirectory(opts.model);
-      const { jobs, directory } = await planJobs(input, output);
+      // Restored images are PNGs: `a.webp` -> `a.png` (checkJobs refuses `a.png` beside `a.webp`).
+      const outputName = (name: string) => name.replace(/\.webp$/i, '.png');
+      const { jobs, directory } = await planJobs(input, output, { outputName, extensions: ['.png', '.webp'] });
       await ctx.backend();
       // TensorFlow.js loads only now (see CliContext.backend).
       const { loadModel } = await import('../model-dir.js');
@@ -65,8 +67,8 @@ export function registerUpscale(program: Command, ctx: CliContext): void {
       const memoryBudget = totalmem();
       try {
         await runJobs(out, jobs, directory, { doing: 'upscaling', done: 'upscaled' }, async (job) => {
-          const lr = await readPng(job.input, ctx.limits());
-          const size = restoredSize(readLrMetadata(lr.text), model.scale, lr.width, lr.height, ctx.limits());
+          const { image: lr, lrMetadata } = await readLr(job.input, ctx.limits());
+          const size = restoredSize(lrMetadata, model.scale, lr.width, lr.height, ctx.limits());
           let tiles = 1;
           const tiling = { tileSize: opts.tile, overlap, memoryBudget, onProgress: (p: { total: number }) => void (tiles = p.total) };
           const run = () => upscaleImage(model, lr, { ...latent, ...size, ...tiling }).catch((e: unknown) => Promise.reject(withTileAdvice(e)));

@@ -1,0 +1,122 @@
+// `irn downscale --format webp` and `irn upscale` of WebP LRs, end to end through the CLI:
+// lossless (the same pixels and the same restored image as the PNG route), the original's
+// odd size restored from the XMP metadata, and hostile WebP files refused with one line.
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { useNodeBackend } from '../../packages/core/src/backend/node-backend.js';
+import { decodeLr } from '../../packages/core/src/image/lr-codecs.js';
+import { readLrFileInfo } from '../../packages/core/src/image/lr-formats.js';
+import { IMAGES, irn, readPng, saveSmallModel } from './helpers.js';
+
+const COFFEE = join(IMAGES, 'coffee-33x27.png');
+const CHELSEA = join(IMAGES, 'chelsea-rgba-40x32.png');
+
+let work: string;
+
+before(async () => {
+  await useNodeBackend('wasm');
+  work = mkdtempSync(join(tmpdir(), 'irn-lr-formats-test-'));
+  (await saveSmallModel(join(work, 'model'), { perturbStd: 0.02, seed: 5 })).dispose();
+});
+
+after(() => {
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+describe('irn downscale --format webp', () => {
+  it('writes a lossless WebP LR with the same pixels as the PNG LR, and upscale restores the same image at the odd original size', async () => {
+    const [png, webp] = await Promise.all([
+      irn(['-q', 'downscale', '-m', 'model', COFFEE, 'coffee-lr.png'], work),
+      irn(['-q', 'downscale', '-m', 'model', '--format', 'webp', COFFEE, 'coffee-lr.webp'], work),
+    ]);
+    assert.equal(png.code, 0, png.stderr);
+    assert.equal(webp.code, 0, webp.stderr);
+    const webpBytes = readFileSync(join(work, 'coffee-lr.webp'));
+    assert.equal(webpBytes.subarray(8, 16).toString('latin1'), 'WEBPVP8X');
+    const info = readLrFileInfo(webpBytes);
+    assert.deepEqual([info.width, info.height], [17, 14]);
+    assert.deepEqual(info.lrMetadata, { scale: 2, width: 33, height: 27 });
+    const fromWebp = await decodeLr(webpBytes);
+    assert.deepEqual(fromWebp.image.data, readPng(join(work, 'coffee-lr.png')).data);
+
+    const [up1, up2] = await Promise.all([
+      irn(['-q', 'upscale', '-m', 'model', 'coffee-lr.png', 'coffee-up-png.png'], work),
+      irn(['-q', 'upscale', '-m', 'model', 'coffee-lr.webp', 'coffee-up-webp.png'], work),
+    ]);
+    assert.equal(up1.code, 0, up1.stderr);
+    assert.equal(up2.code, 0, up2.stderr);
+    const a = readPng(join(work, 'coffee-up-png.png'));
+    const b = readPng(join(work, 'coffee-up-webp.png'));
+    assert.deepEqual([b.width, b.height], [33, 27]);
+    assert.deepEqual(b.data, a.data);
+  });
+
+  it('takes the format from the output name, names WebP outputs in a folder .webp, and upscale reads a folder of both', async () => {
+    const src = join(work, 'photos');
+    mkdirSync(src);
+    copyFileSync(COFFEE, join(src, 'coffee.png'));
+    copyFileSync(CHELSEA, join(src, 'chelsea.png'));
+    const one = await irn(['-q', 'downscale', '-m', 'model', COFFEE, 'by-name.webp'], work);
+    assert.equal(one.code, 0, one.stderr);
+    assert.equal(readFileSync(join(work, 'by-name.webp')).subarray(0, 4).toString('latin1'), 'RIFF');
+    const dir = await irn(['-q', 'downscale', '-m', 'model', '--format', 'webp', 'photos', 'lr'], work);
+    assert.equal(dir.code, 0, dir.stderr);
+    assert.deepEqual(readdirSync(join(work, 'lr')).sort(), ['chelsea.webp', 'coffee.webp']);
+    // The RGBA photo keeps its alpha through WebP.
+    assert.equal((await decodeLr(readFileSync(join(work, 'lr/chelsea.webp')))).image.channels, 4);
+    copyFileSync(join(work, 'coffee-lr.png'), join(work, 'lr/coffee-png.png'));
+    const up = await irn(['-q', 'upscale', '-m', 'model', 'lr', 'restored'], work);
+    assert.equal(up.code, 0, up.stderr);
+    assert.deepEqual(readdirSync(join(work, 'restored')).sort(), ['chelsea.png', 'coffee-png.png', 'coffee.png']);
+    assert.deepEqual(readPng(join(work, 'restored/chelsea.png')).width, 40);
+    assert.deepEqual(readPng(join(work, 'restored/coffee.png')).data, readPng(join(work, 'restored/coffee-png.png')).data);
+  });
+});
+
+describe('irn upscale of hostile WebP files', () => {
+  /** RIFF/WEBP around one VP8X header and a VP8L header claiming `w x h`, no image data. */
+  function claiming(w: number, h: number): Uint8Array {
+    const file = new Uint8Array(12 + 18 + 14);
+    const view = new DataView(file.buffer);
+    file.set(new TextEncoder().encode('RIFF'), 0);
+    view.setUint32(4, file.length - 8, true);
+    file.set(new TextEncoder().encode('WEBPVP8X'), 8);
+    view.setUint32(16, 10, true);
+    view.setUint32(24, (w - 1) | ((h - 1 & 0xff) << 24), true);
+    file[28] = ((h - 1) >> 8) & 0xff;
+    file[29] = (h - 1) >> 16;
+    file.set(new TextEncoder().encode('VP8L'), 30);
+    view.setUint32(34, 5, true);
+    file[38] = 0x2f;
+    view.setUint32(39, ((w - 1) | ((h - 1) << 14)) >>> 0, true);
+    return file;
+  }
+
+  it('refuses a WebP claiming more pixels than the limit before decoding it, and a lying RIFF, with one line each', async () => {
+    const dir = join(work, 'hostile');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'huge.webp'), claiming(16384, 16384));
+    const lying = new Uint8Array(readFileSync(join(work, 'coffee-lr.webp')));
+    new DataView(lying.buffer).setUint32(4, lying.length * 4, true);
+    writeFileSync(join(dir, 'lying.webp'), lying);
+    writeFileSync(join(dir, 'cut.webp'), readFileSync(join(work, 'coffee-lr.webp')).subarray(0, 40));
+    const runs = await Promise.all(['huge', 'lying', 'cut'].map((n) => irn(['upscale', '-m', 'model', `hostile/${n}.webp`, `${n}.png`], work)));
+    const expected = [
+      /^irn: error: hostile\/huge\.webp: the image \(16384x16384\) is 268,435,456 pixels, above the limit of 100,000,000 pixels \(raise it with --limit pixels=N\)\n$/,
+      /^irn: error: hostile\/lying\.webp: the file is cut short: its RIFF header claims \d+ bytes, the file has \d+\n$/,
+      /^irn: error: hostile\/cut\.webp: the file is cut short: its RIFF header claims \d+ bytes, the file has 40\n$/,
+    ];
+    runs.forEach((run, i) => {
+      assert.equal(run.code, 1, run.stderr);
+      assert.match(run.stderr, expected[i]);
+    });
+    // Raised past the claim, the (missing) bitstream reaches the decoder, which refuses it.
+    const raised = await irn(['--limit', 'pixels=3e8', 'upscale', '-m', 'model', 'hostile/huge.webp', 'huge.png'], work);
+    assert.equal(raised.code, 1);
+    assert.match(raised.stderr, /^irn: error: hostile\/huge\.webp: its WebP bitstream cannot be decoded \(.*\)\n$/);
+    assert.deepEqual(readdirSync(work).filter((n) => /^(huge|lying|cut)\.png$/.test(n)), []);
+  });
+});
