@@ -3,6 +3,8 @@ import { decodePng } from '../image/png.js';
 import { checkLimit, resolveLimits, type Limits } from '../limits.js';
 import { checkRaster, type RasterImage } from '../image/raster.js';
 import { readLrMetadata, type LrMetadata } from '../image/lr-metadata.js';
+import { readLrFileInfo } from '../image/lr-formats.js';
+import { isWebp } from '../image/webp-container.js';
 
 /**
  * What the browser rescaler reads an image from: an `<img>` (decoded first if needed), a
@@ -23,10 +25,10 @@ export type ImageInput =
   | tf.Tensor
   | RasterImage;
 
-/** An input read into memory, and the `irn` PNG chunk if it carried one. */
+/** An input read into memory, and the `irn` metadata if it carried some. */
 export interface DecodedInput {
   raster: RasterImage;
-  /** The original size recorded by a downscale (PNG inputs only). */
+  /** The original size recorded by a downscale (PNG and WebP files: see lr-formats.ts). */
   lrMetadata: LrMetadata | null;
 }
 
@@ -47,7 +49,9 @@ export interface DecodeInputOptions {
  * not modified: bitmaps are not closed, tensors not disposed.
  *
  * PNG files are decoded by {@link decodePng}: exact values (16-bit too, straight alpha) and
- * the `irn` text chunk. Everything drawn through a canvas is 8-bit, and semi-transparent
+ * the `irn` text chunk. WebP files are decoded by the browser; their headers are read first
+ * for the size (checked against the pixel limit before the browser decodes) and the `irn`
+ * metadata in their XMP chunk. Everything drawn through a canvas is 8-bit, and semi-transparent
  * pixels lose a little colour precision (canvases store premultiplied alpha). Images whose
  * alpha is 255 everywhere come back as RGB.
  *
@@ -93,8 +97,11 @@ export async function decodeInput(
 }
 
 /**
- * Reads a Blob: PNG exactly (with its `irn` chunk), anything else the browser decodes; both
- * within `options.limits` (see {@link decodeInput}).
+ * Reads a Blob: PNG exactly (with its `irn` chunk), anything else the browser decodes (a
+ * WebP's headers and `irn` XMP metadata read first); all within `options.limits` (see
+ * {@link decodeInput}).
+ * @throws WebpFormatError for a WebP whose container is malformed, LimitError for one that
+ *   claims more than `limits.pixels` pixels (before the browser decodes it).
  */
 export async function decodeBlob(blob: Blob, options: DecodeInputOptions = {}): Promise<DecodedInput> {
   const limits = resolveLimits(options.limits);
@@ -104,6 +111,9 @@ export async function decodeBlob(blob: Blob, options: DecodeInputOptions = {}): 
     const { width, height, channels, data } = png;
     return { raster: { width, height, channels, data }, lrMetadata: readLrMetadata(png.text) };
   }
+  // Header only: the size is checked before the browser's decoder allocates, and the
+  // metadata comes without a codec of our own.
+  const lrMetadata = isWebp(bytes) ? readLrFileInfo(bytes, limits).lrMetadata : null;
   let bitmap: ImageBitmap;
   try {
     bitmap = await createImageBitmap(blob, { premultiplyAlpha: 'none' });
@@ -111,7 +121,7 @@ export async function decodeBlob(blob: Blob, options: DecodeInputOptions = {}): 
     throw new Error(`cannot decode the image (${blob.type || 'unknown type'}, ${blob.size} bytes): ${(e as Error).message}`, { cause: e });
   }
   try {
-    return { raster: bitmapToRaster(bitmap, limits), lrMetadata: null };
+    return { raster: bitmapToRaster(bitmap, limits), lrMetadata };
   } finally {
     bitmap.close();
   }
