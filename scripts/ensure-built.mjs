@@ -1,0 +1,208 @@
+// `pnpm start`, `pnpm test`, `pnpm example`, `pnpm irn` and `pnpm demo` run this first, so that
+// on a fresh clone (or after a `git pull`) the README's commands need nothing before them:
+//   node scripts/ensure-built.mjs          installs and builds what is missing or stale
+//   node scripts/ensure-built.mjs --check  only prints what it would do (exit 1 if anything)
+// It prints one line per step it takes, on stderr (so that `pnpm irn info --json` keeps a
+// clean stdout), and nothing when everything is fresh; it then costs a few stat calls (~20 ms).
+//
+// Staleness is decided by modification times, per package: a package is rebuilt when one of
+// its build outputs is missing or older than the newest of its inputs (its src/ tree without
+// the tests, its build configs, pnpm-lock.yaml, and the outputs of the workspace packages it
+// bundles). A package whose dependency is rebuilt is rebuilt after it. node_modules is
+// (re)installed with `pnpm install --frozen-lockfile` when it is missing or pnpm-lock.yaml is
+// newer than pnpm's own copy (node_modules/.pnpm/lock.yaml) and differs from the lockfile
+// this script last installed (a no-op `pnpm install` leaves pnpm's copy untouched, so the
+// content is what settles it after a checkout that only touched the file).
+//
+// CI runs `pnpm install --frozen-lockfile && pnpm build && pnpm test`: after those, every
+// output is newer than every input and this script does nothing.
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const REPO = fileURLToPath(new URL('..', import.meta.url));
+
+/**
+ * The workspace packages that have a build, in build order. `inputs` are files or folders
+ * (walked, without tests) relative to the repository root; `outputs` are files every build
+ * rewrites (entry points, not hashed chunks, which a rebuild may leave behind); `bundles`
+ * names the packages whose outputs are inputs too.
+ */
+export const PACKAGES = [
+  {
+    name: '@irn/core',
+    inputs: ['packages/core/src', 'packages/core/package.json', 'packages/core/tsconfig.build.json', 'rollup.config.mjs', 'tsconfig.json', 'pnpm-lock.yaml'],
+    outputs: ['index.js', 'node.js', 'cli.js', 'browser.js', 'browser/worker.js', 'index.d.ts', 'browser.d.ts', 'node.d.ts'].map((f) => `packages/core/dist/${f}`),
+    bundles: [],
+  },
+  {
+    name: '@irn/element',
+    inputs: [
+      'packages/element/src',
+      'packages/element/package.json',
+      'packages/element/rollup.config.mjs',
+      'packages/element/tsconfig.build.json',
+      'packages/element/custom-elements-manifest.config.mjs',
+      'tsconfig.json',
+      'pnpm-lock.yaml',
+    ],
+    outputs: ['index.js', 'irn-image.bundle.js', 'index.d.ts'].map((f) => `packages/element/dist/${f}`),
+    bundles: ['@irn/core'],
+  },
+  {
+    name: '@irn/playground',
+    inputs: ['playground/src', 'playground/package.json', 'playground/rollup.config.mjs', 'tsconfig.json', 'pnpm-lock.yaml'],
+    outputs: ['main.js', 'train-worker.js', 'rescaler-worker.js'].map((f) => `playground/dist/${f}`),
+    bundles: ['@irn/core', '@irn/element'],
+  },
+];
+
+/** Files that are not build inputs: tests, and what a build or an editor leaves in src/. */
+const NOT_INPUT = /(_test\.ts|\.test\.ts|\.e2e\.ts)$|^\.|^node_modules$|^dist$/;
+
+/** The newest file under `path` (a file or a folder, relative to `root`), or null if there is none. */
+function newestFile(root, path) {
+  let best = null;
+  const visit = (rel) => {
+    let s;
+    try {
+      s = statSync(join(root, rel));
+    } catch {
+      return;
+    }
+    if (s.isDirectory()) {
+      for (const name of readdirSync(join(root, rel))) if (!NOT_INPUT.test(name)) visit(`${rel}/${name}`);
+    } else if (best == null || s.mtimeMs > best.mtimeMs) {
+      best = { path: rel, mtimeMs: s.mtimeMs };
+    }
+  };
+  visit(path);
+  return best;
+}
+
+/** Why node_modules needs `pnpm install`, or null when it is up to date. */
+export function installReason(root = REPO) {
+  if (!existsSync(join(root, 'node_modules'))) return 'node_modules is missing';
+  let installed;
+  try {
+    installed = statSync(join(root, 'node_modules/.pnpm/lock.yaml')).mtimeMs;
+  } catch {
+    return 'node_modules/.pnpm/lock.yaml is missing (not installed by pnpm?)';
+  }
+  let lock;
+  try {
+    lock = statSync(join(root, 'pnpm-lock.yaml')).mtimeMs;
+  } catch {
+    return null; // no lockfile: nothing to compare with
+  }
+  if (lock <= installed) return null;
+  if (readStamp(root) === lockHash(root)) return null;
+  return 'pnpm-lock.yaml is newer than node_modules';
+}
+
+const STAMP = 'node_modules/.irn-ensure-built.json';
+
+function lockHash(root) {
+  return createHash('sha256').update(readFileSync(join(root, 'pnpm-lock.yaml'))).digest('hex');
+}
+
+function readStamp(root) {
+  try {
+    return JSON.parse(readFileSync(join(root, STAMP), 'utf8')).lock;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * What to build, in order: `{ name, reason }` for each package of `packages` that is stale
+ * (see the file comment) under `root`. Pure apart from reading the file system, so tests run
+ * it on a temporary tree.
+ */
+export function buildPlan(root = REPO, packages = PACKAGES) {
+  const plan = [];
+  for (const pkg of packages) {
+    const rebuilt = pkg.bundles.find((b) => plan.some((p) => p.name === b));
+    if (rebuilt) {
+      plan.push({ name: pkg.name, reason: `${rebuilt} is rebuilt` });
+      continue;
+    }
+    let oldest = null;
+    let missing = null;
+    for (const out of pkg.outputs) {
+      try {
+        const t = statSync(join(root, out)).mtimeMs;
+        if (oldest == null || t < oldest.mtimeMs) oldest = { path: out, mtimeMs: t };
+      } catch {
+        missing = out;
+        break;
+      }
+    }
+    if (missing != null) {
+      plan.push({ name: pkg.name, reason: `${missing} is missing` });
+      continue;
+    }
+    const inputs = [
+      ...pkg.inputs,
+      ...pkg.bundles.flatMap((b) => packages.find((p) => p.name === b)?.outputs ?? []),
+    ];
+    let newest = null;
+    for (const input of inputs) {
+      const f = newestFile(root, input);
+      if (f != null && (newest == null || f.mtimeMs > newest.mtimeMs)) newest = f;
+    }
+    if (newest != null && oldest != null && newest.mtimeMs > oldest.mtimeMs) {
+      plan.push({ name: pkg.name, reason: `${oldest.path} is older than ${newest.path}` });
+    }
+  }
+  return plan;
+}
+
+/** pnpm as the running script was started with it (`npm_execpath`), else `pnpm` from PATH. */
+function pnpmCommand(args) {
+  const exec = process.env.npm_execpath;
+  if (exec && /\.[cm]?js$/.test(exec)) return [process.execPath, [exec, ...args]];
+  return ['pnpm', args];
+}
+
+/** Runs pnpm with `args`, its output on stderr; exits with its status if it fails. */
+function pnpm(args, what) {
+  const [cmd, argv] = pnpmCommand(args);
+  const result = spawnSync(cmd, argv, {
+    cwd: REPO,
+    stdio: ['inherit', process.stderr, process.stderr],
+    // The guard below: a lifecycle script that ran this script again would do nothing.
+    env: { ...process.env, IRN_ENSURE_BUILT: '1' },
+  });
+  if (result.status !== 0) {
+    const why = result.error ? result.error.message : `exit status ${result.status ?? result.signal}`;
+    console.error(`ensure-built: ${what} failed (${why}); run \`pnpm ${args.join(' ')}\` to see why`);
+    process.exit(result.status || 1);
+  }
+}
+
+function main() {
+  // Started by a pnpm that this script started (recursion guard): the outer run does the work.
+  if (process.env.IRN_ENSURE_BUILT) return;
+  const check = process.argv.includes('--check');
+  let todo = 0;
+  const install = installReason();
+  if (install != null) {
+    todo++;
+    console.error(`ensure-built: installing dependencies (${install})`);
+    if (!check) {
+      pnpm(['install', '--frozen-lockfile'], 'pnpm install');
+      writeFileSync(join(REPO, STAMP), `${JSON.stringify({ lock: lockHash(REPO) })}\n`);
+    }
+  }
+  for (const { name, reason } of buildPlan()) {
+    todo++;
+    console.error(`ensure-built: building ${name} (${reason})`);
+    if (!check) pnpm(['--filter', name, 'run', 'build'], `building ${name}`);
+  }
+  if (check && todo > 0) process.exitCode = 1;
+}
+
+if (process.argv[1] != null && pathToFileURL(process.argv[1]).href === import.meta.url) main();
