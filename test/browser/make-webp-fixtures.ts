@@ -1,9 +1,10 @@
 // Writes the fixtures of test/browser/webp-lr.test.ts: one LR image, as `irn downscale`
-// would write it for a 23x19 original at x2 (12x10, odd original size on purpose), in both
-// formats, by the same writer (packages/core/src/image/lr-codecs.ts):
+// would write it for a 23x19 original at x2 (12x10, odd original size on purpose), in each
+// format, by the same writer (packages/core/src/image/lr-codecs.ts):
 //
 //   test/browser/fixtures/images/lr-12x10.webp   lossless WebP, VP8X + XMP metadata
 //   test/browser/fixtures/images/lr-12x10.png    the same pixels as PNG, `irn` text chunk
+//   test/browser/fixtures/images/lr-12x10.jpg    MozJPEG quality 90, metadata in a COM segment
 //
 //   node --import tsx test/browser/make-webp-fixtures.ts
 //
@@ -26,6 +27,7 @@ for (let y = 0; y < height; y++) {
 const img = { width, height, channels: 3 as const, data };
 const metadata = { scale: 2, width: 23, height: 19 };
 const dir = new URL('./fixtures/images/', import.meta.url);
-for (const format of ['webp', 'png'] as const) {
-  await writeFile(fileURLToPath(new URL(`lr-12x10.${format}`, dir)), await encodeLr(img, { format, metadata }));
+for (const format of ['webp', 'png', 'jpeg'] as const) {
+  const name = `lr-12x10.${format === 'jpeg' ? 'jpg' : format}`;
+  await writeFile(fileURLToPath(new URL(name, dir)), await encodeLr(img, { format, metadata, quality: 90 }));
 }

@@ -1,15 +1,17 @@
-// WebP LR images (irn downscale --format webp) in the browser: the file our writer makes
-// decodes natively (createImageBitmap), losslessly, and its `irn` XMP metadata reaches
-// decodeInput and the Rescaler, which restores the original odd size from it. Hostile WebP
-// blobs are refused from their headers, before the browser decodes them. Fixtures:
-// test/browser/make-webp-fixtures.ts.
+// WebP and JPEG LR images (irn downscale --format webp|jpeg) in the browser: the files our
+// writer makes decode natively (createImageBitmap; WebP losslessly), and their `irn` metadata
+// (WebP: XMP; JPEG: a comment) reaches decodeInput and the Rescaler, which restores the
+// original odd size from it. Hostile files are refused from their headers, before the
+// browser decodes them. Fixtures: test/browser/make-webp-fixtures.ts.
 import { decodePng, LimitError, Rescaler } from '../../packages/core/src/browser.js';
 import { decodeInput } from '../../packages/core/src/browser/inputs.js';
 import { WebpFormatError } from '../../packages/core/src/image/webp-container.js';
+import { JpegFormatError } from '../../packages/core/src/image/jpeg-segments.js';
 import { assert, assertRasterClose, rejection, WASM_PATHS, WEIGHTS_URL } from './fixtures/rescaler-fixtures.js';
 
 const WEBP_URL = new URL('./fixtures/images/lr-12x10.webp', import.meta.url).href;
 const PNG_URL = new URL('./fixtures/images/lr-12x10.png', import.meta.url).href;
+const JPEG_URL = new URL('./fixtures/images/lr-12x10.jpg', import.meta.url).href;
 const META = '{"scale":2,"width":23,"height":19}';
 
 async function blobOf(url: string): Promise<Blob> {
@@ -32,7 +34,7 @@ function claiming(w: number, h: number): Uint8Array {
   return file;
 }
 
-describe('WebP LR images in the browser', () => {
+describe('WebP and JPEG LR images in the browser', () => {
   it('decode natively to the same pixels as the PNG of the same LR, with the metadata', async () => {
     const webp = await blobOf(WEBP_URL);
     const bitmap = await createImageBitmap(webp);
@@ -45,6 +47,9 @@ describe('WebP LR images in the browser', () => {
     assertRasterClose(fromWebp.raster, { width, height, channels, data }, 0, 'WebP decoded by the browser vs PNG');
     // A URL goes the same way (fetched, then read as a Blob).
     assert(JSON.stringify((await decodeInput(WEBP_URL)).lrMetadata) === META, 'lrMetadata from a URL');
+    const fromJpeg = await decodeInput(JPEG_URL);
+    assert(JSON.stringify(fromJpeg.lrMetadata) === META, `JPEG lrMetadata ${JSON.stringify(fromJpeg.lrMetadata)}`);
+    assert(fromJpeg.raster.width === 12 && fromJpeg.raster.channels === 3, 'JPEG decoded natively');
   });
 
   it('the Rescaler restores the original odd size from a WebP LR, as from the PNG', async () => {
@@ -56,6 +61,10 @@ describe('WebP LR images in the browser', () => {
       assertRasterClose(fromWebp.image, fromPng.image, 0, 'upscale of the WebP LR vs of the PNG LR');
       const viaUrl = await rescaler.upscale(WEBP_URL, { output: 'raster' });
       assert(viaUrl.width === 23 && viaUrl.height === 19, `from a URL: ${viaUrl.width}x${viaUrl.height}`);
+      // JPEG: lossy, so close to the PNG route's result, not equal; the size from its comment.
+      const fromJpeg = await rescaler.upscale(JPEG_URL, { output: 'raster' });
+      assert(fromJpeg.width === 23 && fromJpeg.height === 19, `from the JPEG: ${fromJpeg.width}x${fromJpeg.height}`);
+      assertRasterClose(fromJpeg.image, fromPng.image, 0.25, 'upscale of the JPEG LR vs of the PNG LR');
     } finally {
       await rescaler.dispose();
     }
@@ -68,5 +77,10 @@ describe('WebP LR images in the browser', () => {
     new DataView(bytes.buffer).setUint32(4, 1 << 30, true);
     const lying = await rejection(decodeInput(new Blob([bytes as BlobPart])), 'lying');
     assert(lying instanceof WebpFormatError && /cut short/.test(lying.message), `${lying.name}: ${lying.message}`);
+    const hugeJpeg = Uint8Array.of(0xff, 0xd8, 0xff, 0xc0, 0, 11, 8, 0xea, 0x60, 0xea, 0x60, 1, 1, 0x11, 0, 0xff, 0xda, 0, 8, 1, 1, 0, 0, 63, 0);
+    const jpegBomb = await rejection(decodeInput(new Blob([hugeJpeg as BlobPart])), 'huge JPEG');
+    assert(jpegBomb instanceof LimitError && /60000x60000/.test(jpegBomb.message), `${jpegBomb.name}: ${jpegBomb.message}`);
+    const cut = await rejection(decodeInput(new Blob([hugeJpeg.subarray(0, 12) as BlobPart])), 'cut JPEG');
+    assert(cut instanceof JpegFormatError && /claims 11 bytes/.test(cut.message), `${cut.name}: ${cut.message}`);
   });
 });

@@ -76,6 +76,58 @@ describe('irn downscale --format webp', () => {
   });
 });
 
+describe('irn downscale --format jpeg', () => {
+  it('writes a lossy JPEG LR with the metadata in a comment, which upscale restores at the odd original size', async () => {
+    const [q80, q30] = await Promise.all([
+      irn(['-q', 'downscale', '-m', 'model', '--format', 'jpeg', '--quality', '80', COFFEE, 'coffee-q80.jpg'], work),
+      irn(['-q', 'downscale', '-m', 'model', '--quality', '30', COFFEE, 'coffee-q30.jpeg'], work),
+    ]);
+    assert.equal(q80.code, 0, q80.stderr);
+    assert.equal(q30.code, 0, q30.stderr);
+    const bytes = readFileSync(join(work, 'coffee-q80.jpg'));
+    const info = readLrFileInfo(bytes);
+    assert.deepEqual([info.format, info.width, info.height], ['jpeg', 17, 14]);
+    assert.deepEqual(info.lrMetadata, { scale: 2, width: 33, height: 27 });
+    // The quality reaches the encoder (on an LR this small, size is not monotonic in quality).
+    const q30bytes = readFileSync(join(work, 'coffee-q30.jpeg'));
+    assert.equal(readLrFileInfo(q30bytes).format, 'jpeg');
+    assert.notDeepEqual(q30bytes, bytes);
+    const up = await irn(['-q', 'upscale', '-m', 'model', 'coffee-q80.jpg', 'coffee-q80-up.png'], work);
+    assert.equal(up.code, 0, up.stderr);
+    const hr = readPng(join(work, 'coffee-q80-up.png'));
+    assert.deepEqual([hr.width, hr.height], [33, 27]);
+    // Close to the lossless route's result, not equal: the LR was quantised by the codec.
+    const exact = readPng(join(work, 'coffee-up-png.png'));
+    let se = 0;
+    for (let i = 0; i < hr.data.length; i++) se += (hr.data[i] - exact.data[i]) ** 2;
+    const db = 10 * Math.log10(hr.data.length / se);
+    assert.ok(db > 25 && Number.isFinite(db), `JPEG route vs lossless route: ${db.toFixed(1)} dB`);
+  });
+
+  it('refuses --quality with a lossless format, and alpha in a JPEG, with one line', async () => {
+    const [lossless, alpha, range] = await Promise.all([
+      irn(['downscale', '-m', 'model', '--format', 'webp', '--quality', '80', COFFEE, 'q.webp'], work),
+      irn(['downscale', '-m', 'model', CHELSEA, 'chelsea.jpg'], work),
+      irn(['downscale', '-m', 'model', '--quality', '101', COFFEE, 'q.jpg'], work),
+    ]);
+    assert.equal(lossless.code, 2);
+    assert.equal(lossless.stderr, 'irn: error: --quality only applies to --format jpeg (webp is lossless)\n');
+    assert.equal(alpha.code, 1);
+    assert.match(alpha.stderr, /chelsea-rgba-40x32\.png: JPEG has no alpha channel; write images with transparency as png or webp\n$/);
+    assert.equal(range.code, 2);
+    assert.match(range.stderr, /The quality must be a whole number from 1 to 100/);
+    assert.deepEqual(readdirSync(work).filter((n) => /^(q\.webp|q\.jpg|chelsea\.jpg)$/.test(n)), []);
+  });
+
+  it('refuses a JPEG claiming more pixels than the limit before decoding it', async () => {
+    const head = [0xff, 0xd8, 0xff, 0xc0, 0, 11, 8, 0xea, 0x60, 0xea, 0x60, 1, 1, 0x11, 0, 0xff, 0xda, 0, 8, 1, 1, 0, 0, 63, 0];
+    writeFileSync(join(work, 'huge.jpg'), new Uint8Array(head));
+    const run = await irn(['upscale', '-m', 'model', 'huge.jpg', 'huge-jpg.png'], work);
+    assert.equal(run.code, 1);
+    assert.match(run.stderr, /^irn: error: huge\.jpg: the image \(60000x60000\) is 3,600,000,000 pixels, above the limit of 100,000,000 pixels \(raise it with --limit pixels=N\)\n$/);
+  });
+});
+
 describe('irn upscale of hostile WebP files', () => {
   /** RIFF/WEBP around one VP8X header and a VP8L header claiming `w x h`, no image data. */
   function claiming(w: number, h: number): Uint8Array {

@@ -4,6 +4,7 @@ import { checkLimit, resolveLimits, type Limits } from '../limits.js';
 import { checkRaster, type RasterImage } from '../image/raster.js';
 import { readLrMetadata, type LrMetadata } from '../image/lr-metadata.js';
 import { readLrFileInfo } from '../image/lr-formats.js';
+import { isJpeg } from '../image/jpeg-segments.js';
 import { isWebp } from '../image/webp-container.js';
 
 /**
@@ -49,9 +50,9 @@ export interface DecodeInputOptions {
  * not modified: bitmaps are not closed, tensors not disposed.
  *
  * PNG files are decoded by {@link decodePng}: exact values (16-bit too, straight alpha) and
- * the `irn` text chunk. WebP files are decoded by the browser; their headers are read first
- * for the size (checked against the pixel limit before the browser decodes) and the `irn`
- * metadata in their XMP chunk. Everything drawn through a canvas is 8-bit, and semi-transparent
+ * the `irn` text chunk. WebP and JPEG files are decoded by the browser; their headers are
+ * read first for the size (checked against the pixel limit before the browser decodes) and
+ * the `irn` metadata (a WebP's XMP chunk, a JPEG's comment). Everything drawn through a canvas is 8-bit, and semi-transparent
  * pixels lose a little colour precision (canvases store premultiplied alpha). Images whose
  * alpha is 255 everywhere come back as RGB.
  *
@@ -98,10 +99,11 @@ export async function decodeInput(
 
 /**
  * Reads a Blob: PNG exactly (with its `irn` chunk), anything else the browser decodes (a
- * WebP's headers and `irn` XMP metadata read first); all within `options.limits` (see
+ * WebP's or JPEG's headers and `irn` metadata read first); all within `options.limits` (see
  * {@link decodeInput}).
- * @throws WebpFormatError for a WebP whose container is malformed, LimitError for one that
- *   claims more than `limits.pixels` pixels (before the browser decodes it).
+ * @throws WebpFormatError / JpegFormatError for a WebP or JPEG whose headers are malformed,
+ *   LimitError for one that claims more than `limits.pixels` pixels (before the browser
+ *   decodes it).
  */
 export async function decodeBlob(blob: Blob, options: DecodeInputOptions = {}): Promise<DecodedInput> {
   const limits = resolveLimits(options.limits);
@@ -113,7 +115,7 @@ export async function decodeBlob(blob: Blob, options: DecodeInputOptions = {}): 
   }
   // Header only: the size is checked before the browser's decoder allocates, and the
   // metadata comes without a codec of our own.
-  const lrMetadata = isWebp(bytes) ? readLrFileInfo(bytes, limits).lrMetadata : null;
+  const lrMetadata = isWebp(bytes) || isJpeg(bytes) ? readLrFileInfo(bytes, limits).lrMetadata : null;
   let bitmap: ImageBitmap;
   try {
     bitmap = await createImageBitmap(blob, { premultiplyAlpha: 'none' });

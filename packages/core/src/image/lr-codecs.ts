@@ -1,12 +1,14 @@
 /**
  * Encoding and decoding LR images in every {@link LrFormat}, with their `irn` metadata, in
- * Node: PNG by png.ts, WebP by libwebp compiled to WebAssembly (`@jsquash/webp`, Squoosh's
- * build). The WebP codec is loaded on first use, so other commands never pay for it.
+ * Node: PNG by png.ts, WebP by libwebp and JPEG by MozJPEG, both compiled to WebAssembly
+ * (`@jsquash/webp`, `@jsquash/jpeg`: Squoosh's builds). Each codec is loaded on first use,
+ * so other commands and formats never pay for it.
  */
 import type { Limits } from '../limits.js';
 import { resolveLimits } from '../limits.js';
 import { LR_TEXT_KEY, lrMetadataText, readLrMetadata, type LrMetadata } from './lr-metadata.js';
-import { lrMetadataXmp, readLrFileInfo, sniffLrFormat, type LrFormat } from './lr-formats.js';
+import { lrMetadataJpegComment, lrMetadataXmp, readLrFileInfo, sniffLrFormat, type LrFormat } from './lr-formats.js';
+import { withJpegComment } from './jpeg-segments.js';
 import { decodePng, encodePng } from './png.js';
 import type { RasterImage } from './raster.js';
 import { withWebpXmp } from './webp-container.js';
@@ -17,14 +19,21 @@ export interface EncodeLrOptions {
   format?: LrFormat;
   /** The `irn` metadata to write into the file. */
   metadata?: LrMetadata;
+  /** JPEG quality, 1 to 100 (default {@link DEFAULT_JPEG_QUALITY}); lossless formats ignore it. */
+  quality?: number;
 }
 
+/** The JPEG quality `irn downscale --format jpeg` uses unless told. */
+export const DEFAULT_JPEG_QUALITY = 90;
+
 /**
- * Encodes an LR image losslessly in `options.format`, with `options.metadata`: PNG at the
- * PNG writer's strongest effort; WebP lossless at libwebp's strongest settings (what
+ * Encodes an LR image in `options.format`, with `options.metadata`: PNG at the PNG writer's
+ * strongest effort; WebP lossless at libwebp's strongest settings (what
  * `cwebp -lossless -z 9 -exact` does), colour under transparent pixels kept, the metadata
- * in an XMP chunk. Values are rounded to 8 bits as encodePng rounds them, so both formats
- * hold the same pixels (grey images become RGB in WebP).
+ * in an XMP chunk; JPEG (lossy) by MozJPEG at `options.quality`, progressive, 4:2:0, the
+ * metadata in a COM segment. Values are rounded to 8 bits as encodePng rounds them, so PNG
+ * and WebP hold the same pixels (grey images become RGB in WebP).
+ * @throws Error for a JPEG of an image with alpha (JPEG has none) or a bad quality.
  */
 export async function encodeLr(img: RasterImage, options: EncodeLrOptions = {}): Promise<Uint8Array> {
   const format = options.format ?? 'png';
@@ -32,6 +41,7 @@ export async function encodeLr(img: RasterImage, options: EncodeLrOptions = {}):
   if (format === 'png') {
     return encodePng(img, { text: meta == null ? undefined : { [LR_TEXT_KEY]: lrMetadataText(meta) }, effort: 'max' });
   }
+  if (format === 'jpeg') return encodeJpeg(img, options.quality ?? DEFAULT_JPEG_QUALITY, meta);
   const encode = await webpCodec('encode');
   const rgba = toRgba8(img);
   // lossless 1 + method 6 + quality 100: libwebp's slowest, smallest lossless search
@@ -65,9 +75,10 @@ export async function decodeLr(bytes: Uint8Array, limits?: Partial<Limits>): Pro
     const { width, height, channels, data } = png;
     return { image: { width, height, channels, data }, format, lrMetadata: readLrMetadata(png.text) };
   }
-  if (format !== 'webp') throw new Error('it is not a PNG or WebP image');
+  if (format == null) throw new Error('it is not a PNG, WebP or JPEG image');
   // Header first: the pixel limit is checked before libwebp allocates anything.
   const info = readLrFileInfo(bytes, resolved);
+  if (format === 'jpeg') return { image: await decodeJpeg(bytes, info), format, lrMetadata: info.lrMetadata };
   const decode = await webpCodec('decode');
   let decoded: { width: number; height: number; data: Uint8ClampedArray };
   try {
@@ -83,6 +94,35 @@ export async function decodeLr(bytes: Uint8Array, limits?: Partial<Limits>): Pro
     throw new Error(`its WebP header says ${info.width}x${info.height} but it decodes to ${decoded.width}x${decoded.height}`);
   }
   return { image: fromRgba8(decoded.data, decoded.width, decoded.height), format, lrMetadata: info.lrMetadata };
+}
+
+async function encodeJpeg(img: RasterImage, quality: number, meta: LrMetadata | undefined): Promise<Uint8Array> {
+  if (!Number.isInteger(quality) || quality < 1 || quality > 100) throw new Error(`the JPEG quality must be a whole number from 1 to 100, got ${quality}`);
+  if (img.channels === 2 || img.channels === 4) {
+    throw new Error('JPEG has no alpha channel; write images with transparency as png or webp');
+  }
+  const encode = await jpegCodec('encode');
+  // MozJPEG's defaults otherwise (progressive, optimised Huffman codes, 4:2:0 chroma,
+  // trellis quantisation): what Squoosh ships.
+  const out = await encode({ data: toRgba8(img), width: img.width, height: img.height }, { quality });
+  const jpeg = new Uint8Array(out);
+  return meta == null ? jpeg : withJpegComment(jpeg, lrMetadataJpegComment(meta));
+}
+
+async function decodeJpeg(bytes: Uint8Array, info: { width: number; height: number }): Promise<RasterImage> {
+  const decode = await jpegCodec('decode');
+  let decoded: { width: number; height: number; data: Uint8ClampedArray };
+  try {
+    const copy = new Uint8Array(bytes.length);
+    copy.set(bytes);
+    decoded = await decode(copy.buffer);
+  } catch (e) {
+    throw new Error(`its JPEG data cannot be decoded (${(e as Error).message})`);
+  }
+  if (decoded.width !== info.width || decoded.height !== info.height) {
+    throw new Error(`its JPEG header says ${info.width}x${info.height} but it decodes to ${decoded.width}x${decoded.height}`);
+  }
+  return fromRgba8(decoded.data, decoded.width, decoded.height);
 }
 
 /** 8-bit RGBA of a raster, rounded as encodePng rounds (grey replicated, alpha 255 when absent). */
@@ -123,6 +163,29 @@ interface WebpCodecs {
 }
 
 const loading: { encode?: Promise<WebpEncode>; decode?: Promise<WebpDecode> } = {};
+const loadingJpeg: { encode?: Promise<WebpEncode>; decode?: Promise<WebpDecode> } = {};
+
+/** MozJPEG's encoder or decoder, instantiated once, as {@link webpCodec} does it. */
+function jpegCodec<K extends keyof WebpCodecs>(kind: K): Promise<WebpCodecs[K]> {
+  const cached = loadingJpeg[kind] as Promise<WebpCodecs[K]> | undefined;
+  if (cached != null) return cached;
+  const load = (async () => {
+    const { readFile } = await import('node:fs/promises');
+    const entry = kind === 'encode' ? '@jsquash/jpeg/encode.js' : '@jsquash/jpeg/decode.js';
+    const wasmFile = kind === 'encode' ? 'codec/enc/mozjpeg_enc.wasm' : 'codec/dec/mozjpeg_dec.wasm';
+    const mod = (await (kind === 'encode' ? import('@jsquash/jpeg/encode.js') : import('@jsquash/jpeg/decode.js'))) as unknown as {
+      init: (module: WebAssembly.Module) => Promise<unknown>;
+      default: WebpCodecs[K];
+    };
+    await mod.init(await WebAssembly.compile(await readFile(new URL(wasmFile, import.meta.resolve(entry)))));
+    return mod.default;
+  })();
+  load.catch(() => {
+    loadingJpeg[kind] = undefined;
+  });
+  (loadingJpeg as Record<string, unknown>)[kind] = load;
+  return load;
+}
 
 /**
  * libwebp's encoder or decoder, instantiated once. Emscripten's loader would fetch the

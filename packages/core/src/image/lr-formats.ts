@@ -1,22 +1,24 @@
 /**
  * The file formats an LR image can travel in, and where each keeps the `irn` metadata
  * (see lr-metadata.ts): PNG in its `irn` text chunk; WebP in an XMP packet (RFC 9649's
- * `XMP ` chunk of the extended format), as the attribute `irn:lr` holding the same JSON.
+ * `XMP ` chunk of the extended format), as the attribute `irn:lr` holding the same JSON;
+ * JPEG in a comment (COM) segment `irn {json}`.
  * Browser-safe: reading a file's header and metadata needs no codec. Encoding and decoding
  * pixels is in lr-codecs.ts (Node).
  */
 import { checkLimit, resolveLimits, type Limits } from '../limits.js';
 import { LR_TEXT_KEY, lrMetadataText, readLrMetadata, type LrMetadata } from './lr-metadata.js';
+import { isJpeg, readJpegInfo } from './jpeg-segments.js';
 import { isWebp, readWebpInfo, WebpFormatError } from './webp-container.js';
 
-/** The formats `irn downscale --format` writes. */
-export type LrFormat = 'png' | 'webp';
+/** The formats `irn downscale --format` writes: PNG and WebP lossless, JPEG lossy. */
+export type LrFormat = 'png' | 'webp' | 'jpeg';
 
 /** The formats, in the order help lists them. */
-export const LR_FORMATS: readonly LrFormat[] = ['png', 'webp'];
+export const LR_FORMATS: readonly LrFormat[] = ['png', 'webp', 'jpeg'];
 
 /** File name extension of each format. */
-export const LR_EXTENSIONS: Readonly<Record<LrFormat, string>> = { png: '.png', webp: '.webp' };
+export const LR_EXTENSIONS: Readonly<Record<LrFormat, string>> = { png: '.png', webp: '.webp', jpeg: '.jpg' };
 
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 
@@ -24,6 +26,7 @@ const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 export function sniffLrFormat(bytes: Uint8Array): LrFormat | null {
   if (bytes.length >= 8 && PNG_SIGNATURE.every((b, i) => bytes[i] === b)) return 'png';
   if (isWebp(bytes)) return 'webp';
+  if (isJpeg(bytes)) return 'jpeg';
   return null;
 }
 
@@ -62,6 +65,30 @@ export function readLrMetadataXmp(xmp: Uint8Array, limits?: Partial<Limits>): Lr
   }
 }
 
+/** The start of the COM segment that carries the metadata in a JPEG: `irn ` then the JSON. */
+const JPEG_COMMENT_PREFIX = `${LR_TEXT_KEY} `;
+
+/** The JPEG comment that carries `meta`: `irn {"scale":2,"width":W,"height":H}`. */
+export function lrMetadataJpegComment(meta: LrMetadata): Uint8Array {
+  return new TextEncoder().encode(JPEG_COMMENT_PREFIX + lrMetadataText(meta));
+}
+
+/**
+ * The {@link LrMetadata} in a JPEG's comments: from the first that starts with `irn `; null
+ * when none does; throws when that one is malformed.
+ */
+export function readLrMetadataJpegComments(comments: Uint8Array[], limits?: Partial<Limits>): LrMetadata | null {
+  const prefix = new TextEncoder().encode(JPEG_COMMENT_PREFIX);
+  const ours = comments.find((c) => c.length >= prefix.length && prefix.every((b, i) => c[i] === b));
+  if (ours == null) return null;
+  checkLimit(resolveLimits(limits), 'textBytes', ours.length, 'its JPEG comment', 'bytes');
+  try {
+    return readLrMetadata({ [LR_TEXT_KEY]: new TextDecoder().decode(ours.subarray(prefix.length)) });
+  } catch (e) {
+    throw new Error((e as Error).message.replace('text chunk', 'JPEG comment'));
+  }
+}
+
 /** What {@link readLrFileInfo} reads from a non-PNG LR file's headers. */
 export interface LrFileInfo {
   format: LrFormat;
@@ -73,15 +100,21 @@ export interface LrFileInfo {
 }
 
 /**
- * The size, alpha and `irn` metadata of a WebP file, from its headers alone (no pixels are
- * decoded), with the size checked against `limits.pixels`: call it before handing the file
- * to a decoder. (PNG files are read by decodePng, which does the same checks itself.)
- * @throws WebpFormatError for a malformed file; LimitError when it claims more than
- *   `limits.pixels` pixels or more than `limits.textBytes` of XMP; Error for malformed
- *   metadata.
+ * The size, alpha and `irn` metadata of a WebP or JPEG file, from its headers alone (no
+ * pixels are decoded), with the size checked against `limits.pixels`: call it before handing
+ * the file to a decoder. (PNG files are read by decodePng, which does the same checks itself.)
+ * @throws WebpFormatError / JpegFormatError for a malformed file; LimitError when it claims
+ *   more than `limits.pixels` pixels or more than `limits.textBytes` of metadata; Error for
+ *   malformed metadata.
  */
 export function readLrFileInfo(bytes: Uint8Array, limits?: Partial<Limits>): LrFileInfo {
   const resolved = resolveLimits(limits);
+  if (isJpeg(bytes)) {
+    const jpeg = readJpegInfo(bytes);
+    checkLimit(resolved, 'pixels', jpeg.width * jpeg.height, `the image (${jpeg.width}x${jpeg.height})`, 'pixels');
+    const lrMetadata = readLrMetadataJpegComments(jpeg.comments, resolved);
+    return { format: 'jpeg', width: jpeg.width, height: jpeg.height, alpha: false, lrMetadata };
+  }
   if (!isWebp(bytes)) throw new WebpFormatError('not a WebP file (no RIFF/WEBP header)');
   const info = readWebpInfo(bytes);
   checkLimit(resolved, 'pixels', info.width * info.height, `the image (${info.width}x${info.height})`, 'pixels');

@@ -1,22 +1,25 @@
 import { totalmem } from 'node:os';
 import { extname } from 'node:path';
-import { Option, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { LR_EXTENSIONS, LR_FORMATS, type LrFormat } from '../../image/lr-formats.js';
 import { runJobs } from '../batch.js';
 import type { CliContext } from '../context.js';
 import { planJobs, readPng, writeFileAtomic } from '../files.js';
+import { UsageError } from '../errors.js';
 import { modelDirectory } from '../model-path.js';
 import { addTilingOptions, tilingNote, withTileAdvice, type TilingFlags } from '../options.js';
 
 interface DownscaleOptions extends TilingFlags {
   format?: LrFormat;
+  quality?: number;
   model: string;
 }
 
 /**
- * `irn downscale --model <dir> [--format png|webp] [--tile px] [--overlap px] [--verbose]
- * <input> <output>`. The format defaults to the output file's extension (`.webp`), else PNG;
- * in a directory, WebP outputs are named `<name>.webp`.
+ * `irn downscale --model <dir> [--format png|webp|jpeg] [--quality Q] [--tile px]
+ * [--overlap px] [--verbose] <input> <output>`. The format defaults to the output file's
+ * extension (`.webp`, `.jpg`, `.jpeg`), else PNG; in a directory, outputs are named
+ * `<name>.webp` / `<name>.jpg`.
  */
 export function registerDownscale(program: Command, ctx: CliContext): void {
   const command = program
@@ -27,14 +30,17 @@ export function registerDownscale(program: Command, ctx: CliContext): void {
     .requiredOption('-m, --model <dir>', 'directory of an IRN model (made by "irn convert")');
   addTilingOptions(command)
     .addOption(
-      new Option('--format <format>', 'file format of the LR images, both lossless: png, or webp (smaller; default: from the output name, else png)').choices(LR_FORMATS),
+      new Option('--format <format>', 'file format of the LR images: png or webp (lossless; webp is smaller), jpeg (lossy; see --quality); default: from the output name, else png').choices(LR_FORMATS),
     )
+    .option('--quality <q>', `JPEG quality, 1 to 100 (default ${DEFAULT_QUALITY}); only with --format jpeg`, parseQuality)
     .argument('<input>', 'a PNG file, or a directory: every *.png in it')
     .argument('<output>', 'the LR image file, or a directory for the LR images (same names, extension of the format)')
     .action(async (input: string, output: string, opts: DownscaleOptions) => {
       const out = ctx.out();
       const modelDir = await modelDirectory(opts.model);
-      const format: LrFormat = opts.format ?? (extname(output).toLowerCase() === LR_EXTENSIONS.webp ? 'webp' : 'png');
+      const ext = extname(output).toLowerCase();
+      const format: LrFormat = opts.format ?? (ext === '.webp' ? 'webp' : ext === '.jpg' || ext === '.jpeg' ? 'jpeg' : 'png');
+      if (opts.quality != null && format !== 'jpeg') throw new UsageError(`--quality only applies to --format jpeg (${format} is lossless)`);
       const outputName = (name: string) => (format === 'png' ? name : `${name.replace(/\.png$/i, '')}${LR_EXTENSIONS[format]}`);
       const { jobs, directory } = await planJobs(input, output, { outputName });
       await ctx.backend();
@@ -60,7 +66,7 @@ export function registerDownscale(program: Command, ctx: CliContext): void {
           const lr = measured.result;
           const seconds = (performance.now() - start) / 1000;
           const metadata = { scale: model.scale, width: img.width, height: img.height };
-          await writeFileAtomic(job.output, await encodeLr(lr, { format, metadata }));
+          await writeFileAtomic(job.output, await encodeLr(lr, { format, metadata, quality: opts.quality }));
           const note = opts.verbose ? tilingNote(tiles, opts.tile, overlap, measured.peakBytes, measured.startBytes) : '';
           return `${img.width}x${img.height} -> ${lr.width}x${lr.height} in ${seconds.toFixed(2)} s${note}`;
         });
@@ -68,4 +74,14 @@ export function registerDownscale(program: Command, ctx: CliContext): void {
         model.dispose();
       }
     });
+}
+
+/** The JPEG quality unless told (lr-codecs' DEFAULT_JPEG_QUALITY, not imported: that module loads lazily). */
+const DEFAULT_QUALITY = 90;
+
+/** Parses `--quality`: a whole number from 1 to 100. */
+function parseQuality(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || n < 1 || n > 100) throw new InvalidArgumentError('The quality must be a whole number from 1 to 100.');
+  return n;
 }

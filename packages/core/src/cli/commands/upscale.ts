@@ -25,7 +25,7 @@ interface UpscaleOptions extends TilingFlags {
 export function registerUpscale(program: Command, ctx: CliContext): void {
   const command = program
     .command('upscale')
-    .description('restore images from IRN LR images, PNG or WebP (made by "irn downscale"), at the original size')
+    .description('restore images from IRN LR images, PNG, WebP or JPEG (made by "irn downscale"), at the original size')
     .requiredOption('-m, --model <dir>', 'directory of the IRN model that made the LR images')
     .addOption(
       new Option('--z <mode>', 'the lost detail z: zeros (the most likely guess) or a gaussian draw')
@@ -36,7 +36,7 @@ export function registerUpscale(program: Command, ctx: CliContext): void {
     .option('--seed <n>', 'seed of the gaussian z: the same seed gives the same image (default random)', parseSeed)
     .option('--bit-depth <bits>', 'bits per sample of the output PNGs: 8 or 16', parseBitDepth, 8);
   addTilingOptions(command)
-    .argument('<input>', 'an LR PNG or WebP file, or a directory: every *.png and *.webp in it')
+    .argument('<input>', 'an LR PNG, WebP or JPEG file, or a directory: every *.png, *.webp, *.jpg and *.jpeg in it')
     .argument('<output>', 'the restored PNG file, or a directory for the restored images (same names, as .png)')
     .action(async (input: string, output: string, opts: UpscaleOptions) => {
       const out = ctx.out();
@@ -52,8 +52,8 @@ export function registerUpscale(program: Command, ctx: CliContext): void {
       }
       const modelDir = await modelDirectory(opts.model);
       // Restored images are PNGs: `a.webp` -> `a.png` (checkJobs refuses `a.png` beside `a.webp`).
-      const outputName = (name: string) => name.replace(/\.webp$/i, '.png');
-      const { jobs, directory } = await planJobs(input, output, { outputName, extensions: ['.png', '.webp'] });
+      const outputName = (name: string) => name.replace(/\.(webp|jpe?g)$/i, '.png');
+      const { jobs, directory } = await planJobs(input, output, { outputName, extensions: ['.png', '.webp', '.jpg', '.jpeg'] });
       await ctx.backend();
       // TensorFlow.js loads only now (see CliContext.backend).
       const { loadModel } = await import('../model-dir.js');
