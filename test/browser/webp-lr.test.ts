@@ -6,7 +6,7 @@
 import { decodePng, LimitError, Rescaler } from '../../packages/core/src/browser.js';
 import { decodeInput } from '../../packages/core/src/browser/inputs.js';
 import { WebpFormatError } from '../../packages/core/src/image/webp-container.js';
-import { JpegFormatError } from '../../packages/core/src/image/jpeg-segments.js';
+import { JpegFormatError, readJpegInfo } from '../../packages/core/src/image/jpeg-segments.js';
 import { assert, assertRasterClose, rejection, WASM_PATHS, WEIGHTS_URL } from './fixtures/rescaler-fixtures.js';
 
 const WEBP_URL = new URL('./fixtures/images/lr-12x10.webp', import.meta.url).href;
@@ -80,7 +80,23 @@ describe('WebP and JPEG LR images in the browser', () => {
     const hugeJpeg = Uint8Array.of(0xff, 0xd8, 0xff, 0xc0, 0, 11, 8, 0xea, 0x60, 0xea, 0x60, 1, 1, 0x11, 0, 0xff, 0xda, 0, 8, 1, 1, 0, 0, 63, 0);
     const jpegBomb = await rejection(decodeInput(new Blob([hugeJpeg as BlobPart])), 'huge JPEG');
     assert(jpegBomb instanceof LimitError && /60000x60000/.test(jpegBomb.message), `${jpegBomb.name}: ${jpegBomb.message}`);
-    const cut = await rejection(decodeInput(new Blob([hugeJpeg.subarray(0, 12) as BlobPart])), 'cut JPEG');
-    assert(cut instanceof JpegFormatError && /claims 11 bytes/.test(cut.message), `${cut.name}: ${cut.message}`);
+    // A JPEG whose segments cannot be read (a stray byte between two, which libjpeg skips
+    // with a warning) is still left to the browser, without metadata.
+    const jpeg = new Uint8Array(await (await blobOf(JPEG_URL)).arrayBuffer());
+    assert(readJpegInfo(jpeg).width === 12, 'the fixture reads');
+    const afterApp0 = 4 + ((jpeg[4] << 8) | jpeg[5]);
+    const stray = new Uint8Array(jpeg.length + 1);
+    stray.set(jpeg.subarray(0, afterApp0));
+    stray[afterApp0] = 0x00;
+    stray.set(jpeg.subarray(afterApp0), afterApp0 + 1);
+    let refused: unknown = null;
+    try {
+      readJpegInfo(stray);
+    } catch (e) {
+      refused = e;
+    }
+    assert(refused instanceof JpegFormatError, 'our reader refuses the stray byte');
+    const tolerated = await decodeInput(new Blob([stray as BlobPart]));
+    assert(tolerated.raster.width === 12 && tolerated.lrMetadata === null, `stray byte: ${tolerated.raster.width}, ${JSON.stringify(tolerated.lrMetadata)}`);
   });
 });

@@ -4,7 +4,7 @@ import { checkLimit, resolveLimits, type Limits } from '../limits.js';
 import { checkRaster, type RasterImage } from '../image/raster.js';
 import { readLrMetadata, type LrMetadata } from '../image/lr-metadata.js';
 import { readLrFileInfo } from '../image/lr-formats.js';
-import { isJpeg } from '../image/jpeg-segments.js';
+import { isJpeg, JpegFormatError } from '../image/jpeg-segments.js';
 import { isWebp } from '../image/webp-container.js';
 
 /**
@@ -101,9 +101,8 @@ export async function decodeInput(
  * Reads a Blob: PNG exactly (with its `irn` chunk), anything else the browser decodes (a
  * WebP's or JPEG's headers and `irn` metadata read first); all within `options.limits` (see
  * {@link decodeInput}).
- * @throws WebpFormatError / JpegFormatError for a WebP or JPEG whose headers are malformed,
- *   LimitError for one that claims more than `limits.pixels` pixels (before the browser
- *   decodes it).
+ * @throws WebpFormatError for a WebP whose container is malformed; LimitError for a WebP or
+ *   JPEG that claims more than `limits.pixels` pixels (before the browser decodes it).
  */
 export async function decodeBlob(blob: Blob, options: DecodeInputOptions = {}): Promise<DecodedInput> {
   const limits = resolveLimits(options.limits);
@@ -115,7 +114,7 @@ export async function decodeBlob(blob: Blob, options: DecodeInputOptions = {}): 
   }
   // Header only: the size is checked before the browser's decoder allocates, and the
   // metadata comes without a codec of our own.
-  const lrMetadata = isWebp(bytes) || isJpeg(bytes) ? readLrFileInfo(bytes, limits).lrMetadata : null;
+  const lrMetadata = isWebp(bytes) ? readLrFileInfo(bytes, limits).lrMetadata : isJpeg(bytes) ? jpegMetadata(bytes, limits) : null;
   let bitmap: ImageBitmap;
   try {
     bitmap = await createImageBitmap(blob, { premultiplyAlpha: 'none' });
@@ -126,6 +125,21 @@ export async function decodeBlob(blob: Blob, options: DecodeInputOptions = {}): 
     return { raster: bitmapToRaster(bitmap, limits), lrMetadata };
   } finally {
     bitmap.close();
+  }
+}
+
+/**
+ * The `irn` metadata of a JPEG, its size checked against the pixel limit first. JPEGs from
+ * cameras and editors are not always tidy (stray bytes between segments, which libjpeg and
+ * browsers skip with a warning): when the segments cannot be read, the browser decodes the
+ * file as before and the limit is checked on its pixels (see {@link bitmapToRaster}).
+ */
+function jpegMetadata(bytes: Uint8Array, limits: Limits): LrMetadata | null {
+  try {
+    return readLrFileInfo(bytes, limits).lrMetadata;
+  } catch (e) {
+    if (e instanceof JpegFormatError) return null;
+    throw e;
   }
 }
 
