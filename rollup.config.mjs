@@ -2,7 +2,7 @@
 // TypeScript is transpiled by esbuild (TypeScript 7 has no JS API for rollup plugins);
 // `tsc` writes the .d.ts files and does the type checking.
 import { readFileSync } from 'node:fs';
-import { builtinModules } from 'node:module';
+import { builtinModules, createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import esbuild from 'rollup-plugin-esbuild';
@@ -35,6 +35,22 @@ const entries = {
 }[pkgName];
 if (!entries) throw new Error(`no rollup entries for package ${pkgName}`);
 
+/**
+ * tfjs-backend-wasm's three binaries (plain, SIMD, threaded SIMD) as files of dist/browser/,
+ * next to locations.js: the browser rescaler's default `wasmPaths` (see locations.ts), so the
+ * wasm backend works from the package with no set-up.
+ */
+function tfjsWasmBinaries(dir) {
+  const wasmDist = join(dirname(createRequire(join(pkgDir, 'package.json')).resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist');
+  const names = ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm'];
+  return {
+    name: 'irn-tfjs-wasm-binaries',
+    generateBundle() {
+      for (const name of names) this.emitFile({ type: 'asset', fileName: `${dir}/${name}`, source: readFileSync(join(wasmDist, name)) });
+    },
+  };
+}
+
 export default {
   input: Object.fromEntries(Object.entries(entries).map(([k, v]) => [k, join(pkgDir, v)])),
   external,
@@ -46,5 +62,5 @@ export default {
     chunkFileNames: 'chunks/[name]-[hash].js',
     banner: (chunk) => (chunk.name === 'cli' ? '#!/usr/bin/env node' : ''),
   },
-  plugins: [esbuild({ target: 'es2022', tsconfig: join(root, 'tsconfig.json') })],
+  plugins: [esbuild({ target: 'es2022', tsconfig: join(root, 'tsconfig.json') }), ...(pkgName === 'core' ? [tfjsWasmBinaries('browser')] : [])],
 };

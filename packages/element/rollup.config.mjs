@@ -2,8 +2,11 @@
 // @irn/core's dist):
 // - dist/index.js: ESM for bundlers and import maps; lit, @irn/core and TensorFlow.js stay imports.
 // - dist/irn-image.bundle.js: one self-contained file for a <script type="module"> tag, with
-//   Lit, @irn/core and TensorFlow.js inside (dynamic imports inlined).
+//   Lit, @irn/core and TensorFlow.js inside (dynamic imports inlined), and tfjs-backend-wasm's
+//   .wasm files beside it.
 // TypeScript is transpiled by esbuild (TypeScript 7 has no JS API); tsc writes the .d.ts files.
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import commonjs from '@rollup/plugin-commonjs';
@@ -18,16 +21,19 @@ const external = (id) => ['lit', '@irn/core', '@tensorflow/', '@lit/', 'lit-html
 const nodeOnly = ['crypto', 'fs', 'path', 'os', 'perf_hooks', 'worker_threads', 'util'];
 
 /**
- * The wasm backend needs its .wasm files served beside the page (`wasmPaths`), which a single
- * script cannot bring; left out, `backend: 'auto'` goes from WebGPU and WebGL to cpu.
+ * tfjs-backend-wasm's binaries next to the one-file bundle: inside it, @irn/core's
+ * `defaultWasmPaths()` (`new URL('./', import.meta.url)`) is the bundle's folder, so the wasm
+ * backend works from a plain static server with no `wasmPaths`.
  */
-function withoutWasmBackend() {
-  const id = '\0irn-no-wasm-backend';
+function tfjsWasmBinaries() {
+  const require = createRequire(join(here, '../core/package.json'));
+  const wasmDist = join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist');
+  const names = ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm'];
   return {
-    name: 'irn-no-wasm-backend',
-    resolveId: (source) => (source === '@tensorflow/tfjs-backend-wasm' ? id : null),
-    // No backend registers, so tf.setBackend('wasm') fails and the rescaler moves on.
-    load: (source) => (source === id ? 'export function setWasmPaths() {}' : null),
+    name: 'irn-tfjs-wasm-binaries',
+    generateBundle() {
+      for (const name of names) this.emitFile({ type: 'asset', fileName: name, source: readFileSync(join(wasmDist, name)) });
+    },
   };
 }
 
@@ -59,7 +65,7 @@ export default [
     external: nodeOnly,
     output: { file: join(here, 'dist/irn-image.bundle.js'), format: 'es', inlineDynamicImports: true },
     plugins: [
-      withoutWasmBackend(),
+      tfjsWasmBinaries(),
       keepDynamicImportNamespaces(),
       nodeResolve({ browser: true, exportConditions: ['browser', 'import', 'default'], preferBuiltins: false }),
       commonjs({ ignore: nodeOnly }),

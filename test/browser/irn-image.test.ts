@@ -230,4 +230,44 @@ describe('<irn-image>', () => {
     const ev = await next(jpeg, 'irn-error');
     assert(/not a PNG/.test(ev.detail.error.message), ev.detail.error.message);
   });
+
+  it('logs each failure once with console.error, naming the image and why', async () => {
+    const logged: string[] = [];
+    const original = console.error;
+    console.error = (...args: unknown[]) => void logged.push(args.map(String).join(' '));
+    try {
+      const el = make({ src: LR, model: 'irn-x8' });
+      const ev = await next(el, 'irn-error');
+      await sleep(50);
+      const lines = logged.filter((l) => l.includes('<irn-image>'));
+      assert(lines.length === 1, `console.error lines: ${JSON.stringify(logged)}`);
+      assert(lines[0].includes(LR) && lines[0].includes(ev.detail.error.message), lines[0]);
+    } finally {
+      console.error = original;
+    }
+  });
+
+  it('keeps the exact final layout size while the LR shows (odd sizes: 23x19 from a 12x10 LR)', async () => {
+    // Queued behind a held job, so the LR is measured before any restore; the width attribute
+    // gives the size before the PNG's irn chunk is read (23 wide, 23 x 20/24 -> 19 high).
+    const hold = blockQueue();
+    try {
+      const el = make({ src: LR, width: '23' });
+      await el.updateComplete;
+      await until(() => inner(el).naturalWidth === 12, 'the LR to load');
+      await el.updateComplete;
+      await new Promise((r) => requestAnimationFrame(r));
+      const lrBox = el.getBoundingClientRect();
+      // Without the final ratio set, height:auto follows the LR's 12:10: 23 x 19.17.
+      assert(lrBox.width === 23 && lrBox.height === 19, `LR laid out at ${lrBox.width}x${lrBox.height}`);
+      hold.release();
+      await next(el, 'irn-load');
+      await el.updateComplete;
+      await new Promise((r) => requestAnimationFrame(r));
+      const box = el.getBoundingClientRect();
+      assert(box.width === 23 && box.height === 19, `restored laid out at ${box.width}x${box.height}`);
+    } finally {
+      hold.release();
+    }
+  });
 });

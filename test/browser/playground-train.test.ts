@@ -110,9 +110,10 @@ describe('playground fine-tuning worker', () => {
       assert(message.test(e.message), `${what}: "${e.message}"`);
     }
     assert((await liveWorkerLocks()).length === 0, 'a worker was started for a config the page could check');
-    // Found by the worker: a named backend that cannot start (wasm without its .wasm files),
-    // and a worker script that does not load.
-    const wasm = await rejection(FineTuneSession.start(WORKER_URL, { ...good, backend: 'wasm' }), 'wasm without wasmPaths');
+    // Found by the worker: a named backend that cannot start (wasm where its .wasm files are
+    // not), and a worker script that does not load.
+    const noWasm = new URL('./fixtures/no-such-folder/', import.meta.url).href;
+    const wasm = await rejection(FineTuneSession.start(WORKER_URL, { ...good, backend: 'wasm', wasmPaths: noWasm }), 'wasm where its files are not');
     assert(/the wasm backend cannot run here/.test(wasm.message), wasm.message);
     const missing = await rejection(FineTuneSession.start(new URL('./fixtures/no-such-worker.js', import.meta.url), good), 'bad worker URL');
     assert(/fine-tuning worker failed/.test(missing.message), missing.message);
@@ -157,7 +158,7 @@ describe('playground fine-tuning worker', () => {
     }
   });
 
-  it("'auto' takes WebGL before a software WebGPU adapter, holds out the last of several images, runs to done", async () => {
+  it("'auto' takes wasm before software WebGL and WebGPU (SwiftShader), holds out the last of several images, runs to done", async () => {
     const other = await photoCrop('chelsea.png', 200, 120, 40, 36);
     const session = await FineTuneSession.start(WORKER_URL, {
       init: { kind: 'fresh', scale: 2, blocks: 1, growth: 4, seed: 5 },
@@ -171,8 +172,8 @@ describe('playground fine-tuning worker', () => {
       keepImages: true,
     });
     try {
-      // CI's only WebGPU adapter is SwiftShader's fallback adapter (see autoBackendOrder).
-      assert(session.backend === 'webgl', `auto picked ${session.backend}`);
+      // CI's WebGL and WebGPU are SwiftShader, software (see autoBackendPlan).
+      assert(session.backend === 'wasm', `auto picked ${session.backend}`);
       assert(other.data.byteLength === 40 * 36 * 3, 'keepImages: the page lost its pixels');
       const crops = session.validationCrops;
       assert(crops.length === 1 && crops[0].width === 40 && crops[0].height === 36 && /held-out image chelsea/.test(crops[0].source), JSON.stringify(crops));
@@ -186,7 +187,7 @@ describe('playground fine-tuning worker', () => {
       assert((await activateBackend('cpu')).ok, 'no cpu backend on the page');
       const artifacts = await session.exportModel();
       const source = (artifacts.userDefinedMetadata as { irn: { source: string } }).irn.source;
-      assert(source === 'fine-tuned in the browser (webgl) for 2 steps from a fresh x2 model (1 block, growth 4)', source);
+      assert(source === 'fine-tuned in the browser (wasm) for 2 steps from a fresh x2 model (1 block, growth 4)', source);
       const model = await IrnModel.load(tf.io.fromMemory(artifacts));
       assert(model.scale === 2 && model.countParams() === session.params, `exported x${model.scale}, ${model.countParams()} weights`);
       model.dispose();

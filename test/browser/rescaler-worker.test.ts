@@ -66,10 +66,10 @@ describe('Rescaler in a Web Worker', () => {
     await explicit.dispose();
   });
 
-  it('picks the best backend inside the worker too: WebGL before a software WebGPU adapter, on an OffscreenCanvas', async () => {
-    // CI's only WebGPU adapter is SwiftShader's fallback adapter, so auto takes WebGL first.
+  it('picks the best backend inside the worker too: wasm before software WebGL and WebGPU; named ones on an OffscreenCanvas', async () => {
+    // CI's WebGL and WebGPU are SwiftShader (software), so auto takes wasm first.
     for (const [backend, expected] of [
-      ['auto', 'webgl'],
+      ['auto', 'wasm'],
       ['webgpu', 'webgpu'],
       ['webgl', 'webgl'],
     ] as const) {

@@ -12,6 +12,7 @@ import {
   IrnModel,
   Rescaler,
   webgpuIsFallback,
+  webgpuKind,
   type BackendFallback,
   type RasterImage,
   type RescaleProgress,
@@ -57,17 +58,22 @@ async function withNullAdapter<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
+/** What a hardware adapter's `info` says instead of SwiftShader's names. */
+const HARDWARE_INFO: Record<string, unknown> = { isFallbackAdapter: false, vendor: 'test-vendor', architecture: 'test-gpu', device: '', description: '' };
+
 /**
- * Runs `fn` while `requestAdapter()` returns the real adapter with `info.isFallbackAdapter`
- * replaced by `fallback` (methods still run on the real adapter).
+ * Runs `fn` while `requestAdapter()` returns the real adapter presented as a hardware one when
+ * `fallback` is false (`info.isFallbackAdapter` false, no SwiftShader in its names), or with
+ * `isFallbackAdapter` true; methods still run on the real adapter.
  */
 async function withAdapterFallbackFlag<T>(fallback: boolean, fn: () => Promise<T>): Promise<T> {
   const gpu = (navigator as Navigator & { gpu: GpuWithAdapter }).gpu;
   const real = Object.getPrototypeOf(gpu).requestAdapter as (...a: unknown[]) => Promise<object | null>;
+  const infoValue = (k: string | symbol, i: object): unknown => (k === 'isFallbackAdapter' ? fallback : !fallback && typeof k === 'string' && k in HARDWARE_INFO ? HARDWARE_INFO[k] : Reflect.get(i, k));
   const wrap = (adapter: object) =>
     new Proxy(adapter, {
       get(target, key) {
-        if (key === 'info') return new Proxy(Reflect.get(target, 'info') as object, { get: (i, k) => (k === 'isFallbackAdapter' ? fallback : (Reflect.get(i, k) as unknown)) });
+        if (key === 'info') return new Proxy(Reflect.get(target, 'info') as object, { get: (i, k) => infoValue(k, i) });
         if (key === 'isFallbackAdapter') return fallback;
         const v = Reflect.get(target, key) as unknown;
         return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
@@ -123,9 +129,12 @@ describe('Rescaler: backends', () => {
     assert(available.join() === 'webgpu,webgl,wasm,cpu', `available: ${available.join()}`);
     const before = liveTensors();
     // Present SwiftShader's adapter as a hardware one, as a real GPU's would be.
-    const rescaler = await withAdapterFallbackFlag(false, () => Rescaler.create({ ...base, backend: 'auto' }));
+    const rescaler = await withAdapterFallbackFlag(false, async () => {
+      assert((await webgpuKind())?.software === false, 'the adapter is not presented as hardware');
+      return Rescaler.create({ ...base, backend: 'auto' });
+    });
     try {
-      assert(rescaler.backend === 'webgpu', `auto chose ${rescaler.backend}`);
+      assert(rescaler.backend === 'webgpu' && rescaler.backendReason === 'the fastest backend here', `auto chose ${rescaler.backend} (${rescaler.backendReason})`);
       const { backend, width, height } = await rescaler.downscale(RGB_URL, { output: 'raster', tileSize: 0 });
       assert(backend === 'webgpu' && width === 12 && height === 10, `ran on ${backend}, ${width}x${height}`);
     } finally {
@@ -134,13 +143,15 @@ describe('Rescaler: backends', () => {
     assert(liveTensors() === before, `${liveTensors() - before} tensors leaked`);
   });
 
-  it('auto puts a software fallback WebGPU adapter (SwiftShader) after WebGL', async () => {
-    assert(await webgpuIsFallback(), 'CI\'s SwiftShader adapter should report isFallbackAdapter');
+  it('auto puts software WebGL and WebGPU (SwiftShader) after wasm', async () => {
+    assert(await webgpuIsFallback(), 'CI\'s SwiftShader adapter should count as software');
+    // isFallbackAdapter alone marks an adapter software, whatever its names.
+    assert(await withAdapterFallbackFlag(true, async () => (await webgpuKind())?.software === true), 'isFallbackAdapter ignored');
     const order = await autoBackendOrder();
-    assert(order.join() === 'webgl,webgpu,wasm,cpu', `order: ${order.join()}`);
+    assert(order.join() === 'wasm,webgl,webgpu,cpu', `order: ${order.join()}`);
     const rescaler = await Rescaler.create({ ...base, backend: 'auto' });
     try {
-      assert(rescaler.backend === 'webgl', `auto chose ${rescaler.backend}`);
+      assert(rescaler.backend === 'wasm', `auto chose ${rescaler.backend}`);
     } finally {
       await rescaler.dispose();
     }
@@ -153,9 +164,10 @@ describe('Rescaler: backends', () => {
     await withNullAdapter(async () => {
       const reason = await backendUnavailable('webgpu');
       assert(reason != null && /null/.test(reason), `webgpu unavailable because: ${reason}`);
+      // Tried first (a null adapter tells nothing of software), it fails, and wasm is next.
       const rescaler = await Rescaler.create({ ...base, backend: 'auto' });
       try {
-        assert(rescaler.backend === 'webgl', `auto chose ${rescaler.backend}`);
+        assert(rescaler.backend === 'wasm' && /webgpu: .*null/.test(rescaler.backendReason), `auto chose ${rescaler.backend} (${rescaler.backendReason})`);
       } finally {
         await rescaler.dispose();
       }

@@ -11,9 +11,24 @@
  * const { image } = await rescaler.upscale(lrPngFile, { output: 'bitmap' });
  */
 export * from './index.js';
-export { defaultWeightsUrl } from './browser/locations.js';
+export { defaultWasmPaths, defaultWeightsUrl } from './browser/locations.js';
 export { Rescaler, type RescalerEventMap, type RescalerFallbackEvent, type RescalerModelInfo, type RescalerOptions } from './browser/rescaler.js';
-export { BACKEND_ORDER, activateBackend, autoBackendOrder, availableBackends, backendUnavailable, webgpuIsFallback, type BackendChoice, type BackendName, type BackendSetup } from './browser/backends.js';
+export {
+  BACKEND_ORDER,
+  activateBackend,
+  autoBackendOrder,
+  autoBackendPlan,
+  availableBackends,
+  backendUnavailable,
+  webglKind,
+  webgpuIsFallback,
+  webgpuKind,
+  type AutoBackendPlan,
+  type BackendChoice,
+  type BackendName,
+  type BackendSetup,
+  type GpuKind,
+} from './browser/backends.js';
 export type { BackendFallback, RescaleProgress, RescalerMemory, RunOptions, UpscaleRunOptions } from './browser/engine.js';
 export type { DownscaleCallOptions, RescaleResult, UpscaleCallOptions } from './browser/pipeline.js';
 export { decodeInput, type DecodedInput, type DecodeInputOptions, type ImageInput } from './browser/inputs.js';

@@ -23,6 +23,12 @@ export interface IrnLoadDetail {
   model: string;
   /** The TensorFlow.js backend that restored it (after any fallback). */
   backend: BackendName;
+  /**
+   * Why that backend, in a few words (the Rescaler's `backendReason`): `'asked for'`, what
+   * `auto` passed over (`'WebGL is software: SwiftShader; WebGPU is software: SwiftShader'`),
+   * `'the fastest backend here'`, or `'webgl failed: ...'` after a fallback.
+   */
+  backendReason: string;
   /** Size of the restored image in pixels. */
   width: number;
   height: number;

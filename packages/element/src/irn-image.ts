@@ -1,5 +1,6 @@
 import type { BackendChoice, Rescaler } from '@irn/core/browser';
 import { html, LitElement, nothing, type PropertyValues } from 'lit';
+import { styleMap } from 'lit/directives/style-map.js';
 import type { IrnErrorDetail, IrnLoadDetail, IrnLoadStartDetail, IrnProgressDetail } from './events.js';
 import { sharedQueue, type QueuedJob } from './job-queue.js';
 import { readLrPngInfo, type LrPngInfo } from './png-info.js';
@@ -16,7 +17,10 @@ export interface IrnImageDefaults {
   weightsBase?: string;
   /** Run the model in a Web Worker (default true in `@irn/element`, false in the `<script>` bundle). */
   worker: boolean;
-  /** Folder of the tfjs wasm files, for the wasm backend; without it `auto` goes from WebGL to cpu. */
+  /**
+   * Folder of the tfjs wasm files, for the wasm backend; default: the copies next to the code
+   * (`@irn/core`'s `dist/browser/`, or beside `irn-image.bundle.js`).
+   */
   wasmPaths?: string;
   /** How near the viewport a lazy element starts (IntersectionObserver `rootMargin`). */
   rootMargin: string;
@@ -211,6 +215,10 @@ export class IrnImage extends LitElement {
 
   protected override render(): unknown {
     const size = this.displaySize();
+    // `height: auto` would follow the loaded image's own ratio: the LR's (12x10 for a 23x19
+    // original) differs from the final one by a fraction of a pixel, so the box would move when
+    // the restored image arrives. The final ratio, set explicitly, keeps it still. (A style
+    // property, not a style attribute, so a strict CSP allows it.)
     const restored = this.restoredUrl != null;
     const src = this.restoredUrl ?? this.src;
     return html`<img
@@ -219,6 +227,7 @@ export class IrnImage extends LitElement {
       src=${src ?? nothing}
       width=${size?.width ?? nothing}
       height=${size?.height ?? nothing}
+      style=${styleMap(size != null ? { aspectRatio: `${size.width} / ${size.height}` } : {})}
       alt=""
       loading=${this.loading === 'eager' ? 'eager' : 'lazy'}
       decoding="async"
@@ -368,6 +377,7 @@ export class IrnImage extends LitElement {
         src: job.src,
         model,
         backend: result.backend,
+        backendReason: rescaler.backendReason,
         width: result.width,
         height: result.height,
         timings: { queueMs, modelMs: restoreStart - start, restoreMs: end - restoreStart, totalMs: end - job.enqueuedAt },
@@ -379,6 +389,8 @@ export class IrnImage extends LitElement {
       this.setStatus('error');
       for (const w of this.waiters.splice(0)) w.reject(error);
       this.emit<IrnErrorDetail>('irn-error', { src: job.src, model: model || (this.model ?? ''), error });
+      // One line per failure, so a developer sees it without listening for irn-error.
+      console.error(`<irn-image> could not restore ${job.src}: ${error.message}`);
     }
   }
 

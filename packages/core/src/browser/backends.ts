@@ -1,49 +1,151 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { defaultWasmPaths } from './locations.js';
 
 /** A TensorFlow.js backend the browser rescaler can run on. */
 export type BackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
 
-/** Which backend to use: `'auto'` picks the first of {@link BACKEND_ORDER} that works. */
+/** Which backend to use: `'auto'` picks the first that works in the order of {@link autoBackendPlan}. */
 export type BackendChoice = 'auto' | BackendName;
 
-/** Fastest first: the order `'auto'` tries and a failing backend falls back along. */
+/**
+ * Fastest first on real hardware: the order a backend named explicitly falls back along when
+ * it fails mid-run. `'auto'` uses {@link autoBackendPlan}, which moves software GPU backends
+ * behind wasm.
+ */
 export const BACKEND_ORDER: readonly BackendName[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
 
 /** Where the backend modules find their files. */
 export interface BackendSetup {
   /**
    * Folder (URL ending in `/`) holding `tfjs-backend-wasm*.wasm`, or a map from those file
-   * names to URLs; passed to `setWasmPaths` before the wasm backend starts. Without it the
-   * wasm backend looks next to the page (or the worker script) and usually fails, so `'auto'`
-   * moves on to cpu.
+   * names to URLs; passed to `setWasmPaths` before the wasm backend starts. Default
+   * {@link defaultWasmPaths}: the copies next to the library's own code (in `@irn/core`'s
+   * `dist/browser/`, beside the element's one-file bundle), so wasm needs no set-up. Set it
+   * when those files are not served there (an app bundler that moves the code but not them).
    */
   wasmPaths?: string | Record<string, string>;
 }
 
-type GpuAdapterLike = { info?: { isFallbackAdapter?: boolean }; isFallbackAdapter?: boolean };
+type GpuAdapterInfoLike = { isFallbackAdapter?: boolean; vendor?: string; architecture?: string; device?: string; description?: string };
+type GpuAdapterLike = { info?: GpuAdapterInfoLike; isFallbackAdapter?: boolean; requestAdapterInfo?: () => Promise<GpuAdapterInfoLike> };
 type GpuNavigator = Navigator & { gpu?: { requestAdapter(): Promise<GpuAdapterLike | null> } };
 
-/**
- * Whether the WebGPU adapter is a software fallback (e.g. SwiftShader, `isFallbackAdapter`):
- * WebGL, also software there, runs IRN several times faster, so `'auto'` tries WebGL first.
- */
-export async function webgpuIsFallback(): Promise<boolean> {
-  const gpu = (globalThis.navigator as GpuNavigator | undefined)?.gpu;
-  try {
-    const adapter = await gpu?.requestAdapter();
-    return adapter?.info?.isFallbackAdapter === true || adapter?.isFallbackAdapter === true;
-  } catch {
-    return false;
-  }
+/** Renderer names of software rasterisers: Chromium's SwiftShader, Mesa's llvmpipe and softpipe, Windows' WARP. */
+const SOFTWARE_RENDERER = /swiftshader|llvmpipe|softpipe|software|basic render driver/i;
+
+/** Whether a GPU backend would run on real graphics hardware, or on the CPU through a software renderer. */
+export interface GpuKind {
+  software: boolean;
+  /** What told: the renderer or adapter name (`'SwiftShader'`), or the check that failed. */
+  detail: string;
 }
 
 /**
- * The order `'auto'` tries backends in: {@link BACKEND_ORDER}, except that a software
- * fallback WebGPU adapter goes after WebGL.
+ * Whether the WebGPU adapter is a software one: `isFallbackAdapter` (Chromium's SwiftShader
+ * adapter says so), or an adapter whose vendor, architecture or description names a software
+ * renderer. Null when there is no adapter.
  */
+export async function webgpuKind(): Promise<GpuKind | null> {
+  const gpu = (globalThis.navigator as GpuNavigator | undefined)?.gpu;
+  try {
+    const adapter = await gpu?.requestAdapter();
+    if (adapter == null) return null;
+    const info = adapter.info ?? (await adapter.requestAdapterInfo?.().catch(() => undefined)) ?? {};
+    const names = [info.vendor, info.architecture, info.device, info.description].filter((n): n is string => !!n);
+    const named = names.find((n) => SOFTWARE_RENDERER.test(n));
+    if (named != null) return { software: true, detail: rendererName(SOFTWARE_RENDERER.exec(named)![0]) };
+    if (info.isFallbackAdapter === true || adapter.isFallbackAdapter === true) return { software: true, detail: 'fallback adapter' };
+    return { software: false, detail: names.join(' ') || 'adapter' };
+  } catch {
+    return null;
+  }
+}
+
+/** Kept for compatibility: whether {@link webgpuKind} says software. */
+export async function webgpuIsFallback(): Promise<boolean> {
+  return (await webgpuKind())?.software === true;
+}
+
+let webglKindOnce: Promise<GpuKind | null> | null = null;
+
+/**
+ * Whether WebGL runs on hardware: the unmasked renderer (`WEBGL_debug_renderer_info`, else
+ * `RENDERER`) naming a software rasteriser (Chromium without a GPU reports
+ * `ANGLE (Google, Vulkan ... (SwiftShader Device ...), SwiftShader driver)`), or a context
+ * that cannot be had with `failIfMajorPerformanceCaveat`. Null when there is no WebGL at all.
+ * Checked once per page (or worker); the probe contexts are released at once.
+ */
+export function webglKind(): Promise<GpuKind | null> {
+  webglKindOnce ??= Promise.resolve().then(probeWebgl);
+  return webglKindOnce;
+}
+
+function probeWebgl(): GpuKind | null {
+  const gl = webglContext();
+  if (gl == null) return null;
+  try {
+    const ext = gl.getExtension('WEBGL_debug_renderer_info');
+    const renderer = String(gl.getParameter(ext != null ? ext.UNMASKED_RENDERER_WEBGL : gl.RENDERER) ?? '');
+    const named = SOFTWARE_RENDERER.exec(renderer)?.[0];
+    if (named != null) return { software: true, detail: rendererName(named) };
+    const strict = webglContext({ failIfMajorPerformanceCaveat: true });
+    if (strict == null) return { software: true, detail: `no context with failIfMajorPerformanceCaveat (${renderer})` };
+    release(strict);
+    return { software: false, detail: renderer };
+  } catch {
+    return null;
+  } finally {
+    release(gl);
+  }
+}
+
+/** `swiftshader` -> `SwiftShader`: one spelling whichever API reported it. */
+function rendererName(match: string): string {
+  return /swiftshader/i.test(match) ? 'SwiftShader' : match;
+}
+
+function webglContext(attributes?: WebGLContextAttributes): WebGL2RenderingContext | WebGLRenderingContext | null {
+  try {
+    const canvas = typeof OffscreenCanvas !== 'undefined' ? new OffscreenCanvas(1, 1) : typeof document !== 'undefined' ? document.createElement('canvas') : null;
+    if (canvas == null) return null;
+    return (canvas.getContext('webgl2', attributes) ?? canvas.getContext('webgl', attributes)) as WebGL2RenderingContext | WebGLRenderingContext | null;
+  } catch {
+    return null;
+  }
+}
+
+/** Frees a probe context now rather than at garbage collection (browsers cap live contexts). */
+function release(gl: WebGLRenderingContext | WebGL2RenderingContext): void {
+  gl.getExtension('WEBGL_lose_context')?.loseContext();
+}
+
+/** The order `'auto'` tries backends in, and why some were put last. */
+export interface AutoBackendPlan {
+  order: BackendName[];
+  /** For each backend moved behind wasm: why (`'WebGL is software: SwiftShader'`). */
+  demoted: Partial<Record<BackendName, string>>;
+}
+
+/**
+ * The order `'auto'` tries backends in: hardware WebGPU, hardware WebGL, wasm, then WebGL and
+ * WebGPU on a software renderer, then cpu. Software GPU backends go after wasm because they
+ * run IRN many times slower (in headless Chromium on this project's CI machine, a restore on
+ * SwiftShader WebGL took 105-125 s against 4 s on wasm); they stay before cpu, in case wasm
+ * cannot start.
+ */
+export async function autoBackendPlan(): Promise<AutoBackendPlan> {
+  const [gpu, gl] = await Promise.all([webgpuKind(), webglKind()]);
+  const demoted: Partial<Record<BackendName, string>> = {};
+  if (gl?.software) demoted.webgl = `WebGL is software: ${gl.detail}`;
+  if (gpu?.software) demoted.webgpu = `WebGPU is software: ${gpu.detail}`;
+  const hardware = (['webgpu', 'webgl'] as const).filter((b) => demoted[b] == null);
+  const software = (['webgl', 'webgpu'] as const).filter((b) => demoted[b] != null);
+  return { order: [...hardware, 'wasm', ...software, 'cpu'], demoted };
+}
+
+/** The order of {@link autoBackendPlan}. */
 export async function autoBackendOrder(): Promise<BackendName[]> {
-  if (!(await webgpuIsFallback())) return [...BACKEND_ORDER];
-  return ['webgl', 'webgpu', ...BACKEND_ORDER.filter((b) => b !== 'webgl' && b !== 'webgpu')];
+  return (await autoBackendPlan()).order;
 }
 
 /**
@@ -92,7 +194,7 @@ export async function activateBackend(name: BackendName, setup: BackendSetup = {
   try {
     await importBackend(name, setup);
     if (!(await tf.setBackend(name))) {
-      const hint = name === 'wasm' && setup.wasmPaths == null ? ' (set wasmPaths to the folder of the tfjs-backend-wasm .wasm files)' : '';
+      const hint = name === 'wasm' ? ` (its .wasm files were looked for in ${describeWasmPaths(setup.wasmPaths ?? defaultWasmPaths())}; set wasmPaths to where they are served)` : '';
       return { ok: false, reason: `tf.setBackend('${name}') failed${hint}` };
     }
     await tf.ready();
@@ -115,8 +217,9 @@ async function importBackend(name: BackendName, setup: BackendSetup): Promise<vo
     case 'wasm': {
       const wasm = await import('@tensorflow/tfjs-backend-wasm');
       // setWasmPaths must run before the backend's first start (it throws after a failed one).
-      if (setup.wasmPaths != null && !wasmPathsApplied && tf.engine().registry['wasm'] == null) {
-        wasm.setWasmPaths(setup.wasmPaths as Parameters<typeof wasm.setWasmPaths>[0]);
+      // Without it tfjs looks next to the page (or the worker script), where nothing is.
+      if (!wasmPathsApplied && tf.engine().registry['wasm'] == null) {
+        wasm.setWasmPaths((setup.wasmPaths ?? defaultWasmPaths()) as Parameters<typeof wasm.setWasmPaths>[0]);
         wasmPathsApplied = true;
       }
       return;
@@ -125,4 +228,8 @@ async function importBackend(name: BackendName, setup: BackendSetup): Promise<vo
       await import('@tensorflow/tfjs-backend-cpu');
       return;
   }
+}
+
+function describeWasmPaths(paths: string | Record<string, string>): string {
+  return typeof paths === 'string' ? paths : Object.values(paths).join(', ');
 }

@@ -3,7 +3,7 @@ import { checkRaster, type RasterImage } from '../image/raster.js';
 import { IrnModel } from '../model/irn.js';
 import { checkedRestoredSize, downscaleImage, upscaleImage } from '../rescale/rescale.js';
 import { isAbortError, linkSignals, throwIfAborted } from './abort.js';
-import { activateBackend, autoBackendOrder, BACKEND_ORDER, type BackendChoice, type BackendName, type BackendSetup } from './backends.js';
+import { activateBackend, autoBackendPlan, BACKEND_ORDER, type BackendChoice, type BackendName, type BackendSetup } from './backends.js';
 
 /** A switch to another backend after the current one failed mid-run. */
 export interface BackendFallback {
@@ -23,7 +23,10 @@ export interface RescaleProgress {
 
 /** Options of {@link RescaleEngine.create}. */
 export interface EngineOptions extends BackendSetup {
-  /** Default `'auto'`: the first of webgpu, webgl, wasm, cpu that starts (a software fallback WebGPU adapter after webgl). */
+  /**
+   * Default `'auto'`: the first that starts of hardware WebGPU, hardware WebGL, wasm, then
+   * WebGL and WebGPU on a software renderer (SwiftShader...), then cpu (see `autoBackendPlan`).
+   */
   backend?: BackendChoice;
   /** Move on to the next backend when one fails mid-run (default true). */
   fallback?: boolean;
@@ -87,6 +90,9 @@ export class RescaleEngine {
   private constructor(
     private model: IrnModel,
     private active: BackendName,
+    private why: string,
+    /** The order a failing backend falls back along: `'auto'`'s plan, or BACKEND_ORDER for a named backend. */
+    private readonly order: readonly BackendName[],
     private readonly artifacts: tf.io.ModelArtifacts,
     private readonly options: EngineOptions,
   ) {}
@@ -102,11 +108,15 @@ export class RescaleEngine {
     if (choice !== 'auto' && !BACKEND_ORDER.includes(choice)) {
       throw new Error(`unknown backend "${String(choice)}"; use "auto", ${BACKEND_ORDER.map((b) => `"${b}"`).join(', ')}`);
     }
-    const candidates = choice === 'auto' ? await autoBackendOrder() : [choice];
+    const plan = choice === 'auto' ? await autoBackendPlan() : null;
+    const candidates = plan?.order ?? [choice as BackendName];
     const failures: string[] = [];
     for (const name of candidates) {
       const started = await startOn(name, artifacts, options);
-      if ('model' in started) return new RescaleEngine(started.model, name, artifacts, options);
+      if ('model' in started) {
+        const why = plan == null ? 'asked for' : autoReason(name, plan.demoted, failures);
+        return new RescaleEngine(started.model, name, why, plan?.order ?? BACKEND_ORDER, artifacts, options);
+      }
       if (choice !== 'auto') throw new Error(`the ${name} backend cannot run here: ${started.reason}`);
       failures.push(`${name}: ${started.reason}`);
     }
@@ -116,6 +126,16 @@ export class RescaleEngine {
   /** The backend the next call runs on. */
   get backend(): BackendName {
     return this.active;
+  }
+
+  /**
+   * Why {@link backend} is the one: `'asked for'` (named in the options), the backends
+   * `'auto'` passed over and why (`'WebGL is software: SwiftShader'`, `'webgpu: ...failed'`),
+   * `'the fastest backend here'` when it was auto's first choice, or after a fallback
+   * `'<from> failed: <error>'`.
+   */
+  get backendReason(): string {
+    return this.why;
   }
 
   /** The model's rescaling factor. */
@@ -236,12 +256,13 @@ export class RescaleEngine {
   /** Moves to the next backend that starts and can build the model; false when none is left. */
   private async fallBack(error: Error): Promise<boolean> {
     const from = this.active;
-    for (const to of BACKEND_ORDER.slice(BACKEND_ORDER.indexOf(from) + 1)) {
+    for (const to of this.order.slice(this.order.indexOf(from) + 1)) {
       const started = await startOn(to, this.artifacts, this.options);
       if (!('model' in started)) continue;
       const old = this.model;
       this.model = started.model;
       this.active = to;
+      this.why = `${from} failed: ${error.message.slice(0, 200)}`;
       try {
         old.dispose();
       } catch {
@@ -264,6 +285,19 @@ function checkTiling(options: RunOptions): Pick<RunOptions, 'tileSize' | 'overla
     if (v != null && !(Number.isSafeInteger(v) && v >= 0)) throw new RangeError(`${key} must be an integer >= 0, got ${String(v)}`);
   }
   return { tileSize: options.tileSize, overlap: options.overlap };
+}
+
+/**
+ * Why auto settled on `chosen`: the backends it passed over (failed to start, or moved
+ * behind wasm for running in software, when they would otherwise have come before `chosen`),
+ * or that it was the first choice.
+ */
+function autoReason(chosen: BackendName, demoted: Partial<Record<BackendName, string>>, failures: string[]): string {
+  // Only demotions that changed the outcome: a software backend that would otherwise have come first.
+  const passedOver = BACKEND_ORDER.filter((b) => b !== chosen && demoted[b] != null && BACKEND_ORDER.indexOf(b) < BACKEND_ORDER.indexOf(chosen));
+  const parts = [...failures.map((f) => f.slice(0, 200)), ...passedOver.map((b) => demoted[b]!)];
+  if (demoted[chosen] != null) parts.push(`${demoted[chosen]}, but nothing faster started`);
+  return parts.length > 0 ? parts.join('; ') : 'the fastest backend here';
 }
 
 /** Activates `name` and builds the model there, or says why it could not. */

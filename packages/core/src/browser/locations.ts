@@ -26,3 +26,19 @@ export function defaultWeightsUrl(): URL {
   // Not a literal inside `new URL(..., import.meta.url)`: bundlers would try to bundle a folder.
   return new URL(WEIGHTS_DIR, import.meta.url);
 }
+
+/** This module's folder, where the builds put tfjs-backend-wasm's binaries. */
+const HERE = './';
+
+/**
+ * Where the wasm backend finds `tfjs-backend-wasm.wasm`, `-simd.wasm` and `-threaded-simd.wasm`
+ * when `wasmPaths` is not given: the folder of this module. The builds put copies there
+ * (`@irn/core`'s `dist/browser/`, and `@irn/element`'s `dist/` beside its one-file bundle,
+ * whose code this module becomes part of); in the sources, `src/browser/` has links to
+ * `node_modules/@tensorflow/tfjs-backend-wasm/dist/`.
+ */
+export function defaultWasmPaths(): string {
+  // Not a literal inside `new URL(..., import.meta.url)`: bundlers would try to bundle a folder.
+  return new URL(HERE, import.meta.url).href;
+}
+

@@ -46,7 +46,7 @@ export type ToWorker =
   | { type: 'memory'; id: number };
 
 export type FromWorker =
-  | { type: 'ready'; id: number; backend: BackendName; scale: number }
+  | { type: 'ready'; id: number; backend: BackendName; backendReason: string; scale: number }
   | { type: 'progress'; id: number; progress: RescaleProgress }
   | { type: 'fallback'; from: BackendName; to: BackendName; error: SerializedError }
   | { type: 'done'; id: number; result: Omit<RescaleResult<unknown>, 'image'> & { image: WorkerImage | null } }

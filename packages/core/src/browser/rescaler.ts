@@ -29,7 +29,11 @@ export interface RescalerOptions extends ModelLoadOptions, BackendSetup {
    * {@link defaultWeightsUrl}: the repository's `weights/`, relative to the library's code.
    */
   weightsUrl?: string | URL;
-  /** Default `'auto'`: WebGPU when an adapter is available, then WebGL, wasm, cpu. */
+  /**
+   * Default `'auto'`: hardware WebGPU, hardware WebGL, wasm, then WebGL and WebGPU on a
+   * software renderer (SwiftShader, llvmpipe), then cpu; {@link Rescaler.backendReason} says
+   * why it chose what it did.
+   */
   backend?: BackendChoice;
   /** When the backend fails mid-call, go on with the next one (default true). */
   fallback?: boolean;
@@ -166,6 +170,16 @@ export class Rescaler extends EventTarget {
   }
 
   /**
+   * Why {@link backend} is the one, in a few words for a badge or a log: `'asked for'`, the
+   * backends `'auto'` passed over and why (`'WebGL is software: SwiftShader; WebGPU is
+   * software: SwiftShader'`), `'the fastest backend here'`, or after a fallback
+   * `'webgl failed: <error>'`.
+   */
+  get backendReason(): string {
+    return this.impl.backendReason;
+  }
+
+  /**
    * Runs a small downscale and upscale so that backend start-up costs (shader compilation,
    * weight upload) are paid now, not by the first real call.
    */
@@ -237,6 +251,10 @@ class LocalImpl {
 
   get backend(): BackendName {
     return this.engine.backend;
+  }
+
+  get backendReason(): string {
+    return this.engine.backendReason;
   }
 
   run(op: 'downscale' | 'upscale', input: ImageInput, options: DownscaleCallOptions | UpscaleCallOptions, fetchFn = this.fetchFn): Promise<RescaleResult<unknown>> {

@@ -25,6 +25,8 @@ export class WorkerClient {
   private readonly calls = new Map<number, Call>();
   private failure: Error | null = null;
   backend: BackendName = 'cpu';
+  /** The worker engine's `backendReason`, kept up to date across fallbacks. */
+  backendReason = '';
   scale = 0;
 
   private constructor(
@@ -48,8 +50,9 @@ export class WorkerClient {
   ): Promise<WorkerClient> {
     const client = new WorkerClient(worker, onFallback);
     // The weights move to the worker (it keeps them to rebuild the model after a fallback).
-    const ready = (await client.call({ type: 'init', id: 0, artifacts, options }, [artifacts.weightData])) as { backend: BackendName; scale: number };
+    const ready = (await client.call({ type: 'init', id: 0, artifacts, options }, [artifacts.weightData])) as { backend: BackendName; backendReason: string; scale: number };
     client.backend = ready.backend;
+    client.backendReason = ready.backendReason;
     client.scale = ready.scale;
     return client;
   }
@@ -119,6 +122,7 @@ export class WorkerClient {
   private receive(msg: FromWorker): void {
     if (msg.type === 'fallback') {
       this.backend = msg.to;
+      this.backendReason = `${msg.from} failed: ${msg.error.message.slice(0, 200)}`;
       this.onFallback({ from: msg.from, to: msg.to, error: deserializeError(msg.error) });
       return;
     }

@@ -39,7 +39,7 @@ export function serveRescaler(scope: WorkerScope): void {
         onFallback: ({ from, to, error }) => post({ type: 'fallback', from, to, error: serializeError(error) }),
       });
       engine.then(
-        (e) => post({ type: 'ready', id: msg.id, backend: e.backend, scale: e.scale }),
+        (e) => post({ type: 'ready', id: msg.id, backend: e.backend, backendReason: e.backendReason, scale: e.scale }),
         (e) => post({ type: 'error', id: msg.id, error: serializeError(e) }),
       );
       return;
