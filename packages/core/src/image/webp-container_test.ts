@@ -139,3 +139,56 @@ describe('LR codecs', () => {
     await assert.rejects(decodeLr(new TextEncoder().encode('GIF89a')), /not a PNG, WebP or JPEG image/);
   });
 });
+
+describe('hostile WebP and JPEG LR files', () => {
+  /** A seeded PRNG (mulberry32), so a failure names a reproducible case. */
+  function rng(seed: number): () => number {
+    let a = seed >>> 0;
+    return () => {
+      a = (a + 0x6d2b79f5) >>> 0;
+      let t = a;
+      t = Math.imul(t ^ (t >>> 15), t | 1);
+      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+      return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+    };
+  }
+
+  /** Flips bytes, overwrites 32-bit fields with extreme values, cuts the end: one mutation per case. */
+  function mutate(bytes: Uint8Array, random: () => number): Uint8Array {
+    const out = bytes.slice();
+    const kind = Math.floor(random() * 3);
+    if (kind === 0) {
+      for (let k = 1 + Math.floor(random() * 4); k > 0; k--) out[Math.floor(random() * out.length)] = Math.floor(random() * 256);
+    } else if (kind === 1) {
+      const at = Math.floor(random() * (out.length - 4));
+      new DataView(out.buffer).setUint32(at, [0, 1, 0x7fffffff, 0xffffffff, 0x3fff3fff][Math.floor(random() * 5)], random() < 0.5);
+    } else {
+      return out.subarray(0, Math.floor(random() * out.length));
+    }
+    return out;
+  }
+
+  for (const format of ['webp', 'jpeg'] as const) {
+    it(`a ${format} LR mutated 300 ways decodes or fails with one clear line, each quickly, and the codec still works after`, async () => {
+      const img = testImage(40, 28);
+      const meta = { scale: 2, width: 79, height: 55 };
+      const good = await encodeLr(img, { format, metadata: meta });
+      const random = rng(format === 'webp' ? 7 : 11);
+      const raw = /TypeError|RangeError|ReferenceError|undefined|null|NaN|RuntimeError|abort/;
+      for (let i = 0; i < 300; i++) {
+        const bytes = mutate(good, random);
+        const start = performance.now();
+        try {
+          const out = await decodeLr(bytes, { pixels: 4_000_000 });
+          assert.ok(out.image.width * out.image.height <= 4_000_000, `case ${i}: over the limit`);
+        } catch (e) {
+          const message = (e as Error).message;
+          assert.ok(!message.includes('\n') && !raw.test(`${(e as Error).name}: ${message}`), `case ${i}: ${(e as Error).name}: ${message}`);
+        }
+        assert.ok(performance.now() - start < 2000, `case ${i} took ${performance.now() - start} ms`);
+      }
+      const after = await decodeLr(good);
+      assert.deepEqual([after.image.width, after.lrMetadata], [40, meta]);
+    });
+  }
+});
