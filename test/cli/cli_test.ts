@@ -276,7 +276,6 @@ describe('irn errors: one line, no stack, a telling exit code', { concurrency: 2
     ['--seed without gaussian z', ['upscale', '-m', 'model', '--seed', '3', 'a.png', 'b.png'], 2, /only apply with --z gaussian/],
     ['a bad --backend', ['--backend', 'webgpu', 'info', '-m', 'model'], 2, /'webgpu' is invalid. Allowed choices are wasm, cpu/],
     ['a bad --bit-depth', ['upscale', '-m', 'model', '--bit-depth', '12', 'a.png', 'b.png'], 2, /bit depth must be 8 or 16/],
-    ['a missing --model', ['downscale', ASTRONAUT, 'o.png'], 2, /required option '-m, --model <dir>' not specified/],
     ['a negative --tile', ['downscale', '-m', 'model', '--tile', '-1', ASTRONAUT, 'o.png'], 2, /option '--tile <px>' argument '-1' is invalid. The tile size must be an integer >= 0/],
     ['a fractional --tile', ['upscale', '-m', 'model', '--tile', '2.5', 'a.png', 'o.png'], 2, /The tile size must be an integer >= 0 in LR pixels \(0: the whole image\)/],
     ['a negative --overlap', ['upscale', '-m', 'model', '--overlap', '-8', 'a.png', 'o.png'], 2, /The overlap must be an integer >= 0/],

@@ -12,7 +12,7 @@ import { addTilingOptions, tilingNote, withTileAdvice, type TilingFlags } from '
 interface DownscaleOptions extends TilingFlags {
   format?: LrFormat;
   quality?: number;
-  model: string;
+  model?: string;
 }
 
 /**
@@ -27,7 +27,7 @@ export function registerDownscale(program: Command, ctx: CliContext): void {
     .description(
       'downscale PNG images with IRN: 8-bit RGB(A) PNGs 1/scale the size, which record the original size for upscale',
     )
-    .requiredOption('-m, --model <dir>', 'directory of an IRN model (made by "irn convert")');
+    .option('-m, --model <dir>', 'directory of an IRN model made by "irn convert" (default: weights/irn-x2, the shipped x2 preset)');
   addTilingOptions(command)
     .addOption(
       new Option('--format <format>', 'file format of the LR images: png or webp (lossless; webp is smaller), jpeg (lossy; see --quality); default: from the output name, else png').choices(LR_FORMATS),

@@ -9,7 +9,7 @@ import { parseSeed, parseTemperature } from '../options.js';
 import { startProgress } from '../progress.js';
 
 interface EvalFlags {
-  model: string;
+  model?: string;
   data: string;
   z: 'zeros' | 'gaussian';
   draws?: number;
@@ -38,7 +38,7 @@ export function registerEval(program: Command, ctx: CliContext): void {
   program
     .command('eval')
     .description("score a model on a folder of HR photos with the paper's protocol (Y-channel PSNR/SSIM, shave = scale), next to bicubic")
-    .requiredOption('-m, --model <dir>', 'directory of the IRN model')
+    .option('-m, --model <dir>', 'directory of the IRN model (default: weights/irn-x2, the shipped x2 preset)')
     .requiredOption('-d, --data <folder>', 'folder of HR PNG photos, e.g. ../shared/datasets/eval/set5')
     .addOption(new Option('--z <mode>', 'z when upscaling: zeros, or gaussian (mean over --draws draws)').choices(['zeros', 'gaussian']).default('zeros'))
     .option('--draws <n>', 'gaussian draws averaged per image (default 5, as the paper)', parsePositiveInt('--draws'))

@@ -35,9 +35,9 @@ export function registerInfo(program: Command, ctx: CliContext): void {
   program
     .command('info')
     .description('describe a converted IRN model: architecture, parameters, provenance, files')
-    .requiredOption('-m, --model <dir>', 'directory of an IRN model')
+    .option('-m, --model <dir>', 'directory of an IRN model (default: weights/irn-x2, the shipped x2 preset)')
     .option('--json', 'print JSON instead of text')
-    .action(async (opts: { model: string; json?: boolean }) => {
+    .action(async (opts: { model?: string; json?: boolean }) => {
       const out = ctx.out();
       const dir = await modelDirectory(opts.model);
       await ctx.backend();

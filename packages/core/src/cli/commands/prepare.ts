@@ -10,7 +10,7 @@ import { planJobs, readPng, readRegularFile, writeFileAtomic } from '../files.js
 import { modelDirectory } from '../model-path.js';
 
 interface PrepareOptions {
-  model: string;
+  model?: string;
   srcPrefix: string;
 }
 
@@ -25,7 +25,7 @@ export function registerPrepare(program: Command, ctx: CliContext): void {
   program
     .command('prepare')
     .description('downscale photos for the <irn-image> web component and print an <irn-image> tag for each')
-    .requiredOption('-m, --model <dir>', 'directory of an IRN model (made by "irn convert")')
+    .option('-m, --model <dir>', 'directory of an IRN model made by "irn convert" (default: weights/irn-x2, the shipped x2 preset)')
     .option('--src-prefix <url>', 'URL of <out-dir> as the page sees it, put before each file name in src', '')
     .argument('<photos>', 'a PNG file, or a directory: every *.png in it')
     .argument('<out-dir>', 'directory for the LR images (<name>.lr.png)')

@@ -11,7 +11,7 @@ import { restoredSize } from '../../image/lr-metadata.js';
 import { addTilingOptions, parseBitDepth, parseSeed, parseTemperature, tilingNote, withTileAdvice, type TilingFlags } from '../options.js';
 
 interface UpscaleOptions extends TilingFlags {
-  model: string;
+  model?: string;
   z: 'zeros' | 'gaussian';
   temperature?: number;
   seed?: number;
@@ -26,7 +26,7 @@ export function registerUpscale(program: Command, ctx: CliContext): void {
   const command = program
     .command('upscale')
     .description('restore images from IRN LR images, PNG, WebP or JPEG (made by "irn downscale"), at the original size')
-    .requiredOption('-m, --model <dir>', 'directory of the IRN model that made the LR images')
+    .option('-m, --model <dir>', 'directory of the IRN model that made the LR images (default: weights/irn-x2, the shipped x2 preset)')
     .addOption(
       new Option('--z <mode>', 'the lost detail z: zeros (the most likely guess) or a gaussian draw')
         .choices(['zeros', 'gaussian'])
