@@ -67,13 +67,19 @@ export function buildProgram(version: string, state: ProgramState): Command {
       state.output = consoleOutput({ quiet: opts.quiet === true, debug: opts.debug === true || debugFromEnv() });
     });
   for (const register of [registerConvert, registerDownscale, registerUpscale, registerInfo, registerEval, registerTrain, registerPrepare]) register(program, ctx);
+  // Each example runs as printed from the repository root (test/cli/help-examples_test.ts
+  // runs them in order): the inputs are shipped (samples/, weights/, a test checkpoint) and
+  // everything is written under out/ (ignored by git).
   program.addHelpText(
     'after',
-    '\nExamples:\n' +
-      '  irn convert IRN_x2.pth models/x2\n' +
-      '  irn downscale --model models/x2 photo.png photo-lr.png\n' +
-      '  irn upscale --model models/x2 photo-lr.png photo-restored.png\n' +
-      '  irn upscale --model models/x2 --z gaussian --seed 7 lr-dir/ restored-dir/\n',
+    '\nExamples (from the repository root; --model defaults to weights/irn-x2):\n' +
+      '  irn downscale samples/astronaut.png out/astronaut-lr.png\n' +
+      '  irn upscale out/astronaut-lr.png out/astronaut.png\n' +
+      '  irn upscale --z gaussian --seed 7 out/astronaut-lr.png out/astronaut-z7.png\n' +
+      '  irn downscale --model weights/irn-x4 samples/ out/lr-x4/\n' +
+      '  irn upscale --model weights/irn-x4 out/lr-x4/ out/x4/\n' +
+      '  irn info --model weights/irn-x4\n' +
+      '  irn convert packages/core/test-fixtures/torch/irn_x2.pth out/converted-x2\n',
   );
   return program;
 }

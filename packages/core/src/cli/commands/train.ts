@@ -171,10 +171,12 @@ export function registerTrain(program: Command, ctx: CliContext): void {
     .option('--workers <n>', 'worker threads sharing each batch with this one (default: CPU cores - 1, at most --batch - 1; 0: this thread only)', integer('--workers', 0))
     .addHelpText(
       'after',
-      '\nExamples:\n' +
-        '  irn train --data photos/ --out models/mine --init weights/irn-x2\n' +
-        '  irn train --data photos/ --out models/mine --init weights/irn-x2 --resume\n' +
-        '  irn train --data div2k/ flickr/ --val set5/ --out models/x4 --scale 4 --steps 20000\n',
+      // Runnable as printed (test/cli/help-examples_test.ts runs them): tiny runs on the shipped
+      // samples; a real run replaces samples/ with folders of many photos and drops --steps.
+      '\nExamples (tiny runs on the shipped samples/; give your own photo folders and more --steps for real):\n' +
+        '  irn train --data samples/ --out out/tuned --init weights/irn-x2 --steps 2 --batch 2\n' +
+        '  irn train --data samples/ --out out/tuned --init weights/irn-x2 --steps 4 --batch 2 --resume\n' +
+        '  irn train --data samples/ --out out/new-x4 --scale 4 --steps 2 --batch 2\n',
     )
     .action(async (opts: TrainFlags) => {
       const out = ctx.out();
