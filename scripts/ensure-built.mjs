@@ -7,8 +7,8 @@
 //
 // Staleness is decided by modification times, per package: a package is rebuilt when one of
 // its build outputs is missing or older than the newest of its inputs (its src/ tree without
-// the tests, its build configs, pnpm-lock.yaml, and the outputs of the workspace packages it
-// bundles). A package whose dependency is rebuilt is rebuilt after it. node_modules is
+// the tests, its build configs, the installed dependencies, and the outputs of the workspace
+// packages it bundles). A package whose dependency is rebuilt is rebuilt after it. node_modules is
 // (re)installed with `pnpm install --frozen-lockfile` when it is missing or pnpm-lock.yaml is
 // newer than pnpm's own copy (node_modules/.pnpm/lock.yaml) and differs from the lockfile
 // this script last installed (a no-op `pnpm install` leaves pnpm's copy untouched, so the
@@ -25,6 +25,14 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 
 /**
+ * pnpm's copy of the lockfile it installed: rewritten only when an install changes
+ * node_modules (a no-op install leaves it alone), so it is the build input that stands for
+ * the dependencies; pnpm-lock.yaml itself would rebuild everything after a checkout that
+ * merely touched it.
+ */
+const INSTALLED = 'node_modules/.pnpm/lock.yaml';
+
+/**
  * The workspace packages that have a build, in build order. `inputs` are files or folders
  * (walked, without tests) relative to the repository root; `outputs` are files every build
  * rewrites (entry points, not hashed chunks, which a rebuild may leave behind); `bundles`
@@ -33,7 +41,7 @@ const REPO = fileURLToPath(new URL('..', import.meta.url));
 export const PACKAGES = [
   {
     name: '@irn/core',
-    inputs: ['packages/core/src', 'packages/core/package.json', 'packages/core/tsconfig.build.json', 'rollup.config.mjs', 'tsconfig.json', 'pnpm-lock.yaml'],
+    inputs: ['packages/core/src', 'packages/core/package.json', 'packages/core/tsconfig.build.json', 'rollup.config.mjs', 'tsconfig.json', INSTALLED],
     outputs: ['index.js', 'node.js', 'cli.js', 'browser.js', 'browser/worker.js', 'index.d.ts', 'browser.d.ts', 'node.d.ts'].map((f) => `packages/core/dist/${f}`),
     bundles: [],
   },
@@ -46,14 +54,14 @@ export const PACKAGES = [
       'packages/element/tsconfig.build.json',
       'packages/element/custom-elements-manifest.config.mjs',
       'tsconfig.json',
-      'pnpm-lock.yaml',
+      INSTALLED,
     ],
     outputs: ['index.js', 'irn-image.bundle.js', 'index.d.ts'].map((f) => `packages/element/dist/${f}`),
     bundles: ['@irn/core'],
   },
   {
     name: '@irn/playground',
-    inputs: ['playground/src', 'playground/package.json', 'playground/rollup.config.mjs', 'tsconfig.json', 'pnpm-lock.yaml'],
+    inputs: ['playground/src', 'playground/package.json', 'playground/rollup.config.mjs', 'tsconfig.json', INSTALLED],
     outputs: ['main.js', 'train-worker.js', 'rescaler-worker.js'].map((f) => `playground/dist/${f}`),
     bundles: ['@irn/core', '@irn/element'],
   },
@@ -87,7 +95,7 @@ export function installReason(root = REPO) {
   if (!existsSync(join(root, 'node_modules'))) return 'node_modules is missing';
   let installed;
   try {
-    installed = statSync(join(root, 'node_modules/.pnpm/lock.yaml')).mtimeMs;
+    installed = statSync(join(root, INSTALLED)).mtimeMs;
   } catch {
     return 'node_modules/.pnpm/lock.yaml is missing (not installed by pnpm?)';
   }

@@ -77,7 +77,7 @@ describe('buildPlan', () => {
     assert.equal(buildPlan(root, FAKE)[0]?.reason, 'a/dist/a.js is older than a/src/index.ts');
   });
 
-  it('counts config files and the lockfile as inputs', () => {
+  it("counts config files and the installed dependencies (pnpm's copy of the lockfile) as inputs", () => {
     freshTree();
     file('a/build.config', 300);
     assert.equal(buildPlan(root, FAKE)[0]?.reason, 'a/dist/a.js is older than a/build.config');
@@ -146,7 +146,8 @@ describe('this repository', () => {
     const t0 = performance.now();
     const plan = buildPlan();
     const planMs = performance.now() - t0;
-    assert.deepEqual(plan, [], 'stale packages: run `pnpm build` (or any `pnpm test`, which builds first) before this test file alone');
+    const why = plan.map((p) => `${p.name}: ${p.reason}`).join('; ');
+    assert.deepEqual(plan, [], `stale (${why}): run \`pnpm build\` (\`pnpm test\` builds first) before this test file alone`);
     assert.equal(installReason(), null);
     assert.ok(planMs < 300, `the staleness check took ${planMs.toFixed(0)} ms`);
     const run = spawnSync(process.execPath, [join(ROOT, 'scripts/ensure-built.mjs'), '--check'], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, IRN_ENSURE_BUILT: '' } });
