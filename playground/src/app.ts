@@ -185,7 +185,9 @@ export class IrnPlayground extends LitElement {
         ${s.photo ? html`<span id="photo-info"><b>${s.photo.name}</b> ${s.photo.image.width}×${s.photo.image.height}${s.photo.note ? html` <i>(${s.photo.note})</i>` : nothing}</span>` : nothing}
       </section>
 
-      <p class="status" role="status" aria-live="polite">${s.busy ? html`<span class="spinner" aria-hidden="true"></span>${s.busy}…` : nothing}</p>
+      <p class="status" id="status" role="status" aria-live="polite" data-state=${s.busy ? 'busy' : s.done ? 'done' : 'idle'}>${s.busy
+        ? html`<span class="spinner" aria-hidden="true"></span>${s.busy}…`
+        : s.done ? html`<span class="done-mark" aria-hidden="true">✓</span>${s.done}` : nothing}</p>
       ${s.error ? html`<p class="error" role="alert" id="error">${s.error}</p>` : nothing}
 
       <nav role="tablist" aria-label="Views" @keydown=${(e: KeyboardEvent) => this.onTabKey(e)}>

@@ -37,22 +37,49 @@ export class HistogramChart {
   }
 }
 
-/** Line chart that grows as points arrive (x = training step). */
+/** Keeps the splits of a log axis at powers of 10 (uPlot's filters: null hides one). */
+const decades = (_u: uPlot, splits: number[]): (number | null)[] => splits.map((v) => (Math.abs(Math.log10(v) - Math.round(Math.log10(v))) < 1e-6 ? v : null));
+
+/**
+ * Line chart that grows as points arrive (x = training step). Before the first point it
+ * shows its axes over the whole run (x from 0 to `steps`, y over `emptyRange`), so that an
+ * empty chart reads as a chart waiting for data, not as a broken one.
+ */
 export class LiveChart {
   private readonly plot: uPlot;
   private readonly data: number[][];
+  private steps: number;
 
-  constructor(target: HTMLElement, title: string, series: string[], options: { width: number; height?: number; log?: boolean; yLabel?: string }) {
+  constructor(
+    target: HTMLElement,
+    title: string,
+    series: string[],
+    options: { width: number; height?: number; log?: boolean; yLabel?: string; steps: number; emptyRange: [number, number] },
+  ) {
     this.data = [[], ...series.map(() => [])];
+    this.steps = options.steps;
+    const [lo, hi] = options.emptyRange;
+    const yRange: uPlot.Range.Function = (_u, min, max) => {
+      if (!Number.isFinite(min) || !Number.isFinite(max)) return [lo, hi];
+      return options.log ? uPlot.rangeLog(min, max, 10, true) : uPlot.rangeNum(min, max, 0.1, true);
+    };
     this.plot = new uPlot(
       {
         title,
         legend: { live: false },
         width: options.width,
         height: options.height ?? 220,
-        scales: { x: { time: false }, y: options.log ? { distr: 3 } : {} },
-        axes: [{ label: 'step' }, { label: options.yLabel ?? '' }],
+        scales: {
+          // The whole run from the start: the curve grows from the left. Without data uPlot
+          // has no scale, hence no axes, unless a range function gives one.
+          x: { time: false, range: (_u, _min, max) => [0, Math.max(this.steps, Number.isFinite(max) ? max : 0)] },
+          y: options.log ? { distr: 3, range: yRange } : { range: yRange },
+        },
+        // On the log scale, grid lines at powers of 10 only (all nine per decade read as grey bands).
+        axes: [{ label: 'step' }, options.log ? { label: options.yLabel ?? '', filter: decades, grid: { filter: decades }, ticks: { filter: decades } } : { label: options.yLabel ?? '' }],
         series: [{ label: 'step' }, ...series.map((label, i) => ({ label, stroke: COLOURS[i % COLOURS.length], width: 1.5, spanGaps: true }))],
+        // The scales drawn, on the host: `data-x-scale="0,200"` (for tests and the curious).
+        hooks: { draw: [(u) => Object.assign(target.dataset, { xScale: `${u.scales.x.min},${u.scales.x.max}`, yScale: `${u.scales.y.min},${u.scales.y.max}` })] },
       },
       this.data as uPlot.AlignedData,
       target,
@@ -66,8 +93,10 @@ export class LiveChart {
     this.plot.setData(this.data as uPlot.AlignedData);
   }
 
-  clear(): void {
+  /** Empties the chart for a run of `steps` steps. */
+  clear(steps = this.steps): void {
     for (const d of this.data) d.length = 0;
+    this.steps = steps;
     this.plot.setData(this.data as uPlot.AlignedData);
   }
 

@@ -24,10 +24,10 @@ export async function startBackend(choice: BackendChoice, wasmPaths: string): Pr
   throw new Error(`no backend could start (${skipped.join('; ')})`);
 }
 
-/** A shipped preset, checked against `weights/manifest.json`. */
-export async function loadPreset(name: string, weightsUrl: string): Promise<IrnModel> {
+/** A shipped preset, checked against `weights/manifest.json`, with its model.json's `userDefinedMetadata`. */
+export async function loadPreset(name: string, weightsUrl: string): Promise<{ model: IrnModel; metadata: unknown }> {
   const { artifacts } = await loadModelArtifacts(name, { weightsUrl });
-  return IrnModel.load(tf.io.fromMemory(artifacts));
+  return { model: await IrnModel.load(tf.io.fromMemory(artifacts)), metadata: artifacts.userDefinedMetadata };
 }
 
 /** A model the user picked as files: `model.json` and its weight files. */
@@ -125,6 +125,8 @@ export async function roundTrip(rescaler: Rescaler, hr: RasterImage, options: Ro
   const down = await rescaler.downscale(hr, { output: 'raster', signal: options.signal, onProgress: (p) => options.onProgress?.('downscaling', p.fraction) });
   const lr = down.image;
   const t1 = performance.now();
+  // Progress may come only per tile: say where it is between the calls too.
+  options.onProgress?.('restoring', 0);
   const up = await rescaler.upscale(lr, {
     output: 'raster',
     z: options.z ?? 'zeros',
@@ -133,10 +135,11 @@ export async function roundTrip(rescaler: Rescaler, hr: RasterImage, options: Ro
     width: hr.width,
     height: hr.height,
     signal: options.signal,
-    onProgress: (p) => options.onProgress?.('upscaling', p.fraction),
+    onProgress: (p) => options.onProgress?.('restoring', p.fraction),
   });
   const irn = up.image;
   const t2 = performance.now();
+  options.onProgress?.('scoring against bicubic', 1);
   const lrBicubic = round8(imresize(hr, Math.ceil(hr.width / scale), Math.ceil(hr.height / scale)));
   const bicubic = imresize(lrBicubic, hr.width, hr.height);
   const lrPng = encodePng(lr, { text: { [LR_TEXT_KEY]: lrMetadataText({ scale, width: hr.width, height: hr.height }) } });

@@ -4,9 +4,10 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { IrnModel } from '@irn/core';
-import { Rescaler, type BackendChoice, type BackendName } from '@irn/core/browser';
+import { Rescaler, autoBackendOrder, type BackendChoice, type BackendName } from '@irn/core/browser';
 import { SAVED_PREFIX, checkModelName, loadFromFiles, loadPreset, savedModels, startBackend } from './engine.js';
 import type { Photo } from './images.js';
+import { trainedZ, type TrainedZ } from './trained-z.js';
 
 /** The presets shipped in `weights/`. */
 export const PRESETS = ['irn-x2', 'irn-x4'] as const;
@@ -36,8 +37,15 @@ export class PlaygroundState extends EventTarget {
   memoryModels = new Map<string, IrnModel>();
   saved: string[] = [];
   photo: Photo | null = null;
-  /** What is running on the page thread, shown as a status line; null when idle. */
-  busy: string | null = null;
+  /** The z the current model was trained with: the Latents tab's default temperature. */
+  trainedZ: TrainedZ = trainedZ({ preset: 'irn-x2' });
+  /** What runs now (each task's line, in the order they started), shown in the status line. */
+  private readonly tasks = new Map<number, string>();
+  private taskCount = 0;
+  /** What model files said about their z (IrnModel keeps only its own metadata fields). */
+  private readonly memoryZ = new WeakMap<IrnModel, TrainedZ>();
+  /** What the last task with a summary reported when it ended ("round trip … done in 12.3 s"). */
+  done: string | null = null;
   error: string | null = null;
   private loading: Promise<void> = Promise.resolve();
   /** The Rescaler (in a worker) for the current model and backend, made on first use. */
@@ -51,25 +59,43 @@ export class PlaygroundState extends EventTarget {
     this.dispatchEvent(new Event('change'));
   }
 
-  /** Runs `task` with a status line; errors land in `error` (and are rethrown). */
-  async run<T>(what: string, task: () => Promise<T>): Promise<T> {
-    this.busy = what;
+  /** What is running, for the status line ("; " between tasks); null when idle. */
+  get busy(): string | null {
+    return this.tasks.size ? [...this.tasks.values()].join('; ') : null;
+  }
+
+  /**
+   * Runs `task` with a status line; errors land in `error` (and are rethrown). The task may
+   * say what it does now with `step` (shown as "what: step"); `summary`, given the result
+   * and the seconds it took, becomes the {@link PlaygroundState.done} line.
+   */
+  async run<T>(what: string, task: (step: (now: string) => void) => Promise<T>, summary?: (result: T, seconds: number) => string): Promise<T> {
+    const id = ++this.taskCount;
+    const t0 = performance.now();
+    this.tasks.set(id, what);
     this.error = null;
     this.changed();
     try {
-      return await task();
+      const result = await task((now) => {
+        if (!this.tasks.has(id)) return;
+        this.tasks.set(id, `${what}: ${now}`);
+        this.changed();
+      });
+      if (summary) this.done = summary(result, (performance.now() - t0) / 1000);
+      return result;
     } catch (e) {
       this.error = `${what} failed: ${(e as Error).message}`;
       throw e;
     } finally {
-      this.busy = null;
+      this.tasks.delete(id);
       this.changed();
     }
   }
 
   async setBackend(choice: BackendChoice): Promise<void> {
     this.backendChoice = choice;
-    await this.run(`starting ${choice === 'auto' ? 'the best backend' : choice}`, async () => {
+    const what = choice === 'auto' ? `choosing a backend (trying ${(await autoBackendOrder().catch(() => [])).join(', ') || 'each'} in turn)` : `starting the ${choice} backend`;
+    await this.run(what, async () => {
       const { backend, skipped } = await startBackend(choice, this.options.wasmPaths);
       this.backend = backend;
       this.backendNote = skipped.length ? `skipped ${skipped.join('; ')}` : '';
@@ -79,16 +105,20 @@ export class PlaygroundState extends EventTarget {
   /** Loads the model `id` and makes it current (models are loaded one at a time). */
   async selectModel(id: ModelId): Promise<void> {
     const next = this.loading.then(() =>
-      this.run(`loading ${id.replace(/^\w+:/, '')}`, async () => {
+      this.run(`loading the model ${id.replace(/^\w+:/, '')}`, async (step) => {
         const [kind, name] = [id.slice(0, id.indexOf(':')), id.slice(id.indexOf(':') + 1)];
         let model: IrnModel;
-        if (kind === 'preset') model = await loadPreset(name, this.options.weightsUrl);
-        else if (kind === 'saved') model = await IrnModel.load(`${SAVED_PREFIX}${name}`);
+        let metadata: unknown;
+        if (kind === 'preset') {
+          step('downloading its weights and checking their SHA-256');
+          ({ model, metadata } = await loadPreset(name, this.options.weightsUrl));
+        } else if (kind === 'saved') model = await IrnModel.load(`${SAVED_PREFIX}${name}`);
         else if (kind === 'memory' && this.memoryModels.has(name)) model = this.memoryModels.get(name)!;
         else throw new Error(`no model ${id}`);
         if (this.model != null && !this.isMemoryModel(this.model)) this.model.dispose();
         this.model = model;
         this.modelId = id;
+        this.trainedZ = this.memoryZ.get(model) ?? trainedZ({ metadata, source: model.source, preset: kind === 'preset' ? name : undefined });
       }),
     );
     this.loading = next.catch(() => undefined);
@@ -109,6 +139,9 @@ export class PlaygroundState extends EventTarget {
 
   async addModelFiles(files: File[]): Promise<void> {
     const { model, name } = await this.run('reading the model files', () => loadFromFiles(files));
+    // IrnModel keeps only its own metadata fields; the z scale, if any, is read from the file.
+    const metadata = await files.find((f) => f.name.endsWith('.json'))?.text().then((t) => (JSON.parse(t) as { userDefinedMetadata?: unknown }).userDefinedMetadata).catch(() => undefined);
+    this.memoryZ.set(model, trainedZ({ metadata, source: model.source }));
     await this.addMemoryModel(name, model);
   }
 
@@ -159,6 +192,11 @@ export class PlaygroundState extends EventTarget {
       });
     }
     return this.rescaler.rescaler;
+  }
+
+  /** Whether {@link PlaygroundState.workerRescaler} has one made (or being made) for the current model and backend. */
+  hasWorkerRescaler(): boolean {
+    return this.rescaler != null && this.rescaler.model === this.model && this.rescaler.backend === this.backend;
   }
 
   /** A short name of the current model for file names and labels. */

@@ -65,8 +65,43 @@ async function open(query: string): Promise<{ page: Page; errors: string[] }> {
   page.on('console', (m) => {
     if (m.type() === 'error') errors.push(m.text());
   });
+  await page.addInitScript(recordStatus);
   await page.goto(`${base}?${query}`);
   return { page, errors };
+}
+
+/** In the page: keeps every distinct text of the status line in `window.statusLog` (polled every 20 ms). */
+function recordStatus(): void {
+  const log: string[] = [];
+  (window as unknown as { statusLog: string[] }).statusLog = log;
+  setInterval(() => {
+    const el = document.querySelector('#status');
+    const text = el == null ? '' : `${el.getAttribute('data-state')}: ${(el as HTMLElement).innerText.trim()}`;
+    if (text !== log[log.length - 1]) log.push(text);
+  }, 20);
+}
+
+const statusLog = (page: Page) => page.evaluate(() => (window as unknown as { statusLog: string[] }).statusLog);
+
+/**
+ * Whether each image of the round-trip tab fits its panel at "fit" zoom: inside the panel's
+ * width and height cap, filling one of them, with nothing to scroll.
+ */
+async function checkFit(page: Page, selector: string): Promise<number> {
+  const boxes = await page.locator(selector).evaluateAll((els) =>
+    els.map((el) => {
+      const viewport = el.closest('.viewport') as HTMLElement;
+      const r = el.getBoundingClientRect();
+      return { w: r.width, h: r.height, cw: viewport.clientWidth, ch: viewport.clientHeight, sw: viewport.scrollWidth, sh: viewport.scrollHeight, cap: parseFloat(getComputedStyle(viewport).maxHeight) };
+    }),
+  );
+  for (const b of boxes) {
+    const box = JSON.stringify(b);
+    assert.ok(b.w <= b.cw + 0.5 && b.h <= b.ch + 0.5, `the image overflows its panel: ${box}`);
+    assert.ok(b.sw <= b.cw && b.sh <= b.ch, `the panel scrolls at fit: ${box}`);
+    assert.ok(Math.abs(b.w - b.cw) < 1 || Math.abs(b.h - b.cap) < 1, `the image fills neither the width nor the height cap: ${box}`);
+  }
+  return boxes.length;
 }
 
 async function shot(page: Page, name: string): Promise<void> {
@@ -78,6 +113,19 @@ const value = async (page: Page, selector: string) => Number(await page.locator(
 test('round trip of a sample photo: the PSNR shown is the one Node computes, and IRN beats bicubic', { timeout: 10 * minute }, async () => {
   const { page, errors } = await open('backend=wasm&sample=coffee');
   await page.locator('#scores[data-model="irn-x2"][data-photo="coffee"]').waitFor({ timeout: 8 * minute });
+  // The slow first minute says what it does, and on which backend, then that it is done.
+  await page.locator('#status[data-state="done"]').waitFor({ timeout: minute });
+  assert.match(await page.locator('#status').innerText(), /Round trip of coffee with irn-x2 done in \d+\.\d s on wasm, the worker start and warm-up included\.$/);
+  const log = await statusLog(page);
+  for (const expected of [
+    /^busy: starting the wasm backend…$/,
+    /^busy: loading the model irn-x2: downloading its weights and checking their SHA-256…$/,
+    /^busy: round trip of coffee with irn-x2 on wasm: starting a worker, its wasm backend and the model there…$/,
+    /^busy: round trip of coffee with irn-x2 on wasm: downscaling.* \(the first call also warms the backend up\)…$/,
+    /^busy: round trip of coffee with irn-x2 on wasm: restoring/,
+  ]) {
+    assert.ok(log.some((line) => expected.test(line)), `no status line matches ${expected}: ${JSON.stringify(log)}`);
+  }
   assert.equal(await page.locator('#backend-in-use').innerText(), 'running on wasm');
   assert.match(await page.locator('#scores').innerText(), /in a worker on wasm/);
   const shown = { irn: await value(page, '[data-score="irn-psnr"]'), bicubic: await value(page, '[data-score="bicubic-psnr"]') };
@@ -116,6 +164,18 @@ test('round trip of a sample photo: the PSNR shown is the one Node computes, and
   const width = await page.locator('.slider-view .stack').evaluate((el) => (el as HTMLElement).getBoundingClientRect().width);
   assert.equal(Math.round(width), photo.image.width * 4);
   await shot(page, 'round-trip-slider');
+
+  // "fit" fits both ways: in a short window the 4:3 photo is bound by the panels' height cap
+  // (70vh = 280 px), not their width (about 445 px side by side).
+  await page.setViewportSize({ width: 1400, height: 400 });
+  await page.locator('#zoom').selectOption('0');
+  assert.equal(await checkFit(page, '.slider-view .stack'), 1);
+  const stack = await page.locator('.slider-view .stack').boundingBox();
+  assert.ok(stack != null && Math.abs(stack.height - 280) < 1, `slider view ${JSON.stringify(stack)}`);
+  await page.locator('input[name="mode"][value="side"]').check();
+  assert.equal(await checkFit(page, '.viewport canvas[data-image]'), 5);
+  await page.setViewportSize({ width: 1400, height: 1000 });
+  assert.equal(await checkFit(page, '.viewport canvas[data-image]'), 5);
   assert.deepEqual(errors, []);
   await page.close();
 });
@@ -132,8 +192,9 @@ test('latents: every z channel is drawn and named, with its histogram; sampled z
   assert.deepEqual(labels, latentChannels(2).map((c) => c.label));
   assert.equal(await page.locator('canvas[data-z]').count(), 9);
   assert.equal(await page.locator('#histogram canvas').count() >= 1, true);
-  // Stretched, each channel shows structure (not one flat grey).
-  await page.locator('#stretch').check();
+  // Stretched, each channel shows structure (not one flat grey); the shipped model's z (std
+  // about 0.002) opens stretched.
+  assert.equal(await page.locator('#stretch').isChecked(), true);
   const spread = await page.locator('canvas[data-z="4"]').evaluate((c) => {
     const canvas = c as HTMLCanvasElement;
     const d = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
@@ -150,14 +211,21 @@ test('latents: every z channel is drawn and named, with its histogram; sampled z
   await page.locator('.z-grid button[aria-selected="true"]').focus();
   await page.keyboard.press('ArrowDown');
   assert.match(await page.locator('#z-caption').innerText(), /^z 3: R · top − bottom/);
-  // The shipped model was trained for z = 0: sampled z restores far worse, and temperature 0 is z = 0.
+  // The shipped model was trained for z = 0: the tab opens at temperature 0 and says why, so
+  // both restores match; at temperature 1 sampled z restores far worse.
+  assert.equal(await page.locator('#temperature').inputValue(), '0');
+  assert.match(await page.locator('#temperature-note').innerText(), /^Trained with z = 0 \(weights\/irn-x2\/PROVENANCE\.md\): higher temperatures add noise this model never learned to use\.$/);
+  assert.match(await page.locator('#sampled-caption').innerText(), /N\(0, 0\.00²\)/);
   const zeros = Number(await page.locator('[data-score="zeros-psnr"]').innerText());
+  assert.ok(zeros > 30, `z = 0 restores at ${zeros} dB`);
+  assert.ok(Math.abs(Number(await page.locator('[data-score="sampled-psnr"]').innerText()) - zeros) < 0.01);
+  await page.locator('#status[data-state="done"]').waitFor({ timeout: minute });
+  assert.match(await page.locator('#status').innerText(), /Latents of astronaut shown; restored with z = 0 and z at temperature 0\.00 in \d+\.\d s on wasm\.$/);
+  await shot(page, 'latents');
+  await page.locator('#temperature').fill('1');
+  await page.locator('#sampled-caption', { hasText: 'N(0, 1.00²)' }).waitFor({ timeout: 2 * minute });
   const sampled = Number(await page.locator('[data-score="sampled-psnr"]').innerText());
   assert.ok(sampled < zeros - 5, `sampled ${sampled} dB, z = 0 ${zeros} dB`);
-  await shot(page, 'latents');
-  await page.locator('#temperature').fill('0');
-  await page.locator('#sampled-caption', { hasText: 'N(0, 0.00²)' }).waitFor({ timeout: 2 * minute });
-  assert.ok(Math.abs(Number(await page.locator('[data-score="sampled-psnr"]').innerText()) - zeros) < 0.01);
   assert.deepEqual(errors, []);
   await page.close();
 });
@@ -166,6 +234,34 @@ test('photos open by drag and drop and by paste; a dropped non-image is refused 
   // The fine-tune tab computes nothing by itself, so only the photo handling runs here.
   const { page, errors } = await open('backend=wasm&sample=coffee&tab=finetune');
   await page.locator('#photo-info', { hasText: 'coffee' }).waitFor({ timeout: minute });
+  // Before training, both charts draw their axes (ticks, labels, grid) and say what will come.
+  for (const id of ['loss-chart', 'psnr-chart']) {
+    await page.locator(`#${id} canvas`).waitFor({ timeout: minute });
+    assert.match(await page.locator(`.chart-empty[data-chart="${id}"]`).innerText(), /is drawn here once training starts\.$|are drawn here once training starts\.$/);
+    const inked = await page.locator(`#${id} canvas`).evaluate((c) => {
+      const canvas = c as HTMLCanvasElement;
+      const d = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
+      // Inked pixels left of the plot (the y axis's labels) and below it (the x axis's);
+      // no named inner functions here: tsx would wrap them in a __name the page lacks.
+      const ink = { left: 0, bottom: 0 };
+      for (let y = 0; y < canvas.height; y++) {
+        for (let x = 0; x < canvas.width; x++) {
+          if (d[(y * canvas.width + x) * 4 + 3] === 0) continue;
+          if (x < 0.12 * canvas.width && y < 0.8 * canvas.height) ink.left++;
+          else if (x > 0.15 * canvas.width && y > 0.8 * canvas.height) ink.bottom++;
+        }
+      }
+      return ink;
+    });
+    assert.ok(inked.left > 100 && inked.bottom > 100, `${id}: axes ink ${JSON.stringify(inked)}`);
+    // x spans the whole run (the default 200 steps), y a typical range until data comes.
+    assert.equal(await page.locator(`#${id}`).getAttribute('data-x-scale'), '0,200');
+    assert.equal(await page.locator(`#${id}`).getAttribute('data-y-scale'), id === 'loss-chart' ? '0.001,10' : '20,40');
+  }
+  await page.locator('#steps').fill('50');
+  await page.locator('#steps').dispatchEvent('change');
+  await page.locator('#loss-chart[data-x-scale="0,50"]').waitFor({ timeout: 10_000 });
+  await shot(page, 'fine-tune-empty');
   const png = readFileSync(`${root}samples/chelsea.png`).toString('base64');
   const send = (kind: 'drop' | 'paste', name: string, type: string, b64: string) =>
     page.evaluate(

@@ -28,6 +28,7 @@ import {
   type ToTrainWorker,
   type WorkerConfig,
 } from './protocol.js';
+import { FINE_TUNED_PREFIX } from '../trained-z.js';
 
 /** The part of a worker's global scope this module uses. */
 export interface WorkerScope {
@@ -274,7 +275,9 @@ class FineTuneRun {
         this.config.init.kind === 'fresh'
           ? `a fresh x${this.model.scale} model (${this.model.config.blocks} block${this.model.config.blocks === 1 ? '' : 's'}, growth ${this.model.config.growth})`
           : ((this.config.init.artifacts.userDefinedMetadata as { irn?: { source?: string } } | undefined)?.irn?.source ?? 'a saved model');
-      this.model.source = `fine-tuned in the browser (${this.backend}) for ${this.trainer.step} steps from ${from}`;
+      // The z scale (left out at the default, 0) sets the Latents tab's temperature (trained-z.ts).
+      const z = (this.config.zScale ?? 0) > 0 ? ` with z scale ${this.config.zScale}` : '';
+      this.model.source = `${FINE_TUNED_PREFIX} (${this.backend}) for ${this.trainer.step} steps${z} from ${from}`;
       const artifacts = await this.model.toArtifacts();
       return { artifacts, step: this.trainer.step };
     });

@@ -125,8 +125,8 @@ export class IrnFinetune extends PlaygroundView {
     this.last = null;
     this.lastPsnr = null;
     this.losses = [];
-    this.lossChart?.clear();
-    this.psnrChart?.clear();
+    this.lossChart?.clear(s.steps);
+    this.psnrChart?.clear(s.steps);
     this.runState = 'starting';
     this.saveName = this.defaultName(this.runCount + 1);
     try {
@@ -253,8 +253,14 @@ export class IrnFinetune extends PlaygroundView {
     super.updated(changed);
     const lossHost = this.querySelector<HTMLElement>('#loss-chart');
     if (lossHost != null && this.lossChart == null && lossHost.clientWidth > 0) {
-      this.lossChart = new LiveChart(lossHost, 'Loss terms (log scale)', ['total', 'LR guidance', 'reconstruction', 'latent'], { width: lossHost.clientWidth, log: true });
-      this.psnrChart = new LiveChart(this.querySelector<HTMLElement>('#psnr-chart')!, 'Validation PSNR-Y (dB, z = 0)', ['PSNR'], { width: lossHost.clientWidth, yLabel: 'dB' });
+      const { steps } = this.settings;
+      this.lossChart = new LiveChart(lossHost, 'Loss terms (log scale)', ['total', 'LR guidance', 'reconstruction', 'latent'], { width: lossHost.clientWidth, log: true, yLabel: 'loss', steps, emptyRange: [1e-3, 10] });
+      this.psnrChart = new LiveChart(this.querySelector<HTMLElement>('#psnr-chart')!, 'Validation PSNR-Y (dB, z = 0)', ['PSNR'], { width: lossHost.clientWidth, yLabel: 'PSNR-Y (dB)', steps, emptyRange: [20, 40] });
+    }
+    // Before a run, the empty charts' x axes follow the Steps setting.
+    if (changed.has('settings') && this.runState === 'idle' && this.lossChart?.points === 0) {
+      this.lossChart.clear(this.settings.steps);
+      this.psnrChart?.clear(this.settings.steps);
     }
     if (changed.has('active') && this.active && this.lossChart == null) void this.updateComplete.then(() => this.requestUpdate());
   }
@@ -333,7 +339,12 @@ export class IrnFinetune extends PlaygroundView {
           ${this.losses.length >= 10 ? html`<p id="train-loss-summary">Mean loss of the first 5 steps <span data-loss="first">${mean(this.losses.slice(0, 5)).toPrecision(4)}</span>,
             of the last 5 <span data-loss="recent">${mean(this.losses.slice(-5)).toPrecision(4)}</span>.</p>` : nothing}
           ${this.message ? html`<p class="error" id="train-message">${this.message}</p>` : nothing}
-          <div class="charts"><div id="loss-chart"></div><div id="psnr-chart"></div></div>
+          <div class="charts">
+            ${[
+              ['loss-chart', 'The loss terms of each step are drawn here once training starts.'],
+              ['psnr-chart', `The validation PSNR (every ${Math.max(10, Math.round(s.steps / 20))} steps) is drawn here once training starts.`],
+            ].map(([id, empty]) => html`<div class="chart-box"><div id=${id}></div>${st === 'idle' && this.last == null ? html`<p class="chart-empty" data-chart=${id}>${empty}</p>` : nothing}</div>`)}
+          </div>
           ${this.trained
             ? html`<h2>The fine-tuned model</h2>
                 <div class="controls">

@@ -41,12 +41,14 @@ export class IrnLatents extends PlaygroundView {
   private chart: HistogramChart | null = null;
   private restoreTimer: ReturnType<typeof setTimeout> | undefined;
   private restoring = 0;
+  /** The model the temperature was last defaulted for. */
+  private temperatureFor: unknown = null;
 
   constructor() {
     super();
     this.data = null;
     this.selected = 0;
-    this.temperature = 1;
+    this.temperature = 0;
     this.seed = 1;
     this.restored = null;
     this.stretch = false;
@@ -69,15 +71,25 @@ export class IrnLatents extends PlaygroundView {
     const { photo, model } = this.state;
     if (photo == null || model == null) return;
     this.running = true;
+    const newModel = this.temperatureFor !== model;
+    if (newModel) {
+      // Each model opens at the z it was trained with (trained-z.ts): the shipped ones at 0.
+      this.temperatureFor = model;
+      this.temperature = this.state.trainedZ.temperature;
+    }
     try {
       const l = await this.state.run(`computing the latents of ${photo.name}`, () => latents(model, photo.image));
       const scale = model.scale;
       this.selected = Math.min(this.selected, l.z.length - 1);
       this.restored = null;
+      // z squeezed towards 0 (the shipped models: std about 0.002) is flat grey at ±3; such a
+      // model opens stretched, so that the channels show their structure.
+      const stats = l.z.map(moments);
+      if (newModel) this.stretch = meanStd(stats) < 0.1;
       this.data = {
         ...l,
         channels: latentChannels(scale),
-        stats: l.z.map(moments),
+        stats,
         lrBicubic: round8(imresize(photo.image, photo.image.width / scale, photo.image.height / scale)),
         lrRounded: round8(l.lr),
       };
@@ -103,10 +115,20 @@ export class IrnLatents extends PlaygroundView {
     const size = { width: photo.image.width, height: photo.image.height };
     const temperature = this.temperature;
     const seed = this.seed;
+    const fresh = !this.state.hasWorkerRescaler();
     try {
-      const rescaler = await this.state.workerRescaler();
-      const zeros = this.restored?.zeros ?? (await restore(rescaler, d.lrRounded, size, { temperature: 0, seed }));
-      const sampled = await restore(rescaler, d.lrRounded, size, { temperature, seed });
+      const { zeros, sampled } = await this.state.run(`restoring ${photo.name} on ${this.state.backend}`, async (step) => {
+        if (fresh) step(`starting a worker, its ${this.state.backend} backend and the model there`);
+        const rescaler = await this.state.workerRescaler();
+        const warm = fresh ? ' (the first call also warms the backend up)' : '';
+        let zeros = this.restored?.zeros;
+        if (zeros == null) {
+          step(`with z = 0${warm}`);
+          zeros = await restore(rescaler, d.lrRounded, size, { temperature: 0, seed });
+        }
+        step(`with z at temperature ${temperature.toFixed(2)}, seed ${seed}`);
+        return { zeros, sampled: await restore(rescaler, d.lrRounded, size, { temperature, seed }) };
+      }, (_r, seconds) => `Latents of ${photo.name} shown; restored with z = 0 and z at temperature ${temperature.toFixed(2)} in ${seconds.toFixed(1)} s on ${this.state.backend}.`);
       if (ticket !== this.restoring) return;
       this.restored = {
         zeros,
@@ -115,9 +137,8 @@ export class IrnLatents extends PlaygroundView {
         temperature,
         seed,
       };
-    } catch (e) {
-      this.state.error = `restoring with sampled z failed: ${(e as Error).message}`;
-      this.state.changed();
+    } catch {
+      // Shown from state.error.
     }
   }
 
@@ -183,8 +204,9 @@ export class IrnLatents extends PlaygroundView {
         hold what downscaling loses, laid out like the bands of a Haar wavelet (edges left−right, top−bottom, diagonal, per colour).
         Training pushes <i>z</i> to look like plain Gaussian noise, so that it can be thrown away and drawn afresh when restoring.
         Mid-grey is 0 in the images below; white and black are ±3, or ±3 standard deviations of each channel with
-        <i>stretch</i> on. A model trained only for <i>z</i> = 0 restores (as the shipped ones) squeezes <i>z</i> towards 0 and
-        does not tolerate sampled <i>z</i>: compare the two restores at the bottom.
+        <i>stretch</i> on (it starts on when a model's <i>z</i> are too small to see at ±3). A model trained only for <i>z</i> = 0 restores (as the shipped ones) squeezes <i>z</i> towards 0 and
+        does not tolerate sampled <i>z</i>. The temperature below starts at the <i>z</i> the model was trained with
+        (0 for the shipped ones, where both restores match); raise it to see what sampled <i>z</i> does.
       </details>
       ${d == null
         ? html`<p class="placeholder">${this.state.photo == null ? 'Pick a photo above.' : 'Working…'}</p>`
@@ -217,6 +239,7 @@ export class IrnLatents extends PlaygroundView {
               <label>Temperature <input type="range" id="temperature" min="0" max="1.5" step="0.05" .value=${String(this.temperature)}
                 @input=${(e: Event) => { this.temperature = Number((e.target as HTMLInputElement).value); this.scheduleRestore(); }} />
                 <output>${this.temperature.toFixed(2)}</output></label>
+              <span class="hint" id="temperature-note" data-known=${String(this.state.trainedZ.known)}>${this.state.trainedZ.note}</span>
               <label>Seed <input type="number" id="seed" min="0" step="1" .value=${String(this.seed)}
                 @change=${(e: Event) => { this.seed = Math.max(0, Math.floor(Number((e.target as HTMLInputElement).value) || 0)); this.scheduleRestore(); }} /></label>
               <button @click=${() => { this.seed = (this.seed + 1) % 100000; this.scheduleRestore(0); }}>New seed</button>
@@ -234,6 +257,8 @@ export class IrnLatents extends PlaygroundView {
     `;
   }
 }
+
+const meanStd = (stats: { std: number }[]) => stats.reduce((a, s) => a + s.std, 0) / stats.length;
 
 /** A standard deviation with two significant digits (the shipped models' z are around 0.001). */
 const fmtStd = (v: number) => (v >= 0.1 ? v.toFixed(2) : v.toPrecision(2));

@@ -59,8 +59,26 @@ export class IrnRoundtrip extends PlaygroundView {
     this.claimInputs();
     const modelName = this.state.modelName;
     try {
-      this.result = await this.state.run(`round trip of ${photo.name} with ${this.state.modelName}`, async () =>
-        roundTrip(await this.state.workerRescaler(), photo.image, { onProgress: (_what, f) => (this.progress = f) }),
+      const backend = this.state.backend;
+      const fresh = !this.state.hasWorkerRescaler();
+      this.result = await this.state.run(
+        `round trip of ${photo.name} with ${modelName} on ${backend}`,
+        async (step) => {
+          // The first round trip on a model or backend pays for the worker's start and the
+          // backend's warm-up (kernel compilation, weight upload): say so rather than hang.
+          if (fresh) step(`starting a worker, its ${backend} backend and the model there`);
+          const rescaler = await this.state.workerRescaler();
+          const warm = fresh ? ' (the first call also warms the backend up)' : '';
+          step(`downscaling${warm}`);
+          return roundTrip(rescaler, photo.image, {
+            onProgress: (what, f) => {
+              this.progress = f;
+              const pct = what === 'downscaling' || what === 'restoring' ? ` ${Math.round(f * 100)} %` : '';
+              step(`${what}${pct}${what === 'downscaling' ? warm : ''}`);
+            },
+          });
+        },
+        (r, seconds) => `Round trip of ${photo.name} with ${modelName} done in ${seconds.toFixed(1)} s on ${r.backend}${fresh ? ', the worker start and warm-up included' : ''}.`,
       );
       this.resultModel = modelName;
     } catch {
@@ -98,8 +116,13 @@ export class IrnRoundtrip extends PlaygroundView {
     }
   }
 
-  private canvasStyle(width: number): string {
-    return this.zoom === 0 ? 'width: 100%' : `width: ${width * this.zoom}px`;
+  /**
+   * The size of an image of `width` x `height` at the current zoom. "fit" fits the whole image
+   * in its panel: the panel's width, and the viewport's height cap (`--fit-height`, 70vh in
+   * styles.css) times the aspect ratio; the height follows from the canvas's own ratio.
+   */
+  private canvasStyle(width: number, height: number): string {
+    return this.zoom === 0 ? `width: min(100%, calc(var(--fit-height) * ${width / height}))` : `width: ${width * this.zoom}px`;
   }
 
   override render() {
@@ -160,14 +183,14 @@ export class IrnRoundtrip extends PlaygroundView {
                     ([id, caption]) => html`<figure>
                       <figcaption>${caption}</figcaption>
                       <div class="viewport" tabindex="0" aria-label="${caption}, scrollable" @scroll=${(e: Event) => this.syncScroll(e)}>
-                        <canvas data-image=${id} class="pixelated" style=${this.canvasStyle(photo.image.width)}></canvas>
+                        <canvas data-image=${id} class="pixelated" style=${this.canvasStyle(photo.image.width, photo.image.height)}></canvas>
                       </div>
                     </figure>`,
                   )}
                 </div>
                 <div class="panels small">
-                  <figure><figcaption>IRN's LR (what is shipped)</figcaption><div class="viewport"><canvas data-image="lr" class="pixelated" style=${this.canvasStyle(r.lr.width * r.scale)}></canvas></div></figure>
-                  <figure><figcaption>Bicubic LR</figcaption><div class="viewport"><canvas data-image="lr-bicubic" class="pixelated" style=${this.canvasStyle(r.lr.width * r.scale)}></canvas></div></figure>
+                  <figure><figcaption>IRN's LR (what is shipped)</figcaption><div class="viewport"><canvas data-image="lr" class="pixelated" style=${this.canvasStyle(r.lr.width * r.scale, r.lr.height * r.scale)}></canvas></div></figure>
+                  <figure><figcaption>Bicubic LR</figcaption><div class="viewport"><canvas data-image="lr-bicubic" class="pixelated" style=${this.canvasStyle(r.lr.width * r.scale, r.lr.height * r.scale)}></canvas></div></figure>
                 </div>`
               : html`<div class="slider-controls">
                     <label><input type="radio" name="slider-of" .checked=${this.sliderOf === 'irn'} @change=${() => (this.sliderOf = 'irn')} /> IRN</label>
@@ -175,7 +198,7 @@ export class IrnRoundtrip extends PlaygroundView {
                     <label>Split <input type="range" id="slider" min="0" max="100" .value=${String(this.slider)} @input=${(e: Event) => (this.slider = Number((e.target as HTMLInputElement).value))} /></label>
                   </div>
                   <div class="viewport slider-view" tabindex="0" aria-label="Original on the left, ${this.sliderOf} on the right">
-                    <div class="stack" style=${this.canvasStyle(photo.image.width)}>
+                    <div class="stack" style=${this.canvasStyle(photo.image.width, photo.image.height)}>
                       <canvas data-image="original" class="pixelated"></canvas>
                       <canvas data-image=${this.sliderOf} class="pixelated over" style="clip-path: inset(0 0 0 ${this.slider}%)"></canvas>
                       <div class="split-line" style="left: ${this.slider}%"></div>
