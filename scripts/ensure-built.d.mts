@@ -19,3 +19,6 @@ export declare function installReason(root?: string): string | null;
 
 /** The stale packages of `packages` under `root`, in build order, each with why. */
 export declare function buildPlan(root?: string, packages?: BuiltPackage[]): { name: string; reason: string }[];
+
+/** The packages that building `names` needs (they and what they bundle); all when empty. */
+export declare function needed(names: string[], packages?: BuiltPackage[]): Set<string>;

@@ -1,7 +1,9 @@
 // `pnpm start`, `pnpm test`, `pnpm example`, `pnpm irn` and `pnpm demo` run this first, so that
 // on a fresh clone (or after a `git pull`) the README's commands need nothing before them:
-//   node scripts/ensure-built.mjs          installs and builds what is missing or stale
-//   node scripts/ensure-built.mjs --check  only prints what it would do (exit 1 if anything)
+//   node scripts/ensure-built.mjs [package...]  installs and builds what is missing or stale:
+//                                               every package, or only those named and what
+//                                               they bundle (`pnpm irn`: @irn/core)
+//   node scripts/ensure-built.mjs --check ...   only prints what it would do (exit 1 if anything)
 // It prints one line per step it takes, on stderr (so that `pnpm irn info --json` keeps a
 // clean stdout), and nothing when everything is fresh; it then costs a few stat calls (~20 ms).
 //
@@ -168,6 +170,24 @@ export function buildPlan(root = REPO, packages = PACKAGES) {
   return plan;
 }
 
+/**
+ * The packages of `packages` that building `names` needs: each named one and, recursively,
+ * what it bundles. Every package when `names` is empty. Throws on a name that has no build.
+ */
+export function needed(names, packages = PACKAGES) {
+  if (names.length === 0) return new Set(packages.map((p) => p.name));
+  const found = new Set();
+  const add = (name) => {
+    const pkg = packages.find((p) => p.name === name);
+    if (pkg == null) throw new Error(`ensure-built: no package ${name} with a build (known: ${packages.map((p) => p.name).join(', ')})`);
+    if (found.has(name)) return;
+    found.add(name);
+    pkg.bundles.forEach(add);
+  };
+  names.forEach(add);
+  return found;
+}
+
 /** pnpm as the running script was started with it (`npm_execpath`), else `pnpm` from PATH. */
 function pnpmCommand(args) {
   const exec = process.env.npm_execpath;
@@ -195,6 +215,13 @@ function main() {
   // Started by a pnpm that this script started (recursion guard): the outer run does the work.
   if (process.env.IRN_ENSURE_BUILT) return;
   const check = process.argv.includes('--check');
+  let wanted;
+  try {
+    wanted = needed(process.argv.slice(2).filter((a) => !a.startsWith('--')));
+  } catch (e) {
+    console.error(e.message);
+    process.exit(2);
+  }
   let todo = 0;
   const install = installReason();
   if (install != null) {
@@ -205,7 +232,7 @@ function main() {
       writeFileSync(join(REPO, STAMP), `${JSON.stringify({ lock: lockHash(REPO) })}\n`);
     }
   }
-  for (const { name, reason } of buildPlan()) {
+  for (const { name, reason } of buildPlan().filter((p) => wanted.has(p.name))) {
     todo++;
     console.error(`ensure-built: building ${name} (${reason})`);
     if (!check) pnpm(['--filter', name, 'run', 'build'], `building ${name}`);

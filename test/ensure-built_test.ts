@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { buildPlan, installReason, PACKAGES, type BuiltPackage } from '../scripts/ensure-built.mjs';
+import { buildPlan, installReason, needed, PACKAGES, type BuiltPackage } from '../scripts/ensure-built.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -97,6 +97,18 @@ describe('buildPlan', () => {
     file('a/dist/a.js', 250);
     file('a/dist/a.d.ts', 250);
     assert.deepEqual(buildPlan(root, FAKE), [{ name: 'b', reason: 'b/dist/b.js is older than a/dist/a.js' }]);
+  });
+});
+
+describe('needed', () => {
+  it('is every package by default, else the named ones and what they bundle', () => {
+    assert.deepEqual([...needed([], FAKE)].sort(), ['a', 'b']);
+    assert.deepEqual([...needed(['a'], FAKE)], ['a']);
+    assert.deepEqual([...needed(['b'], FAKE)].sort(), ['a', 'b']);
+    // `pnpm irn` builds only @irn/core; `pnpm example` the element and core, not the playground.
+    assert.deepEqual([...needed(['@irn/core'])], ['@irn/core']);
+    assert.deepEqual([...needed(['@irn/element'])].sort(), ['@irn/core', '@irn/element']);
+    assert.throws(() => needed(['@irn/nope'], FAKE), /no package @irn\/nope with a build \(known: a, b\)/);
   });
 });
 
