@@ -3,7 +3,9 @@
 //   node --import tsx bench/png-size.ts [--data ../shared/datasets/eval/kodak24] [--models weights/irn-x2,weights/irn-x4]
 // Downscales every PNG in --data with each model on wasm (single-threaded in Node), then
 // writes each LR with fast-png (the writer before this bench), with encodePngSamples 'fast'
-// and 'max', and with the external tools. Prints a Markdown table and the time per writer.
+// and 'max', as lossless WebP by encodeLr (what `irn downscale --format webp` writes: libwebp
+// through @jsquash/webp, with the XMP metadata), and with the external tools. Prints a
+// Markdown table and the time per writer.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,6 +14,7 @@ import { parseArgs } from 'node:util';
 import { encode } from 'fast-png';
 import { IrnModel, decodePng, downscaleImage } from '../packages/core/src/index.js';
 import { encodePngSamples, type PngEffort } from '../packages/core/src/image/png-encode.js';
+import { encodeLr } from '../packages/core/src/image/lr-codecs.js';
 import { fileSystem, useNodeBackend } from '../packages/core/src/node.js';
 
 const { values: args } = parseArgs({
@@ -65,6 +68,9 @@ try {
         add(`encodePngSamples '${effort}'`, png.length, pixels, performance.now() - t);
         if (effort === 'max') writeFileSync(join(scratch, 'lr.png'), png);
       }
+      t = performance.now();
+      const webp = await encodeLr(lr, { format: 'webp', metadata: { scale: model.scale, width: photo.width, height: photo.height } });
+      add("encodeLr 'webp' (@jsquash/webp 1.5.0, + XMP)", webp.length, pixels, performance.now() - t);
       if (tools.optipng) {
         t = performance.now();
         execFileSync('optipng', ['-quiet', '-o7', '-out', join(scratch, 'opt.png'), '-force', join(scratch, 'lr.png')]);

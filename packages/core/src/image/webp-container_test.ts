@@ -132,6 +132,10 @@ describe('LR codecs', () => {
       assert.deepEqual(webp.lrMetadata, meta);
       assert.equal(webp.image.channels, channels);
       assert.deepEqual(webp.image.data, png.image.data);
+      // The fast search is lossless too, and really another search.
+      const fastBytes = await encodeLr(img, { format: 'webp', metadata: meta, effort: 'fast' });
+      assert.notDeepEqual(fastBytes, webpBytes);
+      assert.deepEqual((await decodeLr(fastBytes)).image.data, png.image.data);
     }
   });
 
