@@ -209,7 +209,7 @@ describe('<irn-image>', () => {
     assert(rejected != null, 'toBlob of a removed element resolved');
   });
 
-  it('keeps the LR and fires irn-error on a bad model URL, a missing preset or an image that is not a PNG', async () => {
+  it('keeps the LR and fires irn-error on a bad model URL, a missing preset or an image that is not an LR format', async () => {
     const cases = [
       { model: '/no/such/model.json', error: /404|could not download/ },
       { model: 'irn-x8', error: /no model "irn-x8"/ },
@@ -226,9 +226,27 @@ describe('<irn-image>', () => {
       assert(el.getAttribute('aria-busy') === 'false', 'busy after an error');
       assert((await el.toBlob().catch((e: Error) => e)) === ev.detail.error, 'toBlob did not reject with the error');
     }
-    const jpeg = make({ src: 'data:image/gif;base64,R0lGODlhAQABAAAAACw=' });
-    const ev = await next(jpeg, 'irn-error');
-    assert(/not a PNG/.test(ev.detail.error.message), ev.detail.error.message);
+    const gif = make({ src: 'data:image/gif;base64,R0lGODlhAQABAAAAACw=' });
+    const ev = await next(gif, 'irn-error');
+    assert(/is not a PNG, WebP or JPEG file/.test(ev.detail.error.message), ev.detail.error.message);
+  });
+
+  it('restores WebP and JPEG LRs (irn downscale --format webp|jpeg) to the size in their metadata', async () => {
+    // 12x10 LRs of a 23x19 original (test/browser/make-webp-fixtures.ts): without the metadata
+    // the result would be 24x20.
+    const sizes: string[] = [];
+    for (const name of ['lr-12x10.webp', 'lr-12x10.jpg']) {
+      const src = new URL(`./fixtures/images/${name}`, import.meta.url).href;
+      const el = make({ src, alt: name });
+      const load = await next(el, 'irn-load');
+      await el.updateComplete;
+      const img = inner(el);
+      assert(load.detail.width === 23 && load.detail.height === 19, `${name}: load detail ${JSON.stringify(load.detail)}`);
+      assert(img.naturalWidth === 23 && img.naturalHeight === 19, `${name}: restored image is ${img.naturalWidth}x${img.naturalHeight}`);
+      sizes.push(size(img.width, img.height));
+      el.remove();
+    }
+    assert(sizes.join() === '23x19,23x19', `displayed at ${sizes.join()}`);
   });
 
   it('logs each failure once with console.error, naming the image and why', async () => {

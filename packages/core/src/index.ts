@@ -26,6 +26,7 @@ export {
   type TorchTensor,
 } from './weights/pytorch/index.js';
 export { LR_TEXT_KEY, lrMetadataText, readLrMetadata, restoredSize, type LrMetadata } from './image/lr-metadata.js';
+export { readLrFileInfo, sniffLrFormat, type LrFileInfo, type LrFormat } from './image/lr-formats.js';
 export {
   IrnTrainer,
   irnLoss,

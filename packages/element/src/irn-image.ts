@@ -331,8 +331,7 @@ export class IrnImage extends LitElement {
     this.emit<IrnLoadStartDetail>('irn-load-start', { src: job.src, model: this.model ?? `irn-x${this.scale ?? 2}` });
     try {
       const bytes = await fetchBytes(job.src, signal);
-      const info = readLrPngInfo(bytes);
-      if (info == null) throw new Error(`${job.src} is not a PNG file (IRN needs the lossless LR that irn downscale writes)`);
+      const info = readLrPngInfo(bytes) ?? (await readOtherLrInfo(job.src, bytes));
       if (this.scale != null && info.original != null && info.original.scale !== this.scale) {
         throw new Error(`${job.src} was downscaled at x${info.original.scale}, but scale is ${this.scale}`);
       }
@@ -345,7 +344,7 @@ export class IrnImage extends LitElement {
         throw new Error(`the model ${model} rescales x${rescaler.scale}, but scale is ${this.scale}`);
       }
       const restoreStart = performance.now();
-      const result = await rescaler.upscale(new Blob([bytes as BlobPart], { type: 'image/png' }), {
+      const result = await rescaler.upscale(new Blob([bytes as BlobPart], { type: `image/${info.format ?? 'png'}` }), {
         output: 'blob',
         z: this.z === 'gaussian' ? 'gaussian' : 'zeros',
         ...(this.temperature != null ? { temperature: this.temperature } : {}),
@@ -471,4 +470,20 @@ declare global {
   interface HTMLElementTagNameMap {
     'irn-image': IrnImage;
   }
+}
+
+/**
+ * The {@link LrPngInfo} of a WebP or JPEG LR (`irn downscale --format webp|jpeg`), from its
+ * headers, through `@irn/core` (loaded here only for these formats: the restore needs it next
+ * anyway, and PNG, the common case, is read without it).
+ * @throws Error naming `src` when the file is none of the LR formats or its headers are bad.
+ */
+async function readOtherLrInfo(src: string, bytes: Uint8Array): Promise<LrPngInfo> {
+  const { readLrFileInfo, sniffLrFormat } = await import('@irn/core/browser');
+  const format = sniffLrFormat(bytes);
+  if (format == null || format === 'png') {
+    throw new Error(`${src} is not a PNG, WebP or JPEG file (IRN needs the LR image that irn downscale writes)`);
+  }
+  const info = readLrFileInfo(bytes);
+  return { format: info.format, width: info.width, height: info.height, original: info.lrMetadata };
 }

@@ -5,6 +5,8 @@
 
 /** The LR image's size and, when present, the original's from its `irn` chunk. */
 export interface LrPngInfo {
+  /** The file's format (this reader makes only `'png'`; the element reads WebP and JPEG through @irn/core); unset while unknown. */
+  format?: 'png' | 'webp' | 'jpeg';
   width: number;
   height: number;
   /** Scale and original size from the `irn` text chunk (null when there is none or it is malformed). */
@@ -36,7 +38,7 @@ export function readLrPngInfo(bytes: Uint8Array): LrPngInfo | null {
     }
     at += 12 + length;
   }
-  return width > 0 && height > 0 ? { width, height, original } : null;
+  return width > 0 && height > 0 ? { format: 'png', width, height, original } : null;
 }
 
 function parseIrnText(type: string, data: Uint8Array): LrPngInfo['original'] {
