@@ -49,9 +49,10 @@ describe('irn prepare', () => {
     assert.deepEqual(readPng(join(work, 'one/morning_coffee.lr.png')).data, readPng(join(work, 'down.png')).data);
   });
 
-  it('fails cleanly without a model or photos', async () => {
+  it('fails cleanly with a missing model, missing photos or no output folder', async () => {
     assert.equal(failedCleanly(await irn(['prepare', '-m', 'nope', 'photos', 'out'], work), 1), null);
     assert.equal(failedCleanly(await irn(['prepare', '-m', 'model', 'missing', 'out'], work), 1), null);
-    assert.equal(failedCleanly(await irn(['prepare', 'photos', 'out'], work), 2), null);
+    // Without --model, prepare uses the shipped weights/irn-x2 (test/cli/model-default_test.ts).
+    assert.equal(failedCleanly(await irn(['prepare', '-m', 'model', 'photos'], work), 2), null);
   });
 });
