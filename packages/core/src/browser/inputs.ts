@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { decodePng } from '../image/png.js';
 import { checkLimit, resolveLimits, type Limits } from '../limits.js';
-import { checkRaster, type RasterImage } from '../image/raster.js';
+import { checkRaster, rgba8ToRaster, type RasterImage } from '../image/raster.js';
 import { readLrMetadata, type LrMetadata } from '../image/lr-metadata.js';
 import { readLrFileInfo } from '../image/lr-formats.js';
 import { isJpeg, JpegFormatError } from '../image/jpeg-segments.js';
@@ -163,15 +163,7 @@ export async function drawableToBitmap(input: ImageBitmapSource): Promise<ImageB
 export function imageDataToRaster(image: ImageData, limits: Partial<Limits> = {}): RasterImage {
   const { width, height, data } = image;
   checkPixels(width, height, limits);
-  const n = width * height;
-  let opaque = true;
-  for (let i = 0; i < n && opaque; i++) opaque = data[4 * i + 3] === 255;
-  const channels = opaque ? 3 : 4;
-  const out = new Float32Array(n * channels);
-  for (let i = 0; i < n; i++) {
-    for (let c = 0; c < channels; c++) out[i * channels + c] = data[4 * i + c] / 255;
-  }
-  return { width, height, channels, data: out };
+  return rgba8ToRaster(data, width, height);
 }
 
 /**

@@ -11,7 +11,7 @@ import { lrMetadataJpegComment, lrMetadataXmp, readLrFileInfo, sniffLrFormat, ty
 import { withJpegComment } from './jpeg-segments.js';
 import type { PngEffort } from './png-encode.js';
 import { decodePng, encodePng } from './png.js';
-import type { RasterImage } from './raster.js';
+import { rgba8ToRaster, type RasterImage } from './raster.js';
 import { withWebpXmp } from './webp-container.js';
 
 /** Options of {@link encodeLr}. */
@@ -89,21 +89,8 @@ export async function decodeLr(bytes: Uint8Array, limits?: Partial<Limits>): Pro
   // Header first: the pixel limit is checked before libwebp allocates anything.
   const info = readLrFileInfo(bytes, resolved);
   if (format === 'jpeg') return { image: await decodeJpeg(bytes, info), format, lrMetadata: info.lrMetadata };
-  const decode = await webpCodec('decode');
-  let decoded: { width: number; height: number; data: Uint8ClampedArray };
-  try {
-    // A copy of exactly the file's bytes: the decoder takes a whole ArrayBuffer, and a Node
-    // Buffer's (even a slice()'s) is a shared pool.
-    const copy = new Uint8Array(bytes.length);
-    copy.set(bytes);
-    decoded = await decode(copy.buffer);
-  } catch (e) {
-    throw new Error(`its WebP bitstream cannot be decoded (${(e as Error).message})`);
-  }
-  if (decoded.width !== info.width || decoded.height !== info.height) {
-    throw new Error(`its WebP header says ${info.width}x${info.height} but it decodes to ${decoded.width}x${decoded.height}`);
-  }
-  return { image: fromRgba8(decoded.data, decoded.width, decoded.height), format, lrMetadata: info.lrMetadata };
+  const image = await decodeWith(await webpCodec('decode'), bytes, info, 'WebP', 'bitstream');
+  return { image, format, lrMetadata: info.lrMetadata };
 }
 
 async function encodeJpeg(img: RasterImage, quality: number, meta: LrMetadata | undefined): Promise<Uint8Array> {
@@ -120,19 +107,34 @@ async function encodeJpeg(img: RasterImage, quality: number, meta: LrMetadata | 
 }
 
 async function decodeJpeg(bytes: Uint8Array, info: { width: number; height: number }): Promise<RasterImage> {
-  const decode = await jpegCodec('decode');
+  return decodeWith(await jpegCodec('decode'), bytes, info, 'JPEG', 'data');
+}
+
+/**
+ * Decodes `bytes` with a Squoosh codec's `decode`, checking that it gives the size the header
+ * said (`info`, checked against the pixel limit before this), as a raster.
+ */
+async function decodeWith(
+  decode: WebpDecode,
+  bytes: Uint8Array,
+  info: { width: number; height: number },
+  format: string,
+  part: string,
+): Promise<RasterImage> {
   let decoded: { width: number; height: number; data: Uint8ClampedArray };
   try {
+    // A copy of exactly the file's bytes: the decoder takes a whole ArrayBuffer, and a Node
+    // Buffer's (even a slice()'s) is a shared pool.
     const copy = new Uint8Array(bytes.length);
     copy.set(bytes);
     decoded = await decode(copy.buffer);
   } catch (e) {
-    throw new Error(`its JPEG data cannot be decoded (${(e as Error).message})`);
+    throw new Error(`its ${format} ${part} cannot be decoded (${(e as Error).message})`);
   }
   if (decoded.width !== info.width || decoded.height !== info.height) {
-    throw new Error(`its JPEG header says ${info.width}x${info.height} but it decodes to ${decoded.width}x${decoded.height}`);
+    throw new Error(`its ${format} header says ${info.width}x${info.height} but it decodes to ${decoded.width}x${decoded.height}`);
   }
-  return fromRgba8(decoded.data, decoded.width, decoded.height);
+  return rgba8ToRaster(decoded.data, decoded.width, decoded.height);
 }
 
 /** 8-bit RGBA of a raster, rounded as encodePng rounds (grey replicated, alpha 255 when absent). */
@@ -150,19 +152,6 @@ export function toRgba8(img: RasterImage): Uint8ClampedArray {
     out[4 * i + 3] = c === 2 || c === 4 ? q(img.data[s + c - 1]) : 255;
   }
   return out;
-}
-
-/** 8-bit RGBA -> RGB raster (when every pixel is opaque) or RGBA, values k/255. */
-function fromRgba8(data: Uint8ClampedArray, width: number, height: number): RasterImage {
-  const n = width * height;
-  let opaque = true;
-  for (let i = 0; i < n && opaque; i++) opaque = data[4 * i + 3] === 255;
-  const channels = opaque ? 3 : 4;
-  const out = new Float32Array(n * channels);
-  for (let i = 0; i < n; i++) {
-    for (let k = 0; k < channels; k++) out[i * channels + k] = data[4 * i + k] / 255;
-  }
-  return { width, height, channels, data: out };
 }
 
 type WebpEncode = (image: { data: Uint8ClampedArray; width: number; height: number }, options: Record<string, number>) => Promise<ArrayBuffer>;

@@ -21,6 +21,22 @@ export function checkRaster(img: RasterImage, what = 'image'): void {
   }
 }
 
+/**
+ * 8-bit RGBA pixels (a canvas's ImageData, a codec's output) as a raster: RGB when every
+ * pixel is opaque, else RGBA; values k / 255.
+ */
+export function rgba8ToRaster(data: ArrayLike<number>, width: number, height: number): RasterImage {
+  const n = width * height;
+  let opaque = true;
+  for (let i = 0; i < n && opaque; i++) opaque = data[4 * i + 3] === 255;
+  const channels = opaque ? 3 : 4;
+  const out = new Float32Array(n * channels);
+  for (let i = 0; i < n; i++) {
+    for (let c = 0; c < channels; c++) out[i * channels + c] = data[4 * i + c] / 255;
+  }
+  return { width, height, channels, data: out };
+}
+
 /** Whether the image has an alpha channel. */
 export function hasAlpha(img: RasterImage): boolean {
   return img.channels === 2 || img.channels === 4;
