@@ -1,12 +1,14 @@
 // Generators of hostile inputs for the fuzz suite (issue 15, "Hostile input"): PNG bombs and
 // malformed PNGs, BMP and JPEG headers that lie, PyTorch checkpoints with stride-0 tensors, zip
 // bombs and billion-laughs pickles, and seeded random mutations of real files. Everything here
-// is pure byte building, with no Node or DOM API and no dependency, so the Chromium suite
+// is pure byte building, with no Node or DOM API and no dependency but core's CRC-32, so the Chromium suite
 // (test/browser/hostile-input.test.ts) runs the very same files as the Node suite
 // (test/fuzz/*_test.ts). Generators that need the file system are in node-fixtures.ts.
 //
 // The bombs are made without compressing anything: deflateRepeat writes a deflate stream by
 // hand whose every 2 bits stand for 258 output bytes, so a 1 GB bomb takes 1 MB and no time.
+
+import { crc32 } from '../../packages/core/src/crc32.js';
 
 // ---------------------------------------------------------------------------------------------
 // Seeded randomness
@@ -31,22 +33,8 @@ function below(random: () => number, n: number): number {
 // ---------------------------------------------------------------------------------------------
 // Checksums
 
-const CRC_TABLE = (() => {
-  const table = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    table[n] = c >>> 0;
-  }
-  return table;
-})();
-
-/** CRC-32 (ISO 3309, as PNG chunks and zip entries use it) of `bytes`. */
-export function crc32(bytes: Uint8Array): number {
-  let c = 0xffffffff;
-  for (let i = 0; i < bytes.length; i++) c = CRC_TABLE[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
+/** CRC-32 (ISO 3309, as PNG chunks and zip entries use it): core's own. */
+export { crc32 };
 
 /** `mat` (32 columns over GF(2)) times `vec`. */
 function gf2Times(mat: Uint32Array, vec: number): number {

@@ -1,3 +1,4 @@
+import { crc32 } from '../crc32.js';
 import { strFromU8, strToU8, Unzlib } from 'fflate';
 import { LimitError, type Limits } from '../limits.js';
 
@@ -18,23 +19,6 @@ export interface PngChunk {
   type: string;
   offset: number;
   data: Uint8Array;
-}
-
-const CRC_TABLE = (() => {
-  const table = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    table[n] = c >>> 0;
-  }
-  return table;
-})();
-
-/** CRC-32 of `bytes[start, end)` as PNG computes it (ISO 3309). */
-function crc32(bytes: Uint8Array, start: number, end: number): number {
-  let c = 0xffffffff;
-  for (let i = start; i < end; i++) c = CRC_TABLE[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
 }
 
 function readU32(bytes: Uint8Array, at: number): number {

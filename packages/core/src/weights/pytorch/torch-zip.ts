@@ -1,4 +1,5 @@
 import { Inflate } from 'fflate';
+import { crc32 } from '../../crc32.js';
 import { LimitError, type Limits } from '../../limits.js';
 import { TorchFormatError } from './errors.js';
 import { quote, unpickle } from './pickle.js';
@@ -37,24 +38,6 @@ interface ZipEntry {
   /** Uncompressed size, as the archive declares it. */
   size: number;
   localOffset: number;
-}
-
-let crcTable: Uint32Array | null = null;
-
-/** CRC-32 (IEEE, as zip uses it). */
-function crc32(data: Uint8Array): number {
-  if (crcTable === null) {
-    crcTable = new Uint32Array(256);
-    for (let n = 0; n < 256; n++) {
-      let c = n;
-      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-      crcTable[n] = c >>> 0;
-    }
-  }
-  const table = crcTable;
-  let c = 0xffffffff;
-  for (let i = 0; i < data.length; i++) c = table[(c ^ data[i]) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
 }
 
 /** A 64-bit little-endian field that must fit a safe integer (it is a size or an offset). */
