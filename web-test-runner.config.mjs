@@ -4,6 +4,7 @@
 //   pnpm run test:browser                       all browser tests
 //   pnpm run test:browser -- --files test/browser/import.test.ts
 //   CHROMIUM_PATH=/path/to/chrome pnpm run test:browser
+import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { defaultReporter } from '@web/test-runner';
 import { playwrightLauncher } from '@web/test-runner-playwright';
@@ -39,12 +40,35 @@ function seedrandomDefaultImport() {
   };
 }
 
+/**
+ * A stand-in for a CDN that serves npm packages by name and version (jsDelivr's
+ * `/npm/<name>@<version>/<path>`), for the tests of @irn/core's fallback from @irn/weights's
+ * own URLs (test/browser/weights-package.test.ts): `/cdn-for-tests/npm/@irn/weights@<its
+ * version>/dist/...` serves packages/weights/dist/, and `/cdn-for-tests/tampered/npm/...` the
+ * same with one byte of every weight shard flipped. Anything else there is a 404.
+ */
+function npmCdnForTests() {
+  const weightsDir = new URL('./packages/weights/', import.meta.url);
+  const route = /^\/cdn-for-tests\/(tampered\/)?npm\/@irn\/weights@([^/]+)\/(dist\/[A-Za-z0-9._-]+(?:\/[A-Za-z0-9._-]+)*)$/;
+  return async function npmCdn(context, next) {
+    const m = route.exec(context.path);
+    if (m == null) return context.path.startsWith('/cdn-for-tests/') ? void (context.status = 404) : next();
+    const { version } = JSON.parse(await readFile(new URL('package.json', weightsDir), 'utf8'));
+    const bytes = m[2] === version && !m[3].split('/').includes('..') ? await readFile(new URL(m[3], weightsDir)).catch(() => null) : null;
+    if (bytes == null) return void (context.status = 404);
+    if (m[1] != null && m[3].endsWith('.bin')) bytes[bytes.length >> 1] ^= 1;
+    context.type = m[3].endsWith('.json') ? 'application/json' : 'application/octet-stream';
+    context.body = bytes;
+  };
+}
+
 const minute = 60_000;
 
 export default {
   rootDir: fileURLToPath(new URL('.', import.meta.url)),
   files: ['test/browser/**/*.test.ts', 'packages/*/src/**/*.browser.test.ts'],
   nodeResolve: { browser: true, exportConditions: ['browser', 'import', 'default'] },
+  middleware: [npmCdnForTests()],
   plugins: [
     seedrandomDefaultImport(),
     esbuildPlugin({ ts: true, target: 'es2022', tsconfig: fileURLToPath(new URL('./tsconfig.json', import.meta.url)) }),

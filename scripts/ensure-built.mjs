@@ -42,6 +42,13 @@ const INSTALLED = 'node_modules/.pnpm/lock.yaml';
  */
 export const PACKAGES = [
   {
+    // Copies weights/ into dist/ and generates dist/index.js (checked against weights/manifest.json).
+    name: '@irn/weights',
+    inputs: ['weights', 'packages/weights/src', 'packages/weights/package.json', 'scripts/make-weights-manifest.mjs'],
+    outputs: ['index.js', 'manifest.json'].map((f) => `packages/weights/dist/${f}`),
+    bundles: [],
+  },
+  {
     name: '@irn/core',
     inputs: ['packages/core/src', 'packages/core/package.json', 'packages/core/tsconfig.build.json', 'rollup.config.mjs', 'tsconfig.json', INSTALLED],
     outputs: ['index.js', 'node.js', 'cli.js', 'browser.js', 'browser/worker.js', 'index.d.ts', 'browser.d.ts', 'node.d.ts'].map((f) => `packages/core/dist/${f}`),
@@ -59,13 +66,14 @@ export const PACKAGES = [
       INSTALLED,
     ],
     outputs: ['index.js', 'irn-image.bundle.js', 'index.d.ts'].map((f) => `packages/element/dist/${f}`),
-    bundles: ['@irn/core'],
+    // The one-file bundle carries the presets beside it.
+    bundles: ['@irn/core', '@irn/weights'],
   },
   {
     name: '@irn/playground',
     inputs: ['playground/src', 'playground/package.json', 'playground/rollup.config.mjs', 'tsconfig.json', INSTALLED],
     outputs: ['main.js', 'train-worker.js', 'rescaler-worker.js'].map((f) => `playground/dist/${f}`),
-    bundles: ['@irn/core', '@irn/element'],
+    bundles: ['@irn/core', '@irn/element', '@irn/weights'],
   },
 ];
 

@@ -107,7 +107,7 @@ describe('needed', () => {
     assert.deepEqual([...needed(['b'], FAKE)].sort(), ['a', 'b']);
     // `pnpm irn` builds only @irn/core; `pnpm example` the element and core, not the playground.
     assert.deepEqual([...needed(['@irn/core'])], ['@irn/core']);
-    assert.deepEqual([...needed(['@irn/element'])].sort(), ['@irn/core', '@irn/element']);
+    assert.deepEqual([...needed(['@irn/element'])].sort(), ['@irn/core', '@irn/element', '@irn/weights']);
     assert.throws(() => needed(['@irn/nope'], FAKE), /no package @irn\/nope with a build \(known: a, b\)/);
   });
 });

@@ -22,8 +22,8 @@ const nodeOnly = ['crypto', 'fs', 'path', 'os', 'perf_hooks', 'worker_threads', 
 
 /**
  * tfjs-backend-wasm's binaries next to the one-file bundle: inside it, @irn/core's
- * `defaultWasmPaths()` (`new URL('./', import.meta.url)`) is the bundle's folder, so the wasm
- * backend works from a plain static server with no `wasmPaths`.
+ * `defaultWasmPaths()` (`new URL('./tfjs-backend-wasm.wasm', import.meta.url)`, ...) points
+ * beside the bundle, so the wasm backend works from a plain static server with no `wasmPaths`.
  */
 function tfjsWasmBinaries() {
   const require = createRequire(join(here, '../core/package.json'));
@@ -33,6 +33,32 @@ function tfjsWasmBinaries() {
     name: 'irn-tfjs-wasm-binaries',
     generateBundle() {
       for (const name of names) this.emitFile({ type: 'asset', fileName: name, source: readFileSync(join(wasmDist, name)) });
+    },
+  };
+}
+
+/**
+ * The presets of @irn/weights beside the one-file bundle, in `weights/`: what Vite or webpack
+ * do for an app, done for the bundle. @irn/weights's index gives each file as a literal
+ * `new URL('./irn-x2/model.json', import.meta.url)`, which inside the bundle would point beside
+ * it; each is emitted as an asset and its URL rewritten to the asset's, so `<irn-image>` finds
+ * the presets from a plain static server with no `weights-base` (and falls back to the CDN
+ * where they are not served).
+ */
+function weightsAssets() {
+  const literal = /new URL\('\.\/([A-Za-z0-9][A-Za-z0-9_-]*\/[A-Za-z0-9][A-Za-z0-9._-]*)', import\.meta\.url\)/g;
+  return {
+    name: 'irn-weights-assets',
+    transform(code, id) {
+      if (!/[\\/]weights[\\/]dist[\\/]index\.js$/.test(id)) return null;
+      let count = 0;
+      const out = code.replace(literal, (_, file) => {
+        count++;
+        const ref = this.emitFile({ type: 'asset', fileName: `weights/${file}`, source: readFileSync(join(dirname(id), file)) });
+        return `new URL(import.meta.ROLLUP_FILE_URL_${ref})`;
+      });
+      if (count === 0) this.error(`${id}: no literal weight URLs found (was @irn/weights built by its build.mjs?)`);
+      return { code: out, map: null };
     },
   };
 }
@@ -66,6 +92,7 @@ export default [
     output: { file: join(here, 'dist/irn-image.bundle.js'), format: 'es', inlineDynamicImports: true },
     plugins: [
       tfjsWasmBinaries(),
+      weightsAssets(),
       keepDynamicImportNamespaces(),
       nodeResolve({ browser: true, exportConditions: ['browser', 'import', 'default'], preferBuiltins: false }),
       commonjs({ ignore: nodeOnly }),

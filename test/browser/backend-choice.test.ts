@@ -28,12 +28,16 @@ describe('backend choice with software GPU backends', () => {
   });
 
   it('finds the .wasm files next to the library with no configuration', async () => {
-    const base = defaultWasmPaths();
-    for (const name of ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm']) {
-      const response = await fetch(new URL(name, base));
+    const paths = defaultWasmPaths();
+    const names = ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm'];
+    assert(JSON.stringify(Object.keys(paths).sort()) === JSON.stringify(names.sort()), `files: ${Object.keys(paths).join()}`);
+    for (const name of names) {
+      const url = paths[name as keyof typeof paths];
+      assert(url.endsWith(`/packages/core/src/browser/${name}`), `${name} at ${url}`);
+      const response = await fetch(url);
       const bytes = new Uint8Array(await response.arrayBuffer());
       // "\0asm": a WebAssembly module, not an HTML 404 page.
-      assert(response.ok && bytes[1] === 0x61 && bytes[2] === 0x73 && bytes[3] === 0x6d, `${name} at ${base}: HTTP ${response.status}`);
+      assert(response.ok && bytes[1] === 0x61 && bytes[2] === 0x73 && bytes[3] === 0x6d, `${name} at ${url}: HTTP ${response.status}`);
     }
   });
 

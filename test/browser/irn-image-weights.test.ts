@@ -3,7 +3,7 @@
 // in the test with the same weights (the manifest and weights change whenever the model is
 // retrained, so a committed LR would go stale). A 96x96 crop keeps it to seconds on software
 // WebGL; the restore runs in the element's default Web Worker.
-import { decodePng, Rescaler, type RasterImage } from '@irn/core/browser';
+import { decodePng, MODEL_CACHE_NAME, Rescaler, type RasterImage } from '@irn/core/browser';
 import { imresize } from '../../packages/core/src/image/imresize.js';
 import { IrnImage, releaseSharedModels } from '../../packages/element/src/index.js';
 
@@ -76,5 +76,37 @@ describe('<irn-image> with the shipped weights', () => {
     const irnDb = psnr8(restored, hr);
     const bicubicDb = psnr8(bicubic, hr);
     assert(irnDb > bicubicDb + MARGIN_DB, `IRN ${irnDb.toFixed(2)} dB vs bicubic ${bicubicDb.toFixed(2)} dB: less than ${MARGIN_DB} dB better`);
+  });
+
+  it('finds the shipped weights with no weights-base, in the @irn/weights package', async () => {
+    // What an app gets from npm: @irn/core imports @irn/weights (here packages/weights/dist/,
+    // which pnpm build makes from weights/), and the CDN is never asked.
+    const photo = decodePng(new Uint8Array(await (await fetch(PHOTO)).arrayBuffer()));
+    const hr = crop(photo, 150, 100, 48);
+    const maker = await Rescaler.create({ model: 'irn-x2', weightsUrl: WEIGHTS, backend: 'wasm' });
+    const { image: lrPng } = await maker.downscale(hr, { output: 'blob' });
+    await maker.dispose();
+    // A copy cached by another test would serve it with no request to see.
+    await caches.delete(MODEL_CACHE_NAME);
+    performance.clearResourceTimings();
+
+    const el = document.createElement('irn-image');
+    Object.assign(el, { src: URL.createObjectURL(lrPng), loading: 'eager', backend: 'wasm', alt: 'coffee' });
+    const loaded = new Promise<CustomEvent>((resolve, reject) => {
+      el.addEventListener('irn-load', resolve, { once: true });
+      el.addEventListener('irn-error', (e) => reject(e.detail.error), { once: true });
+    });
+    document.body.append(el);
+    const { detail } = await loaded;
+    assert(detail.width === 48 && detail.height === 48 && detail.backend === 'wasm', JSON.stringify(detail));
+    const fetched = performance.getEntriesByType('resource').map((e) => e.name);
+    const shard = new URL('/packages/weights/dist/irn-x2/group1-shard1of1.bin', location.href).href;
+    assert(fetched.includes(shard), `${shard} was not fetched: ${fetched.filter((u) => !u.includes('/node_modules/')).join(', ')}`);
+    assert(!fetched.some((u) => u.includes('/weights/manifest.json') || u.includes('jsdelivr')), fetched.join(', '));
+    const out = decodePng(new Uint8Array(await (await el.toBlob()).arrayBuffer()));
+    const restored: RasterImage = { width: out.width, height: out.height, channels: 3, data: out.data };
+    const bicubic = imresize(to8bit(imresize(hr, 24, 24)), 48, 48);
+    assert(psnr8(restored, hr) > psnr8(bicubic, hr) + MARGIN_DB, `IRN ${psnr8(restored, hr).toFixed(2)} dB vs bicubic ${psnr8(bicubic, hr).toFixed(2)} dB`);
+    el.remove();
   });
 });

@@ -1,6 +1,6 @@
 // Model loading for the browser Rescaler: presets by name from a weights folder, checked
 // against its manifest.json (SHA-256), cached by name and version (Cache API, or IndexedDB),
-// and the real shipped weights from the default location (the repository's weights/).
+// and the real shipped weights from the default location (the package @irn/weights).
 import * as tf from '@tensorflow/tfjs-core';
 import {
   IntegrityError,
@@ -113,12 +113,13 @@ describe('Rescaler: models', () => {
     assert(/could not download the weights manifest .*HTTP 404/.test(missing.message), missing.message);
   });
 
-  it('loads the shipped weights/irn-x2 from the default location, checked against weights/manifest.json', async () => {
-    // weights/ at the repository root, found relative to the module (no weightsUrl). If this
-    // fails with a SHA-256 mismatch, the weights were retrained: run pnpm weights:manifest.
-    const rescaler = await Rescaler.create({ model: 'irn-x2', backend: 'wasm', wasmPaths: WASM_PATHS, cache: 'none' });
+  it('loads the shipped irn-x2 by default from @irn/weights, checked against its SHA-256', async () => {
+    // No weightsUrl: @irn/core imports @irn/weights (packages/weights/dist/, built from the
+    // repository's weights/ by pnpm build). If this fails with a SHA-256 mismatch, the weights
+    // were retrained: run pnpm weights:manifest and pnpm build.
+    const rescaler = await Rescaler.create({ model: 'irn-x2', backend: 'wasm', wasmPaths: WASM_PATHS, cache: 'none', cdn: false });
     try {
-      assert(rescaler.modelInfo.url?.endsWith('/weights/irn-x2/model.json') === true, `loaded ${rescaler.modelInfo.url}`);
+      assert(rescaler.modelInfo.url?.endsWith('/packages/weights/dist/irn-x2/model.json') === true, `loaded ${rescaler.modelInfo.url}`);
       const lr = await rescaler.downscale(RGB_URL, { output: 'raster' });
       assert(lr.width === 12 && lr.height === 10, `LR ${lr.width}x${lr.height}`);
       const hr = await rescaler.upscale(lr.image, { output: 'raster', width: 23, height: 19 });

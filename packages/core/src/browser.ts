@@ -2,16 +2,17 @@
  * `@irn/core/browser`: IRN in web pages. {@link Rescaler} picks a TensorFlow.js backend
  * (WebGPU, WebGL, wasm, cpu; imported lazily), falls back when one fails, reads and writes
  * the browser's image types, reports progress, cancels, and can run in a module Web Worker;
- * presets are downloaded once, checked against `weights/manifest.json` and cached.
+ * presets (from `@irn/weights`, a CDN or a folder) are downloaded once, checked against their
+ * SHA-256 and cached.
  * Everything in `@irn/core` is re-exported, so a page needs this one import.
  *
  * @example
  * import { Rescaler } from '@irn/core/browser';
- * const rescaler = await Rescaler.create({ model: 'irn-x2', weightsUrl: '/weights/', worker: true });
+ * const rescaler = await Rescaler.create({ model: 'irn-x2', worker: true });
  * const { image } = await rescaler.upscale(lrPngFile, { output: 'bitmap' });
  */
 export * from './index.js';
-export { defaultWasmPaths, defaultWeightsUrl } from './browser/locations.js';
+export { defaultWasmPaths } from './browser/locations.js';
 export { Rescaler, type RescalerEventMap, type RescalerFallbackEvent, type RescalerModelInfo, type RescalerOptions } from './browser/rescaler.js';
 export {
   BACKEND_ORDER,
@@ -34,6 +35,7 @@ export type { DownscaleCallOptions, RescaleResult, UpscaleCallOptions } from './
 export { decodeInput, type DecodedInput, type DecodeInputOptions, type ImageInput } from './browser/inputs.js';
 export { encodeOutput, rasterToImageData, type OutputKind, type OutputTypes } from './browser/outputs.js';
 export {
+  DEFAULT_WEIGHTS_CDN,
   IntegrityError,
   MODEL_CACHE_NAME,
   isPresetName,
@@ -44,6 +46,9 @@ export {
   type ModelLoadOptions,
   type WeightsManifest,
   type WeightsManifestEntry,
+  type WeightsPackage,
+  type WeightsPackageFile,
+  type WeightsPackagePreset,
 } from './browser/model-loader.js';
 /** Errors across `postMessage` (name, message and stack kept; `AbortError` stays a DOMException). */
 export { deserializeError, serializeError, type SerializedError } from './browser/protocol.js';

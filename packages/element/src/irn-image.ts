@@ -13,8 +13,18 @@ export type IrnImageStatus = 'idle' | 'waiting' | 'queued' | 'running' | 'restor
 
 /** Page-wide defaults for every `<irn-image>` (attributes win). Set them before elements connect. */
 export interface IrnImageDefaults {
-  /** Folder of the presets (`manifest.json`, `irn-x2/`, ...); default: `@irn/core`'s (the repository's `weights/`). */
+  /**
+   * Folder of the presets (`manifest.json`, `irn-x2/`, ...). Default: none; presets come from
+   * the `@irn/weights` package (a dependency of `@irn/core`, or the copies beside the
+   * one-file bundle), then from {@link IrnImageDefaults.weightsCdn}.
+   */
   weightsBase?: string;
+  /**
+   * A CDN that serves npm packages by name and version (`<cdn>@irn/weights@<version>/...`),
+   * where presets are fetched when the package's own files fail; `false`: never. Default
+   * `@irn/core`'s `DEFAULT_WEIGHTS_CDN` (jsDelivr). SHA-256 checks apply alike.
+   */
+  weightsCdn?: string | false;
   /** Run the model in a Web Worker (default true in `@irn/element`, false in the `<script>` bundle). */
   worker: boolean;
   /**
@@ -26,7 +36,7 @@ export interface IrnImageDefaults {
   rootMargin: string;
 }
 
-const RESTART_KEYS = ['src', 'model', 'weightsBase', 'backend', 'worker', 'z', 'temperature', 'seed', 'scale'] as const;
+const RESTART_KEYS = ['src', 'model', 'weightsBase', 'weightsCdn', 'backend', 'worker', 'z', 'temperature', 'seed', 'scale'] as const;
 
 /** `worker` attribute: present, `""`, `"true"` or `"on"` -> true; `"false"` or `"off"` -> false. */
 const workerConverter = {
@@ -56,7 +66,7 @@ interface ElementJob extends QueuedJob {
  *
  * @example
  * <script type="module" src="https://example.com/irn-image.bundle.js"></script>
- * <irn-image src="photo.lr.png" scale="2" alt="Harbour at dusk" weights-base="/weights/"></irn-image>
+ * <irn-image src="photo.lr.png" scale="2" alt="Harbour at dusk"></irn-image>
  *
  * @tag irn-image
  * @fires {IrnLoadStartEvent} irn-load-start - The element's turn came: the model loads (if needed) and the image restores.
@@ -93,6 +103,7 @@ export class IrnImage extends LitElement {
     width: { type: Number },
     height: { type: Number },
     weightsBase: { type: String, attribute: 'weights-base' },
+    weightsCdn: { type: String, attribute: 'weights-cdn' },
     worker: { attribute: 'worker', converter: workerConverter },
   };
 
@@ -103,7 +114,7 @@ export class IrnImage extends LitElement {
   declare src: string | undefined;
   /** The model's scale; default: the PNG's `irn` chunk, else the model's. */
   declare scale: number | undefined;
-  /** A preset name (`irn-x2`, `irn-x4`, found in `weights-base`) or a model.json URL; default `irn-x<scale>`. */
+  /** A preset name (`irn-x2`, `irn-x4`: from `@irn/weights`, or `weights-base`) or a model.json URL; default `irn-x<scale>`. */
   declare model: string | undefined;
   /** `lazy` (default): restore only near the viewport; `eager`: at once. */
   declare loading: 'lazy' | 'eager';
@@ -121,8 +132,13 @@ export class IrnImage extends LitElement {
   declare width: number | undefined;
   /** Display height in CSS pixels (default: the restored height). */
   declare height: number | undefined;
-  /** Folder of the presets (`manifest.json`, `irn-x2/`, ...); default {@link IrnImage.defaults}. */
+  /** Folder of the presets (`manifest.json`, `irn-x2/`, ...); default {@link IrnImage.defaults}: none, `@irn/weights`. */
   declare weightsBase: string | undefined;
+  /**
+   * The CDN presets fall back to (a URL serving npm packages, such as `https://unpkg.com/`),
+   * or `off` for none; default {@link IrnImage.defaults}. Not used with `weights-base`.
+   */
+  declare weightsCdn: string | undefined;
   /** Restore in a Web Worker; default {@link IrnImage.defaults}. */
   declare worker: boolean | undefined;
 
@@ -397,12 +413,14 @@ export class IrnImage extends LitElement {
     const base = document.baseURI;
     const isUrl = !/^[A-Za-z0-9][A-Za-z0-9_-]*$/.test(model);
     const weightsBase = this.weightsBase ?? IrnImage.defaults.weightsBase;
+    const cdn = this.weightsCdn != null ? (['off', 'false', 'none'].includes(this.weightsCdn.toLowerCase()) ? false : this.weightsCdn) : IrnImage.defaults.weightsCdn;
     const { wasmPaths } = IrnImage.defaults;
     return sharedRescaler({
       model: isUrl ? new URL(model, base).href : model,
       backend: this.backend || 'auto',
       worker: this.worker ?? IrnImage.defaults.worker,
       ...(weightsBase != null ? { weightsUrl: new URL(weightsBase.replace(/\/?$/, '/'), base).href } : {}),
+      ...(cdn != null ? { cdn: cdn === false ? false : new URL(cdn.replace(/\/?$/, '/'), base).href } : {}),
       ...(wasmPaths != null ? { wasmPaths: new URL(wasmPaths, base).href } : {}),
     });
   }
@@ -479,7 +497,7 @@ declare global {
  * @throws Error naming `src` when the file is none of the LR formats or its headers are bad.
  */
 async function readOtherLrInfo(src: string, bytes: Uint8Array): Promise<LrPngInfo> {
-  const { readLrFileInfo, sniffLrFormat } = await import('@irn/core/browser');
+  const { readLrFileInfo, sniffLrFormat } = await import('@irn/core');
   const format = sniffLrFormat(bytes);
   if (format == null || format === 'png') {
     throw new Error(`${src} is not a PNG, WebP or JPEG file (IRN needs the LR image that irn downscale writes)`);

@@ -1,16 +1,19 @@
 import type { BackendChoice, Rescaler } from '@irn/core/browser';
 
-type Core = typeof import('@irn/core/browser');
+type Core = typeof import('@irn/core/browser/rescaler');
 
 let core: Promise<Core> | null = null;
 
 /**
- * `@irn/core/browser` (and through it TensorFlow.js), imported on first use only: importing
- * `@irn/element` must stay cheap and safe where there is no DOM (server-side rendering).
+ * `@irn/core`'s Rescaler (and through it TensorFlow.js), imported on first use only: importing
+ * `@irn/element` must stay cheap and safe where there is no DOM (server-side rendering). The
+ * narrow `@irn/core/browser/rescaler`, not the `@irn/core/browser` barrel: with a worker, the
+ * page then loads no TensorFlow.js with esbuild too, whose code splitting puts what a barrel
+ * re-exports into the chunk that imports it (bench/bundle-size.ts).
  */
 export function loadCore(): Promise<Core> {
   if (core == null) {
-    core = import('@irn/core/browser');
+    core = import('@irn/core/browser/rescaler');
     core.catch(() => (core = null));
   }
   return core;
@@ -21,8 +24,10 @@ export interface SharedModelKey {
   /** A preset name, or an absolute model.json URL. */
   model: string;
   backend: BackendChoice;
-  /** Absolute URL of the presets' folder; undefined: the library's default. */
+  /** Absolute URL of the presets' folder; undefined: the library's default (`@irn/weights`). */
   weightsUrl?: string;
+  /** Absolute URL of the CDN presets fall back to, or false for none; undefined: the library's default. */
+  cdn?: string | false;
   worker: boolean;
   wasmPaths?: string;
 }
@@ -35,7 +40,7 @@ const rescalers = new Map<string, Promise<Rescaler>>();
  * a later element tries again.
  */
 export function sharedRescaler(key: SharedModelKey): Promise<Rescaler> {
-  const id = JSON.stringify([key.model, key.backend, key.weightsUrl ?? null, key.worker, key.wasmPaths ?? null]);
+  const id = JSON.stringify([key.model, key.backend, key.weightsUrl ?? null, key.cdn ?? null, key.worker, key.wasmPaths ?? null]);
   let pending = rescalers.get(id);
   if (pending == null) {
     const created = loadCore().then(({ Rescaler }) =>
@@ -44,6 +49,7 @@ export function sharedRescaler(key: SharedModelKey): Promise<Rescaler> {
         backend: key.backend,
         worker: key.worker,
         ...(key.weightsUrl != null ? { weightsUrl: key.weightsUrl } : {}),
+        ...(key.cdn != null ? { cdn: key.cdn } : {}),
         ...(key.wasmPaths != null ? { wasmPaths: key.wasmPaths } : {}),
       }),
     );

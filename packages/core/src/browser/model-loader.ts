@@ -1,4 +1,6 @@
-import * as tf from '@tensorflow/tfjs-core';
+// Types only: a page whose Rescaler computes in a worker loads models without loading
+// TensorFlow.js (only the IndexedDB cache needs it, imported there on demand).
+import type * as tf from '@tensorflow/tfjs-core';
 import { checkModelArtifacts, checkShardPath, MAX_MODEL_JSON_BYTES, parseModelJson } from '../io/weight-specs.js';
 import { resolveLimits, type Limits } from '../limits.js';
 
@@ -20,14 +22,69 @@ export type WeightsManifest = Record<string, WeightsManifestEntry>;
  */
 export type ModelCacheMode = 'auto' | 'cache-api' | 'indexeddb' | 'none';
 
+/** One file of a {@link WeightsPackage} preset. */
+export interface WeightsPackageFile {
+  /** Where the page loads it from (relative URLs resolve against the page). */
+  url: string;
+  /** Its path inside the npm package (`dist/irn-x2/model.json`), for a CDN that serves npm packages. */
+  path: string;
+  /** SHA-256 of its bytes, lowercase hex. */
+  sha256: string;
+}
+
+/** One preset of a {@link WeightsPackage}. */
+export interface WeightsPackagePreset {
+  /** Changes whenever any of its files does; caches key by it. */
+  version: string;
+  /** Its scale factor, when the package says. */
+  scale?: number;
+  /** File name (`model.json` and the shards it lists) -> the file. */
+  files: Record<string, WeightsPackageFile>;
+}
+
+/**
+ * An npm package of presets, such as `@irn/weights` (`import * as weights from
+ * '@irn/weights'`): every file with its own URL, which the package writes as a literal
+ * `new URL('./irn-x2/model.json', import.meta.url)` so that bundlers emit the files and give
+ * their final (possibly hashed) URLs, and its SHA-256.
+ */
+export interface WeightsPackage {
+  /** npm name (`@irn/weights`): with {@link version}, where a CDN serves the same files. */
+  packageName: string;
+  /** npm version. */
+  version: string;
+  /** Preset name (`irn-x2`) -> its files. */
+  presets: Record<string, WeightsPackagePreset>;
+}
+
+/**
+ * The CDN presets fall back to when the package's own file URLs fail: jsDelivr, which serves
+ * every npm package by name and version (`<cdn>@irn/weights@0.1.0/dist/irn-x2/model.json`).
+ */
+export const DEFAULT_WEIGHTS_CDN = 'https://cdn.jsdelivr.net/npm/';
+
 /** Options of {@link loadModelArtifacts}. */
 export interface ModelLoadOptions {
   /**
    * Folder of the presets, holding `manifest.json` and one folder per preset
-   * (`<weightsUrl>irn-x2/model.json`); relative URLs resolve against the page. Required to
-   * load a preset by name.
+   * (`<weightsUrl>irn-x2/model.json`); relative URLs resolve against the page. When given,
+   * presets are loaded from there only (no package, no CDN).
    */
   weightsUrl?: string | URL;
+  /**
+   * The presets as an npm package object (`import * as weights from '@irn/weights'`), used
+   * when `weightsUrl` is not given. Default: `@irn/weights` itself, imported on the first
+   * preset load (a chunk of its own: pages that never load a preset never fetch it).
+   */
+  weights?: WeightsPackage;
+  /**
+   * Where to fetch a package's presets when its own file URLs fail (network error, HTTP
+   * error, an HTML page instead of the file, a SHA-256 mismatch): the base URL of a CDN that
+   * serves npm packages as `<cdn><name>@<version>/<path>`, such as `https://unpkg.com/`.
+   * Default {@link DEFAULT_WEIGHTS_CDN}; `false` never leaves the package's URLs. The
+   * SHA-256 checks apply to the CDN's files alike. Not used with `weightsUrl`.
+   */
+  cdn?: string | URL | false;
   /** Default `'auto'`. Only presets are cached: a model.json URL has no version to key by. */
   cache?: ModelCacheMode;
   /**
@@ -86,9 +143,12 @@ export function isPresetName(model: string): boolean {
 }
 
 /**
- * Reads a model's files: a preset by name from `options.weightsUrl` (checked against its
- * `manifest.json` and cached by name and version), or a `model.json` URL (weights as listed
- * in it, not checked against hashes, not cached beyond the HTTP cache).
+ * Reads a model's files: a preset by name, or a `model.json` URL (weights as listed in it,
+ * not checked against hashes, not cached beyond the HTTP cache). A preset comes from
+ * `options.weightsUrl` when given (checked against its `manifest.json`); else from the
+ * package `options.weights` (default `@irn/weights`), each file from its own URL, and when
+ * those fail from `options.cdn`, each file checked against the package's SHA-256. Presets are
+ * cached by name and version.
  *
  * Either way the files are treated as untrusted: model.json is read up to
  * `MAX_MODEL_JSON_BYTES`; its weight files must lie under its own folder (same origin, a
@@ -98,9 +158,11 @@ export function isPresetName(model: string): boolean {
  * describe (a response whose Content-Length says more is refused before its body is read);
  * and every weight must be finite.
  *
- * @throws IntegrityError when a preset file's SHA-256 differs from the manifest; LimitError
- *   when the specs pass a limit; Error when a download fails, the preset is not in the
- *   manifest, the page cannot compute SHA-256, or a check above fails.
+ * @throws IntegrityError when a preset file's SHA-256 differs from the manifest (from
+ *   `weightsUrl`); LimitError when the specs pass a limit; Error when a download fails, the
+ *   preset is not in the manifest, the page cannot compute SHA-256, or a check above fails;
+ *   from a package, one Error that names every URL tried and why each failed (its `cause`,
+ *   an AggregateError, holds each failure).
  * @example
  * const { artifacts } = await loadModelArtifacts('irn-x2', { weightsUrl: '/weights/' });
  * const model = await IrnModel.load(tf.io.fromMemory(artifacts));
@@ -122,14 +184,97 @@ export async function loadModelArtifacts(model: string | URL, options: ModelLoad
 }
 
 async function loadPreset(name: string, options: ModelLoadOptions, fetchFn: typeof fetch, limits: Limits): Promise<LoadedArtifacts> {
-  if (options.weightsUrl == null) throw new Error(`cannot load the preset "${name}": no weightsUrl to find it in`);
-  const base = resolveUrl(String(options.weightsUrl).replace(/\/?$/, '/'));
-  const manifestUrl = new URL('manifest.json', base);
-  const manifest = await readManifest(manifestUrl, fetchFn);
-  const entry = Object.hasOwn(manifest, name) ? manifest[name] : undefined;
-  if (entry == null) {
-    throw new Error(`no model "${name}" in ${manifestUrl.href}; it lists ${Object.keys(manifest).join(', ') || 'none'}`);
+  if (options.weightsUrl != null) {
+    const base = resolveUrl(String(options.weightsUrl).replace(/\/?$/, '/'));
+    const manifestUrl = new URL('manifest.json', base);
+    const manifest = await readManifest(manifestUrl, fetchFn);
+    const entry = Object.hasOwn(manifest, name) ? manifest[name] : undefined;
+    if (entry == null) {
+      throw new Error(`no model "${name}" in ${manifestUrl.href}; it lists ${Object.keys(manifest).join(', ') || 'none'}`);
+    }
+    const source: PresetSource = { model: () => new URL(`${name}/model.json`, base), locate: null, cacheKey: (_file, url) => cacheKey(url, entry.version) };
+    return readPreset(name, entry, [source], null, options, fetchFn, limits);
   }
+
+  const pkg = options.weights ?? (await defaultWeightsPackage());
+  const label = `${pkg.packageName}@${pkg.version}`;
+  const preset = pkg.presets != null && Object.hasOwn(pkg.presets, name) ? pkg.presets[name] : undefined;
+  if (preset == null) throw new Error(`no model "${name}" in ${label}; it has ${Object.keys(pkg.presets ?? {}).join(', ') || 'none'}`);
+  const fileOf = (file: string): WeightsPackageFile => {
+    const f = Object.hasOwn(preset.files, file) ? preset.files[file] : undefined;
+    if (f == null) throw new Error(`${label} lists no file ${name}/${file}`);
+    return f;
+  };
+  const entry: WeightsManifestEntry = { version: preset.version, files: Object.fromEntries(Object.entries(preset.files).map(([f, v]) => [f, v.sha256])) };
+  // Keyed by package, preset, file and version, not by URL: a bundler's hashed file names and
+  // the CDN's copy then share one cached copy, and older versions are dropped.
+  const key = (file: string): string =>
+    new URL(`${encodeURIComponent(pkg.packageName)}/${name}/${encodeURIComponent(file)}?irn-version=${encodeURIComponent(preset.version)}`, PACKAGE_CACHE_BASE).href;
+  const sources: PresetSource[] = [{ model: () => resolveUrl(fileOf('model.json').url), locate: (file) => resolveUrl(fileOf(file).url), cacheKey: key }];
+  const cdn = options.cdn ?? DEFAULT_WEIGHTS_CDN;
+  if (cdn !== false) {
+    const folder = (): URL => new URL(`${pkg.packageName}@${pkg.version}/`, resolveUrl(String(cdn).replace(/\/?$/, '/')));
+    const onCdn = (file: string): URL => {
+      const { path } = fileOf(file);
+      const base = folder();
+      const url = /^[A-Za-z0-9_@.-]+(\/[A-Za-z0-9_@.-]+)*$/.test(path) && !path.split('/').includes('..') ? new URL(path, base) : null;
+      if (url == null || !url.href.startsWith(base.href)) throw new Error(`${label} gives ${name}/${file} the path ${JSON.stringify(path)}, which is not a path inside the package`);
+      return url;
+    };
+    sources.push({ model: () => onCdn('model.json'), locate: onCdn, cacheKey: key });
+  }
+  return readPreset(name, entry, sources, label, options, fetchFn, limits);
+}
+
+/** Base of the Cache API keys of package presets (never fetched: `.invalid` cannot resolve). */
+const PACKAGE_CACHE_BASE = 'https://irn-weights.invalid/';
+
+/** One place a preset's files may come from. */
+interface PresetSource {
+  /** The model.json URL (a function: a malformed URL fails this source, not the whole load). */
+  model: () => URL;
+  /** The URL of a shard; null: the shard's path resolved against model.json, inside its folder. */
+  locate: ((file: string) => URL) | null;
+  /** The Cache API key of a file. */
+  cacheKey: (file: string, url: URL) => string;
+}
+
+let defaultWeights: Promise<WeightsPackage> | null = null;
+
+/**
+ * `@irn/weights`, imported on first use. A dynamic import, so bundlers put it (and the
+ * weight files its literal URLs point at) in a chunk of its own, fetched only with a preset.
+ */
+function defaultWeightsPackage(): Promise<WeightsPackage> {
+  if (defaultWeights == null) {
+    defaultWeights = import('@irn/weights').then(
+      (m) => ({ packageName: m.packageName, version: m.version, presets: m.presets }),
+      (e: unknown) => {
+        throw new Error(
+          `the presets come from the package @irn/weights by default, which could not be imported (${(e as Error).message}); ` +
+            'install it, or pass weightsUrl (a folder with manifest.json) or weights',
+          { cause: e },
+        );
+      },
+    );
+    defaultWeights.catch(() => (defaultWeights = null));
+  }
+  return defaultWeights;
+}
+
+/**
+ * Reads preset `name` (files and hashes in `entry`) from the first of `sources` that works,
+ * through the page's cache. `label` names the package when there are fallbacks to report.
+ */
+async function readPreset(
+  name: string,
+  entry: WeightsManifestEntry,
+  sources: PresetSource[],
+  label: string | null,
+  options: ModelLoadOptions,
+  fetchFn: typeof fetch,
+  limits: Limits,
+): Promise<LoadedArtifacts> {
   const verify = options.verify ?? true;
   if (verify && globalThis.crypto?.subtle == null) {
     throw new Error(
@@ -137,29 +282,48 @@ async function loadPreset(name: string, options: ModelLoadOptions, fetchFn: type
         'serve the page over https, or pass verify: false',
     );
   }
-  const url = new URL(`${name}/model.json`, base);
   const mode = resolveCacheMode(options.cache ?? 'auto');
-  const result = (from: LoadedArtifacts['from'], artifacts: LoadedArtifacts['artifacts']): LoadedArtifacts => ({
+  const check = verify ? { name, entry } : null;
+  const result = (url: URL, from: LoadedArtifacts['from'], artifacts: LoadedArtifacts['artifacts']): LoadedArtifacts => ({
     artifacts,
     url: url.href,
     name,
     version: entry.version,
     from,
   });
-
-  if (mode === 'indexeddb') {
-    const key = `${IDB_PREFIX}${name}@${entry.version}`;
-    const stored = await idbLoad(key);
-    if (stored != null) return result('indexeddb', stored);
-    const artifacts = await readModel(url, new FileSource(fetchFn, null, verify ? { name, entry } : null), { name, entry }, limits);
-    await idbSave(key, artifacts, `${IDB_PREFIX}${name}@`);
-    return result('network', artifacts);
+  const idbKey = mode === 'indexeddb' ? `${IDB_PREFIX}${name}@${entry.version}` : null;
+  if (idbKey != null) {
+    const stored = await idbLoad(idbKey);
+    if (stored != null) {
+      let url: URL;
+      try {
+        url = sources[0].model();
+      } catch {
+        url = new URL(`${IDB_PREFIX}${name}@${entry.version}`);
+      }
+      return result(url, 'indexeddb', stored);
+    }
   }
   const cache = mode === 'cache-api' ? await openCache() : null;
-  const files = new FileSource(fetchFn, cache == null ? null : { cache, version: entry.version }, verify ? { name, entry } : null);
-  const artifacts = await readModel(url, files, { name, entry }, limits);
-  if (cache != null) await files.dropOtherVersions();
-  return result(files.fromNetwork ? 'network' : 'cache-api', artifacts);
+  const errors: Error[] = [];
+  for (const source of sources) {
+    try {
+      const url = source.model();
+      const files = new FileSource(fetchFn, cache == null ? null : { cache, key: source.cacheKey }, check);
+      const artifacts = await readModel(url, files, { name, entry }, limits, source.locate);
+      if (idbKey != null) await idbSave(idbKey, artifacts, `${IDB_PREFIX}${name}@`);
+      if (cache != null) await files.dropOtherVersions();
+      return result(url, files.fromNetwork ? 'network' : 'cache-api', artifacts);
+    } catch (e) {
+      errors.push(e instanceof Error ? e : new Error(String(e)));
+    }
+  }
+  // A weights folder has one source: its error as it was (an IntegrityError stays one).
+  if (label == null) throw errors[0];
+  const tried = errors.map((e) => e.message.replace(/\s*\n\s*/g, ' ')).join('; then ');
+  throw new Error(`could not load the preset "${name}" of ${label} from ${sources.length === 1 ? 'its files (no CDN: cdn is false)' : "its files nor the CDN"}: ${tried}`, {
+    cause: new AggregateError(errors, `every source of ${name} failed`),
+  });
 }
 
 /** Manifests already read in this page, by URL: a second load of a preset needs no request. */
@@ -193,6 +357,7 @@ async function readModel(
   files: FileSource,
   preset: { name: string; entry: WeightsManifestEntry } | null,
   limits: Limits,
+  locate: ((file: string) => URL) | null = null,
 ): Promise<LoadedArtifacts['artifacts']> {
   const jsonBytes = await files.get('model.json', url, { left: MAX_MODEL_JSON_BYTES, of: `the ${MAX_MODEL_JSON_BYTES} bytes a model.json may have` });
   // A model.json that is a blob: URL was made by a page of its origin (for example the
@@ -209,7 +374,10 @@ async function readModel(
   }
   // A blob: URL is opaque: it has no folder, and relative paths cannot resolve against it.
   const folder = blob ? url : new URL('.', url);
+  // A package gives each file its own URL (a bundler may have renamed and moved it); every
+  // path was checked above to be one of the preset's files.
   const urls = paths.map((p) => {
+    if (locate != null) return locate(p);
     let shard: URL;
     try {
       shard = new URL(p, url);
@@ -231,8 +399,7 @@ async function readModel(
     throw new Error(`the weights of ${url.href} hold ${weightData.byteLength} bytes, model.json describes ${expected}`);
   }
   const weightSpecs = groups.flatMap((group) => group.weights);
-  const artifacts = await tf.io.getModelArtifactsForJSON(modelJson, async () => [weightSpecs, weightData]);
-  return artifacts as LoadedArtifacts['artifacts'];
+  return artifactsOf(modelJson, weightSpecs, weightData);
 }
 
 /** Downloads files, through a Cache API cache when given, checking SHA-256 when given hashes. */
@@ -242,13 +409,13 @@ class FileSource {
 
   constructor(
     private readonly fetchFn: typeof fetch,
-    private readonly cache: { cache: Cache; version: string } | null,
+    private readonly cache: { cache: Cache; key: (file: string, url: URL) => string } | null,
     private readonly check: { name: string; entry: WeightsManifestEntry } | null,
   ) {}
 
   /** The bytes of `file` (at `url`), at most `budget.left` of them, which it decreases. */
   async get(file: string, url: URL, budget: Budget): Promise<Uint8Array> {
-    const key = this.cache == null ? null : cacheKey(url, this.cache.version);
+    const key = this.cache == null ? null : this.cache.key(file, url);
     if (key != null) {
       this.stored.push(key);
       const hit = await this.cache!.cache.match(key).catch(() => undefined);
@@ -362,7 +529,19 @@ async function openCache(): Promise<Cache> {
   return caches.open(MODEL_CACHE_NAME);
 }
 
+/**
+ * The artifacts of a model.json and its weights, as `tf.io.getModelArtifactsForJSON` builds
+ * them (written out here so that loading a model needs no TensorFlow.js).
+ */
+function artifactsOf(modelJson: tf.io.ModelJSON, weightSpecs: tf.io.WeightsManifestEntry[], weightData: ArrayBuffer): LoadedArtifacts['artifacts'] {
+  const { modelTopology, format, generatedBy, convertedBy, trainingConfig, signature, userDefinedMetadata, modelInitializer, initializerSignature } = modelJson;
+  const optional = { trainingConfig, signature, userDefinedMetadata, modelInitializer, initializerSignature };
+  const present = Object.fromEntries(Object.entries(optional).filter(([, v]) => v != null));
+  return { modelTopology, format, generatedBy, convertedBy, ...present, weightSpecs, weightData };
+}
+
 async function idbLoad(key: string): Promise<LoadedArtifacts['artifacts'] | null> {
+  const tf = await import('@tensorflow/tfjs-core');
   const models = await tf.io.listModels().catch(() => ({}) as Record<string, unknown>);
   if (!(key in models)) return null;
   const artifacts = await tf.io.getLoadHandlers(key)[0].load!();
@@ -371,6 +550,7 @@ async function idbLoad(key: string): Promise<LoadedArtifacts['artifacts'] | null
 }
 
 async function idbSave(key: string, artifacts: tf.io.ModelArtifacts, prefix: string): Promise<void> {
+  const tf = await import('@tensorflow/tfjs-core');
   await tf.io.getSaveHandlers(key)[0].save!(artifacts);
   for (const other of Object.keys(await tf.io.listModels())) {
     if (other.startsWith(prefix) && other !== key) await tf.io.removeModel(other);

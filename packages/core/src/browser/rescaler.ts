@@ -7,14 +7,14 @@ import type { ImageInput } from './inputs.js';
 import { loadModelArtifacts, type LoadedArtifacts, type ModelLoadOptions } from './model-loader.js';
 import type { OutputKind, OutputTypes } from './outputs.js';
 import type { DownscaleCallOptions, RescaleResult, UpscaleCallOptions } from './pipeline.js';
-import { defaultWeightsUrl, startDefaultWorker } from './locations.js';
+import { startDefaultWorker } from './locations.js';
 import type { WorkerClient } from './worker-client.js';
 
 /** Options of {@link Rescaler.create}. */
 export interface RescalerOptions extends ModelLoadOptions, BackendSetup {
   /**
-   * The model: a preset name (`'irn-x2'`, `'irn-x4'`, found under `weightsUrl`, checked
-   * against its `manifest.json` and cached), a `model.json` URL, or an {@link IrnModel}
+   * The model: a preset name (`'irn-x2'`, `'irn-x4'`: from `weightsUrl` when given, else
+   * from `@irn/weights` or a CDN; checked against SHA-256 and cached), a `model.json` URL, or an {@link IrnModel}
    * (its weights are copied; the caller keeps and disposes the original).
    */
   model: string | URL | IrnModel;
@@ -25,8 +25,8 @@ export interface RescalerOptions extends ModelLoadOptions, BackendSetup {
    */
   limits?: Partial<Limits>;
   /**
-   * Folder of the presets: `manifest.json` and one folder per preset. Default
-   * {@link defaultWeightsUrl}: the repository's `weights/`, relative to the library's code.
+   * Folder of the presets: `manifest.json` and one folder per preset. Default: none, the
+   * presets come from the `weights` package (`@irn/weights`), then from `cdn`.
    */
   weightsUrl?: string | URL;
   /**
@@ -278,7 +278,7 @@ class LocalImpl {
 async function readArtifacts(options: RescalerOptions): Promise<{ artifacts: LoadedArtifacts['artifacts']; info: RescalerModelInfo }> {
   const { model } = options;
   if (typeof model === 'string' || model instanceof URL) {
-    const { artifacts, ...info } = await loadModelArtifacts(model, { ...options, weightsUrl: options.weightsUrl ?? defaultWeightsUrl() });
+    const { artifacts, ...info } = await loadModelArtifacts(model, options);
     return { artifacts, info };
   }
   if (model == null || typeof (model as IrnModel).save !== 'function') {

@@ -1,0 +1,81 @@
+/**
+ * The build of @irn/weights (src/build.mjs) against the repository's weights/: the generated
+ * index.js names every file of weights/manifest.json as a literal `new URL('./...',
+ * import.meta.url)` (what bundlers turn into assets), with the manifest's versions and hashes
+ * and the package's name and version; and the build refuses a manifest that disagrees with
+ * the files. Builds into temporary folders, so it needs no prior `pnpm build`.
+ */
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+// @ts-expect-error: a plain .mjs script without types
+import { buildWeightsPackage, literalUrls } from './build.mjs';
+
+const WEIGHTS = fileURLToPath(new URL('../../../weights/', import.meta.url));
+const PKG_DIR = fileURLToPath(new URL('..', import.meta.url));
+
+type Manifest = Record<string, { version: string; files: Record<string, string> }>;
+interface Index {
+  packageName: string;
+  version: string;
+  presets: Record<string, { version: string; scale: number; files: Record<string, { url: string; path: string; sha256: string }> }>;
+}
+
+let tmp: string;
+before(async () => {
+  tmp = await mkdtemp(join(tmpdir(), 'irn-weights-'));
+});
+after(() => rm(tmp, { recursive: true, force: true }));
+
+describe('@irn/weights build', () => {
+  it('generates an index with every manifest file as a literal URL, with its hash, and the versions', async () => {
+    const out = join(tmp, 'dist');
+    await buildWeightsPackage({ outDir: out });
+    const manifest = JSON.parse(await readFile(join(WEIGHTS, 'manifest.json'), 'utf8')) as Manifest;
+    const pkg = JSON.parse(await readFile(join(PKG_DIR, 'package.json'), 'utf8')) as { name: string; version: string };
+    const text = await readFile(join(out, 'index.js'), 'utf8');
+
+    const expected = Object.entries(manifest).flatMap(([name, e]) => Object.keys(e.files).map((f) => `${name}/${f}`));
+    assert.ok(expected.length >= 4, `the manifest lists ${expected.join(', ')}`);
+    assert.deepEqual(literalUrls(text).sort(), expected.sort());
+    // Exactly the form bundlers recognise, once per file (not a variable, not a template).
+    for (const file of expected) assert.ok(text.includes(`new URL('./${file}', import.meta.url)`), file);
+
+    const index = (await import(pathToFileURL(join(out, 'index.js')).href)) as Index;
+    assert.equal(index.packageName, pkg.name);
+    assert.equal(index.version, pkg.version);
+    assert.deepEqual(Object.keys(index.presets), Object.keys(manifest));
+    for (const [name, entry] of Object.entries(manifest)) {
+      const preset = index.presets[name];
+      assert.equal(preset.version, entry.version, name);
+      assert.equal(preset.scale, Number(/^irn-x(\d+)$/.exec(name)?.[1]), `${name} scale`);
+      assert.deepEqual(Object.keys(preset.files), Object.keys(entry.files));
+      for (const [file, sha256] of Object.entries(entry.files)) {
+        const f = preset.files[file];
+        assert.equal(f.sha256, sha256, `${name}/${file}`);
+        assert.equal(f.path, `dist/${name}/${file}`);
+        // The URL points at the copy beside index.js, whose bytes have the manifest's hash.
+        assert.equal(f.url, pathToFileURL(join(out, name, file)).href);
+        assert.equal(createHash('sha256').update(await readFile(fileURLToPath(f.url))).digest('hex'), sha256);
+      }
+    }
+    assert.equal(await readFile(join(out, 'manifest.json'), 'utf8'), await readFile(join(WEIGHTS, 'manifest.json'), 'utf8'));
+  });
+
+  it('refuses to build when weights/manifest.json disagrees with the files', async () => {
+    const weights = join(tmp, 'weights');
+    await cp(WEIGHTS, weights, { recursive: true });
+    const shard = join(weights, 'irn-x2', 'group1-shard1of1.bin');
+    const bytes = await readFile(shard);
+    bytes[100] ^= 1;
+    await writeFile(shard, bytes);
+    const out = join(tmp, 'stale-dist');
+    await assert.rejects(buildWeightsPackage({ weightsDir: weights, outDir: out }), /manifest\.json does not match the files beside it: run pnpm weights:manifest/);
+    await rm(join(weights, 'manifest.json'));
+    await assert.rejects(buildWeightsPackage({ weightsDir: weights, outDir: out }), /manifest\.json is missing/);
+  });
+});
