@@ -135,8 +135,9 @@ for (const server of [
     name: 'pnpm example (<irn-image>)',
     cwd: `${ROOT}packages/element`,
     config: 'example/dev-server.config.mjs',
-    served: ['/packages/element/example/index.html', '/packages/element/example/photos/coffee.lr.png', '/weights/manifest.json'],
-    refused: ['/packages/element/src/irn-image.ts', '/packages/element/package.json', '/playground/index.html', '/samples/coffee.png'],
+    // The presets come from beside the one-file bundle (dist/weights/, from @irn/weights), not weights/.
+    served: ['/packages/element/example/index.html', '/packages/element/example/photos/coffee.lr.png', '/packages/element/dist/weights/irn-x2/model.json'],
+    refused: ['/packages/element/src/irn-image.ts', '/packages/element/package.json', '/playground/index.html', '/samples/coffee.png', '/weights/manifest.json'],
   },
 ]) {
   describe(server.name, () => {

@@ -1,7 +1,7 @@
 // `pnpm example` (root) / `pnpm --filter @irn/element example`: serves the example page with
-// the bundle it loads (packages/element/dist/, `pnpm build` first) and the presets in weights/
-// (with weights/manifest.json), which is why its root is the repository's. Only those are
-// served (allowOnly): the rest of the working tree (.git, sources, node_modules) is refused.
+// the bundle it loads (packages/element/dist/, `pnpm build` first), which has the presets of
+// @irn/weights beside it (dist/weights/); its root is the repository's. Only those are served
+// (allowOnly): the rest of the working tree (.git, sources, node_modules) is refused.
 // It listens on 127.0.0.1:8010 only, unless HOST (HOST=0.0.0.0) or PORT say otherwise.
 // localhost counts as a secure context, which the SHA-256 check of the weights needs.
 //
@@ -10,8 +10,8 @@
 import { fileURLToPath } from 'node:url';
 import { allowOnly, listenHost, pageUrl, startIfMain } from '../../../scripts/dev-server-guard.mjs';
 
-/** What the example page loads: itself and its photos, the element's bundle, and the presets. */
-export const ALLOWED = { folders: ['/packages/element/example/', '/packages/element/dist/', '/weights/'] };
+/** What the example page loads: itself and its photos, and the element's bundle with its .wasm files and presets. */
+export const ALLOWED = { folders: ['/packages/element/example/', '/packages/element/dist/'] };
 
 // Open the page in the default browser where there is a desktop to show it (not on a headless
 // Linux machine, nor with IRN_NO_OPEN=1).
