@@ -1,0 +1,82 @@
+// The image codecs of the rate–distortion benchmark (bench/rd.ts), in Node: Squoosh's builds
+// compiled to WebAssembly (`@jsquash/jpeg` = MozJPEG, `@jsquash/webp` = libwebp,
+// `@jsquash/avif` = libavif + libaom), pinned in the root package.json, so the figures are
+// the same wherever they run (the same builds run in browsers). Emscripten's loaders would
+// fetch the .wasm by URL, which Node cannot do for file: URLs, so each module is compiled here
+// from the file beside the package's JavaScript and handed to `init` (as core's lr-codecs.ts does).
+import { readFile } from 'node:fs/promises';
+
+/** 8-bit RGBA pixels, the codecs' common currency. */
+export interface Rgba {
+  width: number;
+  height: number;
+  data: Uint8ClampedArray;
+}
+
+/** The lossy codecs the benchmark sweeps. */
+export type LossyCodec = 'jpeg' | 'webp' | 'avif';
+
+/** Every encoding the benchmark writes: the lossy codecs at a quality, and two lossless ones. */
+export type Encoding = { codec: LossyCodec; quality: number } | { codec: 'webp-lossless' };
+
+type Encode = (image: Rgba, options: Record<string, unknown>) => Promise<ArrayBuffer>;
+type Decode = (buffer: ArrayBuffer) => Promise<Rgba>;
+
+const wasmOf: Record<LossyCodec, { encode: [string, string]; decode: [string, string] }> = {
+  jpeg: { encode: ['@jsquash/jpeg/encode.js', 'codec/enc/mozjpeg_enc.wasm'], decode: ['@jsquash/jpeg/decode.js', 'codec/dec/mozjpeg_dec.wasm'] },
+  // Node >= 20 has wasm SIMD, the build jsquash's webp `init` picks.
+  webp: { encode: ['@jsquash/webp/encode.js', 'codec/enc/webp_enc_simd.wasm'], decode: ['@jsquash/webp/decode.js', 'codec/dec/webp_dec.wasm'] },
+  // In Node jsquash's avif `init` takes the single-threaded encoder.
+  avif: { encode: ['@jsquash/avif/encode.js', 'codec/enc/avif_enc.wasm'], decode: ['@jsquash/avif/decode.js', 'codec/dec/avif_dec.wasm'] },
+};
+
+const loaded = new Map<string, Promise<Encode | Decode>>();
+
+async function load(codec: LossyCodec, kind: 'encode' | 'decode'): Promise<Encode | Decode> {
+  const key = `${codec}/${kind}`;
+  let p = loaded.get(key);
+  if (p == null) {
+    p = (async () => {
+      const [entry, wasmFile] = wasmOf[codec][kind];
+      const mod = (await import(entry)) as { init: (m: WebAssembly.Module) => Promise<unknown>; default: Encode | Decode };
+      await mod.init(await WebAssembly.compile(await readFile(new URL(wasmFile, import.meta.resolve(entry)))));
+      return mod.default;
+    })();
+    loaded.set(key, p);
+  }
+  return p;
+}
+
+/**
+ * Settings of each codec, fixed so that the figures are reproducible and named in the README:
+ * MozJPEG's defaults (progressive, trellis, optimised Huffman, 4:2:0: what Squoosh ships);
+ * libwebp lossy at method 6 (`cwebp -m 6`, its best, what the issue measured); libavif
+ * at speed 6 (jsquash's default; speed 4, the issue's, costs about 2x for a few per cent),
+ * 4:2:0, 8 bits; lossless WebP at `cwebp -lossless -z 9 -exact`.
+ */
+export const CODEC_SETTINGS = {
+  jpeg: {},
+  webp: { method: 6 },
+  avif: { speed: 6 },
+  'webp-lossless': { lossless: 1, method: 6, quality: 100, exact: 1 },
+} as const;
+
+/** Encodes `image` as `enc` says; the file's bytes. */
+export async function encode(image: Rgba, enc: Encoding): Promise<Uint8Array> {
+  const codec = enc.codec === 'webp-lossless' ? 'webp' : enc.codec;
+  const fn = (await load(codec, 'encode')) as Encode;
+  const options = enc.codec === 'webp-lossless' ? { ...CODEC_SETTINGS['webp-lossless'] } : { ...CODEC_SETTINGS[enc.codec], quality: enc.quality };
+  // The encoders read the buffer from offset 0: hand them a tight copy.
+  const data = new Uint8ClampedArray(image.data);
+  return new Uint8Array(await fn({ width: image.width, height: image.height, data }, options));
+}
+
+/** Decodes a file written by {@link encode} back to RGBA; checks the size it claims. */
+export async function decode(bytes: Uint8Array, codec: LossyCodec | 'webp-lossless', width: number, height: number): Promise<Rgba> {
+  const fn = (await load(codec === 'webp-lossless' ? 'webp' : codec, 'decode')) as Decode;
+  const copy = new Uint8Array(bytes.length);
+  copy.set(bytes);
+  const out = await fn(copy.buffer);
+  if (out.width !== width || out.height !== height) throw new Error(`${codec} decoded to ${out.width}x${out.height}, expected ${width}x${height}`);
+  return { width: out.width, height: out.height, data: new Uint8ClampedArray(out.data) };
+}

@@ -1,0 +1,163 @@
+// The pure half of the rate–distortion benchmark: per-image measurements to mean curves,
+// Bjøntegaard deltas between them, the issue's targets, and the Markdown tables.
+import { bdPsnr, bdRate, logRates, qualityAt, type RdPoint } from './bd.js';
+
+/** One measured point of one method on one image. */
+export interface Measurement {
+  /** e.g. `photo-jpeg`, `bicubic-webp`, `esrgan-avif`, `irn-jpeg`, `irn-png`, `irn-webp-lossless`. */
+  method: string;
+  /** The codec's quality setting; null for the lossless ones. */
+  quality: number | null;
+  /** The file's size in bytes (what a page downloads). */
+  bytes: number;
+  psnrY: number;
+  ssimY: number;
+}
+
+/** Everything measured on one image at one scale. */
+export interface ImageResult {
+  name: string;
+  /** Size after the mod-crop: the full-size image the rate is counted against. */
+  width: number;
+  height: number;
+  scale: number;
+  points: Measurement[];
+  /** Sanity check: the 8-bit bicubic LR upscaled by bicubic and by esrgan-slim (Y-PSNR). */
+  check: { bicubicUp: number; esrganUp: number };
+}
+
+/** A point of a mean curve: bits per full-size pixel, Y-PSNR and SSIM averaged over images. */
+export interface CurvePoint {
+  quality: number | null;
+  bpp: number;
+  psnrY: number;
+  ssimY: number;
+}
+
+/** Mean curve of each method over images: at each quality, the mean bpp, Y-PSNR and SSIM. */
+export function meanCurves(images: readonly ImageResult[]): Map<string, CurvePoint[]> {
+  const acc = new Map<string, Map<string, { quality: number | null; n: number; bpp: number; psnrY: number; ssimY: number }>>();
+  for (const img of images) {
+    for (const p of img.points) {
+      const byQ = acc.get(p.method) ?? new Map();
+      acc.set(p.method, byQ);
+      const key = String(p.quality);
+      const a = byQ.get(key) ?? { quality: p.quality, n: 0, bpp: 0, psnrY: 0, ssimY: 0 };
+      byQ.set(key, a);
+      a.n++;
+      a.bpp += (p.bytes * 8) / (img.width * img.height);
+      a.psnrY += p.psnrY;
+      a.ssimY += p.ssimY;
+    }
+  }
+  const out = new Map<string, CurvePoint[]>();
+  for (const [method, byQ] of acc) {
+    const pts = [...byQ.values()].map((a) => ({ quality: a.quality, bpp: a.bpp / a.n, psnrY: a.psnrY / a.n, ssimY: a.ssimY / a.n }));
+    out.set(method, pts.sort((a, b) => a.bpp - b.bpp));
+  }
+  return out;
+}
+
+/** The curve as rate–quality points for bd.ts (quality = Y-PSNR, or SSIM). */
+export function rd(curve: readonly CurvePoint[], metric: 'psnrY' | 'ssimY' = 'psnrY'): RdPoint[] {
+  return curve.map((p) => ({ rate: p.bpp, quality: p[metric] }));
+}
+
+/** The best (highest) of several curves at `rate`, over those that cover it; null if none does. */
+export function envelopeAt(curves: readonly (readonly RdPoint[])[], rate: number): { quality: number; index: number } | null {
+  let best: { quality: number; index: number } | null = null;
+  curves.forEach((c, index) => {
+    const q = qualityAt(c, rate);
+    if (q != null && (best == null || q > best.quality)) best = { quality: q, index };
+  });
+  return best;
+}
+
+/** Outcome of a target: the worst margin over the rate range and where it is. */
+export interface TargetResult {
+  pass: boolean;
+  /** Smallest margin (dB) over the sampled rates; null when some rate is not covered by both sides. */
+  minMargin: number | null;
+  meanMargin: number | null;
+  /** Sampled rates where a side is not measured, if any. */
+  uncovered: number[];
+  /** Sampled rates below the lowest rate any anchor curve reaches: no anchor file is that small, so the test wins there. */
+  belowAnchors: number[];
+  /** Margin at each sampled rate (null: not covered). */
+  samples: { bpp: number; test: number | null; anchor: number | null; margin: number | null }[];
+}
+
+/** The lowest rate any of `curves` reaches. */
+function lowestRate(curves: readonly (readonly RdPoint[])[]): number {
+  return Math.min(...curves.flatMap((c) => c.map((p) => p.rate)));
+}
+
+/**
+ * Whether the best of `tests` is at least `minDb` above the best of `anchors` at every rate
+ * of [lo, hi] (9 rates spaced in log, both curves read by linear interpolation in log-rate
+ * between measured points, never extrapolated). A rate that the tests do not cover fails the
+ * target: no claim without a measurement. A rate below the lowest any anchor reaches (MozJPEG
+ * at quality 1 still spends about 0.1 bpp) counts as a win when a test curve is measured
+ * there: the anchor has no file that small to offer; it is listed in `belowAnchors`.
+ */
+export function checkTarget(tests: readonly (readonly RdPoint[])[], anchors: readonly (readonly RdPoint[])[], lo: number, hi: number, minDb: number): TargetResult {
+  const floor = lowestRate(anchors);
+  const belowAnchors: number[] = [];
+  const samples = logRates(lo, hi, 9).map((bpp) => {
+    const t = envelopeAt(tests, bpp)?.quality ?? null;
+    const a = envelopeAt(anchors, bpp)?.quality ?? null;
+    if (t != null && a == null && bpp < floor) {
+      belowAnchors.push(bpp);
+      return { bpp, test: t, anchor: null, margin: Infinity };
+    }
+    return { bpp, test: t, anchor: a, margin: t != null && a != null ? t - a : null };
+  });
+  const uncovered = samples.filter((s) => s.margin == null).map((s) => s.bpp);
+  const margins = samples.map((s) => s.margin).filter((m): m is number => m != null && Number.isFinite(m));
+  const minMargin = uncovered.length === 0 && margins.length > 0 ? Math.min(...margins) : null;
+  const meanMargin = margins.length > 0 ? margins.reduce((a, m) => a + m, 0) / margins.length : null;
+  const pass = uncovered.length === 0 && (margins.length === 0 || Math.min(...margins) >= minDb);
+  return { pass, minMargin, meanMargin, uncovered, belowAnchors, samples };
+}
+
+/** BD-rate and BD-PSNR of `test` against `anchor` (null where the curves do not overlap). */
+export function bdPair(anchor: readonly CurvePoint[], test: readonly CurvePoint[]): { bdRate: number | null; bdPsnr: number | null; bdSsim: number | null } {
+  return { bdRate: bdRate(rd(anchor), rd(test)), bdPsnr: bdPsnr(rd(anchor), rd(test)), bdSsim: bdPsnr(rd(anchor, 'ssimY'), rd(test, 'ssimY')) };
+}
+
+const f = (v: number | null, digits: number, suffix = '') => (v == null || !Number.isFinite(v) ? 'n/a' : `${v.toFixed(digits)}${suffix}`);
+const signed = (v: number | null, digits: number, suffix = '') => (v == null || !Number.isFinite(v) ? 'n/a' : `${v >= 0 ? '+' : ''}${v.toFixed(digits)}${suffix}`);
+
+/** A Markdown table of every curve: method, quality, bpp, Y-PSNR, SSIM. */
+export function curvesTable(curves: Map<string, CurvePoint[]>, labels: Record<string, string>): string {
+  const rows = ['| method | quality | bpp | Y-PSNR dB | SSIM |', '|---|---:|---:|---:|---:|'];
+  for (const [method, pts] of curves) {
+    for (const p of pts) rows.push(`| ${labels[method] ?? method} | ${p.quality ?? 'lossless'} | ${p.bpp.toFixed(3)} | ${p.psnrY.toFixed(2)} | ${p.ssimY.toFixed(4)} |`);
+  }
+  return rows.join('\n');
+}
+
+/** A Markdown table of BD-rate / BD-PSNR of each test curve (rows) against each anchor (columns). */
+export function bdTable(curves: Map<string, CurvePoint[]>, tests: readonly string[], anchors: readonly string[], labels: Record<string, string>): string {
+  const present = anchors.filter((a) => curves.has(a));
+  const rows = [`| IRN curve | ${present.map((a) => `vs ${labels[a] ?? a}`).join(' | ')} |`, `|---|${present.map(() => '---:').join('|')}|`];
+  for (const t of tests) {
+    const tc = curves.get(t);
+    if (tc == null) continue;
+    const cells = present.map((a) => {
+      const r = bdPair(curves.get(a)!, tc);
+      return `${signed(r.bdRate == null ? null : 100 * r.bdRate, 1, ' %')} / ${signed(r.bdPsnr, 2, ' dB')}`;
+    });
+    rows.push(`| ${labels[t] ?? t} | ${cells.join(' | ')} |`);
+  }
+  return rows.join('\n');
+}
+
+/** One line per target: PASS/FAIL, the worst and mean margins, what is not covered. */
+export function targetLine(name: string, r: TargetResult, minDb: number): string {
+  const cover = r.uncovered.length > 0 ? `; not measured at ${r.uncovered.map((b) => b.toFixed(3)).join(', ')} bpp` : '';
+  const below = r.belowAnchors.length > 0 ? `; the anchor has no file as small as ${r.belowAnchors.map((b) => b.toFixed(3)).join(', ')} bpp (counted as won)` : '';
+  return `${r.pass ? 'PASS' : 'FAIL'}  ${name}: worst margin ${signed(r.minMargin, 2, ' dB')} (needs >= ${minDb > 0 ? '+' : ''}${minDb} dB), mean ${signed(r.meanMargin, 2, ' dB')} (over the rates both reach)${cover}${below}`;
+}
+
+export { f as formatNumber };

@@ -1,0 +1,60 @@
+// The pure parts of the rate–distortion report (bench/rd/report.ts): mean curves over photos
+// and the targets' checks, on made-up measurements whose answers are known.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { checkTarget, meanCurves, targetLine, type ImageResult } from '../../bench/rd/report.js';
+
+const img = (name: string, points: ImageResult['points']): ImageResult => ({ name, width: 100, height: 80, scale: 2, points, check: { bicubicUp: 0, esrganUp: 0 } });
+
+test('meanCurves: bpp from bytes over the full-size pixels, averaged per quality, sorted by rate', () => {
+  const curves = meanCurves([
+    img('a', [
+      { method: 'photo-jpeg', quality: 50, bytes: 1000, psnrY: 30, ssimY: 0.8 },
+      { method: 'photo-jpeg', quality: 10, bytes: 200, psnrY: 24, ssimY: 0.6 },
+    ]),
+    img('b', [
+      { method: 'photo-jpeg', quality: 50, bytes: 3000, psnrY: 34, ssimY: 0.9 },
+      { method: 'photo-jpeg', quality: 10, bytes: 400, psnrY: 26, ssimY: 0.7 },
+    ]),
+  ]);
+  const c = curves.get('photo-jpeg')!;
+  assert.deepEqual(c.map((p) => p.quality), [10, 50]);
+  // (200 + 400) / 2 bytes * 8 bits / 8000 px = 0.3 bpp; (1000 + 3000) / 2 * 8 / 8000 = 2.
+  assert.ok(Math.abs(c[0].bpp - 0.3) < 1e-12 && Math.abs(c[1].bpp - 2) < 1e-12);
+  assert.equal(c[1].psnrY, 32);
+  assert.ok(Math.abs(c[0].ssimY - 0.65) < 1e-12);
+});
+
+const line = (q0: number, slope: number, rates: number[]) => rates.map((rate) => ({ rate, quality: q0 + slope * Math.log10(rate) }));
+
+test('checkTarget: the best test curve at each rate against the best anchor, worst margin decides', () => {
+  const rates = [0.1, 0.2, 0.4, 0.8];
+  const anchor = line(36, 10, rates); // 26 dB at 0.1, 32 at 0.4
+  const low = line(34, 6, rates); // above the anchor at low rates only
+  const high = line(35.5, 10, rates); // 0.5 dB below everywhere
+  const r = checkTarget([low, high], [anchor], 0.1, 0.4, 0);
+  // At 0.4 bpp the best test is max(34 - 2.39, 35.5 - 3.98) = 31.61 against 32.02: below.
+  assert.equal(r.pass, false);
+  assert.ok(r.minMargin != null && Math.abs(r.minMargin - (34 + 6 * Math.log10(0.4) - 32.0206)) < 1e-3);
+  // Low rates only: the envelope is above everywhere on [0.1, 0.15].
+  const ok = checkTarget([low, high], [anchor], 0.1, 0.15, 0);
+  assert.equal(ok.pass, true);
+  assert.ok(ok.minMargin! > 0);
+  assert.equal(checkTarget([low], [anchor], 0.1, 0.15, 10).pass, false, 'a 10 dB requirement fails');
+});
+
+test('checkTarget: no claim where the tests are not measured; below every anchor counts as won', () => {
+  const anchor = line(36, 10, [0.2, 0.4, 0.8]);
+  const test1 = line(37, 10, [0.15, 0.3, 0.6]);
+  const r = checkTarget([test1], [anchor], 0.1, 0.3, 0);
+  assert.equal(r.pass, false);
+  assert.ok(r.uncovered.length > 0 && r.uncovered[0] === 0.1);
+  assert.match(targetLine('t', r, 0), /^FAIL .*not measured at 0\.100/);
+  // Measured from 0.05: below 0.2 the anchor has no file, above it the test is 1 dB better.
+  const test2 = line(37, 10, [0.05, 0.15, 0.3, 0.6]);
+  const r2 = checkTarget([test2], [anchor], 0.1, 0.3, 0);
+  assert.equal(r2.pass, true);
+  assert.ok(r2.belowAnchors.length > 0 && r2.belowAnchors.every((b) => b < 0.2));
+  assert.ok(Math.abs(r2.minMargin! - 1) < 1e-9);
+  assert.match(targetLine('t', r2, 0), /^PASS .*no file as small as 0\.100/);
+});
