@@ -7,10 +7,12 @@
 // is refused, and the error names every URL tried. `<irn-image>` with no weights-base:
 // irn-image-weights.test.ts (the element runs @irn/core's build, as an app would).
 import * as tf from '@tensorflow/tfjs-core';
-import * as weights from '../../packages/weights/dist/index.js';
 import { loadModelArtifacts, MODEL_CACHE_NAME, Rescaler, type WeightsPackage } from '../../packages/core/src/browser.js';
 import { assert, countingFetch, rejection, RGB_URL } from './fixtures/rescaler-fixtures.js';
 
+// The module @irn/core imports (packages/weights/dist/ has no types beside it; the package's
+// are index.d.ts at its root): the same URL, so the same module instance and file URLs.
+const weights = (await import('../../packages/weights/dist/index.js' as string)) as WeightsPackage;
 const CDN = new URL('/cdn-for-tests/npm/', location.href).href;
 const TAMPERED_CDN = new URL('/cdn-for-tests/tampered/npm/', location.href).href;
 const SHARD = 'group1-shard1of1.bin';
@@ -40,7 +42,7 @@ describe('@irn/weights: presets with no configuration', () => {
     const rescaler = await Rescaler.create({ model: 'irn-x2', backend: 'wasm', cache: 'none', fetch: counting.fetch });
     try {
       assert(rescaler.modelInfo.url === X2.files['model.json'].url, `loaded ${rescaler.modelInfo.url}`);
-      assert(rescaler.modelInfo.url.endsWith('/packages/weights/dist/irn-x2/model.json'), rescaler.modelInfo.url);
+      assert(rescaler.modelInfo.url.endsWith('/packages/weights/dist/irn-x2/model.json'), `loaded ${rescaler.modelInfo.url}`);
       assert(rescaler.modelInfo.version === X2.version && rescaler.backend === 'wasm', JSON.stringify(rescaler.modelInfo));
       // The package's two files and nothing else: no manifest.json, no CDN.
       assert(counting.urls.join() === [X2.files['model.json'].url, X2.files[SHARD].url].join(), counting.urls.join());
