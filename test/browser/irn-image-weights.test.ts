@@ -109,4 +109,49 @@ describe('<irn-image> with the shipped weights', () => {
     assert(psnr8(restored, hr) > psnr8(bicubic, hr) + MARGIN_DB, `IRN ${psnr8(restored, hr).toFixed(2)} dB vs bicubic ${psnr8(bicubic, hr).toFixed(2)} dB`);
     el.remove();
   });
+
+  it('falls back to the CDN that weights-cdn names when the package files fail, and to none with weights-cdn="off"', async () => {
+    const photo = decodePng(new Uint8Array(await (await fetch(PHOTO)).arrayBuffer()));
+    const maker = await Rescaler.create({ model: 'irn-x2', weightsUrl: WEIGHTS, backend: 'wasm' });
+    const { image: lrPng } = await maker.downscale(crop(photo, 150, 100, 32), { output: 'blob' });
+    await maker.dispose();
+    // The package's files answer 404 (a bundler that left them behind); the stand-in CDN of the
+    // test runner (web-test-runner.config.mjs) serves them by package name and version.
+    const realFetch = window.fetch;
+    const tried: string[] = [];
+    window.fetch = (input: RequestInfo | URL, init?: RequestInit) => {
+      const url = input instanceof Request ? input.url : String(input);
+      tried.push(url);
+      return url.includes('/packages/weights/dist/') ? Promise.resolve(new Response('', { status: 404 })) : realFetch(input, init);
+    };
+    const restore = async (cdn: string): Promise<CustomEvent> => {
+      await releaseSharedModels();
+      await caches.delete(MODEL_CACHE_NAME);
+      const el = document.createElement('irn-image');
+      Object.assign(el, { src: URL.createObjectURL(lrPng), loading: 'eager', backend: 'wasm', worker: false, alt: 'coffee' });
+      el.setAttribute('weights-cdn', cdn);
+      const done = new Promise<CustomEvent>((resolve) => {
+        el.addEventListener('irn-load', resolve, { once: true });
+        el.addEventListener('irn-error', resolve, { once: true });
+      });
+      document.body.append(el);
+      try {
+        return await done;
+      } finally {
+        el.remove();
+      }
+    };
+    try {
+      const loaded = await restore('/cdn-for-tests/npm/');
+      assert(loaded.type === 'irn-load', `${loaded.type}: ${loaded.detail.error?.message}`);
+      assert(tried.some((u) => /\/cdn-for-tests\/npm\/@irn\/weights@[^/]+\/dist\/irn-x2\/group1-shard1of1\.bin$/.test(u)), tried.join(', '));
+      tried.length = 0;
+      const failed = await restore('off');
+      assert(failed.type === 'irn-error', failed.type);
+      assert(/no CDN: cdn is false.*HTTP 404/.test(failed.detail.error.message), failed.detail.error.message);
+      assert(!tried.some((u) => u.includes('/cdn-for-tests/')), tried.join(', '));
+    } finally {
+      window.fetch = realFetch;
+    }
+  });
 });
