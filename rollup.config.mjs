@@ -22,13 +22,18 @@ const entries = {
   core: {
     index: 'src/index.ts',
     node: 'src/node.ts',
-    cli: 'src/cli/main.ts',
     browser: 'src/browser.ts',
     // At dist/browser/ as in src/browser/: locations.ts finds worker.js and weights/ relative
     // to import.meta.url (see the comment there).
     'browser/locations': 'src/browser/locations.ts',
     'browser/worker': 'src/browser/worker.js',
-    // Node's data-parallel training worker, found the same way by training/parallel-locations.
+  },
+  // The `irn` command (cli.js, with the shebang) and its Node library; @irn/core stays an import.
+  cli: {
+    index: 'src/index.ts',
+    cli: 'src/cli/main.ts',
+    // Node's data-parallel training worker, found relative to import.meta.url by
+    // training/parallel-locations, so both sit at dist/training/ as in src/training/.
     'training/parallel-locations': 'src/training/parallel-locations.ts',
     'training/parallel-worker': 'src/training/parallel-worker.ts',
   },

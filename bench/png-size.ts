@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 import { encode } from 'fast-png';
 import { IrnModel, decodePng, downscaleImage } from '../packages/core/src/index.js';
 import { encodePngSamples, type PngEffort } from '../packages/core/src/image/png-encode.js';
-import { encodeLr } from '../packages/core/src/image/lr-codecs.js';
+import { encodeLr } from '../packages/cli/src/image/lr-codecs.js';
 import { fileSystem, useNodeBackend } from '../packages/core/src/node.js';
 
 const { values: args } = parseArgs({

@@ -10,8 +10,10 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
-import { IrnModel, IrnTrainer, levelsOf, type IrnScale } from '../packages/core/src/index.js';
-import { DataParallelTrainer, defaultTrainingWorkers, useNodeBackend } from '../packages/core/src/node.js';
+// Through the packages, as @irn/cli's DataParallelTrainer imports core (one IrnTrainer class).
+import { IrnModel, IrnTrainer, levelsOf, type IrnScale } from '@irn/core';
+import { useNodeBackend } from '@irn/core/node';
+import { DataParallelTrainer, defaultTrainingWorkers } from '../packages/cli/src/index.js';
 import { perturbWeights } from '../packages/core/src/testing/perturb.js';
 
 const { values: args } = parseArgs({

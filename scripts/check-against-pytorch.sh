@@ -9,9 +9,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 work=${1:-$(mktemp -d)}
 /usr/bin/python3 packages/core/scripts/reference-irn.py "$work" samples/*.png
-node packages/core/dist/cli.js convert "$work/irn_x2_random.pth" "$work/model"
-node packages/core/dist/cli.js downscale --model "$work/model" "$work/hr" "$work/lr-ours"
-node packages/core/dist/cli.js upscale --model "$work/model" "$work/lr-ref" "$work/hr-ours"
+node packages/cli/dist/cli.js convert "$work/irn_x2_random.pth" "$work/model"
+node packages/cli/dist/cli.js downscale --model "$work/model" "$work/hr" "$work/lr-ours"
+node packages/cli/dist/cli.js upscale --model "$work/model" "$work/lr-ref" "$work/hr-ours"
 echo "LR: ours vs PyTorch"
 node --import tsx packages/core/scripts/compare-png-dirs.ts "$work/lr-ours" "$work/lr-ref" 1
 echo "HR from PyTorch's LR, z = 0: ours vs PyTorch"

@@ -2,7 +2,7 @@
 // on a fresh clone (or after a `git pull`) the README's commands need nothing before them:
 //   node scripts/ensure-built.mjs [package...]  installs and builds what is missing or stale:
 //                                               every package, or only those named and what
-//                                               they bundle (`pnpm irn`: @irn/core)
+//                                               they bundle (`pnpm irn`: @irn/cli and @irn/core)
 //   node scripts/ensure-built.mjs --check ...   only prints what it would do (exit 1 if anything)
 // It prints one line per step it takes, on stderr (so that `pnpm irn info --json` keeps a
 // clean stdout), and nothing when everything is fresh; it then costs a few stat calls (~20 ms).
@@ -51,8 +51,15 @@ export const PACKAGES = [
   {
     name: '@irn/core',
     inputs: ['packages/core/src', 'packages/core/package.json', 'packages/core/tsconfig.build.json', 'rollup.config.mjs', 'tsconfig.json', INSTALLED],
-    outputs: ['index.js', 'node.js', 'cli.js', 'browser.js', 'browser/worker.js', 'index.d.ts', 'browser.d.ts', 'node.d.ts'].map((f) => `packages/core/dist/${f}`),
+    outputs: ['index.js', 'node.js', 'browser.js', 'browser/worker.js', 'index.d.ts', 'browser.d.ts', 'node.d.ts'].map((f) => `packages/core/dist/${f}`),
     bundles: [],
+  },
+  {
+    // The `irn` command: imports @irn/core's dist (types included), so it is rebuilt after it.
+    name: '@irn/cli',
+    inputs: ['packages/cli/src', 'packages/cli/package.json', 'packages/cli/tsconfig.build.json', 'rollup.config.mjs', 'tsconfig.json', INSTALLED],
+    outputs: ['index.js', 'cli.js', 'training/parallel-worker.js', 'index.d.ts'].map((f) => `packages/cli/dist/${f}`),
+    bundles: ['@irn/core'],
   },
   {
     name: '@irn/element',

@@ -105,8 +105,9 @@ describe('needed', () => {
     assert.deepEqual([...needed([], FAKE)].sort(), ['a', 'b']);
     assert.deepEqual([...needed(['a'], FAKE)], ['a']);
     assert.deepEqual([...needed(['b'], FAKE)].sort(), ['a', 'b']);
-    // `pnpm irn` builds only @irn/core; `pnpm example` the element and core, not the playground.
+    // `pnpm irn` builds the CLI and core only; `pnpm example` the element and core, not the playground.
     assert.deepEqual([...needed(['@irn/core'])], ['@irn/core']);
+    assert.deepEqual([...needed(['@irn/cli'])].sort(), ['@irn/cli', '@irn/core']);
     assert.deepEqual([...needed(['@irn/element'])].sort(), ['@irn/core', '@irn/element', '@irn/weights']);
     assert.throws(() => needed(['@irn/nope'], FAKE), /no package @irn\/nope with a build \(known: a, b\)/);
   });

@@ -1,6 +1,6 @@
 // Writes the fixtures of test/browser/webp-lr.test.ts: one LR image, as `irn downscale`
 // would write it for a 23x19 original at x2 (12x10, odd original size on purpose), in each
-// format, by the same writer (packages/core/src/image/lr-codecs.ts):
+// format, by the same writer (packages/cli/src/image/lr-codecs.ts):
 //
 //   test/browser/fixtures/images/lr-12x10.webp   lossless WebP, VP8X + XMP metadata
 //   test/browser/fixtures/images/lr-12x10.png    the same pixels as PNG, `irn` text chunk
@@ -11,7 +11,7 @@
 // Deterministic: a procedural image; re-running rewrites identical files.
 import { writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { encodeLr } from '../../packages/core/src/image/lr-codecs.js';
+import { encodeLr } from '../../packages/cli/src/image/lr-codecs.js';
 
 const width = 12;
 const height = 10;

@@ -1,5 +1,5 @@
 // End-to-end tests of the `irn` command line: each test runs the CLI as a child process
-// (from source through tsx; IRN_CLI=packages/core/dist/cli.js tests the bundle) in a
+// (from source through tsx; IRN_CLI=packages/cli/dist/cli.js tests the bundle) in a
 // temporary directory, on small models saved there and on the real photos in
 // packages/core/test-fixtures/images.
 import assert from 'node:assert/strict';
@@ -233,7 +233,7 @@ describe('irn convert', () => {
 
 describe('irn usage', () => {
   it('prints its version and help', async () => {
-    const pkg = JSON.parse(readFileSync(join(ROOT, 'packages/core/package.json'), 'utf8')) as { version: string };
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'packages/cli/package.json'), 'utf8')) as { version: string };
     const [version, help] = await Promise.all([irn(['--version'], work), irn(['--help'], work)]);
     assert.deepEqual([version.code, version.stdout], [0, `${pkg.version}\n`]);
     assert.equal(help.code, 0);

@@ -11,10 +11,10 @@ import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync } from '
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { buildProgram } from '../../packages/core/src/cli/program.js';
+import { buildProgram } from '../../packages/cli/src/cli/program.js';
 import { ROOT } from './helpers.js';
 
-/** A commander Command (commander is @irn/core's dependency, not the root's). */
+/** A commander Command (commander is @irn/cli's dependency, not the root's). */
 type Command = ReturnType<typeof buildProgram>;
 
 /** The help text `command` prints for `--help` (its own and added text, as commander writes it). */
@@ -73,7 +73,7 @@ function irn(args: string[], cwd: string): Promise<{ code: number | null; stderr
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      ['--import', import.meta.resolve('tsx'), join(ROOT, 'packages/core/src/cli/main.ts'), ...args],
+      ['--import', import.meta.resolve('tsx'), join(ROOT, 'packages/cli/src/cli/main.ts'), ...args],
       { cwd, encoding: 'utf8', env: { ...process.env, TSX_TSCONFIG_PATH: join(ROOT, 'tsconfig.json'), IRN_DEBUG: '' }, timeout: 300_000 },
       (error, _stdout, stderr) => resolve({ code: error == null ? 0 : typeof error.code === 'number' ? error.code : null, stderr }),
     );

@@ -23,13 +23,13 @@ export interface CliRun {
 
 /**
  * How to start the CLI: from source through tsx by default, so the tests need no build; set
- * `IRN_CLI` to a built entry (e.g. `packages/core/dist/cli.js`, relative to the repository
+ * `IRN_CLI` to a built entry (e.g. `packages/cli/dist/cli.js`, relative to the repository
  * root) to test the bundle instead.
  */
 function cliCommand(): string[] {
   const built = process.env.IRN_CLI;
   if (built) return [isAbsolute(built) ? built : join(ROOT, built)];
-  return ['--import', import.meta.resolve('tsx'), join(ROOT, 'packages/core/src/cli/main.ts')];
+  return ['--import', import.meta.resolve('tsx'), join(ROOT, 'packages/cli/src/cli/main.ts')];
 }
 
 /**

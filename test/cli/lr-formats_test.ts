@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { useNodeBackend } from '../../packages/core/src/backend/node-backend.js';
-import { decodeLr } from '../../packages/core/src/image/lr-codecs.js';
+import { decodeLr } from '../../packages/cli/src/image/lr-codecs.js';
 import { readLrFileInfo } from '../../packages/core/src/image/lr-formats.js';
 import { IMAGES, irn, readPng, saveSmallModel } from './helpers.js';
 

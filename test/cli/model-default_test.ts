@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { CliError } from '../../packages/core/src/cli/errors.js';
-import { defaultModelCandidates, defaultModelDirectory, modelDirectory } from '../../packages/core/src/cli/model-path.js';
+import { CliError } from '../../packages/cli/src/cli/errors.js';
+import { defaultModelCandidates, defaultModelDirectory, modelDirectory } from '../../packages/cli/src/cli/model-path.js';
 import { IMAGES, irn, readPng, ROOT } from './helpers.js';
 
 const X2 = join(ROOT, 'weights/irn-x2');
@@ -68,17 +68,17 @@ describe('irn without --model', () => {
 
 describe('the default model location', () => {
   it('is the repository weights/irn-x2 from the source and from the bundle alike', () => {
-    const fromSource = defaultModelCandidates(pathToFileURL(join(ROOT, 'packages/core/src/cli/model-path.ts')).href);
-    const fromBundle = defaultModelCandidates(pathToFileURL(join(ROOT, 'packages/core/dist/chunks/x.js')).href);
-    for (const c of [fromSource, fromBundle]) assert.deepEqual(c, [join(ROOT, 'packages/core/weights/irn-x2'), X2]);
-    // packages/core/weights/ does not exist, so the repository's preset is the one found.
+    const fromSource = defaultModelCandidates(pathToFileURL(join(ROOT, 'packages/cli/src/cli/model-path.ts')).href);
+    const fromBundle = defaultModelCandidates(pathToFileURL(join(ROOT, 'packages/cli/dist/chunks/x.js')).href);
+    for (const c of [fromSource, fromBundle]) assert.deepEqual(c, [join(ROOT, 'packages/cli/weights/irn-x2'), X2]);
+    // packages/cli/weights/ does not exist, so the repository's preset is the one found.
     assert.equal(resolve(defaultModelDirectory(fromSource)), X2);
   });
 
   it('in an installed package is the weights the package ships, and there is no repository fallback', () => {
-    const pkg = join(work, 'app/node_modules/@irn/core');
+    const pkg = join(work, 'app/node_modules/@irn/cli');
     mkdirSync(join(pkg, 'dist'), { recursive: true });
-    writeFileSync(join(pkg, 'package.json'), JSON.stringify({ name: '@irn/core' }));
+    writeFileSync(join(pkg, 'package.json'), JSON.stringify({ name: '@irn/cli' }));
     writeFileSync(join(work, 'app/package.json'), JSON.stringify({ name: 'app' }));
     const candidates = defaultModelCandidates(pathToFileURL(join(pkg, 'dist/cli.js')).href);
     assert.deepEqual(candidates, [join(pkg, 'weights/irn-x2')]);
@@ -94,7 +94,7 @@ describe('the default model location', () => {
     assert.equal(defaultModelDirectory(candidates), join(pkg, 'weights/irn-x2'));
   });
 
-  it('is none outside an @irn/core package', () => {
+  it('is none outside an @irn/cli package', () => {
     assert.deepEqual(defaultModelCandidates(pathToFileURL(join(work, 'nowhere/cli.js')).href), []);
     assert.throws(
       () => defaultModelDirectory([]),

@@ -26,7 +26,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { useNodeBackend } from '../../packages/core/src/backend/node-backend.js';
-import { writeFileAtomic } from '../../packages/core/src/cli/files.js';
+import { writeFileAtomic } from '../../packages/cli/src/cli/files.js';
 import { failedCleanly, IMAGES, irn, readPng, saveSmallModel } from './helpers.js';
 
 let work: string;

@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import { IrnModel } from '../../packages/core/src/model/irn.js';
-import { CHECKPOINT_MARKER, checkCheckpointFolder, loadCheckpoint, saveCheckpoint } from '../../packages/core/src/training/checkpoint-node.js';
-import { IrnTrainer } from '../../packages/core/src/training/trainer.js';
+// Through the package, as the checkpoint code imports it (one IrnTrainer class for both).
+import { IrnModel, IrnTrainer } from '@irn/core';
+import { CHECKPOINT_MARKER, checkCheckpointFolder, loadCheckpoint, saveCheckpoint } from '../../packages/cli/src/training/checkpoint-node.js';
 import { IMAGES, failedCleanly, irn, saveSmallModel } from './helpers.js';
 
 /**

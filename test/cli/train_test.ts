@@ -6,10 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import { loadTrainImage } from '../../packages/core/src/data/image-folder.js';
+import { loadTrainImage } from '../../packages/cli/src/data/image-folder.js';
 import { fileSystem } from '../../packages/core/src/io/fs-handler.js';
 import { IrnModel } from '../../packages/core/src/model/irn.js';
-import { validationCrops } from '../../packages/core/src/training/run-node.js';
+import { validationCrops } from '../../packages/cli/src/training/run-node.js';
 import { roundTripPsnrY } from '../../packages/core/src/training/validate.js';
 import { IMAGES, ROOT, failedCleanly, irn, saveSmallModel } from './helpers.js';
 
@@ -115,9 +115,9 @@ describe('irn train', () => {
   });
 
   it('the bundle (dist/cli.js) trains data-parallel with its bundled worker script', async (t) => {
-    const entry = join(ROOT, 'packages/core/dist/cli.js');
+    const entry = join(ROOT, 'packages/cli/dist/cli.js');
     if (!existsSync(entry)) {
-      t.skip('packages/core/dist is not built (pnpm build); the sources are tested above');
+      t.skip('packages/cli/dist is not built (pnpm build); the sources are tested above');
       return;
     }
     const run = await irn(['train', '--data', 'photos', '--out', 'bundled', '--steps', '2', ...TINY, ...FLAT_LR, '--workers', '1'], dir, {}, entry);

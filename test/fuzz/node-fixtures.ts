@@ -12,7 +12,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 /** The repository root. */
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** The bundled CLI, as `pnpm irn` and the published `irn` run it. */
-export const CLI = join(ROOT, 'packages/core/dist/cli.js');
+export const CLI = join(ROOT, 'packages/cli/dist/cli.js');
 /** The real photos and checkpoints the suite mutates. */
 export const IMAGES = join(ROOT, 'packages/core/test-fixtures/images');
 export const TORCH = join(ROOT, 'packages/core/test-fixtures/torch');
@@ -79,7 +79,7 @@ function readStatus(pid: number): { rss: number; hwm: number } | null {
 }
 
 /**
- * Runs `node packages/core/dist/cli.js ...args` in `cwd`, polling its resident memory every
+ * Runs `node packages/cli/dist/cli.js ...args` in `cwd`, polling its resident memory every
  * 20 ms (Linux /proc) and killing it when it passes `bounds.rss` or runs past `bounds.ms`.
  * `onSpawn` runs right after the child starts, before it has loaded anything (used to plant
  * files at names derived from its pid). Never rejects.

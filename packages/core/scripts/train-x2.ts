@@ -13,13 +13,13 @@ import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { useNodeBackend } from '../src/backend/node-backend.js';
 import type { TrainImage } from '../src/data/patches.js';
-import { loadImageFolder } from '../src/data/image-folder.js';
+import { loadImageFolder } from '../../cli/src/data/image-folder.js';
 import { fileSystem } from '../src/io/fs-handler.js';
 import { IrnModel } from '../src/model/irn.js';
-import { loadCheckpoint } from '../src/training/checkpoint-node.js';
+import { loadCheckpoint } from '../../cli/src/training/checkpoint-node.js';
 import type { LrSchedule } from '../src/training/schedule.js';
-import { defaultTrainingWorkers } from '../src/training/parallel-node.js';
-import { runTraining, validationCrops } from '../src/training/run-node.js';
+import { defaultTrainingWorkers } from '../../cli/src/training/parallel-node.js';
+import { runTraining, validationCrops } from '../../cli/src/training/run-node.js';
 import { IrnTrainer } from '../src/training/trainer.js';
 
 const { values: args } = parseArgs({

@@ -7,14 +7,16 @@ export { IrnModel, parameterCount, type IrnCreateOptions, type IrnLoadOptions, t
 export { PUBLISHED_CONFIG, levelsOf, zChannelsOf, type IrnConfig, type IrnScale } from './model/config.js';
 export { seededNormal, type NoiseWindow } from './model/noise.js';
 export { quantize8 } from './model/quantize.js';
-export { type RasterImage } from './image/raster.js';
+export { rgba8ToRaster, type RasterImage } from './image/raster.js';
 export { downscaleImage, upscaleImage, type DownscaleOptions, type UpscaleOptions } from './rescale/rescale.js';
+export { withPeakMemory, type PeakMemory } from './rescale/peak-memory.js';
 export { type TileOptions, type TileProgress } from './rescale/tiled-pass.js';
 export { DEFAULT_TILE_SIZE } from './rescale/tiles.js';
 export { receptiveField } from './rescale/receptive-field.js';
 export { imresize } from './image/imresize.js';
 export { decodePng, encodePng, PngFormatError, type DecodedPng, type DecodePngOptions, type EncodePngOptions } from './image/png.js';
-export { DEFAULT_LIMITS, LimitError, resolveLimits, type Limits } from './limits.js';
+export { type PngEffort } from './image/png-encode.js';
+export { DEFAULT_LIMITS, LIMIT_NAMES, LimitError, checkLimit, parseLimitArgument, resolveLimits, type Limits } from './limits.js';
 export { psnrY, psnrRgb, ssimY, type MetricOptions } from './eval/metrics.js';
 export { modelFromCheckpoint, modelFromImported, type ModelFromCheckpointOptions } from './weights/convert.js';
 export {
@@ -26,7 +28,20 @@ export {
   type TorchTensor,
 } from './weights/pytorch/index.js';
 export { LR_TEXT_KEY, lrMetadataText, readLrMetadata, restoredSize, type LrMetadata } from './image/lr-metadata.js';
-export { readLrFileInfo, sniffLrFormat, type LrFileInfo, type LrFormat } from './image/lr-formats.js';
+export {
+  LR_EXTENSIONS,
+  LR_FORMATS,
+  lrMetadataJpegComment,
+  lrMetadataXmp,
+  readLrFileInfo,
+  sniffLrFormat,
+  type LrFileInfo,
+  type LrFormat,
+} from './image/lr-formats.js';
+// The container writers that put LR metadata into a WebP or JPEG a codec made (used by
+// @irn/cli's `irn downscale --format`, which carries the codecs).
+export { withJpegComment } from './image/jpeg-segments.js';
+export { withWebpXmp } from './image/webp-container.js';
 export {
   IrnTrainer,
   irnLoss,
@@ -36,10 +51,13 @@ export {
   learningRateAt,
   Rng,
   roundTripPsnrY,
+  shardGradients,
   type EncodedWeights,
   type IrnLossOptions,
   type IrnLossTerms,
   type LrSchedule,
+  type ShardGradients,
+  type ShardSpec,
   type StepReport,
   type TrainerOptions,
   type TrainerState,

@@ -128,7 +128,7 @@ export const FINE_TUNE_LOCK_PREFIX = 'irn-fine-tune:';
 /**
  * The validation crop of one image: the centre `size` x `size` (at most) pixels, sides
  * rounded down to multiples of max(2, scale), as `[h, w, 3]` floats in [0, 1]; the same
- * crop as `validationCrops` in @irn/core's Node training loop, without converting the whole
+ * crop as `validationCrops` in @irn/cli's Node training loop, without converting the whole
  * image first.
  */
 export function validationCrop(img: TrainImage, size: number, scale: number): { width: number; height: number; data: Float32Array } {

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { LimitError } from '../limits.js';
-import { encodeLr, decodeLr } from './lr-codecs.js';
 import { lrMetadataXmp, readLrFileInfo, readLrMetadataXmp } from './lr-formats.js';
 import { readWebpInfo, WebpFormatError, withWebpXmp } from './webp-container.js';
 
@@ -40,14 +39,6 @@ function vp8x(w: number, h: number, flags = 0): Uint8Array {
   return d;
 }
 
-/** A small RGB test image with structure in every channel. */
-function testImage(width: number, height: number, channels: 3 | 4 = 3) {
-  const data = new Float32Array(width * height * channels);
-  for (let i = 0; i < data.length; i++) data[i] = ((i * 37 + (i % 7) * 11) % 256) / 255;
-  if (channels === 4) for (let i = 3; i < data.length; i += 4) data[i] = i % 3 === 0 ? 0 : ((i * 5) % 256) / 255;
-  return { width, height, channels, data };
-}
-
 describe('WebP container', () => {
   it('reads the size from VP8L and VP8 headers', () => {
     assert.deepEqual(readWebpInfo(riff([['VP8L', vp8lHeader(37, 21)]])), { width: 37, height: 21, alpha: false, lossless: true, xmp: null });
@@ -56,9 +47,10 @@ describe('WebP container', () => {
     assert.deepEqual(readWebpInfo(riff([['VP8 ', vp8]])), { width: 300, height: 200, alpha: false, lossless: false, xmp: null });
   });
 
-  it('adds an XMP chunk in a VP8X file that reads back, and the pixels still decode', async () => {
-    const img = testImage(13, 9, 4);
-    const plain = await encodeLr(img, { format: 'webp' });
+  it('adds an XMP chunk in a VP8X file that reads back, replacing any it had', () => {
+    // A lossless image with alpha, headers only: the container is rewritten, the bitstream
+    // copied (that libwebp still decodes the result: @irn/cli's lr-codecs_test).
+    const plain = riff([['VP8L', vp8lHeader(13, 9, true)]]);
     assert.equal(readWebpInfo(plain).xmp, null);
     const xmp = lrMetadataXmp({ scale: 4, width: 49, height: 35 });
     const ext = withWebpXmp(plain, xmp);
@@ -71,8 +63,6 @@ describe('WebP container', () => {
     const again = withWebpXmp(ext, lrMetadataXmp({ scale: 2, width: 25, height: 17 }));
     assert.equal(again.length, ext.length);
     assert.deepEqual(readLrFileInfo(again).lrMetadata, { scale: 2, width: 25, height: 17 });
-    const back = await decodeLr(again);
-    assert.equal(back.image.channels, 4);
   });
 
   it('ignores XMP from other tools and refuses a malformed irn:lr', () => {
@@ -106,93 +96,12 @@ describe('WebP container', () => {
     }
   });
 
-  it('checks the pixels a file claims against the limit before any decoder runs', async () => {
+  it('checks the pixels a file claims against the limit before any decoder runs', () => {
     // 16384 x 16384 (268 M pixels) in 35 bytes: no image data at all behind the headers.
     const bomb = riff([['VP8X', vp8x(16384, 16384)], ['VP8L', vp8lHeader(16384, 16384)]]);
     assert.throws(() => readLrFileInfo(bomb), (e: Error) => e instanceof LimitError && /the image \(16384x16384\) is 268,435,456 pixels, above the limit/.test(e.message));
-    await assert.rejects(decodeLr(bomb), LimitError);
-    // Within a raised limit it reaches the decoder, which fails on the missing data.
-    await assert.rejects(decodeLr(bomb, { pixels: 3e8 }), /its WebP bitstream cannot be decoded/);
     // XMP is bounded by textBytes.
     const xmp = new Uint8Array(2000);
     assert.throws(() => readLrFileInfo(riff([['VP8X', vp8x(8, 8, 4)], ['VP8L', vp8lHeader(8, 8)], ['XMP ', xmp]]), { textBytes: 1000 }), LimitError);
   });
-});
-
-describe('LR codecs', () => {
-  it('WebP is lossless: the same 8-bit pixels as the PNG route, RGB and RGBA (colour under alpha 0 kept)', async () => {
-    for (const channels of [3, 4] as const) {
-      const img = testImage(31, 17, channels);
-      const meta = { scale: 2, width: 61, height: 33 };
-      const png = await decodeLr(await encodeLr(img, { format: 'png', metadata: meta }));
-      const webpBytes = await encodeLr(img, { format: 'webp', metadata: meta });
-      assert.equal(String.fromCharCode(...webpBytes.subarray(8, 12)), 'WEBP');
-      const webp = await decodeLr(webpBytes);
-      assert.equal(webp.format, 'webp');
-      assert.deepEqual(webp.lrMetadata, meta);
-      assert.equal(webp.image.channels, channels);
-      assert.deepEqual(webp.image.data, png.image.data);
-      // The fast search is lossless too, and really another search.
-      const fastBytes = await encodeLr(img, { format: 'webp', metadata: meta, effort: 'fast' });
-      assert.notDeepEqual(fastBytes, webpBytes);
-      assert.deepEqual((await decodeLr(fastBytes)).image.data, png.image.data);
-    }
-  });
-
-  it('says what a file that is no LR format is', async () => {
-    await assert.rejects(decodeLr(new TextEncoder().encode('GIF89a')), /not a PNG, WebP or JPEG image/);
-  });
-});
-
-describe('hostile WebP and JPEG LR files', () => {
-  /** A seeded PRNG (mulberry32), so a failure names a reproducible case. */
-  function rng(seed: number): () => number {
-    let a = seed >>> 0;
-    return () => {
-      a = (a + 0x6d2b79f5) >>> 0;
-      let t = a;
-      t = Math.imul(t ^ (t >>> 15), t | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-    };
-  }
-
-  /** Flips bytes, overwrites 32-bit fields with extreme values, cuts the end: one mutation per case. */
-  function mutate(bytes: Uint8Array, random: () => number): Uint8Array {
-    const out = bytes.slice();
-    const kind = Math.floor(random() * 3);
-    if (kind === 0) {
-      for (let k = 1 + Math.floor(random() * 4); k > 0; k--) out[Math.floor(random() * out.length)] = Math.floor(random() * 256);
-    } else if (kind === 1) {
-      const at = Math.floor(random() * (out.length - 4));
-      new DataView(out.buffer).setUint32(at, [0, 1, 0x7fffffff, 0xffffffff, 0x3fff3fff][Math.floor(random() * 5)], random() < 0.5);
-    } else {
-      return out.subarray(0, Math.floor(random() * out.length));
-    }
-    return out;
-  }
-
-  for (const format of ['webp', 'jpeg'] as const) {
-    it(`a ${format} LR mutated 300 ways decodes or fails with one clear line, each quickly, and the codec still works after`, async () => {
-      const img = testImage(40, 28);
-      const meta = { scale: 2, width: 79, height: 55 };
-      const good = await encodeLr(img, { format, metadata: meta });
-      const random = rng(format === 'webp' ? 7 : 11);
-      const raw = /TypeError|RangeError|ReferenceError|undefined|null|NaN|RuntimeError|abort/;
-      for (let i = 0; i < 300; i++) {
-        const bytes = mutate(good, random);
-        const start = performance.now();
-        try {
-          const out = await decodeLr(bytes, { pixels: 4_000_000 });
-          assert.ok(out.image.width * out.image.height <= 4_000_000, `case ${i}: over the limit`);
-        } catch (e) {
-          const message = (e as Error).message;
-          assert.ok(!message.includes('\n') && !raw.test(`${(e as Error).name}: ${message}`), `case ${i}: ${(e as Error).name}: ${message}`);
-        }
-        assert.ok(performance.now() - start < 2000, `case ${i} took ${performance.now() - start} ms`);
-      }
-      const after = await decodeLr(good);
-      assert.deepEqual([after.image.width, after.lrMetadata], [40, meta]);
-    });
-  }
 });

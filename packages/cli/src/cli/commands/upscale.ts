@@ -1,13 +1,11 @@
 import { totalmem } from 'node:os';
 import { Option, type Command } from 'commander';
-import { encodePng } from '../../image/png.js';
-import type { LatentOptions } from '../../model/irn.js';
+import { encodePng, restoredSize, type LatentOptions } from '@irn/core';
 import { runJobs } from '../batch.js';
 import type { CliContext } from '../context.js';
 import { UsageError } from '../errors.js';
 import { planJobs, readLr, writeFileAtomic } from '../files.js';
 import { modelDirectory } from '../model-path.js';
-import { restoredSize } from '../../image/lr-metadata.js';
 import { addTilingOptions, parseBitDepth, parseSeed, parseTemperature, tilingNote, withTileAdvice, type TilingFlags } from '../options.js';
 
 interface UpscaleOptions extends TilingFlags {
@@ -57,9 +55,9 @@ export function registerUpscale(program: Command, ctx: CliContext): void {
       await ctx.backend();
       // TensorFlow.js loads only now (see CliContext.backend).
       const { loadModel } = await import('../model-dir.js');
-      const { upscaleImage } = await import('../../rescale/rescale.js');
-      const { receptiveField } = await import('../../rescale/receptive-field.js');
-      const { withPeakMemory } = await import('../../rescale/peak-memory.js');
+      const { upscaleImage } = await import('@irn/core');
+      const { receptiveField } = await import('@irn/core');
+      const { withPeakMemory } = await import('@irn/core');
       const model = await loadModel(modelDir, ctx.limits());
       const overlap = opts.overlap ?? receptiveField(model.config);
       // The machine's memory bounds a pass on the cpu backend; the wasm heap's 4 GiB, smaller,

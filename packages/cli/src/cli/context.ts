@@ -1,4 +1,4 @@
-import type { Limits } from '../limits.js';
+import type { Limits } from '@irn/core';
 import type { Output } from './output.js';
 
 /** What every command gets, set up from the global options. */

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import type { IrnModel } from '../../model/irn.js';
+import type { IrnModel } from '@irn/core';
 import type { CliContext } from '../context.js';
 import { CliError, failure, oneLine, withContext } from '../errors.js';
 import { readRegularFile } from '../files.js';
@@ -13,7 +13,7 @@ import { formatBytes, formatCount } from '../format.js';
  * Returns the total size written.
  */
 async function saveAtomically(model: IrnModel, outDir: string): Promise<number> {
-  const { fileSystem } = await import('../../io/fs-handler.js');
+  const { fileSystem } = await import('@irn/core/node');
   const tmp = join(outDir, `.irn-convert-${process.pid}.tmp`);
   try {
     await mkdir(tmp, { recursive: true });
@@ -54,7 +54,7 @@ export function registerConvert(program: Command, ctx: CliContext): void {
       if (outKind === 'file') throw new CliError(`${outDir} is a file; the output must be a directory`);
       await ctx.backend();
       // TensorFlow.js loads only now (see CliContext.backend).
-      const { modelFromCheckpoint } = await import('../../weights/convert.js');
+      const { modelFromCheckpoint } = await import('@irn/core');
       let model: IrnModel;
       try {
         model = modelFromCheckpoint(bytes, { source: `converted from ${basename(checkpoint)}`, limits });

@@ -3,10 +3,9 @@
 // sends them back (see parallel-node.ts).
 import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
-import { useNodeBackend } from '../backend/node-backend.js';
-import { IrnModel } from '../model/irn.js';
+import { useNodeBackend } from '@irn/core/node';
+import { IrnModel, shardGradients } from '@irn/core';
 import type { ParallelReply, ParallelRequest, ParallelWorkerInit } from './parallel-protocol.js';
-import { shardGradients } from './trainer.js';
 
 const port = parentPort;
 if (port == null) throw new Error('parallel-worker must run in a worker thread');

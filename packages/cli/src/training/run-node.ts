@@ -2,12 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { lstat, mkdir, readdir, realpath, rename, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { imageTensor, samplePatches, type TrainImage } from '../data/patches.js';
-import { fileSystem } from '../io/fs-handler.js';
+import { imageTensor, roundTripPsnrY, samplePatches, type IrnTrainer, type TrainImage } from '@irn/core';
+import { fileSystem } from '@irn/core/node';
 import { checkCheckpointFolder, saveCheckpoint } from './checkpoint-node.js';
 import { DataParallelTrainer } from './parallel-node.js';
-import type { IrnTrainer } from './trainer.js';
-import { roundTripPsnrY } from './validate.js';
 
 /**
  * Centre crops `[1, h, w, 3]` of at most `size` px per side, `h` and `w` rounded down to
@@ -140,7 +138,7 @@ export interface TrainingRunResult {
 }
 
 /**
- * The training loop shared by `irn train` and `scripts/train-x2.ts` (Node only): samples a
+ * The training loop shared by `irn train` and `packages/core/scripts/train-x2.ts` (Node only): samples a
  * batch, takes a step, prints a progress line every `logEvery` steps (loss terms averaged
  * since the previous line, gradient norm, steps/s, ETA, live tensors), validates every
  * `valEvery` steps and at the end, saves the model to `outDir` whenever validation beats the

@@ -1,7 +1,7 @@
 import { totalmem } from 'node:os';
 import { extname } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { LR_EXTENSIONS, LR_FORMATS, type LrFormat } from '../../image/lr-formats.js';
+import { LR_EXTENSIONS, LR_FORMATS, type LrFormat } from '@irn/core';
 import { runJobs } from '../batch.js';
 import type { CliContext } from '../context.js';
 import { planJobs, readPng, writeFileAtomic } from '../files.js';
@@ -52,9 +52,9 @@ export function registerDownscale(program: Command, ctx: CliContext): void {
       await ctx.backend();
       // TensorFlow.js loads only now (see CliContext.backend).
       const { loadModel } = await import('../model-dir.js');
-      const { downscaleImage } = await import('../../rescale/rescale.js');
-      const { receptiveField } = await import('../../rescale/receptive-field.js');
-      const { withPeakMemory } = await import('../../rescale/peak-memory.js');
+      const { downscaleImage } = await import('@irn/core');
+      const { receptiveField } = await import('@irn/core');
+      const { withPeakMemory } = await import('@irn/core');
       const { encodeLr } = await import('../../image/lr-codecs.js');
       const model = await loadModel(modelDir, ctx.limits());
       const overlap = opts.overlap ?? receptiveField(model.config);

@@ -4,9 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import jpeg from 'jpeg-js';
-import { encodePng } from '../image/png.js';
-import { decodeBmp } from './bmp.js';
-import { LimitError } from '../limits.js';
+import { decodeBmp, encodePng, LimitError } from '@irn/core';
 import { loadImageFolder, loadTrainImage, readJpegInfo } from './image-folder.js';
 
 /** A bottom-up 24-bit BMP of a 3x2 image (rows padded to 12 bytes). */

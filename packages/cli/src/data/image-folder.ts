@@ -1,10 +1,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join, resolve } from 'node:path';
 import jpeg from 'jpeg-js';
-import { decodePng } from '../image/png.js';
-import { checkLimit, LimitError, resolveLimits, type Limits } from '../limits.js';
-import { decodeBmp } from './bmp.js';
-import type { TrainImage } from './patches.js';
+import { checkLimit, decodeBmp, decodePng, LimitError, resolveLimits, type Limits, type TrainImage } from '@irn/core';
 
 /** File extensions {@link loadImageFolder} reads. */
 const EXTENSIONS = new Set(['.png', '.jpg', '.jpeg', '.bmp']);

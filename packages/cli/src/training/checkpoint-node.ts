@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { lstat, mkdir, readdir, readFile, realpath, rename, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { fileSystem } from '../io/fs-handler.js';
-import type { IrnTrainer, TrainerState } from './trainer.js';
+import { fileSystem } from '@irn/core/node';
+import type { IrnTrainer, TrainerState } from '@irn/core';
 
 /** Extra JSON saved with a checkpoint (e.g. the best validation score so far). */
 export type CheckpointExtra = Record<string, unknown>;

@@ -1,9 +1,7 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { lstat, realpath, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve, sep } from 'node:path';
-import type { TrainImage } from '../../data/patches.js';
-import type { IrnModel } from '../../model/irn.js';
-import type { LrSchedule } from '../../training/schedule.js';
+import type { IrnModel, LrSchedule, TrainImage } from '@irn/core';
 import type { CliContext } from '../context.js';
 import { CliError, failure, oneLine, UsageError } from '../errors.js';
 import { modelDirectory } from '../model-path.js';
@@ -218,10 +216,10 @@ export function registerTrain(program: Command, ctx: CliContext): void {
       await ctx.backend();
       const tf = await import('@tensorflow/tfjs-core');
       const { loadImageFolder } = await import('../../data/image-folder.js');
-      const { IrnModel } = await import('../../model/irn.js');
+      const { IrnModel } = await import('@irn/core');
       const { loadModel } = await import('../model-dir.js');
       const { loadCheckpoint } = await import('../../training/checkpoint-node.js');
-      const { IrnTrainer } = await import('../../training/trainer.js');
+      const { IrnTrainer } = await import('@irn/core');
       const { runTraining, validationCrops } = await import('../../training/run-node.js');
 
       // The model first: with --init or --resume, its scale decides what a valid patch is.

@@ -1,6 +1,5 @@
-import { fileSystem } from '../io/fs-handler.js';
-import type { Limits } from '../limits.js';
-import { IrnModel } from '../model/irn.js';
+import { fileSystem } from '@irn/core/node';
+import { IrnModel, type Limits } from '@irn/core';
 import { failure, oneLine } from './errors.js';
 import { modelDirectory } from './model-path.js';
 

@@ -2,8 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { constants, type Stats } from 'node:fs';
 import { lstat, mkdir, open, readdir, realpath, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
-import { checkLimit, resolveLimits, type Limits } from '../limits.js';
-import { decodePng, type DecodedPng } from '../image/png.js';
+import { checkLimit, decodePng, resolveLimits, type DecodedPng, type Limits } from '@irn/core';
 import type { DecodedLr } from '../image/lr-codecs.js';
 import { CliError, failure, oneLine, UsageError } from './errors.js';
 

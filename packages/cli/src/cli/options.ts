@@ -1,5 +1,5 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import { DEFAULT_TILE_SIZE } from '../rescale/tiles.js';
+import { DEFAULT_TILE_SIZE } from '@irn/core';
 import { formatBytes } from './format.js';
 
 /**

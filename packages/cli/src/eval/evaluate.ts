@@ -1,8 +1,4 @@
-import { imresize } from '../image/imresize.js';
-import type { RasterImage } from '../image/raster.js';
-import type { IrnModel } from '../model/irn.js';
-import { downscaleImage, upscaleImage } from '../rescale/rescale.js';
-import { psnrRgb, psnrY, ssimY } from './metrics.js';
+import { downscaleImage, imresize, psnrRgb, psnrY, ssimY, upscaleImage, type IrnModel, type RasterImage } from '@irn/core';
 
 /** How z is drawn when evaluating. */
 export interface EvalOptions {

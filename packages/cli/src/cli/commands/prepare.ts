@@ -1,8 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import type { Command } from 'commander';
-import { encodePng } from '../../image/png.js';
-import { LR_TEXT_KEY, lrMetadataText } from '../../image/lr-metadata.js';
+import { encodePng, LR_TEXT_KEY, lrMetadataText } from '@irn/core';
 import { runJobs } from '../batch.js';
 import type { CliContext } from '../context.js';
 import { failure, oneLine } from '../errors.js';
@@ -41,8 +40,8 @@ export function registerPrepare(program: Command, ctx: CliContext): void {
       await ctx.backend();
       // TensorFlow.js loads only now (see CliContext.backend).
       const { loadModel } = await import('../model-dir.js');
-      const { downscaleImage } = await import('../../rescale/rescale.js');
-      const { receptiveField } = await import('../../rescale/receptive-field.js');
+      const { downscaleImage } = await import('@irn/core');
+      const { receptiveField } = await import('@irn/core');
       const model = await loadModel(modelDir, ctx.limits());
       // The same LR as `irn downscale` writes: exact tiling overlap.
       const overlap = receptiveField(model.config);

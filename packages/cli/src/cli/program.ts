@@ -1,6 +1,6 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { DEFAULT_LIMITS, LIMIT_NAMES, parseLimitArgument, resolveLimits, type Limits } from '../limits.js';
-import type { NodeBackendName } from '../backend/node-backend.js';
+import { DEFAULT_LIMITS, LIMIT_NAMES, parseLimitArgument, resolveLimits, type Limits } from '@irn/core';
+import type { NodeBackendName } from '@irn/core/node';
 import { registerConvert } from './commands/convert.js';
 import { registerDownscale } from './commands/downscale.js';
 import { registerEval } from './commands/eval.js';
@@ -37,7 +37,7 @@ export function buildProgram(version: string, state: ProgramState): Command {
     },
     limits: () => resolveLimits(program.opts<GlobalOptions>().limit ?? {}),
     backend: async () => {
-      const { useNodeBackend } = await import('../backend/node-backend.js');
+      const { useNodeBackend } = await import('@irn/core/node');
       try {
         await useNodeBackend(program.opts<GlobalOptions>().backend);
       } catch (e) {

@@ -4,15 +4,26 @@
  * (`@jsquash/webp`, `@jsquash/jpeg`: Squoosh's builds). Each codec is loaded on first use,
  * so other commands and formats never pay for it.
  */
-import type { Limits } from '../limits.js';
-import { resolveLimits } from '../limits.js';
-import { LR_TEXT_KEY, lrMetadataText, readLrMetadata, type LrMetadata } from './lr-metadata.js';
-import { lrMetadataJpegComment, lrMetadataXmp, readLrFileInfo, sniffLrFormat, type LrFormat } from './lr-formats.js';
-import { withJpegComment } from './jpeg-segments.js';
-import type { PngEffort } from './png-encode.js';
-import { decodePng, encodePng } from './png.js';
-import { rgba8ToRaster, type RasterImage } from './raster.js';
-import { withWebpXmp } from './webp-container.js';
+import {
+  decodePng,
+  encodePng,
+  LR_TEXT_KEY,
+  lrMetadataJpegComment,
+  lrMetadataText,
+  lrMetadataXmp,
+  readLrFileInfo,
+  readLrMetadata,
+  resolveLimits,
+  rgba8ToRaster,
+  sniffLrFormat,
+  withJpegComment,
+  withWebpXmp,
+  type Limits,
+  type LrFormat,
+  type LrMetadata,
+  type PngEffort,
+  type RasterImage,
+} from '@irn/core';
 
 /** Options of {@link encodeLr}. */
 export interface EncodeLrOptions {

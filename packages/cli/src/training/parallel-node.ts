@@ -1,10 +1,10 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
-import type { NodeBackendName } from '../backend/node-backend.js';
+import type { NodeBackendName } from '@irn/core/node';
 import { parallelWorkerUrl } from './parallel-locations.js';
 import type { ParallelReply, ParallelRequest, ParallelWorkerInit } from './parallel-protocol.js';
-import { shardGradients, type IrnTrainer, type ShardGradients, type StepReport } from './trainer.js';
+import { shardGradients, type IrnTrainer, type ShardGradients, type StepReport } from '@irn/core';
 
 /** Options of {@link DataParallelTrainer.start}. */
 export interface DataParallelOptions {

@@ -1,5 +1,5 @@
-import type { NodeBackendName } from '../backend/node-backend.js';
-import type { ShardSpec } from './trainer.js';
+import type { NodeBackendName } from '@irn/core/node';
+import type { ShardSpec } from '@irn/core';
 
 /** `workerData` of a data-parallel training worker. */
 export interface ParallelWorkerInit {

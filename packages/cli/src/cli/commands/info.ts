@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { IrnModel } from '../../model/irn.js';
+import type { IrnModel } from '@irn/core';
 import type { CliContext } from '../context.js';
 import { formatBytes, formatCount } from '../format.js';
 import { modelDirectory } from '../model-path.js';

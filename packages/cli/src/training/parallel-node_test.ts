@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
-import { useNodeBackend } from '../backend/node-backend.js';
-import { IrnModel } from '../model/irn.js';
-import { perturbWeights } from '../testing/perturb.js';
+import { useNodeBackend } from '@irn/core/node';
+import { IrnModel, IrnTrainer, type StepReport, type TrainerOptions } from '@irn/core';
+// A test helper of core's, not part of its API.
+import { perturbWeights } from '../../../core/src/testing/perturb.js';
 import { DataParallelTrainer } from './parallel-node.js';
 import { runTraining } from './run-node.js';
-import { IrnTrainer, type StepReport, type TrainerOptions } from './trainer.js';
 
 // A tiny model with every weight non-zero (a fresh one has zero conv5 kernels), a batch of 3
 // (an uneven split, 2 + 1), z drawn with scale 0.7 so that the per-sample z offsets matter,

@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /**
- * The version of `@irn/core`, from its package.json, found by walking up from this file (it
+ * The version of `@irn/cli`, from its package.json, found by walking up from this file (it
  * runs both from `src/cli/` and bundled into `dist/`).
  */
 export function packageVersion(): string {
@@ -11,7 +11,7 @@ export function packageVersion(): string {
   for (;;) {
     try {
       const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === '@irn/core' && pkg.version) return pkg.version;
+      if (pkg.name === '@irn/cli' && pkg.version) return pkg.version;
     } catch {
       // no package.json here; keep walking up
     }

@@ -1,0 +1,214 @@
+// The Node codecs (libwebp and MozJPEG through @jsquash) with the containers @irn/core writes
+// the metadata into: what the files hold, that other decoders read them, and that hostile
+// files fail with one line. (The container parsers alone: core's webp-container_test and
+// jpeg-segments_test.)
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import jpeg from 'jpeg-js';
+import { LimitError, lrMetadataXmp, readLrFileInfo, withWebpXmp } from '@irn/core';
+import { decodeLr, encodeLr } from './lr-codecs.js';
+
+/** A RIFF/WEBP file of `chunks` ([fourcc, payload]), sizes as given unless overridden. */
+function riff(chunks: [string, Uint8Array][], riffSize?: number): Uint8Array {
+  const body = chunks.flatMap(([id, data]) => {
+    const header = new Uint8Array(8);
+    for (let i = 0; i < 4; i++) header[i] = id.charCodeAt(i);
+    new DataView(header.buffer).setUint32(4, data.length, true);
+    return [header, data, new Uint8Array(data.length & 1)];
+  });
+  const size = 4 + body.reduce((n, b) => n + b.length, 0);
+  const file = new Uint8Array(8 + size);
+  file.set([0x52, 0x49, 0x46, 0x46], 0);
+  new DataView(file.buffer).setUint32(4, riffSize ?? size, true);
+  file.set([0x57, 0x45, 0x42, 0x50], 8);
+  let at = 12;
+  for (const b of body) {
+    file.set(b, at);
+    at += b.length;
+  }
+  return file;
+}
+
+/** A VP8L header (no image data after it) claiming `w x h`. */
+function vp8lHeader(w: number, h: number, alpha = false): Uint8Array {
+  const bits = ((w - 1) | ((h - 1) << 14) | ((alpha ? 1 : 0) << 28)) >>> 0;
+  return new Uint8Array([0x2f, bits & 0xff, (bits >>> 8) & 0xff, (bits >>> 16) & 0xff, bits >>> 24]);
+}
+
+function vp8x(w: number, h: number, flags = 0): Uint8Array {
+  const d = new Uint8Array(10);
+  d[0] = flags;
+  d.set([(w - 1) & 0xff, ((w - 1) >> 8) & 0xff, (w - 1) >> 16], 4);
+  d.set([(h - 1) & 0xff, ((h - 1) >> 8) & 0xff, (h - 1) >> 16], 7);
+  return d;
+}
+
+/** A small RGB test image with structure in every channel. */
+function testImage(width: number, height: number, channels: 3 | 4 = 3) {
+  const data = new Float32Array(width * height * channels);
+  for (let i = 0; i < data.length; i++) data[i] = ((i * 37 + (i % 7) * 11) % 256) / 255;
+  if (channels === 4) for (let i = 3; i < data.length; i += 4) data[i] = i % 3 === 0 ? 0 : ((i * 5) % 256) / 255;
+  return { width, height, channels, data };
+}
+
+/** A smooth RGB test image (JPEG-friendly, so a lossy round trip stays close). */
+function smoothImage(width: number, height: number) {
+  const data = new Float32Array(width * height * 3);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const i = (y * width + x) * 3;
+      data[i] = 0.5 + 0.4 * Math.sin(x / 5);
+      data[i + 1] = (x + y) / (width + height);
+      data[i + 2] = 0.3 + 0.3 * Math.cos(y / 4);
+    }
+  }
+  return { width, height, channels: 3 as const, data };
+}
+
+/** SOI, a frame header (SOF0) claiming `w x h`, SOS with nothing after it. */
+function claiming(w: number, h: number): Uint8Array {
+  return new Uint8Array([0xff, 0xd8, 0xff, 0xc0, 0, 11, 8, h >> 8, h & 0xff, w >> 8, w & 0xff, 1, 1, 0x11, 0, 0xff, 0xda, 0, 8, 1, 1, 0, 0, 63, 0]);
+}
+
+describe('WebP LR images', () => {
+  it('adds an XMP chunk in a VP8X file that reads back, and the pixels still decode', async () => {
+    const img = testImage(13, 9, 4);
+    const plain = await encodeLr(img, { format: 'webp' });
+    assert.equal(readLrFileInfo(plain).lrMetadata, null);
+    const xmp = lrMetadataXmp({ scale: 4, width: 49, height: 35 });
+    const ext = withWebpXmp(plain, xmp);
+    const info = readLrFileInfo(ext);
+    assert.equal(String.fromCharCode(...ext.subarray(12, 16)), 'VP8X');
+    assert.equal(ext[20] & 0x14, 0x14, 'alpha and XMP flags set');
+    assert.deepEqual([info.width, info.height, info.alpha], [13, 9, true]);
+    assert.deepEqual(info.lrMetadata, { scale: 4, width: 49, height: 35 });
+    // Replacing, not adding: one XMP chunk.
+    const again = withWebpXmp(ext, lrMetadataXmp({ scale: 2, width: 25, height: 17 }));
+    assert.equal(again.length, ext.length);
+    assert.deepEqual(readLrFileInfo(again).lrMetadata, { scale: 2, width: 25, height: 17 });
+    const back = await decodeLr(again);
+    assert.equal(back.image.channels, 4);
+  });
+
+  it('checks the pixels a file claims against the limit before the decoder runs', async () => {
+    const bomb = riff([['VP8X', vp8x(16384, 16384)], ['VP8L', vp8lHeader(16384, 16384)]]);
+    await assert.rejects(decodeLr(bomb), LimitError);
+    // Within a raised limit it reaches the decoder, which fails on the missing data.
+    await assert.rejects(decodeLr(bomb, { pixels: 3e8 }), /its WebP bitstream cannot be decoded/);
+  });
+});
+
+describe('JPEG LR images', () => {
+  it('a MozJPEG LR carries its metadata in a COM segment that other decoders skip', async () => {
+    const img = smoothImage(37, 23);
+    const meta = { scale: 2, width: 73, height: 45 };
+    const bytes = await encodeLr(img, { format: 'jpeg', quality: 90, metadata: meta });
+    assert.ok(new TextDecoder('latin1').decode(bytes).includes('irn {"scale":2,"width":73,"height":45}'));
+    // After the JFIF APP0 segment, which must come first.
+    assert.equal(String.fromCharCode(...bytes.subarray(6, 10)), 'JFIF');
+    assert.deepEqual(readLrFileInfo(bytes).lrMetadata, meta);
+    const ours = await decodeLr(bytes);
+    assert.deepEqual([ours.format, ours.image.width, ours.image.height, ours.image.channels], ['jpeg', 37, 23, 3]);
+    assert.deepEqual(ours.lrMetadata, meta);
+    // Another decoder (jpeg-js) reads the same image: the comment changed nothing.
+    const other = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true });
+    let worst = 0;
+    for (let i = 0; i < 37 * 23; i++) {
+      for (let c = 0; c < 3; c++) worst = Math.max(worst, Math.abs(other.data[4 * i + c] / 255 - ours.image.data[3 * i + c]));
+    }
+    assert.ok(worst <= 3 / 255, `decoders differ by ${worst * 255} levels`);
+    // Lossy but close at quality 90 on a smooth image.
+    let err = 0;
+    for (let i = 0; i < img.data.length; i++) err += (img.data[i] - ours.image.data[i]) ** 2;
+    assert.ok(10 * Math.log10(img.data.length / err) > 35, 'PSNR above 35 dB');
+    // Higher quality, more bytes.
+    assert.ok((await encodeLr(img, { format: 'jpeg', quality: 50 })).length < bytes.length - 4 - 40);
+  });
+
+  it('refuses alpha and a bad quality', async () => {
+    await assert.rejects(encodeLr({ width: 2, height: 2, channels: 4, data: new Float32Array(16) }, { format: 'jpeg' }), /JPEG has no alpha channel/);
+    await assert.rejects(encodeLr(smoothImage(4, 4), { format: 'jpeg', quality: 0 }), /quality must be a whole number from 1 to 100/);
+  });
+
+  it('checks the pixels a file claims before decoding', async () => {
+    await assert.rejects(decodeLr(claiming(60000, 60000)), LimitError);
+  });
+});
+
+describe('LR codecs', () => {
+  it('WebP is lossless: the same 8-bit pixels as the PNG route, RGB and RGBA (colour under alpha 0 kept)', async () => {
+    for (const channels of [3, 4] as const) {
+      const img = testImage(31, 17, channels);
+      const meta = { scale: 2, width: 61, height: 33 };
+      const png = await decodeLr(await encodeLr(img, { format: 'png', metadata: meta }));
+      const webpBytes = await encodeLr(img, { format: 'webp', metadata: meta });
+      assert.equal(String.fromCharCode(...webpBytes.subarray(8, 12)), 'WEBP');
+      const webp = await decodeLr(webpBytes);
+      assert.equal(webp.format, 'webp');
+      assert.deepEqual(webp.lrMetadata, meta);
+      assert.equal(webp.image.channels, channels);
+      assert.deepEqual(webp.image.data, png.image.data);
+      // The fast search is lossless too, and really another search.
+      const fastBytes = await encodeLr(img, { format: 'webp', metadata: meta, effort: 'fast' });
+      assert.notDeepEqual(fastBytes, webpBytes);
+      assert.deepEqual((await decodeLr(fastBytes)).image.data, png.image.data);
+    }
+  });
+
+  it('says what a file that is no LR format is', async () => {
+    await assert.rejects(decodeLr(new TextEncoder().encode('GIF89a')), /not a PNG, WebP or JPEG image/);
+  });
+});
+
+describe('hostile WebP and JPEG LR files', () => {
+  /** A seeded PRNG (mulberry32), so a failure names a reproducible case. */
+  function rng(seed: number): () => number {
+    let a = seed >>> 0;
+    return () => {
+      a = (a + 0x6d2b79f5) >>> 0;
+      let t = a;
+      t = Math.imul(t ^ (t >>> 15), t | 1);
+      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+      return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+    };
+  }
+
+  /** Flips bytes, overwrites 32-bit fields with extreme values, cuts the end: one mutation per case. */
+  function mutate(bytes: Uint8Array, random: () => number): Uint8Array {
+    const out = bytes.slice();
+    const kind = Math.floor(random() * 3);
+    if (kind === 0) {
+      for (let k = 1 + Math.floor(random() * 4); k > 0; k--) out[Math.floor(random() * out.length)] = Math.floor(random() * 256);
+    } else if (kind === 1) {
+      const at = Math.floor(random() * (out.length - 4));
+      new DataView(out.buffer).setUint32(at, [0, 1, 0x7fffffff, 0xffffffff, 0x3fff3fff][Math.floor(random() * 5)], random() < 0.5);
+    } else {
+      return out.subarray(0, Math.floor(random() * out.length));
+    }
+    return out;
+  }
+
+  for (const format of ['webp', 'jpeg'] as const) {
+    it(`a ${format} LR mutated 300 ways decodes or fails with one clear line, each quickly, and the codec still works after`, async () => {
+      const img = testImage(40, 28);
+      const meta = { scale: 2, width: 79, height: 55 };
+      const good = await encodeLr(img, { format, metadata: meta });
+      const random = rng(format === 'webp' ? 7 : 11);
+      const raw = /TypeError|RangeError|ReferenceError|undefined|null|NaN|RuntimeError|abort/;
+      for (let i = 0; i < 300; i++) {
+        const bytes = mutate(good, random);
+        const start = performance.now();
+        try {
+          const out = await decodeLr(bytes, { pixels: 4_000_000 });
+          assert.ok(out.image.width * out.image.height <= 4_000_000, `case ${i}: over the limit`);
+        } catch (e) {
+          const message = (e as Error).message;
+          assert.ok(!message.includes('\n') && !raw.test(`${(e as Error).name}: ${message}`), `case ${i}: ${(e as Error).name}: ${message}`);
+        }
+        assert.ok(performance.now() - start < 2000, `case ${i} took ${performance.now() - start} ms`);
+      }
+      const after = await decodeLr(good);
+      assert.deepEqual([after.image.width, after.lrMetadata], [40, meta]);
+    });
+  }
+});
