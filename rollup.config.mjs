@@ -59,12 +59,21 @@ function tfjsWasmBinaries(dir) {
 export default {
   input: Object.fromEntries(Object.entries(entries).map(([k, v]) => [k, join(pkgDir, v)])),
   external,
+  // Dependencies count as free of side effects: otherwise rollup keeps a bare
+  // `import '@tensorflow/tfjs-core'` (or 'pako') in every entry that re-exports a module using
+  // one, and an app loads all of tfjs for `readLrMetadata`. The modules that use a dependency
+  // import it. Kept: the bare imports of tfjs-layers (it registers op gradients) and backends.
+  treeshake: { moduleSideEffects: (id, external) => !external || /^@tensorflow\/tfjs-(layers|backend-)/.test(id) },
   output: {
     dir: join(pkgDir, 'dist'),
     format: 'es',
     sourcemap: true,
     entryFileNames: '[name].js',
     chunkFileNames: 'chunks/[name]-[hash].js',
+    // @irn/core keeps one file per source module (dist/ mirrors src/), so that an app's
+    // bundler drops what a page does not use: merged chunks would tie the browser Rescaler
+    // to the trainer, the PyTorch importer and tfjs-layers (see bench/bundle-size.ts).
+    ...(pkgName === 'core' ? { preserveModules: true, preserveModulesRoot: join(pkgDir, 'src') } : {}),
     banner: (chunk) => (chunk.name === 'cli' ? '#!/usr/bin/env node' : ''),
   },
   plugins: [esbuild({ target: 'es2022', tsconfig: join(root, 'tsconfig.json') }), ...(pkgName === 'core' ? [tfjsWasmBinaries('browser')] : [])],

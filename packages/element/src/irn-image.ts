@@ -497,7 +497,7 @@ declare global {
  * @throws Error naming `src` when the file is none of the LR formats or its headers are bad.
  */
 async function readOtherLrInfo(src: string, bytes: Uint8Array): Promise<LrPngInfo> {
-  const { readLrFileInfo, sniffLrFormat } = await import('@irn/core/browser');
+  const { readLrFileInfo, sniffLrFormat } = await import('@irn/core');
   const format = sniffLrFormat(bytes);
   if (format == null || format === 'png') {
     throw new Error(`${src} is not a PNG, WebP or JPEG file (IRN needs the LR image that irn downscale writes)`);

@@ -1,16 +1,19 @@
 import type { BackendChoice, Rescaler } from '@irn/core/browser';
 
-type Core = typeof import('@irn/core/browser');
+type Core = typeof import('@irn/core/browser/rescaler');
 
 let core: Promise<Core> | null = null;
 
 /**
- * `@irn/core/browser` (and through it TensorFlow.js), imported on first use only: importing
- * `@irn/element` must stay cheap and safe where there is no DOM (server-side rendering).
+ * `@irn/core`'s Rescaler (and through it TensorFlow.js), imported on first use only: importing
+ * `@irn/element` must stay cheap and safe where there is no DOM (server-side rendering). The
+ * narrow `@irn/core/browser/rescaler`, not the `@irn/core/browser` barrel: with a worker, the
+ * page then loads no TensorFlow.js with esbuild too, whose code splitting puts what a barrel
+ * re-exports into the chunk that imports it (bench/bundle-size.ts).
  */
 export function loadCore(): Promise<Core> {
   if (core == null) {
-    core = import('@irn/core/browser');
+    core = import('@irn/core/browser/rescaler');
     core.catch(() => (core = null));
   }
   return core;

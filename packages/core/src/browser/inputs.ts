@@ -1,4 +1,3 @@
-import * as tf from '@tensorflow/tfjs-core';
 import { decodePng } from '../image/png.js';
 import { checkLimit, resolveLimits, type Limits } from '../limits.js';
 import { checkRaster, rgba8ToRaster, type RasterImage } from '../image/raster.js';
@@ -6,25 +5,11 @@ import { readLrMetadata, type LrMetadata } from '../image/lr-metadata.js';
 import { readLrFileInfo } from '../image/lr-formats.js';
 import { isJpeg, JpegFormatError } from '../image/jpeg-segments.js';
 import { isWebp } from '../image/webp-container.js';
+import { describe, drawableToBitmap, isDrawable, isRaster, isTensor, tensorToRaster, type ImageInput } from './kinds.js';
 
-/**
- * What the browser rescaler reads an image from: an `<img>` (decoded first if needed), a
- * canvas, `OffscreenCanvas`, `ImageBitmap`, `<video>` frame, `ImageData`, a `Blob` / `File`
- * (PNG read exactly, other formats through `createImageBitmap`), a URL, a tensor
- * `[H, W, C]` with C in 1..4 and values in `[0, 1]`, or a {@link RasterImage}.
- */
-export type ImageInput =
-  | HTMLImageElement
-  | HTMLCanvasElement
-  | HTMLVideoElement
-  | OffscreenCanvas
-  | ImageBitmap
-  | ImageData
-  | Blob
-  | string
-  | URL
-  | tf.Tensor
-  | RasterImage;
+// Where they were first defined; kinds.ts holds them so that the page of a worker rescaler
+// can use them without this module's decoders.
+export { describe, drawableToBitmap, isDrawable, isRaster, isTensor, tensorToRaster, type ImageInput };
 
 /** An input read into memory, and the `irn` metadata if it carried some. */
 export interface DecodedInput {
@@ -79,7 +64,7 @@ export async function decodeInput(
     return decodeBlob(await response.blob(), options);
   }
   if (input instanceof Blob) return decodeBlob(input, options);
-  if (input instanceof tf.Tensor) return { raster: await tensorToRaster(input), lrMetadata: null };
+  if (isTensor(input)) return { raster: await tensorToRaster(input), lrMetadata: null };
   if (typeof ImageData !== 'undefined' && input instanceof ImageData) return { raster: imageDataToRaster(input, limits), lrMetadata: null };
   if (isRaster(input)) {
     checkRaster(input);
@@ -144,19 +129,6 @@ function jpegMetadata(bytes: Uint8Array, limits: Limits): LrMetadata | null {
 }
 
 /**
- * A new `ImageBitmap` of an element, canvas or bitmap (an `<img>` is decoded first), as
- * {@link decodeInput} reads them; the caller closes it.
- */
-export async function drawableToBitmap(input: ImageBitmapSource): Promise<ImageBitmap> {
-  if (typeof HTMLImageElement !== 'undefined' && input instanceof HTMLImageElement && !input.complete) {
-    await input.decode().catch(() => {
-      throw new Error(`the image ${input.currentSrc || input.src} failed to load`);
-    });
-  }
-  return createImageBitmap(input, { premultiplyAlpha: 'none' });
-}
-
-/**
  * 8-bit RGBA pixels -> RGB (when fully opaque) or RGBA raster, values k/255.
  * @throws LimitError when the image has more than `limits.pixels` pixels
  */
@@ -184,37 +156,3 @@ function checkPixels(width: number, height: number, limits: Partial<Limits>): vo
   checkLimit(resolveLimits(limits), 'pixels', width * height, `the image (${width}x${height})`, 'pixels');
 }
 
-/** A tensor `[H, W, C]` (or `[1, H, W, C]`), C in 1..4, values in [0, 1] -> raster. */
-export async function tensorToRaster(t: tf.Tensor): Promise<RasterImage> {
-  const shape = t.rank === 4 && t.shape[0] === 1 ? t.shape.slice(1) : t.shape;
-  const [height, width, channels] = shape;
-  if (shape.length !== 3 || !(channels >= 1 && channels <= 4)) {
-    throw new Error(`an image tensor must have shape [H, W, C] with C in 1..4, got [${t.shape.join(', ')}]`);
-  }
-  if (t.dtype !== 'float32') throw new Error(`an image tensor must be float32 with values in [0, 1], got ${t.dtype}`);
-  // A copy: some backends hand out their own storage.
-  const data = Float32Array.from((await t.data()) as Float32Array);
-  return { width, height, channels: channels as RasterImage['channels'], data };
-}
-
-/** Whether `x` is a {@link RasterImage}. */
-export function isRaster(x: unknown): x is RasterImage {
-  const r = x as Partial<RasterImage> | null;
-  return r != null && typeof r === 'object' && r.data instanceof Float32Array && typeof r.channels === 'number';
-}
-
-/** Whether `x` is something `createImageBitmap` draws: an element, canvas or video frame (not a Blob or ImageData). */
-export function isDrawable(x: unknown): x is ImageBitmapSource {
-  const has = (name: string): boolean => {
-    const ctor = (globalThis as Record<string, unknown>)[name];
-    return typeof ctor === 'function' && x instanceof (ctor as new () => unknown);
-  };
-  return ['HTMLImageElement', 'HTMLCanvasElement', 'HTMLVideoElement', 'SVGImageElement', 'OffscreenCanvas', 'VideoFrame'].some(has);
-}
-
-/** `x` in a few words, for error messages. */
-export function describe(x: unknown): string {
-  if (x == null) return String(x);
-  if (typeof x !== 'object') return `a ${typeof x}`;
-  return `a ${(x as object).constructor?.name ?? 'object'}`;
-}

@@ -541,7 +541,7 @@ function artifactsOf(modelJson: tf.io.ModelJSON, weightSpecs: tf.io.WeightsManif
 }
 
 async function idbLoad(key: string): Promise<LoadedArtifacts['artifacts'] | null> {
-  const tf = await import('@tensorflow/tfjs-core');
+  const tf = await import('./tfjs-on-demand.js');
   const models = await tf.io.listModels().catch(() => ({}) as Record<string, unknown>);
   if (!(key in models)) return null;
   const artifacts = await tf.io.getLoadHandlers(key)[0].load!();
@@ -550,7 +550,7 @@ async function idbLoad(key: string): Promise<LoadedArtifacts['artifacts'] | null
 }
 
 async function idbSave(key: string, artifacts: tf.io.ModelArtifacts, prefix: string): Promise<void> {
-  const tf = await import('@tensorflow/tfjs-core');
+  const tf = await import('./tfjs-on-demand.js');
   await tf.io.getSaveHandlers(key)[0].save!(artifacts);
   for (const other of Object.keys(await tf.io.listModels())) {
     if (other.startsWith(prefix) && other !== key) await tf.io.removeModel(other);

@@ -1,32 +1,10 @@
-import * as tf from '@tensorflow/tfjs-core';
 import { encodePng } from '../image/png.js';
 import type { RasterImage } from '../image/raster.js';
+import { checkOutputKind, rasterToTensor, type OutputKind, type OutputTypes } from './kinds.js';
 
-/** The forms a rescaled image can be returned in. */
-export interface OutputTypes {
-  /** 8-bit RGBA pixels, for `putImageData`. */
-  imagedata: ImageData;
-  /** For `drawImage` or `<canvas>` bitmap renderers; the caller closes it. */
-  bitmap: ImageBitmap;
-  /** An 8-bit PNG; a downscale's carries the `irn` chunk with the original size. */
-  blob: Blob;
-  /** `[H, W, C]` float32 in [0, 1] on the page's active backend; the caller disposes it. */
-  tensor: tf.Tensor3D;
-  /** Floats in [0, 1], unrounded (an upscale's values are not multiples of 1/255). */
-  raster: RasterImage;
-}
-
-/** Name of an output form: `'imagedata'` (default), `'bitmap'`, `'blob'`, `'tensor'`, `'raster'`. */
-export type OutputKind = keyof OutputTypes;
-
-export const OUTPUT_KINDS: readonly OutputKind[] = ['imagedata', 'bitmap', 'blob', 'tensor', 'raster'];
-
-/** Throws unless `kind` is an {@link OutputKind}. */
-export function checkOutputKind(kind: unknown): asserts kind is OutputKind {
-  if (!OUTPUT_KINDS.includes(kind as OutputKind)) {
-    throw new Error(`output must be one of ${OUTPUT_KINDS.map((k) => `"${k}"`).join(', ')}, got ${JSON.stringify(kind)}`);
-  }
-}
+// Where they were first defined; kinds.ts holds them so that the page of a worker rescaler
+// can use them without the PNG encoder.
+export { checkOutputKind, OUTPUT_KINDS, rasterToTensor, type OutputKind, type OutputTypes } from './kinds.js';
 
 /**
  * Converts a raster to `kind`. `pngText` adds text chunks to a PNG. Rounding to 8 bits is
@@ -38,7 +16,7 @@ export async function encodeOutput<K extends OutputKind>(raster: RasterImage, ki
     case 'raster':
       return raster as OutputTypes[K];
     case 'tensor':
-      return rasterToTensor(raster) as OutputTypes[K];
+      return (await rasterToTensor(raster)) as OutputTypes[K];
     case 'blob':
       return new Blob([encodePng(raster, { text: pngText }) as BlobPart], { type: 'image/png' }) as OutputTypes[K];
     case 'imagedata':
@@ -66,9 +44,4 @@ export function rasterToImageData(raster: RasterImage): ImageData {
     out[d + 3] = alpha ? byte(data[s + channels - 1]) : 255;
   }
   return new ImageData(out, width, height);
-}
-
-/** A `[H, W, C]` float32 tensor of a raster. */
-export function rasterToTensor(raster: RasterImage): tf.Tensor3D {
-  return tf.tensor3d(raster.data, [raster.height, raster.width, raster.channels], 'float32');
 }

@@ -1,4 +1,3 @@
-import * as tf from '@tensorflow/tfjs-core';
 import type { IrnModel } from '../model/irn.js';
 import type { Limits } from '../limits.js';
 import type { BackendChoice, BackendName, BackendSetup } from './backends.js';

@@ -1,10 +1,12 @@
-import * as tf from '@tensorflow/tfjs-core';
+// Types only: a page whose rescaler computes in the worker loads no TensorFlow.js (a
+// `'tensor'` output imports it, through rasterToTensor).
+import type * as tf from '@tensorflow/tfjs-core';
 import { checkRaster } from '../image/raster.js';
 import { abortReason, throwIfAborted } from './abort.js';
 import type { BackendChoice, BackendName, BackendSetup } from './backends.js';
 import type { BackendFallback, RescaleProgress, RescalerMemory, RunOptions } from './engine.js';
-import { describe, drawableToBitmap, isDrawable, isRaster, tensorToRaster, type ImageInput } from './inputs.js';
-import { checkOutputKind, rasterToTensor, type OutputKind } from './outputs.js';
+// kinds.js, not inputs.js and outputs.js: those bring the PNG codecs, which only the worker uses.
+import { checkOutputKind, describe, drawableToBitmap, isDrawable, isRaster, isTensor, rasterToTensor, tensorToRaster, type ImageInput, type OutputKind } from './kinds.js';
 import type { DownscaleCallOptions, RescaleResult, UpscaleCallOptions } from './pipeline.js';
 import { deserializeError, type FromWorker, type ToWorker, type WorkerImage, type WorkerInput } from './protocol.js';
 
@@ -72,7 +74,7 @@ export class WorkerClient {
     const result = (await this.call({ type: 'run', id: 0, op, input: packed, options: rest, output }, transfer, onProgress, signal)) as RescaleResult<
       WorkerImage | null
     >;
-    return { ...result, image: unpackImage(result.image!, output) };
+    return { ...result, image: await unpackImage(result.image!, output) };
   }
 
   /** Runs the worker's warmup. */
@@ -164,7 +166,7 @@ async function packInput(input: ImageInput, fetchFn?: typeof fetch): Promise<[Wo
     return [{ kind: 'blob', blob: await response.blob() }, []];
   }
   if (input instanceof Blob) return [{ kind: 'blob', blob: input }, []];
-  if (input instanceof tf.Tensor) {
+  if (isTensor(input)) {
     const raster = await tensorToRaster(input);
     return [{ kind: 'raster', raster }, [raster.data.buffer]];
   }
@@ -181,7 +183,7 @@ async function packInput(input: ImageInput, fetchFn?: typeof fetch): Promise<[Wo
   throw new TypeError(`cannot read an image from ${describe(input)}; see ImageInput for what is accepted`);
 }
 
-function unpackImage(image: WorkerImage, output: OutputKind): unknown {
+async function unpackImage(image: WorkerImage, output: OutputKind): Promise<unknown> {
   switch (image.kind) {
     case 'raster':
       return output === 'tensor' ? rasterToTensor(image.raster) : image.raster;

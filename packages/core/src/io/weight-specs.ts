@@ -5,7 +5,8 @@
  * that IRN can read (float32, not quantized) within the limits, and weights that are finite.
  * Browser-safe: no Node imports.
  */
-import * as tf from '@tensorflow/tfjs-core';
+// Types only: model-loader.ts checks models with this in pages that load no TensorFlow.js.
+import type * as tf from '@tensorflow/tfjs-core';
 import { checkLimit, type Limits } from '../limits.js';
 
 /**
@@ -129,7 +130,7 @@ export function checkWeightSpecs(specs: readonly unknown[], limits: Limits, file
  * the PNG encoder writes as black. `data` holds the weights of `specs` (float32) in order.
  */
 export function checkFiniteWeights(specs: readonly tf.io.WeightsManifestEntry[], data: tf.io.WeightData): void {
-  const buffer = data instanceof ArrayBuffer ? data : tf.io.CompositeArrayBuffer.join(data);
+  const buffer = data instanceof ArrayBuffer ? data : joinBuffers(data);
   let offset = 0;
   for (const spec of specs) {
     const elements = spec.shape.reduce((a, b) => a * b, 1);
@@ -159,6 +160,17 @@ export function checkModelArtifacts(artifacts: tf.io.ModelArtifacts, limits: Lim
   const actual = data instanceof ArrayBuffer ? data.byteLength : data.reduce((n, b) => n + b.byteLength, 0);
   if (actual !== expected) throw new Error(`the model's weights hold ${actual} bytes, its model.json describes ${expected}`);
   checkFiniteWeights(specs, data);
+}
+
+/** The buffers one after another in a new one (what `tf.io.CompositeArrayBuffer.join` does). */
+function joinBuffers(buffers: ArrayBuffer[]): ArrayBuffer {
+  const out = new Uint8Array(buffers.reduce((n, b) => n + b.byteLength, 0));
+  let offset = 0;
+  for (const b of buffers) {
+    out.set(new Uint8Array(b), offset);
+    offset += b.byteLength;
+  }
+  return out.buffer;
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
