@@ -1,7 +1,7 @@
 // One rollup config for every package: `rollup -c ../../rollup.config.mjs --environment PKG:<name>`.
 // TypeScript is transpiled by esbuild (TypeScript 7 has no JS API for rollup plugins);
 // `tsc` writes the .d.ts files and does the type checking.
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { builtinModules, createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -56,6 +56,19 @@ function tfjsWasmBinaries(dir) {
   };
 }
 
+/**
+ * Empties dist/ before a build: rollup keeps the hashed chunks of earlier builds, which
+ * `pnpm pack` would then ship (scripts/check-publish.mjs checks what a tarball holds).
+ */
+function cleanDist(dir) {
+  return {
+    name: 'irn-clean-dist',
+    buildStart() {
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
 export default {
   input: Object.fromEntries(Object.entries(entries).map(([k, v]) => [k, join(pkgDir, v)])),
   external,
@@ -76,5 +89,5 @@ export default {
     ...(pkgName === 'core' ? { preserveModules: true, preserveModulesRoot: join(pkgDir, 'src') } : {}),
     banner: (chunk) => (chunk.name === 'cli' ? '#!/usr/bin/env node' : ''),
   },
-  plugins: [esbuild({ target: 'es2022', tsconfig: join(root, 'tsconfig.json') }), ...(pkgName === 'core' ? [tfjsWasmBinaries('browser')] : [])],
+  plugins: [cleanDist(join(pkgDir, 'dist')), esbuild({ target: 'es2022', tsconfig: join(root, 'tsconfig.json') }), ...(pkgName === 'core' ? [tfjsWasmBinaries('browser')] : [])],
 };
