@@ -66,7 +66,7 @@ const fmt = (v: number) => Number(v.toFixed(2)).toString();
 export function lineChart(series: readonly Series[], o: ChartOptions): string {
   const width = o.width ?? 760;
   const height = o.height ?? 500;
-  const m = { left: 64, right: 230, top: 40, bottom: 54 };
+  const m = { left: 64, right: 250, top: 40, bottom: 54 };
   const pw = width - m.left - m.right;
   const ph = height - m.top - m.bottom;
   const all = series.flatMap((s) => s.points).filter((p) => Number.isFinite(p.x) && Number.isFinite(p.y) && (!o.logX || p.x > 0));

@@ -15,9 +15,9 @@ test('points are placed on the axes given (log x), in order, with a legend entry
       { label: 'A & B <x>', color: '#f00', points: [{ x: 1, y: 30 }, { x: 0.1, y: 20 }] },
       { label: 'single', color: '#00f', marker: 'square', points: [{ x: 0.5, y: 25 }] },
     ],
-    { title: 'T', xLabel: 'bpp', yLabel: 'dB', logX: true, xRange: [0.1, 1], yRange: [20, 30], width: 400, height: 300 },
+    { title: 'T', xLabel: 'bpp', yLabel: 'dB', logX: true, xRange: [0.1, 1], yRange: [20, 30], width: 420, height: 300 },
   );
-  // Plot area: left 64, top 40, width 400-64-230 = 106, height 300-40-54 = 206.
+  // Plot area: left 64, top 40, width 420-64-250 = 106, height 300-40-54 = 206.
   const poly = svg.match(/<polyline class="series" data-label="([^"]*)"[^>]* points="([^"]*)"/);
   assert.ok(poly, 'no polyline');
   assert.equal(poly[1], 'A &amp; B &lt;x&gt;');
