@@ -70,7 +70,8 @@ describe('the default model location', () => {
   it('is the repository weights/irn-x2 from the source and from the bundle alike', () => {
     const fromSource = defaultModelCandidates(pathToFileURL(join(ROOT, 'packages/cli/src/cli/model-path.ts')).href);
     const fromBundle = defaultModelCandidates(pathToFileURL(join(ROOT, 'packages/cli/dist/chunks/x.js')).href);
-    for (const c of [fromSource, fromBundle]) assert.deepEqual(c, [join(ROOT, 'packages/cli/weights/irn-x2'), X2]);
+    const weightsPackage = join(ROOT, 'packages/weights/dist/irn-x2');
+    for (const c of [fromSource, fromBundle]) assert.deepEqual(c, [join(ROOT, 'packages/cli/weights/irn-x2'), X2, weightsPackage]);
     // packages/cli/weights/ does not exist, so the repository's preset is the one found.
     assert.equal(resolve(defaultModelDirectory(fromSource)), X2);
   });
@@ -92,6 +93,23 @@ describe('the default model location', () => {
     mkdirSync(join(pkg, 'weights/irn-x2'), { recursive: true });
     writeFileSync(join(pkg, 'weights/irn-x2/model.json'), '{}');
     assert.equal(defaultModelDirectory(candidates), join(pkg, 'weights/irn-x2'));
+  });
+
+  it('in an npm install is the preset of the @irn/weights package installed beside it', () => {
+    const app = join(work, 'npm-app');
+    const cli = join(app, 'node_modules/@irn/cli');
+    const weights = join(app, 'node_modules/@irn/weights');
+    mkdirSync(join(cli, 'dist'), { recursive: true });
+    writeFileSync(join(cli, 'package.json'), JSON.stringify({ name: '@irn/cli' }));
+    mkdirSync(join(weights, 'dist/irn-x2'), { recursive: true });
+    writeFileSync(join(weights, 'package.json'), JSON.stringify({ name: '@irn/weights', exports: { './package.json': './package.json' } }));
+    writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'npm-app' }));
+    const candidates = defaultModelCandidates(pathToFileURL(join(cli, 'dist/cli.js')).href);
+    assert.deepEqual(candidates, [join(cli, 'weights/irn-x2'), join(weights, 'dist/irn-x2')]);
+    // Found once it holds a model.json.
+    assert.throws(() => defaultModelDirectory(candidates), /was not found \(looked in .*node_modules\/@irn\/weights\/dist\/irn-x2\)/);
+    writeFileSync(join(weights, 'dist/irn-x2/model.json'), '{}');
+    assert.equal(defaultModelDirectory(candidates), join(weights, 'dist/irn-x2'));
   });
 
   it('is none outside an @irn/cli package', () => {

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { basename, dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CliError } from './errors.js';
@@ -11,19 +12,29 @@ export const DEFAULT_MODEL = 'irn-x2';
  * Where the default model (`weights/irn-x2`) may be, first match wins: in the `@irn/cli`
  * package itself (`<package>/weights/irn-x2`, for a package that ships it), then, when the
  * package is `packages/cli` of this monorepo (a `pnpm-workspace.yaml` two folders up), in
- * the repository's `weights/irn-x2`. An installed package (`node_modules/@irn/cli`) that
- * ships no weights has none. The package root is found by walking up from `moduleUrl` to the
- * package.json named `@irn/cli`, because this code runs from `src/cli/` (tsx), bundled in
- * `dist/cli.js` or from a `dist/chunks/` file alike. Empty when no such package.json is found.
+ * the repository's `weights/irn-x2`, then in the `@irn/weights` package as Node resolves it
+ * from the CLI (`<@irn/weights>/dist/irn-x2`: a dependency of `@irn/cli`, so `npm i @irn/cli`
+ * brings it). The package root is found by walking up from `moduleUrl` to the package.json
+ * named `@irn/cli`, because this code runs from `src/cli/` (tsx), bundled in `dist/cli.js` or
+ * from a `dist/chunks/` file alike. Empty when no such package.json is found.
  */
 export function defaultModelCandidates(moduleUrl: string = import.meta.url): string[] {
   for (let dir = dirname(fileURLToPath(moduleUrl)); ; dir = dirname(dir)) {
     if (packageName(join(dir, 'package.json')) === '@irn/cli') {
       const repo = join(dir, '..', '..');
       const inRepo = existsSync(join(repo, 'pnpm-workspace.yaml'));
-      return [join(dir, 'weights', DEFAULT_MODEL), ...(inRepo ? [join(repo, 'weights', DEFAULT_MODEL)] : [])];
+      return [join(dir, 'weights', DEFAULT_MODEL), ...(inRepo ? [join(repo, 'weights', DEFAULT_MODEL)] : []), ...weightsPackageModel(moduleUrl)];
     }
     if (dirname(dir) === dir) return [];
+  }
+}
+
+/** `<@irn/weights>/dist/irn-x2` as Node resolves the package from `moduleUrl`; none when it is not installed. */
+function weightsPackageModel(moduleUrl: string): string[] {
+  try {
+    return [join(dirname(createRequire(moduleUrl).resolve('@irn/weights/package.json')), 'dist', DEFAULT_MODEL)];
+  } catch {
+    return [];
   }
 }
 
@@ -40,7 +51,7 @@ function packageName(path: string): string | undefined {
  * The model folder `--model` defaults to: the first of {@link defaultModelCandidates} that
  * holds a `model.json`, shown relative to the working directory when that is shorter. Throws
  * a {@link CliError} naming the places it looked when there is none (an installed `@irn/cli`
- * without the weights), so the user knows to pass `--model`.
+ * without `@irn/weights`), so the user knows to pass `--model`.
  */
 export function defaultModelDirectory(candidates: string[] = defaultModelCandidates()): string {
   const found = candidates.find((c) => existsSync(join(c, 'model.json')));
