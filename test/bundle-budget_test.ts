@@ -77,6 +77,15 @@ describe('bundle budget (esbuild, minified, code splitting)', () => {
     }
   });
 
+  it('keeps the layer modules in the worker, whose tf.serialization registration model.json loading needs', () => {
+    // Only the worker script is marked as having side effects: the layer modules stay because
+    // the model code uses their classes, and their top-level registerClass calls come along.
+    const { modules } = reports.get('rescaler-entry-worker')!.worker!;
+    for (const layer of ['haar', 'affine-coupling', 'dense-block', 'sequence']) {
+      assert.ok(modules.some((m) => m.endsWith(`/layers/${layer}.js`)), `the worker lacks layers/${layer}.js`);
+    }
+  });
+
   it("<irn-image>'s first load (before any restore) stays under 15 KiB gzipped", () => {
     const { initial } = reports.get('element')!.page;
     assert.ok(initial.gzip < 15 * KiB, `${(initial.gzip / KiB).toFixed(1)} KiB gz`);
