@@ -9,6 +9,7 @@ export { seededNormal, type NoiseWindow } from './model/noise.js';
 export { quantize8 } from './model/quantize.js';
 export { rgba8ToRaster, type RasterImage } from './image/raster.js';
 export { downscaleImage, upscaleImage, type DownscaleOptions, type UpscaleOptions } from './rescale/rescale.js';
+export { refineLr, type LrRoundTrip, type RefineOptions, type RefineResult, type RefineStep } from './rescale/refine.js';
 export { withPeakMemory, type PeakMemory } from './rescale/peak-memory.js';
 export { type TileOptions, type TileProgress } from './rescale/tiled-pass.js';
 export { DEFAULT_TILE_SIZE } from './rescale/tiles.js';
