@@ -1,0 +1,181 @@
+/**
+ * What a web developer meets (issue 14, item 5): the workspace's packages, packed as they would
+ * be published, installed with npm into a fresh app outside the repository, restore a 0.24 MP
+ * photo in Debian's Chromium through
+ *   - `vite build`, served by a plain static server,
+ *   - Vite's dev server (no configuration beyond what the READMEs say),
+ *   - `@irn/element`'s one-file bundle and its .wasm files from a plain static server,
+ * each with `<irn-image>` (main.js is `import '@irn/element'`) and, for the Vite routes, a
+ * second page with `Rescaler` from `@irn/core/browser` in a worker. Each restore must run on
+ * wasm (software WebGL is never picked; Chromium starts as every test here starts it) and reach
+ * the Y-PSNR of the repository CLI's own restore within 0.1 dB.
+ *
+ *   pnpm test:consumer        (part of `pnpm test`; needs `pnpm build` and the npm registry)
+ *   IRN_CONSUMER_KEEP=1 ...   keeps the temp app for a look
+ */
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test, type TestContext } from 'node:test';
+import type { Browser } from 'playwright-core';
+import {
+  PHOTO,
+  checkOutcome,
+  elementOutcome,
+  explain,
+  makeReference,
+  recordIrnEvents,
+  rescalerOutcome,
+  watchPage,
+  weightsSetup,
+  writeAppSources,
+  writeBundleSite,
+  type PageOutcome,
+  type Reference,
+} from './app.js';
+import {
+  ROOT,
+  VITE_VERSION,
+  freePort,
+  launchChromium,
+  makeTemp,
+  npmInstall,
+  packAll,
+  removeTemp,
+  runStep,
+  startProcess,
+  staticServer,
+  workspacePackages,
+  type RunningServer,
+} from './harness.js';
+
+const second = 1000;
+/** One page's restore, model download and backend start included (generous: CI machines vary 2.5x). */
+const PAGE_TIMEOUT = 60 * second;
+
+let work: string | undefined;
+let appDir = '';
+let reference: Reference;
+let browser: Browser | undefined;
+let weightsPackaged = false;
+const timings: string[] = [];
+
+/** The web packages an app installs: `@irn/element`, the weights package if there is one, and their workspace dependencies, as tarballs. */
+function webDependencies(tarballs: Map<string, string>): Record<string, string> {
+  const packages = new Map(workspacePackages().map((p) => [p.name, p]));
+  const wanted = ['@irn/element', ...(tarballs.has('@irn/weights') ? ['@irn/weights'] : [])];
+  const deps: Record<string, string> = {};
+  while (wanted.length > 0) {
+    const name = wanted.pop()!;
+    if (deps[name] != null) continue;
+    const tarball = tarballs.get(name);
+    assert.ok(tarball != null, `no tarball for ${name}`);
+    deps[name] = `file:${tarball}`;
+    const pkg = packages.get(name)!;
+    wanted.push(...Object.keys({ ...pkg.dependencies, ...pkg.peerDependencies }).filter((d) => packages.has(d)));
+  }
+  // A diagnosis aid, never set in CI: more packages to install (`name@version`, space-separated).
+  for (const spec of (process.env.IRN_CONSUMER_EXTRA ?? '').split(/\s+/).filter(Boolean)) {
+    const at = spec.lastIndexOf('@');
+    deps[spec.slice(0, at)] = spec.slice(at + 1);
+  }
+  return deps;
+}
+
+before(async () => {
+  const started = performance.now();
+  work = makeTemp('web');
+  const tarballs = await packAll(join(work, 'tarballs'));
+  const dependencies = webDependencies(tarballs);
+  for (const pkg of workspacePackages().filter((p) => dependencies[p.name] != null)) {
+    assert.ok(existsSync(join(pkg.dir, 'dist')), `${pkg.name} has no dist/: run \`pnpm build\` first`);
+  }
+  const packed = performance.now();
+  reference = await makeReference(join(work, 'reference'));
+  const referenced = performance.now();
+  weightsPackaged = tarballs.has('@irn/weights');
+  appDir = join(work, 'app');
+  const install = await npmInstall(appDir, dependencies, { vite: VITE_VERSION });
+  const weights = weightsSetup(weightsPackaged);
+  writeAppSources(appDir, join(reference.dir, 'photo.lr.png'), { ...weights, copyFrom: weightsPackaged ? undefined : join(ROOT, 'weights') });
+  browser = await launchChromium();
+  timings.push(
+    `pack ${[...tarballs.keys()].join(', ')}: ${((packed - started) / second).toFixed(1)} s`,
+    `reference (repository CLI, downscale + upscale ${PHOTO.width}x${PHOTO.height}): ${((referenced - packed) / second).toFixed(1)} s, Y-PSNR ${reference.psnr.toFixed(3)} dB`,
+    `npm install: ${(install.ms / second).toFixed(1)} s`,
+    `weights: ${weightsPackaged ? 'from the @irn/weights package' : 'copied to public/weights/ and named by weights-base (no weights package yet)'}`,
+  );
+});
+
+after(async () => {
+  await browser?.close();
+  for (const line of timings) console.log(line);
+  removeTemp(work);
+});
+
+/** Opens `url`, waits for its restore, checks it; reports the timings. */
+async function checkPage(t: TestContext, route: string, kind: 'element' | 'Rescaler', url: string, server: RunningServer): Promise<void> {
+  const page = await browser!.newPage();
+  const problems = await watchPage(page);
+  try {
+    await page.addInitScript(recordIrnEvents);
+    let outcome: PageOutcome;
+    try {
+      await page.goto(url);
+      outcome = kind === 'element' ? await elementOutcome(page, PAGE_TIMEOUT) : await rescalerOutcome(page, PAGE_TIMEOUT);
+    } catch (error) {
+      throw explain(`${route}, ${kind} page ${url}`, error, problems, server.log());
+    }
+    let psnr: number;
+    try {
+      psnr = checkOutcome(outcome, reference);
+    } catch (error) {
+      throw explain(`${route}, ${kind} page ${url}`, error, problems, server.log());
+    }
+    const line = `${route}, ${kind}: ${outcome.backend} (${outcome.reason}), Y-PSNR ${psnr.toFixed(3)} dB (CLI ${reference.psnr.toFixed(3)}), restore ${(outcome.restoreMs / second).toFixed(1)} s, page load to image ${(outcome.pageMs / second).toFixed(1)} s${outcome.timings != null ? ` ${JSON.stringify(outcome.timings)}` : ''}`;
+    t.diagnostic(line);
+  } finally {
+    await page.close();
+  }
+}
+
+test('vite build, served by a plain static server: <irn-image> and Rescaler in a worker restore on wasm', { timeout: 6 * PAGE_TIMEOUT }, async (t) => {
+  const build = await runStep('vite build', process.execPath, [join(appDir, 'node_modules/vite/bin/vite.js'), 'build'], { cwd: appDir, timeoutMs: 120 * second });
+  timings.push(`vite build: ${(build.ms / second).toFixed(1)} s`);
+  const server = await staticServer(join(appDir, 'dist'));
+  try {
+    await t.test('element', (t) => checkPage(t, 'vite build', 'element', `${server.url}index.html`, server));
+    await t.test('Rescaler', (t) => checkPage(t, 'vite build', 'Rescaler', `${server.url}rescaler.html`, server));
+  } finally {
+    await server.stop();
+  }
+});
+
+test('Vite dev server: <irn-image> and Rescaler in a worker restore on wasm', { timeout: 6 * PAGE_TIMEOUT }, async (t) => {
+  const port = await freePort();
+  const started = performance.now();
+  const server = await startProcess('vite dev server', process.execPath, [join(appDir, 'node_modules/vite/bin/vite.js'), '--host', '127.0.0.1', '--port', String(port), '--strictPort'], {
+    cwd: appDir,
+    ready: /Local:\s+http/,
+    url: `http://127.0.0.1:${port}/`,
+    timeoutMs: 60 * second,
+  });
+  timings.push(`vite dev server start: ${((performance.now() - started) / second).toFixed(1)} s`);
+  try {
+    await t.test('element', (t) => checkPage(t, 'vite dev', 'element', `${server.url}index.html`, server));
+    await t.test('Rescaler', (t) => checkPage(t, 'vite dev', 'Rescaler', `${server.url}rescaler.html`, server));
+  } finally {
+    await server.stop();
+  }
+});
+
+test("the element's one-file bundle and its .wasm files from a plain static server: <irn-image> restores on wasm", { timeout: 3 * PAGE_TIMEOUT }, async (t) => {
+  const site = join(work!, 'bundle-site');
+  writeBundleSite(site, appDir, join(reference.dir, 'photo.lr.png'));
+  const server = await staticServer(site);
+  try {
+    await checkPage(t, 'one-file bundle', 'element', `${server.url}index.html`, server);
+  } finally {
+    await server.stop();
+  }
+});
