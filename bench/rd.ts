@@ -197,23 +197,32 @@ async function measure(name: string, photo: RasterImage, scale: 2 | 4, photoMemo
 }
 
 const results: Record<number, ImageResult[]> = { 2: [], 4: [] };
+let measured = 0;
+let fromCache = 0;
+let cachedSeconds = 0;
 for (const [i, file] of files.entries()) {
   const name = file.replace(/\.png$/i, '');
   let photo: RasterImage | null = null;
   const memo = new Map<string, { bytes: number; image: RasterImage }>();
+  const bytes = readFileSync(join(dataDir, file));
+  // The photo's own hash too: the same name in another folder is another photo.
+  const photoHash = createHash('sha256').update(bytes).digest('hex').slice(0, 16);
   for (const s of scales) {
     const cached = join(cacheDir, `${name}.x${s}.json`);
     if (!args.fresh && existsSync(cached)) {
-      const c = JSON.parse(readFileSync(cached, 'utf8')) as { key: string; result: ImageResult };
-      if (c.key === cacheKey) {
+      const c = JSON.parse(readFileSync(cached, 'utf8')) as { key: string; photo?: string; seconds?: number; result: ImageResult };
+      if (c.key === cacheKey && (c.photo == null || c.photo === photoHash)) {
         results[s].push(c.result);
+        fromCache++;
+        if (c.seconds != null) cachedSeconds += c.seconds;
         continue;
       }
     }
-    photo ??= decodePng(readFileSync(join(dataDir, file)));
+    photo ??= decodePng(bytes);
     const t = Date.now();
     const r = await measure(name, photo, s, memo);
-    writeFileSync(cached, JSON.stringify({ key: cacheKey, result: r }));
+    measured++;
+    writeFileSync(cached, JSON.stringify({ key: cacheKey, photo: photoHash, seconds: (Date.now() - t) / 1000, result: r }));
     results[s].push(r);
     log(`${i + 1}/${files.length} ${name} x${s}: ${((Date.now() - t) / 1000).toFixed(1)} s (IRN lossless ${r.points.find((p) => p.method === 'irn-png')!.psnrY.toFixed(2)} dB; bicubic ${r.check.bicubicUp.toFixed(2)}, esrgan-slim ${r.check.esrganUp.toFixed(2)})`);
   }
@@ -295,7 +304,7 @@ for (const s of scales) {
     JSON.stringify({ scale: s, data: dataDir, photos: imgs.length, sweeps: { photo: SWEEPS.photo, lr: SWEEPS.lr[s] }, codecSettings: CODEC_SETTINGS, curves: Object.fromEntries(curves), targets: { aboveJpeg: t1, aboveEsrgan: t2 }, images: imgs }, null, 1) + '\n',
   );
 }
-say(`Wall time ${((Date.now() - t0) / 1000).toFixed(0)} s (${cpus().length} cores, load ${loadavg()[0].toFixed(1)}); cached results were reused for images measured before.`);
+say(`Wall time ${((Date.now() - t0) / 1000).toFixed(0)} s (${cpus().length} cores, load ${loadavg()[0].toFixed(1)}): ${measured} photo-scale pairs measured now, ${fromCache} taken from ${cacheDir}${cachedSeconds > 0 ? ` (measured earlier in ${cachedSeconds.toFixed(0)} s, where recorded)` : ''}.`);
 say('Seconds per step (this run, not counting cached images): ' + Object.entries(cost).map(([k, c]) => `${k} ${c.s.toFixed(1)} (${c.n}x)`).join(', '));
 writeFileSync(join(outDir, 'report.md'), report.join('\n') + '\n');
 log(`wrote ${outDir}/report.md, results-x*.json, rd-x*.svg`);
