@@ -188,8 +188,27 @@ async function bundleRealm(
   return realmReport(result.metafile, entry, skips, noRestore);
 }
 
+/**
+ * @irn/core's worker script is itself a bundle (packages/core/scripts/bundle-worker.mjs, so
+ * that it runs unbundled under Vite's dev server); that script's metafile says which modules
+ * each of its files holds, and which module each backend chunk starts from. Keyed by the
+ * file's path relative to the repository root.
+ */
+function prebuiltWorker(): Map<string, { entryPoint?: string; inputs: Record<string, number> }> {
+  const dir = 'packages/core/dist/browser/';
+  try {
+    const meta = JSON.parse(readFileSync(join(root, 'packages/core/build-info/worker-meta.json'), 'utf8')) as {
+      outputs: Record<string, { entryPoint?: string; inputs: Record<string, number> }>;
+    };
+    return new Map(Object.entries(meta.outputs).map(([name, info]) => [dir + name, info]));
+  } catch {
+    return new Map();
+  }
+}
+
 function realmReport(meta: Metafile, entry: string, skips: RegExp[], noRestore: boolean): RealmReport {
   const outputs = meta.outputs;
+  const prebuilt = prebuiltWorker();
   const entryOut = Object.keys(outputs).find((o) => outputs[o].entryPoint != null && join(root, outputs[o].entryPoint!) === entry);
   if (entryOut == null) throw new Error(`no output for ${entry}`);
   const staticClosure = (start: string[], seen: Set<string>): void => {
@@ -211,7 +230,8 @@ function realmReport(meta: Metafile, entry: string, skips: RegExp[], noRestore: 
       for (const o of [...loaded]) {
         for (const imp of outputs[o].imports) {
           if (imp.kind !== 'dynamic-import' || loaded.has(imp.path) || outputs[imp.path] == null) continue;
-          const from = outputs[imp.path].entryPoint ?? imp.path;
+          const start = outputs[imp.path].entryPoint ?? imp.path;
+          const from = prebuilt.get(start)?.entryPoint ?? start;
           if ([...NOT_IN_A_WASM_RESTORE, ...skips].some((re) => re.test(from))) continue;
           const before = loaded.size;
           staticClosure([imp.path], loaded);
@@ -237,7 +257,11 @@ function realmReport(meta: Metafile, entry: string, skips: RegExp[], noRestore: 
   const byModule = new Map<string, number>();
   let marker = 0;
   for (const o of loaded) {
-    for (const [input, { bytesInOutput }] of Object.entries(outputs[o].inputs)) byModule.set(input, (byModule.get(input) ?? 0) + bytesInOutput);
+    for (const [input, { bytesInOutput }] of Object.entries(outputs[o].inputs)) {
+      // A file of the prebuilt worker counts as the modules inside it (their sizes as that bundle minified them).
+      const inner = prebuilt.get(input)?.inputs ?? { [input]: bytesInOutput };
+      for (const [module, bytes] of Object.entries(inner)) byModule.set(module, (byModule.get(module) ?? 0) + bytes);
+    }
     marker += readFileSync(join(root, o), 'utf8').split(TFJS_CORE_MARKER).length - 1;
   }
   const modules = [...byModule.keys()];

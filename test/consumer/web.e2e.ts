@@ -152,18 +152,14 @@ test('vite build, served by a plain static server: <irn-image> and Rescaler in a
 });
 
 /**
- * Known to fail (2026-12-02, Vite 8.4.0): the dev server's dependency optimizer bundles
- * `@irn/core/browser` but serves the rescaler's worker (`dist/browser/worker.js`, reached through
- * `new URL('./worker.js', import.meta.url)`) raw from node_modules, and its bare imports of
- * tfjs resolve to raw CommonJS files (`long`): "module is not defined" in the worker. Measured
- * fix on the app's side: `optimizeDeps.include` of tfjs-core, tfjs-layers, tfjs-backend-cpu and
- * tfjs-backend-wasm (then both pages restore on wasm); on the package's side, a worker script
- * with no bare imports. `IRN_CONSUMER_STRICT=1` counts this test as any other; drop the `todo`
- * once it passes.
+ * Vite's dev server serves the rescaler's worker (`dist/browser/worker.js`, reached through
+ * `new URL('./worker.js', import.meta.url)`) raw from node_modules (vitejs/vite#23045), so the
+ * worker must have no bare imports: @irn/core's build makes it a bundle of its own
+ * (packages/core/scripts/bundle-worker.mjs). Before that, both pages failed here with "module is
+ * not defined" (tfjs's CommonJS `long` served raw).
  */
-const devServerTodo = process.env.IRN_CONSUMER_STRICT === '1' ? undefined : 'the Vite dev server serves the rescaler worker raw (module is not defined), see the comment above';
 
-test('Vite dev server: <irn-image> and Rescaler in a worker restore on wasm', { timeout: 6 * PAGE_TIMEOUT, todo: devServerTodo }, async (t) => {
+test('Vite dev server: <irn-image> and Rescaler in a worker restore on wasm', { timeout: 6 * PAGE_TIMEOUT }, async (t) => {
   const port = await freePort();
   const started = performance.now();
   const server = await startProcess('vite dev server', process.execPath, [join(appDir, 'node_modules/vite/bin/vite.js'), '--host', '127.0.0.1', '--port', String(port), '--strictPort'], {
@@ -174,8 +170,8 @@ test('Vite dev server: <irn-image> and Rescaler in a worker restore on wasm', { 
   });
   timings.push(`vite dev server start: ${((performance.now() - started) / second).toFixed(1)} s`);
   try {
-    await t.test('element', { todo: devServerTodo }, (t) => checkPage(t, 'vite dev', 'element', `${server.url}index.html`, server));
-    await t.test('Rescaler', { todo: devServerTodo }, (t) => checkPage(t, 'vite dev', 'Rescaler', `${server.url}rescaler.html`, server));
+    await t.test('element', (t) => checkPage(t, 'vite dev', 'element', `${server.url}index.html`, server));
+    await t.test('Rescaler', (t) => checkPage(t, 'vite dev', 'Rescaler', `${server.url}rescaler.html`, server));
   } finally {
     await server.stop();
   }
