@@ -27,7 +27,7 @@ import { loadEsrganSlim, type EsrganSlim } from './rd/esrgan.js';
 import { modCropRgb, toRaster, toRgba } from './rd/images.js';
 import { bdTable, checkTarget, curvesTable, meanCurves, rd, targetLine, type CurvePoint, type ImageResult, type Measurement } from './rd/report.js';
 import { lineChart, type Series } from './rd/svg.js';
-import { modelFolder, useBackend } from './rd/tf-node.js';
+import { fileSystem, useNodeBackend } from '@irn/core/node';
 
 const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const { values: args, positionals } = parseArgs({
@@ -121,12 +121,12 @@ function fingerprint(dir: string): string {
 }
 
 log(`${files.length} photos from ${dataDir}, scales ${scales.join(', ')}, ${cpus().length} cores, cache key ${cacheKey}`);
-await useBackend('wasm');
+await useNodeBackend('wasm');
 
 const irn: Partial<Record<2 | 4, IrnModel>> = {};
 const esrgan: Partial<Record<2 | 4, EsrganSlim>> = {};
 for (const s of scales) {
-  irn[s] = await IrnModel.load(modelFolder(s === 2 ? args['model-x2'] : args['model-x4']));
+  irn[s] = await IrnModel.load(fileSystem(s === 2 ? args['model-x2'] : args['model-x4']));
   if (irn[s]!.scale !== s) throw new Error(`the x${s} model has scale ${irn[s]!.scale}`);
   esrgan[s] = await loadEsrganSlim(s);
 }

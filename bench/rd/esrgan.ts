@@ -12,7 +12,7 @@ import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { Rgba } from './codecs.js';
-import { modelFolder } from './tf-node.js';
+import { fileSystem } from '@irn/core/node';
 
 /** The folder of esrgan-slim's model.json for `scale`. */
 export function esrganSlimDir(scale: 2 | 4): string {
@@ -38,7 +38,7 @@ export interface EsrganSlim {
 
 /** Loads esrgan-slim for `scale` (the active tfjs backend runs it). */
 export async function loadEsrganSlim(scale: 2 | 4): Promise<EsrganSlim> {
-  const model = await tfl.loadLayersModel(modelFolder(esrganSlimDir(scale)));
+  const model = await tfl.loadLayersModel(fileSystem(esrganSlimDir(scale)));
   return {
     scale,
     async upscale(lr: Rgba): Promise<Rgba> {
