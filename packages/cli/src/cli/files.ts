@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { constants, type Stats } from 'node:fs';
 import { lstat, mkdir, open, readdir, realpath, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
-import { checkLimit, decodePng, resolveLimits, type DecodedPng, type Limits } from '@irn/core';
+import { checkLimit, decodePng, resolveLimits, type DecodedPng, type Limits, type RasterImage } from '@irn/core';
 import type { DecodedLr } from '../image/lr-codecs.js';
 import { CliError, failure, oneLine, UsageError } from './errors.js';
 
@@ -219,6 +219,37 @@ export async function readPng(path: string, limits?: Partial<Limits>): Promise<D
   const bytes = await readRegularFile(path, { limits: resolved, what: 'the file' });
   try {
     return decodePng(bytes, { limits: resolved });
+  } catch (e) {
+    throw failure(oneLine(e), e);
+  }
+}
+
+/** Extensions of the photos `irn downscale` and `irn prepare` take from a directory (read by content). */
+export const PHOTO_EXTENSIONS: readonly string[] = ['.png', '.jpg', '.jpeg'];
+
+/**
+ * Reads an original photo, PNG or JPEG (told apart by content, not by name), within `limits`
+ * as {@link readPng} does: a PNG as decodePng reads it (grey, alpha and 16 bits kept), a JPEG
+ * as 8-bit RGB turned the way its EXIF Orientation tag shows it, its frame size checked
+ * against the pixel limit before anything is decoded (the training loader's decoder).
+ */
+export async function readPhoto(path: string, limits?: Partial<Limits>): Promise<RasterImage> {
+  const resolved = resolveLimits(limits);
+  const bytes = await readRegularFile(path, { limits: resolved, what: 'the file' });
+  if (bytes[0] !== 0xff || bytes[1] !== 0xd8 || bytes[2] !== 0xff) {
+    try {
+      return decodePng(bytes, { limits: resolved });
+    } catch (e) {
+      const png = bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47;
+      throw png ? failure(oneLine(e), e) : failure('not a PNG or JPEG file', e);
+    }
+  }
+  const { decodeJpeg } = await import('../data/image-folder.js');
+  try {
+    const { width, height, data } = decodeJpeg(bytes, resolved);
+    const values = new Float32Array(data.length);
+    for (let i = 0; i < data.length; i++) values[i] = data[i] / 255;
+    return { width, height, channels: 3, data: values };
   } catch (e) {
     throw failure(oneLine(e), e);
   }

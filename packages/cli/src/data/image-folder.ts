@@ -75,7 +75,7 @@ async function decodeTrainImage(path: string, limits: Limits): Promise<TrainImag
  * against `limits.pixels` before jpeg-js allocates anything, and jpeg-js gets limits of its
  * own derived from it as a second line.
  */
-function decodeJpeg(bytes: Uint8Array, limits: Limits): Omit<TrainImage, 'name'> {
+export function decodeJpeg(bytes: Uint8Array, limits: Limits): Omit<TrainImage, 'name'> {
   const info = readJpegInfo(bytes);
   if (info.width != null && info.height != null) {
     if (info.width === 0 || info.height === 0) throw new Error(`JPEG of ${info.width}x${info.height} pixels`);

@@ -4,7 +4,7 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { LR_EXTENSIONS, LR_FORMATS, type LrFormat } from '@irn/core';
 import { runJobs } from '../batch.js';
 import type { CliContext } from '../context.js';
-import { planJobs, readPng, writeFileAtomic } from '../files.js';
+import { PHOTO_EXTENSIONS, planJobs, readPhoto, writeFileAtomic } from '../files.js';
 import { UsageError } from '../errors.js';
 import { modelDirectory } from '../model-path.js';
 import { addTilingOptions, tilingNote, withTileAdvice, type TilingFlags } from '../options.js';
@@ -27,7 +27,7 @@ export function registerDownscale(program: Command, ctx: CliContext): void {
   const command = program
     .command('downscale')
     .description(
-      'downscale PNG images with IRN: 8-bit RGB(A) PNGs 1/scale the size, which record the original size for upscale',
+      'downscale PNG or JPEG photos with IRN: 8-bit RGB(A) LR images 1/scale the size, which record the original size for upscale',
     )
     .option('-m, --model <dir>', 'directory of an IRN model made by "irn convert" (default: weights/irn-x2, the shipped x2 preset)');
   addTilingOptions(command)
@@ -46,7 +46,7 @@ export function registerDownscale(program: Command, ctx: CliContext): void {
       parseSteps,
       0,
     )
-    .argument('<input>', 'a PNG file, or a directory: every *.png in it')
+    .argument('<input>', 'a PNG or JPEG photo, or a directory: every *.png, *.jpg and *.jpeg in it')
     .argument('<output>', 'the LR image file, or a directory for the LR images (same names, extension of the format)')
     .action(async (input: string, output: string, opts: DownscaleOptions) => {
       const out = ctx.out();
@@ -54,8 +54,10 @@ export function registerDownscale(program: Command, ctx: CliContext): void {
       const ext = extname(output).toLowerCase();
       const format: LrFormat = opts.format ?? (ext === '.webp' ? 'webp' : ext === '.jpg' || ext === '.jpeg' ? 'jpeg' : 'png');
       if (opts.quality != null && format !== 'jpeg') throw new UsageError(`--quality only applies to --format jpeg (${format} is lossless)`);
-      const outputName = (name: string) => (format === 'png' ? name : `${name.replace(/\.png$/i, '')}${LR_EXTENSIONS[format]}`);
-      const { jobs, directory } = await planJobs(input, output, { outputName });
+      // a.png keeps its name as a PNG LR; a.jpg becomes a.png, a.webp or a.jpg by the format.
+      const outputName = (name: string) =>
+        format === 'png' && /\.png$/i.test(name) ? name : `${name.replace(/\.(png|jpe?g)$/i, '')}${LR_EXTENSIONS[format]}`;
+      const { jobs, directory } = await planJobs(input, output, { outputName, extensions: PHOTO_EXTENSIONS });
       await ctx.backend();
       // TensorFlow.js loads only now (see CliContext.backend).
       const { loadModel } = await import('../model-dir.js');
@@ -71,7 +73,7 @@ export function registerDownscale(program: Command, ctx: CliContext): void {
       const memoryBudget = totalmem();
       try {
         await runJobs(out, jobs, directory, { doing: 'downscaling', done: 'downscaled' }, async (job) => {
-          const img = await readPng(job.input, ctx.limits());
+          const img = await readPhoto(job.input, ctx.limits());
           let tiles = 1;
           const tiling = { tileSize: opts.tile, overlap, memoryBudget, onProgress: (p: { total: number }) => void (tiles = p.total) };
           const run = () => downscaleImage(model, img, tiling).catch((e: unknown) => Promise.reject(withTileAdvice(e)));

@@ -5,7 +5,7 @@ import { encodePng, LR_TEXT_KEY, lrMetadataText } from '@irn/core';
 import { runJobs } from '../batch.js';
 import type { CliContext } from '../context.js';
 import { failure, oneLine } from '../errors.js';
-import { planJobs, readPng, readRegularFile, writeFileAtomic } from '../files.js';
+import { PHOTO_EXTENSIONS, planJobs, readPhoto, readRegularFile, writeFileAtomic } from '../files.js';
 import { modelDirectory } from '../model-path.js';
 
 interface PrepareOptions {
@@ -26,13 +26,13 @@ export function registerPrepare(program: Command, ctx: CliContext): void {
     .description('downscale photos for the <irn-image> web component and print an <irn-image> tag for each')
     .option('-m, --model <dir>', 'directory of an IRN model made by "irn convert" (default: weights/irn-x2, the shipped x2 preset)')
     .option('--src-prefix <url>', 'URL of <out-dir> as the page sees it, put before each file name in src', '')
-    .argument('<photos>', 'a PNG file, or a directory: every *.png in it')
+    .argument('<photos>', 'a PNG or JPEG photo, or a directory: every *.png, *.jpg and *.jpeg in it')
     .argument('<out-dir>', 'directory for the LR images (<name>.lr.png)')
     .action(async (input: string, outDir: string, opts: PrepareOptions) => {
       const out = ctx.out();
       const modelDir = await modelDirectory(opts.model);
       // a.png and a.PNG would both become a.lr.png: planJobs refuses such a plan.
-      const planned = await planJobs(input, outDir, { outputName: (name) => `${stem(name)}.lr.png`, outputIsDirectory: true });
+      const planned = await planJobs(input, outDir, { outputName: (name) => `${stem(name)}.lr.png`, outputIsDirectory: true, extensions: PHOTO_EXTENSIONS });
       const jobs = planned.jobs;
       await mkdir(outDir, { recursive: true }).catch((e: unknown) => {
         throw failure(`cannot create ${outDir}: ${oneLine(e)}`, e);
@@ -48,7 +48,7 @@ export function registerPrepare(program: Command, ctx: CliContext): void {
       const tags = new Map<string, string>();
       try {
         await runJobs(out, jobs, planned.directory, { doing: 'preparing', done: 'prepared' }, async (job) => {
-          const img = await readPng(job.input, ctx.limits());
+          const img = await readPhoto(job.input, ctx.limits());
           const lr = await downscaleImage(model, img, { overlap });
           const text = { [LR_TEXT_KEY]: lrMetadataText({ scale: model.scale, width: img.width, height: img.height }) };
           await writeFileAtomic(job.output, encodePng(lr, { text, effort: 'max' }));
