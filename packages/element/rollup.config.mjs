@@ -2,10 +2,10 @@
 // @irn/core's dist):
 // - dist/index.js: ESM for bundlers and import maps; lit, @irn/core and TensorFlow.js stay imports.
 // - dist/irn-image.bundle.js: one self-contained file for a <script type="module"> tag, with
-//   Lit, @irn/core and TensorFlow.js inside (dynamic imports inlined), and tfjs-backend-wasm's
-//   .wasm files beside it.
+//   Lit, @irn/core and TensorFlow.js inside (dynamic imports inlined), and beside it
+//   tfjs-backend-wasm's .wasm files, the presets (weights/) and @irn/core's worker script.
 // TypeScript is transpiled by esbuild (TypeScript 7 has no JS API); tsc writes the .d.ts files.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,6 +33,25 @@ function tfjsWasmBinaries() {
     name: 'irn-tfjs-wasm-binaries',
     generateBundle() {
       for (const name of names) this.emitFile({ type: 'asset', fileName: name, source: readFileSync(join(wasmDist, name)) });
+    },
+  };
+}
+
+/**
+ * @irn/core's worker script (self-contained since scripts/bundle-worker.mjs: TensorFlow.js
+ * inside, each backend a chunk beside it) next to the one-file bundle: inside it, @irn/core's
+ * `new Worker(new URL('./worker.js', import.meta.url))` points beside the bundle, so
+ * `<irn-image worker>` works from a plain static server with no `worker-url`.
+ */
+function coreWorkerFiles() {
+  const require = createRequire(join(here, 'package.json'));
+  const browserDist = join(dirname(require.resolve('@irn/core/package.json')), 'dist', 'browser');
+  return {
+    name: 'irn-core-worker-files',
+    generateBundle() {
+      const names = readdirSync(browserDist).filter((n) => /^worker(\.[^/]*)?\.js$/.test(n));
+      if (!names.includes('worker.js')) this.error(`${browserDist} has no worker.js: build @irn/core first`);
+      for (const name of names) this.emitFile({ type: 'asset', fileName: name, source: readFileSync(join(browserDist, name)) });
     },
   };
 }
@@ -92,6 +111,7 @@ export default [
     output: { file: join(here, 'dist/irn-image.bundle.js'), format: 'es', inlineDynamicImports: true },
     plugins: [
       tfjsWasmBinaries(),
+      coreWorkerFiles(),
       weightsAssets(),
       keepDynamicImportNamespaces(),
       nodeResolve({ browser: true, exportConditions: ['browser', 'import', 'default'], preferBuiltins: false }),

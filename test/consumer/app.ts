@@ -193,6 +193,19 @@ export function writeBundleSite(siteDir: string, appDir: string, lrFile: string)
 </html>
 `,
   );
+  // The same with the model in a worker: the worker script beside the bundle, nothing else.
+  writeFileSync(
+    join(siteDir, 'worker.html'),
+    `<!doctype html>
+<html lang="en">
+  <head><meta charset="utf-8"><title>irn-image bundle, worker</title></head>
+  <body>
+    <script type="module" src="assets/irn-image.bundle.js"></script>
+    <irn-image worker src="photo.lr.png" alt="A cat above a cup of coffee"${attribute}></irn-image>
+  </body>
+</html>
+`,
+  );
 }
 
 /** What a page reported, with what went wrong around it. */

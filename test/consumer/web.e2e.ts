@@ -182,7 +182,11 @@ test("the element's one-file bundle and its .wasm files from a plain static serv
   writeBundleSite(site, appDir, join(reference.dir, 'photo.lr.png'));
   const server = await staticServer(site);
   try {
-    await checkPage(t, 'one-file bundle', 'element', `${server.url}index.html`, server);
+    await t.test('page thread', (t) => checkPage(t, 'one-file bundle', 'element', `${server.url}index.html`, server));
+    assert.ok(!/GET \/assets\/worker\.js/.test(server.log()), 'the page-thread route started no worker');
+    await t.test('worker attribute', (t) => checkPage(t, 'one-file bundle, worker', 'element', `${server.url}worker.html`, server));
+    // The model ran in the worker script beside the bundle (and on wasm: checkPage).
+    assert.match(server.log(), /200 GET \/assets\/worker\.js/);
   } finally {
     await server.stop();
   }
