@@ -30,7 +30,7 @@ describe('irn downscale --format webp', () => {
   it('writes a lossless WebP LR with the same pixels as the PNG LR, and upscale restores the same image at the odd original size', async () => {
     const [png, webp] = await Promise.all([
       irn(['-q', 'downscale', '-m', 'model', COFFEE, 'coffee-lr.png'], work),
-      irn(['-q', 'downscale', '-m', 'model', '--format', 'webp', COFFEE, 'coffee-lr.webp'], work),
+      irn(['-q', 'downscale', '-m', 'model', '--format', 'webp', '--effort', 'max', COFFEE, 'coffee-lr.webp'], work),
     ]);
     assert.equal(png.code, 0, png.stderr);
     assert.equal(webp.code, 0, webp.stderr);
@@ -52,6 +52,18 @@ describe('irn downscale --format webp', () => {
     const b = readPng(join(work, 'coffee-up-webp.png'));
     assert.deepEqual([b.width, b.height], [33, 27]);
     assert.deepEqual(b.data, a.data);
+  });
+
+  it('writes WebP at --effort fast unless told (max takes tens of seconds on a photo), PNG at max', async () => {
+    const runs = await Promise.all([
+      irn(['-q', 'downscale', '-m', 'model', COFFEE, 'eff-default.webp'], work),
+      irn(['-q', 'downscale', '-m', 'model', '--effort', 'fast', COFFEE, 'eff-fast.webp'], work),
+      irn(['-q', 'downscale', '-m', 'model', COFFEE, 'eff-default.png'], work),
+      irn(['-q', 'downscale', '-m', 'model', '--effort', 'max', COFFEE, 'eff-max.png'], work),
+    ]);
+    for (const run of runs) assert.equal(run.code, 0, run.stderr);
+    assert.deepEqual(readFileSync(join(work, 'eff-default.webp')), readFileSync(join(work, 'eff-fast.webp')));
+    assert.deepEqual(readFileSync(join(work, 'eff-default.png')), readFileSync(join(work, 'eff-max.png')));
   });
 
   it('takes the format from the output name, names WebP outputs in a folder .webp, and upscale reads a folder of both', async () => {
