@@ -1,23 +1,17 @@
-// Conversions between core's float rasters and the codecs' 8-bit RGBA, and the mod-crop of the
-// repository's evaluation (packages/core/src/eval/evaluate.ts, `modCrop`: not public, so
-// repeated here; same rule: drop the right and bottom remainders).
+// Conversions between core's float rasters and the codecs' 8-bit RGBA, and the evaluation's
+// mod-crop (@irn/cli's `modCrop`: drop the right and bottom remainders) of the RGB image.
 import type { RasterImage } from '@irn/core';
+import { modCrop } from '../../packages/cli/src/eval/evaluate.js';
 import type { Rgba } from './codecs.js';
 
 /** The RGB image cropped to a multiple of `scale` on both sides (grey replicated, alpha dropped). */
 export function modCropRgb(img: RasterImage, scale: number): RasterImage {
-  const w = img.width - (img.width % scale);
-  const h = img.height - (img.height % scale);
+  if (img.channels === 3) return modCrop(img, scale);
+  const n = img.width * img.height;
   const c = img.channels;
-  const data = new Float32Array(w * h * 3);
-  for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) {
-      const s = (y * img.width + x) * c;
-      const d = (y * w + x) * 3;
-      for (let k = 0; k < 3; k++) data[d + k] = img.data[s + (c <= 2 ? 0 : k)];
-    }
-  }
-  return { width: w, height: h, channels: 3, data };
+  const data = new Float32Array(n * 3);
+  for (let i = 0; i < n; i++) for (let k = 0; k < 3; k++) data[3 * i + k] = img.data[i * c + (c <= 2 ? 0 : k)];
+  return modCrop({ width: img.width, height: img.height, channels: 3, data }, scale);
 }
 
 /** 8-bit RGBA of an RGB raster, rounded and clamped as the PNG writer and the metrics round. */

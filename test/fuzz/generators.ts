@@ -1,7 +1,8 @@
 // Generators of hostile inputs for the fuzz suite (issue 15, "Hostile input"): PNG bombs and
 // malformed PNGs, BMP and JPEG headers that lie, PyTorch checkpoints with stride-0 tensors, zip
 // bombs and billion-laughs pickles, and seeded random mutations of real files. Everything here
-// is pure byte building, with no Node or DOM API and no dependency but core's CRC-32, so the Chromium suite
+// is pure byte building, with no Node or DOM API and no dependency but core's CRC-32 and test
+// fixtures (the seeded generator), so the Chromium suite
 // (test/browser/hostile-input.test.ts) runs the very same files as the Node suite
 // (test/fuzz/*_test.ts). Generators that need the file system are in node-fixtures.ts.
 //
@@ -9,21 +10,13 @@
 // hand whose every 2 bits stand for 258 output bytes, so a 1 GB bomb takes 1 MB and no time.
 
 import { crc32 } from '../../packages/core/src/crc32.js';
+import { seededRandom } from '../../packages/core/src/testing/fixtures.js';
 
 // ---------------------------------------------------------------------------------------------
 // Seeded randomness
 
-/** A seeded generator of floats in [0, 1) (mulberry32): the same seed gives the same cases. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// Shared with the unit tests (core's src/testing/fixtures.ts).
+export { seededRandom };
 
 /** A whole number in [0, n) from `random`. */
 function below(random: () => number, n: number): number {

@@ -61,7 +61,7 @@ export async function encodeLr(img: RasterImage, options: EncodeLrOptions = {}):
     return encodePng(img, { text: meta == null ? undefined : { [LR_TEXT_KEY]: lrMetadataText(meta) }, effort: options.effort ?? 'max' });
   }
   if (format === 'jpeg') return encodeJpeg(img, options.quality ?? DEFAULT_JPEG_QUALITY, meta);
-  const encode = await webpCodec('encode');
+  const encode = await codec('webp', 'encode');
   const rgba = toRgba8(img);
   // lossless 1 + method 6 + quality 100: libwebp's slowest, smallest lossless search
   // (WebPConfigLosslessPreset level 9); method 4 + quality 50 is level 5. exact: keep RGB
@@ -100,7 +100,7 @@ export async function decodeLr(bytes: Uint8Array, limits?: Partial<Limits>): Pro
   // Header first: the pixel limit is checked before libwebp allocates anything.
   const info = readLrFileInfo(bytes, resolved);
   if (format === 'jpeg') return { image: await decodeJpeg(bytes, info), format, lrMetadata: info.lrMetadata };
-  const image = await decodeWith(await webpCodec('decode'), bytes, info, 'WebP', 'bitstream');
+  const image = await decodeWith(await codec('webp', 'decode'), bytes, info, 'WebP', 'bitstream');
   return { image, format, lrMetadata: info.lrMetadata };
 }
 
@@ -109,7 +109,7 @@ async function encodeJpeg(img: RasterImage, quality: number, meta: LrMetadata | 
   if (img.channels === 2 || img.channels === 4) {
     throw new Error('JPEG has no alpha channel; write images with transparency as png or webp');
   }
-  const encode = await jpegCodec('encode');
+  const encode = await codec('jpeg', 'encode');
   // MozJPEG's defaults otherwise (progressive, optimised Huffman codes, 4:2:0 chroma,
   // trellis quantisation): what Squoosh ships.
   const out = await encode({ data: toRgba8(img), width: img.width, height: img.height }, { quality });
@@ -118,7 +118,7 @@ async function encodeJpeg(img: RasterImage, quality: number, meta: LrMetadata | 
 }
 
 async function decodeJpeg(bytes: Uint8Array, info: { width: number; height: number }): Promise<RasterImage> {
-  return decodeWith(await jpegCodec('decode'), bytes, info, 'JPEG', 'data');
+  return decodeWith(await codec('jpeg', 'decode'), bytes, info, 'JPEG', 'data');
 }
 
 /**
@@ -126,7 +126,7 @@ async function decodeJpeg(bytes: Uint8Array, info: { width: number; height: numb
  * said (`info`, checked against the pixel limit before this), as a raster.
  */
 async function decodeWith(
-  decode: WebpDecode,
+  decode: Decode,
   bytes: Uint8Array,
   info: { width: number; height: number },
   format: string,
@@ -165,63 +165,48 @@ export function toRgba8(img: RasterImage): Uint8ClampedArray {
   return out;
 }
 
-type WebpEncode = (image: { data: Uint8ClampedArray; width: number; height: number }, options: Record<string, number>) => Promise<ArrayBuffer>;
-type WebpDecode = (buffer: ArrayBuffer) => Promise<{ width: number; height: number; data: Uint8ClampedArray }>;
-interface WebpCodecs {
-  encode: WebpEncode;
-  decode: WebpDecode;
-}
-
-const loading: { encode?: Promise<WebpEncode>; decode?: Promise<WebpDecode> } = {};
-const loadingJpeg: { encode?: Promise<WebpEncode>; decode?: Promise<WebpDecode> } = {};
-
-/** MozJPEG's encoder or decoder, instantiated once, as {@link webpCodec} does it. */
-function jpegCodec<K extends keyof WebpCodecs>(kind: K): Promise<WebpCodecs[K]> {
-  const cached = loadingJpeg[kind] as Promise<WebpCodecs[K]> | undefined;
-  if (cached != null) return cached;
-  const load = (async () => {
-    const { readFile } = await import('node:fs/promises');
-    const entry = kind === 'encode' ? '@jsquash/jpeg/encode.js' : '@jsquash/jpeg/decode.js';
-    const wasmFile = kind === 'encode' ? 'codec/enc/mozjpeg_enc.wasm' : 'codec/dec/mozjpeg_dec.wasm';
-    const mod = (await (kind === 'encode' ? import('@jsquash/jpeg/encode.js') : import('@jsquash/jpeg/decode.js'))) as unknown as {
-      init: (module: WebAssembly.Module) => Promise<unknown>;
-      default: WebpCodecs[K];
-    };
-    await mod.init(await WebAssembly.compile(await readFile(new URL(wasmFile, import.meta.resolve(entry)))));
-    return mod.default;
-  })();
-  load.catch(() => {
-    loadingJpeg[kind] = undefined;
-  });
-  (loadingJpeg as Record<string, unknown>)[kind] = load;
-  return load;
+type Encode = (image: { data: Uint8ClampedArray; width: number; height: number }, options: Record<string, number>) => Promise<ArrayBuffer>;
+type Decode = (buffer: ArrayBuffer) => Promise<{ width: number; height: number; data: Uint8ClampedArray }>;
+interface Codec {
+  encode: Encode;
+  decode: Decode;
 }
 
 /**
- * libwebp's encoder or decoder, instantiated once. Emscripten's loader would fetch the
- * .wasm file by URL, which Node cannot do for a file: URL, so the module is compiled here
- * from the file beside the package's JavaScript and handed to `init`. (Node >= 20 has wasm
- * SIMD, which is the encoder build jsquash's `init` picks.)
+ * Each jsquash module and the .wasm file beside it. The imports are written out so that tools
+ * see them; Node >= 20 has wasm SIMD, which is the WebP encoder build jsquash's `init` picks.
  */
-function webpCodec<K extends keyof WebpCodecs>(kind: K): Promise<WebpCodecs[K]> {
-  const cached = loading[kind] as Promise<WebpCodecs[K]> | undefined;
-  if (cached != null) return cached;
-  const load = (async () => {
+const MODULES = {
+  webp: {
+    encode: { load: () => import('@jsquash/webp/encode.js'), entry: '@jsquash/webp/encode.js', wasm: 'codec/enc/webp_enc_simd.wasm' },
+    decode: { load: () => import('@jsquash/webp/decode.js'), entry: '@jsquash/webp/decode.js', wasm: 'codec/dec/webp_dec.wasm' },
+  },
+  jpeg: {
+    encode: { load: () => import('@jsquash/jpeg/encode.js'), entry: '@jsquash/jpeg/encode.js', wasm: 'codec/enc/mozjpeg_enc.wasm' },
+    decode: { load: () => import('@jsquash/jpeg/decode.js'), entry: '@jsquash/jpeg/decode.js', wasm: 'codec/dec/mozjpeg_dec.wasm' },
+  },
+} as const;
+
+const loading = new Map<string, Promise<Encode | Decode>>();
+
+/**
+ * libwebp's or MozJPEG's encoder or decoder, instantiated once. Emscripten's loader would
+ * fetch the .wasm file by URL, which Node cannot do for a file: URL, so the module is compiled
+ * here from the file beside the package's JavaScript and handed to `init`. A failed load is
+ * not cached: the next call tries again.
+ */
+function codec<K extends keyof Codec>(format: keyof typeof MODULES, kind: K): Promise<Codec[K]> {
+  const key = `${format}/${kind}`;
+  const cached = loading.get(key);
+  if (cached != null) return cached as Promise<Codec[K]>;
+  const { load, entry, wasm } = MODULES[format][kind];
+  const loaded = (async () => {
     const { readFile } = await import('node:fs/promises');
-    const entry = kind === 'encode' ? '@jsquash/webp/encode.js' : '@jsquash/webp/decode.js';
-    const wasmFile = kind === 'encode' ? 'codec/enc/webp_enc_simd.wasm' : 'codec/dec/webp_dec.wasm';
-    const mod = (await (kind === 'encode' ? import('@jsquash/webp/encode.js') : import('@jsquash/webp/decode.js'))) as unknown as {
-      init: (module: WebAssembly.Module) => Promise<unknown>;
-      default: WebpCodecs[K];
-    };
-    const wasm = await WebAssembly.compile(await readFile(new URL(wasmFile, import.meta.resolve(entry))));
-    await mod.init(wasm);
+    const mod = (await load()) as unknown as { init: (module: WebAssembly.Module) => Promise<unknown>; default: Codec[K] };
+    await mod.init(await WebAssembly.compile(await readFile(new URL(wasm, import.meta.resolve(entry)))));
     return mod.default;
   })();
-  // A failed load is not cached: the next call tries again.
-  load.catch(() => {
-    loading[kind] = undefined;
-  });
-  (loading as Record<string, unknown>)[kind] = load;
-  return load;
+  loaded.catch(() => loading.delete(key));
+  loading.set(key, loaded);
+  return loaded;
 }

@@ -6,42 +6,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import jpeg from 'jpeg-js';
 import { LimitError, lrMetadataXmp, readLrFileInfo, withWebpXmp } from '@irn/core';
+import { riff, seededRandom, vp8lHeader, vp8x } from '../../../core/src/testing/fixtures.js';
 import { decodeLr, encodeLr } from './lr-codecs.js';
-
-/** A RIFF/WEBP file of `chunks` ([fourcc, payload]), sizes as given unless overridden. */
-function riff(chunks: [string, Uint8Array][], riffSize?: number): Uint8Array {
-  const body = chunks.flatMap(([id, data]) => {
-    const header = new Uint8Array(8);
-    for (let i = 0; i < 4; i++) header[i] = id.charCodeAt(i);
-    new DataView(header.buffer).setUint32(4, data.length, true);
-    return [header, data, new Uint8Array(data.length & 1)];
-  });
-  const size = 4 + body.reduce((n, b) => n + b.length, 0);
-  const file = new Uint8Array(8 + size);
-  file.set([0x52, 0x49, 0x46, 0x46], 0);
-  new DataView(file.buffer).setUint32(4, riffSize ?? size, true);
-  file.set([0x57, 0x45, 0x42, 0x50], 8);
-  let at = 12;
-  for (const b of body) {
-    file.set(b, at);
-    at += b.length;
-  }
-  return file;
-}
-
-/** A VP8L header (no image data after it) claiming `w x h`. */
-function vp8lHeader(w: number, h: number, alpha = false): Uint8Array {
-  const bits = ((w - 1) | ((h - 1) << 14) | ((alpha ? 1 : 0) << 28)) >>> 0;
-  return new Uint8Array([0x2f, bits & 0xff, (bits >>> 8) & 0xff, (bits >>> 16) & 0xff, bits >>> 24]);
-}
-
-function vp8x(w: number, h: number, flags = 0): Uint8Array {
-  const d = new Uint8Array(10);
-  d[0] = flags;
-  d.set([(w - 1) & 0xff, ((w - 1) >> 8) & 0xff, (w - 1) >> 16], 4);
-  d.set([(h - 1) & 0xff, ((h - 1) >> 8) & 0xff, (h - 1) >> 16], 7);
-  return d;
-}
 
 /** A small RGB test image with structure in every channel. */
 function testImage(width: number, height: number, channels: 3 | 4 = 3) {
@@ -161,18 +127,6 @@ describe('LR codecs', () => {
 });
 
 describe('hostile WebP and JPEG LR files', () => {
-  /** A seeded PRNG (mulberry32), so a failure names a reproducible case. */
-  function rng(seed: number): () => number {
-    let a = seed >>> 0;
-    return () => {
-      a = (a + 0x6d2b79f5) >>> 0;
-      let t = a;
-      t = Math.imul(t ^ (t >>> 15), t | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-    };
-  }
-
   /** Flips bytes, overwrites 32-bit fields with extreme values, cuts the end: one mutation per case. */
   function mutate(bytes: Uint8Array, random: () => number): Uint8Array {
     const out = bytes.slice();
@@ -193,7 +147,7 @@ describe('hostile WebP and JPEG LR files', () => {
       const img = testImage(40, 28);
       const meta = { scale: 2, width: 79, height: 55 };
       const good = await encodeLr(img, { format, metadata: meta });
-      const random = rng(format === 'webp' ? 7 : 11);
+      const random = seededRandom(format === 'webp' ? 7 : 11);
       const raw = /TypeError|RangeError|ReferenceError|undefined|null|NaN|RuntimeError|abort/;
       for (let i = 0; i < 300; i++) {
         const bytes = mutate(good, random);

@@ -7,22 +7,10 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { IrnModel, IrnTrainer, samplePatches, type TrainerOptions, type TrainImage } from '@irn/core';
 import { fileSystem } from '@irn/core/node';
+import { syntheticImages } from '../../../core/src/testing/fixtures.js';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint-node.js';
 
 await tf.setBackend('cpu');
-
-/** Two deterministic 12x12 "photos" with edges and gradients (as core's trainer_test). */
-function syntheticImages(): TrainImage[] {
-  return [0, 1].map((k) => {
-    const data = new Uint8Array(12 * 12 * 3);
-    for (let y = 0; y < 12; y++) {
-      for (let x = 0; x < 12; x++) {
-        for (let c = 0; c < 3; c++) data[(y * 12 + x) * 3 + c] = (x * 19 + y * 7 * (k + 1) + c * 60 + (x > 5 ? 90 : 0)) % 256;
-      }
-    }
-    return { width: 12, height: 12, data, name: `synthetic${k}` };
-  });
-}
 
 const tiny = () => IrnModel.create({ scale: 2, blocks: 1, growth: 4, seed: 11 });
 

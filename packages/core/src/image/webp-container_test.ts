@@ -3,41 +3,8 @@ import { describe, it } from 'node:test';
 import { LimitError } from '../limits.js';
 import { lrMetadataXmp, readLrFileInfo, readLrMetadataXmp } from './lr-formats.js';
 import { readWebpInfo, WebpFormatError, withWebpXmp } from './webp-container.js';
+import { riff, vp8lHeader, vp8x } from '../testing/fixtures.js';
 
-/** A RIFF/WEBP file of `chunks` ([fourcc, payload]), sizes as given unless overridden. */
-function riff(chunks: [string, Uint8Array][], riffSize?: number): Uint8Array {
-  const body = chunks.flatMap(([id, data]) => {
-    const header = new Uint8Array(8);
-    for (let i = 0; i < 4; i++) header[i] = id.charCodeAt(i);
-    new DataView(header.buffer).setUint32(4, data.length, true);
-    return [header, data, new Uint8Array(data.length & 1)];
-  });
-  const size = 4 + body.reduce((n, b) => n + b.length, 0);
-  const file = new Uint8Array(8 + size);
-  file.set([0x52, 0x49, 0x46, 0x46], 0);
-  new DataView(file.buffer).setUint32(4, riffSize ?? size, true);
-  file.set([0x57, 0x45, 0x42, 0x50], 8);
-  let at = 12;
-  for (const b of body) {
-    file.set(b, at);
-    at += b.length;
-  }
-  return file;
-}
-
-/** A VP8L header (no image data after it) claiming `w x h`. */
-function vp8lHeader(w: number, h: number, alpha = false): Uint8Array {
-  const bits = ((w - 1) | ((h - 1) << 14) | ((alpha ? 1 : 0) << 28)) >>> 0;
-  return new Uint8Array([0x2f, bits & 0xff, (bits >>> 8) & 0xff, (bits >>> 16) & 0xff, bits >>> 24]);
-}
-
-function vp8x(w: number, h: number, flags = 0): Uint8Array {
-  const d = new Uint8Array(10);
-  d[0] = flags;
-  d.set([(w - 1) & 0xff, ((w - 1) >> 8) & 0xff, (w - 1) >> 16], 4);
-  d.set([(h - 1) & 0xff, ((h - 1) >> 8) & 0xff, (h - 1) >> 16], 7);
-  return d;
-}
 
 describe('WebP container', () => {
   it('reads the size from VP8L and VP8 headers', () => {

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { checkRaster, hasAlpha, type RasterImage } from '../image/raster.js';
+import { checkRaster, joinRgbAlpha, splitRgbAlpha, type RasterImage } from '../image/raster.js';
 import { concatChannels } from '../layers/concat-channels.js';
 import type { IrnModel, LatentOptions } from '../model/irn.js';
 import { quantize8InPlace, readRgb } from './pixels.js';
@@ -95,10 +95,10 @@ export async function refineLr(model: IrnModel, hr: RasterImage, lr: RasterImage
     throw new Error(`the LR of a ${hr.width}x${hr.height} image at x${s} is ${Math.ceil(hr.width / s)}x${Math.ceil(hr.height / s)}, got ${lr.width}x${lr.height}`);
   }
   const [w, h] = [lr.width, lr.height];
-  const alpha = hasAlpha(lr);
+  const { rgb: lrRgb, alpha } = splitRgbAlpha(lr);
   const target = tf.tensor4d(readRgb(hr, 0, 0, hr.width, hr.height), [1, hr.height, hr.width, 3]);
   const z = tf.tidy(() => model.latent([1, h, w, model.zChannels], options.latent ?? {}));
-  const v = tf.tidy(() => tf.variable(tf.tensor4d(readRgb(lr, 0, 0, w, h), [1, h, w, 3])));
+  const v = tf.tidy(() => tf.variable(tf.tensor4d(lrRgb, [1, h, w, 3])));
   const optimizer = tf.train.adam(learningRate);
   const history: RefineStep[] = [];
   let best: { step: number; psnr: number; rgb: Float32Array } | undefined;
@@ -108,7 +108,7 @@ export async function refineLr(model: IrnModel, hr: RasterImage, lr: RasterImage
       // The LR as it will be stored (8-bit), and as the browser will decode it.
       const stored = Float32Array.from(await v.data());
       quantize8InPlace(stored);
-      const decoded = await decodedRgb(withAlpha(stored, lr, alpha), options.roundTrip, w, h);
+      const decoded = await decodedRgb(joinRgbAlpha(w, h, stored, alpha), options.roundTrip, w, h);
       const offset = tf.tidy(() => tf.sub(tf.tensor4d(decoded, [1, h, w, 3]), v));
       try {
         const lossOf = (): tf.Scalar =>
@@ -147,27 +147,12 @@ export async function refineLr(model: IrnModel, hr: RasterImage, lr: RasterImage
   }
   if (best === undefined) throw new Error('refinement measured nothing');
   return {
-    lr: withAlpha(best.rgb, lr, alpha),
+    lr: joinRgbAlpha(w, h, best.rgb, alpha),
     initialPsnr: history[0].psnr,
     bestPsnr: best.psnr,
     bestStep: best.step,
     history,
   };
-}
-
-/** The LR raster of RGB values `rgb`, with `lr`'s alpha (or grey made RGB) as the original LR. */
-function withAlpha(rgb: Float32Array, lr: RasterImage, alpha: boolean): RasterImage {
-  const { width, height } = lr;
-  if (!alpha) return { width, height, channels: 3, data: rgb };
-  const n = width * height;
-  const data = new Float32Array(n * 4);
-  for (let i = 0; i < n; i++) {
-    data[4 * i] = rgb[3 * i];
-    data[4 * i + 1] = rgb[3 * i + 1];
-    data[4 * i + 2] = rgb[3 * i + 2];
-    data[4 * i + 3] = lr.data[i * lr.channels + lr.channels - 1];
-  }
-  return { width, height, channels: 4, data };
 }
 
 /** RGB of what the browser decodes from `stored` (the stored LR itself without a codec). */

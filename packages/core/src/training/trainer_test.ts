@@ -2,24 +2,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { samplePatches, type TrainImage } from '../data/patches.js';
+import { samplePatches } from '../data/patches.js';
+import { syntheticImages } from '../testing/fixtures.js';
 import { IrnModel } from '../model/irn.js';
 import { IrnTrainer, type TrainerOptions } from './trainer.js';
 
 await tf.setBackend('cpu');
-
-/** Two deterministic 12x12 "photos" with edges and gradients. */
-function syntheticImages(): TrainImage[] {
-  return [0, 1].map((k) => {
-    const data = new Uint8Array(12 * 12 * 3);
-    for (let y = 0; y < 12; y++) {
-      for (let x = 0; x < 12; x++) {
-        for (let c = 0; c < 3; c++) data[(y * 12 + x) * 3 + c] = (x * 19 + y * 7 * (k + 1) + c * 60 + (x > 5 ? 90 : 0)) % 256;
-      }
-    }
-    return { width: 12, height: 12, data, name: `synthetic${k}` };
-  });
-}
 
 const tiny = () => IrnModel.create({ scale: 2, blocks: 1, growth: 4, seed: 11 });
 
