@@ -3,7 +3,7 @@
  * Importing registers the layer classes with `tf.serialization`; nothing else runs.
  */
 export * from './layers/index.js';
-export { IrnModel, parameterCount, type IrnCreateOptions, type IrnLoadOptions, type IrnMetadata, type LatentOptions } from './model/irn.js';
+export { IrnModel, parameterCount, type IrnCreateOptions, type IrnLoadOptions, type IrnMetadata, type IrnModelNotes, type LatentOptions } from './model/irn.js';
 export { PUBLISHED_CONFIG, levelsOf, zChannelsOf, type IrnConfig, type IrnScale } from './model/config.js';
 export { seededNormal, type NoiseWindow } from './model/noise.js';
 export { quantize8 } from './model/quantize.js';
@@ -28,7 +28,7 @@ export {
   type ImportedIrn,
   type TorchTensor,
 } from './weights/pytorch/index.js';
-export { LR_TEXT_KEY, lrMetadataText, readLrMetadata, restoredSize, type LrMetadata } from './image/lr-metadata.js';
+export { LR_CODECS, LR_TEXT_KEY, PRESET_NAME, lrMetadataText, readLrMetadata, restoredSize, type LrCodec, type LrMetadata } from './image/lr-metadata.js';
 export {
   LR_EXTENSIONS,
   LR_FORMATS,

@@ -1,7 +1,10 @@
 /**
  * The PNG text chunk `irn` that `irn downscale` writes into an LR image: the scale and the
  * size of the original, so that `irn upscale` can restore exactly that size (the LR of an
- * image whose sides are not multiples of the scale comes from an edge-padded copy).
+ * image whose sides are not multiples of the scale comes from an edge-padded copy), and,
+ * when the LR was made for a preset, that preset's name (`model`), so that `irn upscale`,
+ * `Rescaler` users and `<irn-image>` restore it with the model it was made for (a lossy
+ * preset such as `irn-x2-jpeg` restores a JPEG LR better than the lossless `irn-x2`).
  */
 import { checkLimit, resolveLimits, type Limits } from '../limits.js';
 
@@ -13,16 +16,41 @@ export interface LrMetadata {
   scale: number;
   width: number;
   height: number;
+  /**
+   * The preset the LR was made for: the model that restores it best (`irn-x2`, or a lossy
+   * preset such as `irn-x2-jpeg`, whose own weights restore while another preset's made the
+   * LR). Absent for an LR made with a model given by path. A plain name: {@link PRESET_NAME}.
+   */
+  model?: string;
 }
 
-/** The chunk's text: `{"scale":2,"width":W,"height":H}`. */
+/**
+ * What a preset name looks like, in LR metadata and in a model's `encoder`: lowercase
+ * letters, digits and `-`, 1 to 64 characters, starting with a letter or digit (a name, never
+ * a path or a URL, so a file cannot point a reader anywhere).
+ */
+export const PRESET_NAME = /^[a-z0-9][a-z0-9-]{0,63}$/;
+
+/** The LR codecs a lossy model can be trained to restore (a model's `lrCodec`). */
+export const LR_CODECS = ['jpeg', 'webp', 'avif'] as const;
+
+/** One of {@link LR_CODECS}. */
+export type LrCodec = (typeof LR_CODECS)[number];
+
+/** The chunk's text: `{"scale":2,"width":W,"height":H}`, with `"model":"<name>"` after them when set. */
 export function lrMetadataText(meta: LrMetadata): string {
-  return JSON.stringify({ scale: meta.scale, width: meta.width, height: meta.height });
+  const fields: LrMetadata = { scale: meta.scale, width: meta.width, height: meta.height };
+  if (meta.model != null) {
+    if (typeof meta.model !== 'string' || !PRESET_NAME.test(meta.model)) throw new Error(`LR metadata model must be a preset name (${PRESET_NAME.source}), got ${quoted(String(meta.model))}`);
+    fields.model = meta.model;
+  }
+  return JSON.stringify(fields);
 }
 
 /**
  * Reads the chunk from a PNG's text: null when there is none; throws when it is present but
- * malformed.
+ * malformed (a `model` that is not a plain preset name included). Keys it does not know are
+ * ignored, so later writers can add fields.
  */
 export function readLrMetadata(text: Record<string, string>): LrMetadata | null {
   const raw = text[LR_TEXT_KEY];
@@ -33,12 +61,16 @@ export function readLrMetadata(text: Record<string, string>): LrMetadata | null 
   } catch {
     throw new Error(`its "${LR_TEXT_KEY}" text chunk is not JSON: ${quoted(raw)}`);
   }
-  const { scale, width, height } = (meta ?? {}) as Partial<LrMetadata>;
+  const { scale, width, height, model } = (meta ?? {}) as Partial<Record<keyof LrMetadata, unknown>>;
   const posInt = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) > 0;
   if (!posInt(scale) || !posInt(width) || !posInt(height)) {
     throw new Error(`its "${LR_TEXT_KEY}" text chunk should hold {"scale", "width", "height"} as positive integers, got ${quoted(raw)}`);
   }
-  return { scale, width, height };
+  if (model === undefined) return { scale, width, height };
+  if (typeof model !== 'string' || !PRESET_NAME.test(model)) {
+    throw new Error(`its "${LR_TEXT_KEY}" text chunk names the model ${quoted(typeof model === 'string' ? model : JSON.stringify(model) ?? String(model))}, which is not a preset name (lowercase letters, digits and "-")`);
+  }
+  return { scale, width, height, model };
 }
 
 /** The start of a text from a file, quoted and escaped (no control characters reach a terminal). */

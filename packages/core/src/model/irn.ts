@@ -11,6 +11,7 @@ import { quantize8 } from './quantize.js';
 import { loadModelArtifacts } from '../browser/model-loader.js';
 import { checkModelArtifacts } from '../io/weight-specs.js';
 import { checkLimit, resolveLimits, type Limits } from '../limits.js';
+import { LR_CODECS, PRESET_NAME, type LrCodec } from '../image/lr-metadata.js';
 
 /** Options of {@link IrnModel.create}: the architecture and a seed for the initial weights. */
 export interface IrnCreateOptions extends Partial<IrnConfig> {
@@ -43,7 +44,19 @@ export interface IrnMetadata extends IrnConfig {
   levels: number;
   /** Free-form provenance, e.g. `"converted from IRN_x2.pth"`. */
   source?: string;
+  /**
+   * For a lossy decoder: the preset (`"irn-x2"`) whose forward pass makes the LR images this
+   * model restores. Such a model is asymmetric: its inverse restores, the encoder's forward
+   * downscales (`irn downscale` then uses the encoder's weights). Absent: the model's own
+   * forward makes its LRs.
+   */
+  encoder?: string;
+  /** The LR codec the model was trained to restore from (`"jpeg"`); absent for a lossless model. */
+  lrCodec?: LrCodec;
 }
+
+/** The optional notes of {@link IrnMetadata} an {@link IrnModel} carries through save and load. */
+export type IrnModelNotes = Pick<IrnMetadata, 'source' | 'encoder' | 'lrCodec'>;
 
 /**
  * An IRN model: `forward` maps an HR image `[B, H, W, 3]` in `[0, 1]` to
@@ -65,7 +78,7 @@ export class IrnModel {
     readonly flow: InvertibleSequence,
     /** The architecture. */
     readonly config: IrnConfig,
-    private sourceNote?: string,
+    private notes: IrnModelNotes = {},
   ) {}
 
   /** Builds a fresh model: exactly the Haar transform until trained (last convs are zero). */
@@ -100,7 +113,12 @@ export class IrnModel {
     if (flow.layers.length !== expected) {
       throw new Error(`IRN model metadata says ${expected} layers, model.json has ${flow.layers.length}`);
     }
-    return IrnModel.wrap(flow, config, meta.source);
+    checkNotes(meta);
+    const notes: IrnModelNotes = {};
+    if (meta.source != null) notes.source = meta.source;
+    if (meta.encoder != null) notes.encoder = meta.encoder;
+    if (meta.lrCodec != null) notes.lrCodec = meta.lrCodec;
+    return IrnModel.wrap(flow, config, notes);
   }
 
   /**
@@ -136,24 +154,54 @@ export class IrnModel {
     }
   }
 
-  private static wrap(flow: InvertibleSequence, config: IrnConfig, source?: string): IrnModel {
-    const model = new IrnModel(flow, config, source);
+  private static wrap(flow: InvertibleSequence, config: IrnConfig, notes?: IrnModelNotes): IrnModel {
+    const model = new IrnModel(flow, config, notes);
     model.writeMetadata();
     return model;
   }
 
   private writeMetadata(): void {
     const meta: IrnMetadata = { format: IRN_FORMAT_VERSION, levels: this.levels, ...this.config };
-    if (this.sourceNote != null) meta.source = this.sourceNote;
+    if (this.notes.source != null) meta.source = this.notes.source;
+    if (this.notes.encoder != null) meta.encoder = this.notes.encoder;
+    if (this.notes.lrCodec != null) meta.lrCodec = this.notes.lrCodec;
     this.flow.setUserDefinedMetadata({ irn: meta });
   }
 
   /** Where the weights came from (e.g. `"converted from IRN_x2.pth"`), saved in the metadata. */
   get source(): string | undefined {
-    return this.sourceNote;
+    return this.notes.source;
   }
   set source(note: string | undefined) {
-    this.sourceNote = note;
+    this.notes = { ...this.notes, source: note };
+    this.writeMetadata();
+  }
+
+  /**
+   * For a lossy decoder, the preset whose forward pass makes the LRs this model restores
+   * (see {@link IrnMetadata.encoder}); saved in the metadata.
+   * @throws Error (setter) when it is not a preset name.
+   */
+  get encoder(): string | undefined {
+    return this.notes.encoder;
+  }
+  set encoder(name: string | undefined) {
+    checkNotes({ encoder: name });
+    this.notes = { ...this.notes, encoder: name };
+    this.writeMetadata();
+  }
+
+  /**
+   * The LR codec this model was trained to restore from (`"jpeg"`), undefined for a lossless
+   * model; saved in the metadata.
+   * @throws Error (setter) when it is not one of `LR_CODECS`.
+   */
+  get lrCodec(): LrCodec | undefined {
+    return this.notes.lrCodec;
+  }
+  set lrCodec(codec: LrCodec | undefined) {
+    checkNotes({ lrCodec: codec });
+    this.notes = { ...this.notes, lrCodec: codec };
     this.writeMetadata();
   }
 
@@ -334,6 +382,28 @@ function checkArchitecture(artifacts: tf.io.ModelArtifacts, limits: Limits): voi
   });
   const elements = parameterCount(config);
   checkLimit(limits, 'totalElements', elements, `the IRN x${config.scale} architecture in model.json (${config.blocks} blocks, growth ${config.growth})`, 'weights');
+}
+
+/**
+ * Checks the optional notes of a model's metadata: `encoder` a plain preset name, `lrCodec`
+ * one of `LR_CODECS`, `source` a string. A model.json comes from anywhere: a name read from it
+ * may later pick a folder or a URL, so only names of the preset pattern pass.
+ */
+function checkNotes(meta: Partial<Record<keyof IrnModelNotes, unknown>>): void {
+  const { source, encoder, lrCodec } = meta;
+  if (source != null && typeof source !== 'string') throw new Error(`IRN model metadata "source" must be a string, got ${shortJson(source)}`);
+  if (encoder != null && (typeof encoder !== 'string' || !PRESET_NAME.test(encoder))) {
+    throw new Error(`IRN model metadata "encoder" must be a preset name (lowercase letters, digits and "-", such as "irn-x2"), got ${shortJson(encoder)}`);
+  }
+  if (lrCodec != null && !(LR_CODECS as readonly unknown[]).includes(lrCodec)) {
+    throw new Error(`IRN model metadata "lrCodec" must be one of ${LR_CODECS.join(', ')}, got ${shortJson(lrCodec)}`);
+  }
+}
+
+/** A value from a file as short JSON for an error line. */
+function shortJson(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 80 ? `${text.slice(0, 80)}...` : text;
 }
 
 /**

@@ -138,3 +138,46 @@ describe('InvertibleSequence', () => {
     );
   });
 });
+
+describe('IrnModel: lossy decoder metadata (encoder, lrCodec)', () => {
+  it('keeps encoder and lrCodec through toArtifacts and load; a lossless model has neither', async () => {
+    const model = IrnModel.create({ scale: 2, blocks: 1, growth: 4, seed: 3 });
+    assert.deepEqual([model.encoder, model.lrCodec], [undefined, undefined]);
+    const plain = await IrnModel.load(tf.io.fromMemory(await model.toArtifacts()));
+    assert.deepEqual([plain.encoder, plain.lrCodec], [undefined, undefined]);
+    model.encoder = 'irn-x2';
+    model.lrCodec = 'jpeg';
+    model.source = 'test';
+    const a = await model.toArtifacts();
+    assert.deepEqual((a.userDefinedMetadata as { irn: Record<string, unknown> }).irn, {
+      format: 1, levels: 1, scale: 2, blocks: 1, growth: 4, clamp: 1, source: 'test', encoder: 'irn-x2', lrCodec: 'jpeg',
+    });
+    const loaded = await IrnModel.load(tf.io.fromMemory(a));
+    assert.deepEqual([loaded.encoder, loaded.lrCodec, loaded.source], ['irn-x2', 'jpeg', 'test']);
+    // Saved again, the notes stay.
+    const again = await IrnModel.load(tf.io.fromMemory(await loaded.toArtifacts()));
+    assert.deepEqual([again.encoder, again.lrCodec], ['irn-x2', 'jpeg']);
+    for (const m of [model, plain, loaded, again]) m.dispose();
+  });
+
+  it('refuses, in one line, an encoder that is not a preset name and a codec it does not know', async () => {
+    const model = IrnModel.create({ scale: 2, blocks: 1, growth: 4, seed: 4 });
+    const good = await model.toArtifacts();
+    const withMeta = (extra: Record<string, unknown>) => ({
+      ...good,
+      userDefinedMetadata: { irn: { ...(good.userDefinedMetadata as { irn: object }).irn, ...extra } },
+    });
+    for (const [extra, pattern] of [
+      [{ encoder: '../irn-x2' }, /"encoder" must be a preset name .*got "\.\.\/irn-x2"/],
+      [{ encoder: 'https://example.com/m.json' }, /"encoder" must be a preset name/],
+      [{ encoder: 2 }, /"encoder" must be a preset name .*got 2/],
+      [{ lrCodec: 'gif' }, /"lrCodec" must be one of jpeg, webp, avif, got "gif"/],
+      [{ lrCodec: ['jpeg'] }, /"lrCodec" must be one of/],
+    ] as const) {
+      await assert.rejects(IrnModel.load(tf.io.fromMemory(withMeta(extra))), (e: Error) => pattern.test(e.message) && !e.message.includes('\n'), JSON.stringify(extra));
+    }
+    assert.throws(() => (model.encoder = 'Irn_X2'), /"encoder" must be a preset name/);
+    assert.throws(() => (model.lrCodec = 'png' as 'jpeg'), /"lrCodec" must be one of/);
+    model.dispose();
+  });
+});
