@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { lstat, mkdir, readdir, realpath, rename, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { imageTensor, roundTripPsnrY, samplePatches, type IrnTrainer, type TrainImage } from '@irn/core';
+import { imageTensor, roundTripPsnrY, samplePatches, type IrnTrainer, type StepReport, type TrainImage } from '@irn/core';
 import { fileSystem } from '@irn/core/node';
 import { checkCheckpointFolder, saveCheckpoint } from './checkpoint-node.js';
 import { DataParallelTrainer } from './parallel-node.js';
@@ -120,6 +120,15 @@ export interface TrainingRunOptions {
    * ({@link DataParallelTrainer}); 0 (the default) trains in the calling thread alone.
    */
   workers?: number;
+  /**
+   * A step of the caller's own in place of `trainer.trainStep` (e.g. a decoder trained on a
+   * real codec's output, which needs an async encode): it must finish the step through
+   * `trainer.applyGradients`, so that checkpoints, resume and the schedule work as for the
+   * standard step. Not with `workers` > 0.
+   */
+  step?: (xHr: tf.Tensor4D) => Promise<StepReport>;
+  /** The validation score (higher is better) in place of {@link validationPsnr} over `val`. */
+  validate?: () => Promise<number>;
 }
 
 /** What {@link runTraining} ends with. */
@@ -159,13 +168,14 @@ export async function runTraining(o: TrainingRunOptions): Promise<TrainingRunRes
   const { trainer, totalSteps, log } = o;
   const workers = o.workers ?? 0;
   if (!Number.isInteger(workers) || workers < 0) throw new RangeError(`workers must be an integer >= 0, got ${workers}`);
+  if (o.step != null && workers > 0) throw new RangeError('a custom step runs in the calling thread only: workers must be 0');
   let best = o.best ?? -Infinity;
   let bestStep = o.bestStep ?? 0;
   let bestSaved = o.bestSaved ?? Number.isFinite(best);
   await checkCheckpointFolder(o.ckptDir);
   await checkOutputFolder(o.outDir);
   const outDir = resolve(o.outDir);
-  const validate = () => validationPsnr(trainer, o.val);
+  const validate = async (): Promise<number> => (o.validate != null ? o.validate() : validationPsnr(trainer, o.val));
 
   // What this run created in outDir, so that a failed run can take back exactly that.
   const created = new Set<string>();
@@ -227,7 +237,7 @@ export async function runTraining(o: TrainingRunOptions): Promise<TrainingRunRes
   try {
     if (startStep >= totalSteps) {
       // Nothing to train: the score of the model as it is, and no files touched.
-      const p = validate();
+      const p = await validate();
       const note = startStep === 0 ? ` ${o.initialNote}` : '';
       log(`step ${startStep} val PSNR-Y ${p.toFixed(3)} dB${note}; nothing to train (at step ${startStep} of ${totalSteps}), nothing written`);
       return { step: startStep, steps: 0, best: Number.isFinite(best) ? best : p, bestStep: Number.isFinite(best) ? bestStep : startStep, saved: bestSaved, interrupted: false };
@@ -245,7 +255,7 @@ export async function runTraining(o: TrainingRunOptions): Promise<TrainingRunRes
     let tLog = Date.now();
     const tStart = Date.now();
     if (startStep === 0) {
-      const p = validate();
+      const p = await validate();
       let note = o.initialNote;
       if (p > best) {
         // The starting model is the bar: nothing worse than it is ever written to outDir.
@@ -265,7 +275,7 @@ export async function runTraining(o: TrainingRunOptions): Promise<TrainingRunRes
         const x = samplePatches(o.train, trainer.rng, o.batch, o.patch);
         let r;
         try {
-          r = parallel != null ? await parallel.trainStep(x) : trainer.trainStep(x);
+          r = parallel != null ? await parallel.trainStep(x) : o.step != null ? await o.step(x) : trainer.trainStep(x);
         } finally {
           x.dispose();
         }
@@ -293,7 +303,7 @@ export async function runTraining(o: TrainingRunOptions): Promise<TrainingRunRes
           tLog = now;
         }
         if (r.step % o.valEvery === 0 || r.step === totalSteps) {
-          const p = validate();
+          const p = await validate();
           const improved = p > best;
           if (improved) {
             await writeBest(p);

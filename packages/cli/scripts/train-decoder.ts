@@ -1,0 +1,208 @@
+/**
+ * Trains a lossy-LR decoder (issue 13, item 4): an IRN model whose inverse restores the HR
+ * image from an LR that a fixed *encoder* (a shipped lossless preset, e.g. weights/irn-x2) made
+ * and a real codec then compressed. Asymmetric, as SAIN (AAAI 2023) found works: the encoder
+ * and with it the LR bytes stay exactly as they are, so the lossless preset keeps its quality
+ * and its file sizes, and only the restoring side learns what the codec did. The codec is the
+ * one `irn downscale --format jpeg` ships (MozJPEG through @jsquash/jpeg, lr-codecs.ts), run
+ * for real on every sample, at a quality drawn per sample from --quality LO-HI; no gradient
+ * has to pass through it because nothing before it is trained.
+ *
+ *   node --import tsx packages/cli/scripts/train-decoder.ts --encoder weights/irn-x2 \
+ *     --out .scratch/dec-x2/best --ckpt .scratch/dec-x2/ckpt [--resume] [--steps 4000] ...
+ *
+ * The decoder starts from the encoder's weights. Loss: the reconstruction term of IRN.md
+ * (Charbonnier, summed over pixels, mean over the batch) of decoder.inverse([JPEG(LR), z = 0])
+ * against the HR patch; Adam, cosine schedule, clip 10, weight decay 1e-5 (IrnTrainer's).
+ * Validation: mean Y-PSNR (shave = scale, 8-bit output, z = 0) of the held-out crops'
+ * LRs through the codec at each of --val-quality, the same held-out images as train-x2.ts
+ * (never a test set). Checkpoints every --ckpt-every steps; `--resume` continues exactly
+ * (patches and qualities come from the trainer's saved generator).
+ */
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import * as tf from '@tensorflow/tfjs-core';
+import { IrnModel, IrnTrainer, psnrY, type LrSchedule, type RasterImage, type StepReport, type TrainImage } from '@irn/core';
+import { fileSystem, useNodeBackend } from '@irn/core/node';
+import { loadImageFolder } from '../src/data/image-folder.js';
+import { decodeLr, encodeLr } from '../src/image/lr-codecs.js';
+import { loadCheckpoint } from '../src/training/checkpoint-node.js';
+import { runTraining, validationCrops } from '../src/training/run-node.js';
+
+const { values: args } = parseArgs({
+  options: {
+    encoder: { type: 'string', default: 'weights/irn-x2' },
+    data: { type: 'string', default: process.env.IRN_TRAIN_DATA ?? '../shared/datasets/train' },
+    folders: { type: 'string', default: 'cid22,t91,bsd400' },
+    holdout: { type: 'string', default: '4' },
+    steps: { type: 'string', default: '4000' },
+    batch: { type: 'string', default: '6' },
+    patch: { type: 'string', default: '96' },
+    quality: { type: 'string', default: '30-95' },
+    'val-quality': { type: 'string', default: '40,70,90' },
+    lr: { type: 'string', default: '1e-4' },
+    'lr-min': { type: 'string', default: '1e-5' },
+    warmup: { type: 'string', default: '50' },
+    seed: { type: 'string', default: '1' },
+    'log-every': { type: 'string', default: '10' },
+    'val-every': { type: 'string', default: '100' },
+    'ckpt-every': { type: 'string', default: '50' },
+    'val-size': { type: 'string', default: '256' },
+    out: { type: 'string', default: '.scratch/dec-x2/best' },
+    ckpt: { type: 'string', default: '.scratch/dec-x2/ckpt' },
+    backend: { type: 'string', default: 'wasm' },
+    resume: { type: 'boolean', default: false },
+  },
+});
+
+const num = (k: keyof typeof args): number => {
+  const v = Number(args[k]);
+  if (!Number.isFinite(v)) throw new Error(`--${k} must be a number, got ${String(args[k])}`);
+  return v;
+};
+const [qLo, qHi] = args.quality!.split('-').map(Number);
+if (!(Number.isInteger(qLo) && Number.isInteger(qHi) && qLo >= 1 && qHi <= 100 && qLo <= qHi)) {
+  throw new Error(`--quality must be LO-HI with 1 <= LO <= HI <= 100, got ${args.quality}`);
+}
+const valQualities = args['val-quality']!.split(',').map(Number);
+if (!valQualities.every((q) => Number.isInteger(q) && q >= 1 && q <= 100)) throw new Error(`--val-quality must be qualities 1-100, got ${args['val-quality']}`);
+const totalSteps = num('steps');
+const batch = num('batch');
+const patch = num('patch');
+
+await useNodeBackend(args.backend as 'wasm' | 'cpu');
+const encoderDir = resolve(args.encoder!);
+const encoder = await IrnModel.load(fileSystem(encoderDir));
+const scale = encoder.scale;
+if (patch % (scale * 16) !== 0) throw new Error(`--patch must be a multiple of ${scale * 16} (whole 16-px JPEG MCUs in the LR), got ${patch}`);
+
+// Data: as train-x2.ts, the last `holdout` images of the first folder held out for validation.
+const dataRoot = resolve(args.data!);
+const folders = args.folders!.split(',').filter(Boolean);
+const train: TrainImage[] = [];
+let val: TrainImage[] = [];
+for (const [i, f] of folders.entries()) {
+  const imgs = await loadImageFolder(join(dataRoot, f), { minSize: patch });
+  if (i === 0) {
+    val = imgs.slice(imgs.length - num('holdout'));
+    train.push(...imgs.slice(0, imgs.length - num('holdout')));
+  } else {
+    train.push(...imgs);
+  }
+}
+console.log(`data: ${train.length} training images from ${folders.join(', ')}; validation: ${val.map((v) => v.name).join(', ')}`);
+
+/** Each LR of the batch `[B, h, w, 3]` (values k/255) through the real JPEG encoder and decoder at its quality. */
+async function jpegRoundTrip(lr: tf.Tensor4D, qualities: readonly number[]): Promise<tf.Tensor4D> {
+  const [b, h, w] = lr.shape;
+  const data = await lr.data();
+  const n = h * w * 3;
+  const out = new Float32Array(b * n);
+  for (let i = 0; i < b; i++) {
+    const bytes = await encodeLr({ width: w, height: h, channels: 3, data: data.slice(i * n, (i + 1) * n) as Float32Array }, { format: 'jpeg', quality: qualities[i] });
+    const { image } = await decodeLr(bytes);
+    if (image.channels !== 3 || image.width !== w || image.height !== h) throw new Error(`JPEG round trip gave ${image.width}x${image.height}x${image.channels}`);
+    out.set(image.data, i * n);
+  }
+  return tf.tensor4d(out, [b, h, w, 3]);
+}
+
+const schedule: LrSchedule = { kind: 'cosine', base: num('lr'), min: num('lr-min'), total: totalSteps, warmup: num('warmup') };
+const trainerOptions = { seed: num('seed'), lr: schedule };
+let decoder: IrnModel;
+let trainer: IrnTrainer;
+let best = -Infinity;
+let bestStep = 0;
+if (args.resume) {
+  const { state, extra } = await loadCheckpoint(args.ckpt!);
+  decoder = await IrnModel.load(fileSystem(join(args.ckpt!, 'model')));
+  trainer = new IrnTrainer(decoder, trainerOptions);
+  await trainer.restoreState(state);
+  best = typeof extra.bestPsnr === 'number' ? extra.bestPsnr : -Infinity;
+  bestStep = typeof extra.bestStep === 'number' ? extra.bestStep : 0;
+  console.log(`resumed from ${resolve(args.ckpt!)} at step ${trainer.step} (best ${best.toFixed(3)} dB at step ${bestStep})`);
+} else {
+  decoder = await IrnModel.load(fileSystem(encoderDir));
+  trainer = new IrnTrainer(decoder, trainerOptions);
+}
+console.log(
+  `decoder x${scale} from encoder ${encoderDir} (${encoder.countParams()} weights); batch ${batch}, patch ${patch}, JPEG quality ${qLo}-${qHi}, ` +
+    `steps ${totalSteps}, lr ${JSON.stringify(schedule)}, backend ${tf.getBackend()}`,
+);
+
+// Validation pairs, made once: the encoder never changes.
+const crops = validationCrops(val, num('val-size'), scale);
+/** A `[1, H, W, 3]` tensor in [0, 1] as an 8-bit raster, as the evaluation reads images. */
+const raster8 = (t: tf.Tensor4D): RasterImage => {
+  const [, height, width] = t.shape;
+  const data = tf.tidy(() => tf.div(tf.round(tf.mul(tf.clipByValue(t, 0, 1), 255)), 255)).dataSync() as Float32Array;
+  return { width, height, channels: 3, data };
+};
+const valPairs: { lr: tf.Tensor4D; hr: RasterImage }[] = [];
+for (const hr of crops) {
+  const lr = encoder.downscale(hr);
+  for (const q of valQualities) valPairs.push({ lr: await jpegRoundTrip(lr, [q]), hr: raster8(hr) });
+  lr.dispose();
+}
+tf.dispose(crops);
+
+async function validate(): Promise<number> {
+  let sum = 0;
+  for (const { lr, hr } of valPairs) {
+    const up = decoder.upscale(lr, { z: 'zeros' });
+    sum += psnrY(raster8(up), hr, { shave: scale });
+    up.dispose();
+  }
+  return sum / valPairs.length;
+}
+
+async function step(x: tf.Tensor4D): Promise<StepReport> {
+  const b = x.shape[0];
+  const lr = encoder.downscale(x);
+  const qualities = Array.from({ length: b }, () => qLo + trainer.rng.int(qHi - qLo + 1));
+  let lrJpeg: tf.Tensor4D;
+  try {
+    lrJpeg = await jpegRoundTrip(lr, qualities);
+  } finally {
+    lr.dispose();
+  }
+  const vars = trainer.variables;
+  const [, h, w] = lrJpeg.shape;
+  const { value, grads } = tf.variableGrads(() =>
+    tf.tidy(() => {
+      const z = tf.zeros([b, h, w, decoder.zChannels]);
+      const { output } = decoder.inverse(tf.concat([lrJpeg, z], 3) as tf.Tensor4D);
+      return tf.div(tf.sum(tf.sqrt(tf.add(tf.square(tf.sub(x, output)), 1e-6))), b) as tf.Scalar;
+    }),
+    vars,
+  );
+  lrJpeg.dispose();
+  const rec = value.dataSync()[0];
+  value.dispose();
+  return trainer.applyGradients({ grads: vars.map((v) => grads[v.name]), total: rec, fit: 0, rec, dist: 0 });
+}
+
+await runTraining({
+  trainer,
+  train,
+  val: [],
+  valNames: val.map((v) => v.name ?? ''),
+  batch,
+  patch,
+  totalSteps,
+  logEvery: num('log-every'),
+  valEvery: num('val-every'),
+  ckptEvery: num('ckpt-every'),
+  ckptDir: args.ckpt!,
+  outDir: args.out!,
+  best,
+  bestStep,
+  args,
+  source: (s) => `JPEG-LR decoder for ${encoderDir.split('/').pop()} trained by packages/cli/scripts/train-decoder.ts, step ${s}`,
+  initialNote: `(the encoder's own inverse; JPEG q ${valQualities.join(', ')})`,
+  saveInitial: true,
+  log: (line) => console.log(line),
+  step,
+  validate,
+});
+tf.dispose(valPairs.map((p) => p.lr));
