@@ -6,7 +6,7 @@ import { runJobs } from '../batch.js';
 import type { CliContext } from '../context.js';
 import { PHOTO_EXTENSIONS, planJobs, readPhoto, writeFileAtomic } from '../files.js';
 import { UsageError } from '../errors.js';
-import { modelDirectory } from '../model-path.js';
+import { chooseModel, defaultDownscalePreset } from '../model-choice.js';
 import { addTilingOptions, tilingNote, withTileAdvice, type TilingFlags } from '../options.js';
 
 interface DownscaleOptions extends TilingFlags {
@@ -18,10 +18,12 @@ interface DownscaleOptions extends TilingFlags {
 }
 
 /**
- * `irn downscale --model <dir> [--format png|webp|jpeg] [--quality Q] [--effort fast|max]
+ * `irn downscale --model <dir|preset> [--format png|webp|jpeg] [--quality Q] [--effort fast|max]
  * [--refine N] [--tile px] [--overlap px] [--verbose] <input> <output>`. The format defaults to the output file's
  * extension (`.webp`, `.jpg`, `.jpeg`), else PNG; in a directory, outputs are named
- * `<name>.webp` / `<name>.jpg`.
+ * `<name>.webp` / `<name>.jpg`. The model defaults to `irn-x2-<codec>` for a lossy format
+ * when that preset exists, else `irn-x2`; a decoder preset (metadata `encoder`) makes its LRs
+ * with its encoder preset's forward pass. The LR metadata names the chosen preset (`model`).
  */
 export function registerDownscale(program: Command, ctx: CliContext): void {
   const command = program
@@ -29,7 +31,10 @@ export function registerDownscale(program: Command, ctx: CliContext): void {
     .description(
       'downscale PNG or JPEG photos with IRN: 8-bit RGB(A) LR images 1/scale the size, which record the original size for upscale',
     )
-    .option('-m, --model <dir>', 'directory of an IRN model made by "irn convert" (default: weights/irn-x2, the shipped x2 preset)');
+    .option(
+      '-m, --model <dir>',
+      'directory of an IRN model made by "irn convert", or a preset name (default: weights/irn-x2, the shipped x2 preset); without it, a lossy format uses the preset irn-x2-<format> when there is one',
+    );
   addTilingOptions(command)
     .addOption(
       new Option('--format <format>', 'file format of the LR images: png or webp (lossless; webp is smaller), jpeg (lossy; see --quality); default: from the output name, else png').choices(LR_FORMATS),
@@ -51,9 +56,10 @@ export function registerDownscale(program: Command, ctx: CliContext): void {
     .argument('<output>', 'the LR image file, or a directory for the LR images (same names, extension of the format)')
     .action(async (input: string, output: string, opts: DownscaleOptions) => {
       const out = ctx.out();
-      const modelDir = await modelDirectory(opts.model);
       const ext = extname(output).toLowerCase();
       const format: LrFormat = opts.format ?? (ext === '.webp' ? 'webp' : ext === '.jpg' || ext === '.jpeg' ? 'jpeg' : 'png');
+      // Lossless formats (PNG, WebP as written here) keep the lossless preset; a lossy one takes its decoder preset if shipped.
+      const choice = await chooseModel(opts.model, defaultDownscalePreset(format === 'png' || format === 'webp' ? undefined : format));
       if (opts.quality != null && format !== 'jpeg') throw new UsageError(`--quality only applies to --format jpeg (${format} is lossless)`);
       // a.png keeps its name as a PNG LR; a.jpg becomes a.png, a.webp or a.jpg by the format.
       const outputName = (name: string) =>
@@ -61,13 +67,15 @@ export function registerDownscale(program: Command, ctx: CliContext): void {
       const { jobs, directory } = await planJobs(input, output, { outputName, extensions: PHOTO_EXTENSIONS });
       await ctx.backend();
       // TensorFlow.js loads only now (see CliContext.backend).
-      const { loadModel } = await import('../model-dir.js');
+      const { loadDownscaleModels } = await import('../model-choice.js');
       const { downscaleImage } = await import('@irn/core');
       const { receptiveField } = await import('@irn/core');
       const { withPeakMemory } = await import('@irn/core');
       const { decodeLr, encodeLr } = await import('../../image/lr-codecs.js');
       const { refineLr } = await import('@irn/core');
-      const model = await loadModel(modelDir, ctx.limits());
+      // `model` makes the LR; `decoder` restores it (the same model, unless the chosen one is a decoder preset with an encoder).
+      const models = await loadDownscaleModels(choice, ctx.limits());
+      const { encoder: model, decoder } = models;
       const overlap = opts.overlap ?? receptiveField(model.config);
       // The machine's memory bounds a pass on the cpu backend; the wasm heap's 4 GiB, smaller,
       // is applied by the rescale functions themselves.
@@ -86,18 +94,18 @@ export function registerDownscale(program: Command, ctx: CliContext): void {
             // What the browser will decode: the lossy format's round trip, or the stored pixels.
             const roundTrip =
               format === 'jpeg' ? async (x: typeof lr) => (await decodeLr(await encodeLr(x, { format, quality: opts.quality }), ctx.limits())).image : undefined;
-            const result = await refineLr(model, img, lr, { steps: opts.refine, roundTrip });
+            const result = await refineLr(decoder, img, lr, { steps: opts.refine, roundTrip });
             lr = result.lr;
             refined = `, refined: ${result.initialPsnr.toFixed(2)} -> ${result.bestPsnr.toFixed(2)} dB RGB PSNR restored (best of ${opts.refine} steps: ${result.bestStep})`;
           }
           const seconds = (performance.now() - start) / 1000;
-          const metadata = { scale: model.scale, width: img.width, height: img.height };
+          const metadata = { scale: model.scale, width: img.width, height: img.height, ...(models.lrModel != null ? { model: models.lrModel } : {}) };
           await writeFileAtomic(job.output, await encodeLr(lr, { format, metadata, quality: opts.quality, effort: opts.effort ?? (format === 'webp' ? 'fast' : 'max') }));
           const note = opts.verbose ? tilingNote(tiles, opts.tile, overlap, measured.peakBytes, measured.startBytes) : '';
           return `${img.width}x${img.height} -> ${lr.width}x${lr.height} in ${seconds.toFixed(2)} s${refined}${note}`;
         });
       } finally {
-        model.dispose();
+        models.dispose();
       }
     });
 }

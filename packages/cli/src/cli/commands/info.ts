@@ -25,6 +25,9 @@ function describe(model: IrnModel, dir: string, files: { name: string; bytes: nu
     zChannels: model.zChannels,
     params: model.countParams(),
     source: model.source ?? null,
+    // Lossy decoders only: the preset whose forward makes the LRs it restores, and their codec.
+    encoder: model.encoder ?? null,
+    lrCodec: model.lrCodec ?? null,
     files,
     totalBytes: files.reduce((n, f) => n + f.bytes, 0),
   };
@@ -35,7 +38,7 @@ export function registerInfo(program: Command, ctx: CliContext): void {
   program
     .command('info')
     .description('describe a converted IRN model: architecture, parameters, provenance, files')
-    .option('-m, --model <dir>', 'directory of an IRN model (default: weights/irn-x2, the shipped x2 preset)')
+    .option('-m, --model <dir>', 'directory of an IRN model, or a preset name (default: weights/irn-x2, the shipped x2 preset)')
     .option('--json', 'print JSON instead of text')
     .action(async (opts: { model?: string; json?: boolean }) => {
       const out = ctx.out();
@@ -63,6 +66,8 @@ export function registerInfo(program: Command, ctx: CliContext): void {
         `clamp       ${d.clamp}`,
         `params      ${formatCount(d.params)}`,
         `source      ${d.source ?? 'unknown'}`,
+        ...(d.encoder != null ? [`encoder     ${d.encoder} (its forward pass makes the LRs this model restores)`] : []),
+        ...(d.lrCodec != null ? [`lr codec    ${d.lrCodec} (trained to restore LRs in this format)`] : []),
         `files`,
         ...d.files.map((f) => `  ${f.name.padEnd(width)}  ${formatBytes(f.bytes).padStart(8)}`),
         `  ${'total'.padEnd(width)}  ${formatBytes(d.totalBytes).padStart(8)}`,

@@ -6,6 +6,7 @@ import type { CliContext } from '../context.js';
 import { UsageError } from '../errors.js';
 import { planJobs, readLr, writeFileAtomic } from '../files.js';
 import { modelDirectory } from '../model-path.js';
+import type { UpscaleModels } from '../model-choice.js';
 import { addTilingOptions, parseBitDepth, parseSeed, parseTemperature, tilingNote, withTileAdvice, type TilingFlags } from '../options.js';
 
 interface UpscaleOptions extends TilingFlags {
@@ -17,14 +18,19 @@ interface UpscaleOptions extends TilingFlags {
 }
 
 /**
- * `irn upscale --model <dir> [--z zeros|gaussian] [--temperature T] [--seed N] [--tile px]
- * [--overlap px] [--verbose] <input> <output>`.
+ * `irn upscale --model <dir|preset> [--z zeros|gaussian] [--temperature T] [--seed N] [--tile px]
+ * [--overlap px] [--verbose] <input> <output>`. Without `--model`, each LR is restored with the
+ * preset its metadata names (`model`, written by `irn downscale`), else `irn-x<its scale>`,
+ * else `irn-x2`; an LR that names a preset this version lacks fails with one line.
  */
 export function registerUpscale(program: Command, ctx: CliContext): void {
   const command = program
     .command('upscale')
     .description('restore images from IRN LR images, PNG, WebP or JPEG (made by "irn downscale"), at the original size')
-    .option('-m, --model <dir>', 'directory of the IRN model that made the LR images (default: weights/irn-x2, the shipped x2 preset)')
+    .option(
+      '-m, --model <dir>',
+      'directory of the IRN model that made the LR images, or a preset name (default: weights/irn-x2, the shipped x2 preset); without it, an LR whose metadata names the preset it was made for is restored with that preset',
+    )
     .addOption(
       new Option('--z <mode>', 'the lost detail z: zeros (the most likely guess) or a gaussian draw')
         .choices(['zeros', 'gaussian'])
@@ -48,24 +54,28 @@ export function registerUpscale(program: Command, ctx: CliContext): void {
         latent.temperature = opts.temperature ?? 1;
         zNote = `, gaussian z (seed ${latent.seed}, temperature ${latent.temperature})`;
       }
-      const modelDir = await modelDirectory(opts.model);
+      // A typed --model that does not exist fails before any file is read.
+      if (opts.model != null) await modelDirectory(opts.model);
       // Restored images are PNGs: `a.webp` -> `a.png` (checkJobs refuses `a.png` beside `a.webp`).
       const outputName = (name: string) => name.replace(/\.(webp|jpe?g)$/i, '.png');
       const { jobs, directory } = await planJobs(input, output, { outputName, extensions: ['.png', '.webp', '.jpg', '.jpeg'] });
       await ctx.backend();
       // TensorFlow.js loads only now (see CliContext.backend).
-      const { loadModel } = await import('../model-dir.js');
+      const { UpscaleModels } = await import('../model-choice.js');
       const { upscaleImage } = await import('@irn/core');
       const { receptiveField } = await import('@irn/core');
       const { withPeakMemory } = await import('@irn/core');
-      const model = await loadModel(modelDir, ctx.limits());
-      const overlap = opts.overlap ?? receptiveField(model.config);
+      const models: UpscaleModels = new UpscaleModels(opts.model, ctx.limits());
+      // With --model, one model for every LR, loaded (and checked) before the first file.
+      if (opts.model != null) await models.forLr(null);
       // The machine's memory bounds a pass on the cpu backend; the wasm heap's 4 GiB, smaller,
       // is applied by the rescale functions themselves.
       const memoryBudget = totalmem();
       try {
         await runJobs(out, jobs, directory, { doing: 'upscaling', done: 'upscaled' }, async (job) => {
           const { image: lr, lrMetadata } = await readLr(job.input, ctx.limits());
+          const model = await models.forLr(lrMetadata);
+          const overlap = opts.overlap ?? receptiveField(model.config);
           const size = restoredSize(lrMetadata, model.scale, lr.width, lr.height, ctx.limits());
           let tiles = 1;
           const tiling = { tileSize: opts.tile, overlap, memoryBudget, onProgress: (p: { total: number }) => void (tiles = p.total) };
@@ -79,7 +89,7 @@ export function registerUpscale(program: Command, ctx: CliContext): void {
           return `${lr.width}x${lr.height} -> ${hr.width}x${hr.height}${zNote} in ${seconds.toFixed(2)} s${note}`;
         });
       } finally {
-        model.dispose();
+        await models.dispose();
       }
     });
 }

@@ -1,0 +1,126 @@
+// Which model `irn downscale` and `irn upscale` use, by name or folder, and the lossy presets:
+// a decoder preset (`irn-x2-jpeg`) restores LRs that another preset's forward pass (its
+// `encoder`, `irn-x2`) makes, so downscaling with it loads two models, and an LR records the
+// preset it was made for (LR metadata `model`) so that upscale picks the decoder by itself.
+import type { IrnModel, LrMetadata, Limits } from '@irn/core';
+import { CliError } from './errors.js';
+import { DEFAULT_MODEL, findPreset, modelDirectory, presetOfDirectory } from './model-path.js';
+
+/** A model as the user chose it: its folder, and its preset name when it is a preset. */
+export interface ModelChoice {
+  dir: string;
+  /** The preset name (`irn-x2`), undefined for a model given by its own path. */
+  preset?: string;
+}
+
+/**
+ * The preset `irn downscale` uses without `--model`: for a lossy LR codec (`jpeg`, `avif`, a
+ * lossy `webp`), `irn-x<scale>-<codec>` when such a preset exists (a decoder trained to
+ * restore that codec's LRs), else `irn-x<scale>`, the lossless preset, as for lossless formats.
+ */
+export function defaultDownscalePreset(lossyCodec: string | undefined, scale = 2, roots?: string[]): string {
+  const lossy = lossyCodec == null ? undefined : `irn-x${scale}-${lossyCodec}`;
+  if (lossy != null && findPreset(lossy, roots) != null) return lossy;
+  return scale === 2 ? DEFAULT_MODEL : `irn-x${scale}`;
+}
+
+/**
+ * The folder (and preset name) of `--model` as typed, a folder or a preset name; without it,
+ * the preset `fallback`.
+ */
+export async function chooseModel(typed: string | undefined, fallback: string = DEFAULT_MODEL): Promise<ModelChoice> {
+  const dir = await modelDirectory(typed ?? (fallback === DEFAULT_MODEL ? undefined : fallback));
+  return { dir, preset: presetOfDirectory(dir) };
+}
+
+/** The models of a downscale: `encoder` makes the LR, `decoder` restores it (one model unless the chosen one names an encoder). */
+export interface DownscaleModels {
+  encoder: IrnModel;
+  decoder: IrnModel;
+  /** What the LR metadata's `model` says: the chosen preset, none for a model given by path. */
+  lrModel?: string;
+  /** The encoder preset when it is not the chosen model (for messages). */
+  encoderPreset?: string;
+  dispose(): void;
+}
+
+/**
+ * Loads the chosen model and, when its metadata names an `encoder` preset, that preset too:
+ * its forward pass makes the LR, the chosen model's inverse (with `--refine`) restores it.
+ * @throws CliError when the encoder preset is missing or has another scale.
+ */
+export async function loadDownscaleModels(choice: ModelChoice, limits: Partial<Limits>): Promise<DownscaleModels> {
+  const { loadModel } = await import('./model-dir.js');
+  const decoder = await loadModel(choice.dir, limits);
+  const lrModel = choice.preset;
+  if (decoder.encoder == null) return { encoder: decoder, decoder, lrModel, dispose: () => decoder.dispose() };
+  try {
+    const dir = findPreset(decoder.encoder);
+    if (dir == null) {
+      throw new CliError(`the model in ${choice.dir} restores LRs made by the preset ${decoder.encoder}, which this version does not have`);
+    }
+    const encoder = await loadModel(dir, limits);
+    if (encoder.scale !== decoder.scale) {
+      encoder.dispose();
+      throw new CliError(`the model in ${choice.dir} is x${decoder.scale} but its encoder ${decoder.encoder} is x${encoder.scale}`);
+    }
+    return {
+      encoder,
+      decoder,
+      lrModel,
+      encoderPreset: decoder.encoder,
+      dispose: () => {
+        encoder.dispose();
+        decoder.dispose();
+      },
+    };
+  } catch (e) {
+    decoder.dispose();
+    throw e;
+  }
+}
+
+/**
+ * The models of an upscale: the one `--model` names for every LR, or else, per LR, the preset
+ * its metadata names (`model`), else `irn-x<scale>` of its metadata, else the default preset;
+ * each loaded once.
+ */
+export class UpscaleModels {
+  private readonly loaded = new Map<string, Promise<IrnModel>>();
+
+  constructor(
+    /** `--model` as typed, or undefined. */
+    private readonly typed: string | undefined,
+    private readonly limits: Partial<Limits>,
+  ) {}
+
+  /**
+   * The model for an LR with metadata `meta`.
+   * @throws CliError when the metadata names a preset this version does not have.
+   */
+  async forLr(meta: LrMetadata | null): Promise<IrnModel> {
+    let dir: string;
+    if (this.typed != null) {
+      dir = await modelDirectory(this.typed);
+    } else if (meta?.model != null) {
+      const found = findPreset(meta.model);
+      if (found == null) throw new CliError(`it was made for the model ${meta.model}, which this version does not have; pass --model`);
+      dir = found;
+    } else {
+      dir = (meta != null ? findPreset(`irn-x${meta.scale}`) : undefined) ?? (await modelDirectory(undefined));
+    }
+    let model = this.loaded.get(dir);
+    if (model == null) {
+      model = import('./model-dir.js').then(({ loadModel }) => loadModel(dir, this.limits));
+      this.loaded.set(dir, model);
+    }
+    return model;
+  }
+
+  /** Frees every model loaded. */
+  async dispose(): Promise<void> {
+    const all = [...this.loaded.values()];
+    this.loaded.clear();
+    for (const m of await Promise.allSettled(all)) if (m.status === 'fulfilled') m.value.dispose();
+  }
+}

@@ -1,0 +1,152 @@
+// Lossy presets through the CLI (issue 13, item 4): a decoder preset (model metadata `encoder`
+// + `lrCodec`) is used by name, by default for a lossy format, makes its LRs with its encoder
+// preset's forward pass, and is named in the LR's metadata (`model`), so that `irn upscale`
+// picks it by itself. The decoder here is a stand-in (a small perturbed model, not the
+// shipped architecture), found through $IRN_WEIGHTS_DIR, so that these tests hold before and
+// after real lossy presets land in weights/.
+import assert from 'node:assert/strict';
+import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import { fileSystem } from '../../packages/core/src/io/fs-handler.js';
+import { readLrFileInfo } from '../../packages/core/src/image/lr-formats.js';
+import { readLrMetadata } from '../../packages/core/src/image/lr-metadata.js';
+import { IrnModel } from '../../packages/core/src/model/irn.js';
+import { perturbWeights } from '../../packages/core/src/testing/perturb.js';
+import { failedCleanly, IMAGES, irn, readPng } from './helpers.js';
+
+let work: string;
+let presets: string;
+/** The CLI with the stand-in presets folder. */
+const withPresets = (args: string[]) => irn(args, work, { IRN_WEIGHTS_DIR: presets });
+
+/** Saves a small x2 decoder whose forward is not used: `encoder` makes its LRs. */
+async function saveDecoder(dir: string, encoder: string, seed: number): Promise<void> {
+  const model = IrnModel.create({ scale: 2, blocks: 1, growth: 4, seed });
+  tf.tidy(() => void model.forward(tf.zeros([1, 2, 2, 3])));
+  perturbWeights(model.flow.trainableWeights, seed, 0.03);
+  model.encoder = encoder;
+  model.lrCodec = 'jpeg';
+  await model.save(fileSystem(dir));
+  model.dispose();
+}
+
+/** The LR metadata of a WebP or JPEG LR in `work`. */
+const metaOf = (file: string) => readLrFileInfo(new Uint8Array(readFileSync(join(work, file)))).lrMetadata;
+const bytesOf = (file: string) => readFileSync(join(work, file));
+
+before(async () => {
+  await tf.setBackend('cpu');
+  work = mkdtempSync(join(tmpdir(), 'irn-lossy-presets-'));
+  presets = join(work, 'presets');
+  copyFileSync(join(IMAGES, 'astronaut-48x40.png'), join(work, 'in.png'));
+  await saveDecoder(join(presets, 'irn-x2-jpeg'), 'irn-x2', 11);
+  await saveDecoder(join(presets, 'irn-x2-standin'), 'irn-x2', 12);
+  await saveDecoder(join(presets, 'irn-x2-orphan'), 'irn-x2-nowhere', 13);
+  await saveDecoder(join(presets, 'irn-x2-wrong-scale'), 'irn-x4', 14);
+});
+
+after(() => {
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+describe('irn downscale / upscale with a lossy decoder preset', () => {
+  it('downscale to JPEG without --model uses irn-x2-jpeg: irn-x2 makes the pixels, the metadata names the decoder', async () => {
+    const run = await withPresets(['downscale', 'in.png', 'lr.jpg']);
+    assert.equal(run.code, 0, run.stderr);
+    assert.deepEqual(metaOf('lr.jpg'), { scale: 2, width: 48, height: 40, model: 'irn-x2-jpeg' });
+    // The same pixels as the lossless preset's LR at the same quality: the encoder made them.
+    const plain = await withPresets(['downscale', '-m', 'irn-x2', 'in.png', 'plain.jpg']);
+    assert.equal(plain.code, 0, plain.stderr);
+    assert.deepEqual(metaOf('plain.jpg'), { scale: 2, width: 48, height: 40, model: 'irn-x2' });
+    for (const f of ['lr.jpg', 'plain.jpg']) assert.equal((await irn(['-q', 'upscale', '-m', 'irn-x2', f, `${f}.x2.png`], work)).code, 0);
+    assert.deepEqual(bytesOf('lr.jpg.x2.png'), bytesOf('plain.jpg.x2.png'));
+    // --model with the decoder's name writes the same file.
+    assert.equal((await withPresets(['-q', 'downscale', '-m', 'irn-x2-jpeg', 'in.png', 'named.jpg'])).code, 0);
+    assert.deepEqual(bytesOf('named.jpg'), bytesOf('lr.jpg'));
+  });
+
+  it('a lossless format keeps irn-x2 by default, and names it', async () => {
+    const run = await withPresets(['-q', 'downscale', 'in.png', 'lr.png']);
+    assert.equal(run.code, 0, run.stderr);
+    assert.deepEqual(readLrMetadata(readPng(join(work, 'lr.png')).text), { scale: 2, width: 48, height: 40, model: 'irn-x2' });
+  });
+
+  it('a model given by path writes no model name; the preset folder given by path is the preset', async () => {
+    assert.equal((await withPresets(['-q', 'downscale', '-m', join(presets, 'irn-x2-standin'), 'in.png', 'by-path.jpg'])).code, 0);
+    assert.deepEqual(metaOf('by-path.jpg'), { scale: 2, width: 48, height: 40, model: 'irn-x2-standin' });
+    // A copy elsewhere is a model of one's own.
+    cpSync(join(presets, 'irn-x2-standin'), join(work, 'own'), { recursive: true });
+    const own = await withPresets(['-q', 'downscale', '-m', 'own', 'in.png', 'own.jpg']);
+    assert.equal(own.code, 0, own.stderr);
+    assert.deepEqual(metaOf('own.jpg'), { scale: 2, width: 48, height: 40 });
+  });
+
+  it('upscale without --model restores with the preset the LR names: the decoder, not irn-x2', async () => {
+    const auto = await withPresets(['-q', 'upscale', 'lr.jpg', 'auto.png']);
+    assert.equal(auto.code, 0, auto.stderr);
+    assert.equal((await withPresets(['-q', 'upscale', '-m', join(presets, 'irn-x2-jpeg'), 'lr.jpg', 'decoder.png'])).code, 0);
+    assert.deepEqual(bytesOf('auto.png'), bytesOf('decoder.png'));
+    assert.notDeepEqual(bytesOf('auto.png'), bytesOf('lr.jpg.x2.png'), 'the stand-in decoder restores differently from irn-x2');
+    // An LR naming irn-x2 restores with irn-x2, in the same run as one naming the decoder.
+    mkdirSync(join(work, 'mixed'));
+    copyFileSync(join(work, 'lr.jpg'), join(work, 'mixed/a.jpg'));
+    copyFileSync(join(work, 'plain.jpg'), join(work, 'mixed/b.jpg'));
+    const dir = await withPresets(['-q', 'upscale', 'mixed', 'mixed-out']);
+    assert.equal(dir.code, 0, dir.stderr);
+    assert.deepEqual(bytesOf('mixed-out/a.png'), bytesOf('auto.png'));
+    assert.deepEqual(bytesOf('mixed-out/b.png'), bytesOf('plain.jpg.x2.png'));
+    assert.deepEqual([readPng(join(work, 'auto.png')).width, readPng(join(work, 'auto.png')).height], [48, 40]);
+  });
+
+  it('an LR made for a preset this version lacks fails with one line that says to pass --model', async () => {
+    assert.equal((await withPresets(['-q', 'downscale', '-m', 'irn-x2-standin', 'in.png', 'standin.jpg'])).code, 0);
+    assert.equal(metaOf('standin.jpg')?.model, 'irn-x2-standin');
+    const run = await irn(['upscale', 'standin.jpg', 'x.png'], work);
+    assert.equal(failedCleanly(run, 1), null);
+    assert.match(run.stderr, /standin\.jpg: it was made for the model irn-x2-standin, which this version does not have; pass --model/);
+    // --model still wins.
+    assert.equal((await irn(['-q', 'upscale', '-m', join(presets, 'irn-x2-standin'), 'standin.jpg', 'x.png'], work)).code, 0);
+  });
+
+  it('--refine restores with the decoder: its starting PSNR is the decoder restoring the encoder LR', async () => {
+    const viaDecoder = await withPresets(['downscale', '-m', 'irn-x2-jpeg', '--refine', '1', 'in.png', 'refined.jpg']);
+    const viaEncoder = await withPresets(['downscale', '-m', 'irn-x2', '--refine', '1', 'in.png', 'refined-x2.jpg']);
+    assert.equal(viaDecoder.code, 0, viaDecoder.stderr);
+    assert.equal(viaEncoder.code, 0, viaEncoder.stderr);
+    const start = (run: { stdout: string; stderr: string }) => Number(/refined: ([\d.]+) ->/.exec(run.stdout + run.stderr)?.[1]);
+    // The stand-in decoder is a poor restorer: far below irn-x2's own restore of its LR.
+    assert.ok(start(viaDecoder) < start(viaEncoder) - 3, `${start(viaDecoder)} vs ${start(viaEncoder)} dB`);
+    assert.equal(metaOf('refined.jpg')?.model, 'irn-x2-jpeg');
+  });
+
+  it('refuses a decoder whose encoder preset is missing or of another scale, with one line', async () => {
+    const orphan = await withPresets(['downscale', '-m', 'irn-x2-orphan', 'in.png', 'o.jpg']);
+    assert.equal(failedCleanly(orphan, 1), null);
+    assert.match(orphan.stderr, /restores LRs made by the preset irn-x2-nowhere, which this version does not have/);
+    const scale = await withPresets(['downscale', '-m', 'irn-x2-wrong-scale', 'in.png', 'o.jpg']);
+    assert.equal(failedCleanly(scale, 1), null);
+    assert.match(scale.stderr, /is x2 but its encoder irn-x4 is x4/);
+  });
+
+  it('a --model name that is neither a folder nor a preset lists the presets', async () => {
+    const run = await withPresets(['downscale', '-m', 'irn-x3', 'in.png', 'o.png']);
+    assert.equal(failedCleanly(run, 1), null);
+    assert.match(run.stderr, /model directory irn-x3 does not exist, and no preset has that name \(presets: .*irn-x2, irn-x2-jpeg.*irn-x4/);
+  });
+
+  it('info shows the encoder and the LR codec of a decoder preset', async () => {
+    const json = await withPresets(['info', '--json', '-m', 'irn-x2-jpeg']);
+    assert.equal(json.code, 0, json.stderr);
+    const d = JSON.parse(json.stdout) as { encoder: string | null; lrCodec: string | null };
+    assert.deepEqual([d.encoder, d.lrCodec], ['irn-x2', 'jpeg']);
+    const text = await withPresets(['info', '-m', 'irn-x2-jpeg']);
+    assert.match(text.stdout, /^encoder +irn-x2 /m);
+    assert.match(text.stdout, /^lr codec +jpeg /m);
+    const plain = JSON.parse((await irn(['info', '--json'], work)).stdout) as { encoder: string | null };
+    assert.equal(plain.encoder, null);
+  });
+});
