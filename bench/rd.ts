@@ -6,26 +6,35 @@
 //     UpscalerJS's esrgan-slim;
 //   - IRN's LR (shipped weights, z = 0) as lossless PNG and lossless WebP, and in each lossy
 //     codec, restored by IRN;
+//   - with --decoder-xN, the same lossy LR files (same model, same bytes) restored by a lossy-LR
+//     decoder's inverse instead (z = 0);
 // then BD-rate / BD-PSNR of each IRN curve against each full-photo codec and bicubic +
-// esrgan-slim, the issue's targets as PASS/FAIL lines, and an SVG plot per scale.
+// esrgan-slim, each decoder's gain on the same bytes, the issue's targets as PASS/FAIL lines
+// (over every IRN lossy curve, decoders included, naming the best), and an SVG plot per scale.
 //
-//   pnpm bench:rd [folder] [--scale 2|4] [--first N] [--out bench/out/rd] [--figures DIR] [--fresh]
+//   pnpm bench:rd [folder] [--scale 2|4] [--first N] [--out bench/out/rd] [--figures DIR]
+//                 [--decoder-x2 [NAME=]DIR ...] [--decoder-x4 [NAME=]DIR ...] [--only PATTERNS] [--fresh]
 //   node --import tsx bench/rd.ts ...   (the same)
 //
-// folder: PNG photos, default $IRN_EVAL_DATA or ../shared/datasets/eval/kodak24. Results per
-// image and scale are cached in <out>/cache/ (keyed by the settings), so an interrupted run
-// resumes; --fresh ignores the cache. Codecs: bench/rd/codecs.ts; tfjs runs on the wasm backend.
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createHash } from 'node:crypto';
+// folder: PNG photos, default $IRN_EVAL_DATA or ../shared/datasets/eval/kodak24. Results are
+// cached per photo, scale and method in <out>/cache/ (bench/rd/cache.ts: each keyed by its own
+// settings and model files, so a new method or decoder leaves the others' results valid; the
+// first version's files are still read), so an interrupted run resumes. --only computes just
+// the methods whose ids match (e.g. 'irn-*+*': the decoder curves) and reports every method
+// cached for all the photos; --fresh measures the selected methods again. Codecs:
+// bench/rd/codecs.ts; tfjs runs on the wasm backend.
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { decodePng, downscaleImage, encodePng, imresize, IrnModel, psnrY, ssimY, upscaleImage, type RasterImage } from '@irn/core';
+import { bytesHash, legacyKey, modelHash, RdCache, settingsKey } from './rd/cache.js';
 import { CODEC_SETTINGS, decode, encode, type LossyCodec, type Rgba } from './rd/codecs.js';
 import { loadEsrganSlim, type EsrganSlim } from './rd/esrgan.js';
 import { modCropRgb, toRaster, toRgba } from './rd/images.js';
-import { bdTable, checkTarget, curvesTable, meanCurves, rd, targetLine, type CurvePoint, type ImageResult, type Measurement } from './rd/report.js';
+import { encoderCheck, encoderOf, LOSSY, methodKey, methodsFor, onlyMatcher, parseDecoders, type Decoder, type Method } from './rd/methods.js';
+import { bdTable, checkTarget, curvesTable, meanCurves, rd, sameBytesGain, targetLine, type CurvePoint, type ImageResult, type Measurement } from './rd/report.js';
 import { lineChart, type Series } from './rd/svg.js';
 import { fileSystem, useNodeBackend } from '@irn/core/node';
 
@@ -40,11 +49,16 @@ const { values: args, positionals } = parseArgs({
     figures: { type: 'string' },
     'model-x2': { type: 'string', default: join(root, 'weights', 'irn-x2') },
     'model-x4': { type: 'string', default: join(root, 'weights', 'irn-x4') },
+    /** Lossy-LR decoders, `[NAME=]DIR`, repeatable: their inverse restores --model-xN's lossy LRs. */
+    'decoder-x2': { type: 'string', multiple: true },
+    'decoder-x4': { type: 'string', multiple: true },
+    /** Compute only the methods whose ids match these comma-separated patterns (`*` wildcard). */
+    only: { type: 'string' },
     fresh: { type: 'boolean', default: false },
   },
 });
 
-const CODECS: LossyCodec[] = ['jpeg', 'webp', 'avif'];
+const CODECS: LossyCodec[] = [...LOSSY];
 /**
  * The quality sweeps. The full photo: from the lowest rate each codec can reach (MozJPEG
  * quality 1 is about 0.1 bpp on Kodak) to 2-3 bpp. The LRs: four points per codec (the
@@ -62,32 +76,19 @@ const SWEEPS = {
 /** The issue's targets: rate ranges (bpp) per scale. */
 const TARGET_RANGE: Record<2 | 4, [number, number]> = { 2: [0.2, 0.6], 4: [0.1, 0.3] };
 
-const LABELS: Record<string, string> = {
-  'photo-jpeg': 'JPEG of the photo',
-  'photo-webp': 'WebP of the photo',
-  'photo-avif': 'AVIF of the photo',
-  'bicubic-jpeg': 'bicubic LR JPEG + bicubic',
-  'bicubic-webp': 'bicubic LR WebP + bicubic',
-  'bicubic-avif': 'bicubic LR AVIF + bicubic',
-  'esrgan-jpeg': 'bicubic LR JPEG + esrgan-slim',
-  'esrgan-webp': 'bicubic LR WebP + esrgan-slim',
-  'esrgan-avif': 'bicubic LR AVIF + esrgan-slim',
-  'irn-jpeg': 'IRN LR JPEG',
-  'irn-webp': 'IRN LR WebP',
-  'irn-avif': 'IRN LR AVIF',
-  'irn-png': 'IRN LR PNG (lossless)',
-  'irn-webp-lossless': 'IRN LR WebP lossless',
-};
-
 const scales = (args.scale ?? ['2', '4']).flatMap((s) => s.split(',')).map(Number) as (2 | 4)[];
 for (const s of scales) if (s !== 2 && s !== 4) throw new Error(`--scale must be 2 or 4, got ${s}`);
 const dataDir = resolve(positionals[0] ?? process.env.IRN_EVAL_DATA ?? join(root, '..', 'shared', 'datasets', 'eval', 'kodak24'));
 const outDir = resolve(args.out);
 const cacheDir = join(outDir, 'cache');
 mkdirSync(cacheDir, { recursive: true });
+const modelDir: Record<2 | 4, string> = { 2: resolve(args['model-x2']), 4: resolve(args['model-x4']) };
+const decoders: Record<2 | 4, Decoder[]> = { 2: parseDecoders(args['decoder-x2'], '--decoder-x2'), 4: parseDecoders(args['decoder-x4'], '--decoder-x4') };
+const only = onlyMatcher(args.only);
 
 const t0 = Date.now();
 const log = (msg: string) => process.stderr.write(`[${((Date.now() - t0) / 1000).toFixed(0).padStart(5)} s, load ${loadavg()[0].toFixed(1)}] ${msg}\n`);
+for (const s of [2, 4] as const) if (decoders[s].length > 0 && !scales.includes(s)) log(`--decoder-x${s} given but x${s} is not measured (--scale): ignored`);
 
 /** Seconds spent per kind of step, to size the sweeps (printed at the end). */
 const cost: Record<string, { s: number; n: number }> = {};
@@ -106,144 +107,344 @@ let files = readdirSync(dataDir).filter((f) => f.toLowerCase().endsWith('.png'))
 if (files.length === 0) throw new Error(`no PNG photos in ${dataDir}`);
 if (args.first != null) files = files.slice(0, Number(args.first));
 
-/** What the cached results depend on: change any of it and the cache is not used. */
-const cacheKey = createHash('sha256')
-  .update(JSON.stringify({ v: 1, SWEEPS, CODEC_SETTINGS, models: { 2: fingerprint(args['model-x2']), 4: fingerprint(args['model-x4']) } }))
-  .digest('hex')
-  .slice(0, 16);
+// What each method's results depend on (bench/rd/cache.ts): its sweep, its codec's settings
+// and pinned version, and the hashes of the model files it runs. Nothing else: a new method
+// or decoder, or a changed sweep of another codec, leaves its results valid.
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { dependencies?: Record<string, string>; devDependencies?: Record<string, string> };
+const deps = { ...pkg.dependencies, ...pkg.devDependencies };
+const VERSIONS = { jpeg: deps['@jsquash/jpeg'], webp: deps['@jsquash/webp'], avif: deps['@jsquash/avif'], esrgan: deps['@upscalerjs/esrgan-slim'] };
+const hashes = new Map<string, string>();
+const hashOf = (dir: string) => hashes.get(dir) ?? (hashes.set(dir, modelHash(dir)), hashes.get(dir)!);
+const decoderDir = (s: 2 | 4, name: string) => decoders[s].find((d) => d.name === name)!.dir;
+const keyOf = (m: Method, s: 2 | 4): string =>
+  methodKey(m, s, { sweeps: { photo: SWEEPS.photo, lr: SWEEPS.lr[s] }, codecSettings: CODEC_SETTINGS, versions: VERSIONS, model: hashOf(modelDir[s]), decoder: (name) => hashOf(decoderDir(s, name)) }, settingsKey);
 
-function fingerprint(dir: string): string {
-  try {
-    return createHash('sha256').update(readFileSync(join(dir, 'model.json'))).digest('hex');
-  } catch {
-    return 'missing';
+const methods: Record<2 | 4, Method[]> = { 2: methodsFor(decoders[2]), 4: methodsFor(decoders[4]) };
+const LABELS: Record<string, string> = Object.fromEntries([...methods[2], ...methods[4]].map((m) => [m.id, m.label]));
+// The first version's cache files hold valid results when their key is what it would compute
+// today (same sweeps, codec settings and model.json files).
+const cache = new RdCache(cacheDir, legacyKey(SWEEPS, CODEC_SETTINGS, modelDir[2], modelDir[4]));
+
+const selected = scales.flatMap((s) => methods[s].filter((m) => only(m.id)).map((m) => `x${s} ${m.id}`));
+if (args.only != null && selected.length === 0) throw new Error(`--only ${args.only} matches no method; the ids are: ${[...new Set(scales.flatMap((s) => methods[s].map((m) => m.id)))].join(', ')}`);
+log(`${files.length} photos from ${dataDir}, scales ${scales.join(', ')}, ${cpus().length} cores${args.only != null ? `; computing only ${selected.join(', ')}` : ''}${args.fresh ? ' (--fresh: the selected methods are measured again)' : ''}`);
+
+/** Whether each decoder was trained for the LRs it is measured on, by its metadata. */
+const encoderLines: Record<2 | 4, string[]> = { 2: [], 4: [] };
+for (const s of scales) {
+  for (const d of decoders[s]) {
+    let json: unknown;
+    try {
+      json = JSON.parse(readFileSync(join(d.dir, 'model.json'), 'utf8'));
+    } catch {
+      throw new Error(`--decoder-x${s} ${d.name}: cannot read ${join(d.dir, 'model.json')}`);
+    }
+    const declared = (json as { userDefinedMetadata?: { irn?: { scale?: unknown } } }).userDefinedMetadata?.irn?.scale;
+    if (typeof declared === 'number' && declared !== s) throw new Error(`--decoder-x${s} ${d.name}: ${d.dir} is a x${declared} model`);
+    const line = encoderCheck(d.name, encoderOf(json), basename(modelDir[s])).line;
+    encoderLines[s].push(line);
+    log(`x${s} ${line}`);
   }
 }
 
-log(`${files.length} photos from ${dataDir}, scales ${scales.join(', ')}, ${cpus().length} cores, cache key ${cacheKey}`);
 await useNodeBackend('wasm');
 
-const irn: Partial<Record<2 | 4, IrnModel>> = {};
-const esrgan: Partial<Record<2 | 4, EsrganSlim>> = {};
-for (const s of scales) {
-  irn[s] = await IrnModel.load(fileSystem(s === 2 ? args['model-x2'] : args['model-x4']));
-  if (irn[s]!.scale !== s) throw new Error(`the x${s} model has scale ${irn[s]!.scale}`);
-  esrgan[s] = await loadEsrganSlim(s);
+// Models are loaded when first needed: a run that finds everything cached loads none.
+const loadedModels = new Map<string, Promise<IrnModel>>();
+function irnModel(dir: string, scale: 2 | 4, what: string): Promise<IrnModel> {
+  let p = loadedModels.get(dir);
+  if (p == null) {
+    p = IrnModel.load(fileSystem(dir)).then((m) => {
+      if (m.scale !== scale) throw new Error(`${what} (${dir}) has scale ${m.scale}, not ${scale}`);
+      return m;
+    });
+    loadedModels.set(dir, p);
+  }
+  return p;
 }
+const esrgans = new Map<number, Promise<EsrganSlim>>();
+const esrgan = (s: 2 | 4) => esrgans.get(s) ?? (esrgans.set(s, loadEsrganSlim(s)), esrgans.get(s)!);
 
 function score(method: string, quality: number | null, bytes: number, result: RasterImage, reference: RasterImage, shave: number): Measurement {
   return { method, quality, bytes, psnrY: psnrY(result, reference, { shave }), ssimY: ssimY(result, reference, { shave }) };
 }
 
-async function measure(name: string, photo: RasterImage, scale: 2 | 4, photoMemo: Map<string, { bytes: number; image: RasterImage }>): Promise<ImageResult> {
-  const hr = modCropRgb(photo, scale);
-  const { width: w, height: h } = hr;
-  const hr8: Rgba = toRgba(hr);
-  const ref = toRaster(hr8);
-  const points: Measurement[] = [];
-  // The full photo in each codec. The encodes do not depend on the scale (only the crop
-  // does), so they are shared between x2 and x4 when the crops agree.
-  for (const codec of CODECS) {
+/**
+ * One photo at one scale: computes any method's points on demand, sharing what methods have
+ * in common (the bicubic LR and its encodes between bicubic and esrgan-slim; IRN's LR and its
+ * encodes between the shipped model's curves and every decoder's, which therefore restore
+ * the very same bytes).
+ */
+class Job {
+  readonly hr: RasterImage;
+  readonly hr8: Rgba;
+  readonly ref: RasterImage;
+  private memo = new Map<string, Promise<unknown>>();
+
+  constructor(
+    readonly name: string,
+    photo: RasterImage,
+    readonly scale: 2 | 4,
+    private photoMemo: Map<string, Promise<{ bytes: number; image: RasterImage }>>,
+  ) {
+    this.hr = modCropRgb(photo, scale);
+    this.hr8 = toRgba(this.hr);
+    this.ref = toRaster(this.hr8);
+  }
+
+  get w() {
+    return this.hr.width;
+  }
+  get h() {
+    return this.hr.height;
+  }
+
+  private once<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    let p = this.memo.get(key) as Promise<T> | undefined;
+    if (p == null) {
+      p = fn();
+      this.memo.set(key, p);
+    }
+    return p;
+  }
+
+  async compute(m: Method): Promise<Measurement[] | ImageResult['check']> {
+    const s = this.scale;
+    const c = m.codec as LossyCodec;
+    switch (m.family) {
+      case 'photo':
+        return this.photoCurve(c);
+      case 'bicubic':
+      case 'esrgan':
+        return this.bicubicCurve(c, m.family);
+      case 'check':
+        return this.check();
+      case 'irn-lossless':
+        return this.irnLossless(m.codec as 'png' | 'webp-lossless');
+      case 'irn':
+        return this.irnCurve(m.id, c, await irnModel(modelDir[s], s, `--model-x${s}`));
+      case 'decoder':
+        return this.irnCurve(m.id, c, await irnModel(decoderDir(s, m.decoder!), s, `decoder ${m.decoder}`));
+    }
+  }
+
+  /** The full photo in `codec`. The encodes do not depend on the scale, only the crop: shared between x2 and x4 when the crops agree. */
+  private async photoCurve(codec: LossyCodec): Promise<Measurement[]> {
+    const points: Measurement[] = [];
     for (const q of SWEEPS.photo[codec]) {
-      const key = `${w}x${h}/${codec}/${q}`;
-      let m = photoMemo.get(key);
+      const key = `${this.w}x${this.h}/${codec}/${q}`;
+      let m = this.photoMemo.get(key);
       if (m == null) {
-        const bytes = await timed(`encode ${codec} photo`, () => encode(hr8, { codec, quality: q }));
-        const image = toRaster(await timed(`decode ${codec} photo`, () => decode(bytes, codec, w, h)));
-        m = { bytes: bytes.length, image };
-        photoMemo.set(key, m);
+        m = (async () => {
+          const bytes = await timed(`encode ${codec} photo`, () => encode(this.hr8, { codec, quality: q }));
+          return { bytes: bytes.length, image: toRaster(await timed(`decode ${codec} photo`, () => decode(bytes, codec, this.w, this.h))) };
+        })();
+        this.photoMemo.set(key, m);
       }
-      points.push(await timed('metrics', () => score(`photo-${codec}`, q, m.bytes, m.image, ref, scale)));
+      const { bytes, image } = await m;
+      points.push(await timed('metrics', () => score(`photo-${codec}`, q, bytes, image, this.ref, this.scale)));
     }
+    return points;
   }
-  // The bicubic LR ("thumbnail + super-resolution"), upscaled by bicubic and by esrgan-slim.
-  const lrB = toRgba(imresize(hr, w / scale, h / scale));
-  const check = {
-    bicubicUp: psnrY(imresize(toRaster(lrB), w, h), ref, { shave: scale }),
-    esrganUp: psnrY(toRaster(await timed('esrgan-slim', () => esrgan[scale]!.upscale(lrB))), ref, { shave: scale }),
-  };
-  for (const codec of CODECS) {
-    for (const q of SWEEPS.lr[scale][codec]) {
-      const bytes = await timed(`encode ${codec} LR`, () => encode(lrB, { codec, quality: q }));
-      const dec = await timed(`decode ${codec} LR`, () => decode(bytes, codec, w / scale, h / scale));
-      const bic = await timed('bicubic up', () => imresize(toRaster(dec), w, h));
-      points.push(await timed('metrics', () => score(`bicubic-${codec}`, q, bytes.length, bic, ref, scale)));
-      const es = toRaster(await timed('esrgan-slim', () => esrgan[scale]!.upscale(dec)));
-      points.push(await timed('metrics', () => score(`esrgan-${codec}`, q, bytes.length, es, ref, scale)));
+
+  private lrBicubic(): Promise<Rgba> {
+    return this.once('lr bicubic', async () => toRgba(imresize(this.hr, this.w / this.scale, this.h / this.scale)));
+  }
+
+  private irnLr(): Promise<Rgba> {
+    return this.once('lr irn', async () => {
+      const model = await irnModel(modelDir[this.scale], this.scale, `--model-x${this.scale}`);
+      // tileSize 0: the whole image in one pass (equal to the tiled result, whose overlap covers the
+      // receptive field, without computing the overlaps twice; a Kodak photo fits in memory).
+      return toRgba(await timed('irn downscale', () => downscaleImage(model, this.hr, { tileSize: 0 })));
+    });
+  }
+
+  /** An LR (bicubic or IRN's) in `codec` at quality `q`: its size and decoded pixels. */
+  private lrEncoded(src: 'bicubic' | 'irn', codec: LossyCodec, q: number): Promise<{ bytes: number; dec: Rgba }> {
+    return this.once(`enc ${src}/${codec}/${q}`, async () => {
+      const lr = await (src === 'bicubic' ? this.lrBicubic() : this.irnLr());
+      const bytes = await timed(`encode ${codec} LR`, () => encode(lr, { codec, quality: q }));
+      const dec = await timed(`decode ${codec} LR`, () => decode(bytes, codec, this.w / this.scale, this.h / this.scale));
+      return { bytes: bytes.length, dec };
+    });
+  }
+
+  /** The bicubic LR ("thumbnail + super-resolution") in `codec`, upscaled by bicubic or esrgan-slim. */
+  private async bicubicCurve(codec: LossyCodec, up: 'bicubic' | 'esrgan'): Promise<Measurement[]> {
+    const points: Measurement[] = [];
+    for (const q of SWEEPS.lr[this.scale][codec]) {
+      const { bytes, dec } = await this.lrEncoded('bicubic', codec, q);
+      const image =
+        up === 'bicubic'
+          ? await timed('bicubic up', () => imresize(toRaster(dec), this.w, this.h))
+          : toRaster(await timed('esrgan-slim', async () => (await esrgan(this.scale)).upscale(dec)));
+      points.push(await timed('metrics', () => score(`${up}-${codec}`, q, bytes, image, this.ref, this.scale)));
     }
+    return points;
   }
-  // IRN's LR (8-bit, z = 0 on the way up).
-  const model = irn[scale]!;
-  // tileSize 0: the whole image in one pass (equal to the tiled result, whose overlap covers the
-  // receptive field, without computing the overlaps twice; a Kodak photo fits in memory).
-  const lr8 = toRgba(await timed('irn downscale', () => downscaleImage(model, hr, { tileSize: 0 })));
-  const lrR = toRaster(lr8);
-  const png = await timed('encode png max', () => encodePng(lrR, { effort: 'max' }));
-  const webpL = await timed('encode webp lossless', () => encode(lr8, { codec: 'webp-lossless' }));
-  const back = await timed('decode webp lossless', () => decode(webpL, 'webp-lossless', w / scale, h / scale));
-  if (!back.data.every((v, i) => v === lr8.data[i])) throw new Error(`${name}: lossless WebP did not round-trip`);
-  const restored = await timed('irn upscale', () => upscaleImage(model, lrR, { tileSize: 0 }));
-  const lossless = await timed('metrics', () => score('irn-png', null, png.length, restored, ref, scale));
-  points.push(lossless, { ...lossless, method: 'irn-webp-lossless', bytes: webpL.length });
-  for (const codec of CODECS) {
-    for (const q of SWEEPS.lr[scale][codec]) {
-      const bytes = await timed(`encode ${codec} LR`, () => encode(lr8, { codec, quality: q }));
-      const dec = await timed(`decode ${codec} LR`, () => decode(bytes, codec, w / scale, h / scale));
+
+  private async check(): Promise<ImageResult['check']> {
+    const lrB = await this.lrBicubic();
+    const es = await timed('esrgan-slim', async () => (await esrgan(this.scale)).upscale(lrB));
+    return {
+      bicubicUp: psnrY(imresize(toRaster(lrB), this.w, this.h), this.ref, { shave: this.scale }),
+      esrganUp: psnrY(toRaster(es), this.ref, { shave: this.scale }),
+    };
+  }
+
+  /** IRN's 8-bit LR as PNG or lossless WebP, restored by the model that made it. */
+  private async irnLossless(kind: 'png' | 'webp-lossless'): Promise<Measurement[]> {
+    const lr8 = await this.irnLr();
+    const lrR = toRaster(lr8);
+    let bytes: number;
+    if (kind === 'png') {
+      bytes = (await timed('encode png max', () => encodePng(lrR, { effort: 'max' }))).length;
+    } else {
+      const webpL = await timed('encode webp lossless', () => encode(lr8, { codec: 'webp-lossless' }));
+      const back = await timed('decode webp lossless', () => decode(webpL, 'webp-lossless', lr8.width, lr8.height));
+      if (!back.data.every((v, i) => v === lr8.data[i])) throw new Error(`${this.name}: lossless WebP did not round-trip`);
+      bytes = webpL.length;
+    }
+    const restored = await this.once('irn lossless restored', async () => {
+      const model = await irnModel(modelDir[this.scale], this.scale, `--model-x${this.scale}`);
+      return timed('irn upscale', () => upscaleImage(model, lrR, { tileSize: 0 }));
+    });
+    return [await timed('metrics', () => score(`irn-${kind}`, null, bytes, restored, this.ref, this.scale))];
+  }
+
+  /** IRN's LR in `codec` (always made by --model-xN), restored by `model`'s inverse with z = 0. */
+  private async irnCurve(method: string, codec: LossyCodec, model: IrnModel): Promise<Measurement[]> {
+    const points: Measurement[] = [];
+    for (const q of SWEEPS.lr[this.scale][codec]) {
+      const { bytes, dec } = await this.lrEncoded('irn', codec, q);
       const up = await timed('irn upscale', () => upscaleImage(model, toRaster(dec), { tileSize: 0 }));
-      points.push(await timed('metrics', () => score(`irn-${codec}`, q, bytes.length, up, ref, scale)));
+      points.push(await timed('metrics', () => score(method, q, bytes, up, this.ref, this.scale)));
     }
+    return points;
   }
-  return { name, width: w, height: h, scale, points, check };
 }
 
-const results: Record<number, ImageResult[]> = { 2: [], 4: [] };
-let measured = 0;
-let fromCache = 0;
-let cachedSeconds = 0;
+/** Per scale, per photo: each method's points (only the methods that were measured or cached). */
+const found: Record<2 | 4, { name: string; width: number; height: number; points: Map<string, Measurement[]>; check?: ImageResult['check'] }[]> = { 2: [], 4: [] };
+const tally = { computed: 0, cache: 0, legacy: 0, missing: 0, pairs: 0, cachedSeconds: 0 };
+/** Seconds per method computed in this run (to size a run of the decoder curves). */
+const methodSeconds = new Map<string, number[]>();
+const warnings: string[] = [];
 for (const [i, file] of files.entries()) {
   const name = file.replace(/\.png$/i, '');
   let photo: RasterImage | null = null;
-  const memo = new Map<string, { bytes: number; image: RasterImage }>();
+  const photoMemo = new Map<string, Promise<{ bytes: number; image: RasterImage }>>();
   const bytes = readFileSync(join(dataDir, file));
-  // The photo's own hash too: the same name in another folder is another photo.
-  const photoHash = createHash('sha256').update(bytes).digest('hex').slice(0, 16);
+  const photoHash = bytesHash(bytes);
   for (const s of scales) {
-    const cached = join(cacheDir, `${name}.x${s}.json`);
-    if (!args.fresh && existsSync(cached)) {
-      const c = JSON.parse(readFileSync(cached, 'utf8')) as { key: string; photo?: string; seconds?: number; result: ImageResult };
-      if (c.key === cacheKey && (c.photo == null || c.photo === photoHash)) {
-        results[s].push(c.result);
-        fromCache++;
-        if (c.seconds != null) cachedSeconds += c.seconds;
+    let job: Job | null = null;
+    const entry: (typeof found)[2][number] = { name, width: 0, height: 0, points: new Map() };
+    const computed: string[] = [];
+    const from = { cache: 0, legacy: 0 };
+    const missing: string[] = [];
+    const t = Date.now();
+    for (const m of methods[s]) {
+      const key = keyOf(m, s);
+      const wanted = only(m.id);
+      if (!(args.fresh && wanted)) {
+        const hit = cache.get<Measurement[] | ImageResult['check']>(name, photoHash, s, m.id, key, (old) => {
+          if (m.family === 'check') return (old.check as ImageResult['check']) ?? null;
+          const pts = (old.points as Measurement[]).filter((p) => p.method === m.id);
+          return pts.length > 0 ? pts : null;
+        });
+        if (hit != null) {
+          if (m.family === 'check') entry.check = hit.value as ImageResult['check'];
+          else entry.points.set(m.id, hit.value as Measurement[]);
+          from[hit.from]++;
+          if (hit.seconds != null) tally.cachedSeconds += hit.seconds;
+          continue;
+        }
+      }
+      if (!wanted) {
+        missing.push(m.id);
         continue;
       }
+      photo ??= decodePng(bytes);
+      job ??= new Job(name, photo, s, photoMemo);
+      const tm = Date.now();
+      const value = await job.compute(m);
+      const secs = (Date.now() - tm) / 1000;
+      cache.put(name, photoHash, s, m.id, key, value, secs);
+      if (m.family === 'check') entry.check = value as ImageResult['check'];
+      else entry.points.set(m.id, value as Measurement[]);
+      computed.push(`${m.id} ${secs.toFixed(1)} s`);
+      (methodSeconds.get(`x${s} ${m.family}`) ?? methodSeconds.set(`x${s} ${m.family}`, []).get(`x${s} ${m.family}`)!).push(secs);
     }
-    photo ??= decodePng(bytes);
-    const t = Date.now();
-    const r = await measure(name, photo, s, memo);
-    measured++;
-    writeFileSync(cached, JSON.stringify({ key: cacheKey, photo: photoHash, seconds: (Date.now() - t) / 1000, result: r }));
-    results[s].push(r);
-    log(`${i + 1}/${files.length} ${name} x${s}: ${((Date.now() - t) / 1000).toFixed(1)} s (IRN lossless ${r.points.find((p) => p.method === 'irn-png')!.psnrY.toFixed(2)} dB; bicubic ${r.check.bicubicUp.toFixed(2)}, esrgan-slim ${r.check.esrganUp.toFixed(2)})`);
+    // The mod-crop's size, without decoding the photo when everything was cached.
+    const any = [...entry.points.values()][0]?.[0];
+    if (job != null) [entry.width, entry.height] = [job.w, job.h];
+    else if (any != null) {
+      const size = readPngSize(bytes);
+      [entry.width, entry.height] = [size.width - (size.width % s), size.height - (size.height % s)];
+    }
+    // A decoder restores the very LR files of the shipped model's curve: the bytes must agree.
+    for (const m of methods[s].filter((x) => x.family === 'decoder')) {
+      const dec = entry.points.get(m.id);
+      const base = entry.points.get(`irn-${m.codec}`);
+      if (dec == null || base == null) continue;
+      const off = dec.filter((p) => base.find((b) => b.quality === p.quality)?.bytes !== p.bytes);
+      if (off.length > 0) warnings.push(`x${s} ${name} ${m.id}: LR sizes differ from irn-${m.codec}'s at quality ${off.map((p) => p.quality).join(', ')} (not the same LR files)`);
+    }
+    found[s].push(entry);
+    tally.computed += computed.length;
+    tally.cache += from.cache;
+    tally.legacy += from.legacy;
+    tally.missing += missing.length;
+    if (computed.length > 0) tally.pairs++;
+    const lossless = entry.points.get('irn-png')?.[0];
+    log(
+      `${i + 1}/${files.length} ${name} x${s}: ${computed.length > 0 ? `computed ${computed.join(', ')} (${((Date.now() - t) / 1000).toFixed(1)} s)` : 'nothing computed'}; ` +
+        `from the cache ${from.cache + from.legacy} of ${methods[s].length} methods${from.legacy > 0 ? ` (${from.legacy} from the first-version file ${name}.x${s}.json, now copied per method)` : ''}` +
+        `${missing.length > 0 ? `; not cached and not selected: ${missing.join(', ')}` : ''}` +
+        `${lossless != null ? ` (IRN lossless ${lossless.psnrY.toFixed(2)} dB)` : ''}`,
+    );
   }
+}
+
+/** Width and height from a PNG's IHDR (the photos were all decoded once, when first measured). */
+function readPngSize(bytes: Uint8Array): { width: number; height: number } {
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return { width: v.getUint32(16), height: v.getUint32(20) };
 }
 
 // Colour per codec, line style per method.
 const COLOURS: Record<string, string> = { jpeg: '#d9730d', webp: '#2f8a3b', avif: '#6a3fb5', png: '#1f5fbf', 'webp-lossless': '#1f5fbf' };
-function seriesOf(curves: Map<string, CurvePoint[]>): Series[] {
+/** Line style of the k-th decoder's curves: thicker, with triangles (the shipped model's are 2.5 px with circles); the second and third dashed. */
+const DECODER_STYLES: Partial<Series>[] = [
+  { lineWidth: 3.5, marker: 'triangle' },
+  { lineWidth: 3, dash: '6 2', marker: 'triangle' },
+  { lineWidth: 3, dash: '2 2', marker: 'triangle' },
+];
+function seriesOf(curves: Map<string, CurvePoint[]>, ms: readonly Method[]): Series[] {
   const out: Series[] = [];
-  const add = (method: string, style: Partial<Series>) => {
-    const c = curves.get(method);
-    if (c == null) return;
-    const codec = method.replace(/^[a-z]+-/, '');
-    out.push({ label: LABELS[method] ?? method, color: COLOURS[codec] ?? '#333', points: c.map((p) => ({ x: p.bpp, y: p.psnrY })), ...style });
+  const decoderNames = [...new Set(ms.filter((m) => m.family === 'decoder').map((m) => m.decoder!))];
+  const styleOf = (m: Method): Partial<Series> => {
+    switch (m.family) {
+      case 'photo':
+        return { dash: '7 4', marker: 'square' };
+      case 'bicubic':
+        return { dash: '2 3', lineWidth: 1, marker: 'circle' };
+      case 'esrgan':
+        return { dash: '1 2 6 2', marker: 'diamond' };
+      case 'irn':
+        return { lineWidth: 2.5, marker: 'circle' };
+      case 'irn-lossless':
+        return { marker: m.codec === 'png' ? 'square' : 'diamond' };
+      default:
+        return DECODER_STYLES[decoderNames.indexOf(m.decoder!) % DECODER_STYLES.length];
+    }
   };
-  for (const c of CODECS) add(`photo-${c}`, { dash: '7 4', marker: 'square' });
-  for (const c of CODECS) add(`bicubic-${c}`, { dash: '2 3', lineWidth: 1, marker: 'circle' });
-  for (const c of CODECS) add(`esrgan-${c}`, { dash: '1 2 6 2', marker: 'diamond' });
-  for (const c of CODECS) add(`irn-${c}`, { lineWidth: 2.5, marker: 'circle' });
-  add('irn-png', { marker: 'square' });
-  add('irn-webp-lossless', { marker: 'diamond' });
+  for (const m of ms) {
+    const c = curves.get(m.id);
+    if (c == null || m.family === 'check') continue;
+    out.push({ label: m.label, color: COLOURS[m.codec ?? ''] ?? '#333', points: c.map((p) => ({ x: p.bpp, y: p.psnrY })), ...styleOf(m) });
+  }
   return out;
 }
 
@@ -253,45 +454,102 @@ const say = (line = '') => {
   process.stdout.write(line + '\n');
 };
 for (const s of scales) {
-  const imgs = results[s];
-  if (imgs.length === 0) continue;
+  const entries = found[s];
+  if (entries.length === 0) continue;
+  // A curve is a mean over photos: report only the methods measured on every photo of the run.
+  const complete = methods[s].filter((m) => m.family !== 'check' && entries.every((e) => e.points.has(m.id)));
+  const partial = methods[s].filter((m) => m.family !== 'check' && !complete.includes(m)).map((m) => `${m.id} (${entries.filter((e) => e.points.has(m.id)).length} of ${entries.length} photos)`);
+  const imgs: ImageResult[] = entries.map((e) => ({ name: e.name, width: e.width, height: e.height, scale: s, points: complete.flatMap((m) => e.points.get(m.id)!), check: e.check }));
+  if (complete.length === 0) {
+    say(`## x${s}: no method measured on all ${entries.length} photos`);
+    say();
+    continue;
+  }
   const curves = meanCurves(imgs);
-  const mean = (f: (r: ImageResult) => number) => imgs.reduce((a, r) => a + f(r), 0) / imgs.length;
+  const checks = imgs.map((r) => r.check).filter((c) => c != null);
+  const mean = (f: (c: NonNullable<ImageResult['check']>) => number) => checks.reduce((a, c) => a + f(c), 0) / checks.length;
   say(`## x${s}: ${imgs.length} photos (${[...new Set(imgs.map((r) => `${r.width}x${r.height}`))].join(', ')}), rates in bits per full-size pixel`);
   say();
+  if (partial.length > 0) {
+    say(`Not in this report (not measured on every photo; run without --only, or with it matching them): ${partial.join(', ')}.`);
+    say();
+  }
+  for (const line of encoderLines[s]) say(`Decoder check: ${line}.`);
+  if (encoderLines[s].length > 0) say();
   say(curvesTable(curves, LABELS));
   say();
-  say(`Check on the 8-bit bicubic LR (no codec): bicubic up ${mean((r) => r.check.bicubicUp).toFixed(2)} dB, esrgan-slim ${mean((r) => r.check.esrganUp).toFixed(2)} dB (better on ${imgs.filter((r) => r.check.esrganUp > r.check.bicubicUp).length} of ${imgs.length} photos).`);
-  say();
+  if (checks.length > 0) {
+    say(`Check on the 8-bit bicubic LR (no codec): bicubic up ${mean((c) => c.bicubicUp).toFixed(2)} dB, esrgan-slim ${mean((c) => c.esrganUp).toFixed(2)} dB (better on ${checks.filter((c) => c.esrganUp > c.bicubicUp).length} of ${checks.length} photos).`);
+    say();
+  }
+  // Every IRN lossy curve: the shipped model's and each decoder's.
+  const lossyIrn = complete.filter((m) => m.family === 'irn' || m.family === 'decoder');
   say('BD-rate / BD-PSNR (Bjøntegaard, cubic fit in log-rate, over the overlap; negative BD-rate and positive BD-PSNR: IRN is better):');
   say();
-  const irnCurves = CODECS.map((c) => `irn-${c}`);
-  say(bdTable(curves, irnCurves, ['photo-jpeg', 'photo-webp', 'photo-avif', 'esrgan-jpeg', 'esrgan-webp', 'esrgan-avif'], LABELS));
+  say(bdTable(curves, lossyIrn.map((m) => m.id), ['photo-jpeg', 'photo-webp', 'photo-avif', 'esrgan-jpeg', 'esrgan-webp', 'esrgan-avif'], LABELS));
   say();
+  const decoderCurves = lossyIrn.filter((m) => m.family === 'decoder');
+  if (decoderCurves.length > 0) {
+    say(`Decoder gain on the same LR files (Y-PSNR of the decoder's restore minus ${basename(modelDir[s])}'s own, per LR quality; bpp is the same):`);
+    say();
+    say('| curve | gain per quality (q: dB) | mean |');
+    say('|---|---|---:|');
+    for (const m of decoderCurves) {
+      const g = sameBytesGain(curves.get(`irn-${m.codec}`) ?? [], curves.get(m.id)!);
+      const gains = g.map((x) => x.gain).filter((x) => x != null);
+      const sign = (v: number) => `${v >= 0 ? '+' : ''}${v.toFixed(2)}`;
+      const cells = g.map((x) => `q${x.quality}: ${x.gain == null ? 'n/a' : sign(x.gain)}`).join(', ');
+      const meanGain = gains.length > 0 ? `${sign(gains.reduce((a, x) => a + x, 0) / gains.length)} dB` : 'n/a';
+      say(`| ${m.label} | ${cells} | ${meanGain} |`);
+    }
+    say();
+  }
   const [lo, hi] = TARGET_RANGE[s];
-  const irnRd = irnCurves.map((m) => curves.get(m)).filter((c) => c != null).map((c) => rd(c));
   const esRd = CODECS.map((c) => curves.get(`esrgan-${c}`)).filter((c) => c != null).map((c) => rd(c));
-  const jpegRd = [rd(curves.get('photo-jpeg')!)];
-  const t1 = checkTarget(irnRd, jpegRd, lo, hi, 0);
-  const t2 = checkTarget(irnRd, esRd, lo, hi, 2);
-  say('Targets (issue 13; the best IRN lossy curve at each rate, curves read linearly in log-rate between measured points, 9 rates):');
+  const jpegRd = curves.has('photo-jpeg') ? [rd(curves.get('photo-jpeg')!)] : [];
+  const targetsOf = (tests: readonly Method[]) => {
+    const testRd = tests.map((m) => rd(curves.get(m.id)!));
+    const names = tests.map((m) => m.label);
+    return {
+      aboveJpeg: jpegRd.length > 0 && testRd.length > 0 ? { r: checkTarget(testRd, jpegRd, lo, hi, 0), names } : null,
+      aboveEsrgan: esRd.length > 0 && testRd.length > 0 ? { r: checkTarget(testRd, esRd, lo, hi, 2), names } : null,
+    };
+  };
+  const all = targetsOf(lossyIrn);
+  const targetLines = (t: ReturnType<typeof targetsOf>, who: string) => {
+    if (t.aboveJpeg != null) say('    ' + targetLine(`x${s}: ${who} above JPEG of the full photo across ${lo}-${hi} bpp`, t.aboveJpeg.r, 0, t.aboveJpeg.names));
+    if (t.aboveEsrgan != null) say('    ' + targetLine(`x${s}: ${who} >= 2 dB above bicubic LR + esrgan-slim (best codec) at equal bytes, ${lo}-${hi} bpp`, t.aboveEsrgan.r, 2, t.aboveEsrgan.names));
+  };
+  say(`Targets (issue 13; the best IRN lossy curve at each rate${decoderCurves.length > 0 ? ', decoders included' : ''}, curves read linearly in log-rate between measured points, 9 rates; the curve named is the best there):`);
   say();
-  say('    ' + targetLine(`x${s}: IRN above JPEG of the full photo across ${lo}-${hi} bpp`, t1, 0));
-  say('    ' + targetLine(`x${s}: IRN >= 2 dB above bicubic LR + esrgan-slim (best codec) at equal bytes, ${lo}-${hi} bpp`, t2, 2));
-  const best = (ms: string[]) => ms.map((m) => curves.get(m)?.[0]).filter((p) => p != null);
-  const lossless = best(['irn-png', 'irn-webp-lossless']);
+  targetLines(all, 'IRN');
+  const lossless = ['irn-png', 'irn-webp-lossless'].map((m) => curves.get(m)?.[0]).filter((p) => p != null);
   const smallest = lossless.reduce((a, p) => (p.bpp < a.bpp ? p : a), lossless[0]);
   if (s === 2 && smallest != null) {
     say('    ' + `${smallest.bpp <= 3.3 ? 'PASS' : 'FAIL'}  x2 lossless: smallest lossless LR ${smallest.bpp.toFixed(3)} bpp (needs <= 3.3) at ${smallest.psnrY.toFixed(2)} dB`);
   }
   say();
-  const svg = lineChart(seriesOf(curves), {
+  const byModel: Record<string, ReturnType<typeof targetsOf>> = {};
+  if (decoderCurves.length > 0) {
+    say('The same targets per restoring model:');
+    say();
+    const groups: [string, Method[]][] = [[basename(modelDir[s]), lossyIrn.filter((m) => m.family === 'irn')], ...[...new Set(decoderCurves.map((m) => m.decoder!))].map((d): [string, Method[]] => [`${d} decoder`, decoderCurves.filter((m) => m.decoder === d)])];
+    for (const [who, ms] of groups) {
+      if (ms.length === 0) continue;
+      byModel[who] = targetsOf(ms);
+      targetLines(byModel[who], who);
+    }
+    say();
+  }
+  const series = seriesOf(curves, complete);
+  const svg = lineChart(series, {
     title: `Rate–distortion, x${s}, ${imgs.length} photo${imgs.length === 1 ? '' : 's'} (Y-PSNR, shave ${s})`,
     xLabel: 'bits per full-size pixel (log)',
     yLabel: 'Y-PSNR (dB)',
     logX: true,
     width: 900,
-    height: 560,
+    // The legend takes 20 px per series beside the plot.
+    height: Math.max(560, 120 + 20 * series.length),
     bands: [{ from: lo, to: hi, label: 'target range' }],
   });
   writeFileSync(join(outDir, `rd-x${s}.svg`), svg);
@@ -299,12 +557,36 @@ for (const s of scales) {
     mkdirSync(args.figures, { recursive: true });
     writeFileSync(join(args.figures, `rd-x${s}.svg`), svg);
   }
+  const plain = (t: ReturnType<typeof targetsOf>) => ({ aboveJpeg: t.aboveJpeg?.r ?? null, aboveEsrgan: t.aboveEsrgan?.r ?? null, curves: t.aboveJpeg?.names ?? t.aboveEsrgan?.names ?? [] });
   writeFileSync(
     join(outDir, `results-x${s}.json`),
-    JSON.stringify({ scale: s, data: dataDir, photos: imgs.length, sweeps: { photo: SWEEPS.photo, lr: SWEEPS.lr[s] }, codecSettings: CODEC_SETTINGS, curves: Object.fromEntries(curves), targets: { aboveJpeg: t1, aboveEsrgan: t2 }, images: imgs }, null, 1) + '\n',
+    JSON.stringify(
+      {
+        scale: s,
+        data: dataDir,
+        photos: imgs.length,
+        sweeps: { photo: SWEEPS.photo, lr: SWEEPS.lr[s] },
+        codecSettings: CODEC_SETTINGS,
+        model: modelDir[s],
+        decoders: decoders[s].map((d, k) => ({ ...d, check: encoderLines[s][k] })),
+        labels: Object.fromEntries(complete.map((m) => [m.id, m.label])),
+        curves: Object.fromEntries(curves),
+        targets: { ...plain(all), byModel: Object.fromEntries(Object.entries(byModel).map(([k, v]) => [k, plain(v)])) },
+        images: imgs,
+      },
+      null,
+      1,
+    ) + '\n',
   );
 }
-say(`Wall time ${((Date.now() - t0) / 1000).toFixed(0)} s (${cpus().length} cores, load ${loadavg()[0].toFixed(1)}): ${measured} photo-scale pairs measured now, ${fromCache} taken from ${cacheDir}${cachedSeconds > 0 ? ` (measured earlier in ${cachedSeconds.toFixed(0)} s, where recorded)` : ''}.`);
-say('Seconds per step (this run, not counting cached images): ' + Object.entries(cost).map(([k, c]) => `${k} ${c.s.toFixed(1)} (${c.n}x)`).join(', '));
+for (const w of warnings) say(`WARNING: ${w}`);
+if (warnings.length > 0) say();
+say(
+  `Wall time ${((Date.now() - t0) / 1000).toFixed(0)} s (${cpus().length} cores, load ${loadavg()[0].toFixed(1)}): ${tally.computed} method curves measured now (on ${tally.pairs} photo-scale pairs), ` +
+    `${tally.cache + tally.legacy} taken from ${cacheDir}${tally.legacy > 0 ? ` (${tally.legacy} of them from first-version files)` : ''}${tally.cachedSeconds > 0 ? `, measured earlier in ${tally.cachedSeconds.toFixed(0)} s where recorded` : ''}` +
+    `${tally.missing > 0 ? `; ${tally.missing} neither cached nor selected` : ''}.`,
+);
+if (methodSeconds.size > 0) say('Seconds per method and photo (this run): ' + [...methodSeconds].map(([k, v]) => `${k} ${(v.reduce((a, x) => a + x, 0) / v.length).toFixed(1)} (${v.length}x)`).join(', '));
+say('Seconds per step (this run, not counting cached results): ' + Object.entries(cost).map(([k, c]) => `${k} ${c.s.toFixed(1)} (${c.n}x)`).join(', '));
 writeFileSync(join(outDir, 'report.md'), report.join('\n') + '\n');
 log(`wrote ${outDir}/report.md, results-x*.json, rd-x*.svg`);

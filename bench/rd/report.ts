@@ -22,8 +22,8 @@ export interface ImageResult {
   height: number;
   scale: number;
   points: Measurement[];
-  /** Sanity check: the 8-bit bicubic LR upscaled by bicubic and by esrgan-slim (Y-PSNR). */
-  check: { bicubicUp: number; esrganUp: number };
+  /** Sanity check: the 8-bit bicubic LR upscaled by bicubic and by esrgan-slim (Y-PSNR); absent when not measured (`--only`). */
+  check?: { bicubicUp: number; esrganUp: number };
 }
 
 /** A point of a mean curve: bits per full-size pixel, Y-PSNR and SSIM averaged over images. */
@@ -83,8 +83,8 @@ export interface TargetResult {
   uncovered: number[];
   /** Sampled rates below the lowest rate any anchor curve reaches: no anchor file is that small, so the test wins there. */
   belowAnchors: number[];
-  /** Margin at each sampled rate (null: not covered). */
-  samples: { bpp: number; test: number | null; anchor: number | null; margin: number | null }[];
+  /** Margin at each sampled rate (null: not covered); `best`: which test curve is the best there (its index in `tests`). */
+  samples: { bpp: number; test: number | null; best: number | null; anchor: number | null; margin: number | null }[];
 }
 
 /** The lowest rate any of `curves` reaches. */
@@ -104,13 +104,15 @@ export function checkTarget(tests: readonly (readonly RdPoint[])[], anchors: rea
   const floor = lowestRate(anchors);
   const belowAnchors: number[] = [];
   const samples = logRates(lo, hi, 9).map((bpp) => {
-    const t = envelopeAt(tests, bpp)?.quality ?? null;
+    const e = envelopeAt(tests, bpp);
+    const t = e?.quality ?? null;
+    const best = e?.index ?? null;
     const a = envelopeAt(anchors, bpp)?.quality ?? null;
     if (t != null && a == null && bpp < floor) {
       belowAnchors.push(bpp);
-      return { bpp, test: t, anchor: null, margin: Infinity };
+      return { bpp, test: t, best, anchor: null, margin: Infinity };
     }
-    return { bpp, test: t, anchor: a, margin: t != null && a != null ? t - a : null };
+    return { bpp, test: t, best, anchor: a, margin: t != null && a != null ? t - a : null };
   });
   const uncovered = samples.filter((s) => s.margin == null).map((s) => s.bpp);
   const margins = samples.map((s) => s.margin).filter((m): m is number => m != null && Number.isFinite(m));
@@ -153,11 +155,52 @@ export function bdTable(curves: Map<string, CurvePoint[]>, tests: readonly strin
   return rows.join('\n');
 }
 
-/** One line per target: PASS/FAIL, the worst and mean margins, what is not covered. */
-export function targetLine(name: string, r: TargetResult, minDb: number): string {
+/**
+ * Which test curve is the best over which sampled rates, e.g. `IRN LR AVIF 0.200-0.346 bpp,
+ * IRN LR WebP + jpeg decoder 0.400-0.600 bpp` (`names[i]` names `tests[i]`), and the curve at
+ * the worst margin.
+ */
+export function bestCurves(r: TargetResult, names: readonly string[]): { runs: string; worst: string | null } {
+  const runs: { name: string; from: number; to: number }[] = [];
+  for (const s of r.samples) {
+    if (s.best == null) continue;
+    const name = names[s.best] ?? `curve ${s.best}`;
+    const last = runs[runs.length - 1];
+    if (last != null && last.name === name) last.to = s.bpp;
+    else runs.push({ name, from: s.bpp, to: s.bpp });
+  }
+  const finite = r.samples.filter((s) => s.margin != null && Number.isFinite(s.margin) && s.best != null);
+  const w = finite.reduce<(typeof finite)[number] | null>((a, s) => (a == null || s.margin! < a.margin! ? s : a), null);
+  return {
+    runs: runs.map((x) => `${x.name} ${x.from.toFixed(3)}${x.to !== x.from ? `-${x.to.toFixed(3)}` : ''} bpp`).join(', '),
+    worst: w == null ? null : `${names[w.best!] ?? `curve ${w.best}`} at ${w.bpp.toFixed(3)} bpp`,
+  };
+}
+
+/**
+ * One line per target: PASS/FAIL, the worst and mean margins, what is not covered; with
+ * `names` (one per test curve), also which curve is the best where, and where the worst margin is.
+ */
+export function targetLine(name: string, r: TargetResult, minDb: number, names?: readonly string[]): string {
   const cover = r.uncovered.length > 0 ? `; not measured at ${r.uncovered.map((b) => b.toFixed(3)).join(', ')} bpp` : '';
   const below = r.belowAnchors.length > 0 ? `; the anchor has no file as small as ${r.belowAnchors.map((b) => b.toFixed(3)).join(', ')} bpp (counted as won)` : '';
-  return `${r.pass ? 'PASS' : 'FAIL'}  ${name}: worst margin ${signed(r.minMargin, 2, ' dB')} (needs >= ${minDb > 0 ? '+' : ''}${minDb} dB), mean ${signed(r.meanMargin, 2, ' dB')} (over the rates both reach)${cover}${below}`;
+  const b = names != null ? bestCurves(r, names) : null;
+  const worstAt = b?.worst != null ? ` (${b.worst})` : '';
+  const which = b != null && b.runs !== '' ? `; best curve: ${b.runs}` : '';
+  return `${r.pass ? 'PASS' : 'FAIL'}  ${name}: worst margin ${signed(r.minMargin, 2, ' dB')}${worstAt} (needs >= ${minDb > 0 ? '+' : ''}${minDb} dB), mean ${signed(r.meanMargin, 2, ' dB')} (over the rates both reach)${cover}${below}${which}`;
+}
+
+/**
+ * The gain of a decoder over the shipped model on the same LR files: per quality, the Y-PSNR
+ * difference of two curves measured on the same bytes (null where a quality is missing from
+ * one, or the mean bytes differ, which would mean the LRs are not the same).
+ */
+export function sameBytesGain(base: readonly CurvePoint[], test: readonly CurvePoint[]): { quality: number | null; bpp: number; gain: number | null }[] {
+  return test.map((p) => {
+    const b = base.find((q) => q.quality === p.quality);
+    const same = b != null && Math.abs(b.bpp - p.bpp) <= 1e-9 * Math.max(1, p.bpp);
+    return { quality: p.quality, bpp: p.bpp, gain: same ? p.psnrY - b.psnrY : null };
+  });
 }
 
 export { f as formatNumber };

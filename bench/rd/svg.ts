@@ -12,7 +12,7 @@ export interface Series {
   /** Line width, default 2. */
   lineWidth?: number;
   /** Marker shape; a series of one point is drawn as its marker only. */
-  marker?: 'circle' | 'square' | 'diamond';
+  marker?: 'circle' | 'square' | 'diamond' | 'triangle';
 }
 
 /** Options of {@link lineChart}. */
@@ -116,6 +116,7 @@ export function lineChart(series: readonly Series[], o: ChartOptions): string {
   const markerOf = (s: Series, x: number, y: number): string => {
     const c = s.color;
     if (s.marker === 'square') return `<rect x="${fmt(x - 3.5)}" y="${fmt(y - 3.5)}" width="7" height="7" fill="${c}"/>`;
+    if (s.marker === 'triangle') return `<path d="M${fmt(x)} ${fmt(y - 5.5)}L${fmt(x + 5)} ${fmt(y + 3.5)}L${fmt(x - 5)} ${fmt(y + 3.5)}Z" fill="${c}"/>`;
     if (s.marker === 'diamond') return `<path d="M${fmt(x)} ${fmt(y - 5)}L${fmt(x + 5)} ${fmt(y)}L${fmt(x)} ${fmt(y + 5)}L${fmt(x - 5)} ${fmt(y)}Z" fill="${c}"/>`;
     return `<circle cx="${fmt(x)}" cy="${fmt(y)}" r="3" fill="${c}"/>`;
   };

@@ -2,7 +2,7 @@
 // and the targets' checks, on made-up measurements whose answers are known.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkTarget, meanCurves, targetLine, type ImageResult } from '../../bench/rd/report.js';
+import { bestCurves, checkTarget, meanCurves, sameBytesGain, targetLine, type ImageResult } from '../../bench/rd/report.js';
 
 const img = (name: string, points: ImageResult['points']): ImageResult => ({ name, width: 100, height: 80, scale: 2, points, check: { bicubicUp: 0, esrganUp: 0 } });
 
@@ -57,4 +57,46 @@ test('checkTarget: no claim where the tests are not measured; below every anchor
   assert.ok(r2.belowAnchors.length > 0 && r2.belowAnchors.every((b) => b < 0.2));
   assert.ok(Math.abs(r2.minMargin! - 1) < 1e-9);
   assert.match(targetLine('t', r2, 0), /^PASS .*no file as small as 0\.100/);
+});
+
+test('targets across curves: a decoder curve that wins part of the range is the one named there', () => {
+  const rates = [0.1, 0.2, 0.4, 0.8];
+  const anchor = line(36, 10, rates); // JPEG of the photo: 26 dB at 0.1, 32.0 at 0.4
+  const shipped = line(34, 6, rates); // above the anchor at low rates, below from about 0.32
+  const decoder = line(35.5, 8, rates); // 28.5 at 0.1 (below shipped's 28), 32.3 at 0.4 (above the anchor)
+  const names = ['IRN LR AVIF', 'IRN LR JPEG + jd decoder'];
+  const onlyShipped = checkTarget([shipped], [anchor], 0.1, 0.4, 0);
+  assert.equal(onlyShipped.pass, false, 'the shipped curve alone falls below JPEG at 0.4');
+  const both = checkTarget([shipped, decoder], [anchor], 0.1, 0.4, 0);
+  assert.equal(both.pass, true, 'with the decoder curve the envelope stays above');
+  // Shipped is the best up to where the two cross (34 + 6 l = 35.5 + 8 l: l = -0.75, 0.178
+  // bpp), the decoder above; the sampled rates are 0.1 * 4^(i/8).
+  assert.deepEqual(both.samples.map((x) => x.best), [0, 0, 0, 0, 1, 1, 1, 1, 1]);
+  const b = bestCurves(both, names);
+  assert.equal(b.runs, 'IRN LR AVIF 0.100-0.168 bpp, IRN LR JPEG + jd decoder 0.200-0.400 bpp');
+  // The worst margin: at 0.4, the decoder's 32.32 against JPEG's 32.02.
+  assert.equal(b.worst, 'IRN LR JPEG + jd decoder at 0.400 bpp');
+  const text = targetLine('x2: IRN above JPEG', both, 0, names);
+  assert.match(text, /^PASS {2}x2: IRN above JPEG: worst margin \+0\.30 dB \(IRN LR JPEG \+ jd decoder at 0\.400 bpp\)/);
+  assert.match(text, /; best curve: IRN LR AVIF 0\.100-0\.168 bpp, IRN LR JPEG \+ jd decoder 0\.200-0\.400 bpp$/);
+  const cross = both;
+  // Without names the line is as before.
+  assert.doesNotMatch(targetLine('t', cross, 0), /best curve/);
+});
+
+test('sameBytesGain: per quality on the same bytes, n/a where the bytes differ or a quality is missing', () => {
+  const base = [
+    { quality: 30, bpp: 0.2, psnrY: 28, ssimY: 0.8 },
+    { quality: 55, bpp: 0.3, psnrY: 29, ssimY: 0.85 },
+    { quality: 80, bpp: 0.5, psnrY: 30, ssimY: 0.9 },
+  ];
+  const dec = [
+    { quality: 30, bpp: 0.2, psnrY: 28.75, ssimY: 0.81 },
+    { quality: 55, bpp: 0.31, psnrY: 29.5, ssimY: 0.86 },
+    { quality: 93, bpp: 0.9, psnrY: 33, ssimY: 0.95 },
+  ];
+  assert.deepEqual(
+    sameBytesGain(base, dec).map((g) => g.gain),
+    [0.75, null, null],
+  );
 });

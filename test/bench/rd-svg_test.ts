@@ -39,3 +39,19 @@ test('no finite point: an error, not an empty chart', () => {
   assert.throws(() => lineChart([{ label: 'x', color: '#000', points: [{ x: NaN, y: 1 }] }], { title: '', xLabel: '', yLabel: '' }), /no finite points/);
   assert.equal(escapeXml('"a"&<b>'), '&quot;a&quot;&amp;&lt;b&gt;');
 });
+
+test('triangle markers (the decoder curves) point up, centred on the point', () => {
+  const svg = lineChart([{ label: 'dec', color: '#0a0', marker: 'triangle', dash: '12 3', points: [{ x: 0.1, y: 20 }, { x: 1, y: 30 }] }], {
+    title: 'T',
+    xLabel: '',
+    yLabel: '',
+    logX: true,
+    xRange: [0.1, 1],
+    yRange: [20, 30],
+    width: 420,
+    height: 300,
+  });
+  // The plot's bottom-left corner is (64, 246): apex 5.5 above, base 3.5 below, 10 wide.
+  assert.match(svg, /<path d="M64 240\.5L69 249\.5L59 249\.5Z" fill="#0a0"\/>/);
+  assert.match(svg, /<polyline class="series" data-label="dec"[^>]* stroke-dasharray="12 3"/);
+});

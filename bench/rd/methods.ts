@@ -1,0 +1,169 @@
+// The methods of the rate–distortion benchmark (bench/rd.ts) as data: their ids, labels and
+// families, in report order; the lossy-LR decoders named on the command line
+// (`--decoder-x2 [NAME=]DIR`); and `--only`, the subset of methods a run computes.
+import { basename, resolve } from 'node:path';
+
+/** The lossy codecs swept (the same list as codecs.ts's `LossyCodec`). */
+export const LOSSY = ['jpeg', 'webp', 'avif'] as const;
+export type Lossy = (typeof LOSSY)[number];
+
+/**
+ * What a method is. `photo`: the full photo in a codec; `bicubic`/`esrgan`: the bicubic LR in
+ * a codec, upscaled by bicubic or esrgan-slim; `irn`: IRN's LR in a lossy codec restored by the
+ * model that made it; `irn-lossless`: the same LR lossless; `decoder`: IRN's LR (same model,
+ * same bytes as `irn`) restored by another model's inverse; `check`: the no-codec sanity check,
+ * not a curve.
+ */
+export type Family = 'photo' | 'bicubic' | 'esrgan' | 'irn' | 'irn-lossless' | 'decoder' | 'check';
+
+/** One method: the unit that is computed, cached and reported on its own. */
+export interface Method {
+  /** e.g. `photo-jpeg`, `irn-avif`, `irn-webp-lossless`, `irn-jpeg+NAME` (a decoder), `check`. */
+  id: string;
+  label: string;
+  family: Family;
+  /** The file format of the bytes counted: a lossy codec, `png` or `webp-lossless`. */
+  codec: Lossy | 'png' | 'webp-lossless' | null;
+  /** For `decoder`: which one (its name). */
+  decoder?: string;
+}
+
+/** A lossy-LR decoder to measure: a model whose inverse restores the LR made by the scale's `--model-xN`. */
+export interface Decoder {
+  /** Names its curves ("IRN LR JPEG + NAME decoder") and their cache files. */
+  name: string;
+  /** Its folder (model.json and the weight files). */
+  dir: string;
+}
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+/**
+ * The decoders of one `--decoder-xN` option, given as `NAME=DIR` or `DIR` (the name is then
+ * the folder's own name, e.g. `irn-x2-jpeg`). Names must be file-name safe (letters, digits,
+ * `.`, `_`, `-`) and distinct: they key the cache files.
+ */
+export function parseDecoders(values: readonly string[] | undefined, option: string): Decoder[] {
+  const out: Decoder[] = [];
+  for (const v of values ?? []) {
+    const eq = v.indexOf('=');
+    // NAME=DIR only when what precedes '=' is a valid name: a folder may contain '=' too.
+    const named = eq > 0 && NAME.test(v.slice(0, eq));
+    const dir = named ? v.slice(eq + 1) : v;
+    if (dir === '') throw new Error(`${option} ${v}: no folder given`);
+    const name = named ? v.slice(0, eq) : basename(resolve(dir));
+    if (!NAME.test(name)) throw new Error(`${option} ${v}: the name '${name}' must be letters, digits, '.', '_' or '-' (give NAME=DIR)`);
+    if (out.some((d) => d.name === name)) throw new Error(`${option}: two decoders are named '${name}' (give NAME=DIR to tell them apart)`);
+    out.push({ name, dir: resolve(dir) });
+  }
+  return out;
+}
+
+const CODEC_NAME: Record<Lossy, string> = { jpeg: 'JPEG', webp: 'WebP', avif: 'AVIF' };
+
+/** Every method of a scale, in report order, with the given decoders' curves last. */
+export function methodsFor(decoders: readonly Decoder[]): Method[] {
+  const m: Method[] = [];
+  for (const c of LOSSY) m.push({ id: `photo-${c}`, label: `${CODEC_NAME[c]} of the photo`, family: 'photo', codec: c });
+  for (const c of LOSSY) {
+    m.push({ id: `bicubic-${c}`, label: `bicubic LR ${CODEC_NAME[c]} + bicubic`, family: 'bicubic', codec: c });
+    m.push({ id: `esrgan-${c}`, label: `bicubic LR ${CODEC_NAME[c]} + esrgan-slim`, family: 'esrgan', codec: c });
+  }
+  for (const c of LOSSY) m.push({ id: `irn-${c}`, label: `IRN LR ${CODEC_NAME[c]}`, family: 'irn', codec: c });
+  m.push({ id: 'irn-png', label: 'IRN LR PNG (lossless)', family: 'irn-lossless', codec: 'png' });
+  m.push({ id: 'irn-webp-lossless', label: 'IRN LR WebP lossless', family: 'irn-lossless', codec: 'webp-lossless' });
+  for (const d of decoders) {
+    for (const c of LOSSY) m.push({ id: decoderMethodId(d.name, c), label: `IRN LR ${CODEC_NAME[c]} + ${d.name} decoder`, family: 'decoder', codec: c, decoder: d.name });
+  }
+  m.push({ id: 'check', label: 'check: 8-bit bicubic LR, bicubic and esrgan-slim up', family: 'check', codec: null });
+  return m;
+}
+
+/** The id of a decoder's curve in `codec`: `irn-jpeg+NAME`. */
+export function decoderMethodId(name: string, codec: Lossy): string {
+  return `irn-${codec}+${name}`;
+}
+
+/**
+ * Whether `--only` selects method `id`: a comma-separated list of patterns matched against
+ * the whole id, `*` standing for any run of characters (`irn-*+*`: every decoder curve;
+ * `*+irn-x2-jpeg`: one decoder's; `photo-*,check`). No pattern (undefined): every method.
+ */
+export function onlyMatcher(patterns: string | undefined): (id: string) => boolean {
+  if (patterns == null) return () => true;
+  const res = patterns
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => p !== '')
+    .map((p) => new RegExp(`^${p.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`));
+  if (res.length === 0) throw new Error('--only: no pattern given');
+  return (id) => res.some((r) => r.test(id));
+}
+
+/**
+ * What a decoder's model.json says its encoder is (`userDefinedMetadata.irn.encoder`, a preset
+ * name such as `irn-x2`), read from the raw JSON so that it works whatever version of
+ * core's IrnMetadata wrote it; null when it names none. An object is read by its `name` or
+ * `preset` field.
+ */
+export function encoderOf(modelJson: unknown): string | null {
+  const irn = (modelJson as { userDefinedMetadata?: { irn?: { encoder?: unknown } } } | null)?.userDefinedMetadata?.irn;
+  const e = irn?.encoder;
+  if (typeof e === 'string' && e !== '') return e;
+  if (e != null && typeof e === 'object') {
+    const n = (e as { name?: unknown; preset?: unknown }).name ?? (e as { preset?: unknown }).preset;
+    if (typeof n === 'string' && n !== '') return n;
+  }
+  return null;
+}
+
+/**
+ * One line on whether a decoder was trained for the LRs it is measured on: its metadata's
+ * encoder against the preset name of `--model-xN` (the folder's name, e.g. `irn-x2`).
+ */
+export function encoderCheck(decoder: string, encoder: string | null, preset: string): { ok: boolean | null; line: string } {
+  if (encoder == null) return { ok: null, line: `decoder ${decoder}: its model.json names no encoder (userDefinedMetadata.irn.encoder); measured on the LRs of ${preset}` };
+  if (encoder === preset) return { ok: true, line: `decoder ${decoder}: encoder ${encoder}, matches the model that makes the LRs` };
+  return { ok: false, line: `decoder ${decoder}: MISMATCH: trained for the LRs of ${encoder}, but measured on those of ${preset}` };
+}
+
+/** What the cache keys of bench/rd.ts are made of, beside the method itself. */
+export interface KeyContext {
+  /** The quality sweeps: `photo[codec]`, and `lr[codec]` of this scale. */
+  sweeps: { photo: Record<Lossy, readonly number[]>; lr: Record<Lossy, readonly number[]> };
+  /** Each encoding's settings (codecs.ts's CODEC_SETTINGS). */
+  codecSettings: Record<Lossy | 'webp-lossless', unknown>;
+  /** Pinned package versions: the codecs' and esrgan-slim's. */
+  versions: Record<Lossy | 'esrgan', string | undefined>;
+  /** modelHash of --model-xN. */
+  model: string;
+  /** modelHash of a decoder by name. */
+  decoder(name: string): string;
+}
+
+/**
+ * The cache key of method `m` at `scale`: its own sweep, its codec's settings and version,
+ * and the hashes of the model files it runs, nothing else. So adding a decoder, or changing
+ * another codec's sweep, leaves every other method's key (and cached results) as it was; a
+ * decoder's key is its files', not its name's.
+ */
+export function methodKey(m: Method, scale: number, k: KeyContext, hash: (settings: unknown) => string): string {
+  const c = m.codec as Lossy;
+  const codec = (x: Lossy | 'webp-lossless') => ({ codec: x, settings: k.codecSettings[x], version: k.versions[x === 'webp-lossless' ? 'webp' : x] });
+  switch (m.family) {
+    case 'photo':
+      return hash({ method: m.id, sweep: k.sweeps.photo[c], ...codec(c) });
+    case 'bicubic':
+      return hash({ method: m.id, scale, sweep: k.sweeps.lr[c], ...codec(c) });
+    case 'esrgan':
+      return hash({ method: m.id, scale, sweep: k.sweeps.lr[c], ...codec(c), esrgan: k.versions.esrgan });
+    case 'check':
+      return hash({ method: m.id, scale, esrgan: k.versions.esrgan });
+    case 'irn':
+      return hash({ method: m.id, scale, sweep: k.sweeps.lr[c], ...codec(c), model: k.model });
+    case 'irn-lossless':
+      return hash({ method: m.id, scale, model: k.model, ...(m.codec === 'png' ? { png: 'max' } : codec('webp-lossless')) });
+    case 'decoder':
+      return hash({ method: `irn-${c}+decoder`, scale, sweep: k.sweeps.lr[c], ...codec(c), model: k.model, decoder: k.decoder(m.decoder!) });
+  }
+}

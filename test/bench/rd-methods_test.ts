@@ -1,0 +1,98 @@
+// The methods of bench:rd (bench/rd/methods.ts): --decoder-xN parsing, the method list with
+// decoders, --only, the decoder's encoder check, and the cache keys' independence.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { resolve } from 'node:path';
+import { settingsKey } from '../../bench/rd/cache.js';
+import { decoderMethodId, encoderCheck, encoderOf, methodKey, methodsFor, onlyMatcher, parseDecoders, type KeyContext } from '../../bench/rd/methods.js';
+
+test('parseDecoders: NAME=DIR, or DIR named after its folder; names distinct and file-name safe', () => {
+  assert.deepEqual(parseDecoders(undefined, '--decoder-x2'), []);
+  assert.deepEqual(parseDecoders(['weights/irn-x2-jpeg', 'b=.scratch/dec-x2/best'], '--decoder-x2'), [
+    { name: 'irn-x2-jpeg', dir: resolve('weights/irn-x2-jpeg') },
+    { name: 'b', dir: resolve('.scratch/dec-x2/best') },
+  ]);
+  // A '=' after a '/' belongs to the folder, not a name.
+  assert.deepEqual(parseDecoders(['runs/q=50/best'], '--decoder-x2'), [{ name: 'best', dir: resolve('runs/q=50/best') }]);
+  assert.throws(() => parseDecoders(['a=x', 'a=y'], '--decoder-x2'), /--decoder-x2: two decoders are named 'a'/);
+  assert.throws(() => parseDecoders(['x/best', 'y/best'], '--decoder-x4'), /two decoders are named 'best'/);
+  assert.throws(() => parseDecoders(['a='], '--decoder-x2'), /no folder given/);
+  assert.throws(() => parseDecoders(['runs/my dec'], '--decoder-x2'), /the name 'my dec' must be/);
+});
+
+test('methodsFor: the shipped curves in report order, then three curves per decoder, check last', () => {
+  const none = methodsFor([]).map((m) => m.id);
+  assert.deepEqual(none.slice(0, 3), ['photo-jpeg', 'photo-webp', 'photo-avif']);
+  assert.equal(none.length, 3 + 6 + 3 + 2 + 1);
+  const two = methodsFor([
+    { name: 'jd', dir: '/x' },
+    { name: 'wd', dir: '/y' },
+  ]);
+  assert.deepEqual(two.map((m) => m.id).slice(0, none.length - 1), none.slice(0, -1), 'decoders add curves, the others stay as they were');
+  const dec = two.filter((m) => m.family === 'decoder');
+  assert.deepEqual(dec.map((m) => m.id), ['irn-jpeg+jd', 'irn-webp+jd', 'irn-avif+jd', 'irn-jpeg+wd', 'irn-webp+wd', 'irn-avif+wd']);
+  assert.equal(dec[1].label, 'IRN LR WebP + jd decoder');
+  assert.equal(dec[5].codec, 'avif');
+  assert.equal(dec[5].decoder, 'wd');
+  assert.equal(two[two.length - 1].id, 'check');
+  assert.equal(decoderMethodId('x', 'jpeg'), 'irn-jpeg+x');
+});
+
+test('onlyMatcher: comma-separated whole-id patterns with * wildcards', () => {
+  const ids = methodsFor([{ name: 'irn-x2-jpeg', dir: '/x' }]).map((m) => m.id);
+  const pick = (p: string | undefined) => ids.filter(onlyMatcher(p));
+  assert.deepEqual(pick(undefined), ids);
+  assert.deepEqual(pick('irn-*+*'), ['irn-jpeg+irn-x2-jpeg', 'irn-webp+irn-x2-jpeg', 'irn-avif+irn-x2-jpeg']);
+  assert.deepEqual(pick('photo-*, check'), ['photo-jpeg', 'photo-webp', 'photo-avif', 'check']);
+  // Whole ids: 'irn-jpeg' is the shipped model's curve only; '.' and '+' are literal.
+  assert.deepEqual(pick('irn-jpeg'), ['irn-jpeg']);
+  assert.deepEqual(pick('irn-jpeg+irn.x2.jpeg'), []);
+  assert.throws(() => onlyMatcher(' , '), /no pattern/);
+});
+
+test('encoderOf reads userDefinedMetadata.irn.encoder from the raw model.json; encoderCheck says whether it matches', () => {
+  assert.equal(encoderOf({ userDefinedMetadata: { irn: { scale: 2, encoder: 'irn-x2' } } }), 'irn-x2');
+  assert.equal(encoderOf({ userDefinedMetadata: { irn: { encoder: { name: 'irn-x4' } } } }), 'irn-x4');
+  assert.equal(encoderOf({ userDefinedMetadata: { irn: { scale: 2 } } }), null);
+  assert.equal(encoderOf({}), null);
+  assert.equal(encoderOf(null), null);
+  assert.equal(encoderOf({ userDefinedMetadata: { irn: { encoder: 3 } } }), null);
+  assert.equal(encoderCheck('d', 'irn-x2', 'irn-x2').ok, true);
+  const bad = encoderCheck('d', 'irn-x4', 'irn-x2');
+  assert.equal(bad.ok, false);
+  assert.match(bad.line, /MISMATCH: trained for the LRs of irn-x4, but measured on those of irn-x2/);
+  assert.equal(encoderCheck('d', null, 'irn-x2').ok, null);
+});
+
+test('methodKey: a method keys on its own settings and models; decoders change no other key', () => {
+  const ctx = (over: Partial<KeyContext> = {}): KeyContext => ({
+    sweeps: { photo: { jpeg: [1, 50], webp: [10], avif: [20] }, lr: { jpeg: [30, 90], webp: [20], avif: [25] } },
+    codecSettings: { jpeg: {}, webp: { method: 6 }, avif: { speed: 6 }, 'webp-lossless': { lossless: 1 } },
+    versions: { jpeg: '1.6.0', webp: '1.5.0', avif: '2.1.1', esrgan: '1.0.0' },
+    model: 'm1',
+    decoder: (name) => (name === 'a' ? 'd1' : 'd2'),
+    ...over,
+  });
+  const keys = (ms: ReturnType<typeof methodsFor>, k: KeyContext) => new Map(ms.map((m) => [m.id, methodKey(m, 2, k, settingsKey)]));
+  const plain = keys(methodsFor([]), ctx());
+  const withDec = keys(methodsFor([{ name: 'a', dir: '/a' }]), ctx());
+  for (const [id, key] of plain) assert.equal(withDec.get(id), key, `${id}: its key changed when a decoder was added`);
+  assert.equal(new Set(withDec.values()).size, withDec.size, 'every method has its own key');
+  // The decoder's key is its files' (hash), not its name's; it follows the encoder model too.
+  const aKey = withDec.get('irn-jpeg+a')!;
+  const renamed = methodKey(methodsFor([{ name: 'b2', dir: '/a' }]).find((m) => m.id === 'irn-jpeg+b2')!, 2, ctx({ decoder: () => 'd1' }), settingsKey);
+  assert.equal(renamed, aKey);
+  const otherFiles = methodKey(methodsFor([{ name: 'a', dir: '/a' }]).find((m) => m.id === 'irn-jpeg+a')!, 2, ctx({ decoder: () => 'd9' }), settingsKey);
+  assert.notEqual(otherFiles, aKey);
+  // A retrained --model-xN changes the IRN curves' keys (and the decoders'), not the codecs' of the photo.
+  const m2 = keys(methodsFor([{ name: 'a', dir: '/a' }]), ctx({ model: 'm2' }));
+  for (const [id, key] of withDec) {
+    const dependsOnModel = id.startsWith('irn-');
+    assert.equal(m2.get(id) !== key, dependsOnModel, id);
+  }
+  // Another JPEG sweep leaves the WebP and AVIF curves alone.
+  const jpegSweep = keys(methodsFor([]), ctx({ sweeps: { photo: { jpeg: [1, 60], webp: [10], avif: [20] }, lr: { jpeg: [30, 90], webp: [20], avif: [25] } } }));
+  assert.notEqual(jpegSweep.get('photo-jpeg'), plain.get('photo-jpeg'));
+  assert.equal(jpegSweep.get('photo-webp'), plain.get('photo-webp'));
+  assert.equal(jpegSweep.get('irn-jpeg'), plain.get('irn-jpeg'), 'the LR sweep did not change');
+});
