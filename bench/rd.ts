@@ -34,7 +34,7 @@ import { CODEC_SETTINGS, decode, encode, type LossyCodec, type Rgba } from './rd
 import { loadEsrganSlim, type EsrganSlim } from './rd/esrgan.js';
 import { modCropRgb, toRaster, toRgba } from './rd/images.js';
 import { encoderCheck, encoderOf, LOSSY, methodKey, methodsFor, onlyMatcher, parseDecoders, type Decoder, type Method } from './rd/methods.js';
-import { bdTable, checkTarget, curvesTable, meanCurves, rd, sameBytesGain, targetLine, type CurvePoint, type ImageResult, type Measurement } from './rd/report.js';
+import { bdTable, checkTarget, completeMethods, curvesTable, meanCurves, rd, sameBytesGain, targetLine, type CurvePoint, type ImageResult, type Measurement } from './rd/report.js';
 import { lineChart, type Series } from './rd/svg.js';
 import { fileSystem, useNodeBackend } from '@irn/core/node';
 
@@ -457,8 +457,9 @@ for (const s of scales) {
   const entries = found[s];
   if (entries.length === 0) continue;
   // A curve is a mean over photos: report only the methods measured on every photo of the run.
-  const complete = methods[s].filter((m) => m.family !== 'check' && entries.every((e) => e.points.has(m.id)));
-  const partial = methods[s].filter((m) => m.family !== 'check' && !complete.includes(m)).map((m) => `${m.id} (${entries.filter((e) => e.points.has(m.id)).length} of ${entries.length} photos)`);
+  const sel = completeMethods(entries, methods[s].filter((m) => m.family !== 'check').map((m) => m.id));
+  const complete = methods[s].filter((m) => sel.complete.includes(m.id));
+  const partial = sel.partial.map((p) => `${p.id} (${p.photos} of ${entries.length} photos)`);
   const imgs: ImageResult[] = entries.map((e) => ({ name: e.name, width: e.width, height: e.height, scale: s, points: complete.flatMap((m) => e.points.get(m.id)!), check: e.check }));
   if (complete.length === 0) {
     say(`## x${s}: no method measured on all ${entries.length} photos`);
@@ -478,16 +479,19 @@ for (const s of scales) {
   if (encoderLines[s].length > 0) say();
   say(curvesTable(curves, LABELS));
   say();
-  if (checks.length > 0) {
+  // Like a curve, the check is a mean over every photo or not shown.
+  if (checks.length === imgs.length) {
     say(`Check on the 8-bit bicubic LR (no codec): bicubic up ${mean((c) => c.bicubicUp).toFixed(2)} dB, esrgan-slim ${mean((c) => c.esrganUp).toFixed(2)} dB (better on ${checks.filter((c) => c.esrganUp > c.bicubicUp).length} of ${checks.length} photos).`);
     say();
   }
   // Every IRN lossy curve: the shipped model's and each decoder's.
   const lossyIrn = complete.filter((m) => m.family === 'irn' || m.family === 'decoder');
-  say('BD-rate / BD-PSNR (Bjøntegaard, cubic fit in log-rate, over the overlap; negative BD-rate and positive BD-PSNR: IRN is better):');
-  say();
-  say(bdTable(curves, lossyIrn.map((m) => m.id), ['photo-jpeg', 'photo-webp', 'photo-avif', 'esrgan-jpeg', 'esrgan-webp', 'esrgan-avif'], LABELS));
-  say();
+  if (lossyIrn.length > 0) {
+    say('BD-rate / BD-PSNR (Bjøntegaard, cubic fit in log-rate, over the overlap; negative BD-rate and positive BD-PSNR: IRN is better):');
+    say();
+    say(bdTable(curves, lossyIrn.map((m) => m.id), ['photo-jpeg', 'photo-webp', 'photo-avif', 'esrgan-jpeg', 'esrgan-webp', 'esrgan-avif'], LABELS));
+    say();
+  }
   const decoderCurves = lossyIrn.filter((m) => m.family === 'decoder');
   if (decoderCurves.length > 0) {
     say(`Decoder gain on the same LR files (Y-PSNR of the decoder's restore minus ${basename(modelDir[s])}'s own, per LR quality; bpp is the same):`);
@@ -520,15 +524,17 @@ for (const s of scales) {
     if (t.aboveJpeg != null) say('    ' + targetLine(`x${s}: ${who} above JPEG of the full photo across ${lo}-${hi} bpp`, t.aboveJpeg.r, 0, t.aboveJpeg.names));
     if (t.aboveEsrgan != null) say('    ' + targetLine(`x${s}: ${who} >= 2 dB above bicubic LR + esrgan-slim (best codec) at equal bytes, ${lo}-${hi} bpp`, t.aboveEsrgan.r, 2, t.aboveEsrgan.names));
   };
-  say(`Targets (issue 13; the best IRN lossy curve at each rate${decoderCurves.length > 0 ? ', decoders included' : ''}, curves read linearly in log-rate between measured points, 9 rates; the curve named is the best there):`);
-  say();
-  targetLines(all, 'IRN');
   const lossless = ['irn-png', 'irn-webp-lossless'].map((m) => curves.get(m)?.[0]).filter((p) => p != null);
   const smallest = lossless.reduce((a, p) => (p.bpp < a.bpp ? p : a), lossless[0]);
-  if (s === 2 && smallest != null) {
-    say('    ' + `${smallest.bpp <= 3.3 ? 'PASS' : 'FAIL'}  x2 lossless: smallest lossless LR ${smallest.bpp.toFixed(3)} bpp (needs <= 3.3) at ${smallest.psnrY.toFixed(2)} dB`);
+  if (all.aboveJpeg != null || all.aboveEsrgan != null || (s === 2 && smallest != null)) {
+    say(`Targets (issue 13; the best IRN lossy curve at each rate${decoderCurves.length > 0 ? ', decoders included' : ''}, curves read linearly in log-rate between measured points, 9 rates; the curve named is the best there):`);
+    say();
+    targetLines(all, 'IRN');
+    if (s === 2 && smallest != null) {
+      say('    ' + `${smallest.bpp <= 3.3 ? 'PASS' : 'FAIL'}  x2 lossless: smallest lossless LR ${smallest.bpp.toFixed(3)} bpp (needs <= 3.3) at ${smallest.psnrY.toFixed(2)} dB`);
+    }
+    say();
   }
-  say();
   const byModel: Record<string, ReturnType<typeof targetsOf>> = {};
   if (decoderCurves.length > 0) {
     say('The same targets per restoring model:');

@@ -204,3 +204,19 @@ export function sameBytesGain(base: readonly CurvePoint[], test: readonly CurveP
 }
 
 export { f as formatNumber };
+
+/**
+ * Which methods a report can show: those measured on every photo (a mean curve over another
+ * set of photos would not compare), in the order of `ids`; and the others, with on how many
+ * photos each was measured.
+ */
+export function completeMethods(photos: readonly { points: ReadonlyMap<string, unknown> }[], ids: readonly string[]): { complete: string[]; partial: { id: string; photos: number }[] } {
+  const complete: string[] = [];
+  const partial: { id: string; photos: number }[] = [];
+  for (const id of ids) {
+    const n = photos.filter((p) => p.points.has(id)).length;
+    if (n === photos.length && n > 0) complete.push(id);
+    else partial.push({ id, photos: n });
+  }
+  return { complete, partial };
+}

@@ -2,7 +2,7 @@
 // and the targets' checks, on made-up measurements whose answers are known.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { bestCurves, checkTarget, meanCurves, sameBytesGain, targetLine, type ImageResult } from '../../bench/rd/report.js';
+import { bestCurves, checkTarget, completeMethods, meanCurves, sameBytesGain, targetLine, type ImageResult } from '../../bench/rd/report.js';
 
 const img = (name: string, points: ImageResult['points']): ImageResult => ({ name, width: 100, height: 80, scale: 2, points, check: { bicubicUp: 0, esrganUp: 0 } });
 
@@ -99,4 +99,16 @@ test('sameBytesGain: per quality on the same bytes, n/a where the bytes differ o
     sameBytesGain(base, dec).map((g) => g.gain),
     [0.75, null, null],
   );
+});
+
+test('completeMethods: only methods measured on every photo are reported, in the given order', () => {
+  const photos = [{ points: new Map([['photo-jpeg', 1], ['irn-jpeg', 1], ['irn-jpeg+d', 1]]) }, { points: new Map([['irn-jpeg', 1], ['photo-jpeg', 1]]) }];
+  assert.deepEqual(completeMethods(photos, ['irn-jpeg', 'photo-jpeg', 'irn-jpeg+d', 'check']), {
+    complete: ['irn-jpeg', 'photo-jpeg'],
+    partial: [
+      { id: 'irn-jpeg+d', photos: 1 },
+      { id: 'check', photos: 0 },
+    ],
+  });
+  assert.deepEqual(completeMethods([], ['a']).complete, [], 'no photo: nothing to report');
 });
