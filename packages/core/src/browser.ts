@@ -13,7 +13,7 @@
  */
 export * from './index.js';
 export { defaultWasmPaths } from './browser/locations.js';
-export { Rescaler, type RescalerEventMap, type RescalerFallbackEvent, type RescalerModelInfo, type RescalerOptions } from './browser/rescaler.js';
+export { Rescaler, type RescalerEventMap, type RescalerFallbackEvent, type RescalerForLrOptions, type RescalerModelInfo, type RescalerOptions } from './browser/rescaler.js';
 export {
   BACKEND_ORDER,
   activateBackend,
@@ -33,11 +33,13 @@ export {
 export type { BackendFallback, RescaleProgress, RescalerMemory, RunOptions, UpscaleRunOptions } from './browser/engine.js';
 export type { DownscaleCallOptions, RescaleResult, UpscaleCallOptions } from './browser/pipeline.js';
 export { decodeInput, type DecodedInput, type DecodeInputOptions, type ImageInput } from './browser/inputs.js';
+export { lrFileMetadata, presetForLr } from './browser/lr-preset.js';
 export { encodeOutput, rasterToImageData, type OutputKind, type OutputTypes } from './browser/outputs.js';
 export {
   DEFAULT_WEIGHTS_CDN,
   IntegrityError,
   MODEL_CACHE_NAME,
+  UnknownPresetError,
   isPresetName,
   loadModelArtifacts,
   sha256Hex,

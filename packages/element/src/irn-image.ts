@@ -114,7 +114,13 @@ export class IrnImage extends LitElement {
   declare src: string | undefined;
   /** The model's scale; default: the PNG's `irn` chunk, else the model's. */
   declare scale: number | undefined;
-  /** A preset name (`irn-x2`, `irn-x4`: from `@irn/weights`, or `weights-base`) or a model.json URL; default `irn-x<scale>`. */
+  /**
+   * A preset name (`irn-x2`, `irn-x4`, `irn-x2-jpeg`: from `@irn/weights`, or `weights-base`)
+   * or a model.json URL. Default: the preset the LR file's metadata names (`irn downscale`
+   * records the preset it used, e.g. the lossy decoder `irn-x2-jpeg` for a JPEG LR), else
+   * `irn-x<scale>`. An LR that names a preset the presets in use do not have fails with
+   * `irn-error` (the LR stays): a lossless preset would restore it visibly worse.
+   */
   declare model: string | undefined;
   /** `lazy` (default): restore only near the viewport; `eager`: at once. */
   declare loading: 'lazy' | 'eager';
@@ -353,8 +359,14 @@ export class IrnImage extends LitElement {
       }
       this.lrInfo = info;
       this.requestUpdate();
-      model = this.model ?? `irn-x${this.scale ?? info.original?.scale ?? 2}`;
-      const rescaler = await this.rescalerFor(model);
+      // The preset the LR names (a lossy decoder restores its codec's LRs best), else the lossless one.
+      const named = this.model == null ? info.original?.model : undefined;
+      model = this.model ?? named ?? `irn-x${this.scale ?? info.original?.scale ?? 2}`;
+      const rescaler = await this.rescalerFor(model).catch((e: unknown) => {
+        const known = (e as { known?: unknown }).known;
+        if (named == null || (e as Error)?.name !== 'UnknownPresetError' || !Array.isArray(known)) throw e;
+        throw new Error(`${job.src} was made for the model ${named}, which these presets do not have (they have ${known.join(', ') || 'none'}); set the model attribute`, { cause: e });
+      });
       signal.throwIfAborted();
       if (this.scale != null && rescaler.scale !== this.scale) {
         throw new Error(`the model ${model} rescales x${rescaler.scale}, but scale is ${this.scale}`);
@@ -465,9 +477,9 @@ function setState(internals: ElementInternals | null, name: string, on: boolean)
   }
 }
 
-/** `irn-x4` -> 4; 2 for anything else (URLs: the model says once loaded). */
+/** `irn-x4`, `irn-x4-jpeg` -> 4; 2 for anything else (URLs: the model says once loaded). */
 function scaleOfModel(model: string | undefined): number {
-  const m = /^irn-x(\d+)$/.exec(model ?? '');
+  const m = /^irn-x(\d+)(?:-|$)/.exec(model ?? '');
   return m ? Number(m[1]) : 2;
 }
 

@@ -9,8 +9,12 @@ export interface LrPngInfo {
   format?: 'png' | 'webp' | 'jpeg';
   width: number;
   height: number;
-  /** Scale and original size from the `irn` text chunk (null when there is none or it is malformed). */
-  original: { scale: number; width: number; height: number } | null;
+  /**
+   * Scale and original size from the `irn` text chunk (null when there is none or it is
+   * malformed), and the preset the LR was made for (`model`, when the chunk names a plain
+   * preset name).
+   */
+  original: { scale: number; width: number; height: number; model?: string } | null;
 }
 
 const SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
@@ -57,9 +61,11 @@ function parseIrnText(type: string, data: Uint8Array): LrPngInfo['original'] {
     text = new TextDecoder().decode(data.subarray(p + 1));
   }
   try {
-    const { scale, width, height } = JSON.parse(text) as Record<string, unknown>;
+    const { scale, width, height, model } = JSON.parse(text) as Record<string, unknown>;
     const ok = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) > 0;
-    return ok(scale) && ok(width) && ok(height) ? { scale, width, height } : null;
+    if (!ok(scale) || !ok(width) || !ok(height)) return null;
+    // A name only (as @irn/core's PRESET_NAME): never a path or URL from a file.
+    return typeof model === 'string' && /^[a-z0-9][a-z0-9-]{0,63}$/.test(model) ? { scale, width, height, model } : { scale, width, height };
   } catch {
     return null;
   }

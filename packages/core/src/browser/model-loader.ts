@@ -132,6 +132,23 @@ export class IntegrityError extends Error {
   }
 }
 
+/**
+ * A preset name that the presets in use (a `weightsUrl` folder's manifest, or a weights
+ * package) do not have. `known` lists the names they do have.
+ */
+export class UnknownPresetError extends Error {
+  override name = 'UnknownPresetError';
+  constructor(
+    /** The name asked for. */
+    readonly preset: string,
+    /** The presets there are. */
+    readonly known: string[],
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 /** Name of the Cache API cache that holds preset files. */
 export const MODEL_CACHE_NAME = 'irn-models';
 /** Prefix of the `indexeddb://` keys that hold presets: `indexeddb://irn-models/<name>@<version>`. */
@@ -190,7 +207,7 @@ async function loadPreset(name: string, options: ModelLoadOptions, fetchFn: type
     const manifest = await readManifest(manifestUrl, fetchFn);
     const entry = Object.hasOwn(manifest, name) ? manifest[name] : undefined;
     if (entry == null) {
-      throw new Error(`no model "${name}" in ${manifestUrl.href}; it lists ${Object.keys(manifest).join(', ') || 'none'}`);
+      throw new UnknownPresetError(name, Object.keys(manifest), `no model "${name}" in ${manifestUrl.href}; it lists ${Object.keys(manifest).join(', ') || 'none'}`);
     }
     const source: PresetSource = { model: () => new URL(`${name}/model.json`, base), locate: null, cacheKey: (_file, url) => cacheKey(url, entry.version) };
     return readPreset(name, entry, [source], null, options, fetchFn, limits);
@@ -199,7 +216,10 @@ async function loadPreset(name: string, options: ModelLoadOptions, fetchFn: type
   const pkg = options.weights ?? (await defaultWeightsPackage());
   const label = `${pkg.packageName}@${pkg.version}`;
   const preset = pkg.presets != null && Object.hasOwn(pkg.presets, name) ? pkg.presets[name] : undefined;
-  if (preset == null) throw new Error(`no model "${name}" in ${label}; it has ${Object.keys(pkg.presets ?? {}).join(', ') || 'none'}`);
+  if (preset == null) {
+    const known = Object.keys(pkg.presets ?? {});
+    throw new UnknownPresetError(name, known, `no model "${name}" in ${label}; it has ${known.join(', ') || 'none'}`);
+  }
   const fileOf = (file: string): WeightsPackageFile => {
     const f = Object.hasOwn(preset.files, file) ? preset.files[file] : undefined;
     if (f == null) throw new Error(`${label} lists no file ${name}/${file}`);

@@ -3,7 +3,7 @@ import type { Limits } from '../limits.js';
 import type { BackendChoice, BackendName, BackendSetup } from './backends.js';
 import type { BackendFallback, RescaleEngine, RescalerMemory, RunOptions } from './engine.js';
 import type { ImageInput } from './inputs.js';
-import { loadModelArtifacts, type LoadedArtifacts, type ModelLoadOptions } from './model-loader.js';
+import { loadModelArtifacts, UnknownPresetError, type LoadedArtifacts, type ModelLoadOptions } from './model-loader.js';
 import type { OutputKind, OutputTypes } from './outputs.js';
 import type { DownscaleCallOptions, RescaleResult, UpscaleCallOptions } from './pipeline.js';
 import { startDefaultWorker } from './locations.js';
@@ -51,6 +51,9 @@ export interface RescalerOptions extends ModelLoadOptions, BackendSetup {
   /** Called after a fallback to another backend; the `irn-fallback` event says the same. */
   onFallback?: (event: BackendFallback) => void;
 }
+
+/** Options of {@link Rescaler.forLr}: those of {@link Rescaler.create}, the model optional. */
+export type RescalerForLrOptions = Omit<RescalerOptions, 'model'> & Partial<Pick<RescalerOptions, 'model'>>;
 
 /** Where the model came from. */
 export interface RescalerModelInfo {
@@ -161,6 +164,41 @@ export class Rescaler extends EventTarget {
       scale = engine.scale;
     }
     return new Rescaler(impl, scale, info, options.worker === true, options, fallbacks);
+  }
+
+  /**
+   * A rescaler for restoring `lr` (the bytes of an LR file, or a Blob): with `options.model`,
+   * that model; else the preset the file's metadata names (`irn downscale` writes the preset
+   * it used: a lossy decoder such as `irn-x2-jpeg` for a JPEG LR when one is shipped), else
+   * `irn-x<scale>` of its metadata, else `irn-x2`. Only the file's headers are read here.
+   *
+   * A file that names a preset the presets in use (`weightsUrl`, or `@irn/weights`) do not
+   * have is refused with an {@link UnknownPresetError} that says so, rather than restored by
+   * another model: a lossless preset restores a lossy decoder's LR visibly worse.
+   * @throws UnknownPresetError as above; what {@link Rescaler.create} throws.
+   * @example
+   * const lr = await (await fetch('photo.lr.jpg')).blob();
+   * const rescaler = await Rescaler.forLr(lr, { worker: true }); // irn-x2-jpeg, when the LR names it
+   * const { image } = await rescaler.upscale(lr, { output: 'bitmap' });
+   */
+  static async forLr(lr: Blob | Uint8Array | ArrayBuffer, options: RescalerForLrOptions = {}): Promise<Rescaler> {
+    if (options.model != null) return Rescaler.create(options as RescalerOptions);
+    const { lrFileMetadata, presetForLr } = await import('./lr-preset.js');
+    const bytes = lr instanceof Uint8Array ? lr : new Uint8Array(lr instanceof ArrayBuffer ? lr : await lr.arrayBuffer());
+    const meta = lrFileMetadata(bytes, options.limits);
+    const model = presetForLr(meta);
+    try {
+      return await Rescaler.create({ ...options, model });
+    } catch (e) {
+      if (meta?.model != null && e instanceof UnknownPresetError) {
+        throw new UnknownPresetError(
+          e.preset,
+          e.known,
+          `this LR image was made for the model ${e.preset}, which these presets do not have (they have ${e.known.join(', ') || 'none'}); pass model`,
+        );
+      }
+      throw e;
+    }
   }
 
   /** The backend the next call runs on (it changes after a fallback). */

@@ -1,0 +1,143 @@
+// Lossy presets in the browser (issue 13, item 4): an LR whose metadata names the preset it was
+// made for (`irn downscale` writes `model`, e.g. the decoder irn-x2-jpeg for a JPEG LR) is
+// restored by <irn-image> and Rescaler.forLr with that preset when no model is given, and one
+// that names a preset the presets in use lack fails with one clear line instead of being
+// restored by another model. Fixtures: test/browser/fixtures/lossy-weights (make-lossy-fixtures.ts):
+// a tiny irn-x2 and a stand-in decoder irn-x2-jpeg with other weights, on the cpu backend.
+import {
+  decodePng,
+  encodePng,
+  lrMetadataJpegComment,
+  lrMetadataText,
+  MODEL_CACHE_NAME,
+  rasterToImageData,
+  Rescaler,
+  UnknownPresetError,
+  withJpegComment,
+  type LrMetadata,
+  type RasterImage,
+} from '@irn/core/browser';
+import { releaseSharedModels, type IrnImage, type IrnLoadDetail } from '../../packages/element/src/index.js';
+
+const WEIGHTS = new URL('./fixtures/lossy-weights/', import.meta.url).href;
+
+function assert(cond: unknown, message: string): asserts cond {
+  if (!cond) throw new Error(message);
+}
+
+/** A 24x20 photo-like pattern (the HR image). */
+function pattern(width: number, height: number): RasterImage {
+  const data = new Float32Array(width * height * 3);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const i = (y * width + x) * 3;
+      data[i] = Math.round(255 * (0.5 + 0.45 * Math.sin(x / 2.5 + y / 7))) / 255;
+      data[i + 1] = Math.round((255 * (x + y)) / (width + height)) / 255;
+      data[i + 2] = ((x >> 2) + (y >> 2)) % 2 === 0 ? 0.8 : 0.25;
+    }
+  }
+  return { width, height, channels: 3, data };
+}
+
+/** The LR of `hr` made by the irn-x2 fixture (the decoder's encoder), as a raster. */
+async function encoderLr(hr: RasterImage): Promise<RasterImage> {
+  const maker = await Rescaler.create({ model: 'irn-x2', weightsUrl: WEIGHTS, backend: 'cpu' });
+  try {
+    return (await maker.downscale(hr, { output: 'raster' })).image;
+  } finally {
+    await maker.dispose();
+  }
+}
+
+/** A JPEG LR as `irn downscale --format jpeg` writes it: the browser's JPEG, the metadata in a comment. */
+async function jpegLr(lr: RasterImage, meta: LrMetadata): Promise<Blob> {
+  const canvas = new OffscreenCanvas(lr.width, lr.height);
+  canvas.getContext('2d')!.putImageData(rasterToImageData(lr), 0, 0);
+  const jpeg = new Uint8Array(await (await canvas.convertToBlob({ type: 'image/jpeg', quality: 0.8 })).arrayBuffer());
+  return new Blob([withJpegComment(jpeg, lrMetadataJpegComment(meta)) as BlobPart], { type: 'image/jpeg' });
+}
+
+/** Restores `lr` in an `<irn-image>` with no model attribute; resolves to the load detail and PNG, or the error. */
+async function restoreInElement(lr: Blob): Promise<{ detail: IrnLoadDetail; png: Uint8Array } | { error: Error; model: string }> {
+  const el = document.createElement('irn-image') as IrnImage;
+  for (const [k, v] of Object.entries({ 'weights-base': WEIGHTS, backend: 'cpu', loading: 'eager', worker: 'false' })) el.setAttribute(k, v);
+  el.src = URL.createObjectURL(lr);
+  const done = new Promise<{ detail: IrnLoadDetail; png: Uint8Array } | { error: Error; model: string }>((resolve) => {
+    el.addEventListener('irn-load', async (e) => resolve({ detail: e.detail, png: new Uint8Array(await (await el.toBlob()).arrayBuffer()) }), { once: true });
+    el.addEventListener('irn-error', (e) => resolve({ error: e.detail.error, model: e.detail.model }), { once: true });
+  });
+  document.body.append(el);
+  try {
+    return await done;
+  } finally {
+    el.remove();
+  }
+}
+
+/** The restore of `lr` by a named preset, as a PNG. */
+async function restoreWith(model: string, lr: Blob): Promise<Uint8Array> {
+  const r = await Rescaler.create({ model, weightsUrl: WEIGHTS, backend: 'cpu' });
+  try {
+    return new Uint8Array(await (await r.upscale(lr, { output: 'blob' })).image.arrayBuffer());
+  } finally {
+    await r.dispose();
+  }
+}
+
+const same = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((v, i) => v === b[i]);
+
+describe('lossy presets: the LR metadata picks the model', () => {
+  after(() => releaseSharedModels());
+
+  it('<irn-image> restores a JPEG LR naming irn-x2-jpeg with that preset, not irn-x2', async () => {
+    const hr = pattern(24, 20);
+    const lr = await jpegLr(await encoderLr(hr), { scale: 2, width: 24, height: 20, model: 'irn-x2-jpeg' });
+    // A copy cached by an earlier run would serve the weights with no request to see.
+    await caches.delete(MODEL_CACHE_NAME);
+    performance.clearResourceTimings();
+    const result = await restoreInElement(lr);
+    assert('detail' in result, `irn-error: ${'error' in result ? result.error.message : ''}`);
+    assert(result.detail.model === 'irn-x2-jpeg', `restored with ${result.detail.model}`);
+    assert(result.detail.width === 24 && result.detail.height === 20, `${result.detail.width}x${result.detail.height}`);
+    const fetched = performance.getEntriesByType('resource').map((e) => e.name);
+    assert(fetched.some((u) => u.endsWith('/lossy-weights/irn-x2-jpeg/group1-shard1of1.bin')), `decoder weights not requested: ${fetched.join(', ')}`);
+    // The pixels are the decoder's, and the decoder's differ from irn-x2's.
+    const [byDecoder, byEncoder] = [await restoreWith('irn-x2-jpeg', lr), await restoreWith('irn-x2', lr)];
+    const shown = decodePng(result.png);
+    const expected = decodePng(byDecoder);
+    assert(shown.data.every((v, i) => v === expected.data[i]), 'the element restored other pixels than irn-x2-jpeg does');
+    assert(!same(byDecoder, byEncoder), 'the stand-in decoder restores like irn-x2: the test could not tell them apart');
+  });
+
+  it('an LR naming a preset the presets lack fails with one clear line in irn-error, and the model is not swapped', async () => {
+    const lr = pattern(12, 10);
+    const png = encodePng(lr, { text: { irn: lrMetadataText({ scale: 2, width: 24, height: 20, model: 'irn-x2-avif' }) } });
+    const result = await restoreInElement(new Blob([png as BlobPart], { type: 'image/png' }));
+    assert('error' in result, 'an LR made for a missing preset was restored');
+    assert(result.model === 'irn-x2-avif', `irn-error model ${result.model}`);
+    assert(
+      /was made for the model irn-x2-avif, which these presets do not have \(they have irn-x2, irn-x2-jpeg\); set the model attribute$/.test(result.error.message) &&
+        !result.error.message.includes('\n'),
+      result.error.message,
+    );
+  });
+
+  it('Rescaler.forLr picks the preset the LR names, else irn-x<scale>, and refuses an unknown one', async () => {
+    const lr = pattern(12, 10);
+    const withModel = (model?: string) =>
+      encodePng(lr, { text: { irn: lrMetadataText({ scale: 2, width: 24, height: 20, ...(model != null ? { model } : {}) }) } });
+    const decoder = await Rescaler.forLr(withModel('irn-x2-jpeg'), { weightsUrl: WEIGHTS, backend: 'cpu' });
+    assert(decoder.modelInfo.name === 'irn-x2-jpeg', `forLr chose ${decoder.modelInfo.name}`);
+    await decoder.dispose();
+    const plain = await Rescaler.forLr(new Blob([withModel() as BlobPart]), { weightsUrl: WEIGHTS, backend: 'cpu' });
+    assert(plain.modelInfo.name === 'irn-x2', `forLr chose ${plain.modelInfo.name} for an LR naming none`);
+    await plain.dispose();
+    const told = await Rescaler.forLr(withModel('irn-x2-jpeg'), { model: 'irn-x2', weightsUrl: WEIGHTS, backend: 'cpu' });
+    assert(told.modelInfo.name === 'irn-x2', 'options.model wins');
+    await told.dispose();
+    let error: unknown;
+    await Rescaler.forLr(withModel('irn-x2-avif'), { weightsUrl: WEIGHTS, backend: 'cpu' }).catch((e: unknown) => (error = e));
+    assert(error instanceof UnknownPresetError, `rejected with ${String(error)}`);
+    assert(error.message === 'this LR image was made for the model irn-x2-avif, which these presets do not have (they have irn-x2, irn-x2-jpeg); pass model', error.message);
+  });
+});
