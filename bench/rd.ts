@@ -33,7 +33,7 @@ import { bytesHash, legacyKey, modelHash, RdCache, settingsKey } from './rd/cach
 import { CODEC_SETTINGS, decode, encode, type LossyCodec, type Rgba } from './rd/codecs.js';
 import { loadEsrganSlim, type EsrganSlim } from './rd/esrgan.js';
 import { modCropRgb, toRaster, toRgba } from './rd/images.js';
-import { encoderCheck, encoderOf, LOSSY, methodKey, methodsFor, onlyMatcher, parseDecoders, type Decoder, type Method } from './rd/methods.js';
+import { encoderCheck, encoderOf, LOSSY, lrCodecOf, methodKey, methodsFor, onlyMatcher, parseDecoders, type Decoder, type Method } from './rd/methods.js';
 import { bdTable, checkTarget, completeMethods, curvesTable, meanCurves, rd, sameBytesGain, targetLine, type CurvePoint, type ImageResult, type Measurement } from './rd/report.js';
 import { lineChart, type Series } from './rd/svg.js';
 import { fileSystem, useNodeBackend } from '@irn/core/node';
@@ -141,7 +141,7 @@ for (const s of scales) {
     }
     const declared = (json as { userDefinedMetadata?: { irn?: { scale?: unknown } } }).userDefinedMetadata?.irn?.scale;
     if (typeof declared === 'number' && declared !== s) throw new Error(`--decoder-x${s} ${d.name}: ${d.dir} is a x${declared} model`);
-    const line = encoderCheck(d.name, encoderOf(json), basename(modelDir[s])).line;
+    const line = encoderCheck(d.name, encoderOf(json), basename(modelDir[s]), lrCodecOf(json)).line;
     encoderLines[s].push(line);
     log(`x${s} ${line}`);
   }

@@ -117,14 +117,22 @@ export function encoderOf(modelJson: unknown): string | null {
   return null;
 }
 
+/** The LR codec a decoder's model.json says it was trained for (`userDefinedMetadata.irn.lrCodec`), or null. */
+export function lrCodecOf(modelJson: unknown): string | null {
+  const c = (modelJson as { userDefinedMetadata?: { irn?: { lrCodec?: unknown } } } | null)?.userDefinedMetadata?.irn?.lrCodec;
+  return typeof c === 'string' && c !== '' ? c : null;
+}
+
 /**
  * One line on whether a decoder was trained for the LRs it is measured on: its metadata's
- * encoder against the preset name of `--model-xN` (the folder's name, e.g. `irn-x2`).
+ * encoder against the preset name of `--model-xN` (the folder's name, e.g. `irn-x2`), and the
+ * codec it was trained for when it names one (its curves in the other codecs are measured too).
  */
-export function encoderCheck(decoder: string, encoder: string | null, preset: string): { ok: boolean | null; line: string } {
-  if (encoder == null) return { ok: null, line: `decoder ${decoder}: its model.json names no encoder (userDefinedMetadata.irn.encoder); measured on the LRs of ${preset}` };
-  if (encoder === preset) return { ok: true, line: `decoder ${decoder}: encoder ${encoder}, matches the model that makes the LRs` };
-  return { ok: false, line: `decoder ${decoder}: MISMATCH: trained for the LRs of ${encoder}, but measured on those of ${preset}` };
+export function encoderCheck(decoder: string, encoder: string | null, preset: string, lrCodec: string | null = null): { ok: boolean | null; line: string } {
+  const codec = lrCodec != null ? `; trained for ${lrCodec} LRs` : '';
+  if (encoder == null) return { ok: null, line: `decoder ${decoder}: its model.json names no encoder (userDefinedMetadata.irn.encoder); measured on the LRs of ${preset}${codec}` };
+  if (encoder === preset) return { ok: true, line: `decoder ${decoder}: encoder ${encoder}, matches the model that makes the LRs${codec}` };
+  return { ok: false, line: `decoder ${decoder}: MISMATCH: trained for the LRs of ${encoder}, but measured on those of ${preset}${codec}` };
 }
 
 /** What the cache keys of bench/rd.ts are made of, beside the method itself. */

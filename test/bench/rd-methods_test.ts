@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { resolve } from 'node:path';
 import { settingsKey } from '../../bench/rd/cache.js';
-import { decoderMethodId, encoderCheck, encoderOf, methodKey, methodsFor, onlyMatcher, parseDecoders, type KeyContext } from '../../bench/rd/methods.js';
+import { decoderMethodId, encoderCheck, encoderOf, lrCodecOf, methodKey, methodsFor, onlyMatcher, parseDecoders, type KeyContext } from '../../bench/rd/methods.js';
 
 test('parseDecoders: NAME=DIR, or DIR named after its folder; names distinct and file-name safe', () => {
   assert.deepEqual(parseDecoders(undefined, '--decoder-x2'), []);
@@ -62,6 +62,11 @@ test('encoderOf reads userDefinedMetadata.irn.encoder from the raw model.json; e
   assert.equal(bad.ok, false);
   assert.match(bad.line, /MISMATCH: trained for the LRs of irn-x4, but measured on those of irn-x2/);
   assert.equal(encoderCheck('d', null, 'irn-x2').ok, null);
+  // The codec it was trained for (core's IrnMetadata.lrCodec), named in the line.
+  const meta = { userDefinedMetadata: { irn: { scale: 2, encoder: 'irn-x2', lrCodec: 'jpeg' } } };
+  assert.equal(lrCodecOf(meta), 'jpeg');
+  assert.equal(lrCodecOf({ userDefinedMetadata: { irn: {} } }), null);
+  assert.equal(encoderCheck('j', encoderOf(meta), 'irn-x2', lrCodecOf(meta)).line, 'decoder j: encoder irn-x2, matches the model that makes the LRs; trained for jpeg LRs');
 });
 
 test('methodKey: a method keys on its own settings and models; decoders change no other key', () => {
