@@ -1,4 +1,20 @@
 export { bicubicDownscale, bicubicMatrix } from './bicubic.js';
+export {
+  blockDct,
+  blockIdct,
+  dctMatrix,
+  JPEG_RATE_FEATURES,
+  jpegProxy,
+  MOZJPEG_BASE_TABLE,
+  MOZJPEG_DEAD_ZONE,
+  MOZJPEG_RATE,
+  mozjpegQuantTable,
+  mozjpegSubsampling,
+  type JpegProxyOptions,
+  type JpegProxyResult,
+  type JpegRateCoefficients,
+  type JpegRounding,
+} from './jpeg-proxy.js';
 export { irnLoss, type IrnLossOptions, type IrnLossTerms } from './loss.js';
 export { quantizeSTE } from './quantize-ste.js';
 export { Rng } from './rng.js';
