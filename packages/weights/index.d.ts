@@ -17,6 +17,10 @@ export interface WeightsPreset {
   readonly version: string;
   /** Its scale factor (2 for `irn-x2`). */
   readonly scale: number;
+  /** For a lossy decoder (`irn-x2-jpeg`): the preset whose forward pass makes the LRs it restores. */
+  readonly encoder?: string;
+  /** For a lossy decoder: the LR codec it was trained to restore (`jpeg`, `webp`, `avif`). */
+  readonly lrCodec?: string;
   /** File name (`model.json`, `group1-shard1of1.bin`) -> the file. */
   readonly files: Readonly<Record<string, WeightsFile>>;
 }

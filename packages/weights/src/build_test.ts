@@ -14,6 +14,8 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 // @ts-expect-error: a plain .mjs script without types
 import { buildWeightsPackage, literalUrls } from './build.mjs';
+// @ts-expect-error: a plain .mjs script without types
+import { makeWeightsManifest, manifestText } from '../../../scripts/make-weights-manifest.mjs';
 
 const WEIGHTS = fileURLToPath(new URL('../../../weights/', import.meta.url));
 const PKG_DIR = fileURLToPath(new URL('..', import.meta.url));
@@ -52,7 +54,7 @@ describe('@irn/weights build', () => {
     for (const [name, entry] of Object.entries(manifest)) {
       const preset = index.presets[name];
       assert.equal(preset.version, entry.version, name);
-      assert.equal(preset.scale, Number(/^irn-x(\d+)$/.exec(name)?.[1]), `${name} scale`);
+      assert.equal(preset.scale, Number(/^irn-x(\d+)(?:-|$)/.exec(name)?.[1]), `${name} scale`);
       assert.deepEqual(Object.keys(preset.files), Object.keys(entry.files));
       for (const [file, sha256] of Object.entries(entry.files)) {
         const f = preset.files[file];
@@ -77,5 +79,40 @@ describe('@irn/weights build', () => {
     await assert.rejects(buildWeightsPackage({ weightsDir: weights, outDir: out }), /manifest\.json does not match the files beside it: run pnpm weights:manifest/);
     await rm(join(weights, 'manifest.json'));
     await assert.rejects(buildWeightsPackage({ weightsDir: weights, outDir: out }), /manifest\.json is missing/);
+  });
+
+  it('builds any number of presets, a lossy decoder naming its encoder included, and refuses one whose encoder is not a preset', async () => {
+    const weights = join(tmp, 'lossy-weights');
+    await cp(join(WEIGHTS, 'irn-x2'), join(weights, 'irn-x2'), { recursive: true });
+    await cp(join(WEIGHTS, 'irn-x4'), join(weights, 'irn-x4'), { recursive: true });
+    /** A copy of irn-x2 as a decoder preset whose metadata names `encoder`. */
+    const decoder = async (name: string, encoder: string) => {
+      await cp(join(WEIGHTS, 'irn-x2'), join(weights, name), { recursive: true });
+      const path = join(weights, name, 'model.json');
+      const json = JSON.parse(await readFile(path, 'utf8')) as { userDefinedMetadata: { irn: Record<string, unknown> } };
+      Object.assign(json.userDefinedMetadata.irn, { encoder, lrCodec: 'jpeg' });
+      await writeFile(path, JSON.stringify(json));
+    };
+    const manifest = async () => writeFile(join(weights, 'manifest.json'), manifestText(await makeWeightsManifest(weights)));
+    await decoder('irn-x2-jpeg', 'irn-x2');
+    await decoder('irn-x2-webp', 'irn-x2');
+    await manifest();
+    const out = join(tmp, 'lossy-dist');
+    const built = (await buildWeightsPackage({ weightsDir: weights, outDir: out })) as { presets: string[] };
+    assert.deepEqual(built.presets, ['irn-x2', 'irn-x2-jpeg', 'irn-x2-webp', 'irn-x4']);
+    const index = (await import(pathToFileURL(join(out, 'index.js')).href)) as { presets: Record<string, { scale: number; encoder?: string; lrCodec?: string }> };
+    assert.deepEqual(index.presets['irn-x2-jpeg'], { ...index.presets['irn-x2-jpeg'], scale: 2, encoder: 'irn-x2', lrCodec: 'jpeg' });
+    assert.equal('encoder' in index.presets['irn-x2'], false);
+    assert.equal(literalUrls(await readFile(join(out, 'index.js'), 'utf8')).length, 8);
+
+    await decoder('irn-x2-avif', 'irn-x2-missing');
+    await manifest();
+    await assert.rejects(
+      buildWeightsPackage({ weightsDir: weights, outDir: join(tmp, 'bad-dist') }),
+      /irn-x2-avif\/model\.json names the encoder "irn-x2-missing", which is not a preset in .*manifest\.json \(it has irn-x2, irn-x2-avif, irn-x2-jpeg, irn-x2-webp, irn-x4\)/,
+    );
+    await decoder('irn-x2-avif', 'irn-x4');
+    await manifest();
+    await assert.rejects(buildWeightsPackage({ weightsDir: weights, outDir: join(tmp, 'bad-dist') }), /irn-x2-avif is x2 but its encoder irn-x4 is x4/);
   });
 });

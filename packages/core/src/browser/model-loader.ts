@@ -38,6 +38,10 @@ export interface WeightsPackagePreset {
   version: string;
   /** Its scale factor, when the package says. */
   scale?: number;
+  /** For a lossy decoder (`irn-x2-jpeg`), the preset whose forward pass makes the LRs it restores, when the package says. */
+  encoder?: string;
+  /** For a lossy decoder, the LR codec it was trained to restore (`jpeg`), when the package says. */
+  lrCodec?: string;
   /** File name (`model.json` and the shards it lists) -> the file. */
   files: Record<string, WeightsPackageFile>;
 }
