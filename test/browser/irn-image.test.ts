@@ -228,7 +228,7 @@ describe('<irn-image>', () => {
     }
     const gif = make({ src: 'data:image/gif;base64,R0lGODlhAQABAAAAACw=' });
     const ev = await next(gif, 'irn-error');
-    assert(/is not a PNG, WebP or JPEG file/.test(ev.detail.error.message), ev.detail.error.message);
+    assert(/is not a PNG, WebP, JPEG or AVIF file/.test(ev.detail.error.message), ev.detail.error.message);
   });
 
   it('restores WebP and JPEG LRs (irn downscale --format webp|jpeg) to the size in their metadata', async () => {

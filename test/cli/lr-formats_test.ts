@@ -1,6 +1,7 @@
-// `irn downscale --format webp` and `irn upscale` of WebP LRs, end to end through the CLI:
-// lossless (the same pixels and the same restored image as the PNG route), the original's
-// odd size restored from the XMP metadata, and hostile WebP files refused with one line.
+// `irn downscale --format webp|jpeg|avif` and `irn upscale` of those LRs, end to end through
+// the CLI: WebP lossless (the same pixels and the same restored image as the PNG route), JPEG
+// and AVIF lossy (close to it), the original's odd size restored from the metadata, and
+// hostile WebP, JPEG and AVIF files refused with one line.
 import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,6 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { useNodeBackend } from '../../packages/core/src/backend/node-backend.js';
 import { decodeLr } from '../../packages/cli/src/image/lr-codecs.js';
 import { readLrFileInfo } from '../../packages/core/src/image/lr-formats.js';
+import { avifFile } from '../../packages/core/src/testing/avif-fixtures.js';
 import { IMAGES, irn, readPng, saveSmallModel } from './helpers.js';
 
 const COFFEE = join(IMAGES, 'coffee-33x27.png');
@@ -127,11 +129,14 @@ describe('irn downscale --format jpeg', () => {
       irn(['downscale', '-m', 'model', '--quality', '101', COFFEE, 'q.jpg'], work),
     ]);
     assert.equal(lossless.code, 2);
-    assert.equal(lossless.stderr, 'irn: error: --quality only applies to --format jpeg (webp is lossless)\n');
+    assert.equal(lossless.stderr, 'irn: error: --quality only applies to --format jpeg or avif (webp is lossless)\n');
     assert.equal(alpha.code, 1);
     assert.match(alpha.stderr, /chelsea-rgba-40x32\.png: JPEG has no alpha channel; write images with transparency as png or webp\n$/);
     assert.equal(range.code, 2);
-    assert.match(range.stderr, /The quality must be a whole number from 1 to 100/);
+    assert.match(range.stderr, /The quality must be a whole number from 0 to 100 \(jpeg: 1 to 100\)/);
+    const zero = await irn(['downscale', '-m', 'model', '--quality', '0', COFFEE, 'q.jpg'], work);
+    assert.equal(zero.code, 2);
+    assert.equal(zero.stderr, 'irn: error: the JPEG quality must be from 1 to 100 (0 is for avif)\n');
     assert.deepEqual(readdirSync(work).filter((n) => /^(q\.webp|q\.jpg|chelsea\.jpg)$/.test(n)), []);
   });
 
@@ -141,6 +146,84 @@ describe('irn downscale --format jpeg', () => {
     const run = await irn(['upscale', '-m', 'model', 'huge.jpg', 'huge-jpg.png'], work);
     assert.equal(run.code, 1);
     assert.match(run.stderr, /^irn: error: huge\.jpg: the image \(60000x60000\) is 3,600,000,000 pixels, above the limit of 100,000,000 pixels \(raise it with --limit pixels=N\)\n$/);
+  });
+});
+
+/** Y (BT.601) PSNR in dB of two RGB rasters. */
+function psnrY(a: { data: Float32Array }, b: { data: Float32Array }): number {
+  let se = 0;
+  const y = (d: Float32Array, i: number) => 0.299 * d[i] + 0.587 * d[i + 1] + 0.114 * d[i + 2];
+  for (let i = 0; i < a.data.length; i += 3) se += (y(a.data, i) - y(b.data, i)) ** 2;
+  return 10 * Math.log10(a.data.length / 3 / se);
+}
+
+describe('irn downscale --format avif', () => {
+  it('writes a lossy AVIF LR with the metadata in a uuid box, which upscale restores at the odd original size', async () => {
+    const [q80, byName] = await Promise.all([
+      irn(['-q', 'downscale', '-m', 'model', '--format', 'avif', '--quality', '80', COFFEE, 'coffee-q80.avif'], work),
+      irn(['-q', 'downscale', '-m', 'model', COFFEE, 'coffee-default.avif'], work),
+    ]);
+    assert.equal(q80.code, 0, q80.stderr);
+    assert.equal(byName.code, 0, byName.stderr);
+    const bytes = readFileSync(join(work, 'coffee-q80.avif'));
+    assert.equal(bytes.subarray(4, 12).toString('latin1'), 'ftypavif');
+    const info = readLrFileInfo(bytes);
+    assert.deepEqual([info.format, info.width, info.height], ['avif', 17, 14]);
+    assert.deepEqual(info.lrMetadata, { scale: 2, width: 33, height: 27 });
+    // The format from the name, at the default quality (another quality: other bytes).
+    const byNameBytes = readFileSync(join(work, 'coffee-default.avif'));
+    assert.equal(readLrFileInfo(byNameBytes).format, 'avif');
+    assert.notDeepEqual(byNameBytes, bytes);
+    // The LR is close to the PNG LR's pixels (lossy, 4:2:0).
+    const lr = await decodeLr(bytes);
+    const pngLr = readPng(join(work, 'coffee-lr.png'));
+    assert.ok(psnrY(lr.image, pngLr) > 30, `AVIF LR vs PNG LR: ${psnrY(lr.image, pngLr).toFixed(1)} dB`);
+    const up = await irn(['-q', 'upscale', '-m', 'model', 'coffee-q80.avif', 'coffee-q80-avif-up.png'], work);
+    assert.equal(up.code, 0, up.stderr);
+    const hr = readPng(join(work, 'coffee-q80-avif-up.png'));
+    assert.deepEqual([hr.width, hr.height], [33, 27]);
+    const exact = readPng(join(work, 'coffee-up-png.png'));
+    const db = psnrY(hr, exact);
+    assert.ok(db > 25 && Number.isFinite(db), `AVIF route vs lossless route: ${db.toFixed(1)} dB Y`);
+  });
+
+  it('names AVIF outputs in a folder .avif, keeps alpha, and upscale reads a folder of them', async () => {
+    const src = join(work, 'photos-avif');
+    mkdirSync(src);
+    copyFileSync(COFFEE, join(src, 'coffee.png'));
+    copyFileSync(CHELSEA, join(src, 'chelsea.png'));
+    const dir = await irn(['-q', 'downscale', '-m', 'model', '--format', 'avif', '--quality', '70', 'photos-avif', 'lr-avif'], work);
+    assert.equal(dir.code, 0, dir.stderr);
+    assert.deepEqual(readdirSync(join(work, 'lr-avif')).sort(), ['chelsea.avif', 'coffee.avif']);
+    assert.equal((await decodeLr(readFileSync(join(work, 'lr-avif/chelsea.avif')))).image.channels, 4);
+    const up = await irn(['-q', 'upscale', '-m', 'model', 'lr-avif', 'restored-avif'], work);
+    assert.equal(up.code, 0, up.stderr);
+    assert.deepEqual(readdirSync(join(work, 'restored-avif')).sort(), ['chelsea.png', 'coffee.png']);
+    assert.deepEqual([readPng(join(work, 'restored-avif/chelsea.png')).width, readPng(join(work, 'restored-avif/coffee.png')).height], [40, 27]);
+  });
+
+  it('refuses a fake .avif, a cut one, and one whose ispe claims more pixels than the limit before decoding, with one line each', async () => {
+    const dir = join(work, 'hostile-avif');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'fake.avif'), new TextEncoder().encode('GIF89a, not an AVIF at all'));
+    writeFileSync(join(dir, 'cut.avif'), readFileSync(join(work, 'coffee-q80.avif')).subarray(0, 300));
+    writeFileSync(join(dir, 'huge.avif'), avifFile({ width: 60000, height: 60000 }));
+    const names = ['fake', 'cut', 'huge'];
+    const runs = await Promise.all(names.map((n) => irn(['upscale', '-m', 'model', `hostile-avif/${n}.avif`, `${n}-avif.png`], work)));
+    const expected = [
+      /^irn: error: hostile-avif\/fake\.avif: it is not a PNG, WebP, JPEG or AVIF image\n$/,
+      /^irn: error: hostile-avif\/cut\.avif: the "mdat" box at byte \d+ claims \d+ bytes, more than the \d+ left in the file\n$/,
+      /^irn: error: hostile-avif\/huge\.avif: the image \(60000x60000\) is 3,600,000,000 pixels, above the limit of 100,000,000 pixels \(raise it with --limit pixels=N\)\n$/,
+    ];
+    runs.forEach((run, i) => {
+      assert.equal(run.code, 1, run.stderr);
+      assert.match(run.stderr, expected[i]);
+    });
+    // Raised past the claim, the (missing) AV1 data reaches the decoder, which refuses it.
+    const raised = await irn(['--limit', 'pixels=4e9', 'upscale', '-m', 'model', 'hostile-avif/huge.avif', 'huge-avif.png'], work);
+    assert.equal(raised.code, 1);
+    assert.match(raised.stderr, /^irn: error: hostile-avif\/huge\.avif: its AVIF image data cannot be decoded \(.*\)\n$/);
+    assert.deepEqual(readdirSync(work).filter((n) => /-avif\.png$/.test(n)), []);
   });
 });
 

@@ -39,10 +39,11 @@ export {
   type LrFileInfo,
   type LrFormat,
 } from './image/lr-formats.js';
-// The container writers that put LR metadata into a WebP or JPEG a codec made (used by
+// The container writers that put LR metadata into a WebP, JPEG or AVIF a codec made (used by
 // @irn/cli's `irn downscale --format`, which carries the codecs).
 export { withJpegComment } from './image/jpeg-segments.js';
 export { withWebpXmp } from './image/webp-container.js';
+export { AvifFormatError, withAvifMetadata } from './image/avif-container.js';
 export {
   IrnTrainer,
   irnLoss,

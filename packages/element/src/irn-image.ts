@@ -503,7 +503,7 @@ declare global {
 }
 
 /**
- * The {@link LrPngInfo} of a WebP or JPEG LR (`irn downscale --format webp|jpeg`), from its
+ * The {@link LrPngInfo} of a WebP, JPEG or AVIF LR (`irn downscale --format webp|jpeg|avif`), from its
  * headers, through `@irn/core` (loaded here only for these formats: the restore needs it next
  * anyway, and PNG, the common case, is read without it).
  * @throws Error naming `src` when the file is none of the LR formats or its headers are bad.
@@ -512,7 +512,7 @@ async function readOtherLrInfo(src: string, bytes: Uint8Array): Promise<LrPngInf
   const { readLrFileInfo, sniffLrFormat } = await import('@irn/core');
   const format = sniffLrFormat(bytes);
   if (format == null || format === 'png') {
-    throw new Error(`${src} is not a PNG, WebP or JPEG file (IRN needs the LR image that irn downscale writes)`);
+    throw new Error(`${src} is not a PNG, WebP, JPEG or AVIF file (IRN needs the LR image that irn downscale writes)`);
   }
   const info = readLrFileInfo(bytes);
   return { format: info.format, width: info.width, height: info.height, original: info.lrMetadata };

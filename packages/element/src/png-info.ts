@@ -5,8 +5,8 @@
 
 /** The LR image's size and, when present, the original's from its `irn` chunk. */
 export interface LrPngInfo {
-  /** The file's format (this reader makes only `'png'`; the element reads WebP and JPEG through @irn/core); unset while unknown. */
-  format?: 'png' | 'webp' | 'jpeg';
+  /** The file's format (this reader makes only `'png'`; the element reads WebP, JPEG and AVIF through @irn/core); unset while unknown. */
+  format?: 'png' | 'webp' | 'jpeg' | 'avif';
   width: number;
   height: number;
   /**

@@ -1,8 +1,8 @@
 /**
  * Encoding and decoding LR images in every {@link LrFormat}, with their `irn` metadata, in
- * Node: PNG by png.ts, WebP by libwebp and JPEG by MozJPEG, both compiled to WebAssembly
- * (`@jsquash/webp`, `@jsquash/jpeg`: Squoosh's builds). Each codec is loaded on first use,
- * so other commands and formats never pay for it.
+ * Node: PNG by png.ts, WebP by libwebp, JPEG by MozJPEG and AVIF by libavif with libaom, all
+ * compiled to WebAssembly (`@jsquash/webp`, `@jsquash/jpeg`, `@jsquash/avif`: Squoosh's
+ * builds). Each codec is loaded on first use, so other commands and formats never pay for it.
  */
 import {
   decodePng,
@@ -16,6 +16,7 @@ import {
   resolveLimits,
   rgba8ToRaster,
   sniffLrFormat,
+  withAvifMetadata,
   withJpegComment,
   withWebpXmp,
   type Limits,
@@ -31,7 +32,10 @@ export interface EncodeLrOptions {
   format?: LrFormat;
   /** The `irn` metadata to write into the file. */
   metadata?: LrMetadata;
-  /** JPEG quality, 1 to 100 (default {@link DEFAULT_JPEG_QUALITY}); lossless formats ignore it. */
+  /**
+   * Quality of the lossy formats: JPEG 1 to 100 (default {@link DEFAULT_JPEG_QUALITY}), AVIF
+   * 0 to 100 (default {@link DEFAULT_AVIF_QUALITY}); the lossless formats ignore it.
+   */
   quality?: number;
   /**
    * How hard the lossless formats search for a small file (default `'max'`). WebP `'max'` is
@@ -46,12 +50,42 @@ export interface EncodeLrOptions {
 export const DEFAULT_JPEG_QUALITY = 90;
 
 /**
+ * The AVIF quality `irn downscale --format avif` uses unless told. With the shipped x2 model
+ * on Kodak photos (kodim01, 05, 23) it restores to about the Y-PSNR of the LR as JPEG at
+ * {@link DEFAULT_JPEG_QUALITY} (29.3 / 29.8 / 36.4 dB against 29.1 / 28.2 / 36.3) in 35-64 %
+ * of its bytes (0.58 / 0.78 / 0.21 bpp against 1.08 / 1.22 / 0.60).
+ */
+export const DEFAULT_AVIF_QUALITY = 60;
+
+/**
+ * libavif's speed for AVIF LRs (0 slowest, 10 fastest). Measured on Kodak LRs at x2 (384x256,
+ * quality 60, 4:4:4, Node, one thread, on a busy 2-core machine): speed 6 takes 0.4-1.3 s
+ * per LR; speed 4 takes 2.6-10 s for the same bytes and +0.2-0.4 dB restored Y-PSNR; speed 8
+ * takes 0.1-0.4 s for 2-6 % fewer bytes and -0.2-0.6 dB. 6 (jsquash's default) keeps a
+ * folder of photos at about a second each.
+ */
+export const AVIF_SPEED = 6;
+
+/**
+ * libavif's chroma subsampling for AVIF LRs: 3 is 4:4:4, full-resolution chroma. An IRN LR
+ * hides the detail it drops in all three channels, and 4:2:0 throws half of the chroma
+ * away: with the shipped x2 model on kodim01, 4:2:0 at quality 75 restores to 27.29 dB
+ * Y-PSNR at 0.63 bpp where 4:4:4 at quality 60 restores to 29.27 dB at 0.58 bpp (kodim23:
+ * 36.09 dB at 0.25 bpp against 36.44 at 0.21).
+ */
+export const AVIF_SUBSAMPLE = 3;
+
+/**
  * Encodes an LR image in `options.format`, with `options.metadata`: PNG at the PNG writer's
  * strongest effort; WebP lossless at libwebp's strongest settings (what
  * `cwebp -lossless -z 9 -exact` does), colour under transparent pixels kept, the metadata
  * in an XMP chunk; JPEG (lossy) by MozJPEG at `options.quality`, progressive, 4:2:0, the
- * metadata in a COM segment. Values are rounded to 8 bits as encodePng rounds them, so PNG
- * and WebP hold the same pixels (grey images become RGB in WebP).
+ * metadata in a COM segment; AVIF (lossy) by libavif + libaom at `options.quality`,
+ * {@link AVIF_SPEED}, 8-bit 4:4:4 ({@link AVIF_SUBSAMPLE}; alpha, when the image has it, in an
+ * alpha plane at the same quality), the metadata in a `uuid` box at the end
+ * (avif-container.ts). Values are
+ * rounded to 8 bits as encodePng rounds them, so PNG and WebP hold the same pixels (grey
+ * images become RGB in WebP and AVIF).
  * @throws Error for a JPEG of an image with alpha (JPEG has none) or a bad quality.
  */
 export async function encodeLr(img: RasterImage, options: EncodeLrOptions = {}): Promise<Uint8Array> {
@@ -61,6 +95,7 @@ export async function encodeLr(img: RasterImage, options: EncodeLrOptions = {}):
     return encodePng(img, { text: meta == null ? undefined : { [LR_TEXT_KEY]: lrMetadataText(meta) }, effort: options.effort ?? 'max' });
   }
   if (format === 'jpeg') return encodeJpeg(img, options.quality ?? DEFAULT_JPEG_QUALITY, meta);
+  if (format === 'avif') return encodeAvif(img, options.quality ?? DEFAULT_AVIF_QUALITY, meta);
   const encode = await codec('webp', 'encode');
   const rgba = toRgba8(img);
   // lossless 1 + method 6 + quality 100: libwebp's slowest, smallest lossless search
@@ -81,12 +116,13 @@ export interface DecodedLr {
 }
 
 /**
- * Decodes an LR image file (PNG or WebP, told apart by their first bytes) and its `irn`
- * metadata within `limits`: what the file claims (pixels, metadata size) is checked before
- * anything is decoded or allocated. WebP images come back as RGB, or RGBA when any pixel is
- * not opaque.
- * @throws PngFormatError / WebpFormatError for a malformed file, LimitError past a limit,
- *   Error for malformed metadata or a bitstream the decoder rejects.
+ * Decodes an LR image file (PNG, WebP, JPEG or AVIF, told apart by their first bytes) and
+ * its `irn` metadata within `limits`: what the file claims (pixels, metadata size) is
+ * checked before anything is decoded or allocated, and the decoded size against the
+ * header's. WebP and AVIF images come back as RGB, or RGBA when any pixel is not opaque.
+ * @throws PngFormatError / WebpFormatError / JpegFormatError / AvifFormatError for a
+ *   malformed file, LimitError past a limit, Error for malformed metadata or a bitstream
+ *   the decoder rejects.
  */
 export async function decodeLr(bytes: Uint8Array, limits?: Partial<Limits>): Promise<DecodedLr> {
   const resolved = resolveLimits(limits);
@@ -96,10 +132,13 @@ export async function decodeLr(bytes: Uint8Array, limits?: Partial<Limits>): Pro
     const { width, height, channels, data } = png;
     return { image: { width, height, channels, data }, format, lrMetadata: readLrMetadata(png.text) };
   }
-  if (format == null) throw new Error('it is not a PNG, WebP or JPEG image');
-  // Header first: the pixel limit is checked before libwebp allocates anything.
+  if (format == null) throw new Error('it is not a PNG, WebP, JPEG or AVIF image');
+  // Header first: the pixel limit is checked before the decoder allocates anything.
   const info = readLrFileInfo(bytes, resolved);
   if (format === 'jpeg') return { image: await decodeJpeg(bytes, info), format, lrMetadata: info.lrMetadata };
+  if (format === 'avif') {
+    return { image: await decodeWith(await codec('avif', 'decode'), bytes, info, 'AVIF', 'image data'), format, lrMetadata: info.lrMetadata };
+  }
   const image = await decodeWith(await codec('webp', 'decode'), bytes, info, 'WebP', 'bitstream');
   return { image, format, lrMetadata: info.lrMetadata };
 }
@@ -115,6 +154,15 @@ async function encodeJpeg(img: RasterImage, quality: number, meta: LrMetadata | 
   const out = await encode({ data: toRgba8(img), width: img.width, height: img.height }, { quality });
   const jpeg = new Uint8Array(out);
   return meta == null ? jpeg : withJpegComment(jpeg, lrMetadataJpegComment(meta));
+}
+
+async function encodeAvif(img: RasterImage, quality: number, meta: LrMetadata | undefined): Promise<Uint8Array> {
+  if (!Number.isInteger(quality) || quality < 0 || quality > 100) throw new Error(`the AVIF quality must be a whole number from 0 to 100, got ${quality}`);
+  const encode = await codec('avif', 'encode');
+  // 8 bits, libaom's default tuning; the chroma at full resolution (see AVIF_SUBSAMPLE).
+  const out = await encode({ data: toRgba8(img), width: img.width, height: img.height }, { quality, speed: AVIF_SPEED, subsample: AVIF_SUBSAMPLE });
+  const avif = new Uint8Array(out);
+  return meta == null ? avif : withAvifMetadata(avif, lrMetadataText(meta));
 }
 
 async function decodeJpeg(bytes: Uint8Array, info: { width: number; height: number }): Promise<RasterImage> {
@@ -174,7 +222,8 @@ interface Codec {
 
 /**
  * Each jsquash module and the .wasm file beside it. The imports are written out so that tools
- * see them; Node >= 20 has wasm SIMD, which is the WebP encoder build jsquash's `init` picks.
+ * see them; Node >= 20 has wasm SIMD, which is the WebP encoder build jsquash's `init` picks;
+ * in Node jsquash's AVIF `init` picks the single-threaded encoder.
  */
 const MODULES = {
   webp: {
@@ -185,12 +234,16 @@ const MODULES = {
     encode: { load: () => import('@jsquash/jpeg/encode.js'), entry: '@jsquash/jpeg/encode.js', wasm: 'codec/enc/mozjpeg_enc.wasm' },
     decode: { load: () => import('@jsquash/jpeg/decode.js'), entry: '@jsquash/jpeg/decode.js', wasm: 'codec/dec/mozjpeg_dec.wasm' },
   },
+  avif: {
+    encode: { load: () => import('@jsquash/avif/encode.js'), entry: '@jsquash/avif/encode.js', wasm: 'codec/enc/avif_enc.wasm' },
+    decode: { load: () => import('@jsquash/avif/decode.js'), entry: '@jsquash/avif/decode.js', wasm: 'codec/dec/avif_dec.wasm' },
+  },
 } as const;
 
 const loading = new Map<string, Promise<Encode | Decode>>();
 
 /**
- * libwebp's or MozJPEG's encoder or decoder, instantiated once. Emscripten's loader would
+ * libwebp's, MozJPEG's or libavif's encoder or decoder, instantiated once. Emscripten's loader would
  * fetch the .wasm file by URL, which Node cannot do for a file: URL, so the module is compiled
  * here from the file beside the package's JavaScript and handed to `init`. A failed load is
  * not cached: the next call tries again.

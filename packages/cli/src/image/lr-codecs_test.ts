@@ -5,8 +5,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import jpeg from 'jpeg-js';
-import { LimitError, lrMetadataXmp, readLrFileInfo, withWebpXmp } from '@irn/core';
+import { AvifFormatError, LimitError, lrMetadataXmp, readLrFileInfo, withWebpXmp } from '@irn/core';
 import { riff, seededRandom, vp8lHeader, vp8x } from '../../../core/src/testing/fixtures.js';
+import { avifFile } from '../../../core/src/testing/avif-fixtures.js';
 import { decodeLr, encodeLr } from './lr-codecs.js';
 
 /** A small RGB test image with structure in every channel. */
@@ -101,6 +102,78 @@ describe('JPEG LR images', () => {
   });
 });
 
+/** Y (BT.601) PSNR in dB of two rasters of 3 or 4 channels (alpha ignored). */
+function psnrY(a: { data: Float32Array; channels: number }, b: { data: Float32Array; channels: number }): number {
+  let se = 0;
+  const n = a.data.length / a.channels;
+  const y = (d: Float32Array, i: number, c: number) => 0.299 * d[i * c] + 0.587 * d[i * c + 1] + 0.114 * d[i * c + 2];
+  for (let i = 0; i < n; i++) se += (y(a.data, i, a.channels) - y(b.data, i, b.channels)) ** 2;
+  return 10 * Math.log10(n / se);
+}
+
+/** Offset of the first `type` box's size field in `bytes`. */
+function boxAt(bytes: Uint8Array, type: string): number {
+  for (let i = 4; i + 4 <= bytes.length; i++) if (String.fromCharCode(...bytes.subarray(i, i + 4)) === type) return i - 4;
+  throw new Error(`no ${type} box`);
+}
+
+describe('AVIF LR images', () => {
+  it('libavif encodes at the quality asked, the metadata rides in a uuid box at the end, and libavif decodes the file', async () => {
+    const img = smoothImage(37, 23);
+    const meta = { scale: 2, width: 73, height: 45 };
+    const bytes = await encodeLr(img, { format: 'avif', quality: 80, metadata: meta });
+    assert.equal(String.fromCharCode(...bytes.subarray(4, 12)), 'ftypavif');
+    const text = '{"scale":2,"width":73,"height":45}';
+    assert.equal(new TextDecoder().decode(bytes.subarray(bytes.length - text.length)), text);
+    const plain = await encodeLr(img, { format: 'avif', quality: 80 });
+    // The encoder's file, unchanged, then our box: 8 + 16 bytes of header and the JSON.
+    assert.deepEqual(bytes.subarray(0, plain.length), plain);
+    assert.equal(bytes.length, plain.length + 24 + text.length);
+    const info = readLrFileInfo(bytes);
+    assert.deepEqual(info, { format: 'avif', width: 37, height: 23, alpha: false, lrMetadata: meta });
+    // 4:4:4: av1C's chroma_subsampling_x and _y bits (0x08, 0x04 of its third byte, after
+    // seq_tier_0, high_bitdepth, twelve_bit, monochrome) clear; libavif's 4:2:0 sets both.
+    assert.equal(bytes[boxAt(bytes, 'av1C') + 8 + 2] & 0x0c, 0, 'chroma at full resolution');
+    const ours = await decodeLr(bytes);
+    assert.deepEqual([ours.format, ours.image.width, ours.image.height, ours.image.channels], ['avif', 37, 23, 3]);
+    assert.deepEqual(ours.lrMetadata, meta);
+    assert.ok(psnrY(ours.image, img) > 35, `Y-PSNR ${psnrY(ours.image, img).toFixed(1)} dB at quality 80`);
+    // Quality reaches the encoder: lower, fewer bytes and a worse image.
+    const low = await decodeLr(await encodeLr(img, { format: 'avif', quality: 10 }));
+    assert.ok((await encodeLr(img, { format: 'avif', quality: 10 })).length < plain.length);
+    assert.ok(psnrY(low.image, img) < psnrY(ours.image, img) - 3);
+    assert.equal((await encodeLr(img, { format: 'avif', quality: 0 })).length > 0, true);
+    await assert.rejects(encodeLr(img, { format: 'avif', quality: 101 }), /the AVIF quality must be a whole number from 0 to 100, got 101/);
+  });
+
+  it('keeps alpha in an alpha plane, and reads grey as RGB', async () => {
+    const img = testImage(16, 12, 4);
+    const bytes = await encodeLr(img, { format: 'avif', quality: 90 });
+    assert.equal(readLrFileInfo(bytes).alpha, true);
+    const back = await decodeLr(bytes);
+    assert.equal(back.image.channels, 4);
+    let worst = 0;
+    for (let i = 3; i < img.data.length; i += 4) worst = Math.max(worst, Math.abs(img.data[i] - back.image.data[i]));
+    assert.ok(worst < 0.25, `alpha off by ${worst * 255} levels`);
+    const grey = { width: 8, height: 8, channels: 1 as const, data: new Float32Array(64).map((_, i) => i / 63) };
+    assert.equal((await decodeLr(await encodeLr(grey, { format: 'avif' }))).image.channels, 3);
+  });
+
+  it('checks the pixels a file claims before decoding, and the decoded size against the header', async () => {
+    const bomb = avifFile({ width: 60000, height: 60000 });
+    await assert.rejects(decodeLr(bomb), (e: Error) => e instanceof LimitError && /60000x60000/.test(e.message));
+    // Within a raised limit it reaches the decoder, which fails on the missing AV1 data.
+    await assert.rejects(decodeLr(bomb, { pixels: 4e9 }), /^Error: its AVIF image data cannot be decoded/);
+    await assert.rejects(decodeLr(avifFile({ width: 1, height: 1 }).subarray(0, 200)), AvifFormatError);
+    // A real file whose ispe claims another size than its AV1 frame.
+    const real = await encodeLr(smoothImage(20, 10), { format: 'avif' });
+    const at = boxAt(real, 'ispe');
+    const lying = real.slice();
+    new DataView(lying.buffer).setUint32(at + 12, 10);
+    await assert.rejects(decodeLr(lying), /^Error: its AVIF (header says 10x10 but it decodes to 20x10|image data cannot be decoded)/);
+  });
+});
+
 describe('LR codecs', () => {
   it('WebP is lossless: the same 8-bit pixels as the PNG route, RGB and RGBA (colour under alpha 0 kept)', async () => {
     for (const channels of [3, 4] as const) {
@@ -122,11 +195,11 @@ describe('LR codecs', () => {
   });
 
   it('says what a file that is no LR format is', async () => {
-    await assert.rejects(decodeLr(new TextEncoder().encode('GIF89a')), /not a PNG, WebP or JPEG image/);
+    await assert.rejects(decodeLr(new TextEncoder().encode('GIF89a')), /not a PNG, WebP, JPEG or AVIF image/);
   });
 });
 
-describe('hostile WebP and JPEG LR files', () => {
+describe('hostile WebP, JPEG and AVIF LR files', () => {
   /** Flips bytes, overwrites 32-bit fields with extreme values, cuts the end: one mutation per case. */
   function mutate(bytes: Uint8Array, random: () => number): Uint8Array {
     const out = bytes.slice();
@@ -142,12 +215,12 @@ describe('hostile WebP and JPEG LR files', () => {
     return out;
   }
 
-  for (const format of ['webp', 'jpeg'] as const) {
+  for (const format of ['webp', 'jpeg', 'avif'] as const) {
     it(`a ${format} LR mutated 300 ways decodes or fails with one clear line, each quickly, and the codec still works after`, async () => {
       const img = testImage(40, 28);
       const meta = { scale: 2, width: 79, height: 55 };
       const good = await encodeLr(img, { format, metadata: meta });
-      const random = seededRandom(format === 'webp' ? 7 : 11);
+      const random = seededRandom({ webp: 7, jpeg: 11, avif: 13 }[format]);
       const raw = /TypeError|RangeError|ReferenceError|undefined|null|NaN|RuntimeError|abort/;
       for (let i = 0; i < 300; i++) {
         const bytes = mutate(good, random);

@@ -5,6 +5,7 @@ import { readLrMetadata, type LrMetadata } from '../image/lr-metadata.js';
 import { readLrFileInfo } from '../image/lr-formats.js';
 import { isJpeg, JpegFormatError } from '../image/jpeg-segments.js';
 import { isWebp } from '../image/webp-container.js';
+import { isAvif } from '../image/avif-container.js';
 import { describe, drawableToBitmap, isDrawable, isRaster, isTensor, tensorToRaster, type ImageInput } from './kinds.js';
 
 // Where they were first defined; kinds.ts holds them so that the page of a worker rescaler
@@ -14,7 +15,7 @@ export { describe, drawableToBitmap, isDrawable, isRaster, isTensor, tensorToRas
 /** An input read into memory, and the `irn` metadata if it carried some. */
 export interface DecodedInput {
   raster: RasterImage;
-  /** The original size recorded by a downscale (PNG and WebP files: see lr-formats.ts). */
+  /** The original size recorded by a downscale (PNG, WebP, JPEG and AVIF files: see lr-formats.ts). */
   lrMetadata: LrMetadata | null;
 }
 
@@ -35,9 +36,9 @@ export interface DecodeInputOptions {
  * not modified: bitmaps are not closed, tensors not disposed.
  *
  * PNG files are decoded by {@link decodePng}: exact values (16-bit too, straight alpha) and
- * the `irn` text chunk. WebP and JPEG files are decoded by the browser; their headers are
+ * the `irn` text chunk. WebP, JPEG and AVIF files are decoded by the browser; their headers are
  * read first for the size (checked against the pixel limit before the browser decodes) and
- * the `irn` metadata (a WebP's XMP chunk, a JPEG's comment). Everything drawn through a canvas is 8-bit, and semi-transparent
+ * the `irn` metadata (a WebP's XMP chunk, a JPEG's comment, an AVIF's `uuid` box). Everything drawn through a canvas is 8-bit, and semi-transparent
  * pixels lose a little colour precision (canvases store premultiplied alpha). Images whose
  * alpha is 255 everywhere come back as RGB.
  *
@@ -84,10 +85,11 @@ export async function decodeInput(
 
 /**
  * Reads a Blob: PNG exactly (with its `irn` chunk), anything else the browser decodes (a
- * WebP's or JPEG's headers and `irn` metadata read first); all within `options.limits` (see
- * {@link decodeInput}).
- * @throws WebpFormatError for a WebP whose container is malformed; LimitError for a WebP or
- *   JPEG that claims more than `limits.pixels` pixels (before the browser decodes it).
+ * WebP's, JPEG's or AVIF's headers and `irn` metadata read first); all within
+ * `options.limits` (see {@link decodeInput}).
+ * @throws WebpFormatError / AvifFormatError for a WebP / AVIF whose container is malformed;
+ *   LimitError for a WebP, JPEG or AVIF that claims more than `limits.pixels` pixels (before
+ *   the browser decodes it).
  */
 export async function decodeBlob(blob: Blob, options: DecodeInputOptions = {}): Promise<DecodedInput> {
   const limits = resolveLimits(options.limits);
@@ -99,7 +101,8 @@ export async function decodeBlob(blob: Blob, options: DecodeInputOptions = {}): 
   }
   // Header only: the size is checked before the browser's decoder allocates, and the
   // metadata comes without a codec of our own.
-  const lrMetadata = isWebp(bytes) ? readLrFileInfo(bytes, limits).lrMetadata : isJpeg(bytes) ? jpegMetadata(bytes, limits) : null;
+  const lrMetadata =
+    isWebp(bytes) || isAvif(bytes) ? readLrFileInfo(bytes, limits).lrMetadata : isJpeg(bytes) ? jpegMetadata(bytes, limits) : null;
   let bitmap: ImageBitmap;
   try {
     bitmap = await createImageBitmap(blob, { premultiplyAlpha: 'none' });

@@ -2,23 +2,25 @@
  * The file formats an LR image can travel in, and where each keeps the `irn` metadata
  * (see lr-metadata.ts): PNG in its `irn` text chunk; WebP in an XMP packet (RFC 9649's
  * `XMP ` chunk of the extended format), as the attribute `irn:lr` holding the same JSON;
- * JPEG in a comment (COM) segment `irn {json}`.
+ * JPEG in a comment (COM) segment `irn {json}`; AVIF in a top-level `uuid` box of our own at the
+ * end of the file (see avif-container.ts), holding the JSON.
  * Browser-safe: reading a file's header and metadata needs no codec. Encoding and decoding
  * pixels is in lr-codecs.ts (Node).
  */
 import { checkLimit, resolveLimits, type Limits } from '../limits.js';
 import { LR_TEXT_KEY, lrMetadataText, readLrMetadata, type LrMetadata } from './lr-metadata.js';
 import { isJpeg, readJpegInfo } from './jpeg-segments.js';
+import { isAvif, readAvifInfo } from './avif-container.js';
 import { isWebp, readWebpInfo, WebpFormatError } from './webp-container.js';
 
-/** The formats `irn downscale --format` writes: PNG and WebP lossless, JPEG lossy. */
-export type LrFormat = 'png' | 'webp' | 'jpeg';
+/** The formats `irn downscale --format` writes: PNG and WebP lossless, JPEG and AVIF lossy. */
+export type LrFormat = 'png' | 'webp' | 'jpeg' | 'avif';
 
 /** The formats, in the order help lists them. */
-export const LR_FORMATS: readonly LrFormat[] = ['png', 'webp', 'jpeg'];
+export const LR_FORMATS: readonly LrFormat[] = ['png', 'webp', 'jpeg', 'avif'];
 
 /** File name extension of each format. */
-export const LR_EXTENSIONS: Readonly<Record<LrFormat, string>> = { png: '.png', webp: '.webp', jpeg: '.jpg' };
+export const LR_EXTENSIONS: Readonly<Record<LrFormat, string>> = { png: '.png', webp: '.webp', jpeg: '.jpg', avif: '.avif' };
 
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 
@@ -27,6 +29,7 @@ export function sniffLrFormat(bytes: Uint8Array): LrFormat | null {
   if (bytes.length >= 8 && PNG_SIGNATURE.every((b, i) => bytes[i] === b)) return 'png';
   if (isWebp(bytes)) return 'webp';
   if (isJpeg(bytes)) return 'jpeg';
+  if (isAvif(bytes)) return 'avif';
   return null;
 }
 
@@ -89,6 +92,20 @@ export function readLrMetadataJpegComments(comments: Uint8Array[], limits?: Part
   }
 }
 
+/**
+ * The {@link LrMetadata} in the payload of an AVIF's IRN box (see avif-container.ts: the JSON
+ * of {@link lrMetadataText}); throws when it is malformed. The payload is refused above
+ * `limits.textBytes` before it is decoded as text.
+ */
+export function readLrMetadataAvif(payload: Uint8Array, limits?: Partial<Limits>): LrMetadata | null {
+  checkLimit(resolveLimits(limits), 'textBytes', payload.length, 'its AVIF metadata box', 'bytes');
+  try {
+    return readLrMetadata({ [LR_TEXT_KEY]: new TextDecoder().decode(payload) });
+  } catch (e) {
+    throw new Error((e as Error).message.replace('text chunk', 'AVIF metadata box'));
+  }
+}
+
 /** What {@link readLrFileInfo} reads from a non-PNG LR file's headers. */
 export interface LrFileInfo {
   format: LrFormat;
@@ -100,10 +117,10 @@ export interface LrFileInfo {
 }
 
 /**
- * The size, alpha and `irn` metadata of a WebP or JPEG file, from its headers alone (no
+ * The size, alpha and `irn` metadata of a WebP, JPEG or AVIF file, from its headers alone (no
  * pixels are decoded), with the size checked against `limits.pixels`: call it before handing
  * the file to a decoder. (PNG files are read by decodePng, which does the same checks itself.)
- * @throws WebpFormatError / JpegFormatError for a malformed file; LimitError when it claims
+ * @throws WebpFormatError / JpegFormatError / AvifFormatError for a malformed file; LimitError when it claims
  *   more than `limits.pixels` pixels or more than `limits.textBytes` of metadata; Error for
  *   malformed metadata.
  */
@@ -114,6 +131,12 @@ export function readLrFileInfo(bytes: Uint8Array, limits?: Partial<Limits>): LrF
     checkLimit(resolved, 'pixels', jpeg.width * jpeg.height, `the image (${jpeg.width}x${jpeg.height})`, 'pixels');
     const lrMetadata = readLrMetadataJpegComments(jpeg.comments, resolved);
     return { format: 'jpeg', width: jpeg.width, height: jpeg.height, alpha: false, lrMetadata };
+  }
+  if (isAvif(bytes)) {
+    const avif = readAvifInfo(bytes);
+    checkLimit(resolved, 'pixels', avif.width * avif.height, `the image (${avif.width}x${avif.height})`, 'pixels');
+    const lrMetadata = avif.irn == null ? null : readLrMetadataAvif(avif.irn, resolved);
+    return { format: 'avif', width: avif.width, height: avif.height, alpha: avif.alpha, lrMetadata };
   }
   if (!isWebp(bytes)) throw new WebpFormatError('not a WebP file (no RIFF/WEBP header)');
   const info = readWebpInfo(bytes);

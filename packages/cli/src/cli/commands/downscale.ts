@@ -18,10 +18,10 @@ interface DownscaleOptions extends TilingFlags {
 }
 
 /**
- * `irn downscale --model <dir|preset> [--format png|webp|jpeg] [--quality Q] [--effort fast|max]
+ * `irn downscale --model <dir|preset> [--format png|webp|jpeg|avif] [--quality Q] [--effort fast|max]
  * [--refine N] [--tile px] [--overlap px] [--verbose] <input> <output>`. The format defaults to the output file's
- * extension (`.webp`, `.jpg`, `.jpeg`), else PNG; in a directory, outputs are named
- * `<name>.webp` / `<name>.jpg`. The model defaults to `irn-x2-<codec>` for a lossy format
+ * extension (`.webp`, `.jpg`, `.jpeg`, `.avif`), else PNG; in a directory, outputs are named
+ * `<name>.webp` / `<name>.jpg` / `<name>.avif`. The model defaults to `irn-x2-<codec>` for a lossy format
  * when that preset exists, else `irn-x2`; a decoder preset (metadata `encoder`) makes its LRs
  * with its encoder preset's forward pass. The LR metadata names the chosen preset (`model`).
  */
@@ -37,9 +37,9 @@ export function registerDownscale(program: Command, ctx: CliContext): void {
     );
   addTilingOptions(command)
     .addOption(
-      new Option('--format <format>', 'file format of the LR images: png or webp (lossless; webp is smaller), jpeg (lossy; see --quality); default: from the output name, else png').choices(LR_FORMATS),
+      new Option('--format <format>', 'file format of the LR images: png or webp (lossless; webp is smaller), jpeg or avif (lossy; see --quality; avif is smaller at the same quality, slower to encode); default: from the output name, else png').choices(LR_FORMATS),
     )
-    .option('--quality <q>', `JPEG quality, 1 to 100 (default ${DEFAULT_QUALITY}); only with --format jpeg`, parseQuality)
+    .option('--quality <q>', `quality of the lossy formats: jpeg 1 to 100 (default ${DEFAULT_QUALITY}), avif 0 to 100 (default ${DEFAULT_AVIF_QUALITY})`, parseQuality)
     .addOption(
       new Option(
         '--effort <effort>',
@@ -57,11 +57,12 @@ export function registerDownscale(program: Command, ctx: CliContext): void {
     .action(async (input: string, output: string, opts: DownscaleOptions) => {
       const out = ctx.out();
       const ext = extname(output).toLowerCase();
-      const format: LrFormat = opts.format ?? (ext === '.webp' ? 'webp' : ext === '.jpg' || ext === '.jpeg' ? 'jpeg' : 'png');
+      const format: LrFormat = opts.format ?? (ext === '.webp' ? 'webp' : ext === '.jpg' || ext === '.jpeg' ? 'jpeg' : ext === '.avif' ? 'avif' : 'png');
       // Lossless formats (PNG, WebP as written here) keep the lossless preset; a lossy one takes its decoder preset if shipped.
       const choice = await chooseModel(opts.model, defaultDownscalePreset(format === 'png' || format === 'webp' ? undefined : format));
-      if (opts.quality != null && format !== 'jpeg') throw new UsageError(`--quality only applies to --format jpeg (${format} is lossless)`);
-      // a.png keeps its name as a PNG LR; a.jpg becomes a.png, a.webp or a.jpg by the format.
+      if (opts.quality != null && format !== 'jpeg' && format !== 'avif') throw new UsageError(`--quality only applies to --format jpeg or avif (${format} is lossless)`);
+      if (opts.quality === 0 && format === 'jpeg') throw new UsageError('the JPEG quality must be from 1 to 100 (0 is for avif)');
+      // a.png keeps its name as a PNG LR; a.jpg becomes a.png, a.webp, a.jpg or a.avif by the format.
       const outputName = (name: string) =>
         format === 'png' && /\.png$/i.test(name) ? name : `${name.replace(/\.(png|jpe?g)$/i, '')}${LR_EXTENSIONS[format]}`;
       const { jobs, directory } = await planJobs(input, output, { outputName, extensions: PHOTO_EXTENSIONS });
@@ -93,7 +94,7 @@ export function registerDownscale(program: Command, ctx: CliContext): void {
           if (opts.refine > 0) {
             // What the browser will decode: the lossy format's round trip, or the stored pixels.
             const roundTrip =
-              format === 'jpeg' ? async (x: typeof lr) => (await decodeLr(await encodeLr(x, { format, quality: opts.quality }), ctx.limits())).image : undefined;
+              format === 'jpeg' || format === 'avif' ? async (x: typeof lr) => (await decodeLr(await encodeLr(x, { format, quality: opts.quality }), ctx.limits())).image : undefined;
             const result = await refineLr(decoder, img, lr, { steps: opts.refine, roundTrip });
             lr = result.lr;
             refined = `, refined: ${result.initialPsnr.toFixed(2)} -> ${result.bestPsnr.toFixed(2)} dB RGB PSNR restored (best of ${opts.refine} steps: ${result.bestStep})`;
@@ -113,10 +114,13 @@ export function registerDownscale(program: Command, ctx: CliContext): void {
 /** The JPEG quality unless told (lr-codecs' DEFAULT_JPEG_QUALITY, not imported: that module loads lazily). */
 const DEFAULT_QUALITY = 90;
 
-/** Parses `--quality`: a whole number from 1 to 100. */
+/** The AVIF quality unless told (lr-codecs' DEFAULT_AVIF_QUALITY, not imported for the same reason). */
+const DEFAULT_AVIF_QUALITY = 60;
+
+/** Parses `--quality`: a whole number from 0 to 100 (the action refuses 0 for JPEG, whose scale starts at 1). */
 function parseQuality(value: string): number {
   const n = Number(value);
-  if (!/^\d+$/.test(value.trim()) || n < 1 || n > 100) throw new InvalidArgumentError('The quality must be a whole number from 1 to 100.');
+  if (!/^\d+$/.test(value.trim()) || n > 100) throw new InvalidArgumentError('The quality must be a whole number from 0 to 100 (jpeg: 1 to 100).');
   return n;
 }
 

@@ -26,7 +26,7 @@ interface UpscaleOptions extends TilingFlags {
 export function registerUpscale(program: Command, ctx: CliContext): void {
   const command = program
     .command('upscale')
-    .description('restore images from IRN LR images, PNG, WebP or JPEG (made by "irn downscale"), at the original size')
+    .description('restore images from IRN LR images, PNG, WebP, JPEG or AVIF (made by "irn downscale"), at the original size')
     .option(
       '-m, --model <dir>',
       'directory of the IRN model that made the LR images, or a preset name (default: weights/irn-x2, the shipped x2 preset); without it, an LR whose metadata names the preset it was made for is restored with that preset',
@@ -40,7 +40,7 @@ export function registerUpscale(program: Command, ctx: CliContext): void {
     .option('--seed <n>', 'seed of the gaussian z: the same seed gives the same image (default random)', parseSeed)
     .option('--bit-depth <bits>', 'bits per sample of the output PNGs: 8 or 16', parseBitDepth, 8);
   addTilingOptions(command)
-    .argument('<input>', 'an LR PNG, WebP or JPEG file, or a directory: every *.png, *.webp, *.jpg and *.jpeg in it')
+    .argument('<input>', 'an LR PNG, WebP, JPEG or AVIF file, or a directory: every *.png, *.webp, *.jpg, *.jpeg and *.avif in it')
     .argument('<output>', 'the restored PNG file, or a directory for the restored images (same names, as .png)')
     .action(async (input: string, output: string, opts: UpscaleOptions) => {
       const out = ctx.out();
@@ -57,8 +57,8 @@ export function registerUpscale(program: Command, ctx: CliContext): void {
       // A typed --model that does not exist fails before any file is read.
       if (opts.model != null) await modelDirectory(opts.model);
       // Restored images are PNGs: `a.webp` -> `a.png` (checkJobs refuses `a.png` beside `a.webp`).
-      const outputName = (name: string) => name.replace(/\.(webp|jpe?g)$/i, '.png');
-      const { jobs, directory } = await planJobs(input, output, { outputName, extensions: ['.png', '.webp', '.jpg', '.jpeg'] });
+      const outputName = (name: string) => name.replace(/\.(webp|jpe?g|avif)$/i, '.png');
+      const { jobs, directory } = await planJobs(input, output, { outputName, extensions: ['.png', '.webp', '.jpg', '.jpeg', '.avif'] });
       await ctx.backend();
       // TensorFlow.js loads only now (see CliContext.backend).
       const { UpscaleModels } = await import('../model-choice.js');
