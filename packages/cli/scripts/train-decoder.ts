@@ -135,7 +135,9 @@ const crops = validationCrops(val, num('val-size'), scale);
 /** A `[1, H, W, 3]` tensor in [0, 1] as an 8-bit raster, as the evaluation reads images. */
 const raster8 = (t: tf.Tensor4D): RasterImage => {
   const [, height, width] = t.shape;
-  const data = tf.tidy(() => tf.div(tf.round(tf.mul(tf.clipByValue(t, 0, 1), 255)), 255)).dataSync() as Float32Array;
+  const rounded = tf.tidy(() => tf.div(tf.round(tf.mul(tf.clipByValue(t, 0, 1), 255)), 255));
+  const data = rounded.dataSync() as Float32Array;
+  rounded.dispose();
   return { width, height, channels: 3, data };
 };
 const valPairs: { lr: tf.Tensor4D; hr: RasterImage }[] = [];
