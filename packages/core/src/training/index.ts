@@ -15,7 +15,7 @@ export {
   type JpegRateCoefficients,
   type JpegRounding,
 } from './jpeg-proxy.js';
-export { irnLoss, type IrnLossOptions, type IrnLossTerms } from './loss.js';
+export { irnLoss, lrCodecQualities, type IrnLossOptions, type IrnLossTerms, type LrCodecOption } from './loss.js';
 export { quantizeSTE } from './quantize-ste.js';
 export { Rng } from './rng.js';
 export { learningRateAt, type LrSchedule } from './schedule.js';

@@ -5,7 +5,39 @@ import { concatChannels, splitChannels } from '../layers/concat-channels.js';
 import type { IrnModel } from '../model/irn.js';
 import { seededNormal } from '../model/noise.js';
 import { bicubicDownscale } from './bicubic.js';
+import { jpegProxy, type JpegRounding } from './jpeg-proxy.js';
 import { quantizeSTE } from './quantize-ste.js';
+import { Rng } from './rng.js';
+
+/**
+ * A lossy codec between the downscaler and the upscaler in training (issue 13): plain data,
+ * so that it reaches data-parallel workers in the shard spec unchanged.
+ */
+export interface LrCodecOption {
+  /** {@link jpegProxy}: MozJPEG's JPEG as `irn downscale --format jpeg` writes it. */
+  kind: 'jpeg-proxy';
+  /**
+   * JPEG quality, or a range `[lo, hi]` from which each sample draws a whole number
+   * uniformly, seeded by the step's `zSeed` and the sample's index in the whole batch, so
+   * shards of a data-parallel batch draw what the whole batch would.
+   */
+  quality: number | [number, number];
+  /** How the proxy rounds (default `'ste'`; see {@link JpegRounding}). */
+  rounding?: JpegRounding;
+  /** Weight of the rate term, in loss units per bit per full-size pixel (default 0). */
+  lambdaRate?: number;
+}
+
+/** The quality each sample of a shard draws (see {@link LrCodecOption.quality}). */
+export function lrCodecQualities(codec: LrCodecOption, seed: number, first: number, b: number): number[] {
+  const q = codec.quality;
+  if (typeof q === 'number') return new Array<number>(b).fill(q);
+  const [lo, hi] = q;
+  if (!(Number.isInteger(lo) && Number.isInteger(hi) && lo >= 1 && hi <= 100 && lo <= hi)) {
+    throw new RangeError(`lrCodec quality range must be whole numbers 1 <= lo <= hi <= 100, got [${lo}, ${hi}]`);
+  }
+  return Array.from({ length: b }, (_, i) => lo + new Rng((seed ^ 0x2545f491) + (first + i) * 7919).int(hi - lo + 1));
+}
 
 /** Options of {@link irnLoss}; defaults are the published configuration except `zScale`. */
 export interface IrnLossOptions {
@@ -31,6 +63,11 @@ export interface IrnLossOptions {
   zSampleOffset?: number;
   /** Charbonnier epsilon. Default 1e-6. */
   eps?: number;
+  /**
+   * A lossy codec stand-in applied to the 8-bit LR before the inverse, and its rate term
+   * (see {@link LrCodecOption}). Absent: the lossless objective, unchanged.
+   */
+  lrCodec?: LrCodecOption;
 }
 
 /** The loss terms of one batch, each a scalar tensor (already weighted in `total` only). */
@@ -43,6 +80,11 @@ export interface IrnLossTerms {
   rec: tf.Scalar;
   /** sum(z^2) / B, unweighted. */
   dist: tf.Scalar;
+  /**
+   * With `lrCodec`: the codec's estimated bits per full-size pixel, averaged over the batch,
+   * unweighted (in `total` times `lrCodec.lambdaRate`).
+   */
+  rate?: tf.Scalar;
 }
 
 /**
@@ -78,9 +120,22 @@ export function irnLoss(model: IrnModel, xHr: tf.Tensor4D, options: IrnLossOptio
     } else {
       zRec = tf.zeros([b, h, w, c]);
     }
-    const { output: xHat } = model.inverse(concatChannels([quantizeSTE(y), zRec]));
+    let lr = quantizeSTE(y);
+    let rate: tf.Scalar | undefined;
+    const codec = options.lrCodec;
+    if (codec != null) {
+      if (codec.kind !== 'jpeg-proxy') throw new Error(`unknown lrCodec kind '${codec.kind as string}'`);
+      const seed = options.zSeed ?? 0;
+      const first = options.zSampleOffset ?? 0;
+      const coded = jpegProxy(lr, lrCodecQualities(codec, seed, first, b), { rounding: codec.rounding, seed, sampleOffset: first });
+      lr = coded.image;
+      rate = tf.div(tf.sum(coded.bits), b * xHr.shape[1] * xHr.shape[2]) as tf.Scalar;
+    }
+    const { output: xHat } = model.inverse(concatChannels([lr, zRec]));
     const rec = tf.div(tf.sum(tf.sqrt(tf.add(tf.square(tf.sub(xHr, xHat)), eps))), b) as tf.Scalar;
-    const total = tf.addN([tf.mul(fit, lambdaFit), tf.mul(rec, lambdaRec), tf.mul(dist, lambdaDist)]) as tf.Scalar;
-    return { total, fit, rec, dist };
+    const parts = [tf.mul(fit, lambdaFit), tf.mul(rec, lambdaRec), tf.mul(dist, lambdaDist)];
+    if (rate != null) parts.push(tf.mul(rate, codec?.lambdaRate ?? 0));
+    const total = tf.addN(parts) as tf.Scalar;
+    return rate == null ? { total, fit, rec, dist } : { total, fit, rec, dist, rate };
   });
 }

@@ -55,3 +55,31 @@ test('the latent term is the sum of squared Haar details per image, and weights 
   tf.dispose([x, t.total, t.fit, t.rec, t.dist, noisy.total, noisy.fit, noisy.rec, noisy.dist]);
   model.dispose();
 });
+
+test('lrCodec: the JPEG proxy between the LR and the inverse, a rate term, and shards that agree with the batch', () => {
+  const model = IrnModel.create({ scale: 2, blocks: 1, growth: 4, seed: 3 });
+  const x = tf.randomUniform([4, 32, 32, 3], 0, 1, 'float32', 9) as tf.Tensor4D;
+  const lrCodec = { kind: 'jpeg-proxy' as const, quality: [20, 95] as [number, number], lambdaRate: 0.5 };
+  const plain = irnLoss(model, x, { zSeed: 77 });
+  assert.equal(plain.rate, undefined, 'a rate term without lrCodec');
+  const coded = irnLoss(model, x, { zSeed: 77, lrCodec });
+  const [rate, rec, total] = [coded.rate!, coded.rec, coded.total].map((t) => t.dataSync()[0]);
+  // Noise of random pixels costs bits: well above 0.1 bpp at any quality, below 24 (raw RGB at x2 is 6).
+  assert.ok(rate > 0.1 && rate < 24, `rate ${rate} bits per full-size pixel`);
+  assert.ok(rec > plain.rec.dataSync()[0], 'the codec did not change the reconstruction');
+  const wantTotal = 4 * coded.fit.dataSync()[0] + rec + coded.dist.dataSync()[0] + 0.5 * rate;
+  assert.ok(Math.abs(total - wantTotal) < 1e-3 * wantTotal, `total ${total}, expected ${wantTotal}`);
+  // Two shards of 2 draw the qualities of samples 0-1 and 2-3 of the whole batch.
+  const [a, b] = tf.split(x, 2, 0) as tf.Tensor4D[];
+  const sa = irnLoss(model, a, { zSeed: 77, lrCodec, zSampleOffset: 0 });
+  const sb = irnLoss(model, b, { zSeed: 77, lrCodec, zSampleOffset: 2 });
+  const shardRate = (sa.rate!.dataSync()[0] + sb.rate!.dataSync()[0]) / 2;
+  assert.ok(Math.abs(shardRate - rate) < 1e-4 * rate, `shards' rate ${shardRate}, batch ${rate}`);
+  const shardRec = (sa.rec.dataSync()[0] + sb.rec.dataSync()[0]) / 2;
+  assert.ok(Math.abs(shardRec - rec) < 1e-4 * rec, `shards' rec ${shardRec}, batch ${rec}`);
+  // Another step's seed draws other qualities.
+  const other = irnLoss(model, x, { zSeed: 78, lrCodec }).rate!.dataSync()[0];
+  assert.notEqual(other, rate);
+  assert.throws(() => irnLoss(model, x, { lrCodec: { kind: 'jpeg-proxy', quality: [90, 50] } }), /quality range/);
+  model.dispose();
+});
