@@ -231,14 +231,21 @@ describe('<irn-image>', () => {
     assert(/is not a PNG, WebP, JPEG or AVIF file/.test(ev.detail.error.message), ev.detail.error.message);
   });
 
-  it('restores WebP and JPEG LRs (irn downscale --format webp|jpeg) to the size in their metadata', async () => {
+  it('restores WebP, JPEG and AVIF LRs (irn downscale --format webp|jpeg|avif) to the size in their metadata, shown at that size while restoring', async () => {
     // 12x10 LRs of a 23x19 original (test/browser/make-webp-fixtures.ts): without the metadata
     // the result would be 24x20.
     const sizes: string[] = [];
-    for (const name of ['lr-12x10.webp', 'lr-12x10.jpg']) {
+    for (const name of ['lr-12x10.webp', 'lr-12x10.jpg', 'lr-12x10.avif']) {
       const src = new URL(`./fixtures/images/${name}`, import.meta.url).href;
       const el = make({ src, alt: name });
+      // While the restore runs, the LR is shown at the final size from the file's metadata.
+      const during: string[] = [];
+      el.addEventListener('irn-progress', () => {
+        const lr = inner(el);
+        if (during.length === 0) during.push(`${lr.part.contains('lr') ? 'lr' : 'restored'} ${size(lr.width, lr.height)}`);
+      });
       const load = await next(el, 'irn-load');
+      assert(during[0] === 'lr 23x19', `${name}: while restoring: ${during[0]}`);
       await el.updateComplete;
       const img = inner(el);
       assert(load.detail.width === 23 && load.detail.height === 19, `${name}: load detail ${JSON.stringify(load.detail)}`);
@@ -246,7 +253,7 @@ describe('<irn-image>', () => {
       sizes.push(size(img.width, img.height));
       el.remove();
     }
-    assert(sizes.join() === '23x19,23x19', `displayed at ${sizes.join()}`);
+    assert(sizes.join() === '23x19,23x19,23x19', `displayed at ${sizes.join()}`);
   });
 
   it('logs each failure once with console.error, naming the image and why', async () => {

@@ -1,0 +1,91 @@
+// AVIF LR images (irn downscale --format avif) in the browser: the file our writer makes (libavif
+// through @irn/cli's encodeLr, the `irn` metadata in a uuid box appended at the end) decodes
+// natively in Chromium, the appended box changes no pixel, its metadata reaches decodeInput and
+// the Rescaler, which restores the original odd size from it. Hostile files are refused from
+// their headers, before the browser decodes them. Fixture: test/browser/make-webp-fixtures.ts.
+import { decodePng, LimitError, Rescaler } from '../../packages/core/src/browser.js';
+import { decodeInput } from '../../packages/core/src/browser/inputs.js';
+import { AvifFormatError, readAvifInfo } from '../../packages/core/src/image/avif-container.js';
+import { avifFile, box, concat } from '../../packages/core/src/testing/avif-fixtures.js';
+import { assert, assertRasterClose, rasterDiff, rejection, WASM_PATHS, WEIGHTS_URL } from './fixtures/rescaler-fixtures.js';
+
+const AVIF_URL = new URL('./fixtures/images/lr-12x10.avif', import.meta.url).href;
+const PNG_URL = new URL('./fixtures/images/lr-12x10.png', import.meta.url).href;
+const META = '{"scale":2,"width":23,"height":19}';
+/** The longest a refusal from the headers may take. */
+const MAX_MS = 1000;
+
+async function bytesOf(url: string): Promise<Uint8Array> {
+  return new Uint8Array(await (await fetch(url)).arrayBuffer());
+}
+
+/** RGBA pixels of an image file as Chromium decodes it. */
+async function nativePixels(bytes: Uint8Array): Promise<{ width: number; height: number; data: Uint8ClampedArray }> {
+  const bitmap = await createImageBitmap(new Blob([bytes as BlobPart], { type: 'image/avif' }));
+  const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+  const ctx = canvas.getContext('2d')!;
+  ctx.drawImage(bitmap, 0, 0);
+  const { width, height } = bitmap;
+  bitmap.close();
+  return { width, height, data: ctx.getImageData(0, 0, width, height).data };
+}
+
+describe('AVIF LR images in the browser', () => {
+  it('decode natively, the appended metadata box changes no pixel, and decodeInput reads the metadata', async () => {
+    const avif = await bytesOf(AVIF_URL);
+    const ours = readAvifInfo(avif);
+    assert(ours.irn != null && new TextDecoder().decode(ours.irn) === META, 'the fixture carries the metadata box');
+    // The same file without our box: the encoder's bytes (the box is the last 24 + text bytes).
+    const plain = avif.subarray(0, avif.length - 24 - ours.irn.length);
+    const withBox = await nativePixels(avif);
+    const without = await nativePixels(plain);
+    assert(withBox.width === 12 && withBox.height === 10, `native decode: ${withBox.width}x${withBox.height}`);
+    assert(withBox.data.every((v, i) => v === without.data[i]), 'the uuid box changed what Chromium decodes');
+    const fromAvif = await decodeInput(new Blob([avif as BlobPart]));
+    assert(JSON.stringify(fromAvif.lrMetadata) === META, `lrMetadata ${JSON.stringify(fromAvif.lrMetadata)}`);
+    assert(fromAvif.raster.width === 12 && fromAvif.raster.channels === 3, `decoded ${fromAvif.raster.width}, ${fromAvif.raster.channels} channels`);
+    // Lossy (quality 90, 4:4:4) but close to the PNG of the same LR.
+    const png = decodePng(await bytesOf(PNG_URL));
+    const { width, height, channels, data } = png;
+    const diff = rasterDiff(fromAvif.raster, { width, height, channels, data }, 'AVIF vs PNG');
+    assert(diff > 0 && diff < 0.2, `AVIF decoded by the browser vs PNG: max |diff| ${diff}`);
+    // A URL goes the same way (fetched, then read as a Blob).
+    assert(JSON.stringify((await decodeInput(AVIF_URL)).lrMetadata) === META, 'lrMetadata from a URL');
+  });
+
+  it('the Rescaler restores the original odd size from an AVIF LR, close to the PNG route', async () => {
+    const rescaler = await Rescaler.create({ model: 'irn-x2', weightsUrl: WEIGHTS_URL, wasmPaths: WASM_PATHS, backend: 'wasm' });
+    try {
+      const fromAvif = await rescaler.upscale(AVIF_URL, { output: 'raster' });
+      assert(fromAvif.width === 23 && fromAvif.height === 19, `restored to ${fromAvif.width}x${fromAvif.height}`);
+      const fromPng = await rescaler.upscale(PNG_URL, { output: 'raster' });
+      assertRasterClose(fromAvif.image, fromPng.image, 0.25, 'upscale of the AVIF LR vs of the PNG LR');
+      // Without its metadata the same pixels restore to LR x 2: the size really came from the box.
+      const avif = await bytesOf(AVIF_URL);
+      const plain = avif.subarray(0, avif.length - 24 - META.length);
+      const bare = await rescaler.upscale(new Blob([plain as BlobPart]), { output: 'raster' });
+      assert(bare.width === 24 && bare.height === 20, `without metadata: ${bare.width}x${bare.height}`);
+    } finally {
+      await rescaler.dispose();
+    }
+  });
+
+  it('refuses a huge ispe, a cut file and a lying box size from the headers, quickly, with one clear line', async () => {
+    const cases: Array<[string, Uint8Array, (e: Error) => boolean]> = [
+      ['a 60000 x 60000 ispe', avifFile({ width: 60000, height: 60000 }), (e) => e instanceof LimitError && /60000x60000/.test(e.message)],
+      ['a cut file', (await bytesOf(AVIF_URL)).subarray(0, 300), (e) => e instanceof AvifFormatError && /more than the \d+ left in the file/.test(e.message)],
+      [
+        'a box claiming 2^64 - 1 bytes',
+        concat(avifFile(), Uint8Array.of(0, 0, 0, 1), box('free').subarray(4, 8), new Uint8Array(8).fill(0xff)),
+        (e) => e instanceof AvifFormatError && /the "free" box at byte \d+ claims \d+ bytes/.test(e.message),
+      ],
+    ];
+    for (const [what, bytes, ok] of cases) {
+      const start = performance.now();
+      const error = await rejection(decodeInput(new Blob([bytes as BlobPart], { type: 'image/avif' })), what);
+      const ms = performance.now() - start;
+      assert(ok(error), `${what}: ${error.name}: ${error.message}`);
+      assert(!error.message.includes('\n') && ms < MAX_MS, `${what}: ${ms.toFixed(0)} ms, ${JSON.stringify(error.message)}`);
+    }
+  });
+});
