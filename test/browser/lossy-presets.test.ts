@@ -109,6 +109,24 @@ describe('lossy presets: the LR metadata picks the model', () => {
     assert(!same(byDecoder, byEncoder), 'the stand-in decoder restores like irn-x2: the test could not tell them apart');
   });
 
+  it('a decoder preset refuses to downscale: its encoder makes the LRs', async () => {
+    const decoder = await Rescaler.create({ model: 'irn-x2-jpeg', weightsUrl: WEIGHTS, backend: 'cpu' });
+    try {
+      assert(decoder.encoderPreset === 'irn-x2', `encoderPreset ${decoder.encoderPreset}`);
+      let error: unknown;
+      await decoder.downscale(pattern(8, 8)).catch((e: unknown) => (error = e));
+      assert(
+        error instanceof Error && error.message === 'irn-x2-jpeg is a lossy decoder: it restores LRs made by the preset irn-x2; downscale with a Rescaler of irn-x2',
+        String(error),
+      );
+    } finally {
+      await decoder.dispose();
+    }
+    const encoder = await Rescaler.create({ model: 'irn-x2', weightsUrl: WEIGHTS, backend: 'cpu' });
+    assert(encoder.encoderPreset === undefined, 'irn-x2 names no encoder');
+    await encoder.dispose();
+  });
+
   it('an LR naming a preset the presets lack fails with one clear line in irn-error, and the model is not swapped', async () => {
     const lr = pattern(12, 10);
     const png = encodePng(lr, { text: { irn: lrMetadataText({ scale: 2, width: 24, height: 20, model: 'irn-x2-avif' }) } });

@@ -138,6 +138,15 @@ describe('irn downscale / upscale with a lossy decoder preset', () => {
     assert.match(run.stderr, /model directory irn-x3 does not exist, and no preset has that name \(presets: .*irn-x2, irn-x2-jpeg.*irn-x4/);
   });
 
+  it('prepare with a decoder preset: the encoder makes the LR PNG, which names the decoder', async () => {
+    const run = await withPresets(['-q', 'prepare', '-m', 'irn-x2-jpeg', 'in.png', 'site']);
+    assert.equal(run.code, 0, run.stderr);
+    const lr = readPng(join(work, 'site/in.lr.png'));
+    assert.deepEqual(readLrMetadata(lr.text), { scale: 2, width: 48, height: 40, model: 'irn-x2-jpeg' });
+    const plain = readPng(join(work, 'lr.png')); // irn-x2's LR (the lossless default, above)
+    assert.deepEqual(lr.data, plain.data);
+  });
+
   it('info shows the encoder and the LR codec of a decoder preset', async () => {
     const json = await withPresets(['info', '--json', '-m', 'irn-x2-jpeg']);
     assert.equal(json.code, 0, json.stderr);

@@ -163,8 +163,21 @@ export class Rescaler extends EventTarget {
       impl = new LocalImpl(engine, runPipeline, options.fetch);
       scale = engine.scale;
     }
-    return new Rescaler(impl, scale, info, options.worker === true, options, fallbacks);
+    const rescaler = new Rescaler(impl, scale, info, options.worker === true, options, fallbacks);
+    const encoder = (artifacts.userDefinedMetadata as { irn?: { encoder?: unknown } } | undefined)?.irn?.encoder;
+    if (typeof encoder === 'string') rescaler.encoderName = encoder;
+    return rescaler;
   }
+
+  /**
+   * For a lossy decoder preset (`irn-x2-jpeg`), the preset whose forward pass makes the LRs it
+   * restores (`irn-x2`); undefined for a model that downscales too. A decoder's {@link downscale}
+   * rejects: make the LR with a rescaler of this preset.
+   */
+  get encoderPreset(): string | undefined {
+    return this.encoderName;
+  }
+  private encoderName: string | undefined = undefined;
 
   /**
    * A rescaler for restoring `lr` (the bytes of an LR file, or a Blob): with `options.model`,
@@ -231,6 +244,11 @@ export class Rescaler extends EventTarget {
    * chunk with the original size, so `upscale` restores exactly that size.
    */
   downscale<K extends OutputKind = 'imagedata'>(input: ImageInput, options: DownscaleCallOptions<K> = {}): Promise<RescaleResult<OutputTypes[K]>> {
+    if (this.encoderPreset != null) {
+      // Its forward pass was never trained to make LRs: the LR would restore badly.
+      const name = this.modelInfo.name ?? 'this model';
+      return Promise.reject(new Error(`${name} is a lossy decoder: it restores LRs made by the preset ${this.encoderPreset}; downscale with a Rescaler of ${this.encoderPreset}`));
+    }
     return this.call('downscale', input, options) as Promise<RescaleResult<OutputTypes[K]>>;
   }
 

@@ -6,7 +6,7 @@ import { runJobs } from '../batch.js';
 import type { CliContext } from '../context.js';
 import { failure, oneLine } from '../errors.js';
 import { PHOTO_EXTENSIONS, planJobs, readPhoto, readRegularFile, writeFileAtomic } from '../files.js';
-import { modelDirectory } from '../model-path.js';
+import { chooseModel } from '../model-choice.js';
 
 interface PrepareOptions {
   model?: string;
@@ -24,13 +24,13 @@ export function registerPrepare(program: Command, ctx: CliContext): void {
   program
     .command('prepare')
     .description('downscale photos for the <irn-image> web component and print an <irn-image> tag for each')
-    .option('-m, --model <dir>', 'directory of an IRN model made by "irn convert" (default: weights/irn-x2, the shipped x2 preset)')
+    .option('-m, --model <dir>', 'directory of an IRN model made by "irn convert", or a preset name (default: weights/irn-x2, the shipped x2 preset)')
     .option('--src-prefix <url>', 'URL of <out-dir> as the page sees it, put before each file name in src', '')
     .argument('<photos>', 'a PNG or JPEG photo, or a directory: every *.png, *.jpg and *.jpeg in it')
     .argument('<out-dir>', 'directory for the LR images (<name>.lr.png)')
     .action(async (input: string, outDir: string, opts: PrepareOptions) => {
       const out = ctx.out();
-      const modelDir = await modelDirectory(opts.model);
+      const choice = await chooseModel(opts.model);
       // a.png and a.PNG would both become a.lr.png: planJobs refuses such a plan.
       const planned = await planJobs(input, outDir, { outputName: (name) => `${stem(name)}.lr.png`, outputIsDirectory: true, extensions: PHOTO_EXTENSIONS });
       const jobs = planned.jobs;
@@ -39,10 +39,12 @@ export function registerPrepare(program: Command, ctx: CliContext): void {
       });
       await ctx.backend();
       // TensorFlow.js loads only now (see CliContext.backend).
-      const { loadModel } = await import('../model-dir.js');
+      const { loadDownscaleModels } = await import('../model-choice.js');
       const { downscaleImage } = await import('@irn/core');
       const { receptiveField } = await import('@irn/core');
-      const model = await loadModel(modelDir, ctx.limits());
+      // A lossy decoder preset makes its LRs with its encoder preset, as in irn downscale.
+      const models = await loadDownscaleModels(choice, ctx.limits());
+      const model = models.encoder;
       // The same LR as `irn downscale` writes: exact tiling overlap.
       const overlap = receptiveField(model.config);
       const tags = new Map<string, string>();
@@ -50,7 +52,8 @@ export function registerPrepare(program: Command, ctx: CliContext): void {
         await runJobs(out, jobs, planned.directory, { doing: 'preparing', done: 'prepared' }, async (job) => {
           const img = await readPhoto(job.input, ctx.limits());
           const lr = await downscaleImage(model, img, { overlap });
-          const text = { [LR_TEXT_KEY]: lrMetadataText({ scale: model.scale, width: img.width, height: img.height }) };
+          const meta = { scale: model.scale, width: img.width, height: img.height, ...(models.lrModel != null ? { model: models.lrModel } : {}) };
+          const text = { [LR_TEXT_KEY]: lrMetadataText(meta) };
           await writeFileAtomic(job.output, encodePng(lr, { text, effort: 'max' }));
           const alt = await altText(job.input, job.name);
           const src = joinUrl(opts.srcPrefix, basename(job.output));
@@ -58,7 +61,7 @@ export function registerPrepare(program: Command, ctx: CliContext): void {
           return `${img.width}x${img.height} -> ${lr.width}x${lr.height}`;
         });
       } finally {
-        model.dispose();
+        models.dispose();
         // In input order, also when some photos failed: the tags of those that worked.
         for (const job of jobs) {
           const tag = tags.get(job.input);
