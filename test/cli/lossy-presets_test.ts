@@ -147,6 +147,14 @@ describe('irn downscale / upscale with a lossy decoder preset', () => {
     assert.deepEqual(lr.data, plain.data);
   });
 
+  it('eval refuses a decoder preset with one line: its round trip is not what it does', async () => {
+    mkdirSync(join(work, 'evaldata'), { recursive: true });
+    copyFileSync(join(work, 'in.png'), join(work, 'evaldata/in.png'));
+    const run = await withPresets(['eval', '-m', 'irn-x2-jpeg', '--data', 'evaldata']);
+    assert.equal(failedCleanly(run, 1), null);
+    assert.match(run.stderr, /is a lossy decoder \(its LRs are made by irn-x2, stored as jpeg\); irn eval scores the lossless round trip of one model: measure it with pnpm bench:rd/);
+  });
+
   it('info shows the encoder and the LR codec of a decoder preset', async () => {
     const json = await withPresets(['info', '--json', '-m', 'irn-x2-jpeg']);
     assert.equal(json.code, 0, json.stderr);

@@ -38,7 +38,7 @@ export function registerEval(program: Command, ctx: CliContext): void {
   program
     .command('eval')
     .description("score a model on a folder of HR photos with the paper's protocol (Y-channel PSNR/SSIM, shave = scale), next to bicubic")
-    .option('-m, --model <dir>', 'directory of the IRN model (default: weights/irn-x2, the shipped x2 preset)')
+    .option('-m, --model <dir>', 'directory of the IRN model, or a preset name (default: weights/irn-x2, the shipped x2 preset)')
     .requiredOption('-d, --data <folder>', 'folder of HR PNG photos, e.g. ../shared/datasets/eval/set5')
     .addOption(new Option('--z <mode>', 'z when upscaling: zeros, or gaussian (mean over --draws draws)').choices(['zeros', 'gaussian']).default('zeros'))
     .option('--draws <n>', 'gaussian draws averaged per image (default 5, as the paper)', parsePositiveInt('--draws'))
@@ -63,6 +63,13 @@ export function registerEval(program: Command, ctx: CliContext): void {
       const { loadModel } = await import('../model-dir.js');
       const { evaluateImage, meanEvaluation } = await import('../../eval/evaluate.js');
       const model = await loadModel(modelDir, ctx.limits());
+      if (model.encoder != null) {
+        // A decoder's own forward never made an LR: a round trip through it would score nothing real.
+        model.dispose();
+        throw new CliError(
+          `${modelDir} is a lossy decoder (its LRs are made by ${model.encoder}, stored as ${model.lrCodec ?? 'a lossy format'}); irn eval scores the lossless round trip of one model: measure it with pnpm bench:rd`,
+        );
+      }
       const dataset = basename(resolve(opts.data));
       const file = opts.json ?? `irn-eval-${dataset}-x${model.scale}-${opts.z}.json`;
       // Before the work, not after it: the report must not replace a photo, a FIFO or a device.
