@@ -1,7 +1,7 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { lstat, realpath, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve, sep } from 'node:path';
-import type { IrnModel, LrSchedule, TrainImage } from '@irn/core';
+import type { IrnModel, JpegRounding, LrCodecOption, LrSchedule, TrainImage } from '@irn/core';
 import type { CliContext } from '../context.js';
 import { CliError, failure, oneLine, UsageError } from '../errors.js';
 import { modelDirectory } from '../model-path.js';
@@ -32,6 +32,10 @@ interface TrainFlags {
   seed: number;
   logEvery: number;
   workers?: number;
+  lrCodec?: 'jpeg-proxy';
+  quality?: [number, number];
+  rateWeight?: number;
+  codecRounding?: JpegRounding;
 }
 
 /** A parser for an integer >= `min`. */
@@ -52,6 +56,17 @@ function nonNegative(what: string) {
     if (value.trim() === '' || !Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`${what} must be a number >= 0, got "${value}".`);
     return n;
   };
+}
+
+/** `--quality Q` or `LO-HI`: whole JPEG qualities 1-100. */
+function parseQualityRange(value: string): [number, number] {
+  const m = /^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$/.exec(value);
+  const lo = m == null ? NaN : Number(m[1]);
+  const hi = m == null ? NaN : Number(m[2] ?? m[1]);
+  if (!(lo >= 1 && hi <= 100 && lo <= hi)) {
+    throw new InvalidArgumentError(`--quality must be a JPEG quality Q or a range LO-HI, whole numbers from 1 to 100 with LO <= HI, got "${value}".`);
+  }
+  return [lo, hi];
 }
 
 function parseRamp(value: string): [number, number] {
@@ -166,6 +181,14 @@ export function registerTrain(program: Command, ctx: CliContext): void {
     .option('--resume', 'continue exactly from the checkpoint in --ckpt (its model wins over --init and the architecture flags)')
     .option('--seed <n>', 'seed of the initial weights, the patches and z', parseSeed, 1)
     .option('--log-every <n>', 'print a progress line every n steps', integer('--log-every', 1), 10)
+    .addOption(
+      new Option('--lr-codec <kind>', "train for lossy LRs: a differentiable stand-in of the codec between downscaler and upscaler (jpeg-proxy: MozJPEG as 'irn downscale --format jpeg' writes it)").choices([
+        'jpeg-proxy',
+      ]),
+    )
+    .option('--quality <q|lo-hi>', 'with --lr-codec: the JPEG quality, or a range each sample draws a whole number from (default 50-90)', parseQualityRange)
+    .option('--rate-weight <w>', "with --lr-codec: weight of the codec's estimated bits per full-size pixel in the loss (default 0)", nonNegative('--rate-weight'))
+    .addOption(new Option('--codec-rounding <mode>', 'with --lr-codec: how the stand-in rounds DCT coefficients (default ste)').choices(['ste', 'cubic', 'noise']))
     .option('--workers <n>', 'worker threads sharing each batch with this one (default: CPU cores - 1, at most --batch - 1; 0: this thread only)', integer('--workers', 0))
     .addHelpText(
       'after',
@@ -186,6 +209,12 @@ export function registerTrain(program: Command, ctx: CliContext): void {
       if (lrMin > lr) throw new UsageError(`--lr-min ${lrMin} is above --lr ${lr}`);
       if (opts.val != null && opts.holdout != null) throw new UsageError('give either --val or --holdout, not both');
       const ckptDir = opts.ckpt ?? `${opts.out.replace(/[/\\]+$/, '')}.ckpt`;
+      if (opts.lrCodec == null && (opts.quality != null || opts.rateWeight != null || opts.codecRounding != null)) {
+        throw new UsageError('--quality, --rate-weight and --codec-rounding go with --lr-codec');
+      }
+      // Plain data: it reaches the data-parallel workers in each step's loss options.
+      const lrCodec: LrCodecOption | undefined =
+        opts.lrCodec == null ? undefined : { kind: opts.lrCodec, quality: opts.quality ?? [50, 90], rounding: opts.codecRounding ?? 'ste', lambdaRate: opts.rateWeight ?? 0 };
       // Each thread needs a sample; two threads trained at 1.76x one on a 2-core machine (bench/README.md).
       const { defaultTrainingWorkers } = await import('../../training/parallel-node.js');
       const workers = Math.min(opts.workers ?? defaultTrainingWorkers(), opts.batch - 1);
@@ -228,7 +257,7 @@ export function registerTrain(program: Command, ctx: CliContext): void {
       const ramp = opts.zRamp;
       const zScaleAt = (step: number): number =>
         ramp == null ? zTarget : zTarget * Math.min(1, Math.max(0, (step - ramp[0]) / (ramp[1] - ramp[0])));
-      const trainerOptions = { seed: opts.seed, lr: schedule, zScaleAt };
+      const trainerOptions = { seed: opts.seed, lr: schedule, zScaleAt, loss: lrCodec == null ? undefined : { lrCodec } };
       let model: IrnModel;
       let best = -Infinity;
       let bestStep = 0;
@@ -305,6 +334,9 @@ export function registerTrain(program: Command, ctx: CliContext): void {
           `model: ${origin}; x${scale}, ${model.config.blocks} blocks, growth ${model.config.growth}, ${model.countParams()} weights; ` +
             `batch ${opts.batch}, patch ${opts.patch}, steps ${totalSteps}, lr ${JSON.stringify(schedule)}, ` +
             `zScale ${zTarget}${ramp ? ` ramped over steps ${ramp.join('-')}` : ''}, backend ${tf.getBackend()}; ` +
+            (lrCodec == null
+              ? ''
+              : `LR codec ${lrCodec.kind} quality ${(lrCodec.quality as number[]).join('-')}, rounding ${lrCodec.rounding}, rate weight ${lrCodec.lambdaRate}; `) +
             `best model -> ${opts.out}, checkpoints -> ${ckptDir}`,
         );
         valTensors.push(...validationCrops(val, opts.valSize, scale));
