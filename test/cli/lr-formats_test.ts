@@ -187,6 +187,22 @@ describe('irn downscale --format avif', () => {
     assert.ok(db > 25 && Number.isFinite(db), `AVIF route vs lossless route: ${db.toFixed(1)} dB Y`);
   });
 
+  it('--refine starts from the AVIF round trip, not from the lossless LR', async () => {
+    const runs = await Promise.all([
+      irn(['downscale', '-m', 'model', '--refine', '1', COFFEE, 'refine-lossless.png'], work),
+      irn(['downscale', '-m', 'model', '--format', 'avif', '--quality', '5', '--refine', '1', COFFEE, 'refine-q5.avif'], work),
+    ]);
+    const initial = runs.map((run) => {
+      assert.equal(run.code, 0, run.stderr);
+      // The per-file report goes to stderr (stdout is for data).
+      const m = /refined: ([\d.]+) ->/.exec(run.stderr);
+      assert.ok(m != null, run.stderr);
+      return Number(m[1]);
+    });
+    // Quality 5 loses detail that the lossless LR keeps: the restore it starts from is worse.
+    assert.ok(initial[1] < initial[0] - 1, `initial PSNR: lossless ${initial[0]}, AVIF q5 ${initial[1]}`);
+  });
+
   it('names AVIF outputs in a folder .avif, keeps alpha, and upscale reads a folder of them', async () => {
     const src = join(work, 'photos-avif');
     mkdirSync(src);

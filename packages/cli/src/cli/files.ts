@@ -256,10 +256,10 @@ export async function readPhoto(path: string, limits?: Partial<Limits>): Promise
 }
 
 /**
- * Reads and decodes an LR image file, PNG, WebP or JPEG (told apart by content, not by name), and
+ * Reads and decodes an LR image file, PNG, WebP, JPEG or AVIF (told apart by content, not by name), and
  * its `irn` metadata, within `limits` as {@link readPng} does: the file's size is checked
  * before it is read, and what its headers claim (pixels, metadata) before anything is
- * decoded. The WebP and JPEG decoders load only when such a file comes. Errors say what is wrong
+ * decoded. The WebP, JPEG and AVIF decoders load only when such a file comes. Errors say what is wrong
  * with the file (callers name it).
  */
 export async function readLr(path: string, limits?: Partial<Limits>): Promise<DecodedLr> {
