@@ -69,6 +69,16 @@ describe('irn downscale / upscale with a lossy decoder preset', () => {
     assert.deepEqual(bytesOf('named.jpg'), bytesOf('lr.jpg'));
   });
 
+  it('the default decoder is the preset, not a folder of that name in the working directory', async () => {
+    const cwd = join(work, 'cwd');
+    mkdirSync(cwd, { recursive: true });
+    copyFileSync(join(work, 'in.png'), join(cwd, 'in.png'));
+    cpSync(join(presets, 'irn-x2-orphan'), join(cwd, 'irn-x2-jpeg'), { recursive: true });
+    const run = await irn(['-q', 'downscale', 'in.png', 'lr.jpg'], cwd, { IRN_WEIGHTS_DIR: presets });
+    assert.equal(run.code, 0, run.stderr);
+    assert.deepEqual(readFileSync(join(cwd, 'lr.jpg')), bytesOf('lr.jpg'));
+  });
+
   it('a lossless format keeps irn-x2 by default, and names it', async () => {
     const run = await withPresets(['-q', 'downscale', 'in.png', 'lr.png']);
     assert.equal(run.code, 0, run.stderr);

@@ -29,7 +29,9 @@ export function defaultDownscalePreset(lossyCodec: string | undefined, scale = 2
  * the preset `fallback`.
  */
 export async function chooseModel(typed: string | undefined, fallback: string = DEFAULT_MODEL): Promise<ModelChoice> {
-  const dir = await modelDirectory(typed ?? (fallback === DEFAULT_MODEL ? undefined : fallback));
+  // The fallback is a preset by name only: a folder of that name in the working directory is not it.
+  const preset = typed == null && fallback !== DEFAULT_MODEL ? findPreset(fallback) : undefined;
+  const dir = preset ?? (await modelDirectory(typed));
   return { dir, preset: presetOfDirectory(dir) };
 }
 
