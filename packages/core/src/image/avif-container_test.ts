@@ -73,6 +73,9 @@ describe('AVIF container', () => {
     assert.deepEqual(again.subarray(0, LIBAVIF_12X10.length), LIBAVIF_12X10);
     assert.equal(again.length, out.length);
     assert.deepEqual(readLrFileInfo(again).lrMetadata, { scale: 4, width: 45, height: 37 });
+    // Every field lr-metadata.ts writes rides along (the preset the LR was made for, too).
+    const named = withAvifMetadata(LIBAVIF_12X10, lrMetadataText({ ...META, model: 'irn-x2-avif' }));
+    assert.deepEqual(readLrFileInfo(named).lrMetadata, { ...META, model: 'irn-x2-avif' });
   });
 
   it('writes out the size of a last box that runs to the end of the file before appending', () => {
