@@ -59,7 +59,7 @@ export const DEFAULT_AVIF_QUALITY = 60;
 
 /**
  * libavif's speed for AVIF LRs (0 slowest, 10 fastest). Measured on Kodak LRs at x2 (384x256,
- * quality 60, 4:4:4, Node, one thread, on a busy 2-core machine): speed 6 takes 0.4-1.3 s
+ * quality 60, 4:4:4, Node, one thread, on a busy 2-core machine): speed 6 takes 0.3-1.3 s
  * per LR; speed 4 takes 2.6-10 s for the same bytes and +0.2-0.4 dB restored Y-PSNR; speed 8
  * takes 0.1-0.4 s for 2-6 % fewer bytes and -0.2-0.6 dB. 6 (jsquash's default) keeps a
  * folder of photos at about a second each.
