@@ -1,6 +1,6 @@
 // Restore time in the browser by LR format (issue 13: "restoring a lossy LR in the browser is
 // no slower than restoring today's PNG"): one photo's LR written by the built CLI as PNG,
-// lossless WebP and JPEG (quality 90), each restored by <irn-image> from the element's
+// lossless WebP, JPEG (quality 90) and AVIF (quality 60), each restored by <irn-image> from the element's
 // one-file bundle (wasm, page thread) in headless Debian Chromium, a fresh page per run;
 // prints the element's own timings (model load, restore) per format, median of --reps.
 //   node --import tsx bench/lr-restore.ts [--photo samples/astronaut.png] [--reps 3]
@@ -19,7 +19,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const { values: args } = parseArgs({ options: { photo: { type: 'string', default: 'samples/astronaut.png' }, reps: { type: 'string', default: '3' } } });
 const reps = Number(args.reps);
 const site = mkdtempSync(join(tmpdir(), 'irn-lr-restore-'));
-const types: Record<string, string> = { '.js': 'text/javascript', '.wasm': 'application/wasm', '.json': 'application/json', '.html': 'text/html', '.png': 'image/png', '.webp': 'image/webp', '.jpg': 'image/jpeg', '.bin': 'application/octet-stream' };
+const types: Record<string, string> = { '.js': 'text/javascript', '.wasm': 'application/wasm', '.json': 'application/json', '.html': 'text/html', '.png': 'image/png', '.webp': 'image/webp', '.jpg': 'image/jpeg', '.avif': 'image/avif', '.bin': 'application/octet-stream' };
 const server = createServer((req, res) => {
   const path = join(site, decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname));
   if (!path.startsWith(site)) return void res.writeHead(403).end();
@@ -38,6 +38,7 @@ try {
     { name: 'PNG (lossless)', file: 'lr.png', flags: [] as string[] },
     { name: 'WebP (lossless)', file: 'lr.webp', flags: ['--effort', 'fast'] },
     { name: 'JPEG q90', file: 'lr.jpg', flags: ['--quality', '90'] },
+    { name: 'AVIF q60', file: 'lr.avif', flags: ['--quality', '60'] },
   ];
   for (const f of formats) execFileSync(process.execPath, [cli, '-q', 'downscale', ...f.flags, join(root, args.photo), join(site, f.file)]);
   await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
