@@ -5,6 +5,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
+import { useNodeBackend } from '../backend/node-backend.js';
 import { decodePng } from '../image/png.js';
 import { imresize } from '../image/imresize.js';
 import { blockDct, blockIdct, dctMatrix, jpegProxy, mozjpegQuantTable, mozjpegSubsampling, type JpegRounding } from './jpeg-proxy.js';
@@ -157,3 +158,30 @@ for (const rounding of ['ste', 'cubic', 'noise'] as JpegRounding[]) {
     tf.dispose([gRate, stepped, target, x]);
   });
 }
+
+test('on wasm (no Conv2DBackprop kernels there) the same image, bits and gradients as on cpu', async () => {
+  // Qualities that take each chroma subsampling; 37x45 pads to 48x48.
+  const qs = [40, 85, 95];
+  const runOn = async (backend: 'cpu' | 'wasm') => {
+    await useNodeBackend(backend);
+    return tf.tidy(() => {
+      const x = tf.tile(tf.slice(astronautLr(), [0, 20, 30, 0], [1, 37, 45, 3]), [3, 1, 1, 1]) as tf.Tensor4D;
+      const p = jpegProxy(x, qs);
+      const gImage = tf.grad((v: tf.Tensor) => tf.sum(tf.square(jpegProxy(v as tf.Tensor4D, qs, { rounding: 'cubic' }).image)))(x);
+      const gRate = tf.grad((v: tf.Tensor) => tf.sum(jpegProxy(v as tf.Tensor4D, qs).bits))(x);
+      return [p.image, p.bits, gImage, gRate].map((t) => Array.from(t.dataSync()));
+    });
+  };
+  const want = await runOn('cpu');
+  const got = await runOn('wasm');
+  await useNodeBackend('cpu');
+  ['image', 'bits', 'dImage', 'dRate'].forEach((name, k) => {
+    let d = 0;
+    let n = 0;
+    want[k].forEach((v, i) => {
+      d += (got[k][i] - v) ** 2;
+      n += v ** 2;
+    });
+    assert.ok(n > 0 && Math.sqrt(d / n) < 2e-3, `${name}: relative difference ${Math.sqrt(d / n)} between wasm and cpu`);
+  });
+});
