@@ -30,7 +30,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { decodePng, downscaleImage, encodePng, imresize, IrnModel, psnrY, ssimY, upscaleImage, type RasterImage } from '@irn/core';
 import { bytesHash, legacyKey, modelHash, RdCache, settingsKey } from './rd/cache.js';
-import { CODEC_SETTINGS, decode, encode, type LossyCodec, type Rgba } from './rd/codecs.js';
+import { CODEC_SETTINGS, decode, encode, IRN_LR_SETTINGS, type LossyCodec, type Rgba } from './rd/codecs.js';
 import { loadEsrganSlim, type EsrganSlim } from './rd/esrgan.js';
 import { modCropRgb, toRaster, toRgba } from './rd/images.js';
 import { encoderCheck, encoderOf, LOSSY, lrCodecOf, methodKey, methodsFor, onlyMatcher, parseDecoders, type Decoder, type Method } from './rd/methods.js';
@@ -117,7 +117,7 @@ const hashes = new Map<string, string>();
 const hashOf = (dir: string) => hashes.get(dir) ?? (hashes.set(dir, modelHash(dir)), hashes.get(dir)!);
 const decoderDir = (s: 2 | 4, name: string) => decoders[s].find((d) => d.name === name)!.dir;
 const keyOf = (m: Method, s: 2 | 4): string =>
-  methodKey(m, s, { sweeps: { photo: SWEEPS.photo, lr: SWEEPS.lr[s] }, codecSettings: CODEC_SETTINGS, versions: VERSIONS, model: hashOf(modelDir[s]), decoder: (name) => hashOf(decoderDir(s, name)) }, settingsKey);
+  methodKey(m, s, { sweeps: { photo: SWEEPS.photo, lr: SWEEPS.lr[s] }, codecSettings: CODEC_SETTINGS, irnLrSettings: IRN_LR_SETTINGS, versions: VERSIONS, model: hashOf(modelDir[s]), decoder: (name) => hashOf(decoderDir(s, name)) }, settingsKey);
 
 const methods: Record<2 | 4, Method[]> = { 2: methodsFor(decoders[2]), 4: methodsFor(decoders[4]) };
 const LABELS: Record<string, string> = Object.fromEntries([...methods[2], ...methods[4]].map((m) => [m.id, m.label]));
@@ -264,7 +264,7 @@ class Job {
   private lrEncoded(src: 'bicubic' | 'irn', codec: LossyCodec, q: number): Promise<{ bytes: number; dec: Rgba }> {
     return this.once(`enc ${src}/${codec}/${q}`, async () => {
       const lr = await (src === 'bicubic' ? this.lrBicubic() : this.irnLr());
-      const bytes = await timed(`encode ${codec} LR`, () => encode(lr, { codec, quality: q }));
+      const bytes = await timed(`encode ${codec} LR`, () => encode(lr, { codec, quality: q, irnLr: src === 'irn' }));
       const dec = await timed(`decode ${codec} LR`, () => decode(bytes, codec, this.w / this.scale, this.h / this.scale));
       return { bytes: bytes.length, dec };
     });
@@ -573,6 +573,7 @@ for (const s of scales) {
         photos: imgs.length,
         sweeps: { photo: SWEEPS.photo, lr: SWEEPS.lr[s] },
         codecSettings: CODEC_SETTINGS,
+        irnLrSettings: IRN_LR_SETTINGS,
         model: modelDir[s],
         decoders: decoders[s].map((d, k) => ({ ...d, check: encoderLines[s][k] })),
         labels: Object.fromEntries(complete.map((m) => [m.id, m.label])),

@@ -17,7 +17,8 @@ export interface Rgba {
 export type LossyCodec = 'jpeg' | 'webp' | 'avif';
 
 /** Every encoding the benchmark writes: the lossy codecs at a quality, and two lossless ones. */
-export type Encoding = { codec: LossyCodec; quality: number } | { codec: 'webp-lossless' };
+/** An encoding; `irnLr` marks an IRN LR, which some codecs code differently ({@link IRN_LR_SETTINGS}). */
+export type Encoding = { codec: LossyCodec; quality: number; irnLr?: boolean } | { codec: 'webp-lossless' };
 
 type Encode = (image: Rgba, options: Record<string, unknown>) => Promise<ArrayBuffer>;
 type Decode = (buffer: ArrayBuffer) => Promise<Rgba>;
@@ -61,11 +62,23 @@ export const CODEC_SETTINGS = {
   'webp-lossless': { lossless: 1, method: 6, quality: 100, exact: 1 },
 } as const;
 
+/**
+ * What IRN's LRs are coded with instead of {@link CODEC_SETTINGS}, as `irn downscale` writes
+ * them (@irn/cli lr-codecs.ts): AVIF 4:4:4, because IRN hides the detail it restores in the
+ * LR's colour channels and 4:2:0 throws half of it away (kodim01 x2, shipped model: AVIF
+ * 4:2:0 q75 restores to 27.29 dB at 0.63 bpp, 4:4:4 q60 to 29.27 dB at 0.58 bpp). Kept apart
+ * from CODEC_SETTINGS so that the other methods' cache keys do not change.
+ */
+export const IRN_LR_SETTINGS: Partial<Record<LossyCodec, Record<string, unknown>>> = { avif: { speed: 6, subsample: 3 } };
+
 /** Encodes `image` as `enc` says; the file's bytes. */
 export async function encode(image: Rgba, enc: Encoding): Promise<Uint8Array> {
   const codec = enc.codec === 'webp-lossless' ? 'webp' : enc.codec;
   const fn = (await load(codec, 'encode')) as Encode;
-  const options = enc.codec === 'webp-lossless' ? { ...CODEC_SETTINGS['webp-lossless'] } : { ...CODEC_SETTINGS[enc.codec], quality: enc.quality };
+  const options =
+    enc.codec === 'webp-lossless'
+      ? { ...CODEC_SETTINGS['webp-lossless'] }
+      : { ...((enc.irnLr === true ? IRN_LR_SETTINGS[enc.codec] : undefined) ?? CODEC_SETTINGS[enc.codec]), quality: enc.quality };
   // The encoders read the buffer from offset 0: hand them a tight copy.
   const data = new Uint8ClampedArray(image.data);
   return new Uint8Array(await fn({ width: image.width, height: image.height, data }, options));

@@ -141,6 +141,8 @@ export interface KeyContext {
   sweeps: { photo: Record<Lossy, readonly number[]>; lr: Record<Lossy, readonly number[]> };
   /** Each encoding's settings (codecs.ts's CODEC_SETTINGS). */
   codecSettings: Record<Lossy | 'webp-lossless', unknown>;
+  /** Settings that IRN's LRs are coded with instead, per codec (codecs.ts's IRN_LR_SETTINGS). */
+  irnLrSettings?: Partial<Record<Lossy, unknown>>;
   /** Pinned package versions: the codecs' and esrgan-slim's. */
   versions: Record<Lossy | 'esrgan', string | undefined>;
   /** modelHash of --model-xN. */
@@ -158,6 +160,8 @@ export interface KeyContext {
 export function methodKey(m: Method, scale: number, k: KeyContext, hash: (settings: unknown) => string): string {
   const c = m.codec as Lossy;
   const codec = (x: Lossy | 'webp-lossless') => ({ codec: x, settings: k.codecSettings[x], version: k.versions[x === 'webp-lossless' ? 'webp' : x] });
+  // Only where IRN's LRs are coded differently, so that the keys of the others stay as they were.
+  const irnLr = (x: Lossy) => (k.irnLrSettings?.[x] != null ? { irnLrSettings: k.irnLrSettings[x] } : {});
   switch (m.family) {
     case 'photo':
       return hash({ method: m.id, sweep: k.sweeps.photo[c], ...codec(c) });
@@ -168,10 +172,10 @@ export function methodKey(m: Method, scale: number, k: KeyContext, hash: (settin
     case 'check':
       return hash({ method: m.id, scale, esrgan: k.versions.esrgan });
     case 'irn':
-      return hash({ method: m.id, scale, sweep: k.sweeps.lr[c], ...codec(c), model: k.model });
+      return hash({ method: m.id, scale, sweep: k.sweeps.lr[c], ...codec(c), ...irnLr(c), model: k.model });
     case 'irn-lossless':
       return hash({ method: m.id, scale, model: k.model, ...(m.codec === 'png' ? { png: 'max' } : codec('webp-lossless')) });
     case 'decoder':
-      return hash({ method: `irn-${c}+decoder`, scale, sweep: k.sweeps.lr[c], ...codec(c), model: k.model, decoder: k.decoder(m.decoder!) });
+      return hash({ method: `irn-${c}+decoder`, scale, sweep: k.sweeps.lr[c], ...codec(c), ...irnLr(c), model: k.model, decoder: k.decoder(m.decoder!) });
   }
 }

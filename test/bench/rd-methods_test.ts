@@ -100,4 +100,8 @@ test('methodKey: a method keys on its own settings and models; decoders change n
   assert.notEqual(jpegSweep.get('photo-jpeg'), plain.get('photo-jpeg'));
   assert.equal(jpegSweep.get('photo-webp'), plain.get('photo-webp'));
   assert.equal(jpegSweep.get('irn-jpeg'), plain.get('irn-jpeg'), 'the LR sweep did not change');
+  // IRN's LRs in AVIF coded 4:4:4 (IRN_LR_SETTINGS): the IRN and decoder AVIF curves get new
+  // keys, the bicubic thumbnail's AVIF curves and every other curve keep theirs.
+  const lr444 = keys(methodsFor([{ name: 'a', dir: '/a' }]), ctx({ irnLrSettings: { avif: { speed: 6, subsample: 3 } } }));
+  for (const [id, key] of withDec) assert.equal(lr444.get(id) !== key, id === 'irn-avif' || id === 'irn-avif+a', id);
 });
