@@ -1,7 +1,8 @@
 // Calibration of core's differentiable JPEG stand-in (training/jpeg-proxy.ts) against the real
 // codec, MozJPEG through @jsquash/jpeg at its defaults (what `irn downscale --format jpeg`
 // writes): for every photo (downscaled x2 by core's imresize to LR size, 8-bit) and quality,
-// the real file's bytes against the proxy's features; fits the rate proxy's coefficients by
+// the real file's bytes against the proxy's features (the whole LR and two centre crops, 1/4
+// of it and 64x64); fits the rate proxy's coefficients by
 // non-negative least squares, and prints them, Pearson's r and the mean relative error of the
 // fitted bits, and the PSNR between the proxy's decoded image and MozJPEG's (RGB, 8-bit).
 //
@@ -17,7 +18,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { decodePng, imresize } from '@irn/core';
+import { decodePng, imresize, type RasterImage } from '@irn/core';
 import { decodeLr, encodeLr } from '../packages/cli/src/image/lr-codecs.js';
 import { modCropRgb } from './rd/images.js';
 import {
@@ -43,6 +44,8 @@ await tf.ready();
 
 interface Row {
   photo: string;
+  /** The whole LR, not a crop. */
+  whole: boolean;
   quality: number;
   bytes: number;
   features: number[];
@@ -55,28 +58,42 @@ const psnr = (a: ArrayLike<number>, b: ArrayLike<number>) => {
   return 10 * Math.log10(a.length / se);
 };
 
+/** The centre `w` x `h` of an RGB raster. */
+function crop(img: RasterImage, w: number, h: number): RasterImage {
+  const left = Math.floor((img.width - w) / 2);
+  const top = Math.floor((img.height - h) / 2);
+  const data = new Float32Array(w * h * 3);
+  for (let y = 0; y < h; y++) data.set(img.data.subarray(((top + y) * img.width + left) * 3, ((top + y) * img.width + left + w) * 3), y * w * 3);
+  return { width: w, height: h, channels: 3, data };
+}
+
 const files = readdirSync(dataDir).filter((f) => f.toLowerCase().endsWith('.png')).sort().slice(0, first);
 const rows: Row[] = [];
 for (const file of files) {
   const png = decodePng(readFileSync(join(dataDir, file)));
   const hr = modCropRgb({ width: png.width, height: png.height, channels: png.channels, data: png.data }, 2);
   const lr = imresize(hr, hr.width / 2, hr.height / 2);
-  const lr8 = { ...lr, data: Float32Array.from(lr.data, (v) => Math.round(Math.min(1, Math.max(0, v)) * 255) / 255) };
-  const x = tf.tensor4d(lr8.data, [1, lr.height, lr.width, 3]);
-  for (const quality of QUALITIES) {
-    const jpeg = await encodeLr(lr8, { format: 'jpeg', quality });
-    const real = (await decodeLr(jpeg)).image.data;
-    const psnrs: number[] = [];
-    let features: number[] = [];
-    deadZones.forEach((deadZone, k) => {
-      const p = jpegProxy(x, quality, { deadZone });
-      psnrs.push(psnr(p.image.dataSync(), real));
-      if (k === 0) features = Array.from(p.features.dataSync());
-      tf.dispose([p.image, p.bits, p.features]);
-    });
-    rows.push({ photo: file, quality, bytes: jpeg.length, features, psnr: psnrs });
+  const full = { ...lr, data: Float32Array.from(lr.data, (v) => Math.round(Math.min(1, Math.max(0, v)) * 255) / 255) };
+  // The whole LR and two centre crops: files of three sizes, so that the fit can tell the
+  // per-file cost (headers, tables) from the per-block one.
+  for (const [cw, ch] of [[full.width, full.height], [Math.round(full.width / 2), Math.round(full.height / 2)], [64, 64]]) {
+    const lr8 = crop(full, cw, ch);
+    const x = tf.tensor4d(lr8.data, [1, lr8.height, lr8.width, 3]);
+    for (const quality of QUALITIES) {
+      const jpeg = await encodeLr(lr8, { format: 'jpeg', quality });
+      const real = (await decodeLr(jpeg)).image.data;
+      const psnrs: number[] = [];
+      let features: number[] = [];
+      deadZones.forEach((deadZone, k) => {
+        const p = jpegProxy(x, quality, { deadZone });
+        psnrs.push(psnr(p.image.dataSync(), real));
+        if (k === 0) features = Array.from(p.features.dataSync());
+        tf.dispose([p.image, p.bits, p.features]);
+      });
+      rows.push({ photo: `${file} ${cw}x${ch}`, whole: cw === full.width, quality, bytes: jpeg.length, features, psnr: psnrs });
+    }
+    x.dispose();
   }
-  x.dispose();
   process.stderr.write(`${file} `);
 }
 process.stderr.write('\n');
@@ -148,9 +165,9 @@ rows.forEach((r, i) => {
   const pb = fit.p[i] / 8;
   console.log([r.photo, r.quality, r.bytes, pb.toFixed(0), `${(((pb - r.bytes) / r.bytes) * 100).toFixed(1)}%`, ...r.psnr.map((v) => v.toFixed(2))].join('\t'));
 });
-console.log('\nmean PSNR (dB) between the proxy\'s decoded image and MozJPEG\'s, by quality:');
+console.log('\nmean PSNR (dB) between the proxy\'s decoded image and MozJPEG\'s, by quality (whole LRs):');
 for (const q of QUALITIES) {
-  const sel = rows.filter((r) => r.quality === q);
+  const sel = rows.filter((r) => r.quality === q && r.whole);
   console.log(`  q${q}\t${deadZones.map((d, k) => `dz ${d}: ${(sel.reduce((s, r) => s + r.psnr[k], 0) / sel.length).toFixed(2)}`).join('\t')}`);
 }
 console.log(`\nfitted rate coefficients (bits): ${JSON.stringify(fitted)}`);

@@ -79,9 +79,10 @@ test('the proxy decodes close to MozJPEG on a real photo at q50 and q90', async 
   x.dispose();
 });
 
-test("the rate proxy ranks qualities as MozJPEG's file sizes do, within 25 %", async () => {
+test("the rate proxy ranks qualities as MozJPEG's file sizes do, within 10 %", async () => {
   const lr = astronautLr();
   const x = tf.tensor4d(lr.data, [1, lr.height, lr.width, 3]);
+  // Measured: 4.1 % over at q20, within 1 % at q50-90, 3.4 % under at q98.
   const qs = [20, 35, 50, 65, 75, 85, 92, 98];
   const real: number[] = [];
   const proxy: number[] = [];
@@ -94,7 +95,7 @@ test("the rate proxy ranks qualities as MozJPEG's file sizes do, within 25 %", a
   }
   for (let i = 0; i < qs.length; i++) {
     const rel = Math.abs(proxy[i] - real[i]) / real[i];
-    assert.ok(rel < 0.25, `q${qs[i]}: proxy ${Math.round(proxy[i])} bits, real ${real[i]} (${(rel * 100).toFixed(1)} % off)`);
+    assert.ok(rel < 0.1, `q${qs[i]}: proxy ${Math.round(proxy[i])} bits, real ${real[i]} (${(rel * 100).toFixed(1)} % off)`);
   }
   x.dispose();
 });

@@ -5,7 +5,7 @@ import { concatChannels, splitChannels } from '../layers/concat-channels.js';
 import type { IrnModel } from '../model/irn.js';
 import { seededNormal } from '../model/noise.js';
 import { bicubicDownscale } from './bicubic.js';
-import { jpegProxy, type JpegRounding } from './jpeg-proxy.js';
+import { jpegProxy, MOZJPEG_RATE, type JpegRounding } from './jpeg-proxy.js';
 import { quantizeSTE } from './quantize-ste.js';
 import { Rng } from './rng.js';
 
@@ -82,7 +82,8 @@ export interface IrnLossTerms {
   dist: tf.Scalar;
   /**
    * With `lrCodec`: the codec's estimated bits per full-size pixel, averaged over the batch,
-   * unweighted (in `total` times `lrCodec.lambdaRate`).
+   * without the per-file constant of the rate proxy (a patch is not a file), unweighted (in
+   * `total` times `lrCodec.lambdaRate`).
    */
   rate?: tf.Scalar;
 }
@@ -129,7 +130,9 @@ export function irnLoss(model: IrnModel, xHr: tf.Tensor4D, options: IrnLossOptio
       const first = options.zSampleOffset ?? 0;
       const coded = jpegProxy(lr, lrCodecQualities(codec, seed, first, b), { rounding: codec.rounding, seed, sampleOffset: first });
       lr = coded.image;
-      rate = tf.div(tf.sum(coded.bits), b * xHr.shape[1] * xHr.shape[2]) as tf.Scalar;
+      // Without the per-file constant (headers and tables): a patch is not a file, and a
+      // constant has no gradient anyway.
+      rate = tf.div(tf.sub(tf.sum(coded.bits), b * MOZJPEG_RATE.file), b * xHr.shape[1] * xHr.shape[2]) as tf.Scalar;
     }
     const { output: xHat } = model.inverse(concatChannels([lr, zRec]));
     const rec = tf.div(tf.sum(tf.sqrt(tf.add(tf.square(tf.sub(xHr, xHat)), eps))), b) as tf.Scalar;
