@@ -6,10 +6,11 @@
 // non-negative least squares, and prints them, Pearson's r and the mean relative error of the
 // fitted bits, and the PSNR between the proxy's decoded image and MozJPEG's (RGB, 8-bit).
 //
-//   node --import tsx bench/jpeg-proxy.ts [folder] [--first N] [--dead-zone D[,D...]]
+//   node --import tsx bench/jpeg-proxy.ts [folder] [--first N] [--skip K] [--dead-zone D[,D...]]
 //
 // folder: PNG photos, default $IRN_EVAL_DATA or ../shared/datasets/eval/kodak24; --first 6 by
-// default (keep runs small). --dead-zone: the dead zones whose decoded-image PSNR to compare
+// default (keep runs small), after skipping the first K (default 0: --skip 6 checks the
+// shipped coefficients on photos they were not fitted on). --dead-zone: the dead zones whose decoded-image PSNR to compare
 // (the fit uses the first); default core's MOZJPEG_DEAD_ZONE. Uses @irn/cli's built codecs
 // (@irn/core built: pnpm build) and tfjs's cpu backend.
 import * as tf from '@tensorflow/tfjs-core';
@@ -32,7 +33,7 @@ import {
 const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const { values: args, positionals } = parseArgs({
   allowPositionals: true,
-  options: { first: { type: 'string', default: '6' }, 'dead-zone': { type: 'string' } },
+  options: { first: { type: 'string', default: '6' }, skip: { type: 'string', default: '0' }, 'dead-zone': { type: 'string' } },
 });
 const dataDir = positionals[0] ?? process.env.IRN_EVAL_DATA ?? join(root, '..', 'shared', 'datasets', 'eval', 'kodak24');
 const first = Number(args.first);
@@ -67,7 +68,7 @@ function crop(img: RasterImage, w: number, h: number): RasterImage {
   return { width: w, height: h, channels: 3, data };
 }
 
-const files = readdirSync(dataDir).filter((f) => f.toLowerCase().endsWith('.png')).sort().slice(0, first);
+const files = readdirSync(dataDir).filter((f) => f.toLowerCase().endsWith('.png')).sort().slice(Number(args.skip), Number(args.skip) + first);
 const rows: Row[] = [];
 for (const file of files) {
   const png = decodePng(readFileSync(join(dataDir, file)));
