@@ -350,6 +350,9 @@ for (const [i, file] of files.entries()) {
       if (!(args.fresh && wanted)) {
         const hit = cache.get<Measurement[] | ImageResult['check']>(name, photoHash, s, m.id, key, (old) => {
           if (m.family === 'check') return (old.check as ImageResult['check']) ?? null;
+          // The first-version files coded IRN's LRs with CODEC_SETTINGS; where IRN_LR_SETTINGS
+          // differs (AVIF 4:4:4 since), their numbers are of another encoding.
+          if ((m.family === 'irn' || m.family === 'decoder') && IRN_LR_SETTINGS[m.codec as LossyCodec] != null) return null;
           const pts = (old.points as Measurement[]).filter((p) => p.method === m.id);
           return pts.length > 0 ? pts : null;
         });
