@@ -2,7 +2,7 @@
 // rate term (issue 13, item 4), in one thread and data-parallel.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { IMAGES, failedCleanly, irn } from './helpers.js';
@@ -35,6 +35,10 @@ describe('irn train --lr-codec', () => {
     assert.equal(coded.code, 0, coded.stderr);
     assert.match(coded.stderr, /LR codec jpeg-proxy quality 30-90, rounding ste, rate weight 0\.5; /);
     assert.doesNotMatch(plain.stderr, /LR codec/);
+    // The saved model says which LRs it restores.
+    const saved = async (name: string) => JSON.parse(await readFile(join(dir, name, 'model.json'), 'utf8')).userDefinedMetadata?.irn;
+    assert.equal((await saved('coded'))?.lrCodec, 'jpeg');
+    assert.equal((await saved('plain'))?.lrCodec, undefined);
     // Same weights and batch at step 1: the codec's error and the rate term make the loss larger.
     const [lp, lc] = [stepLoss(plain.stderr, 1), stepLoss(coded.stderr, 1)];
     assert.ok(lc > lp + 0.1, `step 1 loss ${lc} with the codec, ${lp} without`);

@@ -289,6 +289,9 @@ export function registerTrain(program: Command, ctx: CliContext): void {
         origin = 'a new model (the Haar transform)';
       }
       const scale = model.config.scale;
+      // The model saved declares the LR codec it was trained to restore (model.json's
+      // lrCodec), which is what irn upscale, Rescaler and <irn-image> go by.
+      if (lrCodec != null) model.lrCodec = 'jpeg';
       const valTensors: import('@tensorflow/tfjs-core').Tensor4D[] = [];
       try {
         if (opts.patch % scale !== 0) throw new UsageError(`--patch ${opts.patch} is not a multiple of the model's scale ${scale}`);
