@@ -35,6 +35,11 @@ describe('irn train --lr-codec', () => {
     assert.equal(coded.code, 0, coded.stderr);
     assert.match(coded.stderr, /LR codec jpeg-proxy quality 30-90, rounding ste, rate weight 0\.5; /);
     assert.doesNotMatch(plain.stderr, /LR codec/);
+    // Validation restores from real JPEG files: at step 0 (the same Haar transform in both
+    // runs) well below the lossless round trip.
+    assert.match(coded.stderr, /^validation through MozJPEG \(irn downscale --format jpeg\) at quality 30, 60, 90, mean PSNR-Y$/m);
+    const val0 = (stderr: string) => Number(/^step 0 val PSNR-Y (\d+\.\d+) dB/m.exec(stderr)?.[1]);
+    assert.ok(val0(coded.stderr) < val0(plain.stderr) - 1, `step 0 val PSNR-Y ${val0(coded.stderr)} through JPEG, ${val0(plain.stderr)} lossless`);
     // The saved model says which LRs it restores.
     const saved = async (name: string) => JSON.parse(await readFile(join(dir, name, 'model.json'), 'utf8')).userDefinedMetadata?.irn;
     assert.equal((await saved('coded'))?.lrCodec, 'jpeg');

@@ -1,7 +1,8 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { lstat, realpath, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve, sep } from 'node:path';
-import type { IrnModel, JpegRounding, LrCodecOption, LrSchedule, TrainImage } from '@irn/core';
+import type { Tensor4D } from '@tensorflow/tfjs-core';
+import type { IrnModel, JpegRounding, LrCodecOption, LrSchedule, RasterImage, TrainImage } from '@irn/core';
 import type { CliContext } from '../context.js';
 import { CliError, failure, oneLine, UsageError } from '../errors.js';
 import { modelDirectory } from '../model-path.js';
@@ -36,6 +37,43 @@ interface TrainFlags {
   quality?: [number, number];
   rateWeight?: number;
   codecRounding?: JpegRounding;
+}
+
+/** The qualities a model trained with `codec` is validated at: the ends and the middle of its range. */
+function codecValQualities(codec: LrCodecOption): number[] {
+  const [lo, hi] = typeof codec.quality === 'number' ? [codec.quality, codec.quality] : codec.quality;
+  return [...new Set([lo, Math.round((lo + hi) / 2), hi])];
+}
+
+/**
+ * Mean PSNR-Y (shave = scale, z = 0, 8-bit result) of `model` restoring each validation crop
+ * from its LR written as a real JPEG (MozJPEG, as irn downscale writes it) at each quality.
+ */
+async function codecValidationPsnr(model: IrnModel, crops: readonly Tensor4D[], qualities: readonly number[]): Promise<number> {
+  const tf = await import('@tensorflow/tfjs-core');
+  const { psnrY } = await import('@irn/core');
+  const { decodeLr, encodeLr } = await import('../../image/lr-codecs.js');
+  const raster8 = (t: Tensor4D): RasterImage => {
+    const [, height, width] = t.shape;
+    const data = tf.tidy(() => tf.div(tf.round(tf.mul(tf.clipByValue(t, 0, 1), 255)), 255).dataSync() as Float32Array);
+    return { width, height, channels: 3, data };
+  };
+  let sum = 0;
+  let n = 0;
+  for (const hr of crops) {
+    const lrT = model.downscale(hr);
+    const lr = raster8(lrT);
+    lrT.dispose();
+    const ref = raster8(hr);
+    for (const quality of qualities) {
+      const { image } = await decodeLr(await encodeLr(lr, { format: 'jpeg', quality }));
+      const up = tf.tidy(() => model.upscale(tf.tensor4d(image.data, [1, image.height, image.width, image.channels]), { z: 'zeros' }));
+      sum += psnrY(raster8(up), ref, { shave: model.scale });
+      up.dispose();
+      n++;
+    }
+  }
+  return sum / n;
 }
 
 /** A parser for an integer >= `min`. */
@@ -343,6 +381,7 @@ export function registerTrain(program: Command, ctx: CliContext): void {
             `best model -> ${opts.out}, checkpoints -> ${ckptDir}`,
         );
         valTensors.push(...validationCrops(val, opts.valSize, scale));
+        if (lrCodec != null) out.status(`validation through MozJPEG (irn downscale --format jpeg) at quality ${codecValQualities(lrCodec).join(', ')}, mean PSNR-Y`);
         const result = await runTraining({
           trainer,
           train,
@@ -366,6 +405,8 @@ export function registerTrain(program: Command, ctx: CliContext): void {
           saveInitial: fineTune,
           log: (line) => out.status(line),
           workers,
+          // A lossy model is chosen by what it restores from real JPEG files.
+          validate: lrCodec == null ? undefined : () => codecValidationPsnr(model, valTensors, codecValQualities(lrCodec)),
         }).catch((e: unknown) => {
           throw e instanceof CliError ? e : failure(oneLine(e), e);
         });
