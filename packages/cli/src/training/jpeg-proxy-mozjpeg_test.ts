@@ -6,7 +6,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { decodePng, imresize, type RasterImage } from '@irn/core';
+import { decodePng, imresize, IrnModel, IrnTrainer, samplePatches, type RasterImage } from '@irn/core';
 import { jpegProxy, mozjpegQuantTable, mozjpegSubsampling } from '../../../core/src/training/jpeg-proxy.js';
 import { decodeLr, encodeLr } from '../image/lr-codecs.js';
 
@@ -98,4 +98,39 @@ test("the rate proxy ranks qualities as MozJPEG's file sizes do, within 10 %", a
     assert.ok(rel < 0.1, `q${qs[i]}: proxy ${Math.round(proxy[i])} bits, real ${real[i]} (${(rel * 100).toFixed(1)} % off)`);
   }
   x.dispose();
+});
+
+test('training against the rate proxy makes the real MozJPEG file of the LR smaller', async () => {
+  const png = decodePng(readFileSync(new URL('../../../../samples/astronaut.png', import.meta.url)));
+  const photo = tf.tensor4d(png.data, [1, png.height, png.width, 3]);
+  const images = [{ width: png.width, height: png.height, data: Uint8Array.from(png.data, (v) => Math.round(v * 255)), name: 'astronaut' }];
+  /** Bytes of the JPEG (q50) of the model's LR of the whole photo. */
+  const lrBytes = async (model: IrnModel) => {
+    const lr = model.downscale(photo);
+    const [, height, width] = lr.shape;
+    const data = lr.dataSync() as Float32Array;
+    lr.dispose();
+    return (await encodeLr({ width, height, channels: 3, data }, { format: 'jpeg', quality: 50 })).length;
+  };
+  const run = async (lambdaRate: number) => {
+    const model = IrnModel.create({ scale: 2, blocks: 1, growth: 4, seed: 11 });
+    const lrCodec = { kind: 'jpeg-proxy' as const, quality: 50, lambdaRate };
+    const trainer = new IrnTrainer(model, { lr: { kind: 'multistep', base: 1e-2, milestones: [] }, seed: 1, loss: { lrCodec } });
+    const before = await lrBytes(model);
+    for (let i = 0; i < 12; i++) {
+      const x = samplePatches(images, trainer.rng, 2, 32);
+      trainer.trainStep(x);
+      x.dispose();
+    }
+    const after = await lrBytes(model);
+    trainer.dispose();
+    model.dispose();
+    return { before, after };
+  };
+  const priced = await run(2000);
+  const free = await run(0);
+  photo.dispose();
+  // Measured: 2148 -> 2020 bytes (-6.0 %) priced, -> 2273 (+5.8 %) unpriced, in 12 steps.
+  assert.ok(priced.after < 0.97 * priced.before, `real JPEG of the LR: ${priced.before} -> ${priced.after} bytes with the rate priced`);
+  assert.ok(priced.after < free.after, `after 8 steps: ${priced.after} bytes priced, ${free.after} unpriced`);
 });
