@@ -51,6 +51,7 @@ export {
   mozjpegQuantTable,
   mozjpegSubsampling,
   MOZJPEG_RATE,
+  realWithProxyGradient,
   quantizeSTE,
   bicubicDownscale,
   bicubicMatrix,

@@ -10,6 +10,7 @@ export {
   MOZJPEG_RATE,
   mozjpegQuantTable,
   mozjpegSubsampling,
+  realWithProxyGradient,
   type JpegProxyOptions,
   type JpegProxyResult,
   type JpegRateCoefficients,

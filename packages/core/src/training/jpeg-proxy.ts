@@ -439,3 +439,25 @@ export function jpegProxy(y: tf.Tensor4D, quality: number | readonly number[], o
     return { image, bits, features };
   });
 }
+
+/**
+ * The real codec in the loop with a better gradient than the identity: `real` forward (e.g.
+ * MozJPEG's decoded image of the same LR, made outside the tape, as `irn downscale --format
+ * jpeg` would write it), the gradient of `proxy` (the {@link jpegProxy} image of the LR)
+ * backward. Training then sees exactly the codec's output and learns through the proxy's
+ * Jacobian: chroma subsampling, quantization by the codec's tables.
+ *
+ * @example
+ * const p = jpegProxy(lr, qualities);
+ * const coded = realWithProxyGradient(await mozjpegRoundTrip(lr, qualities), p.image);
+ */
+export function realWithProxyGradient(real: tf.Tensor4D, proxy: tf.Tensor4D): tf.Tensor4D {
+  if (real.shape.join() !== proxy.shape.join()) {
+    throw new Error(`realWithProxyGradient: the real image is [${real.shape.join(', ')}], the proxy's [${proxy.shape.join(', ')}]`);
+  }
+  const op = tf.customGrad((...args: unknown[]) => {
+    void args;
+    return { value: tf.clone(real), gradFunc: (dy: tf.Tensor) => [tf.clone(dy)] };
+  });
+  return op(proxy) as tf.Tensor4D;
+}

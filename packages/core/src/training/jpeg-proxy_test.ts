@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import { useNodeBackend } from '../backend/node-backend.js';
 import { decodePng } from '../image/png.js';
 import { imresize } from '../image/imresize.js';
-import { blockDct, blockIdct, dctMatrix, jpegProxy, mozjpegQuantTable, mozjpegSubsampling, type JpegRounding } from './jpeg-proxy.js';
+import { blockDct, blockIdct, dctMatrix, jpegProxy, mozjpegQuantTable, mozjpegSubsampling, realWithProxyGradient, type JpegRounding } from './jpeg-proxy.js';
 
 await tf.setBackend('cpu');
 
@@ -184,4 +184,20 @@ test('on wasm (no Conv2DBackprop kernels there) the same image, bits and gradien
     });
     assert.ok(n > 0 && Math.sqrt(d / n) < 2e-3, `${name}: relative difference ${Math.sqrt(d / n)} between wasm and cpu`);
   });
+});
+
+test("realWithProxyGradient: the real image forward, the proxy's gradient backward", () => {
+  const x = tf.slice(astronautLr(), [0, 40, 40, 0], [1, 32, 32, 3]) as tf.Tensor4D;
+  // A stand-in for the real codec's output: anything made off the tape.
+  const real = tf.tidy(() => tf.clipByValue(tf.add(jpegProxy(x, 50).image, 0.01), 0, 1)) as tf.Tensor4D;
+  const target = tf.randomUniform(x.shape, 0, 1, 'float32', 5);
+  const loss = (img: tf.Tensor) => tf.sum(tf.mul(img, target));
+  const value = tf.tidy(() => realWithProxyGradient(real, jpegProxy(x, 50).image).dataSync());
+  assert.deepEqual(Array.from(value), Array.from(real.dataSync()));
+  const want = tf.grad((v: tf.Tensor) => loss(jpegProxy(v as tf.Tensor4D, 50).image))(x);
+  const got = tf.grad((v: tf.Tensor) => loss(realWithProxyGradient(real, jpegProxy(v as tf.Tensor4D, 50).image)))(x);
+  const diff = tf.max(tf.abs(tf.sub(got, want))).dataSync()[0];
+  assert.ok(diff === 0 && tf.max(tf.abs(want)).dataSync()[0] > 0, `gradient differs by ${diff}`);
+  assert.throws(() => realWithProxyGradient(real, tf.slice(x, [0, 0, 0, 0], [1, 16, 32, 3])), /is \[1, 32, 32, 3\], the proxy's \[1, 16, 32, 3\]/);
+  tf.dispose([x, real, target, want, got]);
 });
