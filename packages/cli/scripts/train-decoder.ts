@@ -125,6 +125,11 @@ if (args.resume) {
   decoder = await IrnModel.load(fileSystem(encoderDir));
   trainer = new IrnTrainer(decoder, trainerOptions);
 }
+// Saved with the model: the preset whose forward makes the LRs it restores (the encoder
+// folder's name, e.g. irn-x2), and the codec, so irn downscale/upscale, Rescaler and
+// <irn-image> pair them by themselves (see IrnMetadata.encoder).
+decoder.encoder = encoderDir.split('/').pop();
+decoder.lrCodec = 'jpeg';
 console.log(
   `decoder x${scale} from encoder ${encoderDir} (${encoder.countParams()} weights); batch ${batch}, patch ${patch}, JPEG quality ${qLo}-${qHi}, ` +
     `steps ${totalSteps}, lr ${JSON.stringify(schedule)}, backend ${tf.getBackend()}`,
