@@ -4,7 +4,8 @@
  * and a real codec then compressed. Asymmetric, as SAIN (AAAI 2023) found works: the encoder
  * and with it the LR bytes stay exactly as they are, so the lossless preset keeps its quality
  * and its file sizes, and only the restoring side learns what the codec did. The codec is the
- * one `irn downscale --format jpeg` ships (MozJPEG through @jsquash/jpeg, lr-codecs.ts), run
+ * one `irn downscale --format jpeg|avif` ships (--codec: MozJPEG through @jsquash/jpeg, or libavif
+ * 4:4:4 through @jsquash/avif; lr-codecs.ts), run
  * for real on every sample, at a quality drawn per sample from --quality LO-HI; no gradient
  * has to pass through it because nothing before it is trained.
  *
@@ -12,7 +13,7 @@
  *     --out .scratch/dec-x2/best --ckpt .scratch/dec-x2/ckpt [--resume] [--steps 4000] ...
  *
  * The decoder starts from the encoder's weights. Loss: the reconstruction term of IRN.md
- * (Charbonnier, summed over pixels, mean over the batch) of decoder.inverse([JPEG(LR), z = 0])
+ * (Charbonnier, summed over pixels, mean over the batch) of decoder.inverse([codec(LR), z = 0])
  * against the HR patch; Adam, cosine schedule, clip 10, weight decay 1e-5 (IrnTrainer's).
  * Validation: mean Y-PSNR (shave = scale, 8-bit output, z = 0) of the held-out crops'
  * LRs through the codec at each of --val-quality, the same held-out images as train-x2.ts
@@ -38,6 +39,8 @@ const { values: args } = parseArgs({
     steps: { type: 'string', default: '4000' },
     batch: { type: 'string', default: '6' },
     patch: { type: 'string', default: '96' },
+    /** The LR codec, as `irn downscale --format` writes it: jpeg (MozJPEG) or avif (libavif, 4:4:4). */
+    codec: { type: 'string', default: 'jpeg' },
     quality: { type: 'string', default: '30-95' },
     'val-quality': { type: 'string', default: '40,70,90' },
     lr: { type: 'string', default: '1e-4' },
@@ -60,9 +63,11 @@ const num = (k: keyof typeof args): number => {
   if (!Number.isFinite(v)) throw new Error(`--${k} must be a number, got ${String(args[k])}`);
   return v;
 };
+const codec = args.codec as 'jpeg' | 'avif';
+if (codec !== 'jpeg' && codec !== 'avif') throw new Error(`--codec must be jpeg or avif, got ${args.codec}`);
 const [qLo, qHi] = args.quality!.split('-').map(Number);
-if (!(Number.isInteger(qLo) && Number.isInteger(qHi) && qLo >= 1 && qHi <= 100 && qLo <= qHi)) {
-  throw new Error(`--quality must be LO-HI with 1 <= LO <= HI <= 100, got ${args.quality}`);
+if (!(Number.isInteger(qLo) && Number.isInteger(qHi) && qLo >= 0 && qHi <= 100 && qLo <= qHi)) {
+  throw new Error(`--quality must be LO-HI with 0 <= LO <= HI <= 100, got ${args.quality}`);
 }
 const valQualities = args['val-quality']!.split(',').map(Number);
 if (!valQualities.every((q) => Number.isInteger(q) && q >= 1 && q <= 100)) throw new Error(`--val-quality must be qualities 1-100, got ${args['val-quality']}`);
@@ -92,16 +97,16 @@ for (const [i, f] of folders.entries()) {
 }
 console.log(`data: ${train.length} training images from ${folders.join(', ')}; validation: ${val.map((v) => v.name).join(', ')}`);
 
-/** Each LR of the batch `[B, h, w, 3]` (values k/255) through the real JPEG encoder and decoder at its quality. */
-async function jpegRoundTrip(lr: tf.Tensor4D, qualities: readonly number[]): Promise<tf.Tensor4D> {
+/** Each LR of the batch `[B, h, w, 3]` (values k/255) through the real encoder and decoder of --codec at its quality. */
+async function codecRoundTrip(lr: tf.Tensor4D, qualities: readonly number[]): Promise<tf.Tensor4D> {
   const [b, h, w] = lr.shape;
   const data = await lr.data();
   const n = h * w * 3;
   const out = new Float32Array(b * n);
   for (let i = 0; i < b; i++) {
-    const bytes = await encodeLr({ width: w, height: h, channels: 3, data: data.slice(i * n, (i + 1) * n) as Float32Array }, { format: 'jpeg', quality: qualities[i] });
+    const bytes = await encodeLr({ width: w, height: h, channels: 3, data: data.slice(i * n, (i + 1) * n) as Float32Array }, { format: codec, quality: qualities[i] });
     const { image } = await decodeLr(bytes);
-    if (image.channels !== 3 || image.width !== w || image.height !== h) throw new Error(`JPEG round trip gave ${image.width}x${image.height}x${image.channels}`);
+    if (image.channels !== 3 || image.width !== w || image.height !== h) throw new Error(`${codec} round trip gave ${image.width}x${image.height}x${image.channels}`);
     out.set(image.data, i * n);
   }
   return tf.tensor4d(out, [b, h, w, 3]);
@@ -129,9 +134,9 @@ if (args.resume) {
 // folder's name, e.g. irn-x2), and the codec, so irn downscale/upscale, Rescaler and
 // <irn-image> pair them by themselves (see IrnMetadata.encoder).
 decoder.encoder = encoderDir.split('/').pop();
-decoder.lrCodec = 'jpeg';
+decoder.lrCodec = codec;
 console.log(
-  `decoder x${scale} from encoder ${encoderDir} (${encoder.countParams()} weights); batch ${batch}, patch ${patch}, JPEG quality ${qLo}-${qHi}, ` +
+  `decoder x${scale} from encoder ${encoderDir} (${encoder.countParams()} weights); batch ${batch}, patch ${patch}, ${codec} quality ${qLo}-${qHi}, ` +
     `steps ${totalSteps}, lr ${JSON.stringify(schedule)}, backend ${tf.getBackend()}`,
 );
 
@@ -148,7 +153,7 @@ const raster8 = (t: tf.Tensor4D): RasterImage => {
 const valPairs: { lr: tf.Tensor4D; hr: RasterImage }[] = [];
 for (const hr of crops) {
   const lr = encoder.downscale(hr);
-  for (const q of valQualities) valPairs.push({ lr: await jpegRoundTrip(lr, [q]), hr: raster8(hr) });
+  for (const q of valQualities) valPairs.push({ lr: await codecRoundTrip(lr, [q]), hr: raster8(hr) });
   lr.dispose();
 }
 tf.dispose(crops);
@@ -167,23 +172,23 @@ async function step(x: tf.Tensor4D): Promise<StepReport> {
   const b = x.shape[0];
   const lr = encoder.downscale(x);
   const qualities = Array.from({ length: b }, () => qLo + trainer.rng.int(qHi - qLo + 1));
-  let lrJpeg: tf.Tensor4D;
+  let lrCoded: tf.Tensor4D;
   try {
-    lrJpeg = await jpegRoundTrip(lr, qualities);
+    lrCoded = await codecRoundTrip(lr, qualities);
   } finally {
     lr.dispose();
   }
   const vars = trainer.variables;
-  const [, h, w] = lrJpeg.shape;
+  const [, h, w] = lrCoded.shape;
   const { value, grads } = tf.variableGrads(() =>
     tf.tidy(() => {
       const z = tf.zeros([b, h, w, decoder.zChannels]);
-      const { output } = decoder.inverse(tf.concat([lrJpeg, z], 3) as tf.Tensor4D);
+      const { output } = decoder.inverse(tf.concat([lrCoded, z], 3) as tf.Tensor4D);
       return tf.div(tf.sum(tf.sqrt(tf.add(tf.square(tf.sub(x, output)), 1e-6))), b) as tf.Scalar;
     }),
     vars,
   );
-  lrJpeg.dispose();
+  lrCoded.dispose();
   const rec = value.dataSync()[0];
   value.dispose();
   return trainer.applyGradients({ grads: vars.map((v) => grads[v.name]), total: rec, fit: 0, rec, dist: 0 });
@@ -205,8 +210,8 @@ await runTraining({
   best,
   bestStep,
   args,
-  source: (s) => `JPEG-LR decoder for ${encoderDir.split('/').pop()} trained by packages/cli/scripts/train-decoder.ts, step ${s}`,
-  initialNote: `(the encoder's own inverse; JPEG q ${valQualities.join(', ')})`,
+  source: (s) => `${codec.toUpperCase()}-LR decoder for ${encoderDir.split('/').pop()} trained by packages/cli/scripts/train-decoder.ts, step ${s}`,
+  initialNote: `(the encoder's own inverse; ${codec} q ${valQualities.join(', ')})`,
   saveInitial: true,
   log: (line) => console.log(line),
   step,
