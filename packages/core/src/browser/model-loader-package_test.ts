@@ -125,7 +125,7 @@ describe('loadModelArtifacts: presets from a weights package', () => {
   });
 
   it('names the presets a package has when asked for another', async () => {
-    await assert.rejects(loadModelArtifacts('irn-x8', { weights: setup(), cdn: false }), /^Error: no model "irn-x8" in @irn\/weights@9\.9\.9-test; it has irn-x2$/);
+    await assert.rejects(loadModelArtifacts('irn-x8', { weights: setup(), cdn: false }), /^UnknownPresetError: no model "irn-x8" in @irn\/weights@9\.9\.9-test; it has irn-x2$/);
   });
 
   it('with no weights option, loads @irn/weights by its name and version (here from the CDN)', async () => {
