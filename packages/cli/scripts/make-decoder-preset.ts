@@ -1,0 +1,31 @@
+/**
+ * Writes a decoder trained by train-decoder.ts as a preset folder under weights/: the model
+ * with its `encoder` preset and `lrCodec` in the metadata (runs started before
+ * train-decoder.ts recorded them lack them), and its best.json. The weights are copied as
+ * they are; PROVENANCE.md is written by hand, and `pnpm weights:manifest` afterwards.
+ *
+ *   node --import tsx packages/cli/scripts/make-decoder-preset.ts <best-folder> <weights/name> --encoder irn-x2 --codec jpeg
+ */
+import { copyFile, mkdir, readdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { IrnModel, type LrCodec } from '@irn/core';
+import { fileSystem, useNodeBackend } from '@irn/core/node';
+
+const { values: args, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { encoder: { type: 'string' }, codec: { type: 'string' } },
+});
+const [from, to] = positionals;
+if (from == null || to == null || args.encoder == null || args.codec == null) {
+  throw new Error('usage: make-decoder-preset.ts <best-folder> <weights/name> --encoder <preset> --codec jpeg|webp|avif');
+}
+await useNodeBackend('cpu');
+const model = await IrnModel.load(fileSystem(resolve(from)));
+model.encoder = args.encoder;
+model.lrCodec = args.codec as LrCodec;
+await mkdir(resolve(to), { recursive: true });
+if ((await readdir(resolve(to))).length > 0) throw new Error(`${to} is not empty; not overwriting a preset`);
+await model.save(fileSystem(resolve(to)));
+await copyFile(join(resolve(from), 'best.json'), join(resolve(to), 'best.json'));
+console.log(`${to}: x${model.scale}, ${model.countParams()} weights, encoder ${model.encoder}, lrCodec ${model.lrCodec}, source "${model.source ?? ''}"`);
