@@ -145,7 +145,7 @@ describe('irn downscale / upscale with a lossy decoder preset', () => {
   it('a --model name that is neither a folder nor a preset lists the presets', async () => {
     const run = await withPresets(['downscale', '-m', 'irn-x3', 'in.png', 'o.png']);
     assert.equal(failedCleanly(run, 1), null);
-    assert.match(run.stderr, /model directory irn-x3 does not exist, and no preset has that name \(presets: .*irn-x2, irn-x2-jpeg.*irn-x4/);
+    assert.match(run.stderr, /model directory irn-x3 does not exist, and no preset has that name \(presets: .*irn-x2, .*irn-x2-jpeg.*irn-x4/);
   });
 
   it('prepare with a decoder preset: the encoder makes the LR PNG, which names the decoder', async () => {
@@ -175,5 +175,31 @@ describe('irn downscale / upscale with a lossy decoder preset', () => {
     assert.match(text.stdout, /^lr codec +jpeg /m);
     const plain = JSON.parse((await irn(['info', '--json'], work)).stdout) as { encoder: string | null };
     assert.equal(plain.encoder, null);
+  });
+});
+
+describe('the shipped lossy preset weights/irn-x2-avif', () => {
+  it('is the default for an AVIF LR: irn-x2 makes it, its metadata names irn-x2-avif, upscale restores with it', async () => {
+    // No $IRN_WEIGHTS_DIR: the repository's weights/ only.
+    const run = await irn(['downscale', 'in.png', 'ship.avif'], work);
+    assert.equal(run.code, 0, run.stderr);
+    assert.deepEqual(metaOf('ship.avif'), { scale: 2, width: 48, height: 40, model: 'irn-x2-avif' });
+    const plain = await irn(['downscale', '-m', 'irn-x2', 'in.png', 'plain.avif'], work);
+    assert.equal(plain.code, 0, plain.stderr);
+    // The same pixels and codec settings: the files differ only in the metadata's model name
+    // ("irn-x2-avif" against "irn-x2", 5 bytes longer).
+    assert.equal(bytesOf('ship.avif').length - bytesOf('plain.avif').length, 5);
+    assert.deepEqual(metaOf('plain.avif'), { scale: 2, width: 48, height: 40, model: 'irn-x2' });
+    const info = await irn(['info', '--json', '-m', 'irn-x2-avif'], work);
+    const d = JSON.parse(info.stdout) as { encoder: string | null; lrCodec: string | null };
+    assert.deepEqual([d.encoder, d.lrCodec], ['irn-x2', 'avif']);
+    const up = await irn(['upscale', 'ship.avif', 'ship-up.png'], work);
+    assert.equal(up.code, 0, up.stderr);
+    const byX2 = await irn(['upscale', '-m', 'irn-x2', 'ship.avif', 'x2-up.png'], work);
+    assert.equal(byX2.code, 0, byX2.stderr);
+    const a = readPng(join(work, 'ship-up.png'));
+    const b = readPng(join(work, 'x2-up.png'));
+    assert.deepEqual([a.width, a.height], [48, 40]);
+    assert.notDeepEqual(a.data, b.data, 'restored by the decoder, not by irn-x2');
   });
 });
