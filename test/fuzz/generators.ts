@@ -10,7 +10,7 @@
 // hand whose every 2 bits stand for 258 output bytes, so a 1 GB bomb takes 1 MB and no time.
 
 import { crc32 } from '../../packages/core/src/crc32.js';
-import { seededRandom } from '../../packages/core/src/testing/fixtures.js';
+import { concatBytes, seededRandom } from '../../packages/core/src/testing/fixtures.js';
 
 // ---------------------------------------------------------------------------------------------
 // Seeded randomness
@@ -206,15 +206,7 @@ function ascii(s: string): Uint8Array {
   return Uint8Array.from(s, (ch) => ch.charCodeAt(0) & 0xff);
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
+const concat = (parts: Uint8Array[]): Uint8Array => concatBytes(...parts);
 
 /** One PNG chunk: length, type, data, CRC (right unless `badCrc`). */
 export function pngChunk(type: string, data: Uint8Array, options: { length?: number; badCrc?: boolean } = {}): Uint8Array {

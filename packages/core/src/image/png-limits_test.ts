@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { encode as fastEncode } from 'fast-png';
 import { unzlibSync } from 'fflate';
 import { crc32 } from '../crc32.js';
+import { concatBytes } from '../testing/fixtures.js';
 import { DEFAULT_LIMITS, LimitError, type Limits } from '../limits.js';
 import { decodePng, PngFormatError } from './png.js';
 import { inflateBounded, readChunks, readTextChunks, TEXT_CHUNKS_PER_FILE } from './png-chunks.js';
@@ -33,14 +34,7 @@ function ihdr(width: number, height: number, depth: number, colourType: number, 
 }
 
 function png(...chunks: Uint8Array[]): Uint8Array {
-  const parts = [Uint8Array.of(137, 80, 78, 71, 13, 10, 26, 10), ...chunks, chunk('IEND', new Uint8Array(0))];
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return concatBytes(Uint8Array.of(137, 80, 78, 71, 13, 10, 26, 10), ...chunks, chunk('IEND', new Uint8Array(0)));
 }
 
 /**
@@ -110,12 +104,7 @@ function zlibZeros(n: number): Uint8Array {
 
 const latin1Bytes = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));
 
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) { out.set(p, at); at += p.length; }
-  return out;
-}
+const concat = concatBytes;
 
 /** A 1x1 grey PNG with one pixel and the given extra chunks before IDAT. */
 function tinyPng(...extra: Uint8Array[]): Uint8Array {

@@ -4,6 +4,8 @@
 // properties each test needs, and no AV1 data (so no decoder ever gets far with them).
 // Not part of any build (tsconfig.build excludes src/testing).
 
+import { concatBytes } from './fixtures.js';
+
 /** A box: `type`, then `parts` concatenated, its 32-bit size filled in. */
 export function box(type: string, ...parts: Uint8Array[]): Uint8Array {
   const length = 8 + parts.reduce((n, p) => n + p.length, 0);
@@ -80,13 +82,5 @@ export function avifFile(options: AvifFileOptions = {}): Uint8Array {
   return concat(ftyp, meta, box('mdat', options.mdat ?? new Uint8Array(16)), ...(options.trailing ?? []));
 }
 
-/** `parts` end to end. */
-export function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
+/** `parts` end to end (fixtures.ts's concatBytes). */
+export const concat = concatBytes;

@@ -63,3 +63,14 @@ export function syntheticImages(): TrainImage[] {
     return { width: 12, height: 12, data, name: `synthetic${k}` };
   });
 }
+
+/** `parts` end to end, as one array (the byte builders of the format tests and fuzzers). */
+export function concatBytes(...parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
