@@ -14,6 +14,8 @@
  * input), and anything malformed is refused with one {@link AvifFormatError} line.
  */
 
+import { readU32BE, writeU32BE } from './bytes.js';
+
 /** Thrown for bytes that are not an AVIF file, or a damaged one. The message says what is wrong. */
 export class AvifFormatError extends Error {
   override name = 'AvifFormatError';
@@ -253,16 +255,8 @@ function u16(bytes: Uint8Array, at: number): number {
   return (bytes[at] << 8) | bytes[at + 1];
 }
 
-function u32(bytes: Uint8Array, at: number): number {
-  return ((bytes[at] << 24) | (bytes[at + 1] << 16) | (bytes[at + 2] << 8) | bytes[at + 3]) >>> 0;
-}
-
-function writeU32(bytes: Uint8Array, at: number, value: number): void {
-  bytes[at] = value >>> 24;
-  bytes[at + 1] = (value >>> 16) & 0xff;
-  bytes[at + 2] = (value >>> 8) & 0xff;
-  bytes[at + 3] = value & 0xff;
-}
+const u32 = readU32BE;
+const writeU32 = writeU32BE;
 
 function fourcc(bytes: Uint8Array, at: number): string {
   return String.fromCharCode(bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]);

@@ -1,4 +1,5 @@
 import { crc32 } from '../crc32.js';
+import { readU32BE, writeU32BE } from './bytes.js';
 import { strFromU8, strToU8, Unzlib } from 'fflate';
 import { LimitError, type Limits } from '../limits.js';
 
@@ -21,16 +22,8 @@ export interface PngChunk {
   data: Uint8Array;
 }
 
-function readU32(bytes: Uint8Array, at: number): number {
-  return ((bytes[at] << 24) | (bytes[at + 1] << 16) | (bytes[at + 2] << 8) | bytes[at + 3]) >>> 0;
-}
-
-function writeU32(bytes: Uint8Array, at: number, v: number): void {
-  bytes[at] = v >>> 24;
-  bytes[at + 1] = (v >>> 16) & 0xff;
-  bytes[at + 2] = (v >>> 8) & 0xff;
-  bytes[at + 3] = v & 0xff;
-}
+const readU32 = readU32BE;
+const writeU32 = writeU32BE;
 
 /**
  * Bytes as Latin-1 text, byte k -> U+00k. Built 8 KiB at a time: one character at a time
