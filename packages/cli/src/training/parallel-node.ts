@@ -177,7 +177,7 @@ export class DataParallelTrainer {
       tf.dispose(mine.grads);
       throw e;
     }
-    const sum: ShardGradients = { grads: [], total: mine.total, fit: mine.fit, rec: mine.rec, dist: mine.dist };
+    const sum: ShardGradients = { grads: [], total: mine.total, fit: mine.fit, rec: mine.rec, dist: mine.dist, ...(mine.rate === undefined ? {} : { rate: mine.rate }) };
     off = 0;
     sum.grads = mine.grads.map((g) => {
       const start = off;
@@ -190,6 +190,7 @@ export class DataParallelTrainer {
       sum.fit += r.fit;
       sum.rec += r.rec;
       sum.dist += r.dist;
+      if (sum.rate !== undefined) sum.rate += r.rate ?? Number.NaN;
     }
     return trainer.applyGradients(sum);
   }

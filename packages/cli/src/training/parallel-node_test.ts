@@ -78,6 +78,35 @@ describe('DataParallelTrainer (worker threads, wasm)', () => {
     assert.ok(Number.isFinite(r.total));
   });
 
+  it('with the JPEG proxy in the loss, reports the rate term as the single thread does', async () => {
+    const lrCodec = { kind: 'jpeg-proxy' as const, quality: [40, 80] as [number, number], lambdaRate: 50 };
+    const coded: TrainerOptions = { ...options, loss: { ...options.loss, lrCodec } };
+    const single = new IrnTrainer(makeModel(), coded);
+    const other = await DataParallelTrainer.start(new IrnTrainer(makeModel(), coded), { workers: 1 });
+    try {
+      const x = batchAt(4);
+      const a = single.trainStep(x);
+      const b = await other.trainStep(x);
+      x.dispose();
+      assert.ok(a.rate !== undefined && a.rate > 0, `single-thread rate ${a.rate}`);
+      assert.ok(b.rate !== undefined && Math.abs(a.rate - b.rate) <= 1e-4 * a.rate, `rate ${a.rate} vs ${b.rate}`);
+      assert.ok(Math.abs(a.total - b.total) <= 1e-4 * Math.abs(a.total), `total ${a.total} vs ${b.total}`);
+    } finally {
+      await other.close();
+      other.trainer.model.dispose();
+      other.trainer.dispose();
+      single.model.dispose();
+      single.dispose();
+    }
+    // Without a codec there is no rate term.
+    const plain = new IrnTrainer(makeModel(), options);
+    const x = batchAt(5);
+    assert.equal(plain.trainStep(x).rate, undefined);
+    x.dispose();
+    plain.model.dispose();
+    plain.dispose();
+  });
+
   it('refuses steps once closed, and bad worker counts', async () => {
     await dp!.close();
     await dp!.close();

@@ -23,5 +23,5 @@ export interface ParallelRequest {
 /** Worker to main thread. */
 export type ParallelReply =
   | { kind: 'ready' }
-  | { kind: 'grads'; id: number; grads: Float32Array; total: number; fit: number; rec: number; dist: number }
+  | { kind: 'grads'; id: number; grads: Float32Array; total: number; fit: number; rec: number; dist: number; rate?: number }
   | { kind: 'error'; id: number | null; message: string; stack?: string };

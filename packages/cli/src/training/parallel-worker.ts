@@ -35,7 +35,7 @@ try {
         off += d.size;
       }
       tf.dispose(g.grads);
-      post({ kind: 'grads', id: m.id, grads, total: g.total, fit: g.fit, rec: g.rec, dist: g.dist }, [grads.buffer]);
+      post({ kind: 'grads', id: m.id, grads, total: g.total, fit: g.fit, rec: g.rec, dist: g.dist, ...(g.rate === undefined ? {} : { rate: g.rate }) }, [grads.buffer]);
     } catch (e) {
       post({ kind: 'error', id: m.id, message: (e as Error).message, stack: (e as Error).stack });
     }

@@ -251,7 +251,7 @@ export async function runTraining(o: TrainingRunOptions): Promise<TrainingRunRes
       await saveCheckpoint(o.ckptDir, trainer, extra());
       lastCheckpoint = trainer.step;
     };
-    const sums = { total: 0, fit: 0, rec: 0, dist: 0, n: 0 };
+    const sums = { total: 0, fit: 0, rec: 0, dist: 0, rate: 0, n: 0 };
     let tLog = Date.now();
     const tStart = Date.now();
     if (startStep === 0) {
@@ -283,6 +283,7 @@ export async function runTraining(o: TrainingRunOptions): Promise<TrainingRunRes
         sums.fit += r.fit;
         sums.rec += r.rec;
         sums.dist += r.dist;
+        sums.rate += r.rate ?? Number.NaN;
         sums.n++;
         // A non-finite gradient leaves the weights non-finite after this step even when the
         // loss was finite: neither may reach a checkpoint.
@@ -296,10 +297,10 @@ export async function runTraining(o: TrainingRunOptions): Promise<TrainingRunRes
           const n = sums.n;
           log(
             `step ${r.step} lr ${r.lr.toExponential(2)} loss ${(sums.total / n).toFixed(2)} fit ${(sums.fit / n).toFixed(3)} ` +
-              `rec ${(sums.rec / n).toFixed(1)} dist ${(sums.dist / n).toFixed(2)} |g| ${r.gradNorm.toFixed(2)} ` +
+              `rec ${(sums.rec / n).toFixed(1)} dist ${(sums.dist / n).toFixed(2)}${Number.isNaN(sums.rate) ? '' : ` rate ${(sums.rate / n).toFixed(3)} bpp`} |g| ${r.gradNorm.toFixed(2)} ` +
               `${sps.toFixed(3)} steps/s (${(1000 / sps).toFixed(0)} ms/step) ETA ${(eta / 60).toFixed(1)} min tensors ${tf.memory().numTensors}`,
           );
-          Object.assign(sums, { total: 0, fit: 0, rec: 0, dist: 0, n: 0 });
+          Object.assign(sums, { total: 0, fit: 0, rec: 0, dist: 0, rate: 0, n: 0 });
           tLog = now;
         }
         if (r.step % o.valEvery === 0 || r.step === totalSteps) {

@@ -38,6 +38,8 @@ export interface StepReport {
   fit: number;
   rec: number;
   dist: number;
+  /** The codec stand-in's estimated bits per full-size pixel, when the loss has an `lrCodec` (see {@link IrnLossTerms.rate}). */
+  rate?: number;
   /** Global gradient norm before clipping (decay not included). */
   gradNorm: number;
 }
@@ -80,6 +82,8 @@ export interface ShardGradients {
   fit: number;
   rec: number;
   dist: number;
+  /** The rate term (bits per full-size pixel), when the loss has an `lrCodec`; this shard's share as the others. */
+  rate?: number;
 }
 
 /** What every replica of a data-parallel step must agree on (see {@link shardGradients}). */
@@ -109,16 +113,17 @@ export function shardGradients(model: IrnModel, vars: tf.Variable[], xHr: tf.Ten
   const terms: tf.Scalar[] = [];
   const { value, grads } = tf.variableGrads(() => {
     const t = irnLoss(model, xHr, { ...spec.loss, zSampleOffset: spec.offset });
+    const parts = t.rate == null ? [t.fit, t.rec, t.dist] : [t.fit, t.rec, t.dist, t.rate];
     if (share === 1) {
-      terms.push(tf.keep(t.fit), tf.keep(t.rec), tf.keep(t.dist));
+      terms.push(...parts.map((x) => tf.keep(x)));
       return t.total;
     }
-    terms.push(...[t.fit, t.rec, t.dist].map((x) => tf.keep(tf.mul(x, share) as tf.Scalar)));
+    terms.push(...parts.map((x) => tf.keep(tf.mul(x, share) as tf.Scalar)));
     return tf.mul(t.total, share) as tf.Scalar;
   }, vars);
-  const [total, fit, rec, dist] = [value, ...terms].map((t) => t.dataSync()[0]);
+  const [total, fit, rec, dist, rate] = [value, ...terms].map((t) => t.dataSync()[0]);
   tf.dispose([value, ...terms]);
-  return { grads: vars.map((v) => grads[v.name]), total, fit, rec, dist };
+  return { grads: vars.map((v) => grads[v.name]), total, fit, rec, dist, ...(rate === undefined ? {} : { rate }) };
 }
 
 /**
@@ -252,7 +257,7 @@ export class IrnTrainer {
     this.optimizer.applyGradients(named);
     tf.dispose([gradNormT, ...g.grads, ...named.map((n) => n.tensor)]);
     this.stepCount++;
-    return { step: this.stepCount, lr, total: g.total, fit: g.fit, rec: g.rec, dist: g.dist, gradNorm };
+    return { step: this.stepCount, lr, total: g.total, fit: g.fit, rec: g.rec, dist: g.dist, ...(g.rate === undefined ? {} : { rate: g.rate }), gradNorm };
   }
 
   /** The trainer's full state, for {@link IrnTrainer.restoreState}. */
