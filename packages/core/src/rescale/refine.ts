@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { checkRaster, joinRgbAlpha, splitRgbAlpha, type RasterImage } from '../image/raster.js';
 import { concatChannels } from '../layers/concat-channels.js';
 import type { IrnModel, LatentOptions } from '../model/irn.js';
+import { realWithProxyGradient } from '../training/jpeg-proxy.js';
 import { quantize8InPlace, readRgb } from './pixels.js';
 
 /**
@@ -33,6 +34,14 @@ export interface RefineOptions {
    * losslessly, so only the 8-bit rounding stands between the LR and the browser.
    */
   roundTrip?: LrRoundTrip;
+  /**
+   * A differentiable stand-in of the round trip whose gradient replaces the identity in the
+   * backward pass (the forward pass still uses the real decoded LR): for a JPEG LR,
+   * `(lr) => jpegProxy(lr, quality).image`, which knows the codec's chroma subsampling and
+   * quantization. Receives the LR being refined ([1, h, w, 3], [0, 1]) inside the gradient
+   * tape; must return a tensor of the same shape. Default: the identity (straight through).
+   */
+  gradientProxy?: (lr: tf.Tensor4D) => tf.Tensor4D;
   /** The z the browser restores with; default zeros (what the shipped models are trained for). */
   latent?: LatentOptions;
   /** Largest HR image, in pixels, refined in one piece (the gradient needs the whole image); default 4,194,304 (4 MP). */
@@ -109,25 +118,33 @@ export async function refineLr(model: IrnModel, hr: RasterImage, lr: RasterImage
       const stored = Float32Array.from(await v.data());
       quantize8InPlace(stored);
       const decoded = await decodedRgb(joinRgbAlpha(w, h, stored, alpha), options.roundTrip, w, h);
-      const offset = tf.tidy(() => tf.sub(tf.tensor4d(decoded, [1, h, w, 3]), v));
+      const decodedLr = tf.tensor4d(decoded, [1, h, w, 3]);
+      const offset = tf.tidy(() => tf.sub(decodedLr, v));
+      const proxy = options.gradientProxy;
       try {
-        const lossOf = (): tf.Scalar =>
+        const lossOf = (withGradient: boolean): tf.Scalar =>
           tf.tidy(() => {
-            // v + (decoded - v): the decoded LR forward, the identity backward (straight through).
-            const { output } = model.inverse(concatChannels([tf.add(v, offset) as tf.Tensor4D, z]));
+            // The decoded LR forward; backward either the identity (v + (decoded - v): straight
+            // through) or the stand-in's gradient (run only where a gradient is taken).
+            const seen = !withGradient
+              ? decodedLr
+              : proxy === undefined
+                ? (tf.add(v, offset) as tf.Tensor4D)
+                : realWithProxyGradient(decodedLr, checkedProxy(proxy(v as tf.Tensor4D), w, h));
+            const { output } = model.inverse(concatChannels([seen, z]));
             const restored = tf.slice(output, [0, 0, 0, 0], [1, hr.height, hr.width, 3]);
             return tf.mean(tf.square(tf.sub(tf.clipByValue(restored, 0, 1), target))) as tf.Scalar;
           });
         let mse: number;
         if (step < steps) {
-          const { value, grads } = tf.variableGrads(lossOf, [v]);
+          const { value, grads } = tf.variableGrads(() => lossOf(true), [v]);
           mse = (await value.data())[0];
           optimizer.applyGradients([{ name: v.name, tensor: grads[v.name] }]);
           value.dispose();
           tf.dispose(grads);
           tf.tidy(() => v.assign(tf.clipByValue(v, 0, 1) as tf.Tensor4D));
         } else {
-          const value = lossOf();
+          const value = lossOf(false);
           mse = (await value.data())[0];
           value.dispose();
         }
@@ -138,7 +155,7 @@ export async function refineLr(model: IrnModel, hr: RasterImage, lr: RasterImage
         options.onStep?.(report);
         if (best === undefined || psnr > best.psnr) best = { step, psnr, rgb: stored };
       } finally {
-        offset.dispose();
+        tf.dispose([offset, decodedLr]);
       }
     }
   } finally {
@@ -153,6 +170,12 @@ export async function refineLr(model: IrnModel, hr: RasterImage, lr: RasterImage
     bestStep: best.step,
     history,
   };
+}
+
+/** `out` when it has the LR's shape ([1, h, w, 3]); otherwise a clear error. */
+function checkedProxy(out: tf.Tensor4D, w: number, h: number): tf.Tensor4D {
+  if (out.shape.join() !== [1, h, w, 3].join()) throw new Error(`refine gradientProxy must return the LR's shape [1, ${h}, ${w}, 3], got [${out.shape.join(', ')}]`);
+  return out;
 }
 
 /** RGB of what the browser decodes from `stored` (the stored LR itself without a codec). */

@@ -62,6 +62,38 @@ describe('refineLr', () => {
     assert.ok(Math.abs(rgbPsnr(restored, hr) - result.bestPsnr) < 0.01);
   });
 
+  it('takes the gradient of a codec stand-in instead of the identity (gradientProxy)', async () => {
+    // A "codec" that averages horizontal pixel pairs (as chroma subsampling does), and its exact
+    // differentiable copy as the stand-in.
+    const pairs = (img: RasterImage): RasterImage => {
+      const data = img.data.slice();
+      for (let y = 0; y < img.height; y++) for (let x = 0; x + 1 < img.width; x += 2) for (let c = 0; c < img.channels; c++) {
+        const i = (y * img.width + x) * img.channels + c;
+        const j = i + img.channels;
+        data[i] = data[j] = Math.round(((img.data[i] + img.data[j]) / 2) * 255) / 255;
+      }
+      return { ...img, data };
+    };
+    const pairsTf = (v: tf.Tensor4D): tf.Tensor4D => {
+      const [, h, w] = v.shape;
+      const mean = tf.avgPool(v, [1, 2], [1, 2], 'valid');
+      return tf.reshape(tf.tile(tf.reshape(mean, [h, w / 2, 1, 3]), [1, 1, 2, 1]), [1, h, w, 3]);
+    };
+    const hr = photo(24, 16);
+    const lr = await downscaleImage(model, hr);
+    let calls = 0;
+    const proxy = (v: tf.Tensor4D) => (calls++, pairsTf(v));
+    const result = await refineLr(model, hr, lr, { steps: 10, roundTrip: pairs, gradientProxy: proxy, learningRate: 0.01 });
+    assert.equal(calls, 10, 'the stand-in runs once per gradient step');
+    assert.ok(result.bestPsnr > result.initialPsnr + 0.3, `gain ${(result.bestPsnr - result.initialPsnr).toFixed(2)} dB`);
+    const restored = await upscaleImage(model, pairs(result.lr));
+    assert.ok(Math.abs(rgbPsnr(restored, hr) - result.bestPsnr) < 0.01, 'the forward pass used the real round trip');
+    // A stand-in with no gradient moves nothing: the identity is not used behind its back.
+    const frozen = await refineLr(model, hr, lr, { steps: 3, roundTrip: pairs, gradientProxy: (v) => tf.mul(v, 0) as tf.Tensor4D, learningRate: 0.01 });
+    assert.deepEqual(frozen.history.map((h) => h.psnr), Array(4).fill(frozen.initialPsnr));
+    await assert.rejects(refineLr(model, hr, lr, { steps: 1, roundTrip: pairs, gradientProxy: (v) => tf.slice(v, [0, 0, 0, 0], [1, 4, 4, 3]) }), /gradientProxy must return the LR's shape \[1, 8, 12, 3\], got \[1, 4, 4, 3\]/);
+  });
+
   it('keeps alpha, cleans up its tensors and refuses bad input', async () => {
     const hr = photo(8, 6, 4);
     const lr = await downscaleImage(model, hr);
