@@ -8,19 +8,23 @@
 //     codec, restored by IRN;
 //   - with --decoder-xN, the same lossy LR files (same model, same bytes) restored by a lossy-LR
 //     decoder's inverse instead (z = 0);
+//   - with --lossy-xN, a lossy preset trained end to end (e.g. through the JPEG stand-in,
+//     `irn train --lr-codec jpeg-proxy`): its own forward makes the LR (its own bytes), its
+//     inverse restores it;
 // then BD-rate / BD-PSNR of each IRN curve against each full-photo codec and bicubic +
 // esrgan-slim, each decoder's gain on the same bytes, the issue's targets as PASS/FAIL lines
-// (over every IRN lossy curve, decoders included, naming the best), and an SVG plot per scale.
+// (over every IRN lossy curve, decoders and lossy presets included, naming the best), and an SVG plot per scale.
 //
 //   pnpm bench:rd [folder] [--scale 2|4] [--first N] [--out bench/out/rd] [--figures DIR]
-//                 [--decoder-x2 [NAME=]DIR ...] [--decoder-x4 [NAME=]DIR ...] [--only PATTERNS] [--fresh]
+//                 [--decoder-x2 [NAME=]DIR ...] [--decoder-x4 [NAME=]DIR ...]
+//                 [--lossy-x2 [NAME=]DIR ...] [--lossy-x4 [NAME=]DIR ...] [--only PATTERNS] [--fresh]
 //   node --import tsx bench/rd.ts ...   (the same)
 //
 // folder: PNG photos, default $IRN_EVAL_DATA or ../shared/datasets/eval/kodak24. Results are
 // cached per photo, scale and method in <out>/cache/ (bench/rd/cache.ts: each keyed by its own
 // settings and model files, so a new method or decoder leaves the others' results valid; the
 // first version's files are still read), so an interrupted run resumes. --only computes just
-// the methods whose ids match (e.g. 'irn-*+*': the decoder curves) and reports every method
+// the methods whose ids match (e.g. 'irn-*+*': the decoder curves; 'own-*': the lossy presets') and reports every method
 // cached for all the photos; --fresh measures the selected methods again. Codecs:
 // bench/rd/codecs.ts; tfjs runs on the wasm backend.
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -52,6 +56,9 @@ const { values: args, positionals } = parseArgs({
     /** Lossy-LR decoders, `[NAME=]DIR`, repeatable: their inverse restores --model-xN's lossy LRs. */
     'decoder-x2': { type: 'string', multiple: true },
     'decoder-x4': { type: 'string', multiple: true },
+    /** Lossy presets trained end to end, `[NAME=]DIR`, repeatable: their own forward makes the LR (own bytes), their inverse restores it. */
+    'lossy-x2': { type: 'string', multiple: true },
+    'lossy-x4': { type: 'string', multiple: true },
     /** Compute only the methods whose ids match these comma-separated patterns (`*` wildcard). */
     only: { type: 'string' },
     fresh: { type: 'boolean', default: false },
@@ -84,11 +91,12 @@ const cacheDir = join(outDir, 'cache');
 mkdirSync(cacheDir, { recursive: true });
 const modelDir: Record<2 | 4, string> = { 2: resolve(args['model-x2']), 4: resolve(args['model-x4']) };
 const decoders: Record<2 | 4, Decoder[]> = { 2: parseDecoders(args['decoder-x2'], '--decoder-x2'), 4: parseDecoders(args['decoder-x4'], '--decoder-x4') };
+const ownModels: Record<2 | 4, Decoder[]> = { 2: parseDecoders(args['lossy-x2'], '--lossy-x2'), 4: parseDecoders(args['lossy-x4'], '--lossy-x4') };
 const only = onlyMatcher(args.only);
 
 const t0 = Date.now();
 const log = (msg: string) => process.stderr.write(`[${((Date.now() - t0) / 1000).toFixed(0).padStart(5)} s, load ${loadavg()[0].toFixed(1)}] ${msg}\n`);
-for (const s of [2, 4] as const) if (decoders[s].length > 0 && !scales.includes(s)) log(`--decoder-x${s} given but x${s} is not measured (--scale): ignored`);
+for (const s of [2, 4] as const) if (decoders[s].length + ownModels[s].length > 0 && !scales.includes(s)) log(`--decoder-x${s}/--lossy-x${s} given but x${s} is not measured (--scale): ignored`);
 
 /** Seconds spent per kind of step, to size the sweeps (printed at the end). */
 const cost: Record<string, { s: number; n: number }> = {};
@@ -115,11 +123,11 @@ const deps = { ...pkg.dependencies, ...pkg.devDependencies };
 const VERSIONS = { jpeg: deps['@jsquash/jpeg'], webp: deps['@jsquash/webp'], avif: deps['@jsquash/avif'], esrgan: deps['@upscalerjs/esrgan-slim'] };
 const hashes = new Map<string, string>();
 const hashOf = (dir: string) => hashes.get(dir) ?? (hashes.set(dir, modelHash(dir)), hashes.get(dir)!);
-const decoderDir = (s: 2 | 4, name: string) => decoders[s].find((d) => d.name === name)!.dir;
+const decoderDir = (s: 2 | 4, name: string) => [...decoders[s], ...ownModels[s]].find((d) => d.name === name)!.dir;
 const keyOf = (m: Method, s: 2 | 4): string =>
   methodKey(m, s, { sweeps: { photo: SWEEPS.photo, lr: SWEEPS.lr[s] }, codecSettings: CODEC_SETTINGS, irnLrSettings: IRN_LR_SETTINGS, versions: VERSIONS, model: hashOf(modelDir[s]), decoder: (name) => hashOf(decoderDir(s, name)) }, settingsKey);
 
-const methods: Record<2 | 4, Method[]> = { 2: methodsFor(decoders[2]), 4: methodsFor(decoders[4]) };
+const methods: Record<2 | 4, Method[]> = { 2: methodsFor(decoders[2], ownModels[2]), 4: methodsFor(decoders[4], ownModels[4]) };
 const LABELS: Record<string, string> = Object.fromEntries([...methods[2], ...methods[4]].map((m) => [m.id, m.label]));
 // The first version's cache files hold valid results when their key is what it would compute
 // today (same sweeps, codec settings and model.json files).
@@ -142,6 +150,22 @@ for (const s of scales) {
     const declared = (json as { userDefinedMetadata?: { irn?: { scale?: unknown } } }).userDefinedMetadata?.irn?.scale;
     if (typeof declared === 'number' && declared !== s) throw new Error(`--decoder-x${s} ${d.name}: ${d.dir} is a x${declared} model`);
     const line = encoderCheck(d.name, encoderOf(json), basename(modelDir[s]), lrCodecOf(json)).line;
+    encoderLines[s].push(line);
+    log(`x${s} ${line}`);
+  }
+  for (const d of ownModels[s]) {
+    let json: unknown;
+    try {
+      json = JSON.parse(readFileSync(join(d.dir, 'model.json'), 'utf8'));
+    } catch {
+      throw new Error(`--lossy-x${s} ${d.name}: cannot read ${join(d.dir, 'model.json')}`);
+    }
+    const declared = (json as { userDefinedMetadata?: { irn?: { scale?: unknown } } }).userDefinedMetadata?.irn?.scale;
+    if (typeof declared === 'number' && declared !== s) throw new Error(`--lossy-x${s} ${d.name}: ${d.dir} is a x${declared} model`);
+    const enc = encoderOf(json);
+    if (enc != null) throw new Error(`--lossy-x${s} ${d.name}: its model.json names the encoder ${enc}, so it is a decoder of that preset's LRs: give it as --decoder-x${s}`);
+    const codec = lrCodecOf(json);
+    const line = `lossy preset ${d.name}: its own forward makes the LRs${codec != null ? `; trained for ${codec} LRs` : ''}`;
     encoderLines[s].push(line);
     log(`x${s} ${line}`);
   }
@@ -225,6 +249,8 @@ class Job {
         return this.irnCurve(m.id, c, await irnModel(modelDir[s], s, `--model-x${s}`));
       case 'decoder':
         return this.irnCurve(m.id, c, await irnModel(decoderDir(s, m.decoder!), s, `decoder ${m.decoder}`));
+      case 'own':
+        return this.irnCurve(m.id, c, await irnModel(decoderDir(s, m.decoder!), s, `lossy preset ${m.decoder}`), decoderDir(s, m.decoder!));
     }
   }
 
@@ -251,20 +277,22 @@ class Job {
     return this.once('lr bicubic', async () => toRgba(imresize(this.hr, this.w / this.scale, this.h / this.scale)));
   }
 
-  private irnLr(): Promise<Rgba> {
-    return this.once('lr irn', async () => {
-      const model = await irnModel(modelDir[this.scale], this.scale, `--model-x${this.scale}`);
+  /** The LR of --model-xN, or of the lossy preset in `dir` (its own forward). */
+  private irnLr(dir = modelDir[this.scale]): Promise<Rgba> {
+    return this.once(`lr irn ${dir}`, async () => {
+      const model = await irnModel(dir, this.scale, dir === modelDir[this.scale] ? `--model-x${this.scale}` : `lossy preset ${dir}`);
       // tileSize 0: the whole image in one pass (equal to the tiled result, whose overlap covers the
       // receptive field, without computing the overlaps twice; a Kodak photo fits in memory).
       return toRgba(await timed('irn downscale', () => downscaleImage(model, this.hr, { tileSize: 0 })));
     });
   }
 
-  /** An LR (bicubic or IRN's) in `codec` at quality `q`: its size and decoded pixels. */
-  private lrEncoded(src: 'bicubic' | 'irn', codec: LossyCodec, q: number): Promise<{ bytes: number; dec: Rgba }> {
-    return this.once(`enc ${src}/${codec}/${q}`, async () => {
-      const lr = await (src === 'bicubic' ? this.lrBicubic() : this.irnLr());
-      const bytes = await timed(`encode ${codec} LR`, () => encode(lr, { codec, quality: q, irnLr: src === 'irn' }));
+  /** An LR (bicubic, --model-xN's, or a lossy preset's from its folder) in `codec` at quality `q`: its size and decoded pixels. */
+  private lrEncoded(src: 'bicubic' | 'irn' | { dir: string }, codec: LossyCodec, q: number): Promise<{ bytes: number; dec: Rgba }> {
+    const id = typeof src === 'string' ? src : `irn ${src.dir}`;
+    return this.once(`enc ${id}/${codec}/${q}`, async () => {
+      const lr = await (src === 'bicubic' ? this.lrBicubic() : this.irnLr(src === 'irn' ? undefined : src.dir));
+      const bytes = await timed(`encode ${codec} LR`, () => encode(lr, { codec, quality: q, irnLr: src !== 'bicubic' }));
       const dec = await timed(`decode ${codec} LR`, () => decode(bytes, codec, this.w / this.scale, this.h / this.scale));
       return { bytes: bytes.length, dec };
     });
@@ -313,11 +341,11 @@ class Job {
     return [await timed('metrics', () => score(`irn-${kind}`, null, bytes, restored, this.ref, this.scale))];
   }
 
-  /** IRN's LR in `codec` (always made by --model-xN), restored by `model`'s inverse with z = 0. */
-  private async irnCurve(method: string, codec: LossyCodec, model: IrnModel): Promise<Measurement[]> {
+  /** IRN's LR in `codec` (made by --model-xN, or by the lossy preset in `ownDir`), restored by `model`'s inverse with z = 0. */
+  private async irnCurve(method: string, codec: LossyCodec, model: IrnModel, ownDir?: string): Promise<Measurement[]> {
     const points: Measurement[] = [];
     for (const q of SWEEPS.lr[this.scale][codec]) {
-      const { bytes, dec } = await this.lrEncoded('irn', codec, q);
+      const { bytes, dec } = await this.lrEncoded(ownDir == null ? 'irn' : { dir: ownDir }, codec, q);
       const up = await timed('irn upscale', () => upscaleImage(model, toRaster(dec), { tileSize: 0 }));
       points.push(await timed('metrics', () => score(method, q, bytes, up, this.ref, this.scale)));
     }
@@ -426,7 +454,7 @@ const DECODER_STYLES: Partial<Series>[] = [
 ];
 function seriesOf(curves: Map<string, CurvePoint[]>, ms: readonly Method[]): Series[] {
   const out: Series[] = [];
-  const decoderNames = [...new Set(ms.filter((m) => m.family === 'decoder').map((m) => m.decoder!))];
+  const decoderNames = [...new Set(ms.filter((m) => m.family === 'decoder' || m.family === 'own').map((m) => m.decoder!))];
   const styleOf = (m: Method): Partial<Series> => {
     switch (m.family) {
       case 'photo':
@@ -478,7 +506,7 @@ for (const s of scales) {
     say(`Not in this report (not measured on every photo; run without --only, or with it matching them): ${partial.join(', ')}.`);
     say();
   }
-  for (const line of encoderLines[s]) say(`Decoder check: ${line}.`);
+  for (const line of encoderLines[s]) say(`${line.startsWith('lossy preset') ? 'Lossy preset' : 'Decoder check'}: ${line}.`);
   if (encoderLines[s].length > 0) say();
   say(curvesTable(curves, LABELS));
   say();
@@ -487,8 +515,9 @@ for (const s of scales) {
     say(`Check on the 8-bit bicubic LR (no codec): bicubic up ${mean((c) => c.bicubicUp).toFixed(2)} dB, esrgan-slim ${mean((c) => c.esrganUp).toFixed(2)} dB (better on ${checks.filter((c) => c.esrganUp > c.bicubicUp).length} of ${checks.length} photos).`);
     say();
   }
-  // Every IRN lossy curve: the shipped model's and each decoder's.
-  const lossyIrn = complete.filter((m) => m.family === 'irn' || m.family === 'decoder');
+  // Every IRN lossy curve: the shipped model's, each decoder's and each lossy preset's.
+  const lossyIrn = complete.filter((m) => m.family === 'irn' || m.family === 'decoder' || m.family === 'own');
+  const ownCurves = lossyIrn.filter((m) => m.family === 'own');
   if (lossyIrn.length > 0) {
     say('BD-rate / BD-PSNR (Bjøntegaard, cubic fit in log-rate, over the overlap; negative BD-rate and positive BD-PSNR: IRN is better):');
     say();
@@ -530,7 +559,7 @@ for (const s of scales) {
   const lossless = ['irn-png', 'irn-webp-lossless'].map((m) => curves.get(m)?.[0]).filter((p) => p != null);
   const smallest = lossless.reduce((a, p) => (p.bpp < a.bpp ? p : a), lossless[0]);
   if (all.aboveJpeg != null || all.aboveEsrgan != null || (s === 2 && smallest != null)) {
-    say(`Targets (issue 13; the best IRN lossy curve at each rate${decoderCurves.length > 0 ? ', decoders included' : ''}, curves read linearly in log-rate between measured points, 9 rates; the curve named is the best there):`);
+    say(`Targets (issue 13; the best IRN lossy curve at each rate${decoderCurves.length + ownCurves.length > 0 ? ', decoders and lossy presets included' : ''}, curves read linearly in log-rate between measured points, 9 rates; the curve named is the best there):`);
     say();
     targetLines(all, 'IRN');
     if (s === 2 && smallest != null) {
@@ -539,10 +568,14 @@ for (const s of scales) {
     say();
   }
   const byModel: Record<string, ReturnType<typeof targetsOf>> = {};
-  if (decoderCurves.length > 0) {
+  if (decoderCurves.length + ownCurves.length > 0) {
     say('The same targets per restoring model:');
     say();
-    const groups: [string, Method[]][] = [[basename(modelDir[s]), lossyIrn.filter((m) => m.family === 'irn')], ...[...new Set(decoderCurves.map((m) => m.decoder!))].map((d): [string, Method[]] => [`${d} decoder`, decoderCurves.filter((m) => m.decoder === d)])];
+    const groups: [string, Method[]][] = [
+      [basename(modelDir[s]), lossyIrn.filter((m) => m.family === 'irn')],
+      ...[...new Set(decoderCurves.map((m) => m.decoder!))].map((d): [string, Method[]] => [`${d} decoder`, decoderCurves.filter((m) => m.decoder === d)]),
+      ...[...new Set(ownCurves.map((m) => m.decoder!))].map((d): [string, Method[]] => [`${d} (own LRs)`, ownCurves.filter((m) => m.decoder === d)]),
+    ];
     for (const [who, ms] of groups) {
       if (ms.length === 0) continue;
       byModel[who] = targetsOf(ms);
@@ -579,6 +612,7 @@ for (const s of scales) {
         irnLrSettings: IRN_LR_SETTINGS,
         model: modelDir[s],
         decoders: decoders[s].map((d, k) => ({ ...d, check: encoderLines[s][k] })),
+        lossyPresets: ownModels[s].map((d, k) => ({ ...d, note: encoderLines[s][decoders[s].length + k] })),
         labels: Object.fromEntries(complete.map((m) => [m.id, m.label])),
         curves: Object.fromEntries(curves),
         targets: { ...plain(all), byModel: Object.fromEntries(Object.entries(byModel).map(([k, v]) => [k, plain(v)])) },

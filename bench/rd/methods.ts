@@ -1,6 +1,7 @@
 // The methods of the rate–distortion benchmark (bench/rd.ts) as data: their ids, labels and
 // families, in report order; the lossy-LR decoders named on the command line
-// (`--decoder-x2 [NAME=]DIR`); and `--only`, the subset of methods a run computes.
+// (`--decoder-x2 [NAME=]DIR`) and the lossy presets with their own encoder (`--lossy-x2
+// [NAME=]DIR`); and `--only`, the subset of methods a run computes.
 import { basename, resolve } from 'node:path';
 
 /** The lossy codecs swept (the same list as codecs.ts's `LossyCodec`). */
@@ -11,20 +12,21 @@ export type Lossy = (typeof LOSSY)[number];
  * What a method is. `photo`: the full photo in a codec; `bicubic`/`esrgan`: the bicubic LR in
  * a codec, upscaled by bicubic or esrgan-slim; `irn`: IRN's LR in a lossy codec restored by the
  * model that made it; `irn-lossless`: the same LR lossless; `decoder`: IRN's LR (same model,
- * same bytes as `irn`) restored by another model's inverse; `check`: the no-codec sanity check,
- * not a curve.
+ * same bytes as `irn`) restored by another model's inverse; `own`: a lossy preset trained end
+ * to end (its own forward makes the LR, its inverse restores it: other LR files, other bytes);
+ * `check`: the no-codec sanity check, not a curve.
  */
-export type Family = 'photo' | 'bicubic' | 'esrgan' | 'irn' | 'irn-lossless' | 'decoder' | 'check';
+export type Family = 'photo' | 'bicubic' | 'esrgan' | 'irn' | 'irn-lossless' | 'decoder' | 'own' | 'check';
 
 /** One method: the unit that is computed, cached and reported on its own. */
 export interface Method {
-  /** e.g. `photo-jpeg`, `irn-avif`, `irn-webp-lossless`, `irn-jpeg+NAME` (a decoder), `check`. */
+  /** e.g. `photo-jpeg`, `irn-avif`, `irn-webp-lossless`, `irn-jpeg+NAME` (a decoder), `own-jpeg+NAME` (a lossy preset), `check`. */
   id: string;
   label: string;
   family: Family;
   /** The file format of the bytes counted: a lossy codec, `png` or `webp-lossless`. */
   codec: Lossy | 'png' | 'webp-lossless' | null;
-  /** For `decoder`: which one (its name). */
+  /** For `decoder` and `own`: which model (its name). */
   decoder?: string;
 }
 
@@ -61,8 +63,8 @@ export function parseDecoders(values: readonly string[] | undefined, option: str
 
 const CODEC_NAME: Record<Lossy, string> = { jpeg: 'JPEG', webp: 'WebP', avif: 'AVIF' };
 
-/** Every method of a scale, in report order, with the given decoders' curves last. */
-export function methodsFor(decoders: readonly Decoder[]): Method[] {
+/** Every method of a scale, in report order, with the given decoders' curves, then the lossy presets' (`own`), last. */
+export function methodsFor(decoders: readonly Decoder[], own: readonly Decoder[] = []): Method[] {
   const m: Method[] = [];
   for (const c of LOSSY) m.push({ id: `photo-${c}`, label: `${CODEC_NAME[c]} of the photo`, family: 'photo', codec: c });
   for (const c of LOSSY) {
@@ -75,8 +77,17 @@ export function methodsFor(decoders: readonly Decoder[]): Method[] {
   for (const d of decoders) {
     for (const c of LOSSY) m.push({ id: decoderMethodId(d.name, c), label: `IRN LR ${CODEC_NAME[c]} + ${d.name} decoder`, family: 'decoder', codec: c, decoder: d.name });
   }
+  for (const d of own) {
+    if (decoders.some((x) => x.name === d.name)) throw new Error(`'${d.name}' names both a decoder and a lossy preset: give NAME=DIR to tell them apart`);
+    for (const c of LOSSY) m.push({ id: ownMethodId(d.name, c), label: `${d.name} LR ${CODEC_NAME[c]} (own encoder)`, family: 'own', codec: c, decoder: d.name });
+  }
   m.push({ id: 'check', label: 'check: 8-bit bicubic LR, bicubic and esrgan-slim up', family: 'check', codec: null });
   return m;
+}
+
+/** The id of a lossy preset's curve in `codec` (its own LR and restore): `own-jpeg+NAME`. */
+export function ownMethodId(name: string, codec: Lossy): string {
+  return `own-${codec}+${name}`;
 }
 
 /** The id of a decoder's curve in `codec`: `irn-jpeg+NAME`. */
@@ -147,7 +158,7 @@ export interface KeyContext {
   versions: Record<Lossy | 'esrgan', string | undefined>;
   /** modelHash of --model-xN. */
   model: string;
-  /** modelHash of a decoder by name. */
+  /** modelHash of a decoder or lossy preset by name. */
   decoder(name: string): string;
 }
 
@@ -177,5 +188,8 @@ export function methodKey(m: Method, scale: number, k: KeyContext, hash: (settin
       return hash({ method: m.id, scale, model: k.model, ...(m.codec === 'png' ? { png: 'max' } : codec('webp-lossless')) });
     case 'decoder':
       return hash({ method: `irn-${c}+decoder`, scale, sweep: k.sweeps.lr[c], ...codec(c), ...irnLr(c), model: k.model, decoder: k.decoder(m.decoder!) });
+    case 'own':
+      // Not --model-xN's: the preset makes its own LRs.
+      return hash({ method: `own-${c}`, scale, sweep: k.sweeps.lr[c], ...codec(c), ...irnLr(c), own: k.decoder(m.decoder!) });
   }
 }

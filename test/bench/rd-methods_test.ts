@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { resolve } from 'node:path';
 import { settingsKey } from '../../bench/rd/cache.js';
-import { decoderMethodId, encoderCheck, encoderOf, lrCodecOf, methodKey, methodsFor, onlyMatcher, parseDecoders, type KeyContext } from '../../bench/rd/methods.js';
+import { decoderMethodId, encoderCheck, encoderOf, lrCodecOf, methodKey, methodsFor, onlyMatcher, ownMethodId, parseDecoders, type KeyContext } from '../../bench/rd/methods.js';
 
 test('parseDecoders: NAME=DIR, or DIR named after its folder; names distinct and file-name safe', () => {
   assert.deepEqual(parseDecoders(undefined, '--decoder-x2'), []);
@@ -104,4 +104,30 @@ test('methodKey: a method keys on its own settings and models; decoders change n
   // keys, the bicubic thumbnail's AVIF curves and every other curve keep theirs.
   const lr444 = keys(methodsFor([{ name: 'a', dir: '/a' }]), ctx({ irnLrSettings: { avif: { speed: 6, subsample: 3 } } }));
   for (const [id, key] of withDec) assert.equal(lr444.get(id) !== key, id === 'irn-avif' || id === 'irn-avif+a', id);
+});
+
+test('lossy presets (--lossy-xN): own curves after the decoders, keyed on their own files, not on --model-xN', () => {
+  const ctx: KeyContext = {
+    sweeps: { photo: { jpeg: [1, 50], webp: [10], avif: [20] }, lr: { jpeg: [30, 90], webp: [20], avif: [25] } },
+    codecSettings: { jpeg: {}, webp: { method: 6 }, avif: { speed: 6 }, 'webp-lossless': { lossless: 1 } },
+    versions: { jpeg: '1.6.0', webp: '1.5.0', avif: '2.1.1', esrgan: '1.0.0' },
+    model: 'm1',
+    decoder: (name) => `hash of ${name}`,
+  };
+  const ms = methodsFor([{ name: 'd', dir: '/d' }], [{ name: 'p', dir: '/p' }]);
+  const own = ms.filter((m) => m.family === 'own');
+  assert.deepEqual(own.map((m) => m.id), ['own-jpeg+p', 'own-webp+p', 'own-avif+p']);
+  assert.equal(own.map((m) => m.id)[0], ownMethodId('p', 'jpeg'));
+  assert.equal(own[0].label, 'p LR JPEG (own encoder)');
+  assert.deepEqual(ms.slice(0, -1).map((m) => m.id).slice(0, methodsFor([{ name: 'd', dir: '/d' }]).length - 1), methodsFor([{ name: 'd', dir: '/d' }]).slice(0, -1).map((m) => m.id), 'a lossy preset adds curves, the others stay');
+  assert.equal(ms[ms.length - 1].id, 'check');
+  const key = (m: (typeof ms)[number], k: KeyContext) => methodKey(m, 2, k, settingsKey);
+  // Its LRs are its own: another --model-xN leaves its key; other files of its own change it.
+  assert.equal(key(own[0], { ...ctx, model: 'm2' }), key(own[0], ctx));
+  assert.notEqual(key(own[0], { ...ctx, decoder: () => 'other files' }), key(own[0], ctx));
+  // Not the key of a decoder with the same files.
+  const asDecoder = methodsFor([{ name: 'p', dir: '/p' }]).find((m) => m.id === 'irn-jpeg+p')!;
+  assert.notEqual(key(own[0], ctx), key(asDecoder, ctx));
+  assert.deepEqual(ms.map((m) => m.id).filter(onlyMatcher('own-*')), ['own-jpeg+p', 'own-webp+p', 'own-avif+p']);
+  assert.throws(() => methodsFor([{ name: 'p', dir: '/a' }], [{ name: 'p', dir: '/b' }]), /'p' names both a decoder and a lossy preset/);
 });
