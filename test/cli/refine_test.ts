@@ -54,11 +54,16 @@ describe('irn downscale --refine', () => {
     assert.ok(Math.abs(afterRefine - Number(said[2])) < 0.1, `${afterRefine} vs ${said[2]}`);
   });
 
-  it('refines through the JPEG round trip and keeps the metadata', async () => {
+  it('refines through the JPEG round trip (the gradient of the JPEG stand-in, the rate priced), says the rate and keeps the metadata', async () => {
     const run = await irn(['downscale', '-m', 'model', '--refine', '3', '--quality', '60', ASTRONAUT, 'refined.jpg'], work);
     assert.equal(run.code, 0, run.stderr);
-    assert.match(run.stdout + run.stderr, /refined: [\d.]+ -> [\d.]+ dB/);
-    const info = readLrFileInfo(readFileSync(join(work, 'refined.jpg')));
+    const said = /refined: [\d.]+ -> [\d.]+ dB RGB PSNR restored, ([\d.]+) -> ([\d.]+) bpp/.exec(run.stdout + run.stderr);
+    assert.ok(said, run.stdout + run.stderr);
+    // The bpp is the refined JPEG's, without the metadata's comment segment that the file adds.
+    const file = readFileSync(join(work, 'refined.jpg'));
+    const coded = (Number(said[2]) * 48 * 40) / 8;
+    assert.ok(file.length >= coded - 1 && file.length < coded + 200, `file ${file.length} bytes, refinement measured ${coded.toFixed(0)}`);
+    const info = readLrFileInfo(file);
     assert.deepEqual([info.format, info.width, info.height], ['jpeg', 24, 20]);
     assert.deepEqual(info.lrMetadata, { scale: 2, width: 48, height: 40 });
   });

@@ -94,6 +94,50 @@ describe('refineLr', () => {
     await assert.rejects(refineLr(model, hr, lr, { steps: 1, roundTrip: pairs, gradientProxy: (v) => tf.slice(v, [0, 0, 0, 0], [1, 4, 4, 3]) }), /gradientProxy must return the LR's shape \[1, 8, 12, 3\], got \[1, 4, 4, 3\]/);
   });
 
+  it('prices the rate (rateWeight): the estimated bits in the loss, the real file size in the choice', async () => {
+    // A "codec" whose file grows with the horizontal detail of its LR (about what a real one
+    // spends bits on), and its differentiable copy.
+    const detail = (img: RasterImage): number => {
+      let sum = 0;
+      for (let y = 0; y < img.height; y++) for (let x = 1; x < img.width; x++) for (let c = 0; c < 3; c++) {
+        sum += Math.abs(img.data[(y * img.width + x) * img.channels + c] - img.data[(y * img.width + x - 1) * img.channels + c]);
+      }
+      return sum;
+    };
+    const roundTrip = (img: RasterImage) => ({ image: img, bytes: 100 + Math.round(40 * detail(img)) });
+    const proxy = (v: tf.Tensor4D) => {
+      const [, h, w] = v.shape;
+      const dx = tf.sub(tf.slice(v, [0, 0, 1, 0], [1, h, w - 1, 3]), tf.slice(v, [0, 0, 0, 0], [1, h, w - 1, 3]));
+      return { image: v, bits: tf.mul(tf.add(tf.mul(tf.sum(tf.abs(dx)), 40), 100), 8) };
+    };
+    const hr = photo(24, 16);
+    const lr = await downscaleImage(model, hr);
+    const free = await refineLr(model, hr, lr, { steps: 8, roundTrip, gradientProxy: proxy, learningRate: 0.01 });
+    const priced = await refineLr(model, hr, lr, { steps: 8, roundTrip, gradientProxy: proxy, learningRate: 0.01, rateWeight: 0.05 });
+    assert.equal(free.initialBpp, priced.initialBpp);
+    assert.equal(free.initialBpp, (8 * roundTrip(lr).bytes) / (24 * 16));
+    assert.ok(free.history.every((h) => h.bpp !== undefined), 'every step reports its rate');
+    assert.ok(priced.bestBpp! < 0.9 * priced.initialBpp!, `priced: ${priced.initialBpp} -> ${priced.bestBpp} bpp`);
+    assert.ok(priced.bestBpp! < free.bestBpp!, `best bpp ${priced.bestBpp} priced, ${free.bestBpp} free`);
+    // The pick is the least mse + weight * bpp over the measured steps.
+    const cost = (h: { psnr: number; bpp?: number }) => 10 ** (-h.psnr / 10) + 0.05 * h.bpp!;
+    assert.equal(Math.min(...priced.history.map(cost)), cost(priced.history[priced.bestStep]));
+    await assert.rejects(refineLr(model, hr, lr, { steps: 1, roundTrip, rateWeight: 0.1 }), /needs a gradientProxy that estimates the bits/);
+    await assert.rejects(refineLr(model, hr, lr, { steps: 1, roundTrip, gradientProxy: (v) => v, rateWeight: 0.1 }), /returns \{ image, bits \}/);
+    await assert.rejects(refineLr(model, hr, lr, { steps: 1, roundTrip: (img) => img, gradientProxy: proxy, rateWeight: 0.1 }), /round trip that gives the file size/);
+    await assert.rejects(refineLr(model, hr, lr, { steps: 1, roundTrip: (img) => ({ image: img, bytes: -3 }) }), /file size of -3 bytes/);
+    await assert.rejects(refineLr(model, hr, lr, { steps: 1, rateWeight: -1 }), /rateWeight must be a number >= 0/);
+    await assert.rejects(refineLr(model, hr, lr, { steps: 1, roundTrip, gradientProxy: proxy, rateWeight: 0.1, relativeRate: 0.5 }), /rateWeight or relativeRate, not both/);
+    await assert.rejects(refineLr(model, hr, lr, { steps: 1, roundTrip, relativeRate: 0.5 }), /needs a gradientProxy/);
+    // relativeRate: the weight is set by the LR as given (its mse and bpp), whatever its scale.
+    const relative = await refineLr(model, hr, lr, { steps: 4, roundTrip, gradientProxy: proxy, learningRate: 0.01, relativeRate: 0.5 });
+    const mse0 = 10 ** (-relative.initialPsnr / 10);
+    assert.ok(Math.abs(relative.rateWeight! - (0.5 * mse0) / relative.initialBpp!) < 1e-6 * relative.rateWeight!, `weight ${relative.rateWeight}`);
+    const relCost = (h: { psnr: number; bpp?: number }) => 10 ** (-h.psnr / 10) + relative.rateWeight! * h.bpp!;
+    assert.equal(Math.min(...relative.history.map(relCost)), relCost(relative.history[relative.bestStep]));
+    assert.equal(free.rateWeight, undefined);
+  });
+
   it('keeps alpha, cleans up its tensors and refuses bad input', async () => {
     const hr = photo(8, 6, 4);
     const lr = await downscaleImage(model, hr);

@@ -1,6 +1,7 @@
 import { totalmem } from 'node:os';
 import { extname } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
+import type { Tensor4D } from '@tensorflow/tfjs-core';
 import { LR_EXTENSIONS, LR_FORMATS, type LrFormat } from '@irn/core';
 import { runJobs } from '../batch.js';
 import type { CliContext } from '../context.js';
@@ -73,7 +74,7 @@ export function registerDownscale(program: Command, ctx: CliContext): void {
       const { receptiveField } = await import('@irn/core');
       const { withPeakMemory } = await import('@irn/core');
       const { decodeLr, encodeLr } = await import('../../image/lr-codecs.js');
-      const { refineLr } = await import('@irn/core');
+      const { refineLr, jpegProxy } = await import('@irn/core');
       // `model` makes the LR; `decoder` restores it (the same model, unless the chosen one is a decoder preset with an encoder).
       const models = await loadDownscaleModels(choice, ctx.limits());
       const { encoder: model, decoder } = models;
@@ -94,10 +95,21 @@ export function registerDownscale(program: Command, ctx: CliContext): void {
           if (opts.refine > 0) {
             // What the browser will decode: the lossy format's round trip, or the stored pixels.
             const roundTrip =
-              format === 'jpeg' || format === 'avif' ? async (x: typeof lr) => (await decodeLr(await encodeLr(x, { format, quality: opts.quality }), ctx.limits())).image : undefined;
-            const result = await refineLr(decoder, img, lr, { steps: opts.refine, roundTrip });
+              format === 'jpeg' || format === 'avif'
+                ? async (x: typeof lr) => {
+                    const bytes = await encodeLr(x, { format, quality: opts.quality });
+                    return { image: (await decodeLr(bytes, ctx.limits())).image, bytes: bytes.length };
+                  }
+                : undefined;
+            // JPEG has a differentiable stand-in (core's jpegProxy, MozJPEG as written here): its
+            // gradient instead of the identity, and its bit estimate priced so that the file
+            // keeps about its size (bench/refine.ts; README "Encoder-side refinement").
+            const jpegQuality = opts.quality ?? DEFAULT_QUALITY;
+            const jpeg = format === 'jpeg' ? { gradientProxy: (x: Tensor4D) => jpegProxy(x, jpegQuality, { rounding: REFINE_JPEG_ROUNDING }), rateWeight: REFINE_JPEG_RATE_WEIGHT } : {};
+            const result = await refineLr(decoder, img, lr, { steps: opts.refine, roundTrip, ...jpeg });
             lr = result.lr;
-            refined = `, refined: ${result.initialPsnr.toFixed(2)} -> ${result.bestPsnr.toFixed(2)} dB RGB PSNR restored (best of ${opts.refine} steps: ${result.bestStep})`;
+            const rate = result.initialBpp != null && result.bestBpp != null ? `, ${result.initialBpp.toFixed(3)} -> ${result.bestBpp.toFixed(3)} bpp` : '';
+            refined = `, refined: ${result.initialPsnr.toFixed(2)} -> ${result.bestPsnr.toFixed(2)} dB RGB PSNR restored${rate} (best of ${opts.refine} steps: ${result.bestStep})`;
           }
           const seconds = (performance.now() - start) / 1000;
           const metadata = { scale: model.scale, width: img.width, height: img.height, ...(models.lrModel != null ? { model: models.lrModel } : {}) };
@@ -113,6 +125,14 @@ export function registerDownscale(program: Command, ctx: CliContext): void {
 
 /** The JPEG quality unless told (lr-codecs' DEFAULT_JPEG_QUALITY, not imported: that module loads lazily). */
 const DEFAULT_QUALITY = 90;
+
+/**
+ * `--refine` of a JPEG LR: the stand-in's rounding and the weight of its bit estimate (mean
+ * squared error per bit per full-size pixel), chosen by bench/refine.ts (README, "Encoder-side
+ * refinement"): the refined file about as big as the plain one.
+ */
+const REFINE_JPEG_ROUNDING = 'ste';
+const REFINE_JPEG_RATE_WEIGHT = 1e-3;
 
 /** The AVIF quality unless told (lr-codecs' DEFAULT_AVIF_QUALITY, not imported for the same reason). */
 const DEFAULT_AVIF_QUALITY = 60;
