@@ -518,10 +518,11 @@ for (const s of scales) {
   // Every IRN lossy curve: the shipped model's, each decoder's and each lossy preset's.
   const lossyIrn = complete.filter((m) => m.family === 'irn' || m.family === 'decoder' || m.family === 'own');
   const ownCurves = lossyIrn.filter((m) => m.family === 'own');
-  if (lossyIrn.length > 0) {
+  const bdRefs = ['photo-jpeg', 'photo-webp', 'photo-avif', 'esrgan-jpeg', 'esrgan-webp', 'esrgan-avif'].filter((id) => curves.has(id));
+  if (lossyIrn.length > 0 && bdRefs.length > 0) {
     say('BD-rate / BD-PSNR (Bjøntegaard, cubic fit in log-rate, over the overlap; negative BD-rate and positive BD-PSNR: IRN is better):');
     say();
-    say(bdTable(curves, lossyIrn.map((m) => m.id), ['photo-jpeg', 'photo-webp', 'photo-avif', 'esrgan-jpeg', 'esrgan-webp', 'esrgan-avif'], LABELS));
+    say(bdTable(curves, lossyIrn.map((m) => m.id), bdRefs, LABELS));
     say();
   }
   const decoderCurves = lossyIrn.filter((m) => m.family === 'decoder');
@@ -568,7 +569,7 @@ for (const s of scales) {
     say();
   }
   const byModel: Record<string, ReturnType<typeof targetsOf>> = {};
-  if (decoderCurves.length + ownCurves.length > 0) {
+  if (decoderCurves.length + ownCurves.length > 0 && (jpegRd.length > 0 || esRd.length > 0)) {
     say('The same targets per restoring model:');
     say();
     const groups: [string, Method[]][] = [

@@ -19,11 +19,21 @@
  * LRs through the codec at each of --val-quality, the same held-out images as train-x2.ts
  * (never a test set). Checkpoints every --ckpt-every steps; `--resume` continues exactly
  * (patches and qualities come from the trainer's saved generator).
+ *
+ * `--joint`: a lossy preset trained end to end instead (its own forward makes the LR, so
+ * nothing is frozen; no `encoder` in its metadata). Each step makes the batch's 8-bit LRs
+ * with the model, runs them through the real codec outside the gradient tape, and trains on
+ * the full IRN loss (core's irnLoss with `realLr`: LR guidance, latent and reconstruction
+ * terms) with the real decoded LR in the forward pass; the backward pass goes straight
+ * through the codec, or with `--rate-weight W` through the JPEG stand-in at
+ * `--proxy-quality` (core's jpegProxy), whose bit estimate is then priced in the loss as a
+ * stand-in for the codec's bytes (W per bit per full-size pixel, as irn train's
+ * --rate-weight). Validation makes the held-out LRs anew with the model being trained.
  */
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
-import { IrnModel, IrnTrainer, psnrY, type LrSchedule, type RasterImage, type StepReport, type TrainImage } from '@irn/core';
+import { IrnModel, IrnTrainer, irnLoss, psnrY, type IrnLossOptions, type LrSchedule, type RasterImage, type StepReport, type TrainImage } from '@irn/core';
 import { fileSystem, useNodeBackend } from '@irn/core/node';
 import { loadImageFolder } from '../src/data/image-folder.js';
 import { decodeLr, encodeLr } from '../src/image/lr-codecs.js';
@@ -55,6 +65,14 @@ const { values: args } = parseArgs({
     ckpt: { type: 'string', default: '.scratch/dec-x2/ckpt' },
     backend: { type: 'string', default: 'wasm' },
     resume: { type: 'boolean', default: false },
+    /** Train encoder and decoder together (one model, its own forward makes the LR). */
+    joint: { type: 'boolean', default: false },
+    /** With --joint: weight of the JPEG stand-in's bit estimate in the loss (0: no stand-in, straight through). */
+    'rate-weight': { type: 'string', default: '0' },
+    /** With --joint and --rate-weight: the JPEG quality of the stand-in (90 and up: 4:4:4 as the AVIF LR). */
+    'proxy-quality': { type: 'string', default: '90' },
+    /** With --joint: weight of the LR guidance term (IRN: scale^2). */
+    'fit-weight': { type: 'string' },
   },
 });
 
@@ -71,6 +89,10 @@ if (!(Number.isInteger(qLo) && Number.isInteger(qHi) && qLo >= 0 && qHi <= 100 &
 }
 const valQualities = args['val-quality']!.split(',').map(Number);
 if (!valQualities.every((q) => Number.isInteger(q) && q >= 1 && q <= 100)) throw new Error(`--val-quality must be qualities 1-100, got ${args['val-quality']}`);
+const joint = args.joint === true;
+const rateWeight = num('rate-weight');
+const proxyQuality = num('proxy-quality');
+if (!joint && (rateWeight !== 0 || args['fit-weight'] != null)) throw new Error('--rate-weight and --fit-weight go with --joint');
 const totalSteps = num('steps');
 const batch = num('batch');
 const patch = num('patch');
@@ -133,14 +155,16 @@ if (args.resume) {
 // Saved with the model: the preset whose forward makes the LRs it restores (the encoder
 // folder's name, e.g. irn-x2), and the codec, so irn downscale/upscale, Rescaler and
 // <irn-image> pair them by themselves (see IrnMetadata.encoder).
-decoder.encoder = encoderDir.split('/').pop();
+// A joint model makes its own LRs: no encoder.
+decoder.encoder = joint ? undefined : encoderDir.split('/').pop();
 decoder.lrCodec = codec;
 console.log(
-  `decoder x${scale} from encoder ${encoderDir} (${encoder.countParams()} weights); batch ${batch}, patch ${patch}, ${codec} quality ${qLo}-${qHi}, ` +
+  `${joint ? `joint lossy preset (encoder and decoder) x${scale} from` : `decoder x${scale} from encoder`} ${encoderDir} (${encoder.countParams()} weights); batch ${batch}, patch ${patch}, ${codec} quality ${qLo}-${qHi}, ` +
+    (joint ? `${rateWeight > 0 ? `gradient and rate through the JPEG stand-in at q${proxyQuality}, rate weight ${rateWeight}` : 'straight through the codec'}, ` : '') +
     `steps ${totalSteps}, lr ${JSON.stringify(schedule)}, backend ${tf.getBackend()}`,
 );
 
-// Validation pairs, made once: the encoder never changes.
+// Validation pairs, made once: the encoder never changes (with --joint, the LRs are made anew at each validation).
 const crops = validationCrops(val, num('val-size'), scale);
 /** A `[1, H, W, 3]` tensor in [0, 1] as an 8-bit raster, as the evaluation reads images. */
 const raster8 = (t: tf.Tensor4D): RasterImage => {
@@ -156,9 +180,19 @@ for (const hr of crops) {
   for (const q of valQualities) valPairs.push({ lr: await codecRoundTrip(lr, [q]), hr: raster8(hr) });
   lr.dispose();
 }
-tf.dispose(crops);
+if (!joint) tf.dispose(crops);
 
 async function validate(): Promise<number> {
+  if (joint) {
+    // The LRs of the model as it is now, through the real codec.
+    tf.dispose(valPairs.map((p) => p.lr));
+    let k = 0;
+    for (const hr of crops) {
+      const lr = decoder.downscale(hr);
+      for (const q of valQualities) valPairs[k++].lr = await codecRoundTrip(lr, [q]);
+      lr.dispose();
+    }
+  }
   let sum = 0;
   for (const { lr, hr } of valPairs) {
     const up = decoder.upscale(lr, { z: 'zeros' });
@@ -168,7 +202,37 @@ async function validate(): Promise<number> {
   return sum / valPairs.length;
 }
 
+/** One --joint step: the model's own 8-bit LRs through the real codec, then the IRN loss on them (irnLoss realLr). */
+async function jointStep(x: tf.Tensor4D): Promise<StepReport> {
+  const b = x.shape[0];
+  const lr = decoder.downscale(x);
+  const qualities = Array.from({ length: b }, () => qLo + trainer.rng.int(qHi - qLo + 1));
+  let realLr: tf.Tensor4D;
+  try {
+    realLr = await codecRoundTrip(lr, qualities);
+  } finally {
+    lr.dispose();
+  }
+  const loss: IrnLossOptions = {
+    realLr,
+    ...(args['fit-weight'] != null ? { lambdaFit: num('fit-weight') } : {}),
+    ...(rateWeight > 0 ? { lrCodec: { kind: 'jpeg-proxy' as const, quality: proxyQuality, lambdaRate: rateWeight } } : {}),
+  };
+  const vars = trainer.variables;
+  const terms: tf.Scalar[] = [];
+  const { value, grads } = tf.variableGrads(() => {
+    const t = irnLoss(decoder, x, loss);
+    terms.push(tf.keep(t.fit), tf.keep(t.rec), tf.keep(t.dist), ...(t.rate != null ? [tf.keep(t.rate)] : []));
+    return t.total;
+  }, vars);
+  realLr.dispose();
+  const [total, fit, rec, dist, rate] = [value, ...terms].map((t) => t.dataSync()[0]);
+  tf.dispose([value, ...terms]);
+  return trainer.applyGradients({ grads: vars.map((v) => grads[v.name]), total, fit, rec, dist, ...(rate !== undefined ? { rate } : {}) });
+}
+
 async function step(x: tf.Tensor4D): Promise<StepReport> {
+  if (joint) return jointStep(x);
   const b = x.shape[0];
   const lr = encoder.downscale(x);
   const qualities = Array.from({ length: b }, () => qLo + trainer.rng.int(qHi - qLo + 1));
@@ -210,11 +274,15 @@ await runTraining({
   best,
   bestStep,
   args,
-  source: (s) => `${codec.toUpperCase()}-LR decoder for ${encoderDir.split('/').pop()} trained by packages/cli/scripts/train-decoder.ts, step ${s}`,
-  initialNote: `(the encoder's own inverse; ${codec} q ${valQualities.join(', ')})`,
+  source: (s) =>
+    joint
+      ? `${codec.toUpperCase()}-LR preset (encoder and decoder) from ${encoderDir.split('/').pop()} trained by packages/cli/scripts/train-decoder.ts --joint, step ${s}`
+      : `${codec.toUpperCase()}-LR decoder for ${encoderDir.split('/').pop()} trained by packages/cli/scripts/train-decoder.ts, step ${s}`,
+  initialNote: `(${joint ? 'the starting model' : "the encoder's own inverse"}; ${codec} q ${valQualities.join(', ')})`,
   saveInitial: true,
   log: (line) => console.log(line),
   step,
   validate,
 });
 tf.dispose(valPairs.map((p) => p.lr));
+if (joint) tf.dispose(crops);

@@ -5,7 +5,7 @@ import { concatChannels, splitChannels } from '../layers/concat-channels.js';
 import type { IrnModel } from '../model/irn.js';
 import { seededNormal } from '../model/noise.js';
 import { bicubicDownscale } from './bicubic.js';
-import { jpegProxy, MOZJPEG_RATE, type JpegRounding } from './jpeg-proxy.js';
+import { jpegProxy, MOZJPEG_RATE, realWithProxyGradient, type JpegRounding } from './jpeg-proxy.js';
 import { quantizeSTE } from './quantize-ste.js';
 import { Rng } from './rng.js';
 
@@ -68,6 +68,13 @@ export interface IrnLossOptions {
    * (see {@link LrCodecOption}). Absent: the lossless objective, unchanged.
    */
   lrCodec?: LrCodecOption;
+  /**
+   * The real codec's decoded LR of this batch (`[B, h, w, 3]`, made outside the gradient tape
+   * from the same model's 8-bit LR, e.g. libavif's round trip): the reconstruction then sees
+   * exactly it, with the gradient of the `lrCodec` stand-in (see `realWithProxyGradient`), or
+   * straight through without one. The rate term, if any, stays the stand-in's estimate.
+   */
+  realLr?: tf.Tensor4D;
 }
 
 /** The loss terms of one batch, each a scalar tensor (already weighted in `total` only). */
@@ -133,6 +140,12 @@ export function irnLoss(model: IrnModel, xHr: tf.Tensor4D, options: IrnLossOptio
       // Without the per-file constant (headers and tables): a patch is not a file, and a
       // constant has no gradient anyway.
       rate = tf.div(tf.sub(tf.sum(coded.bits), b * MOZJPEG_RATE.file), b * xHr.shape[1] * xHr.shape[2]) as tf.Scalar;
+    }
+    const real = options.realLr;
+    if (real != null) {
+      if (real.shape.join() !== lr.shape.join()) throw new Error(`irnLoss realLr is [${real.shape.join(', ')}], the LR [${lr.shape.join(', ')}]`);
+      // The real decoded LR forward; backward the stand-in's gradient (lr is its image here), or without one the identity.
+      lr = realWithProxyGradient(real, lr);
     }
     const { output: xHat } = model.inverse(concatChannels([lr, zRec]));
     const rec = tf.div(tf.sum(tf.sqrt(tf.add(tf.square(tf.sub(xHr, xHat)), eps))), b) as tf.Scalar;

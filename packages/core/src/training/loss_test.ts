@@ -83,3 +83,30 @@ test('lrCodec: the JPEG proxy between the LR and the inverse, a rate term, and s
   assert.throws(() => irnLoss(model, x, { lrCodec: { kind: 'jpeg-proxy', quality: [90, 50] } }), /quality range/);
   model.dispose();
 });
+
+test('realLr: the reconstruction sees the real decoded LR, the gradient comes through the stand-in or straight through', () => {
+  const model = IrnModel.create({ scale: 2, blocks: 1, growth: 4, seed: 3 });
+  const x = tf.randomUniform([2, 16, 16, 3], 0, 1, 'float32', 4) as tf.Tensor4D;
+  // A "codec" outside the tape: the model's own 8-bit LR, posterized to 8 levels.
+  const real = tf.tidy(() => tf.div(tf.round(tf.mul(tf.clipByValue(model.downscale(x), 0, 1), 7)), 7)) as tf.Tensor4D;
+  const plain = irnLoss(model, x);
+  const withReal = irnLoss(model, x, { realLr: real });
+  // The forward pass used the real LR: the reconstruction is exactly the inverse of it (z = 0).
+  const expected = tf.tidy(() => {
+    const { output } = model.inverse(tf.concat([real, tf.zeros([2, 8, 8, model.zChannels])], 3) as tf.Tensor4D);
+    return tf.div(tf.sum(tf.sqrt(tf.add(tf.square(tf.sub(x, output)), 1e-6))), 2).dataSync()[0];
+  });
+  assert.ok(Math.abs(withReal.rec.dataSync()[0] - expected) < 1e-4 * expected, `rec ${withReal.rec.dataSync()[0]} vs ${expected}`);
+  assert.equal(withReal.fit.dataSync()[0], plain.fit.dataSync()[0], 'the LR guidance term is of the model LR');
+  // Gradients reach the weights before the codec (the encoder side), with and without a stand-in.
+  const vars = model.flow.trainableWeights.map((w) => w.read() as tf.Variable);
+  for (const options of [{ realLr: real }, { realLr: real, lrCodec: { kind: 'jpeg-proxy' as const, quality: 90, lambdaRate: 0.1 } }]) {
+    const { grads } = tf.variableGrads(() => irnLoss(model, x, options).total, vars);
+    const norm = tf.tidy(() => Math.sqrt(Object.values(grads).reduce((a, g) => a + tf.sum(tf.square(g)).dataSync()[0], 0)));
+    assert.ok(Number.isFinite(norm) && norm > 0, `gradient norm ${norm}`);
+    tf.dispose(grads);
+  }
+  assert.throws(() => irnLoss(model, x, { realLr: tf.zeros([2, 4, 4, 3]) as tf.Tensor4D }), /realLr is \[2, 4, 4, 3\], the LR \[2, 8, 8, 3\]/);
+  tf.dispose([x, real]);
+  model.dispose();
+});
