@@ -137,31 +137,30 @@ const selected = scales.flatMap((s) => methods[s].filter((m) => only(m.id)).map(
 if (args.only != null && selected.length === 0) throw new Error(`--only ${args.only} matches no method; the ids are: ${[...new Set(scales.flatMap((s) => methods[s].map((m) => m.id)))].join(', ')}`);
 log(`${files.length} photos from ${dataDir}, scales ${scales.join(', ')}, ${cpus().length} cores${args.only != null ? `; computing only ${selected.join(', ')}` : ''}${args.fresh ? ' (--fresh: the selected methods are measured again)' : ''}`);
 
-/** Whether each decoder was trained for the LRs it is measured on, by its metadata. */
+/** The model.json of a --decoder-xN or --lossy-xN model, after checking its scale. */
+function modelJsonOf(option: string, d: Decoder, s: 2 | 4): unknown {
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(join(d.dir, 'model.json'), 'utf8'));
+  } catch {
+    throw new Error(`${option} ${d.name}: cannot read ${join(d.dir, 'model.json')}`);
+  }
+  const declared = (json as { userDefinedMetadata?: { irn?: { scale?: unknown } } }).userDefinedMetadata?.irn?.scale;
+  if (typeof declared === 'number' && declared !== s) throw new Error(`${option} ${d.name}: ${d.dir} is a x${declared} model`);
+  return json;
+}
+
+/** Whether each decoder was trained for the LRs it is measured on, by its metadata; what each lossy preset was trained for. */
 const encoderLines: Record<2 | 4, string[]> = { 2: [], 4: [] };
 for (const s of scales) {
   for (const d of decoders[s]) {
-    let json: unknown;
-    try {
-      json = JSON.parse(readFileSync(join(d.dir, 'model.json'), 'utf8'));
-    } catch {
-      throw new Error(`--decoder-x${s} ${d.name}: cannot read ${join(d.dir, 'model.json')}`);
-    }
-    const declared = (json as { userDefinedMetadata?: { irn?: { scale?: unknown } } }).userDefinedMetadata?.irn?.scale;
-    if (typeof declared === 'number' && declared !== s) throw new Error(`--decoder-x${s} ${d.name}: ${d.dir} is a x${declared} model`);
+    const json = modelJsonOf(`--decoder-x${s}`, d, s);
     const line = encoderCheck(d.name, encoderOf(json), basename(modelDir[s]), lrCodecOf(json)).line;
     encoderLines[s].push(line);
     log(`x${s} ${line}`);
   }
   for (const d of ownModels[s]) {
-    let json: unknown;
-    try {
-      json = JSON.parse(readFileSync(join(d.dir, 'model.json'), 'utf8'));
-    } catch {
-      throw new Error(`--lossy-x${s} ${d.name}: cannot read ${join(d.dir, 'model.json')}`);
-    }
-    const declared = (json as { userDefinedMetadata?: { irn?: { scale?: unknown } } }).userDefinedMetadata?.irn?.scale;
-    if (typeof declared === 'number' && declared !== s) throw new Error(`--lossy-x${s} ${d.name}: ${d.dir} is a x${declared} model`);
+    const json = modelJsonOf(`--lossy-x${s}`, d, s);
     const enc = encoderOf(json);
     if (enc != null) throw new Error(`--lossy-x${s} ${d.name}: its model.json names the encoder ${enc}, so it is a decoder of that preset's LRs: give it as --decoder-x${s}`);
     const codec = lrCodecOf(json);

@@ -202,17 +202,20 @@ async function validate(): Promise<number> {
   return sum / valPairs.length;
 }
 
-/** One --joint step: the model's own 8-bit LRs through the real codec, then the IRN loss on them (irnLoss realLr). */
-async function jointStep(x: tf.Tensor4D): Promise<StepReport> {
-  const b = x.shape[0];
-  const lr = decoder.downscale(x);
-  const qualities = Array.from({ length: b }, () => qLo + trainer.rng.int(qHi - qLo + 1));
-  let realLr: tf.Tensor4D;
+/** `model`'s 8-bit LRs of the batch through the real codec, each at a quality drawn from the trainer's generator. */
+async function codedLrs(model: IrnModel, x: tf.Tensor4D): Promise<tf.Tensor4D> {
+  const lr = model.downscale(x);
+  const qualities = Array.from({ length: x.shape[0] }, () => qLo + trainer.rng.int(qHi - qLo + 1));
   try {
-    realLr = await codecRoundTrip(lr, qualities);
+    return await codecRoundTrip(lr, qualities);
   } finally {
     lr.dispose();
   }
+}
+
+/** One --joint step: the model's own 8-bit LRs through the real codec, then the IRN loss on them (irnLoss realLr). */
+async function jointStep(x: tf.Tensor4D): Promise<StepReport> {
+  const realLr = await codedLrs(decoder, x);
   const loss: IrnLossOptions = {
     realLr,
     ...(args['fit-weight'] != null ? { lambdaFit: num('fit-weight') } : {}),
@@ -234,14 +237,7 @@ async function jointStep(x: tf.Tensor4D): Promise<StepReport> {
 async function step(x: tf.Tensor4D): Promise<StepReport> {
   if (joint) return jointStep(x);
   const b = x.shape[0];
-  const lr = encoder.downscale(x);
-  const qualities = Array.from({ length: b }, () => qLo + trainer.rng.int(qHi - qLo + 1));
-  let lrCoded: tf.Tensor4D;
-  try {
-    lrCoded = await codecRoundTrip(lr, qualities);
-  } finally {
-    lr.dispose();
-  }
+  const lrCoded = await codedLrs(encoder, x);
   const vars = trainer.variables;
   const [, h, w] = lrCoded.shape;
   const { value, grads } = tf.variableGrads(() =>
