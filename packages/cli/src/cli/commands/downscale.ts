@@ -103,7 +103,7 @@ export function registerDownscale(program: Command, ctx: CliContext): void {
                 : undefined;
             // JPEG has a differentiable stand-in (core's jpegProxy, MozJPEG as written here): its
             // gradient instead of the identity, and its bit estimate priced so that the file
-            // keeps about its size (bench/refine.ts; README "Encoder-side refinement").
+            // keeps about its size (bench/refine.ts; the README, `downscale --refine`).
             const jpegQuality = opts.quality ?? DEFAULT_QUALITY;
             const jpeg = format === 'jpeg' ? { gradientProxy: (x: Tensor4D) => jpegProxy(x, jpegQuality, { rounding: REFINE_JPEG_ROUNDING }), relativeRate: REFINE_JPEG_RELATIVE_RATE } : {};
             const result = await refineLr(decoder, img, lr, { steps: opts.refine, roundTrip, ...jpeg });
@@ -129,8 +129,8 @@ const DEFAULT_QUALITY = 90;
 /**
  * `--refine` of a JPEG LR: the stand-in's rounding and the rate's weight relative to the plain
  * LR (refineLr's relativeRate: about the slope of a JPEG quality sweep, so a step is kept
- * where it beats turning the quality up), chosen by bench/refine.ts (README, "Encoder-side
- * refinement"): at quality 90, +0.25 dB for 4 % more bytes; at 50, +0.04 dB for 2 %.
+ * where it beats turning the quality up), chosen by bench/refine.ts (bench/README.md,
+ * "`bench/refine.ts`"): at quality 90, +0.25 dB for 4 % more bytes; at 50, +0.04 dB for 2 %.
  */
 const REFINE_JPEG_ROUNDING = 'cubic';
 const REFINE_JPEG_RELATIVE_RATE = 0.5;
