@@ -38,6 +38,23 @@ describe('irn without --model', () => {
     assert.deepEqual(readFileSync(join(work, 'out.png')), readFileSync(join(work, 'x2.png')));
   });
 
+  it('downscale --scale 4 uses weights/irn-x4 (the same LR as --model weights/irn-x4), and checks a --model against it', async () => {
+    const byScale = await irn(['downscale', '--scale', '4', 'in.png', 'out4.png'], work);
+    assert.equal(byScale.code, 0, byScale.stderr);
+    const explicit = await irn(['downscale', '-m', X4, 'in.png', 'x4.png'], work);
+    assert.equal(explicit.code, 0, explicit.stderr);
+    assert.deepEqual([readPng(join(work, 'out4.png')).width, readPng(join(work, 'out4.png')).height], [12, 10]);
+    assert.deepEqual(readFileSync(join(work, 'out4.png')), readFileSync(join(work, 'x4.png')));
+    const same = await irn(['downscale', '--scale', '2', '-m', X2, 'in.png', 'x2-checked.png'], work);
+    assert.equal(same.code, 0, same.stderr);
+    const clash = await irn(['downscale', '--scale', '4', '-m', X2, 'in.png', 'clash.png'], work);
+    assert.equal(clash.code, 1);
+    assert.match(clash.stderr, /^irn: error: .*--scale 4, but the model in .*irn-x2 is x2\n?$/);
+    const bad = await irn(['downscale', '--scale', '3', 'in.png', 'bad.png'], work);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--scale.*3.*(choices|Allowed).*2, 4/s);
+  });
+
   it('upscale restores the default LR at full size with the default model', async () => {
     const run = await irn(['upscale', 'out.png', 'restored.png'], work);
     assert.equal(run.code, 0, run.stderr);

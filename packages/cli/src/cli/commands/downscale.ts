@@ -6,8 +6,9 @@ import { LR_EXTENSIONS, LR_FORMATS, type LrFormat } from '@irn/core';
 import { runJobs } from '../batch.js';
 import type { CliContext } from '../context.js';
 import { PHOTO_EXTENSIONS, planJobs, readPhoto, writeFileAtomic } from '../files.js';
-import { UsageError } from '../errors.js';
+import { CliError, UsageError } from '../errors.js';
 import { chooseModel, defaultDownscalePreset } from '../model-choice.js';
+import { findPreset, presetRoots } from '../model-path.js';
 import { addTilingOptions, tilingNote, withTileAdvice, type TilingFlags } from '../options.js';
 
 interface DownscaleOptions extends TilingFlags {
@@ -15,15 +16,16 @@ interface DownscaleOptions extends TilingFlags {
   quality?: number;
   effort?: 'fast' | 'max';
   model?: string;
+  scale?: string;
   refine: number;
 }
 
 /**
- * `irn downscale --model <dir|preset> [--format png|webp|jpeg|avif] [--quality Q] [--effort fast|max]
+ * `irn downscale --model <dir|preset> [--scale 2|4] [--format png|webp|jpeg|avif] [--quality Q] [--effort fast|max]
  * [--refine N] [--tile px] [--overlap px] [--verbose] <input> <output>`. The format defaults to the output file's
  * extension (`.webp`, `.jpg`, `.jpeg`, `.avif`), else PNG; in a directory, outputs are named
  * `<name>.webp` / `<name>.jpg` / `<name>.avif`. The model defaults to `irn-x2-<codec>` for a lossy format
- * when that preset exists, else `irn-x2`; a decoder preset (metadata `encoder`) makes its LRs
+ * when that preset exists, else `irn-x2` (`--scale 4`: `irn-x4`, `irn-x4-<codec>`); a decoder preset (metadata `encoder`) makes its LRs
  * with its encoder preset's forward pass. The LR metadata names the chosen preset (`model`).
  */
 export function registerDownscale(program: Command, ctx: CliContext): void {
@@ -35,6 +37,9 @@ export function registerDownscale(program: Command, ctx: CliContext): void {
     .option(
       '-m, --model <dir>',
       'directory of an IRN model made by "irn convert", or a preset name (default: weights/irn-x2, the shipped x2 preset); without it, a lossy format uses the preset irn-x2-<format> when there is one',
+    )
+    .addOption(
+      new Option('--scale <n>', 'downscaling factor: picks the preset irn-x<n> (or irn-x<n>-<format> for a lossy format, when there is one) without --model; with --model, checks that the model has this scale (default: 2)').choices(['2', '4']),
     );
   addTilingOptions(command)
     .addOption(
@@ -60,7 +65,13 @@ export function registerDownscale(program: Command, ctx: CliContext): void {
       const ext = extname(output).toLowerCase();
       const format: LrFormat = opts.format ?? (ext === '.webp' ? 'webp' : ext === '.jpg' || ext === '.jpeg' ? 'jpeg' : ext === '.avif' ? 'avif' : 'png');
       // Lossless formats (PNG, WebP as written here) keep the lossless preset; a lossy one takes its decoder preset if shipped.
-      const choice = await chooseModel(opts.model, defaultDownscalePreset(format === 'png' || format === 'webp' ? undefined : format));
+      const scale = opts.scale == null ? undefined : Number(opts.scale);
+      const fallback = defaultDownscalePreset(format === 'png' || format === 'webp' ? undefined : format, scale ?? 2);
+      // A scale asked for must not quietly fall back to the x2 preset.
+      if (opts.model == null && scale != null && findPreset(fallback) == null) {
+        throw new CliError(`--scale ${scale}: the preset ${fallback} is not installed (looked in ${presetRoots().join(', ')}); pass --model`);
+      }
+      const choice = await chooseModel(opts.model, fallback);
       if (opts.quality != null && format !== 'jpeg' && format !== 'avif') throw new UsageError(`--quality only applies to --format jpeg or avif (${format} is lossless)`);
       if (opts.quality === 0 && format === 'jpeg') throw new UsageError('the JPEG quality must be from 1 to 100 (0 is for avif)');
       // a.png keeps its name as a PNG LR; a.jpg becomes a.png, a.webp, a.jpg or a.avif by the format.
@@ -78,6 +89,10 @@ export function registerDownscale(program: Command, ctx: CliContext): void {
       // `model` makes the LR; `decoder` restores it (the same model, unless the chosen one is a decoder preset with an encoder).
       const models = await loadDownscaleModels(choice, ctx.limits());
       const { encoder: model, decoder } = models;
+      if (scale != null && model.scale !== scale) {
+        models.dispose();
+        throw new CliError(`--scale ${scale}, but the model in ${choice.dir} is x${model.scale}`);
+      }
       const overlap = opts.overlap ?? receptiveField(model.config);
       // The machine's memory bounds a pass on the cpu backend; the wasm heap's 4 GiB, smaller,
       // is applied by the rescale functions themselves.
