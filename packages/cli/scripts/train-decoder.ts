@@ -71,6 +71,12 @@ const { values: args } = parseArgs({
     'rate-weight': { type: 'string', default: '0' },
     /** With --joint and --rate-weight: the JPEG quality of the stand-in (90 and up: 4:4:4 as the AVIF LR). */
     'proxy-quality': { type: 'string', default: '90' },
+    /**
+     * With --joint: validation at equal bytes: each held-out LR's Y-PSNR minus SLOPE dB per
+     * doubling of its file over the starting model's at the same quality (default 2: the slope
+     * of irn-x2's AVIF LR curve on Kodak24), so that spending bytes is not scored as a gain.
+     */
+    'val-slope': { type: 'string', default: '2' },
     /** With --joint: weight of the LR guidance term (IRN: scale^2). */
     'fit-weight': { type: 'string' },
   },
@@ -120,13 +126,14 @@ for (const [i, f] of folders.entries()) {
 console.log(`data: ${train.length} training images from ${folders.join(', ')}; validation: ${val.map((v) => v.name).join(', ')}`);
 
 /** Each LR of the batch `[B, h, w, 3]` (values k/255) through the real encoder and decoder of --codec at its quality. */
-async function codecRoundTrip(lr: tf.Tensor4D, qualities: readonly number[]): Promise<tf.Tensor4D> {
+async function codecRoundTrip(lr: tf.Tensor4D, qualities: readonly number[], sizes?: number[]): Promise<tf.Tensor4D> {
   const [b, h, w] = lr.shape;
   const data = await lr.data();
   const n = h * w * 3;
   const out = new Float32Array(b * n);
   for (let i = 0; i < b; i++) {
     const bytes = await encodeLr({ width: w, height: h, channels: 3, data: data.slice(i * n, (i + 1) * n) as Float32Array }, { format: codec, quality: qualities[i] });
+    sizes?.push(bytes.length);
     const { image } = await decodeLr(bytes);
     if (image.channels !== 3 || image.width !== w || image.height !== h) throw new Error(`${codec} round trip gave ${image.width}x${image.height}x${image.channels}`);
     out.set(image.data, i * n);
@@ -175,21 +182,24 @@ const raster8 = (t: tf.Tensor4D): RasterImage => {
   return { width, height, channels: 3, data };
 };
 const valPairs: { lr: tf.Tensor4D; hr: RasterImage }[] = [];
+/** The file size of each validation LR of --encoder (with --joint, the starting model, also on --resume): the reference of the equal-bytes score. */
+const refSizes: number[] = [];
 for (const hr of crops) {
   const lr = encoder.downscale(hr);
-  for (const q of valQualities) valPairs.push({ lr: await codecRoundTrip(lr, [q]), hr: raster8(hr) });
+  for (const q of valQualities) valPairs.push({ lr: await codecRoundTrip(lr, [q], refSizes), hr: raster8(hr) });
   lr.dispose();
 }
 if (!joint) tf.dispose(crops);
 
 async function validate(): Promise<number> {
+  const sizes: number[] = [];
   if (joint) {
     // The LRs of the model as it is now, through the real codec.
     tf.dispose(valPairs.map((p) => p.lr));
     let k = 0;
     for (const hr of crops) {
       const lr = decoder.downscale(hr);
-      for (const q of valQualities) valPairs[k++].lr = await codecRoundTrip(lr, [q]);
+      for (const q of valQualities) valPairs[k++].lr = await codecRoundTrip(lr, [q], sizes);
       lr.dispose();
     }
   }
@@ -199,7 +209,14 @@ async function validate(): Promise<number> {
     sum += psnrY(raster8(up), hr, { shave: scale });
     up.dispose();
   }
-  return sum / valPairs.length;
+  const psnr = sum / valPairs.length;
+  if (!joint) return psnr;
+  // Equal bytes: each LR's doubling of its file over the starting model's costs --val-slope dB.
+  const ref = refSizes;
+  const doublings = sizes.reduce((a, n, i) => a + Math.log2(n / ref[i]), 0) / sizes.length;
+  const score = psnr - num('val-slope') * doublings;
+  console.log(`  validation: Y-PSNR ${psnr.toFixed(3)} dB, files ${((2 ** doublings - 1) * 100).toFixed(1)} % over the starting model's (geometric mean), at equal bytes ${score.toFixed(3)} dB`);
+  return score;
 }
 
 /** `model`'s 8-bit LRs of the batch through the real codec, each at a quality drawn from the trainer's generator. */
