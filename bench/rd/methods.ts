@@ -79,7 +79,7 @@ export function methodsFor(decoders: readonly Decoder[], own: readonly Decoder[]
   }
   for (const d of own) {
     if (decoders.some((x) => x.name === d.name)) throw new Error(`'${d.name}' names both a decoder and a lossy preset: give NAME=DIR to tell them apart`);
-    for (const c of LOSSY) m.push({ id: ownMethodId(d.name, c), label: `${d.name} LR ${CODEC_NAME[c]} (own encoder)`, family: 'own', codec: c, decoder: d.name });
+    for (const c of LOSSY) m.push({ id: ownMethodId(d.name, c), label: `${d.name} LR ${CODEC_NAME[c]}`, family: 'own', codec: c, decoder: d.name });
   }
   m.push({ id: 'check', label: 'check: 8-bit bicubic LR, bicubic and esrgan-slim up', family: 'check', codec: null });
   return m;

@@ -118,7 +118,7 @@ test('lossy presets (--lossy-xN): own curves after the decoders, keyed on their 
   const own = ms.filter((m) => m.family === 'own');
   assert.deepEqual(own.map((m) => m.id), ['own-jpeg+p', 'own-webp+p', 'own-avif+p']);
   assert.equal(own.map((m) => m.id)[0], ownMethodId('p', 'jpeg'));
-  assert.equal(own[0].label, 'p LR JPEG (own encoder)');
+  assert.equal(own[0].label, 'p LR JPEG', 'its own LR: no "IRN LR ... + decoder"');
   assert.deepEqual(ms.slice(0, -1).map((m) => m.id).slice(0, methodsFor([{ name: 'd', dir: '/d' }]).length - 1), methodsFor([{ name: 'd', dir: '/d' }]).slice(0, -1).map((m) => m.id), 'a lossy preset adds curves, the others stay');
   assert.equal(ms[ms.length - 1].id, 'check');
   const key = (m: (typeof ms)[number], k: KeyContext) => methodKey(m, 2, k, settingsKey);

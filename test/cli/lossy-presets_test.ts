@@ -16,6 +16,7 @@ import { readLrFileInfo } from '../../packages/core/src/image/lr-formats.js';
 import { readLrMetadata } from '../../packages/core/src/image/lr-metadata.js';
 import { IrnModel } from '../../packages/core/src/model/irn.js';
 import { perturbWeights } from '../../packages/core/src/testing/perturb.js';
+import { decodeLr } from '../../packages/cli/src/image/lr-codecs.js';
 import { failedCleanly, IMAGES, irn, readPng } from './helpers.js';
 
 let work: string;
@@ -37,6 +38,8 @@ async function saveDecoder(dir: string, encoder: string, seed: number): Promise<
 /** The LR metadata of a WebP or JPEG LR in `work`. */
 const metaOf = (file: string) => readLrFileInfo(new Uint8Array(readFileSync(join(work, file)))).lrMetadata;
 const bytesOf = (file: string) => readFileSync(join(work, file));
+/** The decoded pixels of an AVIF LR in the work folder (libavif, as the CLI reads it). */
+const decodeAvifFile = async (file: string) => (await decodeLr(new Uint8Array(bytesOf(file)))).image.data;
 
 before(async () => {
   await tf.setBackend('cpu');
@@ -178,21 +181,23 @@ describe('irn downscale / upscale with a lossy decoder preset', () => {
   });
 });
 
-describe('the shipped lossy preset weights/irn-x2-avif', () => {
-  it('is the default for an AVIF LR: irn-x2 makes it, its metadata names irn-x2-avif, upscale restores with it', async () => {
+describe('the shipped lossy presets weights/irn-x2-avif-v2 and weights/irn-x2-avif', () => {
+  it('irn-x2-avif-v2 is the default for an AVIF LR: its own forward makes it, its metadata names it, upscale restores with it', async () => {
     // No $IRN_WEIGHTS_DIR: the repository's weights/ only.
     const run = await irn(['downscale', 'in.png', 'ship.avif'], work);
     assert.equal(run.code, 0, run.stderr);
-    assert.deepEqual(metaOf('ship.avif'), { scale: 2, width: 48, height: 40, model: 'irn-x2-avif' });
+    assert.deepEqual(metaOf('ship.avif'), { scale: 2, width: 48, height: 40, model: 'irn-x2-avif-v2' });
+    const byName = await irn(['downscale', '-m', 'irn-x2-avif-v2', 'in.png', 'named.avif'], work);
+    assert.equal(byName.code, 0, byName.stderr);
+    assert.deepEqual(bytesOf('ship.avif'), bytesOf('named.avif'));
+    // Trained end to end: its LR is its own, not irn-x2's (whose file names irn-x2).
     const plain = await irn(['downscale', '-m', 'irn-x2', 'in.png', 'plain.avif'], work);
     assert.equal(plain.code, 0, plain.stderr);
-    // The same pixels and codec settings: the files differ only in the metadata's model name
-    // ("irn-x2-avif" against "irn-x2", 5 bytes longer).
-    assert.equal(bytesOf('ship.avif').length - bytesOf('plain.avif').length, 5);
-    assert.deepEqual(metaOf('plain.avif'), { scale: 2, width: 48, height: 40, model: 'irn-x2' });
-    const info = await irn(['info', '--json', '-m', 'irn-x2-avif'], work);
+    const [own, x2] = await Promise.all([decodeAvifFile('ship.avif'), decodeAvifFile('plain.avif')]);
+    assert.notDeepEqual(own, x2, 'the LR pixels are the v2 preset\'s own');
+    const info = await irn(['info', '--json', '-m', 'irn-x2-avif-v2'], work);
     const d = JSON.parse(info.stdout) as { encoder: string | null; lrCodec: string | null };
-    assert.deepEqual([d.encoder, d.lrCodec], ['irn-x2', 'avif']);
+    assert.deepEqual([d.encoder, d.lrCodec], [null, 'avif']);
     const up = await irn(['upscale', 'ship.avif', 'ship-up.png'], work);
     assert.equal(up.code, 0, up.stderr);
     const byX2 = await irn(['upscale', '-m', 'irn-x2', 'ship.avif', 'x2-up.png'], work);
@@ -200,6 +205,25 @@ describe('the shipped lossy preset weights/irn-x2-avif', () => {
     const a = readPng(join(work, 'ship-up.png'));
     const b = readPng(join(work, 'x2-up.png'));
     assert.deepEqual([a.width, a.height], [48, 40]);
-    assert.notDeepEqual(a.data, b.data, 'restored by the decoder, not by irn-x2');
+    assert.notDeepEqual(a.data, b.data, 'restored by irn-x2-avif-v2, not by irn-x2');
+  });
+
+  it('irn-x2-avif (the decoder) still restores the LRs that name it: irn-x2 makes them', async () => {
+    const run = await irn(['downscale', '-m', 'irn-x2-avif', 'in.png', 'dec.avif'], work);
+    assert.equal(run.code, 0, run.stderr);
+    assert.deepEqual(metaOf('dec.avif'), { scale: 2, width: 48, height: 40, model: 'irn-x2-avif' });
+    const plain = await irn(['downscale', '-m', 'irn-x2', 'in.png', 'plain.avif'], work);
+    assert.equal(plain.code, 0, plain.stderr);
+    // The same pixels and codec settings: the files differ only in the metadata's model name
+    // ("irn-x2-avif" against "irn-x2", 5 bytes longer).
+    assert.equal(bytesOf('dec.avif').length - bytesOf('plain.avif').length, 5);
+    const info = await irn(['info', '--json', '-m', 'irn-x2-avif'], work);
+    const d = JSON.parse(info.stdout) as { encoder: string | null; lrCodec: string | null };
+    assert.deepEqual([d.encoder, d.lrCodec], ['irn-x2', 'avif']);
+    const up = await irn(['upscale', 'dec.avif', 'dec-up.png'], work);
+    assert.equal(up.code, 0, up.stderr);
+    const byV2 = await irn(['upscale', '-m', 'irn-x2-avif-v2', 'dec.avif', 'v2-up.png'], work);
+    assert.equal(byV2.code, 0, byV2.stderr);
+    assert.notDeepEqual(readPng(join(work, 'dec-up.png')).data, readPng(join(work, 'v2-up.png')).data, 'restored by the decoder the LR names');
   });
 });

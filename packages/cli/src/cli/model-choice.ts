@@ -13,14 +13,23 @@ export interface ModelChoice {
   preset?: string;
 }
 
+/** Newer versions of a lossy preset first: `irn-x2-avif-v2` (trained end to end) before `irn-x2-avif` (a decoder). */
+const LOSSY_PRESET_VERSIONS = ['-v2', ''] as const;
+
 /**
  * The preset `irn downscale` uses without `--model`: for a lossy LR codec (`jpeg`, `avif`, a
- * lossy `webp`), `irn-x<scale>-<codec>` when such a preset exists (a decoder trained to
- * restore that codec's LRs), else `irn-x<scale>`, the lossless preset, as for lossless formats.
+ * lossy `webp`), the newest of `irn-x<scale>-<codec>-v2` and `irn-x<scale>-<codec>` that exists
+ * (a preset trained for that codec's LRs: end to end, or a decoder of the lossless preset's
+ * LRs), else `irn-x<scale>`, the lossless preset, as for lossless formats. An older version
+ * stays installed: the LRs that name it are restored by it.
  */
 export function defaultDownscalePreset(lossyCodec: string | undefined, scale = 2, roots?: string[]): string {
-  const lossy = lossyCodec == null ? undefined : `irn-x${scale}-${lossyCodec}`;
-  if (lossy != null && findPreset(lossy, roots) != null) return lossy;
+  if (lossyCodec != null) {
+    for (const v of LOSSY_PRESET_VERSIONS) {
+      const name = `irn-x${scale}-${lossyCodec}${v}`;
+      if (findPreset(name, roots) != null) return name;
+    }
+  }
   return scale === 2 ? DEFAULT_MODEL : `irn-x${scale}`;
 }
 
