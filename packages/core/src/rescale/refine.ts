@@ -174,7 +174,7 @@ export async function refineLr(model: IrnModel, hr: RasterImage, lr: RasterImage
       try {
         // Returns the loss and the mean squared error (the loss adds the priced rate, if any).
         const lossOf = (withGradient: boolean): [tf.Scalar, tf.Scalar] => {
-          const mse = tf.tidy(() => {
+          const pair = tf.tidy(() => {
             // The decoded LR forward; backward either the identity (v + (decoded - v): straight
             // through) or the stand-in's gradient (run only where a gradient is taken).
             let seen: tf.Tensor4D;
@@ -194,8 +194,8 @@ export async function refineLr(model: IrnModel, hr: RasterImage, lr: RasterImage
             if (bits === undefined || rateWeight === 0) return tf.stack([err, err]);
             return tf.stack([tf.add(err, tf.mul(tf.sum(bits), rateWeight / hrPixels)), err]);
           });
-          const [loss, err] = tf.unstack(mse) as [tf.Scalar, tf.Scalar];
-          mse.dispose();
+          const [loss, err] = tf.unstack(pair) as [tf.Scalar, tf.Scalar];
+          pair.dispose();
           return [loss, err];
         };
         let mse: number;
