@@ -88,6 +88,15 @@ export default {
         headless: true,
         args: chromiumArgs,
       },
+      // The runner ends each test file by navigating the page to about:blank, with Playwright's
+      // default 30 s; after the heaviest files (software WebGL and WebGPU, contract.test.ts) the
+      // page can take longer to let go on 2 loaded cores (seen once on CI with every test
+      // passed), so navigations get the same 2 minutes as the other phases.
+      createPage: async ({ context }) => {
+        const page = await context.newPage();
+        page.setDefaultNavigationTimeout(2 * minute);
+        return page;
+      },
     }),
   ],
   // One page at a time: the machine has 2 cores and software GL/WebGPU uses them all.
