@@ -29,6 +29,14 @@
  * `--proxy-quality` (core's jpegProxy), whose bit estimate is then priced in the loss as a
  * stand-in for the codec's bytes (W per bit per full-size pixel, as irn train's
  * --rate-weight). Validation makes the held-out LRs anew with the model being trained.
+ *
+ * `--hold-bytes` (with --joint and --rate-weight): the stand-in's bit estimate gives the
+ * direction, the real codec's files give the price. Each step also encodes the starting
+ * model's LRs of the same patches at the same qualities, and the rate weight follows the real
+ * files: multiplied by 2^(--hold-gain * mean log2(file / starting model's file)) before the
+ * step's gradient (dual ascent on "no bigger than the starting model's files"), so that what
+ * training gains is a gain at equal bytes, whatever the stand-in gets wrong about the codec's
+ * rate. --rate-weight is the starting weight; the weight is kept in checkpoints.
  */
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -77,6 +85,10 @@ const { values: args } = parseArgs({
      * of irn-x2's AVIF LR curve on Kodak24), so that spending bytes is not scored as a gain.
      */
     'val-slope': { type: 'string', default: '2' },
+    /** With --joint and --rate-weight: adapt the rate weight so the real files keep the starting model's size. */
+    'hold-bytes': { type: 'boolean', default: false },
+    /** With --hold-bytes: how fast the weight follows (doublings of the weight per doubling of the files). */
+    'hold-gain': { type: 'string', default: '1' },
     /** With --joint: weight of the LR guidance term (IRN: scale^2). */
     'fit-weight': { type: 'string' },
   },
@@ -99,6 +111,11 @@ const joint = args.joint === true;
 const rateWeight = num('rate-weight');
 const proxyQuality = num('proxy-quality');
 if (!joint && (rateWeight !== 0 || args['fit-weight'] != null)) throw new Error('--rate-weight and --fit-weight go with --joint');
+const holdBytes = args['hold-bytes'] === true;
+if (holdBytes && !(rateWeight > 0)) throw new Error('--hold-bytes adapts the rate weight: give --joint and a starting --rate-weight > 0');
+const holdGain = num('hold-gain');
+/** The rate weight of the next step (--hold-bytes moves it; checkpoints keep it). */
+let liveRateWeight = rateWeight;
 const totalSteps = num('steps');
 const batch = num('batch');
 const patch = num('patch');
@@ -125,6 +142,16 @@ for (const [i, f] of folders.entries()) {
 }
 console.log(`data: ${train.length} training images from ${folders.join(', ')}; validation: ${val.map((v) => v.name).join(', ')}`);
 
+/** The file size of each LR of the batch `[B, h, w, 3]` (values k/255) in --codec at its quality. */
+async function codecSizes(lr: tf.Tensor4D, qualities: readonly number[]): Promise<number[]> {
+  const [b, h, w] = lr.shape;
+  const data = await lr.data();
+  const n = h * w * 3;
+  const sizes: number[] = [];
+  for (let i = 0; i < b; i++) sizes.push((await encodeLr({ width: w, height: h, channels: 3, data: data.slice(i * n, (i + 1) * n) as Float32Array }, { format: codec, quality: qualities[i] })).length);
+  return sizes;
+}
+
 /** Each LR of the batch `[B, h, w, 3]` (values k/255) through the real encoder and decoder of --codec at its quality. */
 async function codecRoundTrip(lr: tf.Tensor4D, qualities: readonly number[], sizes?: number[]): Promise<tf.Tensor4D> {
   const [b, h, w] = lr.shape;
@@ -149,6 +176,8 @@ let best = -Infinity;
 let bestStep = 0;
 if (args.resume) {
   const { state, extra } = await loadCheckpoint(args.ckpt!);
+  const saved = (extra.state as { rateWeight?: unknown } | undefined)?.rateWeight;
+  if (holdBytes && typeof saved === 'number' && saved > 0) liveRateWeight = saved;
   decoder = await IrnModel.load(fileSystem(join(args.ckpt!, 'model')));
   trainer = new IrnTrainer(decoder, trainerOptions);
   await trainer.restoreState(state);
@@ -167,7 +196,7 @@ decoder.encoder = joint ? undefined : encoderDir.split('/').pop();
 decoder.lrCodec = codec;
 console.log(
   `${joint ? `joint lossy preset (encoder and decoder) x${scale} from` : `decoder x${scale} from encoder`} ${encoderDir} (${encoder.countParams()} weights); batch ${batch}, patch ${patch}, ${codec} quality ${qLo}-${qHi}, ` +
-    (joint ? `${rateWeight > 0 ? `gradient and rate through the JPEG stand-in at q${proxyQuality}, rate weight ${rateWeight}` : 'straight through the codec'}, ` : '') +
+    (joint ? `${rateWeight > 0 ? `gradient and rate through the JPEG stand-in at q${proxyQuality}, rate weight ${holdBytes ? `${liveRateWeight.toFixed(0)} (held to the starting model's bytes, gain ${holdGain})` : rateWeight}` : 'straight through the codec'}, ` : '') +
     `steps ${totalSteps}, lr ${JSON.stringify(schedule)}, backend ${tf.getBackend()}`,
 );
 
@@ -219,24 +248,57 @@ async function validate(): Promise<number> {
   return score;
 }
 
-/** `model`'s 8-bit LRs of the batch through the real codec, each at a quality drawn from the trainer's generator. */
-async function codedLrs(model: IrnModel, x: tf.Tensor4D): Promise<tf.Tensor4D> {
+/**
+ * `model`'s 8-bit LRs of the batch through the real codec, each at a quality drawn from the
+ * trainer's generator (given back in `qualities` when asked, the file sizes in `sizes`).
+ */
+async function codedLrs(model: IrnModel, x: tf.Tensor4D, qualities: number[] = [], sizes?: number[]): Promise<tf.Tensor4D> {
   const lr = model.downscale(x);
-  const qualities = Array.from({ length: x.shape[0] }, () => qLo + trainer.rng.int(qHi - qLo + 1));
+  qualities.push(...Array.from({ length: x.shape[0] }, () => qLo + trainer.rng.int(qHi - qLo + 1)));
   try {
-    return await codecRoundTrip(lr, qualities);
+    return await codecRoundTrip(lr, qualities, sizes);
   } finally {
     lr.dispose();
   }
 }
 
+/** --hold-bytes: the steps' mean log2(file / starting model's file) since the last report. */
+const held = { doublings: 0, n: 0 };
+
+/**
+ * --hold-bytes: the rate weight for this step, from how the model's real files of this batch
+ * (`sizes`, at `qualities`) compare with the starting model's files of the same patches.
+ */
+async function holdRateWeight(x: tf.Tensor4D, qualities: readonly number[], sizes: readonly number[]): Promise<number> {
+  const lr = encoder.downscale(x);
+  let ref: number[];
+  try {
+    ref = await codecSizes(lr, qualities);
+  } finally {
+    lr.dispose();
+  }
+  const doublings = sizes.reduce((a, n, i) => a + Math.log2(n / ref[i]), 0) / sizes.length;
+  held.doublings += doublings;
+  held.n++;
+  liveRateWeight = Math.min(1e6, Math.max(1, liveRateWeight * 2 ** (holdGain * doublings)));
+  if (held.n === num('log-every')) {
+    const d = held.doublings / held.n;
+    console.log(`  hold bytes: files ${((2 ** d - 1) * 100).toFixed(1)} % over the starting model's (last ${held.n} steps), rate weight now ${liveRateWeight.toFixed(0)}`);
+    Object.assign(held, { doublings: 0, n: 0 });
+  }
+  return liveRateWeight;
+}
+
 /** One --joint step: the model's own 8-bit LRs through the real codec, then the IRN loss on them (irnLoss realLr). */
 async function jointStep(x: tf.Tensor4D): Promise<StepReport> {
-  const realLr = await codedLrs(decoder, x);
+  const qualities: number[] = [];
+  const sizes: number[] = [];
+  const realLr = await codedLrs(decoder, x, qualities, sizes);
+  const weight = holdBytes ? await holdRateWeight(x, qualities, sizes) : rateWeight;
   const loss: IrnLossOptions = {
     realLr,
     ...(args['fit-weight'] != null ? { lambdaFit: num('fit-weight') } : {}),
-    ...(rateWeight > 0 ? { lrCodec: { kind: 'jpeg-proxy' as const, quality: proxyQuality, lambdaRate: rateWeight } } : {}),
+    ...(rateWeight > 0 ? { lrCodec: { kind: 'jpeg-proxy' as const, quality: proxyQuality, lambdaRate: weight } } : {}),
   };
   const vars = trainer.variables;
   const terms: tf.Scalar[] = [];
@@ -287,6 +349,7 @@ await runTraining({
   best,
   bestStep,
   args,
+  ...(holdBytes ? { state: () => ({ rateWeight: liveRateWeight }) } : {}),
   source: (s) =>
     joint
       ? `${codec.toUpperCase()}-LR preset (encoder and decoder) from ${encoderDir.split('/').pop()} trained by packages/cli/scripts/train-decoder.ts --joint, step ${s}`

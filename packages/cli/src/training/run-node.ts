@@ -103,6 +103,8 @@ export interface TrainingRunOptions {
   bestSaved?: boolean;
   /** Saved in every checkpoint's `extra` next to the best score (e.g. the command line). */
   args: unknown;
+  /** The caller's own state at each checkpoint, saved in `extra.state` (e.g. an adapted loss weight). */
+  state?: () => unknown;
   /** The model's `source` metadata when saved at `step`. */
   source: (step: number) => string;
   /** What the step-0 validation line says about the model, e.g. "(the Haar transform)". */
@@ -246,7 +248,7 @@ export async function runTraining(o: TrainingRunOptions): Promise<TrainingRunRes
       parallel = await DataParallelTrainer.start(trainer, { workers });
       log(`data-parallel: each batch of ${o.batch} split over ${parallel.threads} threads (this one and ${workers} worker${workers === 1 ? "" : "s"})`);
     }
-    const extra = () => ({ bestPsnr: best, bestStep, bestSaved, args: o.args });
+    const extra = () => ({ bestPsnr: best, bestStep, bestSaved, args: o.args, ...(o.state != null ? { state: o.state() } : {}) });
     const checkpoint = async (): Promise<void> => {
       await saveCheckpoint(o.ckptDir, trainer, extra());
       lastCheckpoint = trainer.step;
