@@ -9,6 +9,7 @@ import { useNodeBackend } from '@irn/core/node';
 // Test helpers of core's, not part of its API.
 import { syntheticImages } from '../../../core/src/testing/fixtures.js';
 import { perturbWeights } from '../../../core/src/testing/perturb.js';
+import { loadCheckpoint } from './checkpoint-node.js';
 import { runTraining, type TrainingRunOptions } from './run-node.js';
 
 describe('runTraining with a step and a validation of the caller (train-decoder.ts)', () => {
@@ -54,7 +55,13 @@ describe('runTraining with a step and a validation of the caller (train-decoder.
     // Scores: step 0 = 1, step 2 = 0.5 (worse: nothing written), step 4 = 3 (best, saved).
     const scores = [1, 0.5, 3];
     const dir = join(root, 'a');
-    const r = await runTraining({ ...base(trainer, dir), step, validate: async () => scores.shift()!, saveInitial: true });
+    // The caller's state (train-decoder.ts --hold-bytes: its adapted rate weight) as it is at each checkpoint.
+    let weight = 100;
+    const counted = async (x: tf.Tensor4D): Promise<StepReport> => {
+      weight += 1;
+      return step(x);
+    };
+    const r = await runTraining({ ...base(trainer, dir), step: counted, validate: async () => scores.shift()!, saveInitial: true, state: () => ({ rateWeight: weight }) });
     assert.deepEqual(shapes, [[2, 8, 8, 3], [2, 8, 8, 3], [2, 8, 8, 3], [2, 8, 8, 3]]);
     assert.equal(r.step, 4);
     assert.equal(r.best, 3);
@@ -62,7 +69,8 @@ describe('runTraining with a step and a validation of the caller (train-decoder.
     assert.equal(scores.length, 0);
     const best = JSON.parse(readFileSync(join(dir, 'best', 'best.json'), 'utf8')) as { step: number; valPsnrY: number };
     assert.deepEqual([best.step, best.valPsnrY], [4, 3]);
-    assert.ok(existsSync(join(dir, 'ckpt')));
+    const { extra } = await loadCheckpoint(join(dir, 'ckpt'));
+    assert.deepEqual(extra.state, { rateWeight: 104 });
     trainer.dispose();
     model.dispose();
   });
