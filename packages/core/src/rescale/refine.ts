@@ -172,6 +172,9 @@ export async function refineLr(model: IrnModel, hr: RasterImage, lr: RasterImage
       const offset = tf.tidy(() => tf.sub(decodedLr, v));
       const proxy = options.gradientProxy;
       try {
+        // relativeRate: at step 0 the weight comes from the LR as given (its mse, measured in
+        // this very pass, held constant for the gradient, and its file's bpp).
+        const weighFromMse = step === 0 && relativeRate > 0;
         // Returns the loss and the mean squared error (the loss adds the priced rate, if any).
         const lossOf = (withGradient: boolean): [tf.Scalar, tf.Scalar] => {
           const pair = tf.tidy(() => {
@@ -191,6 +194,10 @@ export async function refineLr(model: IrnModel, hr: RasterImage, lr: RasterImage
             const { output } = model.inverse(concatChannels([seen, z]));
             const restored = tf.slice(output, [0, 0, 0, 0], [1, hr.height, hr.width, 3]);
             const err = tf.mean(tf.square(tf.sub(tf.clipByValue(restored, 0, 1), target))) as tf.Scalar;
+            if (bits !== undefined && weighFromMse) {
+              const weight = tf.mul(constantForGradient(err), relativeRate / ((8 * bytes!) / hrPixels));
+              return tf.stack([tf.add(err, tf.mul(tf.sum(bits), tf.div(weight, hrPixels))), err]);
+            }
             if (bits === undefined || rateWeight === 0) return tf.stack([err, err]);
             return tf.stack([tf.add(err, tf.mul(tf.sum(bits), rateWeight / hrPixels)), err]);
           });
@@ -199,13 +206,6 @@ export async function refineLr(model: IrnModel, hr: RasterImage, lr: RasterImage
           return [loss, err];
         };
         let mse: number;
-        if (step === 0 && relativeRate > 0) {
-          // The LR as given sets the scale: measure it first (no gradient), then price the rate.
-          const [loss, err] = lossOf(false);
-          const mse0 = (await err.data())[0];
-          tf.dispose([loss, err]);
-          rateWeight = (relativeRate * mse0) / ((8 * bytes!) / hrPixels);
-        }
         if (step < steps) {
           let errT: tf.Scalar | undefined;
           const { value, grads } = tf.variableGrads(() => {
@@ -223,6 +223,7 @@ export async function refineLr(model: IrnModel, hr: RasterImage, lr: RasterImage
           mse = (await err.data())[0];
           tf.dispose([loss, err]);
         }
+        if (weighFromMse) rateWeight = (relativeRate * mse) / ((8 * bytes!) / hrPixels);
         const psnr = 10 * Math.log10(1 / Math.max(mse, 1e-12));
         if (!Number.isFinite(psnr)) throw new Error('refinement diverged (the restored image is not finite): check the model weights');
         const bpp = bytes === undefined ? undefined : (8 * bytes) / hrPixels;
@@ -251,6 +252,12 @@ export async function refineLr(model: IrnModel, hr: RasterImage, lr: RasterImage
     history,
   };
 }
+
+/** `x` forward, no gradient back (the value enters the loss as a constant). */
+const constantForGradient = tf.customGrad((...inputs) => {
+  const x = inputs[0] as tf.Tensor;
+  return { value: tf.clone(x), gradFunc: (dy: tf.Tensor | tf.Tensor[]) => tf.zerosLike(dy as tf.Tensor) };
+}) as (x: tf.Tensor) => tf.Tensor;
 
 /** `out` when it has the LR's shape ([1, h, w, 3]); otherwise a clear error. */
 function checkedProxy(out: tf.Tensor4D, w: number, h: number): tf.Tensor4D {

@@ -135,6 +135,12 @@ describe('refineLr', () => {
     assert.ok(Math.abs(relative.rateWeight! - (0.5 * mse0) / relative.initialBpp!) < 1e-6 * relative.rateWeight!, `weight ${relative.rateWeight}`);
     const relCost = (h: { psnr: number; bpp?: number }) => 10 ** (-h.psnr / 10) + relative.rateWeight! * h.bpp!;
     assert.equal(Math.min(...relative.history.map(relCost)), relCost(relative.history[relative.bestStep]));
+    // ...and steps exactly as the same weight given outright: the measured mse is a constant
+    // in the step-0 gradient (one pass at step 0, the rate weighed from that pass's mse).
+    const same = await refineLr(model, hr, lr, { steps: 4, roundTrip, gradientProxy: proxy, learningRate: 0.01, rateWeight: relative.rateWeight });
+    for (const [i, h] of same.history.entries()) {
+      assert.ok(Math.abs(h.psnr - relative.history[i].psnr) < 1e-4 && h.bpp === relative.history[i].bpp, `step ${i}: ${h.psnr}/${h.bpp} against ${relative.history[i].psnr}/${relative.history[i].bpp}`);
+    }
     assert.equal(free.rateWeight, undefined);
   });
 
