@@ -4,8 +4,12 @@ import type { BackendName } from '@irn/core/browser';
 export interface IrnLoadStartDetail {
   /** The LR image's URL, as given. */
   src: string;
-  /** The model: a preset name or a model.json URL. */
-  model: string;
+  /**
+   * The `model` attribute (a preset name or a model.json URL), or `null` when it is not set:
+   * the LR file itself then names the preset that restores it (read once it is downloaded),
+   * and `irn-load` / `irn-error` say which model that was.
+   */
+  model: string | null;
 }
 
 /** `irn-progress`: part of the restoring is done. */

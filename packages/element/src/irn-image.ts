@@ -350,7 +350,8 @@ export class IrnImage extends LitElement {
     let model = this.model ?? '';
     this.currentProgress = 0;
     this.setStatus('running');
-    this.emit<IrnLoadStartDetail>('irn-load-start', { src: job.src, model: this.model ?? `irn-x${this.scale ?? 2}` });
+    // Without a model attribute the LR names its preset, known only once it is read.
+    this.emit<IrnLoadStartDetail>('irn-load-start', { src: job.src, model: this.model ?? null });
     try {
       const bytes = await fetchBytes(job.src, signal);
       const info = readLrPngInfo(bytes) ?? (await readOtherLrInfo(job.src, bytes));
