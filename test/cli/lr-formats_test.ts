@@ -3,7 +3,7 @@
 // and AVIF lossy (close to it), the original's odd size restored from the metadata, and
 // hostile WebP, JPEG and AVIF files refused with one line.
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -201,6 +201,60 @@ describe('irn downscale --format avif', () => {
     });
     // Quality 5 loses detail that the lossless LR keeps: the restore it starts from is worse.
     assert.ok(initial[1] < initial[0] - 1, `initial PSNR: lossless ${initial[0]}, AVIF q5 ${initial[1]}`);
+  });
+
+  it('--max-size and --max-bpp: the highest quality whose file fits, the same bytes as that --quality; refuses a budget nothing fits, writing nothing', async () => {
+    // The budget halfway between the smallest and the largest file of this LR.
+    const ends = await Promise.all([
+      irn(['-q', 'downscale', '-m', 'model', '--quality', '0', COFFEE, 'fit-q0.avif'], work),
+      irn(['-q', 'downscale', '-m', 'model', '--quality', '100', COFFEE, 'fit-q100.avif'], work),
+    ]);
+    for (const run of ends) assert.equal(run.code, 0, run.stderr);
+    const [lo, hi] = ['fit-q0.avif', 'fit-q100.avif'].map((f) => readFileSync(join(work, f)).length);
+    const budget = Math.floor((lo + hi) / 2);
+    const run = await irn(['downscale', '-m', 'model', '--max-size', String(budget), COFFEE, 'fit.avif'], work);
+    assert.equal(run.code, 0, run.stderr);
+    const m = /avif quality (\d+): (\d+) bytes \(([\d.]+) bpp, budget (\d+)\)/.exec(run.stderr);
+    assert.ok(m != null, run.stderr);
+    const [q, size] = [Number(m[1]), Number(m[2])];
+    const file = readFileSync(join(work, 'fit.avif'));
+    assert.equal(file.length, size);
+    assert.ok(size <= budget && Number(m[4]) === budget, `${size} bytes for a budget of ${budget}`);
+    // The file is that quality's file (metadata and all), and one step up does not fit.
+    const [same, above] = await Promise.all([
+      irn(['-q', 'downscale', '-m', 'model', '--quality', String(q), COFFEE, 'fit-same.avif'], work),
+      irn(['-q', 'downscale', '-m', 'model', '--quality', String(q + 1), COFFEE, 'fit-above.avif'], work),
+    ]);
+    assert.equal(same.code + above.code, 0, same.stderr + above.stderr);
+    assert.deepEqual(readFileSync(join(work, 'fit-same.avif')), file);
+    assert.ok(readFileSync(join(work, 'fit-above.avif')).length > budget, `quality ${q + 1} also fits ${budget} bytes`);
+    assert.deepEqual(readLrFileInfo(file).lrMetadata, { scale: 2, width: 33, height: 27 });
+    // --max-bpp: bits per pixel of the 33x27 photo; JPEG's lowest quality is 1.
+    const bpp = ((lo + hi) / 2) * 8 / (33 * 27);
+    const byBpp = await irn(['downscale', '-m', 'model', '--max-bpp', bpp.toFixed(4), COFFEE, 'fit-bpp.avif'], work);
+    assert.equal(byBpp.code, 0, byBpp.stderr);
+    const want = Math.floor((Number(bpp.toFixed(4)) * 33 * 27) / 8);
+    assert.ok(byBpp.stderr.includes(`budget ${want})`) && readFileSync(join(work, 'fit-bpp.avif')).length <= want, byBpp.stderr);
+    // Nothing fits: one line naming the smallest file, no output written.
+    const tooSmall = await irn(['downscale', '-m', 'model', '--max-size', String(lo - 1), COFFEE, 'fit-none.avif'], work);
+    assert.equal(tooSmall.code, 1);
+    assert.match(tooSmall.stderr, new RegExp(`--max-size ${lo - 1} bytes is too small: the smallest avif LR \\(quality 0\\) is ${lo} bytes`));
+    assert.equal(existsSync(join(work, 'fit-none.avif')), false);
+    const jpeg = await irn(['downscale', '-m', 'model', '--max-bpp', '0.01', COFFEE, 'fit-none.jpg'], work);
+    assert.equal(jpeg.code, 1);
+    assert.match(jpeg.stderr, /--max-bpp 0\.01 \(1 bytes for 33x27\) is too small: the smallest jpeg LR \(quality 1\) is \d+ bytes/);
+    // Usage: not with --quality, not for a lossless format, not a size.
+    for (const [args, error] of [
+      [['--max-size', '1k', '--quality', '50', COFFEE, 'u.avif'], /--quality or a budget/],
+      [['--max-bpp', '0.3', COFFEE, 'u.png'], /only apply to --format jpeg or avif \(png is lossless\)/],
+      [['--max-size', '10x', COFFEE, 'u.avif'], /not a size in bytes: "10x"/],
+      [['--max-bpp', '-1', COFFEE, 'u.avif'], /bits per pixel above 0/],
+    ] as const) {
+      const r = await irn(['downscale', '-m', 'model', ...args], work);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, error);
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    }
   });
 
   it('names AVIF outputs in a folder .avif, keeps alpha, and upscale reads a folder of them', async () => {

@@ -78,6 +78,7 @@ export function buildProgram(version: string, state: ProgramState): Command {
       '  irn upscale --z gaussian --seed 7 out/astronaut-lr.png out/astronaut-z7.png\n' +
       '  irn downscale --quality 50 samples/astronaut.png out/astronaut-lr.avif\n' +
       '  irn upscale out/astronaut-lr.avif out/astronaut-from-avif.png\n' +
+      '  irn downscale --max-size 20k samples/astronaut.png out/astronaut-20k.avif\n' +
       '  irn downscale --model weights/irn-x4 samples/ out/lr-x4/\n' +
       '  irn upscale --model weights/irn-x4 out/lr-x4/ out/x4/\n' +
       '  irn info --model weights/irn-x4\n' +

@@ -7,6 +7,7 @@ import { runJobs } from '../batch.js';
 import type { CliContext } from '../context.js';
 import { PHOTO_EXTENSIONS, planJobs, readPhoto, writeFileAtomic } from '../files.js';
 import { CliError, UsageError } from '../errors.js';
+import { fitQuality, parseByteSize } from '../../image/fit-size.js';
 import { chooseModel, defaultDownscalePreset } from '../model-choice.js';
 import { findPreset, presetRoots } from '../model-path.js';
 import { addTilingOptions, tilingNote, withTileAdvice, type TilingFlags } from '../options.js';
@@ -18,15 +19,19 @@ interface DownscaleOptions extends TilingFlags {
   model?: string;
   scale?: string;
   refine: number;
+  maxSize?: number;
+  maxBpp?: number;
 }
 
 /**
- * `irn downscale --model <dir|preset> [--scale 2|4] [--format png|webp|jpeg|avif] [--quality Q] [--effort fast|max]
- * [--refine N] [--tile px] [--overlap px] [--verbose] <input> <output>`. The format defaults to the output file's
+ * `irn downscale --model <dir|preset> [--scale 2|4] [--format png|webp|jpeg|avif] [--quality Q | --max-size S | --max-bpp R]
+ * [--effort fast|max] [--refine N] [--tile px] [--overlap px] [--verbose] <input> <output>`. The format defaults to the output file's
  * extension (`.webp`, `.jpg`, `.jpeg`, `.avif`), else PNG; in a directory, outputs are named
  * `<name>.webp` / `<name>.jpg` / `<name>.avif`. The model defaults to `irn-x2-<codec>` for a lossy format
  * when that preset exists, else `irn-x2` (`--scale 4`: `irn-x4`, `irn-x4-<codec>`); a decoder preset (metadata `encoder`) makes its LRs
  * with its encoder preset's forward pass. The LR metadata names the chosen preset (`model`).
+ * `--max-size` / `--max-bpp` give each lossy LR a byte budget instead of a quality: the highest
+ * quality whose file (metadata included) fits (fit-size.ts), searched again after `--refine`.
  */
 export function registerDownscale(program: Command, ctx: CliContext): void {
   const command = program
@@ -52,6 +57,8 @@ export function registerDownscale(program: Command, ctx: CliContext): void {
         'how hard png and webp search for the smallest file: max or fast (default: max for png, fast for webp, whose max takes tens of seconds per LR for files 0-2 % smaller)',
       ).choices(['fast', 'max']),
     )
+    .option('--max-size <size>', 'jpeg or avif: instead of --quality, the highest quality whose LR file is at most this size (e.g. 30000, 30k, 30KiB, 1.5M)', parseSize)
+    .option('--max-bpp <bits>', 'jpeg or avif: the same, the budget in bits per pixel of the full-size photo (the unit of the README and bench:rd; e.g. 0.3)', parseBpp)
     .option(
       '--refine <steps>',
       'refine the LR for the upscaler and the chosen format and quality, by N gradient steps on the whole image (slow: seconds per step per megapixel; never worse than 0, the default)',
@@ -74,6 +81,9 @@ export function registerDownscale(program: Command, ctx: CliContext): void {
       const choice = await chooseModel(opts.model, fallback);
       if (opts.quality != null && format !== 'jpeg' && format !== 'avif') throw new UsageError(`--quality only applies to --format jpeg or avif (${format} is lossless)`);
       if (opts.quality === 0 && format === 'jpeg') throw new UsageError('the JPEG quality must be from 1 to 100 (0 is for avif)');
+      const budgeted = opts.maxSize != null || opts.maxBpp != null;
+      if (budgeted && format !== 'jpeg' && format !== 'avif') throw new UsageError(`--max-size and --max-bpp only apply to --format jpeg or avif (${format} is lossless)`);
+      if (budgeted && opts.quality != null) throw new UsageError('give --quality or a budget (--max-size, --max-bpp), not both');
       // a.png keeps its name as a PNG LR; a.jpg becomes a.png, a.webp, a.jpg or a.avif by the format.
       const outputName = (name: string) =>
         format === 'png' && /\.png$/i.test(name) ? name : `${name.replace(/\.(png|jpe?g)$/i, '')}${LR_EXTENSIONS[format]}`;
@@ -106,31 +116,51 @@ export function registerDownscale(program: Command, ctx: CliContext): void {
           const start = performance.now();
           const measured = opts.verbose ? await withPeakMemory(run) : { result: await run(), peakBytes: 0, startBytes: 0 };
           let lr = measured.result;
+          const metadata = { scale: model.scale, width: img.width, height: img.height, ...(models.lrModel != null ? { model: models.lrModel } : {}) };
+          const encodeAt = (x: typeof lr, quality: number | undefined) => encodeLr(x, { format, metadata, quality, effort: opts.effort ?? (format === 'webp' ? 'fast' : 'max') });
+          // A byte budget: the bytes for this photo, and the highest quality whose file fits.
+          const budget = budgeted ? Math.min(opts.maxSize ?? Infinity, opts.maxBpp != null ? Math.floor((opts.maxBpp * img.width * img.height) / 8) : Infinity) : null;
+          let quality = opts.quality;
+          let file: Uint8Array | undefined;
+          const fit = async (x: typeof lr): Promise<void> => {
+            const lowest = format === 'jpeg' ? 1 : 0;
+            const r = await fitQuality((q) => encodeAt(x, q), budget!, lowest, 100);
+            if (!r.fits) {
+              const asked = opts.maxSize != null && budget === opts.maxSize ? `--max-size ${budget} bytes` : `--max-bpp ${opts.maxBpp} (${budget} bytes for ${img.width}x${img.height})`;
+              throw new CliError(`${asked} is too small: the smallest ${format} LR (quality ${lowest}) is ${r.smallest} bytes`);
+            }
+            quality = r.quality;
+            file = r.file;
+          };
+          if (budget != null) await fit(lr);
           let refined = '';
           if (opts.refine > 0) {
             // What the browser will decode: the lossy format's round trip, or the stored pixels.
             const roundTrip =
               format === 'jpeg' || format === 'avif'
                 ? async (x: typeof lr) => {
-                    const bytes = await encodeLr(x, { format, quality: opts.quality });
+                    const bytes = await encodeLr(x, { format, quality });
                     return { image: (await decodeLr(bytes, ctx.limits())).image, bytes: bytes.length };
                   }
                 : undefined;
             // JPEG has a differentiable stand-in (core's jpegProxy, MozJPEG as written here): its
             // gradient instead of the identity, and its bit estimate priced so that the file
             // keeps about its size (bench/refine.ts; the README, `downscale --refine`).
-            const jpegQuality = opts.quality ?? DEFAULT_QUALITY;
+            const jpegQuality = quality ?? DEFAULT_QUALITY;
             const jpeg = format === 'jpeg' ? { gradientProxy: (x: Tensor4D) => jpegProxy(x, jpegQuality, { rounding: REFINE_JPEG_ROUNDING }), relativeRate: REFINE_JPEG_RELATIVE_RATE } : {};
             const result = await refineLr(decoder, img, lr, { steps: opts.refine, roundTrip, ...jpeg });
             lr = result.lr;
             const rate = result.initialBpp != null && result.bestBpp != null ? `, ${result.initialBpp.toFixed(3)} -> ${result.bestBpp.toFixed(3)} bpp` : '';
             refined = `, refined: ${result.initialPsnr.toFixed(2)} -> ${result.bestPsnr.toFixed(2)} dB RGB PSNR restored${rate} (best of ${opts.refine} steps: ${result.bestStep})`;
+            // The refined LR codes to other sizes: its own highest quality within the budget.
+            if (budget != null) await fit(lr);
           }
           const seconds = (performance.now() - start) / 1000;
-          const metadata = { scale: model.scale, width: img.width, height: img.height, ...(models.lrModel != null ? { model: models.lrModel } : {}) };
-          await writeFileAtomic(job.output, await encodeLr(lr, { format, metadata, quality: opts.quality, effort: opts.effort ?? (format === 'webp' ? 'fast' : 'max') }));
+          file ??= await encodeAt(lr, quality);
+          await writeFileAtomic(job.output, file);
+          const spent = budget != null ? `, ${format} quality ${quality}: ${file.length} bytes (${((8 * file.length) / (img.width * img.height)).toFixed(3)} bpp, budget ${budget})` : '';
           const note = opts.verbose ? tilingNote(tiles, opts.tile, overlap, measured.peakBytes, measured.startBytes) : '';
-          return `${img.width}x${img.height} -> ${lr.width}x${lr.height} in ${seconds.toFixed(2)} s${refined}${note}`;
+          return `${img.width}x${img.height} -> ${lr.width}x${lr.height} in ${seconds.toFixed(2)} s${spent}${refined}${note}`;
         });
       } finally {
         models.dispose();
@@ -157,6 +187,22 @@ const DEFAULT_AVIF_QUALITY = 60;
 function parseQuality(value: string): number {
   const n = Number(value);
   if (!/^\d+$/.test(value.trim()) || n > 100) throw new InvalidArgumentError('The quality must be a whole number from 0 to 100 (jpeg: 1 to 100).');
+  return n;
+}
+
+/** Parses `--max-size`: bytes, with k/kB/KiB/M/MB/MiB (fit-size.ts's parseByteSize). */
+function parseSize(value: string): number {
+  try {
+    return parseByteSize(value);
+  } catch (e) {
+    throw new InvalidArgumentError(`${(e as Error).message}.`);
+  }
+}
+
+/** Parses `--max-bpp`: bits per full-size pixel, a number > 0 and at most 48 (16-bit RGB). */
+function parseBpp(value: string): number {
+  const n = Number(value);
+  if (!/^\s*\d*\.?\d+\s*$/.test(value) || !(n > 0 && n <= 48)) throw new InvalidArgumentError('The budget must be a number of bits per pixel above 0 (e.g. 0.3).');
   return n;
 }
 

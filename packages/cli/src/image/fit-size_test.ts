@@ -1,0 +1,64 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { fitQuality, parseByteSize } from './fit-size.js';
+
+/** A "codec" whose file at quality q is `size(q)` bytes; records the qualities asked for. */
+function fake(size: (q: number) => number) {
+  const asked: number[] = [];
+  return { asked, encode: async (q: number) => (asked.push(q), new Uint8Array(size(q))) };
+}
+
+describe('fitQuality', () => {
+  it('finds the highest quality that fits, in a handful of encodes, and hands back the file it measured', async () => {
+    const c = fake((q) => 100 + 10 * q);
+    for (const [budget, want] of [
+      [555, 45],
+      [550, 45],
+      [549, 44],
+      [1100, 100],
+      [5000, 100],
+      [100, 0],
+    ] as const) {
+      c.asked.length = 0;
+      const r = await fitQuality(c.encode, budget, 0, 100);
+      assert.ok(r.fits, `budget ${budget}`);
+      assert.equal(r.quality, want, `budget ${budget}`);
+      assert.equal(r.file.length, 100 + 10 * want);
+      assert.ok(c.asked.length <= 9, `${c.asked.length} encodes`);
+    }
+  });
+
+  it('says when even the lowest quality is too big, with its size', async () => {
+    const r = await fitQuality(fake((q) => 300 + q).encode, 299, 1, 100);
+    assert.deepEqual(r, { fits: false, quality: 1, smallest: 301 });
+  });
+
+  it('returns a file that fits even where the size is not monotone in quality', async () => {
+    // A bump at 60-70: bisection may stop below the highest fitting quality, never above the budget.
+    const size = (q: number) => (q >= 60 && q <= 70 ? 2000 : 10 * q);
+    const r = await fitQuality(fake(size).encode, 750, 0, 100);
+    assert.ok(r.fits && r.file.length <= 750 && r.file.length === size(r.quality), JSON.stringify(r.fits && [r.quality, r.file.length]));
+  });
+
+  it('refuses a bad range or budget', async () => {
+    const { encode } = fake((q) => q);
+    await assert.rejects(fitQuality(encode, 10, 50, 40), /bad quality range/);
+    await assert.rejects(fitQuality(encode, 0, 0, 100), /at least|> 0/);
+  });
+});
+
+describe('parseByteSize', () => {
+  it('reads bytes, k, kB, KiB, M, MiB', () => {
+    assert.equal(parseByteSize('30000'), 30000);
+    assert.equal(parseByteSize('30k'), 30000);
+    assert.equal(parseByteSize('30 kB'), 30000);
+    assert.equal(parseByteSize('30KiB'), 30720);
+    assert.equal(parseByteSize('1.5M'), 1500000);
+    assert.equal(parseByteSize('1MiB'), 1048576);
+    assert.equal(parseByteSize('0.5k'), 500);
+  });
+
+  it('refuses anything else with one line', () => {
+    for (const bad of ['', 'k', '-5', '30 GB', '1e3', '0', '0.0001k', 'ten']) assert.throws(() => parseByteSize(bad), RangeError, bad);
+  });
+});
