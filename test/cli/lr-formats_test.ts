@@ -243,6 +243,9 @@ describe('irn downscale --format avif', () => {
     const jpeg = await irn(['downscale', '-m', 'model', '--max-bpp', '0.01', COFFEE, 'fit-none.jpg'], work);
     assert.equal(jpeg.code, 1);
     assert.match(jpeg.stderr, /--max-bpp 0\.01 \(1 bytes for 33x27\) is too small: the smallest jpeg LR \(quality 1\) is \d+ bytes/);
+    const zero = await irn(['downscale', '-m', 'model', '--max-bpp', '0.001', COFFEE, 'fit-none.avif'], work);
+    assert.equal(zero.code, 1);
+    assert.match(zero.stderr, /--max-bpp 0\.001 \(0 bytes for 33x27\) is too small for any avif file/);
     // Usage: not with --quality, not for a lossless format, not a size.
     for (const [args, error] of [
       [['--max-size', '1k', '--quality', '50', COFFEE, 'u.avif'], /--quality or a budget/],

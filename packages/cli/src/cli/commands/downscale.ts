@@ -124,11 +124,10 @@ export function registerDownscale(program: Command, ctx: CliContext): void {
           let file: Uint8Array | undefined;
           const fit = async (x: typeof lr): Promise<void> => {
             const lowest = format === 'jpeg' ? 1 : 0;
+            const asked = opts.maxSize != null && budget === opts.maxSize ? `--max-size ${budget} bytes` : `--max-bpp ${opts.maxBpp} (${budget} bytes for ${img.width}x${img.height})`;
+            if (budget! < 1) throw new CliError(`${asked} is too small for any ${format} file`);
             const r = await fitQuality((q) => encodeAt(x, q), budget!, lowest, 100);
-            if (!r.fits) {
-              const asked = opts.maxSize != null && budget === opts.maxSize ? `--max-size ${budget} bytes` : `--max-bpp ${opts.maxBpp} (${budget} bytes for ${img.width}x${img.height})`;
-              throw new CliError(`${asked} is too small: the smallest ${format} LR (quality ${lowest}) is ${r.smallest} bytes`);
-            }
+            if (!r.fits) throw new CliError(`${asked} is too small: the smallest ${format} LR (quality ${lowest}) is ${r.smallest} bytes`);
             quality = r.quality;
             file = r.file;
           };
