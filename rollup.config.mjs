@@ -27,6 +27,9 @@ const entries = {
     // to import.meta.url (see the comment there).
     'browser/locations': 'src/browser/locations.ts',
     'browser/worker': 'src/browser/worker.js',
+    // The package's `./browser/rescaler` subpath (<irn-image> loads it lazily): an entry, so
+    // that all of its exports stay, not only those another module imports.
+    'browser/rescaler': 'src/browser/rescaler.ts',
   },
   // The `irn` command (cli.js, with the shebang) and its Node library; @irn/core stays an import.
   cli: {

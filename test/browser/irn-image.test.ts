@@ -230,6 +230,16 @@ describe('<irn-image>', () => {
       assert(el.getAttribute('aria-busy') === 'false', 'busy after an error');
       assert((await el.toBlob().catch((e: Error) => e)) === ev.detail.error, 'toBlob did not reject with the error');
     }
+    // A download past IrnImage.defaults.maxBytes (here 50 bytes; 128 MiB unless set) is cut off.
+    IrnImage.defaults.maxBytes = 50;
+    try {
+      const big = make({ src: LR, alt: 'x' });
+      const ev = await next(big, 'irn-error');
+      assert(/is larger than the 50 bytes allowed/.test(ev.detail.error.message), ev.detail.error.message);
+      assert(inner(big).getAttribute('src') === LR && big.status === 'error', 'the LR is not kept after a download over the limit');
+    } finally {
+      delete IrnImage.defaults.maxBytes;
+    }
     const gif = make({ src: 'data:image/gif;base64,R0lGODlhAQABAAAAACw=' });
     const ev = await next(gif, 'irn-error');
     assert(/is not a PNG, WebP, JPEG or AVIF file/.test(ev.detail.error.message), ev.detail.error.message);

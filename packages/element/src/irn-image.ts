@@ -34,6 +34,11 @@ export interface IrnImageDefaults {
   wasmPaths?: string;
   /** How near the viewport a lazy element starts (IntersectionObserver `rootMargin`). */
   rootMargin: string;
+  /**
+   * The most bytes one LR download may have (default {@link MAX_LR_BYTES}, 128 MiB): a larger
+   * file, or a server that sends without end, is cut off there and fires `irn-error`.
+   */
+  maxBytes?: number;
 }
 
 const RESTART_KEYS = ['src', 'model', 'weightsBase', 'weightsCdn', 'backend', 'worker', 'z', 'temperature', 'seed', 'scale'] as const;
@@ -353,7 +358,7 @@ export class IrnImage extends LitElement {
     // Without a model attribute the LR names its preset, known only once it is read.
     this.emit<IrnLoadStartDetail>('irn-load-start', { src: job.src, model: this.model ?? null });
     try {
-      const bytes = await fetchBytes(job.src, signal);
+      const bytes = await fetchBytes(job.src, signal, IrnImage.defaults.maxBytes ?? MAX_LR_BYTES);
       const info = readLrPngInfo(bytes) ?? (await readOtherLrInfo(job.src, bytes));
       if (this.scale != null && info.original != null && info.original.scale !== this.scale) {
         throw new Error(`${job.src} was downscaled at x${info.original.scale}, but scale is ${this.scale}`);
@@ -484,7 +489,15 @@ function scaleOfModel(model: string | undefined): number {
   return m ? Number(m[1]) : 2;
 }
 
-async function fetchBytes(src: string, signal: AbortSignal): Promise<Uint8Array> {
+/**
+ * The most bytes an LR file may have unless `IrnImage.defaults.maxBytes` says otherwise: an
+ * uncompressed RGBA PNG of the x2 LR of a 100-megapixel photo (core's default pixel limit) is
+ * 100 MB. A server that sends more, or without end, is cut off there instead of filling the
+ * page's memory.
+ */
+export const MAX_LR_BYTES = 128 * 1024 * 1024;
+
+async function fetchBytes(src: string, signal: AbortSignal, maxBytes: number): Promise<Uint8Array> {
   const url = new URL(src, document.baseURI).href;
   let response: Response;
   try {
@@ -494,7 +507,9 @@ async function fetchBytes(src: string, signal: AbortSignal): Promise<Uint8Array>
     throw new Error(`could not download ${url}: ${(e as Error).message}`, { cause: e });
   }
   if (!response.ok) throw new Error(`could not download ${url}: HTTP ${response.status}`);
-  return new Uint8Array(await response.arrayBuffer());
+  // Core's bounded reader: the module the restore loads next anyway (see shared-models.ts).
+  const { readResponseBytes } = await import('@irn/core/browser/rescaler');
+  return readResponseBytes(response, maxBytes, url);
 }
 
 declare global {

@@ -3,6 +3,8 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import { checkModelArtifacts, checkShardPath, MAX_MODEL_JSON_BYTES, parseModelJson } from '../io/weight-specs.js';
 import { resolveLimits, type Limits } from '../limits.js';
+import { concatBytes } from '../image/bytes.js';
+import { readBodyWithin, type ByteBudget } from './read-body.js';
 
 /** One model of a weights manifest: a version and the SHA-256 (hex) of each of its files. */
 export interface WeightsManifestEntry {
@@ -438,7 +440,7 @@ class FileSource {
   ) {}
 
   /** The bytes of `file` (at `url`), at most `budget.left` of them, which it decreases. */
-  async get(file: string, url: URL, budget: Budget): Promise<Uint8Array> {
+  async get(file: string, url: URL, budget: ByteBudget): Promise<Uint8Array> {
     const key = this.cache == null ? null : this.cache.key(file, url);
     if (key != null) {
       this.stored.push(key);
@@ -487,13 +489,7 @@ function cacheKey(url: URL, version: string): string {
   return key.href;
 }
 
-/** Bytes downloads may still bring (shared by those that must fit together), and what bounds them, for messages. */
-interface Budget {
-  left: number;
-  of: string;
-}
-
-async function download(url: URL, fetchFn: typeof fetch, what: string, budget: Budget | number): Promise<Uint8Array> {
+async function download(url: URL, fetchFn: typeof fetch, what: string, budget: ByteBudget | number): Promise<Uint8Array> {
   let response: Response;
   try {
     response = await fetchFn(url.href);
@@ -504,35 +500,9 @@ async function download(url: URL, fetchFn: typeof fetch, what: string, budget: B
   return readBody(response, url, what, typeof budget === 'number' ? { left: budget, of: `the ${budget} bytes it may have` } : budget);
 }
 
-/**
- * The body of `response`, refused as soon as it passes `budget.left` bytes: before reading
- * when its Content-Length says so (a compressed body's header counts the compressed bytes,
- * so the stream is counted too), else while it streams.
- */
-async function readBody(response: Response, url: URL, what: string, budget: Budget): Promise<Uint8Array> {
-  const tooBig = () => new Error(`${what} at ${url.href} holds more than ${budget.of}`);
-  const encoding = response.headers.get('content-encoding');
-  const length = Number(response.headers.get('content-length') ?? NaN);
-  if ((encoding == null || encoding === 'identity') && length > budget.left) {
-    await response.body?.cancel().catch(() => undefined);
-    throw tooBig();
-  }
-  if (response.body == null) return new Uint8Array(0);
-  const reader = response.body.getReader();
-  const parts: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    if (value.byteLength > budget.left) {
-      await reader.cancel().catch(() => undefined);
-      throw tooBig();
-    }
-    budget.left -= value.byteLength;
-    parts.push(value);
-    size += value.byteLength;
-  }
-  return parts.length === 1 ? parts[0] : new Uint8Array(concat(parts), 0, size);
+/** The body of `response` within `budget` (read-body.ts), the error naming the file and its URL. */
+function readBody(response: Response, url: URL, what: string, budget: ByteBudget): Promise<Uint8Array> {
+  return readBodyWithin(response, budget, () => new Error(`${what} at ${url.href} holds more than ${budget.of}`));
 }
 
 /** SHA-256 of `bytes` as lowercase hex. */
@@ -586,14 +556,8 @@ function toBuffers(data: tf.io.WeightData): ArrayBuffer[] {
 }
 
 /** The bytes of `parts` in one new `ArrayBuffer`. */
-export function concat(parts: Uint8Array[]): ArrayBuffer {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-  let offset = 0;
-  for (const p of parts) {
-    out.set(p, offset);
-    offset += p.byteLength;
-  }
-  return out.buffer;
+function concat(parts: Uint8Array[]): ArrayBuffer {
+  return concatBytes(parts).buffer as ArrayBuffer;
 }
 
 function resolveUrl(url: string | URL): URL {

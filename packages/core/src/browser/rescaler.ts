@@ -349,3 +349,6 @@ function absoluteWasmPaths(paths: BackendSetup['wasmPaths']): BackendSetup['wasm
   if (typeof paths === 'string') return new URL(paths, base).href;
   return Object.fromEntries(Object.entries(paths).map(([k, v]) => [k, new URL(v, base).href]));
 }
+
+/** For `<irn-image>`, which loads this module lazily: a download of bounded size (read-body.ts). */
+export { readResponseBytes } from './read-body.js';

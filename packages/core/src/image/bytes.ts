@@ -1,4 +1,4 @@
-/** Big-endian integers in byte arrays, as PNG chunks and ISOBMFF (AVIF) boxes store them. */
+/** Byte arrays: big-endian integers as PNG chunks and ISOBMFF (AVIF) boxes store them, and joining pieces. */
 
 /** The unsigned 32-bit big-endian integer at `at`. */
 export function readU32BE(bytes: Uint8Array, at: number): number {
@@ -11,4 +11,15 @@ export function writeU32BE(bytes: Uint8Array, at: number, value: number): void {
   bytes[at + 1] = (value >>> 16) & 0xff;
   bytes[at + 2] = (value >>> 8) & 0xff;
   bytes[at + 3] = value & 0xff;
+}
+
+/** The bytes of `parts` one after another, in a new array (of exactly their length). */
+export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.byteLength;
+  }
+  return out;
 }

@@ -1,5 +1,5 @@
 import { crc32 } from '../crc32.js';
-import { readU32BE, writeU32BE } from './bytes.js';
+import { concatBytes, readU32BE, writeU32BE } from './bytes.js';
 import { strFromU8, strToU8, Unzlib } from 'fflate';
 import { LimitError, type Limits } from '../limits.js';
 
@@ -227,20 +227,10 @@ export function readTextChunks(chunks: readonly PngChunk[], limits: Limits, opti
         'textBytes',
       );
     }
-    const bytes = pieces.length === 1 ? pieces[0] : concat(pieces, result.length);
+    const bytes = pieces.length === 1 ? pieces[0] : concatBytes(pieces);
     text[key] = utf8 ? strFromU8(bytes) : latin1(bytes);
   }
   return text;
-}
-
-function concat(pieces: Uint8Array[], length: number): Uint8Array {
-  const out = new Uint8Array(length);
-  let at = 0;
-  for (const p of pieces) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 function count(n: number): string {

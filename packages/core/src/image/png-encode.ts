@@ -1,5 +1,6 @@
 import { deflate, Z_DEFAULT_STRATEGY, Z_FILTERED, Z_HUFFMAN_ONLY, Z_RLE, type Z_Strategy } from 'pako';
 import { makeChunk } from './png-chunks.js';
+import { concatBytes } from './bytes.js';
 
 /**
  * A PNG writer that makes small files (PNG spec, sections 9 and 10): every row gets the
@@ -98,13 +99,7 @@ export function encodePngSamples(img: PngSamples, extraChunks: readonly Uint8Arr
   header[9] = [0, 0, 4, 2, 6][channels]; // colour type: grey, grey + alpha, RGB, RGBA
   // header[10..12]: deflate, adaptive filtering, no interlace (all 0).
   const parts = [Uint8Array.of(137, 80, 78, 71, 13, 10, 26, 10), makeChunk('IHDR', header), ...extraChunks, makeChunk('IDAT', best!), makeChunk('IEND', new Uint8Array(0))];
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return concatBytes(parts);
 }
 
 /** Samples as the bytes PNG stores: 8-bit as is, 16-bit big-endian. */

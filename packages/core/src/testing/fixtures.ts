@@ -2,6 +2,7 @@
 // that each test says what it feeds the code. Not part of any build (tsconfig.build excludes
 // src/testing); @irn/cli's tests import this file by its path.
 import type { TrainImage } from '../data/patches.js';
+import { concatBytes as joinBytes } from '../image/bytes.js';
 
 /** A RIFF/WEBP file of `chunks` ([fourcc, payload]), sizes as given unless overridden. */
 export function riff(chunks: [string, Uint8Array][], riffSize?: number): Uint8Array {
@@ -66,11 +67,5 @@ export function syntheticImages(): TrainImage[] {
 
 /** `parts` end to end, as one array (the byte builders of the format tests and fuzzers). */
 export function concatBytes(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return joinBytes(parts);
 }

@@ -1,0 +1,46 @@
+import { concatBytes } from '../image/bytes.js';
+
+/** Bytes a download may still bring (shared by downloads that must fit together), and what bounds them, for messages. */
+export interface ByteBudget {
+  left: number;
+  of: string;
+}
+
+/**
+ * The body of `response`, refused with `tooBig()` as soon as it passes `budget.left` bytes:
+ * before reading when its Content-Length says so (a compressed body's header counts the
+ * compressed bytes, so the stream is counted too), else while it streams, so that a server
+ * that sends without end costs at most the budget. Takes what it read off `budget.left`.
+ */
+export async function readBodyWithin(response: Response, budget: ByteBudget, tooBig: () => Error): Promise<Uint8Array> {
+  const encoding = response.headers.get('content-encoding');
+  const length = Number(response.headers.get('content-length') ?? NaN);
+  if ((encoding == null || encoding === 'identity') && length > budget.left) {
+    await response.body?.cancel().catch(() => undefined);
+    throw tooBig();
+  }
+  if (response.body == null) return new Uint8Array(0);
+  const reader = response.body.getReader();
+  const parts: Uint8Array[] = [];
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    if (value.byteLength > budget.left) {
+      await reader.cancel().catch(() => undefined);
+      throw tooBig();
+    }
+    budget.left -= value.byteLength;
+    parts.push(value);
+  }
+  return parts.length === 1 ? parts[0] : concatBytes(parts);
+}
+
+/**
+ * The body of `response` as bytes, at most `maxBytes` of them (see {@link readBodyWithin}):
+ * for files from strangers, e.g. an image URL a page did not choose.
+ * @throws Error naming `what` and the limit when the body is larger.
+ */
+export function readResponseBytes(response: Response, maxBytes: number, what: string): Promise<Uint8Array> {
+  if (!(Number.isSafeInteger(maxBytes) && maxBytes >= 0)) throw new RangeError(`maxBytes must be a whole number >= 0, got ${maxBytes}`);
+  return readBodyWithin(response, { left: maxBytes, of: `${maxBytes} bytes` }, () => new Error(`${what} is larger than the ${maxBytes} bytes allowed`));
+}
