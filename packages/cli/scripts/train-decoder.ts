@@ -41,9 +41,9 @@
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
-import { IrnModel, IrnTrainer, irnLoss, psnrY, type IrnLossOptions, type LrSchedule, type RasterImage, type StepReport, type TrainImage } from '@irn/core';
+import { IrnModel, IrnTrainer, irnLoss, psnrY, type IrnLossOptions, type LrSchedule, type RasterImage, type StepReport } from '@irn/core';
 import { fileSystem, useNodeBackend } from '@irn/core/node';
-import { loadImageFolder } from '../src/data/image-folder.js';
+import { loadTrainingFolders } from '../src/data/image-folder.js';
 import { decodeLr, encodeLr } from '../src/image/lr-codecs.js';
 import { loadCheckpoint } from '../src/training/checkpoint-node.js';
 import { runTraining, validationCrops } from '../src/training/run-node.js';
@@ -129,17 +129,7 @@ if (patch % (scale * 16) !== 0) throw new Error(`--patch must be a multiple of $
 // Data: as train-x2.ts, the last `holdout` images of the first folder held out for validation.
 const dataRoot = resolve(args.data!);
 const folders = args.folders!.split(',').filter(Boolean);
-const train: TrainImage[] = [];
-let val: TrainImage[] = [];
-for (const [i, f] of folders.entries()) {
-  const imgs = await loadImageFolder(join(dataRoot, f), { minSize: patch });
-  if (i === 0) {
-    val = imgs.slice(imgs.length - num('holdout'));
-    train.push(...imgs.slice(0, imgs.length - num('holdout')));
-  } else {
-    train.push(...imgs);
-  }
-}
+const { train, val } = await loadTrainingFolders(dataRoot, folders, { holdout: num('holdout'), minSize: patch });
 console.log(`data: ${train.length} training images from ${folders.join(', ')}; validation: ${val.map((v) => v.name).join(', ')}`);
 
 /** The file size of each LR of the batch `[B, h, w, 3]` (values k/255) in --codec at its quality. */

@@ -12,8 +12,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { useNodeBackend } from '../src/backend/node-backend.js';
-import type { TrainImage } from '../src/data/patches.js';
-import { loadImageFolder } from '../../cli/src/data/image-folder.js';
+import { loadTrainingFolders } from '../../cli/src/data/image-folder.js';
 import { fileSystem } from '../src/io/fs-handler.js';
 import { IrnModel } from '../src/model/irn.js';
 import { loadCheckpoint } from '../../cli/src/training/checkpoint-node.js';
@@ -72,17 +71,7 @@ await useNodeBackend(args.backend as 'wasm' | 'cpu');
 const dataRoot = resolve(args.data!);
 const folders = args.folders!.split(',').filter(Boolean);
 const t0 = Date.now();
-const train: TrainImage[] = [];
-let val: TrainImage[] = [];
-for (const [i, f] of folders.entries()) {
-  const imgs = await loadImageFolder(join(dataRoot, f), { minSize: patch });
-  if (i === 0) {
-    val = imgs.slice(imgs.length - holdout);
-    train.push(...imgs.slice(0, imgs.length - holdout));
-  } else {
-    train.push(...imgs);
-  }
-}
+const { train, val } = await loadTrainingFolders(dataRoot, folders, { holdout, minSize: patch });
 console.log(
   `data: ${train.length} training images from ${folders.join(', ')} in ${dataRoot}; ` +
     `validation (held out of ${folders[0]}): ${val.map((v) => v.name).join(', ')}; loaded in ${((Date.now() - t0) / 1000).toFixed(1)} s`,

@@ -283,3 +283,31 @@ export async function loadImageFolder(dir: string, options: LoadImageFolderOptio
   }
   return out;
 }
+
+/** What {@link loadTrainingFolders} read: training images, and the held-out validation images. */
+export interface TrainingFolders {
+  train: TrainImage[];
+  val: TrainImage[];
+}
+
+/**
+ * The training scripts' data (train-x2.ts, train-decoder.ts): every image of each of
+ * `folders` (names under `root`, read by {@link loadImageFolder} with `minSize`), the last
+ * `holdout` images of the first folder held out for validation (never a test set).
+ * @throws Error when the first folder has no more than `holdout` images.
+ */
+export async function loadTrainingFolders(root: string, folders: readonly string[], options: { holdout: number; minSize: number }): Promise<TrainingFolders> {
+  const train: TrainImage[] = [];
+  let val: TrainImage[] = [];
+  for (const [i, f] of folders.entries()) {
+    const imgs = await loadImageFolder(join(resolve(root), f), { minSize: options.minSize });
+    if (i === 0) {
+      if (imgs.length <= options.holdout) throw new Error(`${join(resolve(root), f)} has ${imgs.length} images: too few to hold out ${options.holdout} for validation and train on the rest`);
+      val = imgs.slice(imgs.length - options.holdout);
+      train.push(...imgs.slice(0, imgs.length - options.holdout));
+    } else {
+      train.push(...imgs);
+    }
+  }
+  return { train, val };
+}
