@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import jpeg from 'jpeg-js';
 import { decodeBmp, encodePng, LimitError } from '@irn/core';
-import { loadImageFolder, loadTrainImage, readJpegInfo } from './image-folder.js';
+import { loadImageFolder, loadTrainImage, loadTrainingFolders, readJpegInfo } from './image-folder.js';
 
 /** A bottom-up 24-bit BMP of a 3x2 image (rows padded to 12 bytes). */
 function makeBmp(): Uint8Array {
@@ -263,5 +263,22 @@ test('a JPEG whose frame claims more blocks than its data could hold is refused 
     assert.deepEqual([img.width, img.height], [w, h]);
   } finally {
     await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('loadTrainingFolders holds out the last images of the first folder and trains on the rest of every folder', async () => {
+  const root = await mkdtemp(join(tmpdir(), 'irn-folders-'));
+  try {
+    const png = (v: number) => encodePng({ width: 4, height: 4, channels: 1, data: new Float32Array(16).fill(v) });
+    for (const [dir, names] of [['a', ['a1', 'a2', 'a3']], ['b', ['b1', 'b2']]] as const) {
+      await mkdir(join(root, dir));
+      for (const [i, n] of names.entries()) await writeFile(join(root, dir, `${n}.png`), png(i / 4));
+    }
+    const { train, val } = await loadTrainingFolders(root, ['a', 'b'], { holdout: 1, minSize: 4 });
+    assert.deepEqual(val.map((v) => v.name), ['a3.png']);
+    assert.deepEqual(train.map((v) => v.name), ['a1.png', 'a2.png', 'b1.png', 'b2.png']);
+    await assert.rejects(loadTrainingFolders(root, ['b', 'a'], { holdout: 2, minSize: 4 }), /b has 2 images: too few to hold out 2/);
+  } finally {
+    await rm(root, { recursive: true, force: true });
   }
 });
