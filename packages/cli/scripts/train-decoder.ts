@@ -46,6 +46,7 @@ import { fileSystem, useNodeBackend } from '@irn/core/node';
 import { loadTrainingFolders } from '../src/data/image-folder.js';
 import { decodeLr, encodeLr } from '../src/image/lr-codecs.js';
 import { loadCheckpoint } from '../src/training/checkpoint-node.js';
+import { meanDoublings, nextRateWeight } from '../src/training/hold-bytes.js';
 import { runTraining, validationCrops } from '../src/training/run-node.js';
 
 const { values: args } = parseArgs({
@@ -132,24 +133,22 @@ const folders = args.folders!.split(',').filter(Boolean);
 const { train, val } = await loadTrainingFolders(dataRoot, folders, { holdout: num('holdout'), minSize: patch });
 console.log(`data: ${train.length} training images from ${folders.join(', ')}; validation: ${val.map((v) => v.name).join(', ')}`);
 
-/** The file size of each LR of the batch `[B, h, w, 3]` (values k/255) in --codec at its quality. */
-async function codecSizes(lr: tf.Tensor4D, qualities: readonly number[]): Promise<number[]> {
+/** Each LR of the batch `[B, h, w, 3]` (values k/255) as a --codec file at its quality. */
+async function codecFiles(lr: tf.Tensor4D, qualities: readonly number[]): Promise<Uint8Array[]> {
   const [b, h, w] = lr.shape;
   const data = await lr.data();
   const n = h * w * 3;
-  const sizes: number[] = [];
-  for (let i = 0; i < b; i++) sizes.push((await encodeLr({ width: w, height: h, channels: 3, data: data.slice(i * n, (i + 1) * n) as Float32Array }, { format: codec, quality: qualities[i] })).length);
-  return sizes;
+  const files: Uint8Array[] = [];
+  for (let i = 0; i < b; i++) files.push(await encodeLr({ width: w, height: h, channels: 3, data: data.slice(i * n, (i + 1) * n) as Float32Array }, { format: codec, quality: qualities[i] }));
+  return files;
 }
 
 /** Each LR of the batch `[B, h, w, 3]` (values k/255) through the real encoder and decoder of --codec at its quality. */
 async function codecRoundTrip(lr: tf.Tensor4D, qualities: readonly number[], sizes?: number[]): Promise<tf.Tensor4D> {
   const [b, h, w] = lr.shape;
-  const data = await lr.data();
   const n = h * w * 3;
   const out = new Float32Array(b * n);
-  for (let i = 0; i < b; i++) {
-    const bytes = await encodeLr({ width: w, height: h, channels: 3, data: data.slice(i * n, (i + 1) * n) as Float32Array }, { format: codec, quality: qualities[i] });
+  for (const [i, bytes] of (await codecFiles(lr, qualities)).entries()) {
     sizes?.push(bytes.length);
     const { image } = await decodeLr(bytes);
     if (image.channels !== 3 || image.width !== w || image.height !== h) throw new Error(`${codec} round trip gave ${image.width}x${image.height}x${image.channels}`);
@@ -232,7 +231,7 @@ async function validate(): Promise<number> {
   if (!joint) return psnr;
   // Equal bytes: each LR's doubling of its file over the starting model's costs --val-slope dB.
   const ref = refSizes;
-  const doublings = sizes.reduce((a, n, i) => a + Math.log2(n / ref[i]), 0) / sizes.length;
+  const doublings = meanDoublings(sizes, ref);
   const score = psnr - num('val-slope') * doublings;
   console.log(`  validation: Y-PSNR ${psnr.toFixed(3)} dB, files ${((2 ** doublings - 1) * 100).toFixed(1)} % over the starting model's (geometric mean), at equal bytes ${score.toFixed(3)} dB`);
   return score;
@@ -263,14 +262,14 @@ async function holdRateWeight(x: tf.Tensor4D, qualities: readonly number[], size
   const lr = encoder.downscale(x);
   let ref: number[];
   try {
-    ref = await codecSizes(lr, qualities);
+    ref = (await codecFiles(lr, qualities)).map((f) => f.length);
   } finally {
     lr.dispose();
   }
-  const doublings = sizes.reduce((a, n, i) => a + Math.log2(n / ref[i]), 0) / sizes.length;
+  const doublings = meanDoublings(sizes, ref);
   held.doublings += doublings;
   held.n++;
-  liveRateWeight = Math.min(1e6, Math.max(1, liveRateWeight * 2 ** (holdGain * doublings)));
+  liveRateWeight = nextRateWeight(liveRateWeight, doublings, holdGain);
   if (held.n === num('log-every')) {
     const d = held.doublings / held.n;
     console.log(`  hold bytes: files ${((2 ** d - 1) * 100).toFixed(1)} % over the starting model's (last ${held.n} steps), rate weight now ${liveRateWeight.toFixed(0)}`);

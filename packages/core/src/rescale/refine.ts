@@ -175,6 +175,7 @@ export async function refineLr(model: IrnModel, hr: RasterImage, lr: RasterImage
         // relativeRate: at step 0 the weight comes from the LR as given (its mse, measured in
         // this very pass, held constant for the gradient, and its file's bpp).
         const weighFromMse = step === 0 && relativeRate > 0;
+        const weightPerMse = weighFromMse ? relativeRate / ((8 * bytes!) / hrPixels) : 0;
         // Returns the loss and the mean squared error (the loss adds the priced rate, if any).
         const lossOf = (withGradient: boolean): [tf.Scalar, tf.Scalar] => {
           const pair = tf.tidy(() => {
@@ -195,8 +196,8 @@ export async function refineLr(model: IrnModel, hr: RasterImage, lr: RasterImage
             const restored = tf.slice(output, [0, 0, 0, 0], [1, hr.height, hr.width, 3]);
             const err = tf.mean(tf.square(tf.sub(tf.clipByValue(restored, 0, 1), target))) as tf.Scalar;
             if (bits !== undefined && weighFromMse) {
-              const weight = tf.mul(constantForGradient(err), relativeRate / ((8 * bytes!) / hrPixels));
-              return tf.stack([tf.add(err, tf.mul(tf.sum(bits), tf.div(weight, hrPixels))), err]);
+              const weight = tf.mul(constantForGradient(err), weightPerMse / hrPixels);
+              return tf.stack([tf.add(err, tf.mul(tf.sum(bits), weight)), err]);
             }
             if (bits === undefined || rateWeight === 0) return tf.stack([err, err]);
             return tf.stack([tf.add(err, tf.mul(tf.sum(bits), rateWeight / hrPixels)), err]);
@@ -223,7 +224,7 @@ export async function refineLr(model: IrnModel, hr: RasterImage, lr: RasterImage
           mse = (await err.data())[0];
           tf.dispose([loss, err]);
         }
-        if (weighFromMse) rateWeight = (relativeRate * mse) / ((8 * bytes!) / hrPixels);
+        if (weighFromMse) rateWeight = weightPerMse * mse;
         const psnr = 10 * Math.log10(1 / Math.max(mse, 1e-12));
         if (!Number.isFinite(psnr)) throw new Error('refinement diverged (the restored image is not finite): check the model weights');
         const bpp = bytes === undefined ? undefined : (8 * bytes) / hrPixels;
