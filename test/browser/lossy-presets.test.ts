@@ -3,7 +3,8 @@
 // restored by <irn-image> and Rescaler.forLr with that preset when no model is given, and one
 // that names a preset the presets in use lack fails with one clear line instead of being
 // restored by another model. Fixtures: test/browser/fixtures/lossy-weights (make-lossy-fixtures.ts):
-// a tiny irn-x2 and a stand-in decoder irn-x2-jpeg with other weights, on the cpu backend.
+// a tiny irn-x2, a stand-in decoder irn-x2-jpeg and a stand-in end-to-end preset irn-x2-avif-v2
+// with other weights, on the cpu backend.
 import {
   decodePng,
   encodePng,
@@ -109,6 +110,42 @@ describe('lossy presets: the LR metadata picks the model', () => {
     assert(!same(byDecoder, byEncoder), 'the stand-in decoder restores like irn-x2: the test could not tell them apart');
   });
 
+  it("a preset's downscale names it in the LR, so forLr and <irn-image> restore with it (page and worker)", async () => {
+    const hr = pattern(24, 20);
+    const made: Blob[] = [];
+    for (const worker of [false, true]) {
+      const maker = await Rescaler.create({ model: 'irn-x2-avif-v2', weightsUrl: WEIGHTS, backend: 'cpu', worker });
+      try {
+        const { image, lrMetadata } = await maker.downscale(hr, { output: 'blob' });
+        assert(lrMetadata?.model === 'irn-x2-avif-v2', `worker ${worker}: lrMetadata ${JSON.stringify(lrMetadata)}`);
+        const text = decodePng(new Uint8Array(await image.arrayBuffer())).text.irn;
+        assert(text === '{"scale":2,"width":24,"height":20,"model":"irn-x2-avif-v2"}', `worker ${worker}: irn chunk ${text}`);
+        made.push(image);
+      } finally {
+        await maker.dispose();
+      }
+    }
+    const lr = made[0];
+    const picked = await Rescaler.forLr(lr, { weightsUrl: WEIGHTS, backend: 'cpu' });
+    assert(picked.modelInfo.name === 'irn-x2-avif-v2', `forLr chose ${picked.modelInfo.name}`);
+    await picked.dispose();
+    const result = await restoreInElement(lr);
+    assert('detail' in result, `irn-error: ${'error' in result ? result.error.message : ''}`);
+    assert(result.detail.model === 'irn-x2-avif-v2', `<irn-image> restored with ${result.detail.model}`);
+    const [byMaker, byLossless] = [await restoreWith('irn-x2-avif-v2', lr), await restoreWith('irn-x2', lr)];
+    const [shown, expected] = [decodePng(result.png).data, decodePng(byMaker).data];
+    assert(shown.length === expected.length && shown.every((v, i) => v === expected[i]), 'the element restored other pixels than irn-x2-avif-v2 does');
+    assert(!same(byMaker, byLossless), 'irn-x2 restores like irn-x2-avif-v2: the test could not tell them apart');
+    // A model given by URL has no preset name: its LR names none (as `irn downscale --model DIR`).
+    const byUrl = await Rescaler.create({ model: `${WEIGHTS}irn-x2-avif-v2/model.json`, backend: 'cpu' });
+    try {
+      const { lrMetadata } = await byUrl.downscale(hr, { output: 'raster' });
+      assert(JSON.stringify(lrMetadata) === '{"scale":2,"width":24,"height":20}', `by URL: ${JSON.stringify(lrMetadata)}`);
+    } finally {
+      await byUrl.dispose();
+    }
+  });
+
   it('a decoder preset refuses to downscale: its encoder makes the LRs', async () => {
     const decoder = await Rescaler.create({ model: 'irn-x2-jpeg', weightsUrl: WEIGHTS, backend: 'cpu' });
     try {
@@ -134,7 +171,7 @@ describe('lossy presets: the LR metadata picks the model', () => {
     assert('error' in result, 'an LR made for a missing preset was restored');
     assert(result.model === 'irn-x2-avif', `irn-error model ${result.model}`);
     assert(
-      /was made for the model irn-x2-avif, which these presets do not have \(they have irn-x2, irn-x2-jpeg\); set the model attribute$/.test(result.error.message) &&
+      /was made for the model irn-x2-avif, which these presets do not have \(they have irn-x2, irn-x2-avif-v2, irn-x2-jpeg\); set the model attribute$/.test(result.error.message) &&
         !result.error.message.includes('\n'),
       result.error.message,
     );
@@ -156,6 +193,6 @@ describe('lossy presets: the LR metadata picks the model', () => {
     let error: unknown;
     await Rescaler.forLr(withModel('irn-x2-avif'), { weightsUrl: WEIGHTS, backend: 'cpu' }).catch((e: unknown) => (error = e));
     assert(error instanceof UnknownPresetError, `rejected with ${String(error)}`);
-    assert(error.message === 'this LR image was made for the model irn-x2-avif, which these presets do not have (they have irn-x2, irn-x2-jpeg); pass model', error.message);
+    assert(error.message === 'this LR image was made for the model irn-x2-avif, which these presets do not have (they have irn-x2, irn-x2-avif-v2, irn-x2-jpeg); pass model', error.message);
   });
 });

@@ -3,7 +3,7 @@ import type { BackendName } from './backends.js';
 import type { RescaleEngine, RunOptions, UpscaleRunOptions } from './engine.js';
 import { decodeInput, type ImageInput } from './inputs.js';
 import { LimitError, type Limits } from '../limits.js';
-import { LR_TEXT_KEY, lrMetadataText, restoredSize, type LrMetadata } from '../image/lr-metadata.js';
+import { LR_TEXT_KEY, lrMetadataText, PRESET_NAME, restoredSize, type LrMetadata } from '../image/lr-metadata.js';
 import { checkOutputKind, encodeOutput, type OutputKind, type OutputTypes } from './outputs.js';
 
 /** What a rescale resolves to. */
@@ -34,6 +34,17 @@ export interface DownscaleCallOptions<K extends OutputKind = OutputKind> extends
 }
 
 /**
+ * What the Rescaler adds to a downscale's options for {@link runPipeline} (in the page or in
+ * its worker): the preset name it was created with, which the LR metadata records as `model`
+ * (as `irn downscale` does), so that `Rescaler.forLr` and `<irn-image>` restore the LR with
+ * the model that made it. Undefined for a model given by URL or as an object; a name that is
+ * not a {@link PRESET_NAME} (a custom manifest's) is not recorded.
+ */
+export interface PipelineExtras {
+  lrModel?: string;
+}
+
+/**
  * Options of an upscale: z, the restored size, tiling, progress, cancellation and the output
  * form. The size defaults to what an `irn` PNG chunk in the input says, else LR size x scale.
  */
@@ -49,7 +60,7 @@ export async function runPipeline(
   engine: RescaleEngine,
   op: 'downscale' | 'upscale',
   input: ImageInput,
-  options: DownscaleCallOptions | UpscaleCallOptions,
+  options: (DownscaleCallOptions | UpscaleCallOptions) & PipelineExtras,
   fetchFn?: typeof fetch,
 ): Promise<RescaleResult<OutputTypes[OutputKind]>> {
   const start = performance.now();
@@ -58,10 +69,10 @@ export async function runPipeline(
   throwIfAborted(options.signal);
   const { raster, lrMetadata } = await decodeInput(input, fetchFn, { limits: options.limits });
   throwIfAborted(options.signal);
-  const { output: _, limits: __, ...run } = options;
+  const { output: _, limits: __, lrModel, ...run } = options;
   if (op === 'downscale') {
     const { raster: lr, backend } = await engine.downscale(raster, run);
-    const meta: LrMetadata = { scale: engine.scale, width: raster.width, height: raster.height };
+    const meta: LrMetadata = { scale: engine.scale, width: raster.width, height: raster.height, ...(lrModel != null && PRESET_NAME.test(lrModel) ? { model: lrModel } : {}) };
     const image = await encodeOutput(lr, kind, { [LR_TEXT_KEY]: lrMetadataText(meta) });
     return { image, width: lr.width, height: lr.height, channels: lr.channels, backend, lrMetadata: meta, ms: performance.now() - start };
   }

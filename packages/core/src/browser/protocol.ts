@@ -3,7 +3,7 @@ import type { RasterImage } from '../image/raster.js';
 import type { Limits } from '../limits.js';
 import type { BackendName, BackendSetup, BackendChoice } from './backends.js';
 import type { RescaleProgress, RescalerMemory, RunOptions, UpscaleRunOptions } from './engine.js';
-import type { RescaleResult } from './pipeline.js';
+import type { PipelineExtras, RescaleResult } from './pipeline.js';
 import type { OutputKind } from './outputs.js';
 
 // Messages between the Rescaler (page) and its worker (worker-main.ts). Pixels travel as
@@ -18,7 +18,7 @@ export type WorkerInput =
   | { kind: 'raster'; raster: RasterImage };
 
 /** Call options without the parts that cannot cross (callbacks, the signal). */
-export type WorkerRunOptions = Omit<UpscaleRunOptions, 'onProgress' | 'signal'> & { limits?: Partial<Limits> };
+export type WorkerRunOptions = Omit<UpscaleRunOptions, 'onProgress' | 'signal'> & { limits?: Partial<Limits> } & PipelineExtras;
 
 /** What the worker sends back as the image: `'tensor'` travels as a raster. */
 export type WorkerImage =

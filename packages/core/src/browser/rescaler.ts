@@ -5,7 +5,7 @@ import type { BackendFallback, RescaleEngine, RescalerMemory, RunOptions } from 
 import type { ImageInput } from './inputs.js';
 import { loadModelArtifacts, UnknownPresetError, type LoadedArtifacts, type ModelLoadOptions } from './model-loader.js';
 import type { OutputKind, OutputTypes } from './outputs.js';
-import type { DownscaleCallOptions, RescaleResult, UpscaleCallOptions } from './pipeline.js';
+import type { DownscaleCallOptions, PipelineExtras, RescaleResult, UpscaleCallOptions } from './pipeline.js';
 import { startDefaultWorker } from './locations.js';
 import type { WorkerClient } from './worker-client.js';
 
@@ -241,7 +241,10 @@ export class Rescaler extends EventTarget {
   /**
    * Downscales an image: resolves to the 8-bit LR image, `ceil(size / scale)`, in the form
    * `options.output` names (default `'imagedata'`). A `'blob'` is a PNG carrying the `irn`
-   * chunk with the original size, so `upscale` restores exactly that size.
+   * chunk with the original size, so `upscale` restores exactly that size, and, for a
+   * rescaler of a preset, the preset's name (`lrMetadata.model`), so that `Rescaler.forLr`
+   * and `<irn-image>` restore it with this model (an end-to-end lossy preset such as
+   * `irn-x2-avif-v2` makes LRs that `irn-x2` restores worse).
    */
   downscale<K extends OutputKind = 'imagedata'>(input: ImageInput, options: DownscaleCallOptions<K> = {}): Promise<RescaleResult<OutputTypes[K]>> {
     if (this.encoderPreset != null) {
@@ -286,7 +289,9 @@ export class Rescaler extends EventTarget {
   private async call(op: 'downscale' | 'upscale', input: ImageInput, options: DownscaleCallOptions | UpscaleCallOptions): Promise<RescaleResult<unknown>> {
     this.check();
     const withDefaults = { tileSize: this.options.tileSize, overlap: this.options.overlap, limits: this.options.limits, ...options };
-    return this.impl.run(op, input, withDefaults, this.options.fetch);
+    // The LR names the preset that made it, as `irn downscale` writes it (see PipelineExtras).
+    const extras: PipelineExtras = op === 'downscale' && this.modelInfo.name != null ? { lrModel: this.modelInfo.name } : {};
+    return this.impl.run(op, input, { ...withDefaults, ...extras }, this.options.fetch);
   }
 
   private check(): void {
@@ -312,7 +317,7 @@ class LocalImpl {
     return this.engine.backendReason;
   }
 
-  run(op: 'downscale' | 'upscale', input: ImageInput, options: DownscaleCallOptions | UpscaleCallOptions, fetchFn = this.fetchFn): Promise<RescaleResult<unknown>> {
+  run(op: 'downscale' | 'upscale', input: ImageInput, options: (DownscaleCallOptions | UpscaleCallOptions) & PipelineExtras, fetchFn = this.fetchFn): Promise<RescaleResult<unknown>> {
     return this.pipeline(this.engine, op, input, options, fetchFn);
   }
 

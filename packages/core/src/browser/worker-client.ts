@@ -7,7 +7,7 @@ import type { BackendChoice, BackendName, BackendSetup } from './backends.js';
 import type { BackendFallback, RescaleProgress, RescalerMemory, RunOptions } from './engine.js';
 // kinds.js, not inputs.js and outputs.js: those bring the PNG codecs, which only the worker uses.
 import { checkOutputKind, describe, drawableToBitmap, isDrawable, isRaster, isTensor, rasterToTensor, tensorToRaster, type ImageInput, type OutputKind } from './kinds.js';
-import type { DownscaleCallOptions, RescaleResult, UpscaleCallOptions } from './pipeline.js';
+import type { DownscaleCallOptions, PipelineExtras, RescaleResult, UpscaleCallOptions } from './pipeline.js';
 import { deserializeError, type FromWorker, type ToWorker, type WorkerImage, type WorkerInput } from './protocol.js';
 
 interface Call {
@@ -63,7 +63,7 @@ export class WorkerClient {
   async run(
     op: 'downscale' | 'upscale',
     input: ImageInput,
-    options: DownscaleCallOptions | UpscaleCallOptions,
+    options: (DownscaleCallOptions | UpscaleCallOptions) & PipelineExtras,
     fetchFn?: typeof fetch,
   ): Promise<RescaleResult<unknown>> {
     const { onProgress, signal, output = 'imagedata', ...rest } = options;
