@@ -11,14 +11,18 @@ import {
   lrMetadataJpegComment,
   lrMetadataText,
   MODEL_CACHE_NAME,
+  lrEncoderOptions,
   rasterToImageData,
+  readLrFileInfo,
   Rescaler,
   UnknownPresetError,
   withJpegComment,
+  withLrMetadata,
   type LrMetadata,
   type RasterImage,
 } from '@irn/core/browser';
 import { releaseSharedModels, type IrnImage, type IrnLoadDetail } from '../../packages/element/src/index.js';
+import encodeAvif from '@jsquash/avif/encode.js';
 
 const WEIGHTS = new URL('./fixtures/lossy-weights/', import.meta.url).href;
 
@@ -144,6 +148,25 @@ describe('lossy presets: the LR metadata picks the model', () => {
     } finally {
       await byUrl.dispose();
     }
+  });
+
+  it('a page encodes its own AVIF LR (@jsquash/avif, lrEncoderOptions, withLrMetadata) and <irn-image> restores it with the preset', async () => {
+    const hr = pattern(24, 20);
+    const maker = await Rescaler.create({ model: 'irn-x2-avif-v2', weightsUrl: WEIGHTS, backend: 'cpu' });
+    let lr: { image: ImageData; lrMetadata?: LrMetadata };
+    try {
+      lr = await maker.downscale(hr);
+    } finally {
+      await maker.dispose();
+    }
+    const avif = withLrMetadata(new Uint8Array(await encodeAvif(lr.image, lrEncoderOptions('avif', 80))), lr.lrMetadata!);
+    const info = readLrFileInfo(avif);
+    assert(info.format === 'avif' && info.width === 12 && info.height === 10, `${info.format} ${info.width}x${info.height}`);
+    assert(JSON.stringify(info.lrMetadata) === '{"scale":2,"width":24,"height":20,"model":"irn-x2-avif-v2"}', JSON.stringify(info.lrMetadata));
+    const blob = new Blob([avif as BlobPart], { type: 'image/avif' });
+    const result = await restoreInElement(blob);
+    assert('detail' in result, `irn-error: ${'error' in result ? result.error.message : ''}`);
+    assert(result.detail.model === 'irn-x2-avif-v2' && result.detail.width === 24 && result.detail.height === 20, JSON.stringify(result.detail));
   });
 
   it('a decoder preset refuses to downscale: its encoder makes the LRs', async () => {

@@ -36,9 +36,11 @@ export {
   lrMetadataXmp,
   readLrFileInfo,
   sniffLrFormat,
+  withLrMetadata,
   type LrFileInfo,
   type LrFormat,
 } from './image/lr-formats.js';
+export { AVIF_SPEED, AVIF_SUBSAMPLE, DEFAULT_AVIF_QUALITY, DEFAULT_JPEG_QUALITY, lrEncoderOptions } from './image/lr-encoders.js';
 // The container writers that put LR metadata into a WebP, JPEG or AVIF a codec made (used by
 // @irn/cli's `irn downscale --format`, which carries the codecs).
 export { withJpegComment } from './image/jpeg-segments.js';

@@ -8,17 +8,16 @@ import {
   decodePng,
   encodePng,
   LR_TEXT_KEY,
-  lrMetadataJpegComment,
+  DEFAULT_AVIF_QUALITY,
+  DEFAULT_JPEG_QUALITY,
+  lrEncoderOptions,
   lrMetadataText,
-  lrMetadataXmp,
   readLrFileInfo,
   readLrMetadata,
   resolveLimits,
   rgba8ToRaster,
   sniffLrFormat,
-  withAvifMetadata,
-  withJpegComment,
-  withWebpXmp,
+  withLrMetadata,
   type Limits,
   type LrFormat,
   type LrMetadata,
@@ -46,34 +45,8 @@ export interface EncodeLrOptions {
   effort?: PngEffort;
 }
 
-/** The JPEG quality `irn downscale --format jpeg` uses unless told. */
-export const DEFAULT_JPEG_QUALITY = 90;
-
-/**
- * The AVIF quality `irn downscale --format avif` uses unless told. With the shipped x2 model
- * on Kodak photos (kodim01, 05, 23) it restores to about the Y-PSNR of the LR as JPEG at
- * {@link DEFAULT_JPEG_QUALITY} (29.3 / 29.8 / 36.4 dB against 29.1 / 28.2 / 36.3) in 35-64 %
- * of its bytes (0.58 / 0.78 / 0.21 bpp against 1.08 / 1.22 / 0.60).
- */
-export const DEFAULT_AVIF_QUALITY = 60;
-
-/**
- * libavif's speed for AVIF LRs (0 slowest, 10 fastest). Measured on Kodak LRs at x2 (384x256,
- * quality 60, 4:4:4, Node, one thread, on a busy 2-core machine): speed 6 takes 0.3-1.3 s
- * per LR; speed 4 takes 2.6-10 s for the same bytes and +0.2-0.4 dB restored Y-PSNR; speed 8
- * takes 0.1-0.4 s for 2-6 % fewer bytes and -0.2-0.6 dB. 6 (jsquash's default) keeps a
- * folder of photos at about a second each.
- */
-export const AVIF_SPEED = 6;
-
-/**
- * libavif's chroma subsampling for AVIF LRs: 3 is 4:4:4, full-resolution chroma. An IRN LR
- * hides the detail it drops in all three channels, and 4:2:0 throws half of the chroma
- * away: with the shipped x2 model on kodim01, 4:2:0 at quality 75 restores to 27.29 dB
- * Y-PSNR at 0.63 bpp where 4:4:4 at quality 60 restores to 29.27 dB at 0.58 bpp (kodim23:
- * 36.09 dB at 0.25 bpp against 36.44 at 0.21).
- */
-export const AVIF_SUBSAMPLE = 3;
+// The encoder settings live in core (lr-encoders.ts), for pages that encode LRs themselves.
+export { AVIF_SPEED, AVIF_SUBSAMPLE, DEFAULT_AVIF_QUALITY, DEFAULT_JPEG_QUALITY } from '@irn/core';
 
 /**
  * Encodes an LR image in `options.format`, with `options.metadata`: PNG at the PNG writer's
@@ -97,14 +70,9 @@ export async function encodeLr(img: RasterImage, options: EncodeLrOptions = {}):
   if (format === 'jpeg') return encodeJpeg(img, options.quality ?? DEFAULT_JPEG_QUALITY, meta);
   if (format === 'avif') return encodeAvif(img, options.quality ?? DEFAULT_AVIF_QUALITY, meta);
   const encode = await codec('webp', 'encode');
-  const rgba = toRgba8(img);
-  // lossless 1 + method 6 + quality 100: libwebp's slowest, smallest lossless search
-  // (WebPConfigLosslessPreset level 9); method 4 + quality 50 is level 5. exact: keep RGB
-  // where alpha is 0, as PNG does.
-  const search = (options.effort ?? 'max') === 'max' ? { method: 6, quality: 100 } : { method: 4, quality: 50 };
-  const out = await encode({ data: rgba, width: img.width, height: img.height }, { lossless: 1, ...search, exact: 1 });
+  const out = await encode({ data: toRgba8(img), width: img.width, height: img.height }, lrEncoderOptions('webp', undefined, options.effort ?? 'max'));
   const webp = new Uint8Array(out);
-  return meta == null ? webp : withWebpXmp(webp, lrMetadataXmp(meta));
+  return meta == null ? webp : withLrMetadata(webp, meta);
 }
 
 /** An LR image read by {@link decodeLr}. */
@@ -144,25 +112,22 @@ export async function decodeLr(bytes: Uint8Array, limits?: Partial<Limits>): Pro
 }
 
 async function encodeJpeg(img: RasterImage, quality: number, meta: LrMetadata | undefined): Promise<Uint8Array> {
-  if (!Number.isInteger(quality) || quality < 1 || quality > 100) throw new Error(`the JPEG quality must be a whole number from 1 to 100, got ${quality}`);
+  const settings = lrEncoderOptions('jpeg', quality);
   if (img.channels === 2 || img.channels === 4) {
     throw new Error('JPEG has no alpha channel; write images with transparency as png or webp');
   }
   const encode = await codec('jpeg', 'encode');
-  // MozJPEG's defaults otherwise (progressive, optimised Huffman codes, 4:2:0 chroma,
-  // trellis quantisation): what Squoosh ships.
-  const out = await encode({ data: toRgba8(img), width: img.width, height: img.height }, { quality });
+  const out = await encode({ data: toRgba8(img), width: img.width, height: img.height }, settings);
   const jpeg = new Uint8Array(out);
-  return meta == null ? jpeg : withJpegComment(jpeg, lrMetadataJpegComment(meta));
+  return meta == null ? jpeg : withLrMetadata(jpeg, meta);
 }
 
 async function encodeAvif(img: RasterImage, quality: number, meta: LrMetadata | undefined): Promise<Uint8Array> {
-  if (!Number.isInteger(quality) || quality < 0 || quality > 100) throw new Error(`the AVIF quality must be a whole number from 0 to 100, got ${quality}`);
+  const settings = lrEncoderOptions('avif', quality);
   const encode = await codec('avif', 'encode');
-  // 8 bits, libaom's default tuning; the chroma at full resolution (see AVIF_SUBSAMPLE).
-  const out = await encode({ data: toRgba8(img), width: img.width, height: img.height }, { quality, speed: AVIF_SPEED, subsample: AVIF_SUBSAMPLE });
+  const out = await encode({ data: toRgba8(img), width: img.width, height: img.height }, settings);
   const avif = new Uint8Array(out);
-  return meta == null ? avif : withAvifMetadata(avif, lrMetadataText(meta));
+  return meta == null ? avif : withLrMetadata(avif, meta);
 }
 
 async function decodeJpeg(bytes: Uint8Array, info: { width: number; height: number }): Promise<RasterImage> {

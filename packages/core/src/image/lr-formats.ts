@@ -9,9 +9,10 @@
  */
 import { checkLimit, resolveLimits, type Limits } from '../limits.js';
 import { LR_TEXT_KEY, lrMetadataText, readLrMetadata, type LrMetadata } from './lr-metadata.js';
-import { isJpeg, readJpegInfo } from './jpeg-segments.js';
-import { isAvif, readAvifInfo } from './avif-container.js';
-import { isWebp, readWebpInfo, WebpFormatError } from './webp-container.js';
+import { isJpeg, readJpegInfo, withJpegComment } from './jpeg-segments.js';
+import { isAvif, readAvifInfo, withAvifMetadata } from './avif-container.js';
+import { isWebp, readWebpInfo, WebpFormatError, withWebpXmp } from './webp-container.js';
+import { insertAfterHeader, makeTextChunk, readChunks, readTextChunks } from './png-chunks.js';
 
 /** The formats `irn downscale --format` writes: PNG and WebP lossless, JPEG and AVIF lossy. */
 export type LrFormat = 'png' | 'webp' | 'jpeg' | 'avif';
@@ -143,4 +144,36 @@ export function readLrFileInfo(bytes: Uint8Array, limits?: Partial<Limits>): LrF
   checkLimit(resolved, 'pixels', info.width * info.height, `the image (${info.width}x${info.height})`, 'pixels');
   const lrMetadata = info.xmp == null ? null : readLrMetadataXmp(info.xmp, resolved);
   return { format: 'webp', width: info.width, height: info.height, alpha: info.alpha, lrMetadata };
+}
+
+/**
+ * `image` (a PNG, WebP, JPEG or AVIF file, told apart by its first bytes) with `meta` written
+ * where that format keeps it, as `irn downscale` writes it: for LRs encoded by another
+ * encoder, such as a codec in the page (`@jsquash/avif`) or a canvas's `convertToBlob`, so
+ * that `upscale`, `Rescaler.forLr` and `<irn-image>` know the original size and the preset.
+ * The image data is not touched.
+ * @throws Error for a file in none of these formats, or one that already has `irn` metadata
+ *   (a file that says two things is worse than one that says nothing); the format's error for
+ *   a malformed file.
+ */
+export function withLrMetadata(image: Uint8Array, meta: LrMetadata): Uint8Array {
+  const format = sniffLrFormat(image);
+  if (format == null) throw new Error('withLrMetadata: the image is not a PNG, WebP, JPEG or AVIF file');
+  // Generous limits: this reads the caller's own file, only to find metadata already there.
+  const limits = { pixels: Number.MAX_SAFE_INTEGER };
+  const existing =
+    format === 'png'
+      ? readTextChunks(readChunks(image), resolveLimits(limits), { required: [LR_TEXT_KEY] })[LR_TEXT_KEY]
+      : readLrFileInfo(image, limits).lrMetadata;
+  if (existing != null) throw new Error(`withLrMetadata: the ${format.toUpperCase()} file already has irn metadata`);
+  switch (format) {
+    case 'png':
+      return insertAfterHeader(image, [makeTextChunk(LR_TEXT_KEY, lrMetadataText(meta))]);
+    case 'webp':
+      return withWebpXmp(image, lrMetadataXmp(meta));
+    case 'jpeg':
+      return withJpegComment(image, lrMetadataJpegComment(meta));
+    case 'avif':
+      return withAvifMetadata(image, lrMetadataText(meta));
+  }
 }
