@@ -1,7 +1,7 @@
 /**
  * The encoder settings of IRN's LR files, shared by `irn downscale --format` (Node) and pages
  * that encode LRs themselves: the shipped lossy presets were trained and measured on LRs made
- * with exactly these, and other settings restore worse (an AVIF LR at 4:2:0 loses about 2 dB).
+ * with exactly these, and other settings restore worse (4:2:0 AVIF: see {@link AVIF_SUBSAMPLE}).
  * Option names are those of Squoosh's codecs as `@jsquash/jpeg`, `@jsquash/avif` and
  * `@jsquash/webp` take them; no codec is loaded here.
  */
