@@ -2,12 +2,11 @@ import { totalmem } from 'node:os';
 import { extname } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { Tensor4D } from '@tensorflow/tfjs-core';
-import { LR_EXTENSIONS, LR_FORMATS, type LrFormat } from '@irn/core';
+import { fitQuality, LR_EXTENSIONS, LR_FORMATS, parseByteSize, type LrFormat } from '@irn/core';
 import { runJobs } from '../batch.js';
 import type { CliContext } from '../context.js';
 import { PHOTO_EXTENSIONS, planJobs, readPhoto, writeFileAtomic } from '../files.js';
 import { CliError, UsageError } from '../errors.js';
-import { fitQuality, parseByteSize } from '../../image/fit-size.js';
 import { chooseModel, defaultDownscalePreset } from '../model-choice.js';
 import { findPreset, presetRoots } from '../model-path.js';
 import { addTilingOptions, tilingNote, withTileAdvice, type TilingFlags } from '../options.js';
@@ -31,7 +30,7 @@ interface DownscaleOptions extends TilingFlags {
  * when that preset exists, else `irn-x2` (`--scale 4`: `irn-x4`, `irn-x4-<codec>`); a decoder preset (metadata `encoder`) makes its LRs
  * with its encoder preset's forward pass. The LR metadata names the chosen preset (`model`).
  * `--max-size` / `--max-bpp` give each lossy LR a byte budget instead of a quality: the highest
- * quality whose file (metadata included) fits (fit-size.ts), searched again after `--refine`.
+ * quality whose file (metadata included) fits (core's fitQuality), searched again after `--refine`.
  */
 export function registerDownscale(program: Command, ctx: CliContext): void {
   const command = program
@@ -189,7 +188,7 @@ function parseQuality(value: string): number {
   return n;
 }
 
-/** Parses `--max-size`: bytes, with k/kB/KiB/M/MB/MiB (fit-size.ts's parseByteSize). */
+/** Parses `--max-size`: bytes, with k/kB/KiB/M/MB/MiB (core's parseByteSize). */
 function parseSize(value: string): number {
   try {
     return parseByteSize(value);

@@ -1,7 +1,8 @@
 /**
- * Byte budgets for lossy LRs (`irn downscale --max-size` / `--max-bpp`): the highest codec
- * quality whose file fits, as `cwebp -size` does for WebP. A page owner thinks in bytes per
- * image; the benchmark in bits per full-size pixel (bench/README.md); both end up here.
+ * Byte budgets for lossy LRs (`irn downscale --max-size` / `--max-bpp`, and pages that encode
+ * LRs themselves): the highest codec quality whose file fits, as `cwebp -size` does for WebP.
+ * A page owner thinks in bytes per image; the benchmark in bits per full-size pixel
+ * (bench/README.md); both end up here. No codec here: the caller passes its `encode`.
  */
 
 /** What {@link fitQuality} found: the quality and its file, or why nothing fits. */
