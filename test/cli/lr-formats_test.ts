@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { useNodeBackend } from '../../packages/core/src/backend/node-backend.js';
-import { decodeLr } from '../../packages/cli/src/image/lr-codecs.js';
+import { decodeLr, encodeLr } from '../../packages/cli/src/image/lr-codecs.js';
 import { readLrFileInfo } from '../../packages/core/src/image/lr-formats.js';
 import { avifFile } from '../../packages/core/src/testing/avif-fixtures.js';
 import { IMAGES, irn, readPng, saveSmallModel } from './helpers.js';
@@ -185,6 +185,24 @@ describe('irn downscale --format avif', () => {
     const exact = readPng(join(work, 'coffee-up-png.png'));
     const db = psnrY(hr, exact);
     assert.ok(db > 25 && Number.isFinite(db), `AVIF route vs lossless route: ${db.toFixed(1)} dB Y`);
+  });
+
+  it('writes AVIF at --effort fast (libavif speed 6) unless told; --effort max searches more (speed 4): other bytes, the same metadata', async () => {
+    const runs = await Promise.all([
+      irn(['-q', 'downscale', '-m', 'model', '--quality', '70', COFFEE, 'eff-default.avif'], work),
+      irn(['-q', 'downscale', '-m', 'model', '--quality', '70', '--effort', 'fast', COFFEE, 'eff-fast.avif'], work),
+      irn(['-q', 'downscale', '-m', 'model', '--quality', '70', '--effort', 'max', COFFEE, 'eff-max.avif'], work),
+    ]);
+    for (const run of runs) assert.equal(run.code, 0, run.stderr);
+    const [byDefault, fast, max] = ['eff-default.avif', 'eff-fast.avif', 'eff-max.avif'].map((f) => readFileSync(join(work, f)));
+    assert.deepEqual(byDefault, fast);
+    assert.notDeepEqual(max, fast, 'max coded the same bytes as fast');
+    // The same LR pixels in, at speed 4: what the in-page recipe (lrEncoderOptions) writes.
+    const lr = await decodeLr(readFileSync(join(work, 'eff-max.avif')));
+    assert.deepEqual(lr.lrMetadata, { scale: 2, width: 33, height: 27 });
+    const png = readPng(join(work, 'coffee-lr.png'));
+    const again = await encodeLr(png, { format: 'avif', quality: 70, effort: 'max', metadata: { scale: 2, width: 33, height: 27 } });
+    assert.deepEqual(Buffer.from(again), max, 'encodeLr at effort max is not what --effort max wrote');
   });
 
   it('--refine starts from the AVIF round trip, not from the lossless LR', async () => {

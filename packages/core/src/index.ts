@@ -40,7 +40,7 @@ export {
   type LrFileInfo,
   type LrFormat,
 } from './image/lr-formats.js';
-export { AVIF_SPEED, AVIF_SUBSAMPLE, DEFAULT_AVIF_QUALITY, DEFAULT_JPEG_QUALITY, lrEncoderOptions } from './image/lr-encoders.js';
+export { AVIF_SPEED, AVIF_SPEED_MAX, AVIF_SUBSAMPLE, DEFAULT_AVIF_QUALITY, DEFAULT_JPEG_QUALITY, lrEncoderOptions, type LrEffort } from './image/lr-encoders.js';
 export { fitQuality, parseByteSize, type FitResult } from './image/fit-size.js';
 // The container writers that put LR metadata into a WebP, JPEG or AVIF a codec made (used by
 // @irn/cli's `irn downscale --format`, which carries the codecs).

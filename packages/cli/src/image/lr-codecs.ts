@@ -37,10 +37,11 @@ export interface EncodeLrOptions {
    */
   quality?: number;
   /**
-   * How hard the lossless formats search for a small file (default `'max'`). WebP `'max'` is
-   * `cwebp -z 9` (method 6, quality 100): on Kodak24 LRs (384x256 at x2) 20-60 s each for
-   * files 0-2 % smaller than `'fast'`, which is `cwebp -z 5` (method 4, quality 50) at about
-   * 0.2 s. PNG: see encodePngSamples. JPEG ignores it.
+   * How hard the encoder searches (default `'max'` for PNG and WebP, `'fast'` for AVIF). WebP
+   * `'max'` is `cwebp -z 9` (method 6, quality 100): on Kodak24 LRs (384x256 at x2) 20-60 s
+   * each for files 0-2 % smaller than `'fast'`, which is `cwebp -z 5` (method 4, quality 50)
+   * at about 0.2 s. AVIF: libavif speed 4 (`'max'`) or 6 (core's lrEncoderOptions: at equal
+   * bytes about +0.35 dB restored). PNG: see encodePngSamples. JPEG ignores it.
    */
   effort?: PngEffort;
 }
@@ -54,7 +55,7 @@ export { AVIF_SPEED, AVIF_SUBSAMPLE, DEFAULT_AVIF_QUALITY, DEFAULT_JPEG_QUALITY 
  * `cwebp -lossless -z 9 -exact` does), colour under transparent pixels kept, the metadata
  * in an XMP chunk; JPEG (lossy) by MozJPEG at `options.quality`, progressive, 4:2:0, the
  * metadata in a COM segment; AVIF (lossy) by libavif + libaom at `options.quality`,
- * {@link AVIF_SPEED}, 8-bit 4:4:4 ({@link AVIF_SUBSAMPLE}; alpha, when the image has it, in an
+ * {@link AVIF_SPEED} (`AVIF_SPEED_MAX` at effort `'max'`), 8-bit 4:4:4 ({@link AVIF_SUBSAMPLE}; alpha, when the image has it, in an
  * alpha plane at the same quality), the metadata in a `uuid` box at the end
  * (avif-container.ts). Values are
  * rounded to 8 bits as encodePng rounds them, so PNG and WebP hold the same pixels (grey
@@ -68,7 +69,7 @@ export async function encodeLr(img: RasterImage, options: EncodeLrOptions = {}):
     return encodePng(img, { text: meta == null ? undefined : { [LR_TEXT_KEY]: lrMetadataText(meta) }, effort: options.effort ?? 'max' });
   }
   if (format === 'jpeg') return encodeJpeg(img, options.quality ?? DEFAULT_JPEG_QUALITY, meta);
-  if (format === 'avif') return encodeAvif(img, options.quality ?? DEFAULT_AVIF_QUALITY, meta);
+  if (format === 'avif') return encodeAvif(img, options.quality ?? DEFAULT_AVIF_QUALITY, meta, options.effort);
   const encode = await codec('webp', 'encode');
   const out = await encode({ data: toRgba8(img), width: img.width, height: img.height }, lrEncoderOptions('webp', undefined, options.effort ?? 'max'));
   const webp = new Uint8Array(out);
@@ -122,8 +123,8 @@ async function encodeJpeg(img: RasterImage, quality: number, meta: LrMetadata | 
   return meta == null ? jpeg : withLrMetadata(jpeg, meta);
 }
 
-async function encodeAvif(img: RasterImage, quality: number, meta: LrMetadata | undefined): Promise<Uint8Array> {
-  const settings = lrEncoderOptions('avif', quality);
+async function encodeAvif(img: RasterImage, quality: number, meta: LrMetadata | undefined, effort: PngEffort | undefined): Promise<Uint8Array> {
+  const settings = lrEncoderOptions('avif', quality, effort);
   const encode = await codec('avif', 'encode');
   const out = await encode({ data: toRgba8(img), width: img.width, height: img.height }, settings);
   const avif = new Uint8Array(out);

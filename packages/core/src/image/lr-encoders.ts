@@ -28,6 +28,14 @@ export const DEFAULT_AVIF_QUALITY = 60;
 export const AVIF_SPEED = 6;
 
 /**
+ * libavif's speed for AVIF LRs at effort `'max'` (`irn downscale --effort max`): the same
+ * bytes restore better, for a slower encode. With `irn-x2-avif-v2` on six Kodak photos
+ * (bench/lr-settings.ts, qualities 25-80): speed 4 +0.35 dB BD-PSNR over speed 6 (+0.13 to
+ * +0.35 per photo), speed 2 +0.41 dB for a much slower encode (bench/README.md).
+ */
+export const AVIF_SPEED_MAX = 4;
+
+/**
  * libavif's chroma subsampling for AVIF LRs: 3 is 4:4:4, full-resolution chroma. An IRN LR
  * hides the detail it drops in all three channels, and 4:2:0 throws half of the chroma
  * away: with the shipped x2 model on kodim01, 4:2:0 at quality 75 restores to 27.29 dB
@@ -36,14 +44,18 @@ export const AVIF_SPEED = 6;
  */
 export const AVIF_SUBSAMPLE = 3;
 
+/** How hard an encoder searches: `'max'` for the smallest file (or best restore) at a given quality, `'fast'` for speed. */
+export type LrEffort = 'fast' | 'max';
+
 /**
  * The options to hand a Squoosh codec's `encode(imageData, options)` for an LR in `format`:
- * - `'avif'`: `quality` (0 to 100, default {@link DEFAULT_AVIF_QUALITY}), {@link AVIF_SPEED},
- *   4:4:4 ({@link AVIF_SUBSAMPLE}), 8 bits;
+ * - `'avif'`: `quality` (0 to 100, default {@link DEFAULT_AVIF_QUALITY}), 4:4:4
+ *   ({@link AVIF_SUBSAMPLE}), 8 bits, speed {@link AVIF_SPEED} at effort `'fast'` (the
+ *   default for AVIF) or {@link AVIF_SPEED_MAX} at `'max'`;
  * - `'jpeg'`: `quality` (1 to 100, default {@link DEFAULT_JPEG_QUALITY}); MozJPEG's defaults
  *   otherwise (progressive, trellis, 4:2:0 below quality 80);
- * - `'webp'`: lossless, colour under transparent pixels kept (`exact`), `effort` `'max'`
- *   (`cwebp -lossless -z 9`, default) or `'fast'` (`-z 5`); `quality` is not used.
+ * - `'webp'`: lossless, colour under transparent pixels kept (`exact`), effort `'max'`
+ *   (`cwebp -lossless -z 9`, the default for WebP) or `'fast'` (`-z 5`); `quality` is not used.
  * PNG is not a Squoosh codec here: core's `encodePng` writes it.
  * @throws RangeError for a quality out of the format's range or not a whole number, or `'png'`.
  * @example
@@ -51,12 +63,12 @@ export const AVIF_SUBSAMPLE = 3;
  * const { image, lrMetadata } = await rescaler.downscale(file);       // ImageData
  * const avif = withLrMetadata(new Uint8Array(await encode(image, lrEncoderOptions('avif', 60))), lrMetadata);
  */
-export function lrEncoderOptions(format: LrFormat, quality?: number, effort: 'max' | 'fast' = 'max'): Record<string, number> {
+export function lrEncoderOptions(format: LrFormat, quality?: number, effort?: LrEffort): Record<string, number> {
   switch (format) {
     case 'avif': {
       const q = quality ?? DEFAULT_AVIF_QUALITY;
       if (!Number.isInteger(q) || q < 0 || q > 100) throw new RangeError(`the AVIF quality must be a whole number from 0 to 100, got ${q}`);
-      return { quality: q, speed: AVIF_SPEED, subsample: AVIF_SUBSAMPLE };
+      return { quality: q, speed: effort === 'max' ? AVIF_SPEED_MAX : AVIF_SPEED, subsample: AVIF_SUBSAMPLE };
     }
     case 'jpeg': {
       const q = quality ?? DEFAULT_JPEG_QUALITY;
@@ -67,7 +79,7 @@ export function lrEncoderOptions(format: LrFormat, quality?: number, effort: 'ma
       // lossless 1 + method 6 + quality 100: libwebp's slowest, smallest lossless search
       // (WebPConfigLosslessPreset level 9); method 4 + quality 50 is level 5. exact: keep RGB
       // where alpha is 0, as PNG does.
-      return effort === 'max' ? { lossless: 1, method: 6, quality: 100, exact: 1 } : { lossless: 1, method: 4, quality: 50, exact: 1 };
+      return (effort ?? 'max') === 'max' ? { lossless: 1, method: 6, quality: 100, exact: 1 } : { lossless: 1, method: 4, quality: 50, exact: 1 };
     default:
       throw new RangeError(`lrEncoderOptions: ${String(format)} is not written by a Squoosh codec (PNG: encodePng)`);
   }

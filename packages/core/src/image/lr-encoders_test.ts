@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { avifFile } from '../testing/avif-fixtures.js';
 import { riff, vp8lHeader } from '../testing/fixtures.js';
-import { AVIF_SPEED, AVIF_SUBSAMPLE, DEFAULT_AVIF_QUALITY, DEFAULT_JPEG_QUALITY, lrEncoderOptions } from './lr-encoders.js';
+import { AVIF_SPEED, AVIF_SPEED_MAX, AVIF_SUBSAMPLE, DEFAULT_AVIF_QUALITY, DEFAULT_JPEG_QUALITY, lrEncoderOptions } from './lr-encoders.js';
 import { readLrFileInfo, withLrMetadata } from './lr-formats.js';
 import { decodePng, encodePng } from './png.js';
 
@@ -17,9 +17,13 @@ describe('LR encoder settings', () => {
   it('gives the settings the presets were trained with, per format', () => {
     assert.deepEqual(lrEncoderOptions('avif'), { quality: DEFAULT_AVIF_QUALITY, speed: AVIF_SPEED, subsample: AVIF_SUBSAMPLE });
     assert.deepEqual(lrEncoderOptions('avif', 25), { quality: 25, speed: 6, subsample: 3 }, '4:4:4 at speed 6');
+    assert.deepEqual(lrEncoderOptions('avif', 25, 'fast'), { quality: 25, speed: 6, subsample: 3 });
+    assert.deepEqual(lrEncoderOptions('avif', 25, 'max'), { quality: 25, speed: AVIF_SPEED_MAX, subsample: 3 }, 'max: the slower speed');
+    assert.ok(AVIF_SPEED_MAX < AVIF_SPEED, 'max searches more (a lower libavif speed)');
     assert.deepEqual(lrEncoderOptions('jpeg'), { quality: DEFAULT_JPEG_QUALITY });
     assert.deepEqual(lrEncoderOptions('jpeg', 1), { quality: 1 });
     assert.deepEqual(lrEncoderOptions('webp'), { lossless: 1, method: 6, quality: 100, exact: 1 });
+    assert.deepEqual(lrEncoderOptions('webp', undefined, 'max'), lrEncoderOptions('webp'), 'WebP: max unless told');
     assert.deepEqual(lrEncoderOptions('webp', 40, 'fast'), { lossless: 1, method: 4, quality: 50, exact: 1 }, 'lossless: the quality is not used');
   });
 
