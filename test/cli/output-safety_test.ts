@@ -27,7 +27,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { useNodeBackend } from '../../packages/core/src/backend/node-backend.js';
 import { writeFileAtomic } from '../../packages/cli/src/cli/files.js';
-import { failedCleanly, IMAGES, irn, readPng, saveSmallModel } from './helpers.js';
+import { failedCleanly, IMAGES, irn, readPng, ROOT, saveSmallModel } from './helpers.js';
 
 let work: string;
 
@@ -163,6 +163,31 @@ describe('writing outputs (item 4)', () => {
     assert.equal(readFileSync(join(dir, 'victim.txt'), 'utf8'), 'precious');
     assert.equal(readFileSync(join(dir, 'out.png'), 'utf8'), 'result');
     assert.deepEqual(readdirSync(dir).sort(), ['.out.png.' + process.pid + '.tmp', 'out.png', 'photos', 'victim.txt'].sort());
+  });
+
+  it('convert never writes through, empties or removes what sits at its old temporary name', async () => {
+    // The old name was `<out-dir>/.irn-convert-<pid>.tmp`, made with mkdir -p, emptied into
+    // <out-dir> and removed: a shell plants it with its own pid, then becomes the CLI.
+    const dir = scene('convert-planted');
+    mkdirSync(join(dir, 'victim'));
+    writeFileSync(join(dir, 'victim/model.json'), 'USER DATA');
+    writeFileSync(join(dir, 'victim/keep.txt'), 'keep');
+    mkdirSync(join(dir, 'out'));
+    mkdirSync(join(dir, 'out2'));
+    const pth = join(ROOT, 'packages/core/test-fixtures/torch/irn_x2.pth');
+    const cli = [process.execPath, '--import', import.meta.resolve('tsx'), join(ROOT, 'packages/cli/src/cli/main.ts'), '-q', 'convert', pth];
+    const env = { ...process.env, TSX_TSCONFIG_PATH: join(ROOT, 'tsconfig.json') };
+    const victim = snapshot(join(dir, 'victim'));
+    execFileSync('sh', ['-c', 'ln -s "$PWD/victim" "out/.irn-convert-$$.tmp" && exec "$@" out', 'sh', ...cli], { cwd: dir, env });
+    execFileSync('sh', ['-c', 'mkdir "out2/.irn-convert-$$.tmp" && echo mine > "out2/.irn-convert-$$.tmp/notes.txt" && exec "$@" out2', 'sh', ...cli], { cwd: dir, env });
+    assert.deepEqual(snapshot(join(dir, 'victim')), victim, 'the linked folder changed');
+    for (const out of ['out', 'out2']) {
+      const names = readdirSync(join(dir, out)).sort();
+      assert.deepEqual(names.filter((n) => !n.startsWith('.irn-convert-')), ['group1-shard1of1.bin', 'model.json'], `${out}: ${names.join(', ')}`);
+      assert.equal(names.filter((n) => n.startsWith('.irn-convert-')).length, 1, `${out}: the planted entry is gone or another was left: ${names.join(', ')}`);
+    }
+    const planted = readdirSync(join(dir, 'out2')).find((n) => n.startsWith('.irn-convert-'))!;
+    assert.equal(readFileSync(join(dir, 'out2', planted, 'notes.txt'), 'utf8'), 'mine\n');
   });
 
   it('replaces an output link to a file elsewhere instead of writing through it, and keeps an output file mode', async () => {

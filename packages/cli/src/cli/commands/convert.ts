@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { IrnModel } from '@irn/core';
 import type { CliContext } from '../context.js';
@@ -10,13 +10,16 @@ import { formatBytes, formatCount } from '../format.js';
 /**
  * Saves `model` into `outDir` so that a failure leaves no half-written model: the files go
  * to a temporary folder inside `outDir` first and are moved in, `model.json` last.
+ * The folder is made by `mkdtemp` (a random name, created exclusively): a file, folder or
+ * link someone left at a guessable name is never written through, emptied or removed.
  * Returns the total size written.
  */
 async function saveAtomically(model: IrnModel, outDir: string): Promise<number> {
   const { fileSystem } = await import('@irn/core/node');
-  const tmp = join(outDir, `.irn-convert-${process.pid}.tmp`);
+  let tmp: string | undefined;
   try {
-    await mkdir(tmp, { recursive: true });
+    await mkdir(outDir, { recursive: true });
+    tmp = await mkdtemp(join(outDir, '.irn-convert-'));
     await model.save(fileSystem(tmp));
     const names = (await readdir(tmp)).sort((a, b) => Number(a === 'model.json') - Number(b === 'model.json'));
     let total = 0;
@@ -28,7 +31,7 @@ async function saveAtomically(model: IrnModel, outDir: string): Promise<number> 
   } catch (e) {
     throw failure(`cannot write the model to ${outDir}: ${oneLine(e)}`, e);
   } finally {
-    await rm(tmp, { recursive: true, force: true });
+    if (tmp != null) await rm(tmp, { recursive: true, force: true });
   }
 }
 
