@@ -108,6 +108,23 @@ describe('outputs that are inputs through links (item 2)', { concurrency: 2 }, (
     await refuses(dir, ['downscale', 'photos/a.png', 'link'], 2, /the output link\/a\.png would overwrite the input photos\/a\.png$/);
   });
 
+  it("refuses a single file into its own folder where the output's name is taken (the folder form refuses its own folder)", async () => {
+    const dir = scene('file-into-own-folder');
+    // photos/a.png is an original; photos/a.webp an LR of it, whose restore is named a.png.
+    const lr = await irn(['-q', 'downscale', '-m', join(work, 'model'), 'photos/a.png', 'a.webp'], dir);
+    assert.equal(lr.code, 0, lr.stderr);
+    copyFileSync(join(dir, 'a.webp'), join(dir, 'photos/a.webp'));
+    rmSync(join(dir, 'a.webp'));
+    await refuses(dir, ['upscale', 'photos/a.webp', 'photos/'], 2, /^irn: error: photos\/a\.png already exists beside the input photos\/a\.webp; name the output file, or write into another directory$/);
+    await refuses(dir, ['upscale', 'photos/a.webp', 'photos'], 2, /already exists beside the input/);
+    // A name that is free there is written; an output named outright is the user's choice.
+    const free = await irn(['-q', 'downscale', '-m', join(work, 'model'), '--format', 'webp', 'photos/b.png', 'photos/'], dir);
+    assert.equal(free.code, 0, free.stderr);
+    assert.ok(existsSync(join(dir, 'photos/b.webp')));
+    const named = await irn(['-q', 'upscale', '-m', join(work, 'model'), 'photos/a.webp', 'photos/a.png'], dir);
+    assert.equal(named.code, 0, named.stderr);
+  });
+
   it('refuses a folder whose file is a hard link of a file in the output folder', async () => {
     const dir = scene('hard-link-folder');
     mkdirSync(join(dir, 'out'));

@@ -52,6 +52,12 @@ export async function planJobs(input: string, output: string, options: PlanOptio
     const target = outKind === 'dir' ? join(output, outputName(basename(input))) : output;
     const jobs = [{ input, output: target, name: basename(input) }];
     await checkJobs(jobs);
+    // Into the input's own folder, the output's name is one the user never typed: it must
+    // not replace a file already there (`irn upscale own/cat.webp own/` would replace the
+    // original own/cat.png). The folder form refuses its own folder outright.
+    if (found === 'dir' && sameFile(await stat(dirname(input)), await stat(output)) && (await lstat(target).then(() => true, () => false))) {
+      throw new UsageError(`${target} already exists beside the input ${input}; name the output file, or write into another directory`);
+    }
     return { jobs, directory: false };
   }
   if (outKind === 'file' || outKind === 'other') throw new UsageError(`${input} is a directory, so the output ${output} must be one too`);
