@@ -41,7 +41,7 @@ export interface EncodeLrOptions {
    * `'max'` is `cwebp -z 9` (method 6, quality 100): on Kodak24 LRs (384x256 at x2) 20-60 s
    * each for files 0-2 % smaller than `'fast'`, which is `cwebp -z 5` (method 4, quality 50)
    * at about 0.2 s. AVIF: libavif speed 4 (`'max'`) or 6 (core's lrEncoderOptions: at equal
-   * bytes about +0.35 dB restored). PNG: see encodePngSamples. JPEG ignores it.
+   * bytes about +0.28 dB restored, for 9x the encode time). PNG: see encodePngSamples. JPEG ignores it.
    */
   effort?: PngEffort;
 }

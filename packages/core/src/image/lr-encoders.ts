@@ -30,8 +30,8 @@ export const AVIF_SPEED = 6;
 /**
  * libavif's speed for AVIF LRs at effort `'max'` (`irn downscale --effort max`): the same
  * bytes restore better, for a slower encode. With `irn-x2-avif-v2` on six Kodak photos
- * (bench/lr-settings.ts, qualities 25-80): speed 4 +0.35 dB BD-PSNR over speed 6 (+0.13 to
- * +0.35 per photo), speed 2 +0.41 dB for a much slower encode (bench/README.md).
+ * (bench/lr-settings.ts, qualities 25-80): speed 4 +0.28 dB BD-PSNR over speed 6 (+0.13 to
+ * +0.35 per photo) for 9.3x the encode time; speed 2 +0.35 dB for 23x (bench/README.md).
  */
 export const AVIF_SPEED_MAX = 4;
 
