@@ -69,7 +69,7 @@ export class LimitError extends Error {
 export function resolveLimits(overrides: Partial<Limits> = {}): Limits {
   const out: Limits = { ...DEFAULT_LIMITS };
   for (const [name, value] of Object.entries(overrides)) {
-    if (!(name in DEFAULT_LIMITS)) throw new RangeError(`unknown limit "${name}" (known: ${LIMIT_NAMES.join(', ')})`);
+    if (!Object.hasOwn(DEFAULT_LIMITS, name)) throw new RangeError(`unknown limit "${name}" (known: ${LIMIT_NAMES.join(', ')})`);
     if (value === undefined) continue;
     if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
       throw new RangeError(`the limit ${name} must be a whole number >= 1, got ${String(value)}`);
@@ -106,7 +106,7 @@ export function parseLimitArgument(arg: string): [keyof Limits, number] {
   const m = /^\s*([A-Za-z]+)\s*=\s*([0-9.eE+]+)\s*(k|M|G|Ki|Mi|Gi)?\s*$/.exec(arg);
   if (m == null) throw new RangeError(`a limit is name=value, e.g. pixels=200e6; got "${arg}"`);
   const name = m[1] as keyof Limits;
-  if (!(name in DEFAULT_LIMITS)) throw new RangeError(`unknown limit "${m[1]}" (known: ${LIMIT_NAMES.join(', ')})`);
+  if (!Object.hasOwn(DEFAULT_LIMITS, name)) throw new RangeError(`unknown limit "${m[1]}" (known: ${LIMIT_NAMES.join(', ')})`);
   const factor = { k: 1e3, M: 1e6, G: 1e9, Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3 }[m[3] ?? ''] ?? 1;
   const value = Number(m[2]) * factor;
   if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`the limit ${name} must be a whole number >= 1, got "${m[2]}${m[3] ?? ''}"`);

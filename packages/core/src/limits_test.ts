@@ -13,6 +13,10 @@ describe('limits', () => {
 
   it('resolveLimits refuses unknown names and values that are not whole numbers >= 1', () => {
     assert.throws(() => resolveLimits({ pixles: 5 } as never), /unknown limit "pixles" \(known: pixels, /);
+    // Names every object inherits are not limits either.
+    for (const inherited of ['constructor', 'toString', 'hasOwnProperty', 'valueOf']) {
+      assert.throws(() => resolveLimits({ [inherited]: 5 } as never), new RegExp(`unknown limit "${inherited}"`));
+    }
     for (const bad of [0, -1, 1.5, NaN, Infinity, 2 ** 60]) {
       assert.throws(() => resolveLimits({ pixels: bad }), /the limit pixels must be a whole number >= 1/, String(bad));
     }
@@ -37,6 +41,8 @@ describe('limits', () => {
     assert.deepEqual(parseLimitArgument('pickleDepth=10'), ['pickleDepth', 10]);
     assert.throws(() => parseLimitArgument('pixels'), /a limit is name=value/);
     assert.throws(() => parseLimitArgument('nope=3'), /unknown limit "nope"/);
+    assert.throws(() => parseLimitArgument('constructor=5'), /unknown limit "constructor"/);
+    assert.throws(() => parseLimitArgument('toString=1'), /unknown limit "toString"/);
     assert.throws(() => parseLimitArgument('pixels=0.5'), /whole number >= 1/);
     assert.throws(() => parseLimitArgument('pixels=1e300'), /whole number >= 1/);
   });

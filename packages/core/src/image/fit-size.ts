@@ -51,6 +51,7 @@ export function parseByteSize(text: string): number {
   const unit = (m[2] ?? 'b').toLowerCase();
   const factor = { b: 1, k: 1e3, kb: 1e3, kib: 1024, m: 1e6, mb: 1e6, mib: 1024 * 1024 }[unit]!;
   const bytes = Math.floor(Number(m[1]) * factor);
-  if (!(bytes >= 1) || !Number.isSafeInteger(bytes)) throw new RangeError(`the size must be at least 1 byte, got "${text}"`);
+  if (!(bytes >= 1)) throw new RangeError(`the size must be at least 1 byte, got "${text}"`);
+  if (!Number.isSafeInteger(bytes)) throw new RangeError(`the size is too large: "${text}"`);
   return bytes;
 }

@@ -60,5 +60,8 @@ describe('parseByteSize', () => {
 
   it('refuses anything else with one line', () => {
     for (const bad of ['', 'k', '-5', '30 GB', '1e3', '0', '0.0001k', 'ten']) assert.throws(() => parseByteSize(bad), RangeError, bad);
+    assert.throws(() => parseByteSize('0'), /^RangeError: the size must be at least 1 byte, got "0"$/);
+    assert.throws(() => parseByteSize('99999999999999999999'), /^RangeError: the size is too large: "99999999999999999999"$/);
+    assert.throws(() => parseByteSize('9999999999MiB'), /too large/);
   });
 });
