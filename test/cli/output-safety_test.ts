@@ -26,7 +26,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { useNodeBackend } from '../../packages/core/src/backend/node-backend.js';
-import { writeFileAtomic } from '../../packages/cli/src/cli/files.js';
+import { truncateUtf8, writeFileAtomic } from '../../packages/cli/src/cli/files.js';
 import { failedCleanly, IMAGES, irn, readPng, ROOT, saveSmallModel } from './helpers.js';
 
 let work: string;
@@ -205,6 +205,18 @@ describe('writing outputs (item 4)', () => {
     }
     const planted = readdirSync(join(dir, 'out2')).find((n) => n.startsWith('.irn-convert-'))!;
     assert.equal(readFileSync(join(dir, 'out2', planted, 'notes.txt'), 'utf8'), 'mine\n');
+  });
+
+  it('writes an output whose name is long in UTF-8 bytes (80 CJK characters: 244 bytes) through a temporary name that fits', async () => {
+    const dir = scene('long-utf8');
+    const name = `${'写'.repeat(80)}.png`;
+    assert.equal(Buffer.byteLength(name), 244);
+    await writeFileAtomic(join(dir, name), new TextEncoder().encode('result'));
+    assert.equal(readFileSync(join(dir, name), 'utf8'), 'result');
+    assert.deepEqual(readdirSync(dir).sort(), [name, 'photos'].sort(), 'a temporary file was left');
+    assert.equal(truncateUtf8('a写b', 4), 'a写');
+    assert.equal(truncateUtf8('a写b', 3), 'a', 'no half character');
+    assert.equal(truncateUtf8('😀x', 4), '😀', 'surrogate pairs kept whole');
   });
 
   it('replaces an output link to a file elsewhere instead of writing through it, and keeps an output file mode', async () => {

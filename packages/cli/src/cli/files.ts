@@ -279,8 +279,20 @@ export async function readLr(path: string, limits?: Partial<Limits>): Promise<De
   }
 }
 
-/** Longest file name most file systems take (ext4, APFS, NTFS: 255). */
+/** Longest file name most file systems take (ext4: 255 bytes; APFS, NTFS: 255 characters). */
 const MAX_NAME = 255;
+
+/** The longest start of `text`, whole characters, that is at most `maxBytes` in UTF-8. */
+export function truncateUtf8(text: string, maxBytes: number): string {
+  let bytes = 0;
+  let out = '';
+  for (const ch of text) {
+    bytes += Buffer.byteLength(ch);
+    if (bytes > maxBytes) break;
+    out += ch;
+  }
+  return out;
+}
 
 /**
  * Writes a file through a temporary file in the same directory and a rename, so a failure
@@ -306,7 +318,9 @@ export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<
     throw new CliError(`cannot write ${path}: it is ${kindInWords(target)}; irn only replaces regular files`);
   }
   const mode = entry != null && entry.isFile() ? entry.mode & 0o777 : undefined;
-  const name = `.${basename(path).slice(0, MAX_NAME - 30)}.${randomBytes(8).toString('hex')}.tmp`;
+  // "." + name + "." + 16 hex digits + ".tmp" within MAX_NAME bytes (names are counted in
+  // bytes: 80 CJK characters are 240).
+  const name = `.${truncateUtf8(basename(path), MAX_NAME - 22)}.${randomBytes(8).toString('hex')}.tmp`;
   const tmp = join(dir, name);
   let created = false;
   try {
