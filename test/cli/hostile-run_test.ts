@@ -3,12 +3,13 @@
 // a stray error after TensorFlow.js loaded. Each must end in one `irn: error:` line with
 // exit status 1 (2 for a bad command line), quickly, and write nothing.
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { useNodeBackend } from '../../packages/core/src/backend/node-backend.js';
 import { encodePng } from '../../packages/core/src/image/png.js';
+import { printable } from '../../packages/cli/src/cli/output.js';
 import { failedCleanly, IMAGES, irn, saveSmallModel } from './helpers.js';
 
 /** The memory refusal comes before any tensor: decoding the 24 MP photo is all the time it takes. */
@@ -95,6 +96,19 @@ describe('lying LR metadata (item 15)', { concurrency: 2 }, () => {
 });
 
 describe('raw JavaScript errors (item 15)', () => {
+  it('writes control characters of a file name as \\xNN, so a name cannot drive the terminal', async () => {
+    const dir = join(work, 'esc');
+    const name = 'x\x1b]0;PWNED\x07\x1b[2Jy.png';
+    mkdirSync(dir);
+    writeFileSync(join(dir, name), 'not a PNG');
+    copyFileSync(join(IMAGES, 'coffee-33x27.png'), join(dir, 'ok.png'));
+    const run = await irn(['downscale', '-m', 'model', 'esc', 'esc-out'], work);
+    assert.equal(run.code, 1, run.stderr);
+    assert.ok(!/[\x00-\x08\x0b-\x1f\x7f-\x9f]/.test(run.stderr), `raw control characters on stderr: ${JSON.stringify(run.stderr)}`);
+    assert.match(run.stderr, /^irn: error: esc\/x\\x1b\]0;PWNED\\x07\\x1b\[2Jy\.png: not a PNG or JPEG file$/m);
+    assert.equal(printable('tab\tok\u0085\u009b\u007f'), 'tab\tok\\x85\\x9b\\x7f');
+  });
+
   it('a stray rejection after the wasm backend loaded ends in one line and exit status 1, not 7', async () => {
     // Rejects a promise nobody awaits once Emscripten has added its rethrowing handlers.
     const preload = join(work, 'stray.mjs');

@@ -20,16 +20,25 @@ export interface Output {
   readonly progressStream: NodeJS.WriteStream;
 }
 
-/** The console {@link Output}. */
+/**
+ * `text` with the control characters a terminal would act on (C0 but tab and newline, DEL,
+ * C1) written as `\xNN`: a file name from a stranger's folder such as `x\e]0;title\a.png`
+ * must not retitle the terminal or clear the screen when it is named in a line.
+ */
+export function printable(text: string): string {
+  return text.replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
+/** The console {@link Output}: every line through {@link printable}. */
 export function consoleOutput(options: { quiet: boolean; debug: boolean }): Output {
   const { quiet, debug } = options;
   return {
     quiet,
     debug,
-    result: (line) => void process.stdout.write(`${line}\n`),
-    status: (line) => void (quiet || process.stderr.write(`${line}\n`)),
+    result: (line) => void process.stdout.write(`${printable(line)}\n`),
+    status: (line) => void (quiet || process.stderr.write(`${printable(line)}\n`)),
     error: (message, stack) => {
-      process.stderr.write(`irn: error: ${message}\n`);
+      process.stderr.write(`irn: error: ${printable(message)}\n`);
       if (debug && stack) process.stderr.write(`${stack}\n`);
     },
     trace: (stack) => void (debug && stack && process.stderr.write(`${stack}\n`)),

@@ -1,5 +1,5 @@
 import { MultiBar, Presets, type SingleBar } from 'cli-progress';
-import type { Output } from './output.js';
+import { printable, type Output } from './output.js';
 
 /** Reports progress over a list of files. */
 export interface Progress {
@@ -36,11 +36,11 @@ export function startProgress(out: Output, total: number, verb: { doing: string;
   return {
     done: (file) => {
       ok++;
-      bar.increment({ file });
+      bar.increment({ file: printable(file) });
     },
     failed: (file, message) => {
-      bars.log(`irn: error: ${file}: ${message}\n`);
-      bar.increment({ file });
+      bars.log(`irn: error: ${printable(`${file}: ${message}`)}\n`);
+      bar.increment({ file: printable(file) });
     },
     stop: () => {
       bars.stop();
