@@ -108,6 +108,18 @@ describe('outputs that are inputs through links (item 2)', { concurrency: 2 }, (
     await refuses(dir, ['downscale', 'photos/a.png', 'link'], 2, /the output link\/a\.png would overwrite the input photos\/a\.png$/);
   });
 
+  it('skips links in an input folder, and says so: they may point at anything of the user', async () => {
+    const dir = scene('folder-links');
+    mkdirSync(join(dir, 'links'));
+    symlinkSync(join(dir, 'photos/a.png'), join(dir, 'links/a.png'));
+    await refuses(dir, ['downscale', 'links', 'out'], 1, /^irn: error: no \.png or \.jpg or \.jpeg files in links \(1 entry of that name skipped: a symbolic link; irn reads only regular files in a folder, it does not follow links\)$/);
+    copyFileSync(join(dir, 'photos/b.png'), join(dir, 'links/b.png'));
+    const run = await irn(['downscale', '-m', join(work, 'model'), 'links', 'out'], dir);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stderr, /^skipped links\/a\.png: a symbolic link \(irn reads only regular files in a folder, it does not follow links\)$/m);
+    assert.deepEqual(readdirSync(join(dir, 'out')), ['b.png']);
+  });
+
   it("refuses a single file into its own folder where the output's name is taken (the folder form refuses its own folder)", async () => {
     const dir = scene('file-into-own-folder');
     // photos/a.png is an original; photos/a.webp an LR of it, whose restore is named a.png.

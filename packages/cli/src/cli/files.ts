@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { constants, type Stats } from 'node:fs';
+import { constants, type Dirent, type Stats } from 'node:fs';
 import { lstat, mkdir, open, readdir, realpath, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { checkLimit, decodePng, resolveLimits, type DecodedPng, type Limits, type RasterImage } from '@irn/core';
 import type { DecodedLr } from '../image/lr-codecs.js';
 import { CliError, failure, oneLine, UsageError } from './errors.js';
+import type { Output } from './output.js';
 
 /** One image to process: where it comes from and where its result goes. */
 export interface Job {
@@ -31,6 +32,12 @@ export interface PlanOptions {
   outputIsDirectory?: boolean;
   /** Extensions (lower case, with the dot) of the files a directory input takes. Default: `['.png']`. */
   extensions?: readonly string[];
+  /**
+   * Told of each entry of a directory input that has one of the extensions but is not a
+   * regular file (a symbolic link, a directory, a FIFO): such entries are skipped, not
+   * followed (a stranger's folder may link to the user's own files), and said so.
+   */
+  onSkip?: (path: string, what: string) => void;
 }
 
 /**
@@ -65,14 +72,30 @@ export async function planJobs(input: string, output: string, options: PlanOptio
   if (found === 'dir' && sameFile(await stat(input), await stat(output))) {
     throw new UsageError(`the output directory ${output} is the input directory ${input}`);
   }
-  const names = (await readdir(input, { withFileTypes: true }))
-    .filter((e) => e.isFile() && extensions.includes(extname(e.name).toLowerCase()))
-    .map((e) => e.name)
-    .sort();
-  if (names.length === 0) throw new CliError(`no ${extensions.join(' or ')} files in ${input}`);
+  const entries = (await readdir(input, { withFileTypes: true })).filter((e) => extensions.includes(extname(e.name).toLowerCase()));
+  const names = entries.filter((e) => e.isFile()).map((e) => e.name).sort();
+  const skipped = entries.filter((e) => !e.isFile()).sort((a, b) => (a.name < b.name ? -1 : 1));
+  if (names.length === 0) {
+    const why = skipped.length === 0 ? '' : ` (${skipped.length} ${skipped.length === 1 ? 'entry' : 'entries'} of that name skipped: ${entryKind(skipped[0])}${skipped.length > 1 ? ', ...' : ''}; irn reads only regular files in a folder, it does not follow links)`;
+    throw new CliError(`no ${extensions.join(' or ')} files in ${input}${why}`);
+  }
+  for (const e of skipped) options.onSkip?.(join(input, e.name), entryKind(e));
   const jobs = names.map((name) => ({ input: join(input, name), output: join(output, outputName(name)), name }));
   await checkJobs(jobs);
   return { jobs, directory: true };
+}
+
+/** The {@link PlanOptions.onSkip} of the commands: a status line per skipped entry. */
+export function skipNote(out: Output): (path: string, what: string) => void {
+  return (path, what) => out.status(`skipped ${path}: ${what} (irn reads only regular files in a folder, it does not follow links)`);
+}
+
+/** What a directory entry that is not a regular file is, in words. */
+function entryKind(e: Dirent): string {
+  if (e.isSymbolicLink()) return 'a symbolic link';
+  if (e.isDirectory()) return 'a directory';
+  if (e.isFIFO()) return 'a FIFO';
+  return 'not a regular file';
 }
 
 function sameFile(a: Stats, b: Stats): boolean {

@@ -5,7 +5,7 @@ import { encodePng, LR_TEXT_KEY, lrMetadataText } from '@irn/core';
 import { runJobs } from '../batch.js';
 import type { CliContext } from '../context.js';
 import { failure, oneLine } from '../errors.js';
-import { PHOTO_EXTENSIONS, planJobs, readPhoto, readRegularFile, writeFileAtomic } from '../files.js';
+import { PHOTO_EXTENSIONS, planJobs, readPhoto, readRegularFile, skipNote, writeFileAtomic } from '../files.js';
 import { chooseModel } from '../model-choice.js';
 
 interface PrepareOptions {
@@ -32,7 +32,7 @@ export function registerPrepare(program: Command, ctx: CliContext): void {
       const out = ctx.out();
       const choice = await chooseModel(opts.model);
       // a.png and a.PNG would both become a.lr.png: planJobs refuses such a plan.
-      const planned = await planJobs(input, outDir, { outputName: (name) => `${stem(name)}.lr.png`, outputIsDirectory: true, extensions: PHOTO_EXTENSIONS });
+      const planned = await planJobs(input, outDir, { outputName: (name) => `${stem(name)}.lr.png`, outputIsDirectory: true, extensions: PHOTO_EXTENSIONS, onSkip: skipNote(ctx.out()) });
       const jobs = planned.jobs;
       await mkdir(outDir, { recursive: true }).catch((e: unknown) => {
         throw failure(`cannot create ${outDir}: ${oneLine(e)}`, e);

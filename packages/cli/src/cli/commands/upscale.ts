@@ -4,7 +4,7 @@ import { encodePng, restoredSize, type LatentOptions } from '@irn/core';
 import { runJobs } from '../batch.js';
 import type { CliContext } from '../context.js';
 import { UsageError } from '../errors.js';
-import { planJobs, readLr, writeFileAtomic } from '../files.js';
+import { planJobs, readLr, skipNote, writeFileAtomic } from '../files.js';
 import { modelDirectory } from '../model-path.js';
 import type { UpscaleModels } from '../model-choice.js';
 import { addTilingOptions, parseBitDepth, parseSeed, parseTemperature, tilingNote, withTileAdvice, type TilingFlags } from '../options.js';
@@ -58,7 +58,7 @@ export function registerUpscale(program: Command, ctx: CliContext): void {
       if (opts.model != null) await modelDirectory(opts.model);
       // Restored images are PNGs: `a.webp` -> `a.png` (checkJobs refuses `a.png` beside `a.webp`).
       const outputName = (name: string) => name.replace(/\.(webp|jpe?g|avif)$/i, '.png');
-      const { jobs, directory } = await planJobs(input, output, { outputName, extensions: ['.png', '.webp', '.jpg', '.jpeg', '.avif'] });
+      const { jobs, directory } = await planJobs(input, output, { outputName, extensions: ['.png', '.webp', '.jpg', '.jpeg', '.avif'], onSkip: skipNote(ctx.out()) });
       await ctx.backend();
       // TensorFlow.js loads only now (see CliContext.backend).
       const { UpscaleModels } = await import('../model-choice.js');
