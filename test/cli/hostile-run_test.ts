@@ -9,6 +9,9 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { useNodeBackend } from '../../packages/core/src/backend/node-backend.js';
 import { encodePng } from '../../packages/core/src/image/png.js';
+import { lrMetadataXmp } from '../../packages/core/src/image/lr-formats.js';
+import { withWebpXmp } from '../../packages/core/src/image/webp-container.js';
+import { riff, vp8lHeader } from '../../packages/core/src/testing/fixtures.js';
 import { printable } from '../../packages/cli/src/cli/output.js';
 import { failedCleanly, IMAGES, irn, saveSmallModel } from './helpers.js';
 
@@ -92,6 +95,19 @@ describe('lying LR metadata (item 15)', { concurrency: 2 }, () => {
     assert.equal(failedCleanly(esc, 1), null, esc.stderr);
     assert.ok(!esc.stderr.includes('\u001b'), 'an escape character reached the terminal');
     assert.match(esc.stderr, /text chunk is not JSON: "\\u001b\[2J\{\\"scale\\":2\}"/);
+  });
+
+  it('checks the restored size from the headers, before decoding the LR', async () => {
+    // A WebP that is all header (no bitstream): decoding it fails, so the size refusal can only
+    // come first. 60x60 at x2 restores to 120x120 = 14,400 pixels, over a limit of 5,000.
+    writeFileSync(join(work, 'header-only.webp'), withWebpXmp(riff([['VP8L', vp8lHeader(60, 60)]]), lrMetadataXmp({ scale: 2, width: 120, height: 120 })));
+    const run = await irn(['--limit', 'pixels=5000', 'upscale', '-m', 'model', 'header-only.webp', 'o.png'], work);
+    assert.equal(failedCleanly(run, 1), null, run.stderr);
+    assert.match(run.stderr, /header-only\.webp: the restored image \(120x120\) is 14,400 pixels, above the limit of 5,000 pixels/);
+    // Within the limit the same file gets as far as the decoder, which refuses it.
+    const decoded = await irn(['upscale', '-m', 'model', 'header-only.webp', 'o.png'], work);
+    assert.equal(failedCleanly(decoded, 1), null, decoded.stderr);
+    assert.match(decoded.stderr, /cannot be decoded/);
   });
 });
 

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { constants, type Dirent, type Stats } from 'node:fs';
 import { lstat, mkdir, open, readdir, realpath, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
-import { checkLimit, decodePng, resolveLimits, type DecodedPng, type Limits, type RasterImage } from '@irn/core';
+import { checkLimit, decodePng, readLrHeader, resolveLimits, type DecodedPng, type Limits, type LrHeader, type RasterImage } from '@irn/core';
 import type { DecodedLr } from '../image/lr-codecs.js';
 import { CliError, failure, oneLine, UsageError } from './errors.js';
 import type { Output } from './output.js';
@@ -289,13 +289,15 @@ export async function readPhoto(path: string, limits?: Partial<Limits>): Promise
  * its `irn` metadata, within `limits` as {@link readPng} does: the file's size is checked
  * before it is read, and what its headers claim (pixels, metadata) before anything is
  * decoded. The WebP, JPEG and AVIF decoders load only when such a file comes. Errors say what is wrong
- * with the file (callers name it).
+ * with the file (callers name it). `beforeDecode` sees the headers (size, metadata) first and
+ * may refuse the file there (`irn upscale` checks the restored size), before any decoding.
  */
-export async function readLr(path: string, limits?: Partial<Limits>): Promise<DecodedLr> {
+export async function readLr(path: string, limits?: Partial<Limits>, beforeDecode?: (header: LrHeader) => unknown): Promise<DecodedLr> {
   const resolved = resolveLimits(limits);
   const bytes = await readRegularFile(path, { limits: resolved, what: 'the file' });
   const { decodeLr } = await import('../image/lr-codecs.js');
   try {
+    if (beforeDecode != null) await beforeDecode(readLrHeader(bytes, resolved));
     return await decodeLr(bytes, resolved);
   } catch (e) {
     throw failure(oneLine(e), e);

@@ -73,7 +73,10 @@ export function registerUpscale(program: Command, ctx: CliContext): void {
       const memoryBudget = totalmem();
       try {
         await runJobs(out, jobs, directory, { doing: 'upscaling', done: 'upscaled' }, async (job) => {
-          const { image: lr, lrMetadata } = await readLr(job.input, ctx.limits());
+          // The model and the restored size (against the pixel limit) from the headers, before decoding.
+          const { image: lr, lrMetadata } = await readLr(job.input, ctx.limits(), async (header) =>
+            restoredSize(header.lrMetadata, (await models.forLr(header.lrMetadata)).scale, header.width, header.height, ctx.limits()),
+          );
           const model = await models.forLr(lrMetadata);
           const overlap = opts.overlap ?? receptiveField(model.config);
           const size = restoredSize(lrMetadata, model.scale, lr.width, lr.height, ctx.limits());
