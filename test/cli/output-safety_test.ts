@@ -108,6 +108,17 @@ describe('outputs that are inputs through links (item 2)', { concurrency: 2 }, (
     await refuses(dir, ['downscale', 'photos/a.png', 'link'], 2, /the output link\/a\.png would overwrite the input photos\/a\.png$/);
   });
 
+  it('takes out/ as a directory to create, and refuses an output under a file before any work', async () => {
+    const dir = scene('output-paths');
+    const run = await irn(['-q', 'downscale', '-m', join(work, 'model'), 'photos/a.png', 'newdir/'], dir);
+    assert.equal(run.code, 0, run.stderr);
+    assert.deepEqual(readdirSync(join(dir, 'newdir')), ['a.png']);
+    await refuses(dir, ['downscale', 'photos/b.png', 'photos/a.png/x.png'], 2, /^irn: error: cannot write photos\/a\.png\/x\.png: photos\/a\.png is not a directory$/);
+    await refuses(dir, ['downscale', 'photos/b.png', 'photos/a.png/deeper/x.png'], 2, /photos\/a\.png is not a directory$/);
+    await refuses(dir, ['downscale', 'photos/b.png', 'photos/a.png/'], 2, /^irn: error: the output directory photos\/a\.png\/ is not a directory$/);
+    await refuses(dir, ['upscale', 'newdir', 'photos/a.png/up'], 2, /^irn: error: cannot write photos\/a\.png\/up: photos\/a\.png is not a directory$/);
+  });
+
   it('skips links in an input folder, and says so: they may point at anything of the user', async () => {
     const dir = scene('folder-links');
     mkdirSync(join(dir, 'links'));

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { constants, type Dirent, type Stats } from 'node:fs';
 import { lstat, mkdir, open, readdir, realpath, rename, stat, unlink } from 'node:fs/promises';
-import { basename, dirname, extname, join, resolve } from 'node:path';
+import { basename, dirname, extname, isAbsolute, join, relative, resolve } from 'node:path';
 import { checkLimit, decodePng, readLrHeader, resolveLimits, type DecodedPng, type Limits, type LrHeader, type RasterImage } from '@irn/core';
 import type { DecodedLr } from '../image/lr-codecs.js';
 import { CliError, failure, oneLine, UsageError } from './errors.js';
@@ -50,11 +50,15 @@ export async function planJobs(input: string, output: string, options: PlanOptio
   const outputName = options.outputName ?? ((name: string) => name);
   const extensions = options.extensions ?? ['.png'];
   const inKind = await kindOf(input);
-  const found = await kindOf(output);
-  if (options.outputIsDirectory === true && (found === 'file' || found === 'other')) throw new UsageError(`the output directory ${output} is not a directory`);
-  const outKind = found === 'missing' && options.outputIsDirectory === true ? 'dir' : found;
+  // `out/` names a directory, existing or not (as `cp a.png out/` does); `a.png/` is a file's name all the same.
+  const asDirectory = options.outputIsDirectory === true || /[\\/]$/.test(output);
+  const found = await kindOf(output.replace(/(.)[\\/]+$/, '$1'));
+  if (asDirectory && (found === 'file' || found === 'other')) throw new UsageError(`the output directory ${output} is not a directory`);
+  const outKind = found === 'missing' && asDirectory ? 'dir' : found;
   if (inKind === 'missing') throw new CliError(`${input} does not exist`);
   if (inKind === 'other') throw new CliError(`${input} is not a file or directory`);
+  // Found now, not when the first result is written: a parent of the output that is a file.
+  await checkParents(output, outKind === 'dir');
   if (inKind === 'file') {
     const target = outKind === 'dir' ? join(output, outputName(basename(input))) : output;
     const jobs = [{ input, output: target, name: basename(input) }];
@@ -88,6 +92,30 @@ export async function planJobs(input: string, output: string, options: PlanOptio
 /** The {@link PlanOptions.onSkip} of the commands: a status line per skipped entry. */
 export function skipNote(out: Output): (path: string, what: string) => void {
   return (path, what) => out.status(`skipped ${path}: ${what} (irn reads only regular files in a folder, it does not follow links)`);
+}
+
+/**
+ * Refuses an output path (a file, or with `isDirectory` a directory to create) whose nearest
+ * existing ancestor is not a directory (`a.png/x.png` where `a.png` is a file): the write
+ * would fail only after the work.
+ * @throws UsageError naming the ancestor.
+ */
+async function checkParents(path: string, isDirectory: boolean): Promise<void> {
+  let dir = isDirectory ? resolve(path) : dirname(resolve(path));
+  for (;;) {
+    const kind = await kindOf(dir);
+    if (kind === 'dir') return;
+    if (kind !== 'missing') throw new UsageError(`cannot write ${path}: ${relativeOrAbsolute(dir)} is not a directory`);
+    const parent = dirname(dir);
+    if (parent === dir) return;
+    dir = parent;
+  }
+}
+
+/** `path` relative to the working directory when it is inside it, else absolute (for messages). */
+function relativeOrAbsolute(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel) ? rel : path;
 }
 
 /** What a directory entry that is not a regular file is, in words. */
