@@ -147,6 +147,48 @@ describe('irn downscale --format jpeg', () => {
     assert.equal(run.code, 1);
     assert.match(run.stderr, /^irn: error: huge\.jpg: the image \(60000x60000\) is 3,600,000,000 pixels, above the limit of 100,000,000 pixels \(raise it with --limit pixels=N\)\n$/);
   });
+
+  it('refuses a JPEG cut short, from its size, and one libjpeg calls corrupt, with one line (libjpeg prints nothing), -q too', async () => {
+    // A 200x200 frame and 6 bytes of image data: it decoded to grey, exit 0, before.
+    const head = [0xff, 0xd8, 0xff, 0xc0, 0, 11, 8, 0, 200, 0, 200, 1, 1, 0x11, 0, 0xff, 0xda, 0, 8, 1, 1, 0, 0, 63, 0];
+    writeFileSync(join(work, 'cut.jpg'), new Uint8Array([...head, 0, 0, 0, 0, 0xff, 0xd9]));
+    // A real LR with the second half of its image data gone: enough bytes for its size.
+    const data = new Float32Array(48 * 48 * 3).map((_, i) => ((i * 7919) % 251) / 250);
+    const real = await encodeLr({ width: 48, height: 48, channels: 3, data }, { format: 'jpeg' });
+    assert.equal(readLrFileInfo(real).width, 48);
+    const firstScan = real.findIndex((b, i) => b === 0xff && real[i + 1] === 0xda);
+    const cut = firstScan + Math.floor((real.length - firstScan) / 2);
+    writeFileSync(join(work, 'damaged.jpg'), new Uint8Array([...real.subarray(0, cut), 0xff, 0xd9]));
+    const runs = await Promise.all([
+      irn(['upscale', '-m', 'model', 'cut.jpg', 'cut-jpg.png'], work),
+      irn(['-q', 'upscale', '-m', 'model', 'cut.jpg', 'cut-jpg.png'], work),
+      irn(['upscale', '-m', 'model', 'damaged.jpg', 'damaged-jpg.png'], work),
+      irn(['-q', 'upscale', '-m', 'model', 'damaged.jpg', 'damaged-jpg.png'], work),
+    ]);
+    for (const [i, run] of runs.entries()) {
+      assert.equal(run.code, 1, run.stderr);
+      assert.equal(run.stderr.split('\n').length, 2, run.stderr);
+      assert.match(
+        run.stderr,
+        i < 2
+          ? /^irn: error: cut\.jpg: truncated JPEG: a 200x200 image needs at least 79 bytes of image data \(a bit per 8x8 block\), the file holds 6\n$/
+          : /^irn: error: damaged\.jpg: its JPEG data is corrupt \((Corrupt JPEG data|Premature end of JPEG file)[^\n]*\)\n$/,
+      );
+    }
+    assert.deepEqual(readdirSync(work).filter((n) => /^(cut|damaged)-jpg\.png$/.test(n)), []);
+  });
+
+  it('refuses a progressive JPEG of 10,000 empty scans (a decoder would take each over 10000x10000 pixels) at once', async () => {
+    const sof = [0xff, 0xc2, 0, 11, 8, 0x27, 0x10, 0x27, 0x10, 1, 1, 0x11, 0];
+    const sos = [0xff, 0xda, 0, 8, 1, 1, 1, 63, 0, 0];
+    writeFileSync(join(work, 'scans.jpg'), new Uint8Array([0xff, 0xd8, ...sof, ...new Array<number[]>(10_000).fill(sos).flat(), 0xff, 0xd9]));
+    const start = performance.now();
+    const run = await irn(['-q', 'upscale', '-m', 'model', 'scans.jpg', 'scans-jpg.png'], work);
+    assert.equal(run.code, 1, run.stderr);
+    assert.match(run.stderr, /^irn: error: scans\.jpg: it has more than 500 scans \(SOS markers\)[^\n]*\n$/);
+    assert.ok(performance.now() - start < 30_000, 'refused from its segments, not by decoding');
+    assert.equal(existsSync(join(work, 'scans-jpg.png')), false);
+  });
 });
 
 /** Y (BT.601) PSNR in dB of two RGB rasters. */
@@ -293,7 +335,7 @@ describe('irn downscale --format avif', () => {
     assert.deepEqual([readPng(join(work, 'restored-avif/chelsea.png')).width, readPng(join(work, 'restored-avif/coffee.png')).height], [40, 27]);
   });
 
-  it('refuses a fake .avif, a cut one, and one whose ispe claims more pixels than the limit before decoding, with one line each', async () => {
+  it('refuses a fake .avif, a cut one, one whose ispe claims more pixels than the limit, and one whose ispe is smaller than its AV1 frame, before decoding, with one line each', async () => {
     const dir = join(work, 'hostile-avif');
     mkdirSync(dir);
     writeFileSync(join(dir, 'fake.avif'), new TextEncoder().encode('GIF89a, not an AVIF at all'));
@@ -310,10 +352,24 @@ describe('irn downscale --format avif', () => {
       assert.equal(run.code, 1, run.stderr);
       assert.match(run.stderr, expected[i]);
     });
-    // Raised past the claim, the (missing) AV1 data reaches the decoder, which refuses it.
-    const raised = await irn(['--limit', 'pixels=4e9', 'upscale', '-m', 'model', 'hostile-avif/huge.avif', 'huge-avif.png'], work);
+    // Raised past the LR's claim, the restored size (from the headers) is refused first...
+    const restored = await irn(['--limit', 'pixels=4e9', 'upscale', '-m', 'model', 'hostile-avif/huge.avif', 'huge-avif.png'], work);
+    assert.equal(restored.code, 1);
+    assert.match(restored.stderr, /^irn: error: hostile-avif\/huge\.avif: the restored image \(120000x120000\) is 14,400,000,000 pixels, above the limit of 4,000,000,000 pixels/);
+    // ...and raised past that too, the (missing) AV1 data reaches the decoder, which refuses it.
+    const raised = await irn(['--limit', 'pixels=2e10', 'upscale', '-m', 'model', 'hostile-avif/huge.avif', 'huge-avif.png'], work);
     assert.equal(raised.code, 1);
     assert.match(raised.stderr, /^irn: error: hostile-avif\/huge\.avif: its AVIF image data cannot be decoded \(.*\)\n$/);
+    // A real 17x14 LR whose ispe says 8x7 (56 pixels, under the limit of 100; the frame is
+    // 238): refused from the AV1 sequence header, before the decoder allocates the frame.
+    const liar = new Uint8Array(readFileSync(join(work, 'coffee-q80.avif')));
+    const ispe = Buffer.from(liar).indexOf('ispe');
+    new DataView(liar.buffer).setUint32(ispe + 8, 8);
+    new DataView(liar.buffer).setUint32(ispe + 12, 7);
+    writeFileSync(join(dir, 'liar.avif'), liar);
+    const lying = await irn(['--limit', 'pixels=100', 'upscale', '-m', 'model', 'hostile-avif/liar.avif', 'liar-avif.png'], work);
+    assert.equal(lying.code, 1, lying.stderr);
+    assert.match(lying.stderr, /^irn: error: hostile-avif\/liar\.avif: its AV1 sequence header says 17x14, its ispe box 8x7: its frames may be larger than the size it claims\n$/);
     assert.deepEqual(readdirSync(work).filter((n) => /-avif\.png$/.test(n)), []);
   });
 });
@@ -355,8 +411,12 @@ describe('irn upscale of hostile WebP files', () => {
       assert.equal(run.code, 1, run.stderr);
       assert.match(run.stderr, expected[i]);
     });
-    // Raised past the claim, the (missing) bitstream reaches the decoder, which refuses it.
-    const raised = await irn(['--limit', 'pixels=3e8', 'upscale', '-m', 'model', 'hostile/huge.webp', 'huge.png'], work);
+    // Raised past the LR's claim, the restored size (from the headers) is refused first...
+    const restored = await irn(['--limit', 'pixels=3e8', 'upscale', '-m', 'model', 'hostile/huge.webp', 'huge.png'], work);
+    assert.equal(restored.code, 1);
+    assert.match(restored.stderr, /^irn: error: hostile\/huge\.webp: the restored image \(32768x32768\) is 1,073,741,824 pixels, above the limit of 300,000,000 pixels/);
+    // ...and raised past that too, the (missing) bitstream reaches the decoder, which refuses it.
+    const raised = await irn(['--limit', 'pixels=2e9', 'upscale', '-m', 'model', 'hostile/huge.webp', 'huge.png'], work);
     assert.equal(raised.code, 1);
     assert.match(raised.stderr, /^irn: error: hostile\/huge\.webp: its WebP bitstream cannot be decoded \(.*\)\n$/);
     assert.deepEqual(readdirSync(work).filter((n) => /^(huge|lying|cut)\.png$/.test(n)), []);

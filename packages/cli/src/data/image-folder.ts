@@ -1,7 +1,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join, resolve } from 'node:path';
 import jpeg from 'jpeg-js';
-import { checkLimit, decodeBmp, decodePng, LimitError, resolveLimits, type Limits, type TrainImage } from '@irn/core';
+import { checkJpegDataSize, checkLimit, decodeBmp, decodePng, LimitError, resolveLimits, type Limits, type TrainImage } from '@irn/core';
 
 /** File extensions {@link loadImageFolder} reads. */
 const EXTENSIONS = new Set(['.png', '.jpg', '.jpeg', '.bmp']);
@@ -80,17 +80,10 @@ export function decodeJpeg(bytes: Uint8Array, limits: Limits): Omit<TrainImage, 
   if (info.width != null && info.height != null) {
     if (info.width === 0 || info.height === 0) throw new Error(`JPEG of ${info.width}x${info.height} pixels`);
     checkLimit(limits, 'pixels', info.width * info.height, `the image (${info.width}x${info.height})`, 'pixels');
-    // Every 8x8 block of the full-resolution component costs at least one bit: its DC
-    // coefficient's Huffman code (JPEG spec F.1.2.1; codes are 1 to 16 bits). jpeg-js sizes its
-    // buffers from the frame header, so a 210-byte file claiming 10000x10000 would cost 3 GB
-    // and half a minute before it found no data; refuse it from its size instead.
-    const blocks = Math.ceil(info.width / 8) * Math.ceil(info.height / 8);
-    const have = bytes.length - info.dataStart;
-    if (have * 8 < blocks) {
-      throw new Error(
-        `truncated JPEG: a ${info.width}x${info.height} image needs at least ${Math.ceil(blocks / 8)} bytes of image data (a bit per 8x8 block), the file holds ${have}`,
-      );
-    }
+    // jpeg-js sizes its buffers from the frame header, so a 210-byte file claiming 10000x10000
+    // would cost 3 GB and half a minute before it found no data; refused from its size instead
+    // (a bit per 8x8 block; the check core's LR reader makes).
+    checkJpegDataSize({ width: info.width, height: info.height, dataBytes: bytes.length - info.dataStart });
   }
   let img;
   try {

@@ -131,13 +131,41 @@ async function encodeAvif(img: RasterImage, quality: number, meta: LrMetadata | 
   return meta == null ? avif : withLrMetadata(avif, meta);
 }
 
+/**
+ * What MozJPEG's decoder printed during the decode in progress: libjpeg writes its warnings
+ * (the first of a decode, such as "Corrupt JPEG data: premature end of data segment") to
+ * stderr, which Emscripten hands to the module's `printErr` (see the `overrides` of
+ * {@link MODULES}), here instead of the console.
+ */
+let jpegMessages: string[] = [];
+/** The JPEG decode before the next one: one at a time, so that each file's messages are its own. */
+let jpegQueue: Promise<unknown> = Promise.resolve();
+
+/** libjpeg's warnings that say the image data is damaged (the decoder fills in grey or guesses). */
+const CORRUPT_JPEG = /Corrupt JPEG data|Premature end of JPEG file|Inconsistent progression sequence/;
+
+/**
+ * Decodes a JPEG with MozJPEG. A file libjpeg calls corrupt (it warns and decodes on, filling in
+ * what is missing) is refused; other warnings are dropped, and nothing reaches stderr.
+ */
 async function decodeJpeg(bytes: Uint8Array, info: { width: number; height: number }): Promise<RasterImage> {
-  return decodeWith(await codec('jpeg', 'decode'), bytes, info, 'JPEG', 'data');
+  const decode = await codec('jpeg', 'decode');
+  const run = jpegQueue.then(async () => {
+    jpegMessages = [];
+    try {
+      return await decodeWith(decode, bytes, info, 'JPEG', 'data', () => jpegMessages.find((m) => CORRUPT_JPEG.test(m)));
+    } finally {
+      jpegMessages = [];
+    }
+  });
+  jpegQueue = run.catch(() => undefined);
+  return run;
 }
 
 /**
  * Decodes `bytes` with a Squoosh codec's `decode`, checking that it gives the size the header
- * said (`info`, checked against the pixel limit before this), as a raster.
+ * said (`info`, checked against the pixel limit before this), as a raster. `corrupt`, called
+ * after the decode, says what the decoder found damaged, if anything: that refuses the file.
  */
 async function decodeWith(
   decode: Decode,
@@ -145,6 +173,7 @@ async function decodeWith(
   info: { width: number; height: number },
   format: string,
   part: string,
+  corrupt: () => string | undefined = () => undefined,
 ): Promise<RasterImage> {
   let decoded: { width: number; height: number; data: Uint8ClampedArray };
   try {
@@ -154,8 +183,10 @@ async function decodeWith(
     copy.set(bytes);
     decoded = await decode(copy.buffer);
   } catch (e) {
-    throw new Error(`its ${format} ${part} cannot be decoded (${(e as Error).message})`);
+    throw new Error(`its ${format} ${part} cannot be decoded (${corrupt() ?? (e as Error).message})`);
   }
+  const damage = corrupt();
+  if (damage != null) throw new Error(`its ${format} ${part} is corrupt (${damage})`);
   if (decoded.width !== info.width || decoded.height !== info.height) {
     throw new Error(`its ${format} header says ${info.width}x${info.height} but it decodes to ${decoded.width}x${decoded.height}`);
   }
@@ -198,7 +229,13 @@ const MODULES = {
   },
   jpeg: {
     encode: { load: () => import('@jsquash/jpeg/encode.js'), entry: '@jsquash/jpeg/encode.js', wasm: 'codec/enc/mozjpeg_enc.wasm' },
-    decode: { load: () => import('@jsquash/jpeg/decode.js'), entry: '@jsquash/jpeg/decode.js', wasm: 'codec/dec/mozjpeg_dec.wasm' },
+    decode: {
+      load: () => import('@jsquash/jpeg/decode.js'),
+      entry: '@jsquash/jpeg/decode.js',
+      wasm: 'codec/dec/mozjpeg_dec.wasm',
+      // libjpeg's warnings, off the console (Emscripten binds these when the module starts).
+      overrides: { print: (line: string) => void jpegMessages.push(line), printErr: (line: string) => void jpegMessages.push(line) },
+    },
   },
   avif: {
     encode: { load: () => import('@jsquash/avif/encode.js'), entry: '@jsquash/avif/encode.js', wasm: 'codec/enc/avif_enc.wasm' },
@@ -218,11 +255,12 @@ function codec<K extends keyof Codec>(format: keyof typeof MODULES, kind: K): Pr
   const key = `${format}/${kind}`;
   const cached = loading.get(key);
   if (cached != null) return cached as Promise<Codec[K]>;
-  const { load, entry, wasm } = MODULES[format][kind];
+  const spec: { load: () => Promise<unknown>; entry: string; wasm: string; overrides?: object } = MODULES[format][kind];
+  const { load, entry, wasm, overrides } = spec;
   const loaded = (async () => {
     const { readFile } = await import('node:fs/promises');
-    const mod = (await load()) as unknown as { init: (module: WebAssembly.Module) => Promise<unknown>; default: Codec[K] };
-    await mod.init(await WebAssembly.compile(await readFile(new URL(wasm, import.meta.resolve(entry)))));
+    const mod = (await load()) as unknown as { init: (module: WebAssembly.Module, overrides?: object) => Promise<unknown>; default: Codec[K] };
+    await mod.init(await WebAssembly.compile(await readFile(new URL(wasm, import.meta.resolve(entry)))), overrides);
     return mod.default;
   })();
   loaded.catch(() => loading.delete(key));

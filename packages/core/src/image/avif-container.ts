@@ -11,7 +11,9 @@
  * that are really there before it is used (32-bit, 64-bit and "to the end" sizes), the
  * nesting depth and the number of boxes are capped, counts inside boxes are checked against
  * their length, nothing is allocated from a claimed length (payloads are views into the
- * input), and anything malformed is refused with one {@link AvifFormatError} line.
+ * input), and anything malformed is refused with one {@link AvifFormatError} line. The size
+ * it reports is checked against the AV1 sequence header in the image data, which is what
+ * decoders allocate by (see {@link readAvifInfo}).
  */
 
 import { readU32BE, writeU32BE } from './bytes.js';
@@ -83,9 +85,17 @@ function isAvifBrand(brand: string): boolean {
  * Reads the size and alpha of an AVIF's primary image from its `meta` box (`pitm`, `iprp` >
  * `ipco` > `ispe`, `ipma`), and IRN's metadata box, without decoding pixels. Use it to check
  * the size against a pixel limit before a decoder allocates.
+ *
+ * A decoder allocates what the AV1 data says, not what `ispe` says, so the size is vouched
+ * for: the sequence header OBU in the data of the primary image and of its alpha image
+ * (found through `iinf` and `iloc`) must allow no frame larger than `ispe`. Otherwise a
+ * 1.5 kB file whose `ispe` says 20x20 decodes an 8000x8000 frame (hundreds of MB) before
+ * the decoded size can be compared with anything.
  * @throws AvifFormatError when the bytes are not an AVIF file, are cut short, claim boxes
  *   larger than the file, nest too deep or hold too many boxes, or lack the primary image's
- *   size.
+ *   size; when an image to decode is not a single AV1 item (`av01`), or its data is missing,
+ *   outside the file, malformed, without a sequence header, or allows frames larger than
+ *   `ispe`.
  */
 export function readAvifInfo(bytes: Uint8Array): AvifInfo {
   if (!isAvif(bytes)) throw new AvifFormatError('not an AVIF file (no ftyp box with an avif or avis brand)');
@@ -118,11 +128,38 @@ export function readAvifInfo(bytes: Uint8Array): AvifInfo {
   const width = u32(ispe.data, 4);
   const height = u32(ispe.data, 8);
   if (width === 0 || height === 0) throw new AvifFormatError(`its ispe property says ${width}x${height}`);
-  const alpha = [...associations.entries()].some(
-    ([item, props]) => item !== primary && props.some((i) => properties[i - 1]?.type === 'auxC' && ALPHA_URNS.includes(auxType(properties[i - 1]))),
-  );
+  const alphaItems = [...associations.entries()]
+    .filter(([item, props]) => item !== primary && props.some((i) => properties[i - 1]?.type === 'auxC' && ALPHA_URNS.includes(auxType(properties[i - 1]))))
+    .map(([item]) => item);
+  // The size checked against a pixel limit is ispe's; the decoder allocates what the AV1
+  // data says. So every image a decoder will decode (the primary, its alpha) must fit in it.
+  if (alphaItems.length > MAX_ALPHA_ITEMS) throw new AvifFormatError(`it has ${alphaItems.length} alpha images, more than ${MAX_ALPHA_ITEMS}`);
+  const types = readItemTypes(metaBoxes, counter);
+  const idat = metaBoxes.find((b) => b.type === 'idat')?.data ?? null;
+  const decoded = [primary, ...alphaItems];
+  const locations = readItemLocations(metaBoxes, decoded, bytes, idat);
+  for (const item of decoded) {
+    const name = item === primary ? `its primary image (item ${item})` : `its alpha image (item ${item})`;
+    const type = types.get(item);
+    if (type !== 'av01') {
+      throw new AvifFormatError(`${name} is ${type == null ? 'not described (no infe entry in iinf)' : `a "${printable(type)}" item, not a single AV1 image (av01)`}`);
+    }
+    const location = locations.get(item);
+    if (location == null) throw new AvifFormatError(`${name} has no data (no entry in iloc)`);
+    const frame = readSequenceHeaderSize(itemData(bytes, idat, location, name), name);
+    if (frame.width > width || frame.height > height) {
+      const whose = item === primary ? 'its AV1 sequence header' : `the AV1 sequence header of its alpha image (item ${item})`;
+      throw new AvifFormatError(`${whose} says ${frame.width}x${frame.height}, its ispe box ${width}x${height}: its frames may be larger than the size it claims`);
+    }
+    if (frame.sizeBits != null && (frame.sizeBits[0] > bitsFor(width) || frame.sizeBits[1] > bitsFor(height))) {
+      // Without a reduced still picture header, a frame header may override the size with
+      // a frame_width_bits-bit one (dav1d does not hold it to the maximum; libaom does).
+      const [w, h] = frame.sizeBits;
+      throw new AvifFormatError(`the AV1 sequence header of ${name} lets a frame be up to ${2 ** w}x${2 ** h} (${w}- and ${h}-bit sizes), more than its ispe box ${width}x${height} needs`);
+    }
+  }
   const ours = top.find(isIrnBox);
-  return { width, height, alpha, irn: ours == null ? null : ours.data };
+  return { width, height, alpha: alphaItems.length > 0, irn: ours == null ? null : ours.data };
 }
 
 /**
@@ -242,6 +279,316 @@ function readAssociations(ipmas: Box[]): Map<number, number[]> {
     }
   }
   return map;
+}
+
+/** Item ID -> item type (`av01`, `grid`, `Exif`...), from the `infe` entries (version 2 or 3) of `iinf`. */
+function readItemTypes(metaBoxes: Box[], counter: { boxes: number }): Map<number, string> {
+  const types = new Map<number, string>();
+  const iinf = metaBoxes.find((b) => b.type === 'iinf');
+  if (iinf == null) return types;
+  const d = iinf.data;
+  const version = d.length > 0 ? d[0] : -1;
+  if (version < 0 || version > 1) throw new AvifFormatError(`its iinf box (${d.length} bytes, version ${version}) is malformed`);
+  const body = version === 0 ? 6 : 8;
+  if (d.length < body) throw new AvifFormatError('its iinf box is cut short');
+  for (const infe of readBoxes(d, body, d.length, 2, counter)) {
+    if (infe.type !== 'infe') continue;
+    const e = infe.data;
+    // Versions 0 and 1 have no item type (they describe files, not images).
+    if (e.length < 4 || e[0] < 2 || e[0] > 3) continue;
+    const idBytes = e[0] === 2 ? 2 : 4;
+    if (e.length < 4 + idBytes + 2 + 4) throw new AvifFormatError(`its infe box (${e.length} bytes, version ${e[0]}) is malformed`);
+    const item = idBytes === 2 ? u16(e, 4) : u32(e, 4);
+    if (!types.has(item)) types.set(item, fourcc(e, 4 + idBytes + 2));
+  }
+  return types;
+}
+
+/** Where an item's data is: in the file (`iloc` construction method 0) or in `idat` (1), as [start, end) extents. */
+interface ItemLocation {
+  inIdat: boolean;
+  extents: Array<[number, number]>;
+}
+
+/**
+ * Item ID -> where its data is, for the items `wanted`, from `iloc`. Only the wanted items'
+ * extents are read (an entry can list 65,535 extents in no bytes at all when its offset and
+ * length sizes are 0); the others are skipped by arithmetic. Every extent is checked to lie
+ * within the bytes it points into (the file, or `idat`), so the data can be read in place.
+ */
+function readItemLocations(metaBoxes: Box[], wanted: number[], file: Uint8Array, idat: Uint8Array | null): Map<number, ItemLocation> {
+  const iloc = metaBoxes.find((b) => b.type === 'iloc');
+  if (iloc == null) throw new AvifFormatError('it says nowhere where its images are (no iloc box)');
+  const d = iloc.data;
+  const cut = () => new AvifFormatError('its iloc box is cut short');
+  if (d.length < 8) throw cut();
+  const version = d[0];
+  if (version > 2) throw new AvifFormatError(`its iloc box has version ${version}, not 0, 1 or 2`);
+  const offsetSize = d[4] >> 4;
+  const lengthSize = d[4] & 15;
+  const baseOffsetSize = d[5] >> 4;
+  const indexSize = version === 0 ? 0 : d[5] & 15;
+  for (const size of [offsetSize, lengthSize, baseOffsetSize, indexSize]) {
+    if (size !== 0 && size !== 4 && size !== 8) throw new AvifFormatError(`its iloc box has a field of ${size} bytes, not 0, 4 or 8`);
+  }
+  const idBytes = version < 2 ? 2 : 4;
+  let at = 6;
+  if (d.length - at < idBytes) throw cut();
+  const count = idBytes === 2 ? u16(d, at) : u32(d, at);
+  at += idBytes;
+  const extentBytes = indexSize + offsetSize + lengthSize;
+  const found = new Map<number, ItemLocation>();
+  for (let i = 0; i < count && found.size < wanted.length; i++) {
+    const head = idBytes + (version === 0 ? 0 : 2) + 2 + baseOffsetSize + 2;
+    if (d.length - at < head) throw cut();
+    const item = idBytes === 2 ? u16(d, at) : u32(d, at);
+    const method = version === 0 ? 0 : d[at + idBytes + 1] & 15;
+    const dataReference = u16(d, at + head - baseOffsetSize - 4);
+    const base = uint(d, at + head - baseOffsetSize - 2, baseOffsetSize);
+    const extents = u16(d, at + head - 2);
+    at += head;
+    if (d.length - at < extents * extentBytes) throw cut();
+    if (!wanted.includes(item) || found.has(item)) {
+      at += extents * extentBytes;
+      continue;
+    }
+    const name = `item ${item}`;
+    if (method > 1) throw new AvifFormatError(`the data of ${name} is built by iloc construction method ${method}, which is not read (only 0, in the file, and 1, in idat)`);
+    if (dataReference !== 0) throw new AvifFormatError(`the data of ${name} is in another file (iloc data reference ${dataReference})`);
+    const source = method === 1 ? idat : file;
+    if (source == null) throw new AvifFormatError(`the data of ${name} is in an idat box, and it has none`);
+    const where = method === 1 ? 'idat box' : 'file';
+    const list: Array<[number, number]> = [];
+    for (let e = 0; e < extents; e++, at += extentBytes) {
+      const start = base + uint(d, at + indexSize, offsetSize);
+      // Length 0: the rest of the data the offset points into.
+      const length = lengthSize === 0 ? 0 : uint(d, at + indexSize + offsetSize, lengthSize);
+      if (start > source.length || length > source.length - start) {
+        throw new AvifFormatError(`the data of ${name} (iloc extent at ${start}, ${length} bytes) lies outside the ${source.length}-byte ${where}`);
+      }
+      list.push([start, length === 0 ? source.length : start + length]);
+    }
+    found.set(item, { inIdat: method === 1, extents: list });
+  }
+  return found;
+}
+
+/** The unsigned big-endian integer of `size` (0, 4 or 8) bytes at `at`; above 2^53 it is inexact, and larger than any file. */
+function uint(bytes: Uint8Array, at: number, size: number): number {
+  if (size === 0) return 0;
+  if (size === 4) return u32(bytes, at);
+  return u32(bytes, at) * 2 ** 32 + u32(bytes, at + 4);
+}
+
+/**
+ * An item's data, read byte by byte across its extents, in place (nothing is copied or
+ * allocated for its length). Reading past its end throws "`what` is cut short".
+ */
+class ItemData {
+  /** Bytes left to read. */
+  left: number;
+  private extent = 0;
+  private at: number;
+
+  constructor(
+    private readonly source: Uint8Array,
+    private readonly extents: Array<[number, number]>,
+    readonly what: string,
+  ) {
+    this.left = extents.reduce((n, [start, end]) => n + end - start, 0);
+    this.at = extents.length > 0 ? extents[0][0] : 0;
+  }
+
+  byte(): number {
+    if (this.left === 0) throw new AvifFormatError(`${this.what} is cut short`);
+    while (this.at === this.extents[this.extent][1]) this.at = this.extents[++this.extent][0];
+    this.left--;
+    return this.source[this.at++];
+  }
+
+  skip(count: number): void {
+    if (count > this.left) throw new AvifFormatError(`${this.what} is cut short`);
+    this.left -= count;
+    while (count > 0) {
+      const [, end] = this.extents[this.extent];
+      const step = Math.min(count, end - this.at);
+      this.at += step;
+      count -= step;
+      if (count > 0) this.at = this.extents[++this.extent][0];
+    }
+  }
+}
+
+/** Most OBUs read from one item: a still image has a few (temporal delimiter, sequence header, frame, perhaps metadata and tile groups). */
+const MAX_OBUS = 10_000;
+/** Most alpha images read (libavif writes one). */
+const MAX_ALPHA_ITEMS = 16;
+const OBU_SEQUENCE_HEADER = 1;
+const OBU_FRAME_HEADER = 3;
+const OBU_TILE_GROUP = 4;
+const OBU_FRAME = 6;
+
+/** The data of `location`, to read (see {@link ItemData}). */
+function itemData(file: Uint8Array, idat: Uint8Array | null, location: ItemLocation, name: string): ItemData {
+  return new ItemData(location.inIdat ? idat! : file, location.extents, `the AV1 data of ${name}`);
+}
+
+/** What an AV1 sequence header allows: the largest frame, and (without a reduced still picture header) the bits of a frame size a frame header may override it with. */
+interface FrameBound {
+  width: number;
+  height: number;
+  sizeBits: [number, number] | null;
+}
+
+/**
+ * The largest frame the sequence header OBUs in `data` allow (AV1 5.3: OBU headers with
+ * leb128 sizes; 5.5.1: sequence_header_obu, up to max_frame_height_minus_1). An AV1 image
+ * item's data is OBUs, a sequence header first: libavif's `av1C` carries no copy of it, and
+ * decoders read this one. Every sequence header is read (a later one would replace the
+ * first), up to {@link MAX_OBUS} OBUs.
+ * @throws AvifFormatError when the data is cut short, malformed, has a frame before a
+ *   sequence header, or has none.
+ */
+function readSequenceHeaderSize(data: ItemData, name: string): FrameBound {
+  const what = data.what;
+  let bound: FrameBound | null = null;
+  for (let obus = 0; data.left > 0; obus++) {
+    if (obus === MAX_OBUS) throw new AvifFormatError(`${what} has more than ${MAX_OBUS} OBUs`);
+    const header = data.byte();
+    if ((header & 0x80) !== 0) throw new AvifFormatError(`${what} has an OBU header with its forbidden bit set`);
+    const type = (header >> 3) & 15;
+    if ((header & 4) !== 0) data.byte();
+    const size = (header & 2) !== 0 ? leb128(data) : data.left;
+    if (size > data.left) throw new AvifFormatError(`${what} has an OBU of ${size} bytes, more than the ${data.left} left`);
+    const next = data.left - size;
+    if (type === OBU_SEQUENCE_HEADER) {
+      const seq = readSequenceHeader(new Bits(data, size, `the AV1 sequence header of ${name}`));
+      bound = bound == null ? seq : larger(bound, seq);
+    } else if (bound == null && (type === OBU_FRAME_HEADER || type === OBU_FRAME || type === OBU_TILE_GROUP)) {
+      throw new AvifFormatError(`${what} has a frame before any sequence header`);
+    }
+    data.skip(data.left - next);
+  }
+  if (bound == null) throw new AvifFormatError(`${what} has no sequence header OBU`);
+  return bound;
+}
+
+/** What two sequence headers allow together. */
+function larger(a: FrameBound, b: FrameBound): FrameBound {
+  const bits = (i: number) => Math.max(a.sizeBits?.[i] ?? 0, b.sizeBits?.[i] ?? 0);
+  return {
+    width: Math.max(a.width, b.width),
+    height: Math.max(a.height, b.height),
+    sizeBits: a.sizeBits == null && b.sizeBits == null ? null : [bits(0), bits(1)],
+  };
+}
+
+/** An OBU size (AV1 4.10.5): at most 8 bytes, at most 2^32 - 1. */
+function leb128(data: ItemData): number {
+  let value = 0;
+  for (let i = 0; i < 8; i++) {
+    const byte = data.byte();
+    value += (byte & 0x7f) * 2 ** (7 * i);
+    if ((byte & 0x80) === 0) {
+      if (value > 0xffffffff) break;
+      return value;
+    }
+  }
+  throw new AvifFormatError(`${data.what} has a malformed OBU size (leb128)`);
+}
+
+/** The bits of one OBU's payload, most significant first (AV1 4.10.2 f(n)). */
+class Bits {
+  private byte = 0;
+  private bits = 0;
+
+  constructor(
+    private readonly data: ItemData,
+    private bytes: number,
+    readonly what: string,
+  ) {}
+
+  /** The next `n` bits (n <= 32) as an unsigned number. */
+  read(n: number): number {
+    let value = 0;
+    for (let i = 0; i < n; i++) {
+      if (this.bits === 0) {
+        if (this.bytes === 0) throw new AvifFormatError(`${this.what} is cut short`);
+        this.bytes--;
+        this.byte = this.data.byte();
+        this.bits = 8;
+      }
+      this.bits--;
+      value = value * 2 + ((this.byte >> this.bits) & 1);
+    }
+    return value;
+  }
+
+  /**
+   * uvlc() (AV1 4.10.3). Refused from 31 leading zeros: conformant values have fewer, and
+   * decoders part ways there (libaom stops at 32 zeros, dav1d at 31), so what follows
+   * would be read differently.
+   */
+  uvlc(field: string): number {
+    let zeros = 0;
+    while (this.read(1) === 0) {
+      if (++zeros === 31) throw new AvifFormatError(`${this.what} has a malformed ${field} (uvlc)`);
+    }
+    return this.read(zeros) + 2 ** zeros - 1;
+  }
+}
+
+/**
+ * sequence_header_obu() (AV1 5.5.1) up to the largest frame size: reduced still picture
+ * headers, and full ones with timing_info, decoder_model_info and operating points.
+ */
+function readSequenceHeader(bits: Bits): FrameBound {
+  bits.read(3); // seq_profile
+  bits.read(1); // still_picture
+  const reduced = bits.read(1) === 1;
+  if (reduced) {
+    bits.read(5); // seq_level_idx[0]
+  } else {
+    let decoderModel = false;
+    let bufferDelayBits = 0;
+    if (bits.read(1) === 1) {
+      // timing_info()
+      bits.read(32); // num_units_in_display_tick
+      bits.read(32); // time_scale
+      if (bits.read(1) === 1) bits.uvlc('num_ticks_per_picture_minus_1');
+      decoderModel = bits.read(1) === 1;
+      if (decoderModel) {
+        // decoder_model_info()
+        bufferDelayBits = bits.read(5) + 1;
+        bits.read(32); // num_units_in_decoding_tick
+        bits.read(5); // buffer_removal_time_length_minus_1
+        bits.read(5); // frame_presentation_time_length_minus_1
+      }
+    }
+    const initialDisplayDelay = bits.read(1) === 1;
+    const operatingPoints = bits.read(5) + 1;
+    for (let i = 0; i < operatingPoints; i++) {
+      bits.read(12); // operating_point_idc
+      if (bits.read(5) > 7) bits.read(1); // seq_level_idx, seq_tier
+      if (decoderModel && bits.read(1) === 1) {
+        // operating_parameters_info(): decoder_buffer_delay, encoder_buffer_delay, low_delay_mode_flag
+        bits.read(bufferDelayBits);
+        bits.read(bufferDelayBits);
+        bits.read(1);
+      }
+      if (initialDisplayDelay && bits.read(1) === 1) bits.read(4); // initial_display_delay_minus_1
+    }
+  }
+  const widthBits = bits.read(4) + 1;
+  const heightBits = bits.read(4) + 1;
+  const width = bits.read(widthBits) + 1;
+  const height = bits.read(heightBits) + 1;
+  return { width, height, sizeBits: reduced ? null : [widthBits, heightBits] };
+}
+
+/** The bits of a frame size up to `size` (libaom's num_bits_width: at least 1). */
+function bitsFor(size: number): number {
+  return size <= 1 ? 1 : 32 - Math.clz32(size - 1);
 }
 
 /** The `aux_type` URN of an `auxC` property (full box, then a NUL-terminated string). */

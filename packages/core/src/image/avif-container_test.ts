@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { LimitError } from '../limits.js';
-import { ascii, avifFile, box, concat, u32s } from '../testing/avif-fixtures.js';
+import { ascii, av1ItemData, av1SequenceHeader, avifFile, box, concat, obu, u32s } from '../testing/avif-fixtures.js';
 import { seededRandom } from '../testing/fixtures.js';
 import { AvifFormatError, IRN_AVIF_UUID, isAvif, readAvifInfo, withAvifMetadata } from './avif-container.js';
 import { readLrFileInfo, sniffLrFormat } from './lr-formats.js';
@@ -17,6 +17,31 @@ const LIBAVIF_12X10 = Uint8Array.from(
   ),
   (c) => c.charCodeAt(0),
 );
+
+/**
+ * 64x64 AVIFs from libavif (jsquash's @jsquash/avif 2.1.1, quality 10, speed 10), RGB and
+ * RGBA (an alpha item 2, stored before item 1 in mdat): real AV1 data, reduced still
+ * picture sequence headers of 64x64.
+ */
+const LIBAVIF_64X64 = fromBase64(
+  'AAAAIGZ0eXBhdmlmAAAAAGF2aWZtaWYxbWlhZk1BMUIAAADybWV0YQAAAAAAAAAoaGRscgAAAAAAAAAAcGljdAAAAAAAAAAAAAAAAGxpYmF2aWYAAAAADnBpdG0AAAAAAAEAAAAeaWxvYwAAAABEAAABAAEAAAABAAABGgAAAEUAAAAoaWluZgAAAAAAAQAAABppbmZlAgAAAAABAABhdjAxQ29sb3IAAAAAamlwcnAAAABLaXBjbwAAABRpc3BlAAAAAAAAAEAAAABAAAAAEHBpeGkAAAAAAwgICAAAAAxhdjFDgQAMAAAAABNjb2xybmNseAACAAIABoAAAAAXaXBtYQAAAAAAAAABAAEEAQKDBAAAAE1tZGF0EgAKCRgVf/2CBAQNCDI2HkA////EANgERHIndbXx+jxWeE8mwYcUAvj5vzXh4WzWBjUWZ7UyxBgL4AtZ7LkFE8hyWJ3Q',
+);
+const LIBAVIF_64X64_RGBA = fromBase64(
+  'AAAAIGZ0eXBhdmlmAAAAAGF2aWZtaWYxbWlhZk1BMUIAAAGNbWV0YQAAAAAAAAAoaGRscgAAAAAAAAAAcGljdAAAAAAAAAAAAAAAAGxpYmF2aWYAAAAADnBpdG0AAAAAAAEAAAAsaWxvYwAAAABEAAACAAEAAAABAAAB2wAAAEUAAgAAAAEAAAG1AAAAJgAAAEJpaW5mAAAAAAACAAAAGmluZmUCAAAAAAEAAGF2MDFDb2xvcgAAAAAaaW5mZQIAAAAAAgAAYXYwMUFscGhhAAAAABppcmVmAAAAAAAAAA5hdXhsAAIAAQABAAAAw2lwcnAAAACdaXBjbwAAABRpc3BlAAAAAAAAAEAAAABAAAAAEHBpeGkAAAAAAwgICAAAAAxhdjFDgQAMAAAAABNjb2xybmNseAACAAIABoAAAAAOcGl4aQAAAAABCAAAAAxhdjFDgQAcAAAAADhhdXhDAAAAAHVybjptcGVnOm1wZWdCOmNpY3A6c3lzdGVtczphdXhpbGlhcnk6YWxwaGEAAAAAHmlwbWEAAAAAAAAAAgABBAECgwQAAgQBBYYHAAAAc21kYXQSAAoGGBV//YVAMhoeQP/xANgOIRbFmHwMNT+0JEW50S3y/u+KnBIACgkYFX/9ggQEDQgyNh5AP///xADYBERyJ3W18fo8VnhPJsGHFAL4+b814eFs1gY1Fme1MsQYC+ALWey5BRPIclid0A==',
+);
+
+function fromBase64(text: string): Uint8Array {
+  return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+}
+
+/** `bytes` with the size in its first (the primary's) `ispe` replaced. */
+function withIspe(bytes: Uint8Array, width: number, height: number): Uint8Array {
+  const copy = bytes.slice();
+  const at = indexOf(copy, 'ispe') + 12;
+  new DataView(copy.buffer).setUint32(at, width);
+  new DataView(copy.buffer).setUint32(at + 4, height);
+  return copy;
+}
 
 const META = { scale: 2, width: 23, height: 19 };
 
@@ -54,7 +79,8 @@ describe('AVIF container', () => {
     // The size is the primary item's, wherever its ispe is: pitm naming item 2 gives item 2's.
     const second = readAvifInfo(avifFile({ width: 640, height: 480, alpha: true, alphaSize: [320, 240], primary: 2 }));
     assert.deepEqual([second.width, second.height], [320, 240]);
-    assert.deepEqual([readAvifInfo(avifFile({ alpha: true, alphaSize: [320, 240] })).width], [12]);
+    // The alpha item's own ispe does not count (its frames are checked against the primary's).
+    assert.deepEqual([readAvifInfo(avifFile({ alpha: true, alphaSize: [320, 240], alphaAv1: av1ItemData(12, 10) })).width], [12]);
   });
 
   it('appends the metadata as a uuid box at the end, leaving every byte before it (and so iloc offsets) as it was', () => {
@@ -80,12 +106,12 @@ describe('AVIF container', () => {
 
   it('writes out the size of a last box that runs to the end of the file before appending', () => {
     const file = avifFile();
-    const mdatAt = file.length - 24;
-    assert.equal(String.fromCharCode(...file.subarray(mdatAt + 4, mdatAt + 8)), 'mdat');
+    const mdatAt = indexOf(file, 'mdat');
+    const mdatSize = file.length - mdatAt;
     file.set(u32s(0), mdatAt);
     assert.equal(readAvifInfo(file).irn, null);
     const out = withAvifMetadata(file, lrMetadataText(META));
-    assert.equal(new DataView(out.buffer).getUint32(mdatAt), 24, 'mdat sized');
+    assert.equal(new DataView(out.buffer).getUint32(mdatAt), mdatSize, 'mdat sized');
     assert.deepEqual(readLrFileInfo(out).lrMetadata, META);
     // Left at 0, the mdat would have swallowed the metadata: then the reader sees none.
     const swallowed = concat(file, withAvifMetadata(avifFile(), lrMetadataText(META)).subarray(avifFile().length));
@@ -94,7 +120,7 @@ describe('AVIF container', () => {
 
   it('refuses to replace a box of ours that is not at the end (that would move the image data)', () => {
     const ours = withAvifMetadata(avifFile(), lrMetadataText(META)).subarray(avifFile().length);
-    const middle = concat(avifFile().subarray(0, avifFile().length - 24), ours, box('mdat', new Uint8Array(16)));
+    const middle = concat(avifFile(), ours, box('free', new Uint8Array(16)));
     assert.deepEqual(readLrFileInfo(middle).lrMetadata, META, 'read wherever it is');
     assert.throws(() => withAvifMetadata(middle, '{}'), /not at the end of the file/);
   });
@@ -122,8 +148,9 @@ describe('AVIF container: malformed files, one AvifFormatError line each', () =>
     return copy;
   };
   const metaAt = new DataView(file.buffer).getUint32(0);
+  const mdatSize = file.length - indexOf(file, 'mdat');
   const cases: Array<[string, Uint8Array, RegExp]> = [
-    ['cut short in the mdat', file.subarray(0, file.length - 5), /the "mdat" box at byte \d+ claims 24 bytes, more than the 19 left in the file/],
+    ['cut short in the mdat', file.subarray(0, file.length - 5), new RegExp(`the "mdat" box at byte \\d+ claims ${mdatSize} bytes, more than the ${mdatSize - 5} left in the file`)],
     ['cut short in a box header', file.subarray(0, metaAt + 5), /a box header at byte \d+ is cut short/],
     ['a box claiming 4 GiB', patched(file, metaAt, 0xffffffff), /the "meta" box at byte \d+ claims 4294967295 bytes, more than/],
     ['a box smaller than its header', patched(file, metaAt, 4), /claims 4 bytes, fewer than its 8-byte header/],
@@ -173,6 +200,156 @@ describe('AVIF container: malformed files, one AvifFormatError line each', () =>
     assert.ok(names.has('AvifFormatError'), [...names].join());
   });
 });
+
+describe('AVIF container: the AV1 sequence header vouches for ispe', () => {
+  /** The AvifFormatError `fn` throws, checked to be one line. */
+  const refusal = (fn: () => unknown): string => {
+    const e = thrown(fn);
+    assert.ok(e instanceof AvifFormatError, `${e.name}: ${e.message}`);
+    assert.ok(!e.message.includes('\n'), e.message);
+    return e.message;
+  };
+
+  it("reads libavif's files, whose sequence headers (found through iloc, not in av1C) say what ispe says", () => {
+    assert.deepEqual(readAvifInfo(LIBAVIF_12X10), { width: 12, height: 10, alpha: false, irn: null });
+    assert.deepEqual(readAvifInfo(LIBAVIF_64X64), { width: 64, height: 64, alpha: false, irn: null });
+    assert.deepEqual(readAvifInfo(LIBAVIF_64X64_RGBA), { width: 64, height: 64, alpha: true, irn: null });
+    // A frame smaller than ispe allocates less; the decoder's size check refuses it later.
+    assert.equal(readAvifInfo(withIspe(LIBAVIF_64X64, 100, 100)).width, 100);
+  });
+
+  it('refuses a file whose ispe is smaller than its frame before decoding, whatever the pixel limit, with one line', () => {
+    const liar = withIspe(LIBAVIF_64X64, 20, 20);
+    assert.equal(refusal(() => readAvifInfo(liar)), 'its AV1 sequence header says 64x64, its ispe box 20x20: its frames may be larger than the size it claims');
+    assert.match(refusal(() => readLrFileInfo(liar, { pixels: 1000 })), /says 64x64, its ispe box 20x20/);
+    assert.match(refusal(() => readLrFileInfo(withIspe(LIBAVIF_64X64, 64, 63))), /says 64x64, its ispe box 64x63/);
+    assert.match(refusal(() => withAvifMetadata(liar, lrMetadataText(META))), /says 64x64, its ispe box 20x20/);
+    // The alpha image too, against the primary's ispe (the size a pixel limit is checked on).
+    assert.match(refusal(() => readAvifInfo(withIspe(LIBAVIF_64X64_RGBA, 64, 32))), /^its AV1 sequence header says 64x64, its ispe box 64x32/);
+    assert.equal(
+      refusal(() => readAvifInfo(avifFile({ alpha: true, alphaAv1: av1ItemData(8000, 8000) }))),
+      'the AV1 sequence header of its alpha image (item 2) says 8000x8000, its ispe box 12x10: its frames may be larger than the size it claims',
+    );
+    // A second sequence header would replace the first: every one is read.
+    assert.match(refusal(() => readAvifInfo(avifFile({ av1: concat(av1ItemData(12, 10), av1SequenceHeader(8000, 10)) }))), /says 8000x10, its ispe box 12x10/);
+  });
+
+  it('finds the data through iloc: several extents in any order, and in idat (construction method 1)', () => {
+    for (const options of [{ extents: 3 }, { extents: 7, alpha: true }, { idat: true }, { idat: true, extents: 4, alpha: true }]) {
+      assert.deepEqual([readAvifInfo(avifFile(options)).width, readAvifInfo(avifFile(options)).height], [12, 10], JSON.stringify(options));
+      const liar = avifFile({ ...options, av1: av1ItemData(8000, 8000) });
+      assert.match(refusal(() => readAvifInfo(liar)), /says 8000x8000, its ispe box 12x10/, JSON.stringify(options));
+    }
+    // OBUs with an extension byte, and a last OBU without a size field (it runs to the end).
+    const header = av1SequenceHeader(12, 10);
+    assert.equal(readAvifInfo(avifFile({ av1: concat(obu(2, new Uint8Array(0), { extension: true }), obu(15, new Uint8Array(200)), obu(1, header.subarray(2), { sized: false })) })).width, 12);
+  });
+
+  it('reads full (not reduced) sequence headers: timing info, decoder model, operating points', () => {
+    const full = {
+      timing: { ticksPerPictureMinus1: 1000 },
+      decoderModel: { bufferDelayBits: 17 },
+      initialDisplayDelay: true,
+      operatingPoints: [
+        { level: 8, decoderModel: true, displayDelay: true },
+        { level: 3, decoderModel: false, displayDelay: false },
+        { level: 31, decoderModel: true, displayDelay: false },
+      ],
+    };
+    const variants = [
+      { full },
+      { full: { operatingPoints: [{ level: 0 }] } },
+      { full: { timing: { ticksPerPictureMinus1: null }, operatingPoints: [{ level: 9 }] } },
+      { full: { ...full, timing: { ticksPerPictureMinus1: 0 }, initialDisplayDelay: false } },
+    ];
+    for (const options of variants) {
+      for (const [w, h] of [[12, 10], [1, 1], [65536, 300]]) {
+        assert.deepEqual([readAvifInfo(avifFile({ width: w, height: h, av1: av1ItemData(w, h, options) })).width], [w], JSON.stringify(options));
+        const liar = avifFile({ width: w, height: h - 1 || 1, av1: av1ItemData(w, h + 1, options) });
+        assert.match(refusal(() => readAvifInfo(liar)), new RegExp(`says ${w}x${h + 1}, its ispe box`), JSON.stringify(options));
+      }
+    }
+    // A full header lets a frame header override the size with frame_width_bits bits (dav1d
+    // does not hold it to the maximum), so those are held to what ispe needs; a reduced still
+    // picture header cannot.
+    const wide = av1ItemData(12, 10, { full: { operatingPoints: [{ level: 0 }] }, sizeBits: [16, 16] });
+    assert.equal(
+      refusal(() => readAvifInfo(avifFile({ av1: wide }))),
+      'the AV1 sequence header of its primary image (item 1) lets a frame be up to 65536x65536 (16- and 16-bit sizes), more than its ispe box 12x10 needs',
+    );
+    assert.equal(readAvifInfo(avifFile({ av1: av1ItemData(12, 10, { sizeBits: [16, 16] }) })).width, 12);
+  });
+
+  const primary = 'the AV1 data of its primary image (item 1)';
+  const cases: Array<[string, () => Uint8Array, RegExp]> = [
+    ['no sequence header', () => avifFile({ av1: obu(2, new Uint8Array(0)) }), new RegExp(`^${escape(primary)} has no sequence header OBU$`)],
+    ['no data at all', () => avifFile({ av1: new Uint8Array(0) }), /has no sequence header OBU$/],
+    ['a frame before the sequence header', () => avifFile({ av1: concat(obu(6, new Uint8Array(4)), av1ItemData(12, 10)) }), /has a frame before any sequence header$/],
+    ['a cut sequence header OBU', () => avifFile({ av1: av1ItemData(12, 10).subarray(0, 6) }), /has an OBU of \d+ bytes, more than the \d+ left$/],
+    ['a sequence header too short for its fields', () => avifFile({ av1: obu(1, Uint8Array.of(0x18, 0x0c)) }), /^the AV1 sequence header of its primary image \(item 1\) is cut short$/],
+    ['an OBU header cut in its extension', () => avifFile({ av1: Uint8Array.of(0x0e) }), new RegExp(`^${escape(primary)} is cut short$`)],
+    ['a forbidden bit', () => avifFile({ av1: concat(Uint8Array.of(0x92, 0), av1ItemData(12, 10)) }), /has an OBU header with its forbidden bit set$/],
+    ['an OBU size of 9 leb128 bytes', () => avifFile({ av1: Uint8Array.of(0x12, ...new Array(8).fill(0xff), 0) }), /has a malformed OBU size \(leb128\)$/],
+    ['an OBU size above 2^32 - 1', () => avifFile({ av1: Uint8Array.of(0x12, 0x80, 0x80, 0x80, 0x80, 0x10) }), /has a malformed OBU size \(leb128\)$/],
+    ['an OBU claiming 4 GiB', () => avifFile({ av1: Uint8Array.of(0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x18) }), /has an OBU of 4294967295 bytes, more than the 1 left$/],
+    ['10,001 OBUs', () => avifFile({ av1: concat(...Array.from({ length: 10_001 }, () => obu(15, new Uint8Array(0))), av1ItemData(12, 10)) }), /has more than 10000 OBUs$/],
+    // Timing info, equal_picture_interval, then 40 zeros.
+    ['a huge uvlc', () => avifFile({ av1: obu(1, Uint8Array.of(0x04, 0, 0, 0, 0x04, 0, 0, 0, 0x06, 0, 0, 0, 0, 0x01)) }), /has a malformed num_ticks_per_picture_minus_1 \(uvlc\)$/],
+    ['an iloc extent beyond the file', () => patchIloc(LIBAVIF_64X64, 'length', 0x10000), /^the data of item 1 \(iloc extent at 282, 65536 bytes\) lies outside the 351-byte file$/],
+    ['an iloc extent at 2^32 - 1', () => patchIloc(LIBAVIF_64X64, 'offset', 0xffffffff), /iloc extent at 4294967295, 69 bytes\) lies outside the 351-byte file$/],
+    ['no iloc entry for the primary', () => patchIloc(LIBAVIF_64X64, 'item', 9), /^its primary image \(item 1\) has no data \(no entry in iloc\)$/],
+    ['no iloc box', () => renamed(LIBAVIF_64X64, 'iloc', 'xloc'), /^it says nowhere where its images are \(no iloc box\)$/],
+    ['a grid as the primary image', () => renamed(LIBAVIF_64X64, 'av01', 'grid'), /^its primary image \(item 1\) is a "grid" item, not a single AV1 image \(av01\)$/],
+    ['no infe for the primary', () => renamed(LIBAVIF_64X64, 'infe', 'xnfe'), /^its primary image \(item 1\) is not described \(no infe entry in iinf\)$/],
+    ['data in idat without an idat box', () => renamed(avifFile({ idat: true }), 'idat', 'free'), /^the data of item 1 is in an idat box, and it has none$/],
+    ['17 alpha images', () => manyAlphas(17), /^it has 17 alpha images, more than 16$/],
+  ];
+  for (const [what, make, message] of cases) {
+    it(`refuses ${what}, with one line`, () => {
+      assert.match(refusal(() => readLrFileInfo(make())), message);
+    });
+  }
+});
+
+/** A regular expression matching `text` literally. */
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** `bytes` with the first occurrence of the four characters `from` replaced by `to`. */
+function renamed(bytes: Uint8Array, from: string, to: string): Uint8Array {
+  const copy = bytes.slice();
+  copy.set(ascii(to), indexOf(copy, from) + 4);
+  return copy;
+}
+
+/** A one-item libavif file (iloc version 0, 4-byte offsets and lengths) with a field of its one iloc entry replaced. */
+function patchIloc(bytes: Uint8Array, field: 'item' | 'offset' | 'length', value: number): Uint8Array {
+  const copy = bytes.slice();
+  const entry = indexOf(copy, 'iloc') + 16;
+  const view = new DataView(copy.buffer);
+  if (field === 'item') view.setUint16(entry, value);
+  else view.setUint32(entry + (field === 'offset' ? 6 : 10), value);
+  return copy;
+}
+
+/** avifFile's alpha file with `count` alpha items in ipma (items 2, 3, ...: all but item 2 without data). */
+function manyAlphas(count: number): Uint8Array {
+  const file = avifFile({ alpha: true });
+  const at = indexOf(file, 'ipma');
+  const extra = Array.from({ length: count - 1 }, (_, i) => Uint8Array.of(0, 3 + i, 1, 0x03));
+  const ipma = concat(u32s(8 + 8 + 5 + 6 + 4 * extra.length), ascii('ipma'), Uint8Array.of(0, 0, 0, 0), u32s(2 + extra.length), file.subarray(at + 16, at + 16 + 11), ...extra);
+  const old = new DataView(file.buffer).getUint32(at);
+  const grow = ipma.length - old;
+  const out = concat(file.subarray(0, at), ipma, file.subarray(at + old));
+  // The boxes around ipma grow with it (meta, iprp); iloc offsets into mdat move: irrelevant, as the count is refused first.
+  const view = new DataView(out.buffer);
+  for (const type of ['meta', 'iprp']) {
+    const box = indexOf(out, type);
+    view.setUint32(box, view.getUint32(box) + grow);
+  }
+  return out;
+}
 
 /** Offset of the first box of type `type` in `bytes` (its size field). */
 function indexOf(bytes: Uint8Array, type: string): number {

@@ -5,8 +5,9 @@
  *
  * The reader is meant for files from strangers: every segment length is checked against the
  * bytes that are really there before it is used, nothing is allocated from a claimed length,
- * and anything malformed is refused with one {@link JpegFormatError} line. It stops at the
- * first scan (SOS): everything it reads comes before the entropy-coded data.
+ * and anything malformed is refused with one {@link JpegFormatError} line. It walks the whole
+ * file up to EOI, stepping over the entropy-coded data of each scan (in O(file size)), to
+ * count the scans.
  */
 
 /** Thrown for bytes that are not a JPEG file, or a damaged one. The message says what is wrong. */
@@ -14,14 +15,31 @@ export class JpegFormatError extends Error {
   override name = 'JpegFormatError';
 }
 
-/** What {@link readJpegInfo} finds before a JPEG's first scan. */
+/**
+ * The most scans (SOS markers) {@link readJpegInfo} accepts. A decoder passes over every block
+ * of a scan's components for each scan, even one that carries no data, so a small progressive
+ * file of many empty scans and a large frame costs scans x pixels (10,000 scans of a
+ * 10000x10000 frame: 344 KB, minutes of MozJPEG). Encoders write 1 scan per component
+ * (sequential) or about 10 (libjpeg's and MozJPEG's progressive scripts; jpegtran and
+ * jpegrescan-style scripts a few dozen); libjpeg-turbo's own fuzzers stop at 500
+ * (TJPARAM_SCANLIMIT), and so does this.
+ */
+export const MAX_JPEG_SCANS = 500;
+
+/** What {@link readJpegInfo} finds in a JPEG's segments. */
 export interface JpegInfo {
   width: number;
   height: number;
   /** Colour components of the frame (1 grey, 3 YCbCr, 4 CMYK). */
   components: number;
-  /** Payloads of the COM segments, in file order (views into the input). */
+  /** Whether the frame is arithmetic-coded (SOF9-11, 13-15) rather than Huffman-coded. */
+  arithmetic: boolean;
+  /** Payloads of the COM segments before the first scan, in file order (views into the input). */
   comments: Uint8Array[];
+  /** Bytes from the start of the first scan's entropy-coded data to the end of the file. */
+  dataBytes: number;
+  /** Scans (SOS markers) in the file, at most {@link MAX_JPEG_SCANS}. */
+  scans: number;
 }
 
 /** Whether `bytes` starts like a JPEG file (SOI, then a marker). */
@@ -30,23 +48,39 @@ export function isJpeg(bytes: Uint8Array): boolean {
 }
 
 /**
- * Reads the frame size and the comments of a JPEG from its segments, up to its first scan.
+ * Reads the frame size and the comments of a JPEG from its segments, and counts its scans,
+ * walking to EOI (or the end of the file: a file cut short in or after its first scan is left
+ * to {@link checkJpegDataSize} and the decoder). Inside a scan's entropy-coded data only 0xFF
+ * followed by a byte other than 0x00 (a stuffed 0xFF), RST0-7 or 0xFF (fill) is a marker.
  * @throws JpegFormatError when the bytes are not a JPEG, a segment claims more bytes than the
- *   file has, the frame header is missing or short, or the frame leaves its height to a DNL
- *   marker (height 0), which no browser shows.
+ *   file has, the frame header is missing or short, the frame leaves its height to a DNL
+ *   marker (height 0), which no browser shows, or the file has more than
+ *   {@link MAX_JPEG_SCANS} scans.
  */
 export function readJpegInfo(bytes: Uint8Array): JpegInfo {
   if (!isJpeg(bytes)) throw new JpegFormatError('not a JPEG file (no SOI marker)');
   const comments: Uint8Array[] = [];
-  let frame: Omit<JpegInfo, 'comments'> | null = null;
+  let frame: Pick<JpegInfo, 'width' | 'height' | 'components' | 'arithmetic'> | null = null;
+  let dataStart = -1;
+  let scans = 0;
+  const done = (): JpegInfo => ({ ...frame!, comments, dataBytes: bytes.length - dataStart, scans });
   for (let at = 2; ; ) {
-    if (at >= bytes.length) throw new JpegFormatError('the file is cut short before its image data (no SOS marker)');
+    if (at >= bytes.length) {
+      if (scans > 0) return done();
+      throw new JpegFormatError('the file is cut short before its image data (no SOS marker)');
+    }
     if (bytes[at] !== 0xff) throw new JpegFormatError(`no marker at byte ${at} where a segment should start`);
     // Fill bytes: any number of 0xff before a marker.
     while (at < bytes.length && bytes[at] === 0xff) at++;
-    if (at >= bytes.length) throw new JpegFormatError('the file is cut short in a marker');
+    if (at >= bytes.length) {
+      if (scans > 0) return done();
+      throw new JpegFormatError('the file is cut short in a marker');
+    }
     const marker = bytes[at++];
-    if (marker === 0xd9) throw new JpegFormatError('the file ends (EOI) before any image data');
+    if (marker === 0xd9) {
+      if (scans > 0) return done();
+      throw new JpegFormatError('the file ends (EOI) before any image data');
+    }
     // Markers without a segment: TEM and RST0-7 (out of place here, but harmless).
     if (marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) continue;
     if (marker === 0x00 || marker === 0xd8) throw new JpegFormatError(`an unexpected marker 0xff${hex(marker)} at byte ${at - 2}`);
@@ -59,17 +93,58 @@ export function readJpegInfo(bytes: Uint8Array): JpegInfo {
     at += length;
     if (marker === 0xda) {
       if (frame == null) throw new JpegFormatError('its image data (SOS) comes before any frame header (SOF)');
-      return { ...frame, comments };
+      if (++scans > MAX_JPEG_SCANS) {
+        throw new JpegFormatError(`it has more than ${MAX_JPEG_SCANS} scans (SOS markers), which no encoder writes and a decoder takes each over the whole image`);
+      }
+      if (dataStart < 0) dataStart = at;
+      at = scanDataEnd(bytes, at);
+      continue;
     }
-    if (marker === 0xfe) comments.push(data);
+    if (marker === 0xfe && scans === 0) comments.push(data);
     // SOF0-15, but not DHT (c4), JPG (c8) or DAC (cc).
     if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc && frame == null) {
       if (data.length < 6) throw new JpegFormatError(`its frame header has ${data.length} bytes, fewer than 6`);
       const height = (data[1] << 8) | data[2];
       const width = (data[3] << 8) | data[4];
       if (width === 0 || height === 0) throw new JpegFormatError(`its frame header says ${width}x${height}`);
-      frame = { width, height, components: data[5] };
+      frame = { width, height, components: data[5], arithmetic: marker >= 0xc9 };
     }
+  }
+}
+
+/**
+ * Where the entropy-coded data that starts at `at` ends: at the 0xFF of the next marker that
+ * is not in the data (neither a stuffed 0xFF00 nor RST0-7), or at the end of the file.
+ */
+function scanDataEnd(bytes: Uint8Array, at: number): number {
+  for (;;) {
+    const ff = bytes.indexOf(0xff, at);
+    if (ff < 0 || ff + 1 >= bytes.length) return bytes.length;
+    const next = bytes[ff + 1];
+    if (next === 0x00 || (next >= 0xd0 && next <= 0xd7)) at = ff + 2;
+    else if (next === 0xff) at = ff + 1;
+    else return ff;
+  }
+}
+
+/**
+ * Refuses a JPEG that is cut short, from its size, before a decoder allocates a frame and
+ * fills it with grey: every 8x8 block of the full-resolution component costs at least one bit
+ * of Huffman-coded data (its DC coefficient's code, JPEG spec F.1.2.1: codes are 1 to 16 bits;
+ * in a progressive file the first DC scan's). A 158-byte file claiming 200x200 pixels, or 210
+ * bytes claiming 10000x10000, holds far less. Arithmetic-coded frames (`arithmetic`) can code
+ * a flat block in less than a bit and are not checked.
+ * @param dataBytes bytes from the start of the first scan's data to the end of the file.
+ * @throws JpegFormatError `truncated JPEG: a WxH image needs at least N bytes of image data (a
+ *   bit per 8x8 block), the file holds M`
+ */
+export function checkJpegDataSize(info: { width: number; height: number; dataBytes: number; arithmetic?: boolean }): void {
+  if (info.arithmetic === true) return;
+  const blocks = Math.ceil(info.width / 8) * Math.ceil(info.height / 8);
+  if (info.dataBytes * 8 < blocks) {
+    throw new JpegFormatError(
+      `truncated JPEG: a ${info.width}x${info.height} image needs at least ${Math.ceil(blocks / 8)} bytes of image data (a bit per 8x8 block), the file holds ${info.dataBytes}`,
+    );
   }
 }
 

@@ -6,9 +6,9 @@ import { AVIF_SPEED, AVIF_SPEED_MAX, AVIF_SUBSAMPLE, DEFAULT_AVIF_QUALITY, DEFAU
 import { readLrFileInfo, withLrMetadata } from './lr-formats.js';
 import { decodePng, encodePng } from './png.js';
 
-/** SOI, a frame header (SOF0) of `w x h`, SOS with nothing after it. */
+/** SOI, a frame header (SOF0) of `w x h`, SOS, a few bytes of scan data (a bit per 8x8 block), EOI. */
 function jpeg(w: number, h: number): Uint8Array {
-  return new Uint8Array([0xff, 0xd8, 0xff, 0xc0, 0, 11, 8, h >> 8, h & 0xff, w >> 8, w & 0xff, 1, 1, 0x11, 0, 0xff, 0xda, 0, 8, 1, 1, 0, 0, 63, 0]);
+  return new Uint8Array([0xff, 0xd8, 0xff, 0xc0, 0, 11, 8, h >> 8, h & 0xff, w >> 8, w & 0xff, 1, 1, 0x11, 0, 0xff, 0xda, 0, 8, 1, 1, 0, 0, 63, 0, 0x12, 0x34, 0x56, 0x78, 0xff, 0xd9]);
 }
 
 const META = { scale: 2, width: 23, height: 19, model: 'irn-x2-avif-v2' };

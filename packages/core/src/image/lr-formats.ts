@@ -9,7 +9,7 @@
  */
 import { checkLimit, resolveLimits, type Limits } from '../limits.js';
 import { LR_TEXT_KEY, lrMetadataText, readLrMetadata, type LrMetadata } from './lr-metadata.js';
-import { isJpeg, readJpegInfo, withJpegComment } from './jpeg-segments.js';
+import { checkJpegDataSize, isJpeg, readJpegInfo, withJpegComment } from './jpeg-segments.js';
 import { isAvif, readAvifInfo, withAvifMetadata } from './avif-container.js';
 import { isWebp, readWebpInfo, WebpFormatError, withWebpXmp } from './webp-container.js';
 import { insertAfterHeader, makeTextChunk, readChunks, readTextChunks } from './png-chunks.js';
@@ -121,7 +121,8 @@ export interface LrFileInfo {
  * The size, alpha and `irn` metadata of a WebP, JPEG or AVIF file, from its headers alone (no
  * pixels are decoded), with the size checked against `limits.pixels`: call it before handing
  * the file to a decoder. (PNG files are read by decodePng, which does the same checks itself.)
- * @throws WebpFormatError / JpegFormatError / AvifFormatError for a malformed file; LimitError when it claims
+ * @throws WebpFormatError / JpegFormatError / AvifFormatError for a malformed file (a JPEG also
+ *   when it is cut short or has too many scans: see checkJpegDataSize, MAX_JPEG_SCANS); LimitError when it claims
  *   more than `limits.pixels` pixels or more than `limits.textBytes` of metadata; Error for
  *   malformed metadata.
  */
@@ -130,6 +131,10 @@ export function readLrFileInfo(bytes: Uint8Array, limits?: Partial<Limits>): LrF
   if (isJpeg(bytes)) {
     const jpeg = readJpegInfo(bytes);
     checkLimit(resolved, 'pixels', jpeg.width * jpeg.height, `the image (${jpeg.width}x${jpeg.height})`, 'pixels');
+    // A file cut short would decode to grey (and a small one claiming a large frame would
+    // cost the decoder that frame): refused from its size, here, where a browser that
+    // decodes JPEG itself checks too.
+    checkJpegDataSize(jpeg);
     const lrMetadata = readLrMetadataJpegComments(jpeg.comments, resolved);
     return { format: 'jpeg', width: jpeg.width, height: jpeg.height, alpha: false, lrMetadata };
   }

@@ -1,7 +1,8 @@
 // AVIF (ISOBMFF) files built box by box, for the tests of the AVIF container reader
 // (core's avif-container_test, @irn/cli's lr-codecs_test and CLI tests, the browser's
 // avif-lr.test): the boxes libavif writes for a still image, with the sizes, brands and
-// properties each test needs, and no AV1 data (so no decoder ever gets far with them).
+// properties each test needs, and AV1 data that is only a sequence header (so no decoder
+// ever gets far with them).
 // Not part of any build (tsconfig.build excludes src/testing).
 
 import { concatBytes } from './fixtures.js';
@@ -53,13 +54,23 @@ export interface AvifFileOptions {
   primary?: number;
   /** Boxes after `mdat` (e.g. IRN's `uuid` box). */
   trailing?: Uint8Array[];
-  /** Bytes of the `mdat` payload (default 16 zeros). */
-  mdat?: Uint8Array;
+  /**
+   * The data of item 1 (the primary unless `primary` says otherwise) in `mdat`, located by
+   * `iloc` (default {@link av1ItemData} of its `ispe` size: no frame).
+   */
+  av1?: Uint8Array;
+  /** The data of the alpha item 2 (default {@link av1ItemData} of its `ispe` size). */
+  alphaAv1?: Uint8Array;
+  /** Each item's data in an `idat` box in `meta` (iloc version 1, construction method 1), not in `mdat`. */
+  idat?: boolean;
+  /** Each item's data cut into this many extents, stored last piece first (default 1). */
+  extents?: number;
 }
 
 /**
- * An AVIF file shaped as libavif writes one: `ftyp`, `meta` (`hdlr` pict, `pitm`, `iinf`,
- * `iprp` > `ipco` (`ispe`, `av1C`, and `auxC` alpha when asked) + `ipma`), `mdat`.
+ * An AVIF file shaped as libavif writes one: `ftyp`, `meta` (`hdlr` pict, `pitm`, `iloc`,
+ * `iinf`, `iprp` > `ipco` (`ispe`, `av1C`, and `auxC` alpha when asked) + `ipma`), `mdat`
+ * with each item's AV1 data (a sequence header of its `ispe` size, and no frame).
  */
 export function avifFile(options: AvifFileOptions = {}): Uint8Array {
   const { width = 12, height = 10, major = 'avif', brands = ['avif', 'mif1', 'miaf'], alpha = false, primary = 1 } = options;
@@ -78,8 +89,129 @@ export function avifFile(options: AvifFileOptions = {}): Uint8Array {
   const entries = [Uint8Array.of(0, 1, 2, 0x01, 0x82)];
   if (alpha) entries.push(Uint8Array.of(0, 2, 3, 0x04, 0x82, 0x03));
   const ipma = fullBox('ipma', 0, 0, u32s(entries.length), ...entries);
-  const meta = fullBox('meta', 0, 0, hdlr, pitm, iinf, box('iprp', ipco, ipma));
-  return concat(ftyp, meta, box('mdat', options.mdat ?? new Uint8Array(16)), ...(options.trailing ?? []));
+  const data = [options.av1 ?? av1ItemData(width, height), ...(alpha ? [options.alphaAv1 ?? av1ItemData(alphaWidth, alphaHeight)] : [])];
+  // Each item's extents ([position in the store, piece]), the store holding every piece in reverse.
+  const count = options.extents ?? 1;
+  const pieces = data.map((d) => Array.from({ length: count }, (_, k) => d.subarray(Math.floor((k * d.length) / count), Math.floor(((k + 1) * d.length) / count))));
+  const stored = pieces.flat().reverse();
+  const positions = new Map(stored.map((piece, i) => [piece, stored.slice(0, i).reduce((n, p) => n + p.length, 0)]));
+  // The offsets in mdat depend on the size of meta, which does not depend on them.
+  const iloc = (base: number) => {
+    const items = pieces.map((list, i) =>
+      concat(
+        Uint8Array.of(0, i + 1, ...(options.idat ? [0, 1] : []), 0, 0, 0, count),
+        ...list.map((piece) => u32s(base + positions.get(piece)!, piece.length)),
+      ),
+    );
+    return fullBox('iloc', options.idat ? 1 : 0, 0, Uint8Array.of(0x44, 0, 0, data.length), ...items);
+  };
+  if (options.idat) {
+    const meta = fullBox('meta', 0, 0, hdlr, pitm, iloc(0), iinf, box('iprp', ipco, ipma), box('idat', ...stored));
+    return concat(ftyp, meta, box('mdat'), ...(options.trailing ?? []));
+  }
+  const meta = (mdatAt: number) => fullBox('meta', 0, 0, hdlr, pitm, iloc(mdatAt + 8), iinf, box('iprp', ipco, ipma));
+  const mdatAt = ftyp.length + meta(0).length;
+  return concat(ftyp, meta(mdatAt), box('mdat', ...stored), ...(options.trailing ?? []));
+}
+
+/** One AV1 OBU (AV1 5.3): its header (with an extension byte when asked), its leb128 size unless `sized` is false, `payload`. */
+export function obu(type: number, payload: Uint8Array, options: { extension?: boolean; sized?: boolean } = {}): Uint8Array {
+  const { extension = false, sized = true } = options;
+  const size: number[] = [];
+  for (let n = payload.length; ; n = Math.floor(n / 128)) {
+    size.push((n & 0x7f) | (n >= 128 ? 0x80 : 0));
+    if (n < 128) break;
+  }
+  const header = [(type << 3) | (extension ? 4 : 0) | (sized ? 2 : 0), ...(extension ? [0] : []), ...(sized ? size : [])];
+  return concat(Uint8Array.from(header), payload);
+}
+
+/** Options of {@link av1SequenceHeader}. */
+export interface SequenceHeaderOptions {
+  /** frame_width_bits_minus_1 + 1 and frame_height_bits_minus_1 + 1 (default the fewest that hold the size, as libaom writes). */
+  sizeBits?: [number, number];
+  /** A full header (reduced_still_picture_header 0) with these parts; default a reduced still picture header, as libavif writes. */
+  full?: {
+    /** timing_info: num_ticks_per_picture_minus_1 when equal_picture_interval (uvlc), else null. */
+    timing?: { ticksPerPictureMinus1: number | null };
+    /** decoder_model_info (needs timing): buffer_delay_length_minus_1 + 1. */
+    decoderModel?: { bufferDelayBits: number };
+    initialDisplayDelay?: boolean;
+    /** The operating points: seq_level_idx (a tier bit follows above 7), decoder model parameters and a display delay each. */
+    operatingPoints: Array<{ level: number; decoderModel?: boolean; displayDelay?: boolean }>;
+  };
+}
+
+/** A sequence header OBU (AV1 5.5.1) up to max_frame_height_minus_1, for `width` x `height` frames, then trailing bits. */
+export function av1SequenceHeader(width: number, height: number, options: SequenceHeaderOptions = {}): Uint8Array {
+  const bits: number[] = [];
+  const put = (value: number, n: number) => {
+    for (let i = n - 1; i >= 0; i--) bits.push(Math.floor(value / 2 ** i) % 2);
+  };
+  const fewest = (size: number) => (size <= 1 ? 1 : 32 - Math.clz32(size - 1));
+  const [widthBits, heightBits] = options.sizeBits ?? [fewest(width), fewest(height)];
+  const full = options.full;
+  put(0, 3); // seq_profile
+  put(1, 1); // still_picture
+  put(full == null ? 1 : 0, 1);
+  if (full == null) {
+    put(0, 5); // seq_level_idx
+  } else {
+    put(full.timing == null ? 0 : 1, 1);
+    if (full.timing != null) {
+      put(1, 32);
+      put(30, 32);
+      const ticks = full.timing.ticksPerPictureMinus1;
+      put(ticks == null ? 0 : 1, 1);
+      if (ticks != null) {
+        // uvlc: leadingZeros zeros, a one, then the value less 2^leadingZeros - 1 in leadingZeros bits.
+        const zeros = Math.floor(Math.log2(ticks + 1));
+        put(0, zeros);
+        put(1, 1);
+        put(ticks + 1 - 2 ** zeros, zeros);
+      }
+      put(full.decoderModel == null ? 0 : 1, 1);
+      if (full.decoderModel != null) {
+        put(full.decoderModel.bufferDelayBits - 1, 5);
+        put(1000, 32);
+        put(4, 5);
+        put(4, 5);
+      }
+    }
+    put(full.initialDisplayDelay ? 1 : 0, 1);
+    put(full.operatingPoints.length - 1, 5);
+    for (const op of full.operatingPoints) {
+      put(0xfff, 12); // operating_point_idc
+      put(op.level, 5);
+      if (op.level > 7) put(1, 1);
+      if (full.decoderModel != null) {
+        put(op.decoderModel ? 1 : 0, 1);
+        if (op.decoderModel) {
+          put(2 ** full.decoderModel.bufferDelayBits - 1, full.decoderModel.bufferDelayBits);
+          put(1, full.decoderModel.bufferDelayBits);
+          put(1, 1);
+        }
+      }
+      if (full.initialDisplayDelay) {
+        put(op.displayDelay ? 1 : 0, 1);
+        if (op.displayDelay) put(9, 4);
+      }
+    }
+  }
+  put(widthBits - 1, 4);
+  put(heightBits - 1, 4);
+  put(width - 1, widthBits);
+  put(height - 1, heightBits);
+  put(1, 1); // trailing_one_bit
+  while (bits.length % 8 !== 0) bits.push(0);
+  const payload = new Uint8Array(bits.length / 8);
+  bits.forEach((b, i) => (payload[i >> 3] |= b << (7 - (i & 7))));
+  return obu(1, payload);
+}
+
+/** AV1 data as libavif writes it for an image item, without the frame: a temporal delimiter OBU, a sequence header OBU. */
+export function av1ItemData(width: number, height: number, options?: SequenceHeaderOptions): Uint8Array {
+  return concat(obu(2, new Uint8Array(0)), av1SequenceHeader(width, height, options));
 }
 
 /** `parts` end to end (fixtures.ts's concatBytes). */
