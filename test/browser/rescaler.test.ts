@@ -335,8 +335,9 @@ describe('Rescaler: inputs and outputs (wasm)', () => {
     assert(result.image instanceof Blob && result.image.type === 'image/png', 'blob');
     const decoded = decodePng(new Uint8Array(await result.image.arrayBuffer()));
     assertRasterClose(decoded, raster, SAME, "'blob' (decoded PNG) vs 'raster'");
-    assert(decoded.text.irn === '{"scale":2,"width":23,"height":19}', `irn chunk: ${decoded.text.irn}`);
-    assert(JSON.stringify(result.lrMetadata) === '{"scale":2,"width":23,"height":19}', 'lrMetadata');
+    // The preset's name travels with the LR, so that forLr and <irn-image> restore it with this model.
+    assert(decoded.text.irn === '{"scale":2,"width":23,"height":19,"model":"irn-x2"}', `irn chunk: ${decoded.text.irn}`);
+    assert(JSON.stringify(result.lrMetadata) === '{"scale":2,"width":23,"height":19,"model":"irn-x2"}', `lrMetadata: ${JSON.stringify(result.lrMetadata)}`);
 
     const before = liveTensors();
     const tensor = (await rescaler.downscale(RGB_URL, { output: 'tensor' })).image;
