@@ -4,7 +4,8 @@
 // Rescaler's input path. Each must be refused quickly with a clear message, leaving the tab
 // usable. Time is measured with performance.now around each call (the decoders are
 // synchronous, so that is also how long the tab was blocked).
-import { decodeInput, decodePng, Rescaler } from '../../packages/core/src/browser.js';
+import encodeAvif from '@jsquash/avif/encode.js';
+import { decodeInput, decodePng, lrEncoderOptions, lrMetadataJpegComment, Rescaler, withJpegComment } from '../../packages/core/src/browser.js';
 import {
   hugeHeader,
   idatOverflow,
@@ -198,3 +199,65 @@ describe('hostile PNGs in the browser: the Rescaler in a Web Worker', () => {
     }
   });
 });
+
+describe('hostile lossy LRs in the browser: refused from their headers, before the browser decodes', () => {
+  /** A smooth RGBA test image. */
+  function smooth(width: number, height: number): ImageData {
+    const data = new Uint8ClampedArray(width * height * 4);
+    for (let i = 0; i < width * height; i++) data.set([(i * 7) % 256, (i >> 3) % 256, 128, 255], i * 4);
+    return new ImageData(data, width, height);
+  }
+
+  it('an AVIF whose AV1 frame is larger than its ispe box says (a pixel-limit bypass), with one clear line', async () => {
+    const real = new Uint8Array(await encodeAvif(smooth(256, 192), lrEncoderOptions('avif', 60)));
+    assert((await decodeInput(new Blob([real]))).raster.width === 256, 'the honest file decodes');
+    const liar = real.slice();
+    const at = new TextDecoder('latin1').decode(liar).indexOf('ispe');
+    new DataView(liar.buffer).setUint32(at + 8, 16);
+    new DataView(liar.buffer).setUint32(at + 12, 12);
+    const start = performance.now();
+    const error = await rejection(decodeInput(new Blob([liar])), 'the lying AVIF');
+    const ms = performance.now() - start;
+    assert(error.name === 'AvifFormatError' && /^its AV1 sequence header says 256x192, its ispe box 16x12/.test(error.message) && !error.message.includes('\n'), `${error.name}: ${error.message}`);
+    assert(ms < MAX_MS, `${ms.toFixed(0)} ms`);
+  });
+
+  it('a JPEG LR cut short (it would decode to grey) and one with thousands of empty scans', async () => {
+    const canvas = new OffscreenCanvas(64, 48);
+    canvas.getContext('2d')!.putImageData(smooth(64, 48), 0, 0);
+    const jpeg = new Uint8Array(await (await canvas.convertToBlob({ type: 'image/jpeg', quality: 0.9 })).arrayBuffer());
+    const meta = lrMetadataJpegComment({ scale: 2, width: 128, height: 96 });
+    const lr = withJpegComment(jpeg, meta);
+    assert((await decodeInput(new Blob([lr]), undefined, { lr: true })).lrMetadata?.width === 128, 'the whole LR reads');
+    // The frame header says 64x48; keep the headers and 2 bytes of the first scan.
+    const sos = lr.findIndex((b, i) => b === 0xff && lr[i + 1] === 0xda);
+    const scanStart = sos + 2 + ((lr[sos + 2] << 8) | lr[sos + 3]);
+    const cut = lr.slice(0, scanStart + 2);
+    // As an LR (what an upscale decodes), not as a photo, whose stray bytes the browser skips.
+    const error = await rejection(decodeInput(new Blob([cut]), undefined, { lr: true }), 'the cut JPEG');
+    assert(error.name === 'JpegFormatError' && /^truncated JPEG: a 64x48 image needs at least \d+ bytes of image data/.test(error.message), `${error.name}: ${error.message}`);
+    // A progressive-style scan bomb: the same SOS header (and no data) repeated 2000 times.
+    const sosSegment = lr.slice(sos, scanStart);
+    const bomb = concat(lr.slice(0, scanStart), ...Array.from({ length: 2000 }, () => sosSegment), Uint8Array.of(0xff, 0xd9));
+    const scans = await rejection(decodeInput(new Blob([bomb]), undefined, { lr: true }), 'the scan bomb');
+    assert(scans.name === 'JpegFormatError' && /more than 500 scans/.test(scans.message), `${scans.name}: ${scans.message}`);
+    // The Rescaler's upscale reads its input as an LR: the cut file is refused, not restored grey.
+    const rescaler = await Rescaler.create({ model: 'irn-x2', weightsUrl: WEIGHTS_URL, wasmPaths: WASM_PATHS, backend: 'cpu' });
+    try {
+      const viaRescaler = await rejection(rescaler.upscale(new Blob([cut])), 'Rescaler.upscale of the cut JPEG');
+      assert(/^truncated JPEG/.test(viaRescaler.message), viaRescaler.message);
+    } finally {
+      await rescaler.dispose();
+    }
+  });
+});
+
+function concat(...parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}

@@ -28,6 +28,13 @@ export interface DecodeInputOptions {
    * its float copy is made, `textBytes` and `inflatedBytes` a PNG's text chunks.
    */
   limits?: Partial<Limits>;
+  /**
+   * The input is an LR image (an upscale's), which `irn downscale` and codecs made tidy: a
+   * JPEG whose segments cannot be read, or that is cut short, is refused instead of handed to
+   * the browser's decoder, which would fill in grey (default false: a photo from a camera or
+   * an editor may have stray bytes that browsers skip).
+   */
+  lr?: boolean;
 }
 
 /**
@@ -102,7 +109,11 @@ export async function decodeBlob(blob: Blob, options: DecodeInputOptions = {}): 
   // Header only: the size is checked before the browser's decoder allocates, and the
   // metadata comes without a codec of our own.
   const lrMetadata =
-    isWebp(bytes) || isAvif(bytes) ? readLrFileInfo(bytes, limits).lrMetadata : isJpeg(bytes) ? jpegMetadata(bytes, limits) : null;
+    isWebp(bytes) || isAvif(bytes) || (isJpeg(bytes) && options.lr === true)
+      ? readLrFileInfo(bytes, limits).lrMetadata
+      : isJpeg(bytes)
+        ? jpegMetadata(bytes, limits)
+        : null;
   let bitmap: ImageBitmap;
   try {
     bitmap = await createImageBitmap(blob, { premultiplyAlpha: 'none' });

@@ -27,4 +27,10 @@ describe('decodeInput limits', () => {
     assert.throws(() => imageDataToRaster(image, { pixels: 599 }), isPixelLimit);
     assert.equal(imageDataToRaster(image).channels, 3);
   });
+
+  it('refuses a JPEG cut short when it is read as an LR (an upscale), before the browser would decode it', async () => {
+    // SOI, SOF0 claiming 640x480 (4800 blocks: at least 600 bytes of data), SOS, 6 bytes, EOI.
+    const cut = new Uint8Array([0xff, 0xd8, 0xff, 0xc0, 0, 11, 8, 480 >> 8, 480 & 0xff, 640 >> 8, 640 & 0xff, 1, 1, 0x11, 0, 0xff, 0xda, 0, 8, 1, 1, 0, 0, 63, 0, 1, 2, 3, 4, 5, 6, 0xff, 0xd9]);
+    await assert.rejects(decodeInput(new Blob([cut]), undefined, { lr: true }), (e: Error) => e.name === 'JpegFormatError' && /^truncated JPEG: a 640x480 image needs at least 600 bytes/.test(e.message));
+  });
 });

@@ -67,7 +67,7 @@ export async function runPipeline(
   const kind = options.output ?? 'imagedata';
   checkOutputKind(kind);
   throwIfAborted(options.signal);
-  const { raster, lrMetadata } = await decodeInput(input, fetchFn, { limits: options.limits });
+  const { raster, lrMetadata } = await decodeInput(input, fetchFn, { limits: options.limits, lr: op === 'upscale' });
   throwIfAborted(options.signal);
   const { output: _, limits: __, lrModel, ...run } = options;
   if (op === 'downscale') {
