@@ -241,6 +241,15 @@ describe('hostile lossy LRs in the browser: refused from their headers, before t
     const bomb = concat(lr.slice(0, scanStart), ...Array.from({ length: 2000 }, () => sosSegment), Uint8Array.of(0xff, 0xd9));
     const scans = await rejection(decodeInput(new Blob([bomb]), undefined, { lr: true }), 'the scan bomb');
     assert(scans.name === 'JpegFormatError' && /more than 500 scans/.test(scans.message), `${scans.name}: ${scans.message}`);
+    // As a photo (a downscale's input) too, and with stray bytes before the scan, which send an
+    // untidy photo to the browser's decoder (libjpeg takes each scan over the whole frame).
+    const untidy = concat(lr.slice(0, sos), Uint8Array.of(0x00, 0x42), bomb.slice(sos));
+    for (const [name, file] of [['tidy', bomb], ['untidy', untidy]] as const) {
+      const asPhoto = await rejection(decodeInput(new Blob([file])), `the ${name} scan bomb as a photo`);
+      assert(asPhoto.name === 'JpegFormatError' && /^it has more than 500 scans/.test(asPhoto.message), `${name}: ${asPhoto.name}: ${asPhoto.message}`);
+    }
+    const stray = concat(lr.slice(0, sos), Uint8Array.of(0x00, 0x42), lr.slice(sos));
+    assert((await decodeInput(new Blob([stray]))).raster.width === 64, 'a photo with stray bytes still decodes');
     // The Rescaler's upscale reads its input as an LR: the cut file is refused, not restored grey.
     const rescaler = await Rescaler.create({ model: 'irn-x2', weightsUrl: WEIGHTS_URL, wasmPaths: WASM_PATHS, backend: 'cpu' });
     try {

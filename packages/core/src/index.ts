@@ -47,8 +47,8 @@ export { readLrHeader, type LrHeader } from './browser/lr-preset.js';
 // The container writers that put LR metadata into a WebP, JPEG or AVIF a codec made (used by
 // @irn/cli's `irn downscale --format`, which carries the codecs).
 export { withJpegComment } from './image/jpeg-segments.js';
-// The bit-per-block check of a JPEG's size, shared with @irn/cli's photo reader (jpeg-js).
-export { checkJpegDataSize } from './image/jpeg-segments.js';
+// The bit-per-block check of a JPEG's size and the scan cap, shared with @irn/cli's photo reader (jpeg-js).
+export { checkJpegDataSize, checkJpegScans } from './image/jpeg-segments.js';
 export { withWebpXmp } from './image/webp-container.js';
 export { AvifFormatError, withAvifMetadata } from './image/avif-container.js';
 export {

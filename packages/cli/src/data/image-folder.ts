@@ -1,7 +1,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join, resolve } from 'node:path';
 import jpeg from 'jpeg-js';
-import { checkJpegDataSize, checkLimit, decodeBmp, decodePng, LimitError, resolveLimits, type Limits, type TrainImage } from '@irn/core';
+import { checkJpegDataSize, checkJpegScans, checkLimit, decodeBmp, decodePng, LimitError, resolveLimits, type Limits, type TrainImage } from '@irn/core';
 
 /** File extensions {@link loadImageFolder} reads. */
 const EXTENSIONS = new Set(['.png', '.jpg', '.jpeg', '.bmp']);
@@ -85,6 +85,8 @@ export function decodeJpeg(bytes: Uint8Array, limits: Limits): Omit<TrainImage, 
     // (a bit per 8x8 block; the check core's LR reader makes).
     checkJpegDataSize({ width: info.width, height: info.height, dataBytes: bytes.length - info.dataStart });
   }
+  // A decoder takes each scan over the whole frame: at most 500 (see core's MAX_JPEG_SCANS).
+  checkJpegScans(bytes);
   let img;
   try {
     img = jpeg.decode(bytes, {

@@ -266,6 +266,23 @@ test('a JPEG whose frame claims more blocks than its data could hold is refused 
   }
 });
 
+test('a JPEG photo with more than 500 scans is refused before jpeg-js takes each over the frame', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'irn-jpeg-scans-'));
+  try {
+    // The real file's scan header repeated 600 times before EOI (a scan bomb's shape).
+    const real = quadrantJpeg();
+    const sos = real.findIndex((b, i) => b === 0xff && real[i + 1] === 0xda);
+    const header = real.slice(sos, sos + 2 + ((real[sos + 2] << 8) | real[sos + 3]));
+    const bomb = new Uint8Array([...real.subarray(0, real.length - 2), ...new Array<Uint8Array>(600).fill(header).flatMap((h) => [...h]), 0xff, 0xd9]);
+    await writeFile(join(dir, 'scans.jpg'), bomb);
+    await assert.rejects(loadTrainImage(join(dir, 'scans.jpg')), /scans\.jpg: it has more than 500 scans \(SOS markers\)/);
+    await writeFile(join(dir, 'real.jpg'), real);
+    assert.equal((await loadTrainImage(join(dir, 'real.jpg'))).width, 64);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
 test('loadTrainingFolders holds out the last images of the first folder and trains on the rest of every folder', async () => {
   const root = await mkdtemp(join(tmpdir(), 'irn-folders-'));
   try {

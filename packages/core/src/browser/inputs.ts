@@ -3,7 +3,7 @@ import { checkLimit, resolveLimits, type Limits } from '../limits.js';
 import { checkRaster, rgba8ToRaster, type RasterImage } from '../image/raster.js';
 import { readLrMetadata, type LrMetadata } from '../image/lr-metadata.js';
 import { readLrFileInfo } from '../image/lr-formats.js';
-import { isJpeg, JpegFormatError } from '../image/jpeg-segments.js';
+import { checkJpegScans, isJpeg, JpegFormatError } from '../image/jpeg-segments.js';
 import { isWebp } from '../image/webp-container.js';
 import { isAvif } from '../image/avif-container.js';
 import { describe, drawableToBitmap, isDrawable, isRaster, isTensor, tensorToRaster, type ImageInput } from './kinds.js';
@@ -131,14 +131,18 @@ export async function decodeBlob(blob: Blob, options: DecodeInputOptions = {}): 
  * The `irn` metadata of a JPEG, its size checked against the pixel limit first. JPEGs from
  * cameras and editors are not always tidy (stray bytes between segments, which libjpeg and
  * browsers skip with a warning): when the segments cannot be read, the browser decodes the
- * file as before and the limit is checked on its pixels (see {@link bitmapToRaster}).
+ * file as before and the limit is checked on its pixels (see {@link bitmapToRaster}), unless
+ * it has more than 500 scans (see {@link checkJpegScans}).
  */
 function jpegMetadata(bytes: Uint8Array, limits: Limits): LrMetadata | null {
   try {
     return readLrFileInfo(bytes, limits).lrMetadata;
   } catch (e) {
-    if (e instanceof JpegFormatError) return null;
-    throw e;
+    // A photo with stray bytes goes to the browser's decoder, which skips them; a scan bomb
+    // does not (libjpeg takes each scan over the whole frame: minutes for a 344 KB file).
+    if (!(e instanceof JpegFormatError)) throw e;
+    checkJpegScans(bytes);
+    return null;
   }
 }
 

@@ -93,9 +93,7 @@ export function readJpegInfo(bytes: Uint8Array): JpegInfo {
     at += length;
     if (marker === 0xda) {
       if (frame == null) throw new JpegFormatError('its image data (SOS) comes before any frame header (SOF)');
-      if (++scans > MAX_JPEG_SCANS) {
-        throw new JpegFormatError(`it has more than ${MAX_JPEG_SCANS} scans (SOS markers), which no encoder writes and a decoder takes each over the whole image`);
-      }
+      if (++scans > MAX_JPEG_SCANS) throw tooManyScans();
       if (dataStart < 0) dataStart = at;
       at = scanDataEnd(bytes, at);
       continue;
@@ -108,6 +106,45 @@ export function readJpegInfo(bytes: Uint8Array): JpegInfo {
       const width = (data[3] << 8) | data[4];
       if (width === 0 || height === 0) throw new JpegFormatError(`its frame header says ${width}x${height}`);
       frame = { width, height, components: data[5], arithmetic: marker >= 0xc9 };
+    }
+  }
+}
+
+function tooManyScans(): JpegFormatError {
+  return new JpegFormatError(`it has more than ${MAX_JPEG_SCANS} scans (SOS markers), which no encoder writes and a decoder takes each over the whole image`);
+}
+
+/**
+ * Refuses a JPEG with more than {@link MAX_JPEG_SCANS} scans, reading it the way a tolerant
+ * decoder does: segments are skipped by their lengths, scans' data up to the next marker, and
+ * bytes out of place up to the next marker; the walk ends at EOI, at the end of the file or at
+ * a segment cut short. For photos, which a decoder reads despite stray bytes, where
+ * {@link readJpegInfo} would refuse the file for them; the cost of a scan bomb does not depend
+ * on the rest of the file being tidy. Linear in the file's size.
+ * @throws JpegFormatError `it has more than 500 scans (SOS markers), ...`
+ */
+export function checkJpegScans(bytes: Uint8Array): void {
+  if (!isJpeg(bytes)) return;
+  let scans = 0;
+  for (let at = 2; at + 1 < bytes.length; ) {
+    // Out of place (or after a scan's data): on to the next marker.
+    if (bytes[at] !== 0xff || bytes[at + 1] === 0x00) {
+      at = scanDataEnd(bytes, at);
+      continue;
+    }
+    while (at + 1 < bytes.length && bytes[at + 1] === 0xff) at++;
+    if (at + 1 >= bytes.length) return;
+    const marker = bytes[at + 1];
+    at += 2;
+    if (marker === 0xd9) return;
+    if (marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7) || marker === 0xd8) continue;
+    if (at + 2 > bytes.length) return;
+    const length = (bytes[at] << 8) | bytes[at + 1];
+    if (length < 2) continue;
+    at += length;
+    if (marker === 0xda) {
+      if (++scans > MAX_JPEG_SCANS) throw tooManyScans();
+      at = scanDataEnd(bytes, at);
     }
   }
 }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { LimitError } from '../limits.js';
 import { readLrFileInfo } from './lr-formats.js';
-import { checkJpegDataSize, JpegFormatError, MAX_JPEG_SCANS, readJpegInfo, withJpegComment } from './jpeg-segments.js';
+import { checkJpegDataSize, checkJpegScans, JpegFormatError, MAX_JPEG_SCANS, readJpegInfo, withJpegComment } from './jpeg-segments.js';
 
 /** The frame header (SOF0) of a grey `w x h` image. */
 const sof = (w: number, h: number) => [0xff, 0xc0, 0, 11, 8, h >> 8, h & 0xff, w >> 8, w & 0xff, 1, 1, 0x11, 0];
@@ -102,6 +102,30 @@ describe('JPEG LR images', () => {
     for (let i = 1; i < big.length; i += 2) big[i] = 0;
     assert.equal(readJpegInfo(new Uint8Array([...claiming(8, 8), ...big, 0xff, 0xd9])).scans, 1);
     assert.ok(performance.now() - start < 2000, `${performance.now() - start} ms`);
+  });
+
+  it('checkJpegScans: the scan cap for photos, read past stray bytes that readJpegInfo refuses', () => {
+    const scans = (n: number, stray: number[] = []) =>
+      new Uint8Array([0xff, 0xd8, ...sof(8, 8), ...stray, ...new Array<number[]>(n).fill([...SOS, 0x12, 0x34]).flat(), 0xff, 0xd9]);
+    checkJpegScans(REAL);
+    checkJpegScans(scans(MAX_JPEG_SCANS));
+    assert.throws(() => checkJpegScans(scans(MAX_JPEG_SCANS + 1)), oneLine(new RegExp(`^it has more than ${MAX_JPEG_SCANS} scans`)));
+    // Stray bytes after the frame header: readJpegInfo gives up there, a decoder reads on.
+    const untidy = scans(MAX_JPEG_SCANS + 1, [0x00, 0x17, 0x42]);
+    assert.throws(() => readJpegInfo(untidy), oneLine(/^no marker at byte 15 /));
+    assert.throws(() => checkJpegScans(untidy), oneLine(/more than 500 scans/));
+    checkJpegScans(scans(MAX_JPEG_SCANS, [0x00, 0x17, 0x42]));
+    // SOS bytes inside a segment (an APP1 holding 600 of them) and after EOI are no scans.
+    const app1 = [0xff, 0xe1, 0x04, 0xb2, ...new Array<number[]>(600).fill([0xff, 0xda]).flat()];
+    checkJpegScans(new Uint8Array([0xff, 0xd8, ...app1, ...sof(8, 8), ...SOS, 0x12, 0xff, 0xd9, ...new Array<number[]>(600).fill(SOS).flat()]));
+    // A segment cut short ends the walk (the decoder says what is wrong); not a JPEG: nothing to check.
+    checkJpegScans(new Uint8Array([0xff, 0xd8, 0xff, 0xe1, 0x7f]));
+    checkJpegScans(new Uint8Array([0x89, 0x50, 0x4e, 0x47]));
+    // 10,000 empty scans of a 10000x10000 frame, in time linear in the file.
+    const start = performance.now();
+    const bomb = new Uint8Array([0xff, 0xd8, ...sof(10000, 10000), 0x00, ...new Array<number[]>(10000).fill(SOS).flat(), 0xff, 0xd9]);
+    assert.throws(() => checkJpegScans(bomb), oneLine(/more than 500 scans/));
+    assert.ok(performance.now() - start < 1000, `${performance.now() - start} ms`);
   });
 
   it('steps over stuffed 0xff00 bytes, RST0-7 markers and fill bytes inside image data, and stops at EOI', () => {
