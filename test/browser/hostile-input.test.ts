@@ -227,7 +227,7 @@ describe('hostile lossy LRs in the browser: refused from their headers, before t
     canvas.getContext('2d')!.putImageData(smooth(64, 48), 0, 0);
     const jpeg = new Uint8Array(await (await canvas.convertToBlob({ type: 'image/jpeg', quality: 0.9 })).arrayBuffer());
     const meta = lrMetadataJpegComment({ scale: 2, width: 128, height: 96 });
-    const lr = withJpegComment(jpeg, meta);
+    const lr = new Uint8Array(withJpegComment(jpeg, meta));
     assert((await decodeInput(new Blob([lr]), undefined, { lr: true })).lrMetadata?.width === 128, 'the whole LR reads');
     // The frame header says 64x48; keep the headers and 2 bytes of the first scan.
     const sos = lr.findIndex((b, i) => b === 0xff && lr[i + 1] === 0xda);
@@ -261,7 +261,7 @@ describe('hostile lossy LRs in the browser: refused from their headers, before t
   });
 });
 
-function concat(...parts: Uint8Array[]): Uint8Array {
+function concat(...parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let at = 0;
   for (const p of parts) {
