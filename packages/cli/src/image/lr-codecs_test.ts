@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import jpeg from 'jpeg-js';
 import { AvifFormatError, LimitError, lrMetadataXmp, readLrFileInfo, withWebpXmp } from '@irn/core';
 import { riff, seededRandom, vp8lHeader, vp8x } from '../../../core/src/testing/fixtures.js';
-import { avifFile } from '../../../core/src/testing/avif-fixtures.js';
+import { avifFile, LIBAVIF_GRID_RGB, LIBAVIF_GRID_RGBA } from '../../../core/src/testing/avif-fixtures.js';
 import { decodeLr, encodeLr } from './lr-codecs.js';
 
 /** A small RGB test image with structure in every channel. */
@@ -157,6 +157,16 @@ describe('AVIF LR images', () => {
     assert.ok(worst < 0.25, `alpha off by ${worst * 255} levels`);
     const grey = { width: 8, height: 8, channels: 1 as const, data: new Float32Array(64).map((_, i) => i / 63) };
     assert.equal((await decodeLr(await encodeLr(grey, { format: 'avif' }))).image.channels, 3);
+  });
+
+  it('decodes grid AVIFs (tiles, as cameras write large photos), RGB and RGBA', async () => {
+    for (const [file, channels] of [[LIBAVIF_GRID_RGB, 3], [LIBAVIF_GRID_RGBA, 4]] as const) {
+      const { image, format } = await decodeLr(file);
+      assert.deepEqual([format, image.width, image.height, image.channels], ['avif', 128, 128, channels]);
+      // The bottom-right tile is decoded, not left black: it differs from the top-left one.
+      const at = (x: number, y: number) => image.data[(y * 128 + x) * channels];
+      assert.notEqual(at(10, 10), at(120, 120));
+    }
   });
 
   it('checks the pixels a file claims before decoding, and the decoded size against the header', async () => {

@@ -90,12 +90,15 @@ function isAvifBrand(brand: string): boolean {
  * for: the sequence header OBU in the data of the primary image and of its alpha image
  * (found through `iinf` and `iloc`) must allow no frame larger than `ispe`. Otherwise a
  * 1.5 kB file whose `ispe` says 20x20 decodes an 8000x8000 frame (hundreds of MB) before
- * the decoded size can be compared with anything.
+ * the decoded size can be compared with anything. A grid image (tiles, as cameras and
+ * libavif store large photos) is checked tile by tile, each against its own `ispe`, and the
+ * tiles against the grid's size (see {@link checkGrid}).
  * @throws AvifFormatError when the bytes are not an AVIF file, are cut short, claim boxes
  *   larger than the file, nest too deep or hold too many boxes, or lack the primary image's
- *   size; when an image to decode is not a single AV1 item (`av01`), or its data is missing,
- *   outside the file, malformed, without a sequence header, or allows frames larger than
- *   `ispe`.
+ *   size; when an image to decode is not an AV1 item (`av01`) or a grid of them, or its data
+ *   is missing, outside the file, malformed, without a sequence header, or allows frames
+ *   larger than `ispe`; when a grid is larger than `ispe`, has more than 4096 tiles, tiles of
+ *   different sizes, or tiles that do not cover it or leave a spare row or column.
  */
 export function readAvifInfo(bytes: Uint8Array): AvifInfo {
   if (!isAvif(bytes)) throw new AvifFormatError('not an AVIF file (no ftyp box with an avif or avis brand)');
@@ -128,8 +131,13 @@ export function readAvifInfo(bytes: Uint8Array): AvifInfo {
   const width = u32(ispe.data, 4);
   const height = u32(ispe.data, 8);
   if (width === 0 || height === 0) throw new AvifFormatError(`its ispe property says ${width}x${height}`);
+  // A grid (HEIF's derived image of tiles: how cameras and libavif store large photos) is
+  // decoded tile by tile: each tile is checked against its own ispe, and the tiles against
+  // the grid's size. The tiles of an alpha grid carry the alpha property too: not images of their own.
+  const tiles = readTileReferences(metaBoxes, counter);
+  const tileItems = new Set([...tiles.values()].flat());
   const alphaItems = [...associations.entries()]
-    .filter(([item, props]) => item !== primary && props.some((i) => properties[i - 1]?.type === 'auxC' && ALPHA_URNS.includes(auxType(properties[i - 1]))))
+    .filter(([item, props]) => item !== primary && !tileItems.has(item) && props.some((i) => properties[i - 1]?.type === 'auxC' && ALPHA_URNS.includes(auxType(properties[i - 1]))))
     .map(([item]) => item);
   // The size checked against a pixel limit is ispe's; the decoder allocates what the AV1
   // data says. So every image a decoder will decode (the primary, its alpha) must fit in it.
@@ -137,29 +145,128 @@ export function readAvifInfo(bytes: Uint8Array): AvifInfo {
   const types = readItemTypes(metaBoxes, counter);
   const idat = metaBoxes.find((b) => b.type === 'idat')?.data ?? null;
   const decoded = [primary, ...alphaItems];
-  const locations = readItemLocations(metaBoxes, decoded, bytes, idat);
+  const wanted = [...decoded, ...decoded.flatMap((item) => (types.get(item) === 'grid' ? (tiles.get(item) ?? []) : []))];
+  const locations = readItemLocations(metaBoxes, wanted, bytes, idat);
+  const ispeOf = (item: number): { width: number; height: number } | null => {
+    const box = (associations.get(item) ?? []).map((i) => properties[i - 1]).find((p) => p?.type === 'ispe');
+    if (box == null) return null;
+    if (box.data.length < 12) throw new AvifFormatError(`the ispe property of item ${item} has ${box.data.length} bytes, not 12`);
+    return { width: u32(box.data, 4), height: u32(box.data, 8) };
+  };
+  const file: ImageItems = { types, locations, tiles, ispeOf, bytes, idat };
   for (const item of decoded) {
     const name = item === primary ? `its primary image (item ${item})` : `its alpha image (item ${item})`;
-    const type = types.get(item);
-    if (type !== 'av01') {
-      throw new AvifFormatError(`${name} is ${type == null ? 'not described (no infe entry in iinf)' : `a "${printable(type)}" item, not a single AV1 image (av01)`}`);
-    }
-    const location = locations.get(item);
-    if (location == null) throw new AvifFormatError(`${name} has no data (no entry in iloc)`);
-    const frame = readSequenceHeaderSize(itemData(bytes, idat, location, name), name);
-    if (frame.width > width || frame.height > height) {
-      const whose = item === primary ? 'its AV1 sequence header' : `the AV1 sequence header of its alpha image (item ${item})`;
-      throw new AvifFormatError(`${whose} says ${frame.width}x${frame.height}, its ispe box ${width}x${height}: its frames may be larger than the size it claims`);
-    }
-    if (frame.sizeBits != null && (frame.sizeBits[0] > bitsFor(width) || frame.sizeBits[1] > bitsFor(height))) {
-      // Without a reduced still picture header, a frame header may override the size with
-      // a frame_width_bits-bit one (dav1d does not hold it to the maximum; libaom does).
-      const [w, h] = frame.sizeBits;
-      throw new AvifFormatError(`the AV1 sequence header of ${name} lets a frame be up to ${2 ** w}x${2 ** h} (${w}- and ${h}-bit sizes), more than its ispe box ${width}x${height} needs`);
-    }
+    if (types.get(item) === 'grid') checkGrid(file, item, name, width, height);
+    else checkAv1Item(file, item, name, item === primary ? 'its AV1 sequence header' : `the AV1 sequence header of its alpha image (item ${item})`, width, height);
   }
   const ours = top.find(isIrnBox);
   return { width, height, alpha: alphaItems.length > 0, irn: ours == null ? null : ours.data };
+}
+
+/** What the checks of the images a decoder decodes need from the file. */
+interface ImageItems {
+  types: Map<number, string>;
+  locations: Map<number, ItemLocation>;
+  /** Grid item -> its tiles, in order (the `dimg` references of `iref`). */
+  tiles: Map<number, number[]>;
+  /** An item's `ispe` size, or null when it has none. */
+  ispeOf: (item: number) => { width: number; height: number } | null;
+  bytes: Uint8Array;
+  idat: Uint8Array | null;
+}
+
+/** Most tiles of a grid read (a 12,000x9,000 photo in 512x512 tiles has 432). */
+const MAX_TILES = 4096;
+
+/**
+ * Checks that the AV1 image `item` decodes to no frame larger than `width` x `height`.
+ * @param whose how the message names its sequence header.
+ */
+function checkAv1Item(file: ImageItems, item: number, name: string, whose: string, width: number, height: number): void {
+  const type = file.types.get(item);
+  if (type !== 'av01') {
+    throw new AvifFormatError(`${name} is ${type == null ? 'not described (no infe entry in iinf)' : `a "${printable(type)}" item, not an AV1 image (av01) or a grid of them`}`);
+  }
+  const location = file.locations.get(item);
+  if (location == null) throw new AvifFormatError(`${name} has no data (no entry in iloc)`);
+  const frame = readSequenceHeaderSize(itemData(file.bytes, file.idat, location, name), name);
+  if (frame.width > width || frame.height > height) {
+    throw new AvifFormatError(`${whose} says ${frame.width}x${frame.height}, its ispe box ${width}x${height}: its frames may be larger than the size it claims`);
+  }
+  if (frame.sizeBits != null && (frame.sizeBits[0] > bitsFor(width) || frame.sizeBits[1] > bitsFor(height))) {
+    // Without a reduced still picture header, a frame header may override the size with
+    // a frame_width_bits-bit one (dav1d does not hold it to the maximum; libaom does).
+    const [w, h] = frame.sizeBits;
+    throw new AvifFormatError(`the AV1 sequence header of ${name} lets a frame be up to ${2 ** w}x${2 ** h} (${w}- and ${h}-bit sizes), more than its ispe box ${width}x${height} needs`);
+  }
+}
+
+/**
+ * Checks a grid image (HEIF 6.6.2.3: rows x columns of tiles of one size, cropped to the
+ * output size) so that decoding it allocates about what its `ispe` says: the output size is
+ * at most `ispe`, every tile is an AV1 image of the same size whose frames fit that size, and
+ * the tiles cover the output without a spare row or column (libavif's rule), so that they
+ * hold at most (width + tile width) x (height + tile height) pixels.
+ */
+function checkGrid(file: ImageItems, item: number, name: string, width: number, height: number): void {
+  const location = file.locations.get(item);
+  if (location == null) throw new AvifFormatError(`${name} (a grid) has no data (no entry in iloc)`);
+  const data = new ItemData(file.idat != null && location.inIdat ? file.idat : file.bytes, location.extents, `the grid description of ${name}`);
+  const version = data.byte();
+  const flags = data.byte();
+  if (version !== 0) throw new AvifFormatError(`the grid description of ${name} has version ${version}, not 0`);
+  const rows = data.byte() + 1;
+  const columns = data.byte() + 1;
+  const field = () => ((flags & 1) === 1 ? ((data.byte() << 24) | (data.byte() << 16) | (data.byte() << 8) | data.byte()) >>> 0 : (data.byte() << 8) | data.byte());
+  const outWidth = field();
+  const outHeight = field();
+  if (outWidth === 0 || outHeight === 0 || outWidth > width || outHeight > height) {
+    throw new AvifFormatError(`${name} is a grid of ${outWidth}x${outHeight} pixels, its ispe box says ${width}x${height}`);
+  }
+  if (rows * columns > MAX_TILES) throw new AvifFormatError(`${name} is a grid of ${rows}x${columns} tiles, more than ${MAX_TILES}`);
+  const tiles = file.tiles.get(item) ?? [];
+  if (tiles.length !== rows * columns) {
+    throw new AvifFormatError(`${name} is a grid of ${rows}x${columns} tiles, and its iref box names ${tiles.length}`);
+  }
+  const first = file.ispeOf(tiles[0]);
+  if (first == null || first.width === 0 || first.height === 0) throw new AvifFormatError(`the tile (item ${tiles[0]}) of ${name} has no size (no ispe property)`);
+  const { width: tw, height: th } = first;
+  if (tw * columns < outWidth || tw * (columns - 1) >= outWidth || th * rows < outHeight || th * (rows - 1) >= outHeight) {
+    throw new AvifFormatError(`${name} is a grid of ${rows}x${columns} tiles of ${tw}x${th}, which do not tile ${outWidth}x${outHeight} (too few, or a spare row or column)`);
+  }
+  for (const tile of tiles) {
+    const size = file.ispeOf(tile);
+    if (size == null || size.width !== tw || size.height !== th) {
+      throw new AvifFormatError(`the tiles of ${name} differ in size (item ${tile}: ${size == null ? 'no ispe property' : `${size.width}x${size.height}`}, item ${tiles[0]}: ${tw}x${th})`);
+    }
+    checkAv1Item(file, tile, `the tile (item ${tile}) of ${name}`, `the AV1 sequence header of the tile (item ${tile}) of ${name}`, tw, th);
+  }
+}
+
+/**
+ * Grid item -> the items it is derived from, in order: the `dimg` references of `iref`
+ * (ISO 14496-12 8.11.12; version 0, 16-bit item IDs, or 1, 32-bit). Counts are checked
+ * against the bytes there are.
+ */
+function readTileReferences(metaBoxes: Box[], counter: { boxes: number }): Map<number, number[]> {
+  const refs = new Map<number, number[]>();
+  const iref = metaBoxes.find((b) => b.type === 'iref');
+  if (iref == null) return refs;
+  const version = iref.data.length >= 4 ? iref.data[0] : -1;
+  if (version < 0 || version > 1) throw new AvifFormatError(`its iref box (${iref.data.length} bytes, version ${version}) is malformed`);
+  const idBytes = version === 0 ? 2 : 4;
+  const id = (d: Uint8Array, at: number) => (idBytes === 2 ? u16(d, at) : u32(d, at));
+  for (const ref of readBoxes(iref.data, 4, iref.data.length, 2, counter)) {
+    if (ref.type !== 'dimg') continue;
+    const d = ref.data;
+    if (d.length < idBytes + 2) throw new AvifFormatError('a dimg reference in its iref box is cut short');
+    const from = id(d, 0);
+    const count = u16(d, idBytes);
+    if (d.length < idBytes + 2 + count * idBytes) throw new AvifFormatError(`the dimg reference of item ${from} claims ${count} items, more than its ${d.length} bytes hold`);
+    if (refs.has(from)) throw new AvifFormatError(`item ${from} has two dimg references in its iref box`);
+    refs.set(from, Array.from({ length: count }, (_, i) => id(d, idBytes + 2 + i * idBytes)));
+  }
+  return refs;
 }
 
 /**
@@ -316,7 +423,8 @@ interface ItemLocation {
  * length sizes are 0); the others are skipped by arithmetic. Every extent is checked to lie
  * within the bytes it points into (the file, or `idat`), so the data can be read in place.
  */
-function readItemLocations(metaBoxes: Box[], wanted: number[], file: Uint8Array, idat: Uint8Array | null): Map<number, ItemLocation> {
+function readItemLocations(metaBoxes: Box[], wantedItems: number[], file: Uint8Array, idat: Uint8Array | null): Map<number, ItemLocation> {
+  const wanted = new Set(wantedItems);
   const iloc = metaBoxes.find((b) => b.type === 'iloc');
   if (iloc == null) throw new AvifFormatError('it says nowhere where its images are (no iloc box)');
   const d = iloc.data;
@@ -338,7 +446,7 @@ function readItemLocations(metaBoxes: Box[], wanted: number[], file: Uint8Array,
   at += idBytes;
   const extentBytes = indexSize + offsetSize + lengthSize;
   const found = new Map<number, ItemLocation>();
-  for (let i = 0; i < count && found.size < wanted.length; i++) {
+  for (let i = 0; i < count && found.size < wanted.size; i++) {
     const head = idBytes + (version === 0 ? 0 : 2) + 2 + baseOffsetSize + 2;
     if (d.length - at < head) throw cut();
     const item = idBytes === 2 ? u16(d, at) : u32(d, at);
@@ -348,7 +456,7 @@ function readItemLocations(metaBoxes: Box[], wanted: number[], file: Uint8Array,
     const extents = u16(d, at + head - 2);
     at += head;
     if (d.length - at < extents * extentBytes) throw cut();
-    if (!wanted.includes(item) || found.has(item)) {
+    if (!wanted.has(item) || found.has(item)) {
       at += extents * extentBytes;
       continue;
     }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { LimitError } from '../limits.js';
-import { ascii, av1ItemData, av1SequenceHeader, avifFile, box, concat, obu, u32s } from '../testing/avif-fixtures.js';
+import { ascii, av1ItemData, av1SequenceHeader, avifFile, box, concat, LIBAVIF_GRID_RGB, LIBAVIF_GRID_RGBA, obu, u32s } from '../testing/avif-fixtures.js';
 import { seededRandom } from '../testing/fixtures.js';
 import { AvifFormatError, IRN_AVIF_UUID, isAvif, readAvifInfo, withAvifMetadata } from './avif-container.js';
 import { readLrFileInfo, sniffLrFormat } from './lr-formats.js';
@@ -175,30 +175,32 @@ describe('AVIF container: malformed files, one AvifFormatError line each', () =>
     });
   }
 
-  it('reads no metadata from a mutated file it cannot trust: 2000 seeded mutations of a real file throw only AvifFormatError, LimitError or metadata errors', () => {
-    const base = withAvifMetadata(LIBAVIF_12X10, lrMetadataText(META));
-    const random = seededRandom(13);
-    const names = new Set<string>();
-    for (let n = 0; n < 2000; n++) {
-      const bytes = base.slice();
-      const edits = 1 + Math.floor(random() * 4);
-      for (let k = 0; k < edits; k++) {
-        const at = Math.floor(random() * bytes.length);
-        bytes[at] = random() < 0.5 ? Math.floor(random() * 256) : [0, 0xff, 1, 0x80][Math.floor(random() * 4)];
+  for (const [what, file, seed] of [['a real file', LIBAVIF_12X10, 13], ['a real grid file with alpha', LIBAVIF_GRID_RGBA, 14]] as const) {
+    it(`reads no metadata from a mutated file it cannot trust: 2000 seeded mutations of ${what} throw only AvifFormatError, LimitError or metadata errors`, () => {
+      const base = withAvifMetadata(file, lrMetadataText(META));
+      const random = seededRandom(seed);
+      const names = new Set<string>();
+      for (let n = 0; n < 2000; n++) {
+        const bytes = base.slice();
+        const edits = 1 + Math.floor(random() * 4);
+        for (let k = 0; k < edits; k++) {
+          const at = Math.floor(random() * bytes.length);
+          bytes[at] = random() < 0.5 ? Math.floor(random() * 256) : [0, 0xff, 1, 0x80][Math.floor(random() * 4)];
+        }
+        const cut = random() < 0.2 ? bytes.subarray(0, Math.floor(random() * bytes.length)) : bytes;
+        try {
+          readLrFileInfo(cut);
+        } catch (e) {
+          const err = e as Error;
+          names.add(err.name);
+          assert.ok(['AvifFormatError', 'LimitError', 'Error', 'WebpFormatError'].includes(err.name), `mutation ${n}: ${err.name}: ${err.message}`);
+          assert.ok(!/Cannot read propert|Invalid typed array length|undefined|is not a function/.test(err.message), `mutation ${n}: ${err.message}`);
+          assert.ok(!err.message.includes('\n'), `mutation ${n}: ${err.message}`);
+        }
       }
-      const cut = random() < 0.2 ? bytes.subarray(0, Math.floor(random() * bytes.length)) : bytes;
-      try {
-        readLrFileInfo(cut);
-      } catch (e) {
-        const err = e as Error;
-        names.add(err.name);
-        assert.ok(['AvifFormatError', 'LimitError', 'Error', 'WebpFormatError'].includes(err.name), `mutation ${n}: ${err.name}: ${err.message}`);
-        assert.ok(!/Cannot read propert|Invalid typed array length|undefined|is not a function/.test(err.message), `mutation ${n}: ${err.message}`);
-        assert.ok(!err.message.includes('\n'), `mutation ${n}: ${err.message}`);
-      }
-    }
-    assert.ok(names.has('AvifFormatError'), [...names].join());
-  });
+      assert.ok(names.has('AvifFormatError'), [...names].join());
+    });
+  }
 });
 
 describe('AVIF container: the AV1 sequence header vouches for ispe', () => {
@@ -232,6 +234,45 @@ describe('AVIF container: the AV1 sequence header vouches for ispe', () => {
     );
     // A second sequence header would replace the first: every one is read.
     assert.match(refusal(() => readAvifInfo(avifFile({ av1: concat(av1ItemData(12, 10), av1SequenceHeader(8000, 10)) }))), /says 8000x10, its ispe box 12x10/);
+  });
+
+  it("reads libavif's grid files (tiles checked one by one) and refuses grids that would decode more than ispe says", () => {
+    assert.deepEqual(readAvifInfo(LIBAVIF_GRID_RGB), { width: 128, height: 128, alpha: false, irn: null });
+    // The alpha grid's tiles carry the alpha property too: one alpha image, not five.
+    assert.deepEqual(readAvifInfo(LIBAVIF_GRID_RGBA), { width: 128, height: 128, alpha: true, irn: null });
+    assert.match(new TextDecoder().decode(withAvifMetadata(LIBAVIF_GRID_RGB, lrMetadataText(META)).subarray(-60)), /"width":23/);
+    /** The file with the 2x2 grid description (version 0, 16-bit sizes, 128x128) replaced. */
+    const grid = (file: Uint8Array, rowsMinus1: number, columnsMinus1: number, width: number, height: number) => {
+      const copy = file.slice();
+      const at = copy.findIndex((b, i) => [0, 0, 1, 1, 0, 0x80, 0, 0x80].every((v, k) => copy[i + k] === v));
+      assert.ok(at > 0, 'the grid description');
+      copy.set([0, 0, rowsMinus1, columnsMinus1, width >> 8, width & 0xff, height >> 8, height & 0xff], at);
+      return copy;
+    };
+    /** The file with its n-th ispe (0: the grid's, 1: the colour tiles') replaced. */
+    const ispe = (file: Uint8Array, n: number, width: number, height: number) => {
+      const copy = file.slice();
+      // indexOf gives the box's start (its type is 4 bytes on); width and height follow version and flags.
+      let at = indexOf(copy, 'ispe');
+      for (let k = 0; k < n; k++) at += 8 + indexOf(copy.subarray(at + 8), 'ispe');
+      new DataView(copy.buffer).setUint32(at + 12, width);
+      new DataView(copy.buffer).setUint32(at + 16, height);
+      return copy;
+    };
+    // Tiles that say 32x32 in a 64x64 grid whose AV1 frames are 64x64: a decoder allocates 4x.
+    assert.equal(
+      refusal(() => readAvifInfo(ispe(grid(ispe(LIBAVIF_GRID_RGB, 0, 64, 64), 1, 1, 64, 64), 1, 32, 32))),
+      'the AV1 sequence header of the tile (item 2) of its primary image (item 1) says 64x64, its ispe box 32x32: its frames may be larger than the size it claims',
+    );
+    assert.equal(refusal(() => readAvifInfo(ispe(LIBAVIF_GRID_RGB, 0, 64, 64))), 'its primary image (item 1) is a grid of 128x128 pixels, its ispe box says 64x64');
+    assert.match(refusal(() => readAvifInfo(ispe(LIBAVIF_GRID_RGB, 1, 128, 128))), /is a grid of 2x2 tiles of 128x128, which do not tile 128x128 \(too few, or a spare row or column\)$/);
+    assert.match(refusal(() => readAvifInfo(grid(LIBAVIF_GRID_RGB, 2, 1, 128, 128))), /is a grid of 3x2 tiles, and its iref box names 4$/);
+    assert.match(refusal(() => readAvifInfo(grid(LIBAVIF_GRID_RGB, 255, 255, 128, 128))), /is a grid of 256x256 tiles, more than 4096$/);
+    assert.match(refusal(() => readLrFileInfo(renamed(LIBAVIF_GRID_RGB, 'dimg', 'xxxx'))), /is a grid of 2x2 tiles, and its iref box names 0$/);
+    // A tile that is itself a grid: not decoded as one (no nesting).
+    const nested = LIBAVIF_GRID_RGB.slice();
+    nested.set(ascii('grid'), indexOf(nested, 'av01') + 4);
+    assert.match(refusal(() => readAvifInfo(nested)), /^the tile \(item 2\) of its primary image \(item 1\) is a "grid" item, not an AV1 image \(av01\) or a grid of them$/);
   });
 
   it('finds the data through iloc: several extents in any order, and in idat (construction method 1)', () => {
@@ -299,7 +340,8 @@ describe('AVIF container: the AV1 sequence header vouches for ispe', () => {
     ['an iloc extent at 2^32 - 1', () => patchIloc(LIBAVIF_64X64, 'offset', 0xffffffff), /iloc extent at 4294967295, 69 bytes\) lies outside the 351-byte file$/],
     ['no iloc entry for the primary', () => patchIloc(LIBAVIF_64X64, 'item', 9), /^its primary image \(item 1\) has no data \(no entry in iloc\)$/],
     ['no iloc box', () => renamed(LIBAVIF_64X64, 'iloc', 'xloc'), /^it says nowhere where its images are \(no iloc box\)$/],
-    ['a grid as the primary image', () => renamed(LIBAVIF_64X64, 'av01', 'grid'), /^its primary image \(item 1\) is a "grid" item, not a single AV1 image \(av01\)$/],
+    ['a single AV1 image called a grid', () => renamed(LIBAVIF_64X64, 'av01', 'grid'), /^the grid description of its primary image \(item 1\) has version 18, not 0$/],
+    ['an Exif item as the primary image', () => renamed(LIBAVIF_64X64, 'av01', 'Exif'), /^its primary image \(item 1\) is a "Exif" item, not an AV1 image \(av01\) or a grid of them$/],
     ['no infe for the primary', () => renamed(LIBAVIF_64X64, 'infe', 'xnfe'), /^its primary image \(item 1\) is not described \(no infe entry in iinf\)$/],
     ['data in idat without an idat box', () => renamed(avifFile({ idat: true }), 'idat', 'free'), /^the data of item 1 is in an idat box, and it has none$/],
     ['17 alpha images', () => manyAlphas(17), /^it has 17 alpha images, more than 16$/],
