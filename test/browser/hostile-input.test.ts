@@ -5,6 +5,7 @@
 // usable. Time is measured with performance.now around each call (the decoders are
 // synchronous, so that is also how long the tab was blocked).
 import encodeAvif from '@jsquash/avif/encode.js';
+import { concatBytes } from '../../packages/core/src/image/bytes.js';
 import { decodeInput, decodePng, lrEncoderOptions, lrMetadataJpegComment, Rescaler, withJpegComment } from '../../packages/core/src/browser.js';
 import {
   hugeHeader,
@@ -200,6 +201,9 @@ describe('hostile PNGs in the browser: the Rescaler in a Web Worker', () => {
   });
 });
 
+/** The bytes of `parts` one after another, typed as a Blob part. */
+const concat = (...parts: Uint8Array[]) => concatBytes(parts) as Uint8Array<ArrayBuffer>;
+
 describe('hostile lossy LRs in the browser: refused from their headers, before the browser decodes', () => {
   /** A smooth RGBA test image. */
   function smooth(width: number, height: number): ImageData {
@@ -260,13 +264,3 @@ describe('hostile lossy LRs in the browser: refused from their headers, before t
     }
   });
 });
-
-function concat(...parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
