@@ -354,7 +354,7 @@ class Job {
 
 /** Per scale, per photo: each method's points (only the methods that were measured or cached). */
 const found: Record<2 | 4, { name: string; width: number; height: number; points: Map<string, Measurement[]>; check?: ImageResult['check'] }[]> = { 2: [], 4: [] };
-const tally = { computed: 0, cache: 0, legacy: 0, missing: 0, pairs: 0, cachedSeconds: 0 };
+const tally = { computed: 0, cache: 0, legacy: 0, renamed: 0, missing: 0, pairs: 0, cachedSeconds: 0 };
 /** Seconds per method computed in this run (to size a run of the decoder curves). */
 const methodSeconds = new Map<string, number[]>();
 const warnings: string[] = [];
@@ -368,7 +368,7 @@ for (const [i, file] of files.entries()) {
     let job: Job | null = null;
     const entry: (typeof found)[2][number] = { name, width: 0, height: 0, points: new Map() };
     const computed: string[] = [];
-    const from = { cache: 0, legacy: 0 };
+    const from = { cache: 0, legacy: 0, renamed: 0 };
     const missing: string[] = [];
     const t = Date.now();
     for (const m of methods[s]) {
@@ -382,7 +382,7 @@ for (const [i, file] of files.entries()) {
           if ((m.family === 'irn' || m.family === 'decoder') && IRN_LR_SETTINGS[m.codec as LossyCodec] != null) return null;
           const pts = (old.points as Measurement[]).filter((p) => p.method === m.id);
           return pts.length > 0 ? pts : null;
-        });
+        }, (value) => (Array.isArray(value) ? value.map((p) => ({ ...p, method: m.id })) : value));
         if (hit != null) {
           if (m.family === 'check') entry.check = hit.value as ImageResult['check'];
           else entry.points.set(m.id, hit.value as Measurement[]);
@@ -425,12 +425,13 @@ for (const [i, file] of files.entries()) {
     tally.computed += computed.length;
     tally.cache += from.cache;
     tally.legacy += from.legacy;
+    tally.renamed += from.renamed;
     tally.missing += missing.length;
     if (computed.length > 0) tally.pairs++;
     const lossless = entry.points.get('irn-png')?.[0];
     log(
       `${i + 1}/${files.length} ${name} x${s}: ${computed.length > 0 ? `computed ${computed.join(', ')} (${((Date.now() - t) / 1000).toFixed(1)} s)` : 'nothing computed'}; ` +
-        `from the cache ${from.cache + from.legacy} of ${methods[s].length} methods${from.legacy > 0 ? ` (${from.legacy} from the first-version file ${name}.x${s}.json, now copied per method)` : ''}` +
+        `from the cache ${from.cache + from.legacy + from.renamed} of ${methods[s].length} methods${from.legacy > 0 ? ` (${from.legacy} from the first-version file ${name}.x${s}.json, now copied per method)` : ''}${from.renamed > 0 ? ` (${from.renamed} from the files of methods since renamed, same key)` : ''}` +
         `${missing.length > 0 ? `; not cached and not selected: ${missing.join(', ')}` : ''}` +
         `${lossless != null ? ` (IRN lossless ${lossless.psnrY.toFixed(2)} dB)` : ''}`,
     );
@@ -627,7 +628,7 @@ for (const w of warnings) say(`WARNING: ${w}`);
 if (warnings.length > 0) say();
 say(
   `Wall time ${((Date.now() - t0) / 1000).toFixed(0)} s (${cpus().length} cores, load ${loadavg()[0].toFixed(1)}): ${tally.computed} method curves measured now (on ${tally.pairs} photo-scale pairs), ` +
-    `${tally.cache + tally.legacy} taken from ${cacheDir}${tally.legacy > 0 ? ` (${tally.legacy} of them from first-version files)` : ''}${tally.cachedSeconds > 0 ? `, measured earlier in ${tally.cachedSeconds.toFixed(0)} s where recorded` : ''}` +
+    `${tally.cache + tally.legacy + tally.renamed} taken from ${cacheDir}${tally.legacy > 0 ? ` (${tally.legacy} of them from first-version files)` : ''}${tally.renamed > 0 ? ` (${tally.renamed} from methods since renamed)` : ''}${tally.cachedSeconds > 0 ? `, measured earlier in ${tally.cachedSeconds.toFixed(0)} s where recorded` : ''}` +
     `${tally.missing > 0 ? `; ${tally.missing} neither cached nor selected` : ''}.`,
 );
 if (methodSeconds.size > 0) say('Seconds per method and photo (this run): ' + [...methodSeconds].map(([k, v]) => `${k} ${(v.reduce((a, x) => a + x, 0) / v.length).toFixed(1)} (${v.length}x)`).join(', '));

@@ -5,9 +5,10 @@
 // The files of the first version (one per photo and scale, `<dir>/<photo>.x<scale>.json`, all
 // methods under one key over every setting) are still read: an entry whose key is what that
 // version would compute today holds valid results for every method it has, and they are
-// copied into the per-method files the first time they are used.
+// copied into the per-method files the first time they are used. A method renamed (a preset
+// given another name) finds its results under its key in the file of its old name.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 /** Short hex SHA-256 of the JSON of `settings`: the cache key of a method. */
@@ -89,8 +90,12 @@ interface LegacyFile {
   result: { points: { method: string }[]; check?: unknown };
 }
 
-/** Where a cached value came from. */
-export type Hit<T> = { value: T; seconds: number | null; from: 'cache' | 'legacy' };
+/**
+ * Where a cached value came from: the method's own file, a first-version file, or the file of
+ * a method of another name under the same key (a renamed preset: the keys of decoders and
+ * lossy presets hash their model files, not their names).
+ */
+export type Hit<T> = { value: T; seconds: number | null; from: 'cache' | 'legacy' | 'renamed' };
 
 /**
  * The cache of one output folder. `get` looks for the method's own file, then (when
@@ -116,7 +121,16 @@ export class RdCache {
    * the method's value out of a first-version result (null: that file does not have it); a
    * value found there is written to the method's own file at once.
    */
-  get<T>(photo: string, photoHash: string, scale: number, method: string, key: string, extract: (legacy: LegacyFile['result']) => T | null): Hit<T> | null {
+  get<T>(
+    photo: string,
+    photoHash: string,
+    scale: number,
+    method: string,
+    key: string,
+    extract: (legacy: LegacyFile['result']) => T | null,
+    /** Relabels a value found under another method's name (its points name their method). */
+    relabel: (value: T) => T = (v) => v,
+  ): Hit<T> | null {
     const file = this.path(photo, scale, method);
     if (existsSync(file)) {
       try {
@@ -125,6 +139,12 @@ export class RdCache {
       } catch {
         // A damaged file is measured again (and overwritten).
       }
+    }
+    const other = this.byKey(photo, scale).get(`${key} ${photoHash}`) as MethodEntry<T> | undefined;
+    if (other != null && other.method !== method) {
+      const value = relabel(other.value);
+      this.write(file, { v: 2, method, key, photo: photoHash, seconds: other.seconds, migratedFrom: `${photo}.x${scale}/${other.method}.json`, value });
+      return { value, seconds: other.seconds, from: 'renamed' };
     }
     if (this.legacy == null) return null;
     const old = this.legacyFile(photo, scale);
@@ -145,6 +165,33 @@ export class RdCache {
     const tmp = `${file}.${process.pid}.tmp`;
     writeFileSync(tmp, JSON.stringify(entry));
     renameSync(tmp, file);
+  }
+
+  private keyIndex = new Map<string, Map<string, MethodEntry<unknown>>>();
+
+  /** The per-method entries of one photo and scale by `key photoHash`, read once per folder (damaged files skipped). */
+  private byKey(photo: string, scale: number): Map<string, MethodEntry<unknown>> {
+    const folder = join(this.dir, `${photo}.x${scale}`);
+    let index = this.keyIndex.get(folder);
+    if (index == null) {
+      index = new Map();
+      let names: string[] = [];
+      try {
+        names = readdirSync(folder).filter((n) => n.endsWith('.json'));
+      } catch {
+        names = [];
+      }
+      for (const n of names.sort()) {
+        try {
+          const e = JSON.parse(readFileSync(join(folder, n), 'utf8')) as MethodEntry<unknown>;
+          if (e.v === 2 && `${e.method}.json` === n && !index.has(`${e.key} ${e.photo}`)) index.set(`${e.key} ${e.photo}`, e);
+        } catch {
+          // Damaged: not a source.
+        }
+      }
+      this.keyIndex.set(folder, index);
+    }
+    return index;
   }
 
   private legacyFile(photo: string, scale: number): LegacyFile | null {

@@ -25,7 +25,7 @@ test('put/get: a method is found under its own key and photo only', () => {
     assert.equal(c.get('kodim01', 'h1', 2, 'irn-jpeg+d', 'k2', () => null), null, 'another key');
     assert.equal(c.get('kodim01', 'h2', 2, 'irn-jpeg+d', 'k1', () => null), null, 'another photo under the same name');
     assert.equal(c.get('kodim01', 'h1', 4, 'irn-jpeg+d', 'k1', () => null), null, 'another scale');
-    assert.equal(c.get('kodim01', 'h1', 2, 'irn-webp+d', 'k1', () => null), null, 'another method');
+    assert.equal(c.get('kodim01', 'h1', 2, 'irn-webp+d', 'k3', () => null), null, 'another method (its own key)');
     // A damaged file is a miss, not a crash.
     writeFileSync(join(dir, 'kodim01.x2', 'irn-jpeg+d.json'), '{"v":2,');
     assert.equal(c.get('kodim01', 'h1', 2, 'irn-jpeg+d', 'k1', () => null), null);
@@ -58,6 +58,32 @@ test('first-version files: read when their key is today\'s, copied into per-meth
     // Without a legacy key the old files are ignored; the old file itself is left as it was.
     assert.equal(new RdCache(dir).get('kodim02', 'h1', 2, 'photo-jpeg', 'k', onlyOf('photo-jpeg')), null);
     assert.equal(JSON.parse(readFileSync(join(dir, 'kodim01.x2.json'), 'utf8')).key, 'old');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a renamed method (a preset under another name, same key) takes the old file\'s results, relabelled, and keeps them', () => {
+  const dir = tmp();
+  try {
+    const c = new RdCache(dir);
+    c.put('kodim01', 'h1', 2, 'irn-jpeg+old-name', 'kd', pts('irn-jpeg+old-name', 30), 9);
+    c.put('kodim01', 'h1', 2, 'irn-webp+old-name', 'kw', pts('irn-webp+old-name', 30), 9);
+    const relabel = (v: ReturnType<typeof pts>) => v.map((p) => ({ ...p, method: 'irn-jpeg+new-name' }));
+    const fresh = new RdCache(dir);
+    const hit = fresh.get('kodim01', 'h1', 2, 'irn-jpeg+new-name', 'kd', () => null, relabel);
+    assert.deepEqual(hit, { value: pts('irn-jpeg+new-name', 30), seconds: 9, from: 'renamed' });
+    const copied = JSON.parse(readFileSync(join(dir, 'kodim01.x2', 'irn-jpeg+new-name.json'), 'utf8'));
+    assert.deepEqual([copied.method, copied.key, copied.migratedFrom], ['irn-jpeg+new-name', 'kd', 'kodim01.x2/irn-jpeg+old-name.json']);
+    assert.equal(new RdCache(dir).get('kodim01', 'h1', 2, 'irn-jpeg+new-name', 'kd', () => null)?.from, 'cache', 'its own file from now on');
+    // Another key, another photo or another scale: no match.
+    assert.equal(fresh.get('kodim01', 'h1', 2, 'irn-jpeg+other', 'kx', () => null, relabel), null);
+    assert.equal(fresh.get('kodim01', 'h2', 2, 'irn-jpeg+other', 'kd', () => null, relabel), null);
+    assert.equal(fresh.get('kodim01', 'h1', 4, 'irn-jpeg+other', 'kd', () => null, relabel), null);
+    // A damaged file, or one whose name is not its method, is not a source.
+    writeFileSync(join(dir, 'kodim01.x2', 'broken.json'), '{"v":2,');
+    writeFileSync(join(dir, 'kodim01.x2', 'stray.json'), JSON.stringify({ v: 2, method: 'elsewhere', key: 'ks', photo: 'h1', seconds: 1, value: [] }));
+    assert.equal(new RdCache(dir).get('kodim01', 'h1', 2, 'irn-x', 'ks', () => null), null);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
