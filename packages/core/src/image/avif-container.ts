@@ -98,7 +98,8 @@ function isAvifBrand(brand: string): boolean {
  *   size; when an image to decode is not an AV1 item (`av01`) or a grid of them, or its data
  *   is missing, outside the file, malformed, without a sequence header, or allows frames
  *   larger than `ispe`; when a grid is larger than `ispe`, has more than 4096 tiles, tiles of
- *   different sizes, or tiles that do not cover it or leave a spare row or column.
+ *   different sizes or more than twice its size, or tiles that do not cover it or leave a
+ *   spare row or column.
  */
 export function readAvifInfo(bytes: Uint8Array): AvifInfo {
   if (!isAvif(bytes)) throw new AvifFormatError('not an AVIF file (no ftyp box with an avif or avis brand)');
@@ -133,16 +134,20 @@ export function readAvifInfo(bytes: Uint8Array): AvifInfo {
   if (width === 0 || height === 0) throw new AvifFormatError(`its ispe property says ${width}x${height}`);
   // A grid (HEIF's derived image of tiles: how cameras and libavif store large photos) is
   // decoded tile by tile: each tile is checked against its own ispe, and the tiles against
-  // the grid's size. The tiles of an alpha grid carry the alpha property too: not images of their own.
+  // the grid's size.
+  const types = readItemTypes(metaBoxes, counter);
   const tiles = readTileReferences(metaBoxes, counter);
-  const tileItems = new Set([...tiles.values()].flat());
-  const alphaItems = [...associations.entries()]
-    .filter(([item, props]) => item !== primary && !tileItems.has(item) && props.some((i) => properties[i - 1]?.type === 'auxC' && ALPHA_URNS.includes(auxType(properties[i - 1]))))
+  const alphaCandidates = [...associations.entries()]
+    .filter(([item, props]) => item !== primary && props.some((i) => properties[i - 1]?.type === 'auxC' && ALPHA_URNS.includes(auxType(properties[i - 1]))))
     .map(([item]) => item);
+  // The tiles of an alpha grid carry the alpha property too; they are checked as its tiles.
+  // Only as those: a tile of any other grid that calls itself alpha is checked as an image.
+  const alphaGrids = alphaCandidates.filter((item) => types.get(item) === 'grid');
+  const alphaTiles = new Set(alphaGrids.flatMap((item) => tiles.get(item) ?? []));
+  const alphaItems = alphaCandidates.filter((item) => !alphaTiles.has(item) || alphaGrids.includes(item));
   // The size checked against a pixel limit is ispe's; the decoder allocates what the AV1
   // data says. So every image a decoder will decode (the primary, its alpha) must fit in it.
   if (alphaItems.length > MAX_ALPHA_ITEMS) throw new AvifFormatError(`it has ${alphaItems.length} alpha images, more than ${MAX_ALPHA_ITEMS}`);
-  const types = readItemTypes(metaBoxes, counter);
   const idat = metaBoxes.find((b) => b.type === 'idat')?.data ?? null;
   const decoded = [primary, ...alphaItems];
   const wanted = [...decoded, ...decoded.flatMap((item) => (types.get(item) === 'grid' ? (tiles.get(item) ?? []) : []))];
@@ -205,8 +210,9 @@ function checkAv1Item(file: ImageItems, item: number, name: string, whose: strin
  * Checks a grid image (HEIF 6.6.2.3: rows x columns of tiles of one size, cropped to the
  * output size) so that decoding it allocates about what its `ispe` says: the output size is
  * at most `ispe`, every tile is an AV1 image of the same size whose frames fit that size, and
- * the tiles cover the output without a spare row or column (libavif's rule), so that they
- * hold at most (width + tile width) x (height + tile height) pixels.
+ * the tiles cover the output without a spare row or column (libavif's rule) and are at most
+ * twice its size (64 pixels for tiny grids), so that they hold at most 4x (and for tiny grids
+ * a few 64x64 tiles) what the grid shows.
  */
 function checkGrid(file: ImageItems, item: number, name: string, width: number, height: number): void {
   const location = file.locations.get(item);
@@ -233,6 +239,11 @@ function checkGrid(file: ImageItems, item: number, name: string, width: number, 
   const { width: tw, height: th } = first;
   if (tw * columns < outWidth || tw * (columns - 1) >= outWidth || th * rows < outHeight || th * (rows - 1) >= outHeight) {
     throw new AvifFormatError(`${name} is a grid of ${rows}x${columns} tiles of ${tw}x${th}, which do not tile ${outWidth}x${outHeight} (too few, or a spare row or column)`);
+  }
+  // libavif's rule above leaves a single column's (or row's) tile unbounded: a 1x1 grid of
+  // 10x10 pixels may hold a 60000x60000 tile. Cropping a tile by more than half is no use.
+  if (tw > Math.max(2 * outWidth, 64) || th > Math.max(2 * outHeight, 64)) {
+    throw new AvifFormatError(`${name} is a grid of ${outWidth}x${outHeight} pixels with tiles of ${tw}x${th}, more than twice its size`);
   }
   for (const tile of tiles) {
     const size = file.ispeOf(tile);

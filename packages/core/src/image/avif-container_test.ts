@@ -267,6 +267,12 @@ describe('AVIF container: the AV1 sequence header vouches for ispe', () => {
     assert.equal(refusal(() => readAvifInfo(ispe(LIBAVIF_GRID_RGB, 0, 64, 64))), 'its primary image (item 1) is a grid of 128x128 pixels, its ispe box says 64x64');
     assert.match(refusal(() => readAvifInfo(ispe(LIBAVIF_GRID_RGB, 1, 128, 128))), /is a grid of 2x2 tiles of 128x128, which do not tile 128x128 \(too few, or a spare row or column\)$/);
     assert.match(refusal(() => readAvifInfo(grid(LIBAVIF_GRID_RGB, 2, 1, 128, 128))), /is a grid of 3x2 tiles, and its iref box names 4$/);
+    // One column leaves libavif's rule no upper bound on the tiles' width: 4 rows x 1 column
+    // of 100x256 whose tiles say 60000x64 (their 64x64 frames fit that ispe; a decoder could
+    // be handed frames of up to 60000 wide).
+    const wide = ispe(grid(ispe(LIBAVIF_GRID_RGB, 0, 100, 256), 3, 0, 100, 256), 1, 60000, 64);
+    assert.equal(refusal(() => readAvifInfo(wide)), 'its primary image (item 1) is a grid of 100x256 pixels with tiles of 60000x64, more than twice its size');
+    assert.deepEqual(readAvifInfo(ispe(grid(ispe(LIBAVIF_GRID_RGB, 0, 100, 256), 3, 0, 100, 256), 1, 128, 64)).width, 100, 'the same grid with tiles of 128x64');
     assert.match(refusal(() => readAvifInfo(grid(LIBAVIF_GRID_RGB, 255, 255, 128, 128))), /is a grid of 256x256 tiles, more than 4096$/);
     assert.match(refusal(() => readLrFileInfo(renamed(LIBAVIF_GRID_RGB, 'dimg', 'xxxx'))), /is a grid of 2x2 tiles, and its iref box names 0$/);
     // A tile that is itself a grid: not decoded as one (no nesting).
