@@ -5,8 +5,8 @@
 // their headers, before the browser decodes them. Fixture: test/browser/make-webp-fixtures.ts.
 import { decodePng, LimitError, Rescaler } from '../../packages/core/src/browser.js';
 import { decodeInput } from '../../packages/core/src/browser/inputs.js';
-import { AvifFormatError, readAvifInfo } from '../../packages/core/src/image/avif-container.js';
-import { avifFile, box, concat, LIBAVIF_GRID_RGB, LIBAVIF_GRID_RGBA } from '../../packages/core/src/testing/avif-fixtures.js';
+import { applyAvifTransform, AvifFormatError, readAvifInfo } from '../../packages/core/src/image/avif-container.js';
+import { avifFile, box, concat, LIBAVIF_GRID_RGB, LIBAVIF_GRID_RGBA, LIBAVIF_QUAD, LIBAVIF_QUAD_IROT1_IMIR0 } from '../../packages/core/src/testing/avif-fixtures.js';
 import { assert, assertRasterClose, rasterDiff, rejection, WASM_PATHS, WEIGHTS_URL } from './fixtures/rescaler-fixtures.js';
 
 const AVIF_URL = new URL('./fixtures/images/lr-12x10.avif', import.meta.url).href;
@@ -96,6 +96,25 @@ describe('AVIF LR images in the browser', () => {
       assert(lr.width === 64 && lr.height === 64, `downscaled to ${lr.width}x${lr.height}`);
     } finally {
       await rescaler.dispose();
+    }
+  });
+
+  it("applyAvifTransform (the CLI's reading of AVIF photos) turns and mirrors as Chromium shows irot and imir", async () => {
+    const plain = await nativePixels(LIBAVIF_QUAD);
+    const raster = { width: plain.width, height: plain.height, channels: 4 as const, data: Float32Array.from(plain.data) };
+    const find = (bytes: Uint8Array, type: string) => bytes.findIndex((_, i) => String.fromCharCode(...bytes.subarray(i, i + 4)) === type);
+    for (const rotate of [0, 1, 2, 3] as const) {
+      for (const mirror of [0, 1] as const) {
+        const file = LIBAVIF_QUAD_IROT1_IMIR0.slice();
+        file[find(file, 'irot') + 4] = rotate;
+        file[find(file, 'imir') + 4] = mirror;
+        assert(JSON.stringify(readAvifInfo(file).transform) === JSON.stringify({ crop: false, rotate, mirror }), `transform of ${rotate}, ${mirror}`);
+        const shown = await nativePixels(file);
+        const ours = applyAvifTransform(raster, { crop: false, rotate, mirror });
+        assert(shown.width === ours.width && shown.height === ours.height, `irot ${rotate} imir ${mirror}: Chromium ${shown.width}x${shown.height}, ours ${ours.width}x${ours.height}`);
+        const differ = shown.data.findIndex((v, i) => v !== ours.data[i]);
+        assert(differ < 0, `irot ${rotate} imir ${mirror}: pixel ${differ >> 2} differs`);
+      }
     }
   });
 

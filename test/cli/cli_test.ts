@@ -214,7 +214,7 @@ describe('irn on directories', () => {
     writeFileSync(join(src, 'b.png'), 'not a png');
     const run = await irn(['-q', 'downscale', '-m', 'model', 'mixed', 'mixed-lr'], work);
     assert.equal(run.code, 1);
-    assert.equal(run.stderr, 'irn: error: mixed/b.png: not a PNG or JPEG file\nirn: error: 1 of 2 images failed\n');
+    assert.equal(run.stderr, 'irn: error: mixed/b.png: not a PNG, JPEG, WebP or AVIF file\nirn: error: 1 of 2 images failed\n');
     assert.deepEqual(readdirSync(join(work, 'mixed-lr')), ['a.png']);
   });
 });
@@ -256,7 +256,7 @@ describe('irn errors: one line, no stack, a telling exit code', { concurrency: 2
   };
 
   const cases: [string, string[], number, RegExp][] = [
-    ['a file that is not a PNG', ['downscale', '-m', 'model', 'bad/text.png', 'o.png'], 1, /bad\/text\.png: not a PNG or JPEG file$/],
+    ['a file that is not a PNG', ['downscale', '-m', 'model', 'bad/text.png', 'o.png'], 1, /bad\/text\.png: not a PNG, JPEG, WebP or AVIF file$/],
     ['a truncated PNG', ['downscale', '-m', 'model', 'bad/truncated.png', 'o.png'], 1, /truncated PNG/],
     ['a missing image', ['upscale', '-m', 'model', 'bad/nothing.png', 'o.png'], 1, /bad\/nothing\.png does not exist/],
     ['an image smaller than the scale', ['downscale', '-m', 'model', 'bad/tiny.png', 'o.png'], 1, /1x1; IRN x2 needs at least 2x2/],
@@ -300,7 +300,7 @@ describe('irn errors: one line, no stack, a telling exit code', { concurrency: 2
     ]);
     for (const run of [flag, env]) {
       assert.equal(run.code, 1);
-      assert.match(run.stderr, /^irn: error: bad\/text\.png: not a PNG or JPEG file\n/);
+      assert.match(run.stderr, /^irn: error: bad\/text\.png: not a PNG, JPEG, WebP or AVIF file\n/);
       assert.match(run.stderr, /\n\s+at /);
     }
   });

@@ -121,7 +121,7 @@ describe('raw JavaScript errors (item 15)', () => {
     const run = await irn(['downscale', '-m', 'model', 'esc', 'esc-out'], work);
     assert.equal(run.code, 1, run.stderr);
     assert.ok(!/[\x00-\x08\x0b-\x1f\x7f-\x9f]/.test(run.stderr), `raw control characters on stderr: ${JSON.stringify(run.stderr)}`);
-    assert.match(run.stderr, /^irn: error: esc\/x\\x1b\]0;PWNED\\x07\\x1b\[2Jy\.png: not a PNG or JPEG file$/m);
+    assert.match(run.stderr, /^irn: error: esc\/x\\x1b\]0;PWNED\\x07\\x1b\[2Jy\.png: not a PNG, JPEG, WebP or AVIF file$/m);
     assert.equal(printable('tab\tok\u0085\u009b\u007f'), 'tab\tok\\x85\\x9b\\x7f');
   });
 

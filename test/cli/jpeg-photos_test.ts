@@ -74,7 +74,7 @@ describe('JPEG originals', () => {
     writeFileSync(join(work, 'fake.jpg'), 'GIF89a not really');
     const run = await irn(['downscale', '-m', 'model', 'fake.jpg', 'fake-lr.png'], work);
     assert.equal(run.code, 1, run.stderr);
-    assert.match(run.stderr, /fake\.jpg.*not a PNG or JPEG file/);
+    assert.match(run.stderr, /fake\.jpg.*not a PNG, JPEG, WebP or AVIF file/);
     assert.equal(run.stderr.trim().split('\n').length, 1, run.stderr);
     assert.ok(!readdirSync(work).includes('fake-lr.png'));
   });

@@ -50,7 +50,7 @@ export { withJpegComment } from './image/jpeg-segments.js';
 // The bit-per-block check of a JPEG's size and the scan cap, shared with @irn/cli's photo reader (jpeg-js).
 export { checkJpegDataSize, checkJpegScans } from './image/jpeg-segments.js';
 export { withWebpXmp } from './image/webp-container.js';
-export { AvifFormatError, withAvifMetadata } from './image/avif-container.js';
+export { applyAvifTransform, AvifFormatError, readAvifInfo, withAvifMetadata, type AvifInfo } from './image/avif-container.js';
 export {
   IrnTrainer,
   irnLoss,

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { constants, type Dirent, type Stats } from 'node:fs';
 import { lstat, mkdir, open, readdir, realpath, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, extname, isAbsolute, join, relative, resolve } from 'node:path';
-import { checkLimit, decodePng, readLrHeader, resolveLimits, type DecodedPng, type Limits, type LrHeader, type RasterImage } from '@irn/core';
+import { applyAvifTransform, checkLimit, decodePng, readAvifInfo, readLrHeader, resolveLimits, sniffLrFormat, type DecodedPng, type Limits, type LrHeader, type RasterImage } from '@irn/core';
 import type { DecodedLr } from '../image/lr-codecs.js';
 import { CliError, failure, oneLine, UsageError } from './errors.js';
 import type { Output } from './output.js';
@@ -282,23 +282,35 @@ export async function readPng(path: string, limits?: Partial<Limits>): Promise<D
 }
 
 /** Extensions of the photos `irn downscale` and `irn prepare` take from a directory (read by content). */
-export const PHOTO_EXTENSIONS: readonly string[] = ['.png', '.jpg', '.jpeg'];
+export const PHOTO_EXTENSIONS: readonly string[] = ['.png', '.jpg', '.jpeg', '.webp', '.avif'];
 
 /**
- * Reads an original photo, PNG or JPEG (told apart by content, not by name), within `limits`
- * as {@link readPng} does: a PNG as decodePng reads it (grey, alpha and 16 bits kept), a JPEG
- * as 8-bit RGB turned the way its EXIF Orientation tag shows it, its frame size checked
- * against the pixel limit before anything is decoded (the training loader's decoder).
+ * Reads an original photo, PNG, JPEG, WebP or AVIF (told apart by content, not by name),
+ * within `limits` as {@link readPng} does: a PNG as decodePng reads it (grey, alpha and 16
+ * bits kept), a JPEG as 8-bit RGB turned the way its EXIF Orientation tag shows it, its frame
+ * size checked against the pixel limit before anything is decoded (the training loader's
+ * decoder); WebP and AVIF through the LR decoders (libwebp, libavif), their headers checked
+ * first, an AVIF turned and mirrored as its irot and imir boxes say (as browsers show it; a
+ * clap crop is refused). A WebP's EXIF Orientation is not applied, as Chromium does not.
  */
 export async function readPhoto(path: string, limits?: Partial<Limits>): Promise<RasterImage> {
   const resolved = resolveLimits(limits);
   const bytes = await readRegularFile(path, { limits: resolved, what: 'the file' });
-  if (bytes[0] !== 0xff || bytes[1] !== 0xd8 || bytes[2] !== 0xff) {
+  const format = sniffLrFormat(bytes);
+  if (format === 'webp' || format === 'avif') {
+    const { decodeLr } = await import('../image/lr-codecs.js');
+    try {
+      const { image } = await decodeLr(bytes, resolved);
+      return format === 'avif' ? applyAvifTransform(image, readAvifInfo(bytes).transform) : image;
+    } catch (e) {
+      throw failure(oneLine(e), e);
+    }
+  }
+  if (format !== 'jpeg') {
     try {
       return decodePng(bytes, { limits: resolved });
     } catch (e) {
-      const png = bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47;
-      throw png ? failure(oneLine(e), e) : failure('not a PNG or JPEG file', e);
+      throw format === 'png' ? failure(oneLine(e), e) : failure('not a PNG, JPEG, WebP or AVIF file', e);
     }
   }
   const { decodeJpeg } = await import('../data/image-folder.js');

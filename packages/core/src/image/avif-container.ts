@@ -17,6 +17,7 @@
  */
 
 import { readU32BE, writeU32BE } from './bytes.js';
+import type { RasterImage } from './raster.js';
 
 /** Thrown for bytes that are not an AVIF file, or a damaged one. The message says what is wrong. */
 export class AvifFormatError extends Error {
@@ -43,6 +44,13 @@ export interface AvifInfo {
   alpha: boolean;
   /** The payload of IRN's `uuid` box after the UUID (the metadata text), or null: a view, not a copy. */
   irn: Uint8Array | null;
+  /**
+   * The transformations a viewer applies to the primary image, in this order (HEIF 6.5.10-12;
+   * browsers do): `crop` when it has a clean aperture (`clap`), then `rotate` quarter turns
+   * anticlockwise (`irot`), then `mirror` (`imir` axis 0: top and bottom exchanged; 1: left
+   * and right). Absent when it has none (`irn downscale` writes none).
+   */
+  transform?: { crop: boolean; rotate: 0 | 1 | 2 | 3; mirror: 0 | 1 | null };
 }
 
 /** One box: its type, where it starts, and its payload (after the header; a view into the file). */
@@ -165,7 +173,19 @@ export function readAvifInfo(bytes: Uint8Array): AvifInfo {
     else checkAv1Item(file, item, name, item === primary ? 'its AV1 sequence header' : `the AV1 sequence header of its alpha image (item ${item})`, width, height);
   }
   const ours = top.find(isIrnBox);
-  return { width, height, alpha: alphaItems.length > 0, irn: ours == null ? null : ours.data };
+  const info: AvifInfo = { width, height, alpha: alphaItems.length > 0, irn: ours == null ? null : ours.data };
+  const shown = own.map((i) => properties[i - 1]).filter((p) => p?.type === 'clap' || p?.type === 'irot' || p?.type === 'imir');
+  if (shown.length > 0) {
+    const irot = shown.find((p) => p.type === 'irot');
+    const imir = shown.find((p) => p.type === 'imir');
+    if ((irot != null && irot.data.length < 1) || (imir != null && imir.data.length < 1)) throw new AvifFormatError('its irot or imir property is empty');
+    info.transform = {
+      crop: shown.some((p) => p.type === 'clap'),
+      rotate: irot == null ? 0 : ((irot.data[0] & 3) as 0 | 1 | 2 | 3),
+      mirror: imir == null ? null : ((imir.data[0] & 1) as 0 | 1),
+    };
+  }
+  return info;
 }
 
 /** What the checks of the images a decoder decodes need from the file. */
@@ -735,4 +755,35 @@ function writeFourcc(bytes: Uint8Array, at: number, id: string): void {
 /** A box type from a file, safe to print (no control characters reach a terminal). */
 function printable(id: string): string {
   return id.replace(/[^\x20-\x7e]/g, '?');
+}
+
+/**
+ * The primary image as a viewer shows it: `raster` (as a decoder such as libavif returns it,
+ * untransformed) turned `transform.rotate` quarter turns anticlockwise, then mirrored
+ * (`transform.mirror` 0: top and bottom exchanged, 1: left and right), as browsers show AVIF
+ * files. Returns `raster` itself when there is nothing to do.
+ * @throws AvifFormatError when the file is cropped by a clean aperture (`clap`), which this
+ *   does not apply (a cropped photo would come out with edges the viewer never showed).
+ */
+export function applyAvifTransform(raster: RasterImage, transform: AvifInfo['transform']): RasterImage {
+  if (transform == null) return raster;
+  if (transform.crop) throw new AvifFormatError('it is cropped by a clean aperture (clap box), which is not applied here: crop and save it without one');
+  const { rotate, mirror } = transform;
+  if (rotate === 0 && mirror == null) return raster;
+  const { width: w, height: h, channels: c, data } = raster;
+  const width = rotate % 2 === 1 ? h : w;
+  const height = rotate % 2 === 1 ? w : h;
+  const out = new Float32Array(data.length);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      // Undo the mirror, then the rotation: (rx, ry) in the rotated image, (sx, sy) stored.
+      const rx = mirror === 1 ? width - 1 - x : x;
+      const ry = mirror === 0 ? height - 1 - y : y;
+      const [sx, sy] = rotate === 0 ? [rx, ry] : rotate === 1 ? [w - 1 - ry, rx] : rotate === 2 ? [w - 1 - rx, h - 1 - ry] : [ry, h - 1 - rx];
+      const from = (sy * w + sx) * c;
+      const to = (y * width + x) * c;
+      for (let k = 0; k < c; k++) out[to + k] = data[from + k];
+    }
+  }
+  return { width, height, channels: c, data: out };
 }

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { LimitError } from '../limits.js';
-import { ascii, av1ItemData, av1SequenceHeader, avifFile, box, concat, LIBAVIF_GRID_RGB, LIBAVIF_GRID_RGBA, obu, u32s } from '../testing/avif-fixtures.js';
+import { ascii, av1ItemData, av1SequenceHeader, avifFile, box, concat, LIBAVIF_GRID_RGB, LIBAVIF_GRID_RGBA, LIBAVIF_QUAD, LIBAVIF_QUAD_CLAP, LIBAVIF_QUAD_IROT1_IMIR0, obu, u32s } from '../testing/avif-fixtures.js';
 import { seededRandom } from '../testing/fixtures.js';
-import { AvifFormatError, IRN_AVIF_UUID, isAvif, readAvifInfo, withAvifMetadata } from './avif-container.js';
+import { applyAvifTransform, AvifFormatError, IRN_AVIF_UUID, isAvif, readAvifInfo, withAvifMetadata } from './avif-container.js';
 import { readLrFileInfo, sniffLrFormat } from './lr-formats.js';
 import { lrMetadataText } from './lr-metadata.js';
 
@@ -81,6 +81,27 @@ describe('AVIF container', () => {
     assert.deepEqual([second.width, second.height], [320, 240]);
     // The alpha item's own ispe does not count (its frames are checked against the primary's).
     assert.deepEqual([readAvifInfo(avifFile({ alpha: true, alphaSize: [320, 240], alphaAv1: av1ItemData(12, 10) })).width], [12]);
+  });
+
+  it('reads the irot, imir and clap transforms of the primary image, and applyAvifTransform turns and mirrors as they say', () => {
+    assert.equal(readAvifInfo(LIBAVIF_QUAD).transform, undefined);
+    assert.deepEqual(readAvifInfo(LIBAVIF_QUAD_IROT1_IMIR0).transform, { crop: false, rotate: 1, mirror: 0 });
+    assert.deepEqual(readAvifInfo(LIBAVIF_QUAD_CLAP).transform, { crop: true, rotate: 0, mirror: null });
+    // [[0 1 2] [3 4 5]], turned and mirrored (Chromium agrees: test/browser/avif-lr.test.ts).
+    const img = { width: 3, height: 2, channels: 1 as const, data: Float32Array.of(0, 1, 2, 3, 4, 5) };
+    const rows = (t: { crop: boolean; rotate: 0 | 1 | 2 | 3; mirror: 0 | 1 | null }) => {
+      const out = applyAvifTransform(img, t);
+      return Array.from({ length: out.height }, (_, y) => [...out.data.subarray(y * out.width, (y + 1) * out.width)].join('')).join(' ');
+    };
+    assert.equal(rows({ crop: false, rotate: 0, mirror: null }), '012 345');
+    assert.equal(rows({ crop: false, rotate: 1, mirror: null }), '25 14 03', 'a quarter turn anticlockwise');
+    assert.equal(rows({ crop: false, rotate: 2, mirror: null }), '543 210');
+    assert.equal(rows({ crop: false, rotate: 3, mirror: null }), '30 41 52');
+    assert.equal(rows({ crop: false, rotate: 0, mirror: 0 }), '345 012', 'axis 0: top and bottom exchanged');
+    assert.equal(rows({ crop: false, rotate: 0, mirror: 1 }), '210 543', 'axis 1: left and right exchanged');
+    assert.equal(rows({ crop: false, rotate: 1, mirror: 0 }), '03 14 25', 'turned, then mirrored: the transpose');
+    assert.equal(applyAvifTransform(img, undefined), img);
+    assert.throws(() => applyAvifTransform(img, { crop: true, rotate: 0, mirror: null }), (e: Error) => e instanceof AvifFormatError && /clean aperture \(clap box\)/.test(e.message));
   });
 
   it('appends the metadata as a uuid box at the end, leaving every byte before it (and so iloc offsets) as it was', () => {

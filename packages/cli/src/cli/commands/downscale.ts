@@ -36,7 +36,7 @@ export function registerDownscale(program: Command, ctx: CliContext): void {
   const command = program
     .command('downscale')
     .description(
-      'downscale PNG or JPEG photos with IRN: 8-bit RGB(A) LR images 1/scale the size, which record the original size for upscale',
+      'downscale PNG, JPEG, WebP or AVIF photos with IRN: 8-bit RGB(A) LR images 1/scale the size, which record the original size for upscale',
     )
     .option(
       '-m, --model <dir>',
@@ -64,7 +64,7 @@ export function registerDownscale(program: Command, ctx: CliContext): void {
       parseSteps,
       0,
     )
-    .argument('<input>', 'a PNG or JPEG photo, or a directory: every *.png, *.jpg and *.jpeg in it')
+    .argument('<input>', 'a PNG, JPEG, WebP or AVIF photo, or a directory: every *.png, *.jpg, *.jpeg, *.webp and *.avif in it')
     .argument('<output>', 'the LR image file, or a directory for the LR images (same names, extension of the format)')
     .action(async (input: string, output: string, opts: DownscaleOptions) => {
       const out = ctx.out();
@@ -83,9 +83,9 @@ export function registerDownscale(program: Command, ctx: CliContext): void {
       const budgeted = opts.maxSize != null || opts.maxBpp != null;
       if (budgeted && format !== 'jpeg' && format !== 'avif') throw new UsageError(`--max-size and --max-bpp only apply to --format jpeg or avif (${format} is lossless)`);
       if (budgeted && opts.quality != null) throw new UsageError('give --quality or a budget (--max-size, --max-bpp), not both');
-      // a.png keeps its name as a PNG LR; a.jpg becomes a.png, a.webp, a.jpg or a.avif by the format.
+      // a.png keeps its name as a PNG LR; a.jpg (a.webp, a.avif) becomes a.png, a.webp, a.jpg or a.avif by the format.
       const outputName = (name: string) =>
-        format === 'png' && /\.png$/i.test(name) ? name : `${name.replace(/\.(png|jpe?g)$/i, '')}${LR_EXTENSIONS[format]}`;
+        format === 'png' && /\.png$/i.test(name) ? name : `${name.replace(/\.(png|jpe?g|webp|avif)$/i, '')}${LR_EXTENSIONS[format]}`;
       const { jobs, directory } = await planJobs(input, output, { outputName, extensions: PHOTO_EXTENSIONS, onSkip: skipNote(ctx.out()) });
       await ctx.backend();
       // TensorFlow.js loads only now (see CliContext.backend).

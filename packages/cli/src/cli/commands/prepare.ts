@@ -26,7 +26,7 @@ export function registerPrepare(program: Command, ctx: CliContext): void {
     .description('downscale photos for the <irn-image> web component and print an <irn-image> tag for each')
     .option('-m, --model <dir>', 'directory of an IRN model made by "irn convert", or a preset name (default: weights/irn-x2, the shipped x2 preset)')
     .option('--src-prefix <url>', 'URL of <out-dir> as the page sees it, put before each file name in src', '')
-    .argument('<photos>', 'a PNG or JPEG photo, or a directory: every *.png, *.jpg and *.jpeg in it')
+    .argument('<photos>', 'a PNG, JPEG, WebP or AVIF photo, or a directory: every *.png, *.jpg, *.jpeg, *.webp and *.avif in it')
     .argument('<out-dir>', 'directory for the LR images (<name>.lr.png)')
     .action(async (input: string, outDir: string, opts: PrepareOptions) => {
       const out = ctx.out();
