@@ -123,7 +123,7 @@ describe('outputs that are inputs through links (item 2)', { concurrency: 2 }, (
     const dir = scene('folder-links');
     mkdirSync(join(dir, 'links'));
     symlinkSync(join(dir, 'photos/a.png'), join(dir, 'links/a.png'));
-    await refuses(dir, ['downscale', 'links', 'out'], 1, /^irn: error: no \.png or \.jpg or \.jpeg files in links \(1 entry of that name skipped: a symbolic link; irn reads only regular files in a folder, it does not follow links\)$/);
+    await refuses(dir, ['downscale', 'links', 'out'], 1, /^irn: error: no \.png or \.jpg or \.jpeg or \.webp or \.avif files in links \(1 entry of that name skipped: a symbolic link; irn reads only regular files in a folder, it does not follow links\)$/);
     copyFileSync(join(dir, 'photos/b.png'), join(dir, 'links/b.png'));
     const run = await irn(['downscale', '-m', join(work, 'model'), 'links', 'out'], dir);
     assert.equal(run.code, 0, run.stderr);
