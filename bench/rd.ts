@@ -15,7 +15,7 @@
 // esrgan-slim, each decoder's gain on the same bytes, the issue's targets as PASS/FAIL lines
 // (over every IRN lossy curve, decoders and lossy presets included, naming the best), and an SVG plot per scale.
 //
-//   pnpm bench:rd [folder] [--scale 2|4] [--first N] [--out bench/out/rd] [--figures DIR]
+//   pnpm bench:rd [folder] [--scale 2|4] [--first N] [--shard K/N] [--out bench/out/rd] [--figures DIR] [--avif-max]
 //                 [--decoder-x2 [NAME=]DIR ...] [--decoder-x4 [NAME=]DIR ...]
 //                 [--lossy-x2 [NAME=]DIR ...] [--lossy-x4 [NAME=]DIR ...] [--only PATTERNS] [--fresh]
 //   node --import tsx bench/rd.ts ...   (the same)
@@ -34,10 +34,10 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { decodePng, downscaleImage, encodePng, imresize, IrnModel, psnrY, ssimY, upscaleImage, type RasterImage } from '@irn/core';
 import { bytesHash, legacyKey, modelHash, RdCache, settingsKey } from './rd/cache.js';
-import { CODEC_SETTINGS, decode, encode, IRN_LR_SETTINGS, type LossyCodec, type Rgba } from './rd/codecs.js';
+import { CODEC_SETTINGS, decode, EFFORT_MAX, encode, IRN_LR_SETTINGS, type LossyCodec, type Rgba } from './rd/codecs.js';
 import { loadEsrganSlim, type EsrganSlim } from './rd/esrgan.js';
 import { modCropRgb, toRaster, toRgba } from './rd/images.js';
-import { encoderCheck, encoderOf, LOSSY, lrCodecOf, methodKey, methodsFor, onlyMatcher, parseDecoders, type Decoder, type Method } from './rd/methods.js';
+import { baseIrnId, codecTag, encoderCheck, encoderOf, LOSSY, lrCodecOf, methodKey, methodsFor, onlyMatcher, parseDecoders, shardOf, type Decoder, type Method } from './rd/methods.js';
 import { bdTable, checkTarget, completeMethods, curvesTable, meanCurves, rd, sameBytesGain, targetLine, type CurvePoint, type ImageResult, type Measurement } from './rd/report.js';
 import { lineChart, type Series } from './rd/svg.js';
 import { fileSystem, useNodeBackend } from '@irn/core/node';
@@ -48,6 +48,8 @@ const { values: args, positionals } = parseArgs({
   options: {
     scale: { type: 'string', multiple: true },
     first: { type: 'string' },
+    /** `K/N`: only every N-th photo from the K-th (1-based), to run N processes side by side on one cache; a last run without it reports on all. */
+    shard: { type: 'string' },
     out: { type: 'string', default: join(root, 'bench', 'out', 'rd') },
     /** Also write the plots here (the committed copies the README shows). */
     figures: { type: 'string' },
@@ -62,10 +64,11 @@ const { values: args, positionals } = parseArgs({
     /** Compute only the methods whose ids match these comma-separated patterns (`*` wildcard). */
     only: { type: 'string' },
     fresh: { type: 'boolean', default: false },
+    /** Also every AVIF curve coded at effort max (libavif speed 4, `irn downscale --effort max`): methods `*-avif-max*`. */
+    'avif-max': { type: 'boolean', default: false },
   },
 });
 
-const CODECS: LossyCodec[] = [...LOSSY];
 /**
  * The quality sweeps. The full photo: from the lowest rate each codec can reach (MozJPEG
  * quality 1 is about 0.1 bpp on Kodak) to 2-3 bpp. The LRs: four points per codec (the
@@ -114,6 +117,7 @@ async function timed<T>(step: string, fn: () => Promise<T> | T): Promise<T> {
 let files = readdirSync(dataDir).filter((f) => f.toLowerCase().endsWith('.png')).sort();
 if (files.length === 0) throw new Error(`no PNG photos in ${dataDir}`);
 if (args.first != null) files = files.slice(0, Number(args.first));
+if (args.shard != null) files = shardOf(files, args.shard);
 
 // What each method's results depend on (bench/rd/cache.ts): its sweep, its codec's settings
 // and pinned version, and the hashes of the model files it runs. Nothing else: a new method
@@ -125,9 +129,10 @@ const hashes = new Map<string, string>();
 const hashOf = (dir: string) => hashes.get(dir) ?? (hashes.set(dir, modelHash(dir)), hashes.get(dir)!);
 const decoderDir = (s: 2 | 4, name: string) => [...decoders[s], ...ownModels[s]].find((d) => d.name === name)!.dir;
 const keyOf = (m: Method, s: 2 | 4): string =>
-  methodKey(m, s, { sweeps: { photo: SWEEPS.photo, lr: SWEEPS.lr[s] }, codecSettings: CODEC_SETTINGS, irnLrSettings: IRN_LR_SETTINGS, versions: VERSIONS, model: hashOf(modelDir[s]), decoder: (name) => hashOf(decoderDir(s, name)) }, settingsKey);
+  methodKey(m, s, { sweeps: { photo: SWEEPS.photo, lr: SWEEPS.lr[s] }, codecSettings: CODEC_SETTINGS, irnLrSettings: IRN_LR_SETTINGS, effortMax: EFFORT_MAX, versions: VERSIONS, model: hashOf(modelDir[s]), decoder: (name) => hashOf(decoderDir(s, name)) }, settingsKey);
 
-const methods: Record<2 | 4, Method[]> = { 2: methodsFor(decoders[2], ownModels[2]), 4: methodsFor(decoders[4], ownModels[4]) };
+const avifMax = args['avif-max'] === true;
+const methods: Record<2 | 4, Method[]> = { 2: methodsFor(decoders[2], ownModels[2], { avifMax }), 4: methodsFor(decoders[4], ownModels[4], { avifMax }) };
 const LABELS: Record<string, string> = Object.fromEntries([...methods[2], ...methods[4]].map((m) => [m.id, m.label]));
 // The first version's cache files hold valid results when their key is what it would compute
 // today (same sweeps, codec settings and model.json files).
@@ -236,38 +241,39 @@ class Job {
     const c = m.codec as LossyCodec;
     switch (m.family) {
       case 'photo':
-        return this.photoCurve(c);
+        return this.photoCurve(m.id, c, m.effort);
       case 'bicubic':
       case 'esrgan':
-        return this.bicubicCurve(c, m.family);
+        return this.bicubicCurve(m.id, c, m.family, m.effort);
       case 'check':
         return this.check();
       case 'irn-lossless':
         return this.irnLossless(m.codec as 'png' | 'webp-lossless');
       case 'irn':
-        return this.irnCurve(m.id, c, await irnModel(modelDir[s], s, `--model-x${s}`));
+        return this.irnCurve(m.id, c, m.effort, await irnModel(modelDir[s], s, `--model-x${s}`));
       case 'decoder':
-        return this.irnCurve(m.id, c, await irnModel(decoderDir(s, m.decoder!), s, `decoder ${m.decoder}`));
+        return this.irnCurve(m.id, c, m.effort, await irnModel(decoderDir(s, m.decoder!), s, `decoder ${m.decoder}`));
       case 'own':
-        return this.irnCurve(m.id, c, await irnModel(decoderDir(s, m.decoder!), s, `lossy preset ${m.decoder}`), decoderDir(s, m.decoder!));
+        return this.irnCurve(m.id, c, m.effort, await irnModel(decoderDir(s, m.decoder!), s, `lossy preset ${m.decoder}`), decoderDir(s, m.decoder!));
     }
   }
 
-  /** The full photo in `codec`. The encodes do not depend on the scale, only the crop: shared between x2 and x4 when the crops agree. */
-  private async photoCurve(codec: LossyCodec): Promise<Measurement[]> {
+  /** The full photo in `codec` (at `effort`). The encodes do not depend on the scale, only the crop: shared between x2 and x4 when the crops agree. */
+  private async photoCurve(method: string, codec: LossyCodec, effort?: 'max'): Promise<Measurement[]> {
     const points: Measurement[] = [];
+    const tag = codecTag(codec, effort);
     for (const q of SWEEPS.photo[codec]) {
-      const key = `${this.w}x${this.h}/${codec}/${q}`;
+      const key = `${this.w}x${this.h}/${tag}/${q}`;
       let m = this.photoMemo.get(key);
       if (m == null) {
         m = (async () => {
-          const bytes = await timed(`encode ${codec} photo`, () => encode(this.hr8, { codec, quality: q }));
+          const bytes = await timed(`encode ${tag} photo`, () => encode(this.hr8, { codec, quality: q, effort }));
           return { bytes: bytes.length, image: toRaster(await timed(`decode ${codec} photo`, () => decode(bytes, codec, this.w, this.h))) };
         })();
         this.photoMemo.set(key, m);
       }
       const { bytes, image } = await m;
-      points.push(await timed('metrics', () => score(`photo-${codec}`, q, bytes, image, this.ref, this.scale)));
+      points.push(await timed('metrics', () => score(method, q, bytes, image, this.ref, this.scale)));
     }
     return points;
   }
@@ -286,27 +292,28 @@ class Job {
     });
   }
 
-  /** An LR (bicubic, --model-xN's, or a lossy preset's from its folder) in `codec` at quality `q`: its size and decoded pixels. */
-  private lrEncoded(src: 'bicubic' | 'irn' | { dir: string }, codec: LossyCodec, q: number): Promise<{ bytes: number; dec: Rgba }> {
+  /** An LR (bicubic, --model-xN's, or a lossy preset's from its folder) in `codec` at quality `q` (and `effort`): its size and decoded pixels. */
+  private lrEncoded(src: 'bicubic' | 'irn' | { dir: string }, codec: LossyCodec, q: number, effort?: 'max'): Promise<{ bytes: number; dec: Rgba }> {
     const id = typeof src === 'string' ? src : `irn ${src.dir}`;
-    return this.once(`enc ${id}/${codec}/${q}`, async () => {
+    const tag = codecTag(codec, effort);
+    return this.once(`enc ${id}/${tag}/${q}`, async () => {
       const lr = await (src === 'bicubic' ? this.lrBicubic() : this.irnLr(src === 'irn' ? undefined : src.dir));
-      const bytes = await timed(`encode ${codec} LR`, () => encode(lr, { codec, quality: q, irnLr: src !== 'bicubic' }));
+      const bytes = await timed(`encode ${tag} LR`, () => encode(lr, { codec, quality: q, irnLr: src !== 'bicubic', effort }));
       const dec = await timed(`decode ${codec} LR`, () => decode(bytes, codec, this.w / this.scale, this.h / this.scale));
       return { bytes: bytes.length, dec };
     });
   }
 
   /** The bicubic LR ("thumbnail + super-resolution") in `codec`, upscaled by bicubic or esrgan-slim. */
-  private async bicubicCurve(codec: LossyCodec, up: 'bicubic' | 'esrgan'): Promise<Measurement[]> {
+  private async bicubicCurve(method: string, codec: LossyCodec, up: 'bicubic' | 'esrgan', effort?: 'max'): Promise<Measurement[]> {
     const points: Measurement[] = [];
     for (const q of SWEEPS.lr[this.scale][codec]) {
-      const { bytes, dec } = await this.lrEncoded('bicubic', codec, q);
+      const { bytes, dec } = await this.lrEncoded('bicubic', codec, q, effort);
       const image =
         up === 'bicubic'
           ? await timed('bicubic up', () => imresize(toRaster(dec), this.w, this.h))
           : toRaster(await timed('esrgan-slim', async () => (await esrgan(this.scale)).upscale(dec)));
-      points.push(await timed('metrics', () => score(`${up}-${codec}`, q, bytes, image, this.ref, this.scale)));
+      points.push(await timed('metrics', () => score(method, q, bytes, image, this.ref, this.scale)));
     }
     return points;
   }
@@ -341,10 +348,10 @@ class Job {
   }
 
   /** IRN's LR in `codec` (made by --model-xN, or by the lossy preset in `ownDir`), restored by `model`'s inverse with z = 0. */
-  private async irnCurve(method: string, codec: LossyCodec, model: IrnModel, ownDir?: string): Promise<Measurement[]> {
+  private async irnCurve(method: string, codec: LossyCodec, effort: 'max' | undefined, model: IrnModel, ownDir?: string): Promise<Measurement[]> {
     const points: Measurement[] = [];
     for (const q of SWEEPS.lr[this.scale][codec]) {
-      const { bytes, dec } = await this.lrEncoded(ownDir == null ? 'irn' : { dir: ownDir }, codec, q);
+      const { bytes, dec } = await this.lrEncoded(ownDir == null ? 'irn' : { dir: ownDir }, codec, q, effort);
       const up = await timed('irn upscale', () => upscaleImage(model, toRaster(dec), { tileSize: 0 }));
       points.push(await timed('metrics', () => score(method, q, bytes, up, this.ref, this.scale)));
     }
@@ -416,10 +423,10 @@ for (const [i, file] of files.entries()) {
     // A decoder restores the very LR files of the shipped model's curve: the bytes must agree.
     for (const m of methods[s].filter((x) => x.family === 'decoder')) {
       const dec = entry.points.get(m.id);
-      const base = entry.points.get(`irn-${m.codec}`);
+      const base = entry.points.get(baseIrnId(m));
       if (dec == null || base == null) continue;
       const off = dec.filter((p) => base.find((b) => b.quality === p.quality)?.bytes !== p.bytes);
-      if (off.length > 0) warnings.push(`x${s} ${name} ${m.id}: LR sizes differ from irn-${m.codec}'s at quality ${off.map((p) => p.quality).join(', ')} (not the same LR files)`);
+      if (off.length > 0) warnings.push(`x${s} ${name} ${m.id}: LR sizes differ from ${baseIrnId(m)}'s at quality ${off.map((p) => p.quality).join(', ')} (not the same LR files)`);
     }
     found[s].push(entry);
     tally.computed += computed.length;
@@ -445,7 +452,7 @@ function readPngSize(bytes: Uint8Array): { width: number; height: number } {
 }
 
 // Colour per codec, line style per method.
-const COLOURS: Record<string, string> = { jpeg: '#d9730d', webp: '#2f8a3b', avif: '#6a3fb5', png: '#1f5fbf', 'webp-lossless': '#1f5fbf' };
+const COLOURS: Record<string, string> = { jpeg: '#d9730d', webp: '#2f8a3b', avif: '#6a3fb5', 'avif-max': '#c0399a', png: '#1f5fbf', 'webp-lossless': '#1f5fbf' };
 /** Line style of the k-th decoder's curves: thicker, with triangles (the shipped model's are 2.5 px with circles); the second and third dashed. */
 const DECODER_STYLES: Partial<Series>[] = [
   { lineWidth: 3.5, marker: 'triangle' },
@@ -474,7 +481,9 @@ function seriesOf(curves: Map<string, CurvePoint[]>, ms: readonly Method[]): Ser
   for (const m of ms) {
     const c = curves.get(m.id);
     if (c == null || m.family === 'check') continue;
-    out.push({ label: m.label, color: COLOURS[m.codec ?? ''] ?? '#333', points: c.map((p) => ({ x: p.bpp, y: p.psnrY })), ...styleOf(m) });
+    // Effort max: its family's line, in magenta instead of the codec's colour.
+    const colour = COLOURS[m.effort === 'max' ? `${m.codec}-max` : (m.codec ?? '')] ?? '#333';
+    out.push({ label: m.label, color: colour, points: c.map((p) => ({ x: p.bpp, y: p.psnrY })), ...styleOf(m) });
   }
   return out;
 }
@@ -518,7 +527,7 @@ for (const s of scales) {
   // Every IRN lossy curve: the shipped model's, each decoder's and each lossy preset's.
   const lossyIrn = complete.filter((m) => m.family === 'irn' || m.family === 'decoder' || m.family === 'own');
   const ownCurves = lossyIrn.filter((m) => m.family === 'own');
-  const bdRefs = ['photo-jpeg', 'photo-webp', 'photo-avif', 'esrgan-jpeg', 'esrgan-webp', 'esrgan-avif'].filter((id) => curves.has(id));
+  const bdRefs = ['photo-jpeg', 'photo-webp', 'photo-avif', 'photo-avif-max', 'esrgan-jpeg', 'esrgan-webp', 'esrgan-avif', 'esrgan-avif-max'].filter((id) => curves.has(id));
   if (lossyIrn.length > 0 && bdRefs.length > 0) {
     say('BD-rate / BD-PSNR (Bjøntegaard, cubic fit in log-rate, over the overlap; negative BD-rate and positive BD-PSNR: IRN is better):');
     say();
@@ -532,7 +541,7 @@ for (const s of scales) {
     say('| curve | gain per quality (q: dB) | mean |');
     say('|---|---|---:|');
     for (const m of decoderCurves) {
-      const g = sameBytesGain(curves.get(`irn-${m.codec}`) ?? [], curves.get(m.id)!);
+      const g = sameBytesGain(curves.get(baseIrnId(m)) ?? [], curves.get(m.id)!);
       const gains = g.map((x) => x.gain).filter((x) => x != null);
       const sign = (v: number) => `${v >= 0 ? '+' : ''}${v.toFixed(2)}`;
       const cells = g.map((x) => `q${x.quality}: ${x.gain == null ? 'n/a' : sign(x.gain)}`).join(', ');
@@ -542,9 +551,12 @@ for (const s of scales) {
     say();
   }
   const [lo, hi] = TARGET_RANGE[s];
-  const esRd = CODECS.map((c) => curves.get(`esrgan-${c}`)).filter((c) => c != null).map((c) => rd(c));
+  // Every thumbnail + esrgan-slim curve measured (with --avif-max also the speed-4 AVIF one).
+  const esrganCurves = complete.filter((m) => m.family === 'esrgan');
+  const esRdOf = (ms: readonly Method[]) => ms.map((m) => rd(curves.get(m.id)!));
   const jpegRd = curves.has('photo-jpeg') ? [rd(curves.get('photo-jpeg')!)] : [];
-  const targetsOf = (tests: readonly Method[]) => {
+  const targetsOf = (tests: readonly Method[], anchors: readonly Method[] = esrganCurves) => {
+    const esRd = esRdOf(anchors);
     const testRd = tests.map((m) => rd(curves.get(m.id)!));
     const names = tests.map((m) => m.label);
     return {
@@ -559,8 +571,12 @@ for (const s of scales) {
   };
   const lossless = ['irn-png', 'irn-webp-lossless'].map((m) => curves.get(m)?.[0]).filter((p) => p != null);
   const smallest = lossless.reduce((a, p) => (p.bpp < a.bpp ? p : a), lossless[0]);
+  const maxCurves = complete.filter((m) => m.effort === 'max');
   if (all.aboveJpeg != null || all.aboveEsrgan != null || (s === 2 && smallest != null)) {
-    say(`Targets (issue 13; the best IRN lossy curve at each rate${decoderCurves.length + ownCurves.length > 0 ? ', decoders and lossy presets included' : ''}, curves read linearly in log-rate between measured points, 9 rates; the curve named is the best there):`);
+    say(
+      `Targets (issue 13; the best IRN lossy curve at each rate${decoderCurves.length + ownCurves.length > 0 ? ', decoders and lossy presets included' : ''}` +
+        `${maxCurves.length > 0 ? ', AVIF at speed 4 included on both sides (the thumbnails too)' : ''}, curves read linearly in log-rate between measured points, 9 rates; the curve named is the best there):`,
+    );
     say();
     targetLines(all, 'IRN');
     if (s === 2 && smallest != null) {
@@ -568,8 +584,20 @@ for (const s of scales) {
     }
     say();
   }
+  /** With --avif-max: the same targets over the default-effort curves alone (every AVIF at speed 6, as a run without it). */
+  let defaultEffort: ReturnType<typeof targetsOf> | null = null;
+  if (maxCurves.length > 0) {
+    defaultEffort = targetsOf(
+      lossyIrn.filter((m) => m.effort == null),
+      esrganCurves.filter((m) => m.effort == null),
+    );
+    say('The same targets at the default effort only (every AVIF at speed 6, the curves of a run without --avif-max):');
+    say();
+    targetLines(defaultEffort, 'IRN');
+    say();
+  }
   const byModel: Record<string, ReturnType<typeof targetsOf>> = {};
-  if (decoderCurves.length + ownCurves.length > 0 && (jpegRd.length > 0 || esRd.length > 0)) {
+  if (decoderCurves.length + ownCurves.length > 0 && (jpegRd.length > 0 || esrganCurves.length > 0)) {
     say('The same targets per restoring model:');
     say();
     const groups: [string, Method[]][] = [
@@ -611,12 +639,13 @@ for (const s of scales) {
         sweeps: { photo: SWEEPS.photo, lr: SWEEPS.lr[s] },
         codecSettings: CODEC_SETTINGS,
         irnLrSettings: IRN_LR_SETTINGS,
+        ...(maxCurves.length > 0 ? { effortMax: EFFORT_MAX } : {}),
         model: modelDir[s],
         decoders: decoders[s].map((d, k) => ({ ...d, check: encoderLines[s][k] })),
         lossyPresets: ownModels[s].map((d, k) => ({ ...d, note: encoderLines[s][decoders[s].length + k] })),
         labels: Object.fromEntries(complete.map((m) => [m.id, m.label])),
         curves: Object.fromEntries(curves),
-        targets: { ...plain(all), byModel: Object.fromEntries(Object.entries(byModel).map(([k, v]) => [k, plain(v)])) },
+        targets: { ...plain(all), ...(defaultEffort != null ? { defaultEffort: plain(defaultEffort) } : {}), byModel: Object.fromEntries(Object.entries(byModel).map(([k, v]) => [k, plain(v)])) },
         images: imgs,
       },
       null,

@@ -5,6 +5,7 @@
 // fetch the .wasm by URL, which Node cannot do for file: URLs, so each module is compiled here
 // from the file beside the package's JavaScript and handed to `init` (as core's lr-codecs.ts does).
 import { readFile } from 'node:fs/promises';
+import { AVIF_SPEED_MAX } from '@irn/core';
 
 /** 8-bit RGBA pixels, the codecs' common currency. */
 export interface Rgba {
@@ -18,7 +19,8 @@ export type LossyCodec = 'jpeg' | 'webp' | 'avif';
 
 /** Every encoding the benchmark writes: the lossy codecs at a quality, and two lossless ones. */
 /** An encoding; `irnLr` marks an IRN LR, which some codecs code differently ({@link IRN_LR_SETTINGS}). */
-export type Encoding = { codec: LossyCodec; quality: number; irnLr?: boolean } | { codec: 'webp-lossless' };
+/** `effort: 'max'`: with {@link EFFORT_MAX}'s settings on top (AVIF only). */
+export type Encoding = { codec: LossyCodec; quality: number; irnLr?: boolean; effort?: 'max' } | { codec: 'webp-lossless' };
 
 type Encode = (image: Rgba, options: Record<string, unknown>) => Promise<ArrayBuffer>;
 type Decode = (buffer: ArrayBuffer) => Promise<Rgba>;
@@ -71,6 +73,13 @@ export const CODEC_SETTINGS = {
  */
 export const IRN_LR_SETTINGS: Partial<Record<LossyCodec, Record<string, unknown>>> = { avif: { speed: 6, subsample: 3 } };
 
+/**
+ * What effort `'max'` changes (`bench:rd --avif-max`): AVIF at libavif speed 4, core's
+ * AVIF_SPEED_MAX, what `irn downscale --effort max` writes; for the photo's and the
+ * thumbnails' AVIFs too, so that both sides of a comparison spend the same encode effort.
+ */
+export const EFFORT_MAX: Partial<Record<LossyCodec, Record<string, unknown>>> = { avif: { speed: AVIF_SPEED_MAX } };
+
 /** Encodes `image` as `enc` says; the file's bytes. */
 export async function encode(image: Rgba, enc: Encoding): Promise<Uint8Array> {
   const codec = enc.codec === 'webp-lossless' ? 'webp' : enc.codec;
@@ -78,10 +87,17 @@ export async function encode(image: Rgba, enc: Encoding): Promise<Uint8Array> {
   const options =
     enc.codec === 'webp-lossless'
       ? { ...CODEC_SETTINGS['webp-lossless'] }
-      : { ...((enc.irnLr === true ? IRN_LR_SETTINGS[enc.codec] : undefined) ?? CODEC_SETTINGS[enc.codec]), quality: enc.quality };
+      : { ...((enc.irnLr === true ? IRN_LR_SETTINGS[enc.codec] : undefined) ?? CODEC_SETTINGS[enc.codec]), ...effortMax(enc.codec, enc.effort), quality: enc.quality };
   // The encoders read the buffer from offset 0: hand them a tight copy.
   const data = new Uint8ClampedArray(image.data);
   return new Uint8Array(await fn({ width: image.width, height: image.height, data }, options));
+}
+
+function effortMax(codec: LossyCodec, effort: 'max' | undefined): Record<string, unknown> {
+  if (effort !== 'max') return {};
+  const s = EFFORT_MAX[codec];
+  if (s == null) throw new Error(`no effort-max setting for ${codec}`);
+  return s;
 }
 
 /** Decodes a file written by {@link encode} back to RGBA; checks the size it claims. */

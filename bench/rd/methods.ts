@@ -28,6 +28,12 @@ export interface Method {
   codec: Lossy | 'png' | 'webp-lossless' | null;
   /** For `decoder` and `own`: which model (its name). */
   decoder?: string;
+  /**
+   * `'max'`: coded at the codec's slowest shipped setting instead of the benchmark's default
+   * (AVIF only: libavif speed 4, what `irn downscale --effort max` writes; `--avif-max`). Its id
+   * ends in `-max` after the codec: `photo-avif-max`, `irn-avif-max+NAME`.
+   */
+  effort?: 'max';
 }
 
 /** A lossy-LR decoder to measure: a model whose inverse restores the LR made by the scale's `--model-xN`. */
@@ -63,36 +69,60 @@ export function parseDecoders(values: readonly string[] | undefined, option: str
 
 const CODEC_NAME: Record<Lossy, string> = { jpeg: 'JPEG', webp: 'WebP', avif: 'AVIF' };
 
-/** Every method of a scale, in report order, with the given decoders' curves, then the lossy presets' (`own`), last. */
-export function methodsFor(decoders: readonly Decoder[], own: readonly Decoder[] = []): Method[] {
+/** The codec part of a method id: `avif`, or `avif-max` for a curve coded at effort max. */
+export function codecTag(codec: Lossy, effort?: 'max'): string {
+  return effort === 'max' ? `${codec}-max` : codec;
+}
+
+/**
+ * Every method of a scale, in report order, with the given decoders' curves, then the lossy
+ * presets' (`own`), last. With `avifMax`, every AVIF curve (the photo's, the thumbnails',
+ * IRN's, each decoder's and lossy preset's) also at effort max (libavif speed 4), each right
+ * after its default-effort twin: a slower encode is a delivery choice a page owner can make
+ * for the photo as well as for the LR, so both sides get it.
+ */
+export function methodsFor(decoders: readonly Decoder[], own: readonly Decoder[] = [], options: { avifMax?: boolean } = {}): Method[] {
   const m: Method[] = [];
-  for (const c of LOSSY) m.push({ id: `photo-${c}`, label: `${CODEC_NAME[c]} of the photo`, family: 'photo', codec: c });
+  const withMax = options.avifMax === true;
+  const push = (x: Method) => {
+    m.push(x);
+    if (withMax && x.codec === 'avif') {
+      // The codec follows the family's prefix in the id, and starts the label or follows "LR" (names have no spaces).
+      m.push({ ...x, id: x.id.replace(/^([a-z]+-)avif/, '$1avif-max'), label: x.label.replace(/^AVIF| LR AVIF/, '$& (speed 4)'), effort: 'max' });
+    }
+  };
+  for (const c of LOSSY) push({ id: `photo-${c}`, label: `${CODEC_NAME[c]} of the photo`, family: 'photo', codec: c });
   for (const c of LOSSY) {
-    m.push({ id: `bicubic-${c}`, label: `bicubic LR ${CODEC_NAME[c]} + bicubic`, family: 'bicubic', codec: c });
-    m.push({ id: `esrgan-${c}`, label: `bicubic LR ${CODEC_NAME[c]} + esrgan-slim`, family: 'esrgan', codec: c });
+    push({ id: `bicubic-${c}`, label: `bicubic LR ${CODEC_NAME[c]} + bicubic`, family: 'bicubic', codec: c });
+    push({ id: `esrgan-${c}`, label: `bicubic LR ${CODEC_NAME[c]} + esrgan-slim`, family: 'esrgan', codec: c });
   }
-  for (const c of LOSSY) m.push({ id: `irn-${c}`, label: `IRN LR ${CODEC_NAME[c]}`, family: 'irn', codec: c });
-  m.push({ id: 'irn-png', label: 'IRN LR PNG (lossless)', family: 'irn-lossless', codec: 'png' });
-  m.push({ id: 'irn-webp-lossless', label: 'IRN LR WebP lossless', family: 'irn-lossless', codec: 'webp-lossless' });
+  for (const c of LOSSY) push({ id: `irn-${c}`, label: `IRN LR ${CODEC_NAME[c]}`, family: 'irn', codec: c });
+  push({ id: 'irn-png', label: 'IRN LR PNG (lossless)', family: 'irn-lossless', codec: 'png' });
+  push({ id: 'irn-webp-lossless', label: 'IRN LR WebP lossless', family: 'irn-lossless', codec: 'webp-lossless' });
   for (const d of decoders) {
-    for (const c of LOSSY) m.push({ id: decoderMethodId(d.name, c), label: `IRN LR ${CODEC_NAME[c]} + ${d.name} decoder`, family: 'decoder', codec: c, decoder: d.name });
+    for (const c of LOSSY) push({ id: decoderMethodId(d.name, c), label: `IRN LR ${CODEC_NAME[c]} + ${d.name} decoder`, family: 'decoder', codec: c, decoder: d.name });
   }
   for (const d of own) {
     if (decoders.some((x) => x.name === d.name)) throw new Error(`'${d.name}' names both a decoder and a lossy preset: give NAME=DIR to tell them apart`);
-    for (const c of LOSSY) m.push({ id: ownMethodId(d.name, c), label: `${d.name} LR ${CODEC_NAME[c]}`, family: 'own', codec: c, decoder: d.name });
+    for (const c of LOSSY) push({ id: ownMethodId(d.name, c), label: `${d.name} LR ${CODEC_NAME[c]}`, family: 'own', codec: c, decoder: d.name });
   }
   m.push({ id: 'check', label: 'check: 8-bit bicubic LR, bicubic and esrgan-slim up', family: 'check', codec: null });
   return m;
 }
 
 /** The id of a lossy preset's curve in `codec` (its own LR and restore): `own-jpeg+NAME`. */
-export function ownMethodId(name: string, codec: Lossy): string {
-  return `own-${codec}+${name}`;
+export function ownMethodId(name: string, codec: Lossy, effort?: 'max'): string {
+  return `own-${codecTag(codec, effort)}+${name}`;
 }
 
 /** The id of a decoder's curve in `codec`: `irn-jpeg+NAME`. */
-export function decoderMethodId(name: string, codec: Lossy): string {
-  return `irn-${codec}+${name}`;
+export function decoderMethodId(name: string, codec: Lossy, effort?: 'max'): string {
+  return `irn-${codecTag(codec, effort)}+${name}`;
+}
+
+/** The id of the shipped model's curve whose LR files a decoder's curve `m` restores: `irn-avif-max` for `irn-avif-max+NAME`. */
+export function baseIrnId(m: Method): string {
+  return `irn-${codecTag(m.codec as Lossy, m.effort)}`;
 }
 
 /**
@@ -109,6 +139,17 @@ export function onlyMatcher(patterns: string | undefined): (id: string) => boole
     .map((p) => new RegExp(`^${p.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`));
   if (res.length === 0) throw new Error('--only: no pattern given');
   return (id) => res.some((r) => r.test(id));
+}
+
+/**
+ * `--shard K/N`: every N-th of `files` from the K-th (1-based), so that N processes side by
+ * side measure disjoint photos into one cache.
+ */
+export function shardOf<T>(files: readonly T[], spec: string): T[] {
+  const m = /^(\d+)\/(\d+)$/.exec(spec);
+  const [k, n] = m == null ? [0, 0] : [Number(m[1]), Number(m[2])];
+  if (!(k >= 1 && k <= n)) throw new Error(`--shard must be K/N with 1 <= K <= N, got ${spec}`);
+  return files.filter((_, i) => i % n === k - 1);
 }
 
 /**
@@ -154,6 +195,8 @@ export interface KeyContext {
   codecSettings: Record<Lossy | 'webp-lossless', unknown>;
   /** Settings that IRN's LRs are coded with instead, per codec (codecs.ts's IRN_LR_SETTINGS). */
   irnLrSettings?: Partial<Record<Lossy, unknown>>;
+  /** What effort `'max'` changes in a codec's settings (codecs.ts's EFFORT_MAX); only in the keys of `effort: 'max'` methods. */
+  effortMax?: Partial<Record<Lossy, unknown>>;
   /** Pinned package versions: the codecs' and esrgan-slim's. */
   versions: Record<Lossy | 'esrgan', string | undefined>;
   /** modelHash of --model-xN. */
@@ -173,23 +216,26 @@ export function methodKey(m: Method, scale: number, k: KeyContext, hash: (settin
   const codec = (x: Lossy | 'webp-lossless') => ({ codec: x, settings: k.codecSettings[x], version: k.versions[x === 'webp-lossless' ? 'webp' : x] });
   // Only where IRN's LRs are coded differently, so that the keys of the others stay as they were.
   const irnLr = (x: Lossy) => (k.irnLrSettings?.[x] != null ? { irnLrSettings: k.irnLrSettings[x] } : {});
+  // Only for the effort-max curves, so that the keys of the default-effort ones stay as they were.
+  if (m.effort === 'max' && k.effortMax?.[c] == null) throw new Error(`${m.id}: no effort-max settings for ${c}`);
+  const max = m.effort === 'max' ? { effort: 'max', effortSettings: k.effortMax![c] } : {};
   switch (m.family) {
     case 'photo':
-      return hash({ method: m.id, sweep: k.sweeps.photo[c], ...codec(c) });
+      return hash({ method: m.id, sweep: k.sweeps.photo[c], ...codec(c), ...max });
     case 'bicubic':
-      return hash({ method: m.id, scale, sweep: k.sweeps.lr[c], ...codec(c) });
+      return hash({ method: m.id, scale, sweep: k.sweeps.lr[c], ...codec(c), ...max });
     case 'esrgan':
-      return hash({ method: m.id, scale, sweep: k.sweeps.lr[c], ...codec(c), esrgan: k.versions.esrgan });
+      return hash({ method: m.id, scale, sweep: k.sweeps.lr[c], ...codec(c), esrgan: k.versions.esrgan, ...max });
     case 'check':
       return hash({ method: m.id, scale, esrgan: k.versions.esrgan });
     case 'irn':
-      return hash({ method: m.id, scale, sweep: k.sweeps.lr[c], ...codec(c), ...irnLr(c), model: k.model });
+      return hash({ method: m.id, scale, sweep: k.sweeps.lr[c], ...codec(c), ...irnLr(c), model: k.model, ...max });
     case 'irn-lossless':
       return hash({ method: m.id, scale, model: k.model, ...(m.codec === 'png' ? { png: 'max' } : codec('webp-lossless')) });
     case 'decoder':
-      return hash({ method: `irn-${c}+decoder`, scale, sweep: k.sweeps.lr[c], ...codec(c), ...irnLr(c), model: k.model, decoder: k.decoder(m.decoder!) });
+      return hash({ method: `irn-${c}+decoder`, scale, sweep: k.sweeps.lr[c], ...codec(c), ...irnLr(c), model: k.model, decoder: k.decoder(m.decoder!), ...max });
     case 'own':
       // Not --model-xN's: the preset makes its own LRs.
-      return hash({ method: `own-${c}`, scale, sweep: k.sweeps.lr[c], ...codec(c), ...irnLr(c), own: k.decoder(m.decoder!) });
+      return hash({ method: `own-${c}`, scale, sweep: k.sweeps.lr[c], ...codec(c), ...irnLr(c), own: k.decoder(m.decoder!), ...max });
   }
 }

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { resolve } from 'node:path';
 import { settingsKey } from '../../bench/rd/cache.js';
-import { decoderMethodId, encoderCheck, encoderOf, lrCodecOf, methodKey, methodsFor, onlyMatcher, ownMethodId, parseDecoders, type KeyContext } from '../../bench/rd/methods.js';
+import { baseIrnId, decoderMethodId, encoderCheck, encoderOf, lrCodecOf, methodKey, methodsFor, onlyMatcher, ownMethodId, parseDecoders, shardOf, type KeyContext } from '../../bench/rd/methods.js';
 
 test('parseDecoders: NAME=DIR, or DIR named after its folder; names distinct and file-name safe', () => {
   assert.deepEqual(parseDecoders(undefined, '--decoder-x2'), []);
@@ -130,4 +130,63 @@ test('lossy presets (--lossy-xN): own curves after the decoders, keyed on their 
   assert.notEqual(key(own[0], ctx), key(asDecoder, ctx));
   assert.deepEqual(ms.map((m) => m.id).filter(onlyMatcher('own-*')), ['own-jpeg+p', 'own-webp+p', 'own-avif+p']);
   assert.throws(() => methodsFor([{ name: 'p', dir: '/a' }], [{ name: 'p', dir: '/b' }]), /'p' names both a decoder and a lossy preset/);
+});
+
+test('--avif-max: each AVIF curve also at effort max, right after its twin, with keys of its own; no other key moves', () => {
+  const dec = [{ name: 'irn-x2-avif', dir: '/d' }];
+  const own = [{ name: 'irn-x2-avif-v2', dir: '/p' }];
+  const plain = methodsFor(dec, own);
+  const ms = methodsFor(dec, own, { avifMax: true });
+  const max = ms.filter((m) => m.effort === 'max');
+  assert.deepEqual(
+    max.map((m) => m.id),
+    ['photo-avif-max', 'bicubic-avif-max', 'esrgan-avif-max', 'irn-avif-max', 'irn-avif-max+irn-x2-avif', 'own-avif-max+irn-x2-avif-v2'],
+    'the codec part of the id, not the avif in a model name',
+  );
+  assert.deepEqual(ms.filter((m) => m.effort == null).map((m) => m.id), plain.map((m) => m.id), 'the default-effort methods are as without the option');
+  for (const m of max) {
+    assert.equal(m.codec, 'avif');
+    const twin = ms[ms.indexOf(m) - 1];
+    assert.equal(twin.family, m.family, `${m.id} follows its twin`);
+    assert.equal(twin.decoder, m.decoder);
+  }
+  assert.deepEqual(
+    max.map((m) => m.label),
+    ['AVIF (speed 4) of the photo', 'bicubic LR AVIF (speed 4) + bicubic', 'bicubic LR AVIF (speed 4) + esrgan-slim', 'IRN LR AVIF (speed 4)', 'IRN LR AVIF (speed 4) + irn-x2-avif decoder', 'irn-x2-avif-v2 LR AVIF (speed 4)'],
+  );
+  assert.equal(decoderMethodId('irn-x2-avif', 'avif', 'max'), 'irn-avif-max+irn-x2-avif');
+  assert.equal(ownMethodId('p', 'avif', 'max'), 'own-avif-max+p');
+  // A decoder's curve restores the LR files of the shipped model's curve at the same effort.
+  assert.equal(baseIrnId(max[4]), 'irn-avif-max');
+  assert.equal(baseIrnId(ms.find((m) => m.id === 'irn-avif+irn-x2-avif')!), 'irn-avif');
+  // --only: 'irn-*+*' still means every decoder curve; '*-avif-max*' every speed-4 one.
+  assert.deepEqual(ms.map((m) => m.id).filter(onlyMatcher('*-avif-max*')), max.map((m) => m.id));
+  assert.deepEqual(ms.map((m) => m.id).filter(onlyMatcher('irn-*+*')), ['irn-jpeg+irn-x2-avif', 'irn-webp+irn-x2-avif', 'irn-avif+irn-x2-avif', 'irn-avif-max+irn-x2-avif']);
+
+  const ctx = (effortMax: KeyContext['effortMax']): KeyContext => ({
+    sweeps: { photo: { jpeg: [1, 50], webp: [10], avif: [20] }, lr: { jpeg: [30, 90], webp: [20], avif: [25] } },
+    codecSettings: { jpeg: {}, webp: { method: 6 }, avif: { speed: 6 }, 'webp-lossless': { lossless: 1 } },
+    irnLrSettings: { avif: { speed: 6, subsample: 3 } },
+    effortMax,
+    versions: { jpeg: '1.6.0', webp: '1.5.0', avif: '2.1.1', esrgan: '1.0.0' },
+    model: 'm1',
+    decoder: (name) => `hash of ${name}`,
+  });
+  const keys = (list: typeof ms, k: KeyContext) => new Map(list.map((m) => [m.id, methodKey(m, 2, k, settingsKey)]));
+  const before = keys(plain, ctx(undefined));
+  const after = keys(ms, ctx({ avif: { speed: 4 } }));
+  for (const [id, key] of before) assert.equal(after.get(id), key, `${id}: its key moved`);
+  assert.equal(new Set(after.values()).size, after.size, 'every method has its own key');
+  // Another effort-max setting (say speed 2) is another measurement.
+  const speed2 = keys(ms, ctx({ avif: { speed: 2 } }));
+  for (const m of ms) assert.equal(speed2.get(m.id) !== after.get(m.id), m.effort === 'max', m.id);
+  assert.throws(() => methodKey(max[0], 2, ctx(undefined), settingsKey), /photo-avif-max: no effort-max settings for avif/);
+});
+
+test('shardOf (--shard K/N): disjoint shards that together are every photo, in order', () => {
+  const files = Array.from({ length: 7 }, (_, i) => `p${i}`);
+  const shards = [1, 2, 3].map((k) => shardOf(files, `${k}/3`));
+  assert.deepEqual(shards, [['p0', 'p3', 'p6'], ['p1', 'p4'], ['p2', 'p5']]);
+  assert.deepEqual(shardOf(files, '1/1'), files);
+  for (const bad of ['0/2', '3/2', '1/0', '1', 'a/b', '1/2/3']) assert.throws(() => shardOf(files, bad), /--shard must be K\/N/, bad);
 });
