@@ -296,6 +296,30 @@ describe('AVIF container: the AV1 sequence header vouches for ispe', () => {
     assert.deepEqual(readAvifInfo(ispe(grid(ispe(LIBAVIF_GRID_RGB, 0, 100, 256), 3, 0, 100, 256), 1, 128, 64)).width, 100, 'the same grid with tiles of 128x64');
     assert.match(refusal(() => readAvifInfo(grid(LIBAVIF_GRID_RGB, 255, 255, 128, 128))), /is a grid of 256x256 tiles, more than 4096$/);
     assert.match(refusal(() => readLrFileInfo(renamed(LIBAVIF_GRID_RGB, 'dimg', 'xxxx'))), /is a grid of 2x2 tiles, and its iref box names 0$/);
+    // Only an alpha grid's own tiles are exempt from the alpha check. libavif's RGBA grid with
+    // its ipma rewritten (same sizes): the alpha grid (item 6) and its tiles (7-10) lose the
+    // alpha property (auxC, property 7; colr, property 3, in its place), and a colour tile
+    // (item 2, a tile of the primary grid) gets it instead of its colr. That tile is then an
+    // alpha image of its own, counted (and checked, against the primary's 128x128) as one:
+    // the file has alpha. Were every tile exempt, it would have none.
+    const ipma = (file: Uint8Array, entries: [number[], number[]][]) => {
+      const copy = file.slice();
+      const start = indexOf(copy, 'ipma') + 4;
+      const end = start + new DataView(copy.buffer).getUint32(start - 8) - 8;
+      for (const [from, to] of entries) {
+        const at = copy.subarray(start, end).findIndex((_, i) => from.every((v, k) => copy[start + i + k] === v));
+        assert.ok(at >= 0, `ipma entry ${from.join(',')}`);
+        copy.set(to, start + at);
+      }
+      return copy;
+    };
+    const unalpha: [number[], number[]][] = [
+      [[0, 6, 3, 1, 6, 7], [0, 6, 3, 1, 6, 3]],
+      ...[7, 8, 9, 10].map((item): [number[], number[]] => [[0, item, 4, 4, 6, 136, 7], [0, item, 4, 4, 6, 136, 3]]),
+    ];
+    assert.equal(readAvifInfo(ipma(LIBAVIF_GRID_RGBA, unalpha)).alpha, false, 'no item says alpha any more');
+    const colourTileAlpha = ipma(LIBAVIF_GRID_RGBA, [...unalpha, [[0, 2, 4, 4, 2, 133, 3], [0, 2, 4, 4, 2, 133, 7]]]);
+    assert.deepEqual(readAvifInfo(colourTileAlpha), { width: 128, height: 128, alpha: true, irn: null }, 'a colour tile that says alpha is an alpha image');
     // A tile that is itself a grid: not decoded as one (no nesting).
     const nested = LIBAVIF_GRID_RGB.slice();
     nested.set(ascii('grid'), indexOf(nested, 'av01') + 4);
