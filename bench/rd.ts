@@ -612,21 +612,31 @@ for (const s of scales) {
     }
     say();
   }
-  const series = seriesOf(curves, complete);
-  const svg = lineChart(series, {
-    title: `Rate–distortion, x${s}, ${imgs.length} photo${imgs.length === 1 ? '' : 's'} (Y-PSNR, shave ${s})`,
-    xLabel: 'bits per full-size pixel (log)',
-    yLabel: 'Y-PSNR (dB)',
-    logX: true,
-    width: 900,
-    // The legend takes 20 px per series beside the plot.
-    height: Math.max(560, 120 + 20 * series.length),
-    bands: [{ from: lo, to: hi, label: 'target range' }],
-  });
-  writeFileSync(join(outDir, `rd-x${s}.svg`), svg);
-  if (args.figures != null) {
-    mkdirSync(args.figures, { recursive: true });
-    writeFileSync(join(args.figures, `rd-x${s}.svg`), svg);
+  const photos = `${imgs.length} photo${imgs.length === 1 ? '' : 's'}`;
+  const plot = (file: string, title: string, ms: readonly Method[]) => {
+    const series = seriesOf(curves, ms);
+    const svg = lineChart(series, {
+      title,
+      xLabel: 'bits per full-size pixel (log)',
+      yLabel: 'Y-PSNR (dB)',
+      logX: true,
+      width: 900,
+      // The legend takes 20 px per series beside the plot.
+      height: Math.max(560, 120 + 20 * series.length),
+      bands: [{ from: lo, to: hi, label: 'target range' }],
+    });
+    writeFileSync(join(outDir, file), svg);
+    if (args.figures != null) {
+      mkdirSync(args.figures, { recursive: true });
+      writeFileSync(join(args.figures, file), svg);
+    }
+  };
+  // The speed-4 AVIF curves get a plot of their own (beside their speed-6 twins and JPEG of
+  // the photo, the targets' anchor): in the main one they would double the AVIF lines.
+  plot(`rd-x${s}.svg`, `Rate–distortion, x${s}, ${photos} (Y-PSNR, shave ${s})`, complete.filter((m) => m.effort == null));
+  if (maxCurves.length > 0) {
+    const avif = complete.filter((m) => (m.codec === 'avif' && m.family !== 'bicubic') || m.id === 'photo-jpeg');
+    plot(`rd-x${s}-avif-speed.svg`, `AVIF at speed 6 and 4, x${s}, ${photos} (Y-PSNR, shave ${s})`, avif);
   }
   const plain = (t: ReturnType<typeof targetsOf>) => ({ aboveJpeg: t.aboveJpeg?.r ?? null, aboveEsrgan: t.aboveEsrgan?.r ?? null, curves: t.aboveJpeg?.names ?? t.aboveEsrgan?.names ?? [] });
   writeFileSync(
@@ -663,4 +673,4 @@ say(
 if (methodSeconds.size > 0) say('Seconds per method and photo (this run): ' + [...methodSeconds].map(([k, v]) => `${k} ${(v.reduce((a, x) => a + x, 0) / v.length).toFixed(1)} (${v.length}x)`).join(', '));
 say('Seconds per step (this run, not counting cached results): ' + Object.entries(cost).map(([k, c]) => `${k} ${c.s.toFixed(1)} (${c.n}x)`).join(', '));
 writeFileSync(join(outDir, 'report.md'), report.join('\n') + '\n');
-log(`wrote ${outDir}/report.md, results-x*.json, rd-x*.svg`);
+log(`wrote ${outDir}/report.md, results-x*.json, rd-x*.svg${avifMax ? ', rd-x*-avif-speed.svg' : ''}`);

@@ -25,6 +25,7 @@ export interface ChartOptions {
   /** Axis ranges; default: the data's, padded. */
   xRange?: [number, number];
   yRange?: [number, number];
+  /** Total width with a 250-px legend (default 760); a legend with longer labels adds its extra width, the plot keeps its own. */
   width?: number;
   height?: number;
   /** Vertical bands to shade, e.g. the targets' rate ranges. */
@@ -64,9 +65,13 @@ const fmt = (v: number) => Number(v.toFixed(2)).toString();
 
 /** The chart as a standalone SVG document. */
 export function lineChart(series: readonly Series[], o: ChartOptions): string {
-  const width = o.width ?? 760;
+  // The legend beside the plot: 250 px, or wider for long labels (about 7 px per character
+  // at 12 px sans-serif, after the gap and the sample line, 46 px), the plot keeping its width.
+  const longest = Math.max(0, ...series.map((s) => s.label.length));
+  const right = Math.max(250, Math.ceil(50 + 7 * longest));
+  const width = (o.width ?? 760) + (right - 250);
   const height = o.height ?? 500;
-  const m = { left: 64, right: 250, top: 40, bottom: 54 };
+  const m = { left: 64, right, top: 40, bottom: 54 };
   const pw = width - m.left - m.right;
   const ph = height - m.top - m.bottom;
   const all = series.flatMap((s) => s.points).filter((p) => Number.isFinite(p.x) && Number.isFinite(p.y) && (!o.logX || p.x > 0));

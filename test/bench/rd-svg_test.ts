@@ -55,3 +55,17 @@ test('triangle markers (the decoder curves) point up, centred on the point', () 
   assert.match(svg, /<path d="M64 240\.5L69 249\.5L59 249\.5Z" fill="#0a0"\/>/);
   assert.match(svg, /<polyline class="series" data-label="dec"[^>]* stroke-dasharray="12 3"/);
 });
+
+test('a legend with long labels widens the chart, not squeezes the plot', () => {
+  const chart = (label: string) =>
+    lineChart([{ label, color: '#f00', points: [{ x: 0.1, y: 20 }, { x: 1, y: 30 }] }], { title: 'T', xLabel: 'bpp', yLabel: 'dB', logX: true, xRange: [0.1, 1], yRange: [20, 30], width: 420, height: 300 });
+  const size = (svg: string) => svg.match(/<svg [^>]*width="(\d+)"/)![1];
+  const plot = (svg: string) => svg.match(/points="([^"]*)"/)![1];
+  const short = chart('IRN LR AVIF');
+  const long = chart('bicubic LR AVIF (speed 4) + esrgan-slim, a label of 60 characters');
+  assert.equal(size(short), '420');
+  // 50 + 7 * 65 = 505 px of legend instead of 250.
+  assert.equal(size(long), String(420 + 505 - 250));
+  assert.equal(plot(long), plot(short), 'the same plot area');
+  assert.match(long, new RegExp(`<text class="legend" x="${64 + 106 + 14 + 32}"`), 'the legend starts where it did');
+});
