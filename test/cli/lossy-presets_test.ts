@@ -181,7 +181,7 @@ describe('irn downscale / upscale with a lossy decoder preset', () => {
   });
 });
 
-describe('the shipped lossy presets weights/irn-x2-avif-v2 and weights/irn-x2-avif', () => {
+describe('the shipped lossy presets weights/irn-x2-avif-v2, weights/irn-x2-avif and weights/irn-x4-avif', () => {
   it('irn-x2-avif-v2 is the default for an AVIF LR: its own forward makes it, its metadata names it, upscale restores with it', async () => {
     // No $IRN_WEIGHTS_DIR: the repository's weights/ only.
     const run = await irn(['downscale', 'in.png', 'ship.avif'], work);
@@ -206,6 +206,28 @@ describe('the shipped lossy presets weights/irn-x2-avif-v2 and weights/irn-x2-av
     const b = readPng(join(work, 'x2-up.png'));
     assert.deepEqual([a.width, a.height], [48, 40]);
     assert.notDeepEqual(a.data, b.data, 'restored by irn-x2-avif-v2, not by irn-x2');
+  });
+
+  it('irn-x4-avif is the default for an x4 AVIF LR; an x4 PNG LR stays irn-x4\'s', async () => {
+    const run = await irn(['downscale', '--scale', '4', 'in.png', 'x4.avif'], work);
+    assert.equal(run.code, 0, run.stderr);
+    assert.deepEqual(metaOf('x4.avif'), { scale: 4, width: 48, height: 40, model: 'irn-x4-avif' });
+    const plain = await irn(['downscale', '-m', 'irn-x4', 'in.png', 'x4-plain.avif'], work);
+    assert.equal(plain.code, 0, plain.stderr);
+    const [own, x4] = await Promise.all([decodeAvifFile('x4.avif'), decodeAvifFile('x4-plain.avif')]);
+    assert.notDeepEqual(own, x4, "the LR pixels are the preset's own");
+    const info = JSON.parse((await irn(['info', '--json', '-m', 'irn-x4-avif'], work)).stdout) as { scale: number; encoder: string | null; lrCodec: string | null };
+    assert.deepEqual([info.scale, info.encoder, info.lrCodec], [4, null, 'avif']);
+    const up = await irn(['upscale', 'x4.avif', 'x4-up.png'], work);
+    assert.equal(up.code, 0, up.stderr);
+    const byX4 = await irn(['upscale', '-m', 'irn-x4', 'x4.avif', 'x4-by-x4.png'], work);
+    assert.equal(byX4.code, 0, byX4.stderr);
+    const a = readPng(join(work, 'x4-up.png'));
+    assert.deepEqual([a.width, a.height], [48, 40]);
+    assert.notDeepEqual(a.data, readPng(join(work, 'x4-by-x4.png')).data, 'restored by irn-x4-avif, not by irn-x4');
+    const png = await irn(['downscale', '--scale', '4', 'in.png', 'x4.png'], work);
+    assert.equal(png.code, 0, png.stderr);
+    assert.deepEqual(readLrMetadata(readPng(join(work, 'x4.png')).text), { scale: 4, width: 48, height: 40, model: 'irn-x4' });
   });
 
   it('irn-x2-avif (the decoder) still restores the LRs that name it: irn-x2 makes them', async () => {
