@@ -238,28 +238,28 @@ class Job {
 
   async compute(m: Method): Promise<Measurement[] | ImageResult['check']> {
     const s = this.scale;
-    const c = m.codec as LossyCodec;
     switch (m.family) {
       case 'photo':
-        return this.photoCurve(m.id, c, m.effort);
+        return this.photoCurve(m);
       case 'bicubic':
       case 'esrgan':
-        return this.bicubicCurve(m.id, c, m.family, m.effort);
+        return this.bicubicCurve(m, m.family);
       case 'check':
         return this.check();
       case 'irn-lossless':
         return this.irnLossless(m.codec as 'png' | 'webp-lossless');
       case 'irn':
-        return this.irnCurve(m.id, c, m.effort, await irnModel(modelDir[s], s, `--model-x${s}`));
+        return this.irnCurve(m, await irnModel(modelDir[s], s, `--model-x${s}`));
       case 'decoder':
-        return this.irnCurve(m.id, c, m.effort, await irnModel(decoderDir(s, m.decoder!), s, `decoder ${m.decoder}`));
+        return this.irnCurve(m, await irnModel(decoderDir(s, m.decoder!), s, `decoder ${m.decoder}`));
       case 'own':
-        return this.irnCurve(m.id, c, m.effort, await irnModel(decoderDir(s, m.decoder!), s, `lossy preset ${m.decoder}`), decoderDir(s, m.decoder!));
+        return this.irnCurve(m, await irnModel(decoderDir(s, m.decoder!), s, `lossy preset ${m.decoder}`), decoderDir(s, m.decoder!));
     }
   }
 
-  /** The full photo in `codec` (at `effort`). The encodes do not depend on the scale, only the crop: shared between x2 and x4 when the crops agree. */
-  private async photoCurve(method: string, codec: LossyCodec, effort?: 'max'): Promise<Measurement[]> {
+  /** The full photo in the method's codec (at its effort). The encodes do not depend on the scale, only the crop: shared between x2 and x4 when the crops agree. */
+  private async photoCurve(method: Method): Promise<Measurement[]> {
+    const [codec, effort] = [method.codec as LossyCodec, method.effort];
     const points: Measurement[] = [];
     const tag = codecTag(codec, effort);
     for (const q of SWEEPS.photo[codec]) {
@@ -273,7 +273,7 @@ class Job {
         this.photoMemo.set(key, m);
       }
       const { bytes, image } = await m;
-      points.push(await timed('metrics', () => score(method, q, bytes, image, this.ref, this.scale)));
+      points.push(await timed('metrics', () => score(method.id, q, bytes, image, this.ref, this.scale)));
     }
     return points;
   }
@@ -304,16 +304,17 @@ class Job {
     });
   }
 
-  /** The bicubic LR ("thumbnail + super-resolution") in `codec`, upscaled by bicubic or esrgan-slim. */
-  private async bicubicCurve(method: string, codec: LossyCodec, up: 'bicubic' | 'esrgan', effort?: 'max'): Promise<Measurement[]> {
+  /** The bicubic LR ("thumbnail + super-resolution") in the method's codec, upscaled by bicubic or esrgan-slim. */
+  private async bicubicCurve(method: Method, up: 'bicubic' | 'esrgan'): Promise<Measurement[]> {
+    const codec = method.codec as LossyCodec;
     const points: Measurement[] = [];
     for (const q of SWEEPS.lr[this.scale][codec]) {
-      const { bytes, dec } = await this.lrEncoded('bicubic', codec, q, effort);
+      const { bytes, dec } = await this.lrEncoded('bicubic', codec, q, method.effort);
       const image =
         up === 'bicubic'
           ? await timed('bicubic up', () => imresize(toRaster(dec), this.w, this.h))
           : toRaster(await timed('esrgan-slim', async () => (await esrgan(this.scale)).upscale(dec)));
-      points.push(await timed('metrics', () => score(method, q, bytes, image, this.ref, this.scale)));
+      points.push(await timed('metrics', () => score(method.id, q, bytes, image, this.ref, this.scale)));
     }
     return points;
   }
@@ -347,13 +348,14 @@ class Job {
     return [await timed('metrics', () => score(`irn-${kind}`, null, bytes, restored, this.ref, this.scale))];
   }
 
-  /** IRN's LR in `codec` (made by --model-xN, or by the lossy preset in `ownDir`), restored by `model`'s inverse with z = 0. */
-  private async irnCurve(method: string, codec: LossyCodec, effort: 'max' | undefined, model: IrnModel, ownDir?: string): Promise<Measurement[]> {
+  /** IRN's LR in the method's codec (made by --model-xN, or by the lossy preset in `ownDir`), restored by `model`'s inverse with z = 0. */
+  private async irnCurve(method: Method, model: IrnModel, ownDir?: string): Promise<Measurement[]> {
+    const codec = method.codec as LossyCodec;
     const points: Measurement[] = [];
     for (const q of SWEEPS.lr[this.scale][codec]) {
-      const { bytes, dec } = await this.lrEncoded(ownDir == null ? 'irn' : { dir: ownDir }, codec, q, effort);
+      const { bytes, dec } = await this.lrEncoded(ownDir == null ? 'irn' : { dir: ownDir }, codec, q, method.effort);
       const up = await timed('irn upscale', () => upscaleImage(model, toRaster(dec), { tileSize: 0 }));
-      points.push(await timed('metrics', () => score(method, q, bytes, up, this.ref, this.scale)));
+      points.push(await timed('metrics', () => score(method.id, q, bytes, up, this.ref, this.scale)));
     }
     return points;
   }
@@ -553,10 +555,9 @@ for (const s of scales) {
   const [lo, hi] = TARGET_RANGE[s];
   // Every thumbnail + esrgan-slim curve measured (with --avif-max also the speed-4 AVIF one).
   const esrganCurves = complete.filter((m) => m.family === 'esrgan');
-  const esRdOf = (ms: readonly Method[]) => ms.map((m) => rd(curves.get(m.id)!));
   const jpegRd = curves.has('photo-jpeg') ? [rd(curves.get('photo-jpeg')!)] : [];
   const targetsOf = (tests: readonly Method[], anchors: readonly Method[] = esrganCurves) => {
-    const esRd = esRdOf(anchors);
+    const esRd = anchors.map((m) => rd(curves.get(m.id)!));
     const testRd = tests.map((m) => rd(curves.get(m.id)!));
     const names = tests.map((m) => m.label);
     return {

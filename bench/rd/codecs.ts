@@ -17,9 +17,11 @@ export interface Rgba {
 /** The lossy codecs the benchmark sweeps. */
 export type LossyCodec = 'jpeg' | 'webp' | 'avif';
 
-/** Every encoding the benchmark writes: the lossy codecs at a quality, and two lossless ones. */
-/** An encoding; `irnLr` marks an IRN LR, which some codecs code differently ({@link IRN_LR_SETTINGS}). */
-/** `effort: 'max'`: with {@link EFFORT_MAX}'s settings on top (AVIF only). */
+/**
+ * An encoding the benchmark writes: a lossy codec at a quality, or lossless WebP. `irnLr` marks
+ * an IRN LR, which some codecs code differently ({@link IRN_LR_SETTINGS}); `effort: 'max'` adds
+ * {@link EFFORT_MAX}'s settings (AVIF only).
+ */
 export type Encoding = { codec: LossyCodec; quality: number; irnLr?: boolean; effort?: 'max' } | { codec: 'webp-lossless' };
 
 type Encode = (image: Rgba, options: Record<string, unknown>) => Promise<ArrayBuffer>;
@@ -54,7 +56,8 @@ async function load(codec: LossyCodec, kind: 'encode' | 'decode'): Promise<Encod
  * Settings of each codec, fixed so that the figures are reproducible and named in the README:
  * MozJPEG's defaults (progressive, trellis, optimised Huffman, 4:2:0: what Squoosh ships);
  * libwebp lossy at method 6 (`cwebp -m 6`, its best, what the issue measured); libavif
- * at speed 6 (jsquash's default; speed 4, the issue's, costs about 2x for a few per cent),
+ * at speed 6 (jsquash's default; speed 4, `--avif-max`, costs 8-9x the encode time for
+ * +0.34 dB BD-PSNR on Kodak24's photos, bench/README.md),
  * 4:2:0, 8 bits; lossless WebP at `cwebp -lossless -z 9 -exact`.
  */
 export const CODEC_SETTINGS = {

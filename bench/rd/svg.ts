@@ -66,7 +66,8 @@ const fmt = (v: number) => Number(v.toFixed(2)).toString();
 /** The chart as a standalone SVG document. */
 export function lineChart(series: readonly Series[], o: ChartOptions): string {
   // The legend beside the plot: 250 px, or wider for long labels (about 7 px per character
-  // at 12 px sans-serif, after the gap and the sample line, 46 px), the plot keeping its width.
+  // at 12 px sans-serif, after the gap and the sample line, 46 px, and a 4-px margin), the
+  // plot keeping its width.
   const longest = Math.max(0, ...series.map((s) => s.label.length));
   const right = Math.max(250, Math.ceil(50 + 7 * longest));
   const width = (o.width ?? 760) + (right - 250);
