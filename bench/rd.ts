@@ -616,6 +616,11 @@ for (const s of scales) {
   const photos = `${imgs.length} photo${imgs.length === 1 ? '' : 's'}`;
   const plot = (file: string, title: string, ms: readonly Method[]) => {
     const series = seriesOf(curves, ms);
+    // e.g. --avif-max with --only '*-avif-max*' in a fresh --out: no speed-6 curve for the main plot.
+    if (series.length === 0) {
+      log(`x${s}: no curve for ${file}, not written`);
+      return;
+    }
     const svg = lineChart(series, {
       title,
       xLabel: 'bits per full-size pixel (log)',
