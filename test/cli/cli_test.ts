@@ -3,7 +3,7 @@
 // temporary directory, on small models saved there and on the real photos in
 // packages/core/test-fixtures/images.
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -228,6 +228,18 @@ describe('irn convert', () => {
     assert.deepEqual(readdirSync(join(work, 'converted')).sort(), ['group1-shard1of1.bin', 'model.json']);
     const info = await irn(['info', '-m', 'converted', '--json'], work);
     assert.equal((JSON.parse(info.stdout) as { source: string }).source, 'converted from irn_x2.pth');
+
+    // --float16: half the weight bytes, and a model the other commands load.
+    const half = await irn(['convert', '--float16', pth, 'converted16'], work);
+    assert.equal(half.code, 0, half.stderr);
+    assert.match(half.stdout, /-> converted16: x2, .* \(float16 weights\)\n$/);
+    const shard = (dir: string) => statSync(join(work, dir, 'group1-shard1of1.bin')).size;
+    assert.equal(shard('converted16') * 2, shard('converted'));
+    const specs = (JSON.parse(readFileSync(join(work, 'converted16', 'model.json'), 'utf8')) as { weightsManifest: { weights: { quantization?: { dtype: string } }[] }[] }).weightsManifest[0].weights;
+    assert.ok(specs.every((s) => s.quantization?.dtype === 'float16'));
+    const info16 = await irn(['info', '-m', 'converted16', '--json'], work);
+    assert.equal(info16.code, 0, info16.stderr);
+    assert.equal((JSON.parse(info16.stdout) as { source: string }).source, 'converted from irn_x2.pth');
   });
 });
 

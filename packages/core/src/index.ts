@@ -3,7 +3,7 @@
  * Importing registers the layer classes with `tf.serialization`; nothing else runs.
  */
 export * from './layers/index.js';
-export { IrnModel, parameterCount, type IrnCreateOptions, type IrnLoadOptions, type IrnMetadata, type IrnModelNotes, type LatentOptions } from './model/irn.js';
+export { IrnModel, parameterCount, type IrnCreateOptions, type IrnLoadOptions, type IrnMetadata, type IrnModelNotes, type IrnSaveOptions, type LatentOptions } from './model/irn.js';
 export { PUBLISHED_CONFIG, levelsOf, zChannelsOf, type IrnConfig, type IrnScale } from './model/config.js';
 export { seededNormal, type NoiseWindow } from './model/noise.js';
 export { quantize8 } from './model/quantize.js';

@@ -68,6 +68,22 @@ describe('@irn/weights build', () => {
     assert.equal(await readFile(join(out, 'manifest.json'), 'utf8'), await readFile(join(WEIGHTS, 'manifest.json'), 'utf8'));
   });
 
+  it('every shipped preset stores its weights as float16 (scripts/weights-float16.ts): half the bytes to download', async () => {
+    const manifest = JSON.parse(await readFile(join(WEIGHTS, 'manifest.json'), 'utf8')) as Manifest;
+    for (const name of Object.keys(manifest)) {
+      const json = JSON.parse(await readFile(join(WEIGHTS, name, 'model.json'), 'utf8')) as {
+        weightsManifest: { paths: string[]; weights: { shape: number[]; dtype: string; quantization?: { dtype: string } }[] }[];
+      };
+      const specs = json.weightsManifest.flatMap((g) => g.weights);
+      const stale = specs.filter((s) => s.dtype !== 'float32' || s.quantization?.dtype !== 'float16');
+      assert.equal(stale.length, 0, `${name}: ${stale.length} of ${specs.length} weights are not stored as float16 (run pnpm weights:float16 weights/${name})`);
+      const elements = specs.reduce((n, s) => n + s.shape.reduce((a, b) => a * b, 1), 0);
+      let bytes = 0;
+      for (const p of json.weightsManifest.flatMap((g) => g.paths)) bytes += (await readFile(join(WEIGHTS, name, p))).byteLength;
+      assert.equal(bytes, elements * 2, `${name}: 2 bytes per weight`);
+    }
+  });
+
   it('refuses to build when weights/manifest.json disagrees with the files', async () => {
     const weights = join(tmp, 'weights');
     await cp(WEIGHTS, weights, { recursive: true });

@@ -134,7 +134,7 @@ describe('loadModelArtifacts: hostile model.json and servers', () => {
   it('refuses quantized, float16 and huge specs before downloading weights', async () => {
     requests.length = 0;
     const spec = (edit: (s: tf.io.WeightsManifestEntry) => void) => (json: tf.io.ModelJSON) => edit(json.weightsManifest[0].weights[0]);
-    await assert.rejects(loadModelArtifacts(serve(spec((s) => (s.quantization = { dtype: 'uint8', scale: 1, min: 0 })))), /is quantized/);
+    await assert.rejects(loadModelArtifacts(serve(spec((s) => (s.quantization = { dtype: 'uint8', scale: 1, min: 0 })))), /is quantized \(uint8\)/);
     await assert.rejects(loadModelArtifacts(serve(spec((s) => (s.dtype = 'float16' as tf.DataType)))), /has dtype float16; IRN models hold float32 weights only/);
     await assert.rejects(loadModelArtifacts(serve(spec((s) => (s.shape = [1e5, 1e5])))), (e: Error) => e instanceof LimitError && e.limit === 'tensorElements');
     await assert.rejects(loadModelArtifacts(serve(), { limits: { totalElements: 10 } }), (e: Error) => e instanceof LimitError && e.limit === 'totalElements');

@@ -161,9 +161,11 @@ describe('fileSystem: weight specs and values', () => {
   const firstSpec = (edit: (spec: tf.io.WeightsManifestEntry) => void) => (json: tf.io.ModelJSON) => edit(json.weightsManifest[0].weights[0]);
   const firstName = () => modelJson.weightsManifest[0].weights[0].name;
 
-  it('refuses a quantized weight and a dtype other than float32', async () => {
+  it('refuses an integer-quantized weight, float16 with a scale, and a dtype other than float32', async () => {
     const q = await folder(firstSpec((s) => (s.quantization = { dtype: 'uint8', scale: 1, min: 0 })));
-    await refused(q, new RegExp(`weight ${firstName()} is quantized; IRN models hold plain float32 weights`));
+    await refused(q, new RegExp(`weight ${firstName()} is quantized \\(uint8\\); IRN models hold float32 weights, stored as float32 or float16`));
+    const scaled = await folder(firstSpec((s) => (s.quantization = { dtype: 'float16', scale: 2 })));
+    await refused(scaled, /is quantized \(float16\)/);
     const f16 = await folder(firstSpec((s) => (s.dtype = 'float16' as tf.DataType)));
     await refused(f16, new RegExp(`weight ${firstName()} has dtype float16; IRN models hold float32 weights only`));
     const int = await folder(firstSpec((s) => (s.dtype = 'int32')));

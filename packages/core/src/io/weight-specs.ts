@@ -2,12 +2,14 @@
  * Checks of a model's `model.json` and weights that every loader shares (the Node
  * `fileSystem` handler, the browser's `loadModelArtifacts`, and `IrnModel.load` for any
  * handler): the shape of the JSON, shard paths that stay in the model's folder, weight specs
- * that IRN can read (float32, not quantized) within the limits, and weights that are finite.
+ * that IRN can read (float32, stored as float32 or as float16) within the limits, and weights
+ * that are finite.
  * Browser-safe: no Node imports.
  */
 // Types only: model-loader.ts checks models with this in pages that load no TensorFlow.js.
 import type * as tf from '@tensorflow/tfjs-core';
 import { checkLimit, type Limits } from '../limits.js';
+import { isFloat16NonFinite } from './float16.js';
 
 /**
  * Largest `model.json` read, in bytes. The published x2 model's is 19 KB and the largest
@@ -16,8 +18,14 @@ import { checkLimit, type Limits } from '../limits.js';
  */
 export const MAX_MODEL_JSON_BYTES = 4 * 1024 * 1024;
 
-/** Bytes per element of the only dtype IRN weights have. */
+/** Bytes per stored element: float32, or float16 (`quantization: { dtype: 'float16' }`). */
 const FLOAT32_BYTES = 4;
+const FLOAT16_BYTES = 2;
+
+/** Whether a weight spec stores its float32 weight as halves (see {@link checkWeightSpecs}). */
+export function isFloat16Spec(spec: tf.io.WeightsManifestEntry): boolean {
+  return spec.quantization?.dtype === 'float16';
+}
 
 /** One group of a weights manifest, checked: its shard paths and weight specs. */
 export interface CheckedWeightGroup {
@@ -93,9 +101,11 @@ export function checkShardPath(path: unknown, file: string): string {
 
 /**
  * Checks weight specs before any weight is read: a name, a shape of whole numbers, dtype
- * float32 and no quantization (IRN models hold float32 weights only; reading anything else
- * as float32 gives garbage), each within `limits.tensorElements` and all together within
- * `limits.totalElements`. Returns each spec's size in bytes.
+ * float32, stored as float32 (no quantization) or as halves (`quantization: { dtype:
+ * 'float16' }` and nothing else, which tfjs decodes to float32; the shipped presets are
+ * stored so), each within `limits.tensorElements` and all together within
+ * `limits.totalElements`. Integer quantization (uint8, uint16) is refused: it loses too much
+ * for an invertible model. Returns each spec's size in bytes.
  */
 export function checkWeightSpecs(specs: readonly unknown[], limits: Limits, file: string): number[] {
   let total = 0;
@@ -105,8 +115,11 @@ export function checkWeightSpecs(specs: readonly unknown[], limits: Limits, file
     }
     const spec = raw as unknown as tf.io.WeightsManifestEntry;
     const what = `weight ${spec.name.slice(0, 200)}`;
-    if (spec.quantization != null) {
-      throw new Error(`${file}: ${what} is quantized; IRN models hold plain float32 weights (convert the model without quantization)`);
+    const q: unknown = spec.quantization;
+    const half = isObject(q) && q.dtype === 'float16' && Object.keys(q).every((k) => k === 'dtype');
+    if (q != null && !half) {
+      const how = isObject(q) ? String(q.dtype) : String(q);
+      throw new Error(`${file}: ${what} is quantized (${how.slice(0, 40)}); IRN models hold float32 weights, stored as float32 or float16 (convert the model without integer quantization)`);
     }
     if (spec.dtype !== 'float32') {
       throw new Error(`${file}: ${what} has dtype ${String(spec.dtype)}; IRN models hold float32 weights only`);
@@ -120,21 +133,32 @@ export function checkWeightSpecs(specs: readonly unknown[], limits: Limits, file
     checkLimit(limits, 'tensorElements', elements, `${what} in ${file}`, 'elements');
     total += elements;
     checkLimit(limits, 'totalElements', total, `the weights described by ${file}`, 'elements');
-    return elements * FLOAT32_BYTES;
+    return elements * (half ? FLOAT16_BYTES : FLOAT32_BYTES);
   });
 }
 
 /**
  * Throws an Error naming the first weight that holds NaN or an infinity ("weight
  * dense_block_1/conv1/kernel holds NaN"): such a model turns every image into NaN, which
- * the PNG encoder writes as black. `data` holds the weights of `specs` (float32) in order.
+ * the PNG encoder writes as black. `data` holds the weights of `specs` (float32, or float16
+ * where a spec says so; checked by {@link checkWeightSpecs}) in order.
  */
 export function checkFiniteWeights(specs: readonly tf.io.WeightsManifestEntry[], data: tf.io.WeightData): void {
   const buffer = data instanceof ArrayBuffer ? data : joinBuffers(data);
   let offset = 0;
   for (const spec of specs) {
     const elements = spec.shape.reduce((a, b) => a * b, 1);
-    const values = new Float32Array(buffer, offset, elements);
+    if (isFloat16Spec(spec)) {
+      const halves = new Uint16Array(buffer.slice(offset, offset + elements * FLOAT16_BYTES)); // a copy: offsets of halves may be odd
+      offset += elements * FLOAT16_BYTES;
+      const i = halves.findIndex(isFloat16NonFinite);
+      if (i >= 0) {
+        const kind = (halves[i] & 0x3ff) !== 0 ? 'NaN' : halves[i] & 0x8000 ? '-Infinity' : 'Infinity';
+        throw new Error(`weight ${spec.name} holds ${kind} (element ${i} of ${elements}, float16); the model would turn every image into ${kind}`);
+      }
+      continue;
+    }
+    const values = new Float32Array(buffer.slice(offset, offset + elements * FLOAT32_BYTES)); // a copy: after halves an offset need not be a multiple of 4
     offset += elements * FLOAT32_BYTES;
     for (let i = 0; i < values.length; i++) {
       const v = values[i];
