@@ -33,12 +33,13 @@ import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { decodePng, downscaleImage, encodePng, imresize, IrnModel, psnrY, ssimY, upscaleImage, type RasterImage } from '@irn/core';
-import { bytesHash, legacyKey, modelHash, RdCache, settingsKey } from './rd/cache.js';
+import { logRates } from './rd/bd.js';
+import { bytesHash, legacyKey, modelBytes, modelHash, RdCache, settingsKey } from './rd/cache.js';
 import { CODEC_SETTINGS, decode, EFFORT_MAX, encode, IRN_LR_SETTINGS, type LossyCodec, type Rgba } from './rd/codecs.js';
 import { loadEsrganSlim, type EsrganSlim } from './rd/esrgan.js';
 import { modCropRgb, toRaster, toRgba } from './rd/images.js';
 import { baseIrnId, codecTag, encoderCheck, encoderOf, LOSSY, lrCodecOf, methodKey, methodsFor, onlyMatcher, parseDecoders, shardOf, type Decoder, type Method } from './rd/methods.js';
-import { bdTable, checkTarget, completeMethods, curvesTable, meanCurves, rd, sameBytesGain, targetLine, type CurvePoint, type ImageResult, type Measurement } from './rd/report.js';
+import { bdTable, checkTarget, completeMethods, curvesTable, meanCurves, modelPayback, paybackCell, rd, sameBytesGain, targetLine, type CurvePoint, type ImageResult, type Measurement } from './rd/report.js';
 import { lineChart, type Series } from './rd/svg.js';
 import { fileSystem, useNodeBackend } from '@irn/core/node';
 
@@ -610,6 +611,35 @@ for (const s of scales) {
       if (ms.length === 0) continue;
       byModel[who] = targetsOf(ms);
       targetLines(byModel[who], who);
+    }
+    say();
+  }
+  // The model is downloaded too, once per visitor: after how many photos does IRN pay it back?
+  const photoAnchors = ['photo-jpeg', 'photo-webp', 'photo-avif', 'photo-avif-max'].filter((id) => curves.has(id));
+  type Restorer = [name: string, dir: string, curves: Method[]];
+  const restorers = ([
+    [basename(modelDir[s]), modelDir[s], lossyIrn.filter((m) => m.family === 'irn')] as Restorer,
+    ...[...new Set(decoderCurves.map((m) => m.decoder!))].map((d): Restorer => [`${d} (decoder)`, decoderDir(s, d), decoderCurves.filter((m) => m.decoder === d)]),
+    ...[...new Set(ownCurves.map((m) => m.decoder!))].map((d): Restorer => [d, decoderDir(s, d), ownCurves.filter((m) => m.decoder === d)]),
+  ] as Restorer[]).filter(([, , ms]) => ms.length > 0);
+  if (restorers.length > 0 && photoAnchors.length > 0) {
+    const pixels = imgs.reduce((n, r) => n + r.width * r.height, 0) / imgs.length;
+    const rates = logRates(lo, hi, 3);
+    say(
+      `The model is downloaded too: once per visitor, then cached (model.json and weights as served, uncompressed). Photos of this run's mean size ` +
+        `(${Math.round(pixels).toLocaleString('en-US')} pixels) after which the bytes IRN saves against a codec of the full photo add up to the model's; ` +
+        `at each IRN rate, the model's best curve against the bytes that codec needs for the same Y-PSNR (its bpp vs IRN's in brackets; "never": IRN saves nothing there):`,
+    );
+    say();
+    say(`| restoring model | bytes | against | ${rates.map((r) => `at ${r.toFixed(2)} bpp`).join(' | ')} |`);
+    say(`|---|---:|---|${rates.map(() => '---').join('|')}|`);
+    for (const [who, dir, ms] of restorers) {
+      const bytes = modelBytes(dir);
+      const tests = ms.map((m) => rd(curves.get(m.id)!));
+      for (const a of photoAnchors) {
+        const cells = modelPayback(bytes, pixels, tests, rd(curves.get(a)!), rates).map(paybackCell);
+        say(`| ${who} | ${bytes.toLocaleString('en-US')} | ${LABELS[a] ?? a} | ${cells.join(' | ')} |`);
+      }
     }
     say();
   }

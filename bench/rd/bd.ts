@@ -107,6 +107,27 @@ export function qualityAt(curve: readonly RdPoint[], rate: number): number | nul
   return pts[0].quality; // a single point, at exactly its rate
 }
 
+/**
+ * The lowest rate at which a curve reaches `quality`: the first segment (points sorted by rate)
+ * that crosses it, read linearly in log10(rate) as {@link qualityAt} reads it; null when no
+ * measured point reaches it, and the lowest rate itself when every point is above it (the
+ * curve has no smaller file to offer).
+ */
+export function rateAt(curve: readonly RdPoint[], quality: number): number | null {
+  const pts = [...curve].sort((a, b) => a.rate - b.rate);
+  if (pts.length === 0) return null;
+  if (pts[0].quality >= quality) return pts[0].rate;
+  for (let i = 1; i < pts.length; i++) {
+    const a = pts[i - 1];
+    const b = pts[i];
+    if (b.quality >= quality) {
+      const t = (quality - a.quality) / (b.quality - a.quality);
+      return 10 ** (Math.log10(a.rate) + t * (Math.log10(b.rate) - Math.log10(a.rate)));
+    }
+  }
+  return null;
+}
+
 /** `n` rates spaced evenly in log between `lo` and `hi` (both included). */
 export function logRates(lo: number, hi: number, n: number): number[] {
   if (n < 2) return [lo];

@@ -8,7 +8,7 @@
 // copied into the per-method files the first time they are used. A method renamed (a preset
 // given another name) finds its results under its key in the file of its old name.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 /** Short hex SHA-256 of the JSON of `settings`: the cache key of a method. */
@@ -46,6 +46,13 @@ export function modelHash(dir: string): string {
     }
   }
   return h.digest('hex');
+}
+
+/** The bytes a page downloads for the model in `dir`: its model.json and every weight file it names. */
+export function modelBytes(dir: string): number {
+  const json = readFileSync(join(dir, 'model.json'));
+  const manifest = (JSON.parse(json.toString('utf8')) as { weightsManifest?: { paths?: string[] }[] }).weightsManifest ?? [];
+  return manifest.flatMap((g) => g.paths ?? []).reduce((n, p) => n + statSync(join(dir, p)).size, json.byteLength);
 }
 
 /** The first version's fingerprint of a model folder: the SHA-256 of its model.json only. */

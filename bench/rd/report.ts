@@ -1,6 +1,6 @@
 // The pure half of the rate–distortion benchmark: per-image measurements to mean curves,
 // Bjøntegaard deltas between them, the issue's targets, and the Markdown tables.
-import { bdPsnr, bdRate, logRates, qualityAt, type RdPoint } from './bd.js';
+import { bdPsnr, bdRate, logRates, qualityAt, rateAt, type RdPoint } from './bd.js';
 
 /** One measured point of one method on one image. */
 export interface Measurement {
@@ -220,3 +220,38 @@ export function completeMethods(photos: readonly { points: ReadonlyMap<string, u
   }
   return { complete, partial };
 }
+
+/** What {@link modelPayback} finds at one rate. */
+export interface Payback {
+  /** The IRN rate (bpp) looked at. */
+  bpp: number;
+  /** The anchor's rate for the quality the best test curve reaches at `bpp`; null where either curve does not reach. */
+  anchorBpp: number | null;
+  /** Photos (of `pixels` each) per visitor after which the bytes saved add up to the model's: Infinity where IRN saves nothing, null where not measured. */
+  photos: number | null;
+}
+
+/**
+ * A restoring model is downloaded once per visitor (then cached): after how many photos do the
+ * bytes that IRN saves pay for it? At each IRN rate, the best of `tests` reaches some quality;
+ * the anchor (a codec of the full photo) needs `anchorBpp` for that quality ({@link rateAt});
+ * each photo of `pixels` saves `(anchorBpp - bpp) * pixels / 8` bytes, and the model is
+ * `modelBytes`. Infinity where the anchor needs no more than IRN.
+ */
+export function modelPayback(modelBytes: number, pixels: number, tests: readonly (readonly RdPoint[])[], anchor: readonly RdPoint[], rates: readonly number[]): Payback[] {
+  return rates.map((bpp) => {
+    const q = envelopeAt(tests, bpp)?.quality ?? null;
+    const anchorBpp = q == null ? null : rateAt(anchor, q);
+    if (anchorBpp == null) return { bpp, anchorBpp, photos: null };
+    const saved = ((anchorBpp - bpp) * pixels) / 8;
+    return { bpp, anchorBpp, photos: saved > 0 ? modelBytes / saved : Infinity };
+  });
+}
+
+/** A payback cell: `88 (0.42 vs 0.30)`, `never (0.25 vs 0.30)`, or `n/a`. */
+export function paybackCell(p: Payback): string {
+  if (p.photos == null || p.anchorBpp == null) return 'n/a';
+  const rates = `(${p.anchorBpp.toFixed(2)} vs ${p.bpp.toFixed(2)} bpp)`;
+  return `${Number.isFinite(p.photos) ? Math.ceil(p.photos).toLocaleString('en-US') : 'never'} ${rates}`;
+}
+

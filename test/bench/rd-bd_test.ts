@@ -1,7 +1,7 @@
 // Bjøntegaard deltas of bench/rd/bd.ts on curves whose answer is known in closed form.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { bdPsnr, bdRate, cubicFit, logRates, qualityAt, type RdPoint } from '../../bench/rd/bd.js';
+import { bdPsnr, bdRate, cubicFit, logRates, qualityAt, rateAt, type RdPoint } from '../../bench/rd/bd.js';
 
 const rates = [0.1, 0.2, 0.4, 0.8, 1.6];
 /** A curve with quality = f(log10 rate). */
@@ -75,3 +75,21 @@ test('qualityAt interpolates linearly in log-rate and never extrapolates', () =>
   close(r[1], Math.sqrt(0.12));
   close(r[2], 0.6);
 });
+
+test('rateAt inverts qualityAt on a rising curve, and says where a curve cannot reach', () => {
+  const c = curve((l) => 30 + 10 * l); // 20 dB at 0.1 ... 32.04 at 1.6
+  for (const r of [0.1, 0.15, 0.4, 0.9, 1.6]) close(rateAt(c, qualityAt(c, r)!), r, 1e-12);
+  close(rateAt(c, 26), 10 ** -0.4, 1e-12); // 30 + 10 log r = 26
+  assert.equal(rateAt(c, 40), null); // above every point
+  assert.equal(rateAt(c, 5), 0.1); // below every point: the curve's smallest file
+  // Not monotone: the lowest rate that reaches the quality.
+  const bumpy: RdPoint[] = [
+    { rate: 0.1, quality: 20 },
+    { rate: 0.2, quality: 30 },
+    { rate: 0.4, quality: 28 },
+    { rate: 0.8, quality: 35 },
+  ];
+  close(rateAt(bumpy, 25), 10 ** (Math.log10(0.1) + 0.5 * Math.log10(2)), 1e-12);
+  assert.equal(rateAt([], 1), null);
+});
+

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { legacyKey, legacyModelFingerprint, modelHash, RdCache, settingsKey } from '../../bench/rd/cache.js';
+import { legacyKey, legacyModelFingerprint, modelBytes, modelHash, RdCache, settingsKey } from '../../bench/rd/cache.js';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'rd-cache-'));
 const pts = (method: string, q: number) => [{ method, quality: q, bytes: 100 + q, psnrY: 30, ssimY: 0.9 }];
@@ -102,6 +102,9 @@ test('model hashes: the new one covers the weight files, the first version\'s mo
     assert.equal(l1, createHash('sha256').update(json).digest('hex'));
     writeFileSync(join(m, 'group1-shard1of1.bin'), new Uint8Array([1, 2, 4]));
     assert.notEqual(modelHash(m), h1, 'retrained weights, same model.json: another hash');
+    // What a page downloads: model.json and the weight files it names, nothing else in the folder.
+    writeFileSync(join(m, 'PROVENANCE.md'), 'x'.repeat(1000));
+    assert.equal(modelBytes(m), json.length + 3);
     assert.equal(legacyModelFingerprint(m), l1);
     assert.equal(modelHash(join(dir, 'none')), 'missing');
     // The first version's key: its JSON, in its order.

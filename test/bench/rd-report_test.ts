@@ -2,7 +2,7 @@
 // and the targets' checks, on made-up measurements whose answers are known.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { bestCurves, checkTarget, completeMethods, meanCurves, sameBytesGain, targetLine, type ImageResult } from '../../bench/rd/report.js';
+import { bestCurves, checkTarget, completeMethods, meanCurves, modelPayback, paybackCell, sameBytesGain, targetLine, type ImageResult } from '../../bench/rd/report.js';
 
 const img = (name: string, points: ImageResult['points']): ImageResult => ({ name, width: 100, height: 80, scale: 2, points, check: { bicubicUp: 0, esrganUp: 0 } });
 
@@ -112,3 +112,28 @@ test('completeMethods: only methods measured on every photo are reported, in the
   });
   assert.deepEqual(completeMethods([], ['a']).complete, [], 'no photo: nothing to report');
 });
+
+test('modelPayback: photos after which the bytes saved against a codec pay for the model', () => {
+  const rates = [0.1, 0.2, 0.4, 0.8];
+  const irn = line(36, 10, rates); // 30 dB at 0.251 bpp
+  const worse = line(34, 10, rates); // the same slope 2 dB lower: needs 10^0.2 = 1.585x the rate
+  const better = line(38, 10, rates);
+  const pixels = 400_000;
+  const [p] = modelPayback(1_000_000, pixels, [irn], worse, [0.2]);
+  assert.ok(p.anchorBpp != null && Math.abs(p.anchorBpp - 0.2 * 10 ** 0.2) < 1e-9);
+  // Saved per photo: (0.3170 - 0.2) bpp * 400,000 px / 8 = 5,849 bytes; 1 MB / that = 171 photos.
+  const saved = ((0.2 * 10 ** 0.2 - 0.2) * pixels) / 8;
+  assert.ok(p.photos != null && Math.abs(p.photos - 1_000_000 / saved) < 1e-6);
+  assert.equal(paybackCell(p), `${Math.ceil(1_000_000 / saved)} (0.32 vs 0.20 bpp)`);
+  // The best of several IRN curves counts; a codec better than IRN is never paid back.
+  const [q] = modelPayback(1_000_000, pixels, [worse, irn], worse, [0.2]);
+  assert.equal(q.photos, p.photos);
+  const [never] = modelPayback(1_000_000, pixels, [irn], better, [0.2]);
+  assert.equal(never.photos, Infinity);
+  assert.match(paybackCell(never), /^never \(0\.13 vs 0\.20 bpp\)$/);
+  // Outside the measured rates: not claimed.
+  const [out] = modelPayback(1_000_000, pixels, [irn], worse, [5]);
+  assert.deepEqual(out, { bpp: 5, anchorBpp: null, photos: null });
+  assert.equal(paybackCell(out), 'n/a');
+});
+
