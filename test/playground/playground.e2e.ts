@@ -338,9 +338,14 @@ test('fine-tune a tiny model on WebGPU in the worker: the loss goes down; saved,
   await page.locator('#train-message', { hasText: /Saved as|Could not save/ }).waitFor({ timeout: minute });
   assert.match(await page.locator('#train-message').innerText(), /^Saved as "e2e-tiny" in this browser/);
   const [json] = await Promise.all([page.waitForEvent('download'), page.locator('#train-download').click()]);
-  const modelJson = JSON.parse(readFileSync(await json.path(), 'utf8')) as { weightsManifest: { paths: string[] }[]; userDefinedMetadata: { irn: { blocks: number; growth: number } } };
+  const modelJson = JSON.parse(readFileSync(await json.path(), 'utf8')) as {
+    weightsManifest: { paths: string[]; weights: { quantization?: { dtype: string } }[] }[];
+    userDefinedMetadata: { irn: { blocks: number; growth: number } };
+  };
   assert.deepEqual([modelJson.userDefinedMetadata.irn.blocks, modelJson.userDefinedMetadata.irn.growth], [1, 4]);
   assert.equal(modelJson.weightsManifest[0].paths.length, 1);
+  // Downloaded for serving: float16 weights, as the shipped presets.
+  assert.ok(modelJson.weightsManifest[0].weights.every((w) => w.quantization?.dtype === 'float16'));
 
   const again = await context.newPage();
   await again.goto(`${base}?backend=wasm&sample=coffee&model=saved:e2e-tiny`);
