@@ -166,6 +166,9 @@ describe('fileSystem: weight specs and values', () => {
     await refused(q, new RegExp(`weight ${firstName()} is quantized \\(uint8\\); IRN models hold float32 weights, stored as float32 or float16`));
     const scaled = await folder(firstSpec((s) => (s.quantization = { dtype: 'float16', scale: 2 })));
     await refused(scaled, /is quantized \(float16\)/);
+    // A hostile name and dtype still give one line (refused checks it).
+    const lines = await folder(firstSpec((s) => ((s.name = 'a\nb'), (s.quantization = { dtype: 'ui\nnt8' as 'uint8' }))));
+    await refused(lines, /weight a\?b is quantized \(ui\?nt8\)/);
     const f16 = await folder(firstSpec((s) => (s.dtype = 'float16' as tf.DataType)));
     await refused(f16, new RegExp(`weight ${firstName()} has dtype float16; IRN models hold float32 weights only`));
     const int = await folder(firstSpec((s) => (s.dtype = 'int32')));

@@ -114,15 +114,15 @@ export function checkWeightSpecs(specs: readonly unknown[], limits: Limits, file
       throw new Error(`${file}: weight spec ${i} has no name`);
     }
     const spec = raw as unknown as tf.io.WeightsManifestEntry;
-    const what = `weight ${spec.name.slice(0, 200)}`;
+    const what = `weight ${printable(spec.name, 200)}`;
     const q: unknown = spec.quantization;
     const half = isObject(q) && q.dtype === 'float16' && Object.keys(q).every((k) => k === 'dtype');
     if (q != null && !half) {
-      const how = isObject(q) ? String(q.dtype) : String(q);
-      throw new Error(`${file}: ${what} is quantized (${how.slice(0, 40)}); IRN models hold float32 weights, stored as float32 or float16 (convert the model without integer quantization)`);
+      const how = printable(isObject(q) ? String(q.dtype) : String(q));
+      throw new Error(`${file}: ${what} is quantized (${how}); IRN models hold float32 weights, stored as float32 or float16 (convert the model without integer quantization)`);
     }
     if (spec.dtype !== 'float32') {
-      throw new Error(`${file}: ${what} has dtype ${String(spec.dtype)}; IRN models hold float32 weights only`);
+      throw new Error(`${file}: ${what} has dtype ${printable(String(spec.dtype))}; IRN models hold float32 weights only`);
     }
     const shape: unknown = spec.shape;
     if (!Array.isArray(shape) || shape.length > 8 || !shape.every((d) => Number.isSafeInteger(d) && (d as number) >= 0)) {
@@ -154,7 +154,7 @@ export function checkFiniteWeights(specs: readonly tf.io.WeightsManifestEntry[],
       const i = halves.findIndex(isFloat16NonFinite);
       if (i >= 0) {
         const kind = (halves[i] & 0x3ff) !== 0 ? 'NaN' : halves[i] & 0x8000 ? '-Infinity' : 'Infinity';
-        throw new Error(`weight ${spec.name} holds ${kind} (element ${i} of ${elements}, float16); the model would turn every image into ${kind}`);
+        throw new Error(`weight ${printable(spec.name, 200)} holds ${kind} (element ${i} of ${elements}, float16); the model would turn every image into ${kind}`);
       }
       continue;
     }
@@ -165,7 +165,7 @@ export function checkFiniteWeights(specs: readonly tf.io.WeightsManifestEntry[],
       // v - v is 0 for every finite v, NaN for NaN and the infinities.
       if (v - v !== 0) {
         const kind = Number.isNaN(v) ? 'NaN' : v > 0 ? 'Infinity' : '-Infinity';
-        throw new Error(`weight ${spec.name} holds ${kind} (element ${i} of ${elements}); the model would turn every image into ${kind}`);
+        throw new Error(`weight ${printable(spec.name, 200)} holds ${kind} (element ${i} of ${elements}); the model would turn every image into ${kind}`);
       }
     }
   }
@@ -199,4 +199,9 @@ function joinBuffers(buffers: ArrayBuffer[]): ArrayBuffer {
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return value != null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/** `text` cut to `max` characters, with anything but printable ASCII shown as `?`: a name from a hostile model.json stays one line. */
+function printable(text: string, max = 40): string {
+  return text.slice(0, max).replace(/[^\x20-\x7e]/g, '?');
 }
