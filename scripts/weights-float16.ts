@@ -9,7 +9,7 @@
 //
 // In place: the folder's model.json and weight shards are replaced (a model already stored as
 // float16 comes out byte for byte the same); other files in it (PROVENANCE.md, best.json) stay.
-import { readFile, readdir, rm } from 'node:fs/promises';
+import { readFile, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -31,7 +31,7 @@ export async function toFloat16(dir: string): Promise<{ before: number; after: n
     const json = JSON.parse(await readFile(join(dir, 'model.json'), 'utf8')) as tf.io.ModelJSON;
     const paths = json.weightsManifest.flatMap((g) => g.paths);
     let n = 0;
-    for (const p of paths) n += (await readFile(join(dir, p))).byteLength;
+    for (const p of paths) n += (await stat(join(dir, p))).size;
     return { n, paths };
   };
   const before = await shardBytes();

@@ -34,15 +34,12 @@ export function modelHash(dir: string): string {
     return 'missing';
   }
   const h = createHash('sha256').update(json);
-  const manifest = (JSON.parse(json.toString('utf8')) as { weightsManifest?: { paths?: string[] }[] }).weightsManifest ?? [];
-  for (const group of manifest) {
-    for (const p of group.paths ?? []) {
-      h.update(p);
-      try {
-        h.update(readFileSync(join(dir, p)));
-      } catch {
-        h.update('missing');
-      }
+  for (const p of weightPaths(json)) {
+    h.update(p);
+    try {
+      h.update(readFileSync(join(dir, p)));
+    } catch {
+      h.update('missing');
     }
   }
   return h.digest('hex');
@@ -51,8 +48,13 @@ export function modelHash(dir: string): string {
 /** The bytes a page downloads for the model in `dir`: its model.json and every weight file it names. */
 export function modelBytes(dir: string): number {
   const json = readFileSync(join(dir, 'model.json'));
+  return weightPaths(json).reduce((n, p) => n + statSync(join(dir, p)).size, json.byteLength);
+}
+
+/** The weight files a model.json names, in order. */
+function weightPaths(json: Buffer): string[] {
   const manifest = (JSON.parse(json.toString('utf8')) as { weightsManifest?: { paths?: string[] }[] }).weightsManifest ?? [];
-  return manifest.flatMap((g) => g.paths ?? []).reduce((n, p) => n + statSync(join(dir, p)).size, json.byteLength);
+  return manifest.flatMap((g) => g.paths ?? []);
 }
 
 /** The first version's fingerprint of a model folder: the SHA-256 of its model.json only. */

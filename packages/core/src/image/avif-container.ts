@@ -16,7 +16,7 @@
  * decoders allocate by (see {@link readAvifInfo}).
  */
 
-import { readU32BE, writeU32BE } from './bytes.js';
+import { printable, readU32BE, writeU32BE } from './bytes.js';
 import type { RasterImage } from './raster.js';
 
 /** Thrown for bytes that are not an AVIF file, or a damaged one. The message says what is wrong. */
@@ -750,11 +750,6 @@ function fourcc(bytes: Uint8Array, at: number): string {
 
 function writeFourcc(bytes: Uint8Array, at: number, id: string): void {
   for (let i = 0; i < 4; i++) bytes[at + i] = id.charCodeAt(i);
-}
-
-/** A box type from a file, safe to print (no control characters reach a terminal). */
-function printable(id: string): string {
-  return id.replace(/[^\x20-\x7e]/g, '?');
 }
 
 /**

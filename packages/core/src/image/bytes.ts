@@ -1,4 +1,4 @@
-/** Byte arrays: big-endian integers as PNG chunks and ISOBMFF (AVIF) boxes store them, and joining pieces. */
+/** Byte arrays: big-endian integers as PNG chunks and ISOBMFF (AVIF) boxes store them, joining pieces, and text from files made safe to print. */
 
 /** The unsigned 32-bit big-endian integer at `at`. */
 export function readU32BE(bytes: Uint8Array, at: number): number {
@@ -22,4 +22,9 @@ export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
     at += p.byteLength;
   }
   return out;
+}
+
+/** Text from a file (a box type, a FourCC, a weight's name), safe to print on one line: anything but printable ASCII becomes `?`. */
+export function printable(text: string): string {
+  return text.replace(/[^\x20-\x7e]/g, '?');
 }

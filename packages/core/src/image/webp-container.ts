@@ -8,6 +8,7 @@
  * claimed length (chunks are views into the input), and anything malformed is refused with
  * one {@link WebpFormatError} line.
  */
+import { printable } from './bytes.js';
 
 /** Thrown for bytes that are not a WebP file, or a damaged one. The message says what is wrong. */
 export class WebpFormatError extends Error {
@@ -180,9 +181,4 @@ function writeU24(bytes: Uint8Array, at: number, value: number): void {
   bytes[at] = value & 0xff;
   bytes[at + 1] = (value >>> 8) & 0xff;
   bytes[at + 2] = (value >>> 16) & 0xff;
-}
-
-/** A FourCC from a file, safe to print (no control characters reach a terminal). */
-function printable(id: string): string {
-  return id.replace(/[^\x20-\x7e]/g, '?');
 }

@@ -54,7 +54,7 @@ export function fromFloat16Bits(bits: number): number {
  * Each value of `values` as the bits of its nearest half, in the machine's byte order as
  * tfjs writes float32 weights and reads halves (little-endian on every platform it runs on).
  */
-export function encodeFloat16(values: Float32Array): Uint16Array {
+export function encodeFloat16(values: Float32Array): Uint16Array<ArrayBuffer> {
   const out = new Uint16Array(values.length);
   for (let i = 0; i < values.length; i++) out[i] = toFloat16Bits(values[i]);
   return out;

@@ -166,6 +166,37 @@ describe('IrnModel.save with float16 weights', () => {
   });
 });
 
+describe('mixed float16 and float32 weights', () => {
+  it('loads a model whose float32 weights follow an odd number of halves, and still finds NaN in them', async () => {
+    const model = IrnModel.create({ scale: 2, blocks: 1, growth: 2, seed: 5 });
+    perturbWeights(model.flow.weights, 7);
+    const artifacts = await model.toArtifacts();
+    model.dispose();
+    const specs = artifacts.weightSpecs!;
+    const sizes = specs.map((s) => s.shape.reduce((a, b) => a * b, 1));
+    const half = sizes.findIndex((n) => n % 2 === 1); // F/conv5/kernel: after it the float32 offsets are not multiples of 4
+    assert.ok(half >= 0 && half < specs.length - 1);
+    const build = (nanIn: number | null) => {
+      const parts: Uint8Array[] = [];
+      let at = 0;
+      specs.forEach((s, i) => {
+        const values = new Float32Array(artifacts.weightData, at * 4, sizes[i]).slice();
+        at += sizes[i];
+        if (i === nanIn) values[1] = NaN;
+        parts.push(new Uint8Array(i === half ? encodeFloat16(values).buffer : values.buffer));
+      });
+      const data = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+      parts.reduce((o, p) => (data.set(p, o), o + p.byteLength), 0);
+      const mixed = specs.map((s, i) => (i === half ? { ...s, quantization: { dtype: 'float16' as const } } : s));
+      return tf.io.fromMemory({ ...artifacts, weightSpecs: mixed, weightData: data.buffer });
+    };
+    const loaded = await IrnModel.load(build(null));
+    assert.equal(loaded.countParams(), sizes.reduce((a, b) => a + b, 0));
+    loaded.dispose();
+    await assert.rejects(IrnModel.load(build(half + 1)), new RegExp(`^Error: weight ${specs[half + 1].name} holds NaN \\(element 1 of ${sizes[half + 1]}\\)`));
+  });
+});
+
 async function writeFolder(folder: string, json: string, shard: Buffer): Promise<void> {
   await rm(folder, { recursive: true, force: true });
   await mkdir(folder, { recursive: true });

@@ -9,6 +9,7 @@
 // Types only: model-loader.ts checks models with this in pages that load no TensorFlow.js.
 import type * as tf from '@tensorflow/tfjs-core';
 import { checkLimit, type Limits } from '../limits.js';
+import { printable } from '../image/bytes.js';
 import { isFloat16NonFinite } from './float16.js';
 
 /**
@@ -114,15 +115,15 @@ export function checkWeightSpecs(specs: readonly unknown[], limits: Limits, file
       throw new Error(`${file}: weight spec ${i} has no name`);
     }
     const spec = raw as unknown as tf.io.WeightsManifestEntry;
-    const what = `weight ${printable(spec.name, 200)}`;
+    const what = `weight ${printable(spec.name.slice(0, 200))}`;
     const q: unknown = spec.quantization;
     const half = isObject(q) && q.dtype === 'float16' && Object.keys(q).every((k) => k === 'dtype');
     if (q != null && !half) {
-      const how = printable(isObject(q) ? String(q.dtype) : String(q));
+      const how = printable((isObject(q) ? String(q.dtype) : String(q)).slice(0, 40));
       throw new Error(`${file}: ${what} is quantized (${how}); IRN models hold float32 weights, stored as float32 or float16 (convert the model without integer quantization)`);
     }
     if (spec.dtype !== 'float32') {
-      throw new Error(`${file}: ${what} has dtype ${printable(String(spec.dtype))}; IRN models hold float32 weights only`);
+      throw new Error(`${file}: ${what} has dtype ${printable(String(spec.dtype).slice(0, 40))}; IRN models hold float32 weights only`);
     }
     const shape: unknown = spec.shape;
     if (!Array.isArray(shape) || shape.length > 8 || !shape.every((d) => Number.isSafeInteger(d) && (d as number) >= 0)) {
@@ -149,23 +150,24 @@ export function checkFiniteWeights(specs: readonly tf.io.WeightsManifestEntry[],
   for (const spec of specs) {
     const elements = spec.shape.reduce((a, b) => a * b, 1);
     if (isFloat16Spec(spec)) {
-      const halves = new Uint16Array(buffer.slice(offset, offset + elements * FLOAT16_BYTES)); // a copy: offsets of halves may be odd
+      const halves = new Uint16Array(buffer, offset, elements); // every size is even, so is every offset
       offset += elements * FLOAT16_BYTES;
       const i = halves.findIndex(isFloat16NonFinite);
       if (i >= 0) {
         const kind = (halves[i] & 0x3ff) !== 0 ? 'NaN' : halves[i] & 0x8000 ? '-Infinity' : 'Infinity';
-        throw new Error(`weight ${printable(spec.name, 200)} holds ${kind} (element ${i} of ${elements}, float16); the model would turn every image into ${kind}`);
+        throw new Error(`weight ${printable(spec.name.slice(0, 200))} holds ${kind} (element ${i} of ${elements}, float16); the model would turn every image into ${kind}`);
       }
       continue;
     }
-    const values = new Float32Array(buffer.slice(offset, offset + elements * FLOAT32_BYTES)); // a copy: after halves an offset need not be a multiple of 4
+    // A view where it can be; after an odd number of halves the offset is no multiple of 4: a copy.
+    const values = offset % FLOAT32_BYTES === 0 ? new Float32Array(buffer, offset, elements) : new Float32Array(buffer.slice(offset, offset + elements * FLOAT32_BYTES));
     offset += elements * FLOAT32_BYTES;
     for (let i = 0; i < values.length; i++) {
       const v = values[i];
       // v - v is 0 for every finite v, NaN for NaN and the infinities.
       if (v - v !== 0) {
         const kind = Number.isNaN(v) ? 'NaN' : v > 0 ? 'Infinity' : '-Infinity';
-        throw new Error(`weight ${printable(spec.name, 200)} holds ${kind} (element ${i} of ${elements}); the model would turn every image into ${kind}`);
+        throw new Error(`weight ${printable(spec.name.slice(0, 200))} holds ${kind} (element ${i} of ${elements}); the model would turn every image into ${kind}`);
       }
     }
   }
@@ -199,9 +201,4 @@ function joinBuffers(buffers: ArrayBuffer[]): ArrayBuffer {
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return value != null && typeof value === 'object' && !Array.isArray(value);
-}
-
-/** `text` cut to `max` characters, with anything but printable ASCII shown as `?`: a name from a hostile model.json stays one line. */
-function printable(text: string, max = 40): string {
-  return text.slice(0, max).replace(/[^\x20-\x7e]/g, '?');
 }

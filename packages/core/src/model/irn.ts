@@ -447,18 +447,16 @@ function modelUrl(source: string): URL {
 function toFloat16Artifacts(artifacts: tf.io.ModelArtifacts): tf.io.ModelArtifacts {
   const specs = artifacts.weightSpecs ?? [];
   const data = artifacts.weightData == null ? new ArrayBuffer(0) : tf.io.CompositeArrayBuffer.join(artifacts.weightData);
-  const out = new Uint16Array(data.byteLength / 4);
-  let offset = 0;
+  let elements = 0;
   for (const spec of specs) {
     if (spec.dtype !== 'float32' || spec.quantization != null) throw new Error(`weight ${spec.name} is not plain float32; cannot store it as float16`);
-    const elements = spec.shape.reduce((a, b) => a * b, 1);
-    out.set(encodeFloat16(new Float32Array(data, offset * 4, elements)), offset);
-    offset += elements;
+    elements += spec.shape.reduce((a, b) => a * b, 1);
   }
-  if (offset * 4 !== data.byteLength) throw new Error(`the weights hold ${data.byteLength} bytes, their specs describe ${offset * 4}`);
+  if (elements * 4 !== data.byteLength) throw new Error(`the weights hold ${data.byteLength} bytes, their specs describe ${elements * 4}`);
+  // All float32, one after another: the halves of all of them at once.
   return {
     ...artifacts,
     weightSpecs: specs.map((spec) => ({ ...spec, quantization: { dtype: 'float16' } })),
-    weightData: out.buffer,
+    weightData: encodeFloat16(new Float32Array(data)).buffer,
   };
 }

@@ -65,13 +65,14 @@ export function registerConvert(program: Command, ctx: CliContext): void {
       } catch (e) {
         throw failure(`${checkpoint}: ${oneLine(e)}`, e);
       }
+      const weights = opts.float16 === true ? 'float16' : 'float32';
       try {
-        const size = await saveAtomically(model, outDir, opts.float16 === true ? 'float16' : 'float32');
+        const size = await saveAtomically(model, outDir, weights);
         if (!out.quiet) {
           const { scale, blocks, growth } = model.config;
           out.result(
             `converted ${checkpoint} -> ${outDir}: x${scale}, ${blocks} blocks per level, growth ${growth}, ` +
-              `${formatCount(model.countParams())} parameters, ${formatBytes(size)}${opts.float16 === true ? ' (float16 weights)' : ''}`,
+              `${formatCount(model.countParams())} parameters, ${formatBytes(size)}${weights === 'float16' ? ' (float16 weights)' : ''}`,
           );
         }
       } finally {
