@@ -35,6 +35,7 @@ import { parseArgs } from 'node:util';
 import { decodePng, downscaleImage, encodePng, imresize, IrnModel, psnrY, ssimY, upscaleImage, type RasterImage } from '@irn/core';
 import { logRates } from './rd/bd.js';
 import { bytesHash, legacyKey, modelBytes, modelHash, RdCache, settingsKey } from './rd/cache.js';
+import { runtimeBytes, type RuntimeBytes } from './rd/runtime.js';
 import { CODEC_SETTINGS, decode, EFFORT_MAX, encode, IRN_LR_SETTINGS, type LossyCodec, type Rgba } from './rd/codecs.js';
 import { loadEsrganSlim, type EsrganSlim } from './rd/esrgan.js';
 import { modCropRgb, toRaster, toRgba } from './rd/images.js';
@@ -492,6 +493,8 @@ function seriesOf(curves: Map<string, CurvePoint[]>, ms: readonly Method[]): Ser
 }
 
 const report: string[] = [];
+// Measured once, at the first payback table.
+let runtime: RuntimeBytes | undefined;
 const say = (line = '') => {
   report.push(line);
   process.stdout.write(line + '\n');
@@ -625,20 +628,25 @@ for (const s of scales) {
   if (restorers.length > 0 && photoAnchors.length > 0) {
     const pixels = imgs.reduce((n, r) => n + r.width * r.height, 0) / imgs.length;
     const rates = logRates(lo, hi, 3);
+    runtime ??= await runtimeBytes();
     say(
-      `The model is downloaded too: once per visitor, then cached (model.json and weights as served, uncompressed). Photos of this run's mean size ` +
-        `(${Math.round(pixels).toLocaleString('en-US')} pixels) after which the bytes IRN saves against a codec of the full photo add up to the model's; ` +
-        `at each IRN rate, the model's best curve against the bytes that codec needs for the same Y-PSNR (its bpp vs IRN's in brackets; "never": IRN saves nothing there):`,
+      `IRN's first restore downloads the restoring runtime and the model, once per visitor, then cached: the runtime ` +
+        `(<irn-image> and its worker with the wasm backend, ${runtime.js.toLocaleString('en-US')} bytes of JavaScript, and the wasm binary, ` +
+        `${runtime.wasm.toLocaleString('en-US')}: ${runtime.total.toLocaleString('en-US')} bytes gzipped, bench/rd/runtime.ts) and the model ` +
+        `(model.json and weights as served, uncompressed). A codec of the full photo needs neither. Photos of this run's mean size ` +
+        `(${Math.round(pixels).toLocaleString('en-US')} pixels) after which the bytes IRN saves against a codec of the full photo add up to runtime and model; ` +
+        `at each IRN rate, the model's best curve against the bytes that codec needs for the same Y-PSNR (its bpp vs IRN's in brackets; "never": IRN saves nothing there). ` +
+        `For the model alone (a page that has the runtime already), scale each count by model / (runtime + model):`,
     );
     say();
-    say(`| restoring model | bytes | against | ${rates.map((r) => `at ${r.toFixed(2)} bpp`).join(' | ')} |`);
-    say(`|---|---:|---|${rates.map(() => '---').join('|')}|`);
+    say(`| restoring model | model bytes | with runtime | against | ${rates.map((r) => `at ${r.toFixed(2)} bpp`).join(' | ')} |`);
+    say(`|---|---:|---:|---|${rates.map(() => '---').join('|')}|`);
     for (const [who, dir, ms] of restorers) {
       const bytes = modelBytes(dir);
       const tests = ms.map((m) => rd(curves.get(m.id)!));
       for (const a of photoAnchors) {
-        const cells = modelPayback(bytes, pixels, tests, rd(curves.get(a)!), rates).map(paybackCell);
-        say(`| ${who} | ${bytes.toLocaleString('en-US')} | ${LABELS[a] ?? a} | ${cells.join(' | ')} |`);
+        const cells = modelPayback(bytes + runtime.total, pixels, tests, rd(curves.get(a)!), rates).map(paybackCell);
+        say(`| ${who} | ${bytes.toLocaleString('en-US')} | ${(bytes + runtime.total).toLocaleString('en-US')} | ${LABELS[a] ?? a} | ${cells.join(' | ')} |`);
       }
     }
     say();
