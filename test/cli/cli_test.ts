@@ -229,17 +229,32 @@ describe('irn convert', () => {
     const info = await irn(['info', '-m', 'converted', '--json'], work);
     assert.equal((JSON.parse(info.stdout) as { source: string }).source, 'converted from irn_x2.pth');
 
-    // --float16: half the weight bytes, and a model the other commands load.
-    const half = await irn(['convert', '--float16', pth, 'converted16'], work);
+    // --weights float16: half the weight bytes, and a model the other commands load.
+    const half = await irn(['convert', '--weights', 'float16', pth, 'converted16'], work);
     assert.equal(half.code, 0, half.stderr);
     assert.match(half.stdout, /-> converted16: x2, .* \(float16 weights\)\n$/);
     const shard = (dir: string) => statSync(join(work, dir, 'group1-shard1of1.bin')).size;
     assert.equal(shard('converted16') * 2, shard('converted'));
-    const specs = (JSON.parse(readFileSync(join(work, 'converted16', 'model.json'), 'utf8')) as { weightsManifest: { weights: { quantization?: { dtype: string } }[] }[] }).weightsManifest[0].weights;
-    assert.ok(specs.every((s) => s.quantization?.dtype === 'float16'));
+    const specsOf = (dir: string) =>
+      (JSON.parse(readFileSync(join(work, dir, 'model.json'), 'utf8')) as { weightsManifest: { weights: { quantization?: { dtype: string } }[] }[] }).weightsManifest[0].weights;
+    assert.ok(specsOf('converted16').every((s) => s.quantization?.dtype === 'float16'));
     const info16 = await irn(['info', '-m', 'converted16', '--json'], work);
     assert.equal(info16.code, 0, info16.stderr);
     assert.equal((JSON.parse(info16.stdout) as { source: string }).source, 'converted from irn_x2.pth');
+
+    // --weights uint8: kernels as 8 bits per channel, biases as halves; smaller again, and loadable.
+    const u8 = await irn(['convert', '--weights', 'uint8', pth, 'converted8'], work);
+    assert.equal(u8.code, 0, u8.stderr);
+    assert.match(u8.stdout, /-> converted8: x2, .* \(uint8 weights\)\n$/);
+    assert.ok(shard('converted8') < shard('converted16') * 0.6, `${shard('converted8')} bytes`);
+    const kinds = new Set(specsOf('converted8').map((s) => s.quantization?.dtype));
+    assert.deepEqual([...kinds].sort(), ['float16', 'uint8-per-channel']);
+    const info8 = await irn(['info', '-m', 'converted8', '--json'], work);
+    assert.equal(info8.code, 0, info8.stderr);
+    const bad = await irn(['convert', '--weights', 'int8', pth, 'nope'], work);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--weights <form>' argument 'int8' is invalid\. Allowed choices are float32, float16, uint8/);
+    assert.equal(existsSync(join(work, 'nope')), false);
   });
 });
 

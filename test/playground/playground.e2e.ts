@@ -344,8 +344,9 @@ test('fine-tune a tiny model on WebGPU in the worker: the loss goes down; saved,
   };
   assert.deepEqual([modelJson.userDefinedMetadata.irn.blocks, modelJson.userDefinedMetadata.irn.growth], [1, 4]);
   assert.equal(modelJson.weightsManifest[0].paths.length, 1);
-  // Downloaded for serving: float16 weights, as the shipped presets.
-  assert.ok(modelJson.weightsManifest[0].weights.every((w) => w.quantization?.dtype === 'float16'));
+  // Downloaded for serving: kernels as 8 bits per channel and biases as halves, as the shipped presets.
+  const kinds = new Set(modelJson.weightsManifest[0].weights.map((w) => w.quantization?.dtype));
+  assert.deepEqual([...kinds].sort(), ['float16', 'uint8-per-channel']);
 
   const again = await context.newPage();
   await again.goto(`${base}?backend=wasm&sample=coffee&model=saved:e2e-tiny`);

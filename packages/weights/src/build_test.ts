@@ -68,19 +68,29 @@ describe('@irn/weights build', () => {
     assert.equal(await readFile(join(out, 'manifest.json'), 'utf8'), await readFile(join(WEIGHTS, 'manifest.json'), 'utf8'));
   });
 
-  it('every shipped preset stores its weights as float16 (scripts/weights-float16.ts): half the bytes to download', async () => {
+  it('every shipped preset stores its kernels as 8 bits per channel and the rest as float16 (scripts/weights-store.ts): a quarter of the float32 bytes', async () => {
     const manifest = JSON.parse(await readFile(join(WEIGHTS, 'manifest.json'), 'utf8')) as Manifest;
     for (const name of Object.keys(manifest)) {
       const json = JSON.parse(await readFile(join(WEIGHTS, name, 'model.json'), 'utf8')) as {
         weightsManifest: { paths: string[]; weights: { shape: number[]; dtype: string; quantization?: { dtype: string } }[] }[];
       };
       const specs = json.weightsManifest.flatMap((g) => g.weights);
-      const stale = specs.filter((s) => s.dtype !== 'float32' || s.quantization?.dtype !== 'float16');
-      assert.equal(stale.length, 0, `${name}: ${stale.length} of ${specs.length} weights are not stored as float16 (run pnpm weights:float16 weights/${name})`);
+      // What IrnModel.save(.., { weights: 'uint8' }) writes: 8 bits per channel where that is smaller than halves.
+      const want = (s: { shape: number[] }) => {
+        const n = s.shape.reduce((a, b) => a * b, 1);
+        return s.shape.length >= 2 && 8 * s.shape[s.shape.length - 1] + n < 2 * n ? 'uint8-per-channel' : 'float16';
+      };
+      const stale = specs.filter((s) => s.dtype !== 'float32' || s.quantization?.dtype !== want(s));
+      assert.equal(stale.length, 0, `${name}: ${stale.length} of ${specs.length} weights are not stored as uint8 (run pnpm weights:store on its float32 weights)`);
+      const expected = specs.reduce((n, s) => {
+        const elements = s.shape.reduce((a, b) => a * b, 1);
+        return n + (want(s) === 'float16' ? 2 * elements : 8 * s.shape[s.shape.length - 1] + elements);
+      }, 0);
       const elements = specs.reduce((n, s) => n + s.shape.reduce((a, b) => a * b, 1), 0);
       let bytes = 0;
       for (const p of json.weightsManifest.flatMap((g) => g.paths)) bytes += (await readFile(join(WEIGHTS, name, p))).byteLength;
-      assert.equal(bytes, elements * 2, `${name}: 2 bytes per weight`);
+      assert.equal(bytes, expected, `${name}: the bytes its specs describe`);
+      assert.ok(bytes < elements * 1.1, `${name}: ${bytes} bytes for ${elements} weights, about 1 byte each`);
     }
   });
 

@@ -220,10 +220,10 @@ export class IrnFinetune extends PlaygroundView {
     }
   }
 
-  /** Downloads model.json and float16 weights: half the bytes to serve, as the shipped presets (IndexedDB keeps float32). */
+  /** Downloads model.json and uint8 weights (8 bits per channel): a quarter of the bytes to serve, as the shipped presets (IndexedDB keeps float32). */
   private async download(): Promise<void> {
     if (this.trained == null) return;
-    await this.trained.save(`downloads://${this.nameInput()}`, { weights: 'float16' });
+    await this.trained.save(`downloads://${this.nameInput()}`, { weights: 'uint8' });
   }
 
   /** Downscales the current photo with the fine-tuned model and lets `<irn-image>` restore it. */
@@ -352,7 +352,7 @@ export class IrnFinetune extends PlaygroundView {
                   <label>Name <input id="model-name" .value=${this.saveName} @input=${(e: Event) => (this.saveName = (e.target as HTMLInputElement).value)} /></label>
                   <button id="train-use" @click=${() => void this.useModel()}>Use it on this page</button>
                   <button id="train-save" @click=${() => void this.save()}>Save in this browser</button>
-                  <button id="train-download" @click=${() => void this.download()}>Download (model.json + float16 weights)</button>
+                  <button id="train-download" @click=${() => void this.download()}>Download (model.json + 8-bit weights)</button>
                   <button id="train-preview" @click=${() => void this.makePreview()} ?disabled=${this.state.photo == null}>Preview in &lt;irn-image&gt;</button>
                 </div>
                 ${this.preview

@@ -176,7 +176,7 @@ export function isPresetName(model: string): boolean {
  * Either way the files are treated as untrusted: model.json is read up to
  * `MAX_MODEL_JSON_BYTES`; its weight files must lie under its own folder (same origin, a
  * relative path without ".."; a `blob:` model.json may name `blob:` URLs of its own origin
- * instead, as pages that build a model in memory do); its weight specs must be float32 (stored as float32 or float16) and within
+ * instead, as pages that build a model in memory do); its weight specs must be float32 (stored as float32, float16 or 8 bits per channel) and within
  * `options.limits` before any weight file is fetched; no more bytes are read than the specs
  * describe (a response whose Content-Length says more is refused before its body is read);
  * and every weight must be finite.

@@ -132,7 +132,7 @@ describe('IrnModel.save with float16 weights', () => {
     await loaded.save(fileSystem(again), { weights: 'float16' });
     assert.deepEqual(await readFile(join(again, SHARD)), shard16);
     assert.equal(await readFile(join(again, 'model.json'), 'utf8'), await readFile(join(f16, 'model.json'), 'utf8'));
-    await assert.rejects(model.save(fileSystem(join(dir, 'x')), { weights: 'int8' as 'float16' }), /weights must be "float32" or "float16", got int8/);
+    await assert.rejects(model.save(fileSystem(join(dir, 'x')), { weights: 'int8' as 'float16' }), /weights must be "float32", "float16" or "uint8", got int8/);
     for (const t of [x, a.output, a.logDet, b.output, b.logDet, back.output, back.logDet]) t.dispose();
     model.dispose();
     loaded.dispose();

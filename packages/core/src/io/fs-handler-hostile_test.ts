@@ -163,7 +163,7 @@ describe('fileSystem: weight specs and values', () => {
 
   it('refuses an integer-quantized weight, float16 with a scale, and a dtype other than float32', async () => {
     const q = await folder(firstSpec((s) => (s.quantization = { dtype: 'uint8', scale: 1, min: 0 })));
-    await refused(q, new RegExp(`weight ${firstName()} is quantized \\(uint8\\); IRN models hold float32 weights, stored as float32 or float16`));
+    await refused(q, new RegExp(`weight ${firstName()} is quantized \\(uint8\\); IRN models hold float32 weights, stored as float32, float16 or uint8-per-channel`));
     const scaled = await folder(firstSpec((s) => (s.quantization = { dtype: 'float16', scale: 2 })));
     await refused(scaled, /is quantized \(float16\)/);
     // A hostile name and dtype still give one line (refused checks it).

@@ -23,7 +23,7 @@ export interface FileSystemOptions {
  * {@link MAX_MODEL_JSON_BYTES}; every weight file it names must be a relative path that
  * stays in the folder once links are resolved, and a regular file (never a FIFO or a
  * device, which are refused without being opened for reading, so nothing blocks); the weight
- * specs must be float32 (stored as float32 or float16) and within `options.limits`; the files' sizes must add
+ * specs must be float32 (stored as float32, float16 or 8 bits per channel) and within `options.limits`; the files' sizes must add
  * up to what the specs describe before any is read; and every weight must be finite. Each
  * refusal is an Error (a {@link LimitError} for a limit) with a one-line message naming the
  * file.

@@ -2,15 +2,16 @@
  * Checks of a model's `model.json` and weights that every loader shares (the Node
  * `fileSystem` handler, the browser's `loadModelArtifacts`, and `IrnModel.load` for any
  * handler): the shape of the JSON, shard paths that stay in the model's folder, weight specs
- * that IRN can read (float32, stored as float32 or as float16) within the limits, and weights
- * that are finite.
+ * that IRN can read (float32, stored as float32, as float16 or as 8 bits per output channel)
+ * within the limits, and weights that are finite.
  * Browser-safe: no Node imports.
  */
 // Types only: model-loader.ts checks models with this in pages that load no TensorFlow.js.
 import type * as tf from '@tensorflow/tfjs-core';
 import { checkLimit, type Limits } from '../limits.js';
-import { printable } from '../image/bytes.js';
+import { concatBytes, printable } from '../image/bytes.js';
 import { isFloat16NonFinite } from './float16.js';
+import { decodeUint8Channels, UINT8_CHANNELS, uint8ChannelRanges, uint8ChannelsBytes } from './uint8-channels.js';
 
 /**
  * Largest `model.json` read, in bytes. The published x2 model's is 19 KB and the largest
@@ -23,9 +24,26 @@ export const MAX_MODEL_JSON_BYTES = 4 * 1024 * 1024;
 const FLOAT32_BYTES = 4;
 const FLOAT16_BYTES = 2;
 
+/** How a float32 weight is stored: as float32, as halves, or as 8 bits per output channel (`io/uint8-channels.ts`). */
+export type WeightStorage = 'float32' | 'float16' | typeof UINT8_CHANNELS;
+
 /** Whether a weight spec stores its float32 weight as halves (see {@link checkWeightSpecs}). */
 export function isFloat16Spec(spec: tf.io.WeightsManifestEntry): boolean {
   return spec.quantization?.dtype === 'float16';
+}
+
+/** How a checked weight spec stores its weight. */
+export function storageOf(spec: tf.io.WeightsManifestEntry): WeightStorage {
+  const dtype: unknown = spec.quantization?.dtype;
+  return dtype === 'float16' ? 'float16' : dtype === UINT8_CHANNELS ? UINT8_CHANNELS : 'float32';
+}
+
+/** Bytes a checked weight spec's weight takes, stored as it says. */
+function storedBytes(spec: tf.io.WeightsManifestEntry): number {
+  const elements = spec.shape.reduce((a, b) => a * b, 1);
+  const storage = storageOf(spec);
+  if (storage === UINT8_CHANNELS) return uint8ChannelsBytes(elements, spec.shape[spec.shape.length - 1]);
+  return elements * (storage === 'float16' ? FLOAT16_BYTES : FLOAT32_BYTES);
 }
 
 /** One group of a weights manifest, checked: its shard paths and weight specs. */
@@ -102,11 +120,13 @@ export function checkShardPath(path: unknown, file: string): string {
 
 /**
  * Checks weight specs before any weight is read: a name, a shape of whole numbers, dtype
- * float32, stored as float32 (no quantization) or as halves (`quantization: { dtype:
- * 'float16' }` and nothing else, which tfjs decodes to float32; the shipped presets are
- * stored so), each within `limits.tensorElements` and all together within
- * `limits.totalElements`. Integer quantization (uint8, uint16) is refused: it loses too much
- * for an invertible model. Returns each spec's size in bytes.
+ * float32, stored as float32 (no quantization), as halves (`quantization: { dtype:
+ * 'float16' }` and nothing else, which tfjs decodes to float32) or as 8 bits with a range per
+ * output channel (`quantization: { dtype: 'uint8-per-channel' }` and nothing else, on a shape
+ * of rank 1 or more; `io/uint8-channels.ts`; the shipped presets are stored so), each within
+ * `limits.tensorElements` and all together within `limits.totalElements`. tfjs's own integer
+ * quantization (uint8, uint16: one range per tensor) is refused: it loses too much for an
+ * invertible model. Returns each spec's size in bytes.
  */
 export function checkWeightSpecs(specs: readonly unknown[], limits: Limits, file: string): number[] {
   let total = 0;
@@ -117,10 +137,10 @@ export function checkWeightSpecs(specs: readonly unknown[], limits: Limits, file
     const spec = raw as unknown as tf.io.WeightsManifestEntry;
     const what = `weight ${printable(spec.name.slice(0, 200))}`;
     const q: unknown = spec.quantization;
-    const half = isObject(q) && q.dtype === 'float16' && Object.keys(q).every((k) => k === 'dtype');
-    if (q != null && !half) {
+    const known = isObject(q) && (q.dtype === 'float16' || q.dtype === UINT8_CHANNELS) && Object.keys(q).every((k) => k === 'dtype');
+    if (q != null && !known) {
       const how = printable((isObject(q) ? String(q.dtype) : String(q)).slice(0, 40));
-      throw new Error(`${file}: ${what} is quantized (${how}); IRN models hold float32 weights, stored as float32 or float16 (convert the model without integer quantization)`);
+      throw new Error(`${file}: ${what} is quantized (${how}); IRN models hold float32 weights, stored as float32, float16 or ${UINT8_CHANNELS} (convert the model without tfjs's integer quantization)`);
     }
     if (spec.dtype !== 'float32') {
       throw new Error(`${file}: ${what} has dtype ${printable(String(spec.dtype).slice(0, 40))}; IRN models hold float32 weights only`);
@@ -134,23 +154,34 @@ export function checkWeightSpecs(specs: readonly unknown[], limits: Limits, file
     checkLimit(limits, 'tensorElements', elements, `${what} in ${file}`, 'elements');
     total += elements;
     checkLimit(limits, 'totalElements', total, `the weights described by ${file}`, 'elements');
-    return elements * (half ? FLOAT16_BYTES : FLOAT32_BYTES);
+    if (storageOf(spec) === UINT8_CHANNELS && (shape as number[]).length === 0) {
+      throw new Error(`${file}: ${what} is a scalar stored as ${UINT8_CHANNELS}, which needs a channel dimension`);
+    }
+    return storedBytes(spec);
   });
 }
 
 /**
  * Throws an Error naming the first weight that holds NaN or an infinity ("weight
  * dense_block_1/conv1/kernel holds NaN"): such a model turns every image into NaN, which
- * the PNG encoder writes as black. `data` holds the weights of `specs` (float32, or float16
- * where a spec says so; checked by {@link checkWeightSpecs}) in order.
+ * the PNG encoder writes as black. `data` holds the weights of `specs` (float32, float16 or
+ * 8 bits per channel where a spec says so; checked by {@link checkWeightSpecs}) in order. For
+ * 8 bits per channel, every value is finite when the channels' minimums and steps are.
  */
 export function checkFiniteWeights(specs: readonly tf.io.WeightsManifestEntry[], data: tf.io.WeightData): void {
   const buffer = data instanceof ArrayBuffer ? data : joinBuffers(data);
   let offset = 0;
   for (const spec of specs) {
     const elements = spec.shape.reduce((a, b) => a * b, 1);
+    if (storageOf(spec) === UINT8_CHANNELS) {
+      const bytes = storedBytes(spec);
+      uint8ChannelRanges(new Uint8Array(buffer, offset, bytes), elements, spec.shape[spec.shape.length - 1], printable(spec.name.slice(0, 200)));
+      offset += bytes;
+      continue;
+    }
     if (isFloat16Spec(spec)) {
-      const halves = new Uint16Array(buffer, offset, elements); // every size is even, so is every offset
+      // After an odd-sized 8-bit weight the offset may be odd: a copy.
+      const halves = offset % FLOAT16_BYTES === 0 ? new Uint16Array(buffer, offset, elements) : new Uint16Array(buffer.slice(offset, offset + elements * FLOAT16_BYTES));
       offset += elements * FLOAT16_BYTES;
       const i = halves.findIndex(isFloat16NonFinite);
       if (i >= 0) {
@@ -159,7 +190,7 @@ export function checkFiniteWeights(specs: readonly tf.io.WeightsManifestEntry[],
       }
       continue;
     }
-    // A view where it can be; after an odd number of halves the offset is no multiple of 4: a copy.
+    // A view where it can be; after an odd number of halves (or 8-bit bytes) the offset is no multiple of 4: a copy.
     const values = offset % FLOAT32_BYTES === 0 ? new Float32Array(buffer, offset, elements) : new Float32Array(buffer.slice(offset, offset + elements * FLOAT32_BYTES));
     offset += elements * FLOAT32_BYTES;
     for (let i = 0; i < values.length; i++) {
@@ -186,6 +217,36 @@ export function checkModelArtifacts(artifacts: tf.io.ModelArtifacts, limits: Lim
   const actual = data instanceof ArrayBuffer ? data.byteLength : data.reduce((n, b) => n + b.byteLength, 0);
   if (actual !== expected) throw new Error(`the model's weights hold ${actual} bytes, its model.json describes ${expected}`);
   checkFiniteWeights(specs, data);
+}
+
+/**
+ * `artifacts` (checked by {@link checkModelArtifacts}) as tfjs can read them: each weight
+ * stored as 8 bits per channel decoded to plain float32, the others as they are (float16
+ * stays float16, which tfjs decodes). The artifacts themselves when there is none.
+ */
+export function expandUint8Channels(artifacts: tf.io.ModelArtifacts): tf.io.ModelArtifacts {
+  const specs = artifacts.weightSpecs ?? [];
+  if (!specs.some((s) => storageOf(s) === UINT8_CHANNELS)) return artifacts;
+  const data = artifacts.weightData ?? new ArrayBuffer(0);
+  const input = new Uint8Array(data instanceof ArrayBuffer ? data : joinBuffers(data));
+  const outSpecs: tf.io.WeightsManifestEntry[] = [];
+  const parts: Uint8Array[] = [];
+  let offset = 0;
+  for (const spec of specs) {
+    const bytes = storedBytes(spec);
+    const stored = input.subarray(offset, offset + bytes);
+    offset += bytes;
+    if (storageOf(spec) !== UINT8_CHANNELS) {
+      outSpecs.push(spec);
+      parts.push(stored);
+      continue;
+    }
+    const { quantization: _, ...plain } = spec;
+    outSpecs.push(plain);
+    const elements = spec.shape.reduce((a, b) => a * b, 1);
+    parts.push(new Uint8Array(decodeUint8Channels(stored, elements, spec.shape[spec.shape.length - 1], printable(spec.name.slice(0, 200))).buffer));
+  }
+  return { ...artifacts, weightSpecs: outSpecs, weightData: concatBytes(parts).buffer as ArrayBuffer };
 }
 
 /** The buffers one after another in a new one (what `tf.io.CompositeArrayBuffer.join` does). */

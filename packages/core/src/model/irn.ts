@@ -9,9 +9,11 @@ import { IRN_FORMAT_VERSION, levelsOf, resolveConfig, zChannelsOf, type IrnConfi
 import { seededNormal } from './noise.js';
 import { quantize8 } from './quantize.js';
 import { loadModelArtifacts } from '../browser/model-loader.js';
-import { checkModelArtifacts } from '../io/weight-specs.js';
+import { checkModelArtifacts, expandUint8Channels } from '../io/weight-specs.js';
 import { encodeFloat16 } from '../io/float16.js';
+import { encodeUint8Channels, fitsUint8Channels, UINT8_CHANNELS } from '../io/uint8-channels.js';
 import { checkLimit, resolveLimits, type Limits } from '../limits.js';
+import { concatBytes } from '../image/bytes.js';
 import { LR_CODECS, PRESET_NAME, type LrCodec } from '../image/lr-metadata.js';
 
 /** Options of {@link IrnModel.create}: the architecture and a seed for the initial weights. */
@@ -28,8 +30,12 @@ export interface IrnLoadOptions {
 
 /** Options of {@link IrnModel.save}. */
 export interface IrnSaveOptions {
-  /** How the weights are stored: `"float32"` (default, exact) or `"float16"` (half the bytes). */
-  weights?: 'float32' | 'float16';
+  /**
+   * How the weights are stored: `"float32"` (default, exact), `"float16"` (half the bytes) or
+   * `"uint8"` (about a quarter: conv kernels as 8 bits with a range per output channel, biases
+   * as float16).
+   */
+  weights?: 'float32' | 'float16' | 'uint8';
 }
 
 /** How z is chosen when upscaling. */
@@ -133,7 +139,7 @@ export class IrnModel {
    * in browsers, or any `tf.io.IOHandler` (in Node, `fileSystem(dir)` from `@irn/core/node`).
    *
    * Whatever the route, the loaded files are checked before a model is built from them:
-   * float32 weight specs (stored as float32 or float16), within `options.limits` (`tensorElements`,
+   * float32 weight specs (stored as float32, float16 or 8 bits per channel), within `options.limits` (`tensorElements`,
    * `totalElements`), as many bytes as they describe, and finite weights (a NaN weight would
    * turn every image black). A URL is read by `loadModelArtifacts`, so its weight files must
    * lie under the folder of its model.json.
@@ -152,7 +158,7 @@ export class IrnModel {
     }
     checkModelArtifacts(artifacts, limits);
     checkArchitecture(artifacts, limits);
-    const flow = await tfl.loadLayersModel(tf.io.fromMemory(artifacts));
+    const flow = await tfl.loadLayersModel(tf.io.fromMemory(expandUint8Channels(artifacts)));
     try {
       return IrnModel.fromFlow(flow);
     } catch (e) {
@@ -305,17 +311,23 @@ export class IrnModel {
    * `options.weights: 'float16'` stores each weight as its nearest half (ties to even), with
    * the spec `quantization: { dtype: 'float16' }` that every tfjs loader decodes back to
    * float32: half the bytes to download, and the model computes as before to within the
-   * rounding (the shipped presets are stored so; Kodak24 x2 moved by 0.0001 dB). Keep
-   * float32 (the default) for checkpoints that training resumes from.
+   * rounding (Kodak24 x2 moved by 0.0001 dB).
+   *
+   * `options.weights: 'uint8'` stores each conv kernel as 8 bits with a range per output
+   * channel (spec `quantization: { dtype: 'uint8-per-channel' }`, `io/uint8-channels.ts`;
+   * only IRN's loader reads it, tfjs alone refuses it) and every weight where that would not
+   * be smaller (biases) as float16: about a quarter of the float32 bytes (the shipped presets
+   * are stored so; Kodak24 x2 39.184 -> 39.170 dB, x4 30.590 -> 30.589). Keep float32 (the default) for
+   * checkpoints that training resumes from.
    */
   async save(destination: string | tf.io.IOHandler, options: IrnSaveOptions = {}): Promise<tf.io.SaveResult> {
     this.check();
     const weights = options.weights ?? 'float32';
     if (weights === 'float32') return this.flow.save(destination);
-    if (weights !== 'float16') throw new Error(`weights must be "float32" or "float16", got ${String(weights)}`);
+    if (weights !== 'float16' && weights !== 'uint8') throw new Error(`weights must be "float32", "float16" or "uint8", got ${String(weights)}`);
     const handler = typeof destination === 'string' ? tf.io.getSaveHandlers(destination)[0] : destination;
     if (handler?.save == null) throw new Error(`cannot save a model to ${typeof destination === 'string' ? destination : 'this handler'}`);
-    return this.flow.save(tf.io.withSaveHandler(async (artifacts) => handler.save!(toFloat16Artifacts(artifacts))));
+    return this.flow.save(tf.io.withSaveHandler(async (artifacts) => handler.save!(toCompactArtifacts(artifacts, weights))));
   }
 
   /**
@@ -443,20 +455,43 @@ function modelUrl(source: string): URL {
   }
 }
 
-/** `artifacts` (float32 weights, as a layers model saves them) with every weight stored as float16. */
-function toFloat16Artifacts(artifacts: tf.io.ModelArtifacts): tf.io.ModelArtifacts {
+/**
+ * `artifacts` (float32 weights, as a layers model saves them) with every weight stored as
+ * float16, or for `'uint8'` every weight that is smaller so as 8 bits per channel and the
+ * others as float16.
+ */
+function toCompactArtifacts(artifacts: tf.io.ModelArtifacts, weights: 'float16' | 'uint8'): tf.io.ModelArtifacts {
   const specs = artifacts.weightSpecs ?? [];
   const data = artifacts.weightData == null ? new ArrayBuffer(0) : tf.io.CompositeArrayBuffer.join(artifacts.weightData);
   let elements = 0;
   for (const spec of specs) {
-    if (spec.dtype !== 'float32' || spec.quantization != null) throw new Error(`weight ${spec.name} is not plain float32; cannot store it as float16`);
+    if (spec.dtype !== 'float32' || spec.quantization != null) throw new Error(`weight ${spec.name} is not plain float32; cannot store it as ${weights}`);
     elements += spec.shape.reduce((a, b) => a * b, 1);
   }
   if (elements * 4 !== data.byteLength) throw new Error(`the weights hold ${data.byteLength} bytes, their specs describe ${elements * 4}`);
-  // All float32, one after another: the halves of all of them at once.
-  return {
-    ...artifacts,
-    weightSpecs: specs.map((spec) => ({ ...spec, quantization: { dtype: 'float16' } })),
-    weightData: encodeFloat16(new Float32Array(data)).buffer,
-  };
+  if (weights === 'float16') {
+    // All float32, one after another: the halves of all of them at once.
+    return {
+      ...artifacts,
+      weightSpecs: specs.map((spec) => ({ ...spec, quantization: { dtype: 'float16' } })),
+      weightData: encodeFloat16(new Float32Array(data)).buffer,
+    };
+  }
+  const outSpecs: tf.io.WeightsManifestEntry[] = [];
+  const parts: Uint8Array[] = [];
+  let offset = 0;
+  for (const spec of specs) {
+    const n = spec.shape.reduce((a, b) => a * b, 1);
+    const values = new Float32Array(data, offset, n);
+    offset += 4 * n;
+    if (fitsUint8Channels(spec.shape)) {
+      // tfjs's type names its own dtypes only; the loader (weight-specs.ts) knows this one.
+      outSpecs.push({ ...spec, quantization: { dtype: UINT8_CHANNELS as 'uint8' } });
+      parts.push(encodeUint8Channels(values, spec.shape, spec.name));
+    } else {
+      outSpecs.push({ ...spec, quantization: { dtype: 'float16' } });
+      parts.push(new Uint8Array(encodeFloat16(values).buffer));
+    }
+  }
+  return { ...artifacts, weightSpecs: outSpecs, weightData: concatBytes(parts).buffer as ArrayBuffer };
 }

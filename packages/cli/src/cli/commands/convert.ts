@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { mkdir, mkdtemp, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { IrnModel } from '@irn/core';
@@ -14,7 +14,7 @@ import { formatBytes, formatCount } from '../format.js';
  * link someone left at a guessable name is never written through, emptied or removed.
  * Returns the total size written.
  */
-async function saveAtomically(model: IrnModel, outDir: string, weights: 'float32' | 'float16'): Promise<number> {
+async function saveAtomically(model: IrnModel, outDir: string, weights: WeightForm): Promise<number> {
   const { fileSystem } = await import('@irn/core/node');
   let tmp: string | undefined;
   try {
@@ -35,6 +35,10 @@ async function saveAtomically(model: IrnModel, outDir: string, weights: 'float32
   }
 }
 
+/** How `irn convert` stores the weights (`IrnModel.save`'s `weights`). */
+type WeightForm = 'float32' | 'float16' | 'uint8';
+const WEIGHT_FORMS: WeightForm[] = ['float32', 'float16', 'uint8'];
+
 /** `irn convert <checkpoint.pth> <out-dir>`. */
 export function registerConvert(program: Command, ctx: CliContext): void {
   program
@@ -42,8 +46,15 @@ export function registerConvert(program: Command, ctx: CliContext): void {
     .description('convert a published IRN PyTorch checkpoint (IRN_x2.pth, IRN_x4.pth, ...) into a TensorFlow.js model directory')
     .argument('<checkpoint>', 'the .pth file')
     .argument('<out-dir>', 'directory for model.json and the weight files (created; existing files of those names are replaced)')
-    .option('--float16', 'store the weights as float16: half the bytes for browsers to download, results within about 0.001 dB (the shipped presets are stored so); default float32, exact')
-    .action(async (checkpoint: string, outDir: string, opts: { float16?: boolean }) => {
+    .addOption(
+      new Option(
+        '--weights <form>',
+        'how to store the weights: float32 (exact), float16 (half the bytes, within about 0.001 dB) or uint8 (about a quarter: kernels as 8 bits per output channel, biases float16; the shipped presets are stored so: Kodak24 -0.014 dB at x2, -0.0003 at x4; only @irn/core reads it, not tfjs alone)',
+      )
+        .choices(WEIGHT_FORMS)
+        .default('float32'),
+    )
+    .action(async (checkpoint: string, outDir: string, opts: { weights: WeightForm }) => {
       const out = ctx.out();
       const limits = ctx.limits();
       let bytes: Uint8Array;
@@ -65,14 +76,14 @@ export function registerConvert(program: Command, ctx: CliContext): void {
       } catch (e) {
         throw failure(`${checkpoint}: ${oneLine(e)}`, e);
       }
-      const weights = opts.float16 === true ? 'float16' : 'float32';
+      const weights = opts.weights;
       try {
         const size = await saveAtomically(model, outDir, weights);
         if (!out.quiet) {
           const { scale, blocks, growth } = model.config;
           out.result(
             `converted ${checkpoint} -> ${outDir}: x${scale}, ${blocks} blocks per level, growth ${growth}, ` +
-              `${formatCount(model.countParams())} parameters, ${formatBytes(size)}${weights === 'float16' ? ' (float16 weights)' : ''}`,
+              `${formatCount(model.countParams())} parameters, ${formatBytes(size)}${weights === 'float32' ? '' : ` (${weights} weights)`}`,
           );
         }
       } finally {
