@@ -1,6 +1,7 @@
 // What storing a model's weights more compactly costs in quality: the same float32 model
 // stored as float16, as 8 bits with a range per output channel (what the shipped presets use,
-// `IrnModel.save(.., { weights: 'uint8' })`) and, for comparison, as TensorFlow.js's own 8-bit
+// `IrnModel.save(.., { weights: 'uint8' })`; and the same with each value rounded to its nearest
+// step, without keeping the filters' sums) and, for comparison, as TensorFlow.js's own 8-bit
 // form (one range per tensor, which IRN's loader refuses), each scored with `irn eval`'s
 // protocol (z = 0, Y-channel PSNR/SSIM, shave = scale; RGB PSNR too, where a colour shift shows
 // that Y hides) against the float32 model on the same photos. float16 and uint8 go through IrnModel.save and IrnModel.load in memory (the code a
@@ -20,6 +21,8 @@ import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { IrnModel, decodePng, type RasterImage } from '@irn/core';
 import { fileSystem, useNodeBackend } from '@irn/core/node';
+import { fromFloat16Bits, toFloat16Bits } from '../packages/core/src/io/float16.js';
+import { decodeUint8Channels, encodeUint8Channels, fitsUint8Channels } from '../packages/core/src/io/uint8-channels.js';
 import { evaluateImage, meanEvaluation, type ImageEvaluation } from '../packages/cli/src/eval/evaluate.js';
 
 const { values: args } = parseArgs({
@@ -57,6 +60,27 @@ async function stored(model: IrnModel, weights: 'float16' | 'uint8'): Promise<{ 
   return { model: await IrnModel.load(tf.io.fromMemory(artifacts)), bytes: data instanceof ArrayBuffer ? data.byteLength : data.reduce((n, b) => n + b.byteLength, 0) };
 }
 
+/** A copy of the model in `dir` with each kernel stored as 8 bits per channel, every value rounded to its nearest step (no filter sums kept), biases as halves. */
+async function nearestUint8(dir: string): Promise<{ model: IrnModel; bytes: number }> {
+  const model = await IrnModel.load(fileSystem(dir));
+  let bytes = 0;
+  for (const w of model.flow.weights) {
+    const v = w.read().dataSync() as Float32Array;
+    const shape = w.shape as number[];
+    let q: Float32Array;
+    if (fitsUint8Channels(shape)) {
+      const stored = encodeUint8Channels(v, shape, w.name, { keepSums: false });
+      q = decodeUint8Channels(stored, v.length, shape[shape.length - 1], w.name);
+      bytes += stored.length;
+    } else {
+      q = v.map((x) => fromFloat16Bits(toFloat16Bits(x)));
+      bytes += 2 * v.length;
+    }
+    w.write(tf.tensor(q, shape));
+  }
+  return { model, bytes };
+}
+
 /** A copy of `model` with each weight rounded as tfjs-converter's uint8 quantization does (one range per tensor). */
 async function tfjsUint8(dir: string): Promise<{ model: IrnModel; bytes: number }> {
   const model = await IrnModel.load(fileSystem(dir));
@@ -87,6 +111,7 @@ try {
     { name: 'float32', model: reference, bytes: 4 * reference.countParams() },
     { name: 'float16', ...(await stored(reference, 'float16')) },
     { name: 'uint8 per channel (shipped)', ...(await stored(reference, 'uint8')) },
+    { name: 'uint8 per channel, nearest rounding (filter sums not kept)', ...(await nearestUint8(folder.dir)) },
     { name: "tfjs's uint8 (one range per tensor)", ...(await tfjsUint8(folder.dir)) },
   ];
   let files = readdirSync(args.data!).filter((f) => f.toLowerCase().endsWith('.png')).sort();

@@ -40,9 +40,11 @@ export function fitsUint8Channels(shape: readonly number[]): boolean {
  * instead. A filter's sum is its response to flat input; with nearest rounding alone those
  * errors add up per channel, and the x2 preset's colours drifted (Kodak24 RGB PSNR -0.3 dB,
  * Y-PSNR -0.014 dB; with the sums kept, about 0.03 and 0.005 dB, `pnpm bench:weights`).
+ * `options.keepSums: false` rounds every value to its nearest step (for comparison,
+ * `bench/weight-storage.ts`).
  * @throws Error when a value is NaN or infinite, or the shape has no channel dimension.
  */
-export function encodeUint8Channels(values: Float32Array, shape: readonly number[], name: string): Uint8Array<ArrayBuffer> {
+export function encodeUint8Channels(values: Float32Array, shape: readonly number[], name: string, options: { keepSums?: boolean } = {}): Uint8Array<ArrayBuffer> {
   const channels = shape[shape.length - 1];
   if (shape.length === 0 || channels < 1 || values.length !== shape.reduce((a, b) => a * b, 1)) {
     throw new Error(`weight ${name}: ${values.length} elements do not make the shape [${shape.join(', ')}] with a channel dimension`);
@@ -78,7 +80,7 @@ export function encodeUint8Channels(values: Float32Array, shape: readonly number
   // Filters: input channel `f` to output channel `c` has its taps at i = (t * inputs + f) * channels + c.
   const inputs = shape.length >= 2 ? shape[shape.length - 2] : 1;
   const taps = values.length / (inputs * channels);
-  if (taps > 1) {
+  if (taps > 1 && options.keepSums !== false) {
     const index = new Int32Array(taps);
     for (let c = 0; c < channels; c++) {
       if (steps[c] === 0) continue;

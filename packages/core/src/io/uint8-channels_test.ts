@@ -94,6 +94,14 @@ describe('uint8 per-channel encoding', () => {
     }
     // Nearest rounding alone leaves some filter more than half a step off: the adjustment is what keeps the sums.
     assert.ok(nearestOff > 0.5, `nearest rounding was off by at most ${nearestOff} steps`);
+    // keepSums: false is that nearest rounding, tap for tap.
+    const plain = encodeUint8Channels(values, shape, 'k', { keepSums: false });
+    assert.deepEqual(plain.subarray(0, 32), bytes.subarray(0, 32));
+    values.forEach((v, i) => {
+      const c = i % 4;
+      assert.equal(plain[32 + i], Math.round((v - view.getFloat32(4 * c, true)) / view.getFloat32(4 * (4 + c), true)), `tap ${i}`);
+    });
+    assert.notDeepEqual(plain, bytes);
   });
 
   it('is chosen only where it is smaller than float16: kernels, not biases', () => {
