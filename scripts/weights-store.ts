@@ -1,7 +1,7 @@
 // Stores the weights of IRN model folders in a compact form (IrnModel.save's `weights`):
 //   uint8    conv kernels as 8 bits with a range per output channel, biases as float16: about
-//            a quarter of the float32 bytes (Kodak24 x2 39.184 -> 39.170 dB, x4 30.590 ->
-//            30.589). The shipped presets under weights/ are stored so
+//            a quarter of the float32 bytes (Kodak24 Y-PSNR x2 -0.0008 dB, x4 -0.0003:
+//            `pnpm bench:weights`). The shipped presets under weights/ are stored so
 //            (packages/weights/src/build_test.ts checks it).
 //   float16  every weight as its nearest half: half the float32 bytes, within 0.0001 dB.
 // Run it on a preset that training wrote (training keeps float32 checkpoints), then

@@ -8,8 +8,9 @@
  * `min[c] + step[c] * q[i]`. That is `8 C + N` bytes for `N` elements, against `2 N` as float16.
  *
  * TensorFlow.js's own 8-bit form (`quantization: { dtype: 'uint8', min, scale }`) has one range
- * per tensor, and one outlier channel then coarsens all the others: the x2 preset lost 0.066 dB
- * on Kodak24 with it, 0.014 dB with a range per channel (0.0003 dB at x4). tfjs does not know this dtype and refuses it
+ * per tensor, and one outlier channel then coarsens all the others: on Kodak24 the x2 preset
+ * loses 0.038 dB of Y-PSNR (0.12 dB RGB) with it, 0.0008 (0.04) in this form (`pnpm
+ * bench:weights`, against float32). tfjs does not know this dtype and refuses it
  * ("Unsupported quantization type"), so only IRN's loader, which decodes it to float32 first
  * ({@link decodeUint8Channels}), reads such a model. Browser-safe: no Node imports.
  */
@@ -38,8 +39,8 @@ export function fitsUint8Channels(shape: readonly number[]): boolean {
  * dimension, to one output channel) keeps its sum to within half a step: where nearest
  * rounding leaves it off by k steps, the k taps nearest the other side are rounded that way
  * instead. A filter's sum is its response to flat input; with nearest rounding alone those
- * errors add up per channel, and the x2 preset's colours drifted (Kodak24 RGB PSNR -0.3 dB,
- * Y-PSNR -0.014 dB; with the sums kept, about 0.03 and 0.005 dB, `pnpm bench:weights`).
+ * errors add up per channel, and the x2 preset's colours drifted (Kodak24 against float32: RGB
+ * PSNR -0.30 dB, Y-PSNR -0.014; with the sums kept -0.04 and -0.0008; `pnpm bench:weights`).
  * `options.keepSums: false` rounds every value to its nearest step (for comparison,
  * `bench/weight-storage.ts`).
  * @throws Error when a value is NaN or infinite, or the shape has no channel dimension.

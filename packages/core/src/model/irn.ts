@@ -317,7 +317,7 @@ export class IrnModel {
    * channel (spec `quantization: { dtype: 'uint8-per-channel' }`, `io/uint8-channels.ts`;
    * only IRN's loader reads it, tfjs alone refuses it) and every weight where that would not
    * be smaller (biases) as float16: about a quarter of the float32 bytes (the shipped presets
-   * are stored so; Kodak24 x2 39.184 -> 39.170 dB, x4 30.590 -> 30.589). Keep float32 (the default) for
+   * are stored so; Kodak24 Y-PSNR x2 -0.0008 dB, x4 -0.0003, `pnpm bench:weights`). Keep float32 (the default) for
    * checkpoints that training resumes from.
    */
   async save(destination: string | tf.io.IOHandler, options: IrnSaveOptions = {}): Promise<tf.io.SaveResult> {

@@ -49,7 +49,7 @@ export function registerConvert(program: Command, ctx: CliContext): void {
     .addOption(
       new Option(
         '--weights <form>',
-        'how to store the weights: float32 (exact), float16 (half the bytes, within about 0.001 dB) or uint8 (about a quarter: kernels as 8 bits per output channel, biases float16; the shipped presets are stored so: Kodak24 -0.014 dB at x2, -0.0003 at x4; only @irn/core reads it, not tfjs alone)',
+        'how to store the weights: float32 (exact), float16 (half the bytes, within about 0.001 dB) or uint8 (about a quarter: kernels as 8 bits per output channel, biases float16; the shipped presets are stored so: Kodak24 -0.0008 dB at x2, -0.0003 at x4; only @irn/core reads it, not tfjs alone)',
       )
         .choices(WEIGHT_FORMS)
         .default('float32'),
