@@ -7,13 +7,14 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { IrnModel } from '../model/irn.js';
 import { perturbWeights } from '../testing/perturb.js';
+import { SHARD, writeModelFolder } from '../testing/model-folder.js';
 import { encodeFloat16, fromFloat16Bits, isFloat16NonFinite, toFloat16Bits } from './float16.js';
 import { fileSystem } from './fs-handler.js';
 
@@ -26,7 +27,6 @@ function tfjsDecode(bits: Uint16Array): Float32Array {
   return values;
 }
 
-const SHARD = 'group1-shard1of1.bin';
 let dir: string;
 before(async () => {
   await tf.setBackend('cpu');
@@ -157,11 +157,11 @@ describe('IrnModel.save with float16 weights', () => {
       const bad = join(dir, `bad-${kind}`);
       const bytes = Buffer.from(shard);
       bytes.writeUInt16LE(bits, offset + 2 * 3);
-      await writeFolder(bad, json, bytes);
+      await writeModelFolder(bad, json, bytes);
       await assert.rejects(IrnModel.load(fileSystem(bad)), new RegExp(`^Error: weight ${target.name} holds ${kind} \\(element 3 of \\d+, float16\\)`));
     }
     const big = join(dir, 'big');
-    await writeFolder(big, json, Buffer.concat([shard, shard]));
+    await writeModelFolder(big, json, Buffer.concat([shard, shard]));
     await assert.rejects(IrnModel.load(fileSystem(big)), new RegExp(`hold ${shard.byteLength * 2} bytes, model\\.json describes ${shard.byteLength}`));
   });
 });
@@ -197,9 +197,3 @@ describe('mixed float16 and float32 weights', () => {
   });
 });
 
-async function writeFolder(folder: string, json: string, shard: Buffer): Promise<void> {
-  await rm(folder, { recursive: true, force: true });
-  await mkdir(folder, { recursive: true });
-  await writeFile(join(folder, 'model.json'), json);
-  await writeFile(join(folder, SHARD), shard);
-}

@@ -9,18 +9,18 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { IrnModel } from '../model/irn.js';
 import { perturbWeights } from '../testing/perturb.js';
+import { SHARD, writeModelFolder } from '../testing/model-folder.js';
 import { fromFloat16Bits, toFloat16Bits } from './float16.js';
 import { fileSystem } from './fs-handler.js';
 import { decodeUint8Channels, encodeUint8Channels, fitsUint8Channels, UINT8_CHANNELS, uint8ChannelsBytes } from './uint8-channels.js';
 
-const SHARD = 'group1-shard1of1.bin';
 let dir: string;
 before(async () => {
   await tf.setBackend('cpu');
@@ -186,7 +186,7 @@ describe('IrnModel.save with uint8 weights', () => {
     assert.equal(specs[0].quantization?.dtype, UINT8_CHANNELS); // conv1's kernel, first in the shard
     const nan = Buffer.from(shard);
     nan.writeFloatLE(NaN, 4 * specs[0].shape.at(-1)!); // its first channel's step
-    await writeFolder(join(dir, 'nan'), text, nan);
+    await writeModelFolder(join(dir, 'nan'), text, nan);
     await assert.rejects(IrnModel.load(fileSystem(join(dir, 'nan'))), new RegExp(`^Error: weight ${specs[0].name} has the step NaN for channel 0 \\(uint8-per-channel\\)`));
     const odd = uint8ChannelsBytes(243, 3);
     assert.equal(odd % 2, 1);
@@ -194,9 +194,9 @@ describe('IrnModel.save with uint8 weights', () => {
     await IrnModel.load(fileSystem(good)).then((m) => m.dispose());
     const nanHalf = Buffer.from(shard);
     nanHalf.writeUInt16LE(0x7e00, odd + 2);
-    await writeFolder(join(dir, 'nan-half'), text, nanHalf);
+    await writeModelFolder(join(dir, 'nan-half'), text, nanHalf);
     await assert.rejects(IrnModel.load(fileSystem(join(dir, 'nan-half'))), new RegExp(`^Error: weight ${specs[1].name} holds NaN \\(element 1 of 3, float16\\)`));
-    await writeFolder(join(dir, 'short'), text, shard.subarray(1));
+    await writeModelFolder(join(dir, 'short'), text, shard.subarray(1));
     await assert.rejects(IrnModel.load(fileSystem(join(dir, 'short'))), new RegExp(`hold ${shard.byteLength - 1} bytes, model\\.json describes ${shard.byteLength}`));
 
     const edit = (f: (s: tf.io.WeightsManifestEntry) => void) => {
@@ -204,11 +204,11 @@ describe('IrnModel.save with uint8 weights', () => {
       f(json.weightsManifest[0].weights[1]);
       return JSON.stringify(json);
     };
-    await writeFolder(join(dir, 'scalar'), edit((s) => ((s.shape = []), (s.quantization = { dtype: UINT8_CHANNELS as 'uint8' }))), shard);
+    await writeModelFolder(join(dir, 'scalar'), edit((s) => ((s.shape = []), (s.quantization = { dtype: UINT8_CHANNELS as 'uint8' }))), shard);
     await assert.rejects(IrnModel.load(fileSystem(join(dir, 'scalar'))), /is a scalar stored as uint8-per-channel, which needs a channel dimension/);
-    await writeFolder(join(dir, 'tfjs-u8'), edit((s) => (s.quantization = { dtype: 'uint8', min: 0, scale: 0.1 })), shard);
+    await writeModelFolder(join(dir, 'tfjs-u8'), edit((s) => (s.quantization = { dtype: 'uint8', min: 0, scale: 0.1 })), shard);
     await assert.rejects(IrnModel.load(fileSystem(join(dir, 'tfjs-u8'))), /is quantized \(uint8\); IRN models hold float32 weights, stored as float32, float16 or uint8-per-channel/);
-    await writeFolder(join(dir, 'extra'), edit((s) => (s.quantization = { dtype: UINT8_CHANNELS as 'uint8', min: 0 })), shard);
+    await writeModelFolder(join(dir, 'extra'), edit((s) => (s.quantization = { dtype: UINT8_CHANNELS as 'uint8', min: 0 })), shard);
     await assert.rejects(IrnModel.load(fileSystem(join(dir, 'extra'))), /is quantized \(uint8-per-channel\)/);
   });
 
@@ -218,9 +218,3 @@ describe('IrnModel.save with uint8 weights', () => {
   });
 });
 
-async function writeFolder(folder: string, json: string, shard: Buffer): Promise<void> {
-  await rm(folder, { recursive: true, force: true });
-  await mkdir(folder, { recursive: true });
-  await writeFile(join(folder, 'model.json'), json);
-  await writeFile(join(folder, SHARD), shard);
-}

@@ -27,11 +27,6 @@ const FLOAT16_BYTES = 2;
 /** How a float32 weight is stored: as float32, as halves, or as 8 bits per output channel (`io/uint8-channels.ts`). */
 export type WeightStorage = 'float32' | 'float16' | typeof UINT8_CHANNELS;
 
-/** Whether a weight spec stores its float32 weight as halves (see {@link checkWeightSpecs}). */
-export function isFloat16Spec(spec: tf.io.WeightsManifestEntry): boolean {
-  return spec.quantization?.dtype === 'float16';
-}
-
 /** How a checked weight spec stores its weight. */
 export function storageOf(spec: tf.io.WeightsManifestEntry): WeightStorage {
   const dtype: unknown = spec.quantization?.dtype;
@@ -179,7 +174,7 @@ export function checkFiniteWeights(specs: readonly tf.io.WeightsManifestEntry[],
       offset += bytes;
       continue;
     }
-    if (isFloat16Spec(spec)) {
+    if (storageOf(spec) === 'float16') {
       // After an odd-sized 8-bit weight the offset may be odd: a copy.
       const halves = offset % FLOAT16_BYTES === 0 ? new Uint16Array(buffer, offset, elements) : new Uint16Array(buffer.slice(offset, offset + elements * FLOAT16_BYTES));
       offset += elements * FLOAT16_BYTES;
@@ -251,13 +246,7 @@ export function expandUint8Channels(artifacts: tf.io.ModelArtifacts): tf.io.Mode
 
 /** The buffers one after another in a new one (what `tf.io.CompositeArrayBuffer.join` does). */
 function joinBuffers(buffers: ArrayBuffer[]): ArrayBuffer {
-  const out = new Uint8Array(buffers.reduce((n, b) => n + b.byteLength, 0));
-  let offset = 0;
-  for (const b of buffers) {
-    out.set(new Uint8Array(b), offset);
-    offset += b.byteLength;
-  }
-  return out.buffer;
+  return concatBytes(buffers.map((b) => new Uint8Array(b))).buffer as ArrayBuffer;
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
