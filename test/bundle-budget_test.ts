@@ -70,19 +70,23 @@ describe('bundle budget (esbuild, minified, code splitting)', () => {
     }
   });
 
-  it('a wasm-only restore in a worker loads under 1.2 MiB of JavaScript, page and worker together', () => {
+  it('a wasm-only restore loads under 700 KiB of JavaScript, page and worker together', () => {
+    // 1.2 MiB until the restore path dropped tfjs-layers (IrnInference): about 820 KiB then.
     for (const name of ['rescaler-entry-worker', 'element', 'rescaler-page']) {
       const total = restoreTotal(reports.get(name)!);
-      assert.ok(total.raw < 1.2 * MiB, `${name}: ${(total.raw / KiB).toFixed(0)} KiB`);
+      assert.ok(total.raw < 700 * KiB, `${name}: ${(total.raw / KiB).toFixed(0)} KiB`);
     }
   });
 
-  it('keeps the layer modules in the worker, whose tf.serialization registration model.json loading needs', () => {
-    // Only the worker script is marked as having side effects: the layer modules stay because
-    // the model code uses their classes, and their top-level registerClass calls come along.
-    const { modules } = reports.get('rescaler-entry-worker')!.worker!;
-    for (const layer of ['haar', 'affine-coupling', 'dense-block', 'sequence']) {
-      assert.ok(modules.some((m) => m.endsWith(`/layers/${layer}.js`)), `the worker lacks layers/${layer}.js`);
+  it('restores without tfjs-layers: the engine runs IrnInference on flow-ops.js, not the layer classes', () => {
+    for (const name of ['rescaler-entry-worker', 'element', 'rescaler-page']) {
+      const r = reports.get(name)!;
+      const rep = r.worker ?? r.page;
+      const layers = rep.modules.filter((m) => m.includes('@tensorflow/tfjs-layers/') || /\/layers\/(haar|affine-coupling|dense-block|sequence|flow)\.js$/.test(m));
+      assert.deepEqual(layers, [], `${name} loads ${layers.slice(0, 3).join(', ')}`);
+      for (const module of ['/model/irn-inference.js', '/layers/flow-ops.js']) {
+        assert.ok(rep.modules.some((m) => m.endsWith(module)), `${name} lacks ${module}`);
+      }
     }
   });
 

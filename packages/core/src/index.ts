@@ -3,12 +3,13 @@
  * Importing registers the layer classes with `tf.serialization`; nothing else runs.
  */
 export * from './layers/index.js';
+export { IrnInference } from './model/irn-inference.js';
 export { IrnModel, parameterCount, type IrnCreateOptions, type IrnLoadOptions, type IrnMetadata, type IrnModelNotes, type IrnSaveOptions, type LatentOptions } from './model/irn.js';
 export { PUBLISHED_CONFIG, levelsOf, zChannelsOf, type IrnConfig, type IrnScale } from './model/config.js';
 export { seededNormal, type NoiseWindow } from './model/noise.js';
 export { quantize8 } from './model/quantize.js';
 export { rgba8ToRaster, type RasterImage } from './image/raster.js';
-export { downscaleImage, upscaleImage, type DownscaleOptions, type UpscaleOptions } from './rescale/rescale.js';
+export { downscaleImage, upscaleImage, type RescaleModel, type DownscaleOptions, type UpscaleOptions } from './rescale/rescale.js';
 export { refineLr, type LrRoundTrip, type RefineOptions, type RefineResult, type RefineStep } from './rescale/refine.js';
 export { withPeakMemory, type PeakMemory } from './rescale/peak-memory.js';
 export { type TileOptions, type TileProgress } from './rescale/tiled-pass.js';

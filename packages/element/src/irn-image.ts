@@ -520,12 +520,12 @@ declare global {
 
 /**
  * The {@link LrPngInfo} of a WebP, JPEG or AVIF LR (`irn downscale --format webp|jpeg|avif`), from its
- * headers, through `@irn/core` (loaded here only for these formats: the restore needs it next
+ * headers, through `@irn/core/lr-formats` (loaded here only for these formats: the restore needs it next
  * anyway, and PNG, the common case, is read without it).
  * @throws Error naming `src` when the file is none of the LR formats or its headers are bad.
  */
 async function readOtherLrInfo(src: string, bytes: Uint8Array): Promise<LrPngInfo> {
-  const { readLrFileInfo, sniffLrFormat } = await import('@irn/core');
+  const { readLrFileInfo, sniffLrFormat } = await import('@irn/core/lr-formats');
   const format = sniffLrFormat(bytes);
   if (format == null || format === 'png') {
     throw new Error(`${src} is not a PNG, WebP, JPEG or AVIF file (IRN needs the LR image that irn downscale writes)`);

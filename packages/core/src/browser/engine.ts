@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { checkRaster, type RasterImage } from '../image/raster.js';
-import { IrnModel } from '../model/irn.js';
+import { IrnInference } from '../model/irn-inference.js';
 import { checkedRestoredSize, downscaleImage, upscaleImage } from '../rescale/rescale.js';
 import { isAbortError, linkSignals, throwIfAborted } from './abort.js';
 import { activateBackend, autoBackendPlan, BACKEND_ORDER, type BackendChoice, type BackendName, type BackendSetup } from './backends.js';
@@ -88,7 +88,7 @@ export class RescaleEngine {
   private readonly lifetime = new AbortController();
 
   private constructor(
-    private model: IrnModel,
+    private model: IrnInference,
     private active: BackendName,
     private why: string,
     /** The order a failing backend falls back along: `'auto'`'s plan, or BACKEND_ORDER for a named backend. */
@@ -207,7 +207,7 @@ export class RescaleEngine {
 
   private run(
     options: RunOptions,
-    call: (model: IrnModel, onProgress: (p: RescaleProgress) => void, signal: AbortSignal) => Promise<RasterImage>,
+    call: (model: IrnInference, onProgress: (p: RescaleProgress) => void, signal: AbortSignal) => Promise<RasterImage>,
   ): Promise<EngineResult> {
     if (this.disposed) return Promise.reject(new Error('this rescaler was disposed'));
     this.pending++;
@@ -223,7 +223,7 @@ export class RescaleEngine {
 
   private async attempt(
     options: RunOptions,
-    call: (model: IrnModel, onProgress: (p: RescaleProgress) => void, signal: AbortSignal) => Promise<RasterImage>,
+    call: (model: IrnInference, onProgress: (p: RescaleProgress) => void, signal: AbortSignal) => Promise<RasterImage>,
   ): Promise<EngineResult> {
     const { signal, release } = linkSignals([options.signal, this.lifetime.signal]);
     let shown = 0;
@@ -301,11 +301,11 @@ function autoReason(chosen: BackendName, demoted: Partial<Record<BackendName, st
 }
 
 /** Activates `name` and builds the model there, or says why it could not. */
-async function startOn(name: BackendName, artifacts: tf.io.ModelArtifacts, setup: BackendSetup): Promise<{ model: IrnModel } | { reason: string }> {
+async function startOn(name: BackendName, artifacts: tf.io.ModelArtifacts, setup: BackendSetup): Promise<{ model: IrnInference } | { reason: string }> {
   const started = await activateBackend(name, setup);
   if (!started.ok) return { reason: started.reason };
   try {
-    return { model: await IrnModel.load(tf.io.fromMemory(artifacts)) };
+    return { model: IrnInference.fromArtifacts(artifacts) };
   } catch (e) {
     return { reason: `the model could not be built: ${(e as Error).message}` };
   }

@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { LayerArgs } from '@tensorflow/tfjs-layers/dist/engine/topology.js';
-import { concatChannels, splitChannels } from './concat-channels.js';
 import { DenseBlock, type DenseBlockArgs } from './dense-block.js';
-import { assertRank4, InvertibleLayer, type FlowResult } from './flow.js';
+import { InvertibleLayer } from './flow.js';
+import { couplingForward, couplingInverse, type CouplingParts, type FlowResult } from './flow-ops.js';
 
 /**
  * Makes a subnet mapping `inChannels -> outChannels` channels, spatial size unchanged.
@@ -38,7 +38,8 @@ export interface AffineCouplingArgs extends LayerArgs {
  *     s  = clamp * (2 * sigmoid(H(y1)) - 1)
  *     y2 = x2 * exp(s) + G(y1)
  *
- * log|det J| = sum of s. Channel count and size are unchanged.
+ * log|det J| = sum of s. Channel count and size are unchanged. The computation is flow-ops.ts's
+ * `couplingForward` and `couplingInverse`.
  */
 export class AffineCoupling extends InvertibleLayer {
   static className = 'AffineCoupling';
@@ -103,34 +104,18 @@ export class AffineCoupling extends InvertibleLayer {
     return this.subnets;
   }
 
-  private logScale(y1: tf.Tensor4D): tf.Tensor4D {
-    // clamp * (2 * sigmoid(h) - 1) == clamp * tanh(h / 2)
-    const h = this.nets().H.call(y1, {}) as tf.Tensor4D;
-    return tf.mul(tf.sub(tf.mul(tf.sigmoid(h), 2), 1), this.clamp);
+  private parts(): CouplingParts {
+    const { F, G, H } = this.nets();
+    const run = (net: tfl.layers.Layer) => (t: tf.Tensor4D) => net.call(t, {}) as tf.Tensor4D;
+    return { F: run(F), G: run(G), H: run(H), split: this.split, clamp: this.clamp };
   }
 
   protected forwardImpl(x: tf.Tensor4D): FlowResult {
-    assertRank4(x, 'AffineCoupling.forward');
-    return tf.tidy(() => {
-      const { F, G } = this.nets();
-      const [x1, x2] = splitChannels(x, [this.split, x.shape[3] - this.split]) as [tf.Tensor4D, tf.Tensor4D];
-      const y1 = tf.add(x1, F.call(x2, {}) as tf.Tensor4D) as tf.Tensor4D;
-      const s = this.logScale(y1);
-      const y2 = tf.add(tf.mul(x2, tf.exp(s)), G.call(y1, {}) as tf.Tensor4D);
-      return { output: concatChannels([y1, y2]) as tf.Tensor4D, logDet: tf.sum(s, [1, 2, 3]) as tf.Tensor1D };
-    });
+    return couplingForward(x, this.parts());
   }
 
   protected inverseImpl(y: tf.Tensor4D): FlowResult {
-    assertRank4(y, 'AffineCoupling.inverse');
-    return tf.tidy(() => {
-      const { F, G } = this.nets();
-      const [y1, y2] = splitChannels(y, [this.split, y.shape[3] - this.split]) as [tf.Tensor4D, tf.Tensor4D];
-      const s = this.logScale(y1);
-      const x2 = tf.mul(tf.sub(y2, G.call(y1, {}) as tf.Tensor4D), tf.exp(tf.neg(s))) as tf.Tensor4D;
-      const x1 = tf.sub(y1, F.call(x2, {}) as tf.Tensor4D);
-      return { output: concatChannels([x1, x2]) as tf.Tensor4D, logDet: tf.neg(tf.sum(s, [1, 2, 3])) as tf.Tensor1D };
-    });
+    return couplingInverse(y, this.parts());
   }
 
   /** The subnet with the given role (after build). */

@@ -1,8 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { LayerArgs } from '@tensorflow/tfjs-layers/dist/engine/topology.js';
-import { concatChannels, concatFusesLeakyRelu } from './concat-channels.js';
-import { conv2dBias, conv2dSame } from './conv.js';
+import { DENSE_CONVS as CONVS, denseBlockApply } from './flow-ops.js';
 
 /** Constructor arguments of {@link DenseBlock}. */
 export interface DenseBlockArgs extends LayerArgs {
@@ -21,23 +20,7 @@ export interface DenseBlockArgs extends LayerArgs {
   weightPrefix?: string;
 }
 
-/** The number of convolutions in a dense block. */
-const CONVS = 5;
-const LEAKY_SLOPE = 0.2;
-
-let fusedInference = true;
-
-/**
- * Whether inference (no gradient tape) fuses the convolutions' bias and LeakyReLU (default
- * true): on wasm, conv + bias in one kernel (core's SIMD conv or XNNPACK's `FusedConv2D`,
- * conv.ts's `conv2dBias`) and the LeakyReLU inside the next
- * concatenation (concat-channels.ts); on other backends, tfjs's fused conv2d + bias +
- * LeakyReLU kernel. Training on wasm always takes the LeakyReLU inside the concatenations. For benchmarks and tests that compare it with the unfused ops, which
- * training always uses; not part of the public API.
- */
-export function setFusedInference(enabled: boolean): void {
-  fusedInference = enabled;
-}
+export { setFusedInference } from './flow-ops.js';
 
 /**
  * The IRN subnet (IRN.md, "Subnet: dense block"): five 3x3 convolutions with bias;
@@ -104,46 +87,11 @@ export class DenseBlock extends tfl.layers.Layer {
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     const x = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor4D;
     if (!this.built) this.build(x.shape);
-    // Without a gradient tape nothing needs the intermediates: free them as soon as they are
-    // used, so peak memory is about one concatenation, not all of them.
-    const free = !tf.engine().isTapeOn();
-    // On wasm, the LeakyReLU runs inside the concatenations, which apply it while they copy
-    // (and its derivative while their gradient splits dy; concat-channels.ts): the convs
-    // write conv + bias only, and no separate activation pass runs over their outputs.
-    // `setFusedInference(false)` turns this off for inference, to compare with separate ops.
-    const leakyInConcat = (!free || fusedInference) && concatFusesLeakyRelu();
-    return tf.tidy(() => {
-      const feats: tf.Tensor4D[] = [x];
-      for (let k = 0; k < CONVS; k++) {
-        const filter = this.kernels[k].read() as tf.Tensor4D;
-        const bias = this.biases[k].read() as tf.Tensor1D;
-        const last = k === CONVS - 1;
-        if (leakyInConcat) {
-          const inp = feats.length === 1 ? x : concatChannels(feats, { leaky: feats.map((_, i) => i > 0), alpha: LEAKY_SLOPE });
-          const a = free ? conv2dBias(inp, filter, bias) : conv2dSame(inp, filter, bias);
-          if (free && inp !== x) inp.dispose();
-          if (last) return a;
-          feats.push(a);
-          continue;
-        }
-        const inp = feats.length === 1 ? x : concatChannels(feats);
-        if (free && fusedInference) {
-          const a = last
-            ? tf.fused.conv2d({ x: inp, filter, bias, strides: 1, pad: 'same' })
-            : tf.fused.conv2d({ x: inp, filter, bias, strides: 1, pad: 'same', activation: 'leakyrelu', leakyreluAlpha: LEAKY_SLOPE });
-          if (inp !== x) inp.dispose();
-          if (last) return a;
-          feats.push(a);
-          continue;
-        }
-        const h = conv2dSame(inp, filter, bias);
-        if (free && inp !== x) inp.dispose();
-        if (last) return h;
-        feats.push(tf.leakyRelu(h, LEAKY_SLOPE));
-        if (free) h.dispose();
-      }
-      throw new Error('unreachable');
-    });
+    return denseBlockApply(
+      x,
+      this.kernels.map((k) => k.read() as tf.Tensor4D),
+      this.biases.map((b) => b.read() as tf.Tensor1D),
+    );
   }
 
   override getConfig(): tf.serialization.ConfigDict {

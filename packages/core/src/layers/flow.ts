@@ -1,11 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
+import type { FlowResult } from './flow-ops.js';
 
-/** Output of one pass through an invertible map. `logDet` is per sample, shape `[B]`. */
-export interface FlowResult extends tf.TensorContainerObject {
-  output: tf.Tensor4D;
-  logDet: tf.Tensor1D;
-}
+export { assertRank4, type FlowResult } from './flow-ops.js';
 
 /**
  * A layer f with an exact inverse (NHWC tensors, `[B, H, W, C]`).
@@ -51,12 +48,5 @@ export abstract class InvertibleLayer extends tfl.layers.Layer {
       // A layer used on its own (not through a model) owns its weights: let dispose() free them.
       if (this._refCount == null) this._refCount = 1;
     }
-  }
-}
-
-/** Throws unless `x` is a rank-4 tensor; `what` names the caller in the message. */
-export function assertRank4(x: tf.Tensor, what: string): asserts x is tf.Tensor4D {
-  if (x.rank !== 4) {
-    throw new Error(`${what} expects a [B, H, W, C] tensor, got shape [${x.shape.join(', ')}]`);
   }
 }

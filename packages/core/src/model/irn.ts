@@ -8,13 +8,16 @@ import { InvertibleSequence } from '../layers/sequence.js';
 import { IRN_FORMAT_VERSION, levelsOf, resolveConfig, zChannelsOf, type IrnConfig } from './config.js';
 import { seededNormal } from './noise.js';
 import { quantize8 } from './quantize.js';
-import { loadModelArtifacts } from '../browser/model-loader.js';
+import { readArtifacts } from './load-source.js';
 import { checkModelArtifacts, expandUint8Channels } from '../io/weight-specs.js';
 import { encodeFloat16 } from '../io/float16.js';
 import { encodeUint8Channels, fitsUint8Channels, UINT8_CHANNELS } from '../io/uint8-channels.js';
-import { checkLimit, resolveLimits, type Limits } from '../limits.js';
+import { resolveLimits, type Limits } from '../limits.js';
+import { checkArchitecture, checkNotes, checkWeightNames } from './architecture.js';
+
+export { parameterCount } from './architecture.js';
 import { concatBytes } from '../image/bytes.js';
-import { LR_CODECS, PRESET_NAME, type LrCodec } from '../image/lr-metadata.js';
+import type { LrCodec } from '../image/lr-metadata.js';
 
 /** Options of {@link IrnModel.create}: the architecture and a seed for the initial weights. */
 export interface IrnCreateOptions extends Partial<IrnConfig> {
@@ -148,16 +151,10 @@ export class IrnModel {
    */
   static async load(source: string | tf.io.IOHandler, options: IrnLoadOptions = {}): Promise<IrnModel> {
     const limits = resolveLimits(options.limits);
-    let artifacts: tf.io.ModelArtifacts;
-    if (typeof source === 'string' && isUrlSource(source)) {
-      artifacts = (await loadModelArtifacts(modelUrl(source), { limits })).artifacts;
-    } else {
-      const handler = typeof source === 'string' ? tf.io.getLoadHandlers(source)[0] : source;
-      if (handler?.load == null) throw new Error(`cannot load a model from ${typeof source === 'string' ? source : 'this handler'}`);
-      artifacts = await handler.load();
-    }
+    const artifacts = await readArtifacts(source, limits);
     checkModelArtifacts(artifacts, limits);
-    checkArchitecture(artifacts, limits);
+    const { config, layers } = checkArchitecture(artifacts, limits);
+    checkWeightNames(artifacts.weightSpecs ?? [], config, layers);
     const flow = await tfl.loadLayersModel(tf.io.fromMemory(expandUint8Channels(artifacts)));
     try {
       return IrnModel.fromFlow(flow);
@@ -356,102 +353,6 @@ export class IrnModel {
 
   private check(): void {
     if (this.disposed) throw new Error('this IRN model was disposed');
-  }
-}
-
-/**
- * The number of weights of an IRN architecture, computed without building it (what
- * `IrnModel.create(config).countParams()` returns: 1,667,952 for the published x2).
- */
-export function parameterCount(config: IrnConfig): number {
-  // Each coupling has three dense blocks (F: rest -> 3 channels, G and H: 3 -> rest) of five
-  // 3x3 convs with biases; conv k takes in + k * growth channels, and gives growth but the last.
-  const dense = (cin: number, cout: number) => {
-    let n = 0;
-    for (let k = 0; k < 5; k++) {
-      const out = k === 4 ? cout : config.growth;
-      n += 9 * (cin + k * config.growth) * out + out;
-    }
-    return n;
-  };
-  let total = 0;
-  for (let level = 1, channels = 12; level <= levelsOf(config.scale); level++, channels *= 4) {
-    total += config.blocks * (dense(channels - 3, 3) + 2 * dense(3, channels - 3));
-  }
-  return total;
-}
-
-/**
- * Checks, before tfjs-layers builds anything, that the topology in model.json is the IRN
- * architecture its `irn` metadata describes, layer by layer (Haar levels, coupling blocks,
- * their growth and clamp), and that this architecture's weights fit `limits.totalElements`.
- * tfjs-layers allocates and initialises every layer's weights from the topology before it
- * reads a single weight, so a tiny model.json that claimed growth 1024 in each block would
- * otherwise take gigabytes and minutes, whatever its weight specs say.
- */
-function checkArchitecture(artifacts: tf.io.ModelArtifacts, limits: Limits): void {
-  const meta = (artifacts.userDefinedMetadata as { irn?: Partial<IrnMetadata> } | undefined)?.irn;
-  if (meta == null || typeof meta !== 'object') throw new Error('not an IRN model: model.json has no "irn" metadata');
-  const config = resolveConfig({ scale: meta.scale, blocks: meta.blocks, growth: meta.growth, clamp: meta.clamp });
-  const topology = artifacts.modelTopology as { class_name?: unknown; config?: { layers?: unknown } } | undefined;
-  const layers = topology?.config?.layers;
-  if (topology?.class_name !== 'InvertibleSequence' || !Array.isArray(layers)) {
-    throw new Error('not an IRN model: model.json does not describe an InvertibleSequence');
-  }
-  const expected = levelsOf(config.scale) * (1 + config.blocks);
-  if (layers.length !== expected) throw new Error(`IRN model metadata says ${expected} layers, model.json has ${layers.length}`);
-  layers.forEach((raw: unknown, i) => {
-    const layer = (raw ?? {}) as { class_name?: unknown; config?: Record<string, unknown> };
-    const want = i % (1 + config.blocks) === 0 ? 'HaarDownsampling' : 'AffineCoupling';
-    if (layer.class_name !== want) throw new Error(`model.json's layer ${i} is ${String(layer.class_name)}, the IRN architecture has ${want} there`);
-    if (want === 'HaarDownsampling') return;
-    const c = layer.config ?? {};
-    for (const [key, value] of [['split', 3], ['growth', config.growth], ['clamp', config.clamp]] as const) {
-      if ((c[key] ?? (key === 'split' ? 3 : undefined)) !== value) {
-        throw new Error(`model.json's layer ${i} has ${key} ${String(c[key])}, the IRN metadata says ${value}`);
-      }
-    }
-  });
-  const elements = parameterCount(config);
-  checkLimit(limits, 'totalElements', elements, `the IRN x${config.scale} architecture in model.json (${config.blocks} blocks, growth ${config.growth})`, 'weights');
-}
-
-/**
- * Checks the optional notes of a model's metadata: `encoder` a plain preset name, `lrCodec`
- * one of `LR_CODECS`, `source` a string. A model.json comes from anywhere: a name read from it
- * may later pick a folder or a URL, so only names of the preset pattern pass.
- */
-function checkNotes(meta: Partial<Record<keyof IrnModelNotes, unknown>>): void {
-  const { source, encoder, lrCodec } = meta;
-  if (source != null && typeof source !== 'string') throw new Error(`IRN model metadata "source" must be a string, got ${shortJson(source)}`);
-  if (encoder != null && (typeof encoder !== 'string' || !PRESET_NAME.test(encoder))) {
-    throw new Error(`IRN model metadata "encoder" must be a preset name (lowercase letters, digits and "-", such as "irn-x2"), got ${shortJson(encoder)}`);
-  }
-  if (lrCodec != null && !(LR_CODECS as readonly unknown[]).includes(lrCodec)) {
-    throw new Error(`IRN model metadata "lrCodec" must be one of ${LR_CODECS.join(', ')}, got ${shortJson(lrCodec)}`);
-  }
-}
-
-/** A value from a file as short JSON for an error line. */
-function shortJson(value: unknown): string {
-  const text = JSON.stringify(value) ?? String(value);
-  return text.length > 80 ? `${text.slice(0, 80)}...` : text;
-}
-
-/**
- * Whether `IrnModel.load` reads `source` over HTTP: an http(s) URL, or (as tfjs-layers
- * does) any string no registered `tf.io` handler claims, taken as relative to the page.
- */
-function isUrlSource(source: string): boolean {
-  return /^https?:\/\//i.test(source) || tf.io.getLoadHandlers(source).length === 0;
-}
-
-function modelUrl(source: string): URL {
-  const base = (globalThis as { location?: { href: string } }).location?.href;
-  try {
-    return new URL(source, base);
-  } catch {
-    throw new Error(`cannot load a model from "${source}": not a URL (in Node, load a folder with fileSystem(dir) from @irn/core/node)`);
   }
 }
 

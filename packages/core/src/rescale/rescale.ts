@@ -2,11 +2,15 @@ import * as tf from '@tensorflow/tfjs-core';
 import { checkRaster, hasAlpha, type RasterImage } from '../image/raster.js';
 import { concatChannels } from '../layers/concat-channels.js';
 import type { IrnModel, LatentOptions } from '../model/irn.js';
+import type { IrnInference } from '../model/irn-inference.js';
 import { seededNormal } from '../model/noise.js';
 import { checkPassMemory } from './pass-memory.js';
 import { bilinearAlphaInto, boxAlphaInto, checkFinite, quantize8InPlace, readRgb } from './pixels.js';
 import { receptiveField } from './receptive-field.js';
 import { resolveTiling, runTiled, type LrRect, type TileOptions } from './tiled-pass.js';
+
+/** What {@link downscaleImage} and {@link upscaleImage} run: an {@link IrnModel} or an {@link IrnInference}. */
+export type RescaleModel = IrnModel | IrnInference;
 
 /** Options of {@link downscaleImage}: how to tile. */
 export type DownscaleOptions = TileOptions;
@@ -43,7 +47,7 @@ export interface UpscaleOptions extends LatentOptions, TileOptions {
  * @example
  * const lr = await downscaleImage(model, photo, { onProgress: (p) => bar.value = p.fraction });
  */
-export async function downscaleImage(model: IrnModel, image: RasterImage, options: DownscaleOptions = {}): Promise<RasterImage> {
+export async function downscaleImage(model: RescaleModel, image: RasterImage, options: DownscaleOptions = {}): Promise<RasterImage> {
   const lr = await downscaleUnrounded(model, image, options);
   quantize8InPlace(lr.data);
   return lr;
@@ -53,7 +57,7 @@ export async function downscaleImage(model: IrnModel, image: RasterImage, option
  * {@link downscaleImage} before its 8-bit rounding (RGB and alpha in [0, 1] as floats).
  * For tests of the tiling, which compare values before rounding.
  */
-export async function downscaleUnrounded(model: IrnModel, image: RasterImage, options: DownscaleOptions = {}): Promise<RasterImage> {
+export async function downscaleUnrounded(model: RescaleModel, image: RasterImage, options: DownscaleOptions = {}): Promise<RasterImage> {
   checkRaster(image);
   const s = model.scale;
   if (image.width < s || image.height < s) {
@@ -105,7 +109,7 @@ export function checkedRestoredSize(lr: { width: number; height: number }, scale
  * @example
  * const hr = await upscaleImage(model, lr, { z: 'gaussian', seed: 7, width: 4000, height: 3000 });
  */
-export async function upscaleImage(model: IrnModel, lr: RasterImage, options: UpscaleOptions = {}): Promise<RasterImage> {
+export async function upscaleImage(model: RescaleModel, lr: RasterImage, options: UpscaleOptions = {}): Promise<RasterImage> {
   checkRaster(lr, 'LR image');
   const s = model.scale;
   const { width, height } = checkedRestoredSize(lr, s, options);
@@ -132,7 +136,7 @@ export async function upscaleImage(model: IrnModel, lr: RasterImage, options: Up
  * rectangle: zeros, a slice of the given tensor, or the Gaussian values of those pixel
  * positions in the full field (so tiles agree with the untiled draw).
  */
-function latentTiles(model: IrnModel, lrWidth: number, lrHeight: number, latent: LatentOptions): (crop: LrRect) => tf.Tensor4D {
+function latentTiles(model: RescaleModel, lrWidth: number, lrHeight: number, latent: LatentOptions): (crop: LrRect) => tf.Tensor4D {
   const zc = model.zChannels;
   const mode = latent.z ?? 'zeros';
   if (mode === 'zeros') return (crop) => tf.zeros([1, crop.height, crop.width, zc]);

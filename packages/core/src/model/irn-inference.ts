@@ -1,0 +1,170 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { checkModelArtifacts, expandUint8Channels } from '../io/weight-specs.js';
+import {
+  assertRank4,
+  couplingForward,
+  couplingInverse,
+  DENSE_CONVS,
+  denseBlockApply,
+  haarForward,
+  haarInverse,
+  type CouplingParts,
+  type FlowResult,
+  type SubnetFn,
+} from '../layers/flow-ops.js';
+import { resolveLimits } from '../limits.js';
+import { checkArchitecture, checkNotes, checkWeightNames } from './architecture.js';
+import { levelsOf, zChannelsOf, type IrnConfig } from './config.js';
+import type { IrnLoadOptions, IrnMetadata, IrnModelNotes } from './irn.js';
+import { readArtifacts } from './load-source.js';
+
+/** One step of the flow, in forward order. */
+type Step = { kind: 'haar' } | { kind: 'coupling'; parts: CouplingParts };
+
+/**
+ * An IRN model for inference only: `forward` and `inverse` computed from the weights with
+ * tfjs-core alone, without tfjs-layers (about 200 KiB of JavaScript that a restore does not
+ * need) and without training. It reads the files {@link IrnModel.save} writes (float32, float16
+ * or 8 bits per channel) with the same checks as {@link IrnModel.load}, and computes the same
+ * numbers: both run the functions of `layers/flow-ops.ts`. The rescaler's engine, in a page or
+ * its worker, restores with it.
+ *
+ * Give it to `downscaleImage` and `upscaleImage` as an `IrnModel`; use `IrnModel` to train,
+ * save or import a checkpoint.
+ *
+ * @example
+ * const model = await IrnInference.load('/weights/irn-x2/model.json');
+ * const hr = await upscaleImage(model, lr);
+ */
+export class IrnInference {
+  private disposed = false;
+
+  private constructor(
+    /** The architecture. */
+    readonly config: IrnConfig,
+    private readonly steps: readonly Step[],
+    private readonly weights: readonly tf.Tensor[],
+    /** The optional notes of the model's metadata (source, encoder, LR codec). */
+    readonly notes: Readonly<IrnModelNotes>,
+  ) {}
+
+  /**
+   * Loads a model as {@link IrnModel.load} does: a URL to `model.json`, `indexeddb://name`
+   * in browsers, or any `tf.io.IOHandler` (in Node, `fileSystem(dir)` from `@irn/core/node`).
+   * @throws Error with a one-line message (a LimitError for a limit) when a check fails.
+   */
+  static async load(source: string | tf.io.IOHandler, options: IrnLoadOptions = {}): Promise<IrnInference> {
+    const limits = resolveLimits(options.limits);
+    return IrnInference.fromArtifacts(await readArtifacts(source, limits), options);
+  }
+
+  /**
+   * Builds the model from files already in memory (`tf.io.ModelArtifacts`), after the checks
+   * of {@link IrnModel.load}: weight specs, byte counts and finite weights, the topology
+   * against the `irn` metadata, and each weight the topology needs present once, by name,
+   * with its shape (tfjs-layers' strict loading), and no other.
+   */
+  static fromArtifacts(artifacts: tf.io.ModelArtifacts, options: IrnLoadOptions = {}): IrnInference {
+    const limits = resolveLimits(options.limits);
+    checkModelArtifacts(artifacts, limits);
+    const { config, layers } = checkArchitecture(artifacts, limits);
+    const meta = (artifacts.userDefinedMetadata as { irn: Partial<IrnMetadata> }).irn;
+    checkNotes(meta);
+    checkWeightNames(artifacts.weightSpecs ?? [], config, layers);
+    const expanded = expandUint8Channels(artifacts);
+    const specs = expanded.weightSpecs ?? [];
+    const named = tf.io.decodeWeights(expanded.weightData ?? new ArrayBuffer(0), specs);
+    const tensor = <T extends tf.Tensor>(name: string) => named[name] as T;
+    const steps: Step[] = layers.map((layer) => {
+      if (layer.class_name === 'HaarDownsampling') return { kind: 'haar' };
+      const prefix = layer.config!.name as string;
+      const net = (role: string): SubnetFn => {
+        const kernels: tf.Tensor4D[] = [];
+        const biases: tf.Tensor1D[] = [];
+        for (let k = 1; k <= DENSE_CONVS; k++) {
+          kernels.push(tensor(`${prefix}/${role}/conv${k}/kernel`));
+          biases.push(tensor(`${prefix}/${role}/conv${k}/bias`));
+        }
+        return (x) => denseBlockApply(x, kernels, biases);
+      };
+      return { kind: 'coupling', parts: { F: net('F'), G: net('G'), H: net('H'), split: 3, clamp: config.clamp } };
+    });
+    const notes: IrnModelNotes = {};
+    if (meta.source != null) notes.source = meta.source;
+    if (meta.encoder != null) notes.encoder = meta.encoder;
+    if (meta.lrCodec != null) notes.lrCodec = meta.lrCodec;
+    return new IrnInference(config, steps, Object.values(named), notes);
+  }
+
+  /** Rescaling factor. */
+  get scale(): number {
+    return this.config.scale;
+  }
+  /** Number of Haar levels (log2 of the scale). */
+  get levels(): number {
+    return levelsOf(this.config.scale);
+  }
+  /** Channels of z. */
+  get zChannels(): number {
+    return zChannelsOf(this.config.scale);
+  }
+  /** Number of weights. */
+  countParams(): number {
+    return this.weights.reduce((n, w) => n + w.size, 0);
+  }
+
+  /** HR `[B, H, W, 3]` -> `[B, H/s, W/s, 3 s^2]` (LR channels first) and log|det J|, as `IrnModel.forward`. */
+  forward(xHr: tf.Tensor4D): FlowResult {
+    this.check();
+    assertRank4(xHr, 'IrnInference.forward');
+    const [, h, w, c] = xHr.shape;
+    if (c !== 3) throw new Error(`IRN takes RGB input with 3 channels, got ${c}`);
+    if (h % this.scale !== 0 || w % this.scale !== 0) {
+      throw new Error(`IRN x${this.scale} needs height and width that are multiples of ${this.scale}, got ${w}x${h}`);
+    }
+    return this.fold(xHr, this.steps, (step, t) => (step.kind === 'haar' ? haarForward(t) : couplingForward(t, step.parts)));
+  }
+
+  /** `[B, h, w, 3 s^2]` -> HR `[B, h s, w s, 3]` and log|det J| of the inverse, as `IrnModel.inverse`. */
+  inverse(y: tf.Tensor4D): FlowResult {
+    this.check();
+    assertRank4(y, 'IrnInference.inverse');
+    const c = y.shape[3];
+    if (c !== 3 + this.zChannels) {
+      throw new Error(`IRN x${this.scale} inverse takes ${3 + this.zChannels} channels (LR + z), got ${c}`);
+    }
+    return this.fold(y, [...this.steps].reverse(), (step, t) => (step.kind === 'haar' ? haarInverse(t) : couplingInverse(t, step.parts)));
+  }
+
+  /** Frees the weights. The model cannot be used afterwards. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    tf.dispose([...this.weights]);
+  }
+
+  private fold(start: tf.Tensor4D, steps: readonly Step[], run: (step: Step, t: tf.Tensor4D) => FlowResult): FlowResult {
+    return tf.tidy(() => {
+      // Without a gradient tape, each step's output is freed once the next step has used it
+      // (as InvertibleSequence does).
+      const free = !tf.engine().isTapeOn();
+      let t = start;
+      let logDet = tf.zeros([start.shape[0]]) as tf.Tensor1D;
+      for (const step of steps) {
+        const r = run(step, t);
+        const sum = tf.add(logDet, r.logDet) as tf.Tensor1D;
+        if (free) {
+          if (t !== start) t.dispose();
+          tf.dispose([logDet, r.logDet]);
+        }
+        t = r.output;
+        logDet = sum;
+      }
+      return { output: t, logDet };
+    });
+  }
+
+  private check(): void {
+    if (this.disposed) throw new Error('this IRN model was disposed');
+  }
+}
