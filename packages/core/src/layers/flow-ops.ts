@@ -203,3 +203,25 @@ export function couplingInverse(y: tf.Tensor4D, parts: CouplingParts): FlowResul
     return { output: concatChannels([x1, x2]) as tf.Tensor4D, logDet: tf.neg(tf.sum(s, [1, 2, 3])) as tf.Tensor1D };
   });
 }
+
+/**
+ * Runs `run` over `steps` in order from `start`, summing the per-sample log-determinants.
+ * Without a gradient tape, each step's output is freed once the next step has used it (never
+ * `start`). Call it inside `tf.tidy`.
+ */
+export function foldFlow<S>(start: tf.Tensor4D, steps: readonly S[], run: (step: S, t: tf.Tensor4D) => FlowResult): FlowResult {
+  const free = !tf.engine().isTapeOn();
+  let t = start;
+  let logDet = tf.zeros([start.shape[0]]) as tf.Tensor1D;
+  for (const step of steps) {
+    const r = run(step, t);
+    const sum = tf.add(logDet, r.logDet) as tf.Tensor1D;
+    if (free) {
+      if (t !== start) t.dispose();
+      tf.dispose([logDet, r.logDet]);
+    }
+    t = r.output;
+    logDet = sum;
+  }
+  return { output: t, logDet };
+}

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { InvertibleLayer, type FlowResult } from './flow.js';
+import { foldFlow } from './flow-ops.js';
 
 /**
  * Invertible layers composed in order: `forward` runs them in list order and `inverse` in
@@ -37,34 +38,12 @@ export class InvertibleSequence extends tfl.Sequential {
 
   /** Runs every layer forward; returns the output and the summed log|det J| per sample. */
   forward(x: tf.Tensor4D): FlowResult {
-    return tf.tidy(() => this.fold(x, this.flowLayers, (layer, t) => layer.forward(t)));
+    return tf.tidy(() => foldFlow(x, this.flowLayers, (layer, t) => layer.forward(t)));
   }
 
   /** Runs every layer's inverse in reverse order. */
   inverse(y: tf.Tensor4D): FlowResult {
-    return tf.tidy(() => this.fold(y, [...this.flowLayers].reverse(), (layer, t) => layer.inverse(t)));
-  }
-
-  private fold(
-    start: tf.Tensor4D,
-    layers: InvertibleLayer[],
-    step: (layer: InvertibleLayer, t: tf.Tensor4D) => FlowResult,
-  ): FlowResult {
-    // Without a gradient tape, each layer's output is freed once the next layer has used it.
-    const free = !tf.engine().isTapeOn();
-    let t = start;
-    let logDet = tf.zeros([start.shape[0]]) as tf.Tensor1D;
-    for (const layer of layers) {
-      const r = step(layer, t);
-      const sum = tf.add(logDet, r.logDet) as tf.Tensor1D;
-      if (free) {
-        if (t !== start) t.dispose();
-        tf.dispose([logDet, r.logDet]);
-      }
-      t = r.output;
-      logDet = sum;
-    }
-    return { output: t, logDet };
+    return tf.tidy(() => foldFlow(y, [...this.flowLayers].reverse(), (layer, t) => layer.inverse(t)));
   }
 }
 tf.serialization.registerClass(InvertibleSequence);

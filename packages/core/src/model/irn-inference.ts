@@ -1,11 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { checkModelArtifacts, expandUint8Channels } from '../io/weight-specs.js';
 import {
-  assertRank4,
   couplingForward,
   couplingInverse,
   DENSE_CONVS,
   denseBlockApply,
+  foldFlow,
   haarForward,
   haarInverse,
   type CouplingParts,
@@ -14,7 +14,8 @@ import {
 } from '../layers/flow-ops.js';
 import { resolveLimits } from '../limits.js';
 import { checkArchitecture, checkNotes, checkWeightNames } from './architecture.js';
-import { levelsOf, zChannelsOf, type IrnConfig } from './config.js';
+import type { IrnConfig } from './config.js';
+import { IrnFlowModel } from './flow-model.js';
 import type { IrnLoadOptions, IrnMetadata, IrnModelNotes } from './irn.js';
 import { readArtifacts } from './load-source.js';
 
@@ -36,17 +37,16 @@ type Step = { kind: 'haar' } | { kind: 'coupling'; parts: CouplingParts };
  * const model = await IrnInference.load('/weights/irn-x2/model.json');
  * const hr = await upscaleImage(model, lr);
  */
-export class IrnInference {
-  private disposed = false;
-
+export class IrnInference extends IrnFlowModel {
   private constructor(
-    /** The architecture. */
-    readonly config: IrnConfig,
+    config: IrnConfig,
     private readonly steps: readonly Step[],
     private readonly weights: readonly tf.Tensor[],
     /** The optional notes of the model's metadata (source, encoder, LR codec). */
     readonly notes: Readonly<IrnModelNotes>,
-  ) {}
+  ) {
+    super(config, 'IrnInference');
+  }
 
   /**
    * Loads a model as {@link IrnModel.load} does: a URL to `model.json`, `indexeddb://name`
@@ -96,75 +96,20 @@ export class IrnInference {
     return new IrnInference(config, steps, Object.values(named), notes);
   }
 
-  /** Rescaling factor. */
-  get scale(): number {
-    return this.config.scale;
-  }
-  /** Number of Haar levels (log2 of the scale). */
-  get levels(): number {
-    return levelsOf(this.config.scale);
-  }
-  /** Channels of z. */
-  get zChannels(): number {
-    return zChannelsOf(this.config.scale);
-  }
   /** Number of weights. */
   countParams(): number {
     return this.weights.reduce((n, w) => n + w.size, 0);
   }
 
-  /** HR `[B, H, W, 3]` -> `[B, H/s, W/s, 3 s^2]` (LR channels first) and log|det J|, as `IrnModel.forward`. */
-  forward(xHr: tf.Tensor4D): FlowResult {
-    this.check();
-    assertRank4(xHr, 'IrnInference.forward');
-    const [, h, w, c] = xHr.shape;
-    if (c !== 3) throw new Error(`IRN takes RGB input with 3 channels, got ${c}`);
-    if (h % this.scale !== 0 || w % this.scale !== 0) {
-      throw new Error(`IRN x${this.scale} needs height and width that are multiples of ${this.scale}, got ${w}x${h}`);
-    }
-    return this.fold(xHr, this.steps, (step, t) => (step.kind === 'haar' ? haarForward(t) : couplingForward(t, step.parts)));
+  protected runForward(xHr: tf.Tensor4D): FlowResult {
+    return tf.tidy(() => foldFlow(xHr, this.steps, (step, t) => (step.kind === 'haar' ? haarForward(t) : couplingForward(t, step.parts))));
   }
 
-  /** `[B, h, w, 3 s^2]` -> HR `[B, h s, w s, 3]` and log|det J| of the inverse, as `IrnModel.inverse`. */
-  inverse(y: tf.Tensor4D): FlowResult {
-    this.check();
-    assertRank4(y, 'IrnInference.inverse');
-    const c = y.shape[3];
-    if (c !== 3 + this.zChannels) {
-      throw new Error(`IRN x${this.scale} inverse takes ${3 + this.zChannels} channels (LR + z), got ${c}`);
-    }
-    return this.fold(y, [...this.steps].reverse(), (step, t) => (step.kind === 'haar' ? haarInverse(t) : couplingInverse(t, step.parts)));
+  protected runInverse(y: tf.Tensor4D): FlowResult {
+    return tf.tidy(() => foldFlow(y, [...this.steps].reverse(), (step, t) => (step.kind === 'haar' ? haarInverse(t) : couplingInverse(t, step.parts))));
   }
 
-  /** Frees the weights. The model cannot be used afterwards. */
-  dispose(): void {
-    if (this.disposed) return;
-    this.disposed = true;
+  protected free(): void {
     tf.dispose([...this.weights]);
-  }
-
-  private fold(start: tf.Tensor4D, steps: readonly Step[], run: (step: Step, t: tf.Tensor4D) => FlowResult): FlowResult {
-    return tf.tidy(() => {
-      // Without a gradient tape, each step's output is freed once the next step has used it
-      // (as InvertibleSequence does).
-      const free = !tf.engine().isTapeOn();
-      let t = start;
-      let logDet = tf.zeros([start.shape[0]]) as tf.Tensor1D;
-      for (const step of steps) {
-        const r = run(step, t);
-        const sum = tf.add(logDet, r.logDet) as tf.Tensor1D;
-        if (free) {
-          if (t !== start) t.dispose();
-          tf.dispose([logDet, r.logDet]);
-        }
-        t = r.output;
-        logDet = sum;
-      }
-      return { output: t, logDet };
-    });
-  }
-
-  private check(): void {
-    if (this.disposed) throw new Error('this IRN model was disposed');
   }
 }

@@ -5,7 +5,8 @@ import { concatChannels } from '../layers/concat-channels.js';
 import { assertRank4, type FlowResult } from '../layers/flow.js';
 import { HaarDownsampling } from '../layers/haar.js';
 import { InvertibleSequence } from '../layers/sequence.js';
-import { IRN_FORMAT_VERSION, levelsOf, resolveConfig, zChannelsOf, type IrnConfig } from './config.js';
+import { IRN_FORMAT_VERSION, levelsOf, resolveConfig, type IrnConfig } from './config.js';
+import { IrnFlowModel } from './flow-model.js';
 import { seededNormal } from './noise.js';
 import { quantize8 } from './quantize.js';
 import { readArtifacts } from './load-source.js';
@@ -86,16 +87,15 @@ export type IrnModelNotes = Pick<IrnMetadata, 'source' | 'encoder' | 'lrCodec'>;
  * const lr = model.downscale(hr);                 // [1, H/2, W/2, 3], multiples of 1/255
  * const restored = model.upscale(lr, { z: 'zeros' });
  */
-export class IrnModel {
-  private disposed = false;
-
+export class IrnModel extends IrnFlowModel {
   private constructor(
     /** The invertible layers, as a saveable `tf.Sequential`. */
     readonly flow: InvertibleSequence,
-    /** The architecture. */
-    readonly config: IrnConfig,
+    config: IrnConfig,
     private notes: IrnModelNotes = {},
-  ) {}
+  ) {
+    super(config, 'IrnModel');
+  }
 
   /** Builds a fresh model: exactly the Haar transform until trained (last convs are zero). */
   static create(options: IrnCreateOptions = {}): IrnModel {
@@ -215,43 +215,16 @@ export class IrnModel {
     this.writeMetadata();
   }
 
-  /** Rescaling factor. */
-  get scale(): number {
-    return this.config.scale;
-  }
-  /** Number of Haar levels (log2 of the scale). */
-  get levels(): number {
-    return levelsOf(this.config.scale);
-  }
-  /** Channels of z. */
-  get zChannels(): number {
-    return zChannelsOf(this.config.scale);
-  }
   /** Number of trainable weights (1,667,952 for the published x2). */
   countParams(): number {
     return this.flow.countParams();
   }
 
-  /** HR `[B, H, W, 3]` -> `[B, H/s, W/s, 3 s^2]` (LR channels first) and log|det J|. */
-  forward(xHr: tf.Tensor4D): FlowResult {
-    this.check();
-    assertRank4(xHr, 'IrnModel.forward');
-    const [, h, w, c] = xHr.shape;
-    if (c !== 3) throw new Error(`IRN takes RGB input with 3 channels, got ${c}`);
-    if (h % this.scale !== 0 || w % this.scale !== 0) {
-      throw new Error(`IRN x${this.scale} needs height and width that are multiples of ${this.scale}, got ${w}x${h}`);
-    }
+  protected runForward(xHr: tf.Tensor4D): FlowResult {
     return this.flow.forward(xHr);
   }
 
-  /** `[B, h, w, 3 s^2]` -> HR `[B, h s, w s, 3]` and log|det J| of the inverse. */
-  inverse(y: tf.Tensor4D): FlowResult {
-    this.check();
-    assertRank4(y, 'IrnModel.inverse');
-    const c = y.shape[3];
-    if (c !== 3 + this.zChannels) {
-      throw new Error(`IRN x${this.scale} inverse takes ${3 + this.zChannels} channels (LR + z), got ${c}`);
-    }
+  protected runInverse(y: tf.Tensor4D): FlowResult {
     return this.flow.inverse(y);
   }
 
@@ -344,15 +317,8 @@ export class IrnModel {
     return { ...artifacts, weightData: tf.io.concatenateArrayBuffers(parts) };
   }
 
-  /** Frees the weights. The model cannot be used afterwards. */
-  dispose(): void {
-    if (this.disposed) return;
-    this.disposed = true;
+  protected free(): void {
     this.flow.dispose();
-  }
-
-  private check(): void {
-    if (this.disposed) throw new Error('this IRN model was disposed');
   }
 }
 
