@@ -633,7 +633,7 @@ for (const s of scales) {
       `IRN's first restore downloads the restoring runtime and the model, once per visitor, then cached: the runtime ` +
         `(<irn-image> and its worker with the wasm backend, ${runtime.js.toLocaleString('en-US')} bytes of JavaScript, and the wasm binary, ` +
         `${runtime.wasm.toLocaleString('en-US')}: ${runtime.total.toLocaleString('en-US')} bytes gzipped, bench/rd/runtime.ts) and the model ` +
-        `(model.json and weights as served, uncompressed). A codec of the full photo needs neither. Photos of this run's mean size ` +
+        `(model.json gzipped, weights as stored: bench/rd/cache.ts, modelBytes). A codec of the full photo needs neither. Photos of this run's mean size ` +
         `(${Math.round(pixels).toLocaleString('en-US')} pixels) after which the bytes IRN saves against a codec of the full photo add up to runtime and model; ` +
         `at each IRN rate, the model's best curve against the bytes that codec needs for the same Y-PSNR (its bpp vs IRN's in brackets; "never": IRN saves nothing there). ` +
         `For the model alone (a page that has the runtime already), scale each count by model / (runtime + model):`,

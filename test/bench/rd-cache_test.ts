@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -102,9 +103,10 @@ test('model hashes: the new one covers the weight files, the first version\'s mo
     assert.equal(l1, createHash('sha256').update(json).digest('hex'));
     writeFileSync(join(m, 'group1-shard1of1.bin'), new Uint8Array([1, 2, 4]));
     assert.notEqual(modelHash(m), h1, 'retrained weights, same model.json: another hash');
-    // What a page downloads: model.json and the weight files it names, nothing else in the folder.
+    // What a page downloads: model.json (gzipped, as served) and the weight files it names (as
+    // stored), nothing else in the folder.
     writeFileSync(join(m, 'PROVENANCE.md'), 'x'.repeat(1000));
-    assert.equal(modelBytes(m), json.length + 3);
+    assert.equal(modelBytes(m), gzipSync(json, { level: 9 }).length + 3);
     assert.equal(legacyModelFingerprint(m), l1);
     assert.equal(modelHash(join(dir, 'none')), 'missing');
     // The first version's key: its JSON, in its order.
