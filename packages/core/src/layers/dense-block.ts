@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { LayerArgs } from '@tensorflow/tfjs-layers/dist/engine/topology.js';
-import { DENSE_CONVS as CONVS, denseBlockApply } from './flow-ops.js';
+import { DENSE_CONVS as CONVS, denseBlockApply, denseConvShapes } from './flow-ops.js';
 
 /** Constructor arguments of {@link DenseBlock}. */
 export interface DenseBlockArgs extends LayerArgs {
@@ -61,9 +61,9 @@ export class DenseBlock extends tfl.layers.Layer {
     if (inChannels == null) throw new Error('DenseBlock: the channel dimension must be known');
     this.kernels = [];
     this.biases = [];
-    for (let k = 1; k <= CONVS; k++) {
-      const cin = inChannels + (k - 1) * this.growth;
-      const cout = k === CONVS ? this.outChannels : this.growth;
+    denseConvShapes(inChannels, this.outChannels, this.growth).forEach(({ kernel, bias }, i) => {
+      const k = i + 1;
+      const [, , cin, cout] = kernel;
       // PyTorch's xavier_normal_ (plain normal, std sqrt(2 / (fanIn + fanOut))) times 0.1;
       // tfjs's glorotNormal is a truncated normal, so it is not used.
       const std = this.initScale * Math.sqrt(2 / (9 * cin + 9 * cout));
@@ -72,10 +72,10 @@ export class DenseBlock extends tfl.layers.Layer {
           ? tfl.initializers.zeros()
           : tfl.initializers.randomNormal({ mean: 0, stddev: std, seed: this.seed == null ? undefined : this.seed * 31 + k });
       this.kernels.push(
-        this.addWeight(`${this.weightPrefix}conv${k}/kernel`, [3, 3, cin, cout], 'float32', kernelInit),
+        this.addWeight(`${this.weightPrefix}conv${k}/kernel`, kernel, 'float32', kernelInit),
       );
-      this.biases.push(this.addWeight(`${this.weightPrefix}conv${k}/bias`, [cout], 'float32', tfl.initializers.zeros()));
-    }
+      this.biases.push(this.addWeight(`${this.weightPrefix}conv${k}/bias`, bias, 'float32', tfl.initializers.zeros()));
+    });
     this.built = true;
   }
 

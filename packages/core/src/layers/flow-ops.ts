@@ -92,6 +92,19 @@ export function haarInverse(y: tf.Tensor4D): FlowResult {
 export const DENSE_CONVS = 5;
 const LEAKY_SLOPE = 0.2;
 
+/**
+ * The shapes of a dense block's convolutions, conv1..conv5: conv k sees the input and the
+ * k - 1 earlier outputs (`inChannels + (k - 1) * growth` channels), and gives `growth`
+ * channels, but the last, which gives `outChannels`. What `DenseBlock` builds, and what a
+ * model.json must hold for it.
+ */
+export function denseConvShapes(inChannels: number, outChannels: number, growth: number): { kernel: number[]; bias: number[] }[] {
+  return Array.from({ length: DENSE_CONVS }, (_, i) => {
+    const out = i === DENSE_CONVS - 1 ? outChannels : growth;
+    return { kernel: [3, 3, inChannels + i * growth, out], bias: [out] };
+  });
+}
+
 let fusedInference = true;
 
 /**

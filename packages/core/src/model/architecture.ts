@@ -2,32 +2,43 @@ import type * as tf from '@tensorflow/tfjs-core';
 import { checkLimit, type Limits } from '../limits.js';
 import { LR_CODECS, PRESET_NAME } from '../image/lr-metadata.js';
 import { printable } from '../image/bytes.js';
-import { DENSE_CONVS } from '../layers/flow-ops.js';
+import { denseConvShapes } from '../layers/flow-ops.js';
 import { IRN_FORMAT_VERSION, levelsOf, resolveConfig, type IrnConfig } from './config.js';
 import type { IrnMetadata, IrnModelNotes } from './irn.js';
 
 // Checks of a model.json shared by IrnModel (tfjs-layers) and IrnInference (tfjs-core only).
+
+const ROLES = ['F', 'G', 'H'] as const;
 
 /**
  * The number of weights of an IRN architecture, computed without building it (what
  * `IrnModel.create(config).countParams()` returns: 1,667,952 for the published x2).
  */
 export function parameterCount(config: IrnConfig): number {
-  // Each coupling has three dense blocks (F: rest -> 3 channels, G and H: 3 -> rest) of five
-  // 3x3 convs with biases; conv k takes in + k * growth channels, and gives growth but the last.
-  const dense = (cin: number, cout: number) => {
-    let n = 0;
-    for (let k = 0; k < 5; k++) {
-      const out = k === 4 ? cout : config.growth;
-      n += 9 * (cin + k * config.growth) * out + out;
-    }
-    return n;
-  };
   let total = 0;
-  for (let level = 1, channels = 12; level <= levelsOf(config.scale); level++, channels *= 4) {
-    total += config.blocks * (dense(channels - 3, 3) + 2 * dense(3, channels - 3));
+  for (const shapes of couplingConvShapes(config).values()) {
+    total += config.blocks * shapes.reduce((n, { kernel, bias }) => n + kernel.reduce((a, b) => a * b, 1) + bias[0], 0);
   }
   return total;
+}
+
+/**
+ * Per Haar level (1-based), the shapes of one coupling block's convolutions in weight order:
+ * its dense blocks F (rest -> 3 channels), G and H (3 -> rest), five convolutions each.
+ */
+function couplingConvShapes(config: IrnConfig): Map<number, { role: string; k: number; kernel: number[]; bias: number[] }[]> {
+  const levels = new Map<number, { role: string; k: number; kernel: number[]; bias: number[] }[]>();
+  for (let level = 1, channels = 12; level <= levelsOf(config.scale); level++, channels *= 4) {
+    const rest = channels - 3;
+    levels.set(
+      level,
+      ROLES.flatMap((role) => {
+        const [cin, cout] = role === 'F' ? [rest, 3] : [3, rest];
+        return denseConvShapes(cin, cout, config.growth).map((shape, i) => ({ role, k: i + 1, ...shape }));
+      }),
+    );
+  }
+  return levels;
 }
 
 /**
@@ -93,6 +104,16 @@ export function checkNotes(meta: Partial<Record<keyof IrnModelNotes, unknown>>):
   }
 }
 
+/** The notes of a model's metadata, checked ({@link checkNotes}), without the absent ones. */
+export function readNotes(meta: Partial<IrnMetadata>): IrnModelNotes {
+  checkNotes(meta);
+  const notes: IrnModelNotes = {};
+  if (meta.source != null) notes.source = meta.source;
+  if (meta.encoder != null) notes.encoder = meta.encoder;
+  if (meta.lrCodec != null) notes.lrCodec = meta.lrCodec;
+  return notes;
+}
+
 /** A value from a file as short JSON for an error line. */
 function shortJson(value: unknown): string {
   const text = JSON.stringify(value) ?? String(value);
@@ -122,31 +143,21 @@ export function checkWeightNames(specs: readonly tf.io.WeightsManifestEntry[], c
   }
 }
 
-const ROLES = ['F', 'G', 'H'] as const;
-
 /**
  * The weights an IRN topology needs, by name, with their shapes: each coupling layer's three
  * dense blocks (`<layer>/<F|G|H>/conv<k>/kernel|bias`, the names `DenseBlock` gives).
  */
 function wantedWeights(config: IrnConfig, names: unknown[]): Map<string, number[]> {
   const wanted = new Map<string, number[]>();
-  let channels = 3;
+  const shapes = couplingConvShapes(config);
   names.forEach((name, i) => {
-    if (i % (1 + config.blocks) === 0) {
-      channels *= 4;
-      return;
-    }
+    if (i % (1 + config.blocks) === 0) return;
     if (typeof name !== 'string' || name === '') throw new Error(`model.json's layer ${i} has no name; its weights cannot be found`);
-    const rest = channels - 3;
-    for (const role of ROLES) {
-      const [cin, cout] = role === 'F' ? [rest, 3] : [3, rest];
-      for (let k = 1; k <= DENSE_CONVS; k++) {
-        const out = k === DENSE_CONVS ? cout : config.growth;
-        const kernel = `${name}/${role}/conv${k}/kernel`;
-        if (wanted.has(kernel)) throw new Error(`model.json names two layers ${printable(name.slice(0, 200))}`);
-        wanted.set(kernel, [3, 3, cin + (k - 1) * config.growth, out]);
-        wanted.set(`${name}/${role}/conv${k}/bias`, [out]);
-      }
+    for (const { role, k, kernel, bias } of shapes.get(Math.floor(i / (1 + config.blocks)) + 1)!) {
+      const kernelName = `${name}/${role}/conv${k}/kernel`;
+      if (wanted.has(kernelName)) throw new Error(`model.json names two layers ${printable(name.slice(0, 200))}`);
+      wanted.set(kernelName, kernel);
+      wanted.set(`${name}/${role}/conv${k}/bias`, bias);
     }
   });
   return wanted;

@@ -13,7 +13,7 @@ import {
   type SubnetFn,
 } from '../layers/flow-ops.js';
 import { resolveLimits } from '../limits.js';
-import { checkArchitecture, checkNotes, checkWeightNames } from './architecture.js';
+import { checkArchitecture, checkWeightNames, readNotes } from './architecture.js';
 import type { IrnConfig } from './config.js';
 import { IrnFlowModel } from './flow-model.js';
 import type { IrnLoadOptions, IrnMetadata, IrnModelNotes } from './irn.js';
@@ -69,7 +69,7 @@ export class IrnInference extends IrnFlowModel {
     checkModelArtifacts(artifacts, limits);
     const { config, layers } = checkArchitecture(artifacts, limits);
     const meta = (artifacts.userDefinedMetadata as { irn: Partial<IrnMetadata> }).irn;
-    checkNotes(meta);
+    const notes = readNotes(meta);
     checkWeightNames(artifacts.weightSpecs ?? [], config, layers);
     const expanded = expandUint8Channels(artifacts);
     const specs = expanded.weightSpecs ?? [];
@@ -89,10 +89,6 @@ export class IrnInference extends IrnFlowModel {
       };
       return { kind: 'coupling', parts: { F: net('F'), G: net('G'), H: net('H'), split: 3, clamp: config.clamp } };
     });
-    const notes: IrnModelNotes = {};
-    if (meta.source != null) notes.source = meta.source;
-    if (meta.encoder != null) notes.encoder = meta.encoder;
-    if (meta.lrCodec != null) notes.lrCodec = meta.lrCodec;
     return new IrnInference(config, steps, Object.values(named), notes);
   }
 

@@ -14,7 +14,7 @@ import { checkModelArtifacts, expandUint8Channels } from '../io/weight-specs.js'
 import { encodeFloat16 } from '../io/float16.js';
 import { encodeUint8Channels, fitsUint8Channels, UINT8_CHANNELS } from '../io/uint8-channels.js';
 import { resolveLimits, type Limits } from '../limits.js';
-import { checkArchitecture, checkNotes, checkWeightNames } from './architecture.js';
+import { checkArchitecture, checkNotes, checkWeightNames, readNotes } from './architecture.js';
 
 export { parameterCount } from './architecture.js';
 import { concatBytes } from '../image/bytes.js';
@@ -129,12 +129,7 @@ export class IrnModel extends IrnFlowModel {
     if (flow.layers.length !== expected) {
       throw new Error(`IRN model metadata says ${expected} layers, model.json has ${flow.layers.length}`);
     }
-    checkNotes(meta);
-    const notes: IrnModelNotes = {};
-    if (meta.source != null) notes.source = meta.source;
-    if (meta.encoder != null) notes.encoder = meta.encoder;
-    if (meta.lrCodec != null) notes.lrCodec = meta.lrCodec;
-    return IrnModel.wrap(flow, config, notes);
+    return IrnModel.wrap(flow, config, readNotes(meta));
   }
 
   /**
