@@ -11,13 +11,17 @@
 //   - with --lossy-xN, a lossy preset trained end to end (e.g. through the JPEG stand-in,
 //     `irn train --lr-codec jpeg-proxy`): its own forward makes the LR (its own bytes), its
 //     inverse restores it;
+//   - with --x2-at-x4, an x2 model's own LR (half the photo's size) in AVIF, restored by it and
+//     scored on the x4 plot and protocol (shave 4): what a page can ship instead of an x4 LR at
+//     the same bytes (reported beside the x4 targets, not in them);
 // then BD-rate / BD-PSNR of each IRN curve against each full-photo codec and bicubic +
 // esrgan-slim, each decoder's gain on the same bytes, the issue's targets as PASS/FAIL lines
 // (over every IRN lossy curve, decoders and lossy presets included, naming the best), and an SVG plot per scale.
 //
 //   pnpm bench:rd [folder] [--scale 2|4] [--first N] [--shard K/N] [--out bench/out/rd] [--figures DIR] [--avif-max]
 //                 [--decoder-x2 [NAME=]DIR ...] [--decoder-x4 [NAME=]DIR ...]
-//                 [--lossy-x2 [NAME=]DIR ...] [--lossy-x4 [NAME=]DIR ...] [--only PATTERNS] [--fresh]
+//                 [--lossy-x2 [NAME=]DIR ...] [--lossy-x4 [NAME=]DIR ...] [--x2-at-x4 [NAME=]DIR ...]
+//                 [--only PATTERNS] [--fresh]
 //   node --import tsx bench/rd.ts ...   (the same)
 //
 // folder: PNG photos, default $IRN_EVAL_DATA or ../shared/datasets/eval/kodak24. Results are
@@ -33,14 +37,14 @@ import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { decodePng, downscaleImage, encodePng, imresize, IrnModel, psnrY, ssimY, upscaleImage, type RasterImage } from '@irn/core';
-import { logRates } from './rd/bd.js';
+import { logRates, type RdPoint } from './rd/bd.js';
 import { bytesHash, legacyKey, modelBytes, modelHash, RdCache, settingsKey } from './rd/cache.js';
 import { runtimeBytes, type RuntimeBytes } from './rd/runtime.js';
 import { CODEC_SETTINGS, decode, EFFORT_MAX, encode, IRN_LR_SETTINGS, type LossyCodec, type Rgba } from './rd/codecs.js';
 import { loadEsrganSlim, type EsrganSlim } from './rd/esrgan.js';
 import { modCropRgb, toRaster, toRgba } from './rd/images.js';
 import { baseIrnId, codecTag, encoderCheck, encoderOf, LOSSY, lrCodecOf, methodKey, methodsFor, onlyMatcher, parseDecoders, shardOf, type Decoder, type Method } from './rd/methods.js';
-import { bdTable, checkTarget, completeMethods, curvesTable, meanCurves, modelPayback, paybackCell, rd, sameBytesGain, targetLine, type CurvePoint, type ImageResult, type Measurement } from './rd/report.js';
+import { bdTable, checkTarget, completeMethods, curvesTable, envelopeAt, meanCurves, modelPayback, paybackCell, rd, sameBytesGain, targetLine, type CurvePoint, type ImageResult, type Measurement, type TargetResult } from './rd/report.js';
 import { lineChart, type Series } from './rd/svg.js';
 import { fileSystem, useNodeBackend } from '@irn/core/node';
 
@@ -63,6 +67,8 @@ const { values: args, positionals } = parseArgs({
     /** Lossy presets trained end to end, `[NAME=]DIR`, repeatable: their own forward makes the LR (own bytes), their inverse restores it. */
     'lossy-x2': { type: 'string', multiple: true },
     'lossy-x4': { type: 'string', multiple: true },
+    /** x2 models, `[NAME=]DIR`, repeatable, measured at x4's rates: their own forward makes an x2 LR, coded AVIF; scored on the x4 protocol. */
+    'x2-at-x4': { type: 'string', multiple: true },
     /** Compute only the methods whose ids match these comma-separated patterns (`*` wildcard). */
     only: { type: 'string' },
     fresh: { type: 'boolean', default: false },
@@ -84,6 +90,12 @@ const SWEEPS = {
     2: { jpeg: [30, 55, 80, 93], webp: [20, 45, 70, 90], avif: [25, 45, 62, 80] },
     4: { jpeg: [60, 80, 90, 96], webp: [50, 75, 90, 100], avif: [50, 65, 80, 92] },
   },
+  /**
+   * An x2 LR in AVIF at x4's rates (--x2-at-x4): from below the lowest x4 point (about 0.07 bpp)
+   * to past 0.3 bpp (on Kodak24 irn-x2-avif-v2's LR is 0.03 bpp at quality 8, 0.09 at 25, 0.25
+   * at 45; the bicubic x2 thumbnail, smoother, needs 65 to pass 0.3).
+   */
+  half: { avif: [8, 16, 25, 35, 45, 55, 65] },
 } as const;
 /** The issue's targets: rate ranges (bpp) per scale. */
 const TARGET_RANGE: Record<2 | 4, [number, number]> = { 2: [0.2, 0.6], 4: [0.1, 0.3] };
@@ -97,11 +109,14 @@ mkdirSync(cacheDir, { recursive: true });
 const modelDir: Record<2 | 4, string> = { 2: resolve(args['model-x2']), 4: resolve(args['model-x4']) };
 const decoders: Record<2 | 4, Decoder[]> = { 2: parseDecoders(args['decoder-x2'], '--decoder-x2'), 4: parseDecoders(args['decoder-x4'], '--decoder-x4') };
 const ownModels: Record<2 | 4, Decoder[]> = { 2: parseDecoders(args['lossy-x2'], '--lossy-x2'), 4: parseDecoders(args['lossy-x4'], '--lossy-x4') };
+/** The x2 models measured at x4's rates (their curves are x4 methods: `half-avif+NAME`). */
+const halfModels: Decoder[] = parseDecoders(args['x2-at-x4'], '--x2-at-x4');
 const only = onlyMatcher(args.only);
 
 const t0 = Date.now();
 const log = (msg: string) => process.stderr.write(`[${((Date.now() - t0) / 1000).toFixed(0).padStart(5)} s, load ${loadavg()[0].toFixed(1)}] ${msg}\n`);
 for (const s of [2, 4] as const) if (decoders[s].length + ownModels[s].length > 0 && !scales.includes(s)) log(`--decoder-x${s}/--lossy-x${s} given but x${s} is not measured (--scale): ignored`);
+if (halfModels.length > 0 && !scales.includes(4)) log('--x2-at-x4 given but x4 is not measured (--scale): ignored');
 
 /** Seconds spent per kind of step, to size the sweeps (printed at the end). */
 const cost: Record<string, { s: number; n: number }> = {};
@@ -129,16 +144,17 @@ const deps = { ...pkg.dependencies, ...pkg.devDependencies };
 const VERSIONS = { jpeg: deps['@jsquash/jpeg'], webp: deps['@jsquash/webp'], avif: deps['@jsquash/avif'], esrgan: deps['@upscalerjs/esrgan-slim'] };
 const hashes = new Map<string, string>();
 const hashOf = (dir: string) => hashes.get(dir) ?? (hashes.set(dir, modelHash(dir)), hashes.get(dir)!);
-const decoderDir = (s: 2 | 4, name: string) => [...decoders[s], ...ownModels[s]].find((d) => d.name === name)!.dir;
+const decoderDir = (s: 2 | 4, name: string) => [...decoders[s], ...ownModels[s], ...(s === 4 ? halfModels : [])].find((d) => d.name === name)!.dir;
 const keyOf = (m: Method, s: 2 | 4): string =>
-  methodKey(m, s, { sweeps: { photo: SWEEPS.photo, lr: SWEEPS.lr[s] }, codecSettings: CODEC_SETTINGS, irnLrSettings: IRN_LR_SETTINGS, effortMax: EFFORT_MAX, versions: VERSIONS, model: hashOf(modelDir[s]), decoder: (name) => hashOf(decoderDir(s, name)) }, settingsKey);
+  methodKey(m, s, { sweeps: { photo: SWEEPS.photo, lr: SWEEPS.lr[s], half: SWEEPS.half }, codecSettings: CODEC_SETTINGS, irnLrSettings: IRN_LR_SETTINGS, effortMax: EFFORT_MAX, versions: VERSIONS, model: hashOf(modelDir[s]), decoder: (name) => hashOf(decoderDir(s, name)) }, settingsKey);
 
 const avifMax = args['avif-max'] === true;
-const methods: Record<2 | 4, Method[]> = { 2: methodsFor(decoders[2], ownModels[2], { avifMax }), 4: methodsFor(decoders[4], ownModels[4], { avifMax }) };
+const methods: Record<2 | 4, Method[]> = { 2: methodsFor(decoders[2], ownModels[2], { avifMax }), 4: methodsFor(decoders[4], ownModels[4], { avifMax, half: halfModels }) };
 const LABELS: Record<string, string> = Object.fromEntries([...methods[2], ...methods[4]].map((m) => [m.id, m.label]));
 // The first version's cache files hold valid results when their key is what it would compute
 // today (same sweeps, codec settings and model.json files).
-const cache = new RdCache(cacheDir, legacyKey(SWEEPS, CODEC_SETTINGS, modelDir[2], modelDir[4]));
+// (The sweeps as they were then: `half` came later.)
+const cache = new RdCache(cacheDir, legacyKey({ photo: SWEEPS.photo, lr: SWEEPS.lr }, CODEC_SETTINGS, modelDir[2], modelDir[4]));
 
 const selected = scales.flatMap((s) => methods[s].filter((m) => only(m.id)).map((m) => `x${s} ${m.id}`));
 if (args.only != null && selected.length === 0) throw new Error(`--only ${args.only} matches no method; the ids are: ${[...new Set(scales.flatMap((s) => methods[s].map((m) => m.id)))].join(', ')}`);
@@ -174,6 +190,12 @@ for (const s of scales) {
     const line = `lossy preset ${d.name}: its own forward makes the LRs${codec != null ? `; trained for ${codec} LRs` : ''}`;
     encoderLines[s].push(line);
     log(`x${s} ${line}`);
+  }
+}
+if (scales.includes(4)) {
+  for (const d of halfModels) {
+    const enc = encoderOf(modelJsonOf('--x2-at-x4', d, 2));
+    if (enc != null) throw new Error(`--x2-at-x4 ${d.name}: its model.json names the encoder ${enc}, so it restores that preset's LRs and makes none: give an x2 model that makes its own LRs`);
   }
 }
 
@@ -246,6 +268,8 @@ class Job {
       case 'bicubic':
       case 'esrgan':
         return this.bicubicCurve(m, m.family);
+      case 'half-esrgan':
+        return this.bicubicCurve(m, 'esrgan', 2);
       case 'check':
         return this.check();
       case 'irn-lossless':
@@ -256,6 +280,8 @@ class Job {
         return this.irnCurve(m, await irnModel(decoderDir(s, m.decoder!), s, `decoder ${m.decoder}`));
       case 'own':
         return this.irnCurve(m, await irnModel(decoderDir(s, m.decoder!), s, `lossy preset ${m.decoder}`), decoderDir(s, m.decoder!));
+      case 'half':
+        return this.irnCurve(m, await irnModel(decoderDir(s, m.decoder!), 2, `--x2-at-x4 ${m.decoder}`), decoderDir(s, m.decoder!), 2);
     }
   }
 
@@ -280,42 +306,46 @@ class Job {
     return points;
   }
 
-  private lrBicubic(): Promise<Rgba> {
-    return this.once('lr bicubic', async () => toRgba(imresize(this.hr, this.w / this.scale, this.h / this.scale)));
+  private lrBicubic(lrScale: 2 | 4 = this.scale): Promise<Rgba> {
+    return this.once(`lr bicubic x${lrScale}`, async () => toRgba(imresize(this.hr, this.w / lrScale, this.h / lrScale)));
   }
 
-  /** The LR of --model-xN, or of the lossy preset in `dir` (its own forward). */
-  private irnLr(dir = modelDir[this.scale]): Promise<Rgba> {
+  /** The LR of --model-xN, or of the lossy preset in `dir` (its own forward), or at x4 of the x2 model in `dir` (`lrScale` 2). */
+  private irnLr(dir = modelDir[this.scale], lrScale: 2 | 4 = this.scale): Promise<Rgba> {
     return this.once(`lr irn ${dir}`, async () => {
-      const model = await irnModel(dir, this.scale, dir === modelDir[this.scale] ? `--model-x${this.scale}` : `lossy preset ${dir}`);
+      const model = await irnModel(dir, lrScale, dir === modelDir[this.scale] ? `--model-x${this.scale}` : `model ${dir}`);
       // tileSize 0: the whole image in one pass (equal to the tiled result, whose overlap covers the
       // receptive field, without computing the overlaps twice; a Kodak photo fits in memory).
       return toRgba(await timed('irn downscale', () => downscaleImage(model, this.hr, { tileSize: 0 })));
     });
   }
 
-  /** An LR (bicubic, --model-xN's, or a lossy preset's from its folder) in `codec` at quality `q` (and `effort`): its size and decoded pixels. */
-  private lrEncoded(src: 'bicubic' | 'irn' | { dir: string }, codec: LossyCodec, q: number, effort?: 'max'): Promise<{ bytes: number; dec: Rgba }> {
-    const id = typeof src === 'string' ? src : `irn ${src.dir}`;
+  /** An LR (bicubic, --model-xN's, or a lossy preset's or an x2 model's from its folder, made at `lrScale`) in `codec` at quality `q` (and `effort`): its size and decoded pixels. */
+  private lrEncoded(src: 'bicubic' | 'irn' | { dir: string }, codec: LossyCodec, q: number, effort?: 'max', lrScale: 2 | 4 = this.scale): Promise<{ bytes: number; dec: Rgba }> {
+    const id = src === 'bicubic' ? `bicubic x${lrScale}` : src === 'irn' ? src : `irn ${src.dir}`;
     const tag = codecTag(codec, effort);
     return this.once(`enc ${id}/${tag}/${q}`, async () => {
-      const lr = await (src === 'bicubic' ? this.lrBicubic() : this.irnLr(src === 'irn' ? undefined : src.dir));
+      const lr = await (src === 'bicubic' ? this.lrBicubic(lrScale) : this.irnLr(src === 'irn' ? undefined : src.dir, lrScale));
       const bytes = await timed(`encode ${tag} LR`, () => encode(lr, { codec, quality: q, irnLr: src !== 'bicubic', effort }));
-      const dec = await timed(`decode ${codec} LR`, () => decode(bytes, codec, this.w / this.scale, this.h / this.scale));
+      const dec = await timed(`decode ${codec} LR`, () => decode(bytes, codec, this.w / lrScale, this.h / lrScale));
       return { bytes: bytes.length, dec };
     });
   }
 
-  /** The bicubic LR ("thumbnail + super-resolution") in the method's codec, upscaled by bicubic or esrgan-slim. */
-  private async bicubicCurve(method: Method, up: 'bicubic' | 'esrgan'): Promise<Measurement[]> {
+  /**
+   * The bicubic LR ("thumbnail + super-resolution") in the method's codec, upscaled by bicubic
+   * or esrgan-slim; at x4 with `lrScale` 2 the x2 thumbnail on the x2 LRs' sweep at x4's rates.
+   */
+  private async bicubicCurve(method: Method, up: 'bicubic' | 'esrgan', lrScale: 2 | 4 = this.scale): Promise<Measurement[]> {
     const codec = method.codec as LossyCodec;
     const points: Measurement[] = [];
-    for (const q of SWEEPS.lr[this.scale][codec]) {
-      const { bytes, dec } = await this.lrEncoded('bicubic', codec, q, method.effort);
+    const sweep: readonly number[] = method.family === 'half-esrgan' ? SWEEPS.half[codec as 'avif'] : SWEEPS.lr[this.scale][codec];
+    for (const q of sweep) {
+      const { bytes, dec } = await this.lrEncoded('bicubic', codec, q, method.effort, lrScale);
       const image =
         up === 'bicubic'
           ? await timed('bicubic up', () => imresize(toRaster(dec), this.w, this.h))
-          : toRaster(await timed('esrgan-slim', async () => (await esrgan(this.scale)).upscale(dec)));
+          : toRaster(await timed('esrgan-slim', async () => (await esrgan(lrScale)).upscale(dec)));
       points.push(await timed('metrics', () => score(method.id, q, bytes, image, this.ref, this.scale)));
     }
     return points;
@@ -350,12 +380,17 @@ class Job {
     return [await timed('metrics', () => score(`irn-${kind}`, null, bytes, restored, this.ref, this.scale))];
   }
 
-  /** IRN's LR in the method's codec (made by --model-xN, or by the lossy preset in `ownDir`), restored by `model`'s inverse with z = 0. */
-  private async irnCurve(method: Method, model: IrnModel, ownDir?: string): Promise<Measurement[]> {
+  /**
+   * IRN's LR in the method's codec (made by --model-xN, or by the model in `ownDir`: a lossy
+   * preset, or at x4 an x2 model, `lrScale` 2, on its own sweep), restored by `model`'s inverse
+   * with z = 0.
+   */
+  private async irnCurve(method: Method, model: IrnModel, ownDir?: string, lrScale: 2 | 4 = this.scale): Promise<Measurement[]> {
     const codec = method.codec as LossyCodec;
     const points: Measurement[] = [];
-    for (const q of SWEEPS.lr[this.scale][codec]) {
-      const { bytes, dec } = await this.lrEncoded(ownDir == null ? 'irn' : { dir: ownDir }, codec, q, method.effort);
+    const sweep: readonly number[] = method.family === 'half' ? SWEEPS.half[codec as 'avif'] : SWEEPS.lr[this.scale][codec];
+    for (const q of sweep) {
+      const { bytes, dec } = await this.lrEncoded(ownDir == null ? 'irn' : { dir: ownDir }, codec, q, method.effort, lrScale);
       const up = await timed('irn upscale', () => upscaleImage(model, toRaster(dec), { tileSize: 0 }));
       points.push(await timed('metrics', () => score(method.id, q, bytes, up, this.ref, this.scale)));
     }
@@ -478,6 +513,11 @@ function seriesOf(curves: Map<string, CurvePoint[]>, ms: readonly Method[]): Ser
         return { lineWidth: 2.5, marker: 'circle' };
       case 'irn-lossless':
         return { marker: m.codec === 'png' ? 'square' : 'diamond' };
+      case 'half':
+        // An x2 LR on the x4 plot: thick, in a colour of its own (not one of the codecs'), with diamonds.
+        return { lineWidth: 3.5, marker: 'diamond', color: '#0b8a8f' };
+      case 'half-esrgan':
+        return { dash: '1 2 6 2', marker: 'diamond', color: '#0b8a8f' };
       default:
         return DECODER_STYLES[decoderNames.indexOf(m.decoder!) % DECODER_STYLES.length];
     }
@@ -533,11 +573,11 @@ for (const s of scales) {
   // Every IRN lossy curve: the shipped model's, each decoder's and each lossy preset's.
   const lossyIrn = complete.filter((m) => m.family === 'irn' || m.family === 'decoder' || m.family === 'own');
   const ownCurves = lossyIrn.filter((m) => m.family === 'own');
-  const bdRefs = ['photo-jpeg', 'photo-webp', 'photo-avif', 'photo-avif-max', 'esrgan-jpeg', 'esrgan-webp', 'esrgan-avif', 'esrgan-avif-max'].filter((id) => curves.has(id));
+  const bdRefs = ['photo-jpeg', 'photo-webp', 'photo-avif', 'photo-avif-max', 'esrgan-jpeg', 'esrgan-webp', 'esrgan-avif', 'esrgan-avif-max', 'half-esrgan-avif', 'half-esrgan-avif-max'].filter((id) => curves.has(id));
   if (lossyIrn.length > 0 && bdRefs.length > 0) {
     say('BD-rate / BD-PSNR (Bjøntegaard, cubic fit in log-rate, over the overlap; negative BD-rate and positive BD-PSNR: IRN is better):');
     say();
-    say(bdTable(curves, lossyIrn.map((m) => m.id), bdRefs, LABELS));
+    say(bdTable(curves, [...lossyIrn, ...complete.filter((m) => m.family === 'half')].map((m) => m.id), bdRefs, LABELS));
     say();
   }
   const decoderCurves = lossyIrn.filter((m) => m.family === 'decoder');
@@ -589,6 +629,42 @@ for (const s of scales) {
     }
     say();
   }
+  // --x2-at-x4: an x2 LR (half the photo's size) at x4's rates, against what the x4 targets ask
+  // (with the x2 thumbnail + esrgan-slim beside the x4 ones) and against the best x4 curve.
+  const halfCurves = complete.filter((m) => m.family === 'half');
+  const halfEsrgan = complete.filter((m) => m.family === 'half-esrgan');
+  let halfTargets: { targets: ReturnType<typeof targetsOf>; aboveX4: TargetResult | null } | null = null;
+  if (halfCurves.length > 0) {
+    const halfRd = halfCurves.map((m) => rd(curves.get(m.id)!));
+    const x4Rd = lossyIrn.map((m) => rd(curves.get(m.id)!));
+    const thumbs = [...esrganCurves, ...halfEsrgan];
+    say(
+      `An x2 LR at these rates (--x2-at-x4; its LR is half the photo's size, an x4 LR a quarter, so these lines are not the x4 targets; ` +
+        `same protocol, shave ${s}; the thumbnail + esrgan-slim anchor is the best of the x4 and the x2 thumbnail curves):`,
+    );
+    say();
+    halfTargets = { targets: targetsOf(halfCurves, thumbs), aboveX4: x4Rd.length > 0 ? checkTarget(halfRd, x4Rd, lo, hi, 0) : null };
+    targetLines(halfTargets.targets, 'x2 LR');
+    if (halfTargets.aboveX4 != null) say('    ' + targetLine(`x${s}: x2 LR above the best x4 IRN curve across ${lo}-${hi} bpp`, halfTargets.aboveX4, 0, halfCurves.map((m) => m.label)));
+    say();
+    // Rate by rate, from below the x4 range, where a quarter-size LR might win.
+    const rates = logRates(lo / 2, hi, 6);
+    const cell = (cs: readonly (readonly RdPoint[])[], r: number) => {
+      const e = envelopeAt(cs, r);
+      return e == null ? 'n/a' : e.quality.toFixed(2);
+    };
+    const rows: [string, RdPoint[][]][] = [
+      ['best x4 IRN curve', x4Rd],
+      ['best x2 LR', halfRd],
+      ['best x4 thumbnail + esrgan-slim', esrganCurves.map((m) => rd(curves.get(m.id)!))],
+      ['x2 thumbnail AVIF + esrgan-slim', halfEsrgan.map((m) => rd(curves.get(m.id)!))],
+      ...(['photo-jpeg', 'photo-webp', 'photo-avif'] as const).filter((id) => curves.has(id)).map((id): [string, RdPoint[][]] => [LABELS[id], [rd(curves.get(id)!)]]),
+    ];
+    say(`| Y-PSNR dB at | ${rates.map((r) => `${r.toFixed(3)} bpp`).join(' | ')} |`);
+    say(`|---|${rates.map(() => '---:').join('|')}|`);
+    for (const [name, cs] of rows) if (cs.length > 0) say(`| ${name} | ${rates.map((r) => cell(cs, r)).join(' | ')} |`);
+    say();
+  }
   /** With --avif-max: the same targets over the default-effort curves alone (every AVIF at speed 6, as a run without it). */
   let defaultEffort: ReturnType<typeof targetsOf> | null = null;
   if (maxCurves.length > 0) {
@@ -624,6 +700,7 @@ for (const s of scales) {
     [basename(modelDir[s]), modelDir[s], lossyIrn.filter((m) => m.family === 'irn')] as Restorer,
     ...[...new Set(decoderCurves.map((m) => m.decoder!))].map((d): Restorer => [`${d} (decoder)`, decoderDir(s, d), decoderCurves.filter((m) => m.decoder === d)]),
     ...[...new Set(ownCurves.map((m) => m.decoder!))].map((d): Restorer => [d, decoderDir(s, d), ownCurves.filter((m) => m.decoder === d)]),
+    ...[...new Set(halfCurves.map((m) => m.decoder!))].map((d): Restorer => [`${d} (x2 LR)`, decoderDir(s, d), halfCurves.filter((m) => m.decoder === d)]),
   ] as Restorer[]).filter(([, , ms]) => ms.length > 0);
   if (restorers.length > 0 && photoAnchors.length > 0) {
     const pixels = imgs.reduce((n, r) => n + r.width * r.height, 0) / imgs.length;
@@ -697,9 +774,15 @@ for (const s of scales) {
         model: modelDir[s],
         decoders: decoders[s].map((d, k) => ({ ...d, check: encoderLines[s][k] })),
         lossyPresets: ownModels[s].map((d, k) => ({ ...d, note: encoderLines[s][decoders[s].length + k] })),
+        ...(s === 4 && halfModels.length > 0 ? { x2AtX4: halfModels, halfSweep: SWEEPS.half } : {}),
         labels: Object.fromEntries(complete.map((m) => [m.id, m.label])),
         curves: Object.fromEntries(curves),
-        targets: { ...plain(all), ...(defaultEffort != null ? { defaultEffort: plain(defaultEffort) } : {}), byModel: Object.fromEntries(Object.entries(byModel).map(([k, v]) => [k, plain(v)])) },
+        targets: {
+          ...plain(all),
+          ...(defaultEffort != null ? { defaultEffort: plain(defaultEffort) } : {}),
+          byModel: Object.fromEntries(Object.entries(byModel).map(([k, v]) => [k, plain(v)])),
+          ...(halfTargets != null ? { x2AtX4: { ...plain(halfTargets.targets), aboveBestX4: halfTargets.aboveX4 } } : {}),
+        },
         images: imgs,
       },
       null,

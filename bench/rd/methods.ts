@@ -14,9 +14,14 @@ export type Lossy = (typeof LOSSY)[number];
  * model that made it; `irn-lossless`: the same LR lossless; `decoder`: IRN's LR (same model,
  * same bytes as `irn`) restored by another model's inverse; `own`: a lossy preset trained end
  * to end (its own forward makes the LR, its inverse restores it: other LR files, other bytes);
+ * `half`: at x4, an x2 model's own LR (half the photo's size, where x4's is a quarter) in AVIF,
+ * restored by its inverse and scored like the x4 curves, because a page can ship that instead
+ * at the same bytes (`--x2-at-x4`; not an x4 curve, so not in the x4 targets); `half-esrgan`:
+ * beside it, the bicubic x2 thumbnail in AVIF upscaled by esrgan-slim's x2 model, the same
+ * route at half size;
  * `check`: the no-codec sanity check, not a curve.
  */
-export type Family = 'photo' | 'bicubic' | 'esrgan' | 'irn' | 'irn-lossless' | 'decoder' | 'own' | 'check';
+export type Family = 'photo' | 'bicubic' | 'esrgan' | 'irn' | 'irn-lossless' | 'decoder' | 'own' | 'half' | 'half-esrgan' | 'check';
 
 /** One method: the unit that is computed, cached and reported on its own. */
 export interface Method {
@@ -26,7 +31,7 @@ export interface Method {
   family: Family;
   /** The file format of the bytes counted: a lossy codec, `png` or `webp-lossless`. */
   codec: Lossy | 'png' | 'webp-lossless' | null;
-  /** For `decoder` and `own`: which model (its name). */
+  /** For `decoder`, `own` and `half`: which model (its name). */
   decoder?: string;
   /**
    * `'max'`: coded at the codec's slowest shipped setting instead of the benchmark's default
@@ -81,14 +86,14 @@ export function codecTag(codec: Lossy, effort?: 'max'): string {
  * after its default-effort twin: a slower encode is a delivery choice a page owner can make
  * for the photo as well as for the LR, so both sides get it.
  */
-export function methodsFor(decoders: readonly Decoder[], own: readonly Decoder[] = [], options: { avifMax?: boolean } = {}): Method[] {
+export function methodsFor(decoders: readonly Decoder[], own: readonly Decoder[] = [], options: { avifMax?: boolean; half?: readonly Decoder[] } = {}): Method[] {
   const m: Method[] = [];
   const withMax = options.avifMax === true;
   const push = (x: Method) => {
     m.push(x);
     if (withMax && x.codec === 'avif') {
-      // The codec follows the family's prefix in the id, and starts the label or follows "LR" (names have no spaces).
-      m.push({ ...x, id: x.id.replace(/^([a-z]+-)avif/, '$1avif-max'), label: x.label.replace(/^AVIF| LR AVIF/, '$& (speed 4)'), effort: 'max' });
+      // The codec follows the family's prefix in the id (`half-esrgan-` has two parts), and starts the label or follows "LR" (names have no spaces).
+      m.push({ ...x, id: x.id.replace(/^([a-z-]+?-)avif/, '$1avif-max'), label: x.label.replace(/^AVIF| LR AVIF/, '$& (speed 4)'), effort: 'max' });
     }
   };
   for (const c of LOSSY) push({ id: `photo-${c}`, label: `${CODEC_NAME[c]} of the photo`, family: 'photo', codec: c });
@@ -106,8 +111,18 @@ export function methodsFor(decoders: readonly Decoder[], own: readonly Decoder[]
     if (decoders.some((x) => x.name === d.name)) throw new Error(`'${d.name}' names both a decoder and a lossy preset: give NAME=DIR to tell them apart`);
     for (const c of LOSSY) push({ id: ownMethodId(d.name, c), label: `${d.name} LR ${CODEC_NAME[c]}`, family: 'own', codec: c, decoder: d.name });
   }
+  if ((options.half ?? []).length > 0) push({ id: 'half-esrgan-avif', label: 'bicubic x2 LR AVIF + esrgan-slim', family: 'half-esrgan', codec: 'avif' });
+  for (const d of options.half ?? []) {
+    if ([...decoders, ...own].some((x) => x.name === d.name)) throw new Error(`'${d.name}' names both an x2 model at x4's rates and a decoder or lossy preset: give NAME=DIR to tell them apart`);
+    push({ id: halfMethodId(d.name, 'avif'), label: `${d.name} x2 LR AVIF`, family: 'half', codec: 'avif', decoder: d.name });
+  }
   m.push({ id: 'check', label: 'check: 8-bit bicubic LR, bicubic and esrgan-slim up', family: 'check', codec: null });
   return m;
+}
+
+/** The id of an x2 model's curve at x4's rates (`--x2-at-x4`): `half-avif+NAME`. */
+export function halfMethodId(name: string, codec: Lossy, effort?: 'max'): string {
+  return `half-${codecTag(codec, effort)}+${name}`;
 }
 
 /** The id of a lossy preset's curve in `codec` (its own LR and restore): `own-jpeg+NAME`. */
@@ -189,8 +204,8 @@ export function encoderCheck(decoder: string, encoder: string | null, preset: st
 
 /** What the cache keys of bench/rd.ts are made of, beside the method itself. */
 export interface KeyContext {
-  /** The quality sweeps: `photo[codec]`, and `lr[codec]` of this scale. */
-  sweeps: { photo: Record<Lossy, readonly number[]>; lr: Record<Lossy, readonly number[]> };
+  /** The quality sweeps: `photo[codec]`, `lr[codec]` of this scale, and `half[codec]` of the x2 LRs at x4's rates. */
+  sweeps: { photo: Record<Lossy, readonly number[]>; lr: Record<Lossy, readonly number[]>; half?: Partial<Record<Lossy, readonly number[]>> };
   /** Each encoding's settings (codecs.ts's CODEC_SETTINGS). */
   codecSettings: Record<Lossy | 'webp-lossless', unknown>;
   /** Settings that IRN's LRs are coded with instead, per codec (codecs.ts's IRN_LR_SETTINGS). */
@@ -237,5 +252,11 @@ export function methodKey(m: Method, scale: number, k: KeyContext, hash: (settin
     case 'own':
       // Not --model-xN's: the preset makes its own LRs.
       return hash({ method: `own-${c}`, scale, sweep: k.sweeps.lr[c], ...codec(c), ...irnLr(c), own: k.decoder(m.decoder!), ...max });
+    case 'half':
+      if (k.sweeps.half?.[c] == null) throw new Error(`${m.id}: no sweep for x2 LRs at x4's rates in ${c}`);
+      return hash({ method: `half-${c}`, scale, sweep: k.sweeps.half[c], ...codec(c), ...irnLr(c), own: k.decoder(m.decoder!), ...max });
+    case 'half-esrgan':
+      if (k.sweeps.half?.[c] == null) throw new Error(`${m.id}: no sweep for x2 LRs at x4's rates in ${c}`);
+      return hash({ method: m.id, scale, sweep: k.sweeps.half[c], ...codec(c), esrgan: k.versions.esrgan, ...max });
   }
 }

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { resolve } from 'node:path';
 import { settingsKey } from '../../bench/rd/cache.js';
-import { baseIrnId, decoderMethodId, encoderCheck, encoderOf, lrCodecOf, methodKey, methodsFor, onlyMatcher, ownMethodId, parseDecoders, shardOf, type KeyContext } from '../../bench/rd/methods.js';
+import { baseIrnId, decoderMethodId, encoderCheck, encoderOf, halfMethodId, lrCodecOf, methodKey, methodsFor, onlyMatcher, ownMethodId, parseDecoders, shardOf, type KeyContext } from '../../bench/rd/methods.js';
 
 test('parseDecoders: NAME=DIR, or DIR named after its folder; names distinct and file-name safe', () => {
   assert.deepEqual(parseDecoders(undefined, '--decoder-x2'), []);
@@ -181,6 +181,64 @@ test('--avif-max: each AVIF curve also at effort max, right after its twin, with
   const speed2 = keys(ms, ctx({ avif: { speed: 2 } }));
   for (const m of ms) assert.equal(speed2.get(m.id) !== after.get(m.id), m.effort === 'max', m.id);
   assert.throws(() => methodKey(max[0], 2, ctx(undefined), settingsKey), /photo-avif-max: no effort-max settings for avif/);
+});
+
+test('--x2-at-x4: an x2 model\'s AVIF curve among the x4 methods, after the presets, with a key of its own on its own sweep', () => {
+  const own = [{ name: 'irn-x4-avif', dir: '/p4' }];
+  const half = [{ name: 'irn-x2-avif-v2', dir: '/p2' }];
+  const plain = methodsFor([], own);
+  const ms = methodsFor([], own, { half });
+  const h = ms.filter((m) => m.family === 'half');
+  assert.deepEqual(h.map((m) => m.id), ['half-avif+irn-x2-avif-v2']);
+  // And the x2 thumbnail beside it (once, whatever the number of x2 models).
+  const thumb = ms.filter((m) => m.family === 'half-esrgan');
+  assert.deepEqual(thumb.map((m) => [m.id, m.label, m.codec]), [['half-esrgan-avif', 'bicubic x2 LR AVIF + esrgan-slim', 'avif']]);
+  assert.equal(methodsFor([], own, { half: [...half, { name: 'b', dir: '/b' }] }).filter((m) => m.family === 'half-esrgan').length, 1);
+  assert.equal(h[0].id, halfMethodId('irn-x2-avif-v2', 'avif'));
+  assert.equal(h[0].label, 'irn-x2-avif-v2 x2 LR AVIF');
+  assert.deepEqual([h[0].codec, h[0].decoder], ['avif', 'irn-x2-avif-v2']);
+  assert.deepEqual(ms.filter((m) => !m.family.startsWith('half')).map((m) => m.id), plain.map((m) => m.id), 'the other methods stay as they were');
+  assert.equal(ms[ms.length - 1].id, 'check');
+  // With --avif-max its speed-4 twin follows it.
+  const max = methodsFor([], own, { half, avifMax: true }).filter((m) => m.family.startsWith('half'));
+  assert.deepEqual(max.map((m) => [m.id, m.label]), [
+    ['half-esrgan-avif', 'bicubic x2 LR AVIF + esrgan-slim'],
+    ['half-esrgan-avif-max', 'bicubic x2 LR AVIF (speed 4) + esrgan-slim'],
+    ['half-avif+irn-x2-avif-v2', 'irn-x2-avif-v2 x2 LR AVIF'],
+    ['half-avif-max+irn-x2-avif-v2', 'irn-x2-avif-v2 x2 LR AVIF (speed 4)'],
+  ]);
+  assert.equal(halfMethodId('p', 'avif', 'max'), 'half-avif-max+p');
+  assert.deepEqual(ms.map((m) => m.id).filter(onlyMatcher('half-*')), ['half-esrgan-avif', 'half-avif+irn-x2-avif-v2']);
+  assert.throws(() => methodsFor([], own, { half: [{ name: 'irn-x4-avif', dir: '/x' }] }), /'irn-x4-avif' names both an x2 model at x4's rates and a decoder or lossy preset/);
+
+  const ctx = (over: Partial<KeyContext> = {}): KeyContext => ({
+    sweeps: { photo: { jpeg: [1, 50], webp: [10], avif: [20] }, lr: { jpeg: [30, 90], webp: [20], avif: [50] }, half: { avif: [10, 25] } },
+    codecSettings: { jpeg: {}, webp: { method: 6 }, avif: { speed: 6 }, 'webp-lossless': { lossless: 1 } },
+    irnLrSettings: { avif: { speed: 6, subsample: 3 } },
+    versions: { jpeg: '1.6.0', webp: '1.5.0', avif: '2.1.1', esrgan: '1.0.0' },
+    model: 'm1',
+    decoder: (name) => `hash of ${name}`,
+    ...over,
+  });
+  const key = (m: (typeof ms)[number], k: KeyContext) => methodKey(m, 4, k, settingsKey);
+  const before = new Map(plain.map((m) => [m.id, key(m, ctx())]));
+  const after = new Map(ms.map((m) => [m.id, key(m, ctx())]));
+  for (const [id, k] of before) assert.equal(after.get(id), k, `${id}: its key moved`);
+  assert.equal(new Set(after.values()).size, after.size, 'every method has its own key');
+  // Its own files and its own sweep key it; --model-x4 and the x4 LR sweep do not.
+  assert.equal(key(h[0], ctx({ model: 'm2' })), key(h[0], ctx()));
+  assert.notEqual(key(h[0], ctx({ decoder: () => 'other files' })), key(h[0], ctx()));
+  assert.equal(key(h[0], ctx({ sweeps: { ...ctx().sweeps, lr: { jpeg: [30, 90], webp: [20], avif: [60] } } })), key(h[0], ctx()));
+  assert.notEqual(key(h[0], ctx({ sweeps: { ...ctx().sweeps, half: { avif: [10, 30] } } })), key(h[0], ctx()));
+  // The thumbnail's key: its sweep and esrgan-slim, no model.
+  const tk = (k: KeyContext) => key(thumb[0], k);
+  assert.equal(tk(ctx({ model: 'm2', decoder: () => 'x' })), tk(ctx()));
+  assert.notEqual(tk(ctx({ versions: { ...ctx().versions, esrgan: '1.0.1' } })), tk(ctx()));
+  assert.notEqual(tk(ctx({ sweeps: { ...ctx().sweeps, half: { avif: [10, 30] } } })), tk(ctx()));
+  // Not the key of a lossy preset with the same files.
+  const asOwn = methodsFor([], half).find((m) => m.id === 'own-avif+irn-x2-avif-v2')!;
+  assert.notEqual(key(h[0], ctx()), key(asOwn, ctx()));
+  assert.throws(() => key(h[0], ctx({ sweeps: { ...ctx().sweeps, half: undefined } })), /half-avif\+irn-x2-avif-v2: no sweep for x2 LRs at x4's rates in avif/);
 });
 
 test('shardOf (--shard K/N): disjoint shards that together are every photo, in order', () => {
