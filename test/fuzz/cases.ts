@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { after, before } from 'node:test';
 import { useNodeBackend } from '../../packages/core/src/backend/node-backend.js';
 import { saveSmallModel } from '../cli/helpers.js';
 import {
@@ -15,6 +16,7 @@ import {
   DEFAULT_BOUNDS,
   describeRun,
   IMAGES,
+  requireBuiltCli,
   runCli,
   snapshot,
   type Bounds,
@@ -46,6 +48,34 @@ export function newCase(name: string, model: string | null, files: Record<string
     writeFileSync(join(dir, rel), bytes);
   }
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * The cases of one test file on one tiny model: registers a `before` hook that checks the CLI
+ * is built and makes the model in `caseDir(modelDir)`, and an `after` hook that removes every
+ * case folder and the model. `withCase(name, files)` makes a case folder with a copy of it
+ * ({@link newCase}).
+ */
+export function casesOnModel(modelDir: string): { withCase(name: string, files?: Record<string, Uint8Array>): Case } {
+  let model: string | undefined;
+  const cases: Case[] = [];
+  before(async () => {
+    requireBuiltCli();
+    model = join(caseDir(modelDir), 'model');
+    await makeModel(model);
+  });
+  after(() => {
+    for (const c of cases) c.cleanup();
+    if (model != null) rmSync(join(model, '..'), { recursive: true, force: true });
+  });
+  return {
+    withCase(name, files = {}) {
+      if (model == null) throw new Error(`case ${name}: the model is made in a before hook; make cases inside tests`);
+      const c = newCase(name, model, files);
+      cases.push(c);
+      return c;
+    },
+  };
 }
 
 /** What a case expects of a run. */

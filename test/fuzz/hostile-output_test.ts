@@ -2,32 +2,14 @@
 // cases (13, 14's --temperature 1e308, 15's raw messages and scale-3 metadata), through the
 // built CLI as a user runs it, bounded in time and memory. See test/fuzz/README.md.
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, lstatSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, lstatSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { expectRefusal, makeModel, newCase, PHOTOS, type Case } from './cases.js';
+import { describe, it } from 'node:test';
+import { casesOnModel, expectRefusal, PHOTOS } from './cases.js';
 import { blackPng, lrClaimingScale3 } from './generators.js';
-import { caseDir, changesOutside, describeRun, IMAGES, mkfifo, mknodNull, requireBuiltCli, runCli, snapshot } from './node-fixtures.js';
+import { changesOutside, describeRun, IMAGES, mkfifo, mknodNull, runCli, snapshot } from './node-fixtures.js';
 
-let model: string;
-const cases: Case[] = [];
-
-before(async () => {
-  requireBuiltCli();
-  model = join(caseDir('output-model'), 'model');
-  await makeModel(model);
-});
-
-after(() => {
-  for (const c of cases) c.cleanup();
-  if (model != null) rmSync(join(model, '..'), { recursive: true, force: true });
-});
-
-function withCase(name: string, files: Record<string, Uint8Array> = {}): Case {
-  const c = newCase(name, model, files);
-  cases.push(c);
-  return c;
-}
+const { withCase } = casesOnModel('output-model');
 
 describe('outputs that must not destroy anything', () => {
   it('refuses an output folder that is a symlink to the input folder (case 2)', async () => {

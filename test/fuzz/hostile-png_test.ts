@@ -2,34 +2,16 @@
 // built CLI as a user runs it, with wall time and peak memory bounded, and through decodePng
 // in this process. See test/fuzz/README.md.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { decodePng, PngFormatError } from '../../packages/core/src/image/png.js';
 import { LimitError } from '../../packages/core/src/limits.js';
-import { expectBoundedRun, expectRefusal, makeModel, newCase, type Case } from './cases.js';
+import { casesOnModel, expectBoundedRun, expectRefusal } from './cases.js';
 import { hugeHeader, idatOverflow, itxtBomb, manyTextChunks, mutatePng, pixelBomb, ztxtBomb } from './generators.js';
-import { caseDir, IMAGES, RAW_JS, requireBuiltCli } from './node-fixtures.js';
+import { IMAGES, RAW_JS } from './node-fixtures.js';
 
-let model: string;
-const cases: Case[] = [];
-
-before(async () => {
-  requireBuiltCli();
-  model = join(caseDir('png-model'), 'model');
-  await makeModel(model);
-});
-
-after(() => {
-  for (const c of cases) c.cleanup();
-  if (model != null) rmSync(join(model, '..'), { recursive: true, force: true });
-});
-
-function withCase(name: string, files: Record<string, Uint8Array> = {}): Case {
-  const c = newCase(name, model, files);
-  cases.push(c);
-  return c;
-}
+const { withCase } = casesOnModel('png-model');
 
 describe('hostile PNGs through irn downscale', () => {
   // A text chunk is ancillary: a decoder may skip one that inflates past the limit (and read

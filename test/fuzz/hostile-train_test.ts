@@ -3,32 +3,14 @@
 // diverging run, photos that are bombs or broken. Run through the built CLI as a user runs
 // it, bounded in time and memory, on tiny models and photos. See test/fuzz/README.md.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, sep } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { expectRefusal, makeModel, newCase, type Case } from './cases.js';
+import { describe, it } from 'node:test';
+import { casesOnModel, expectRefusal } from './cases.js';
 import { bmpHeader, jpegHeaderBomb, pixelBomb } from './generators.js';
-import { caseDir, changesOutside, cleanFailureProblems, describeRun, RAW_JS, requireBuiltCli, runCli, snapshot, type Measured } from './node-fixtures.js';
+import { changesOutside, cleanFailureProblems, describeRun, RAW_JS, runCli, snapshot, type Measured } from './node-fixtures.js';
 
-let model: string;
-const cases: Case[] = [];
-
-before(async () => {
-  requireBuiltCli();
-  model = join(caseDir('train-model'), 'model');
-  await makeModel(model);
-});
-
-after(() => {
-  for (const c of cases) c.cleanup();
-  if (model != null) rmSync(join(model, '..'), { recursive: true, force: true });
-});
-
-function withCase(name: string, files: Record<string, Uint8Array> = {}): Case {
-  const c = newCase(name, model, files);
-  cases.push(c);
-  return c;
-}
+const { withCase } = casesOnModel('train-model');
 
 /** A tiny, quick training run (about 3 s): 1 block, growth 4, 16 px patches, no workers. */
 const TINY = ['--blocks', '1', '--growth', '4', '--batch', '1', '--patch', '16', '--workers', '0', '--holdout', '1', '--seed', '1'];
