@@ -1,20 +1,22 @@
 // Encoder-side refinement (issue 13 item 5): what `refineLr` gains at the same codec and
-// quality. For each photo, the IRN LR is encoded as JPEG or WebP at each quality, restored
+// quality. For each photo, the IRN LR is encoded as JPEG or AVIF (or lossless WebP, PNG) at each quality, restored
 // (z = 0) and scored; then the LR is refined for --steps steps through the same codec and
 // scored again. Bits per full-size pixel and Y-PSNR (shave = scale) before and after.
 //   node --import tsx bench/refine.ts [--data ../shared/datasets/eval/kodak24] [--first 4]
-//        [--model weights/irn-x2] [--format jpeg|webp|png] [--qualities 50,70,90] [--steps 10]
+//        [--model weights/irn-x2] [--format jpeg|avif|webp|png] [--qualities 50,70,90] [--steps 10]
 //        [--learning-rate 0.0039] [--crop 256 (centre crops, for quick tuning)]
 //        [--gradient identity|proxy (JPEG: jpegProxy's gradient instead of straight through)]
 //        [--rounding ste|cubic|noise|none (the proxy's rounding, default ste)]
 //        [--rate-weight W (with --gradient proxy: price the bits, mse + W * bpp; default 0)]
 //        [--relative-rate K (instead: W = K * mse0 / bpp0 of each plain LR)]
+// AVIF (libavif speed 6, 4:4:4, as `irn downscale --format avif` writes it) has no stand-in:
+// its refinement goes straight through the real round trip, unpriced, as the CLI's does.
 // Runs on wasm (single-threaded in Node); about 1.5 s per step for a Kodak photo at x2 here.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 // Through the built packages (as the CLI's codecs are), so that one copy of the layers is registered.
-import { IrnModel, decodePng, jpegProxy, downscaleImage, psnrY, refineLr, ssimY, upscaleImage, type RasterImage } from '@irn/core';
+import { IrnModel, decodePng, fitQuality, jpegProxy, downscaleImage, psnrY, refineLr, ssimY, upscaleImage, type RasterImage } from '@irn/core';
 import { fileSystem, useNodeBackend } from '@irn/core/node';
 import { decodeLr, encodeLr } from '../packages/cli/src/image/lr-codecs.js';
 
@@ -34,8 +36,8 @@ const { values: args } = parseArgs({
     'relative-rate': { type: 'string', default: '0' },
   },
 });
-const format = args.format as 'jpeg' | 'webp' | 'png';
-if (!['jpeg', 'webp', 'png'].includes(format)) throw new Error(`--format must be jpeg, webp or png, got ${args.format}`);
+const format = args.format as 'jpeg' | 'avif' | 'webp' | 'png';
+if (!['jpeg', 'avif', 'webp', 'png'].includes(format)) throw new Error(`--format must be jpeg, avif, webp or png, got ${args.format}`);
 if (!['identity', 'proxy'].includes(args.gradient)) throw new Error(`--gradient must be identity or proxy, got ${args.gradient}`);
 if (args.gradient === 'proxy' && format !== 'jpeg') throw new Error('--gradient proxy needs --format jpeg (the only codec with a stand-in)');
 const rounding = args.rounding as 'ste' | 'cubic' | 'noise' | 'none';
@@ -53,21 +55,24 @@ const files = readdirSync(args.data).filter((f) => f.toLowerCase().endsWith('.pn
 if (files.length === 0) throw new Error(`no PNG files in ${args.data}`);
 
 const encode = (lr: RasterImage, quality: number) => encodeLr(lr, { format, quality, effort: 'fast' });
-const rows = qualities.map((q) => ({ q, bpp: [0, 0], psnr: [0, 0], ssim: [0, 0], seconds: 0 }));
+// [plain, refined at the same quality, refined at the highest quality whose file is no bigger than the plain one's (what --max-size does)]
+const rows = qualities.map((q) => ({ q, bpp: [0, 0, 0], psnr: [0, 0, 0], ssim: [0, 0, 0], fitQ: [] as number[], seconds: 0 }));
+const lossy = format === 'jpeg' || format === 'avif';
 for (const f of files) {
   const full = decodePng(new Uint8Array(readFileSync(join(args.data, f))));
   const photo = args.crop === undefined ? full : centreCrop(full, Number(args.crop));
   const pixels = photo.width * photo.height;
   const lr = await downscaleImage(model, photo);
   for (const row of rows) {
-    const score = async (candidate: RasterImage, k: 0 | 1) => {
-      const bytes = await encode(candidate, row.q);
+    const score = async (candidate: RasterImage, k: 0 | 1 | 2, given?: Uint8Array) => {
+      const bytes = given ?? (await encode(candidate, row.q));
       const restored = await upscaleImage(model, (await decodeLr(bytes)).image, { width: photo.width, height: photo.height });
       row.bpp[k] += (bytes.length * 8) / pixels / files.length;
       row.psnr[k] += psnrY(restored, photo, { shave: s }) / files.length;
       row.ssim[k] += ssimY(restored, photo, { shave: s }) / files.length;
     };
     await score(lr, 0);
+    const plainBytes = (await encode(lr, row.q)).length;
     const t0 = performance.now();
     const roundTrip = async (img: RasterImage) => {
       const bytes = await encode(img, row.q);
@@ -76,19 +81,28 @@ for (const f of files) {
     const refined = await refineLr(model, photo, lr, { steps, learningRate, roundTrip: format === 'png' ? undefined : roundTrip, gradientProxy: args.gradient === 'proxy' ? (x) => jpegProxy(x, row.q, { rounding }) : undefined, rateWeight, relativeRate, onStep: process.env.REFINE_TRACE ? (r) => console.error(`  step ${r.step}: ${r.psnr.toFixed(3)} dB`) : undefined });
     row.seconds += (performance.now() - t0) / 1000;
     await score(refined.lr, 1);
+    if (lossy) {
+      const fit = await fitQuality((q) => encode(refined.lr, q), plainBytes, format === 'jpeg' ? 1 : 0, 100);
+      if (!fit.fits) throw new Error(`${f} q${row.q}: no quality of the refined LR fits ${plainBytes} bytes`);
+      row.fitQ.push(fit.quality);
+      await score(refined.lr, 2, fit.file);
+    }
     console.error(`${f} q${row.q}: RGB PSNR ${refined.initialPsnr.toFixed(2)} -> ${refined.bestPsnr.toFixed(2)} dB (best step ${refined.bestStep})`);
   }
 }
 console.log(
   `\nx${model.scale}, ${format.toUpperCase()} LR, ${files.length} photos of ${args.data}${args.crop ? ` (centre ${args.crop}x${args.crop})` : ''}, ${steps} steps at ${(learningRate * 255).toFixed(2)}/255, gradient ${args.gradient === 'proxy' ? `jpegProxy (${rounding})` : 'identity'}${rateWeight > 0 ? `, rate weight ${rateWeight}` : ''}${relativeRate > 0 ? `, relative rate weight ${relativeRate}` : ''}\n`,
 );
-console.log('| quality | bpp | Y-PSNR dB | SSIM | refined bpp | refined Y-PSNR dB | refined SSIM | gain dB | s per photo |');
-console.log('|---|---|---|---|---|---|---|---|---|');
+const equal = lossy ? ' equal-bytes quality | equal-bytes bpp | equal-bytes Y-PSNR dB | equal-bytes gain dB |' : '';
+console.log(`| quality | bpp | Y-PSNR dB | SSIM | refined bpp | refined Y-PSNR dB | refined SSIM | gain dB |${equal} s per photo |`);
+console.log(`|---|---|---|---|---|---|---|---|${lossy ? '---|---|---|---|' : ''}---|`);
 for (const r of rows) {
+  const eq = lossy ? ` ${r.fitQ.join('/')} | ${r.bpp[2].toFixed(3)} | ${r.psnr[2].toFixed(2)} | ${(r.psnr[2] - r.psnr[0]).toFixed(2)} |` : '';
   console.log(
-    `| ${r.q} | ${r.bpp[0].toFixed(3)} | ${r.psnr[0].toFixed(2)} | ${r.ssim[0].toFixed(4)} | ${r.bpp[1].toFixed(3)} | ${r.psnr[1].toFixed(2)} | ${r.ssim[1].toFixed(4)} | ${(r.psnr[1] - r.psnr[0]).toFixed(2)} | ${(r.seconds / files.length).toFixed(1)} |`,
+    `| ${r.q} | ${r.bpp[0].toFixed(3)} | ${r.psnr[0].toFixed(2)} | ${r.ssim[0].toFixed(4)} | ${r.bpp[1].toFixed(3)} | ${r.psnr[1].toFixed(2)} | ${r.ssim[1].toFixed(4)} | ${(r.psnr[1] - r.psnr[0]).toFixed(2)} |${eq} ${(r.seconds / files.length).toFixed(1)} |`,
   );
 }
+if (lossy) console.log(`\n(equal bytes: the refined LR at the highest quality whose file is no bigger than the plain LR's at that quality, per photo, as \`irn downscale --max-size\` codes it after --refine.)`);
 
 /** The centre `size x size` of `img` (or all of it, where smaller). */
 function centreCrop(img: RasterImage, size: number): RasterImage {

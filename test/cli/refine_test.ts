@@ -57,16 +57,57 @@ describe('irn downscale --refine', () => {
   it('refines through the JPEG round trip (the gradient of the JPEG stand-in, the rate priced), says the rate and keeps the metadata', async () => {
     const run = await irn(['downscale', '-m', 'model', '--refine', '3', '--quality', '60', ASTRONAUT, 'refined.jpg'], work);
     assert.equal(run.code, 0, run.stderr);
-    const said = /refined: [\d.]+ -> [\d.]+ dB RGB PSNR restored, ([\d.]+) -> ([\d.]+) bpp/.exec(run.stdout + run.stderr);
+    const said = /refined: [\d.]+ -> [\d.]+ dB RGB PSNR restored, ([\d.]+) -> ([\d.]+) bpp \(best of 3 steps: (\d)\)/.exec(run.stdout + run.stderr);
     assert.ok(said, run.stdout + run.stderr);
-    // The bpp is the refined JPEG's, without the metadata's comment segment that the file adds.
     const file = readFileSync(join(work, 'refined.jpg'));
-    const coded = (Number(said[2]) * 48 * 40) / 8;
-    assert.ok(file.length >= coded - 1 && file.length < coded + 200, `file ${file.length} bytes, refinement measured ${coded.toFixed(0)}`);
     const info = readLrFileInfo(file);
     assert.deepEqual([info.format, info.width, info.height], ['jpeg', 24, 20]);
     assert.deepEqual(info.lrMetadata, { scale: 2, width: 48, height: 40 });
+    if (said[3] === '0') {
+      // Nothing better found: the plain LR's JPEG, whose size (less the comment segment) the bpp is.
+      const coded = (Number(said[1]) * 48 * 40) / 8;
+      assert.ok(file.length >= coded - 1 && file.length < coded + 200, `file ${file.length} bytes, refinement measured ${coded.toFixed(0)}`);
+    }
   });
+
+  for (const [format, quality] of [
+    ['avif', '40'],
+    ['jpeg', '80'],
+  ] as const) {
+    it(`${format}: the refined LR competes at equal bytes, and the file written is never bigger than the plain LR's at that quality nor restores worse`, async () => {
+      const plainName = `eq-plain.${format}`;
+      const refinedName = `eq-refined.${format}`;
+      const [plain, run] = await Promise.all([
+        irn(['-q', 'downscale', '-m', 'model', '--quality', quality, ASTRONAUT, plainName], work),
+        irn(['downscale', '-m', 'model', '--quality', quality, '--refine', '4', ASTRONAUT, refinedName], work),
+      ]);
+      assert.equal(plain.code, 0, plain.stderr);
+      assert.equal(run.code, 0, run.stderr);
+      const plainFile = readFileSync(join(work, plainName));
+      const file = readFileSync(join(work, refinedName));
+      const out = run.stdout + run.stderr;
+      const steps = /\(best of 4 steps: (\d)\)/.exec(out);
+      assert.ok(steps, out);
+      if (steps[1] === '0') {
+        assert.deepEqual(file, plainFile, 'no better step: the plain LR is written');
+        return;
+      }
+      const verdict = new RegExp(`within ${plainFile.length} bytes it restores ([\\d.]+) dB(, not above the plain LR's [\\d.]+)?: the (refined|plain) LR written \\((\\d+) bytes\\)`).exec(out);
+      assert.ok(verdict, out);
+      assert.equal(Number(verdict[4]), file.length, 'the size said is the size written');
+      assert.ok(file.length <= plainFile.length, `${file.length} bytes written, the plain LR has ${plainFile.length}`);
+      if (verdict[3] === 'plain') {
+        assert.deepEqual(file, plainFile);
+        return;
+      }
+      // Kept: restored from the files as written, the refined one is closer to the original.
+      for (const name of [plainName, refinedName]) assert.equal((await irn(['-q', 'upscale', '-m', 'model', name, `${name}.png`], work)).code, 0);
+      const original = readPng(ASTRONAUT);
+      const before = psnr(readPng(join(work, `${plainName}.png`)), original);
+      const afterRefine = psnr(readPng(join(work, `${refinedName}.png`)), original);
+      assert.ok(afterRefine > before - 0.05, `restored from the refined LR ${afterRefine.toFixed(2)} dB, from the plain one ${before.toFixed(2)} dB`);
+    });
+  }
 
   it('refuses a step count that is not a whole number from 0 to 1000 with one line', async () => {
     for (const bad of ['-1', '2.5', 'many', '1001']) {

@@ -30,7 +30,9 @@ interface DownscaleOptions extends TilingFlags {
  * when that preset exists, else `irn-x2` (`--scale 4`: `irn-x4`, `irn-x4-<codec>`); a decoder preset (metadata `encoder`) makes its LRs
  * with its encoder preset's forward pass. The LR metadata names the chosen preset (`model`).
  * `--max-size` / `--max-bpp` give each lossy LR a byte budget instead of a quality: the highest
- * quality whose file (metadata included) fits (core's fitQuality), searched again after `--refine`.
+ * quality whose file (metadata included) fits (core's fitQuality). `--refine` of a JPEG or AVIF LR
+ * keeps the refined LR only where, coded within the plain LR's bytes (or the budget), it restores
+ * better than the plain LR.
  */
 export function registerDownscale(program: Command, ctx: CliContext): void {
   const command = program
@@ -60,7 +62,7 @@ export function registerDownscale(program: Command, ctx: CliContext): void {
     .option('--max-bpp <bits>', 'jpeg or avif: the same, the budget in bits per pixel of the full-size photo (the unit of the README and bench:rd; e.g. 0.3)', parseBpp)
     .option(
       '--refine <steps>',
-      'refine the LR for the upscaler and the chosen format and quality, by N gradient steps on the whole image (slow: seconds per step per megapixel; never worse than 0, the default)',
+      'refine the LR for the upscaler and the chosen format and quality, by N gradient steps on the whole image (slow: seconds per step per megapixel; never worse; jpeg and avif: the refined LR is kept only where it restores better within the plain LR\'s bytes; 0, the default)',
       parseSteps,
       0,
     )
@@ -121,8 +123,8 @@ export function registerDownscale(program: Command, ctx: CliContext): void {
           const budget = budgeted ? Math.min(opts.maxSize ?? Infinity, opts.maxBpp != null ? Math.floor((opts.maxBpp * img.width * img.height) / 8) : Infinity) : null;
           let quality = opts.quality;
           let file: Uint8Array | undefined;
+          const lowest = format === 'jpeg' ? 1 : 0;
           const fit = async (x: typeof lr): Promise<void> => {
-            const lowest = format === 'jpeg' ? 1 : 0;
             const asked = opts.maxSize != null && budget === opts.maxSize ? `--max-size ${budget} bytes` : `--max-bpp ${opts.maxBpp} (${budget} bytes for ${img.width}x${img.height})`;
             if (budget! < 1) throw new CliError(`${asked} is too small for any ${format} file`);
             const r = await fitQuality((q) => encodeAt(x, q), budget!, lowest, 100);
@@ -133,25 +135,46 @@ export function registerDownscale(program: Command, ctx: CliContext): void {
           if (budget != null) await fit(lr);
           let refined = '';
           if (opts.refine > 0) {
-            // What the browser will decode: the lossy format's round trip, or the stored pixels.
-            const roundTrip =
-              format === 'jpeg' || format === 'avif'
-                ? async (x: typeof lr) => {
-                    const bytes = await encodeLr(x, { format, quality });
-                    return { image: (await decodeLr(bytes, ctx.limits())).image, bytes: bytes.length };
-                  }
-                : undefined;
+            const lossy = format === 'jpeg' || format === 'avif';
+            // What the browser will decode: the lossy format's round trip at a quality, or the stored pixels.
+            const roundTripAt = (q: number | undefined) => async (x: typeof lr) => {
+              const bytes = await encodeLr(x, { format, quality: q });
+              return { image: (await decodeLr(bytes, ctx.limits())).image, bytes: bytes.length };
+            };
             // JPEG has a differentiable stand-in (core's jpegProxy, MozJPEG as written here): its
             // gradient instead of the identity, and its bit estimate priced so that the file
             // keeps about its size (bench/refine.ts; the README, `downscale --refine`).
             const jpegQuality = quality ?? DEFAULT_QUALITY;
             const jpeg = format === 'jpeg' ? { gradientProxy: (x: Tensor4D) => jpegProxy(x, jpegQuality, { rounding: REFINE_JPEG_ROUNDING }), relativeRate: REFINE_JPEG_RELATIVE_RATE } : {};
-            const result = await refineLr(decoder, img, lr, { steps: opts.refine, roundTrip, ...jpeg });
-            lr = result.lr;
+            const result = await refineLr(decoder, img, lr, { steps: opts.refine, roundTrip: lossy ? roundTripAt(quality) : undefined, ...jpeg });
             const rate = result.initialBpp != null && result.bestBpp != null ? `, ${result.initialBpp.toFixed(3)} -> ${result.bestBpp.toFixed(3)} bpp` : '';
             refined = `, refined: ${result.initialPsnr.toFixed(2)} -> ${result.bestPsnr.toFixed(2)} dB RGB PSNR restored${rate} (best of ${opts.refine} steps: ${result.bestStep})`;
-            // The refined LR codes to other sizes: its own highest quality within the budget.
-            if (budget != null) await fit(lr);
+            if (!lossy) {
+              lr = result.lr;
+            } else if (result.bestStep > 0) {
+              // A refined LR codes to another size, and more bytes buy quality without it. So it
+              // competes at equal bytes: coded at the highest quality whose file is no bigger than
+              // the plain LR's (or the budget), it is kept only if it restores better than the
+              // plain LR does. (bench/refine.ts: straight through AVIF, the refined LR is 9-19 %
+              // bigger at the same quality and 0.3-0.5 dB worse at equal bytes.)
+              const plainFile = file ?? (await encodeAt(lr, quality));
+              const cap = budget ?? plainFile.length;
+              const fitted = await fitQuality((q) => encodeAt(result.lr, q), cap, lowest, 100);
+              let verdict = `no quality of the refined LR fits in ${cap} bytes`;
+              if (fitted.fits) {
+                const check = await refineLr(decoder, img, result.lr, { steps: 0, roundTrip: roundTripAt(fitted.quality) });
+                const better = check.initialPsnr > result.initialPsnr;
+                verdict = `at quality ${fitted.quality} within ${cap} bytes it restores ${check.initialPsnr.toFixed(2)} dB${better ? '' : `, not above the plain LR's ${result.initialPsnr.toFixed(2)}`}`;
+                if (better) {
+                  lr = result.lr;
+                  quality = fitted.quality;
+                  file = fitted.file;
+                }
+              }
+              const kept = lr === result.lr;
+              if (!kept) file = plainFile;
+              refined += `; ${verdict}: ${kept ? 'the refined LR' : 'the plain LR'} written (${file!.length} bytes)`;
+            }
           }
           const seconds = (performance.now() - start) / 1000;
           file ??= await encodeAt(lr, quality);
