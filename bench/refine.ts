@@ -5,7 +5,7 @@
 //   node --import tsx bench/refine.ts [--data ../shared/datasets/eval/kodak24] [--first 4]
 //        [--model weights/irn-x2] [--format jpeg|avif|webp|png] [--qualities 50,70,90] [--steps 10]
 //        [--learning-rate 0.0039] [--crop 256 (centre crops, for quick tuning)]
-//        [--gradient identity|proxy (JPEG: jpegProxy's gradient instead of straight through)]
+//        [--gradient identity|proxy (jpegProxy's gradient instead of straight through; AVIF: with --proxy-quality Q)]
 //        [--rounding ste|cubic|noise|none (the proxy's rounding, default ste)]
 //        [--rate-weight W (with --gradient proxy: price the bits, mse + W * bpp; default 0)]
 //        [--relative-rate K (instead: W = K * mse0 / bpp0 of each plain LR)]
@@ -34,12 +34,16 @@ const { values: args } = parseArgs({
     rounding: { type: 'string', default: 'ste' },
     'rate-weight': { type: 'string', default: '0' },
     'relative-rate': { type: 'string', default: '0' },
+    /** The JPEG stand-in's quality (default: the LR's quality; with --format avif, which has no stand-in of its own, required). */
+    'proxy-quality': { type: 'string' },
   },
 });
 const format = args.format as 'jpeg' | 'avif' | 'webp' | 'png';
 if (!['jpeg', 'avif', 'webp', 'png'].includes(format)) throw new Error(`--format must be jpeg, avif, webp or png, got ${args.format}`);
 if (!['identity', 'proxy'].includes(args.gradient)) throw new Error(`--gradient must be identity or proxy, got ${args.gradient}`);
-if (args.gradient === 'proxy' && format !== 'jpeg') throw new Error('--gradient proxy needs --format jpeg (the only codec with a stand-in)');
+if (args.gradient === 'proxy' && format !== 'jpeg' && format !== 'avif') throw new Error('--gradient proxy needs --format jpeg or avif (the JPEG stand-in)');
+if (args.gradient === 'proxy' && format === 'avif' && args['proxy-quality'] == null) throw new Error('--gradient proxy with --format avif needs --proxy-quality Q (the JPEG stand-in at Q stands in for AVIF)');
+const proxyQuality = (q: number) => (args['proxy-quality'] != null ? Number(args['proxy-quality']) : q);
 const rounding = args.rounding as 'ste' | 'cubic' | 'noise' | 'none';
 const rateWeight = Number(args['rate-weight']);
 const relativeRate = Number(args['relative-rate']);
@@ -78,7 +82,7 @@ for (const f of files) {
       const bytes = await encode(img, row.q);
       return { image: (await decodeLr(bytes)).image, bytes: bytes.length };
     };
-    const refined = await refineLr(model, photo, lr, { steps, learningRate, roundTrip: format === 'png' ? undefined : roundTrip, gradientProxy: args.gradient === 'proxy' ? (x) => jpegProxy(x, row.q, { rounding }) : undefined, rateWeight, relativeRate, onStep: process.env.REFINE_TRACE ? (r) => console.error(`  step ${r.step}: ${r.psnr.toFixed(3)} dB`) : undefined });
+    const refined = await refineLr(model, photo, lr, { steps, learningRate, roundTrip: format === 'png' ? undefined : roundTrip, gradientProxy: args.gradient === 'proxy' ? (x) => jpegProxy(x, proxyQuality(row.q), { rounding }) : undefined, rateWeight, relativeRate, onStep: process.env.REFINE_TRACE ? (r) => console.error(`  step ${r.step}: ${r.psnr.toFixed(3)} dB`) : undefined });
     row.seconds += (performance.now() - t0) / 1000;
     await score(refined.lr, 1);
     if (lossy) {
@@ -91,7 +95,7 @@ for (const f of files) {
   }
 }
 console.log(
-  `\nx${model.scale}, ${format.toUpperCase()} LR, ${files.length} photos of ${args.data}${args.crop ? ` (centre ${args.crop}x${args.crop})` : ''}, ${steps} steps at ${(learningRate * 255).toFixed(2)}/255, gradient ${args.gradient === 'proxy' ? `jpegProxy (${rounding})` : 'identity'}${rateWeight > 0 ? `, rate weight ${rateWeight}` : ''}${relativeRate > 0 ? `, relative rate weight ${relativeRate}` : ''}\n`,
+  `\nx${model.scale}, ${format.toUpperCase()} LR, ${files.length} photos of ${args.data}${args.crop ? ` (centre ${args.crop}x${args.crop})` : ''}, ${steps} steps at ${(learningRate * 255).toFixed(2)}/255, gradient ${args.gradient === 'proxy' ? `jpegProxy (${rounding}${args['proxy-quality'] != null ? `, quality ${args['proxy-quality']}` : ''})` : 'identity'}${rateWeight > 0 ? `, rate weight ${rateWeight}` : ''}${relativeRate > 0 ? `, relative rate weight ${relativeRate}` : ''}\n`,
 );
 const equal = lossy ? ' equal-bytes quality | equal-bytes bpp | equal-bytes Y-PSNR dB | equal-bytes gain dB |' : '';
 console.log(`| quality | bpp | Y-PSNR dB | SSIM | refined bpp | refined Y-PSNR dB | refined SSIM | gain dB |${equal} s per photo |`);
