@@ -96,6 +96,8 @@ const SWEEPS = {
    * at 45; the bicubic x2 thumbnail, smoother, needs 65 to pass 0.3).
    */
   half: { avif: [8, 16, 25, 35, 45, 55, 65] },
+  /** AVIF of the photo below its sweep's quality 10 (0.09 bpp on Kodak24), beside the x2 LRs at x4's rates (`photo-avif-low`). */
+  photoLow: { avif: [0, 3, 6] },
 } as const;
 /** The issue's targets: rate ranges (bpp) per scale. */
 const TARGET_RANGE: Record<2 | 4, [number, number]> = { 2: [0.2, 0.6], 4: [0.1, 0.3] };
@@ -146,7 +148,7 @@ const hashes = new Map<string, string>();
 const hashOf = (dir: string) => hashes.get(dir) ?? (hashes.set(dir, modelHash(dir)), hashes.get(dir)!);
 const decoderDir = (s: 2 | 4, name: string) => [...decoders[s], ...ownModels[s], ...(s === 4 ? halfModels : [])].find((d) => d.name === name)!.dir;
 const keyOf = (m: Method, s: 2 | 4): string =>
-  methodKey(m, s, { sweeps: { photo: SWEEPS.photo, lr: SWEEPS.lr[s], half: SWEEPS.half }, codecSettings: CODEC_SETTINGS, irnLrSettings: IRN_LR_SETTINGS, effortMax: EFFORT_MAX, versions: VERSIONS, model: hashOf(modelDir[s]), decoder: (name) => hashOf(decoderDir(s, name)) }, settingsKey);
+  methodKey(m, s, { sweeps: { photo: SWEEPS.photo, lr: SWEEPS.lr[s], half: SWEEPS.half, photoLow: SWEEPS.photoLow }, codecSettings: CODEC_SETTINGS, irnLrSettings: IRN_LR_SETTINGS, effortMax: EFFORT_MAX, versions: VERSIONS, model: hashOf(modelDir[s]), decoder: (name) => hashOf(decoderDir(s, name)) }, settingsKey);
 
 const avifMax = args['avif-max'] === true;
 const methods: Record<2 | 4, Method[]> = { 2: methodsFor(decoders[2], ownModels[2], { avifMax }), 4: methodsFor(decoders[4], ownModels[4], { avifMax, half: halfModels }) };
@@ -290,7 +292,8 @@ class Job {
     const [codec, effort] = [method.codec as LossyCodec, method.effort];
     const points: Measurement[] = [];
     const tag = codecTag(codec, effort);
-    for (const q of SWEEPS.photo[codec]) {
+    const sweep: readonly number[] = method.lowRates ? SWEEPS.photoLow[codec as 'avif'] : SWEEPS.photo[codec];
+    for (const q of sweep) {
       const key = `${this.w}x${this.h}/${tag}/${q}`;
       let m = this.photoMemo.get(key);
       if (m == null) {
@@ -659,6 +662,8 @@ for (const s of scales) {
       ['best x4 thumbnail + esrgan-slim', esrganCurves.map((m) => rd(curves.get(m.id)!))],
       ['x2 thumbnail AVIF + esrgan-slim', halfEsrgan.map((m) => rd(curves.get(m.id)!))],
       ...(['photo-jpeg', 'photo-webp', 'photo-avif'] as const).filter((id) => curves.has(id)).map((id): [string, RdPoint[][]] => [LABELS[id], [rd(curves.get(id)!)]]),
+      // AVIF of the photo over both its sweeps, where the low one was measured.
+      ...(curves.has('photo-avif') && curves.has('photo-avif-low') ? [['AVIF of the photo, qualities 0-6 and 10-85', [rd([...curves.get('photo-avif-low')!, ...curves.get('photo-avif')!])]] as [string, RdPoint[][]]] : []),
     ];
     say(`| Y-PSNR dB at | ${rates.map((r) => `${r.toFixed(3)} bpp`).join(' | ')} |`);
     say(`|---|${rates.map(() => '---:').join('|')}|`);

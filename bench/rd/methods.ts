@@ -39,6 +39,11 @@ export interface Method {
    * ends in `-max` after the codec: `photo-avif-max`, `irn-avif-max+NAME`.
    */
   effort?: 'max';
+  /**
+   * A `photo` method on the low-rate sweep (`sweeps.photoLow`) instead of the photo sweep: AVIF
+   * of the photo below its quality-10 point, beside the x2 LRs at x4's rates (`photo-avif-low`).
+   */
+  lowRates?: true;
 }
 
 /** A lossy-LR decoder to measure: a model whose inverse restores the LR made by the scale's `--model-xN`. */
@@ -111,6 +116,8 @@ export function methodsFor(decoders: readonly Decoder[], own: readonly Decoder[]
     if (decoders.some((x) => x.name === d.name)) throw new Error(`'${d.name}' names both a decoder and a lossy preset: give NAME=DIR to tell them apart`);
     for (const c of LOSSY) push({ id: ownMethodId(d.name, c), label: `${d.name} LR ${CODEC_NAME[c]}`, family: 'own', codec: c, decoder: d.name });
   }
+  // Where an x2 LR reaches (0.03 bpp), AVIF of the photo is measured too: its sweep stops at 0.09.
+  if ((options.half ?? []).length > 0) m.push({ id: 'photo-avif-low', label: 'AVIF of the photo, quality 0-6', family: 'photo', codec: 'avif', lowRates: true });
   if ((options.half ?? []).length > 0) push({ id: 'half-esrgan-avif', label: 'bicubic x2 LR AVIF + esrgan-slim', family: 'half-esrgan', codec: 'avif' });
   for (const d of options.half ?? []) {
     if ([...decoders, ...own].some((x) => x.name === d.name)) throw new Error(`'${d.name}' names both an x2 model at x4's rates and a decoder or lossy preset: give NAME=DIR to tell them apart`);
@@ -204,8 +211,8 @@ export function encoderCheck(decoder: string, encoder: string | null, preset: st
 
 /** What the cache keys of bench/rd.ts are made of, beside the method itself. */
 export interface KeyContext {
-  /** The quality sweeps: `photo[codec]`, `lr[codec]` of this scale, and `half[codec]` of the x2 LRs at x4's rates. */
-  sweeps: { photo: Record<Lossy, readonly number[]>; lr: Record<Lossy, readonly number[]>; half?: Partial<Record<Lossy, readonly number[]>> };
+  /** The quality sweeps: `photo[codec]`, `lr[codec]` of this scale, `half[codec]` of the x2 LRs at x4's rates and `photoLow[codec]` of the photo below its sweep. */
+  sweeps: { photo: Record<Lossy, readonly number[]>; lr: Record<Lossy, readonly number[]>; half?: Partial<Record<Lossy, readonly number[]>>; photoLow?: Partial<Record<Lossy, readonly number[]>> };
   /** Each encoding's settings (codecs.ts's CODEC_SETTINGS). */
   codecSettings: Record<Lossy | 'webp-lossless', unknown>;
   /** Settings that IRN's LRs are coded with instead, per codec (codecs.ts's IRN_LR_SETTINGS). */
@@ -236,7 +243,8 @@ export function methodKey(m: Method, scale: number, k: KeyContext, hash: (settin
   const max = m.effort === 'max' ? { effort: 'max', effortSettings: k.effortMax![c] } : {};
   switch (m.family) {
     case 'photo':
-      return hash({ method: m.id, sweep: k.sweeps.photo[c], ...codec(c), ...max });
+      if (m.lowRates && k.sweeps.photoLow?.[c] == null) throw new Error(`${m.id}: no low-rate sweep for ${c}`);
+      return hash({ method: m.id, sweep: m.lowRates ? k.sweeps.photoLow![c] : k.sweeps.photo[c], ...codec(c), ...max });
     case 'bicubic':
       return hash({ method: m.id, scale, sweep: k.sweeps.lr[c], ...codec(c), ...max });
     case 'esrgan':

@@ -197,7 +197,11 @@ test('--x2-at-x4: an x2 model\'s AVIF curve among the x4 methods, after the pres
   assert.equal(h[0].id, halfMethodId('irn-x2-avif-v2', 'avif'));
   assert.equal(h[0].label, 'irn-x2-avif-v2 x2 LR AVIF');
   assert.deepEqual([h[0].codec, h[0].decoder], ['avif', 'irn-x2-avif-v2']);
-  assert.deepEqual(ms.filter((m) => !m.family.startsWith('half')).map((m) => m.id), plain.map((m) => m.id), 'the other methods stay as they were');
+  assert.deepEqual(ms.filter((m) => !m.family.startsWith('half') && m.lowRates == null).map((m) => m.id), plain.map((m) => m.id), 'the other methods stay as they were');
+  // AVIF of the photo below its sweep, once, with no speed-4 twin.
+  const low = methodsFor([], own, { half, avifMax: true }).filter((m) => m.lowRates);
+  assert.deepEqual(low.map((m) => [m.id, m.family, m.codec, m.effort]), [['photo-avif-low', 'photo', 'avif', undefined]]);
+  assert.equal(plain.some((m) => m.lowRates), false);
   assert.equal(ms[ms.length - 1].id, 'check');
   // With --avif-max its speed-4 twin follows it.
   const max = methodsFor([], own, { half, avifMax: true }).filter((m) => m.family.startsWith('half'));
@@ -212,7 +216,7 @@ test('--x2-at-x4: an x2 model\'s AVIF curve among the x4 methods, after the pres
   assert.throws(() => methodsFor([], own, { half: [{ name: 'irn-x4-avif', dir: '/x' }] }), /'irn-x4-avif' names both an x2 model at x4's rates and a decoder or lossy preset/);
 
   const ctx = (over: Partial<KeyContext> = {}): KeyContext => ({
-    sweeps: { photo: { jpeg: [1, 50], webp: [10], avif: [20] }, lr: { jpeg: [30, 90], webp: [20], avif: [50] }, half: { avif: [10, 25] } },
+    sweeps: { photo: { jpeg: [1, 50], webp: [10], avif: [20] }, lr: { jpeg: [30, 90], webp: [20], avif: [50] }, half: { avif: [10, 25] }, photoLow: { avif: [0, 3] } },
     codecSettings: { jpeg: {}, webp: { method: 6 }, avif: { speed: 6 }, 'webp-lossless': { lossless: 1 } },
     irnLrSettings: { avif: { speed: 6, subsample: 3 } },
     versions: { jpeg: '1.6.0', webp: '1.5.0', avif: '2.1.1', esrgan: '1.0.0' },
@@ -230,6 +234,11 @@ test('--x2-at-x4: an x2 model\'s AVIF curve among the x4 methods, after the pres
   assert.notEqual(key(h[0], ctx({ decoder: () => 'other files' })), key(h[0], ctx()));
   assert.equal(key(h[0], ctx({ sweeps: { ...ctx().sweeps, lr: { jpeg: [30, 90], webp: [20], avif: [60] } } })), key(h[0], ctx()));
   assert.notEqual(key(h[0], ctx({ sweeps: { ...ctx().sweeps, half: { avif: [10, 30] } } })), key(h[0], ctx()));
+  // The low-rate photo curve keys on its own sweep; the photo sweep leaves it alone.
+  const lowM = ms.find((m) => m.id === 'photo-avif-low')!;
+  assert.notEqual(key(lowM, ctx({ sweeps: { ...ctx().sweeps, photoLow: { avif: [0, 4] } } })), key(lowM, ctx()));
+  assert.equal(key(lowM, ctx({ sweeps: { ...ctx().sweeps, photo: { jpeg: [1, 50], webp: [10], avif: [30] } } })), key(lowM, ctx()));
+  assert.throws(() => key(lowM, ctx({ sweeps: { ...ctx().sweeps, photoLow: undefined } })), /photo-avif-low: no low-rate sweep for avif/);
   // The thumbnail's key: its sweep and esrgan-slim, no model.
   const tk = (k: KeyContext) => key(thumb[0], k);
   assert.equal(tk(ctx({ model: 'm2', decoder: () => 'x' })), tk(ctx()));
