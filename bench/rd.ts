@@ -287,13 +287,20 @@ class Job {
     }
   }
 
+  /** The qualities a method's curve is measured at (the sweeps its cache key names). */
+  private sweepOf(m: Method): readonly number[] {
+    const c = m.codec as LossyCodec;
+    if (m.family === 'photo') return m.lowRates ? SWEEPS.photoLow[c as 'avif'] : SWEEPS.photo[c];
+    if (m.family === 'half' || m.family === 'half-esrgan') return SWEEPS.half[c as 'avif'];
+    return SWEEPS.lr[this.scale][c];
+  }
+
   /** The full photo in the method's codec (at its effort). The encodes do not depend on the scale, only the crop: shared between x2 and x4 when the crops agree. */
   private async photoCurve(method: Method): Promise<Measurement[]> {
     const [codec, effort] = [method.codec as LossyCodec, method.effort];
     const points: Measurement[] = [];
     const tag = codecTag(codec, effort);
-    const sweep: readonly number[] = method.lowRates ? SWEEPS.photoLow[codec as 'avif'] : SWEEPS.photo[codec];
-    for (const q of sweep) {
+    for (const q of this.sweepOf(method)) {
       const key = `${this.w}x${this.h}/${tag}/${q}`;
       let m = this.photoMemo.get(key);
       if (m == null) {
@@ -342,8 +349,7 @@ class Job {
   private async bicubicCurve(method: Method, up: 'bicubic' | 'esrgan', lrScale: 2 | 4 = this.scale): Promise<Measurement[]> {
     const codec = method.codec as LossyCodec;
     const points: Measurement[] = [];
-    const sweep: readonly number[] = method.family === 'half-esrgan' ? SWEEPS.half[codec as 'avif'] : SWEEPS.lr[this.scale][codec];
-    for (const q of sweep) {
+    for (const q of this.sweepOf(method)) {
       const { bytes, dec } = await this.lrEncoded('bicubic', codec, q, method.effort, lrScale);
       const image =
         up === 'bicubic'
@@ -391,8 +397,7 @@ class Job {
   private async irnCurve(method: Method, model: IrnModel, ownDir?: string, lrScale: 2 | 4 = this.scale): Promise<Measurement[]> {
     const codec = method.codec as LossyCodec;
     const points: Measurement[] = [];
-    const sweep: readonly number[] = method.family === 'half' ? SWEEPS.half[codec as 'avif'] : SWEEPS.lr[this.scale][codec];
-    for (const q of sweep) {
+    for (const q of this.sweepOf(method)) {
       const { bytes, dec } = await this.lrEncoded(ownDir == null ? 'irn' : { dir: ownDir }, codec, q, method.effort, lrScale);
       const up = await timed('irn upscale', () => upscaleImage(model, toRaster(dec), { tileSize: 0 }));
       points.push(await timed('metrics', () => score(method.id, q, bytes, up, this.ref, this.scale)));

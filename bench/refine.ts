@@ -68,15 +68,16 @@ for (const f of files) {
   const pixels = photo.width * photo.height;
   const lr = await downscaleImage(model, photo);
   for (const row of rows) {
-    const score = async (candidate: RasterImage, k: 0 | 1 | 2, given?: Uint8Array) => {
+    /** Scores `candidate` coded at the row's quality (or the file `given`) into column `k`; returns the file's size. */
+    const score = async (candidate: RasterImage, k: 0 | 1 | 2, given?: Uint8Array): Promise<number> => {
       const bytes = given ?? (await encode(candidate, row.q));
       const restored = await upscaleImage(model, (await decodeLr(bytes)).image, { width: photo.width, height: photo.height });
       row.bpp[k] += (bytes.length * 8) / pixels / files.length;
       row.psnr[k] += psnrY(restored, photo, { shave: s }) / files.length;
       row.ssim[k] += ssimY(restored, photo, { shave: s }) / files.length;
+      return bytes.length;
     };
-    await score(lr, 0);
-    const plainBytes = (await encode(lr, row.q)).length;
+    const plainBytes = await score(lr, 0);
     const t0 = performance.now();
     const roundTrip = async (img: RasterImage) => {
       const bytes = await encode(img, row.q);

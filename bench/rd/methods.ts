@@ -117,8 +117,10 @@ export function methodsFor(decoders: readonly Decoder[], own: readonly Decoder[]
     for (const c of LOSSY) push({ id: ownMethodId(d.name, c), label: `${d.name} LR ${CODEC_NAME[c]}`, family: 'own', codec: c, decoder: d.name });
   }
   // Where an x2 LR reaches (0.03 bpp), AVIF of the photo is measured too: its sweep stops at 0.09.
-  if ((options.half ?? []).length > 0) m.push({ id: 'photo-avif-low', label: 'AVIF of the photo, quality 0-6', family: 'photo', codec: 'avif', lowRates: true });
-  if ((options.half ?? []).length > 0) push({ id: 'half-esrgan-avif', label: 'bicubic x2 LR AVIF + esrgan-slim', family: 'half-esrgan', codec: 'avif' });
+  if ((options.half ?? []).length > 0) {
+    m.push({ id: 'photo-avif-low', label: 'AVIF of the photo, quality 0-6', family: 'photo', codec: 'avif', lowRates: true });
+    push({ id: 'half-esrgan-avif', label: 'bicubic x2 LR AVIF + esrgan-slim', family: 'half-esrgan', codec: 'avif' });
+  }
   for (const d of options.half ?? []) {
     if ([...decoders, ...own].some((x) => x.name === d.name)) throw new Error(`'${d.name}' names both an x2 model at x4's rates and a decoder or lossy preset: give NAME=DIR to tell them apart`);
     push({ id: halfMethodId(d.name, 'avif'), label: `${d.name} x2 LR AVIF`, family: 'half', codec: 'avif', decoder: d.name });

@@ -161,19 +161,20 @@ export function registerDownscale(program: Command, ctx: CliContext): void {
               const cap = budget ?? plainFile.length;
               const fitted = await fitQuality((q) => encodeAt(result.lr, q), cap, lowest, 100);
               let verdict = `no quality of the refined LR fits in ${cap} bytes`;
+              let kept = false;
               if (fitted.fits) {
-                const check = await refineLr(decoder, img, result.lr, { steps: 0, roundTrip: roundTripAt(fitted.quality) });
-                const better = check.initialPsnr > result.initialPsnr;
-                verdict = `at quality ${fitted.quality} within ${cap} bytes it restores ${check.initialPsnr.toFixed(2)} dB${better ? '' : `, not above the plain LR's ${result.initialPsnr.toFixed(2)}`}`;
-                if (better) {
+                // Scored from the fitted file itself (steps 0 only measures), not coded again.
+                const fittedFile = fitted.file;
+                const check = await refineLr(decoder, img, result.lr, { steps: 0, roundTrip: async () => ({ image: (await decodeLr(fittedFile, ctx.limits())).image, bytes: fittedFile.length }) });
+                kept = check.initialPsnr > result.initialPsnr;
+                verdict = `at quality ${fitted.quality} within ${cap} bytes it restores ${check.initialPsnr.toFixed(2)} dB${kept ? '' : `, not above the plain LR's ${result.initialPsnr.toFixed(2)}`}`;
+                if (kept) {
                   lr = result.lr;
                   quality = fitted.quality;
-                  file = fitted.file;
                 }
               }
-              const kept = lr === result.lr;
-              if (!kept) file = plainFile;
-              refined += `; ${verdict}: ${kept ? 'the refined LR' : 'the plain LR'} written (${file!.length} bytes)`;
+              file = kept && fitted.fits ? fitted.file : plainFile;
+              refined += `; ${verdict}: ${kept ? 'the refined LR' : 'the plain LR'} written (${file.length} bytes)`;
             }
           }
           const seconds = (performance.now() - start) / 1000;
