@@ -5,3 +5,6 @@ export declare function readTarball(gz: Uint8Array): Map<string, Buffer>;
 
 /** What is wrong with the packed files of one package, one line each (empty when nothing is). */
 export declare function problems(files: Map<string, Buffer>): string[];
+
+/** The scripts (.js, .mjs, .cjs) of `files` that no entry point target (`./dist/x.js`, one `*` allowed) reaches, sorted. */
+export declare function unreachedScripts(files: Map<string, Buffer>, entryTargets: readonly string[]): string[];

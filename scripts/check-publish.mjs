@@ -8,6 +8,9 @@
 //     version (npm refuses to install such a package);
 //   - every file that `main`, `types`, `bin`, `exports` (and `customElements`) points at is in it;
 //   - no test files (`*_test.*`, `*.test.*`, `*.e2e.*`);
+//   - every script (.js, .mjs, .cjs) is reached from an entry point (`main`, `module`, `bin`,
+//     `exports`) through relative imports or `new URL(..., import.meta.url)`: one that is not is
+//     a stale output of an earlier build (a bundler's hashed chunk that dist/ kept) or dead code;
 //   - every source map is usable where the package is installed: each of its sources lies inside
 //     the package (not in the build machine's node_modules) and is shipped or embedded
 //     (`sourcesContent`), and each `sourceMappingURL` comment names a shipped map;
@@ -81,12 +84,51 @@ function targets(value, where) {
   return Object.entries(value).flatMap(([k, v]) => targets(v, `${where}[${JSON.stringify(k)}]`));
 }
 
-/** Whether `target` (`./dist/x.js`, possibly with one `*`) names a file of `files`. */
-function present(files, target) {
+/** The paths of `files` that `target` (`./dist/x.js`, possibly with one `*`) names. */
+function matching(files, target) {
   const path = posix.normalize(target.replace(/^\.\//, ''));
-  if (!path.includes('*')) return files.has(path);
+  if (!path.includes('*')) return files.has(path) ? [path] : [];
   const [head, tail] = path.split('*');
-  return [...files.keys()].some((f) => f.startsWith(head) && f.endsWith(tail));
+  return [...files.keys()].filter((f) => f.startsWith(head) && f.endsWith(tail));
+}
+
+/** Whether `target` names a file of `files`. */
+const present = (files, target) => matching(files, target).length > 0;
+
+const SCRIPT = /\.[cm]?js$/;
+
+/**
+ * The scripts of `files` that no entry point reaches. From the entry points' targets, follows
+ * every string literal in a reached script that is a relative path (`'./x.js'`, `"../a/b"`,
+ * as static and dynamic imports and `new URL('./worker.js', import.meta.url)` write them,
+ * minified or not) or is the first argument of `new URL(..., import.meta.url)` (`'worker.js'`,
+ * as rollup writes an asset's URL); a path resolves as written, with `.js`, or to its
+ * `index.js`. A literal that only looks like a path costs nothing: it can only reach more.
+ */
+export function unreachedScripts(files, entryTargets) {
+  const reached = new Set();
+  const queue = entryTargets.flatMap((t) => matching(files, t)).filter((f) => SCRIPT.test(f));
+  const reach = (path) => {
+    for (const p of [path, `${path}.js`, `${path}/index.js`]) {
+      if (files.has(p)) {
+        if (SCRIPT.test(p) && !reached.has(p)) queue.push(p);
+        return;
+      }
+    }
+  };
+  while (queue.length) {
+    const f = queue.pop();
+    if (reached.has(f)) continue;
+    reached.add(f);
+    const text = files.get(f).toString('utf8');
+    const dir = posix.dirname(f);
+    const specs = [
+      ...[...text.matchAll(/["'`](\.{1,2}\/[^"'`\s]*)["'`]/g)].map((m) => m[1]),
+      ...[...text.matchAll(/new URL\(\s*["'`]([^"'`\s]+)["'`]\s*,\s*import\.meta\.url/g)].map((m) => m[1]),
+    ];
+    for (const s of specs) reach(posix.normalize(posix.join(dir, s.replace(/[?#].*$/, ''))));
+  }
+  return [...files.keys()].filter((f) => SCRIPT.test(f) && !reached.has(f)).sort();
 }
 
 /** What is wrong with the packed files of one package (empty when nothing is). */
@@ -104,8 +146,11 @@ export function problems(files) {
     ...targets(pkg.exports, 'exports'),
   ];
   for (const [where, target] of wanted) if (!present(files, target)) found.push(`${where} points at ${target}, which is not in the tarball`);
-  for (const f of files.keys()) {
-    if (/(_test|\.test|\.e2e)\.[cm]?[jt]sx?$/.test(f) || /(_test|\.test|\.e2e)\.d\.ts$/.test(f)) found.push(`test file ${f} is in the tarball`);
+  const testFiles = [...files.keys()].filter((f) => /(_test|\.test|\.e2e)\.[cm]?[jt]sx?$/.test(f) || /(_test|\.test|\.e2e)\.d\.ts$/.test(f));
+  for (const f of testFiles) found.push(`test file ${f} is in the tarball`);
+  for (const f of unreachedScripts(files, wanted.map(([, target]) => target))) {
+    if (testFiles.includes(f)) continue; // named once, as a test file
+    found.push(`${f} is reached from no entry point (main, bin, exports): a stale build output or dead code`);
   }
   for (const [f, body] of files) {
     if (f.endsWith('.map')) {

@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { problems, readTarball } from '../scripts/check-publish.mjs';
+import { problems, readTarball, unreachedScripts } from '../scripts/check-publish.mjs';
 
 const work = mkdtempSync(join(tmpdir(), 'irn-check-publish-'));
 after(() => rmSync(work, { recursive: true, force: true }));
@@ -67,6 +67,7 @@ describe('check-publish', () => {
       ['a map into node_modules', (f) => (f['dist/index.js.map'] = JSON.stringify({ version: 3, sources: ['../../../node_modules/.pnpm/lit/index.js'], sourcesContent: ['x'], mappings: '' })), /source \.\.\/\.\.\/\.\.\/node_modules\/\.pnpm\/lit\/index\.js lies outside the package/],
       ['a map without its source', (f) => (f['dist/index.js.map'] = JSON.stringify({ version: 3, sources: ['../src/index.ts'], mappings: '' })), /neither shipped nor embedded/],
       ['a missing map', (f) => delete f['dist/index.js.map'], /^dist\/index\.js names the source map index\.js\.map, which is not in the tarball$/],
+      ['a stale chunk', (f) => (f['dist/worker.chunk-OLD123.js'] = 'export const a = 1;'), /^dist\/worker\.chunk-OLD123\.js is reached from no entry point \(main, bin, exports\): a stale build output or dead code$/],
     ];
     for (const [what, change, message] of cases) {
       const files = good();
@@ -76,5 +77,30 @@ describe('check-publish', () => {
       assert.equal(found.length, what === 'the types' ? 2 : 1, `${what}: ${found.join('; ')}`);
       assert.match(found[0], message, what);
     }
+  });
+
+  it('follows every way a script reaches another, and names only the scripts nothing reaches', () => {
+    const files = new Map(
+      Object.entries({
+        // minified static import, a dynamic import, an extensionless path and a folder's index
+        'dist/index.js': 'import{a as b}from"./chunks/a-X1.js";export*from"../dist/util";const l=()=>import("./lazy.js");import "./sub";',
+        'dist/chunks/a-X1.js': 'export const a = 1;',
+        'dist/util.js': 'export const u = 1;',
+        'dist/sub/index.js': '',
+        // reached only through lazy.js, and a worker named as rollup writes an asset's URL
+        'dist/lazy.js': "import { d } from './deep.js?v=1'; new Worker(new URL('helper.js', import.meta.url));",
+        'dist/deep.js': 'export const d = 1;',
+        'dist/helper.js': '',
+        // a wildcard export
+        'dist/features/one.js': '',
+        // what no entry point reaches (the .map and .json are not scripts)
+        'dist/chunks/a-OLD.js': 'export const a = 0;',
+        'dist/unused.mjs': '',
+        'dist/index.js.map': '{}',
+        'dist/weights.json': '{}',
+      }).map(([k, v]) => [k, Buffer.from(v)]),
+    );
+    assert.deepEqual(unreachedScripts(files, ['./dist/index.js', './dist/features/*.js', './dist/index.d.ts']), ['dist/chunks/a-OLD.js', 'dist/unused.mjs']);
+    assert.deepEqual(unreachedScripts(files, []), [...files.keys()].filter((f) => /\.m?js$/.test(f)).sort(), 'with no entry point, every script is unreached');
   });
 });

@@ -5,7 +5,7 @@
 //   Lit, @irn/core and TensorFlow.js inside (dynamic imports inlined), and beside it
 //   tfjs-backend-wasm's .wasm files, the presets (weights/) and @irn/core's worker script.
 // TypeScript is transpiled by esbuild (TypeScript 7 has no JS API); tsc writes the .d.ts files.
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +19,20 @@ const external = (id) => ['lit', '@irn/core', '@tensorflow/', '@lit/', 'lit-html
 
 /** tfjs's optional Node requires (seedrandom's `crypto`, the wasm backend's `fs`...) have no browser meaning. */
 const nodeOnly = ['crypto', 'fs', 'path', 'os', 'perf_hooks', 'worker_threads', 'util'];
+
+/**
+ * Empties dist/ once, before the first of the two builds: rollup keeps what earlier builds wrote
+ * there, and the worker's hashed chunks change name with @irn/core's build, so `pnpm pack`
+ * shipped every earlier build's chunks too (scripts/check-publish.mjs now names such files).
+ */
+function cleanDist() {
+  return {
+    name: 'irn-clean-dist',
+    buildStart() {
+      rmSync(join(here, 'dist'), { recursive: true, force: true });
+    },
+  };
+}
 
 /**
  * tfjs-backend-wasm's binaries next to the one-file bundle: inside it, @irn/core's
@@ -103,7 +117,7 @@ export default [
     input: join(here, 'src/index.ts'),
     external,
     output: { dir: join(here, 'dist'), format: 'es', sourcemap: true, entryFileNames: '[name].js', chunkFileNames: 'chunks/[name]-[hash].js' },
-    plugins: [esbuild({ target: 'es2022', tsconfig })],
+    plugins: [cleanDist(), esbuild({ target: 'es2022', tsconfig })],
   },
   {
     input: join(here, 'src/bundle.ts'),

@@ -53,6 +53,9 @@ try {
     renames.set(basename(file), `worker.${backend}-${hash}.js`);
   }
   for (const name of readdirSync(dist)) if (/^worker(\.[^/]*)?\.js(\.map)?$/.test(name)) rmSync(join(dist, name));
+  // worker-main.js was rollup's module for worker.js to import; it is inside worker.js now and
+  // nothing else imports it, so it would only be dead weight in the tarball (check-publish).
+  for (const name of ['worker-main.js', 'worker-main.js.map']) rmSync(join(dist, name), { force: true });
   const meta = {};
   for (const [file, info] of Object.entries(metafile.outputs)) {
     const name = renames.get(basename(file)) ?? basename(file);
