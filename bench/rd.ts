@@ -155,8 +155,8 @@ const methods: Record<2 | 4, Method[]> = { 2: methodsFor(decoders[2], ownModels[
 const LABELS: Record<string, string> = Object.fromEntries([...methods[2], ...methods[4]].map((m) => [m.id, m.label]));
 // The first version's cache files hold valid results when their key is what it would compute
 // today (same sweeps, codec settings and model.json files).
-// (The sweeps as they were then: `half` came later.)
-const cache = new RdCache(cacheDir, legacyKey({ photo: SWEEPS.photo, lr: SWEEPS.lr }, CODEC_SETTINGS, modelDir[2], modelDir[4]));
+// (The sweeps and JPEG's settings as they were then: `half` and JPEG's `smallestOf` came later.)
+const cache = new RdCache(cacheDir, legacyKey({ photo: SWEEPS.photo, lr: SWEEPS.lr }, { ...CODEC_SETTINGS, jpeg: {} }, modelDir[2], modelDir[4]));
 
 const selected = scales.flatMap((s) => methods[s].filter((m) => only(m.id)).map((m) => `x${s} ${m.id}`));
 if (args.only != null && selected.length === 0) throw new Error(`--only ${args.only} matches no method; the ids are: ${[...new Set(scales.flatMap((s) => methods[s].map((m) => m.id)))].join(', ')}`);
@@ -434,6 +434,8 @@ for (const [i, file] of files.entries()) {
           // The first-version files coded IRN's LRs with CODEC_SETTINGS; where IRN_LR_SETTINGS
           // differs (AVIF 4:4:4 since), their numbers are of another encoding.
           if ((m.family === 'irn' || m.family === 'decoder') && IRN_LR_SETTINGS[m.codec as LossyCodec] != null) return null;
+          // They coded every JPEG progressive only.
+          if (m.codec === 'jpeg') return null;
           const pts = (old.points as Measurement[]).filter((p) => p.method === m.id);
           return pts.length > 0 ? pts : null;
         }, (value) => (Array.isArray(value) ? value.map((p) => ({ ...p, method: m.id })) : value));

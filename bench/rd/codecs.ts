@@ -54,14 +54,17 @@ async function load(codec: LossyCodec, kind: 'encode' | 'decode'): Promise<Encod
 
 /**
  * Settings of each codec, fixed so that the figures are reproducible and named in the README:
- * MozJPEG's defaults (progressive, trellis, optimised Huffman, 4:2:0: what Squoosh ships);
+ * MozJPEG's defaults (trellis, optimised Huffman, 4:2:0: what Squoosh ships), each file coded
+ * progressive and baseline and the smaller kept (`smallestOf`, as `irn downscale` writes JPEG
+ * LRs: core's lrEncoderVariants; baseline wins on small images, thumbnails and LRs, progressive
+ * on full photos: `pnpm bench:jpeg-modes`);
  * libwebp lossy at method 6 (`cwebp -m 6`, its best, what the issue measured); libavif
  * at speed 6 (jsquash's default; speed 4, `--avif-max`, costs 8-9x the encode time for
  * +0.34 dB BD-PSNR on Kodak24's photos, bench/README.md),
  * 4:2:0, 8 bits; lossless WebP at `cwebp -lossless -z 9 -exact`.
  */
 export const CODEC_SETTINGS = {
-  jpeg: {},
+  jpeg: { smallestOf: [{}, { baseline: true }] },
   webp: { method: 6 },
   avif: { speed: 6 },
   'webp-lossless': { lossless: 1, method: 6, quality: 100, exact: 1 },
@@ -87,10 +90,24 @@ export const EFFORT_MAX: Partial<Record<LossyCodec, Record<string, unknown>>> = 
 export async function encode(image: Rgba, enc: Encoding): Promise<Uint8Array> {
   const codec = enc.codec === 'webp-lossless' ? 'webp' : enc.codec;
   const fn = (await load(codec, 'encode')) as Encode;
-  const options =
+  const { smallestOf, ...options }: Record<string, unknown> & { smallestOf?: readonly Record<string, unknown>[] } =
     enc.codec === 'webp-lossless'
       ? { ...CODEC_SETTINGS['webp-lossless'] }
       : { ...((enc.irnLr === true ? IRN_LR_SETTINGS[enc.codec] : undefined) ?? CODEC_SETTINGS[enc.codec]), ...effortMax(enc.codec, enc.effort), quality: enc.quality };
+  let best: Uint8Array | null = null;
+  for (const variant of smallestOf ?? [{}]) {
+    const file = await encodeWith(fn, image, { ...options, ...variant });
+    if (best == null || file.length < best.length) best = file;
+  }
+  return best!;
+}
+
+/** Encodes `image` in `codec` with exactly `options` (the codec's own option names); the file's bytes. */
+export async function encodeRaw(image: Rgba, codec: LossyCodec, options: Record<string, unknown>): Promise<Uint8Array> {
+  return encodeWith((await load(codec, 'encode')) as Encode, image, options);
+}
+
+async function encodeWith(fn: Encode, image: Rgba, options: Record<string, unknown>): Promise<Uint8Array> {
   // The encoders read the buffer from offset 0: hand them a tight copy.
   const data = new Uint8ClampedArray(image.data);
   return new Uint8Array(await fn({ width: image.width, height: image.height, data }, options));

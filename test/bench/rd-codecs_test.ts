@@ -1,9 +1,10 @@
 // bench:rd's codecs (bench/rd/codecs.ts): effort max codes AVIF at libavif speed 4 (core's
 // AVIF_SPEED_MAX), for the photo and the LRs alike; no other codec has an effort-max setting.
+// Every JPEG is the smaller of MozJPEG's progressive and baseline files.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AVIF_SPEED_MAX } from '@irn/core';
-import { decode, EFFORT_MAX, encode, type Rgba } from '../../bench/rd/codecs.js';
+import { CODEC_SETTINGS, decode, EFFORT_MAX, encode, encodeRaw, type Rgba } from '../../bench/rd/codecs.js';
 
 /** A 64x48 image with edges and texture, so that encoder settings show in the bytes. */
 function image(): Rgba {
@@ -31,4 +32,20 @@ test('effort max: AVIF at speed 4 (another file than speed 6, same size, decodes
     assert.equal(back.data.length, img.data.length);
   }
   await assert.rejects(encode(img, { codec: 'jpeg', quality: 50, effort: 'max' }), /no effort-max setting for jpeg/);
+});
+
+test('JPEG: the smaller of the progressive and the baseline file, whichever it is', async () => {
+  assert.deepEqual(CODEC_SETTINGS.jpeg, { smallestOf: [{}, { baseline: true }] });
+  const img = image();
+  for (const quality of [30, 90]) {
+    const progressive = await encodeRaw(img, 'jpeg', { quality });
+    const baseline = await encodeRaw(img, 'jpeg', { quality, baseline: true });
+    assert.notEqual(progressive.length, baseline.length, 'two different files');
+    for (const irnLr of [false, true]) {
+      const file = await encode(img, { codec: 'jpeg', quality, irnLr });
+      assert.deepEqual(file, progressive.length < baseline.length ? progressive : baseline, `quality ${quality}, irnLr ${irnLr}`);
+    }
+  }
+  // On this 64x48 image baseline is the smaller at quality 30 (8-bit tables, one scan).
+  assert.ok((await encodeRaw(img, 'jpeg', { quality: 30, baseline: true })).length < (await encodeRaw(img, 'jpeg', { quality: 30 })).length);
 });

@@ -320,6 +320,35 @@ describe('irn downscale --format avif', () => {
     }
   });
 
+  it('--max-size with JPEG on a tiny LR: no 128-byte step at quality 70 (8-bit tables), so the budget of quality 70 fits at about that quality', async () => {
+    const sizes = new Map<number, number>();
+    await Promise.all(
+      [1, 69, 70].map(async (q) => {
+        const r = await irn(['-q', 'downscale', '-m', 'model', '--quality', String(q), COFFEE, `jfit-q${q}.jpg`], work);
+        assert.equal(r.code, 0, r.stderr);
+        sizes.set(q, readFileSync(join(work, `jfit-q${q}.jpg`)).length);
+      }),
+    );
+    // Progressive only, quality 69 was 128 bytes bigger than 70 (16-bit tables), quality 1 too,
+    // and this budget found nothing that fits.
+    // Now (the smaller of progressive and baseline) there is no such step, only a byte or two.
+    assert.ok(sizes.get(1)! < sizes.get(70)! - 50 && Math.abs(sizes.get(69)! - sizes.get(70)!) < 16, JSON.stringify([...sizes]));
+    const budget = sizes.get(70)!;
+    const run = await irn(['downscale', '-m', 'model', '--max-size', String(budget), COFFEE, 'jfit.jpg'], work);
+    assert.equal(run.code, 0, run.stderr);
+    const m = /jpeg quality (\d+): (\d+) bytes/.exec(run.stderr);
+    assert.ok(m != null, run.stderr);
+    const q = Number(m[1]);
+    // Quality 70 fits; a byte of wobble (quality 69 is 1 byte bigger than 70 here) can stop the
+    // bisection a step or two below, where before it found nothing.
+    assert.ok(q >= 67 && readFileSync(join(work, 'jfit.jpg')).length <= budget, `quality ${q} for a budget of ${budget} bytes`);
+    if (q < 100) {
+      const above = await irn(['-q', 'downscale', '-m', 'model', '--quality', String(q + 1), COFFEE, 'jfit-above.jpg'], work);
+      assert.equal(above.code, 0, above.stderr);
+      assert.ok(readFileSync(join(work, 'jfit-above.jpg')).length > budget, `quality ${q + 1} also fits ${budget} bytes`);
+    }
+  });
+
   it('names AVIF outputs in a folder .avif, keeps alpha, and upscale reads a folder of them', async () => {
     const src = join(work, 'photos-avif');
     mkdirSync(src);

@@ -41,7 +41,7 @@ export {
   type LrFileInfo,
   type LrFormat,
 } from './image/lr-formats.js';
-export { AVIF_SPEED, AVIF_SPEED_MAX, AVIF_SUBSAMPLE, DEFAULT_AVIF_QUALITY, DEFAULT_JPEG_QUALITY, lrEncoderOptions, type LrEffort } from './image/lr-encoders.js';
+export { AVIF_SPEED, AVIF_SPEED_MAX, AVIF_SUBSAMPLE, DEFAULT_AVIF_QUALITY, DEFAULT_JPEG_QUALITY, lrEncoderOptions, lrEncoderVariants, type LrEffort } from './image/lr-encoders.js';
 export { fitQuality, parseByteSize, type FitResult } from './image/fit-size.js';
 // Header-only reading of an LR file (browser-safe, no codec): size and metadata before decoding.
 export { readLrHeader, type LrHeader } from './browser/lr-preset.js';

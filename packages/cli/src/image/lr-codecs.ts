@@ -11,6 +11,7 @@ import {
   DEFAULT_AVIF_QUALITY,
   DEFAULT_JPEG_QUALITY,
   lrEncoderOptions,
+  lrEncoderVariants,
   lrMetadataText,
   readLrFileInfo,
   readLrMetadata,
@@ -112,15 +113,20 @@ export async function decodeLr(bytes: Uint8Array, limits?: Partial<Limits>): Pro
   return { image, format, lrMetadata: info.lrMetadata };
 }
 
+/** The smallest of MozJPEG's files at `quality` (core's lrEncoderVariants: progressive or baseline). */
 async function encodeJpeg(img: RasterImage, quality: number, meta: LrMetadata | undefined): Promise<Uint8Array> {
-  const settings = lrEncoderOptions('jpeg', quality);
+  const variants = lrEncoderVariants('jpeg', quality);
   if (img.channels === 2 || img.channels === 4) {
     throw new Error('JPEG has no alpha channel; write images with transparency as png or webp');
   }
   const encode = await codec('jpeg', 'encode');
-  const out = await encode({ data: toRgba8(img), width: img.width, height: img.height }, settings);
-  const jpeg = new Uint8Array(out);
-  return meta == null ? jpeg : withLrMetadata(jpeg, meta);
+  const rgba = toRgba8(img);
+  let jpeg: Uint8Array | null = null;
+  for (const settings of variants) {
+    const out = new Uint8Array(await encode({ data: rgba, width: img.width, height: img.height }, settings));
+    if (jpeg == null || out.length < jpeg.length) jpeg = out;
+  }
+  return meta == null ? jpeg! : withLrMetadata(jpeg!, meta);
 }
 
 async function encodeAvif(img: RasterImage, quality: number, meta: LrMetadata | undefined, effort: PngEffort | undefined): Promise<Uint8Array> {
@@ -210,7 +216,7 @@ export function toRgba8(img: RasterImage): Uint8ClampedArray {
   return out;
 }
 
-type Encode = (image: { data: Uint8ClampedArray; width: number; height: number }, options: Record<string, number>) => Promise<ArrayBuffer>;
+type Encode = (image: { data: Uint8ClampedArray; width: number; height: number }, options: Record<string, number | boolean>) => Promise<ArrayBuffer>;
 type Decode = (buffer: ArrayBuffer) => Promise<{ width: number; height: number; data: Uint8ClampedArray }>;
 interface Codec {
   encode: Encode;

@@ -5,10 +5,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import jpeg from 'jpeg-js';
-import { AvifFormatError, LimitError, lrMetadataXmp, readLrFileInfo, withWebpXmp } from '@irn/core';
+import { readFileSync } from 'node:fs';
+import { AvifFormatError, decodePng, LimitError, lrEncoderVariants, lrMetadataXmp, readLrFileInfo, withWebpXmp } from '@irn/core';
 import { riff, seededRandom, vp8lHeader, vp8x } from '../../../core/src/testing/fixtures.js';
 import { avifFile, LIBAVIF_GRID_RGB, LIBAVIF_GRID_RGBA } from '../../../core/src/testing/avif-fixtures.js';
-import { decodeLr, encodeLr } from './lr-codecs.js';
+import { decodeLr, encodeLr, toRgba8 } from './lr-codecs.js';
 
 /** A small RGB test image with structure in every channel. */
 function testImage(width: number, height: number, channels: 3 | 4 = 3) {
@@ -30,6 +31,24 @@ function smoothImage(width: number, height: number) {
     }
   }
   return { width, height, channels: 3 as const, data };
+}
+
+/** MozJPEG's encoder from @jsquash/jpeg, compiled here (Node cannot fetch the .wasm by URL). */
+async function mozjpeg(): Promise<(img: { data: Uint8ClampedArray; width: number; height: number }, o: object) => Promise<ArrayBuffer>> {
+  const entry = '@jsquash/jpeg/encode.js';
+  const mod = (await import(entry)) as { init: (m: WebAssembly.Module) => Promise<unknown>; default: (img: { data: Uint8ClampedArray; width: number; height: number }, o: object) => Promise<ArrayBuffer> };
+  await mod.init(await WebAssembly.compile(readFileSync(new URL('codec/enc/mozjpeg_enc.wasm', import.meta.resolve(entry)))));
+  return mod.default;
+}
+
+/** The marker byte of a JPEG's frame header (0xc0 baseline, 0xc2 progressive). */
+function sofMarker(bytes: Uint8Array): number {
+  for (let i = 2; i + 4 <= bytes.length; ) {
+    const m = bytes[i + 1];
+    if (m >= 0xc0 && m <= 0xcf && m !== 0xc4 && m !== 0xc8 && m !== 0xcc) return m;
+    i += 2 + ((bytes[i + 2] << 8) | bytes[i + 3]);
+  }
+  throw new Error('no frame header');
 }
 
 /** SOI, a frame header (SOF0) claiming `w x h`, SOS with nothing after it. */
@@ -90,6 +109,29 @@ describe('JPEG LR images', () => {
     assert.ok(10 * Math.log10(img.data.length / err) > 35, 'PSNR above 35 dB');
     // Higher quality, more bytes.
     assert.ok((await encodeLr(img, { format: 'jpeg', quality: 50 })).length < bytes.length - 4 - 40);
+  });
+
+  it("is the smaller of MozJPEG's progressive and baseline files: baseline on a small LR, progressive on a bigger one at quality 90", async () => {
+    const encode = await mozjpeg();
+    const coffee = decodePng(readFileSync(new URL('../../../../samples/coffee.png', import.meta.url)));
+    const crop = (w: number, h: number) => {
+      const data = new Float32Array(w * h * 3);
+      for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) for (let c = 0; c < 3; c++) data[(y * w + x) * 3 + c] = coffee.data[(y * coffee.width + x) * coffee.channels + c];
+      return { width: w, height: h, channels: 3, data };
+    };
+    for (const [w, h, q, mode] of [
+      [64, 48, 60, 'baseline'],
+      [coffee.width, coffee.height, 90, 'progressive'],
+    ] as const) {
+      const img = crop(w, h);
+      const sizes = [];
+      for (const o of lrEncoderVariants('jpeg', q)) sizes.push((await encode({ data: toRgba8(img), width: w, height: h }, o)).byteLength);
+      const ours = await encodeLr(img, { format: 'jpeg', quality: q });
+      assert.equal(ours.length, Math.min(...sizes), `${w}x${h} q${q}: ${ours.length} bytes, progressive ${sizes[0]}, baseline ${sizes[1]}`);
+      assert.equal(sizes[mode === 'baseline' ? 1 : 0], Math.min(...sizes), `${w}x${h} q${q}: ${mode} is the smaller (${sizes})`);
+      // The frame header says which: SOF0 baseline, SOF2 progressive.
+      assert.equal(sofMarker(ours), mode === 'baseline' ? 0xc0 : 0xc2);
+    }
   });
 
   it('refuses alpha and a bad quality', async () => {

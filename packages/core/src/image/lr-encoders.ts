@@ -44,6 +44,25 @@ export const AVIF_SPEED_MAX = 4;
  */
 export const AVIF_SUBSAMPLE = 3;
 
+/**
+ * Every setting worth coding an LR in `format` with, at `quality` and `effort`: code the LR
+ * with each and keep the smallest file. They differ in how the file is laid out, not in what
+ * it keeps (the same quality within a few hundredths of a dB), so the smallest is the one to
+ * send. JPEG has two: {@link lrEncoderOptions}'s progressive file and a baseline one
+ * (`baseline: true`: one scan, and quantization tables clamped to 8 bits). MozJPEG's table
+ * passes 255 below quality 70, so a progressive file there carries 16-bit tables, 128 bytes
+ * more, plus its scans' headers: on Kodak24's x4 thumbnails (192x128) baseline is 4-23 % smaller
+ * at qualities 5-69, on its x2 thumbnails (384x256) 0.6-6.6 %, and on the full photos 0.3-0.6 %
+ * bigger (`pnpm bench:jpeg-modes`, bench/README.md). The other formats have one setting.
+ * @example
+ * const files = await Promise.all(lrEncoderVariants('jpeg', 60).map(async (o) => new Uint8Array(await encode(image, o))));
+ * const smallest = files.reduce((a, b) => (b.length < a.length ? b : a));
+ */
+export function lrEncoderVariants(format: LrFormat, quality?: number, effort?: LrEffort): Record<string, number | boolean>[] {
+  const options = lrEncoderOptions(format, quality, effort);
+  return format === 'jpeg' ? [options, { ...options, baseline: true }] : [options];
+}
+
 /** How hard an encoder searches: `'max'` for the smallest file (or best restore) at a given quality, `'fast'` for speed. */
 export type LrEffort = 'fast' | 'max';
 

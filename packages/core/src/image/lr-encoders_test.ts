@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { avifFile } from '../testing/avif-fixtures.js';
 import { riff, vp8lHeader } from '../testing/fixtures.js';
-import { AVIF_SPEED, AVIF_SPEED_MAX, AVIF_SUBSAMPLE, DEFAULT_AVIF_QUALITY, DEFAULT_JPEG_QUALITY, lrEncoderOptions } from './lr-encoders.js';
+import { AVIF_SPEED, AVIF_SPEED_MAX, AVIF_SUBSAMPLE, DEFAULT_AVIF_QUALITY, DEFAULT_JPEG_QUALITY, lrEncoderOptions, lrEncoderVariants } from './lr-encoders.js';
 import { readLrFileInfo, withLrMetadata } from './lr-formats.js';
 import { decodePng, encodePng } from './png.js';
 
@@ -33,6 +33,17 @@ describe('LR encoder settings', () => {
     assert.throws(() => lrEncoderOptions('avif', 101), /^RangeError: the AVIF quality must be a whole number from 0 to 100, got 101$/);
     assert.throws(() => lrEncoderOptions('avif', Number.NaN), /AVIF quality/);
     assert.throws(() => lrEncoderOptions('png'), /png is not written by a Squoosh codec/);
+  });
+});
+
+describe('lrEncoderVariants', () => {
+  it('JPEG: the progressive settings, then the same as baseline; one setting for the other formats', () => {
+    assert.deepEqual(lrEncoderVariants('jpeg', 60), [{ quality: 60 }, { quality: 60, baseline: true }]);
+    assert.deepEqual(lrEncoderVariants('jpeg')[0], lrEncoderOptions('jpeg'), 'the first is lrEncoderOptions');
+    assert.deepEqual(lrEncoderVariants('avif', 25, 'max'), [lrEncoderOptions('avif', 25, 'max')]);
+    assert.deepEqual(lrEncoderVariants('webp'), [lrEncoderOptions('webp')]);
+    assert.throws(() => lrEncoderVariants('jpeg', 0), /JPEG quality must be a whole number from 1 to 100, got 0$/);
+    assert.throws(() => lrEncoderVariants('png'), /png is not written by a Squoosh codec/);
   });
 });
 
