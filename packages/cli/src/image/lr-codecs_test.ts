@@ -117,7 +117,7 @@ describe('JPEG LR images', () => {
     const crop = (w: number, h: number) => {
       const data = new Float32Array(w * h * 3);
       for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) for (let c = 0; c < 3; c++) data[(y * w + x) * 3 + c] = coffee.data[(y * coffee.width + x) * coffee.channels + c];
-      return { width: w, height: h, channels: 3, data };
+      return { width: w, height: h, channels: 3 as const, data };
     };
     for (const [w, h, q, mode] of [
       [64, 48, 60, 'baseline'],
