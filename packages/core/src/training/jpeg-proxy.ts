@@ -34,29 +34,34 @@ export interface JpegRateCoefficients {
 
 /**
  * The rate proxy fitted by least squares against the file sizes of the real codec (MozJPEG
- * as `@jsquash/jpeg` 1.6.0 builds it, at its defaults, what `irn downscale --format jpeg` writes) on
- * the x2 LRs (core's imresize, 384x256) of the first 6 Kodak photos, whole and two centre
- * crops (192x128, 64x64: so that the per-file cost separates from the per-block one), at
- * qualities 30-95, with the default dead zone: `node --import tsx bench/jpeg-proxy.ts --first 6`.
- * On those 180 files: Pearson r 0.9998, mean relative error 2.9 % (worst 13.6 %). `file`
- * (about 400 bytes of headers and tables) is a constant per sample: it prices nothing in
- * training, only makes the estimate a file size.
+ * as `@jsquash/jpeg` 1.6.0 builds it, what `irn downscale --format jpeg` writes: the smaller
+ * of its progressive and baseline files) on the x2 LRs (core's imresize, 384x256) of the
+ * first 12 Kodak photos, whole and two centre crops (192x128, 64x64: so that the per-file cost
+ * separates from the per-block one), at qualities 30-95, with the default dead zone:
+ * `node --import tsx bench/jpeg-proxy.ts --first 12`. On those 360 files: Pearson r 0.9998,
+ * mean relative error 2.4 % (worst 13.8 %); held out, kodim13-24 (`--first 12 --skip 12`):
+ * 2.7 % (worst 15.4 %). `file` (about 280 bytes of headers and tables) is a constant per
+ * sample: it prices nothing in training, only makes the estimate a file size. (Fitted again
+ * 2026-12-03, when the CLI began to keep the smaller file. The coefficients fitted before on
+ * progressive files alone, 0.437 / 4.427 / 0.207 / 5.917 / 1.796 / 5.771 / 3204, were 24 % off
+ * the new files; a fit on 6 photos, 2.1 % on its own, was 13 % off the next 6.)
  */
 export const MOZJPEG_RATE: Readonly<JpegRateCoefficients> = Object.freeze({
-  logY: 0.437,
-  nzY: 4.427,
-  logC: 0.2069,
-  nzC: 5.917,
-  dc: 1.796,
-  block: 5.771,
-  file: 3204,
+  logY: 0.5066,
+  nzY: 4.246,
+  logC: 0,
+  nzC: 6.184,
+  dc: 2.526,
+  block: 4.882,
+  file: 2239,
 });
 
 /**
  * The dead zone that brings the proxy's decoded images closest to MozJPEG's (trellis
  * quantization on), measured by bench/jpeg-proxy.ts (6 Kodak x2 LRs, mean PSNR between the
- * two decoded images at q30 / q50 / q90: dead zone 0: 31.5 / 33.0 / 38.6 dB; 0.1: 34.9 / 36.2
- * / 41.1; 0.2: 35.0 / 36.2 / 41.0; 0.3: 33.5 / 34.9 / 39.8).
+ * two decoded images at q30 / q50 / q90: dead zone 0: 31.5 / 33.0 / 38.6 dB; 0.1: 34.8 / 36.1
+ * / 41.1; 0.2: 34.8 / 36.2 / 41.0; 0.3: 33.5 / 34.9 / 39.8; the files as the CLI writes them
+ * since 2026-12-03, the smaller of progressive and baseline).
  */
 export const MOZJPEG_DEAD_ZONE = 0.2;
 
@@ -109,16 +114,20 @@ export const MOZJPEG_BASE_TABLE: readonly number[] = Object.freeze([
 ]);
 
 /**
- * The quantization table MozJPEG writes for `quality` (1-100) with `@jsquash/jpeg`'s
- * defaults, luma and chroma alike: libjpeg's quality scaling (`5000 / q` below 50,
- * `200 - 2 q` from 50) of {@link MOZJPEG_BASE_TABLE}, `(t * s + 50) / 100` in integers,
- * clamped to [1, 32767] (not to 255: `baseline` is off). Natural order.
+ * The quantization table of the JPEG file `irn downscale` writes for `quality` (1-100),
+ * luma and chroma alike: libjpeg's quality scaling (`5000 / q` below 50, `200 - 2 q` from 50)
+ * of {@link MOZJPEG_BASE_TABLE}, `(t * s + 50) / 100` in integers, clamped to [1, 255]. The
+ * clamp is baseline's (`baseline: true`): the CLI keeps the smaller of MozJPEG's progressive
+ * and baseline files (`lrEncoderVariants`), and below quality 70, where the table passes 255,
+ * that is the baseline file on LR-sized images (every Kodak x4 thumbnail, 18-24 of the 24 x2
+ * ones; `bench:jpeg-modes`); from 70 up no entry passes 255 and both files share the table.
+ * A progressive file below 70 (a large image) keeps its few entries above 255. Natural order.
  */
 export function mozjpegQuantTable(quality: number): Int32Array {
   if (!(quality >= 1 && quality <= 100)) throw new RangeError(`JPEG quality must be 1 to 100, got ${quality}`);
   const q = Math.round(quality);
   const scale = q < 50 ? Math.floor(5000 / q) : 200 - 2 * q;
-  return Int32Array.from(MOZJPEG_BASE_TABLE, (t) => Math.min(32767, Math.max(1, Math.floor((t * scale + 50) / 100))));
+  return Int32Array.from(MOZJPEG_BASE_TABLE, (t) => Math.min(255, Math.max(1, Math.floor((t * scale + 50) / 100))));
 }
 
 /**
