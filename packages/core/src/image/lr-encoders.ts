@@ -52,8 +52,9 @@ export const AVIF_SUBSAMPLE = 3;
  * (`baseline: true`: one scan, and quantization tables clamped to 8 bits). MozJPEG's table
  * passes 255 below quality 70, so a progressive file there carries 16-bit tables, 128 bytes
  * more, plus its scans' headers: on Kodak24's x4 thumbnails (192x128) baseline is 4-23 % smaller
- * at qualities 5-69, on its x2 thumbnails (384x256) 0.6-6.6 %, and on the full photos 0.3-0.6 %
- * bigger (`pnpm bench:jpeg-modes`, bench/README.md). The other formats have one setting.
+ * at qualities 5-69, on its x2 thumbnails (384x256) 0.6-6.6 %; on the full photos it is about
+ * as big at qualities 10-50 (smaller for 10-17 of the 24) and 0.5-3.4 % bigger from 60
+ * (`pnpm bench:jpeg-modes`, bench/README.md). The other formats have one setting.
  * @example
  * const files = await Promise.all(lrEncoderVariants('jpeg', 60).map(async (o) => new Uint8Array(await encode(image, o))));
  * const smallest = files.reduce((a, b) => (b.length < a.length ? b : a));
