@@ -40,9 +40,11 @@ for (const size of SIZES) {
   // sum[mode][quality index]: mean bpp and Y-PSNR; wins: photos where baseline is smaller.
   const sum = MODES.map(() => QUALITIES.map(() => ({ rate: 0, quality: 0 })));
   const baselineSmaller = QUALITIES.map(() => 0);
+  let heading = '';
   for (const f of files) {
     const photo = modCropRgb(decodePng(readFileSync(join(dir, f))) as RasterImage, 4);
     const img = size.scale === 1 ? photo : imresize(photo, photo.width / size.scale, photo.height / size.scale);
+    if (f === files[0]) heading = ` (${img.width}x${img.height} for ${f})`;
     const rgba = toRgba(img);
     for (let i = 0; i < QUALITIES.length; i++) {
       const variants = lrEncoderVariants('jpeg', QUALITIES[i]);
@@ -58,8 +60,7 @@ for (const size of SIZES) {
       if (bytes[1] < bytes[0]) baselineSmaller[i]++;
     }
   }
-  const w = img0Size(size.scale);
-  console.log(`\n${size.name}${w}:\n`);
+  console.log(`\n${size.name}${heading}:\n`);
   console.log('| quality | progressive bpp | dB | baseline bpp | dB | baseline bytes | baseline smaller on |');
   console.log('|---:|---:|---:|---:|---:|---:|---:|');
   for (let i = 0; i < QUALITIES.length; i++) {
@@ -71,10 +72,4 @@ for (const size of SIZES) {
   const above = (k: number): RdPoint[] => sum[k].filter((_, i) => QUALITIES[i] >= 70);
   const fmt = (x: number | null, pct = false) => (x == null ? 'n/a' : pct ? `${(100 * x).toFixed(1)} %` : `${x.toFixed(3)} dB`);
   console.log(`\nbaseline against progressive, qualities 5-69: BD-rate ${fmt(bdRate(below(0), below(1)), true)}, BD-PSNR ${fmt(bdPsnr(below(0), below(1)))}; 70-95: BD-rate ${fmt(bdRate(above(0), above(1)), true)}, BD-PSNR ${fmt(bdPsnr(above(0), above(1)))}`);
-}
-
-/** " (768x512 on Kodak24)": the size of the first photo at this scale, for the heading. */
-function img0Size(scale: number): string {
-  const p = modCropRgb(decodePng(readFileSync(join(dir, files[0]))) as RasterImage, 4);
-  return ` (${p.width / scale}x${p.height / scale} for ${files[0]})`;
 }
