@@ -234,11 +234,11 @@ describe('the shipped lossy presets weights/irn-x2-avif-v2, weights/irn-x2-avif 
     const run = await irn(['downscale', '-m', 'irn-x2-avif', 'in.png', 'dec.avif'], work);
     assert.equal(run.code, 0, run.stderr);
     assert.deepEqual(metaOf('dec.avif'), { scale: 2, width: 48, height: 40, model: 'irn-x2-avif' });
-    const plain = await irn(['downscale', '-m', 'irn-x2', 'in.png', 'plain.avif'], work);
+    const plain = await irn(['downscale', '-m', 'irn-x2', 'in.png', 'plain-x2.avif'], work);
     assert.equal(plain.code, 0, plain.stderr);
     // The same pixels and codec settings: the files differ only in the metadata's model name
     // ("irn-x2-avif" against "irn-x2", 5 bytes longer).
-    assert.equal(bytesOf('dec.avif').length - bytesOf('plain.avif').length, 5);
+    assert.equal(bytesOf('dec.avif').length - bytesOf('plain-x2.avif').length, 5);
     const info = await irn(['info', '--json', '-m', 'irn-x2-avif'], work);
     const d = JSON.parse(info.stdout) as { encoder: string | null; lrCodec: string | null };
     assert.deepEqual([d.encoder, d.lrCodec], ['irn-x2', 'avif']);

@@ -26,7 +26,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { useNodeBackend } from '../../packages/core/src/backend/node-backend.js';
-import { truncateUtf8, writeFileAtomic } from '../../packages/cli/src/cli/files.js';
+import { moveInWithoutReplacing, truncateUtf8, writeFileAtomic } from '../../packages/cli/src/cli/files.js';
 import { failedCleanly, IMAGES, irn, readPng, ROOT, saveSmallModel } from './helpers.js';
 
 let work: string;
@@ -140,11 +140,14 @@ describe('outputs that are inputs through links (item 2)', { concurrency: 2 }, (
     rmSync(join(dir, 'a.webp'));
     await refuses(dir, ['upscale', 'photos/a.webp', 'photos/'], 2, /^irn: error: photos\/a\.png already exists beside the input photos\/a\.webp; name the output file, or write into another directory$/);
     await refuses(dir, ['upscale', 'photos/a.webp', 'photos'], 2, /already exists beside the input/);
-    // A name that is free there is written; an output named outright is the user's choice.
+    // --force does not change that: the name was never typed.
+    await refuses(dir, ['upscale', '--force', 'photos/a.webp', 'photos/'], 2, /already exists beside the input/);
+    // A name that is free there is written; an output named outright is replaced with --force only.
     const free = await irn(['-q', 'downscale', '-m', join(work, 'model'), '--format', 'webp', 'photos/b.png', 'photos/'], dir);
     assert.equal(free.code, 0, free.stderr);
     assert.ok(existsSync(join(dir, 'photos/b.webp')));
-    const named = await irn(['-q', 'upscale', '-m', join(work, 'model'), 'photos/a.webp', 'photos/a.png'], dir);
+    await refuses(dir, ['upscale', 'photos/a.webp', 'photos/a.png'], 2, /^irn: error: photos\/a\.png already exists; irn replaces no file unless --force is given$/);
+    const named = await irn(['-q', 'upscale', '-m', join(work, 'model'), '--force', 'photos/a.webp', 'photos/a.png'], dir);
     assert.equal(named.code, 0, named.stderr);
   });
 
@@ -249,8 +252,8 @@ describe('writing outputs (item 4)', () => {
     writeFileSync(join(dir, 'private.png'), 'old');
     chmodSync(join(dir, 'private.png'), 0o600);
     const runs = await Promise.all([
-      irn(['-q', 'downscale', '-m', join(work, 'model'), 'photos/a.png', 'out.png'], dir),
-      irn(['-q', 'downscale', '-m', join(work, 'model'), 'photos/a.png', 'private.png'], dir),
+      irn(['-q', 'downscale', '-m', join(work, 'model'), '--force', 'photos/a.png', 'out.png'], dir),
+      irn(['-q', 'downscale', '-m', join(work, 'model'), '-f', 'photos/a.png', 'private.png'], dir),
     ]);
     for (const run of runs) assert.equal(run.code, 0, run.stderr);
     assert.equal(readFileSync(join(dir, 'elsewhere.png'), 'utf8'), 'not to be touched');
@@ -258,6 +261,85 @@ describe('writing outputs (item 4)', () => {
     assert.equal(readPng(join(dir, 'out.png')).width, 24);
     assert.equal(statSync(join(dir, 'private.png')).mode & 0o777, 0o600);
     assert.equal(readPng(join(dir, 'private.png')).width, 24);
+    assert.deepEqual(readdirSync(dir).filter((f) => f.endsWith('.tmp')), [], 'a temporary file was left');
+  });
+});
+
+describe('outputs that already exist: nothing replaced without --force', { concurrency: 2 }, () => {
+  const taken = /irn replaces no file unless --force is given$/;
+
+  it('downscale, upscale and prepare refuse existing outputs before any work, counting them; --force replaces them', async () => {
+    const dir = scene('existing');
+    mkdirSync(join(dir, 'lr'));
+    writeFileSync(join(dir, 'lr/a.png'), 'my own a');
+    writeFileSync(join(dir, 'lr/b.png'), 'my own b');
+    await refuses(dir, ['downscale', 'photos', 'lr'], 2, /^irn: error: lr\/a\.png and 1 more of the outputs already exist; irn replaces no file unless --force is given$/);
+    await refuses(dir, ['downscale', 'photos/b.png', 'lr/'], 2, /^irn: error: lr\/b\.png already exists; irn replaces no file unless --force is given$/);
+    await refuses(dir, ['downscale', 'photos/b.png', 'lr/b.png'], 2, taken);
+    writeFileSync(join(dir, 'restored.png'), 'my own restored');
+    await refuses(dir, ['upscale', 'photos/a.png', 'restored.png'], 2, /^irn: error: restored\.png already exists;/);
+    mkdirSync(join(dir, 'site'));
+    writeFileSync(join(dir, 'site/b.lr.png'), 'my own site');
+    await refuses(dir, ['prepare', 'photos', 'site'], 2, /^irn: error: site\/b\.lr\.png already exists;/);
+    // A dangling link is the user's too.
+    symlinkSync('nowhere.png', join(dir, 'dangling.png'));
+    await refuses(dir, ['downscale', 'photos/a.png', 'dangling.png'], 2, /^irn: error: dangling\.png already exists;/);
+    // An output that is an input is named as such: --force would not help.
+    await refuses(dir, ['downscale', 'photos/a.png', 'photos/a.png'], 2, /would overwrite the input photos\/a\.png$/);
+
+    const forced = await irn(['-q', 'downscale', '-m', join(work, 'model'), '--force', 'photos', 'lr'], dir);
+    assert.equal(forced.code, 0, forced.stderr);
+    assert.equal(readPng(join(dir, 'lr/a.png')).width, 24);
+    assert.equal(readPng(join(dir, 'lr/b.png')).width, 17);
+    const prepared = await irn(['-q', 'prepare', '-m', join(work, 'model'), '-f', 'photos', 'site'], dir);
+    assert.equal(prepared.code, 0, prepared.stderr);
+    assert.equal(readPng(join(dir, 'site/b.lr.png')).width, 17);
+    // Into a new folder, no --force is needed; a second run then refuses.
+    const fresh = await irn(['-q', 'downscale', '-m', join(work, 'model'), 'photos', 'lr2'], dir);
+    assert.equal(fresh.code, 0, fresh.stderr);
+    await refuses(dir, ['downscale', 'photos', 'lr2'], 2, /^irn: error: lr2\/a\.png and 1 more of the outputs already exist;/);
+  });
+
+  it('eval refuses an existing --json report, and convert a folder that holds a model, unless --force', async () => {
+    const dir = scene('existing-eval');
+    writeFileSync(join(dir, 'report.json'), '{"mine": true}');
+    await refuses(dir, ['eval', '-d', 'photos', '--json', 'report.json', '--first', '1'], 2, /^irn: error: report\.json already exists;/);
+    const forced = await irn(['-q', 'eval', '-m', join(work, 'model'), '-d', 'photos', '--json', 'report.json', '--first', '1', '--force'], dir);
+    assert.equal(forced.code, 0, forced.stderr);
+    assert.equal((JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as { images: unknown[] }).images.length, 1);
+
+    const pth = join(ROOT, 'packages/core/test-fixtures/torch/irn_x2.pth');
+    mkdirSync(join(dir, 'models/mine'), { recursive: true });
+    writeFileSync(join(dir, 'models/mine/model.json'), 'my model');
+    writeFileSync(join(dir, 'models/mine/notes.txt'), 'notes');
+    const before = snapshot(dir);
+    const refused = await irn(['convert', pth, 'models/mine'], dir);
+    assert.equal(failedCleanly(refused, 2), null, refused.stderr);
+    assert.equal(refused.stderr, 'irn: error: models/mine/model.json already exists; irn replaces no file unless --force is given\n');
+    assert.deepEqual(snapshot(dir), before, 'convert changed the files');
+    const replaced = await irn(['-q', 'convert', '--force', pth, 'models/mine'], dir);
+    assert.equal(replaced.code, 0, replaced.stderr);
+    assert.deepEqual(readdirSync(join(dir, 'models/mine')).sort(), ['group1-shard1of1.bin', 'model.json', 'notes.txt']);
+    assert.equal(readFileSync(join(dir, 'models/mine/notes.txt'), 'utf8'), 'notes');
+    // A folder without a model in it takes one without --force.
+    mkdirSync(join(dir, 'models/empty'));
+    const into = await irn(['-q', 'convert', pth, 'models/empty'], dir);
+    assert.equal(into.code, 0, into.stderr);
+  });
+
+  it('a file that appears under the output name after the check is not replaced (hard link, not rename)', async () => {
+    const dir = scene('appears');
+    writeFileSync(join(dir, 'result.tmp'), 'result');
+    writeFileSync(join(dir, 'out.png'), 'appeared meanwhile');
+    await assert.rejects(moveInWithoutReplacing(join(dir, 'result.tmp'), join(dir, 'out.png')), /cannot write .*out\.png: it already exists \(it appeared while irn worked\); irn replaces no file unless --force is given$/);
+    assert.equal(readFileSync(join(dir, 'out.png'), 'utf8'), 'appeared meanwhile');
+    await assert.rejects(writeFileAtomic(join(dir, 'out.png'), new TextEncoder().encode('new')), /it already exists/);
+    assert.equal(readFileSync(join(dir, 'out.png'), 'utf8'), 'appeared meanwhile');
+    await moveInWithoutReplacing(join(dir, 'result.tmp'), join(dir, 'new.png'));
+    assert.equal(readFileSync(join(dir, 'new.png'), 'utf8'), 'result');
+    assert.equal(existsSync(join(dir, 'result.tmp')), false, 'the temporary name was left');
+    await writeFileAtomic(join(dir, 'out.png'), new TextEncoder().encode('new'), { replace: true });
+    assert.equal(readFileSync(join(dir, 'out.png'), 'utf8'), 'new');
     assert.deepEqual(readdirSync(dir).filter((f) => f.endsWith('.tmp')), [], 'a temporary file was left');
   });
 });

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { constants, type Dirent, type Stats } from 'node:fs';
-import { lstat, mkdir, open, readdir, realpath, rename, stat, unlink } from 'node:fs/promises';
+import { link, lstat, mkdir, open, readdir, realpath, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, extname, isAbsolute, join, relative, resolve } from 'node:path';
 import { applyAvifTransform, checkLimit, decodePng, readAvifInfo, readLrHeader, resolveLimits, sniffLrFormat, type DecodedPng, type Limits, type LrHeader, type RasterImage } from '@irn/core';
 import type { DecodedLr } from '../image/lr-codecs.js';
@@ -38,6 +38,8 @@ export interface PlanOptions {
    * followed (a stranger's folder may link to the user's own files), and said so.
    */
   onSkip?: (path: string, what: string) => void;
+  /** Replace outputs that already exist (`--force`); without it they are refused before any work. */
+  force?: boolean;
 }
 
 /**
@@ -62,13 +64,16 @@ export async function planJobs(input: string, output: string, options: PlanOptio
   if (inKind === 'file') {
     const target = outKind === 'dir' ? join(output, outputName(basename(input))) : output;
     const jobs = [{ input, output: target, name: basename(input) }];
-    await checkJobs(jobs);
+    // Inputs and devices first: --force would not help there.
+    await checkJobs(jobs, { force: true });
+    const exists = await lstat(target).then(() => true, () => false);
     // Into the input's own folder, the output's name is one the user never typed: it must
-    // not replace a file already there (`irn upscale own/cat.webp own/` would replace the
-    // original own/cat.png). The folder form refuses its own folder outright.
-    if (found === 'dir' && sameFile(await stat(dirname(input)), await stat(output)) && (await lstat(target).then(() => true, () => false))) {
+    // not replace a file already there, even with --force (`irn upscale own/cat.webp own/`
+    // would replace the original own/cat.png). The folder form refuses its own folder outright.
+    if (exists && found === 'dir' && sameFile(await stat(dirname(input)), await stat(output))) {
       throw new UsageError(`${target} already exists beside the input ${input}; name the output file, or write into another directory`);
     }
+    if (exists && options.force !== true) throw existingOutputs([target]);
     return { jobs, directory: false };
   }
   if (outKind === 'file' || outKind === 'other') throw new UsageError(`${input} is a directory, so the output ${output} must be one too`);
@@ -85,7 +90,7 @@ export async function planJobs(input: string, output: string, options: PlanOptio
   }
   for (const e of skipped) options.onSkip?.(join(input, e.name), entryKind(e));
   const jobs = names.map((name) => ({ input: join(input, name), output: join(output, outputName(name)), name }));
-  await checkJobs(jobs);
+  await checkJobs(jobs, { force: options.force });
   return { jobs, directory: true };
 }
 
@@ -165,7 +170,9 @@ async function entryLocation(path: string): Promise<string> {
 /**
  * Checks a plan before anything is written, so that no job can destroy what the user did
  * not name as output:
- * - an output that exists must be a regular file, or a symbolic link (which is replaced,
+ * - an output that exists is refused unless `force` (`--force`), naming the first and how
+ *   many more exist, so a run never replaces a file the user has without being told to;
+ * - with `force`, an output that exists must be a regular file, or a symbolic link (which is replaced,
  *   never written through: see {@link writeFileAtomic}) to a regular file or to nothing;
  *   devices, FIFOs, sockets and directories are refused;
  * - no output may be an input file of the plan: compared by device and inode after
@@ -176,11 +183,13 @@ async function entryLocation(path: string): Promise<string> {
  * @throws UsageError for an output that cannot be written (exit 2), CliError for two inputs
  *   that would be written to the same output (exit 1).
  */
-export async function checkJobs(jobs: Job[]): Promise<void> {
+export async function checkJobs(jobs: Job[], options: { force?: boolean } = {}): Promise<void> {
   const inputs = await fileIds(jobs.map((job) => job.input));
   const seen = new Map<string, Job>();
+  const existing: string[] = [];
   for (const job of jobs) {
     await checkOutputFile(job.output, inputs);
+    if (options.force !== true && (await lstat(job.output).then(() => true, () => false))) existing.push(job.output);
     // NFC and lower case: what macOS (APFS, HFS+) and Windows (NTFS) treat as one name.
     const key = (await entryLocation(job.output)).normalize('NFC').toLowerCase();
     const other = seen.get(key);
@@ -190,6 +199,13 @@ export async function checkJobs(jobs: Job[]): Promise<void> {
     }
     seen.set(key, job);
   }
+  if (existing.length > 0) throw existingOutputs(existing);
+}
+
+/** The one line that refuses outputs which already exist: the first named, and how many more. */
+export function existingOutputs(paths: string[]): UsageError {
+  const more = paths.length === 1 ? 'already exists' : `and ${paths.length - 1} more of the outputs already exist`;
+  return new UsageError(`${paths[0]} ${more}; irn replaces no file unless --force is given`);
 }
 
 /** Device and inode of each existing file in `paths` (links followed) -> its path. */
@@ -204,13 +220,18 @@ async function fileIds(paths: string[]): Promise<Map<string, string>> {
 
 /**
  * Checks one output file as {@link checkJobs} does: when it exists it is a regular file, or
- * a symbolic link to one or to nothing, and none of `inputs` (paths, or the ids that
- * checkJobs computed once).
+ * a symbolic link to one or to nothing, none of `inputs` (paths, or the ids that
+ * checkJobs computed once), and `force` is set (else it is refused as one that exists).
  * @throws UsageError saying which.
  */
-export async function checkOutputFile(output: string, inputs: string[] | Map<string, string> = []): Promise<void> {
+export async function checkOutputFile(output: string, inputs: string[] | Map<string, string> = [], force = true): Promise<void> {
   const entry = await lstat(output).catch(() => null);
   if (entry == null) return;
+  if (!force) {
+    // An input or a device is named as such even without --force, which would not help.
+    await checkOutputFile(output, inputs, true);
+    throw existingOutputs([output]);
+  }
   // Follows a link; a dangling link is replaced like a missing file.
   const target = entry.isSymbolicLink() ? await stat(output).catch(() => null) : entry;
   if (target == null) return;
@@ -368,12 +389,18 @@ export function truncateUtf8(text: string, maxBytes: number): string {
  * takes the mode of the file it replaces (else 0666 less the umask). On failure only that
  * temporary file is removed.
  *
- * When `path` is a symbolic link, the link itself is replaced by the new file (as `mv`
+ * Without `replace` (the default) an existing `path` is never replaced: the file is moved
+ * in by a hard link, which fails when the name is taken (a file that appeared after the
+ * plan was checked), so no check-then-write race can replace it either; where the file
+ * system has no hard links, a check right before the rename does.
+ *
+ * With `replace` (`--force`), when `path` is a symbolic link, the link itself is replaced by the new file (as `mv`
  * would); the file it pointed to is left as it was. So a link can never make irn write
  * into a file elsewhere, in particular not into an input. An existing `path` that is not a
  * regular file or a link to one (a device, a FIFO, a directory) is refused.
  */
-export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
+export async function writeFileAtomic(path: string, bytes: Uint8Array, options: { replace?: boolean } = {}): Promise<void> {
+  const replace = options.replace === true;
   const dir = dirname(path);
   // Checked again here, right before writing: planJobs checked the plan, but other
   // callers (eval's --json) and anything that changed since come through here too.
@@ -382,6 +409,7 @@ export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<
   if (target != null && !target.isFile()) {
     throw new CliError(`cannot write ${path}: it is ${kindInWords(target)}; irn only replaces regular files`);
   }
+  if (entry != null && !replace) throw appeared(path);
   const mode = entry != null && entry.isFile() ? entry.mode & 0o777 : undefined;
   // "." + name + "." + 16 hex digits + ".tmp" within MAX_NAME bytes (names are counted in
   // bytes: 80 CJK characters are 240).
@@ -398,10 +426,41 @@ export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<
     } finally {
       await handle.close();
     }
-    await rename(tmp, path);
+    if (replace) await rename(tmp, path);
+    else await moveInWithoutReplacing(tmp, path);
     created = false;
   } catch (e) {
     if (created) await unlink(tmp).catch(() => {});
+    if (e instanceof CliError) throw e;
     throw failure(`cannot write ${path}: ${oneLine(e)}`, e);
   }
+}
+
+/**
+ * Gives the file `tmp` the name `path` only if no entry has that name: a hard link (which
+ * the kernel refuses, EEXIST, for a taken name), then the temporary name removed. File
+ * systems without hard links (FAT, some network shares) get a check and a rename.
+ */
+export async function moveInWithoutReplacing(tmp: string, path: string): Promise<void> {
+  try {
+    await link(tmp, path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') {
+      throw appeared(path, e);
+    }
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'ENOSYS' && code !== 'EMLINK' && code !== 'EXDEV') throw e;
+    if (await lstat(path).then(() => true, () => false)) {
+      throw appeared(path);
+    }
+    await rename(tmp, path);
+    return;
+  }
+  // The file is in place under its name; a temporary name left behind is only litter.
+  await unlink(tmp).catch(() => {});
+}
+
+/** An output that exists at write time though the plan found none (or was not told to replace it). */
+function appeared(path: string, cause?: unknown): CliError {
+  return new CliError(`cannot write ${path}: it already exists (it appeared while irn worked); irn replaces no file unless --force is given`, undefined, { cause });
 }

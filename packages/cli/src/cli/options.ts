@@ -90,3 +90,8 @@ export function withTileAdvice(e: unknown): unknown {
   const fix = suggestedTileSize > 0 ? `use --tile ${suggestedTileSize} or less` : 'use a smaller --overlap';
   return new Error(`${problem}; ${fix}`, { cause: e });
 }
+
+/** `--force` of the commands that write files: without it an output that exists is refused before any work. */
+export function addForceOption(command: Command): Command {
+  return command.option('-f, --force', 'replace output files that already exist (never an input, a directory or a device); without it irn refuses them before any work');
+}

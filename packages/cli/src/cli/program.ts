@@ -82,7 +82,8 @@ export function buildProgram(version: string, state: ProgramState): Command {
       '  irn downscale --model weights/irn-x4 samples/ out/lr-x4/\n' +
       '  irn upscale --model weights/irn-x4 out/lr-x4/ out/x4/\n' +
       '  irn info --model weights/irn-x4\n' +
-      '  irn convert packages/core/test-fixtures/torch/irn_x2.pth out/converted-x2\n',
+      '  irn convert packages/core/test-fixtures/torch/irn_x2.pth out/converted-x2\n' +
+      '\nA file that already exists is never replaced unless --force (-f) is given (run again: add -f);\nan input file never is.\n',
   );
   return program;
 }

@@ -4,7 +4,7 @@ import { basename, join } from 'node:path';
 import type { IrnModel } from '@irn/core';
 import type { CliContext } from '../context.js';
 import { CliError, failure, oneLine, withContext } from '../errors.js';
-import { readRegularFile } from '../files.js';
+import { existingOutputs, moveInWithoutReplacing, readRegularFile } from '../files.js';
 import { formatBytes, formatCount } from '../format.js';
 
 /**
@@ -12,9 +12,11 @@ import { formatBytes, formatCount } from '../format.js';
  * to a temporary folder inside `outDir` first and are moved in, `model.json` last.
  * The folder is made by `mkdtemp` (a random name, created exclusively): a file, folder or
  * link someone left at a guessable name is never written through, emptied or removed.
+ * Without `replace`, a file of the same name already in `outDir` is never replaced (see
+ * moveInWithoutReplacing; the caller refused those it found before the work).
  * Returns the total size written.
  */
-async function saveAtomically(model: IrnModel, outDir: string, weights: WeightForm): Promise<number> {
+async function saveAtomically(model: IrnModel, outDir: string, weights: WeightForm, replace: boolean): Promise<number> {
   const { fileSystem } = await import('@irn/core/node');
   let tmp: string | undefined;
   try {
@@ -25,10 +27,12 @@ async function saveAtomically(model: IrnModel, outDir: string, weights: WeightFo
     let total = 0;
     for (const name of names) {
       total += (await stat(join(tmp, name))).size;
-      await rename(join(tmp, name), join(outDir, name));
+      if (replace) await rename(join(tmp, name), join(outDir, name));
+      else await moveInWithoutReplacing(join(tmp, name), join(outDir, name));
     }
     return total;
   } catch (e) {
+    if (e instanceof CliError) throw e;
     throw failure(`cannot write the model to ${outDir}: ${oneLine(e)}`, e);
   } finally {
     if (tmp != null) await rm(tmp, { recursive: true, force: true });
@@ -45,7 +49,8 @@ export function registerConvert(program: Command, ctx: CliContext): void {
     .command('convert')
     .description('convert a published IRN PyTorch checkpoint (IRN_x2.pth, IRN_x4.pth, ...) into a TensorFlow.js model directory')
     .argument('<checkpoint>', 'the .pth file')
-    .argument('<out-dir>', 'directory for model.json and the weight files (created; existing files of those names are replaced)')
+    .argument('<out-dir>', 'directory for model.json and the weight files (created; a folder that holds a model is refused unless --force)')
+    .option('-f, --force', 'replace model.json and weight files already in <out-dir>')
     .addOption(
       new Option(
         '--weights <form>',
@@ -54,7 +59,7 @@ export function registerConvert(program: Command, ctx: CliContext): void {
         .choices(WEIGHT_FORMS)
         .default('float32'),
     )
-    .action(async (checkpoint: string, outDir: string, opts: { weights: WeightForm }) => {
+    .action(async (checkpoint: string, outDir: string, opts: { weights: WeightForm; force?: boolean }) => {
       const out = ctx.out();
       const limits = ctx.limits();
       let bytes: Uint8Array;
@@ -67,6 +72,11 @@ export function registerConvert(program: Command, ctx: CliContext): void {
       }
       const outKind = await stat(outDir).then((s) => (s.isDirectory() ? 'dir' : 'file'), () => 'missing');
       if (outKind === 'file') throw new CliError(`${outDir} is a file; the output must be a directory`);
+      // Before the work: the model files a save writes (model.json, group1-shard*.bin) of a model already there.
+      if (outKind === 'dir' && opts.force !== true) {
+        const taken = (await readdir(outDir)).filter((name) => name === 'model.json' || /^group\d+-shard\d+of\d+\.bin$/.test(name)).sort();
+        if (taken.length > 0) throw existingOutputs(taken.map((name) => join(outDir, name)));
+      }
       await ctx.backend();
       // TensorFlow.js loads only now (see CliContext.backend).
       const { modelFromCheckpoint } = await import('@irn/core');
@@ -78,7 +88,7 @@ export function registerConvert(program: Command, ctx: CliContext): void {
       }
       const weights = opts.weights;
       try {
-        const size = await saveAtomically(model, outDir, weights);
+        const size = await saveAtomically(model, outDir, weights, opts.force === true);
         if (!out.quiet) {
           const { scale, blocks, growth } = model.config;
           out.result(

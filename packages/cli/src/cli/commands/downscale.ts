@@ -9,7 +9,7 @@ import { PHOTO_EXTENSIONS, planJobs, readPhoto, skipNote, writeFileAtomic } from
 import { CliError, UsageError } from '../errors.js';
 import { chooseModel, defaultDownscalePreset } from '../model-choice.js';
 import { findPreset, presetRoots } from '../model-path.js';
-import { addTilingOptions, tilingNote, withTileAdvice, type TilingFlags } from '../options.js';
+import { addForceOption, addTilingOptions, tilingNote, withTileAdvice, type TilingFlags } from '../options.js';
 
 interface DownscaleOptions extends TilingFlags {
   format?: LrFormat;
@@ -20,11 +20,12 @@ interface DownscaleOptions extends TilingFlags {
   refine: number;
   maxSize?: number;
   maxBpp?: number;
+  force?: boolean;
 }
 
 /**
  * `irn downscale --model <dir|preset> [--scale 2|4] [--format png|webp|jpeg|avif] [--quality Q | --max-size S | --max-bpp R]
- * [--effort fast|max] [--refine N] [--tile px] [--overlap px] [--verbose] <input> <output>`. The format defaults to the output file's
+ * [--effort fast|max] [--refine N] [--tile px] [--overlap px] [--verbose] [--force] <input> <output>`. The format defaults to the output file's
  * extension (`.webp`, `.jpg`, `.jpeg`, `.avif`), else PNG; in a directory, outputs are named
  * `<name>.webp` / `<name>.jpg` / `<name>.avif`. The model defaults to `irn-x2-<codec>` for a lossy format
  * when that preset exists, else `irn-x2` (`--scale 4`: `irn-x4`, `irn-x4-<codec>`); a decoder preset (metadata `encoder`) makes its LRs
@@ -47,7 +48,7 @@ export function registerDownscale(program: Command, ctx: CliContext): void {
     .addOption(
       new Option('--scale <n>', 'downscaling factor: picks the preset irn-x<n> (or irn-x<n>-<format> for a lossy format, when there is one) without --model; with --model, checks that the model has this scale (default: 2)').choices(['2', '4']),
     );
-  addTilingOptions(command)
+  addForceOption(addTilingOptions(command))
     .addOption(
       new Option('--format <format>', 'file format of the LR images: png or webp (lossless; webp is smaller), jpeg or avif (lossy; see --quality; avif is smaller at the same quality, slower to encode); default: from the output name, else png').choices(LR_FORMATS),
     )
@@ -88,7 +89,7 @@ export function registerDownscale(program: Command, ctx: CliContext): void {
       // a.png keeps its name as a PNG LR; a.jpg (a.webp, a.avif) becomes a.png, a.webp, a.jpg or a.avif by the format.
       const outputName = (name: string) =>
         format === 'png' && /\.png$/i.test(name) ? name : `${name.replace(/\.(png|jpe?g|webp|avif)$/i, '')}${LR_EXTENSIONS[format]}`;
-      const { jobs, directory } = await planJobs(input, output, { outputName, extensions: PHOTO_EXTENSIONS, onSkip: skipNote(ctx.out()) });
+      const { jobs, directory } = await planJobs(input, output, { outputName, extensions: PHOTO_EXTENSIONS, onSkip: skipNote(ctx.out()), force: opts.force });
       await ctx.backend();
       // TensorFlow.js loads only now (see CliContext.backend).
       const { loadDownscaleModels } = await import('../model-choice.js');
@@ -179,7 +180,7 @@ export function registerDownscale(program: Command, ctx: CliContext): void {
           }
           const seconds = (performance.now() - start) / 1000;
           file ??= await encodeAt(lr, quality);
-          await writeFileAtomic(job.output, file);
+          await writeFileAtomic(job.output, file, { replace: opts.force });
           const spent = budget != null ? `, ${format} quality ${quality}: ${file.length} bytes (${((8 * file.length) / (img.width * img.height)).toFixed(3)} bpp, budget ${budget})` : '';
           const note = opts.verbose ? tilingNote(tiles, opts.tile, overlap, measured.peakBytes, measured.startBytes) : '';
           return `${img.width}x${img.height} -> ${lr.width}x${lr.height} in ${seconds.toFixed(2)} s${spent}${refined}${note}`;

@@ -17,6 +17,7 @@ interface EvalFlags {
   temperature?: number;
   json?: string;
   first?: number;
+  force?: boolean;
 }
 
 function parsePositiveInt(what: string) {
@@ -32,7 +33,7 @@ const f4 = (v: number) => v.toFixed(4);
 
 /**
  * `irn eval --model <dir> --data <folder> [--z zeros|gaussian] [--draws 5] [--seed N]
- * [--json out.json]`: the paper's test protocol on a folder of PNG photos (see eval/evaluate.ts).
+ * [--json out.json] [--force]`: the paper's test protocol on a folder of PNG photos (see eval/evaluate.ts).
  */
 export function registerEval(program: Command, ctx: CliContext): void {
   program
@@ -47,6 +48,7 @@ export function registerEval(program: Command, ctx: CliContext): void {
     // Not --limit: that is the global --limit name=value, which commander also reads here.
     .option('--first <n>', 'only the first n photos (sorted by name)', parsePositiveInt('--first'))
     .option('--json <file>', 'where to write the JSON results (default irn-eval-<folder>-x<scale>-<z>.json)')
+    .option('-f, --force', 'replace the JSON file when it exists (without it irn refuses before any work)')
     .action(async (opts: EvalFlags) => {
       const out = ctx.out();
       if (opts.z !== 'gaussian' && (opts.draws != null || opts.seed != null || opts.temperature != null)) {
@@ -73,7 +75,7 @@ export function registerEval(program: Command, ctx: CliContext): void {
       const dataset = basename(resolve(opts.data));
       const file = opts.json ?? `irn-eval-${dataset}-x${model.scale}-${opts.z}.json`;
       // Before the work, not after it: the report must not replace a photo, a FIFO or a device.
-      await checkOutputFile(file, photos).catch((e: unknown) => {
+      await checkOutputFile(file, photos, opts.force === true).catch((e: unknown) => {
         model.dispose();
         throw e;
       });
@@ -118,7 +120,7 @@ export function registerEval(program: Command, ctx: CliContext): void {
         mean,
         images: rows,
       };
-      await writeFileAtomic(file, new TextEncoder().encode(JSON.stringify(report, null, 1) + '\n'));
+      await writeFileAtomic(file, new TextEncoder().encode(JSON.stringify(report, null, 1) + '\n'), { replace: opts.force });
       out.status(`wrote ${file}`);
     });
 }

@@ -7,32 +7,35 @@ import type { CliContext } from '../context.js';
 import { failure, oneLine } from '../errors.js';
 import { PHOTO_EXTENSIONS, planJobs, readPhoto, readRegularFile, skipNote, writeFileAtomic } from '../files.js';
 import { chooseModel } from '../model-choice.js';
+import { addForceOption } from '../options.js';
 
 interface PrepareOptions {
   model?: string;
   srcPrefix: string;
+  force?: boolean;
 }
 
 /**
- * `irn prepare --model <dir> [--src-prefix URL] <photos> <out-dir>`: the LR PNGs for the
+ * `irn prepare --model <dir> [--src-prefix URL] [--force] <photos> <out-dir>`: the LR PNGs for the
  * `<irn-image>` element (`@irn/element`) as `<out-dir>/<name>.lr.png`, and on stdout one
  * `<irn-image>` tag per photo, with the original size (so the page does not shift when the
  * restored image arrives) and an alt text: the first line of `<name>.alt.txt` beside the
  * photo when there is one, else the file name in words.
  */
 export function registerPrepare(program: Command, ctx: CliContext): void {
-  program
+  const command = program
     .command('prepare')
     .description('downscale photos for the <irn-image> web component and print an <irn-image> tag for each')
     .option('-m, --model <dir>', 'directory of an IRN model made by "irn convert", or a preset name (default: weights/irn-x2, the shipped x2 preset)')
-    .option('--src-prefix <url>', 'URL of <out-dir> as the page sees it, put before each file name in src', '')
+    .option('--src-prefix <url>', 'URL of <out-dir> as the page sees it, put before each file name in src', '');
+  addForceOption(command)
     .argument('<photos>', 'a PNG, JPEG, WebP or AVIF photo, or a directory: every *.png, *.jpg, *.jpeg, *.webp and *.avif in it')
     .argument('<out-dir>', 'directory for the LR images (<name>.lr.png)')
     .action(async (input: string, outDir: string, opts: PrepareOptions) => {
       const out = ctx.out();
       const choice = await chooseModel(opts.model);
       // a.png and a.PNG would both become a.lr.png: planJobs refuses such a plan.
-      const planned = await planJobs(input, outDir, { outputName: (name) => `${stem(name)}.lr.png`, outputIsDirectory: true, extensions: PHOTO_EXTENSIONS, onSkip: skipNote(ctx.out()) });
+      const planned = await planJobs(input, outDir, { outputName: (name) => `${stem(name)}.lr.png`, outputIsDirectory: true, extensions: PHOTO_EXTENSIONS, onSkip: skipNote(ctx.out()), force: opts.force });
       const jobs = planned.jobs;
       await mkdir(outDir, { recursive: true }).catch((e: unknown) => {
         throw failure(`cannot create ${outDir}: ${oneLine(e)}`, e);
@@ -54,7 +57,7 @@ export function registerPrepare(program: Command, ctx: CliContext): void {
           const lr = await downscaleImage(model, img, { overlap });
           const meta = { scale: model.scale, width: img.width, height: img.height, ...(models.lrModel != null ? { model: models.lrModel } : {}) };
           const text = { [LR_TEXT_KEY]: lrMetadataText(meta) };
-          await writeFileAtomic(job.output, encodePng(lr, { text, effort: 'max' }));
+          await writeFileAtomic(job.output, encodePng(lr, { text, effort: 'max' }), { replace: opts.force });
           const alt = await altText(job.input, job.name);
           const src = joinUrl(opts.srcPrefix, basename(job.output));
           tags.set(job.input, `<irn-image src="${attr(src)}" width="${img.width}" height="${img.height}" alt="${attr(alt)}"></irn-image>`);

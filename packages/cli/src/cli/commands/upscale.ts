@@ -7,7 +7,7 @@ import { UsageError } from '../errors.js';
 import { planJobs, readLr, skipNote, writeFileAtomic } from '../files.js';
 import { modelDirectory } from '../model-path.js';
 import type { UpscaleModels } from '../model-choice.js';
-import { addTilingOptions, parseBitDepth, parseSeed, parseTemperature, tilingNote, withTileAdvice, type TilingFlags } from '../options.js';
+import { addForceOption, addTilingOptions, parseBitDepth, parseSeed, parseTemperature, tilingNote, withTileAdvice, type TilingFlags } from '../options.js';
 
 interface UpscaleOptions extends TilingFlags {
   model?: string;
@@ -15,11 +15,12 @@ interface UpscaleOptions extends TilingFlags {
   temperature?: number;
   seed?: number;
   bitDepth: 8 | 16;
+  force?: boolean;
 }
 
 /**
  * `irn upscale --model <dir|preset> [--z zeros|gaussian] [--temperature T] [--seed N] [--tile px]
- * [--overlap px] [--verbose] <input> <output>`. Without `--model`, each LR is restored with the
+ * [--overlap px] [--verbose] [--force] <input> <output>`. Without `--model`, each LR is restored with the
  * preset its metadata names (`model`, written by `irn downscale`), else `irn-x<its scale>`,
  * else `irn-x2`; an LR that names a preset this version lacks fails with one line.
  */
@@ -39,7 +40,7 @@ export function registerUpscale(program: Command, ctx: CliContext): void {
     .option('--temperature <t>', 'standard deviation of the gaussian z (default 1)', parseTemperature)
     .option('--seed <n>', 'seed of the gaussian z: the same seed gives the same image (default random)', parseSeed)
     .option('--bit-depth <bits>', 'bits per sample of the output PNGs: 8 or 16', parseBitDepth, 8);
-  addTilingOptions(command)
+  addForceOption(addTilingOptions(command))
     .argument('<input>', 'an LR PNG, WebP, JPEG or AVIF file, or a directory: every *.png, *.webp, *.jpg, *.jpeg and *.avif in it')
     .argument('<output>', 'the restored PNG file, or a directory for the restored images (same names, as .png)')
     .action(async (input: string, output: string, opts: UpscaleOptions) => {
@@ -58,7 +59,7 @@ export function registerUpscale(program: Command, ctx: CliContext): void {
       if (opts.model != null) await modelDirectory(opts.model);
       // Restored images are PNGs: `a.webp` -> `a.png` (checkJobs refuses `a.png` beside `a.webp`).
       const outputName = (name: string) => name.replace(/\.(webp|jpe?g|avif)$/i, '.png');
-      const { jobs, directory } = await planJobs(input, output, { outputName, extensions: ['.png', '.webp', '.jpg', '.jpeg', '.avif'], onSkip: skipNote(ctx.out()) });
+      const { jobs, directory } = await planJobs(input, output, { outputName, extensions: ['.png', '.webp', '.jpg', '.jpeg', '.avif'], onSkip: skipNote(ctx.out()), force: opts.force });
       await ctx.backend();
       // TensorFlow.js loads only now (see CliContext.backend).
       const { UpscaleModels } = await import('../model-choice.js');
@@ -87,7 +88,7 @@ export function registerUpscale(program: Command, ctx: CliContext): void {
           const measured = opts.verbose ? await withPeakMemory(run) : { result: await run(), peakBytes: 0, startBytes: 0 };
           const hr = measured.result;
           const seconds = (performance.now() - start) / 1000;
-          await writeFileAtomic(job.output, encodePng(hr, { bitDepth: opts.bitDepth }));
+          await writeFileAtomic(job.output, encodePng(hr, { bitDepth: opts.bitDepth }), { replace: opts.force });
           const note = opts.verbose ? tilingNote(tiles, opts.tile, overlap, measured.peakBytes, measured.startBytes) : '';
           return `${lr.width}x${lr.height} -> ${hr.width}x${hr.height}${zNote} in ${seconds.toFixed(2)} s${note}`;
         });
