@@ -106,7 +106,11 @@ describe('irn train writes only its own files', () => {
     await mkdir(join(dir, 'kept'));
     for (const f of await readdir(join(dir, 'init'))) await copyFile(join(dir, 'init', f), join(dir, 'kept', f));
     const kept = await snapshot(join(dir, 'kept'));
-    const over = await irn(['train', '--data', 'photos', '--out', 'kept', '--steps', '6', ...TINY, '--lr', '1e9'], dir);
+    // Without --force that model is refused before any work; with it, a run that diverges still keeps it.
+    const refused = await irn(['train', '--data', 'photos', '--out', 'kept', '--steps', '6', ...TINY, '--lr', '1e9'], dir);
+    assert.equal(failedCleanly(refused, 2), null, refused.stderr);
+    assert.equal(refused.stderr, 'irn: error: --out kept holds a model; irn replaces no file unless --force is given (or --resume continues that run)\n');
+    const over = await irn(['train', '--data', 'photos', '--out', 'kept', '--force', '--steps', '6', ...TINY, '--lr', '1e9'], dir);
     assert.equal(over.code, 1, over.stderr);
     assert.deepEqual(await snapshot(join(dir, 'kept')), kept);
   });

@@ -64,6 +64,12 @@ describe('irn train', () => {
     // The same run as above, stopped at step 2 and resumed to 4: the weights must match bit for bit.
     const first = await irn(['train', '--data', 'photos', '--out', 'split', '--steps', '2', ...TINY, ...FLAT_LR], dir);
     assert.equal(first.code, 0, first.stderr);
+    // The same command again is not a resume: without --force it replaces nothing of the first run.
+    const saved = await readFile(join(dir, 'split.ckpt', 'weights.bin'));
+    const again = await irn(['train', '--data', 'photos', '--out', 'split', '--steps', '2', ...TINY, ...FLAT_LR], dir);
+    assert.equal(failedCleanly(again, 2), null, again.stderr);
+    assert.match(again.stderr, /^irn: error: (--out split holds a model and )?split\.ckpt holds a checkpoint; irn replaces no file unless --force is given \(or --resume continues that run\)\n$/);
+    assert.ok((await readFile(join(dir, 'split.ckpt', 'weights.bin'))).equals(saved), 'the refused run changed the checkpoint');
     const second = await irn(['train', '--data', 'photos', '--out', 'split', '--steps', '4', '--resume', ...TINY, ...FLAT_LR], dir);
     assert.equal(second.code, 0, second.stderr);
     assert.match(second.stderr, /resumed from .*split\.ckpt at step 2/);
@@ -72,6 +78,11 @@ describe('irn train', () => {
     const a = await readFile(join(dir, 'fresh.ckpt', 'weights.bin'));
     const b = await readFile(join(dir, 'split.ckpt', 'weights.bin'));
     assert.ok(a.equals(b), 'resumed weights differ from an uninterrupted run');
+    // --force starts over in the same folders.
+    const over = await irn(['train', '--data', 'photos', '--out', 'split', '--steps', '2', '--force', ...TINY, ...FLAT_LR], dir);
+    assert.equal(over.code, 0, over.stderr);
+    assert.match(over.stderr, /split\.ckpt holds a checkpoint: it is replaced by this run's \(--force\)/);
+    assert.match(over.stderr, /^step 1 lr/m);
   });
 
   it('--init fine-tunes the given model: validation at step 0 is that model', async () => {

@@ -38,7 +38,8 @@ const isOutputFile = (name: string): boolean => name === 'model.json' || name ==
 /**
  * Whether `dir` may receive the best model of a training run (Node only): it does not exist,
  * is an empty folder, or holds only the files of a model folder (`model.json`,
- * `group1-shard*.bin`, `best.json`, as regular files), which the run overwrites. Those are
+ * `group1-shard*.bin`, `best.json`, as regular files), which the run overwrites (the CLI
+ * asks for `--force` or `--resume` first). Those are
  * the only files a run ever writes or deletes there.
  *
  * @throws Error (one line, naming the folder and the first other entry) for anything else.
@@ -59,7 +60,7 @@ export async function checkOutputFolder(dir: string): Promise<'missing' | 'empty
     if (!(isOutputFile(e.name) && e.isFile())) {
       throw new Error(
         `${root} holds ${e.name}${e.isSymbolicLink() ? ' (a symbolic link)' : ''}, which is not a file of a model irn train writes ` +
-          '(model.json, group1-shard*.bin, best.json); give a new or empty folder, or a model folder to overwrite',
+          '(model.json, group1-shard*.bin, best.json); give a new or empty folder, or a model folder to replace (with --force)',
       );
     }
   }

@@ -9,6 +9,7 @@ import { modelDirectory } from '../model-path.js';
 import { parseSeed } from '../options.js';
 
 interface TrainFlags {
+  force?: boolean;
   data: string[];
   out: string;
   scale: string;
@@ -217,6 +218,7 @@ export function registerTrain(program: Command, ctx: CliContext): void {
     .option('--ckpt <dir>', 'checkpoint directory (default <out>.ckpt)')
     .option('--ckpt-every <n>', 'write a checkpoint every n steps, and at the end', integer('--ckpt-every', 1), 50)
     .option('--resume', 'continue exactly from the checkpoint in --ckpt (its model wins over --init and the architecture flags)')
+    .option('-f, --force', 'without --resume: replace the model already in --out and the checkpoint in --ckpt (without it irn refuses them before any work)')
     .option('--seed <n>', 'seed of the initial weights, the patches and z', parseSeed, 1)
     .option('--log-every <n>', 'print a progress line every n steps', integer('--log-every', 1), 10)
     .addOption(
@@ -269,15 +271,22 @@ export function registerTrain(program: Command, ctx: CliContext): void {
       const ckptState = await checkCheckpointFolder(ckptDir).catch((e: unknown) => {
         throw new UsageError(`--ckpt: ${oneLine(e)}`);
       });
-      await checkOutputFolder(opts.out).catch((e: unknown) => {
+      const outState = await checkOutputFolder(opts.out).catch((e: unknown) => {
         throw new UsageError(`--out: ${oneLine(e)}`);
       });
+      // A new run replaces the model and checkpoint a folder holds only when told to; --resume continues the run that wrote them.
+      if (!opts.resume && opts.force !== true) {
+        const taken = [outState === 'model' ? `--out ${opts.out} holds a model` : null, ckptState === 'checkpoint' ? `${ckptDir} holds a checkpoint` : null].filter((t) => t != null);
+        if (taken.length > 0) {
+          throw new UsageError(`${taken.join(' and ')}; irn replaces no file unless --force is given (or --resume continues that run)`);
+        }
+      }
       if (opts.resume) {
         await stat(join(ckptDir, 'state.json')).catch(() => {
           throw new CliError(`no checkpoint to resume in ${ckptDir} (state.json missing); run without --resume first`);
         });
       } else if (ckptState === 'checkpoint') {
-        out.status(`${ckptDir} holds a checkpoint: it is replaced by this run's (add --resume to continue it instead)`);
+        out.status(`${ckptDir} holds a checkpoint: it is replaced by this run's (--force)`);
       }
 
       await ctx.backend();
