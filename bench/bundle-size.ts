@@ -43,6 +43,8 @@ export interface Scenario {
    * (the page-thread engine when a worker computes, or the worker client when the page does).
    */
   pageSkips?: RegExp[];
+  /** Dynamic imports this restore does not take in the worker, besides {@link NOT_IN_A_WASM_RESTORE}. */
+  workerSkips?: RegExp[];
   /** No restore at all: only the static imports load. */
   noRestore?: boolean;
 }
@@ -52,6 +54,9 @@ export interface Scenario {
  * tfjs-core (through tfjs-on-demand.js) only for a `'tensor'` output or the IndexedDB model cache
  * (pages without the Cache API).
  */
+/** The PNG writer and its deflate library (pako): only a restore asked for as a `'blob'` loads it. */
+const PNG_WRITER = /\/png-write[-.]/;
+
 const WORKER_PAGE_SKIPS = [/\/(engine|pipeline)[-.]/, /tfjs-backend-wasm\//, /\/tfjs-on-demand[-.]/];
 
 /** The scenarios of the issue: worker and page restores, a metadata-only import, the element. */
@@ -67,6 +72,7 @@ export const SCENARIOS: Scenario[] = [
     ].join('\n'),
     worker: '@irn/core/browser/worker.js',
     pageSkips: WORKER_PAGE_SKIPS,
+    workerSkips: [PNG_WRITER],
   },
   {
     name: 'rescaler-entry-worker',
@@ -79,6 +85,7 @@ export const SCENARIOS: Scenario[] = [
     ].join('\n'),
     worker: '@irn/core/browser/worker.js',
     pageSkips: WORKER_PAGE_SKIPS,
+    workerSkips: [PNG_WRITER],
   },
   {
     name: 'rescaler-page',
@@ -89,7 +96,7 @@ export const SCENARIOS: Scenario[] = [
       "const { image } = await rescaler.upscale(document.querySelector('img'), { output: 'bitmap' });",
       "document.querySelector('canvas').getContext('2d').drawImage(image, 0, 0);",
     ].join('\n'),
-    pageSkips: [/\/worker-client[-.]/],
+    pageSkips: [/\/worker-client[-.]/, PNG_WRITER],
   },
   {
     name: 'lr-metadata',
@@ -102,6 +109,7 @@ export const SCENARIOS: Scenario[] = [
     title: "import '@irn/element' (default: restores in a worker)",
     page: "import '@irn/element';\ndocument.body.innerHTML = '<irn-image src=\"photo.lr.png\" backend=\"wasm\"></irn-image>';",
     worker: '@irn/core/browser/worker.js',
+    // The element asks for a 'blob' (an <img> shows it): its worker loads the PNG writer.
     // @irn/core's index: the headers of WebP and JPEG LRs only (a PNG LR is read by the element).
     pageSkips: [...WORKER_PAGE_SKIPS, /packages\/core\/dist\/index\.js$/],
   },
@@ -300,14 +308,15 @@ export async function measureBundles(scenarios: Scenario[] = SCENARIOS): Promise
   const workDir = mkdtempSync(join(tmpdir(), 'irn-bundle-size-'));
   try {
     const reports: ScenarioReport[] = [];
-    // Scenarios that start the same worker script share its bundle.
+    // Scenarios that start the same worker script and skip the same imports share its bundle.
     const workers = new Map<string, RealmReport>();
     for (const s of scenarios) {
       const page = await bundleRealm({ source: s.page }, `${s.name}-page`, workDir, s.pageSkips ?? [], s.noRestore === true);
       let worker: RealmReport | undefined;
       if (s.worker != null) {
-        worker = workers.get(s.worker) ?? (await bundleRealm({ module: s.worker }, `${s.name}-worker`, workDir, [], false));
-        workers.set(s.worker, worker);
+        const key = `${s.worker} ${(s.workerSkips ?? []).join(' ')}`;
+        worker = workers.get(key) ?? (await bundleRealm({ module: s.worker }, `${s.name}-worker`, workDir, s.workerSkips ?? [], false));
+        workers.set(key, worker);
       }
       reports.push({ name: s.name, title: s.title, page, worker });
     }

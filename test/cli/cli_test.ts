@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { useNodeBackend } from '../../packages/core/src/backend/node-backend.js';
-import { encodePng } from '../../packages/core/src/image/png.js';
+import { encodePng } from '../../packages/core/src/image/png-write.js';
 import { downscaleImage } from '../../packages/core/src/rescale/rescale.js';
 import { failedCleanly, IMAGES, irn, psnr8, readPng, ROOT, saveOtherModel, saveSmallModel } from './helpers.js';
 

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { useNodeBackend } from '../../packages/core/src/backend/node-backend.js';
-import { encodePng } from '../../packages/core/src/image/png.js';
+import { encodePng } from '../../packages/core/src/image/png-write.js';
 import { lrMetadataXmp } from '../../packages/core/src/image/lr-formats.js';
 import { withWebpXmp } from '../../packages/core/src/image/webp-container.js';
 import { riff, vp8lHeader } from '../../packages/core/src/testing/fixtures.js';

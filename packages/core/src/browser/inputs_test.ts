@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { encodePng } from '../image/png.js';
+import { encodePng } from '../image/png-write.js';
 import { LimitError } from '../limits.js';
 import { decodeBlob, decodeInput, imageDataToRaster } from './inputs.js';
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { LimitError } from '../limits.js';
 import { lrMetadataXmp } from '../image/lr-formats.js';
-import { encodePng } from '../image/png.js';
+import { encodePng } from '../image/png-write.js';
 import { withWebpXmp } from '../image/webp-container.js';
 import { riff, vp8lHeader } from '../testing/fixtures.js';
 import { lrFileMetadata, presetForLr, readLrHeader } from './lr-preset.js';

@@ -1,4 +1,3 @@
-import { encodePng } from '../image/png.js';
 import type { RasterImage } from '../image/raster.js';
 import { checkOutputKind, rasterToTensor, type OutputKind, type OutputTypes } from './kinds.js';
 
@@ -8,7 +7,7 @@ export { checkOutputKind, OUTPUT_KINDS, rasterToTensor, type OutputKind, type Ou
 
 /**
  * Converts a raster to `kind`. `pngText` adds text chunks to a PNG. Rounding to 8 bits is
- * the same as {@link encodePng}'s, so the `'imagedata'`, `'bitmap'` and `'blob'` forms hold
+ * the same as `encodePng`'s, so the `'imagedata'`, `'bitmap'` and `'blob'` forms hold
  * the same pixels.
  */
 export async function encodeOutput<K extends OutputKind>(raster: RasterImage, kind: K, pngText?: Record<string, string>): Promise<OutputTypes[K]> {
@@ -17,8 +16,12 @@ export async function encodeOutput<K extends OutputKind>(raster: RasterImage, ki
       return raster as OutputTypes[K];
     case 'tensor':
       return (await rasterToTensor(raster)) as OutputTypes[K];
-    case 'blob':
+    case 'blob': {
+      // Loaded only now: the PNG writer and its deflate library (about 27 KiB minified) are
+      // not needed by a restore asked for in any other form.
+      const { encodePng } = await import('../image/png-write.js');
       return new Blob([encodePng(raster, { text: pngText }) as BlobPart], { type: 'image/png' }) as OutputTypes[K];
+    }
     case 'imagedata':
       return rasterToImageData(raster) as OutputTypes[K];
     case 'bitmap':

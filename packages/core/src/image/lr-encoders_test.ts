@@ -4,7 +4,8 @@ import { avifFile } from '../testing/avif-fixtures.js';
 import { riff, vp8lHeader } from '../testing/fixtures.js';
 import { AVIF_SPEED, AVIF_SPEED_MAX, AVIF_SUBSAMPLE, DEFAULT_AVIF_QUALITY, DEFAULT_JPEG_QUALITY, lrEncoderOptions, lrEncoderVariants } from './lr-encoders.js';
 import { readLrFileInfo, withLrMetadata } from './lr-formats.js';
-import { decodePng, encodePng } from './png.js';
+import { decodePng } from './png.js';
+import { encodePng } from './png-write.js';
 
 /** SOI, a frame header (SOF0) of `w x h`, SOS, a few bytes of scan data (a bit per 8x8 block), EOI. */
 function jpeg(w: number, h: number): Uint8Array {

@@ -1,11 +1,12 @@
 import { decode } from 'fast-png';
 import { checkLimit, resolveLimits, type Limits } from '../limits.js';
 import { LR_TEXT_KEY } from './lr-metadata.js';
-import { inflateBounded, makeTextChunk, PngFormatError, readChunks, readTextChunks, type PngChunk } from './png-chunks.js';
-import { encodePngSamples, type PngEffort } from './png-encode.js';
-import { checkRaster, type RasterImage } from './raster.js';
+import { inflateBounded, PngFormatError, readChunks, readTextChunks, type PngChunk } from './png-chunks.js';
+import { type RasterImage } from './raster.js';
 
 export { PngFormatError } from './png-chunks.js';
+// The encoder lives in png-write.ts: a page or worker that only decodes loads no deflate (pako).
+export type { EncodePngOptions } from './png-write.js';
 
 /** A decoded PNG: the image as floats in [0, 1], plus what the file said about itself. */
 export interface DecodedPng extends RasterImage {
@@ -16,23 +17,6 @@ export interface DecodedPng extends RasterImage {
   bitDepth: 1 | 2 | 4 | 8 | 16;
   /** The file's text chunks (tEXt, zTXt and iTXt), keyword -> text. */
   text: Record<string, string>;
-}
-
-/** Options of {@link encodePng}. */
-export interface EncodePngOptions {
-  /** Bits per sample. Default 8. */
-  bitDepth?: 8 | 16;
-  /**
-   * Text chunks to write, keyword (1 to 79 printable Latin-1 characters) -> text. Latin-1
-   * text goes in tEXt chunks, anything else in iTXt (UTF-8).
-   */
-  text?: Record<string, string>;
-  /**
-   * `'fast'` (default): one adaptive filtering, one deflate; `'max'`: nine filter and zlib
-   * settings, the smallest kept (about 3x slower; what `irn downscale` uses for LR images,
-   * which are written once and downloaded many times). See `encodePngSamples`.
-   */
-  effort?: PngEffort;
 }
 
 /** Options of {@link decodePng}. */
@@ -243,32 +227,6 @@ function rebuild(bytes: Uint8Array, chunks: PngChunk[], idat: Uint8Array[], head
     throw new PngFormatError(`truncated PNG: its image data inflates to ${result.length} bytes, short of the ${expected} bytes of ${what}`);
   }
   return out;
-}
-
-/**
- * Encodes an image as a PNG file (grey, grey + alpha, RGB or RGBA by its channel count),
- * each value clamped to [0, 1] and rounded to the nearest of the `2^bitDepth` levels, so
- * that `k / 255` is stored as `k` at 8 bits. Rows are filtered adaptively and deflated at
- * zlib's strongest settings (see `encodePngSamples`); `effort: 'max'` makes files as small
- * as OptiPNG -o7 does.
- *
- * @throws Error when the image is malformed, holds NaN, or a text keyword is invalid.
- * @example
- * const bytes = encodePng({ width: 1, height: 1, channels: 3, data: Float32Array.of(1, 0.5, 0) });
- */
-export function encodePng(img: RasterImage, options: EncodePngOptions = {}): Uint8Array {
-  checkRaster(img);
-  const bitDepth = options.bitDepth ?? 8;
-  if (bitDepth !== 8 && bitDepth !== 16) throw new Error(`PNG bit depth must be 8 or 16, got ${String(bitDepth)}`);
-  const max = bitDepth === 8 ? 255 : 65535;
-  const out = bitDepth === 8 ? new Uint8Array(img.data.length) : new Uint16Array(img.data.length);
-  for (let i = 0; i < img.data.length; i++) {
-    const v = img.data[i];
-    if (Number.isNaN(v)) throw new Error(`cannot encode a PNG: the image has a NaN at index ${i}`);
-    out[i] = Math.round(Math.min(1, Math.max(0, v)) * max);
-  }
-  const textChunks = Object.entries(options.text ?? {}).map(([k, v]) => makeTextChunk(k, v));
-  return encodePngSamples({ width: img.width, height: img.height, channels: img.channels, depth: bitDepth, data: out }, textChunks, options.effort ?? 'fast');
 }
 
 /** Samples of packed 1/2/4-bit rows as one value per entry; 8/16-bit data is returned as is. */

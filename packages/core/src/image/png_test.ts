@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { encode as fastEncode } from 'fast-png';
-import { decodePng, encodePng, PngFormatError } from './png.js';
+import { decodePng, PngFormatError } from './png.js';
+import { encodePng } from './png-write.js';
 import { insertAfterHeader, makeChunk } from './png-chunks.js';
 import type { RasterImage } from './raster.js';
 
