@@ -54,8 +54,10 @@ export interface Scenario {
  * tfjs-core (through tfjs-on-demand.js) only for a `'tensor'` output or the IndexedDB model cache
  * (pages without the Cache API).
  */
-/** The PNG writer and its deflate library (pako): only a restore asked for as a `'blob'` loads it. */
+/** The compact PNG writer and its deflate library (pako): only a downscale asked for a `'blob'` loads it. */
 const PNG_WRITER = /\/png-write[-.]/;
+/** The quick PNG writer (fflate's deflate): only an upscale asked for a `'blob'` loads it. */
+const PNG_QUICK = /\/png-quick[-.]/;
 
 const WORKER_PAGE_SKIPS = [/\/(engine|pipeline)[-.]/, /tfjs-backend-wasm\//, /\/tfjs-on-demand[-.]/];
 
@@ -72,7 +74,7 @@ export const SCENARIOS: Scenario[] = [
     ].join('\n'),
     worker: '@irn/core/browser/worker.js',
     pageSkips: WORKER_PAGE_SKIPS,
-    workerSkips: [PNG_WRITER],
+    workerSkips: [PNG_WRITER, PNG_QUICK],
   },
   {
     name: 'rescaler-entry-worker',
@@ -85,7 +87,7 @@ export const SCENARIOS: Scenario[] = [
     ].join('\n'),
     worker: '@irn/core/browser/worker.js',
     pageSkips: WORKER_PAGE_SKIPS,
-    workerSkips: [PNG_WRITER],
+    workerSkips: [PNG_WRITER, PNG_QUICK],
   },
   {
     name: 'rescaler-page',
@@ -96,7 +98,7 @@ export const SCENARIOS: Scenario[] = [
       "const { image } = await rescaler.upscale(document.querySelector('img'), { output: 'bitmap' });",
       "document.querySelector('canvas').getContext('2d').drawImage(image, 0, 0);",
     ].join('\n'),
-    pageSkips: [/\/worker-client[-.]/, PNG_WRITER],
+    pageSkips: [/\/worker-client[-.]/, PNG_WRITER, PNG_QUICK],
   },
   {
     name: 'lr-metadata',
@@ -109,9 +111,10 @@ export const SCENARIOS: Scenario[] = [
     title: "import '@irn/element' (default: restores in a worker)",
     page: "import '@irn/element';\ndocument.body.innerHTML = '<irn-image src=\"photo.lr.png\" backend=\"wasm\"></irn-image>';",
     worker: '@irn/core/browser/worker.js',
-    // The element asks for a 'blob' (an <img> shows it): its worker loads the PNG writer.
     // @irn/core's index: the headers of WebP and JPEG LRs only (a PNG LR is read by the element).
     pageSkips: [...WORKER_PAGE_SKIPS, /packages\/core\/dist\/index\.js$/],
+    // The element asks for an upscale's 'blob' (an <img> shows it): its worker loads the quick PNG writer.
+    workerSkips: [PNG_WRITER],
   },
 ];
 

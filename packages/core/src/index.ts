@@ -18,6 +18,7 @@ export { receptiveField } from './rescale/receptive-field.js';
 export { imresize } from './image/imresize.js';
 export { decodePng, PngFormatError, type DecodedPng, type DecodePngOptions } from './image/png.js';
 export { encodePng, type EncodePngOptions } from './image/png-write.js';
+export { encodePngQuick, type PngQuickOptions } from './image/png-quick.js';
 export { type PngEffort } from './image/png-encode.js';
 export { DEFAULT_LIMITS, LIMIT_NAMES, LimitError, checkLimit, parseLimitArgument, resolveLimits, type Limits } from './limits.js';
 export { psnrY, psnrRgb, ssimY, type MetricOptions } from './eval/metrics.js';

@@ -88,6 +88,7 @@ export async function runPipeline(
     }
   }
   const { raster: hr, backend } = await engine.upscale(raster, { ...up, ...size });
-  const image = await encodeOutput(hr, kind);
+  // A restored image is shown, not shipped: its 'blob' PNG is written for speed.
+  const image = await encodeOutput(hr, kind, undefined, 'quick');
   return { image, width: hr.width, height: hr.height, channels: hr.channels, backend, ms: performance.now() - start };
 }

@@ -5,7 +5,8 @@
  */
 import { makeTextChunk } from './png-chunks.js';
 import { encodePngSamples, type PngEffort } from './png-encode.js';
-import { checkRaster, type RasterImage } from './raster.js';
+import { rasterSamples } from './png-rows.js';
+import type { RasterImage } from './raster.js';
 
 /** Options of {@link encodePng}. */
 export interface EncodePngOptions {
@@ -36,16 +37,6 @@ export interface EncodePngOptions {
  * const bytes = encodePng({ width: 1, height: 1, channels: 3, data: Float32Array.of(1, 0.5, 0) });
  */
 export function encodePng(img: RasterImage, options: EncodePngOptions = {}): Uint8Array {
-  checkRaster(img);
-  const bitDepth = options.bitDepth ?? 8;
-  if (bitDepth !== 8 && bitDepth !== 16) throw new Error(`PNG bit depth must be 8 or 16, got ${String(bitDepth)}`);
-  const max = bitDepth === 8 ? 255 : 65535;
-  const out = bitDepth === 8 ? new Uint8Array(img.data.length) : new Uint16Array(img.data.length);
-  for (let i = 0; i < img.data.length; i++) {
-    const v = img.data[i];
-    if (Number.isNaN(v)) throw new Error(`cannot encode a PNG: the image has a NaN at index ${i}`);
-    out[i] = Math.round(Math.min(1, Math.max(0, v)) * max);
-  }
   const textChunks = Object.entries(options.text ?? {}).map(([k, v]) => makeTextChunk(k, v));
-  return encodePngSamples({ width: img.width, height: img.height, channels: img.channels, depth: bitDepth, data: out }, textChunks, options.effort ?? 'fast');
+  return encodePngSamples(rasterSamples(img, options.bitDepth ?? 8), textChunks, options.effort ?? 'fast');
 }
