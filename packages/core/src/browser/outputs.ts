@@ -10,7 +10,7 @@ export { checkOutputKind, OUTPUT_KINDS, rasterToTensor, type OutputKind, type Ou
  * the same as `encodePng`'s, so the `'imagedata'`, `'bitmap'` and `'blob'` forms hold
  * the same pixels. `png` says how a `'blob'` is written: `'compact'` (default) as `encodePng`
  * writes it, small, for an image that is shipped (a downscale's LR); `'quick'` by
- * `encodePngQuick`, a few times faster for about the same size on photos, for an image that is
+ * `encodePngQuick`, 4x faster for files about 5 % larger on photos, for an image that is
  * shown (an upscale's), without text chunks.
  */
 export async function encodeOutput<K extends OutputKind>(

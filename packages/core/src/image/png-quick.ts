@@ -6,7 +6,7 @@ import type { RasterImage } from './raster.js';
  * A PNG writer for images that are shown, not shipped: a restored image handed to an `<img>`
  * on the page that made it (`<irn-image>`, a `Rescaler` upscale asked for a `'blob'`). One row
  * filter and fflate's fast deflate instead of encodePng's adaptive filtering and zlib level 9
- * (pako): on Kodak24's photos a few times faster for files about as large
+ * (pako): on Kodak24's photos 4.2x faster for files 4.5 % larger
  * (`pnpm bench:png-quick`), and without loading pako. Browser-safe.
  */
 
