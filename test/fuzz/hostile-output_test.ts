@@ -61,6 +61,33 @@ describe('outputs that must not destroy anything', () => {
     assert.equal(readFileSync(join(c.dir, 'secret.txt'), 'utf8'), 'the user\'s secret\n');
   });
 
+  it('never replaces a file that appears under an output name while a folder run works', async () => {
+    // Eight photos; once the first LR is written, a file is planted where the last one goes.
+    const files: Record<string, Uint8Array> = {};
+    for (let i = 0; i < 8; i++) files[`many/p${i}.png`] = blackPng(320, 240);
+    const c = withCase('appears-meanwhile', files);
+    const planted = join(c.dir, 'out', 'p7.png');
+    let plantedAt = -1;
+    let poll: ReturnType<typeof setInterval> | undefined;
+    const run = await runCli(['downscale', '-m', 'model', 'many', 'out'], c.dir, {
+      onSpawn: () => {
+        poll = setInterval(() => {
+          if (plantedAt >= 0 || !existsSync(join(c.dir, 'out', 'p0.png'))) return;
+          // 'wx': if irn had written p7.png already, the plant fails and the case says so.
+          writeFileSync(planted, "the user's file\n", { flag: 'wx' });
+          plantedAt = performance.now();
+        }, 2);
+      },
+    });
+    clearInterval(poll);
+    assert.ok(plantedAt >= 0, `the plant came too late or never: ${describeRun(run)}`);
+    assert.equal(readFileSync(planted, 'utf8'), "the user's file\n", describeRun(run));
+    assert.equal(run.code, 1, describeRun(run));
+    assert.match(run.stderr, /^irn: error: .*out\/p7\.png: .*it already exists \(it appeared while irn worked\); irn replaces no file unless --force is given$/m, describeRun(run));
+    for (let i = 0; i < 7; i++) assert.ok(existsSync(join(c.dir, 'out', `p${i}.png`)), `p${i}.png was not written: ${describeRun(run)}`);
+    assert.deepEqual(readdirSync(join(c.dir, 'out')).filter((n) => n.endsWith('.tmp')), [], 'a temporary file was left');
+  });
+
   it('irn prepare keeps both a.png and a.PNG (case 5): distinct outputs, or a refusal', async () => {
     const c = withCase('prepare-collision');
     copyFileSync(join(IMAGES, PHOTOS[0]), join(c.dir, 'photos', 'a.png'));
