@@ -1,7 +1,9 @@
 /**
- * The PNG writer of {@link RasterImage}s, apart from the reader (png.ts) so that what only
- * decodes (a browser restore, whose worker turns LRs into tensors) does not load the deflate
- * library: a worker loads this module only when a restore is asked for as a PNG `Blob`.
+ * The PNG writer of {@link RasterImage}s for files that are kept or shipped (small: see
+ * png-encode.ts), apart from the reader (png.ts) so that what only decodes (a browser restore,
+ * whose worker turns LRs into tensors) does not load its deflate library (pako): the browser
+ * pipeline loads this module only for a downscale asked for as a PNG `Blob` (an upscale's is
+ * written by png-quick.ts).
  */
 import { makeTextChunk } from './png-chunks.js';
 import { encodePngSamples, type PngEffort } from './png-encode.js';
