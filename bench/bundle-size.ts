@@ -49,16 +49,16 @@ export interface Scenario {
   noRestore?: boolean;
 }
 
-/**
- * With `worker: true` the page computes nothing: no engine, no pipeline, no backend; it imports
- * tfjs-core (through tfjs-on-demand.js) only for a `'tensor'` output or the IndexedDB model cache
- * (pages without the Cache API).
- */
 /** The compact PNG writer and its deflate library (pako): only a downscale asked for a `'blob'` loads it. */
 const PNG_WRITER = /\/png-write[-.]/;
 /** The quick PNG writer (fflate's deflate): only an upscale asked for a `'blob'` loads it. */
 const PNG_QUICK = /\/png-quick[-.]/;
 
+/**
+ * With `worker: true` the page computes nothing: no engine, no pipeline, no backend; it imports
+ * tfjs-core (through tfjs-on-demand.js) only for a `'tensor'` output or the IndexedDB model cache
+ * (pages without the Cache API).
+ */
 const WORKER_PAGE_SKIPS = [/\/(engine|pipeline)[-.]/, /tfjs-backend-wasm\//, /\/tfjs-on-demand[-.]/];
 
 /** The scenarios of the issue: worker and page restores, a metadata-only import, the element. */

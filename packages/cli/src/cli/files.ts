@@ -188,8 +188,7 @@ export async function checkJobs(jobs: Job[], options: { force?: boolean } = {}):
   const seen = new Map<string, Job>();
   const existing: string[] = [];
   for (const job of jobs) {
-    await checkOutputFile(job.output, inputs);
-    if (options.force !== true && (await lstat(job.output).then(() => true, () => false))) existing.push(job.output);
+    if ((await checkOutputFile(job.output, inputs)) && options.force !== true) existing.push(job.output);
     // NFC and lower case: what macOS (APFS, HFS+) and Windows (NTFS) treat as one name.
     const key = (await entryLocation(job.output)).normalize('NFC').toLowerCase();
     const other = seen.get(key);
@@ -222,11 +221,12 @@ async function fileIds(paths: string[]): Promise<Map<string, string>> {
  * Checks one output file as {@link checkJobs} does: when it exists it is a regular file, or
  * a symbolic link to one or to nothing, none of `inputs` (paths, or the ids that
  * checkJobs computed once), and `force` is set (else it is refused as one that exists).
+ * @returns whether an entry of that name exists (a dangling link included).
  * @throws UsageError saying which.
  */
-export async function checkOutputFile(output: string, inputs: string[] | Map<string, string> = [], force = true): Promise<void> {
+export async function checkOutputFile(output: string, inputs: string[] | Map<string, string> = [], force = true): Promise<boolean> {
   const entry = await lstat(output).catch(() => null);
-  if (entry == null) return;
+  if (entry == null) return false;
   if (!force) {
     // An input or a device is named as such even without --force, which would not help.
     await checkOutputFile(output, inputs, true);
@@ -234,12 +234,13 @@ export async function checkOutputFile(output: string, inputs: string[] | Map<str
   }
   // Follows a link; a dangling link is replaced like a missing file.
   const target = entry.isSymbolicLink() ? await stat(output).catch(() => null) : entry;
-  if (target == null) return;
+  if (target == null) return true;
   const via = entry.isSymbolicLink() ? ' (through a symbolic link)' : '';
   if (!target.isFile()) throw new UsageError(`the output ${output} is ${kindInWords(target)}${via}; irn only replaces regular files`);
   const ids = inputs instanceof Map ? inputs : await fileIds(inputs);
   const input = ids.get(`${target.dev}:${target.ino}`);
   if (input != null) throw new UsageError(`the output ${output} would overwrite the input ${input}${via}`);
+  return true;
 }
 
 /**
