@@ -92,6 +92,13 @@ const { values: args } = parseArgs({
     'hold-gain': { type: 'string', default: '1' },
     /** With --joint: weight of the LR guidance term (IRN: scale^2). */
     'fit-weight': { type: 'string' },
+    /**
+     * Without --joint: what validation scores, `mean` (the mean Y-PSNR over the qualities) or
+     * `worst-gain` (the smallest gain in Y-PSNR at any one validation quality over the
+     * encoder's own inverse of the same LRs), so that a decoder that loses at one quality
+     * (JPEG at 90 and up, where MozJPEG stops subsampling chroma) is never kept as the best.
+     */
+    'val-score': { type: 'string', default: 'mean' },
   },
 });
 
@@ -109,6 +116,9 @@ if (!(Number.isInteger(qLo) && Number.isInteger(qHi) && qLo >= 0 && qHi <= 100 &
 const valQualities = args['val-quality']!.split(',').map(Number);
 if (!valQualities.every((q) => Number.isInteger(q) && q >= 1 && q <= 100)) throw new Error(`--val-quality must be qualities 1-100, got ${args['val-quality']}`);
 const joint = args.joint === true;
+const valScore = args['val-score'];
+if (valScore !== 'mean' && valScore !== 'worst-gain') throw new Error(`--val-score must be mean or worst-gain, got ${valScore}`);
+if (joint && valScore !== 'mean') throw new Error('--val-score worst-gain is for decoders (without --joint), which keep the encoder\'s LRs');
 const rateWeight = num('rate-weight');
 const proxyQuality = num('proxy-quality');
 if (!joint && (rateWeight !== 0 || args['fit-weight'] != null)) throw new Error('--rate-weight and --fit-weight go with --joint');
@@ -209,6 +219,22 @@ for (const hr of crops) {
 }
 if (!joint) tf.dispose(crops);
 
+const mean = (v: number[]): number => v.reduce((a, b) => a + b, 0) / v.length;
+/** The Y-PSNR of `model`'s inverse (z = 0, 8-bit output) of each validation pair's coded LR, in valPairs' order. */
+function valPsnrs(model: IrnModel): number[] {
+  return valPairs.map(({ lr, hr }) => {
+    const up = model.upscale(lr, { z: 'zeros' });
+    const v = psnrY(raster8(up), hr, { shave: scale });
+    up.dispose();
+    return v;
+  });
+}
+/** The encoder's own inverse per validation quality (a decoder's reference; also on --resume). */
+const encoderPerQuality = joint ? [] : (() => {
+  const each = valPsnrs(encoder);
+  return valQualities.map((_, j) => mean(each.filter((_, k) => k % valQualities.length === j)));
+})();
+
 async function validate(): Promise<number> {
   const sizes: number[] = [];
   if (joint) {
@@ -221,14 +247,14 @@ async function validate(): Promise<number> {
       lr.dispose();
     }
   }
-  let sum = 0;
-  for (const { lr, hr } of valPairs) {
-    const up = decoder.upscale(lr, { z: 'zeros' });
-    sum += psnrY(raster8(up), hr, { shave: scale });
-    up.dispose();
+  const each = valPsnrs(decoder);
+  const psnr = each.reduce((a, b) => a + b, 0) / each.length;
+  if (!joint) {
+    const perQuality = valQualities.map((_, j) => mean(each.filter((_, k) => k % valQualities.length === j)));
+    const gains = perQuality.map((v, j) => v - encoderPerQuality[j]);
+    console.log(`  validation per quality: ${valQualities.map((q, j) => `q${q} ${perQuality[j].toFixed(3)} dB (${gains[j] >= 0 ? '+' : ''}${gains[j].toFixed(3)})`).join(', ')}`);
+    return valScore === 'mean' ? psnr : Math.min(...gains);
   }
-  const psnr = sum / valPairs.length;
-  if (!joint) return psnr;
   // Equal bytes: each LR's doubling of its file over the starting model's costs --val-slope dB.
   const ref = refSizes;
   const doublings = meanDoublings(sizes, ref);
@@ -343,7 +369,7 @@ await runTraining({
     joint
       ? `${codec.toUpperCase()}-LR preset (encoder and decoder) from ${encoderDir.split('/').pop()} trained by packages/cli/scripts/train-decoder.ts --joint, step ${s}`
       : `${codec.toUpperCase()}-LR decoder for ${encoderDir.split('/').pop()} trained by packages/cli/scripts/train-decoder.ts, step ${s}`,
-  initialNote: `(${joint ? 'the starting model' : "the encoder's own inverse"}; ${codec} q ${valQualities.join(', ')})`,
+  initialNote: `(${joint ? 'the starting model' : "the encoder's own inverse"}; ${codec} q ${valQualities.join(', ')}${valScore === 'worst-gain' ? '; score: the smallest gain over it at any quality' : ''})`,
   saveInitial: true,
   log: (line) => console.log(line),
   step,
