@@ -24,13 +24,14 @@ let presets: string;
 /** The CLI with the stand-in presets folder. */
 const withPresets = (args: string[]) => irn(args, work, { IRN_WEIGHTS_DIR: presets });
 
-/** Saves a small x2 decoder whose forward is not used: `encoder` makes its LRs. */
-async function saveDecoder(dir: string, encoder: string, seed: number): Promise<void> {
+/** Saves a small x2 decoder whose forward is not used: `encoder` makes its LRs (up to JPEG quality `lrQualityMax`). */
+async function saveDecoder(dir: string, encoder: string, seed: number, lrQualityMax?: number): Promise<void> {
   const model = IrnModel.create({ scale: 2, blocks: 1, growth: 4, seed });
   tf.tidy(() => void model.forward(tf.zeros([1, 2, 2, 3])));
   perturbWeights(model.flow.trainableWeights, seed, 0.03);
   model.encoder = encoder;
   model.lrCodec = 'jpeg';
+  model.lrQualityMax = lrQualityMax;
   await model.save(fileSystem(dir));
   model.dispose();
 }
@@ -50,6 +51,7 @@ before(async () => {
   await saveDecoder(join(presets, 'irn-x2-standin'), 'irn-x2', 12);
   await saveDecoder(join(presets, 'irn-x2-orphan'), 'irn-x2-nowhere', 13);
   await saveDecoder(join(presets, 'irn-x2-wrong-scale'), 'irn-x4', 14);
+  await saveDecoder(join(presets, 'irn-x2-capped'), 'irn-x2', 15, 89);
 });
 
 after(() => {
@@ -136,6 +138,41 @@ describe('irn downscale / upscale with a lossy decoder preset', () => {
     assert.equal(metaOf('refined.jpg')?.model, 'irn-x2-jpeg');
   });
 
+  it('a decoder for qualities up to 89 (lrQualityMax) is named only in LRs coded at or below 89; above, the LR names its encoder', async () => {
+    const at = async (name: string, ...args: string[]) => {
+      const run = await withPresets(['downscale', '-m', 'irn-x2-capped', ...args, 'in.png', name]);
+      assert.equal(run.code, 0, run.stderr);
+      return { model: metaOf(name)?.model, out: run.stdout + run.stderr };
+    };
+    assert.equal((await at('q89.jpg', '--quality', '89')).model, 'irn-x2-capped');
+    assert.equal((await at('q95.jpg', '--quality', '95')).model, 'irn-x2');
+    // The JPEG default quality, 90, is above it.
+    assert.equal((await at('q-default.jpg')).model, 'irn-x2');
+    // Above its qualities the file is irn-x2's own, byte for byte (same pixels, same name).
+    assert.equal((await withPresets(['-q', 'downscale', '-m', 'irn-x2', '--quality', '95', 'in.png', 'x2-q95.jpg'])).code, 0);
+    assert.deepEqual(bytesOf('q95.jpg'), bytesOf('x2-q95.jpg'));
+    // A byte budget: the name follows the quality that fits.
+    const big = await at('big.jpg', '--max-size', String(bytesOf('x2-q95.jpg').length));
+    assert.match(big.out, /jpeg quality (9[5-9]|100):/);
+    assert.equal(big.model, 'irn-x2');
+    await at('q60.jpg', '--quality', '60');
+    const small = await at('small.jpg', '--max-size', String(bytesOf('q60.jpg').length));
+    const q = Number(/jpeg quality (\d+):/.exec(small.out)?.[1]);
+    assert.ok(q >= 60 && q <= 89, `quality ${q}`);
+    assert.equal(small.model, 'irn-x2-capped');
+    // --refine above its qualities restores with irn-x2: the same starting PSNR as irn-x2's.
+    const start = (out: string) => Number(/refined: ([\d.]+) ->/.exec(out)?.[1]);
+    const capped = await at('r95.jpg', '--quality', '95', '--refine', '1');
+    const x2 = await withPresets(['downscale', '-m', 'irn-x2', '--quality', '95', '--refine', '1', 'in.png', 'r95-x2.jpg']);
+    assert.equal(start(capped.out), start(x2.stdout + x2.stderr));
+    const low = await at('r80.jpg', '--quality', '80', '--refine', '1');
+    const x2low = await withPresets(['downscale', '-m', 'irn-x2', '--quality', '80', '--refine', '1', 'in.png', 'r80-x2.jpg']);
+    assert.ok(start(low.out) < start(x2low.stdout + x2low.stderr) - 3, 'at 80 the (poor) stand-in decoder restores');
+    const info = JSON.parse((await withPresets(['info', '--json', '-m', 'irn-x2-capped'])).stdout) as { lrQualityMax: number | null };
+    assert.equal(info.lrQualityMax, 89);
+    assert.match((await withPresets(['info', '-m', 'irn-x2-capped'])).stdout, /^lr quality +up to 89 \(irn downscale names irn-x2 in LRs coded above it\)/m);
+  });
+
   it('refuses a decoder whose encoder preset is missing or of another scale, with one line', async () => {
     const orphan = await withPresets(['downscale', '-m', 'irn-x2-orphan', 'in.png', 'o.jpg']);
     assert.equal(failedCleanly(orphan, 1), null);
@@ -171,8 +208,8 @@ describe('irn downscale / upscale with a lossy decoder preset', () => {
   it('info shows the encoder and the LR codec of a decoder preset', async () => {
     const json = await withPresets(['info', '--json', '-m', 'irn-x2-jpeg']);
     assert.equal(json.code, 0, json.stderr);
-    const d = JSON.parse(json.stdout) as { encoder: string | null; lrCodec: string | null };
-    assert.deepEqual([d.encoder, d.lrCodec], ['irn-x2', 'jpeg']);
+    const d = JSON.parse(json.stdout) as { encoder: string | null; lrCodec: string | null; lrQualityMax: number | null };
+    assert.deepEqual([d.encoder, d.lrCodec, d.lrQualityMax], ['irn-x2', 'jpeg', null]);
     const text = await withPresets(['info', '-m', 'irn-x2-jpeg']);
     assert.match(text.stdout, /^encoder +irn-x2 /m);
     assert.match(text.stdout, /^lr codec +jpeg /m);

@@ -52,6 +52,13 @@ export interface DownscaleModels {
   lrModel?: string;
   /** The encoder preset when it is not the chosen model (for messages). */
   encoderPreset?: string;
+  /**
+   * What restores an LR coded at `quality` and what its metadata names: the decoder and
+   * `lrModel`, unless the decoder is for lower qualities only (its `lrQualityMax`, e.g. a
+   * JPEG decoder of MozJPEG's chroma-subsampled qualities) and `quality` is above them; then
+   * the encoder's own inverse, and the LR names the encoder preset.
+   */
+  atQuality(quality: number): { restorer: IrnModel; lrModel?: string };
   dispose(): void;
 }
 
@@ -64,7 +71,7 @@ export async function loadDownscaleModels(choice: ModelChoice, limits: Partial<L
   const { loadModel } = await import('./model-dir.js');
   const decoder = await loadModel(choice.dir, limits);
   const lrModel = choice.preset;
-  if (decoder.encoder == null) return { encoder: decoder, decoder, lrModel, dispose: () => decoder.dispose() };
+  if (decoder.encoder == null) return { encoder: decoder, decoder, lrModel, atQuality: () => ({ restorer: decoder, lrModel }), dispose: () => decoder.dispose() };
   try {
     const dir = findPreset(decoder.encoder);
     if (dir == null) {
@@ -75,11 +82,14 @@ export async function loadDownscaleModels(choice: ModelChoice, limits: Partial<L
       encoder.dispose();
       throw new CliError(`the model in ${choice.dir} is x${decoder.scale} but its encoder ${decoder.encoder} is x${encoder.scale}`);
     }
+    const encoderPreset = decoder.encoder;
+    const max = decoder.lrQualityMax;
     return {
       encoder,
       decoder,
       lrModel,
-      encoderPreset: decoder.encoder,
+      encoderPreset,
+      atQuality: (quality) => (max != null && quality > max ? { restorer: encoder, lrModel: encoderPreset } : { restorer: decoder, lrModel }),
       dispose: () => {
         encoder.dispose();
         decoder.dispose();

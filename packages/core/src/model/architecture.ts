@@ -90,17 +90,20 @@ export interface TopologyLayer {
 
 /**
  * Checks the optional notes of a model's metadata: `encoder` a plain preset name, `lrCodec`
- * one of `LR_CODECS`, `source` a string. A model.json comes from anywhere: a name read from it
+ * one of `LR_CODECS`, `lrQualityMax` a whole number from 0 to 100, `source` a string. A model.json comes from anywhere: a name read from it
  * may later pick a folder or a URL, so only names of the preset pattern pass.
  */
 export function checkNotes(meta: Partial<Record<keyof IrnModelNotes, unknown>>): void {
-  const { source, encoder, lrCodec } = meta;
+  const { source, encoder, lrCodec, lrQualityMax } = meta;
   if (source != null && typeof source !== 'string') throw new Error(`IRN model metadata "source" must be a string, got ${shortJson(source)}`);
   if (encoder != null && (typeof encoder !== 'string' || !PRESET_NAME.test(encoder))) {
     throw new Error(`IRN model metadata "encoder" must be a preset name (lowercase letters, digits and "-", such as "irn-x2"), got ${shortJson(encoder)}`);
   }
   if (lrCodec != null && !(LR_CODECS as readonly unknown[]).includes(lrCodec)) {
     throw new Error(`IRN model metadata "lrCodec" must be one of ${LR_CODECS.join(', ')}, got ${shortJson(lrCodec)}`);
+  }
+  if (lrQualityMax != null && !(Number.isInteger(lrQualityMax) && (lrQualityMax as number) >= 0 && (lrQualityMax as number) <= 100)) {
+    throw new Error(`IRN model metadata "lrQualityMax" must be a whole number from 0 to 100, got ${shortJson(lrQualityMax)}`);
   }
 }
 
@@ -111,6 +114,7 @@ export function readNotes(meta: Partial<IrnMetadata>): IrnModelNotes {
   if (meta.source != null) notes.source = meta.source;
   if (meta.encoder != null) notes.encoder = meta.encoder;
   if (meta.lrCodec != null) notes.lrCodec = meta.lrCodec;
+  if (meta.lrQualityMax != null) notes.lrQualityMax = meta.lrQualityMax;
   return notes;
 }
 

@@ -70,10 +70,18 @@ export interface IrnMetadata extends IrnConfig {
   encoder?: string;
   /** The LR codec the model was trained to restore from (`"jpeg"`); absent for a lossless model. */
   lrCodec?: LrCodec;
+  /**
+   * For a lossy decoder: the highest quality of its `lrCodec` it restores better than its
+   * `encoder`'s own inverse (`89` for a JPEG decoder trained on MozJPEG's chroma-subsampled
+   * qualities: from 90 up MozJPEG keeps full chroma, and the encoder's inverse restores
+   * better). `irn downscale` names the decoder in LRs coded at or below it and the encoder
+   * above it. Absent: every quality.
+   */
+  lrQualityMax?: number;
 }
 
 /** The optional notes of {@link IrnMetadata} an {@link IrnModel} carries through save and load. */
-export type IrnModelNotes = Pick<IrnMetadata, 'source' | 'encoder' | 'lrCodec'>;
+export type IrnModelNotes = Pick<IrnMetadata, 'source' | 'encoder' | 'lrCodec' | 'lrQualityMax'>;
 
 /**
  * An IRN model: `forward` maps an HR image `[B, H, W, 3]` in `[0, 1]` to
@@ -170,6 +178,7 @@ export class IrnModel extends IrnFlowModel {
     if (this.notes.source != null) meta.source = this.notes.source;
     if (this.notes.encoder != null) meta.encoder = this.notes.encoder;
     if (this.notes.lrCodec != null) meta.lrCodec = this.notes.lrCodec;
+    if (this.notes.lrQualityMax != null) meta.lrQualityMax = this.notes.lrQualityMax;
     this.flow.setUserDefinedMetadata({ irn: meta });
   }
 
@@ -207,6 +216,20 @@ export class IrnModel extends IrnFlowModel {
   set lrCodec(codec: LrCodec | undefined) {
     checkNotes({ lrCodec: codec });
     this.notes = { ...this.notes, lrCodec: codec };
+    this.writeMetadata();
+  }
+
+  /**
+   * For a lossy decoder, the highest codec quality it is for (see
+   * {@link IrnMetadata.lrQualityMax}), undefined for every quality; saved in the metadata.
+   * @throws Error (setter) when it is not a whole number from 0 to 100.
+   */
+  get lrQualityMax(): number | undefined {
+    return this.notes.lrQualityMax;
+  }
+  set lrQualityMax(quality: number | undefined) {
+    checkNotes({ lrQualityMax: quality });
+    this.notes = { ...this.notes, lrQualityMax: quality };
     this.writeMetadata();
   }
 

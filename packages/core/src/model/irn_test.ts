@@ -147,16 +147,17 @@ describe('IrnModel: lossy decoder metadata (encoder, lrCodec)', () => {
     assert.deepEqual([plain.encoder, plain.lrCodec], [undefined, undefined]);
     model.encoder = 'irn-x2';
     model.lrCodec = 'jpeg';
+    model.lrQualityMax = 89;
     model.source = 'test';
     const a = await model.toArtifacts();
     assert.deepEqual((a.userDefinedMetadata as { irn: Record<string, unknown> }).irn, {
-      format: 1, levels: 1, scale: 2, blocks: 1, growth: 4, clamp: 1, source: 'test', encoder: 'irn-x2', lrCodec: 'jpeg',
+      format: 1, levels: 1, scale: 2, blocks: 1, growth: 4, clamp: 1, source: 'test', encoder: 'irn-x2', lrCodec: 'jpeg', lrQualityMax: 89,
     });
     const loaded = await IrnModel.load(tf.io.fromMemory(a));
-    assert.deepEqual([loaded.encoder, loaded.lrCodec, loaded.source], ['irn-x2', 'jpeg', 'test']);
+    assert.deepEqual([loaded.encoder, loaded.lrCodec, loaded.lrQualityMax, loaded.source], ['irn-x2', 'jpeg', 89, 'test']);
     // Saved again, the notes stay.
     const again = await IrnModel.load(tf.io.fromMemory(await loaded.toArtifacts()));
-    assert.deepEqual([again.encoder, again.lrCodec], ['irn-x2', 'jpeg']);
+    assert.deepEqual([again.encoder, again.lrCodec, again.lrQualityMax], ['irn-x2', 'jpeg', 89]);
     for (const m of [model, plain, loaded, again]) m.dispose();
   });
 
@@ -173,6 +174,8 @@ describe('IrnModel: lossy decoder metadata (encoder, lrCodec)', () => {
       [{ encoder: 2 }, /"encoder" must be a preset name .*got 2/],
       [{ lrCodec: 'gif' }, /"lrCodec" must be one of jpeg, webp, avif, got "gif"/],
       [{ lrCodec: ['jpeg'] }, /"lrCodec" must be one of/],
+      [{ lrQualityMax: 89.5 }, /"lrQualityMax" must be a whole number from 0 to 100, got 89\.5/],
+      [{ lrQualityMax: '89' }, /"lrQualityMax" must be a whole number from 0 to 100, got "89"/],
     ] as const) {
       await assert.rejects(IrnModel.load(tf.io.fromMemory(withMeta(extra))), (e: Error) => pattern.test(e.message) && !e.message.includes('\n'), JSON.stringify(extra));
     }

@@ -100,7 +100,7 @@ export function registerDownscale(program: Command, ctx: CliContext): void {
       const { refineLr, jpegProxy } = await import('@irn/core');
       // `model` makes the LR; `decoder` restores it (the same model, unless the chosen one is a decoder preset with an encoder).
       const models = await loadDownscaleModels(choice, ctx.limits());
-      const { encoder: model, decoder } = models;
+      const { encoder: model } = models;
       if (scale != null && model.scale !== scale) {
         models.dispose();
         throw new CliError(`--scale ${scale}, but the model in ${choice.dir} is x${model.scale}`);
@@ -118,8 +118,14 @@ export function registerDownscale(program: Command, ctx: CliContext): void {
           const start = performance.now();
           const measured = opts.verbose ? await withPeakMemory(run) : { result: await run(), peakBytes: 0, startBytes: 0 };
           let lr = measured.result;
-          const metadata = { scale: model.scale, width: img.width, height: img.height, ...(models.lrModel != null ? { model: models.lrModel } : {}) };
-          const encodeAt = (x: typeof lr, quality: number | undefined) => encodeLr(x, { format, metadata, quality, effort: opts.effort ?? (format === 'png' ? 'max' : 'fast') });
+          // The LR names the model that restores it best at its quality (a decoder preset may be
+          // for lower qualities only: above them, its encoder; DownscaleModels.atQuality).
+          const atQuality = (q: number | undefined) => models.atQuality(q ?? (format === 'avif' ? DEFAULT_AVIF_QUALITY : DEFAULT_QUALITY));
+          const metadataAt = (q: number | undefined) => {
+            const { lrModel } = atQuality(q);
+            return { scale: model.scale, width: img.width, height: img.height, ...(lrModel != null ? { model: lrModel } : {}) };
+          };
+          const encodeAt = (x: typeof lr, quality: number | undefined) => encodeLr(x, { format, metadata: metadataAt(quality), quality, effort: opts.effort ?? (format === 'png' ? 'max' : 'fast') });
           // A byte budget: the bytes for this photo, and the highest quality whose file fits.
           const budget = budgeted ? Math.min(opts.maxSize ?? Infinity, opts.maxBpp != null ? Math.floor((opts.maxBpp * img.width * img.height) / 8) : Infinity) : null;
           let quality = opts.quality;
@@ -147,7 +153,7 @@ export function registerDownscale(program: Command, ctx: CliContext): void {
             // keeps about its size (bench/refine.ts; the README, `downscale --refine`).
             const jpegQuality = quality ?? DEFAULT_QUALITY;
             const jpeg = format === 'jpeg' ? { gradientProxy: (x: Tensor4D) => jpegProxy(x, jpegQuality, { rounding: REFINE_JPEG_ROUNDING }), relativeRate: REFINE_JPEG_RELATIVE_RATE } : {};
-            const result = await refineLr(decoder, img, lr, { steps: opts.refine, roundTrip: lossy ? roundTripAt(quality) : undefined, ...jpeg });
+            const result = await refineLr(atQuality(quality).restorer, img, lr, { steps: opts.refine, roundTrip: lossy ? roundTripAt(quality) : undefined, ...jpeg });
             const rate = result.initialBpp != null && result.bestBpp != null ? `, ${result.initialBpp.toFixed(3)} -> ${result.bestBpp.toFixed(3)} bpp` : '';
             refined = `, refined: ${result.initialPsnr.toFixed(2)} -> ${result.bestPsnr.toFixed(2)} dB RGB PSNR restored${rate} (best of ${opts.refine} steps: ${result.bestStep})`;
             if (!lossy) {
@@ -166,7 +172,7 @@ export function registerDownscale(program: Command, ctx: CliContext): void {
               if (fitted.fits) {
                 // Scored from the fitted file itself (steps 0 only measures), not coded again.
                 const fittedFile = fitted.file;
-                const check = await refineLr(decoder, img, result.lr, { steps: 0, roundTrip: async () => ({ image: (await decodeLr(fittedFile, ctx.limits())).image, bytes: fittedFile.length }) });
+                const check = await refineLr(atQuality(fitted.quality).restorer, img, result.lr, { steps: 0, roundTrip: async () => ({ image: (await decodeLr(fittedFile, ctx.limits())).image, bytes: fittedFile.length }) });
                 kept = check.initialPsnr > result.initialPsnr;
                 verdict = `at quality ${fitted.quality} within ${cap} bytes it restores ${check.initialPsnr.toFixed(2)} dB${kept ? '' : `, not above the plain LR's ${result.initialPsnr.toFixed(2)}`}`;
                 if (kept) {

@@ -28,6 +28,7 @@ function describe(model: IrnModel, dir: string, files: { name: string; bytes: nu
     // Lossy decoders only: the preset whose forward makes the LRs it restores, and their codec.
     encoder: model.encoder ?? null,
     lrCodec: model.lrCodec ?? null,
+    lrQualityMax: model.lrQualityMax ?? null,
     files,
     totalBytes: files.reduce((n, f) => n + f.bytes, 0),
   };
@@ -68,6 +69,7 @@ export function registerInfo(program: Command, ctx: CliContext): void {
         `source      ${d.source ?? 'unknown'}`,
         ...(d.encoder != null ? [`encoder     ${d.encoder} (its forward pass makes the LRs this model restores)`] : []),
         ...(d.lrCodec != null ? [`lr codec    ${d.lrCodec} (trained to restore LRs in this format)`] : []),
+        ...(d.lrQualityMax != null ? [`lr quality  up to ${d.lrQualityMax} (irn downscale names ${d.encoder ?? 'the encoder'} in LRs coded above it)`] : []),
         `files`,
         ...d.files.map((f) => `  ${f.name.padEnd(width)}  ${formatBytes(f.bytes).padStart(8)}`),
         `  ${'total'.padEnd(width)}  ${formatBytes(d.totalBytes).padStart(8)}`,
