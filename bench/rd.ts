@@ -43,7 +43,7 @@ import { runtimeBytes, type RuntimeBytes } from './rd/runtime.js';
 import { CODEC_SETTINGS, decode, EFFORT_MAX, encode, IRN_LR_SETTINGS, type LossyCodec, type Rgba } from './rd/codecs.js';
 import { loadEsrganSlim, type EsrganSlim } from './rd/esrgan.js';
 import { modCropRgb, toRaster, toRgba } from './rd/images.js';
-import { baseIrnId, codecTag, encoderCheck, encoderOf, LOSSY, lrCodecOf, methodKey, methodsFor, onlyMatcher, parseDecoders, shardOf, type Decoder, type Method } from './rd/methods.js';
+import { baseIrnId, codecTag, encoderCheck, encoderOf, LOSSY, lrCodecOf, lrQualityMaxOf, methodKey, methodsFor, onlyMatcher, parseDecoders, shardOf, type Decoder, type Method } from './rd/methods.js';
 import { bdTable, checkTarget, completeMethods, curvesTable, envelopeAt, meanCurves, modelPayback, paybackCell, rd, sameBytesGain, targetLine, type CurvePoint, type ImageResult, type Measurement, type TargetResult } from './rd/report.js';
 import { lineChart, type Series } from './rd/svg.js';
 import { fileSystem, useNodeBackend } from '@irn/core/node';
@@ -180,7 +180,10 @@ const encoderLines: Record<2 | 4, string[]> = { 2: [], 4: [] };
 for (const s of scales) {
   for (const d of decoders[s]) {
     const json = modelJsonOf(`--decoder-x${s}`, d, s);
-    const line = encoderCheck(d.name, encoderOf(json), basename(modelDir[s]), lrCodecOf(json)).line;
+    const max = lrQualityMaxOf(json);
+    const line =
+      encoderCheck(d.name, encoderOf(json), basename(modelDir[s]), lrCodecOf(json)).line +
+      (max != null ? `; for qualities up to ${max} (above, its LRs name ${basename(modelDir[s])}, whose own inverse restores them: a gain of 0)` : '');
     encoderLines[s].push(line);
     log(`x${s} ${line}`);
   }
@@ -278,8 +281,14 @@ class Job {
         return this.irnLossless(m.codec as 'png' | 'webp-lossless');
       case 'irn':
         return this.irnCurve(m, await irnModel(modelDir[s], s, `--model-x${s}`));
-      case 'decoder':
-        return this.irnCurve(m, await irnModel(decoderDir(s, m.decoder!), s, `decoder ${m.decoder}`));
+      case 'decoder': {
+        // A decoder for some qualities only (lrQualityMax): above them the LR names its encoder
+        // (irn downscale), which restores it, so the curve is what a page gets.
+        const decoder = await irnModel(decoderDir(s, m.decoder!), s, `decoder ${m.decoder}`);
+        const max = decoder.lrQualityMax;
+        const base = max != null ? await irnModel(modelDir[s], s, `--model-x${s}`) : decoder;
+        return this.irnCurve(m, (q) => (max != null && q > max ? base : decoder));
+      }
       case 'own':
         return this.irnCurve(m, await irnModel(decoderDir(s, m.decoder!), s, `lossy preset ${m.decoder}`), decoderDir(s, m.decoder!));
       case 'half':
@@ -394,12 +403,14 @@ class Job {
    * preset, or at x4 an x2 model, `lrScale` 2, on its own sweep), restored by `model`'s inverse
    * with z = 0.
    */
-  private async irnCurve(method: Method, model: IrnModel, ownDir?: string, lrScale: 2 | 4 = this.scale): Promise<Measurement[]> {
+  /** An IRN curve: the LRs of --model-xN (or of the model in `ownDir`) restored by `model` (per quality, for a decoder of some qualities only). */
+  private async irnCurve(method: Method, model: IrnModel | ((quality: number) => IrnModel), ownDir?: string, lrScale: 2 | 4 = this.scale): Promise<Measurement[]> {
     const codec = method.codec as LossyCodec;
     const points: Measurement[] = [];
     for (const q of this.sweepOf(method)) {
       const { bytes, dec } = await this.lrEncoded(ownDir == null ? 'irn' : { dir: ownDir }, codec, q, method.effort, lrScale);
-      const up = await timed('irn upscale', () => upscaleImage(model, toRaster(dec), { tileSize: 0 }));
+      const restorer = typeof model === 'function' ? model(q) : model;
+      const up = await timed('irn upscale', () => upscaleImage(restorer, toRaster(dec), { tileSize: 0 }));
       points.push(await timed('metrics', () => score(method.id, q, bytes, up, this.ref, this.scale)));
     }
     return points;

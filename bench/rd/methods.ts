@@ -199,6 +199,12 @@ export function lrCodecOf(modelJson: unknown): string | null {
   return typeof c === 'string' && c !== '' ? c : null;
 }
 
+/** The highest codec quality a decoder's model.json says it is for (`userDefinedMetadata.irn.lrQualityMax`), or null for every quality. */
+export function lrQualityMaxOf(modelJson: unknown): number | null {
+  const q = (modelJson as { userDefinedMetadata?: { irn?: { lrQualityMax?: unknown } } } | null)?.userDefinedMetadata?.irn?.lrQualityMax;
+  return typeof q === 'number' && Number.isFinite(q) ? q : null;
+}
+
 /**
  * One line on whether a decoder was trained for the LRs it is measured on: its metadata's
  * encoder against the preset name of `--model-xN` (the folder's name, e.g. `irn-x2`), and the

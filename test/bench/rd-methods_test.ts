@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { resolve } from 'node:path';
 import { settingsKey } from '../../bench/rd/cache.js';
-import { baseIrnId, decoderMethodId, encoderCheck, encoderOf, halfMethodId, lrCodecOf, methodKey, methodsFor, onlyMatcher, ownMethodId, parseDecoders, shardOf, type KeyContext } from '../../bench/rd/methods.js';
+import { baseIrnId, decoderMethodId, encoderCheck, encoderOf, halfMethodId, lrCodecOf, lrQualityMaxOf, methodKey, methodsFor, onlyMatcher, ownMethodId, parseDecoders, shardOf, type KeyContext } from '../../bench/rd/methods.js';
 
 test('parseDecoders: NAME=DIR, or DIR named after its folder; names distinct and file-name safe', () => {
   assert.deepEqual(parseDecoders(undefined, '--decoder-x2'), []);
@@ -67,6 +67,10 @@ test('encoderOf reads userDefinedMetadata.irn.encoder from the raw model.json; e
   assert.equal(lrCodecOf(meta), 'jpeg');
   assert.equal(lrCodecOf({ userDefinedMetadata: { irn: {} } }), null);
   assert.equal(encoderCheck('j', encoderOf(meta), 'irn-x2', lrCodecOf(meta)).line, 'decoder j: encoder irn-x2, matches the model that makes the LRs; trained for jpeg LRs');
+  // The qualities it is for (IrnMetadata.lrQualityMax): above them bench:rd restores with --model-xN.
+  assert.equal(lrQualityMaxOf(meta), null);
+  assert.equal(lrQualityMaxOf({ userDefinedMetadata: { irn: { lrQualityMax: 89 } } }), 89);
+  assert.equal(lrQualityMaxOf({ userDefinedMetadata: { irn: { lrQualityMax: '89' } } }), null);
 });
 
 test('methodKey: a method keys on its own settings and models; decoders change no other key', () => {

@@ -3,7 +3,8 @@
 //
 //   test/browser/fixtures/lossy-weights/irn-x2/        tiny x2 model (1 block, growth 4), perturbed (seed 21)
 //   test/browser/fixtures/lossy-weights/irn-x2-jpeg/   a stand-in lossy decoder: another tiny x2
-//       model (seed 22) whose metadata names irn-x2 as its encoder and jpeg as its LR codec
+//       model (seed 22) whose metadata names irn-x2 as its encoder, jpeg as its LR codec and 89
+//       as its highest quality (lrQualityMax, as the shipped irn-x2-jpeg)
 //   test/browser/fixtures/lossy-weights/irn-x2-avif-v2/  a stand-in end-to-end lossy preset:
 //       another tiny x2 model (seed 23) that makes its own LRs (no encoder), avif as its LR codec
 //   test/browser/fixtures/lossy-weights/manifest.json  their SHA-256 manifest
@@ -26,16 +27,17 @@ const dir = fileURLToPath(new URL('./fixtures/lossy-weights/', import.meta.url))
 async function main(): Promise<void> {
   await useNodeBackend('cpu');
   await rm(dir, { recursive: true, force: true });
-  for (const [name, seed, encoder, lrCodec] of [
-    ['irn-x2', 21, undefined, undefined],
-    ['irn-x2-jpeg', 22, 'irn-x2', 'jpeg'],
-    ['irn-x2-avif-v2', 23, undefined, 'avif'],
+  for (const [name, seed, encoder, lrCodec, lrQualityMax] of [
+    ['irn-x2', 21, undefined, undefined, undefined],
+    ['irn-x2-jpeg', 22, 'irn-x2', 'jpeg', 89],
+    ['irn-x2-avif-v2', 23, undefined, 'avif', undefined],
   ] as const) {
     const model = IrnModel.create({ scale: 2, blocks: 1, growth: 4, seed });
     model.source = `test fixture: test/browser/make-lossy-fixtures.ts, seed ${seed}`;
     perturbWeights(model.flow.weights, seed);
     if (encoder != null) model.encoder = encoder;
     if (lrCodec != null) model.lrCodec = lrCodec;
+    if (lrQualityMax != null) model.lrQualityMax = lrQualityMax;
     await model.save(fileSystem(join(dir, name)));
     model.dispose();
   }
