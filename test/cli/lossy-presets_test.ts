@@ -218,7 +218,7 @@ describe('irn downscale / upscale with a lossy decoder preset', () => {
   });
 });
 
-describe('the shipped lossy presets weights/irn-x2-avif-v2, weights/irn-x2-avif and weights/irn-x4-avif', () => {
+describe('the shipped lossy presets weights/irn-x2-avif-v2, weights/irn-x2-avif, weights/irn-x4-avif and weights/irn-x2-jpeg', () => {
   it('irn-x2-avif-v2 is the default for an AVIF LR: its own forward makes it, its metadata names it, upscale restores with it', async () => {
     // No $IRN_WEIGHTS_DIR: the repository's weights/ only.
     const run = await irn(['downscale', 'in.png', 'ship.avif'], work);
@@ -265,6 +265,30 @@ describe('the shipped lossy presets weights/irn-x2-avif-v2, weights/irn-x2-avif 
     const png = await irn(['downscale', '--scale', '4', 'in.png', 'x4.png'], work);
     assert.equal(png.code, 0, png.stderr);
     assert.deepEqual(readLrMetadata(readPng(join(work, 'x4.png')).text), { scale: 4, width: 48, height: 40, model: 'irn-x4' });
+  });
+
+  it('irn-x2-jpeg (a decoder for qualities up to 89) is the default for a JPEG LR below 90; from 90 up the LR names irn-x2', async () => {
+    // No $IRN_WEIGHTS_DIR: the repository's weights/ only.
+    const run = await irn(['downscale', '--quality', '70', 'in.png', 'ship70.jpg'], work);
+    assert.equal(run.code, 0, run.stderr);
+    assert.deepEqual(metaOf('ship70.jpg'), { scale: 2, width: 48, height: 40, model: 'irn-x2-jpeg' });
+    const info = JSON.parse((await irn(['info', '--json', '-m', 'irn-x2-jpeg'], work)).stdout) as { encoder: string | null; lrCodec: string | null; lrQualityMax: number | null };
+    assert.deepEqual([info.encoder, info.lrCodec, info.lrQualityMax], ['irn-x2', 'jpeg', 89]);
+    // irn-x2 makes the pixels: the same LR as irn-x2's, decoded.
+    const plain = await irn(['downscale', '-m', 'irn-x2', '--quality', '70', 'in.png', 'plain70.jpg'], work);
+    assert.equal(plain.code, 0, plain.stderr);
+    const [a, b] = await Promise.all([decodeLr(new Uint8Array(bytesOf('ship70.jpg'))), decodeLr(new Uint8Array(bytesOf('plain70.jpg')))]);
+    assert.deepEqual(a.image.data, b.image.data);
+    // upscale picks the decoder by the LR's name: other pixels than irn-x2's restore.
+    assert.equal((await irn(['-q', 'upscale', 'ship70.jpg', 'ship70-up.png'], work)).code, 0);
+    assert.equal((await irn(['-q', 'upscale', '-m', 'irn-x2', 'ship70.jpg', 'ship70-x2.png'], work)).code, 0);
+    const up = readPng(join(work, 'ship70-up.png'));
+    assert.deepEqual([up.width, up.height], [48, 40]);
+    assert.notDeepEqual(up.data, readPng(join(work, 'ship70-x2.png')).data, 'restored by irn-x2-jpeg, not by irn-x2');
+    // The JPEG default quality (90) keeps full chroma: the LR names irn-x2.
+    const q90 = await irn(['downscale', 'in.png', 'ship90.jpg'], work);
+    assert.equal(q90.code, 0, q90.stderr);
+    assert.deepEqual(metaOf('ship90.jpg'), { scale: 2, width: 48, height: 40, model: 'irn-x2' });
   });
 
   it('irn-x2-avif (the decoder) still restores the LRs that name it: irn-x2 makes them', async () => {
