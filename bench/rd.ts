@@ -401,9 +401,8 @@ class Job {
   /**
    * IRN's LR in the method's codec (made by --model-xN, or by the model in `ownDir`: a lossy
    * preset, or at x4 an x2 model, `lrScale` 2, on its own sweep), restored by `model`'s inverse
-   * with z = 0.
+   * with z = 0; `model` may be chosen per quality (a decoder for some qualities only).
    */
-  /** An IRN curve: the LRs of --model-xN (or of the model in `ownDir`) restored by `model` (per quality, for a decoder of some qualities only). */
   private async irnCurve(method: Method, model: IrnModel | ((quality: number) => IrnModel), ownDir?: string, lrScale: 2 | 4 = this.scale): Promise<Measurement[]> {
     const codec = method.codec as LossyCodec;
     const points: Measurement[] = [];

@@ -168,6 +168,13 @@ describe('irn downscale / upscale with a lossy decoder preset', () => {
     const low = await at('r80.jpg', '--quality', '80', '--refine', '1');
     const x2low = await withPresets(['downscale', '-m', 'irn-x2', '--quality', '80', '--refine', '1', 'in.png', 'r80-x2.jpg']);
     assert.ok(start(low.out) < start(x2low.stdout + x2low.stderr) - 3, 'at 80 the (poor) stand-in decoder restores');
+    // A lossless LR counts as the highest quality: downscale to PNG and prepare name irn-x2.
+    const png = await withPresets(['-q', 'downscale', '-m', 'irn-x2-capped', 'in.png', 'capped.png']);
+    assert.equal(png.code, 0, png.stderr);
+    assert.equal(readLrMetadata(readPng(join(work, 'capped.png')).text)?.model, 'irn-x2');
+    const site = await withPresets(['-q', 'prepare', '-m', 'irn-x2-capped', 'in.png', 'capped-site']);
+    assert.equal(site.code, 0, site.stderr);
+    assert.equal(readLrMetadata(readPng(join(work, 'capped-site/in.lr.png')).text)?.model, 'irn-x2');
     const info = JSON.parse((await withPresets(['info', '--json', '-m', 'irn-x2-capped'])).stdout) as { lrQualityMax: number | null };
     assert.equal(info.lrQualityMax, 89);
     assert.match((await withPresets(['info', '-m', 'irn-x2-capped'])).stdout, /^lr quality +up to 89 \(irn downscale names irn-x2 in LRs coded above it\)/m);

@@ -98,7 +98,8 @@ export function registerDownscale(program: Command, ctx: CliContext): void {
       const { withPeakMemory } = await import('@irn/core');
       const { decodeLr, encodeLr } = await import('../../image/lr-codecs.js');
       const { refineLr, jpegProxy } = await import('@irn/core');
-      // `model` makes the LR; `decoder` restores it (the same model, unless the chosen one is a decoder preset with an encoder).
+      // `model` makes the LR; `models.atQuality(q).restorer` restores it (the same model, unless
+      // the chosen one is a decoder preset with an encoder, and the decoder is for quality q).
       const models = await loadDownscaleModels(choice, ctx.limits());
       const { encoder: model } = models;
       if (scale != null && model.scale !== scale) {
@@ -119,8 +120,10 @@ export function registerDownscale(program: Command, ctx: CliContext): void {
           const measured = opts.verbose ? await withPeakMemory(run) : { result: await run(), peakBytes: 0, startBytes: 0 };
           let lr = measured.result;
           // The LR names the model that restores it best at its quality (a decoder preset may be
-          // for lower qualities only: above them, its encoder; DownscaleModels.atQuality).
-          const atQuality = (q: number | undefined) => models.atQuality(q ?? (format === 'avif' ? DEFAULT_AVIF_QUALITY : DEFAULT_QUALITY));
+          // for lower qualities only: above them, its encoder; DownscaleModels.atQuality). A
+          // lossless LR counts as quality 100.
+          const lossless = format === 'png' || format === 'webp';
+          const atQuality = (q: number | undefined) => models.atQuality(lossless ? 100 : (q ?? (format === 'avif' ? DEFAULT_AVIF_QUALITY : DEFAULT_QUALITY)));
           const metadataAt = (q: number | undefined) => {
             const { lrModel } = atQuality(q);
             return { scale: model.scale, width: img.width, height: img.height, ...(lrModel != null ? { model: lrModel } : {}) };

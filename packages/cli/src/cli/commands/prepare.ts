@@ -48,6 +48,9 @@ export function registerPrepare(program: Command, ctx: CliContext): void {
       // A lossy decoder preset makes its LRs with its encoder preset, as in irn downscale.
       const models = await loadDownscaleModels(choice, ctx.limits());
       const model = models.encoder;
+      // A PNG LR is lossless: it names the model for the highest quality (a decoder for lower
+      // qualities only names its encoder instead, as irn downscale does).
+      const { lrModel } = models.atQuality(100);
       // The same LR as `irn downscale` writes: exact tiling overlap.
       const overlap = receptiveField(model.config);
       const tags = new Map<string, string>();
@@ -55,7 +58,7 @@ export function registerPrepare(program: Command, ctx: CliContext): void {
         await runJobs(out, jobs, planned.directory, { doing: 'preparing', done: 'prepared' }, async (job) => {
           const img = await readPhoto(job.input, ctx.limits());
           const lr = await downscaleImage(model, img, { overlap });
-          const meta = { scale: model.scale, width: img.width, height: img.height, ...(models.lrModel != null ? { model: models.lrModel } : {}) };
+          const meta = { scale: model.scale, width: img.width, height: img.height, ...(lrModel != null ? { model: lrModel } : {}) };
           const text = { [LR_TEXT_KEY]: lrMetadataText(meta) };
           await writeFileAtomic(job.output, encodePng(lr, { text, effort: 'max' }), { replace: opts.force });
           const alt = await altText(job.input, job.name);
