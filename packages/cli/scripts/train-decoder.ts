@@ -229,11 +229,10 @@ function valPsnrs(model: IrnModel): number[] {
     return v;
   });
 }
+/** valPsnrs' values averaged per validation quality (valPairs go crop by crop, each at every quality). */
+const perQuality = (each: number[]): number[] => valQualities.map((_, j) => mean(each.filter((_, k) => k % valQualities.length === j)));
 /** The encoder's own inverse per validation quality (a decoder's reference; also on --resume). */
-const encoderPerQuality = joint ? [] : (() => {
-  const each = valPsnrs(encoder);
-  return valQualities.map((_, j) => mean(each.filter((_, k) => k % valQualities.length === j)));
-})();
+const encoderPerQuality = joint ? [] : perQuality(valPsnrs(encoder));
 
 async function validate(): Promise<number> {
   const sizes: number[] = [];
@@ -248,11 +247,11 @@ async function validate(): Promise<number> {
     }
   }
   const each = valPsnrs(decoder);
-  const psnr = each.reduce((a, b) => a + b, 0) / each.length;
+  const psnr = mean(each);
   if (!joint) {
-    const perQuality = valQualities.map((_, j) => mean(each.filter((_, k) => k % valQualities.length === j)));
-    const gains = perQuality.map((v, j) => v - encoderPerQuality[j]);
-    console.log(`  validation per quality: ${valQualities.map((q, j) => `q${q} ${perQuality[j].toFixed(3)} dB (${gains[j] >= 0 ? '+' : ''}${gains[j].toFixed(3)})`).join(', ')}`);
+    const byQuality = perQuality(each);
+    const gains = byQuality.map((v, j) => v - encoderPerQuality[j]);
+    console.log(`  validation per quality: ${valQualities.map((q, j) => `q${q} ${byQuality[j].toFixed(3)} dB (${gains[j] >= 0 ? '+' : ''}${gains[j].toFixed(3)})`).join(', ')}`);
     return valScore === 'mean' ? psnr : Math.min(...gains);
   }
   // Equal bytes: each LR's doubling of its file over the starting model's costs --val-slope dB.

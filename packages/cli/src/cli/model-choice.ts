@@ -44,19 +44,15 @@ export async function chooseModel(typed: string | undefined, fallback: string = 
   return { dir, preset: presetOfDirectory(dir) };
 }
 
-/** The models of a downscale: `encoder` makes the LR, `decoder` restores it (one model unless the chosen one names an encoder). */
+/** The models of a downscale: `encoder` makes the LR, the chosen model (the decoder) restores it (one model unless the chosen one names an encoder). */
 export interface DownscaleModels {
   encoder: IrnModel;
-  decoder: IrnModel;
-  /** What the LR metadata's `model` says: the chosen preset, none for a model given by path. */
-  lrModel?: string;
-  /** The encoder preset when it is not the chosen model (for messages). */
-  encoderPreset?: string;
   /**
-   * What restores an LR coded at `quality` and what its metadata names: the decoder and
-   * `lrModel`, unless the decoder is for lower qualities only (its `lrQualityMax`, e.g. a
-   * JPEG decoder of MozJPEG's chroma-subsampled qualities) and `quality` is above them; then
-   * the encoder's own inverse, and the LR names the encoder preset.
+   * What restores an LR coded at `quality` and what its metadata's `model` names: the chosen
+   * model and its preset name (none for a model given by path), unless it is a decoder for
+   * lower qualities only (its `lrQualityMax`, e.g. a JPEG decoder of MozJPEG's
+   * chroma-subsampled qualities) and `quality` is above them; then the encoder's own inverse,
+   * and the LR names the encoder preset.
    */
   atQuality(quality: number): { restorer: IrnModel; lrModel?: string };
   dispose(): void;
@@ -71,7 +67,7 @@ export async function loadDownscaleModels(choice: ModelChoice, limits: Partial<L
   const { loadModel } = await import('./model-dir.js');
   const decoder = await loadModel(choice.dir, limits);
   const lrModel = choice.preset;
-  if (decoder.encoder == null) return { encoder: decoder, decoder, lrModel, atQuality: () => ({ restorer: decoder, lrModel }), dispose: () => decoder.dispose() };
+  if (decoder.encoder == null) return { encoder: decoder, atQuality: () => ({ restorer: decoder, lrModel }), dispose: () => decoder.dispose() };
   try {
     const dir = findPreset(decoder.encoder);
     if (dir == null) {
@@ -86,9 +82,6 @@ export async function loadDownscaleModels(choice: ModelChoice, limits: Partial<L
     const max = decoder.lrQualityMax;
     return {
       encoder,
-      decoder,
-      lrModel,
-      encoderPreset,
       atQuality: (quality) => (max != null && quality > max ? { restorer: encoder, lrModel: encoderPreset } : { restorer: decoder, lrModel }),
       dispose: () => {
         encoder.dispose();
