@@ -4,6 +4,12 @@
 //
 //   { "irn-x2": { "version": "<16 hex>", "files": { "model.json": "<sha256>", "group1-shard1of1.bin": "<sha256>" } } }
 //
+// A lossy preset's entry also carries what its model.json metadata says about the LRs it
+// restores (`encoder`, `lrCodec`, `lrQualityMax`, those it has), so that a page can tell which
+// preset an LR it codes should name (`Rescaler.lrPresetFor`) without downloading any model:
+//
+//   "irn-x2-jpeg": { "version": "...", "encoder": "irn-x2", "lrCodec": "jpeg", "lrQualityMax": 89, "files": { ... } }
+//
 // One entry per sub-folder holding a model.json; its files are model.json and the weight shards
 // that model.json lists (nothing else in the folder: PROVENANCE.md, best.json, ... are not
 // served to browsers). The version is derived from the hashes, so it changes exactly when the
@@ -29,7 +35,7 @@ function sha256(bytes) {
 /**
  * The manifest of the model folders under `dir`, as an object (names sorted).
  * @param {string} dir
- * @returns {Promise<Record<string, { version: string, files: Record<string, string> }>>}
+ * @returns {Promise<Record<string, { version: string, encoder?: string, lrCodec?: string, lrQualityMax?: number, files: Record<string, string> }>>}
  */
 export async function makeWeightsManifest(dir) {
   const manifest = {};
@@ -52,9 +58,21 @@ export async function makeWeightsManifest(dir) {
       files[shard] = sha256(await readFile(join(folder, shard)));
     }
     const version = sha256(Object.entries(files).map(([f, h]) => `${f}:${h}\n`).join('')).slice(0, 16);
-    manifest[name] = { version, files };
+    manifest[name] = { version, ...lrNotes(modelJson), files };
   }
   return manifest;
+}
+
+/** The keys of a model.json's `irn` metadata that a manifest entry repeats: a lossy preset's. */
+export const LR_NOTE_KEYS = ['encoder', 'lrCodec', 'lrQualityMax'];
+
+/**
+ * What a model.json's metadata says about the LRs its model restores: `encoder`, `lrCodec`
+ * and `lrQualityMax`, those it has (none for a lossless preset).
+ */
+function lrNotes(modelJson) {
+  const irn = modelJson.userDefinedMetadata?.irn ?? {};
+  return Object.fromEntries(LR_NOTE_KEYS.filter((k) => irn[k] != null).map((k) => [k, irn[k]]));
 }
 
 /** The manifest as written to disk (2-space JSON, trailing newline). */

@@ -19,8 +19,10 @@ export interface WeightsPreset {
   readonly scale: number;
   /** For a lossy decoder (`irn-x2-jpeg`): the preset whose forward pass makes the LRs it restores. */
   readonly encoder?: string;
-  /** For a lossy decoder: the LR codec it was trained to restore (`jpeg`, `webp`, `avif`). */
+  /** For a lossy preset: the LR codec it was trained to restore (`jpeg`, `webp`, `avif`). */
   readonly lrCodec?: string;
+  /** For a lossy decoder for low qualities only (`irn-x2-jpeg`: 89): the highest codec quality it is for. */
+  readonly lrQualityMax?: number;
   /** File name (`model.json`, `group1-shard1of1.bin`) -> the file. */
   readonly files: Readonly<Record<string, WeightsFile>>;
 }

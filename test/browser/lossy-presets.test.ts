@@ -187,6 +187,49 @@ describe('lossy presets: the LR metadata picks the model', () => {
     await encoder.dispose();
   });
 
+  it('rescaler.lrPresetFor names the decoder for a JPEG LR the page codes at 89 or lower (in a worker too), and the LR restores with it', async () => {
+    const hr = pattern(24, 20);
+    for (const worker of [false, true]) {
+      const maker = await Rescaler.create({ model: 'irn-x2', weightsUrl: WEIGHTS, backend: 'cpu', worker });
+      try {
+        const names = [maker.lrPresetFor('jpeg', 80), maker.lrPresetFor('jpeg', 89), maker.lrPresetFor('jpeg', 90), maker.lrPresetFor('png'), maker.lrPresetFor('avif', 50)];
+        assert(JSON.stringify(names) === '["irn-x2-jpeg","irn-x2-jpeg","irn-x2","irn-x2","irn-x2"]', `worker ${worker}: ${JSON.stringify(names)}`);
+        let error: unknown;
+        try {
+          maker.lrPresetFor('jpeg', 101);
+        } catch (e) {
+          error = e;
+        }
+        assert(error instanceof RangeError, `quality 101: ${String(error)}`);
+        if (worker) continue;
+        // The page's own JPEG (the browser's encoder at 0.8), named as lrPresetFor says: forLr and
+        // the element restore it with the decoder.
+        const { image, lrMetadata } = await maker.downscale(hr, { output: 'raster' });
+        const lr = await jpegLr(image, { ...lrMetadata!, model: maker.lrPresetFor('jpeg', 80) });
+        const restorer = await Rescaler.forLr(lr, { weightsUrl: WEIGHTS, backend: 'cpu' });
+        assert(restorer.modelInfo.name === 'irn-x2-jpeg', `forLr chose ${restorer.modelInfo.name}`);
+        await restorer.dispose();
+        const result = await restoreInElement(lr);
+        assert('detail' in result && result.detail.model === 'irn-x2-jpeg', JSON.stringify('detail' in result ? result.detail : result.error.message));
+      } finally {
+        await maker.dispose();
+      }
+    }
+    // A decoder makes no LRs; a model by URL names no preset.
+    const decoder = await Rescaler.create({ model: 'irn-x2-jpeg', weightsUrl: WEIGHTS, backend: 'cpu' });
+    let error: unknown;
+    try {
+      decoder.lrPresetFor('jpeg', 80);
+    } catch (e) {
+      error = e;
+    }
+    await decoder.dispose();
+    assert(error instanceof Error && error.message === 'irn-x2-jpeg is a lossy decoder, which makes no LRs; ask a Rescaler of irn-x2', String(error));
+    const byUrl = await Rescaler.create({ model: new URL('irn-x2/model.json', WEIGHTS), backend: 'cpu' });
+    assert(byUrl.lrPresetFor('jpeg', 80) === undefined, `a model by URL named ${byUrl.lrPresetFor('jpeg', 80)}`);
+    await byUrl.dispose();
+  });
+
   it('an LR naming a preset the presets lack fails with one clear line in irn-error, and the model is not swapped', async () => {
     const lr = pattern(12, 10);
     const png = encodePng(lr, { text: { irn: lrMetadataText({ scale: 2, width: 24, height: 20, model: 'irn-x2-avif' }) } });

@@ -29,12 +29,12 @@ const RECORDS = ['PROVENANCE.md', 'best.json'];
 
 /**
  * The text of dist/index.js for `manifest` (as weights/manifest.json holds it), the scale of
- * each preset, and the package's name and version; `lossy` gives a decoder preset's
- * `encoder` and `lrCodec`, written beside its scale.
+ * each preset, and the package's name and version; `lossy` gives a lossy preset's notes
+ * (`encoder`, `lrCodec`, `lrQualityMax`, those it has), written beside its scale.
  * @param {Record<string, { version: string, files: Record<string, string> }>} manifest
  * @param {Record<string, number>} scales
  * @param {{ name: string, version: string }} pkg
- * @param {Record<string, { encoder?: string, lrCodec?: string }>} [lossy]
+ * @param {Record<string, { encoder?: string, lrCodec?: string, lrQualityMax?: number }>} [lossy]
  */
 export function indexText(manifest, scales, pkg, lossy = {}) {
   const q = (s) => JSON.stringify(s).replaceAll('"', "'");
@@ -61,7 +61,8 @@ export const packageName = ${q(pkg.name)};
 export const version = ${q(pkg.version)};
 /**
  * The presets: for each, the version of its files (from their hashes), its scale, for a lossy
- * decoder its encoder preset and LR codec, and for each file its URL (where the page loads it
+ * preset its LR codec and, for a decoder, its encoder preset and the highest codec quality it
+ * is for (when it has one), and for each file its URL (where the page loads it
  * from), its path in the package (for a CDN) and its SHA-256 (hex).
  */
 export const presets = {
@@ -103,7 +104,7 @@ export async function buildWeightsPackage({ weightsDir = WEIGHTS_DIR, outDir = j
 
   await rm(outDir, { recursive: true, force: true });
   const scales = {};
-  /** @type {Record<string, { encoder?: string, lrCodec?: string }>} */
+  /** @type {Record<string, { encoder?: string, lrCodec?: string, lrQualityMax?: number }>} */
   const lossy = {};
   let files = 0;
   for (const name of names) {
@@ -114,8 +115,9 @@ export async function buildWeightsPackage({ weightsDir = WEIGHTS_DIR, outDir = j
     const scale = modelJson.userDefinedMetadata?.irn?.scale;
     if (!Number.isInteger(scale) || scale < 2) throw new Error(`${name}/model.json has no userDefinedMetadata.irn.scale`);
     scales[name] = scale;
-    const { encoder, lrCodec } = modelJson.userDefinedMetadata.irn;
-    if (encoder != null || lrCodec != null) lossy[name] = { encoder, lrCodec };
+    // A lossy preset's notes, as the manifest repeats them from its model.json.
+    const { version: _version, files: _files, ...notes } = manifest[name];
+    if (Object.keys(notes).length > 0) lossy[name] = notes;
     for (const file of [...Object.keys(manifest[name].files), ...RECORDS]) {
       await copyFile(join(from, file), join(to, file)).catch((e) => {
         if (!(RECORDS.includes(file) && e.code === 'ENOENT')) throw e;

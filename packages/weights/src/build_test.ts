@@ -112,22 +112,30 @@ describe('@irn/weights build', () => {
     await cp(join(WEIGHTS, 'irn-x2'), join(weights, 'irn-x2'), { recursive: true });
     await cp(join(WEIGHTS, 'irn-x4'), join(weights, 'irn-x4'), { recursive: true });
     /** A copy of irn-x2 as a decoder preset whose metadata names `encoder`. */
-    const decoder = async (name: string, encoder: string) => {
+    const decoder = async (name: string, encoder: string, lrQualityMax?: number) => {
       await cp(join(WEIGHTS, 'irn-x2'), join(weights, name), { recursive: true });
       const path = join(weights, name, 'model.json');
       const json = JSON.parse(await readFile(path, 'utf8')) as { userDefinedMetadata: { irn: Record<string, unknown> } };
-      Object.assign(json.userDefinedMetadata.irn, { encoder, lrCodec: 'jpeg' });
+      Object.assign(json.userDefinedMetadata.irn, { encoder, lrCodec: 'jpeg', ...(lrQualityMax != null ? { lrQualityMax } : {}) });
       await writeFile(path, JSON.stringify(json));
     };
     const manifest = async () => writeFile(join(weights, 'manifest.json'), manifestText(await makeWeightsManifest(weights)));
-    await decoder('irn-x2-jpeg', 'irn-x2');
+    await decoder('irn-x2-jpeg', 'irn-x2', 89);
     await decoder('irn-x2-webp', 'irn-x2');
     await manifest();
+    // The manifest repeats a lossy preset's notes (a page reads them without a model download).
+    const written = JSON.parse(await readFile(join(weights, 'manifest.json'), 'utf8')) as Record<string, Record<string, unknown>>;
+    assert.deepEqual(Object.keys(written['irn-x2-jpeg']), ['version', 'encoder', 'lrCodec', 'lrQualityMax', 'files']);
+    assert.deepEqual(Object.keys(written['irn-x2-webp']), ['version', 'encoder', 'lrCodec', 'files']);
+    assert.deepEqual(Object.keys(written['irn-x2']), ['version', 'files']);
     const out = join(tmp, 'lossy-dist');
     const built = (await buildWeightsPackage({ weightsDir: weights, outDir: out })) as { presets: string[] };
     assert.deepEqual(built.presets, ['irn-x2', 'irn-x2-jpeg', 'irn-x2-webp', 'irn-x4']);
-    const index = (await import(pathToFileURL(join(out, 'index.js')).href)) as { presets: Record<string, { scale: number; encoder?: string; lrCodec?: string }> };
-    assert.deepEqual(index.presets['irn-x2-jpeg'], { ...index.presets['irn-x2-jpeg'], scale: 2, encoder: 'irn-x2', lrCodec: 'jpeg' });
+    const index = (await import(pathToFileURL(join(out, 'index.js')).href)) as {
+      presets: Record<string, { scale: number; encoder?: string; lrCodec?: string; lrQualityMax?: number }>;
+    };
+    assert.deepEqual(index.presets['irn-x2-jpeg'], { ...index.presets['irn-x2-jpeg'], scale: 2, encoder: 'irn-x2', lrCodec: 'jpeg', lrQualityMax: 89 });
+    assert.equal('lrQualityMax' in index.presets['irn-x2-webp'], false);
     assert.equal('encoder' in index.presets['irn-x2'], false);
     assert.equal(literalUrls(await readFile(join(out, 'index.js'), 'utf8')).length, 8);
 

@@ -6,12 +6,67 @@ import { resolveLimits, type Limits } from '../limits.js';
 import { concatBytes } from '../image/bytes.js';
 import { readBodyWithin, type ByteBudget } from './read-body.js';
 
-/** One model of a weights manifest: a version and the SHA-256 (hex) of each of its files. */
-export interface WeightsManifestEntry {
+/**
+ * What a lossy preset says about the LRs it restores, as its model.json metadata does and as
+ * a weights manifest and `@irn/weights` repeat it, so that a page knows without downloading a
+ * model (`lrPresetFor`).
+ */
+export interface PresetLrNotes {
+  /** For a lossy decoder (`irn-x2-jpeg`), the preset whose forward pass makes the LRs it restores. */
+  encoder?: string;
+  /** For a lossy preset, the LR codec it was trained to restore (`jpeg`). */
+  lrCodec?: string;
+  /** For a decoder for low qualities only, the highest codec quality it is for (`irn-x2-jpeg`: 89). */
+  lrQualityMax?: number;
+}
+
+/** One model of a weights manifest: a version and the SHA-256 (hex) of each of its files; for a lossy preset, its notes. */
+export interface WeightsManifestEntry extends PresetLrNotes {
   /** Changes whenever any file does (scripts/make-weights-manifest.mjs derives it from the hashes). */
   version: string;
   /** File name relative to the model's folder (`model.json`, `group1-shard1of1.bin`, ...) -> SHA-256. */
   files: Record<string, string>;
+}
+
+/**
+ * The preset that an LR should name (its metadata's `model`) when the preset `encoder` made
+ * it and it was coded with `codec` at `quality` (0 to 100; undefined for a lossless file): a
+ * lossy decoder among `presets` whose `encoder` and `lrCodec` are these and whose
+ * `lrQualityMax`, when it has one, is at least `quality` (`irn-x2-jpeg` for `irn-x2`'s JPEG
+ * LRs up to quality 89); else `encoder`, whose own inverse restores the LR. A lossless LR
+ * (`'png'`, or no quality) always names `encoder`. Where several decoders qualify, the one with
+ * the lowest `lrQualityMax` (the narrowest), then the last by name (`-v2` after its first
+ * version). `irn downscale` with its default presets names the same ones. Malformed notes (not a string,
+ * not a whole number from 0 to 100) make a preset no decoder.
+ * @throws RangeError when `quality` is not a number from 0 to 100.
+ * @example
+ * lrPresetFor(weights.presets, 'irn-x2', 'jpeg', 80); // 'irn-x2-jpeg'
+ * lrPresetFor(weights.presets, 'irn-x2', 'jpeg', 95); // 'irn-x2'
+ */
+export function lrPresetFor(presets: Readonly<Record<string, PresetLrNotes>>, encoder: string, codec: 'png' | 'webp' | 'jpeg' | 'avif', quality?: number): string {
+  if (quality != null && !(typeof quality === 'number' && quality >= 0 && quality <= 100)) {
+    throw new RangeError(`quality must be a number from 0 to 100, or undefined for a lossless LR; got ${String(quality)}`);
+  }
+  if (codec === 'png' || quality == null) return encoder;
+  let best: { name: string; max: number } | null = null;
+  for (const [name, notes] of Object.entries(presets)) {
+    if (notes == null || notes.encoder !== encoder || notes.lrCodec !== codec) continue;
+    const max = notes.lrQualityMax ?? 100;
+    if (!(Number.isInteger(max) && max >= 0 && max <= 100) || quality > max) continue;
+    if (best == null || max < best.max || (max === best.max && name > best.name)) best = { name, max };
+  }
+  return best?.name ?? encoder;
+}
+
+/** The notes of each preset of a manifest or package, as {@link lrPresetFor} reads them. */
+function lrNotesOf(presets: Readonly<Record<string, PresetLrNotes>>): Record<string, PresetLrNotes> {
+  return Object.fromEntries(
+    Object.entries(presets).map(([name, entry]) => {
+      // A manifest is the page owner's file, read as JSON: an entry may be anything.
+      const { encoder, lrCodec, lrQualityMax } = entry != null && typeof entry === 'object' ? entry : ({} as PresetLrNotes);
+      return [name, { encoder, lrCodec, lrQualityMax }];
+    }),
+  );
 }
 
 /** `manifest.json` of a weights folder: preset name -> {@link WeightsManifestEntry}. */
@@ -42,8 +97,10 @@ export interface WeightsPackagePreset {
   scale?: number;
   /** For a lossy decoder (`irn-x2-jpeg`), the preset whose forward pass makes the LRs it restores, when the package says. */
   encoder?: string;
-  /** For a lossy decoder, the LR codec it was trained to restore (`jpeg`), when the package says. */
+  /** For a lossy preset, the LR codec it was trained to restore (`jpeg`), when the package says. */
   lrCodec?: string;
+  /** For a decoder for low qualities only, the highest codec quality it is for, when the package says. */
+  lrQualityMax?: number;
   /** File name (`model.json` and the shards it lists) -> the file. */
   files: Record<string, WeightsPackageFile>;
 }
@@ -115,6 +172,11 @@ export interface LoadedArtifacts {
   version?: string;
   /** Where the files came from: the network (any file), or entirely from a cache. */
   from: 'network' | 'cache-api' | 'indexeddb';
+  /**
+   * When loaded by name, the lossy notes of every preset of the same manifest or package
+   * (for {@link lrPresetFor}); empty notes for a lossless preset.
+   */
+  presets?: Record<string, PresetLrNotes>;
 }
 
 /** A downloaded file whose SHA-256 is not the one in the weights manifest. */
@@ -216,7 +278,7 @@ async function loadPreset(name: string, options: ModelLoadOptions, fetchFn: type
       throw new UnknownPresetError(name, Object.keys(manifest), `no model "${name}" in ${manifestUrl.href}; it lists ${Object.keys(manifest).join(', ') || 'none'}`);
     }
     const source: PresetSource = { model: () => new URL(`${name}/model.json`, base), locate: null, cacheKey: (_file, url) => cacheKey(url, entry.version) };
-    return readPreset(name, entry, [source], null, options, fetchFn, limits);
+    return { ...(await readPreset(name, entry, [source], null, options, fetchFn, limits)), presets: lrNotesOf(manifest) };
   }
 
   const pkg = options.weights ?? (await defaultWeightsPackage());
@@ -249,7 +311,7 @@ async function loadPreset(name: string, options: ModelLoadOptions, fetchFn: type
     };
     sources.push({ model: () => onCdn('model.json'), locate: onCdn, cacheKey: key });
   }
-  return readPreset(name, entry, sources, label, options, fetchFn, limits);
+  return { ...(await readPreset(name, entry, sources, label, options, fetchFn, limits)), presets: lrNotesOf(pkg.presets) };
 }
 
 /** Base of the Cache API keys of package presets (never fetched: `.invalid` cannot resolve). */

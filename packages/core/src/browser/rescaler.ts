@@ -3,7 +3,7 @@ import type { Limits } from '../limits.js';
 import type { BackendChoice, BackendName, BackendSetup } from './backends.js';
 import type { BackendFallback, RescaleEngine, RescalerMemory, RunOptions } from './engine.js';
 import type { ImageInput } from './inputs.js';
-import { loadModelArtifacts, UnknownPresetError, type LoadedArtifacts, type ModelLoadOptions } from './model-loader.js';
+import { loadModelArtifacts, lrPresetFor, UnknownPresetError, type LoadedArtifacts, type ModelLoadOptions, type PresetLrNotes } from './model-loader.js';
 import type { OutputKind, OutputTypes } from './outputs.js';
 import type { DownscaleCallOptions, PipelineExtras, RescaleResult, UpscaleCallOptions } from './pipeline.js';
 import { startDefaultWorker } from './locations.js';
@@ -137,7 +137,7 @@ export class Rescaler extends EventTarget {
    *   `IntegrityError`, not an IRN model) or a backend named in `options.backend` cannot start.
    */
   static async create(options: RescalerOptions): Promise<Rescaler> {
-    const { artifacts, info } = await readArtifacts(options);
+    const { artifacts, info, presets } = await readArtifacts(options);
     const fallbacks: { listener: ((e: BackendFallback) => void) | null } = { listener: null };
     const onFallback = (event: BackendFallback): void => fallbacks.listener?.(event);
     const setup = { backend: options.backend, fallback: options.fallback, wasmPaths: absoluteWasmPaths(options.wasmPaths) };
@@ -166,8 +166,32 @@ export class Rescaler extends EventTarget {
     const rescaler = new Rescaler(impl, scale, info, options.worker === true, options, fallbacks);
     const encoder = (artifacts.userDefinedMetadata as { irn?: { encoder?: unknown } } | undefined)?.irn?.encoder;
     if (typeof encoder === 'string') rescaler.encoderName = encoder;
+    rescaler.presetNotes = presets ?? {};
     return rescaler;
   }
+
+  /**
+   * The preset to name in an LR that this rescaler's {@link downscale} made, once the page has
+   * coded it with `codec` at `quality` (0 to 100; omit it for a lossless file): a lossy decoder
+   * of this preset's LRs for that codec and quality when the presets in use have one (for
+   * `irn-x2`, `irn-x2-jpeg` up to JPEG quality 89 and `irn-x2-avif` for AVIF), else this
+   * preset; `irn downscale` with its default presets names the same ({@link lrPresetFor}). Read from the
+   * manifest or package the preset came from: nothing is downloaded. Undefined for a model
+   * not loaded as a preset (a URL or an `IrnModel`), whose LRs name no model.
+   * @throws Error for a lossy decoder's rescaler, which does not downscale; RangeError for a
+   *   quality outside 0-100.
+   * @example
+   * const { image, lrMetadata } = await rescaler.downscale(file);
+   * const jpeg = withLrMetadata(await encodeJpeg(image, 80), { ...lrMetadata, model: rescaler.lrPresetFor('jpeg', 80) });
+   */
+  lrPresetFor(codec: 'png' | 'webp' | 'jpeg' | 'avif', quality?: number): string | undefined {
+    if (this.encoderPreset != null) {
+      throw new Error(`${this.modelInfo.name ?? 'this model'} is a lossy decoder, which makes no LRs; ask a Rescaler of ${this.encoderPreset}`);
+    }
+    const name = this.modelInfo.name;
+    return name == null ? undefined : lrPresetFor(this.presetNotes, name, codec, quality);
+  }
+  private presetNotes: Record<string, PresetLrNotes> = {};
 
   /**
    * For a lossy decoder preset (`irn-x2-jpeg`), the preset whose forward pass makes the LRs it
@@ -337,11 +361,13 @@ class LocalImpl {
 }
 
 /** The model's files: loaded by name or URL, or copied out of an {@link IrnModel}. */
-async function readArtifacts(options: RescalerOptions): Promise<{ artifacts: LoadedArtifacts['artifacts']; info: RescalerModelInfo }> {
+async function readArtifacts(
+  options: RescalerOptions,
+): Promise<{ artifacts: LoadedArtifacts['artifacts']; info: RescalerModelInfo; presets?: LoadedArtifacts['presets'] }> {
   const { model } = options;
   if (typeof model === 'string' || model instanceof URL) {
-    const { artifacts, ...info } = await loadModelArtifacts(model, options);
-    return { artifacts, info };
+    const { artifacts, presets, ...info } = await loadModelArtifacts(model, options);
+    return { artifacts, info, presets };
   }
   if (model == null || typeof (model as IrnModel).save !== 'function') {
     throw new TypeError('model must be a preset name, a model.json URL or an IrnModel');
