@@ -545,9 +545,11 @@ function seriesOf(curves: Map<string, CurvePoint[]>, ms: readonly Method[]): Ser
   for (const m of ms) {
     const c = curves.get(m.id);
     if (c == null || m.family === 'check') continue;
-    // Effort max: its family's line, in magenta instead of the codec's colour.
+    // Effort max: its family's line, in magenta instead of the codec's colour (or of the
+    // family's own, the x2 LR's teal on the x4 plot: its two speeds would look alike).
     const colour = COLOURS[m.effort === 'max' ? `${m.codec}-max` : (m.codec ?? '')] ?? '#333';
-    out.push({ label: m.label, color: colour, points: c.map((p) => ({ x: p.bpp, y: p.psnrY })), ...styleOf(m) });
+    const { color: own, ...style } = styleOf(m);
+    out.push({ label: m.label, color: m.effort === 'max' ? colour : (own ?? colour), points: c.map((p) => ({ x: p.bpp, y: p.psnrY })), ...style });
   }
   return out;
 }
