@@ -225,7 +225,7 @@ describe('irn downscale / upscale with a lossy decoder preset', () => {
   });
 });
 
-describe('the shipped lossy presets weights/irn-x2-avif-v2, weights/irn-x2-avif, weights/irn-x4-avif and weights/irn-x2-jpeg', () => {
+describe('the shipped lossy presets weights/irn-x2-avif-v2, weights/irn-x2-avif, weights/irn-x4-avif, weights/irn-x2-jpeg and weights/irn-x4-jpeg', () => {
   it('irn-x2-avif-v2 is the default for an AVIF LR: its own forward makes it, its metadata names it, upscale restores with it', async () => {
     // No $IRN_WEIGHTS_DIR: the repository's weights/ only.
     const run = await irn(['downscale', 'in.png', 'ship.avif'], work);
@@ -296,6 +296,28 @@ describe('the shipped lossy presets weights/irn-x2-avif-v2, weights/irn-x2-avif,
     const q90 = await irn(['downscale', 'in.png', 'ship90.jpg'], work);
     assert.equal(q90.code, 0, q90.stderr);
     assert.deepEqual(metaOf('ship90.jpg'), { scale: 2, width: 48, height: 40, model: 'irn-x2' });
+  });
+
+  it('irn-x4-jpeg (a decoder for qualities up to 79) is the default for an x4 JPEG LR below 80; from 80 up the LR names irn-x4', async () => {
+    const run = await irn(['downscale', '--scale', '4', '--quality', '60', 'in.png', 'x4q60.jpg'], work);
+    assert.equal(run.code, 0, run.stderr);
+    assert.deepEqual(metaOf('x4q60.jpg'), { scale: 4, width: 48, height: 40, model: 'irn-x4-jpeg' });
+    const info = JSON.parse((await irn(['info', '--json', '-m', 'irn-x4-jpeg'], work)).stdout) as { scale: number; encoder: string | null; lrCodec: string | null; lrQualityMax: number | null };
+    assert.deepEqual([info.scale, info.encoder, info.lrCodec, info.lrQualityMax], [4, 'irn-x4', 'jpeg', 79]);
+    // irn-x4 makes the pixels; the decoder restores other pixels than irn-x4 would.
+    const plain = await irn(['downscale', '-m', 'irn-x4', '--quality', '60', 'in.png', 'x4q60-plain.jpg'], work);
+    assert.equal(plain.code, 0, plain.stderr);
+    const [a, b] = await Promise.all([decodeLr(new Uint8Array(bytesOf('x4q60.jpg'))), decodeLr(new Uint8Array(bytesOf('x4q60-plain.jpg')))]);
+    assert.deepEqual(a.image.data, b.image.data);
+    assert.equal((await irn(['-q', 'upscale', 'x4q60.jpg', 'x4q60-up.png'], work)).code, 0);
+    assert.equal((await irn(['-q', 'upscale', '-m', 'irn-x4', 'x4q60.jpg', 'x4q60-x4.png'], work)).code, 0);
+    const up = readPng(join(work, 'x4q60-up.png'));
+    assert.deepEqual([up.width, up.height], [48, 40]);
+    assert.notDeepEqual(up.data, readPng(join(work, 'x4q60-x4.png')).data, 'restored by irn-x4-jpeg, not by irn-x4');
+    // MozJPEG keeps more chroma from quality 80 (4:2:2), which the decoder was not trained on.
+    const q80 = await irn(['downscale', '--scale', '4', '--quality', '80', 'in.png', 'x4q80.jpg'], work);
+    assert.equal(q80.code, 0, q80.stderr);
+    assert.deepEqual(metaOf('x4q80.jpg'), { scale: 4, width: 48, height: 40, model: 'irn-x4' });
   });
 
   it('irn-x2-avif (the decoder) still restores the LRs that name it: irn-x2 makes them', async () => {
