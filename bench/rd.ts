@@ -43,7 +43,7 @@ import { runtimeBytes, type RuntimeBytes } from './rd/runtime.js';
 import { CODEC_SETTINGS, decode, EFFORT_MAX, encode, IRN_LR_SETTINGS, type LossyCodec, type Rgba } from './rd/codecs.js';
 import { loadEsrganSlim, type EsrganSlim } from './rd/esrgan.js';
 import { modCropRgb, toRaster, toRgba } from './rd/images.js';
-import { baseIrnId, codecTag, encoderCheck, encoderOf, LOSSY, lrCodecOf, lrQualityMaxOf, methodKey, methodsFor, onlyMatcher, parseDecoders, shardOf, type Decoder, type Method } from './rd/methods.js';
+import { baseIrnId, codecTag, encoderCheck, encoderOf, LOSSY, lrCodecOf, lrQualityMaxOf, lrQualityMinOf, methodKey, qualityRangeNote, methodsFor, onlyMatcher, parseDecoders, shardOf, type Decoder, type Method } from './rd/methods.js';
 import { bdTable, checkTarget, completeMethods, curvesTable, envelopeAt, meanCurves, modelPayback, paybackCell, rd, sameBytesGain, targetLine, type CurvePoint, type ImageResult, type Measurement, type TargetResult } from './rd/report.js';
 import { lineChart, type Series } from './rd/svg.js';
 import { fileSystem, useNodeBackend } from '@irn/core/node';
@@ -180,10 +180,7 @@ const encoderLines: Record<2 | 4, string[]> = { 2: [], 4: [] };
 for (const s of scales) {
   for (const d of decoders[s]) {
     const json = modelJsonOf(`--decoder-x${s}`, d, s);
-    const max = lrQualityMaxOf(json);
-    const line =
-      encoderCheck(d.name, encoderOf(json), basename(modelDir[s]), lrCodecOf(json)).line +
-      (max != null ? `; for qualities up to ${max} (above, its LRs name ${basename(modelDir[s])}, whose own inverse restores them: a gain of 0)` : '');
+    const line = encoderCheck(d.name, encoderOf(json), basename(modelDir[s]), lrCodecOf(json)).line + qualityRangeNote(lrQualityMinOf(json), lrQualityMaxOf(json), basename(modelDir[s]));
     encoderLines[s].push(line);
     log(`x${s} ${line}`);
   }
@@ -282,12 +279,15 @@ class Job {
       case 'irn':
         return this.irnCurve(m, await irnModel(modelDir[s], s, `--model-x${s}`));
       case 'decoder': {
-        // A decoder for some qualities only (lrQualityMax): above them the LR names its encoder
-        // (irn downscale), which restores it, so the curve is what a page gets.
+        // A decoder for some qualities only (lrQualityMin to lrQualityMax): outside them the LR
+        // names its encoder (irn downscale, when no sibling decoder covers them), which
+        // restores it, so the curve is what a page gets with this decoder alone. Two decoders
+        // that share the qualities (irn-x2-jpeg, irn-x2-jpeg-q90) each get a curve; where one
+        // is the base the other's points are above, and the best IRN curve at each rate takes them.
         const decoder = await irnModel(decoderDir(s, m.decoder!), s, `decoder ${m.decoder}`);
-        const max = decoder.lrQualityMax;
-        const base = max != null ? await irnModel(modelDir[s], s, `--model-x${s}`) : decoder;
-        return this.irnCurve(m, (q) => (max != null && q > max ? base : decoder));
+        const [min, max] = [decoder.lrQualityMin ?? 0, decoder.lrQualityMax ?? 100];
+        const base = min > 0 || max < 100 ? await irnModel(modelDir[s], s, `--model-x${s}`) : decoder;
+        return this.irnCurve(m, (q) => (q > max || q < min ? base : decoder));
       }
       case 'own':
         return this.irnCurve(m, await irnModel(decoderDir(s, m.decoder!), s, `lossy preset ${m.decoder}`), decoderDir(s, m.decoder!));

@@ -5,7 +5,7 @@
 //   { "irn-x2": { "version": "<16 hex>", "files": { "model.json": "<sha256>", "group1-shard1of1.bin": "<sha256>" } } }
 //
 // A lossy preset's entry also carries what its model.json metadata says about the LRs it
-// restores (`encoder`, `lrCodec`, `lrQualityMax`, those it has), so that a page can tell which
+// restores (`encoder`, `lrCodec`, `lrQualityMax`, `lrQualityMin`, those it has), so that a page can tell which
 // preset an LR it codes should name (`Rescaler.lrPresetFor`) without downloading any model:
 //
 //   "irn-x2-jpeg": { "version": "...", "encoder": "irn-x2", "lrCodec": "jpeg", "lrQualityMax": 89, "files": { ... } }
@@ -35,7 +35,7 @@ function sha256(bytes) {
 /**
  * The manifest of the model folders under `dir`, as an object (names sorted).
  * @param {string} dir
- * @returns {Promise<Record<string, { version: string, encoder?: string, lrCodec?: string, lrQualityMax?: number, files: Record<string, string> }>>}
+ * @returns {Promise<Record<string, { version: string, encoder?: string, lrCodec?: string, lrQualityMax?: number, lrQualityMin?: number, files: Record<string, string> }>>}
  */
 export async function makeWeightsManifest(dir) {
   const manifest = {};
@@ -64,11 +64,11 @@ export async function makeWeightsManifest(dir) {
 }
 
 /** The keys of a model.json's `irn` metadata that a manifest entry repeats: a lossy preset's. */
-export const LR_NOTE_KEYS = ['encoder', 'lrCodec', 'lrQualityMax'];
+const LR_NOTE_KEYS = ['encoder', 'lrCodec', 'lrQualityMax', 'lrQualityMin'];
 
 /**
- * What a model.json's metadata says about the LRs its model restores: `encoder`, `lrCodec`
- * and `lrQualityMax`, those it has (none for a lossless preset).
+ * What a model.json's metadata says about the LRs its model restores: `encoder`, `lrCodec`,
+ * `lrQualityMax` and `lrQualityMin`, those it has (none for a lossless preset).
  */
 function lrNotes(modelJson) {
   const irn = modelJson.userDefinedMetadata?.irn ?? {};

@@ -205,6 +205,22 @@ export function lrQualityMaxOf(modelJson: unknown): number | null {
   return typeof q === 'number' && Number.isFinite(q) ? q : null;
 }
 
+/** The lowest codec quality a decoder's model.json says it is for (`userDefinedMetadata.irn.lrQualityMin`), or null for every quality. */
+export function lrQualityMinOf(modelJson: unknown): number | null {
+  const q = (modelJson as { userDefinedMetadata?: { irn?: { lrQualityMin?: unknown } } } | null)?.userDefinedMetadata?.irn?.lrQualityMin;
+  return typeof q === 'number' && Number.isFinite(q) ? q : null;
+}
+
+/**
+ * A one-line note of the qualities a decoder is for (`lrQualityMin` to `lrQualityMax`) and what
+ * restores the rest, or '' for every quality.
+ */
+export function qualityRangeNote(min: number | null, max: number | null, base: string): string {
+  if (min == null && max == null) return '';
+  const range = min != null && max != null ? `from ${min} to ${max}` : min != null ? `from ${min} up` : `up to ${max}`;
+  return `; for qualities ${range} (outside, its LRs name ${base}, whose own inverse restores them: a gain of 0)`;
+}
+
 /**
  * One line on whether a decoder was trained for the LRs it is measured on: its metadata's
  * encoder against the preset name of `--model-xN` (the folder's name, e.g. `irn-x2`), and the

@@ -23,6 +23,8 @@ export interface WeightsPreset {
   readonly lrCodec?: string;
   /** For a lossy decoder for low qualities only (`irn-x2-jpeg`: 89): the highest codec quality it is for. */
   readonly lrQualityMax?: number;
+  /** For a lossy decoder for high qualities only (`irn-x2-jpeg-q90`: 90): the lowest codec quality it is for. */
+  readonly lrQualityMin?: number;
   /** File name (`model.json`, `group1-shard1of1.bin`) -> the file. */
   readonly files: Readonly<Record<string, WeightsFile>>;
 }

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { resolve } from 'node:path';
 import { settingsKey } from '../../bench/rd/cache.js';
-import { baseIrnId, decoderMethodId, encoderCheck, encoderOf, halfMethodId, lrCodecOf, lrQualityMaxOf, methodKey, methodsFor, onlyMatcher, ownMethodId, parseDecoders, shardOf, type KeyContext } from '../../bench/rd/methods.js';
+import { baseIrnId, decoderMethodId, encoderCheck, encoderOf, halfMethodId, lrCodecOf, lrQualityMaxOf, lrQualityMinOf, methodKey, qualityRangeNote, methodsFor, onlyMatcher, ownMethodId, parseDecoders, shardOf, type KeyContext } from '../../bench/rd/methods.js';
 
 test('parseDecoders: NAME=DIR, or DIR named after its folder; names distinct and file-name safe', () => {
   assert.deepEqual(parseDecoders(undefined, '--decoder-x2'), []);
@@ -71,6 +71,13 @@ test('encoderOf reads userDefinedMetadata.irn.encoder from the raw model.json; e
   assert.equal(lrQualityMaxOf(meta), null);
   assert.equal(lrQualityMaxOf({ userDefinedMetadata: { irn: { lrQualityMax: 89 } } }), 89);
   assert.equal(lrQualityMaxOf({ userDefinedMetadata: { irn: { lrQualityMax: '89' } } }), null);
+  assert.equal(lrQualityMinOf(meta), null);
+  assert.equal(lrQualityMinOf({ userDefinedMetadata: { irn: { lrQualityMin: 90, lrQualityMax: 97 } } }), 90);
+  assert.equal(lrQualityMinOf({ userDefinedMetadata: { irn: { lrQualityMin: '90' } } }), null);
+  assert.equal(qualityRangeNote(null, null, 'irn-x2'), '');
+  assert.equal(qualityRangeNote(null, 89, 'irn-x2'), '; for qualities up to 89 (outside, its LRs name irn-x2, whose own inverse restores them: a gain of 0)');
+  assert.equal(qualityRangeNote(90, 97, 'irn-x2'), '; for qualities from 90 to 97 (outside, its LRs name irn-x2, whose own inverse restores them: a gain of 0)');
+  assert.equal(qualityRangeNote(80, null, 'irn-x4'), '; for qualities from 80 up (outside, its LRs name irn-x4, whose own inverse restores them: a gain of 0)');
 });
 
 test('methodKey: a method keys on its own settings and models; decoders change no other key', () => {

@@ -5,7 +5,7 @@
 // shipped architecture), found through $IRN_WEIGHTS_DIR, so that these tests hold before and
 // after real lossy presets land in weights/.
 import assert from 'node:assert/strict';
-import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -24,14 +24,15 @@ let presets: string;
 /** The CLI with the stand-in presets folder. */
 const withPresets = (args: string[]) => irn(args, work, { IRN_WEIGHTS_DIR: presets });
 
-/** Saves a small x2 decoder whose forward is not used: `encoder` makes its LRs (up to JPEG quality `lrQualityMax`). */
-async function saveDecoder(dir: string, encoder: string, seed: number, lrQualityMax?: number): Promise<void> {
+/** Saves a small x2 decoder whose forward is not used: `encoder` makes its LRs (JPEG qualities `lrQualityMin` to `lrQualityMax`). */
+async function saveDecoder(dir: string, encoder: string, seed: number, lrQualityMax?: number, lrQualityMin?: number): Promise<void> {
   const model = IrnModel.create({ scale: 2, blocks: 1, growth: 4, seed });
   tf.tidy(() => void model.forward(tf.zeros([1, 2, 2, 3])));
   perturbWeights(model.flow.trainableWeights, seed, 0.03);
   model.encoder = encoder;
   model.lrCodec = 'jpeg';
   model.lrQualityMax = lrQualityMax;
+  model.lrQualityMin = lrQualityMin;
   await model.save(fileSystem(dir));
   model.dispose();
 }
@@ -177,7 +178,68 @@ describe('irn downscale / upscale with a lossy decoder preset', () => {
     assert.equal(readLrMetadata(readPng(join(work, 'capped-site/in.lr.png')).text)?.model, 'irn-x2');
     const info = JSON.parse((await withPresets(['info', '--json', '-m', 'irn-x2-capped'])).stdout) as { lrQualityMax: number | null };
     assert.equal(info.lrQualityMax, 89);
-    assert.match((await withPresets(['info', '-m', 'irn-x2-capped'])).stdout, /^lr quality +up to 89 \(irn downscale names irn-x2 in LRs coded above it\)/m);
+    assert.match((await withPresets(['info', '-m', 'irn-x2-capped'])).stdout, /^lr quality +up to 89 \(irn downscale names another decoder or irn-x2 in LRs coded outside it\)/m);
+  });
+
+  it('without --model, a family of decoders shares the qualities: irn-x2-jpeg up to 89, irn-x2-jpeg-q90 from 90 to 97, irn-x2 above', async () => {
+    // A folder of its own: irn-x2-jpeg (up to 89) and its sibling irn-x2-jpeg-q90 (90-97);
+    // siblings of other codecs or encoders, or unreadable, take no quality; nor does a
+    // preset outside the family, however narrow.
+    const family = join(work, 'family');
+    await saveDecoder(join(family, 'irn-x2-jpeg'), 'irn-x2', 21, 89);
+    await saveDecoder(join(family, 'irn-x2-jpeg-q90'), 'irn-x2', 22, 97, 90);
+    await saveDecoder(join(family, 'irn-x2-jpeg-x4'), 'irn-x4', 23, 99, 98);
+    await saveDecoder(join(family, 'irn-x2-jpegx'), 'irn-x2', 24, 99, 98);
+    mkdirSync(join(family, 'irn-x2-jpeg-broken'));
+    writeFileSync(join(family, 'irn-x2-jpeg-broken/model.json'), '{ not json');
+    const inFamily = (args: string[]) => irn(args, work, { IRN_WEIGHTS_DIR: family });
+    const at = async (name: string, ...args: string[]) => {
+      const run = await inFamily(['downscale', ...args, 'in.png', name]);
+      assert.equal(run.code, 0, run.stderr);
+      return { model: metaOf(name)?.model, out: run.stdout + run.stderr };
+    };
+    assert.equal((await at('f50.jpg', '--quality', '50')).model, 'irn-x2-jpeg');
+    assert.equal((await at('f89.jpg', '--quality', '89')).model, 'irn-x2-jpeg');
+    assert.equal((await at('f90.jpg')).model, 'irn-x2-jpeg-q90', 'the default quality, 90');
+    assert.equal((await at('f97.jpg', '--quality', '97')).model, 'irn-x2-jpeg-q90');
+    assert.equal((await at('f98.jpg', '--quality', '98')).model, 'irn-x2');
+    // The pixels are irn-x2's at every quality; upscale restores with the decoder named.
+    assert.equal((await irn(['-q', 'downscale', '-m', 'irn-x2', '--quality', '93', 'in.png', 'x2-93.jpg'], work)).code, 0);
+    const f93 = await at('f93.jpg', '--quality', '93');
+    assert.equal(f93.model, 'irn-x2-jpeg-q90');
+    const [a, b] = await Promise.all([decodeLr(new Uint8Array(bytesOf('f93.jpg'))), decodeLr(new Uint8Array(bytesOf('x2-93.jpg')))]);
+    assert.deepEqual(a.image.data, b.image.data);
+    assert.equal((await inFamily(['-q', 'upscale', 'f93.jpg', 'f93-auto.png'])).code, 0);
+    assert.equal((await irn(['-q', 'upscale', '-m', join(family, 'irn-x2-jpeg-q90'), 'f93.jpg', 'f93-q90.png'], work)).code, 0);
+    assert.equal((await irn(['-q', 'upscale', '-m', join(family, 'irn-x2-jpeg'), 'f93.jpg', 'f93-low.png'], work)).code, 0);
+    assert.deepEqual(bytesOf('f93-auto.png'), bytesOf('f93-q90.png'));
+    assert.notDeepEqual(bytesOf('f93-auto.png'), bytesOf('f93-low.png'));
+    // A byte budget: the name follows the quality that fits, across the two decoders.
+    const big = await at('fbig.jpg', '--max-size', String(bytesOf('f93.jpg').length));
+    const q = Number(/jpeg quality (\d+):/.exec(big.out)?.[1]);
+    assert.ok(q >= 90 && q <= 97, `quality ${q}`);
+    assert.equal(big.model, 'irn-x2-jpeg-q90');
+    const small = await at('fsmall.jpg', '--max-size', String(bytesOf('f50.jpg').length));
+    assert.equal(small.model, 'irn-x2-jpeg');
+    // --refine restores with the decoder of the quality: its starting PSNR is that decoder's.
+    const start = (out: string) => Number(/refined: ([\d.]+) ->/.exec(out)?.[1]);
+    const refined = await at('fr93.jpg', '--quality', '93', '--refine', '1');
+    const byName = await inFamily(['downscale', '-m', 'irn-x2-jpeg-q90', '--quality', '93', '--refine', '1', 'in.png', 'fr93-named.jpg']);
+    assert.equal(byName.code, 0, byName.stderr);
+    assert.equal(start(refined.out), start(byName.stdout + byName.stderr));
+    const byLow = await inFamily(['downscale', '-m', join(family, 'irn-x2-jpeg'), '--quality', '88', '--refine', '1', 'in.png', 'fr88-path.jpg']);
+    assert.notEqual(start(refined.out), start(byLow.stdout + byLow.stderr));
+    // An explicit --model keeps to that decoder and its encoder: no sibling takes over.
+    assert.equal((await at('fm93.jpg', '-m', 'irn-x2-jpeg', '--quality', '93')).model, 'irn-x2');
+    assert.equal((await at('fm50.jpg', '-m', 'irn-x2-jpeg-q90', '--quality', '50')).model, 'irn-x2', 'below its lowest quality');
+    assert.equal((await at('fm95.jpg', '-m', 'irn-x2-jpeg-q90', '--quality', '95')).model, 'irn-x2-jpeg-q90');
+    // A lossless LR names irn-x2 (the lossless default does not look at decoders at all).
+    assert.equal((await inFamily(['-q', 'downscale', '-m', 'irn-x2-jpeg-q90', 'in.png', 'fm-png.png'])).code, 0);
+    assert.equal(readLrMetadata(readPng(join(work, 'fm-png.png')).text)?.model, 'irn-x2');
+    const info = await inFamily(['info', '-m', 'irn-x2-jpeg-q90']);
+    assert.match(info.stdout, /^lr quality +90 to 97 \(irn downscale names another decoder or irn-x2 in LRs coded outside it\)/m);
+    const json = JSON.parse((await inFamily(['info', '--json', '-m', 'irn-x2-jpeg-q90'])).stdout) as { lrQualityMin: number | null; lrQualityMax: number | null };
+    assert.deepEqual([json.lrQualityMin, json.lrQualityMax], [90, 97]);
   });
 
   it('refuses a decoder whose encoder preset is missing or of another scale, with one line', async () => {

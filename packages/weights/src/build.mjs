@@ -30,11 +30,11 @@ const RECORDS = ['PROVENANCE.md', 'best.json'];
 /**
  * The text of dist/index.js for `manifest` (as weights/manifest.json holds it), the scale of
  * each preset, and the package's name and version; `lossy` gives a lossy preset's notes
- * (`encoder`, `lrCodec`, `lrQualityMax`, those it has), written beside its scale.
+ * (`encoder`, `lrCodec`, `lrQualityMax`, `lrQualityMin`, those it has), written beside its scale.
  * @param {Record<string, { version: string, files: Record<string, string> }>} manifest
  * @param {Record<string, number>} scales
  * @param {{ name: string, version: string }} pkg
- * @param {Record<string, { encoder?: string, lrCodec?: string, lrQualityMax?: number }>} [lossy]
+ * @param {Record<string, { encoder?: string, lrCodec?: string, lrQualityMax?: number, lrQualityMin?: number }>} [lossy]
  */
 export function indexText(manifest, scales, pkg, lossy = {}) {
   const q = (s) => JSON.stringify(s).replaceAll('"', "'");
@@ -104,7 +104,7 @@ export async function buildWeightsPackage({ weightsDir = WEIGHTS_DIR, outDir = j
 
   await rm(outDir, { recursive: true, force: true });
   const scales = {};
-  /** @type {Record<string, { encoder?: string, lrCodec?: string, lrQualityMax?: number }>} */
+  /** @type {Record<string, { encoder?: string, lrCodec?: string, lrQualityMax?: number, lrQualityMin?: number }>} */
   const lossy = {};
   let files = 0;
   for (const name of names) {

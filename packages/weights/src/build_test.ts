@@ -112,38 +112,43 @@ describe('@irn/weights build', () => {
     await cp(join(WEIGHTS, 'irn-x2'), join(weights, 'irn-x2'), { recursive: true });
     await cp(join(WEIGHTS, 'irn-x4'), join(weights, 'irn-x4'), { recursive: true });
     /** A copy of irn-x2 as a decoder preset whose metadata names `encoder`. */
-    const decoder = async (name: string, encoder: string, lrQualityMax?: number) => {
+    const decoder = async (name: string, encoder: string, range: { lrQualityMax?: number; lrQualityMin?: number } = {}) => {
       await cp(join(WEIGHTS, 'irn-x2'), join(weights, name), { recursive: true });
       const path = join(weights, name, 'model.json');
       const json = JSON.parse(await readFile(path, 'utf8')) as { userDefinedMetadata: { irn: Record<string, unknown> } };
-      Object.assign(json.userDefinedMetadata.irn, { encoder, lrCodec: 'jpeg', ...(lrQualityMax != null ? { lrQualityMax } : {}) });
+      Object.assign(json.userDefinedMetadata.irn, { encoder, lrCodec: 'jpeg', ...range });
       await writeFile(path, JSON.stringify(json));
     };
     const manifest = async () => writeFile(join(weights, 'manifest.json'), manifestText(await makeWeightsManifest(weights)));
-    await decoder('irn-x2-jpeg', 'irn-x2', 89);
+    await decoder('irn-x2-jpeg', 'irn-x2', { lrQualityMax: 89 });
+    await decoder('irn-x2-jpeg-q90', 'irn-x2', { lrQualityMax: 97, lrQualityMin: 90 });
     await decoder('irn-x2-webp', 'irn-x2');
     await manifest();
     // The manifest repeats a lossy preset's notes (a page reads them without a model download).
     const written = JSON.parse(await readFile(join(weights, 'manifest.json'), 'utf8')) as Record<string, Record<string, unknown>>;
     assert.deepEqual(Object.keys(written['irn-x2-jpeg']), ['version', 'encoder', 'lrCodec', 'lrQualityMax', 'files']);
+    assert.deepEqual(Object.keys(written['irn-x2-jpeg-q90']), ['version', 'encoder', 'lrCodec', 'lrQualityMax', 'lrQualityMin', 'files']);
+    assert.deepEqual([written['irn-x2-jpeg-q90'].lrQualityMin, written['irn-x2-jpeg-q90'].lrQualityMax], [90, 97]);
     assert.deepEqual(Object.keys(written['irn-x2-webp']), ['version', 'encoder', 'lrCodec', 'files']);
     assert.deepEqual(Object.keys(written['irn-x2']), ['version', 'files']);
     const out = join(tmp, 'lossy-dist');
     const built = (await buildWeightsPackage({ weightsDir: weights, outDir: out })) as { presets: string[] };
-    assert.deepEqual(built.presets, ['irn-x2', 'irn-x2-jpeg', 'irn-x2-webp', 'irn-x4']);
+    assert.deepEqual(built.presets, ['irn-x2', 'irn-x2-jpeg', 'irn-x2-jpeg-q90', 'irn-x2-webp', 'irn-x4']);
     const index = (await import(pathToFileURL(join(out, 'index.js')).href)) as {
-      presets: Record<string, { scale: number; encoder?: string; lrCodec?: string; lrQualityMax?: number }>;
+      presets: Record<string, { scale: number; encoder?: string; lrCodec?: string; lrQualityMax?: number; lrQualityMin?: number }>;
     };
     assert.deepEqual(index.presets['irn-x2-jpeg'], { ...index.presets['irn-x2-jpeg'], scale: 2, encoder: 'irn-x2', lrCodec: 'jpeg', lrQualityMax: 89 });
+    assert.equal('lrQualityMin' in index.presets['irn-x2-jpeg'], false);
+    assert.deepEqual(index.presets['irn-x2-jpeg-q90'], { ...index.presets['irn-x2-jpeg-q90'], scale: 2, encoder: 'irn-x2', lrCodec: 'jpeg', lrQualityMax: 97, lrQualityMin: 90 });
     assert.equal('lrQualityMax' in index.presets['irn-x2-webp'], false);
     assert.equal('encoder' in index.presets['irn-x2'], false);
-    assert.equal(literalUrls(await readFile(join(out, 'index.js'), 'utf8')).length, 8);
+    assert.equal(literalUrls(await readFile(join(out, 'index.js'), 'utf8')).length, 10);
 
     await decoder('irn-x2-avif', 'irn-x2-missing');
     await manifest();
     await assert.rejects(
       buildWeightsPackage({ weightsDir: weights, outDir: join(tmp, 'bad-dist') }),
-      /irn-x2-avif\/model\.json names the encoder "irn-x2-missing", which is not a preset in .*manifest\.json \(it has irn-x2, irn-x2-avif, irn-x2-jpeg, irn-x2-webp, irn-x4\)/,
+      /irn-x2-avif\/model\.json names the encoder "irn-x2-missing", which is not a preset in .*manifest\.json \(it has irn-x2, irn-x2-avif, irn-x2-jpeg, irn-x2-jpeg-q90, irn-x2-webp, irn-x4\)/,
     );
     await decoder('irn-x2-avif', 'irn-x4');
     await manifest();

@@ -2,9 +2,11 @@
 // a decoder preset (`irn-x2-jpeg`) restores LRs that another preset's forward pass (its
 // `encoder`, `irn-x2`) makes, so downscaling with it loads two models, and an LR records the
 // preset it was made for (LR metadata `model`) so that upscale picks the decoder by itself.
-import type { IrnModel, LrMetadata, Limits } from '@irn/core';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { IrnModel, LrMetadata, Limits, PresetLrNotes } from '@irn/core';
 import { CliError } from './errors.js';
-import { DEFAULT_MODEL, findPreset, modelDirectory, presetOfDirectory } from './model-path.js';
+import { DEFAULT_MODEL, findPreset, modelDirectory, presetNames, presetOfDirectory, presetRoots } from './model-path.js';
 
 /** A model as the user chose it: its folder, and its preset name when it is a preset. */
 export interface ModelChoice {
@@ -48,28 +50,54 @@ export async function chooseModel(typed: string | undefined, fallback: string = 
 export interface DownscaleModels {
   encoder: IrnModel;
   /**
-   * What restores an LR coded at `quality` and what its metadata's `model` names: the chosen
-   * model and its preset name (none for a model given by path), unless it is a decoder for
-   * lower qualities only (its `lrQualityMax`, e.g. a JPEG decoder of MozJPEG's
-   * chroma-subsampled qualities) and `quality` is above them; then the encoder's own inverse,
-   * and the LR names the encoder preset.
+   * What restores an LR coded at `quality` (100 for a lossless one) and what its metadata's
+   * `model` names: the chosen model and its preset name (none for a model given by path),
+   * unless it is a decoder for some qualities only (`lrQualityMin` to `lrQualityMax`, e.g. a
+   * JPEG decoder of MozJPEG's chroma-subsampled qualities) and `quality` is outside them; then,
+   * with `family`, the narrowest sibling decoder that covers it (core's `lrPresetFor`), else
+   * the encoder's own inverse, and the LR names the encoder preset. The restorer loads on
+   * first use.
    */
-  atQuality(quality: number): { restorer: IrnModel; lrModel?: string };
+  atQuality(quality: number): { restorer: () => Promise<IrnModel>; lrModel?: string };
   dispose(): void;
 }
 
+/** Options of {@link loadDownscaleModels}. */
+export interface DownscaleModelOptions {
+  /**
+   * The name of a family of decoder presets (`irn-x2-jpeg`: itself and every `irn-x2-jpeg-*`)
+   * whose members of the chosen decoder's encoder and codec share the qualities: each LR names
+   * the one for its quality. `irn downscale` passes it when no `--model` was given; an explicit
+   * `--model` keeps to that model and its encoder.
+   */
+  family?: string;
+  /** Where presets are looked up (default: {@link presetRoots}). */
+  roots?: string[];
+}
+
+/** Stands for a decoder given by path (no preset name) among the presets {@link lrPresetFor} picks from. */
+const CHOSEN = '/the chosen model';
+
 /**
  * Loads the chosen model and, when its metadata names an `encoder` preset, that preset too:
- * its forward pass makes the LR, the chosen model's inverse (with `--refine`) restores it.
+ * its forward pass makes the LR, the chosen model's inverse (with `--refine`) restores it, or,
+ * for qualities it is not for, a sibling decoder of `options.family` or the encoder.
  * @throws CliError when the encoder preset is missing or has another scale.
  */
-export async function loadDownscaleModels(choice: ModelChoice, limits: Partial<Limits>): Promise<DownscaleModels> {
+export async function loadDownscaleModels(choice: ModelChoice, limits: Partial<Limits>, options: DownscaleModelOptions = {}): Promise<DownscaleModels> {
   const { loadModel } = await import('./model-dir.js');
   const decoder = await loadModel(choice.dir, limits);
   const lrModel = choice.preset;
-  if (decoder.encoder == null) return { encoder: decoder, atQuality: () => ({ restorer: decoder, lrModel }), dispose: () => decoder.dispose() };
+  if (decoder.encoder == null) return { encoder: decoder, atQuality: () => ({ restorer: async () => decoder, lrModel }), dispose: () => decoder.dispose() };
+  const roots = options.roots ?? presetRoots();
+  const loaded = new Map<string, Promise<IrnModel>>();
+  const disposeAll = () => {
+    decoder.dispose();
+    for (const m of loaded.values()) void m.then((x) => x.dispose(), () => undefined);
+    loaded.clear();
+  };
   try {
-    const dir = findPreset(decoder.encoder);
+    const dir = findPreset(decoder.encoder, roots);
     if (dir == null) {
       throw new CliError(`the model in ${choice.dir} restores LRs made by the preset ${decoder.encoder}, which this version does not have`);
     }
@@ -79,18 +107,63 @@ export async function loadDownscaleModels(choice: ModelChoice, limits: Partial<L
       throw new CliError(`the model in ${choice.dir} is x${decoder.scale} but its encoder ${decoder.encoder} is x${encoder.scale}`);
     }
     const encoderPreset = decoder.encoder;
-    const max = decoder.lrQualityMax;
+    const { lrPresetFor } = await import('@irn/core');
+    const key = lrModel ?? CHOSEN;
+    const codec = decoder.lrCodec;
+    // The chosen decoder stands for every quality of its range whatever the LR's format (an
+    // explicit choice); siblings only for the chosen decoder's codec.
+    const notes: Record<string, PresetLrNotes> = { [key]: { encoder: encoderPreset, lrCodec: codec ?? 'jpeg', lrQualityMax: decoder.lrQualityMax, lrQualityMin: decoder.lrQualityMin } };
+    if (options.family != null && codec != null) {
+      for (const name of presetNames(roots)) {
+        if (name === key || !(name === options.family || name.startsWith(`${options.family}-`))) continue;
+        const sibling = presetNotes(findPreset(name, roots)!);
+        if (sibling?.encoder === encoderPreset && sibling.lrCodec === codec) notes[name] = sibling;
+      }
+    }
+    const restorerOf = (name: string): Promise<IrnModel> => {
+      if (name === key) return Promise.resolve(decoder);
+      let model = loaded.get(name);
+      if (model == null) {
+        model = loadModel(findPreset(name, roots)!, limits).then((m) => {
+          if (m.scale !== decoder.scale) throw new CliError(`the preset ${name} is x${m.scale}, not x${decoder.scale} as ${lrModel ?? choice.dir}`);
+          return m;
+        });
+        loaded.set(name, model);
+      }
+      return model;
+    };
     return {
       encoder,
-      atQuality: (quality) => (max != null && quality > max ? { restorer: encoder, lrModel: encoderPreset } : { restorer: decoder, lrModel }),
+      atQuality: (quality) => {
+        const name = lrPresetFor(notes, encoderPreset, codec ?? 'jpeg', quality);
+        if (name === encoderPreset) return { restorer: async () => encoder, lrModel: encoderPreset };
+        return { restorer: () => restorerOf(name), lrModel: name === CHOSEN ? undefined : name };
+      },
       dispose: () => {
         encoder.dispose();
-        decoder.dispose();
+        disposeAll();
       },
     };
   } catch (e) {
-    decoder.dispose();
+    disposeAll();
     throw e;
+  }
+}
+
+/**
+ * The lossy notes of the preset in `dir` (its model.json's `userDefinedMetadata.irn`), as
+ * core's `lrPresetFor` reads them (it skips malformed ones); undefined when the file cannot be
+ * read as JSON.
+ */
+function presetNotes(dir: string): PresetLrNotes | undefined {
+  try {
+    const json = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')) as { userDefinedMetadata?: { irn?: PresetLrNotes } };
+    const irn = json.userDefinedMetadata?.irn;
+    if (irn == null || typeof irn !== 'object') return undefined;
+    const { encoder, lrCodec, lrQualityMax, lrQualityMin } = irn;
+    return { encoder, lrCodec, lrQualityMax, lrQualityMin };
+  } catch {
+    return undefined;
   }
 }
 

@@ -55,6 +55,31 @@ describe('lrPresetFor', () => {
     assert.equal(lrPresetFor(more, 'irn-x2', 'jpeg', 95), 'irn-x2-jpeg-all');
   });
 
+  it('keeps to a decoder\'s lowest quality too (lrQualityMin), narrowest range first', () => {
+    const ranged: Record<string, PresetLrNotes> = {
+      ...presets,
+      'irn-x2-jpeg-q90': { encoder: 'irn-x2', lrCodec: 'jpeg', lrQualityMin: 90, lrQualityMax: 97 },
+      'irn-x2-jpeg-top': { encoder: 'irn-x2', lrCodec: 'jpeg', lrQualityMin: 98 },
+      'irn-x2-jpeg-upside': { encoder: 'irn-x2', lrCodec: 'jpeg', lrQualityMin: 60, lrQualityMax: 50 },
+      'irn-x2-jpeg-badmin': { encoder: 'irn-x2', lrCodec: 'jpeg', lrQualityMin: 'low' as unknown as number },
+    };
+    assert.equal(lrPresetFor(ranged, 'irn-x2', 'jpeg', 89), 'irn-x2-jpeg');
+    assert.equal(lrPresetFor(ranged, 'irn-x2', 'jpeg', 89.5), 'irn-x2', 'between two ranges');
+    assert.equal(lrPresetFor(ranged, 'irn-x2', 'jpeg', 90), 'irn-x2-jpeg-q90');
+    assert.equal(lrPresetFor(ranged, 'irn-x2', 'jpeg', 97), 'irn-x2-jpeg-q90');
+    assert.equal(lrPresetFor(ranged, 'irn-x2', 'jpeg', 98), 'irn-x2-jpeg-top', 'a minimum and no maximum: up to 100');
+    assert.equal(lrPresetFor(ranged, 'irn-x2', 'jpeg', 100), 'irn-x2-jpeg-top');
+    assert.equal(lrPresetFor(ranged, 'irn-x2', 'jpeg', 55), 'irn-x2-jpeg', 'a minimum above the maximum makes no decoder');
+    // Overlapping ranges: the narrower wins, whichever bound makes it narrow.
+    const overlap: Record<string, PresetLrNotes> = {
+      'a-wide': { encoder: 'irn-x2', lrCodec: 'jpeg', lrQualityMin: 10, lrQualityMax: 95 },
+      'b-high': { encoder: 'irn-x2', lrCodec: 'jpeg', lrQualityMin: 80 },
+    };
+    assert.equal(lrPresetFor(overlap, 'irn-x2', 'jpeg', 85), 'b-high');
+    assert.equal(lrPresetFor(overlap, 'irn-x2', 'jpeg', 70), 'a-wide');
+    assert.equal(lrPresetFor(overlap, 'irn-x2', 'jpeg', 5), 'irn-x2');
+  });
+
   it('refuses a quality outside 0-100 in one line', () => {
     for (const q of [-1, 101, Number.NaN, '80' as unknown as number]) {
       assert.throws(() => lrPresetFor(presets, 'irn-x2', 'jpeg', q), /^RangeError: quality must be a number from 0 to 100, or undefined for a lossless LR; got \S+$/, String(q));
@@ -106,7 +131,7 @@ describe('loadModelArtifacts: the lossy notes of the presets beside the one load
     const loaded = await loadModelArtifacts('irn-x2', { weightsUrl: `${origin}/w/`, cache: 'none' });
     assert.deepEqual(requests.sort(), ['/w/irn-x2/group1-shard1of1.bin', '/w/irn-x2/model.json', '/w/manifest.json']);
     assert.deepEqual(loaded.presets?.['irn-x2-jpeg'], { encoder: 'irn-x2', lrCodec: 'jpeg', lrQualityMax: 89 });
-    assert.deepEqual(loaded.presets?.['irn-x2'], { encoder: undefined, lrCodec: undefined, lrQualityMax: undefined });
+    assert.deepEqual(loaded.presets?.['irn-x2'], {});
     assert.equal(lrPresetFor(loaded.presets ?? {}, 'irn-x2', 'jpeg', 75), 'irn-x2-jpeg');
   });
 
@@ -122,11 +147,14 @@ describe('loadModelArtifacts: the lossy notes of the presets beside the one load
         presets: {
           'irn-x2': { version: manifest['irn-x2'].version, scale: 2, files: { 'model.json': file('model.json'), 'group1-shard1of1.bin': file('group1-shard1of1.bin') } },
           'irn-x2-jpeg': { version: 'x', scale: 2, encoder: 'irn-x2', lrCodec: 'jpeg', lrQualityMax: 70, files: {} },
+          'irn-x2-jpeg-q80': { version: 'y', scale: 2, encoder: 'irn-x2', lrCodec: 'jpeg', lrQualityMin: 80, lrQualityMax: 90, files: {} },
         },
       },
     });
     assert.deepEqual(loaded.presets?.['irn-x2-jpeg'], { encoder: 'irn-x2', lrCodec: 'jpeg', lrQualityMax: 70 });
+    assert.deepEqual(loaded.presets?.['irn-x2-jpeg-q80'], { encoder: 'irn-x2', lrCodec: 'jpeg', lrQualityMax: 90, lrQualityMin: 80 });
     assert.equal(lrPresetFor(loaded.presets ?? {}, 'irn-x2', 'jpeg', 75), 'irn-x2');
+    assert.equal(lrPresetFor(loaded.presets ?? {}, 'irn-x2', 'jpeg', 85), 'irn-x2-jpeg-q80');
   });
 
   it('a model.json URL has no presets beside it', async () => {

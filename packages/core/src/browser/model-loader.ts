@@ -18,6 +18,8 @@ export interface PresetLrNotes {
   lrCodec?: string;
   /** For a decoder for low qualities only, the highest codec quality it is for (`irn-x2-jpeg`: 89). */
   lrQualityMax?: number;
+  /** For a decoder for high qualities only, the lowest codec quality it is for (`irn-x2-jpeg-q90`: 90). */
+  lrQualityMin?: number;
 }
 
 /** One model of a weights manifest: a version and the SHA-256 (hex) of each of its files; for a lossy preset, its notes. */
@@ -31,40 +33,48 @@ export interface WeightsManifestEntry extends PresetLrNotes {
 /**
  * The preset that an LR should name (its metadata's `model`) when the preset `encoder` made
  * it and it was coded with `codec` at `quality` (0 to 100; undefined for a lossless file): a
- * lossy decoder among `presets` whose `encoder` and `lrCodec` are these and whose
- * `lrQualityMax`, when it has one, is at least `quality` (`irn-x2-jpeg` for `irn-x2`'s JPEG
- * LRs up to quality 89); else `encoder`, whose own inverse restores the LR. A lossless LR
- * (`'png'`, or no quality) always names `encoder`. Where several decoders qualify, the one with
- * the lowest `lrQualityMax` (the narrowest), then the last by name (`-v2` after its first
- * version). `irn downscale` with its default presets names the same ones. Malformed notes (not a string,
- * not a whole number from 0 to 100) make a preset no decoder.
+ * lossy decoder among `presets` whose `encoder` and `lrCodec` are these and whose quality
+ * range (`lrQualityMin` to `lrQualityMax`, 0 and 100 where absent) holds `quality`
+ * (`irn-x2-jpeg` for `irn-x2`'s JPEG LRs up to quality 89, `irn-x2-jpeg-q90` from 90 to 97);
+ * else `encoder`, whose own inverse restores the LR. A lossless LR (`'png'`, or no quality)
+ * always names `encoder`. Where several decoders qualify, the one with the narrowest range,
+ * then the last by name (`-v2` after its first version). `irn downscale` with its default
+ * presets names the same ones. Malformed notes (not a string, not a whole number from 0 to
+ * 100, a minimum above the maximum) make a preset no decoder.
  * @throws RangeError when `quality` is not a number from 0 to 100.
  * @example
  * lrPresetFor(weights.presets, 'irn-x2', 'jpeg', 80); // 'irn-x2-jpeg'
- * lrPresetFor(weights.presets, 'irn-x2', 'jpeg', 95); // 'irn-x2'
+ * lrPresetFor(weights.presets, 'irn-x2', 'jpeg', 99); // 'irn-x2'
  */
 export function lrPresetFor(presets: Readonly<Record<string, PresetLrNotes>>, encoder: string, codec: 'png' | 'webp' | 'jpeg' | 'avif', quality?: number): string {
   if (quality != null && !(typeof quality === 'number' && quality >= 0 && quality <= 100)) {
     throw new RangeError(`quality must be a number from 0 to 100, or undefined for a lossless LR; got ${String(quality)}`);
   }
   if (codec === 'png' || quality == null) return encoder;
-  let best: { name: string; max: number } | null = null;
+  const isQuality = (q: unknown): q is number => Number.isInteger(q) && (q as number) >= 0 && (q as number) <= 100;
+  let best: { name: string; width: number } | null = null;
   for (const [name, notes] of Object.entries(presets)) {
     if (notes == null || notes.encoder !== encoder || notes.lrCodec !== codec) continue;
     const max = notes.lrQualityMax ?? 100;
-    if (!(Number.isInteger(max) && max >= 0 && max <= 100) || quality > max) continue;
-    if (best == null || max < best.max || (max === best.max && name > best.name)) best = { name, max };
+    const min = notes.lrQualityMin ?? 0;
+    if (!isQuality(max) || !isQuality(min) || min > max || quality > max || quality < min) continue;
+    const width = max - min;
+    if (best == null || width < best.width || (width === best.width && name > best.name)) best = { name, width };
   }
   return best?.name ?? encoder;
 }
 
-/** The notes of each preset of a manifest or package, as {@link lrPresetFor} reads them. */
+/** The keys of {@link PresetLrNotes}. */
+const LR_NOTE_KEYS = ['encoder', 'lrCodec', 'lrQualityMax', 'lrQualityMin'] as const satisfies readonly (keyof PresetLrNotes)[];
+
+/** The notes of each preset of a manifest or package, as {@link lrPresetFor} reads them (absent ones left out). */
 function lrNotesOf(presets: Readonly<Record<string, PresetLrNotes>>): Record<string, PresetLrNotes> {
   return Object.fromEntries(
     Object.entries(presets).map(([name, entry]) => {
       // A manifest is the page owner's file, read as JSON: an entry may be anything.
-      const { encoder, lrCodec, lrQualityMax } = entry != null && typeof entry === 'object' ? entry : ({} as PresetLrNotes);
-      return [name, { encoder, lrCodec, lrQualityMax }];
+      const notes = (entry != null && typeof entry === 'object' ? entry : {}) as Record<string, unknown>;
+      // The notes it has, and nothing else of the entry (its files, its version).
+      return [name, Object.fromEntries(LR_NOTE_KEYS.filter((k) => notes[k] !== undefined).map((k) => [k, notes[k]])) as PresetLrNotes];
     }),
   );
 }
@@ -101,6 +111,8 @@ export interface WeightsPackagePreset {
   lrCodec?: string;
   /** For a decoder for low qualities only, the highest codec quality it is for, when the package says. */
   lrQualityMax?: number;
+  /** For a decoder for high qualities only, the lowest codec quality it is for, when the package says. */
+  lrQualityMin?: number;
   /** File name (`model.json` and the shards it lists) -> the file. */
   files: Record<string, WeightsPackageFile>;
 }

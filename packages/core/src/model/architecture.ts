@@ -90,11 +90,12 @@ export interface TopologyLayer {
 
 /**
  * Checks the optional notes of a model's metadata: `encoder` a plain preset name, `lrCodec`
- * one of `LR_CODECS`, `lrQualityMax` a whole number from 0 to 100, `source` a string. A model.json comes from anywhere: a name read from it
+ * one of `LR_CODECS`, `lrQualityMax` and `lrQualityMin` whole numbers from 0 to 100 (the
+ * minimum not above the maximum), `source` a string. A model.json comes from anywhere: a name read from it
  * may later pick a folder or a URL, so only names of the preset pattern pass.
  */
 export function checkNotes(meta: Partial<Record<keyof IrnModelNotes, unknown>>): void {
-  const { source, encoder, lrCodec, lrQualityMax } = meta;
+  const { source, encoder, lrCodec, lrQualityMax, lrQualityMin } = meta;
   if (source != null && typeof source !== 'string') throw new Error(`IRN model metadata "source" must be a string, got ${shortJson(source)}`);
   if (encoder != null && (typeof encoder !== 'string' || !PRESET_NAME.test(encoder))) {
     throw new Error(`IRN model metadata "encoder" must be a preset name (lowercase letters, digits and "-", such as "irn-x2"), got ${shortJson(encoder)}`);
@@ -104,6 +105,12 @@ export function checkNotes(meta: Partial<Record<keyof IrnModelNotes, unknown>>):
   }
   if (lrQualityMax != null && !(Number.isInteger(lrQualityMax) && (lrQualityMax as number) >= 0 && (lrQualityMax as number) <= 100)) {
     throw new Error(`IRN model metadata "lrQualityMax" must be a whole number from 0 to 100, got ${shortJson(lrQualityMax)}`);
+  }
+  if (lrQualityMin != null && !(Number.isInteger(lrQualityMin) && (lrQualityMin as number) >= 0 && (lrQualityMin as number) <= 100)) {
+    throw new Error(`IRN model metadata "lrQualityMin" must be a whole number from 0 to 100, got ${shortJson(lrQualityMin)}`);
+  }
+  if (lrQualityMin != null && lrQualityMax != null && (lrQualityMin as number) > (lrQualityMax as number)) {
+    throw new Error(`IRN model metadata "lrQualityMin" (${shortJson(lrQualityMin)}) is above "lrQualityMax" (${shortJson(lrQualityMax)})`);
   }
 }
 
@@ -115,6 +122,7 @@ export function readNotes(meta: Partial<IrnMetadata>): IrnModelNotes {
   if (meta.encoder != null) notes.encoder = meta.encoder;
   if (meta.lrCodec != null) notes.lrCodec = meta.lrCodec;
   if (meta.lrQualityMax != null) notes.lrQualityMax = meta.lrQualityMax;
+  if (meta.lrQualityMin != null) notes.lrQualityMin = meta.lrQualityMin;
   return notes;
 }
 

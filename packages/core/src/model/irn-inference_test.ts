@@ -130,14 +130,17 @@ describe('IrnInference: loading', () => {
     model.encoder = 'irn-x2';
     model.lrCodec = 'jpeg';
     model.lrQualityMax = 89;
+    model.lrQualityMin = 20;
     const light = IrnInference.fromArtifacts(await artifactsOf(model));
-    assert.deepEqual(light.notes, { source: 'a test', encoder: 'irn-x2', lrCodec: 'jpeg', lrQualityMax: 89 });
+    assert.deepEqual(light.notes, { source: 'a test', encoder: 'irn-x2', lrCodec: 'jpeg', lrQualityMax: 89, lrQualityMin: 20 });
     light.dispose();
     const bad = edit(artifacts, (a) => ((a.userDefinedMetadata as { irn: Record<string, unknown> }).irn.encoder = '../x'));
     assert.throws(() => IrnInference.fromArtifacts(bad), /"encoder" must be a preset name/);
     for (const q of [89.5, -1, 101, '89', 1e9]) {
       const badQuality = edit(artifacts, (a) => ((a.userDefinedMetadata as { irn: Record<string, unknown> }).irn.lrQualityMax = q));
       assert.throws(() => IrnInference.fromArtifacts(badQuality), /"lrQualityMax" must be a whole number from 0 to 100/, String(q));
+      const badMin = edit(artifacts, (a) => ((a.userDefinedMetadata as { irn: Record<string, unknown> }).irn.lrQualityMin = q));
+      assert.throws(() => IrnInference.fromArtifacts(badMin), /"lrQualityMin" must be a whole number from 0 to 100/, String(q));
     }
     assert.throws(() => (model.lrQualityMax = 100.5), /"lrQualityMax" must be a whole number from 0 to 100, got 100\.5/);
   });

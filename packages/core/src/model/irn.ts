@@ -78,10 +78,16 @@ export interface IrnMetadata extends IrnConfig {
    * above it. Absent: every quality.
    */
   lrQualityMax?: number;
+  /**
+   * For a lossy decoder: the lowest quality of its `lrCodec` it is for (`90` for a JPEG
+   * decoder trained on MozJPEG's full-chroma qualities only, beside one for the lower
+   * qualities). Below it `irn downscale` names another decoder or the encoder. Absent: 0.
+   */
+  lrQualityMin?: number;
 }
 
 /** The optional notes of {@link IrnMetadata} an {@link IrnModel} carries through save and load. */
-export type IrnModelNotes = Pick<IrnMetadata, 'source' | 'encoder' | 'lrCodec' | 'lrQualityMax'>;
+export type IrnModelNotes = Pick<IrnMetadata, 'source' | 'encoder' | 'lrCodec' | 'lrQualityMax' | 'lrQualityMin'>;
 
 /**
  * An IRN model: `forward` maps an HR image `[B, H, W, 3]` in `[0, 1]` to
@@ -179,6 +185,7 @@ export class IrnModel extends IrnFlowModel {
     if (this.notes.encoder != null) meta.encoder = this.notes.encoder;
     if (this.notes.lrCodec != null) meta.lrCodec = this.notes.lrCodec;
     if (this.notes.lrQualityMax != null) meta.lrQualityMax = this.notes.lrQualityMax;
+    if (this.notes.lrQualityMin != null) meta.lrQualityMin = this.notes.lrQualityMin;
     this.flow.setUserDefinedMetadata({ irn: meta });
   }
 
@@ -228,8 +235,22 @@ export class IrnModel extends IrnFlowModel {
     return this.notes.lrQualityMax;
   }
   set lrQualityMax(quality: number | undefined) {
-    checkNotes({ lrQualityMax: quality });
+    checkNotes({ lrQualityMin: this.notes.lrQualityMin, lrQualityMax: quality });
     this.notes = { ...this.notes, lrQualityMax: quality };
+    this.writeMetadata();
+  }
+
+  /**
+   * For a lossy decoder, the lowest codec quality it is for (see
+   * {@link IrnMetadata.lrQualityMin}), undefined for 0; saved in the metadata.
+   * @throws Error (setter) when it is not a whole number from 0 to 100, or is above {@link lrQualityMax}.
+   */
+  get lrQualityMin(): number | undefined {
+    return this.notes.lrQualityMin;
+  }
+  set lrQualityMin(quality: number | undefined) {
+    checkNotes({ lrQualityMin: quality, lrQualityMax: this.notes.lrQualityMax });
+    this.notes = { ...this.notes, lrQualityMin: quality };
     this.writeMetadata();
   }
 

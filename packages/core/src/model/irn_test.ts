@@ -147,17 +147,22 @@ describe('IrnModel: lossy decoder metadata (encoder, lrCodec)', () => {
     assert.deepEqual([plain.encoder, plain.lrCodec], [undefined, undefined]);
     model.encoder = 'irn-x2';
     model.lrCodec = 'jpeg';
-    model.lrQualityMax = 89;
+    model.lrQualityMax = 97;
+    model.lrQualityMin = 90;
     model.source = 'test';
     const a = await model.toArtifacts();
     assert.deepEqual((a.userDefinedMetadata as { irn: Record<string, unknown> }).irn, {
-      format: 1, levels: 1, scale: 2, blocks: 1, growth: 4, clamp: 1, source: 'test', encoder: 'irn-x2', lrCodec: 'jpeg', lrQualityMax: 89,
+      format: 1, levels: 1, scale: 2, blocks: 1, growth: 4, clamp: 1, source: 'test', encoder: 'irn-x2', lrCodec: 'jpeg', lrQualityMax: 97, lrQualityMin: 90,
     });
     const loaded = await IrnModel.load(tf.io.fromMemory(a));
-    assert.deepEqual([loaded.encoder, loaded.lrCodec, loaded.lrQualityMax, loaded.source], ['irn-x2', 'jpeg', 89, 'test']);
+    assert.deepEqual([loaded.encoder, loaded.lrCodec, loaded.lrQualityMax, loaded.lrQualityMin, loaded.source], ['irn-x2', 'jpeg', 97, 90, 'test']);
     // Saved again, the notes stay.
     const again = await IrnModel.load(tf.io.fromMemory(await loaded.toArtifacts()));
-    assert.deepEqual([again.encoder, again.lrCodec, again.lrQualityMax], ['irn-x2', 'jpeg', 89]);
+    assert.deepEqual([again.encoder, again.lrCodec, again.lrQualityMax, again.lrQualityMin], ['irn-x2', 'jpeg', 97, 90]);
+    // A minimum above the maximum is refused either way round.
+    assert.throws(() => (again.lrQualityMin = 98), /"lrQualityMin" \(98\) is above "lrQualityMax" \(97\)/);
+    assert.throws(() => (again.lrQualityMax = 89), /"lrQualityMin" \(90\) is above "lrQualityMax" \(89\)/);
+    assert.deepEqual([again.lrQualityMax, again.lrQualityMin], [97, 90]);
     for (const m of [model, plain, loaded, again]) m.dispose();
   });
 
@@ -176,6 +181,8 @@ describe('IrnModel: lossy decoder metadata (encoder, lrCodec)', () => {
       [{ lrCodec: ['jpeg'] }, /"lrCodec" must be one of/],
       [{ lrQualityMax: 89.5 }, /"lrQualityMax" must be a whole number from 0 to 100, got 89\.5/],
       [{ lrQualityMax: '89' }, /"lrQualityMax" must be a whole number from 0 to 100, got "89"/],
+      [{ lrQualityMin: -1 }, /"lrQualityMin" must be a whole number from 0 to 100, got -1/],
+      [{ lrQualityMin: 90, lrQualityMax: 89 }, /"lrQualityMin" \(90\) is above "lrQualityMax" \(89\)/],
     ] as const) {
       await assert.rejects(IrnModel.load(tf.io.fromMemory(withMeta(extra))), (e: Error) => pattern.test(e.message) && !e.message.includes('\n'), JSON.stringify(extra));
     }

@@ -98,9 +98,11 @@ export function registerDownscale(program: Command, ctx: CliContext): void {
       const { withPeakMemory } = await import('@irn/core');
       const { decodeLr, encodeLr } = await import('../../image/lr-codecs.js');
       const { refineLr, jpegProxy } = await import('@irn/core');
-      // `model` makes the LR; `models.atQuality(q).restorer` restores it (the same model, unless
-      // the chosen one is a decoder preset with an encoder, and the decoder is for quality q).
-      const models = await loadDownscaleModels(choice, ctx.limits());
+      // `model` makes the LR; `models.atQuality(q).restorer()` restores it (the same model, unless
+      // the chosen one is a decoder preset with an encoder: then the decoder for quality q).
+      // Without --model, the default decoder's siblings by name (irn-x2-jpeg-q90 beside
+      // irn-x2-jpeg) take the qualities they are for.
+      const models = await loadDownscaleModels(choice, ctx.limits(), opts.model == null && choice.preset === fallback ? { family: fallback } : {});
       const { encoder: model } = models;
       if (scale != null && model.scale !== scale) {
         models.dispose();
@@ -156,7 +158,7 @@ export function registerDownscale(program: Command, ctx: CliContext): void {
             // keeps about its size (bench/refine.ts; the README, `downscale --refine`).
             const jpegQuality = quality ?? DEFAULT_QUALITY;
             const jpeg = format === 'jpeg' ? { gradientProxy: (x: Tensor4D) => jpegProxy(x, jpegQuality, { rounding: REFINE_JPEG_ROUNDING }), relativeRate: REFINE_JPEG_RELATIVE_RATE } : {};
-            const result = await refineLr(atQuality(quality).restorer, img, lr, { steps: opts.refine, roundTrip: lossy ? roundTripAt(quality) : undefined, ...jpeg });
+            const result = await refineLr(await atQuality(quality).restorer(), img, lr, { steps: opts.refine, roundTrip: lossy ? roundTripAt(quality) : undefined, ...jpeg });
             const rate = result.initialBpp != null && result.bestBpp != null ? `, ${result.initialBpp.toFixed(3)} -> ${result.bestBpp.toFixed(3)} bpp` : '';
             refined = `, refined: ${result.initialPsnr.toFixed(2)} -> ${result.bestPsnr.toFixed(2)} dB RGB PSNR restored${rate} (best of ${opts.refine} steps: ${result.bestStep})`;
             if (!lossy) {
@@ -175,7 +177,7 @@ export function registerDownscale(program: Command, ctx: CliContext): void {
               if (fitted.fits) {
                 // Scored from the fitted file itself (steps 0 only measures), not coded again.
                 const fittedFile = fitted.file;
-                const check = await refineLr(atQuality(fitted.quality).restorer, img, result.lr, { steps: 0, roundTrip: async () => ({ image: (await decodeLr(fittedFile, ctx.limits())).image, bytes: fittedFile.length }) });
+                const check = await refineLr(await atQuality(fitted.quality).restorer(), img, result.lr, { steps: 0, roundTrip: async () => ({ image: (await decodeLr(fittedFile, ctx.limits())).image, bytes: fittedFile.length }) });
                 kept = check.initialPsnr > result.initialPsnr;
                 verdict = `at quality ${fitted.quality} within ${cap} bytes it restores ${check.initialPsnr.toFixed(2)} dB${kept ? '' : `, not above the plain LR's ${result.initialPsnr.toFixed(2)}`}`;
                 if (kept) {

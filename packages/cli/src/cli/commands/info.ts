@@ -29,9 +29,16 @@ function describe(model: IrnModel, dir: string, files: { name: string; bytes: nu
     encoder: model.encoder ?? null,
     lrCodec: model.lrCodec ?? null,
     lrQualityMax: model.lrQualityMax ?? null,
+    lrQualityMin: model.lrQualityMin ?? null,
     files,
     totalBytes: files.reduce((n, f) => n + f.bytes, 0),
   };
+}
+
+/** A decoder's codec qualities for `irn info`: `up to 89`, `90 to 97`, `from 90`. */
+function qualityRange(min: number | null, max: number | null): string {
+  if (min != null && max != null) return `${min} to ${max}`;
+  return min != null ? `from ${min}` : `up to ${max}`;
 }
 
 /** `irn info --model <dir> [--json]`. */
@@ -69,7 +76,7 @@ export function registerInfo(program: Command, ctx: CliContext): void {
         `source      ${d.source ?? 'unknown'}`,
         ...(d.encoder != null ? [`encoder     ${d.encoder} (its forward pass makes the LRs this model restores)`] : []),
         ...(d.lrCodec != null ? [`lr codec    ${d.lrCodec} (trained to restore LRs in this format)`] : []),
-        ...(d.lrQualityMax != null ? [`lr quality  up to ${d.lrQualityMax} (irn downscale names ${d.encoder ?? 'the encoder'} in LRs coded above it)`] : []),
+        ...(d.lrQualityMax != null || d.lrQualityMin != null ? [`lr quality  ${qualityRange(d.lrQualityMin, d.lrQualityMax)} (irn downscale names another decoder or ${d.encoder ?? 'the encoder'} in LRs coded outside it)`] : []),
         `files`,
         ...d.files.map((f) => `  ${f.name.padEnd(width)}  ${formatBytes(f.bytes).padStart(8)}`),
         `  ${'total'.padEnd(width)}  ${formatBytes(d.totalBytes).padStart(8)}`,
