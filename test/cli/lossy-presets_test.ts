@@ -61,17 +61,19 @@ after(() => {
 
 describe('irn downscale / upscale with a lossy decoder preset', () => {
   it('downscale to JPEG without --model uses irn-x2-jpeg: irn-x2 makes the pixels, the metadata names the decoder', async () => {
-    const run = await withPresets(['downscale', 'in.png', 'lr.jpg']);
+    // Quality 80: from 90 to 97 the shipped sibling irn-x2-jpeg-q90 (weights/, searched after
+    // $IRN_WEIGHTS_DIR) has the narrower range and takes those LRs (the family test below).
+    const run = await withPresets(['downscale', '--quality', '80', 'in.png', 'lr.jpg']);
     assert.equal(run.code, 0, run.stderr);
     assert.deepEqual(metaOf('lr.jpg'), { scale: 2, width: 48, height: 40, model: 'irn-x2-jpeg' });
     // The same pixels as the lossless preset's LR at the same quality: the encoder made them.
-    const plain = await withPresets(['downscale', '-m', 'irn-x2', 'in.png', 'plain.jpg']);
+    const plain = await withPresets(['downscale', '-m', 'irn-x2', '--quality', '80', 'in.png', 'plain.jpg']);
     assert.equal(plain.code, 0, plain.stderr);
     assert.deepEqual(metaOf('plain.jpg'), { scale: 2, width: 48, height: 40, model: 'irn-x2' });
     for (const f of ['lr.jpg', 'plain.jpg']) assert.equal((await irn(['-q', 'upscale', '-m', 'irn-x2', f, `${f}.x2.png`], work)).code, 0);
     assert.deepEqual(bytesOf('lr.jpg.x2.png'), bytesOf('plain.jpg.x2.png'));
     // --model with the decoder's name writes the same file.
-    assert.equal((await withPresets(['-q', 'downscale', '-m', 'irn-x2-jpeg', 'in.png', 'named.jpg'])).code, 0);
+    assert.equal((await withPresets(['-q', 'downscale', '-m', 'irn-x2-jpeg', '--quality', '80', 'in.png', 'named.jpg'])).code, 0);
     assert.deepEqual(bytesOf('named.jpg'), bytesOf('lr.jpg'));
   });
 
@@ -80,7 +82,7 @@ describe('irn downscale / upscale with a lossy decoder preset', () => {
     mkdirSync(cwd, { recursive: true });
     copyFileSync(join(work, 'in.png'), join(cwd, 'in.png'));
     cpSync(join(presets, 'irn-x2-orphan'), join(cwd, 'irn-x2-jpeg'), { recursive: true });
-    const run = await irn(['-q', 'downscale', 'in.png', 'lr.jpg'], cwd, { IRN_WEIGHTS_DIR: presets });
+    const run = await irn(['-q', 'downscale', '--quality', '80', 'in.png', 'lr.jpg'], cwd, { IRN_WEIGHTS_DIR: presets });
     assert.equal(run.code, 0, run.stderr);
     assert.deepEqual(readFileSync(join(cwd, 'lr.jpg')), bytesOf('lr.jpg'));
   });
@@ -354,13 +356,31 @@ describe('the shipped lossy presets weights/irn-x2-avif-v2, weights/irn-x2-avif,
     const up = readPng(join(work, 'ship70-up.png'));
     assert.deepEqual([up.width, up.height], [48, 40]);
     assert.notDeepEqual(up.data, readPng(join(work, 'ship70-x2.png')).data, 'restored by irn-x2-jpeg, not by irn-x2');
-    // The JPEG default quality (90) keeps full chroma: the LR names irn-x2.
-    const q90 = await irn(['downscale', 'in.png', 'ship90.jpg'], work);
-    assert.equal(q90.code, 0, q90.stderr);
-    assert.deepEqual(metaOf('ship90.jpg'), { scale: 2, width: 48, height: 40, model: 'irn-x2' });
   });
 
-  it('irn-x4-jpeg (a decoder for qualities up to 79) is the default for an x4 JPEG LR below 80; from 80 up the LR names irn-x4', async () => {
+  it('irn-x2-jpeg-q90 (a decoder for qualities 90 to 97, full chroma) is the default for a JPEG LR there, the default quality included; from 98 up the LR names irn-x2', async () => {
+    const q90 = await irn(['downscale', 'in.png', 'ship90.jpg'], work);
+    assert.equal(q90.code, 0, q90.stderr);
+    assert.deepEqual(metaOf('ship90.jpg'), { scale: 2, width: 48, height: 40, model: 'irn-x2-jpeg-q90' });
+    const info = JSON.parse((await irn(['info', '--json', '-m', 'irn-x2-jpeg-q90'], work)).stdout) as { encoder: string | null; lrCodec: string | null; lrQualityMin: number | null; lrQualityMax: number | null };
+    assert.deepEqual([info.encoder, info.lrCodec, info.lrQualityMin, info.lrQualityMax], ['irn-x2', 'jpeg', 90, 97]);
+    // irn-x2 makes the pixels; the decoder restores other pixels than irn-x2 would.
+    const plain = await irn(['downscale', '-m', 'irn-x2', 'in.png', 'plain90.jpg'], work);
+    assert.equal(plain.code, 0, plain.stderr);
+    const [a, b] = await Promise.all([decodeLr(new Uint8Array(bytesOf('ship90.jpg'))), decodeLr(new Uint8Array(bytesOf('plain90.jpg')))]);
+    assert.deepEqual(a.image.data, b.image.data);
+    assert.equal((await irn(['-q', 'upscale', 'ship90.jpg', 'ship90-up.png'], work)).code, 0);
+    assert.equal((await irn(['-q', 'upscale', '-m', 'irn-x2', 'ship90.jpg', 'ship90-x2.png'], work)).code, 0);
+    assert.notDeepEqual(readPng(join(work, 'ship90-up.png')).data, readPng(join(work, 'ship90-x2.png')).data, 'restored by irn-x2-jpeg-q90, not by irn-x2');
+    const q97 = await irn(['-q', 'downscale', '--quality', '97', 'in.png', 'ship97.jpg'], work);
+    assert.equal(q97.code, 0, q97.stderr);
+    assert.equal(metaOf('ship97.jpg')?.model, 'irn-x2-jpeg-q90');
+    const q98 = await irn(['-q', 'downscale', '--quality', '98', 'in.png', 'ship98.jpg'], work);
+    assert.equal(q98.code, 0, q98.stderr);
+    assert.equal(metaOf('ship98.jpg')?.model, 'irn-x2');
+  });
+
+  it('irn-x4-jpeg (a decoder for qualities up to 79) is the default for an x4 JPEG LR below 80, irn-x4-jpeg-q80 from 80 to 89; from 90 up the LR names irn-x4', async () => {
     const run = await irn(['downscale', '--scale', '4', '--quality', '60', 'in.png', 'x4q60.jpg'], work);
     assert.equal(run.code, 0, run.stderr);
     assert.deepEqual(metaOf('x4q60.jpg'), { scale: 4, width: 48, height: 40, model: 'irn-x4-jpeg' });
@@ -376,10 +396,19 @@ describe('the shipped lossy presets weights/irn-x2-avif-v2, weights/irn-x2-avif,
     const up = readPng(join(work, 'x4q60-up.png'));
     assert.deepEqual([up.width, up.height], [48, 40]);
     assert.notDeepEqual(up.data, readPng(join(work, 'x4q60-x4.png')).data, 'restored by irn-x4-jpeg, not by irn-x4');
-    // MozJPEG keeps more chroma from quality 80 (4:2:2), which the decoder was not trained on.
+    // MozJPEG keeps more chroma from quality 80 (4:2:2), which irn-x4-jpeg was not trained on:
+    // its sibling irn-x4-jpeg-q80 was, and restores other pixels than irn-x4.
     const q80 = await irn(['downscale', '--scale', '4', '--quality', '80', 'in.png', 'x4q80.jpg'], work);
     assert.equal(q80.code, 0, q80.stderr);
-    assert.deepEqual(metaOf('x4q80.jpg'), { scale: 4, width: 48, height: 40, model: 'irn-x4' });
+    assert.deepEqual(metaOf('x4q80.jpg'), { scale: 4, width: 48, height: 40, model: 'irn-x4-jpeg-q80' });
+    const info80 = JSON.parse((await irn(['info', '--json', '-m', 'irn-x4-jpeg-q80'], work)).stdout) as { scale: number; encoder: string | null; lrQualityMin: number | null; lrQualityMax: number | null };
+    assert.deepEqual([info80.scale, info80.encoder, info80.lrQualityMin, info80.lrQualityMax], [4, 'irn-x4', 80, 89]);
+    assert.equal((await irn(['-q', 'upscale', 'x4q80.jpg', 'x4q80-up.png'], work)).code, 0);
+    assert.equal((await irn(['-q', 'upscale', '-m', 'irn-x4', 'x4q80.jpg', 'x4q80-x4.png'], work)).code, 0);
+    assert.notDeepEqual(readPng(join(work, 'x4q80-up.png')).data, readPng(join(work, 'x4q80-x4.png')).data, 'restored by irn-x4-jpeg-q80, not by irn-x4');
+    const q90 = await irn(['-q', 'downscale', '--scale', '4', 'in.png', 'x4q90.jpg'], work);
+    assert.equal(q90.code, 0, q90.stderr);
+    assert.deepEqual(metaOf('x4q90.jpg'), { scale: 4, width: 48, height: 40, model: 'irn-x4' });
   });
 
   it('irn-x2-avif (the decoder) still restores the LRs that name it: irn-x2 makes them', async () => {

@@ -86,14 +86,19 @@ describe('lrPresetFor', () => {
     }
   });
 
-  it('with the shipped presets of @irn/weights: irn-x2-jpeg up to 89, irn-x4-jpeg up to 79, irn-x2-avif for AVIF', () => {
+  it('with the shipped presets of @irn/weights: irn-x2-jpeg up to 89, irn-x2-jpeg-q90 from 90 to 97, irn-x4-jpeg up to 79, irn-x4-jpeg-q80 from 80 to 89, irn-x2-avif for AVIF', () => {
     const { presets: shipped } = weightsPackage;
     assert.equal(shipped['irn-x2-jpeg'].lrQualityMax, 89);
     assert.equal(lrPresetFor(shipped, 'irn-x4', 'jpeg', 79), 'irn-x4-jpeg');
-    assert.equal(lrPresetFor(shipped, 'irn-x4', 'jpeg', 80), 'irn-x4');
+    assert.equal(lrPresetFor(shipped, 'irn-x4', 'jpeg', 80), 'irn-x4-jpeg-q80');
+    assert.equal(lrPresetFor(shipped, 'irn-x4', 'jpeg', 89), 'irn-x4-jpeg-q80');
+    assert.equal(lrPresetFor(shipped, 'irn-x4', 'jpeg', 90), 'irn-x4');
     assert.equal(lrPresetFor(shipped, 'irn-x4-avif', 'avif', 50), 'irn-x4-avif');
     assert.equal(lrPresetFor(shipped, 'irn-x2', 'jpeg', 89), 'irn-x2-jpeg');
-    assert.equal(lrPresetFor(shipped, 'irn-x2', 'jpeg', 90), 'irn-x2');
+    assert.deepEqual([shipped['irn-x2-jpeg-q90'].lrQualityMin, shipped['irn-x2-jpeg-q90'].lrQualityMax], [90, 97]);
+    assert.equal(lrPresetFor(shipped, 'irn-x2', 'jpeg', 90), 'irn-x2-jpeg-q90');
+    assert.equal(lrPresetFor(shipped, 'irn-x2', 'jpeg', 97), 'irn-x2-jpeg-q90');
+    assert.equal(lrPresetFor(shipped, 'irn-x2', 'jpeg', 98), 'irn-x2');
     assert.equal(lrPresetFor(shipped, 'irn-x2', 'avif', 60), 'irn-x2-avif');
     assert.equal(lrPresetFor(shipped, 'irn-x2', 'png'), 'irn-x2');
   });
