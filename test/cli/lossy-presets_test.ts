@@ -194,6 +194,10 @@ describe('irn downscale / upscale with a lossy decoder preset', () => {
     await saveDecoder(join(family, 'irn-x2-jpegx'), 'irn-x2', 24, 99, 98);
     mkdirSync(join(family, 'irn-x2-jpeg-broken'));
     writeFileSync(join(family, 'irn-x2-jpeg-broken/model.json'), '{ not json');
+    // Notes that would win at 93 (the narrowest range) in a model.json larger than core loads: not read.
+    mkdirSync(join(family, 'irn-x2-jpeg-huge'));
+    const huge = { userDefinedMetadata: { irn: { encoder: 'irn-x2', lrCodec: 'jpeg', lrQualityMin: 93, lrQualityMax: 93 } } };
+    writeFileSync(join(family, 'irn-x2-jpeg-huge/model.json'), JSON.stringify(huge) + ' '.repeat(4 * 1024 * 1024));
     const inFamily = (args: string[]) => irn(args, work, { IRN_WEIGHTS_DIR: family });
     const at = async (name: string, ...args: string[]) => {
       const run = await inFamily(['downscale', ...args, 'in.png', name]);

@@ -2,7 +2,7 @@
 // a decoder preset (`irn-x2-jpeg`) restores LRs that another preset's forward pass (its
 // `encoder`, `irn-x2`) makes, so downscaling with it loads two models, and an LR records the
 // preset it was made for (LR metadata `model`) so that upscale picks the decoder by itself.
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { IrnModel, LrMetadata, Limits, PresetLrNotes } from '@irn/core';
 import { CliError } from './errors.js';
@@ -150,14 +150,19 @@ export async function loadDownscaleModels(choice: ModelChoice, limits: Partial<L
   }
 }
 
+/** The largest model.json read for its notes: core's bound on any model.json (`MAX_MODEL_JSON_BYTES`). */
+const MAX_NOTES_JSON_BYTES = 4 * 1024 * 1024;
+
 /**
  * The lossy notes of the preset in `dir` (its model.json's `userDefinedMetadata.irn`), as
- * core's `lrPresetFor` reads them (it skips malformed ones); undefined when the file cannot be
- * read as JSON.
+ * core's `lrPresetFor` reads them (it skips malformed ones); undefined when the file is larger
+ * than any model.json core loads, or cannot be read as JSON.
  */
 function presetNotes(dir: string): PresetLrNotes | undefined {
   try {
-    const json = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')) as { userDefinedMetadata?: { irn?: PresetLrNotes } };
+    const path = join(dir, 'model.json');
+    if (statSync(path).size > MAX_NOTES_JSON_BYTES) return undefined;
+    const json = JSON.parse(readFileSync(path, 'utf8')) as { userDefinedMetadata?: { irn?: PresetLrNotes } };
     const irn = json.userDefinedMetadata?.irn;
     if (irn == null || typeof irn !== 'object') return undefined;
     const { encoder, lrCodec, lrQualityMax, lrQualityMin } = irn;
