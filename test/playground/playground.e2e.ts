@@ -337,7 +337,11 @@ test('fine-tune a tiny model on WebGPU in the worker: the loss goes down; saved,
   await page.locator('#train-save').click();
   await page.locator('#train-message', { hasText: /Saved as|Could not save/ }).waitFor({ timeout: minute });
   assert.match(await page.locator('#train-message').innerText(), /^Saved as "e2e-tiny" in this browser/);
-  const [json] = await Promise.all([page.waitForEvent('download'), page.locator('#train-download').click()]);
+  // The download is two files (model.json and the weights), in either order: wait for the JSON.
+  const [json] = await Promise.all([
+    page.waitForEvent('download', { predicate: (d) => d.suggestedFilename().endsWith('.json'), timeout: minute }),
+    page.locator('#train-download').click(),
+  ]);
   const modelJson = JSON.parse(readFileSync(await json.path(), 'utf8')) as {
     weightsManifest: { paths: string[]; weights: { quantization?: { dtype: string } }[] }[];
     userDefinedMetadata: { irn: { blocks: number; growth: number } };
