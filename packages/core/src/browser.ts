@@ -43,6 +43,7 @@ export {
   UnknownPresetError,
   isPresetName,
   loadModelArtifacts,
+  lrNotesFrom,
   lrPresetFor,
   sha256Hex,
   type LoadedArtifacts,

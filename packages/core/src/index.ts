@@ -48,7 +48,7 @@ export { fitQuality, parseByteSize, type FitResult } from './image/fit-size.js';
 // Header-only reading of an LR file (browser-safe, no codec): size and metadata before decoding.
 export { readLrHeader, type LrHeader } from './browser/lr-preset.js';
 // Which preset an LR coded with a codec at a quality should name (a lossy decoder, or its encoder).
-export { lrPresetFor, type PresetLrNotes } from './browser/model-loader.js';
+export { lrNotesFrom, lrPresetFor, type PresetLrNotes } from './browser/model-loader.js';
 // The container writers that put LR metadata into a WebP, JPEG or AVIF a codec made (used by
 // @irn/cli's `irn downscale --format`, which carries the codecs).
 export { withJpegComment } from './image/jpeg-segments.js';

@@ -107,17 +107,18 @@ export async function loadDownscaleModels(choice: ModelChoice, limits: Partial<L
       throw new CliError(`the model in ${choice.dir} is x${decoder.scale} but its encoder ${decoder.encoder} is x${encoder.scale}`);
     }
     const encoderPreset = decoder.encoder;
-    const { lrPresetFor } = await import('@irn/core');
+    const { lrNotesFrom, lrPresetFor } = await import('@irn/core');
     const key = lrModel ?? CHOSEN;
-    const codec = decoder.lrCodec;
     // The chosen decoder stands for every quality of its range whatever the LR's format (an
-    // explicit choice); siblings only for the chosen decoder's codec.
-    const notes: Record<string, PresetLrNotes> = { [key]: { encoder: encoderPreset, lrCodec: codec ?? 'jpeg', lrQualityMax: decoder.lrQualityMax, lrQualityMin: decoder.lrQualityMin } };
-    if (options.family != null && codec != null) {
+    // explicit choice), as a JPEG decoder when its metadata names no codec (older runs);
+    // siblings only for the codec its metadata names.
+    const codec = decoder.lrCodec ?? 'jpeg';
+    const notes: Record<string, PresetLrNotes> = { [key]: { encoder: encoderPreset, lrCodec: codec, lrQualityMax: decoder.lrQualityMax, lrQualityMin: decoder.lrQualityMin } };
+    if (options.family != null && decoder.lrCodec != null) {
       for (const name of presetNames(roots)) {
         if (name === key || !(name === options.family || name.startsWith(`${options.family}-`))) continue;
-        const sibling = presetNotes(findPreset(name, roots)!);
-        if (sibling?.encoder === encoderPreset && sibling.lrCodec === codec) notes[name] = sibling;
+        const sibling = lrNotesFrom(presetMetadata(findPreset(name, roots)!));
+        if (sibling.encoder === encoderPreset && sibling.lrCodec === codec) notes[name] = sibling;
       }
     }
     const restorerOf = (name: string): Promise<IrnModel> => {
@@ -135,7 +136,7 @@ export async function loadDownscaleModels(choice: ModelChoice, limits: Partial<L
     return {
       encoder,
       atQuality: (quality) => {
-        const name = lrPresetFor(notes, encoderPreset, codec ?? 'jpeg', quality);
+        const name = lrPresetFor(notes, encoderPreset, codec, quality);
         if (name === encoderPreset) return { restorer: async () => encoder, lrModel: encoderPreset };
         return { restorer: () => restorerOf(name), lrModel: name === CHOSEN ? undefined : name };
       },
@@ -154,19 +155,16 @@ export async function loadDownscaleModels(choice: ModelChoice, limits: Partial<L
 const MAX_NOTES_JSON_BYTES = 4 * 1024 * 1024;
 
 /**
- * The lossy notes of the preset in `dir` (its model.json's `userDefinedMetadata.irn`), as
- * core's `lrPresetFor` reads them (it skips malformed ones); undefined when the file is larger
- * than any model.json core loads, or cannot be read as JSON.
+ * The `userDefinedMetadata.irn` of the preset in `dir`'s model.json, as it is (core's
+ * `lrNotesFrom` picks the notes of it, `lrPresetFor` skips malformed ones); undefined when the
+ * file is larger than any model.json core loads, or cannot be read as JSON.
  */
-function presetNotes(dir: string): PresetLrNotes | undefined {
+function presetMetadata(dir: string): unknown {
   try {
     const path = join(dir, 'model.json');
     if (statSync(path).size > MAX_NOTES_JSON_BYTES) return undefined;
-    const json = JSON.parse(readFileSync(path, 'utf8')) as { userDefinedMetadata?: { irn?: PresetLrNotes } };
-    const irn = json.userDefinedMetadata?.irn;
-    if (irn == null || typeof irn !== 'object') return undefined;
-    const { encoder, lrCodec, lrQualityMax, lrQualityMin } = irn;
-    return { encoder, lrCodec, lrQualityMax, lrQualityMin };
+    const json = JSON.parse(readFileSync(path, 'utf8')) as { userDefinedMetadata?: { irn?: unknown } } | null;
+    return json?.userDefinedMetadata?.irn;
   } catch {
     return undefined;
   }

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import * as weightsPackage from '@irn/weights';
-import { loadModelArtifacts, lrPresetFor, type PresetLrNotes } from './model-loader.js';
+import { loadModelArtifacts, lrNotesFrom, lrPresetFor, type PresetLrNotes } from './model-loader.js';
 
 const WEIGHTS = fileURLToPath(new URL('../../../../weights/', import.meta.url));
 
@@ -101,6 +101,21 @@ describe('lrPresetFor', () => {
     assert.equal(lrPresetFor(shipped, 'irn-x2', 'jpeg', 98), 'irn-x2');
     assert.equal(lrPresetFor(shipped, 'irn-x2', 'avif', 60), 'irn-x2-avif');
     assert.equal(lrPresetFor(shipped, 'irn-x2', 'png'), 'irn-x2');
+  });
+});
+
+describe('lrNotesFrom', () => {
+  it('keeps the four notes an entry has, as they are, and nothing else of it', () => {
+    const entry = { encoder: 'irn-x2', lrCodec: 'jpeg', lrQualityMax: 97, lrQualityMin: 90, files: ['model.json'], scale: 2, sha256: 'ab' };
+    assert.deepEqual(lrNotesFrom(entry), { encoder: 'irn-x2', lrCodec: 'jpeg', lrQualityMax: 97, lrQualityMin: 90 });
+    // Absent keys are left out (not listed as undefined); present ones kept even when malformed.
+    assert.deepEqual(Object.keys(lrNotesFrom({ encoder: 'irn-x4', lrQualityMax: undefined })), ['encoder']);
+    assert.deepEqual(lrNotesFrom({ lrQualityMax: 'high', lrCodec: null }), { lrQualityMax: 'high', lrCodec: null });
+    assert.equal(lrPresetFor({ d: lrNotesFrom({ encoder: 'irn-x2', lrCodec: 'jpeg', lrQualityMax: 'high' }) }, 'irn-x2', 'jpeg', 50), 'irn-x2');
+  });
+
+  it('has no notes of what is not an object', () => {
+    for (const entry of [null, undefined, 3, 'irn-x2', true]) assert.deepEqual(lrNotesFrom(entry), {}, String(entry));
   });
 });
 

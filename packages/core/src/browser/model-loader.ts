@@ -67,16 +67,21 @@ export function lrPresetFor(presets: Readonly<Record<string, PresetLrNotes>>, en
 /** The keys of {@link PresetLrNotes}. */
 const LR_NOTE_KEYS = ['encoder', 'lrCodec', 'lrQualityMax', 'lrQualityMin'] as const satisfies readonly (keyof PresetLrNotes)[];
 
-/** The notes of each preset of a manifest or package, as {@link lrPresetFor} reads them (absent ones left out). */
-function lrNotesOf(presets: Readonly<Record<string, PresetLrNotes>>): Record<string, PresetLrNotes> {
-  return Object.fromEntries(
-    Object.entries(presets).map(([name, entry]) => {
-      // A manifest is the page owner's file, read as JSON: an entry may be anything.
-      const notes = (entry != null && typeof entry === 'object' ? entry : {}) as Record<string, unknown>;
-      // The notes it has, and nothing else of the entry (its files, its version).
-      return [name, Object.fromEntries(LR_NOTE_KEYS.filter((k) => notes[k] !== undefined).map((k) => [k, notes[k]])) as PresetLrNotes];
-    }),
-  );
+/**
+ * The notes {@link lrPresetFor} reads of one preset's entry (a manifest entry, or a model.json's
+ * `userDefinedMetadata.irn`): its `encoder`, `lrCodec`, `lrQualityMax` and `lrQualityMin` as
+ * they are, absent ones left out, nothing else of the entry. The entry is read as JSON from a
+ * file someone else wrote, so it may be anything: what is not an object has no notes.
+ * `lrPresetFor` itself skips notes of the wrong type.
+ */
+export function lrNotesFrom(entry: unknown): PresetLrNotes {
+  const notes = (entry != null && typeof entry === 'object' ? entry : {}) as Record<string, unknown>;
+  return Object.fromEntries(LR_NOTE_KEYS.filter((k) => notes[k] !== undefined).map((k) => [k, notes[k]])) as PresetLrNotes;
+}
+
+/** The notes of each preset of a manifest or package ({@link lrNotesFrom} of each entry). */
+function lrNotesOf(presets: Readonly<Record<string, unknown>>): Record<string, PresetLrNotes> {
+  return Object.fromEntries(Object.entries(presets).map(([name, entry]) => [name, lrNotesFrom(entry)]));
 }
 
 /** `manifest.json` of a weights folder: preset name -> {@link WeightsManifestEntry}. */
