@@ -15,7 +15,9 @@
 //     scored on the x4 plot and protocol (shave 4): what a page can ship instead of an x4 LR at
 //     the same bytes (reported beside the x4 targets, not in them);
 // then BD-rate / BD-PSNR of each IRN curve against each full-photo codec and bicubic +
-// esrgan-slim, each decoder's gain on the same bytes, the issue's targets as PASS/FAIL lines
+// esrgan-slim, each decoder's gain on the same bytes, for a codec with two or more decoders
+// their curve together (each LR restored by the decoder `irn downscale` names for its quality:
+// drawn from the measured curves, and in the plot instead of them), the issue's targets as PASS/FAIL lines
 // (over every IRN lossy curve, decoders and lossy presets included, naming the best), and an SVG plot per scale.
 //
 //   pnpm bench:rd [folder] [--scale 2|4] [--first N] [--shard K/N] [--out bench/out/rd] [--figures DIR] [--avif-max]
@@ -36,15 +38,15 @@ import { cpus, loadavg } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { decodePng, downscaleImage, encodePng, imresize, IrnModel, psnrY, ssimY, upscaleImage, type RasterImage } from '@irn/core';
+import { decodePng, downscaleImage, encodePng, imresize, IrnModel, lrNotesFrom, psnrY, ssimY, upscaleImage, type PresetLrNotes, type RasterImage } from '@irn/core';
 import { logRates, type RdPoint } from './rd/bd.js';
 import { bytesHash, legacyKey, modelBytes, modelHash, RdCache, settingsKey } from './rd/cache.js';
 import { runtimeBytes, type RuntimeBytes } from './rd/runtime.js';
 import { CODEC_SETTINGS, decode, EFFORT_MAX, encode, IRN_LR_SETTINGS, type LossyCodec, type Rgba } from './rd/codecs.js';
 import { loadEsrganSlim, type EsrganSlim } from './rd/esrgan.js';
 import { modCropRgb, toRaster, toRgba } from './rd/images.js';
-import { baseIrnId, codecTag, encoderCheck, encoderOf, LOSSY, lrCodecOf, lrQualityMaxOf, lrQualityMinOf, methodKey, qualityRangeNote, methodsFor, onlyMatcher, parseDecoders, shardOf, type Decoder, type Method } from './rd/methods.js';
-import { bdTable, checkTarget, completeMethods, curvesTable, envelopeAt, meanCurves, modelPayback, paybackCell, rd, sameBytesGain, targetLine, type CurvePoint, type ImageResult, type Measurement, type TargetResult } from './rd/report.js';
+import { baseIrnId, codecTag, encoderCheck, encoderOf, LOSSY, lrCodecOf, lrQualityMaxOf, lrQualityMinOf, methodKey, qualityRangeNote, methodsFor, onlyMatcher, parseDecoders, presetsMethod, shardOf, type Decoder, type Method } from './rd/methods.js';
+import { bdTable, checkTarget, completeMethods, curvesTable, envelopeAt, meanCurves, modelPayback, paybackCell, presetCurve, rd, sameBytesGain, targetLine, type CurvePoint, type ImageResult, type Measurement, type TargetResult } from './rd/report.js';
 import { lineChart, type Series } from './rd/svg.js';
 import { fileSystem, useNodeBackend } from '@irn/core/node';
 
@@ -177,9 +179,12 @@ function modelJsonOf(option: string, d: Decoder, s: 2 | 4): unknown {
 
 /** Whether each decoder was trained for the LRs it is measured on, by its metadata; what each lossy preset was trained for. */
 const encoderLines: Record<2 | 4, string[]> = { 2: [], 4: [] };
+/** Each decoder's lossy notes (its model.json's `irn` metadata, as `irn downscale` reads a sibling's), by scale and name. */
+const decoderNotes: Record<2 | 4, Map<string, PresetLrNotes>> = { 2: new Map(), 4: new Map() };
 for (const s of scales) {
   for (const d of decoders[s]) {
     const json = modelJsonOf(`--decoder-x${s}`, d, s);
+    decoderNotes[s].set(d.name, lrNotesFrom((json as { userDefinedMetadata?: { irn?: unknown } } | null)?.userDefinedMetadata?.irn));
     const line = encoderCheck(d.name, encoderOf(json), basename(modelDir[s]), lrCodecOf(json)).line + qualityRangeNote(lrQualityMinOf(json), lrQualityMaxOf(json), basename(modelDir[s]));
     encoderLines[s].push(line);
     log(`x${s} ${line}`);
@@ -284,6 +289,7 @@ class Job {
         // restores it, so the curve is what a page gets with this decoder alone. Two decoders
         // that share the qualities (irn-x2-jpeg, irn-x2-jpeg-q90) each get a curve; where one
         // is the base the other's points are above, and the best IRN curve at each rate takes them.
+        // The report draws them together too (presets-*: the decoder of each quality).
         const decoder = await irnModel(decoderDir(s, m.decoder!), s, `decoder ${m.decoder}`);
         const [min, max] = [decoder.lrQualityMin ?? 0, decoder.lrQualityMax ?? 100];
         const base = min > 0 || max < 100 ? await irnModel(modelDir[s], s, `--model-x${s}`) : decoder;
@@ -293,6 +299,8 @@ class Job {
         return this.irnCurve(m, await irnModel(decoderDir(s, m.decoder!), s, `lossy preset ${m.decoder}`), decoderDir(s, m.decoder!));
       case 'half':
         return this.irnCurve(m, await irnModel(decoderDir(s, m.decoder!), 2, `--x2-at-x4 ${m.decoder}`), decoderDir(s, m.decoder!), 2);
+      case 'presets':
+        throw new Error(`${m.id} is drawn from other curves in the report, not measured`);
     }
   }
 
@@ -538,6 +546,9 @@ function seriesOf(curves: Map<string, CurvePoint[]>, ms: readonly Method[]): Ser
         return { lineWidth: 3.5, marker: 'diamond', color: '#0b8a8f' };
       case 'half-esrgan':
         return { dash: '1 2 6 2', marker: 'diamond', color: '#0b8a8f' };
+      case 'presets':
+        // Drawn instead of its decoders' curves: the first decoder's style.
+        return DECODER_STYLES[0];
       default:
         return DECODER_STYLES[decoderNames.indexOf(m.decoder!) % DECODER_STYLES.length];
     }
@@ -585,6 +596,26 @@ for (const s of scales) {
   }
   for (const line of encoderLines[s]) say(`${line.startsWith('lossy preset') ? 'Lossy preset' : 'Decoder check'}: ${line}.`);
   if (encoderLines[s].length > 0) say();
+  // A codec with two or more decoders: their curve together, each LR restored by the decoder
+  // irn downscale names for its quality without --model (core's lrPresetFor over the decoders'
+  // notes; the encoder where none is named). Drawn from the measured curves, not measured; in
+  // the plot it stands for them (one line instead of one per decoder).
+  const presetMethods: Method[] = [];
+  for (const c of LOSSY) {
+    for (const effort of [undefined, 'max'] as const) {
+      const ds = complete.filter((m) => m.family === 'decoder' && m.codec === c && m.effort === effort);
+      const base = curves.get(`irn-${codecTag(c, effort)}`);
+      if (ds.length < 2 || base == null) continue;
+      const encoder = basename(modelDir[s]);
+      const pc = presetCurve(base, ds.map((m) => ({ name: m.decoder!, notes: decoderNotes[s].get(m.decoder!)!, curve: curves.get(m.id)! })), encoder, c);
+      const m = presetsMethod(c, effort);
+      curves.set(m.id, pc.map(({ restorer: _, ...p }) => p));
+      LABELS[m.id] = m.label;
+      presetMethods.push(m);
+      say(`${m.label} (as \`irn downscale\` names them without --model; drawn from the curves below): ${pc.map((p) => `q${p.quality} ${p.restorer}`).join(', ')}.`);
+    }
+  }
+  if (presetMethods.length > 0) say();
   say(curvesTable(curves, LABELS));
   say();
   // Like a curve, the check is a mean over every photo or not shown.
@@ -599,7 +630,7 @@ for (const s of scales) {
   if (lossyIrn.length > 0 && bdRefs.length > 0) {
     say('BD-rate / BD-PSNR (Bjøntegaard, cubic fit in log-rate, over the overlap; negative BD-rate and positive BD-PSNR: IRN is better):');
     say();
-    say(bdTable(curves, [...lossyIrn, ...complete.filter((m) => m.family === 'half')].map((m) => m.id), bdRefs, LABELS));
+    say(bdTable(curves, [...lossyIrn, ...presetMethods, ...complete.filter((m) => m.family === 'half')].map((m) => m.id), bdRefs, LABELS));
     say();
   }
   const decoderCurves = lossyIrn.filter((m) => m.family === 'decoder');
@@ -608,7 +639,7 @@ for (const s of scales) {
     say();
     say('| curve | gain per quality (q: dB) | mean |');
     say('|---|---|---:|');
-    for (const m of decoderCurves) {
+    for (const m of [...decoderCurves, ...presetMethods]) {
       const g = sameBytesGain(curves.get(baseIrnId(m)) ?? [], curves.get(m.id)!);
       const gains = g.map((x) => x.gain).filter((x) => x != null);
       const sign = (v: number) => `${v >= 0 ? '+' : ''}${v.toFixed(2)}`;
@@ -631,7 +662,9 @@ for (const s of scales) {
       aboveEsrgan: esRd.length > 0 && testRd.length > 0 ? { r: checkTarget(testRd, esRd, lo, hi, 2), names } : null,
     };
   };
-  const all = targetsOf(lossyIrn);
+  // The decoders of each quality together count too: read between measured qualities, their
+  // curve joins points of two decoders, which can lie above either decoder's own curve there.
+  const all = targetsOf([...lossyIrn, ...presetMethods]);
   const targetLines = (t: ReturnType<typeof targetsOf>, who: string) => {
     if (t.aboveJpeg != null) say('    ' + targetLine(`x${s}: ${who} above JPEG of the full photo across ${lo}-${hi} bpp`, t.aboveJpeg.r, 0, t.aboveJpeg.names));
     if (t.aboveEsrgan != null) say('    ' + targetLine(`x${s}: ${who} >= 2 dB above bicubic LR + esrgan-slim (best codec) at equal bytes, ${lo}-${hi} bpp`, t.aboveEsrgan.r, 2, t.aboveEsrgan.names));
@@ -641,7 +674,7 @@ for (const s of scales) {
   const maxCurves = complete.filter((m) => m.effort === 'max');
   if (all.aboveJpeg != null || all.aboveEsrgan != null || (s === 2 && smallest != null)) {
     say(
-      `Targets (issue 13; the best IRN lossy curve at each rate${decoderCurves.length + ownCurves.length > 0 ? ', decoders and lossy presets included' : ''}` +
+      `Targets (issue 13; the best IRN lossy curve at each rate${decoderCurves.length + ownCurves.length > 0 ? ', decoders and lossy presets included' : ''}${presetMethods.length > 0 ? ' (and the decoders of each quality together)' : ''}` +
         `${maxCurves.length > 0 ? ', AVIF at speed 4 included on both sides (the thumbnails too)' : ''}, curves read linearly in log-rate between measured points, 9 rates; the curve named is the best there):`,
     );
     say();
@@ -658,7 +691,7 @@ for (const s of scales) {
   let halfTargets: { targets: ReturnType<typeof targetsOf>; aboveX4: TargetResult | null } | null = null;
   if (halfCurves.length > 0) {
     const halfRd = halfCurves.map((m) => rd(curves.get(m.id)!));
-    const x4Rd = lossyIrn.map((m) => rd(curves.get(m.id)!));
+    const x4Rd = [...lossyIrn, ...presetMethods].map((m) => rd(curves.get(m.id)!));
     const thumbs = [...esrganCurves, ...halfEsrgan];
     say(
       `An x2 LR at these rates (--x2-at-x4; its LR is half the photo's size, an x4 LR a quarter, so these lines are not the x4 targets; ` +
@@ -693,7 +726,7 @@ for (const s of scales) {
   let defaultEffort: ReturnType<typeof targetsOf> | null = null;
   if (maxCurves.length > 0) {
     defaultEffort = targetsOf(
-      lossyIrn.filter((m) => m.effort == null),
+      [...lossyIrn, ...presetMethods].filter((m) => m.effort == null),
       esrganCurves.filter((m) => m.effort == null),
     );
     say('The same targets at the default effort only (every AVIF at speed 6, the curves of a run without --avif-max):');
@@ -709,6 +742,7 @@ for (const s of scales) {
       [basename(modelDir[s]), lossyIrn.filter((m) => m.family === 'irn')],
       ...[...new Set(decoderCurves.map((m) => m.decoder!))].map((d): [string, Method[]] => [`${d} decoder`, decoderCurves.filter((m) => m.decoder === d)]),
       ...[...new Set(ownCurves.map((m) => m.decoder!))].map((d): [string, Method[]] => [`${d} (own LRs)`, ownCurves.filter((m) => m.decoder === d)]),
+      ['the decoder of each quality', presetMethods],
     ];
     for (const [who, ms] of groups) {
       if (ms.length === 0) continue;
@@ -778,7 +812,9 @@ for (const s of scales) {
   };
   // The speed-4 AVIF curves get a plot of their own (beside their speed-6 twins and JPEG of
   // the photo, the targets' anchor): in the main one they would double the AVIF lines.
-  plot(`rd-x${s}.svg`, `Rate–distortion, x${s}, ${photos} (Y-PSNR, shave ${s})`, complete.filter((m) => m.effort == null));
+  // A codec's decoders together (presets-*) stand for their curves in the plot.
+  const drawnTogether = (m: Method) => m.family === 'decoder' && presetMethods.some((p) => p.codec === m.codec && p.effort === m.effort);
+  plot(`rd-x${s}.svg`, `Rate–distortion, x${s}, ${photos} (Y-PSNR, shave ${s})`, [...complete.filter((m) => !drawnTogether(m)), ...presetMethods].filter((m) => m.effort == null));
   if (maxCurves.length > 0) {
     const avif = complete.filter((m) => (m.codec === 'avif' && m.family !== 'bicubic') || m.id === 'photo-jpeg');
     plot(`rd-x${s}-avif-speed.svg`, `AVIF at speed 6 and 4, x${s}, ${photos} (Y-PSNR, shave ${s})`, avif);
@@ -799,7 +835,7 @@ for (const s of scales) {
         decoders: decoders[s].map((d, k) => ({ ...d, check: encoderLines[s][k] })),
         lossyPresets: ownModels[s].map((d, k) => ({ ...d, note: encoderLines[s][decoders[s].length + k] })),
         ...(s === 4 && halfModels.length > 0 ? { x2AtX4: halfModels, halfSweep: SWEEPS.half } : {}),
-        labels: Object.fromEntries(complete.map((m) => [m.id, m.label])),
+        labels: Object.fromEntries([...complete, ...presetMethods].map((m) => [m.id, m.label])),
         curves: Object.fromEntries(curves),
         targets: {
           ...plain(all),

@@ -19,9 +19,12 @@ export type Lossy = (typeof LOSSY)[number];
  * at the same bytes (`--x2-at-x4`; not an x4 curve, so not in the x4 targets); `half-esrgan`:
  * beside it, the bicubic x2 thumbnail in AVIF upscaled by esrgan-slim's x2 model, the same
  * route at half size;
+ * `presets`: not measured but drawn from the `irn` curve and its `decoder` curves of one codec
+ * (two or more decoders): each LR restored by the decoder `irn downscale` names for its quality
+ * (report.ts, `presetCurve`; {@link presetsMethod});
  * `check`: the no-codec sanity check, not a curve.
  */
-export type Family = 'photo' | 'bicubic' | 'esrgan' | 'irn' | 'irn-lossless' | 'decoder' | 'own' | 'half' | 'half-esrgan' | 'check';
+export type Family = 'photo' | 'bicubic' | 'esrgan' | 'irn' | 'irn-lossless' | 'decoder' | 'own' | 'half' | 'half-esrgan' | 'presets' | 'check';
 
 /** One method: the unit that is computed, cached and reported on its own. */
 export interface Method {
@@ -142,6 +145,15 @@ export function ownMethodId(name: string, codec: Lossy, effort?: 'max'): string 
 /** The id of a decoder's curve in `codec`: `irn-jpeg+NAME`. */
 export function decoderMethodId(name: string, codec: Lossy, effort?: 'max'): string {
   return `irn-${codecTag(codec, effort)}+${name}`;
+}
+
+/**
+ * The curve of `codec`'s decoders together, each LR restored by the one named for its quality
+ * (family `presets`): id `presets-jpeg` (`presets-avif-max` at effort max).
+ */
+export function presetsMethod(codec: Lossy, effort?: 'max'): Method {
+  const label = `IRN LR ${CODEC_NAME[codec]}${effort === 'max' ? ' (speed 4)' : ''} + the decoder of each quality`;
+  return { id: `presets-${codecTag(codec, effort)}`, label, family: 'presets', codec, ...(effort != null ? { effort } : {}) };
 }
 
 /** The id of the shipped model's curve whose LR files a decoder's curve `m` restores: `irn-avif-max` for `irn-avif-max+NAME`. */
@@ -290,5 +302,7 @@ export function methodKey(m: Method, scale: number, k: KeyContext, hash: (settin
     case 'half-esrgan':
       if (k.sweeps.half?.[c] == null) throw new Error(`${m.id}: no sweep for x2 LRs at x4's rates in ${c}`);
       return hash({ method: m.id, scale, sweep: k.sweeps.half[c], ...codec(c), esrgan: k.versions.esrgan, ...max });
+    case 'presets':
+      throw new Error(`${m.id}: drawn from other curves in the report, never measured or cached`);
   }
 }

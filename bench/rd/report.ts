@@ -1,5 +1,6 @@
 // The pure half of the rate–distortion benchmark: per-image measurements to mean curves,
 // Bjøntegaard deltas between them, the issue's targets, and the Markdown tables.
+import { lrPresetFor, type PresetLrNotes } from '@irn/core';
 import { bdPsnr, bdRate, logRates, qualityAt, rateAt, type RdPoint } from './bd.js';
 
 /** One measured point of one method on one image. */
@@ -200,6 +201,32 @@ export function sameBytesGain(base: readonly CurvePoint[], test: readonly CurveP
     const b = base.find((q) => q.quality === p.quality);
     const same = b != null && Math.abs(b.bpp - p.bpp) <= 1e-9 * Math.max(1, p.bpp);
     return { quality: p.quality, bpp: p.bpp, gain: same ? p.psnrY - b.psnrY : null };
+  });
+}
+
+/** A decoder's curve on a base curve's LR files, with its lossy notes (core's `lrNotesFrom` of its model.json's `irn` metadata). */
+export interface DecoderCurve {
+  name: string;
+  notes: PresetLrNotes;
+  curve: readonly CurvePoint[];
+}
+
+/**
+ * The curve several decoders of one encoder's LRs give together, each LR restored by the model
+ * `irn downscale` names for its quality without `--model` (core's `lrPresetFor`: the decoder
+ * whose range holds it, the narrowest first, else the encoder itself): at each quality of
+ * `base` (the encoder's own restore), that decoder's point at the same quality, or `base`'s.
+ * `restorer` says whose point it is. The LR files are the same in every curve, so are the bytes.
+ * @throws Error when a decoder named for a quality has no point there (a curve of other LRs).
+ */
+export function presetCurve(base: readonly CurvePoint[], decoders: readonly DecoderCurve[], encoder: string, codec: 'jpeg' | 'webp' | 'avif'): (CurvePoint & { restorer: string })[] {
+  const notes = Object.fromEntries(decoders.map((d) => [d.name, d.notes]));
+  return base.map((p) => {
+    const name = p.quality == null ? encoder : lrPresetFor(notes, encoder, codec, p.quality);
+    if (name === encoder) return { ...p, restorer: encoder };
+    const q = decoders.find((d) => d.name === name)!.curve.find((x) => x.quality === p.quality);
+    if (q == null) throw new Error(`the ${name} decoder's curve has no point at quality ${p.quality}, which it is named for`);
+    return { ...q, restorer: name };
   });
 }
 

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { resolve } from 'node:path';
 import { settingsKey } from '../../bench/rd/cache.js';
-import { baseIrnId, decoderMethodId, encoderCheck, encoderOf, halfMethodId, lrCodecOf, lrQualityMaxOf, lrQualityMinOf, methodKey, qualityRangeNote, methodsFor, onlyMatcher, ownMethodId, parseDecoders, shardOf, type KeyContext } from '../../bench/rd/methods.js';
+import { baseIrnId, decoderMethodId, encoderCheck, encoderOf, halfMethodId, lrCodecOf, lrQualityMaxOf, lrQualityMinOf, methodKey, qualityRangeNote, methodsFor, onlyMatcher, ownMethodId, parseDecoders, presetsMethod, shardOf, type KeyContext } from '../../bench/rd/methods.js';
 
 test('parseDecoders: NAME=DIR, or DIR named after its folder; names distinct and file-name safe', () => {
   assert.deepEqual(parseDecoders(undefined, '--decoder-x2'), []);
@@ -259,6 +259,25 @@ test('--x2-at-x4: an x2 model\'s AVIF curve among the x4 methods, after the pres
   const asOwn = methodsFor([], half).find((m) => m.id === 'own-avif+irn-x2-avif-v2')!;
   assert.notEqual(key(h[0], ctx()), key(asOwn, ctx()));
   assert.throws(() => key(h[0], ctx({ sweeps: { ...ctx().sweeps, half: undefined } })), /half-avif\+irn-x2-avif-v2: no sweep for x2 LRs at x4's rates in avif/);
+});
+
+test('presetsMethod: the decoders of a codec together, an id of its own, based on the encoder\'s curve, never keyed or measured', () => {
+  assert.deepEqual(presetsMethod('jpeg'), { id: 'presets-jpeg', label: 'IRN LR JPEG + the decoder of each quality', family: 'presets', codec: 'jpeg' });
+  const max = presetsMethod('avif', 'max');
+  assert.deepEqual([max.id, max.label, max.effort], ['presets-avif-max', 'IRN LR AVIF (speed 4) + the decoder of each quality', 'max']);
+  assert.equal(baseIrnId(presetsMethod('jpeg')), 'irn-jpeg');
+  assert.equal(baseIrnId(max), 'irn-avif-max');
+  // No measured method has such an id, whatever the decoders' names.
+  const ids = methodsFor([{ name: 'presets', dir: '/p' }], [], { avifMax: true }).map((m) => m.id);
+  for (const c of ['jpeg', 'webp', 'avif'] as const) assert.ok(!ids.includes(presetsMethod(c).id) && !ids.includes(presetsMethod(c, 'max').id));
+  const ctx: KeyContext = {
+    sweeps: { photo: { jpeg: [1], webp: [1], avif: [1] }, lr: { jpeg: [30], webp: [20], avif: [25] } },
+    codecSettings: { jpeg: {}, webp: {}, avif: {}, 'webp-lossless': {} },
+    versions: { jpeg: '1', webp: '1', avif: '1', esrgan: '1' },
+    model: 'm',
+    decoder: () => 'd',
+  };
+  assert.throws(() => methodKey(presetsMethod('jpeg'), 2, ctx, settingsKey), /^Error: presets-jpeg: drawn from other curves in the report, never measured or cached$/);
 });
 
 test('shardOf (--shard K/N): disjoint shards that together are every photo, in order', () => {

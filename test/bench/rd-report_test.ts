@@ -2,7 +2,7 @@
 // and the targets' checks, on made-up measurements whose answers are known.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { bestCurves, checkTarget, completeMethods, meanCurves, modelPayback, paybackCell, sameBytesGain, targetLine, type ImageResult } from '../../bench/rd/report.js';
+import { bestCurves, checkTarget, completeMethods, meanCurves, modelPayback, paybackCell, presetCurve, sameBytesGain, targetLine, type CurvePoint, type ImageResult } from '../../bench/rd/report.js';
 
 const img = (name: string, points: ImageResult['points']): ImageResult => ({ name, width: 100, height: 80, scale: 2, points, check: { bicubicUp: 0, esrganUp: 0 } });
 
@@ -98,6 +98,50 @@ test('sameBytesGain: per quality on the same bytes, n/a where the bytes differ o
   assert.deepEqual(
     sameBytesGain(base, dec).map((g) => g.gain),
     [0.75, null, null],
+  );
+});
+
+test('presetCurve: each LR quality restored by the decoder irn downscale names for it (narrowest range first), else the encoder', () => {
+  // The x2 JPEG sweep (30, 55, 80, 93, plus 98 here) on the same LR files: same bytes per quality.
+  const at = (psnrY: number[]): CurvePoint[] => [30, 55, 80, 93, 98].map((quality, i) => ({ quality, bpp: [0.2, 0.3, 0.5, 0.9, 1.4][i], psnrY: psnrY[i], ssimY: psnrY[i] / 100 }));
+  const base = at([28, 30, 32, 33, 34]);
+  // Each decoder's curve is its encoder's outside its range (bench:rd's 'decoder' method).
+  const low = at([28.3, 30.3, 32.2, 33, 34]);
+  const q90 = at([28, 30, 32, 33.2, 34]);
+  const wide = at([28.1, 30.1, 32.1, 33.1, 34]);
+  const curve = presetCurve(
+    base,
+    [
+      { name: 'irn-x2-jpeg', notes: { encoder: 'irn-x2', lrCodec: 'jpeg', lrQualityMax: 89 }, curve: low },
+      { name: 'irn-x2-jpeg-q90', notes: { encoder: 'irn-x2', lrCodec: 'jpeg', lrQualityMin: 90, lrQualityMax: 97 }, curve: q90 },
+      // Covers 0-97: wider than either, so named for no quality; of another codec or encoder: never.
+      { name: 'irn-x2-jpeg-wide', notes: { encoder: 'irn-x2', lrCodec: 'jpeg', lrQualityMax: 97 }, curve: wide },
+      { name: 'irn-x2-avif', notes: { encoder: 'irn-x2', lrCodec: 'avif' }, curve: at([40, 40, 40, 40, 40]) },
+      { name: 'irn-x4-jpeg', notes: { encoder: 'irn-x4', lrCodec: 'jpeg' }, curve: at([40, 40, 40, 40, 40]) },
+    ],
+    'irn-x2',
+    'jpeg',
+  );
+  assert.deepEqual(
+    curve.map((p) => [p.quality, p.restorer, p.psnrY]),
+    [
+      [30, 'irn-x2-jpeg', 28.3],
+      [55, 'irn-x2-jpeg', 30.3],
+      [80, 'irn-x2-jpeg', 32.2],
+      [93, 'irn-x2-jpeg-q90', 33.2],
+      [98, 'irn-x2', 34],
+    ],
+  );
+  // The bytes are the LR files' (every curve's the same), the SSIM the restorer's.
+  assert.deepEqual(curve.map((p) => p.bpp), base.map((p) => p.bpp));
+  assert.equal(curve[3].ssimY, 0.332);
+  // No decoders, or a lossless point: the encoder's own curve.
+  assert.deepEqual(presetCurve(base, [], 'irn-x2', 'jpeg').map((p) => p.restorer), ['irn-x2', 'irn-x2', 'irn-x2', 'irn-x2', 'irn-x2']);
+  assert.equal(presetCurve([{ quality: null, bpp: 3.2, psnrY: 39, ssimY: 0.97 }], [{ name: 'd', notes: { encoder: 'irn-x2', lrCodec: 'jpeg' }, curve: [] }], 'irn-x2', 'jpeg')[0].restorer, 'irn-x2');
+  // A decoder named for a quality its curve lacks: a curve of other LR files, refused.
+  assert.throws(
+    () => presetCurve(base, [{ name: 'irn-x2-jpeg', notes: { encoder: 'irn-x2', lrCodec: 'jpeg', lrQualityMax: 89 }, curve: low.slice(1) }], 'irn-x2', 'jpeg'),
+    /^Error: the irn-x2-jpeg decoder's curve has no point at quality 30, which it is named for$/,
   );
 });
 
