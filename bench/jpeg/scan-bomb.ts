@@ -58,7 +58,7 @@ function eobRuns(blocks: number): number[] {
  * A progressive grey JPEG of `width` x `height` pixels with exactly `scans` scans (1 to
  * {@link MAX_PROGRESSION_SCANS}), which decodes to flat grey (128) without a warning.
  */
-export function scanBomb(width: number, height: number, scans: number): Uint8Array {
+export function scanBomb(width: number, height: number, scans: number): Uint8Array<ArrayBuffer> {
   if (!(Number.isInteger(width) && Number.isInteger(height) && width > 0 && height > 0 && width < 65536 && height < 65536)) {
     throw new RangeError(`width and height must be whole numbers from 1 to 65535, got ${width}x${height}`);
   }

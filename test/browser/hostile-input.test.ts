@@ -17,6 +17,7 @@ import {
   ztxtBomb,
 } from '../fuzz/generators.js';
 import { assert, rejection, WASM_PATHS, WEIGHTS_URL } from './fixtures/rescaler-fixtures.js';
+import { scanBomb } from '../../bench/jpeg/scan-bomb.js';
 
 /** The longest a refusal may block the tab. Before the fix the bombs took 10-60 s or crashed it. */
 const MAX_MS = 3000;
@@ -262,5 +263,28 @@ describe('hostile lossy LRs in the browser: refused from their headers, before t
     } finally {
       await rescaler.dispose();
     }
+  });
+
+  it('a JPEG of 100 to 500 scans, which core lets through and Chromium does not decode, says so in its one line', async () => {
+    // Valid progressions (bench/jpeg/scan-bomb.ts): 99 scans decode, as a photo and as an LR.
+    const ok = scanBomb(64, 48, 99);
+    for (const lr of [false, true]) {
+      const { raster } = await decodeInput(new Blob([ok]), undefined, { lr });
+      assert(raster.width === 64 && raster.height === 48 && Math.round(raster.data[0] * 255) === 128, `99 scans, lr ${lr}: ${raster.width}x${raster.height}`);
+    }
+    for (const scans of [100, 500]) {
+      for (const lr of [false, true]) {
+        const error = await rejection(decodeInput(new Blob([scanBomb(64, 48, scans)], { type: 'image/jpeg' }), undefined, { lr }), `${scans} scans, lr ${lr}`);
+        assert(
+          /^cannot decode the image \(image\/jpeg, \d+ bytes, 100 scans or more: Chromium decodes no JPEG of more than 99\): \S/.test(error.message) && !error.message.includes('\n'),
+          `${scans} scans, lr ${lr}: ${error.message}`,
+        );
+      }
+    }
+    // A JPEG that fails for another reason (cut in its headers: the browser cannot decode it)
+    // gets no word about scans.
+    const cut = ok.slice(0, 40);
+    const other = await rejection(decodeInput(new Blob([cut], { type: 'image/jpeg' })), 'a cut photo');
+    assert(/^cannot decode the image \(image\/jpeg, 40 bytes\): /.test(other.message), other.message);
   });
 });

@@ -124,7 +124,15 @@ function tooManyScans(): JpegFormatError {
  * @throws JpegFormatError `it has more than 500 scans (SOS markers), ...`
  */
 export function checkJpegScans(bytes: Uint8Array): void {
-  if (!isJpeg(bytes)) return;
+  if (countJpegScans(bytes, MAX_JPEG_SCANS) > MAX_JPEG_SCANS) throw tooManyScans();
+}
+
+/**
+ * The scans (SOS markers) of a JPEG, counted as {@link checkJpegScans} counts them (tolerantly,
+ * past stray bytes), up to `max + 1`: the walk stops there. 0 for bytes that are not a JPEG.
+ */
+export function countJpegScans(bytes: Uint8Array, max: number = MAX_JPEG_SCANS): number {
+  if (!isJpeg(bytes)) return 0;
   let scans = 0;
   for (let at = 2; at + 1 < bytes.length; ) {
     // Out of place (or after a scan's data): on to the next marker.
@@ -133,20 +141,21 @@ export function checkJpegScans(bytes: Uint8Array): void {
       continue;
     }
     while (at + 1 < bytes.length && bytes[at + 1] === 0xff) at++;
-    if (at + 1 >= bytes.length) return;
+    if (at + 1 >= bytes.length) return scans;
     const marker = bytes[at + 1];
     at += 2;
-    if (marker === 0xd9) return;
+    if (marker === 0xd9) return scans;
     if (marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7) || marker === 0xd8) continue;
-    if (at + 2 > bytes.length) return;
+    if (at + 2 > bytes.length) return scans;
     const length = (bytes[at] << 8) | bytes[at + 1];
     if (length < 2) continue;
     at += length;
     if (marker === 0xda) {
-      if (++scans > MAX_JPEG_SCANS) throw tooManyScans();
+      if (++scans > max) return scans;
       at = scanDataEnd(bytes, at);
     }
   }
+  return scans;
 }
 
 /**

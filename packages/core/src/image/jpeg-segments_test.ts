@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { LimitError } from '../limits.js';
 import { readLrFileInfo } from './lr-formats.js';
-import { checkJpegDataSize, checkJpegScans, JpegFormatError, MAX_JPEG_SCANS, readJpegInfo, withJpegComment } from './jpeg-segments.js';
+import { checkJpegDataSize, checkJpegScans, countJpegScans, JpegFormatError, MAX_JPEG_SCANS, readJpegInfo, withJpegComment } from './jpeg-segments.js';
 
 /** The frame header (SOF0) of a grey `w x h` image. */
 const sof = (w: number, h: number) => [0xff, 0xc0, 0, 11, 8, h >> 8, h & 0xff, w >> 8, w & 0xff, 1, 1, 0x11, 0];
@@ -102,6 +102,20 @@ describe('JPEG LR images', () => {
     for (let i = 1; i < big.length; i += 2) big[i] = 0;
     assert.equal(readJpegInfo(new Uint8Array([...claiming(8, 8), ...big, 0xff, 0xd9])).scans, 1);
     assert.ok(performance.now() - start < 2000, `${performance.now() - start} ms`);
+  });
+
+  it('countJpegScans: the scans checkJpegScans counts, the walk stopped one past max; 0 for what is not a JPEG', () => {
+    const scans = (n: number, stray: number[] = []) =>
+      new Uint8Array([0xff, 0xd8, ...sof(8, 8), ...stray, ...new Array<number[]>(n).fill([...SOS, 0x12, 0x34]).flat(), 0xff, 0xd9]);
+    assert.equal(countJpegScans(REAL), readJpegInfo(REAL).scans);
+    assert.equal(countJpegScans(scans(99)), 99);
+    assert.equal(countJpegScans(scans(99), 99), 99);
+    assert.equal(countJpegScans(scans(100), 99), 100);
+    assert.equal(countJpegScans(scans(MAX_JPEG_SCANS + 7), 99), 100, 'stops at max + 1');
+    assert.equal(countJpegScans(scans(MAX_JPEG_SCANS)), MAX_JPEG_SCANS);
+    assert.equal(countJpegScans(scans(MAX_JPEG_SCANS + 7)), MAX_JPEG_SCANS + 1, 'the default max is the cap');
+    assert.equal(countJpegScans(scans(120, [0x00, 0x17, 0x42]), 1000), 120, 'past stray bytes');
+    assert.equal(countJpegScans(new Uint8Array([0x89, 0x50, 0x4e, 0x47])), 0);
   });
 
   it('checkJpegScans: the scan cap for photos, read past stray bytes that readJpegInfo refuses', () => {
