@@ -625,12 +625,16 @@ for (const s of scales) {
   }
   // Every IRN lossy curve: the shipped model's, each decoder's and each lossy preset's.
   const lossyIrn = complete.filter((m) => m.family === 'irn' || m.family === 'decoder' || m.family === 'own');
+  // What the targets take the best of: those, and the decoders of each quality together (read
+  // between measured qualities, their curve joins points of two decoders, which can lie above
+  // either decoder's own curve there).
+  const targetIrn = [...lossyIrn, ...presetMethods];
   const ownCurves = lossyIrn.filter((m) => m.family === 'own');
   const bdRefs = ['photo-jpeg', 'photo-webp', 'photo-avif', 'photo-avif-max', 'esrgan-jpeg', 'esrgan-webp', 'esrgan-avif', 'esrgan-avif-max', 'half-esrgan-avif', 'half-esrgan-avif-max'].filter((id) => curves.has(id));
   if (lossyIrn.length > 0 && bdRefs.length > 0) {
     say('BD-rate / BD-PSNR (Bjøntegaard, cubic fit in log-rate, over the overlap; negative BD-rate and positive BD-PSNR: IRN is better):');
     say();
-    say(bdTable(curves, [...lossyIrn, ...presetMethods, ...complete.filter((m) => m.family === 'half')].map((m) => m.id), bdRefs, LABELS));
+    say(bdTable(curves, [...targetIrn, ...complete.filter((m) => m.family === 'half')].map((m) => m.id), bdRefs, LABELS));
     say();
   }
   const decoderCurves = lossyIrn.filter((m) => m.family === 'decoder');
@@ -662,9 +666,7 @@ for (const s of scales) {
       aboveEsrgan: esRd.length > 0 && testRd.length > 0 ? { r: checkTarget(testRd, esRd, lo, hi, 2), names } : null,
     };
   };
-  // The decoders of each quality together count too: read between measured qualities, their
-  // curve joins points of two decoders, which can lie above either decoder's own curve there.
-  const all = targetsOf([...lossyIrn, ...presetMethods]);
+  const all = targetsOf(targetIrn);
   const targetLines = (t: ReturnType<typeof targetsOf>, who: string) => {
     if (t.aboveJpeg != null) say('    ' + targetLine(`x${s}: ${who} above JPEG of the full photo across ${lo}-${hi} bpp`, t.aboveJpeg.r, 0, t.aboveJpeg.names));
     if (t.aboveEsrgan != null) say('    ' + targetLine(`x${s}: ${who} >= 2 dB above bicubic LR + esrgan-slim (best codec) at equal bytes, ${lo}-${hi} bpp`, t.aboveEsrgan.r, 2, t.aboveEsrgan.names));
@@ -691,7 +693,7 @@ for (const s of scales) {
   let halfTargets: { targets: ReturnType<typeof targetsOf>; aboveX4: TargetResult | null } | null = null;
   if (halfCurves.length > 0) {
     const halfRd = halfCurves.map((m) => rd(curves.get(m.id)!));
-    const x4Rd = [...lossyIrn, ...presetMethods].map((m) => rd(curves.get(m.id)!));
+    const x4Rd = targetIrn.map((m) => rd(curves.get(m.id)!));
     const thumbs = [...esrganCurves, ...halfEsrgan];
     say(
       `An x2 LR at these rates (--x2-at-x4; its LR is half the photo's size, an x4 LR a quarter, so these lines are not the x4 targets; ` +
@@ -726,7 +728,7 @@ for (const s of scales) {
   let defaultEffort: ReturnType<typeof targetsOf> | null = null;
   if (maxCurves.length > 0) {
     defaultEffort = targetsOf(
-      [...lossyIrn, ...presetMethods].filter((m) => m.effort == null),
+      targetIrn.filter((m) => m.effort == null),
       esrganCurves.filter((m) => m.effort == null),
     );
     say('The same targets at the default effort only (every AVIF at speed 6, the curves of a run without --avif-max):');

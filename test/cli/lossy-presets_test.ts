@@ -5,6 +5,7 @@
 // shipped architecture), found through $IRN_WEIGHTS_DIR, so that these tests hold before and
 // after real lossy presets land in weights/.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -198,6 +199,9 @@ describe('irn downscale / upscale with a lossy decoder preset', () => {
     mkdirSync(join(family, 'irn-x2-jpeg-huge'));
     const huge = { userDefinedMetadata: { irn: { encoder: 'irn-x2', lrCodec: 'jpeg', lrQualityMin: 93, lrQualityMax: 93 } } };
     writeFileSync(join(family, 'irn-x2-jpeg-huge/model.json'), JSON.stringify(huge) + ' '.repeat(4 * 1024 * 1024));
+    // A FIFO for a model.json: skipped, never waited on (a read would block until the run's timeout).
+    mkdirSync(join(family, 'irn-x2-jpeg-fifo'));
+    execFileSync('mkfifo', [join(family, 'irn-x2-jpeg-fifo/model.json')]);
     const inFamily = (args: string[]) => irn(args, work, { IRN_WEIGHTS_DIR: family });
     const at = async (name: string, ...args: string[]) => {
       const run = await inFamily(['downscale', ...args, 'in.png', name]);

@@ -2,8 +2,6 @@
 // a decoder preset (`irn-x2-jpeg`) restores LRs that another preset's forward pass (its
 // `encoder`, `irn-x2`) makes, so downscaling with it loads two models, and an LR records the
 // preset it was made for (LR metadata `model`) so that upscale picks the decoder by itself.
-import { readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import type { IrnModel, LrMetadata, Limits, PresetLrNotes } from '@irn/core';
 import { CliError } from './errors.js';
 import { DEFAULT_MODEL, findPreset, modelDirectory, presetNames, presetOfDirectory, presetRoots } from './model-path.js';
@@ -117,7 +115,7 @@ export async function loadDownscaleModels(choice: ModelChoice, limits: Partial<L
     if (options.family != null && decoder.lrCodec != null) {
       for (const name of presetNames(roots)) {
         if (name === key || !(name === options.family || name.startsWith(`${options.family}-`))) continue;
-        const sibling = lrNotesFrom(presetMetadata(findPreset(name, roots)!));
+        const sibling = lrNotesFrom(await presetMetadata(findPreset(name, roots)!));
         if (sibling.encoder === encoderPreset && sibling.lrCodec === codec) notes[name] = sibling;
       }
     }
@@ -151,19 +149,16 @@ export async function loadDownscaleModels(choice: ModelChoice, limits: Partial<L
   }
 }
 
-/** The largest model.json read for its notes: core's bound on any model.json (`MAX_MODEL_JSON_BYTES`). */
-const MAX_NOTES_JSON_BYTES = 4 * 1024 * 1024;
-
 /**
  * The `userDefinedMetadata.irn` of the preset in `dir`'s model.json, as it is (core's
  * `lrNotesFrom` picks the notes of it, `lrPresetFor` skips malformed ones); undefined when the
- * file is larger than any model.json core loads, or cannot be read as JSON.
+ * file cannot be read as core reads a model.json (`readModelJsonText`: a regular file of at most
+ * 4 MiB) or is not JSON.
  */
-function presetMetadata(dir: string): unknown {
+async function presetMetadata(dir: string): Promise<unknown> {
   try {
-    const path = join(dir, 'model.json');
-    if (statSync(path).size > MAX_NOTES_JSON_BYTES) return undefined;
-    const json = JSON.parse(readFileSync(path, 'utf8')) as { userDefinedMetadata?: { irn?: unknown } } | null;
+    const { readModelJsonText } = await import('@irn/core/node');
+    const json = JSON.parse(await readModelJsonText(dir)) as { userDefinedMetadata?: { irn?: unknown } } | null;
     return json?.userDefinedMetadata?.irn;
   } catch {
     return undefined;

@@ -107,6 +107,16 @@ function kindOf(s: Stats): string {
   return 'not a regular file';
 }
 
+/**
+ * The text of `dir`'s model.json, read as {@link fileSystem} reads it: a regular file (a FIFO or
+ * device is refused, never waited on) of at most `MAX_MODEL_JSON_BYTES` (4 MiB). For reading a
+ * model's metadata without loading it.
+ * @throws Error naming the file when it is missing, not a regular file or too large
+ */
+export function readModelJsonText(dir: string): Promise<string> {
+  return readModelJson(dir, join(dir, 'model.json'));
+}
+
 /** model.json's text: a regular file of at most MAX_MODEL_JSON_BYTES (links followed: the user named the folder). */
 async function readModelJson(root: string, jsonPath: string): Promise<string> {
   let s;
