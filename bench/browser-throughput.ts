@@ -23,6 +23,7 @@ import { parseArgs } from 'node:util';
 import * as esbuild from 'esbuild';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { chromiumArgs, chromiumPath } from '../test/chromium.mjs';
+import { median } from './stats.js';
 
 const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const outDir = join(root, '.scratch', 'bench-browser');
@@ -144,7 +145,6 @@ interface Row {
 /** Rows of `--memory`. */
 const memoryRows: { backend: string; mp: number; op: string; side: number; inputSide: number; tiles: number; peakBytes: number; seconds: number; wasmHeapBytes: number | null; liveBytesAfter: number }[] = [];
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
 const fmt = (x: number, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : '-');
 
 async function runBackend(

@@ -15,13 +15,13 @@ import * as tf from '@tensorflow/tfjs-core';
 import { withChannelCopy } from '../packages/core/src/layers/channel-copy.js';
 import { concatChannels, splitChannels } from '../packages/core/src/layers/concat-channels.js';
 import { useNodeBackend } from '../packages/core/src/node.js';
+import { median } from './stats.js';
 
 const { values: args } = parseArgs({ options: { side: { type: 'string', default: '256' }, rounds: { type: 'string', default: '20' } } });
 const side = Number(args.side);
 const rounds = Number(args.rounds);
 await useNodeBackend('wasm');
 
-const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
 function time(f: () => tf.Tensor | tf.Tensor[]): number {
   tf.dispose(f());
   const ms: number[] = [];

@@ -17,6 +17,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { useNodeBackend } from '../packages/core/src/node.js';
 import { CONV2D_SAME_BIAS, MIN_FORWARD_REDUCTION } from '../packages/core/src/layers/conv-simd.js';
 import { conv2dBias } from '../packages/core/src/layers/conv.js';
+import { median } from './stats.js';
 
 const { values: args } = parseArgs({
   options: { rounds: { type: 'string', default: '9' }, batch: { type: 'string', default: '8' }, size: { type: 'string', default: '32' } },
@@ -28,7 +29,6 @@ await useNodeBackend('wasm');
 // conv2dBias registers the kernel on first use; make sure it is registered before running it directly.
 tf.tidy(() => conv2dBias(tf.zeros([1, 1, 1, 16]) as tf.Tensor4D, tf.zeros([3, 3, 16, 4]) as tf.Tensor4D, tf.zeros([4]) as tf.Tensor1D));
 
-const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
 function time(f: () => tf.Tensor): number {
   for (let i = 0; i < 2; i++) {
     const t = f();

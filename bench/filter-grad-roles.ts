@@ -24,6 +24,7 @@ import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { useNodeBackend } from '../packages/core/src/node.js';
 import { conv2dFilterBiasGrad } from '../packages/core/src/layers/conv-simd.js';
+import { median } from './stats.js';
 
 const { values: args } = parseArgs({ options: { rounds: { type: 'string', default: '5' } } });
 const rounds = Number(args.rounds);
@@ -119,7 +120,6 @@ const VARIANTS: [string, (x: tf.Tensor4D, dy: tf.Tensor4D) => tf.Tensor][] = [
   ['Conv3D grad', conv3dGrad],
 ];
 
-const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
 function time(f: () => tf.Tensor): number {
   tf.dispose([f(), f()]);
   const ms: number[] = [];

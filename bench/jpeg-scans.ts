@@ -29,6 +29,7 @@ import { chromiumArgs, chromiumPath } from '../test/chromium.mjs';
 import { encodeRaw, type Rgba } from './rd/codecs.js';
 import { toRgba } from './rd/images.js';
 import { scanBomb } from './jpeg/scan-bomb.js';
+import { median } from './stats.js';
 
 const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const { values: args } = parseArgs({
@@ -65,7 +66,6 @@ function tile(photo: Rgba, width: number, height: number): Rgba {
   return { width, height, data };
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 async function timed(fn: () => Promise<unknown> | unknown): Promise<number> {
   const times: number[] = [];
   for (let i = 0; i < reps; i++) {

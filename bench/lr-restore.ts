@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { chromium } from 'playwright-core';
 import { chromiumArgs, chromiumPath } from '../test/chromium.mjs';
+import { median } from './stats.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const { values: args } = parseArgs({ options: { photo: { type: 'string', default: 'samples/astronaut.png' }, reps: { type: 'string', default: '3' } } });
@@ -66,8 +67,8 @@ try {
       await page.close();
       runs.push(detail.timings as { modelMs: number; restoreMs: number; totalMs: number });
     }
-    const median = (k: 'modelMs' | 'restoreMs' | 'totalMs') => runs.map((x) => x[k]).sort((a, b) => a - b)[Math.floor(runs.length / 2)];
-    console.log(`| ${f.name} | ${statSync(join(site, f.file)).size} | ${median('modelMs').toFixed(0)} | ${median('restoreMs').toFixed(0)} | ${median('totalMs').toFixed(0)} |`);
+    const of = (k: 'modelMs' | 'restoreMs' | 'totalMs') => median(runs.map((x) => x[k])).toFixed(0);
+    console.log(`| ${f.name} | ${statSync(join(site, f.file)).size} | ${of('modelMs')} | ${of('restoreMs')} | ${of('totalMs')} |`);
   }
 } finally {
   await browser.close();

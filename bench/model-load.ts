@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { IrnInference, IrnModel } from '@irn/core';
 import { fileSystem, useNodeBackend, type NodeBackendName } from '@irn/core/node';
+import { median } from './stats.js';
 
 const { values: args, positionals } = parseArgs({
   allowPositionals: true,
@@ -19,7 +20,6 @@ if (!(Number.isInteger(runs) && runs > 0)) throw new Error(`--runs must be a pos
 const models = positionals.length > 0 ? positionals : ['weights/irn-x2', 'weights/irn-x4'];
 console.log(`backend ${await useNodeBackend(args.backend as NodeBackendName)}, ${runs} runs each, alternating; median ms`);
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 console.log('| model | IrnModel.load | IrnInference.fromArtifacts | ratio |');
 console.log('|---|---:|---:|---:|');

@@ -33,6 +33,7 @@ import { withConvForwardKernel } from '../packages/core/src/layers/conv-simd.js'
 import { setFusedInference } from '../packages/core/src/layers/dense-block.js';
 import { fileSystem, useNodeBackend } from '../packages/core/src/node.js';
 import { irnConvShapes, irnCropFlops } from './irn-flops.js';
+import { median } from './stats.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -46,7 +47,6 @@ const baseCrop = Number(args.crop);
 const rounds = Number(args.rounds);
 await useNodeBackend(args.backend as 'wasm' | 'cpu');
 
-const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
 
 console.log(`backend ${tf.getBackend()}, ${rounds} interleaved rounds after one warmup round each`);
 console.log(

@@ -26,6 +26,7 @@ import { withChannelCopy } from '../packages/core/src/layers/channel-copy.js';
 import { withConvForwardKernel, withFilterGradKernel } from '../packages/core/src/layers/conv-simd.js';
 import { useNodeBackend } from '../packages/core/src/node.js';
 import { perturbWeights } from '../packages/core/src/testing/perturb.js';
+import { median } from './stats.js';
 
 const { values: args } = parseArgs({ options: { steps: { type: 'string', default: '8' } } });
 const STEPS = Number(args.steps);
@@ -48,7 +49,6 @@ const MODES = [
 const inMode = <T>(m: (typeof MODES)[number], f: () => T): T =>
   withChannelCopy(m.on[0], () => withFilterGradKernel(m.on[1], () => withConvForwardKernel(m.on[2], f)));
 
-const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
 const x = tf.randomUniform([8, 64, 64, 3], 0, 1, 'float32', 3) as tf.Tensor4D;
 const runs = MODES.map((m) => ({ mode: m, trainer: makeTrainer(), ms: [] as number[], loss: NaN, profile: '' }));
 for (const r of runs) inMode(r.mode, () => r.trainer.trainStep(x)); // warmup

@@ -15,6 +15,7 @@ import { IrnModel, IrnTrainer, levelsOf, type IrnScale } from '@irn/core';
 import { useNodeBackend } from '@irn/core/node';
 import { DataParallelTrainer, defaultTrainingWorkers } from '../packages/cli/src/index.js';
 import { perturbWeights } from '../packages/core/src/testing/perturb.js';
+import { median } from './stats.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -91,7 +92,6 @@ function measure(fn: () => void): { cpu: number; wall: number } {
   return { cpu: (c.user + c.system) / 1000, wall: performance.now() - t0 };
 }
 
-const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
 
 function makeTrainer(c: Config): IrnTrainer {
   const model = IrnModel.create({ scale: c.scale, blocks: c.blocks, growth: c.growth, seed: 1 });
