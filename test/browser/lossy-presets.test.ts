@@ -121,7 +121,7 @@ describe('lossy presets: the LR metadata picks the model', () => {
       const maker = await Rescaler.create({ model: 'irn-x2-avif-v2', weightsUrl: WEIGHTS, backend: 'cpu', worker });
       try {
         const { image, lrMetadata } = await maker.downscale(hr, { output: 'blob' });
-        assert(lrMetadata?.model === 'irn-x2-avif-v2', `worker ${worker}: lrMetadata ${JSON.stringify(lrMetadata)}`);
+        assert(lrMetadata.model === 'irn-x2-avif-v2', `worker ${worker}: lrMetadata ${JSON.stringify(lrMetadata)}`);
         const text = decodePng(new Uint8Array(await image.arrayBuffer())).text.irn;
         assert(text === '{"scale":2,"width":24,"height":20,"model":"irn-x2-avif-v2"}', `worker ${worker}: irn chunk ${text}`);
         made.push(image);

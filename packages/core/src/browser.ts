@@ -31,7 +31,7 @@ export {
   type GpuKind,
 } from './browser/backends.js';
 export type { BackendFallback, RescaleProgress, RescalerMemory, RunOptions, UpscaleRunOptions } from './browser/engine.js';
-export type { DownscaleCallOptions, RescaleResult, UpscaleCallOptions } from './browser/pipeline.js';
+export type { DownscaleCallOptions, DownscaleResult, RescaleResult, UpscaleCallOptions } from './browser/pipeline.js';
 export { decodeInput, type DecodedInput, type DecodeInputOptions, type ImageInput } from './browser/inputs.js';
 export { lrFileMetadata, presetForLr } from './browser/lr-preset.js';
 export { readResponseBytes } from './browser/read-body.js';

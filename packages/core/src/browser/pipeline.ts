@@ -25,6 +25,9 @@ export interface RescaleResult<T> {
   ms: number;
 }
 
+/** What a downscale resolves to: a {@link RescaleResult} whose `lrMetadata` is always there. */
+export type DownscaleResult<T> = RescaleResult<T> & { lrMetadata: LrMetadata };
+
 /** Options of a downscale: tiling, progress, cancellation and the output form. */
 export interface DownscaleCallOptions<K extends OutputKind = OutputKind> extends RunOptions {
   /** Default `'imagedata'`. */

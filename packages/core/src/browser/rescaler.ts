@@ -5,7 +5,7 @@ import type { BackendFallback, RescaleEngine, RescalerMemory, RunOptions } from 
 import type { ImageInput } from './inputs.js';
 import { loadModelArtifacts, lrPresetFor, UnknownPresetError, type LoadedArtifacts, type ModelLoadOptions, type PresetLrNotes } from './model-loader.js';
 import type { OutputKind, OutputTypes } from './outputs.js';
-import type { DownscaleCallOptions, PipelineExtras, RescaleResult, UpscaleCallOptions } from './pipeline.js';
+import type { DownscaleCallOptions, DownscaleResult, PipelineExtras, RescaleResult, UpscaleCallOptions } from './pipeline.js';
 import { startDefaultWorker } from './locations.js';
 import type { WorkerClient } from './worker-client.js';
 
@@ -268,15 +268,16 @@ export class Rescaler extends EventTarget {
    * chunk with the original size, so `upscale` restores exactly that size, and, for a
    * rescaler of a preset, the preset's name (`lrMetadata.model`), so that `Rescaler.forLr`
    * and `<irn-image>` restore it with this model (an end-to-end lossy preset such as
-   * `irn-x2-avif-v2` makes LRs that `irn-x2` restores worse).
+   * `irn-x2-avif-v2` makes LRs that `irn-x2` restores worse). The same metadata is always in
+   * the result's `lrMetadata`, to write into an LR coded another way (`withLrMetadata`).
    */
-  downscale<K extends OutputKind = 'imagedata'>(input: ImageInput, options: DownscaleCallOptions<K> = {}): Promise<RescaleResult<OutputTypes[K]>> {
+  downscale<K extends OutputKind = 'imagedata'>(input: ImageInput, options: DownscaleCallOptions<K> = {}): Promise<DownscaleResult<OutputTypes[K]>> {
     if (this.encoderPreset != null) {
       // Its forward pass was never trained to make LRs: the LR would restore badly.
       const name = this.modelInfo.name ?? 'this model';
       return Promise.reject(new Error(`${name} is a lossy decoder: it restores LRs made by the preset ${this.encoderPreset}; downscale with a Rescaler of ${this.encoderPreset}`));
     }
-    return this.call('downscale', input, options) as Promise<RescaleResult<OutputTypes[K]>>;
+    return this.call('downscale', input, options) as Promise<DownscaleResult<OutputTypes[K]>>;
   }
 
   /**
