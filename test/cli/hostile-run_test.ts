@@ -52,6 +52,28 @@ describe('a whole large photo at once (item 13)', () => {
   });
 });
 
+describe('tiles far smaller than their overlap', () => {
+  // --tile 1 on a 128x128 photo ran past 2 minutes without a word: every LR pixel computed
+  // 81 x 81 times (the small model's overlap is 10 LR pixels each side, here 40 given).
+  for (const [op, input, args, size] of [
+    ['downscale', 'b128.png', ['--tile', '1', '--overlap', '40'], '64x64'],
+    ['upscale', 'a.png', ['--tile', '2', '--overlap', '99999'], '48x40'],
+  ] as const) {
+    it(`${op} ${args.join(' ')} is refused in one line naming both options, before any pass`, async () => {
+      writeFileSync(join(work, 'b128.png'), encodePng({ width: 128, height: 128, channels: 3, data: new Float32Array(128 * 128 * 3).fill(0.5) }));
+      const started = performance.now();
+      const run = await irn([op, '-m', 'model', ...args, input, `tiny-tiles-${op}.png`], work);
+      assert.equal(failedCleanly(run, 1), null, run.stderr);
+      assert.match(
+        run.stderr,
+        new RegExp(`^irn: error: ${input.replace('.', '\\.')}: tiles of \\d+ LR pixels with an overlap of \\d+ would compute the ${size} LR image's pixels \\d+ times over \\(at most 64\\); use a larger --tile or a smaller --overlap\n$`),
+      );
+      assert.ok(performance.now() - started < REFUSAL_MAX_SECONDS * 1000);
+      assert.equal(existsSync(join(work, `tiny-tiles-${op}.png`)), false);
+    });
+  }
+});
+
 describe('silently wrong output (item 14)', { concurrency: 2 }, () => {
   for (const t of ['1e308', '10.5', 'Infinity']) {
     it(`refuses --temperature ${t}`, async () => {

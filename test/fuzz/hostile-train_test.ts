@@ -79,6 +79,24 @@ describe('irn train and the user\'s files', () => {
     assert.ok(!existsSync(join(c.dir, 'trained', 'model.json')), 'a model that diverged is not left as the best one');
   });
 
+  // --batch 100000 ran 30 s up to 4.2 GB and ended in a wasm "Aborted()" line and a second one.
+  for (const [what, args, fits] of [
+    ['--batch 100000 of 16 px patches', ['--batch', '100000', '--patch', '16', '--workers', '0'], /at most \d+ such patches fit: lower --batch or --patch$/],
+    ['one 4096 px patch, split over 2 threads', ['--batch', '2', '--patch', '4096', '--workers', '1'], /at most \d+ such patches fit: lower --batch or --patch$|not one such patch fits or --patch$/],
+  ] as const) {
+    it(`refuses a step that cannot fit in memory (${what}) in one line, before reading any photo`, async () => {
+      const c = withCase(`train-batch-${args[1]}`);
+      const run = await expectRefusal(c, ['train', '--data', 'photos', '--out', 'trained', '--blocks', '1', '--growth', '4', '--steps', '1', ...args], {
+        codes: [2],
+        outputs: ['trained', 'trained.ckpt'],
+        bounds: { ms: 20_000, rss: 500 * 2 ** 20 },
+      });
+      const line = run.stderr.trim();
+      assert.match(line, /^irn: error: a training step of --batch \d+ patches of \d+x\d+ needs about [\d.]+ GB of tensor memory per thread \(\d+ patches in each of \d\), more than the [\d.]+ GB available; /);
+      assert.match(line, fits);
+    });
+  }
+
   it('--steps 0 prints no -Infinity or NaN (case 15)', async () => {
     const c = withCase('train-steps0');
     // Not quiet: the "-Infinity dB" was in the closing status line.

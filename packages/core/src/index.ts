@@ -12,7 +12,8 @@ export { rgba8ToRaster, type RasterImage } from './image/raster.js';
 export { downscaleImage, upscaleImage, type RescaleModel, type DownscaleOptions, type UpscaleOptions } from './rescale/rescale.js';
 export { refineLr, type LrRoundTrip, type RefineOptions, type RefineResult, type RefineStep } from './rescale/refine.js';
 export { withPeakMemory, type PeakMemory } from './rescale/peak-memory.js';
-export { type TileOptions, type TileProgress } from './rescale/tiled-pass.js';
+export { backendMemoryBudget } from './rescale/pass-memory.js';
+export { MAX_TILE_WORK, TileWorkError, type TileOptions, type TileProgress } from './rescale/tiled-pass.js';
 export { DEFAULT_TILE_SIZE } from './rescale/tiles.js';
 export { receptiveField } from './rescale/receptive-field.js';
 export { imresize } from './image/imresize.js';
@@ -71,6 +72,8 @@ export {
   Rng,
   roundTripPsnrY,
   shardGradients,
+  samplesFitting,
+  trainStepBytes,
   type EncodedWeights,
   type IrnLossOptions,
   type IrnLossTerms,

@@ -81,10 +81,15 @@ export function tilingNote(tiles: number, tile: number, overlap: number, peakByt
 
 /**
  * A `TileMemoryError` from the rescale functions (a tile too large for the memory there
- * is) in the CLI's words, naming the `--tile` that fits; any other error as it is.
- * Recognised by name, so that this module does not load TensorFlow.js.
+ * is) in the CLI's words, naming the `--tile` that fits, and a `TileWorkError` (tiles so much
+ * smaller than their overlap that the pass would compute the image too many times over)
+ * naming `--tile` and `--overlap`; any other error as it is. Recognised by name, so that this
+ * module does not load TensorFlow.js.
  */
 export function withTileAdvice(e: unknown): unknown {
+  if (e instanceof Error && e.name === 'TileWorkError') {
+    return new Error(e.message.replace(/; use a larger tile size or a smaller overlap$/, '; use a larger --tile or a smaller --overlap'), { cause: e });
+  }
   if (!(e instanceof Error) || e.name !== 'TileMemoryError') return e;
   const { suggestedTileSize, problem } = e as Error & { suggestedTileSize: number; problem: string };
   const fix = suggestedTileSize > 0 ? `use --tile ${suggestedTileSize} or less` : 'use a smaller --overlap';

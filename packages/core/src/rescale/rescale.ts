@@ -7,7 +7,7 @@ import { seededNormal } from '../model/noise.js';
 import { checkPassMemory } from './pass-memory.js';
 import { bilinearAlphaInto, boxAlphaInto, checkFinite, quantize8InPlace, readRgb } from './pixels.js';
 import { receptiveField } from './receptive-field.js';
-import { resolveTiling, runTiled, type LrRect, type TileOptions } from './tiled-pass.js';
+import { checkTileWork, resolveTiling, runTiled, type LrRect, type TileOptions } from './tiled-pass.js';
 
 /** What {@link downscaleImage} and {@link upscaleImage} run: an {@link IrnModel} or an {@link IrnInference}. */
 export type RescaleModel = IrnModel | IrnInference;
@@ -66,6 +66,7 @@ export async function downscaleUnrounded(model: RescaleModel, image: RasterImage
   const tiling = resolveTiling(options, receptiveField(model.config));
   const lrWidth = Math.ceil(image.width / s);
   const lrHeight = Math.ceil(image.height / s);
+  checkTileWork(tiling, lrWidth, lrHeight);
   checkPassMemory(model.config, tiling, lrWidth, lrHeight, `${image.width}x${image.height}`, options.memoryBudget);
   const channels = hasAlpha(image) ? 4 : 3;
   const lr: RasterImage = { width: lrWidth, height: lrHeight, channels, data: new Float32Array(lrWidth * lrHeight * channels) };
@@ -114,6 +115,7 @@ export async function upscaleImage(model: RescaleModel, lr: RasterImage, options
   const s = model.scale;
   const { width, height } = checkedRestoredSize(lr, s, options);
   const tiling = resolveTiling(options, receptiveField(model.config));
+  checkTileWork(tiling, lr.width, lr.height);
   checkPassMemory(model.config, tiling, lr.width, lr.height, `${lr.width}x${lr.height}`, options.memoryBudget);
   const latentOf = latentTiles(model, lr.width, lr.height, options);
   const channels = hasAlpha(lr) ? 4 : 3;

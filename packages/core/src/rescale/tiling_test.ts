@@ -11,7 +11,7 @@ import { IrnModel } from '../model/irn.js';
 import { perturbWeights } from '../testing/perturb.js';
 import { receptiveField } from './receptive-field.js';
 import { downscaleImage, downscaleUnrounded, upscaleImage } from './rescale.js';
-import type { TileProgress } from './tiled-pass.js';
+import { checkTileWork, MAX_TILE_WORK, TileWorkError, type TileProgress } from './tiled-pass.js';
 
 /** The issue's bound for tiled vs untiled before 8-bit rounding; float32 rounding is far below it. */
 const TILED_MAX_DIFF = 1e-4;
@@ -203,6 +203,41 @@ describe('tiled downscale / upscale', () => {
     await assert.rejects(downscaleImage(model, img, { tileSize: 2.5 }), /tileSize must be an integer/);
     await assert.rejects(upscaleImage(model, img, { overlap: -3 }), /overlap must be an integer >= 0, got -3/);
     await assert.rejects(upscaleImage(model, img, { overlap: Number.NaN }), /overlap must be an integer/);
+    model.dispose();
+  });
+
+  it('counts the pixels a tiling computes, crops clipped to the image, and refuses more than MAX_TILE_WORK times the image', () => {
+    // 10 x 10 in two cores of 5, each crop the whole axis: 2 x 2 = 4 times the image.
+    checkTileWork({ tileSize: 5, overlap: 5 }, 10, 10);
+    // Tile 1, overlap 4 on 100 pixels: 9-pixel crops inside, fewer at the borders: 8.8 per
+    // axis, 77 in all, refused; overlap 3: 6.9 per axis, 48, allowed.
+    assert.throws(() => checkTileWork({ tileSize: 1, overlap: 4 }, 100, 100), (e: unknown) => {
+      assert.ok(e instanceof TileWorkError && e instanceof RangeError);
+      assert.equal(Math.round(e.work), 77);
+      assert.equal(e.message, `tiles of 1 LR pixels with an overlap of 4 would compute the 100x100 LR image's pixels 77 times over (at most ${MAX_TILE_WORK}); use a larger tile size or a smaller overlap`);
+      return true;
+    });
+    checkTileWork({ tileSize: 1, overlap: 3 }, 100, 100);
+    // The whole image, and an image smaller than a tile: once.
+    checkTileWork({ tileSize: 0, overlap: 500 }, 3000, 2000);
+    checkTileWork({ tileSize: 8, overlap: 99999 }, 8, 8);
+    // The defaults on a large photo (tile 256; x2's overlap 40, the published x4's 120), and
+    // tile 64 with 120, stay allowed.
+    for (const overlap of [40, 80, 120, 140]) checkTileWork({ tileSize: 256, overlap }, 3000, 2000);
+    checkTileWork({ tileSize: 64, overlap: 120 }, 3000, 2000);
+    // A huge overlap on small tiles: every crop the whole image.
+    assert.throws(() => checkTileWork({ tileSize: 8, overlap: 99999 }, 256, 256), TileWorkError);
+  });
+
+  it('refuses a tiling that would compute the image 64 times over before any pass, both ways', async () => {
+    const model = perturbedModel(2, 1);
+    const img = photoLike(128, 128);
+    const before = tf.memory().numTensors;
+    const start = performance.now();
+    await assert.rejects(downscaleImage(model, img, { tileSize: 1, overlap: 40 }), /tiles of 1 LR pixels with an overlap of 40 would compute the 64x64 LR image's pixels \d+ times over/);
+    await assert.rejects(upscaleImage(model, photoLike(64, 64), { tileSize: 2, overlap: 40 }), TileWorkError);
+    assert.ok(performance.now() - start < 1000, `took ${performance.now() - start} ms`);
+    assert.equal(tf.memory().numTensors, before);
     model.dispose();
   });
 });

@@ -31,3 +31,4 @@ export {
   type TrainerState,
 } from './trainer.js';
 export { psnrY, roundTripPsnrY } from './validate.js';
+export { samplesFitting, trainStepBytes } from './step-memory.js';

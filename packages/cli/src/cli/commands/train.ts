@@ -1,5 +1,6 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { lstat, realpath, stat } from 'node:fs/promises';
+import { totalmem } from 'node:os';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import type { Tensor4D } from '@tensorflow/tfjs-core';
 import type { IrnModel, JpegRounding, LrCodecOption, LrSchedule, RasterImage, TrainImage } from '@irn/core';
@@ -183,6 +184,26 @@ async function refuseOverlaps(opts: TrainFlags, ckptDir: string): Promise<void> 
 }
 
 /** Fine-tuning from existing weights wants a gentler start than training from scratch. */
+/**
+ * Refuses, before any photo is read, a step whose patches would not fit the tensor memory of
+ * the threads that share it (each its own wasm heap of at most 4 GiB; on the cpu backend a
+ * share of the machine's memory): `--batch 100000` ran 30 s up to 4 GB and ended in two lines
+ * of a wasm abort. The estimate is core's {@link trainStepBytes}, above every measured step.
+ */
+function checkStepMemory(core: typeof import('@irn/core'), config: IrnModel['config'], batch: number, patch: number, workers: number): void {
+  const threads = workers + 1;
+  const perThread = Math.ceil(batch / threads);
+  const budget = Math.min(core.backendMemoryBudget(), (totalmem() * 0.75) / threads);
+  const needed = core.trainStepBytes(config, perThread, patch);
+  if (needed <= budget) return;
+  const fits = core.samplesFitting(config, patch, budget) * threads;
+  const gb = (n: number) => `${(n / 1e9).toFixed(1)} GB`;
+  throw new UsageError(
+    `a training step of --batch ${batch} patches of ${patch}x${patch} needs about ${gb(needed)} of tensor memory per thread (${perThread} patches in each of ${threads}), ` +
+      `more than the ${gb(budget)} available; ${fits > 0 ? `at most ${fits} such patches fit: lower --batch` : 'not one such patch fits'} or --patch`,
+  );
+}
+
 const DEFAULTS = {
   scratch: { steps: 3000, lr: 2e-4 },
   fineTune: { steps: 500, lr: 5e-5 },
@@ -295,7 +316,8 @@ export function registerTrain(program: Command, ctx: CliContext): void {
       const { IrnModel } = await import('@irn/core');
       const { loadModel } = await import('../model-dir.js');
       const { loadCheckpoint } = await import('../../training/checkpoint-node.js');
-      const { IrnTrainer } = await import('@irn/core');
+      const core = await import('@irn/core');
+      const { IrnTrainer } = core;
       const { runTraining, validationCrops } = await import('../../training/run-node.js');
 
       // The model first: with --init or --resume, its scale decides what a valid patch is.
@@ -342,6 +364,7 @@ export function registerTrain(program: Command, ctx: CliContext): void {
       const valTensors: import('@tensorflow/tfjs-core').Tensor4D[] = [];
       try {
         if (opts.patch % scale !== 0) throw new UsageError(`--patch ${opts.patch} is not a multiple of the model's scale ${scale}`);
+        checkStepMemory(core, model.config, opts.batch, opts.patch, workers);
 
         const t0 = Date.now();
         const all: TrainImage[] = [];
