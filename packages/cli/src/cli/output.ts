@@ -8,11 +8,11 @@ export interface Output {
   readonly quiet: boolean;
   /** Print stack traces with errors. */
   readonly debug: boolean;
-  /** A line of the command's result (stdout). */
+  /** A line of the command's result (stdout), kept to one line by {@link printable}. */
   result(line: string): void;
-  /** A status line (stderr), unless quiet. */
+  /** A status line (stderr), unless quiet; one line, as {@link Output.result}. */
   status(line: string): void;
-  /** An error line `irn: error: ...` (stderr), with the stack in debug mode. */
+  /** An error line `irn: error: ...` (stderr), one line, with the stack in debug mode. */
   error(message: string, stack?: string): void;
   /** The stack of an error (stderr), only in debug mode. */
   trace(stack: string | undefined): void;
@@ -21,12 +21,15 @@ export interface Output {
 }
 
 /**
- * `text` with the control characters a terminal would act on (C0 but tab and newline, DEL,
+ * `text` as one line, with the control characters a terminal would act on (C0 but tab, DEL,
  * C1) written as `\xNN`: a file name from a stranger's folder such as `x\e]0;title\a.png`
- * must not retitle the terminal or clear the screen when it is named in a line.
+ * must not retitle the terminal or clear the screen when it is named in a line, and one
+ * with a newline (`bad\nfile.png`, written `bad\x0afile.png`) must not split its line in two,
+ * which would make the second half read as a line of its own. Text of several lines (a JSON
+ * result) is printed a line at a time.
  */
 export function printable(text: string): string {
-  return text.replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  return text.replace(/[\x00-\x08\x0a-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 
 /** The console {@link Output}: every line through {@link printable}. */

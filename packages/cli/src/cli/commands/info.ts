@@ -62,7 +62,9 @@ export function registerInfo(program: Command, ctx: CliContext): void {
         model.dispose();
       }
       if (opts.json) {
-        out.result(JSON.stringify(d, null, 2));
+        // A line at a time: out.result keeps each to one line (JSON.stringify escapes a
+        // newline inside a string, so the only ones here are its own).
+        for (const line of JSON.stringify(d, null, 2).split('\n')) out.result(line);
         return;
       }
       const width = Math.max(...d.files.map((f) => f.name.length), 5);
