@@ -1,11 +1,12 @@
-import { mkdir } from 'node:fs/promises';
-import { basename, extname, join } from 'node:path';
+import { constants, type Stats } from 'node:fs';
+import { lstat, mkdir, open, rmdir } from 'node:fs/promises';
+import { basename, dirname, extname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { encodePng, LR_TEXT_KEY, lrMetadataText } from '@irn/core';
 import { runJobs } from '../batch.js';
 import type { CliContext } from '../context.js';
 import { failure, oneLine } from '../errors.js';
-import { PHOTO_EXTENSIONS, planJobs, readPhoto, readRegularFile, skipNote, writeFileAtomic } from '../files.js';
+import { PHOTO_EXTENSIONS, planJobs, readPhoto, skipNote, writeFileAtomic } from '../files.js';
 import { chooseModel } from '../model-choice.js';
 import { addForceOption } from '../options.js';
 
@@ -19,15 +20,17 @@ interface PrepareOptions {
  * `irn prepare --model <dir> [--src-prefix URL] [--force] <photos> <out-dir>`: the LR PNGs for the
  * `<irn-image>` element (`@irn/element`) as `<out-dir>/<name>.lr.png`, and on stdout one
  * `<irn-image>` tag per photo, with the original size (so the page does not shift when the
- * restored image arrives) and an alt text: the first line of `<name>.alt.txt` beside the
- * photo when there is one, else the file name in words.
+ * restored image arrives), the LR's name percent-encoded in `src`, and an alt text: the first
+ * line of `<name>.alt.txt` beside the photo when it is a regular file (a link is not followed),
+ * else the file name in words. An `<out-dir>` that prepare created and left empty (every
+ * photo failed) is removed again.
  */
 export function registerPrepare(program: Command, ctx: CliContext): void {
   const command = program
     .command('prepare')
     .description('downscale photos for the <irn-image> web component and print an <irn-image> tag for each')
     .option('-m, --model <dir>', 'directory of an IRN model made by "irn convert", or a preset name (default: weights/irn-x2, the shipped x2 preset)')
-    .option('--src-prefix <url>', 'URL of <out-dir> as the page sees it, put before each file name in src', '');
+    .option('--src-prefix <url>', 'URL of <out-dir> as the page sees it, put as given before each file name (percent-encoded) in src', '');
   addForceOption(command)
     .argument('<photos>', 'a PNG, JPEG, WebP or AVIF photo, or a directory: every *.png, *.jpg, *.jpeg, *.webp and *.avif in it')
     .argument('<out-dir>', 'directory for the LR images (<name>.lr.png)')
@@ -37,9 +40,6 @@ export function registerPrepare(program: Command, ctx: CliContext): void {
       // a.png and a.PNG would both become a.lr.png: planJobs refuses such a plan.
       const planned = await planJobs(input, outDir, { outputName: (name) => `${stem(name)}.lr.png`, outputIsDirectory: true, extensions: PHOTO_EXTENSIONS, onSkip: skipNote(ctx.out()), force: opts.force });
       const jobs = planned.jobs;
-      await mkdir(outDir, { recursive: true }).catch((e: unknown) => {
-        throw failure(`cannot create ${outDir}: ${oneLine(e)}`, e);
-      });
       await ctx.backend();
       // TensorFlow.js loads only now (see CliContext.backend).
       const { loadDownscaleModels } = await import('../model-choice.js');
@@ -54,15 +54,21 @@ export function registerPrepare(program: Command, ctx: CliContext): void {
       // The same LR as `irn downscale` writes: exact tiling overlap.
       const overlap = receptiveField(model.config);
       const tags = new Map<string, string>();
+      // The first folder mkdir made (none when <out-dir> was there): made once the model loaded.
+      let created: string | undefined;
       try {
+        created = await mkdir(outDir, { recursive: true }).catch((e: unknown) => {
+          throw failure(`cannot create ${outDir}: ${oneLine(e)}`, e);
+        });
         await runJobs(out, jobs, planned.directory, { doing: 'preparing', done: 'prepared' }, async (job) => {
           const img = await readPhoto(job.input, ctx.limits());
           const lr = await downscaleImage(model, img, { overlap });
           const meta = { scale: model.scale, width: img.width, height: img.height, ...(lrModel != null ? { model: lrModel } : {}) };
           const text = { [LR_TEXT_KEY]: lrMetadataText(meta) };
           await writeFileAtomic(job.output, encodePng(lr, { text, effort: 'max' }), { replace: opts.force });
-          const alt = await altText(job.input, job.name);
-          const src = joinUrl(opts.srcPrefix, basename(job.output));
+          const alt = await altText(job.input, job.name, (path, why) => out.status(`ignored ${path}: ${why}; the alt text is the file name`));
+          // The name as one URL path segment: `q#?%.lr.png` is a file, not a fragment and a query.
+          const src = joinUrl(opts.srcPrefix, encodeURIComponent(basename(job.output)));
           tags.set(job.input, `<irn-image src="${attr(src)}" width="${img.width}" height="${img.height}" alt="${attr(alt)}"></irn-image>`);
           return `${img.width}x${img.height} -> ${lr.width}x${lr.height}`;
         });
@@ -73,8 +79,21 @@ export function registerPrepare(program: Command, ctx: CliContext): void {
           const tag = tags.get(job.input);
           if (tag != null) out.result(tag);
         }
+        if (tags.size === 0 && created != null) await removeEmptyDirectories(outDir, created);
       }
     });
+}
+
+/**
+ * Removes `dir` and then each parent up to `top` (the first directory that `mkdir -p` made for
+ * it), each only while it is empty: rmdir removes nothing else, so a file that appeared in
+ * one meanwhile stops the walk there.
+ */
+async function removeEmptyDirectories(dir: string, top: string): Promise<void> {
+  const last = resolve(top);
+  for (let d = resolve(dir); ; d = dirname(d)) {
+    if (!(await rmdir(d).then(() => true, () => false)) || d === last || dirname(d) === d) return;
+  }
 }
 
 function stem(name: string): string {
@@ -84,17 +103,88 @@ function stem(name: string): string {
 /** Longest `.alt.txt` read: alt texts are a sentence or two; a FIFO or a huge file is not one. */
 const MAX_ALT_BYTES = 64 * 1024;
 
-/** The first line of `<photo stem>.alt.txt` next to the photo, else the file name in words. */
-async function altText(photoPath: string, name: string): Promise<string> {
-  const sidecar = join(photoPath, '..', `${stem(name)}.alt.txt`);
-  const text = await readRegularFile(sidecar, MAX_ALT_BYTES).then(
-    (bytes) => new TextDecoder().decode(bytes),
-    () => null,
-  );
-  const line = text?.split(/\r?\n/)[0]?.trim();
+/**
+ * Opens an `.alt.txt` for reading without following a link swapped in after the lstat check
+ * (O_NOFOLLOW) and without waiting on a FIFO (O_NONBLOCK); where a platform lacks them
+ * (Windows) the lstat check stands alone.
+ */
+const ALT_READ_FLAGS = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0) | (constants.O_NOFOLLOW ?? 0);
+
+/**
+ * The alt text of a photo: the first line of `<photo stem>.alt.txt` next to it, else the file
+ * name in words; control characters become spaces (the tag is one line of HTML). The sidecar
+ * is read as a photo in a folder is: a regular file only, never through a symbolic link (a
+ * stranger's folder may link `a.alt.txt` to the user's own secrets, which the tag would
+ * publish); one that exists but is not such a file, or is over {@link MAX_ALT_BYTES}, is
+ * ignored and `ignored(path, why)` told.
+ */
+async function altText(photoPath: string, name: string, ignored: (path: string, why: string) => void): Promise<string> {
+  const sidecar = join(dirname(photoPath), `${stem(name)}.alt.txt`);
+  const text = await readAltFile(sidecar).catch((e: unknown) => {
+    ignored(sidecar, oneLine(e));
+    return null;
+  });
+  const line = text == null ? '' : oneLineText(text.split(/\r\n|\r|\n/)[0]);
   if (line) return line;
-  const words = stem(name).replace(/[-_.]+/g, ' ').trim();
+  const words = oneLineText(stem(name).replace(/[-_.]+/g, ' '));
   return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
+/** `text` with control characters (C0, DEL, C1) as spaces, runs of spaces as one, trimmed. */
+function oneLineText(text: string): string {
+  return text.replace(/[\x00-\x1f\x7f-\x9f]/g, ' ').replace(/ {2,}/g, ' ').trim();
+}
+
+/**
+ * The text of the regular file `path` of at most {@link MAX_ALT_BYTES}, or null when there is
+ * no entry of that name.
+ * @throws Error saying why the entry is not read (a link, a FIFO, too large).
+ */
+async function readAltFile(path: string): Promise<string | null> {
+  const entry = await lstat(path).catch(() => null);
+  if (entry == null) return null;
+  if (!entry.isFile()) throw new Error(notRegular(entryKind(entry)));
+  let handle;
+  try {
+    handle = await open(path, ALT_READ_FLAGS);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return null;
+    // A link put in its place after the lstat: O_NOFOLLOW fails with ELOOP (EMLINK on FreeBSD).
+    if (code === 'ELOOP' || code === 'EMLINK') throw new Error(notRegular('a symbolic link'));
+    throw new Error(`cannot read it: ${oneLine(e)}`);
+  }
+  try {
+    const s = await handle.stat();
+    if (!s.isFile()) throw new Error(notRegular(entryKind(s)));
+    if (s.size > MAX_ALT_BYTES) throw new Error(`${s.size} bytes, more than the ${MAX_ALT_BYTES} an alt text file may have`);
+    // At most the size fstat saw: a file that grows meanwhile cannot make us read more.
+    const bytes = new Uint8Array(s.size);
+    let filled = 0;
+    while (filled < bytes.length) {
+      const { bytesRead } = await handle.read(bytes, filled, bytes.length - filled, filled);
+      if (bytesRead === 0) break;
+      filled += bytesRead;
+    }
+    return new TextDecoder().decode(bytes.subarray(0, filled));
+  } finally {
+    await handle.close().catch(() => {});
+  }
+}
+
+/** Why an entry that is not a regular file is not read, as skipNote says it of a photo. */
+function notRegular(kind: string): string {
+  return `${kind} (irn reads only regular files in a folder, it does not follow links)`;
+}
+
+/** What a file system entry that is not a regular file is, in words. */
+function entryKind(s: Stats): string {
+  if (s.isSymbolicLink()) return 'a symbolic link';
+  if (s.isDirectory()) return 'a directory';
+  if (s.isFIFO()) return 'a FIFO';
+  if (s.isCharacterDevice() || s.isBlockDevice()) return 'a device';
+  if (s.isSocket()) return 'a socket';
+  return 'not a regular file';
 }
 
 function joinUrl(prefix: string, file: string): string {
