@@ -1,6 +1,6 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFile, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -64,5 +64,27 @@ describe('irn eval', () => {
       const problem = failedCleanly(await irn(args, dir), code);
       assert.equal(problem, null, `${args.join(' ')}: ${problem}`);
     }
+  });
+
+  it('caps --draws at 100 (each draw is one more upscale of every photo)', async () => {
+    // Uncapped, 2^53 - 1 draws ran for ever without a line; 101 ran (and passed) before the cap.
+    for (const draws of ['101', '9007199254740991']) {
+      const run = await irn(['eval', '-m', 'model', '-d', 'photos', '--z', 'gaussian', '--draws', draws, '--first', '1', '--json', 'draws.json'], dir);
+      assert.equal(failedCleanly(run, 2), null, run.stderr);
+      assert.match(run.stderr, new RegExp(`--draws must be an integer from 1 to 100, got "${draws}"`));
+    }
+    assert.match((await irn(['eval', '--help'], dir)).stdout, /--draws <n> +gaussian draws averaged per image, 1 to 100/);
+  });
+
+  it('refuses a --json path in the folder of the model being scored, even with --force', async () => {
+    await symlink('model', join(dir, 'model-link'));
+    for (const json of ['model/model.json', 'model/group1-shard1of1.bin', 'model/new.json', 'model-link/model.json', 'model/sub/r.json']) {
+      const before = await readFile(join(dir, 'model/model.json'));
+      const run = await irn(['eval', '-m', 'model', '-d', 'photos', '-f', '--json', json], dir);
+      assert.equal(failedCleanly(run, 2), null, run.stderr);
+      assert.equal(run.stderr, `irn: error: the --json file ${json} is in the folder of the model being scored (model); write the report elsewhere\n`);
+      assert.deepEqual(await readFile(join(dir, 'model/model.json')), before);
+    }
+    assert.deepEqual((await readdir(join(dir, 'model'))).sort(), ['group1-shard1of1.bin', 'model.json']);
   });
 });

@@ -1,10 +1,13 @@
 import { downscaleImage, imresize, psnrRgb, psnrY, ssimY, upscaleImage, type IrnModel, type RasterImage } from '@irn/core';
 
+/** Most gaussian draws averaged per image (the paper uses 5): each is one more upscale of the image. */
+export const MAX_EVAL_DRAWS = 100;
+
 /** How z is drawn when evaluating. */
 export interface EvalOptions {
   /** `"zeros"` (one deterministic pass) or `"gaussian"` (the paper: mean of `draws` draws). Default zeros. */
   z?: 'zeros' | 'gaussian';
-  /** Draws averaged with gaussian z. Default 5 (the paper). */
+  /** Draws averaged with gaussian z, 1 to {@link MAX_EVAL_DRAWS}. Default 5 (the paper). */
   draws?: number;
   /** Seed of the first draw; draw i uses seed + i. Default 0. */
   seed?: number;
@@ -79,7 +82,7 @@ export async function evaluateImage(model: IrnModel, name: string, image: Raster
   const hr = modCrop(rgbOf(image), s);
   const mode = options.z ?? 'zeros';
   const draws = mode === 'gaussian' ? (options.draws ?? 5) : 1;
-  if (!Number.isInteger(draws) || draws < 1) throw new Error(`draws must be a positive integer, got ${draws}`);
+  if (!Number.isInteger(draws) || draws < 1 || draws > MAX_EVAL_DRAWS) throw new Error(`draws must be an integer from 1 to ${MAX_EVAL_DRAWS}, got ${draws}`);
   const lr = await downscaleImage(model, hr);
   const runs: Scores[] = [];
   for (let i = 0; i < draws; i++) {

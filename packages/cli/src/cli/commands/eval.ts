@@ -1,7 +1,8 @@
 import { Option, type Command } from 'commander';
-import { readdir, stat } from 'node:fs/promises';
-import { basename, extname, join, resolve } from 'node:path';
+import { readdir, realpath, stat } from 'node:fs/promises';
+import { basename, dirname, extname, join, resolve, sep } from 'node:path';
 import type { CliContext } from '../context.js';
+import { MAX_EVAL_DRAWS } from '../../eval/evaluate.js';
 import { CliError, UsageError, withContext } from '../errors.js';
 import { checkOutputFile, readPng, writeFileAtomic } from '../files.js';
 import { modelDirectory } from '../model-path.js';
@@ -20,12 +21,39 @@ interface EvalFlags {
   force?: boolean;
 }
 
-function parsePositiveInt(what: string) {
+function parsePositiveInt(what: string, max = Number.MAX_SAFE_INTEGER) {
   return (value: string): number => {
     const n = Number(value);
-    if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < 1) throw new UsageError(`${what} must be a positive integer, got "${value}"`);
+    if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < 1 || n > max) {
+      throw new UsageError(`${what} must be ${max === Number.MAX_SAFE_INTEGER ? 'a positive integer' : `an integer from 1 to ${max}`}, got "${value}"`);
+    }
     return n;
   };
+}
+
+/**
+ * Refuses a report path in the folder of the model being scored, or below it: with --force it
+ * could replace model.json or a weight file (a manifest may name one in a subfolder). Compared
+ * by real location (links resolved; a folder not made yet by its nearest existing ancestor's).
+ * @throws UsageError naming both.
+ */
+async function checkOutsideModel(file: string, modelDir: string): Promise<void> {
+  const model = await realpath(modelDir).catch(() => resolve(modelDir));
+  const where = await realLocation(dirname(resolve(file)));
+  if (where === model || where.startsWith(model.endsWith(sep) ? model : model + sep)) {
+    throw new UsageError(`the --json file ${file} is in the folder of the model being scored (${modelDir}); write the report elsewhere`);
+  }
+}
+
+/** `path` with links resolved: the real path of its nearest existing ancestor, the rest appended. */
+async function realLocation(path: string): Promise<string> {
+  const rest: string[] = [];
+  for (let dir = path; ; dir = dirname(dir)) {
+    const real = await realpath(dir).catch(() => null);
+    if (real != null) return join(real, ...rest);
+    if (dirname(dir) === dir) return path;
+    rest.unshift(basename(dir));
+  }
 }
 
 const f2 = (v: number) => (Number.isFinite(v) ? v.toFixed(2) : 'inf');
@@ -42,7 +70,7 @@ export function registerEval(program: Command, ctx: CliContext): void {
     .option('-m, --model <dir>', 'directory of the IRN model, or a preset name (default: weights/irn-x2, the shipped x2 preset)')
     .requiredOption('-d, --data <folder>', 'folder of HR PNG photos, e.g. ../shared/datasets/eval/set5')
     .addOption(new Option('--z <mode>', 'z when upscaling: zeros, or gaussian (mean over --draws draws)').choices(['zeros', 'gaussian']).default('zeros'))
-    .option('--draws <n>', 'gaussian draws averaged per image (default 5, as the paper)', parsePositiveInt('--draws'))
+    .option('--draws <n>', `gaussian draws averaged per image, 1 to ${MAX_EVAL_DRAWS} (default 5, as the paper)`, parsePositiveInt('--draws', MAX_EVAL_DRAWS))
     .option('--seed <n>', 'seed of the first gaussian draw (default 0)', parseSeed)
     .option('--temperature <t>', 'standard deviation of the gaussian z (default 1)', parseTemperature)
     // Not --limit: that is the global --limit name=value, which commander also reads here.
@@ -74,11 +102,15 @@ export function registerEval(program: Command, ctx: CliContext): void {
       }
       const dataset = basename(resolve(opts.data));
       const file = opts.json ?? `irn-eval-${dataset}-x${model.scale}-${opts.z}.json`;
-      // Before the work, not after it: the report must not replace a photo, a FIFO or a device.
-      await checkOutputFile(file, photos, opts.force === true).catch((e: unknown) => {
+      // Before the work, not after it: the report must not replace a photo, a file of the
+      // model being scored (its model.json, its weights), a FIFO or a device.
+      try {
+        await checkOutsideModel(file, modelDir);
+        await checkOutputFile(file, photos, opts.force === true);
+      } catch (e) {
         model.dispose();
         throw e;
-      });
+      }
       const rows = [];
       const started = performance.now();
       try {
