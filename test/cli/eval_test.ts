@@ -1,10 +1,11 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, symlink } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
+import { encodePng } from '../../packages/core/src/image/png-write.js';
 import { IMAGES, failedCleanly, irn, saveSmallModel } from './helpers.js';
 
 describe('irn eval', () => {
@@ -74,6 +75,41 @@ describe('irn eval', () => {
       assert.match(run.stderr, new RegExp(`--draws must be an integer from 1 to 100, got "${draws}"`));
     }
     assert.match((await irn(['eval', '--help'], dir)).stdout, /--draws <n> +gaussian draws averaged per image, 1 to 100/);
+  });
+
+  it('scores the photos it can, names each one too small with its size, writes the JSON of the others and fails', async () => {
+    await mkdir(join(dir, 'mixed'));
+    for (const f of ['astronaut-48x40.png', 'camera-1bit-21x13.png', 'coffee-33x27.png']) await copyFile(join(IMAGES, f), join(dir, 'mixed', f));
+    const grey = (w: number, h: number) => encodePng({ width: w, height: h, channels: 3, data: new Float32Array(w * h * 3).fill(0.5) });
+    await writeFile(join(dir, 'mixed/one-1x1.png'), grey(1, 1));
+    await writeFile(join(dir, 'mixed/three-3x3.png'), grey(3, 3));
+    await writeFile(join(dir, 'mixed/wide-40x15.png'), grey(40, 15)); // 15 rows: 14 once mod-cropped, 10 once shaved
+    const run = await irn(['eval', '-m', 'model', '-d', 'mixed', '--json', 'mixed.json'], dir);
+    assert.equal(run.code, 1, run.stderr);
+    assert.doesNotMatch(run.stderr, /\n\s+at |SSIM needs|leaves nothing|must be positive integers/);
+    const errors = run.stderr.split('\n').filter((l) => l.startsWith('irn: error: '));
+    const small = (name: string, size: string) =>
+      `irn: error: ${join('mixed', name)}: ${size} pixels, too small to score at x2: a photo needs at least 16x16 (SSIM's 11x11 window once 2 pixels are shaved from each side)`;
+    assert.deepEqual(errors, [
+      small('camera-1bit-21x13.png', '21x13'),
+      small('one-1x1.png', '1x1'),
+      small('three-3x3.png', '3x3'),
+      small('wide-40x15.png', '40x15'),
+      'irn: error: 4 of 6 images failed; the scores of the other 2 are in mixed.json',
+    ]);
+    assert.match(run.stdout, /^astronaut-48x40\.png +\d/m);
+    assert.match(run.stdout, /^coffee-33x27\.png +\d/m);
+    assert.match(run.stdout, /^mean \(2\)/m);
+    const report = JSON.parse(await readFile(join(dir, 'mixed.json'), 'utf8'));
+    assert.deepEqual(report.images.map((r: { name: string }) => r.name), ['astronaut-48x40.png', 'coffee-33x27.png']);
+    assert.deepEqual(report.skipped.map((r: { name: string }) => r.name), ['camera-1bit-21x13.png', 'one-1x1.png', 'three-3x3.png', 'wide-40x15.png']);
+    // None scored: no JSON, the one line per photo and the count.
+    await mkdir(join(dir, 'tiny'));
+    await writeFile(join(dir, 'tiny/one.png'), grey(1, 1));
+    const none = await irn(['eval', '-m', 'model', '-d', 'tiny', '--json', 'tiny.json'], dir);
+    assert.equal(none.code, 1, none.stderr);
+    assert.match(none.stderr, /^irn: error: tiny\/one\.png: 1x1 pixels, too small to score at x2: .*\nirn: error: 1 of 1 images failed\n$/);
+    await assert.rejects(readFile(join(dir, 'tiny.json')));
   });
 
   it('refuses a --json path in the folder of the model being scored, even with --force', async () => {

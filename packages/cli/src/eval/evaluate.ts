@@ -3,6 +3,18 @@ import { downscaleImage, imresize, psnrRgb, psnrY, ssimY, upscaleImage, type Irn
 /** Most gaussian draws averaged per image (the paper uses 5): each is one more upscale of the image. */
 export const MAX_EVAL_DRAWS = 100;
 
+/** Side of core's SSIM window (gaussian 11x11, sigma 1.5), which must fit in the shaved image. */
+const SSIM_WINDOW = 11;
+
+/**
+ * The smallest width and height of a photo that {@link evaluateImage} can score at `scale`:
+ * mod-cropped to a multiple of `scale` and shaved by `scale` on each side, it must still hold
+ * SSIM's 11x11 window (x2: 16, x4: 20).
+ */
+function minEvalSide(scale: number): number {
+  return Math.ceil((SSIM_WINDOW + 2 * scale) / scale) * scale;
+}
+
 /** How z is drawn when evaluating. */
 export interface EvalOptions {
   /** `"zeros"` (one deterministic pass) or `"gaussian"` (the paper: mean of `draws` draws). Default zeros. */
@@ -76,9 +88,15 @@ function scoresOf(result: RasterImage, reference: RasterImage, shave: number): S
  * mod-crop to the scale, 8-bit LR, upscale with z, clamp and round to 8 bits, Y-channel PSNR
  * and SSIM with `scale` pixels shaved; also RGB PSNR, the bicubic baseline, and IRN's LR
  * against the bicubic LR.
+ * @throws Error when the image is smaller than {@link minEvalSide} on a side (the message
+ *   gives its size and the least one; callers name the file), or `draws` is out of range.
  */
 export async function evaluateImage(model: IrnModel, name: string, image: RasterImage, options: EvalOptions = {}): Promise<ImageEvaluation> {
   const s = model.scale;
+  const least = minEvalSide(s);
+  if (image.width < least || image.height < least) {
+    throw new Error(`${image.width}x${image.height} pixels, too small to score at x${s}: a photo needs at least ${least}x${least} (SSIM's ${SSIM_WINDOW}x${SSIM_WINDOW} window once ${s} pixels are shaved from each side)`);
+  }
   const hr = modCrop(rgbOf(image), s);
   const mode = options.z ?? 'zeros';
   const draws = mode === 'gaussian' ? (options.draws ?? 5) : 1;

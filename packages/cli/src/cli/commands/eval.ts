@@ -3,9 +3,10 @@ import { readdir, realpath, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve, sep } from 'node:path';
 import type { CliContext } from '../context.js';
 import { MAX_EVAL_DRAWS } from '../../eval/evaluate.js';
-import { CliError, UsageError, withContext } from '../errors.js';
+import { CliError, oneLine, stackOf, UsageError } from '../errors.js';
 import { checkOutputFile, readPng, writeFileAtomic } from '../files.js';
 import { modelDirectory } from '../model-path.js';
+import { printable } from '../output.js';
 import { parseSeed, parseTemperature } from '../options.js';
 import { startProgress } from '../progress.js';
 
@@ -62,6 +63,9 @@ const f4 = (v: number) => v.toFixed(4);
 /**
  * `irn eval --model <dir> --data <folder> [--z zeros|gaussian] [--draws 5] [--seed N]
  * [--json out.json] [--force]`: the paper's test protocol on a folder of PNG photos (see eval/evaluate.ts).
+ * As a folder run of `irn downscale`: a photo that cannot be scored (not a PNG, too small)
+ * gets one error line and is left out; the others are scored, their table printed and their
+ * JSON written, and the command then fails, saying how many were left out.
  */
 export function registerEval(program: Command, ctx: CliContext): void {
   program
@@ -112,17 +116,23 @@ export function registerEval(program: Command, ctx: CliContext): void {
         throw e;
       }
       const rows = [];
+      const skipped: { name: string; error: string }[] = [];
       const started = performance.now();
       try {
         const progress = startProgress(out, names.length, { doing: 'evaluating', done: 'evaluated' });
         try {
           for (const name of names) {
-            const img = await readPng(join(opts.data, name), ctx.limits()).catch((e: unknown) => {
-              throw withContext(join(opts.data, name), e);
-            });
-            const row = await evaluateImage(model, name, img, { z: opts.z, draws: opts.draws, seed: opts.seed, temperature: opts.temperature });
-            rows.push(row);
-            progress.done(name, `IRN ${f2(row.irn.psnrY)} dB, bicubic ${f2(row.bicubic.psnrY)} dB`);
+            const path = join(opts.data, name);
+            try {
+              const img = await readPng(path, ctx.limits());
+              const row = await evaluateImage(model, name, img, { z: opts.z, draws: opts.draws, seed: opts.seed, temperature: opts.temperature });
+              rows.push(row);
+              progress.done(name, `IRN ${f2(row.irn.psnrY)} dB, bicubic ${f2(row.bicubic.psnrY)} dB`);
+            } catch (e) {
+              skipped.push({ name, error: oneLine(e) });
+              progress.failed(path, oneLine(e));
+              out.trace(stackOf(e));
+            }
           }
         } finally {
           progress.stop();
@@ -130,12 +140,15 @@ export function registerEval(program: Command, ctx: CliContext): void {
       } finally {
         model.dispose();
       }
+      const failed = () => new CliError(`${skipped.length} of ${names.length} images failed${rows.length > 0 ? `; the scores of the other ${rows.length} are in ${file}` : ''}`);
+      if (rows.length === 0) throw failed();
       const mean = meanEvaluation(rows);
       const draws = opts.z === 'gaussian' ? (opts.draws ?? 5) : 1;
       const header = ['image', 'IRN PSNR-Y', 'IRN SSIM-Y', 'IRN PSNR-RGB', 'bicubic PSNR-Y', 'bicubic SSIM-Y', 'LR vs bicubic LR'];
       const line = (name: string, r: typeof mean) =>
         [name, f2(r.irn.psnrY), f4(r.irn.ssimY), f2(r.irn.psnrRgb), f2(r.bicubic.psnrY), f4(r.bicubic.ssimY), f2(r.lrVsBicubicPsnr)];
-      const table = [header, ...rows.map((r) => line(r.name, r)), line(`mean (${rows.length})`, mean)];
+      // Names as they print (a control character takes four columns), so the columns line up.
+      const table = [header, ...rows.map((r) => line(printable(r.name), r)), line(`mean (${rows.length})`, mean)];
       const widths = header.map((_, i) => Math.max(...table.map((t) => t[i].length)));
       out.result(`${dataset}, x${model.scale}, z = ${opts.z}${opts.z === 'gaussian' ? ` (mean of ${draws} draws)` : ''}; PSNR in dB, shave ${model.scale}`);
       for (const t of table) out.result(t.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  '));
@@ -151,8 +164,11 @@ export function registerEval(program: Command, ctx: CliContext): void {
         seconds: (performance.now() - started) / 1000,
         mean,
         images: rows,
+        // The photos left out, each with why: the mean is over the others.
+        skipped,
       };
       await writeFileAtomic(file, new TextEncoder().encode(JSON.stringify(report, null, 1) + '\n'), { replace: opts.force });
       out.status(`wrote ${file}`);
+      if (skipped.length > 0) throw failed();
     });
 }
