@@ -1,14 +1,30 @@
 import type { Command } from 'commander';
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { IrnModel } from '@irn/core';
 import type { CliContext } from '../context.js';
+import { failure, oneLine } from '../errors.js';
 import { formatBytes, formatCount } from '../format.js';
 import { modelDirectory } from '../model-path.js';
 
-/** The files of a saved model: model.json and the weight files it names, with sizes. */
+/**
+ * The files of a saved model: model.json and the weight files it names, with sizes. Read as
+ * core's loader reads it (a regular file of at most 4 MiB), after the model loaded; should
+ * it have changed since, the error names the file and never quotes it (JSON.parse's message
+ * would show its first bytes, which may be anything a link points at).
+ */
 async function modelFiles(dir: string): Promise<{ name: string; bytes: number }[]> {
-  const json = JSON.parse(await readFile(join(dir, 'model.json'), 'utf8')) as { weightsManifest?: { paths: string[] }[] };
+  const { readModelJsonText } = await import('@irn/core/node');
+  const jsonPath = join(dir, 'model.json');
+  const text = await readModelJsonText(dir).catch((e: unknown) => {
+    throw failure(oneLine(e), e);
+  });
+  let json: { weightsManifest?: { paths: string[] }[] };
+  try {
+    json = JSON.parse(text) as typeof json;
+  } catch (e) {
+    throw failure(`${jsonPath} is no longer JSON (it changed after the model loaded)`, e);
+  }
   const names = ['model.json', ...(json.weightsManifest ?? []).flatMap((g) => g.paths)];
   return Promise.all(names.map(async (name) => ({ name, bytes: (await stat(join(dir, name))).size })));
 }
