@@ -34,7 +34,6 @@ describe('irn info', () => {
 
   it(
     'does not quote a model.json that is not JSON (a link to another file, an image) in its error',
-    { todo: "core's parseModelJson (io/weight-specs.ts) puts JSON.parse's message, which quotes the file's first bytes, in its error" },
     async () => {
       writeFileSync(join(work, 'secret.txt'), 'root:x:0:0:SECRET\n');
       mkdirSync(join(work, 'linked'));

@@ -179,7 +179,8 @@ export async function loadCheckpoint(dir: string): Promise<{ state: TrainerState
   try {
     json = JSON.parse(text) as typeof json;
   } catch (e) {
-    throw new Error(`${join(root, 'state.json')} is not valid JSON: ${(e as Error).message}`);
+    // Not JSON.parse's message: V8 quotes the text around the error in it.
+    throw new Error(`${join(root, 'state.json')} is not valid JSON`);
   }
   const buf = async (name: string) => {
     const b = await readFile(join(root, name)).catch(() => {

@@ -59,6 +59,12 @@ describe('fileSystem handler', () => {
       await assert.rejects(IrnModel.load(fileSystem(join(dir, 'nope'))), /no model at .*nope: .*model\.json does not exist/);
       await writeFile(join(dir, 'model.json'), '{"modelTopology": ');
       await assert.rejects(IrnModel.load(fileSystem(dir)), /is not valid JSON/);
+      // Never a word of the file itself (V8's JSON.parse message quotes it): a model.json linked
+      // to another file would put that file in the error.
+      await writeFile(join(dir, 'model.json'), 'root:x:0:0:SECRET\n');
+      await assert.rejects(IrnModel.load(fileSystem(dir)), (e: Error) => /model\.json is not valid JSON$/.test(e.message) && !/root|SECRET/.test(e.message));
+      await writeFile(join(dir, 'model.json'), '{"a": 1, "b": SECRET}');
+      await assert.rejects(IrnModel.load(fileSystem(dir)), (e: Error) => /model\.json is not valid JSON( \(at position \d+\))?$/.test(e.message) && !/SECRET/.test(e.message));
       const model = IrnModel.create({ scale: 2, blocks: 1, growth: 2 });
       await model.save(fileSystem(dir));
       model.dispose();

@@ -50,6 +50,17 @@ export interface CheckedWeightGroup {
 }
 
 /**
+ * Where `JSON.parse`'s error `e` says the text went wrong, as ` (at position N)`, or nothing.
+ * Its message itself is never repeated: V8 quotes the text around the error (`Unexpected
+ * token 'r', "root:x:0:0"... is not valid JSON`), and a model.json linked to another file
+ * would put that file's contents in an error line.
+ */
+export function jsonErrorPosition(e: unknown): string {
+  const at = /\bposition (\d+)/.exec(e instanceof Error ? e.message : '')?.[1];
+  return at == null ? '' : ` (at position ${at})`;
+}
+
+/**
  * Parses `model.json` (`text`, from `file`) and checks its structure: a topology and a
  * weights manifest whose groups have paths that `checkPath` accepts (by default
  * {@link checkShardPath}) and weight specs (see {@link checkWeightSpecs}). Throws an Error
@@ -65,7 +76,7 @@ export function parseModelJson(
   try {
     json = JSON.parse(text);
   } catch (e) {
-    throw new Error(`${file} is not valid JSON: ${(e as Error).message}`);
+    throw new Error(`${file} is not valid JSON${jsonErrorPosition(e)}`);
   }
   const modelJson = json as tf.io.ModelJSON;
   if (!isObject(json) || !isObject(modelJson.modelTopology) || !Array.isArray(modelJson.weightsManifest)) {
