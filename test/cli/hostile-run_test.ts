@@ -52,6 +52,14 @@ describe('a whole large photo at once (item 13)', () => {
   });
 });
 
+describe("commander's own errors", () => {
+  it('write a terminal escape in an unknown option (a file name a glob picked up) as \\x1b', async () => {
+    const run = await irn(['downscale', '--x\x1b[31m', 'a.png'], work);
+    assert.equal(failedCleanly(run, 2), null, run.stderr);
+    assert.equal(run.stderr, "irn: error: unknown option '--x\\x1b[31m'\n");
+  });
+});
+
 describe('tiles far smaller than their overlap', () => {
   // --tile 1 on a 128x128 photo ran past 2 minutes without a word: every LR pixel computed
   // 81 x 81 times (the small model's overlap is 10 LR pixels each side, here 40 given).

@@ -10,7 +10,7 @@ import { registerTrain } from './commands/train.js';
 import { registerUpscale } from './commands/upscale.js';
 import type { CliContext } from './context.js';
 import { failure, oneLine } from './errors.js';
-import { consoleOutput, debugFromEnv, type Output } from './output.js';
+import { consoleOutput, debugFromEnv, printable, type Output } from './output.js';
 
 interface GlobalOptions {
   backend: NodeBackendName;
@@ -60,7 +60,9 @@ export function buildProgram(version: string, state: ProgramState): Command {
     .exitOverride()
     .configureOutput({
       // commander's messages start with "error: " and may add a "(Did you mean ...?)" line.
-      outputError: (message, write) => write(`irn: ${oneLine(message)}\n`),
+      // They quote the argument (an unknown option may be a file name a shell glob picked up,
+      // with a terminal escape in it), so through printable() like every other line.
+      outputError: (message, write) => write(`irn: ${printable(oneLine(message))}\n`),
     })
     .hook('preAction', () => {
       const opts = program.opts<GlobalOptions>();
