@@ -2,12 +2,12 @@
 // cases (13, 14's --temperature 1e308, 15's raw messages and scale-3 metadata), through the
 // built CLI as a user runs it, bounded in time and memory. See test/fuzz/README.md.
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, lstatSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { casesOnModel, expectRefusal, PHOTOS } from './cases.js';
 import { blackPng, lrClaimingScale3 } from './generators.js';
-import { changesOutside, describeRun, IMAGES, mkfifo, mknodNull, runCli, snapshot } from './node-fixtures.js';
+import { changesOutside, describeRun, editManifest, IMAGES, mkfifo, mknodNull, runCli, snapshot, TORCH } from './node-fixtures.js';
 
 const { withCase } = casesOnModel('output-model');
 
@@ -150,5 +150,37 @@ describe('the CLI on edge cases', () => {
     await expectRefusal(c, ['downscale', '-m', 'model', 'nothing.png', 'out.png'], { codes: [1, 2], outputs: ['out.png'] });
     await expectRefusal(c, ['downscale', '-m', 'photos', `photos/${PHOTOS[0]}`, 'out.png'], { codes: [1, 2], outputs: ['out.png'] });
     await expectRefusal(c, ['convert', 'photo.pth', 'converted'], { outputs: ['converted'], mentions: ['photo.pth'] });
+  });
+});
+
+describe('outputs that are files the run reads', () => {
+  it('irn convert never writes over the checkpoint it converts, with or without --force', async () => {
+    const c = withCase('convert-onto-checkpoint');
+    mkdirSync(join(c.dir, 'ck'));
+    mkdirSync(join(c.dir, 'ck2'));
+    copyFileSync(join(TORCH, 'irn_x2.pth'), join(c.dir, 'ck', 'model.json'));
+    copyFileSync(join(TORCH, 'irn_x2.pth'), join(c.dir, 'ck2', 'group1-shard1of1.bin'));
+    symlinkSync(join('ck', 'model.json'), join(c.dir, 'via-link.pth'));
+    for (const force of [['-f'], []]) {
+      await expectRefusal(c, ['convert', ...force, 'ck/model.json', 'ck'], { codes: [2], mentions: ['the output ck/model.json would overwrite the input ck/model.json'] });
+      await expectRefusal(c, ['convert', ...force, 'ck2/group1-shard1of1.bin', 'ck2/'], { codes: [2], mentions: ['would overwrite the input ck2/group1-shard1of1.bin'] });
+      await expectRefusal(c, ['convert', ...force, 'via-link.pth', 'ck'], { codes: [2], mentions: ['the output ck/model.json would overwrite the input via-link.pth'] });
+    }
+  });
+
+  it('no output replaces a file of the model that is read, even with --force', async () => {
+    const c = withCase('model-files');
+    // A model whose weight file has an image's name, and the best.json irn train writes.
+    renameSync(join(c.dir, 'model', 'group1-shard1of1.bin'), join(c.dir, 'model', 'weights.png'));
+    editManifest(join(c.dir, 'model'), (m) => void (m.weightsManifest[0].paths = ['weights.png']));
+    writeFileSync(join(c.dir, 'model', 'best.json'), '{"step": 1}\n');
+    symlinkSync(join('model', 'weights.png'), join(c.dir, 'out.png'));
+    const photo = `photos/${PHOTOS[0]}`;
+    for (const command of ['downscale', 'upscale']) {
+      await expectRefusal(c, [command, '-f', '-m', 'model', photo, 'model/weights.png'], { codes: [2], mentions: ['the output model/weights.png would overwrite the model file model/weights.png'] });
+      await expectRefusal(c, [command, '-f', '-m', 'model', photo, 'out.png'], { codes: [2], mentions: ['would overwrite the model file model/weights.png (through a symbolic link)'] });
+      await expectRefusal(c, [command, '-f', '-m', 'model', photo, 'model/model.json'], { codes: [2], mentions: ['model/model.json'] });
+      await expectRefusal(c, [command, '-f', '-m', 'model', photo, 'model/best.json'], { codes: [2], mentions: ['model/best.json'] });
+    }
   });
 });

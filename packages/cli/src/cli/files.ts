@@ -5,6 +5,7 @@ import { basename, dirname, extname, isAbsolute, join, relative, resolve } from 
 import { applyAvifTransform, checkLimit, decodePng, readAvifInfo, readLrHeader, resolveLimits, sniffLrFormat, type DecodedPng, type Limits, type LrHeader, type RasterImage } from '@irn/core';
 import type { DecodedLr } from '../image/lr-codecs.js';
 import { CliError, failure, oneLine, UsageError } from './errors.js';
+import { presetNames, presetRoots } from './model-path.js';
 import type { Output } from './output.js';
 
 /** One image to process: where it comes from and where its result goes. */
@@ -40,6 +41,11 @@ export interface PlanOptions {
   onSkip?: (path: string, what: string) => void;
   /** Replace outputs that already exist (`--force`); without it they are refused before any work. */
   force?: boolean;
+  /**
+   * Files the run reads besides the images (a model's: see {@link modelInputs}): refused as
+   * outputs as the images are, even with `force`.
+   */
+  modelFiles?: readonly string[];
 }
 
 /**
@@ -61,11 +67,12 @@ export async function planJobs(input: string, output: string, options: PlanOptio
   if (inKind === 'other') throw new CliError(`${input} is not a file or directory`);
   // Found now, not when the first result is written: a parent of the output that is a file.
   await checkParents(output, outKind === 'dir');
+  const modelFiles = options.modelFiles ?? [];
   if (inKind === 'file') {
     const target = outKind === 'dir' ? join(output, outputName(basename(input))) : output;
     const jobs = [{ input, output: target, name: basename(input) }];
     // Inputs and devices first: --force would not help there.
-    await checkJobs(jobs, { force: true });
+    await checkJobs(jobs, { force: true, modelFiles });
     const exists = await lstat(target).then(() => true, () => false);
     // Into the input's own folder, the output's name is one the user never typed: it must
     // not replace a file already there, even with --force (`irn upscale own/cat.webp own/`
@@ -90,7 +97,7 @@ export async function planJobs(input: string, output: string, options: PlanOptio
   }
   for (const e of skipped) options.onSkip?.(join(input, e.name), entryKind(e));
   const jobs = names.map((name) => ({ input: join(input, name), output: join(output, outputName(name)), name }));
-  await checkJobs(jobs, { force: options.force });
+  await checkJobs(jobs, { force: options.force, modelFiles });
   return { jobs, directory: true };
 }
 
@@ -175,16 +182,17 @@ async function entryLocation(path: string): Promise<string> {
  * - with `force`, an output that exists must be a regular file, or a symbolic link (which is replaced,
  *   never written through: see {@link writeFileAtomic}) to a regular file or to nothing;
  *   devices, FIFOs, sockets and directories are refused;
- * - no output may be an input file of the plan: compared by device and inode after
- *   resolving links (a link to the input, a hard link, an output folder that is a link to
- *   the input folder), not by path strings;
+ * - no output may be an input file of the plan, or one of `modelFiles` (the model's files,
+ *   which the run reads): compared by device and inode after resolving links (a link to the
+ *   input, a hard link, an output folder that is a link to the input folder), not by path strings;
  * - no two outputs may be the same file, also where a case-insensitive file system (macOS,
  *   Windows) would fold their names together (`a.png` and `A.png`).
  * @throws UsageError for an output that cannot be written (exit 2), CliError for two inputs
  *   that would be written to the same output (exit 1).
  */
-export async function checkJobs(jobs: Job[], options: { force?: boolean } = {}): Promise<void> {
-  const inputs = await fileIds(jobs.map((job) => job.input));
+export async function checkJobs(jobs: Job[], options: { force?: boolean; modelFiles?: readonly string[] } = {}): Promise<void> {
+  const inputs = await fileIds(options.modelFiles ?? [], 'the model file');
+  for (const [id, what] of await fileIds(jobs.map((job) => job.input))) inputs.set(id, what);
   const seen = new Map<string, Job>();
   const existing: string[] = [];
   for (const job of jobs) {
@@ -207,20 +215,57 @@ export function existingOutputs(paths: string[]): UsageError {
   return new UsageError(`${paths[0]} ${more}; irn replaces no file unless --force is given`);
 }
 
-/** Device and inode of each existing file in `paths` (links followed) -> its path. */
-async function fileIds(paths: string[]): Promise<Map<string, string>> {
+/** Device and inode of each existing file in `paths` (links followed) -> `what` and its path ("the input a.png"). */
+async function fileIds(paths: readonly string[], what = 'the input'): Promise<Map<string, string>> {
   const ids = new Map<string, string>();
   for (const path of paths) {
     const s = await stat(path).catch(() => null);
-    if (s != null) ids.set(`${s.dev}:${s.ino}`, path);
+    if (s != null) ids.set(`${s.dev}:${s.ino}`, `${what} ${path}`);
   }
   return ids;
 }
 
+/** The file names a saved model's folder holds (core's fileSystem: `model.json`, `group1-shard1of1.bin`; `irn train`'s `best.json`). */
+const MODEL_FILE_NAME = /^(model\.json|best\.json|group\d+-shard\d+of\d+\.bin)$/;
+
+/**
+ * The files of the model folders `dirs` and of every installed preset (a run may load any
+ * preset: a decoder's encoder, its siblings, the one an LR names): model.json, the weight
+ * files its manifest names, and every other file of a model's name there (`best.json`,
+ * `group1-shard*.bin`). They are inputs of a run that loads a model, so no output may
+ * replace them, even with `--force`: pass them to {@link planJobs} (`modelFiles`), or with the
+ * other inputs to {@link checkOutputFile} (`irn eval --json`). Paths that do not exist are
+ * harmless there; a model.json that cannot be read adds only its own name (loading it fails
+ * later, with its own message).
+ */
+export async function modelInputs(dirs: readonly string[]): Promise<string[]> {
+  const presets = presetRoots().flatMap((root) => presetNames([root]).map((name) => join(root, name)));
+  const files = new Set<string>();
+  for (const dir of new Set([...dirs, ...presets])) {
+    files.add(join(dir, 'model.json'));
+    const names = await readdir(dir).catch(() => [] as string[]);
+    for (const name of names) if (MODEL_FILE_NAME.test(name)) files.add(join(dir, name));
+    try {
+      const json = JSON.parse(new TextDecoder().decode(await readRegularFile(join(dir, 'model.json'), MAX_MODEL_JSON))) as { weightsManifest?: unknown };
+      for (const group of Array.isArray(json?.weightsManifest) ? json.weightsManifest : []) {
+        const paths = (group as { paths?: unknown } | null)?.paths;
+        if (Array.isArray(paths)) for (const p of paths) if (typeof p === 'string') files.add(join(dir, p));
+      }
+    } catch {
+      // Not readable or not JSON: nothing more to protect than its name.
+    }
+  }
+  return [...files];
+}
+
+/** The largest model.json read for its manifest (core's MAX_MODEL_JSON_BYTES, 4 MiB: a larger one is no model). */
+const MAX_MODEL_JSON = 4 * 1024 * 1024;
+
 /**
  * Checks one output file as {@link checkJobs} does: when it exists it is a regular file, or
  * a symbolic link to one or to nothing, none of `inputs` (paths, or the ids that
- * checkJobs computed once), and `force` is set (else it is refused as one that exists).
+ * checkJobs computed once, each to its words: "the input a.png"), and `force` is set (else it
+ * is refused as one that exists).
  * @returns whether an entry of that name exists (a dangling link included).
  * @throws UsageError saying which.
  */
@@ -239,7 +284,7 @@ export async function checkOutputFile(output: string, inputs: string[] | Map<str
   if (!target.isFile()) throw new UsageError(`the output ${output} is ${kindInWords(target)}${via}; irn only replaces regular files`);
   const ids = inputs instanceof Map ? inputs : await fileIds(inputs);
   const input = ids.get(`${target.dev}:${target.ino}`);
-  if (input != null) throw new UsageError(`the output ${output} would overwrite the input ${input}${via}`);
+  if (input != null) throw new UsageError(`the output ${output} would overwrite ${input}${via}`);
   return true;
 }
 

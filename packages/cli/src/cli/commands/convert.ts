@@ -4,7 +4,7 @@ import { basename, join } from 'node:path';
 import type { IrnModel } from '@irn/core';
 import type { CliContext } from '../context.js';
 import { CliError, failure, oneLine, withContext } from '../errors.js';
-import { existingOutputs, moveInWithoutReplacing, readRegularFile } from '../files.js';
+import { checkOutputFile, existingOutputs, moveInWithoutReplacing, readRegularFile } from '../files.js';
 import { formatBytes, formatCount } from '../format.js';
 
 /**
@@ -72,10 +72,12 @@ export function registerConvert(program: Command, ctx: CliContext): void {
       }
       const outKind = await stat(outDir).then((s) => (s.isDirectory() ? 'dir' : 'file'), () => 'missing');
       if (outKind === 'file') throw new CliError(`${outDir} is a file; the output must be a directory`);
-      // Before the work: the model files a save writes (model.json, group1-shard*.bin) of a model already there.
-      if (outKind === 'dir' && opts.force !== true) {
+      // Before the work: the model files a save writes (model.json, group1-shard*.bin) of a model
+      // already there; never the checkpoint itself (`irn convert -f model.json .`), even with --force.
+      if (outKind === 'dir') {
         const taken = (await readdir(outDir)).filter((name) => name === 'model.json' || /^group\d+-shard\d+of\d+\.bin$/.test(name)).sort();
-        if (taken.length > 0) throw existingOutputs(taken.map((name) => join(outDir, name)));
+        for (const name of taken) await checkOutputFile(join(outDir, name), [checkpoint]);
+        if (taken.length > 0 && opts.force !== true) throw existingOutputs(taken.map((name) => join(outDir, name)));
       }
       await ctx.backend();
       // TensorFlow.js loads only now (see CliContext.backend).

@@ -5,7 +5,7 @@ import type { Tensor4D } from '@tensorflow/tfjs-core';
 import { fitQuality, LR_EXTENSIONS, LR_FORMATS, parseByteSize, type LrFormat } from '@irn/core';
 import { runJobs } from '../batch.js';
 import type { CliContext } from '../context.js';
-import { PHOTO_EXTENSIONS, planJobs, readPhoto, skipNote, writeFileAtomic } from '../files.js';
+import { modelInputs, PHOTO_EXTENSIONS, planJobs, readPhoto, skipNote, writeFileAtomic } from '../files.js';
 import { CliError, UsageError } from '../errors.js';
 import { chooseModel, defaultDownscalePreset } from '../model-choice.js';
 import { findPreset, presetRoots } from '../model-path.js';
@@ -89,7 +89,13 @@ export function registerDownscale(program: Command, ctx: CliContext): void {
       // a.png keeps its name as a PNG LR; a.jpg (a.webp, a.avif) becomes a.png, a.webp, a.jpg or a.avif by the format.
       const outputName = (name: string) =>
         format === 'png' && /\.png$/i.test(name) ? name : `${name.replace(/\.(png|jpe?g|webp|avif)$/i, '')}${LR_EXTENSIONS[format]}`;
-      const { jobs, directory } = await planJobs(input, output, { outputName, extensions: PHOTO_EXTENSIONS, onSkip: skipNote(ctx.out()), force: opts.force });
+      const { jobs, directory } = await planJobs(input, output, {
+        outputName,
+        extensions: PHOTO_EXTENSIONS,
+        onSkip: skipNote(ctx.out()),
+        force: opts.force,
+        modelFiles: await modelInputs([choice.dir]),
+      });
       await ctx.backend();
       // TensorFlow.js loads only now (see CliContext.backend).
       const { loadDownscaleModels } = await import('../model-choice.js');

@@ -4,7 +4,7 @@ import { encodePng, restoredSize, type LatentOptions } from '@irn/core';
 import { runJobs } from '../batch.js';
 import type { CliContext } from '../context.js';
 import { UsageError } from '../errors.js';
-import { planJobs, readLr, skipNote, writeFileAtomic } from '../files.js';
+import { modelInputs, planJobs, readLr, skipNote, writeFileAtomic } from '../files.js';
 import { modelDirectory } from '../model-path.js';
 import type { UpscaleModels } from '../model-choice.js';
 import { addForceOption, addTilingOptions, parseBitDepth, parseSeed, parseTemperature, tilingNote, withTileAdvice, type TilingFlags } from '../options.js';
@@ -56,10 +56,17 @@ export function registerUpscale(program: Command, ctx: CliContext): void {
         zNote = `, gaussian z (seed ${latent.seed}, temperature ${latent.temperature})`;
       }
       // A typed --model that does not exist fails before any file is read.
-      if (opts.model != null) await modelDirectory(opts.model);
+      const modelDir = opts.model != null ? await modelDirectory(opts.model) : undefined;
       // Restored images are PNGs: `a.webp` -> `a.png` (checkJobs refuses `a.png` beside `a.webp`).
       const outputName = (name: string) => name.replace(/\.(webp|jpe?g|avif)$/i, '.png');
-      const { jobs, directory } = await planJobs(input, output, { outputName, extensions: ['.png', '.webp', '.jpg', '.jpeg', '.avif'], onSkip: skipNote(ctx.out()), force: opts.force });
+      const { jobs, directory } = await planJobs(input, output, {
+        outputName,
+        extensions: ['.png', '.webp', '.jpg', '.jpeg', '.avif'],
+        onSkip: skipNote(ctx.out()),
+        force: opts.force,
+        // Without --model, each LR's preset (every preset is among modelInputs' files).
+        modelFiles: await modelInputs(modelDir != null ? [modelDir] : []),
+      });
       await ctx.backend();
       // TensorFlow.js loads only now (see CliContext.backend).
       const { UpscaleModels } = await import('../model-choice.js');
