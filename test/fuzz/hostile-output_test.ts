@@ -2,12 +2,13 @@
 // cases (13, 14's --temperature 1e308, 15's raw messages and scale-3 metadata), through the
 // built CLI as a user runs it, bounded in time and memory. See test/fuzz/README.md.
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { casesOnModel, expectRefusal, PHOTOS } from './cases.js';
+import { casesOnModel, expectRefusal, PHOTOS, type Case } from './cases.js';
 import { blackPng, lrClaimingScale3 } from './generators.js';
-import { changesOutside, describeRun, editManifest, IMAGES, mkfifo, mknodNull, runCli, snapshot, TORCH } from './node-fixtures.js';
+import { changesOutside, cleanFailureProblems, CLI, describeRun, editManifest, IMAGES, mkfifo, mknodNull, runCli, snapshot, TORCH, type Measured } from './node-fixtures.js';
 
 const { withCase } = casesOnModel('output-model');
 
@@ -153,6 +154,34 @@ describe('the CLI on edge cases', () => {
   });
 });
 
+/**
+ * Runs `irn -q ...args` in `cwd` as a user whom file permissions bind: this one, or, when this
+ * is root (who may write anywhere), nobody (uid and gid 65534) through setpriv, with `cwd`
+ * opened to it. Null when neither can be (root without setpriv).
+ */
+async function runBoundByPermissions(args: string[], cwd: string): Promise<Measured | null> {
+  if (process.getuid?.() !== 0) return runCli(['-q', ...args], cwd);
+  if (spawnSync('setpriv', ['--version']).status !== 0) return null;
+  chmodSync(cwd, 0o755);
+  const start = performance.now();
+  const run = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, CLI, '-q', ...args], {
+    cwd,
+    encoding: 'utf8',
+    env: { ...process.env, IRN_DEBUG: '' },
+    timeout: 15_000,
+  });
+  return { code: run.status, signal: run.signal, stdout: run.stdout, stderr: run.stderr, wallMs: performance.now() - start, peakRss: 0, killed: run.error != null ? 'time' : null, args };
+}
+
+/** Asserts a clean refusal (exit 2, one line matching `message`, no temporary name) that changed nothing in the case folder. */
+function assertRefused(c: Case, before: Map<string, string>, run: Measured, message: RegExp): void {
+  const problems = cleanFailureProblems(run, [2]);
+  if (!message.test(run.stderr.trim())) problems.push(`the error is not ${message}`);
+  if (/\.tmp\b|E[A-Z]{3,}:/.test(run.stderr)) problems.push('the error names a temporary file or an errno code');
+  problems.push(...changesOutside(c.dir, before, []).map((ch) => `user file touched: ${ch}`));
+  assert.deepEqual(problems, [], `${problems.join('; ')}\n${describeRun(run)}`);
+}
+
 describe('outputs that are files the run reads', () => {
   it('irn convert never writes over the checkpoint it converts, with or without --force', async () => {
     const c = withCase('convert-onto-checkpoint');
@@ -182,5 +211,45 @@ describe('outputs that are files the run reads', () => {
       await expectRefusal(c, [command, '-f', '-m', 'model', photo, 'model/model.json'], { codes: [2], mentions: ['model/model.json'] });
       await expectRefusal(c, [command, '-f', '-m', 'model', photo, 'model/best.json'], { codes: [2], mentions: ['model/best.json'] });
     }
+  });
+});
+
+describe('outputs no write could make: refused before any work, in words', () => {
+  it('a read-only output folder (as a user bound by permissions)', async (t) => {
+    const c = withCase('read-only');
+    mkdirSync(join(c.dir, 'ro'), { mode: 0o555 });
+    chmodSync(join(c.dir, 'ro'), 0o555);
+    const before = snapshot(c.dir);
+    const cases: [string[], RegExp][] = [
+      [['downscale', '-m', 'model', `photos/${PHOTOS[0]}`, 'ro/x.png'], /^irn: error: cannot write ro\/x\.png: the folder ro is not writable \(permission denied\)$/],
+      [['downscale', '-m', 'model', 'photos', 'ro/lr'], /^irn: error: cannot write ro\/lr: the folder ro is not writable \(permission denied\)$/],
+      [['upscale', '-m', 'model', 'photos', 'ro'], /^irn: error: cannot write ro: the folder ro is not writable \(permission denied\)$/],
+      [['convert', join(TORCH, 'irn_x2.pth'), 'ro/m'], /^irn: error: cannot write ro\/m: the folder ro is not writable \(permission denied\)$/],
+    ];
+    for (const [args, message] of cases) {
+      const run = await runBoundByPermissions(args, c.dir);
+      if (run == null) {
+        t.skip('root without setpriv: no user to whom the folder is read-only');
+        return;
+      }
+      assertRefused(c, before, run, message);
+    }
+  });
+
+  it('a name too long, an output folder that is a dangling link, an empty output or input name', async () => {
+    const c = withCase('unwritable-names');
+    symlinkSync('nowhere', join(c.dir, 'gone'));
+    const before = snapshot(c.dir);
+    const photo = `photos/${PHOTOS[0]}`;
+    const cases: [string[], RegExp][] = [
+      [['downscale', '-m', 'model', photo, `${'x'.repeat(300)}.png`], /^irn: error: cannot write the output x{24}\.\.\.x{8}\.png: the name is too long \(304 bytes; file systems take at most 255\)$/],
+      [['downscale', '-m', 'model', 'photos', 'gone'], /^irn: error: the output folder gone is a symbolic link to nothing \(a dangling link\)$/],
+      [['upscale', '-m', 'model', photo, 'gone/x.png'], /^irn: error: cannot write gone\/x\.png: gone is a symbolic link to nothing \(a dangling link\)$/],
+      [['convert', join(TORCH, 'irn_x2.pth'), 'gone'], /^irn: error: the output folder gone is a symbolic link to nothing \(a dangling link\)$/],
+      [['downscale', '-m', 'model', photo, ''], /^irn: error: an empty output name; name a file or a folder$/],
+      [['downscale', '-m', 'model', '', 'o.png'], /^irn: error: an empty input name; name a file or a folder$/],
+      [['convert', '', 'm'], /^irn: error: an empty checkpoint name; name the \.pth file$/],
+    ];
+    for (const [args, message] of cases) assertRefused(c, before, await runCli(['-q', ...args], c.dir), message);
   });
 });

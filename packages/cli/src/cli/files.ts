@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { constants, type Dirent, type Stats } from 'node:fs';
-import { link, lstat, mkdir, open, readdir, realpath, rename, stat, unlink } from 'node:fs/promises';
+import { access, link, lstat, mkdir, open, readdir, realpath, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, extname, isAbsolute, join, relative, resolve } from 'node:path';
 import { applyAvifTransform, checkLimit, decodePng, readAvifInfo, readLrHeader, resolveLimits, sniffLrFormat, type DecodedPng, type Limits, type LrHeader, type RasterImage } from '@irn/core';
 import type { DecodedLr } from '../image/lr-codecs.js';
@@ -57,6 +57,8 @@ export interface PlanOptions {
 export async function planJobs(input: string, output: string, options: PlanOptions = {}): Promise<{ jobs: Job[]; directory: boolean }> {
   const outputName = options.outputName ?? ((name: string) => name);
   const extensions = options.extensions ?? ['.png'];
+  if (input === '') throw new UsageError('an empty input name; name a file or a folder');
+  checkOutputPath(output);
   const inKind = await kindOf(input);
   // `out/` names a directory, existing or not (as `cp a.png out/` does); `a.png/` is a file's name all the same.
   const asDirectory = options.outputIsDirectory === true || /[\\/]$/.test(output);
@@ -65,8 +67,9 @@ export async function planJobs(input: string, output: string, options: PlanOptio
   const outKind = found === 'missing' && asDirectory ? 'dir' : found;
   if (inKind === 'missing') throw new CliError(`${input} does not exist`);
   if (inKind === 'other') throw new CliError(`${input} is not a file or directory`);
-  // Found now, not when the first result is written: a parent of the output that is a file.
-  await checkParents(output, outKind === 'dir');
+  // Found now, not when the first result is written: a parent of the output that is a file,
+  // a dangling link, a folder irn may not write in.
+  await checkOutputLocation(output, outKind === 'dir' || inKind === 'dir');
   const modelFiles = options.modelFiles ?? [];
   if (inKind === 'file') {
     const target = outKind === 'dir' ? join(output, outputName(basename(input))) : output;
@@ -101,26 +104,50 @@ export async function planJobs(input: string, output: string, options: PlanOptio
   return { jobs, directory: true };
 }
 
+/**
+ * Refuses an output path that names no file: an empty name.
+ * @throws UsageError saying so.
+ */
+export function checkOutputPath(path: string): void {
+  if (path === '') throw new UsageError('an empty output name; name a file or a folder');
+}
+
 /** The {@link PlanOptions.onSkip} of the commands: a status line per skipped entry. */
 export function skipNote(out: Output): (path: string, what: string) => void {
   return (path, what) => out.status(`skipped ${path}: ${what} (irn reads only regular files in a folder, it does not follow links)`);
 }
 
 /**
- * Refuses an output path (a file, or with `isDirectory` a directory to create) whose nearest
- * existing ancestor is not a directory (`a.png/x.png` where `a.png` is a file): the write
- * would fail only after the work.
- * @throws UsageError naming the ancestor.
+ * Refuses, before any work, an output path (a file, or with `isDirectory` a directory to
+ * create) that could only fail when written: its nearest existing ancestor is not a directory
+ * (`a.png/x.png` where `a.png` is a file), a part of it is a symbolic link to nothing, or that
+ * ancestor is a folder irn may not write in (no write or search permission, a read-only file
+ * system).
+ * @throws UsageError naming the part at fault.
  */
-async function checkParents(path: string, isDirectory: boolean): Promise<void> {
+export async function checkOutputLocation(path: string, isDirectory: boolean): Promise<void> {
   let dir = isDirectory ? resolve(path) : dirname(resolve(path));
   for (;;) {
     const kind = await kindOf(dir);
-    if (kind === 'dir') return;
+    if (kind === 'dir') break;
     if (kind !== 'missing') throw new UsageError(`cannot write ${path}: ${relativeOrAbsolute(dir)} is not a directory`);
+    // stat followed a link to nothing (or a loop): mkdir could not make the folder there.
+    if ((await lstat(dir).catch(() => null))?.isSymbolicLink()) {
+      const what = dir === resolve(path) ? `the output folder ${path}` : `cannot write ${path}: ${relativeOrAbsolute(dir)}`;
+      throw new UsageError(`${what} is a symbolic link to nothing (a dangling link)`);
+    }
     const parent = dirname(dir);
     if (parent === dir) return;
     dir = parent;
+  }
+  try {
+    // Creating the file (or the folders below) needs write and search permission here.
+    await access(dir, constants.W_OK | constants.X_OK);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const where = dir === process.cwd() ? 'the current folder' : `the folder ${relativeOrAbsolute(dir)}`;
+    const why = code === 'EROFS' ? `${where} is on a read-only file system` : code === 'EACCES' || code === 'EPERM' ? `${where} is not writable (permission denied)` : errnoText(e);
+    throw new UsageError(`cannot write ${path}: ${why}`);
   }
 }
 
@@ -128,6 +155,24 @@ async function checkParents(path: string, isDirectory: boolean): Promise<void> {
 function relativeOrAbsolute(path: string): string {
   const rel = relative(process.cwd(), path);
   return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel) ? rel : path;
+}
+
+/** Longest file name most file systems take (ext4: 255 bytes; APFS, NTFS: 255 characters). */
+const MAX_NAME = 255;
+
+/**
+ * Refuses an output path with a part longer than file systems take ({@link MAX_NAME} bytes),
+ * which would fail only when written.
+ * @throws UsageError naming the part, shortened.
+ */
+function checkNameLengths(path: string): void {
+  for (const part of path.split(/[\\/]/)) {
+    const bytes = Buffer.byteLength(part);
+    if (bytes <= MAX_NAME) continue;
+    const chars = [...part];
+    const shown = chars.length > 40 ? `${chars.slice(0, 24).join('')}...${chars.slice(-12).join('')}` : part;
+    throw new UsageError(`cannot write the output ${shown}: the name is too long (${bytes} bytes; file systems take at most ${MAX_NAME})`);
+  }
 }
 
 /** What a directory entry that is not a regular file is, in words. */
@@ -185,6 +230,7 @@ async function entryLocation(path: string): Promise<string> {
  * - no output may be an input file of the plan, or one of `modelFiles` (the model's files,
  *   which the run reads): compared by device and inode after resolving links (a link to the
  *   input, a hard link, an output folder that is a link to the input folder), not by path strings;
+ * - no output name may be longer than file systems take (255 bytes);
  * - no two outputs may be the same file, also where a case-insensitive file system (macOS,
  *   Windows) would fold their names together (`a.png` and `A.png`).
  * @throws UsageError for an output that cannot be written (exit 2), CliError for two inputs
@@ -196,6 +242,7 @@ export async function checkJobs(jobs: Job[], options: { force?: boolean; modelFi
   const seen = new Map<string, Job>();
   const existing: string[] = [];
   for (const job of jobs) {
+    checkNameLengths(job.output);
     if ((await checkOutputFile(job.output, inputs)) && options.force !== true) existing.push(job.output);
     // NFC and lower case: what macOS (APFS, HFS+) and Windows (NTFS) treat as one name.
     const key = (await entryLocation(job.output)).normalize('NFC').toLowerCase();
@@ -411,9 +458,6 @@ export async function readLr(path: string, limits?: Partial<Limits>, beforeDecod
   }
 }
 
-/** Longest file name most file systems take (ext4: 255 bytes; APFS, NTFS: 255 characters). */
-const MAX_NAME = 255;
-
 /** The longest start of `text`, whole characters, that is at most `maxBytes` in UTF-8. */
 export function truncateUtf8(text: string, maxBytes: number): string {
   let bytes = 0;
@@ -447,6 +491,7 @@ export function truncateUtf8(text: string, maxBytes: number): string {
  */
 export async function writeFileAtomic(path: string, bytes: Uint8Array, options: { replace?: boolean } = {}): Promise<void> {
   const replace = options.replace === true;
+  checkOutputPath(path);
   const dir = dirname(path);
   // Checked again here, right before writing: planJobs checked the plan, but other
   // callers (eval's --json) and anything that changed since come through here too.
@@ -478,8 +523,51 @@ export async function writeFileAtomic(path: string, bytes: Uint8Array, options: 
   } catch (e) {
     if (created) await unlink(tmp).catch(() => {});
     if (e instanceof CliError) throw e;
-    throw failure(`cannot write ${path}: ${oneLine(e)}`, e);
+    throw writeFailure(path, e);
   }
+}
+
+/**
+ * A write of `path` that failed with `e`, in words that name no temporary file: what is wrong
+ * and where. An {@link OutputLocationError} when every other output there would fail the
+ * same way (permissions, a read-only or full file system).
+ */
+export function writeFailure(path: string, e: unknown): CliError {
+  const { code, syscall } = e as NodeJS.ErrnoException;
+  const dir = dirname(path);
+  const where = dir === '.' ? 'the current folder' : `the folder ${dir}`;
+  const said = (why: string) => `cannot write ${path}: ${why}`;
+  if (code === 'EACCES' || code === 'EPERM') {
+    const why = syscall === 'mkdir' ? `${where} cannot be created (permission denied)` : `${where} is not writable (permission denied)`;
+    return new OutputLocationError(said(why), { cause: e });
+  }
+  if (code === 'EROFS') return new OutputLocationError(said(`${where} is on a read-only file system`), { cause: e });
+  if (code === 'ENOSPC') return new OutputLocationError(said('no space left on the device'), { cause: e });
+  if (code === 'EDQUOT') return new OutputLocationError(said('the disk quota is used up'), { cause: e });
+  if (code === 'ENOENT') {
+    const why = syscall === 'mkdir' ? `${where} cannot be created (a part of it is a dangling symbolic link, or was removed)` : `${where} was removed while irn worked`;
+    return new OutputLocationError(said(why), { cause: e });
+  }
+  if (code === 'ENAMETOOLONG') return failure(said('the name is too long for the file system'), e);
+  if (code === 'ENOTDIR') return new OutputLocationError(said(`a part of ${dir} is not a folder`), { cause: e });
+  if (code === 'ELOOP') return new OutputLocationError(said(`a part of ${dir} is a loop of symbolic links`), { cause: e });
+  return failure(said(errnoText(e)), e);
+}
+
+/**
+ * A failure of an output's location, which every other output in the same place would meet
+ * (no permission, a read-only or full file system): a folder run stops at the first (see runJobs).
+ */
+export class OutputLocationError extends CliError {
+  override name = 'OutputLocationError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, undefined, options);
+  }
+}
+
+/** A system error's text without the paths it names (which may be a temporary file's): "EIO: i/o error". */
+function errnoText(e: unknown): string {
+  return oneLine(e).replace(/, \w+ '.*$/, '');
 }
 
 /**

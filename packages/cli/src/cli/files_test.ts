@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { modelInputs, planJobs } from './files.js';
+import { checkJobs, modelInputs, OutputLocationError, planJobs, writeFailure, writeFileAtomic } from './files.js';
 
 let dir: string;
 
@@ -15,7 +15,60 @@ after(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-describe('planJobs: refused before any work', () => {
+/** A system error as Node's fs makes it: code, syscall, and a message naming the (temporary) path. */
+function errno(code: string, syscall: string, path: string): NodeJS.ErrnoException {
+  return Object.assign(new Error(`${code}: something, ${syscall} '${path}'`), { code, syscall, path });
+}
+
+describe('writeFailure: a failed write in words', () => {
+  it('says what is wrong and where, never naming the temporary file or the raw errno text', () => {
+    const cases: [NodeJS.ErrnoException, RegExp, boolean][] = [
+      [errno('EACCES', 'open', 'ro/.x.png.9d75a1b2c3d4e5f6.tmp'), /^cannot write ro\/x\.png: the folder ro is not writable \(permission denied\)$/, true],
+      [errno('EACCES', 'mkdir', 'ro'), /^cannot write ro\/x\.png: the folder ro cannot be created \(permission denied\)$/, true],
+      [errno('EROFS', 'open', 'ro/.x.png.9d75a1b2c3d4e5f6.tmp'), /^cannot write ro\/x\.png: the folder ro is on a read-only file system$/, true],
+      [errno('ENOSPC', 'write', 'ro/.x.png.9d75a1b2c3d4e5f6.tmp'), /^cannot write ro\/x\.png: no space left on the device$/, true],
+      [errno('ENOENT', 'mkdir', 'ro'), /^cannot write ro\/x\.png: the folder ro cannot be created \(a part of it is a dangling symbolic link, or was removed\)$/, true],
+      [errno('ENAMETOOLONG', 'link', 'ro/.x.png.9d75a1b2c3d4e5f6.tmp'), /^cannot write ro\/x\.png: the name is too long for the file system$/, false],
+      [errno('EIO', 'write', 'ro/.x.png.9d75a1b2c3d4e5f6.tmp'), /^cannot write ro\/x\.png: EIO: something$/, false],
+    ];
+    for (const [e, message, location] of cases) {
+      const failure = writeFailure('ro/x.png', e);
+      assert.match(failure.message, message);
+      assert.doesNotMatch(failure.message, /\.tmp/);
+      assert.equal(failure instanceof OutputLocationError, location, `${e.code}: ${location ? 'every output there fails too' : 'this file only'}`);
+    }
+    assert.match(writeFailure('x.png', errno('EACCES', 'open', '.x.png.0123456789abcdef.tmp')).message, /the current folder is not writable/);
+  });
+
+  it('words real failures of writeFileAtomic: a name too long, a folder that is a dangling link, an empty name', async () => {
+    const long = join(dir, `${'x'.repeat(300)}.png`);
+    await assert.rejects(writeFileAtomic(long, new Uint8Array(1)), (e: Error) => /: the name is too long for the file system$/.test(e.message) && !/\.tmp|ENAMETOOLONG/.test(e.message));
+    symlinkSync('nowhere', join(dir, 'dangling'));
+    await assert.rejects(writeFileAtomic(join(dir, 'dangling', 'x.png'), new Uint8Array(1)), (e: Error) => e instanceof OutputLocationError && /dangling symbolic link/.test(e.message) && !/ENOENT|\.tmp/.test(e.message));
+    await assert.rejects(writeFileAtomic('', new Uint8Array(1)), /^UsageError: an empty output name; name a file or a folder$/);
+    assert.deepEqual(readdirSync(dir).filter((n) => n.endsWith('.tmp')), [], 'a temporary file was left');
+  });
+});
+
+describe('planJobs and checkJobs: refused before any work', () => {
+  it('refuses an empty input or output name', async () => {
+    await assert.rejects(planJobs('', 'o.png'), /^UsageError: an empty input name; name a file or a folder$/);
+    await assert.rejects(planJobs(join(dir, 'a.png'), ''), /^UsageError: an empty output name; name a file or a folder$/);
+  });
+
+  it('refuses an output name longer than file systems take', async () => {
+    writeFileSync(join(dir, 'a.png'), 'x');
+    const long = `${'y'.repeat(300)}.png`;
+    await assert.rejects(checkJobs([{ input: join(dir, 'a.png'), output: join(dir, long), name: 'a.png' }]), /^UsageError: cannot write the output y{24}\.\.\.y{8}\.png: the name is too long \(304 bytes; file systems take at most 255\)$/);
+  });
+
+  it('refuses an output folder that is a dangling link', async () => {
+    mkdirSync(join(dir, 'photos'), { recursive: true });
+    writeFileSync(join(dir, 'photos', 'a.png'), 'x');
+    symlinkSync('nowhere', join(dir, 'gone'));
+    await assert.rejects(planJobs(join(dir, 'photos'), join(dir, 'gone')), /^UsageError: the output folder .*gone is a symbolic link to nothing \(a dangling link\)$/);
+  });
+
   it('refuses a file of the model as an output, even with force', async () => {
     const model = join(dir, 'model');
     mkdirSync(model);

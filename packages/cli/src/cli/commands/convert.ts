@@ -3,8 +3,8 @@ import { mkdir, mkdtemp, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { IrnModel } from '@irn/core';
 import type { CliContext } from '../context.js';
-import { CliError, failure, oneLine, withContext } from '../errors.js';
-import { checkOutputFile, existingOutputs, moveInWithoutReplacing, readRegularFile } from '../files.js';
+import { CliError, failure, oneLine, UsageError, withContext } from '../errors.js';
+import { checkOutputFile, checkOutputLocation, checkOutputPath, existingOutputs, moveInWithoutReplacing, readRegularFile, writeFailure } from '../files.js';
 import { formatBytes, formatCount } from '../format.js';
 
 /**
@@ -33,7 +33,8 @@ async function saveAtomically(model: IrnModel, outDir: string, weights: WeightFo
     return total;
   } catch (e) {
     if (e instanceof CliError) throw e;
-    throw failure(`cannot write the model to ${outDir}: ${oneLine(e)}`, e);
+    // In words that name the folder, not the temporary one inside it.
+    throw writeFailure(join(outDir, 'model.json'), e);
   } finally {
     if (tmp != null) await rm(tmp, { recursive: true, force: true });
   }
@@ -62,6 +63,8 @@ export function registerConvert(program: Command, ctx: CliContext): void {
     .action(async (checkpoint: string, outDir: string, opts: { weights: WeightForm; force?: boolean }) => {
       const out = ctx.out();
       const limits = ctx.limits();
+      if (checkpoint === '') throw new UsageError('an empty checkpoint name; name the .pth file');
+      checkOutputPath(outDir);
       let bytes: Uint8Array;
       try {
         // A regular file only (a FIFO would hang, /dev/zero never end), no larger than
@@ -72,6 +75,8 @@ export function registerConvert(program: Command, ctx: CliContext): void {
       }
       const outKind = await stat(outDir).then((s) => (s.isDirectory() ? 'dir' : 'file'), () => 'missing');
       if (outKind === 'file') throw new CliError(`${outDir} is a file; the output must be a directory`);
+      // A folder to create under a file, a dangling link, a folder irn may not write in.
+      await checkOutputLocation(outDir, true);
       // Before the work: the model files a save writes (model.json, group1-shard*.bin) of a model
       // already there; never the checkpoint itself (`irn convert -f model.json .`), even with --force.
       if (outKind === 'dir') {
