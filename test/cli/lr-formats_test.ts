@@ -320,6 +320,21 @@ describe('irn downscale --format avif', () => {
     }
   });
 
+  it('refuses two budgets, a --max-bpp above 48 naming the range, and --effort with jpeg (which has one setting), before any work', async () => {
+    for (const [args, error] of [
+      [['--max-size', '1k', '--max-bpp', '0.3', COFFEE, 'u.avif'], /^irn: error: give one budget: --max-size or --max-bpp, not both$/],
+      [['--max-bpp', '50', COFFEE, 'u.avif'], /The budget must be a number of bits per pixel above 0 and at most 48 \(16-bit RGB\), e\.g\. 0\.3\.$/],
+      [['--effort', 'max', '--format', 'jpeg', COFFEE, 'u.jpg'], /^irn: error: --effort does not apply to jpeg \(it is for png, webp and avif\)$/],
+      [['--effort', 'fast', COFFEE, 'u.jpeg'], /^irn: error: --effort does not apply to jpeg/],
+    ] as const) {
+      const r = await irn(['downscale', '-m', 'model', ...args], work);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr.trim(), error);
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    }
+    assert.deepEqual(readdirSync(work).filter((n) => n.startsWith('u.')), []);
+  });
+
   it('--max-size with JPEG on a tiny LR: no 128-byte step at quality 70 (8-bit tables), so the budget of quality 70 fits at about that quality', async () => {
     const sizes = new Map<number, number>();
     await Promise.all(
@@ -400,6 +415,36 @@ describe('irn downscale --format avif', () => {
     assert.equal(lying.code, 1, lying.stderr);
     assert.match(lying.stderr, /^irn: error: hostile-avif\/liar\.avif: its AV1 sequence header says 17x14, its ispe box 8x7: its frames may be larger than the size it claims\n$/);
     assert.deepEqual(readdirSync(work).filter((n) => /-avif\.png$/.test(n)), []);
+  });
+});
+
+describe('an output file named for what it holds', () => {
+  it('refuses, before any work, an output file whose extension names another format than the one written, or none irn writes', async () => {
+    const lr = await irn(['-q', 'downscale', '-m', 'model', COFFEE, 'named-lr.png'], work);
+    assert.equal(lr.code, 0, lr.stderr);
+    for (const [args, error] of [
+      [['downscale', '--format', 'jpeg', COFFEE, 'n.png'], /^irn: error: --format jpeg writes a jpeg file, but the output n\.png is named as png: name it n\.jpg, or leave out --format$/],
+      [['downscale', '--format', 'png', COFFEE, 'n.webp'], /^irn: error: --format png writes a png file, but the output n\.webp is named as webp: name it n\.png, or leave out --format$/],
+      [['downscale', COFFEE, 'n.tif'], /^irn: error: the output n\.tif ends in \.tif, not an LR format irn writes: name it n\.png, \.webp, \.jpg \(\.jpeg\) or \.avif$/],
+      [['downscale', '--format', 'avif', COFFEE, 'n.tif'], /^irn: error: the output n\.tif ends in \.tif, not an LR format irn writes: name it n\.avif$/],
+      [['downscale', COFFEE, 'n'], /^irn: error: the output n has no extension: name the file n\.png \(a png LR\), or n\/ for a folder$/],
+      [['downscale', COFFEE, '-'], /^irn: error: the output -: irn writes no standard output; name a file or a folder \(\.\/- for a file named -\)$/],
+      [['upscale', 'named-lr.png', 'n.jpg'], /^irn: error: irn upscale writes PNG images, but the output n\.jpg ends in \.jpg: name it n\.png$/],
+      [['upscale', 'named-lr.png', 'n'], /^irn: error: the output n has no extension: name the file n\.png \(irn upscale writes PNG\), or n\/ for a folder$/],
+      [['upscale', 'named-lr.png', '-'], /^irn: error: the output -: irn writes no standard output/],
+    ] as const) {
+      const r = await irn([args[0], '-m', 'model', ...args.slice(1)], work);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr.trim(), error);
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    }
+    assert.deepEqual(readdirSync(work).filter((n) => /^(n|n\..*|-)$/.test(n)), [], 'a refused run wrote its output');
+    // Upper case is the same extension; a folder output takes the format's extension as before.
+    const upper = await irn(['-q', 'downscale', '-m', 'model', '--format', 'jpeg', COFFEE, 'N.JPEG'], work);
+    assert.equal(upper.code, 0, upper.stderr);
+    const folder = await irn(['-q', 'downscale', '-m', 'model', '--format', 'jpeg', COFFEE, 'named-out/'], work);
+    assert.equal(folder.code, 0, folder.stderr);
+    assert.deepEqual(readdirSync(join(work, 'named-out')), ['coffee-33x27.jpg']);
   });
 });
 

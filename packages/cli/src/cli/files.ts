@@ -46,6 +46,13 @@ export interface PlanOptions {
    * outputs as the images are, even with `force`.
    */
   modelFiles?: readonly string[];
+  /**
+   * Checks an output file name the user typed (not one named in an output folder), before any
+   * work, after the checks that name an input or a device: `irn downscale` refuses `o.png` for
+   * a JPEG LR.
+   * @throws UsageError saying what is wrong with it.
+   */
+  checkOutputName?: (path: string) => void;
 }
 
 /**
@@ -76,6 +83,7 @@ export async function planJobs(input: string, output: string, options: PlanOptio
     const jobs = [{ input, output: target, name: basename(input) }];
     // Inputs and devices first: --force would not help there.
     await checkJobs(jobs, { force: true, modelFiles });
+    if (outKind !== 'dir') options.checkOutputName?.(output);
     const exists = await lstat(target).then(() => true, () => false);
     // Into the input's own folder, the output's name is one the user never typed: it must
     // not replace a file already there, even with --force (`irn upscale own/cat.webp own/`
@@ -105,11 +113,13 @@ export async function planJobs(input: string, output: string, options: PlanOptio
 }
 
 /**
- * Refuses an output path that names no file: an empty name.
- * @throws UsageError saying so.
+ * Refuses an output path that names no file irn can write: an empty name, `-` (which names
+ * standard output to most tools; irn writes none: `./-` is a file of that name).
+ * @throws UsageError saying which.
  */
 export function checkOutputPath(path: string): void {
   if (path === '') throw new UsageError('an empty output name; name a file or a folder');
+  if (path === '-') throw new UsageError('the output -: irn writes no standard output; name a file or a folder (./- for a file named -)');
 }
 
 /** The {@link PlanOptions.onSkip} of the commands: a status line per skipped entry. */

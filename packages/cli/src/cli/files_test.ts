@@ -51,9 +51,10 @@ describe('writeFailure: a failed write in words', () => {
 });
 
 describe('planJobs and checkJobs: refused before any work', () => {
-  it('refuses an empty input or output name', async () => {
+  it('refuses an empty input or output name, and - as an output', async () => {
     await assert.rejects(planJobs('', 'o.png'), /^UsageError: an empty input name; name a file or a folder$/);
     await assert.rejects(planJobs(join(dir, 'a.png'), ''), /^UsageError: an empty output name; name a file or a folder$/);
+    await assert.rejects(planJobs(join(dir, 'a.png'), '-'), /^UsageError: the output -: irn writes no standard output; name a file or a folder \(\.\/- for a file named -\)$/);
   });
 
   it('refuses an output name longer than file systems take', async () => {

@@ -26,8 +26,9 @@ interface DownscaleOptions extends TilingFlags {
 /**
  * `irn downscale --model <dir|preset> [--scale 2|4] [--format png|webp|jpeg|avif] [--quality Q | --max-size S | --max-bpp R]
  * [--effort fast|max] [--refine N] [--tile px] [--overlap px] [--verbose] [--force] <input> <output>`. The format defaults to the output file's
- * extension (`.webp`, `.jpg`, `.jpeg`, `.avif`), else PNG; in a directory, outputs are named
- * `<name>.webp` / `<name>.jpg` / `<name>.avif`. The model defaults to `irn-x2-<codec>` for a lossy format
+ * extension (`.png`, `.webp`, `.jpg`, `.jpeg`, `.avif`), else PNG; an output file must carry its
+ * format's extension (no other, none missing), refused before any work otherwise; in a
+ * directory, outputs are named `<name>.png` / `<name>.webp` / `<name>.jpg` / `<name>.avif`. The model defaults to `irn-x2-<codec>` for a lossy format
  * when that preset exists, else `irn-x2` (`--scale 4`: `irn-x4`, `irn-x4-<codec>`); a decoder preset (metadata `encoder`) makes its LRs
  * with its encoder preset's forward pass. The LR metadata names the chosen preset (`model`).
  * `--max-size` / `--max-bpp` give each lossy LR a byte budget instead of a quality: the highest
@@ -50,17 +51,17 @@ export function registerDownscale(program: Command, ctx: CliContext): void {
     );
   addForceOption(addTilingOptions(command))
     .addOption(
-      new Option('--format <format>', 'file format of the LR images: png or webp (lossless; webp is smaller), jpeg or avif (lossy; see --quality; avif is smaller at the same quality, slower to encode); default: from the output name, else png').choices(LR_FORMATS),
+      new Option('--format <format>', 'file format of the LR images: png or webp (lossless; webp is smaller), jpeg or avif (lossy; see --quality; avif is smaller at the same quality, slower to encode); default: from the output file\'s extension (which must name the format: .png, .webp, .jpg or .jpeg, .avif), png for a folder').choices(LR_FORMATS),
     )
     .option('--quality <q>', `quality of the lossy formats: jpeg 1 to 100 (default ${DEFAULT_QUALITY}), avif 0 to 100 (default ${DEFAULT_AVIF_QUALITY})`, parseQuality)
     .addOption(
       new Option(
         '--effort <effort>',
-        'how hard the encoder searches: max or fast (default: max for png; fast for webp, whose max takes tens of seconds per LR for files 0-2 % smaller; fast for avif, whose max encodes about 9x slower and restores about 0.3 dB better at the same bytes)',
+        'png, webp and avif: how hard the encoder searches, max or fast (default: max for png; fast for webp, whose max takes tens of seconds per LR for files 0-2 % smaller; fast for avif, whose max encodes about 9x slower and restores about 0.3 dB better at the same bytes); jpeg has one setting',
       ).choices(['fast', 'max']),
     )
     .option('--max-size <size>', 'jpeg or avif: instead of --quality, the highest quality whose LR file is at most this size (e.g. 30000, 30k, 30KiB, 1.5M)', parseSize)
-    .option('--max-bpp <bits>', 'jpeg or avif: the same, the budget in bits per pixel of the full-size photo (the unit of the README and bench:rd; e.g. 0.3)', parseBpp)
+    .option('--max-bpp <bits>', 'jpeg or avif: the same, the budget in bits per pixel of the full-size photo (the unit of the README and bench:rd; above 0, at most 48; e.g. 0.3); not with --max-size', parseBpp)
     .option(
       '--refine <steps>',
       'refine the LR for the upscaler and the chosen format and quality, by N gradient steps on the whole image (slow: seconds per step per megapixel; never worse; jpeg and avif: the refined LR is kept only where it restores better within the plain LR\'s bytes; 0, the default)',
@@ -71,8 +72,7 @@ export function registerDownscale(program: Command, ctx: CliContext): void {
     .argument('<output>', 'the LR image file, or a directory for the LR images (same names, extension of the format)')
     .action(async (input: string, output: string, opts: DownscaleOptions) => {
       const out = ctx.out();
-      const ext = extname(output).toLowerCase();
-      const format: LrFormat = opts.format ?? (ext === '.webp' ? 'webp' : ext === '.jpg' || ext === '.jpeg' ? 'jpeg' : ext === '.avif' ? 'avif' : 'png');
+      const format: LrFormat = opts.format ?? FORMAT_OF_EXTENSION[extname(output).toLowerCase()] ?? 'png';
       // Lossless formats (PNG, WebP as written here) keep the lossless preset; a lossy one takes its decoder preset if shipped.
       const scale = opts.scale == null ? undefined : Number(opts.scale);
       const fallback = defaultDownscalePreset(format === 'png' || format === 'webp' ? undefined : format, scale ?? 2);
@@ -86,6 +86,9 @@ export function registerDownscale(program: Command, ctx: CliContext): void {
       const budgeted = opts.maxSize != null || opts.maxBpp != null;
       if (budgeted && format !== 'jpeg' && format !== 'avif') throw new UsageError(`--max-size and --max-bpp only apply to --format jpeg or avif (${format} is lossless)`);
       if (budgeted && opts.quality != null) throw new UsageError('give --quality or a budget (--max-size, --max-bpp), not both');
+      if (opts.maxSize != null && opts.maxBpp != null) throw new UsageError('give one budget: --max-size or --max-bpp, not both');
+      // MozJPEG runs at one setting here (core's lrEncoderOptions): an --effort would change nothing.
+      if (opts.effort != null && format === 'jpeg') throw new UsageError('--effort does not apply to jpeg (it is for png, webp and avif)');
       // a.png keeps its name as a PNG LR; a.jpg (a.webp, a.avif) becomes a.png, a.webp, a.jpg or a.avif by the format.
       const outputName = (name: string) =>
         format === 'png' && /\.png$/i.test(name) ? name : `${name.replace(/\.(png|jpe?g|webp|avif)$/i, '')}${LR_EXTENSIONS[format]}`;
@@ -95,6 +98,7 @@ export function registerDownscale(program: Command, ctx: CliContext): void {
         onSkip: skipNote(ctx.out()),
         force: opts.force,
         modelFiles: await modelInputs([choice.dir]),
+        checkOutputName: (file) => checkLrName(file, format, opts.format != null),
       });
       await ctx.backend();
       // TensorFlow.js loads only now (see CliContext.backend).
@@ -138,12 +142,12 @@ export function registerDownscale(program: Command, ctx: CliContext): void {
           };
           const encodeAt = (x: typeof lr, quality: number | undefined) => encodeLr(x, { format, metadata: metadataAt(quality), quality, effort: opts.effort ?? (format === 'png' ? 'max' : 'fast') });
           // A byte budget: the bytes for this photo, and the highest quality whose file fits.
-          const budget = budgeted ? Math.min(opts.maxSize ?? Infinity, opts.maxBpp != null ? Math.floor((opts.maxBpp * img.width * img.height) / 8) : Infinity) : null;
+          const budget = opts.maxSize ?? (opts.maxBpp != null ? Math.floor((opts.maxBpp * img.width * img.height) / 8) : null);
           let quality = opts.quality;
           let file: Uint8Array | undefined;
           const lowest = format === 'jpeg' ? 1 : 0;
           const fit = async (x: typeof lr): Promise<void> => {
-            const asked = opts.maxSize != null && budget === opts.maxSize ? `--max-size ${budget} bytes` : `--max-bpp ${opts.maxBpp} (${budget} bytes for ${img.width}x${img.height})`;
+            const asked = opts.maxSize != null ? `--max-size ${budget} bytes` : `--max-bpp ${opts.maxBpp} (${budget} bytes for ${img.width}x${img.height})`;
             if (budget! < 1) throw new CliError(`${asked} is too small for any ${format} file`);
             const r = await fitQuality((q) => encodeAt(x, q), budget!, lowest, 100);
             if (!r.fits) throw new CliError(`${asked} is too small: the smallest ${format} LR (quality ${lowest}) is ${r.smallest} bytes`);
@@ -208,6 +212,28 @@ export function registerDownscale(program: Command, ctx: CliContext): void {
     });
 }
 
+/** The LR format each extension of an output file names. */
+const FORMAT_OF_EXTENSION: Record<string, LrFormat> = { '.png': 'png', '.webp': 'webp', '.jpg': 'jpeg', '.jpeg': 'jpeg', '.avif': 'avif' };
+
+/**
+ * Refuses an output file name whose extension is not `format`'s (`--format jpeg` into
+ * `o.png`, `o.tif`, `o`): the file would hold another format than its name says, which
+ * viewers, servers (by extension) and `irn upscale`'s folder runs trust. `explicit`: the
+ * format came from `--format`, not from the name.
+ * @throws UsageError saying which name to give.
+ */
+function checkLrName(file: string, format: LrFormat, explicit: boolean): void {
+  const ext = extname(file);
+  const named = FORMAT_OF_EXTENSION[ext.toLowerCase()];
+  if (named === format) return;
+  const stem = ext === '' ? file : file.slice(0, -ext.length);
+  const fix = `${stem}${LR_EXTENSIONS[format]}`;
+  if (ext === '') throw new UsageError(`the output ${file} has no extension: name the file ${fix} (a ${format} LR), or ${file}/ for a folder`);
+  if (named != null) throw new UsageError(`--format ${format} writes a ${format} file, but the output ${file} is named as ${named}: name it ${fix}, or leave out --format`);
+  const which = explicit ? fix : `${stem}.png, .webp, .jpg (.jpeg) or .avif`;
+  throw new UsageError(`the output ${file} ends in ${ext}, not an LR format irn writes: name it ${which}`);
+}
+
 /** The JPEG quality unless told (lr-codecs' DEFAULT_JPEG_QUALITY, not imported: that module loads lazily). */
 const DEFAULT_QUALITY = 90;
 
@@ -242,7 +268,7 @@ function parseSize(value: string): number {
 /** Parses `--max-bpp`: bits per full-size pixel, a number > 0 and at most 48 (16-bit RGB). */
 function parseBpp(value: string): number {
   const n = Number(value);
-  if (!/^\s*\d*\.?\d+\s*$/.test(value) || !(n > 0 && n <= 48)) throw new InvalidArgumentError('The budget must be a number of bits per pixel above 0 (e.g. 0.3).');
+  if (!/^\s*\d*\.?\d+\s*$/.test(value) || !(n > 0 && n <= 48)) throw new InvalidArgumentError('The budget must be a number of bits per pixel above 0 and at most 48 (16-bit RGB), e.g. 0.3.');
   return n;
 }
 

@@ -1,4 +1,5 @@
 import { totalmem } from 'node:os';
+import { extname } from 'node:path';
 import { Option, type Command } from 'commander';
 import { encodePng, restoredSize, type LatentOptions } from '@irn/core';
 import { runJobs } from '../batch.js';
@@ -66,6 +67,7 @@ export function registerUpscale(program: Command, ctx: CliContext): void {
         force: opts.force,
         // Without --model, each LR's preset (every preset is among modelInputs' files).
         modelFiles: await modelInputs(modelDir != null ? [modelDir] : []),
+        checkOutputName: checkPngName,
       });
       await ctx.backend();
       // TensorFlow.js loads only now (see CliContext.backend).
@@ -103,4 +105,16 @@ export function registerUpscale(program: Command, ctx: CliContext): void {
         await models.dispose();
       }
     });
+}
+
+/**
+ * Refuses an output file name that does not end in `.png` (`out.jpg`, `out.tif`, `out`): a
+ * restored image is always a PNG, and a file named otherwise would lie about what it holds.
+ * @throws UsageError saying which name to give.
+ */
+function checkPngName(file: string): void {
+  const ext = extname(file);
+  if (ext.toLowerCase() === '.png') return;
+  if (ext === '') throw new UsageError(`the output ${file} has no extension: name the file ${file}.png (irn upscale writes PNG), or ${file}/ for a folder`);
+  throw new UsageError(`irn upscale writes PNG images, but the output ${file} ends in ${ext}: name it ${file.slice(0, -ext.length)}.png`);
 }
