@@ -219,6 +219,20 @@ describe('irn on directories', () => {
   });
 });
 
+describe('irn on folders with subfolders', () => {
+  it('skips a subfolder with a matching name, saying a folder run does not look into subfolders', async () => {
+    mkdirSync(join(work, 'nested/sub.png'), { recursive: true });
+    copyFileSync(COFFEE, join(work, 'nested/a.png'));
+    const run = await irn(['downscale', '-m', 'model', 'nested', 'nested-lr'], work);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stderr, /^skipped nested\/sub\.png: a directory \(a folder run does not look into subfolders\)$/m);
+    mkdirSync(join(work, 'only-sub/sub.png'), { recursive: true });
+    const none = await irn(['downscale', '-m', 'model', 'only-sub', 'only-sub-lr'], work);
+    assert.equal(failedCleanly(none, 1), null);
+    assert.match(none.stderr, /no .* files in only-sub \(1 entry of that name skipped: a directory; a folder run does not look into subfolders\)\n$/);
+  });
+});
+
 describe('irn convert', () => {
   it('converts a PyTorch checkpoint into a model directory that the other commands use', async () => {
     const pth = join(ROOT, 'packages/core/test-fixtures/torch/irn_x2.pth');

@@ -103,7 +103,7 @@ export async function planJobs(input: string, output: string, options: PlanOptio
   const names = entries.filter((e) => e.isFile()).map((e) => e.name).sort();
   const skipped = entries.filter((e) => !e.isFile()).sort((a, b) => (a.name < b.name ? -1 : 1));
   if (names.length === 0) {
-    const why = skipped.length === 0 ? '' : ` (${skipped.length} ${skipped.length === 1 ? 'entry' : 'entries'} of that name skipped: ${entryKind(skipped[0])}${skipped.length > 1 ? ', ...' : ''}; irn reads only regular files in a folder, it does not follow links)`;
+    const why = skipped.length === 0 ? '' : ` (${skipped.length} ${skipped.length === 1 ? 'entry' : 'entries'} of that name skipped: ${entryKind(skipped[0])}${skipped.length > 1 ? ', ...' : ''}; ${skipReason(entryKind(skipped[0]))})`;
     throw new CliError(`no ${extensions.join(' or ')} files in ${input}${why}`);
   }
   for (const e of skipped) options.onSkip?.(join(input, e.name), entryKind(e));
@@ -124,7 +124,14 @@ export function checkOutputPath(path: string): void {
 
 /** The {@link PlanOptions.onSkip} of the commands: a status line per skipped entry. */
 export function skipNote(out: Output): (path: string, what: string) => void {
-  return (path, what) => out.status(`skipped ${path}: ${what} (irn reads only regular files in a folder, it does not follow links)`);
+  return (path, what) => out.status(`skipped ${path}: ${what} (${skipReason(what)})`);
+}
+
+/** Why a folder run skips an entry that is `what` (an {@link entryKind}). */
+function skipReason(what: string): string {
+  if (what === 'a directory') return 'a folder run does not look into subfolders';
+  if (what === 'a symbolic link') return 'irn reads only regular files in a folder, it does not follow links';
+  return 'irn reads only regular files in a folder';
 }
 
 /**
