@@ -212,6 +212,15 @@ describe('outputs that are files the run reads', () => {
       await expectRefusal(c, [command, '-f', '-m', 'model', photo, 'model/best.json'], { codes: [2], mentions: ['model/best.json'] });
     }
   });
+
+  it('irn prepare writes no LR over a file of the model, even with --force', async () => {
+    const c = withCase('model-files-prepare');
+    // prepare names its LRs <name>.lr.png: a weight file of that name in the output folder.
+    renameSync(join(c.dir, 'model', 'group1-shard1of1.bin'), join(c.dir, 'model', 'weights.lr.png'));
+    editManifest(join(c.dir, 'model'), (m) => void (m.weightsManifest[0].paths = ['weights.lr.png']));
+    copyFileSync(join(c.dir, 'photos', PHOTOS[0]), join(c.dir, 'weights.png'));
+    await expectRefusal(c, ['prepare', '-f', '-m', 'model', 'weights.png', 'model'], { codes: [2], mentions: ['would overwrite the model file model/weights.lr.png'] });
+  });
 });
 
 describe('outputs no write could make: refused before any work, in words', () => {

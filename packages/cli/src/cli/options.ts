@@ -98,5 +98,5 @@ export function withTileAdvice(e: unknown): unknown {
 
 /** `--force` of the commands that write files: without it an output that exists is refused before any work. */
 export function addForceOption(command: Command): Command {
-  return command.option('-f, --force', 'replace output files that already exist (never an input, a directory or a device); without it irn refuses them before any work');
+  return command.option('-f, --force', 'replace output files that already exist (never an input, a file of the model, a directory or a device); without it irn refuses them before any work');
 }

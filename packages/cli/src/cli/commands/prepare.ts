@@ -6,7 +6,7 @@ import { encodePng, LR_TEXT_KEY, lrMetadataText } from '@irn/core';
 import { runJobs } from '../batch.js';
 import type { CliContext } from '../context.js';
 import { failure, oneLine } from '../errors.js';
-import { PHOTO_EXTENSIONS, planJobs, readPhoto, skipNote, writeFileAtomic } from '../files.js';
+import { modelInputs, PHOTO_EXTENSIONS, planJobs, readPhoto, skipNote, writeFileAtomic } from '../files.js';
 import { chooseModel } from '../model-choice.js';
 import { addForceOption } from '../options.js';
 
@@ -38,7 +38,15 @@ export function registerPrepare(program: Command, ctx: CliContext): void {
       const out = ctx.out();
       const choice = await chooseModel(opts.model);
       // a.png and a.PNG would both become a.lr.png: planJobs refuses such a plan.
-      const planned = await planJobs(input, outDir, { outputName: (name) => `${stem(name)}.lr.png`, outputIsDirectory: true, extensions: PHOTO_EXTENSIONS, onSkip: skipNote(ctx.out()), force: opts.force });
+      const planned = await planJobs(input, outDir, {
+        outputName: (name) => `${stem(name)}.lr.png`,
+        outputIsDirectory: true,
+        extensions: PHOTO_EXTENSIONS,
+        onSkip: skipNote(ctx.out()),
+        force: opts.force,
+        // The model's files are inputs: no LR may replace one (a weight file may have any name).
+        modelFiles: await modelInputs([choice.dir]),
+      });
       const jobs = planned.jobs;
       await ctx.backend();
       // TensorFlow.js loads only now (see CliContext.backend).
