@@ -60,6 +60,15 @@ describe("commander's own errors", () => {
   });
 });
 
+describe('a newline in a file name', () => {
+  it('is written \\x0a in the error of a one-file run, as in a folder run, so the line stays one', async () => {
+    writeFileSync(join(work, 'bad\nfile.png'), 'not a png');
+    const run = await irn(['downscale', '-m', 'model', 'bad\nfile.png', 'bad-out.png'], work);
+    assert.equal(failedCleanly(run, 1), null, run.stderr);
+    assert.match(run.stderr, /^irn: error: bad\\x0afile\.png: [^\n]+\n$/);
+  });
+});
+
 describe('tiles far smaller than their overlap', () => {
   // --tile 1 on a 128x128 photo ran past 2 minutes without a word: every LR pixel computed
   // 81 x 81 times (the small model's overlap is 10 LR pixels each side, here 40 given).

@@ -1,6 +1,6 @@
 import { CliError, oneLine, stackOf, withContext } from './errors.js';
 import { OutputLocationError, type Job } from './files.js';
-import type { Output } from './output.js';
+import { printable, type Output } from './output.js';
 import { startProgress } from './progress.js';
 
 /**
@@ -23,7 +23,9 @@ export async function runJobs(
     try {
       detail = await work(job);
     } catch (e) {
-      throw withContext(job.input, e);
+      // printable() here, not only when the line is written: the error's message is made one
+      // line first (oneLine), which would turn a newline in the name into a space.
+      throw withContext(printable(job.input), e);
     }
     out.status(`${verb.done} ${job.input} -> ${job.output}: ${detail}`);
     return;
@@ -52,7 +54,7 @@ export async function runJobs(
     const { job, error, left } = stop;
     const untried = left > 0 ? `, ${left} more ${left === 1 ? 'image' : 'images'} not tried` : '';
     const others = failures > 0 ? `; ${failures} of the images before it failed` : '';
-    throw new CliError(`${job.input}: ${oneLine(error)} (stopped there${untried})${others}`, error.exitCode, { cause: error });
+    throw new CliError(`${printable(job.input)}: ${oneLine(error)} (stopped there${untried})${others}`, error.exitCode, { cause: error });
   }
   if (failures > 0) throw new CliError(`${failures} of ${jobs.length} images failed`);
 }
