@@ -3,6 +3,7 @@ import { constants, type Dirent, type Stats } from 'node:fs';
 import { access, link, lstat, mkdir, open, readdir, realpath, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, extname, isAbsolute, join, relative, resolve } from 'node:path';
 import { applyAvifTransform, checkLimit, decodePng, readAvifInfo, readLrHeader, resolveLimits, sniffLrFormat, type DecodedPng, type Limits, type LrHeader, type RasterImage } from '@irn/core';
+import { readModelJsonText } from '@irn/core/node';
 import type { DecodedLr } from '../image/lr-codecs.js';
 import { CliError, failure, oneLine, UsageError } from './errors.js';
 import { presetNames, presetRoots } from './model-path.js';
@@ -310,7 +311,7 @@ export async function modelInputs(dirs: readonly string[]): Promise<string[]> {
     const names = await readdir(dir).catch(() => [] as string[]);
     for (const name of names) if (MODEL_FILE_NAME.test(name)) files.add(join(dir, name));
     try {
-      const json = JSON.parse(new TextDecoder().decode(await readRegularFile(join(dir, 'model.json'), MAX_MODEL_JSON))) as { weightsManifest?: unknown };
+      const json = JSON.parse(await readModelJsonText(dir)) as { weightsManifest?: unknown };
       for (const group of Array.isArray(json?.weightsManifest) ? json.weightsManifest : []) {
         const paths = (group as { paths?: unknown } | null)?.paths;
         if (Array.isArray(paths)) for (const p of paths) if (typeof p === 'string') files.add(join(dir, p));
@@ -321,9 +322,6 @@ export async function modelInputs(dirs: readonly string[]): Promise<string[]> {
   }
   return [...files];
 }
-
-/** The largest model.json read for its manifest (core's MAX_MODEL_JSON_BYTES, 4 MiB: a larger one is no model). */
-const MAX_MODEL_JSON = 4 * 1024 * 1024;
 
 /**
  * Checks one output file as {@link checkJobs} does: when it exists it is a regular file, or
