@@ -353,16 +353,20 @@ export async function checkOutputFile(output: string, inputs: string[] | Map<str
 /**
  * Reads a whole regular file of at most `maxBytes` bytes. FIFOs, devices and directories
  * are refused without blocking (the file is opened non-blocking and checked with fstat
- * before anything is read), and the size is checked before the buffer is allocated.
+ * before anything is read), and the size is checked before the buffer is allocated. With
+ * `noFollow`, a symbolic link is refused too, also one swapped in after a caller's lstat
+ * (O_NOFOLLOW; where a platform lacks it, Windows, the caller's lstat stands alone).
  * @throws CliError saying what is wrong (callers name the file).
  */
-export async function readRegularFile(path: string, maxBytes: { limits: Limits; what?: string } | number): Promise<Uint8Array> {
+export async function readRegularFile(path: string, maxBytes: { limits: Limits; what?: string } | number, options: { noFollow?: boolean } = {}): Promise<Uint8Array> {
   let handle;
   try {
     // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever.
-    handle = await open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+    handle = await open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0) | (options.noFollow ? (constants.O_NOFOLLOW ?? 0) : 0));
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
+    // O_NOFOLLOW on a link fails with ELOOP (EMLINK on FreeBSD).
+    if (options.noFollow && (code === 'ELOOP' || code === 'EMLINK')) throw failure('it is a symbolic link, not a regular file', e);
     throw failure(code === 'ENOENT' ? 'the file does not exist' : `cannot read it: ${oneLine(e)}`, e);
   }
   try {

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { checkJobs, modelInputs, OutputLocationError, planJobs, writeFailure, writeFileAtomic } from './files.js';
+import { checkJobs, modelInputs, OutputLocationError, planJobs, readRegularFile, writeFailure, writeFileAtomic } from './files.js';
 
 let dir: string;
 
@@ -89,5 +89,16 @@ describe('planJobs and checkJobs: refused before any work', () => {
       planJobs(join(dir, 'b.png'), join(model, 'best.json'), { force: true, modelFiles: files }),
       /would overwrite the model file .*model\/best\.json$/,
     );
+  });
+});
+
+describe('readRegularFile', () => {
+  it('reads a regular file; with noFollow refuses a symbolic link to one, which it reads otherwise', async () => {
+    writeFileSync(join(dir, 'text.txt'), 'hello');
+    symlinkSync(join(dir, 'text.txt'), join(dir, 'link.txt'));
+    assert.equal(new TextDecoder().decode(await readRegularFile(join(dir, 'text.txt'), 100, { noFollow: true })), 'hello');
+    assert.equal(new TextDecoder().decode(await readRegularFile(join(dir, 'link.txt'), 100)), 'hello');
+    if (process.platform !== 'win32') await assert.rejects(readRegularFile(join(dir, 'link.txt'), 100, { noFollow: true }), /^CliError: it is a symbolic link, not a regular file$|it is a symbolic link, not a regular file/);
+    await assert.rejects(readRegularFile(join(dir, 'text.txt'), 4), /it is 5 bytes, more than the 4 expected/);
   });
 });

@@ -1,12 +1,12 @@
-import { constants, type Stats } from 'node:fs';
-import { lstat, mkdir, open, rmdir } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import { lstat, mkdir, rmdir } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { encodePng, LR_TEXT_KEY, lrMetadataText } from '@irn/core';
 import { runJobs } from '../batch.js';
 import type { CliContext } from '../context.js';
 import { failure, oneLine } from '../errors.js';
-import { modelInputs, PHOTO_EXTENSIONS, planJobs, readPhoto, skipNote, writeFileAtomic } from '../files.js';
+import { modelInputs, PHOTO_EXTENSIONS, planJobs, readPhoto, readRegularFile, skipNote, writeFileAtomic } from '../files.js';
 import { chooseModel } from '../model-choice.js';
 import { addForceOption } from '../options.js';
 
@@ -112,13 +112,6 @@ function stem(name: string): string {
 const MAX_ALT_BYTES = 64 * 1024;
 
 /**
- * Opens an `.alt.txt` for reading without following a link swapped in after the lstat check
- * (O_NOFOLLOW) and without waiting on a FIFO (O_NONBLOCK); where a platform lacks them
- * (Windows) the lstat check stands alone.
- */
-const ALT_READ_FLAGS = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0) | (constants.O_NOFOLLOW ?? 0);
-
-/**
  * The alt text of a photo: the first line of `<photo stem>.alt.txt` next to it, else the file
  * name in words; control characters become spaces (the tag is one line of HTML). The sidecar
  * is read as a photo in a folder is: a regular file only, never through a symbolic link (a
@@ -152,32 +145,11 @@ async function readAltFile(path: string): Promise<string | null> {
   const entry = await lstat(path).catch(() => null);
   if (entry == null) return null;
   if (!entry.isFile()) throw new Error(notRegular(entryKind(entry)));
-  let handle;
-  try {
-    handle = await open(path, ALT_READ_FLAGS);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return null;
-    // A link put in its place after the lstat: O_NOFOLLOW fails with ELOOP (EMLINK on FreeBSD).
-    if (code === 'ELOOP' || code === 'EMLINK') throw new Error(notRegular('a symbolic link'));
-    throw new Error(`cannot read it: ${oneLine(e)}`);
-  }
-  try {
-    const s = await handle.stat();
-    if (!s.isFile()) throw new Error(notRegular(entryKind(s)));
-    if (s.size > MAX_ALT_BYTES) throw new Error(`${s.size} bytes, more than the ${MAX_ALT_BYTES} an alt text file may have`);
-    // At most the size fstat saw: a file that grows meanwhile cannot make us read more.
-    const bytes = new Uint8Array(s.size);
-    let filled = 0;
-    while (filled < bytes.length) {
-      const { bytesRead } = await handle.read(bytes, filled, bytes.length - filled, filled);
-      if (bytesRead === 0) break;
-      filled += bytesRead;
-    }
-    return new TextDecoder().decode(bytes.subarray(0, filled));
-  } finally {
-    await handle.close().catch(() => {});
-  }
+  // Not following a link put in its place after the lstat, nor waiting on a FIFO.
+  const bytes = await readRegularFile(path, MAX_ALT_BYTES, { noFollow: true }).catch((e: unknown) => {
+    throw new Error(oneLine(e).replace(/^it is a symbolic link, not a regular file$/, notRegular('a symbolic link')));
+  });
+  return new TextDecoder().decode(bytes);
 }
 
 /** Why an entry that is not a regular file is not read, as skipNote says it of a photo. */
