@@ -388,7 +388,7 @@ describe('the shipped lossy presets weights/irn-x2-avif-v2, weights/irn-x2-avif,
     assert.equal(metaOf('ship98.jpg')?.model, 'irn-x2');
   });
 
-  it('irn-x4-jpeg (a decoder for qualities up to 79) is the default for an x4 JPEG LR below 80, irn-x4-jpeg-q80 from 80 to 89; from 90 up the LR names irn-x4', async () => {
+  it('irn-x4-jpeg (a decoder for qualities up to 79) is the default for an x4 JPEG LR below 80, irn-x4-jpeg-q80 from 80 to 89, irn-x4-jpeg-q90 from 90 to 95; above, the LR names irn-x4', async () => {
     const run = await irn(['downscale', '--scale', '4', '--quality', '60', 'in.png', 'x4q60.jpg'], work);
     assert.equal(run.code, 0, run.stderr);
     assert.deepEqual(metaOf('x4q60.jpg'), { scale: 4, width: 48, height: 40, model: 'irn-x4-jpeg' });
@@ -414,9 +414,18 @@ describe('the shipped lossy presets weights/irn-x2-avif-v2, weights/irn-x2-avif,
     assert.equal((await irn(['-q', 'upscale', 'x4q80.jpg', 'x4q80-up.png'], work)).code, 0);
     assert.equal((await irn(['-q', 'upscale', '-m', 'irn-x4', 'x4q80.jpg', 'x4q80-x4.png'], work)).code, 0);
     assert.notDeepEqual(readPng(join(work, 'x4q80-up.png')).data, readPng(join(work, 'x4q80-x4.png')).data, 'restored by irn-x4-jpeg-q80, not by irn-x4');
+    // The default quality, 90: MozJPEG keeps full chroma from there, the range of irn-x4-jpeg-q90.
     const q90 = await irn(['-q', 'downscale', '--scale', '4', 'in.png', 'x4q90.jpg'], work);
     assert.equal(q90.code, 0, q90.stderr);
-    assert.deepEqual(metaOf('x4q90.jpg'), { scale: 4, width: 48, height: 40, model: 'irn-x4' });
+    assert.deepEqual(metaOf('x4q90.jpg'), { scale: 4, width: 48, height: 40, model: 'irn-x4-jpeg-q90' });
+    const info90 = JSON.parse((await irn(['info', '--json', '-m', 'irn-x4-jpeg-q90'], work)).stdout) as { encoder: string | null; lrQualityMin: number | null; lrQualityMax: number | null };
+    assert.deepEqual([info90.encoder, info90.lrQualityMin, info90.lrQualityMax], ['irn-x4', 90, 95]);
+    assert.equal((await irn(['-q', 'upscale', 'x4q90.jpg', 'x4q90-up.png'], work)).code, 0);
+    assert.equal((await irn(['-q', 'upscale', '-m', 'irn-x4', 'x4q90.jpg', 'x4q90-x4.png'], work)).code, 0);
+    assert.notDeepEqual(readPng(join(work, 'x4q90-up.png')).data, readPng(join(work, 'x4q90-x4.png')).data, 'restored by irn-x4-jpeg-q90, not by irn-x4');
+    const q96 = await irn(['-q', 'downscale', '--scale', '4', '--quality', '96', 'in.png', 'x4q96.jpg'], work);
+    assert.equal(q96.code, 0, q96.stderr);
+    assert.deepEqual(metaOf('x4q96.jpg'), { scale: 4, width: 48, height: 40, model: 'irn-x4' });
   });
 
   it('irn-x2-avif (the decoder) still restores the LRs that name it: irn-x2 makes them', async () => {

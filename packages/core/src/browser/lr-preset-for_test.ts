@@ -86,13 +86,16 @@ describe('lrPresetFor', () => {
     }
   });
 
-  it('with the shipped presets of @irn/weights: irn-x2-jpeg up to 89, irn-x2-jpeg-q90 from 90 to 97, irn-x4-jpeg up to 79, irn-x4-jpeg-q80 from 80 to 89, irn-x2-avif for AVIF', () => {
+  it('with the shipped presets of @irn/weights: irn-x2-jpeg up to 89, irn-x2-jpeg-q90 from 90 to 97, irn-x4-jpeg up to 79, irn-x4-jpeg-q80 from 80 to 89, irn-x4-jpeg-q90 from 90 to 95, irn-x2-avif for AVIF', () => {
     const { presets: shipped } = weightsPackage;
     assert.equal(shipped['irn-x2-jpeg'].lrQualityMax, 89);
     assert.equal(lrPresetFor(shipped, 'irn-x4', 'jpeg', 79), 'irn-x4-jpeg');
     assert.equal(lrPresetFor(shipped, 'irn-x4', 'jpeg', 80), 'irn-x4-jpeg-q80');
     assert.equal(lrPresetFor(shipped, 'irn-x4', 'jpeg', 89), 'irn-x4-jpeg-q80');
-    assert.equal(lrPresetFor(shipped, 'irn-x4', 'jpeg', 90), 'irn-x4');
+    assert.deepEqual([shipped['irn-x4-jpeg-q90'].lrQualityMin, shipped['irn-x4-jpeg-q90'].lrQualityMax], [90, 95]);
+    assert.equal(lrPresetFor(shipped, 'irn-x4', 'jpeg', 90), 'irn-x4-jpeg-q90');
+    assert.equal(lrPresetFor(shipped, 'irn-x4', 'jpeg', 95), 'irn-x4-jpeg-q90');
+    assert.equal(lrPresetFor(shipped, 'irn-x4', 'jpeg', 96), 'irn-x4');
     assert.equal(lrPresetFor(shipped, 'irn-x4-avif', 'avif', 50), 'irn-x4-avif');
     assert.equal(lrPresetFor(shipped, 'irn-x2', 'jpeg', 89), 'irn-x2-jpeg');
     assert.deepEqual([shipped['irn-x2-jpeg-q90'].lrQualityMin, shipped['irn-x2-jpeg-q90'].lrQualityMax], [90, 97]);
