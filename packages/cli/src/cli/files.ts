@@ -206,7 +206,7 @@ function sameFile(a: Stats, b: Stats): boolean {
 }
 
 /** What a file system entry is, in words, for errors ("a FIFO"). */
-function kindInWords(s: Stats): string {
+export function kindInWords(s: Stats): string {
   if (s.isDirectory()) return 'a directory';
   if (s.isFIFO()) return 'a FIFO';
   if (s.isCharacterDevice()) return 'a character device';

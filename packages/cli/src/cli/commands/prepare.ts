@@ -1,4 +1,3 @@
-import type { Stats } from 'node:fs';
 import { lstat, mkdir, rmdir } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
@@ -6,7 +5,7 @@ import { encodePng, LR_TEXT_KEY, lrMetadataText } from '@irn/core';
 import { runJobs } from '../batch.js';
 import type { CliContext } from '../context.js';
 import { failure, oneLine } from '../errors.js';
-import { modelInputs, PHOTO_EXTENSIONS, planJobs, readPhoto, readRegularFile, skipNote, writeFileAtomic } from '../files.js';
+import { kindInWords, modelInputs, PHOTO_EXTENSIONS, planJobs, readPhoto, readRegularFile, skipNote, writeFileAtomic } from '../files.js';
 import { chooseModel } from '../model-choice.js';
 import { addForceOption } from '../options.js';
 
@@ -144,7 +143,7 @@ function oneLineText(text: string): string {
 async function readAltFile(path: string): Promise<string | null> {
   const entry = await lstat(path).catch(() => null);
   if (entry == null) return null;
-  if (!entry.isFile()) throw new Error(notRegular(entryKind(entry)));
+  if (!entry.isFile()) throw new Error(notRegular(kindInWords(entry)));
   // Not following a link put in its place after the lstat, nor waiting on a FIFO.
   const bytes = await readRegularFile(path, MAX_ALT_BYTES, { noFollow: true }).catch((e: unknown) => {
     throw new Error(oneLine(e).replace(/^it is a symbolic link, not a regular file$/, notRegular('a symbolic link')));
@@ -155,16 +154,6 @@ async function readAltFile(path: string): Promise<string | null> {
 /** Why an entry that is not a regular file is not read, as skipNote says it of a photo. */
 function notRegular(kind: string): string {
   return `${kind} (irn reads only regular files in a folder, it does not follow links)`;
-}
-
-/** What a file system entry that is not a regular file is, in words. */
-function entryKind(s: Stats): string {
-  if (s.isSymbolicLink()) return 'a symbolic link';
-  if (s.isDirectory()) return 'a directory';
-  if (s.isFIFO()) return 'a FIFO';
-  if (s.isCharacterDevice() || s.isBlockDevice()) return 'a device';
-  if (s.isSocket()) return 'a socket';
-  return 'not a regular file';
 }
 
 function joinUrl(prefix: string, file: string): string {
