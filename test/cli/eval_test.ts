@@ -1,6 +1,6 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -112,15 +112,21 @@ describe('irn eval', () => {
     await assert.rejects(readFile(join(dir, 'tiny.json')));
   });
 
-  it('refuses a --json path in the folder of the model being scored, even with --force', async () => {
+  it("refuses a --json path that is a file of the model being scored, even with --force; a new file beside them is written", async () => {
     await symlink('model', join(dir, 'model-link'));
-    for (const json of ['model/model.json', 'model/group1-shard1of1.bin', 'model/new.json', 'model-link/model.json', 'model/sub/r.json']) {
-      const before = await readFile(join(dir, 'model/model.json'));
+    await writeFile(join(dir, 'model/best.json'), '{"step":1}');
+    const files = ['model.json', 'group1-shard1of1.bin', 'best.json'];
+    const before = await Promise.all(files.map((f) => readFile(join(dir, 'model', f))));
+    for (const [json, file] of [['model/model.json', 'model.json'], ['model/group1-shard1of1.bin', 'group1-shard1of1.bin'], ['model/best.json', 'best.json'], ['model-link/model.json', 'model.json']]) {
       const run = await irn(['eval', '-m', 'model', '-d', 'photos', '-f', '--json', json], dir);
       assert.equal(failedCleanly(run, 2), null, run.stderr);
-      assert.equal(run.stderr, `irn: error: the --json file ${json} is in the folder of the model being scored (model); write the report elsewhere\n`);
-      assert.deepEqual(await readFile(join(dir, 'model/model.json')), before);
+      assert.match(run.stderr, new RegExp(`^irn: error: the output ${json} would overwrite the model file \\S*model/${file.replace('.', '\\.')}\n$`));
     }
-    assert.deepEqual((await readdir(join(dir, 'model'))).sort(), ['group1-shard1of1.bin', 'model.json']);
+    assert.deepEqual(await Promise.all(files.map((f) => readFile(join(dir, 'model', f)))), before);
+    // A report beside the model is no harm: irn train's folders hold best.json the same way.
+    const run = await irn(['eval', '-m', 'model', '-d', 'photos', '--json', 'model/eval.json'], dir);
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(JSON.parse(await readFile(join(dir, 'model/eval.json'), 'utf8')).images.length > 0, true);
+    assert.deepEqual(await Promise.all(files.map((f) => readFile(join(dir, 'model', f)))), before);
   });
 });

@@ -3,7 +3,7 @@ import { constants, type Dirent, type Stats } from 'node:fs';
 import { access, link, lstat, mkdir, open, readdir, realpath, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, extname, isAbsolute, join, relative, resolve } from 'node:path';
 import { applyAvifTransform, checkLimit, decodePng, readAvifInfo, readLrHeader, resolveLimits, sniffLrFormat, type DecodedPng, type Limits, type LrHeader, type RasterImage } from '@irn/core';
-import { readModelJsonText } from '@irn/core/node';
+import { readModelWeightPaths } from '@irn/core/node';
 import type { DecodedLr } from '../image/lr-codecs.js';
 import { CliError, failure, oneLine, UsageError } from './errors.js';
 import { presetNames, presetRoots } from './model-path.js';
@@ -255,8 +255,7 @@ async function entryLocation(path: string): Promise<string> {
  *   that would be written to the same output (exit 1).
  */
 export async function checkJobs(jobs: Job[], options: { force?: boolean; modelFiles?: readonly string[] } = {}): Promise<void> {
-  const inputs = await fileIds(options.modelFiles ?? [], 'the model file');
-  for (const [id, what] of await fileIds(jobs.map((job) => job.input))) inputs.set(id, what);
+  const inputs = await inputIds(jobs.map((job) => job.input), options.modelFiles);
   const seen = new Map<string, Job>();
   const existing: string[] = [];
   for (const job of jobs) {
@@ -278,6 +277,16 @@ export async function checkJobs(jobs: Job[], options: { force?: boolean; modelFi
 export function existingOutputs(paths: string[]): UsageError {
   const more = paths.length === 1 ? 'already exists' : `and ${paths.length - 1} more of the outputs already exist`;
   return new UsageError(`${paths[0]} ${more}; irn replaces no file unless --force is given`);
+}
+
+/**
+ * The files a run reads, for {@link checkOutputFile}: device and inode of each of `inputs`
+ * ("the input a.png") and of `modelFiles` ("the model file m/model.json"; see {@link modelInputs}).
+ */
+export async function inputIds(inputs: readonly string[], modelFiles: readonly string[] = []): Promise<Map<string, string>> {
+  const ids = await fileIds(modelFiles, 'the model file');
+  for (const [id, what] of await fileIds(inputs)) ids.set(id, what);
+  return ids;
 }
 
 /** Device and inode of each existing file in `paths` (links followed) -> `what` and its path ("the input a.png"). */
@@ -310,15 +319,8 @@ export async function modelInputs(dirs: readonly string[]): Promise<string[]> {
     files.add(join(dir, 'model.json'));
     const names = await readdir(dir).catch(() => [] as string[]);
     for (const name of names) if (MODEL_FILE_NAME.test(name)) files.add(join(dir, name));
-    try {
-      const json = JSON.parse(await readModelJsonText(dir)) as { weightsManifest?: unknown };
-      for (const group of Array.isArray(json?.weightsManifest) ? json.weightsManifest : []) {
-        const paths = (group as { paths?: unknown } | null)?.paths;
-        if (Array.isArray(paths)) for (const p of paths) if (typeof p === 'string') files.add(join(dir, p));
-      }
-    } catch {
-      // Not readable or not JSON: nothing more to protect than its name.
-    }
+    // Not readable or not JSON: nothing more to protect than its name.
+    for (const path of await readModelWeightPaths(dir).catch(() => [])) files.add(join(dir, path));
   }
   return [...files];
 }

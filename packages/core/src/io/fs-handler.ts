@@ -3,7 +3,7 @@ import { constants, type Stats } from 'node:fs';
 import { mkdir, open, realpath, stat, writeFile } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 import { resolveLimits, type Limits } from '../limits.js';
-import { checkFiniteWeights, MAX_MODEL_JSON_BYTES, parseModelJson } from './weight-specs.js';
+import { checkFiniteWeights, manifestWeightPaths, MAX_MODEL_JSON_BYTES, parseJsonText, parseModelJson } from './weight-specs.js';
 
 /** Largest weight shard written, in bytes (the tfjs converter's default). */
 const SHARD_BYTES = 4 * 1024 * 1024;
@@ -115,6 +115,16 @@ function kindOf(s: Stats): string {
  */
 export function readModelJsonText(dir: string): Promise<string> {
   return readModelJson(dir, join(dir, 'model.json'));
+}
+
+/**
+ * The weight files that `dir`'s model.json names (its manifest's paths, as written, in
+ * order), model.json read as {@link readModelJsonText} reads it. Nothing else is checked: for
+ * listing or protecting a model's files, not for loading them (which checks every path).
+ * @throws Error naming the file when it cannot be read or is not JSON (never quoting it).
+ */
+export async function readModelWeightPaths(dir: string): Promise<string[]> {
+  return manifestWeightPaths(parseJsonText(await readModelJsonText(dir), join(dir, 'model.json')));
 }
 
 /** model.json's text: a regular file of at most MAX_MODEL_JSON_BYTES (links followed: the user named the folder). */

@@ -8,7 +8,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import { IrnModel } from '../model/irn.js';
 import { perturbWeights } from '../testing/perturb.js';
 import { maxAbsDiff } from '../testing/expect.js';
-import { fileSystem } from './fs-handler.js';
+import { fileSystem, readModelWeightPaths } from './fs-handler.js';
 
 before(async () => {
   await tf.setBackend('cpu');
@@ -72,6 +72,28 @@ describe('fileSystem handler', () => {
       await assert.rejects(IrnModel.load(fileSystem(dir)), /weight file .*group1-shard1of1\.bin named in model\.json is missing/);
       await writeFile(join(dir, 'group1-shard1of1.bin'), new Uint8Array(10));
       await assert.rejects(IrnModel.load(fileSystem(dir)), /hold 10 bytes, model\.json describes \d+/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('readModelWeightPaths', () => {
+  it("lists the manifest's weight paths in order, skipping what is not a path, and names a broken model.json without quoting it", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'irn-paths-'));
+    try {
+      const manifest = [{ paths: ['a.bin', 'sub/b.bin', 7], weights: [] }, null, { paths: 'c.bin' }, { paths: ['d.bin'] }];
+      await writeFile(join(dir, 'model.json'), JSON.stringify({ modelTopology: {}, weightsManifest: manifest }));
+      assert.deepEqual(await readModelWeightPaths(dir), ['a.bin', 'sub/b.bin', 'd.bin']);
+      await writeFile(join(dir, 'model.json'), JSON.stringify({ weightsManifest: 'none' }));
+      assert.deepEqual(await readModelWeightPaths(dir), []);
+      await writeFile(join(dir, 'model.json'), 'root:x:0:0:root:/root:/bin/bash\n');
+      await assert.rejects(readModelWeightPaths(dir), (e: Error) => {
+        assert.equal(e.message, `${join(dir, 'model.json')} is not valid JSON`);
+        return true;
+      });
+      await rm(join(dir, 'model.json'));
+      await assert.rejects(readModelWeightPaths(dir), /no model at .*model\.json does not exist/);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

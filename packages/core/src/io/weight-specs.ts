@@ -61,6 +61,33 @@ export function jsonErrorPosition(e: unknown): string {
 }
 
 /**
+ * `text`, read from `file`, parsed as JSON.
+ * @throws Error `<file> is not valid JSON (at position N)`, which never quotes the text (see
+ *   {@link jsonErrorPosition}).
+ */
+export function parseJsonText(text: string, file: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (e) {
+    throw new Error(`${file} is not valid JSON${jsonErrorPosition(e)}`);
+  }
+}
+
+/**
+ * The weight file paths that a parsed model.json's `weightsManifest` names, as written, in
+ * order (each group's `paths`). Lenient: what is not a list of groups with string paths adds
+ * nothing. Where those paths may point is {@link parseModelJson}'s to check, which a load runs.
+ */
+export function manifestWeightPaths(json: unknown): string[] {
+  const manifest = isObject(json) ? (json as { weightsManifest?: unknown }).weightsManifest : undefined;
+  if (!Array.isArray(manifest)) return [];
+  return manifest.flatMap((group: unknown) => {
+    const paths = isObject(group) ? (group as { paths?: unknown }).paths : undefined;
+    return Array.isArray(paths) ? paths.filter((p): p is string => typeof p === 'string') : [];
+  });
+}
+
+/**
  * Parses `model.json` (`text`, from `file`) and checks its structure: a topology and a
  * weights manifest whose groups have paths that `checkPath` accepts (by default
  * {@link checkShardPath}) and weight specs (see {@link checkWeightSpecs}). Throws an Error
@@ -72,12 +99,7 @@ export function parseModelJson(
   limits: Limits,
   checkPath: (path: unknown, file: string) => string = checkShardPath,
 ): { modelJson: tf.io.ModelJSON; groups: CheckedWeightGroup[] } {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new Error(`${file} is not valid JSON${jsonErrorPosition(e)}`);
-  }
+  const json = parseJsonText(text, file);
   const modelJson = json as tf.io.ModelJSON;
   if (!isObject(json) || !isObject(modelJson.modelTopology) || !Array.isArray(modelJson.weightsManifest)) {
     throw new Error(`${file} is not a TensorFlow.js layers model.json (no modelTopology or weightsManifest)`);

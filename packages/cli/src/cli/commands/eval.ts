@@ -1,10 +1,10 @@
 import { Option, type Command } from 'commander';
-import { readdir, realpath, stat } from 'node:fs/promises';
-import { basename, dirname, extname, join, resolve, sep } from 'node:path';
+import { readdir, stat } from 'node:fs/promises';
+import { basename, extname, join, resolve } from 'node:path';
 import type { CliContext } from '../context.js';
 import { MAX_EVAL_DRAWS } from '../../eval/evaluate.js';
 import { CliError, oneLine, stackOf, UsageError } from '../errors.js';
-import { checkOutputFile, readPng, writeFileAtomic } from '../files.js';
+import { checkOutputFile, inputIds, modelInputs, readPng, writeFileAtomic } from '../files.js';
 import { modelDirectory } from '../model-path.js';
 import { printable } from '../output.js';
 import { parseSeed, parseTemperature } from '../options.js';
@@ -30,31 +30,6 @@ function parsePositiveInt(what: string, max = Number.MAX_SAFE_INTEGER) {
     }
     return n;
   };
-}
-
-/**
- * Refuses a report path in the folder of the model being scored, or below it: with --force it
- * could replace model.json or a weight file (a manifest may name one in a subfolder). Compared
- * by real location (links resolved; a folder not made yet by its nearest existing ancestor's).
- * @throws UsageError naming both.
- */
-async function checkOutsideModel(file: string, modelDir: string): Promise<void> {
-  const model = await realpath(modelDir).catch(() => resolve(modelDir));
-  const where = await realLocation(dirname(resolve(file)));
-  if (where === model || where.startsWith(model.endsWith(sep) ? model : model + sep)) {
-    throw new UsageError(`the --json file ${file} is in the folder of the model being scored (${modelDir}); write the report elsewhere`);
-  }
-}
-
-/** `path` with links resolved: the real path of its nearest existing ancestor, the rest appended. */
-async function realLocation(path: string): Promise<string> {
-  const rest: string[] = [];
-  for (let dir = path; ; dir = dirname(dir)) {
-    const real = await realpath(dir).catch(() => null);
-    if (real != null) return join(real, ...rest);
-    if (dirname(dir) === dir) return path;
-    rest.unshift(basename(dir));
-  }
 }
 
 const f2 = (v: number) => (Number.isFinite(v) ? v.toFixed(2) : 'inf');
@@ -107,10 +82,9 @@ export function registerEval(program: Command, ctx: CliContext): void {
       const dataset = basename(resolve(opts.data));
       const file = opts.json ?? `irn-eval-${dataset}-x${model.scale}-${opts.z}.json`;
       // Before the work, not after it: the report must not replace a photo, a file of the
-      // model being scored (its model.json, its weights), a FIFO or a device.
+      // model being scored or of a preset (model.json, weights, best.json), a FIFO or a device.
       try {
-        await checkOutsideModel(file, modelDir);
-        await checkOutputFile(file, photos, opts.force === true);
+        await checkOutputFile(file, await inputIds(photos, await modelInputs([modelDir])), opts.force === true);
       } catch (e) {
         model.dispose();
         throw e;

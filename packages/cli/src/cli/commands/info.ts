@@ -8,24 +8,16 @@ import { formatBytes, formatCount } from '../format.js';
 import { modelDirectory } from '../model-path.js';
 
 /**
- * The files of a saved model: model.json and the weight files it names, with sizes. Read as
- * core's loader reads it (a regular file of at most 4 MiB), after the model loaded; should
- * it have changed since, the error names the file and never quotes it (JSON.parse's message
- * would show its first bytes, which may be anything a link points at).
+ * The files of a saved model: model.json and the weight files it names, with sizes. model.json
+ * is read as core's loader reads it, after the model loaded; should it have changed since,
+ * the error names the file and never quotes it (it may be anything a link points at).
  */
 async function modelFiles(dir: string): Promise<{ name: string; bytes: number }[]> {
-  const { readModelJsonText } = await import('@irn/core/node');
-  const jsonPath = join(dir, 'model.json');
-  const text = await readModelJsonText(dir).catch((e: unknown) => {
+  const { readModelWeightPaths } = await import('@irn/core/node');
+  const paths = await readModelWeightPaths(dir).catch((e: unknown) => {
     throw failure(oneLine(e), e);
   });
-  let json: { weightsManifest?: { paths: string[] }[] };
-  try {
-    json = JSON.parse(text) as typeof json;
-  } catch (e) {
-    throw failure(`${jsonPath} is no longer JSON (it changed after the model loaded)`, e);
-  }
-  const names = ['model.json', ...(json.weightsManifest ?? []).flatMap((g) => g.paths)];
+  const names = ['model.json', ...paths];
   return Promise.all(names.map(async (name) => ({ name, bytes: (await stat(join(dir, name))).size })));
 }
 
