@@ -13,7 +13,8 @@ export { downscaleImage, upscaleImage, type RescaleModel, type DownscaleOptions,
 export { refineLr, type LrRoundTrip, type RefineOptions, type RefineResult, type RefineStep } from './rescale/refine.js';
 export { withPeakMemory, type PeakMemory } from './rescale/peak-memory.js';
 export { backendMemoryBudget } from './rescale/pass-memory.js';
-export { MAX_TILE_WORK, TileWorkError, type TileOptions, type TileProgress } from './rescale/tiled-pass.js';
+export { TileWorkError, type TileOptions, type TileProgress } from './rescale/tiled-pass.js';
+export { MAX_TILE_WORK } from './rescale/tiles.js';
 export { DEFAULT_TILE_SIZE } from './rescale/tiles.js';
 export { receptiveField } from './rescale/receptive-field.js';
 export { imresize } from './image/imresize.js';

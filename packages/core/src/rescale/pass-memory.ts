@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { levelsOf, type IrnConfig } from '../model/config.js';
-import { DEFAULT_TILE_SIZE, planAxis } from './tiles.js';
+import { DEFAULT_TILE_SIZE, MAX_TILE_WORK, planAxis, tileWork } from './tiles.js';
 
 /**
  * Most bytes the wasm backend's heap can grow to: WebAssembly memory is 32-bit, and
@@ -62,8 +62,9 @@ export class TileMemoryError extends Error {
     readonly budgetBytes: number,
     /**
      * A tile side in LR pixels whose passes fit, with the same overlap: the default tile
-     * size when it fits, else the largest that does; 0 when not even a 1-pixel tile fits
-     * (then the overlap is too large).
+     * size when it fits, else the largest that does; 0 when none fits, or when the one that
+     * fits would compute the image more than `MAX_TILE_WORK` times over (then the overlap is
+     * too large).
      */
     readonly suggestedTileSize: number,
   ) {
@@ -116,6 +117,9 @@ export function checkPassMemory(
   const what = whole ? `processing the whole ${size} image at once` : `a tile of ${tiling.tileSize} LR pixels (overlap ${tiling.overlap})`;
   // The default when it fits (the measured best trade-off; bench/README.md), rather than the
   // largest tile that fits by the estimate, which leaves the heap little room to spare.
-  const fitting = largestTileFitting(available, bytesPerLrPixel, tiling.overlap, lrWidth, lrHeight);
-  throw new TileMemoryError(what, needed, available, Math.min(fitting, DEFAULT_TILE_SIZE));
+  // A tile that fits but is so small against its overlap that checkTileWork would refuse it
+  // is no advice: then only a smaller overlap helps.
+  const fitting = Math.min(largestTileFitting(available, bytesPerLrPixel, tiling.overlap, lrWidth, lrHeight), DEFAULT_TILE_SIZE);
+  const workable = fitting > 0 && tileWork({ tileSize: fitting, overlap: tiling.overlap }, lrWidth, lrHeight) <= MAX_TILE_WORK;
+  throw new TileMemoryError(what, needed, available, workable ? fitting : 0);
 }

@@ -9,6 +9,8 @@ import { checkPassMemory, largestTileFitting, passBytesPerHrPixel, TileMemoryErr
 import { withPeakMemory } from './peak-memory.js';
 import { checkFinite } from './pixels.js';
 import { downscaleImage, upscaleImage } from './rescale.js';
+import { checkTileWork } from './tiled-pass.js';
+import { MAX_TILE_WORK, tileWork } from './tiles.js';
 
 /** The estimate may lie above the measured peak by this much at most (it is meant to be safe, not wasteful). */
 const ESTIMATE_MAX_OVER = 1.5;
@@ -68,6 +70,32 @@ describe('checkPassMemory', () => {
     assert.equal(largestTileFitting(budget, perLr, 10, 1000, 1000), 64);
     assert.equal(largestTileFitting(budget, perLr, 60, 1000, 1000), 0);
     assert.equal(largestTileFitting(budget, perLr, 0, 1000, 30), 320); // rows are 30 high: 333 wide fit
+  });
+
+  it('suggests no tile that checkTileWork would refuse: with a large overlap and a tiny budget, a smaller overlap', () => {
+    const perLr = passBytesPerHrPixel(x2) * 4;
+    const refusal = (budget: number, overlap: number) => {
+      try {
+        checkPassMemory(x2, { tileSize: 256, overlap }, 1000, 1000, '2000x2000', budget);
+      } catch (e) {
+        assert.ok(e instanceof TileMemoryError);
+        return e;
+      }
+      return assert.fail('no error');
+    };
+    // 2 + 2 x 40 = 82 fits, but tiles of 2 with an overlap of 40 compute the image ~1,700 times.
+    const tiny = refusal(82 * 82 * perLr, 40);
+    assert.ok(largestTileFitting(82 * 82 * perLr, perLr, 40, 1000, 1000) > 0);
+    assert.equal(tiny.suggestedTileSize, 0);
+    assert.match(tiny.message, /; use a smaller overlap$/);
+    // Wherever a tile is suggested, checkTileWork takes it.
+    for (const side of [100, 150, 200, 250]) {
+      for (const overlap of [10, 40, 120]) {
+        const e = refusal(side * side * perLr, overlap);
+        if (e.suggestedTileSize > 0) checkTileWork({ tileSize: e.suggestedTileSize, overlap }, 1000, 1000);
+        else assert.ok(largestTileFitting(side * side * perLr, perLr, overlap, 1000, 1000) === 0 || tileWork({ tileSize: largestTileFitting(side * side * perLr, perLr, overlap, 1000, 1000), overlap }, 1000, 1000) > MAX_TILE_WORK);
+      }
+    }
   });
 
   it('refuses before making any tensor, in downscaleImage and upscaleImage', async () => {

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { axisWeights, DEFAULT_TILE_SIZE, planAxis } from './tiles.js';
+import { axisWeights, DEFAULT_TILE_SIZE, MAX_TILE_WORK, planAxis, tileWork } from './tiles.js';
 
 /** Progress of a tiled rescale, reported after each tile. */
 export interface TileProgress {
@@ -97,15 +97,6 @@ export function resolveTiling(options: TileOptions, receptiveField: number): Til
   return { tileSize, overlap, blend: overlap >= receptiveField ? 0 : overlap / 2 };
 }
 
-/**
- * The most LR pixels a tiled pass may compute, over all its tiles' crops (core plus overlap),
- * as a multiple of the image's own: tiles much smaller than their overlap repeat the same
- * pixels over and over (tile 1 with overlap 40 computes each pixel 6,561 times, and a small
- * photo took minutes). The default tile, 256, costs 1.7x at x2 (overlap 40) and 3.8x with the
- * published x4 model's 120; tile 64 with 120 costs 23x.
- */
-export const MAX_TILE_WORK = 64;
-
 /** Thrown before a pass whose tiles would compute more than {@link MAX_TILE_WORK} times the image's pixels. */
 export class TileWorkError extends RangeError {
   override name = 'TileWorkError';
@@ -129,8 +120,7 @@ export class TileWorkError extends RangeError {
  * {@link runTiled} computes them).
  */
 export function checkTileWork(tiling: { tileSize: number; overlap: number }, lrWidth: number, lrHeight: number): void {
-  const span = (length: number) => planAxis(length, tiling.tileSize, tiling.overlap).reduce((sum, t) => sum + t.cropEnd - t.cropStart, 0);
-  const work = (span(lrWidth) / lrWidth) * (span(lrHeight) / lrHeight);
+  const work = tileWork(tiling, lrWidth, lrHeight);
   if (work > MAX_TILE_WORK) throw new TileWorkError(tiling.tileSize, tiling.overlap, work, `${lrWidth}x${lrHeight}`);
 }
 

@@ -11,7 +11,8 @@ import { IrnModel } from '../model/irn.js';
 import { perturbWeights } from '../testing/perturb.js';
 import { receptiveField } from './receptive-field.js';
 import { downscaleImage, downscaleUnrounded, upscaleImage } from './rescale.js';
-import { checkTileWork, MAX_TILE_WORK, TileWorkError, type TileProgress } from './tiled-pass.js';
+import { checkTileWork, TileWorkError, type TileProgress } from './tiled-pass.js';
+import { MAX_TILE_WORK } from './tiles.js';
 
 /** The bound for tiled vs untiled before 8-bit rounding; float32 rounding is far below it. */
 const TILED_MAX_DIFF = 1e-4;
