@@ -5,6 +5,7 @@
 //   pnpm run test:browser -- --files test/browser/import.test.ts
 //   CHROMIUM_PATH=/path/to/chrome pnpm run test:browser
 import { readFile } from 'node:fs/promises';
+import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { defaultReporter } from '@web/test-runner';
 import { playwrightLauncher } from '@web/test-runner-playwright';
@@ -62,13 +63,27 @@ function npmCdnForTests() {
   };
 }
 
+/**
+ * A server that stalls, for the tests of `<irn-image>`'s queue (irn-image.test.ts):
+ * `/stall-for-tests/<name>.png` answers 200 with a PNG's first 8 bytes and then sends nothing
+ * more, never ending the body, until the page gives up the request.
+ */
+function stallingServerForTests() {
+  return async function stall(context, next) {
+    if (!context.path.startsWith('/stall-for-tests/')) return next();
+    context.type = 'image/png';
+    context.body = new Readable({ read() {} });
+    context.body.push(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
+  };
+}
+
 const minute = 60_000;
 
 export default {
   rootDir: fileURLToPath(new URL('.', import.meta.url)),
   files: ['test/browser/**/*.test.ts', 'packages/*/src/**/*.browser.test.ts'],
   nodeResolve: { browser: true, exportConditions: ['browser', 'import', 'default'] },
-  middleware: [npmCdnForTests()],
+  middleware: [npmCdnForTests(), stallingServerForTests()],
   plugins: [
     seedrandomDefaultImport(),
     esbuildPlugin({ ts: true, target: 'es2022', tsconfig: fileURLToPath(new URL('./tsconfig.json', import.meta.url)) }),

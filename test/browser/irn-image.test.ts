@@ -162,6 +162,19 @@ describe('<irn-image>', () => {
     assert(sharedModelCount() === 1, `${sharedModelCount()} models loaded`);
   });
 
+  it('a download that stalls holds up no other element: the LR downloads before its turn in the queue', async () => {
+    const log = record(document.body);
+    const stalled = make({ src: '/stall-for-tests/lr.png', id: 'stalled' });
+    await until(() => stalled.status === 'queued', 'queued');
+    await sleep(QUIET_MS);
+    const other = make({ src: LR, id: 'other' });
+    await next(other, 'irn-load', 20_000);
+    assert(stalled.status === 'queued' && sharedQueue.size === 1, `the stalled one is ${stalled.status}, queue ${sharedQueue.size}`);
+    assert(log.join() === 'irn-load-start:other,irn-load:other', `events ${log.join()}`);
+    stalled.remove();
+    assert(sharedQueue.size === 0 && stalled.status === 'idle', `removed but ${stalled.status}, queue ${sharedQueue.size}`);
+  });
+
   it('lazy: waits until near the viewport, and leaves the queue when scrolled away before its turn', async () => {
     const spacer = document.createElement('div');
     spacer.style.height = '4000px';

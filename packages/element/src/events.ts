@@ -36,7 +36,10 @@ export interface IrnLoadDetail {
   /** Size of the restored image in pixels. */
   width: number;
   height: number;
-  /** Milliseconds: waiting in the page's queue, reading the LR and model (0 when already loaded), restoring, and all of it. */
+  /**
+   * Milliseconds: waiting in the page's queue (the LR downloads meanwhile), loading the model
+   * (0 when already loaded), restoring, and all of it.
+   */
   timings: { queueMs: number; modelMs: number; restoreMs: number; totalMs: number };
 }
 

@@ -55,6 +55,14 @@ interface ElementJob extends QueuedJob {
   readonly src: string;
   enqueuedAt: number;
   started: boolean;
+  /**
+   * The LR file's download, started when the job is first queued and run outside the queue's
+   * one-at-a-time turn (see {@link QueuedJob.prepare}), so a server that stalls holds up no
+   * other element; dropped once the job runs.
+   */
+  download: Promise<Uint8Array> | null;
+  /** Starts the download once (`download`), or returns it. */
+  prepare(): Promise<Uint8Array>;
 }
 
 /**
@@ -304,7 +312,9 @@ export class IrnImage extends LitElement {
       src: this.src,
       enqueuedAt: 0,
       started: false,
+      download: null,
       run: () => this.runJob(job),
+      prepare: () => (job.download ??= fetchBytes(job.src, controller.signal, IrnImage.defaults.maxBytes ?? MAX_LR_BYTES)),
     };
     this.job = job;
     this.schedule(job);
@@ -358,7 +368,10 @@ export class IrnImage extends LitElement {
     // Without a model attribute the LR names its preset, known only once it is read.
     this.emit<IrnLoadStartDetail>('irn-load-start', { src: job.src, model: this.model ?? null });
     try {
-      const bytes = await fetchBytes(job.src, signal, IrnImage.defaults.maxBytes ?? MAX_LR_BYTES);
+      // Downloaded (or failed) while the job waited for its turn; the bytes are held no longer than this run.
+      const download = job.prepare();
+      job.download = null;
+      const bytes = await download;
       const info = readLrPngInfo(bytes) ?? (await readOtherLrInfo(job.src, bytes));
       if (this.scale != null && info.original != null && info.original.scale !== this.scale) {
         throw new Error(`${job.src} was downscaled at x${info.original.scale}, but scale is ${this.scale}`);
