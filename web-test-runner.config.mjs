@@ -64,16 +64,21 @@ function npmCdnForTests() {
 }
 
 /**
- * A server that stalls, for the tests of `<irn-image>`'s queue (irn-image.test.ts):
- * `/stall-for-tests/<name>.png` answers 200 with a PNG's first 8 bytes and then sends nothing
- * more, never ending the body, until the page gives up the request.
+ * Hostile servers, for the tests of downloads (irn-image.test.ts, hostile-input.test.ts). Each
+ * answers 200 with a PNG's first 8 bytes, then:
+ * - `/stall-for-tests/<name>.png` sends nothing more and never ends the body;
+ * - `/endless-for-tests/<name>.png` sends zeros without end (no Content-Length);
+ * both until the page gives up the request.
  */
-function stallingServerForTests() {
-  return async function stall(context, next) {
-    if (!context.path.startsWith('/stall-for-tests/')) return next();
+function hostileServersForTests() {
+  const signature = () => Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+  return async function hostile(context, next) {
+    const stall = context.path.startsWith('/stall-for-tests/');
+    if (!stall && !context.path.startsWith('/endless-for-tests/')) return next();
     context.type = 'image/png';
-    context.body = new Readable({ read() {} });
-    context.body.push(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
+    const body = new Readable({ read: stall ? () => {} : () => void body.push(Buffer.alloc(64 * 1024)) });
+    body.push(signature());
+    context.body = body;
   };
 }
 
@@ -83,7 +88,7 @@ export default {
   rootDir: fileURLToPath(new URL('.', import.meta.url)),
   files: ['test/browser/**/*.test.ts', 'packages/*/src/**/*.browser.test.ts'],
   nodeResolve: { browser: true, exportConditions: ['browser', 'import', 'default'] },
-  middleware: [npmCdnForTests(), stallingServerForTests()],
+  middleware: [npmCdnForTests(), hostileServersForTests()],
   plugins: [
     seedrandomDefaultImport(),
     esbuildPlugin({ ts: true, target: 'es2022', tsconfig: fileURLToPath(new URL('./tsconfig.json', import.meta.url)) }),

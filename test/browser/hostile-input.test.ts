@@ -202,6 +202,34 @@ describe('hostile PNGs in the browser: the Rescaler in a Web Worker', () => {
   });
 });
 
+describe('hostile servers in the browser: a download without end', () => {
+  it('is cut off at limits.inflatedBytes: decodeInput in the page, the Rescaler in a worker, and through a custom fetch', async () => {
+    const url = '/endless-for-tests/lr.png';
+    const limits = { inflatedBytes: 1 << 20 };
+    const isCutOff = (e: Error, what: string) => {
+      assert(e.name === 'LimitError', `${what}: ${e.name}: ${e.message}`);
+      assert(/^the image http:\/\/[^ ]+\/endless-for-tests\/lr\.png is more than 1,048,576 bytes, the limit/.test(e.message), `${what}: ${e.message}`);
+    };
+    let start = performance.now();
+    const inPage = await rejection(decodeInput(url, undefined, { limits }), 'decodeInput');
+    isCutOff(inPage, 'decodeInput');
+    checkClear(inPage, performance.now() - start, 'decodeInput');
+    for (const fetchOption of [undefined, (u: RequestInfo | URL) => fetch(u)]) {
+      const what = fetchOption == null ? 'worker' : 'worker, custom fetch';
+      const rescaler = await Rescaler.create({ model: 'irn-x2', weightsUrl: WEIGHTS_URL, wasmPaths: WASM_PATHS, backend: 'wasm', worker: true, limits, ...(fetchOption ? { fetch: fetchOption as typeof fetch } : {}) });
+      try {
+        assert(rescaler.worker, 'the Rescaler did not start a worker');
+        start = performance.now();
+        const error = await rejection(rescaler.upscale(url, { output: 'raster' }), what);
+        isCutOff(error, what);
+        checkClear(error, performance.now() - start, what);
+      } finally {
+        await rescaler.dispose();
+      }
+    }
+  });
+});
+
 /** The bytes of `parts` one after another, typed as a Blob part. */
 const concat = (...parts: Uint8Array[]) => concatBytes(parts) as Uint8Array<ArrayBuffer>;
 

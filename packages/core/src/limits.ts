@@ -93,6 +93,15 @@ export function checkLimit(limits: Limits, name: keyof Limits, amount: number, w
   );
 }
 
+/**
+ * The {@link LimitError} for an amount known only to be above limit `name` (a download cut
+ * off there): "`what` is more than N `unit`, the limit (raise it with --limit name=N)".
+ */
+export function limitPassed(limits: Limits, name: keyof Limits, what: string, unit = ''): LimitError {
+  const u = unit === '' ? '' : ` ${unit}`;
+  return new LimitError(`${what} is more than ${formatCount(limits[name])}${u}, the limit (raise it with --limit ${name}=N)`, name);
+}
+
 /** 123456789 -> "123,456,789"; non-integers and huge values as they print. */
 function formatCount(n: number): string {
   return Number.isSafeInteger(n) ? n.toLocaleString('en-US') : String(n);

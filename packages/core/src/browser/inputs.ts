@@ -1,5 +1,6 @@
 import { decodePng } from '../image/png.js';
 import { checkLimit, resolveLimits, type Limits } from '../limits.js';
+import { fetchImageBytes } from './read-body.js';
 import { checkRaster, rgba8ToRaster, type RasterImage } from '../image/raster.js';
 import { readLrMetadata, type LrMetadata } from '../image/lr-metadata.js';
 import { readLrFileInfo } from '../image/lr-formats.js';
@@ -65,14 +66,7 @@ export async function decodeInput(
   if (typeof input === 'string' || input instanceof URL) {
     const base = (globalThis as { location?: { href: string } }).location?.href;
     const url = base == null ? new URL(input) : new URL(input, base);
-    let response: Response;
-    try {
-      response = await fetchFn(url.href);
-    } catch (e) {
-      throw new Error(`could not fetch the image ${url.href}: ${(e as Error).message}`, { cause: e });
-    }
-    if (!response.ok) throw new Error(`could not fetch the image ${url.href}: HTTP ${response.status}`);
-    return decodeBlob(await response.blob(), options);
+    return decodeBytes(await fetchImageBytes(url.href, fetchFn, limits), options);
   }
   if (input instanceof Blob) return decodeBlob(input, options);
   if (isTensor(input)) return { raster: await tensorToRaster(input), lrMetadata: null };
@@ -102,8 +96,13 @@ export async function decodeInput(
  *   the browser decodes it).
  */
 export async function decodeBlob(blob: Blob, options: DecodeInputOptions = {}): Promise<DecodedInput> {
+  checkLimit(resolveLimits(options.limits), 'inflatedBytes', blob.size, 'the image file', 'bytes');
+  return decodeBytes(new Uint8Array(await blob.arrayBuffer()), options, blob);
+}
+
+/** {@link decodeBlob} on the file's bytes (`blob`: the same bytes as a Blob, when the caller has one). */
+async function decodeBytes(bytes: Uint8Array, options: DecodeInputOptions, blob?: Blob): Promise<DecodedInput> {
   const limits = resolveLimits(options.limits);
-  const bytes = new Uint8Array(await blob.arrayBuffer());
   if (PNG_SIGNATURE.every((b, i) => bytes[i] === b)) {
     const png = decodePng(bytes, { limits });
     const { width, height, channels, data } = png;
@@ -119,13 +118,13 @@ export async function decodeBlob(blob: Blob, options: DecodeInputOptions = {}): 
         : null;
   let bitmap: ImageBitmap;
   try {
-    bitmap = await createImageBitmap(blob, { premultiplyAlpha: 'none' });
+    bitmap = await createImageBitmap(blob ?? new Blob([bytes as BlobPart]), { premultiplyAlpha: 'none' });
   } catch (e) {
     // Chromium decodes no JPEG of 100 scans or more (bench/README.md, "JPEG scans"), which
     // core lets through up to 500: say so, since its own message does not.
     const scans = isJpeg(bytes) ? countJpegScans(bytes, CHROMIUM_MAX_JPEG_SCANS) : 0;
     const why = scans > CHROMIUM_MAX_JPEG_SCANS ? `, ${scans} scans or more: Chromium decodes no JPEG of more than ${CHROMIUM_MAX_JPEG_SCANS}` : '';
-    throw new Error(`cannot decode the image (${blob.type || 'unknown type'}, ${blob.size} bytes${why}): ${(e as Error).message}`, { cause: e });
+    throw new Error(`cannot decode the image (${blob?.type || 'unknown type'}, ${bytes.length} bytes${why}): ${(e as Error).message}`, { cause: e });
   }
   try {
     return { raster: bitmapToRaster(bitmap, limits), lrMetadata };

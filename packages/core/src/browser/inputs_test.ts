@@ -22,6 +22,53 @@ describe('decodeInput limits', () => {
     assert.deepEqual([ok.raster.width, ok.raster.height, ok.lrMetadata], [30, 20, { scale: 2, width: 60, height: 40 }]);
   });
 
+  it('bounds the bytes of a URL by limits.inflatedBytes: a server that sends without end is cut off there, one that says more is refused unread', { timeout: 10_000 }, async () => {
+    let pulls = 0;
+    let cancelled = false;
+    const endless = () =>
+      new ReadableStream<Uint8Array>({
+        // Ends after 64 KiB all the same, so that a reader without the bound fails instead of hanging.
+        pull(controller) {
+          if (++pulls > 64) controller.close();
+          else controller.enqueue(new Uint8Array(1024));
+        },
+        cancel() {
+          cancelled = true;
+        },
+      });
+    const isByteLimit = (e: unknown): boolean =>
+      e instanceof LimitError &&
+      e.limit === 'inflatedBytes' &&
+      e.message === 'the image https://example.invalid/a.png is more than 4,096 bytes, the limit (raise it with --limit inflatedBytes=N)';
+    const streaming = (async () => new Response(endless())) as unknown as typeof fetch;
+    await assert.rejects(decodeInput('https://example.invalid/a.png', streaming, { limits: { inflatedBytes: 4096 } }), isByteLimit);
+    assert.ok(pulls <= 8 && cancelled, `${pulls} chunks read, cancelled ${cancelled}`);
+    pulls = 0;
+    const saysMore = (async () => new Response(endless(), { headers: { 'content-length': '5000' } })) as unknown as typeof fetch;
+    await assert.rejects(decodeInput('https://example.invalid/a.png', saysMore, { limits: { inflatedBytes: 4096 } }), isByteLimit);
+    assert.ok(pulls <= 1, `${pulls} chunks read`);
+    // The PNG itself fits a limit of its own size, and not one byte less.
+    const exact = (async () => new Response(png)) as unknown as typeof fetch;
+    assert.equal((await decodeInput('https://example.invalid/a.png', exact, { limits: { inflatedBytes: png.length } })).raster.width, 30);
+    await assert.rejects(decodeInput('https://example.invalid/a.png', exact, { limits: { inflatedBytes: png.length - 1 } }), (e: unknown) => e instanceof LimitError);
+    const missing = (async () => new Response('gone', { status: 404 })) as unknown as typeof fetch;
+    await assert.rejects(decodeInput('https://example.invalid/a.png', missing), /^Error: could not fetch the image https:\/\/example\.invalid\/a\.png: HTTP 404$/);
+  });
+
+  it('checks the size of a Blob against limits.inflatedBytes before reading it', async () => {
+    let read = false;
+    class Watched extends Blob {
+      override arrayBuffer(): Promise<ArrayBuffer> {
+        read = true;
+        return super.arrayBuffer();
+      }
+    }
+    const blob = new Watched([png], { type: 'image/png' });
+    await assert.rejects(decodeBlob(blob, { limits: { inflatedBytes: png.length - 1 } }), (e: unknown) => e instanceof LimitError && e.limit === 'inflatedBytes' && /^the image file is [\d,]+ bytes, above the limit/.test(e.message));
+    assert.equal(read, false);
+    assert.equal((await decodeBlob(blob, { limits: { inflatedBytes: png.length } })).raster.height, 20);
+  });
+
   it('checks ImageData before making its float copy', () => {
     const image = { width: 30, height: 20, data: new Uint8ClampedArray(30 * 20 * 4).fill(255) } as unknown as ImageData;
     assert.throws(() => imageDataToRaster(image, { pixels: 599 }), isPixelLimit);

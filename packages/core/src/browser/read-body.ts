@@ -1,4 +1,5 @@
 import { concatBytes } from '../image/bytes.js';
+import { limitPassed, type Limits } from '../limits.js';
 
 /** Bytes a download may still bring (shared by downloads that must fit together), and what bounds them, for messages. */
 export interface ByteBudget {
@@ -43,4 +44,25 @@ export async function readBodyWithin(response: Response, budget: ByteBudget, too
 export function readResponseBytes(response: Response, maxBytes: number, what: string): Promise<Uint8Array> {
   if (!(Number.isSafeInteger(maxBytes) && maxBytes >= 0)) throw new RangeError(`maxBytes must be a whole number >= 0, got ${maxBytes}`);
   return readBodyWithin(response, { left: maxBytes, of: `${maxBytes} bytes` }, () => new Error(`${what} is larger than the ${maxBytes} bytes allowed`));
+}
+
+/**
+ * The body of the image at `url`, fetched with `fetchFn`, of at most `limits.inflatedBytes`
+ * bytes: a server that sends more, or sends without end, is cut off there (a `LimitError`)
+ * instead of filling the page's memory.
+ * @throws Error naming the URL when the fetch fails or its status is not 2xx.
+ */
+export async function fetchImageBytes(url: string, fetchFn: typeof fetch, limits: Limits): Promise<Uint8Array> {
+  let response: Response;
+  try {
+    response = await fetchFn(url);
+  } catch (e) {
+    throw new Error(`could not fetch the image ${url}: ${(e as Error).message}`, { cause: e });
+  }
+  if (!response.ok) {
+    await response.body?.cancel().catch(() => undefined);
+    throw new Error(`could not fetch the image ${url}: HTTP ${response.status}`);
+  }
+  const max = limits.inflatedBytes;
+  return readBodyWithin(response, { left: max, of: `${max} bytes` }, () => limitPassed(limits, 'inflatedBytes', `the image ${url}`, 'bytes'));
 }

@@ -1,5 +1,5 @@
 import type { IrnModel } from '../model/irn.js';
-import type { Limits } from '../limits.js';
+import { checkLimit, resolveLimits, type Limits } from '../limits.js';
 import type { BackendChoice, BackendName, BackendSetup } from './backends.js';
 import type { BackendFallback, RescaleEngine, RescalerMemory, RunOptions } from './engine.js';
 import type { ImageInput } from './inputs.js';
@@ -221,6 +221,7 @@ export class Rescaler extends EventTarget {
   static async forLr(lr: Blob | Uint8Array | ArrayBuffer, options: RescalerForLrOptions = {}): Promise<Rescaler> {
     if (options.model != null) return Rescaler.create(options as RescalerOptions);
     const { lrFileMetadata, presetForLr } = await import('./lr-preset.js');
+    if (lr instanceof Blob) checkLimit(resolveLimits(options.limits), 'inflatedBytes', lr.size, 'the LR file', 'bytes');
     const bytes = lr instanceof Uint8Array ? lr : new Uint8Array(lr instanceof ArrayBuffer ? lr : await lr.arrayBuffer());
     const meta = lrFileMetadata(bytes, options.limits);
     const model = presetForLr(meta);

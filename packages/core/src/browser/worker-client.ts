@@ -2,6 +2,8 @@
 // `'tensor'` output imports it, through rasterToTensor).
 import type * as tf from '@tensorflow/tfjs-core';
 import { checkRaster } from '../image/raster.js';
+import { resolveLimits, type Limits } from '../limits.js';
+import { fetchImageBytes } from './read-body.js';
 import { abortReason, throwIfAborted } from './abort.js';
 import type { BackendChoice, BackendName, BackendSetup } from './backends.js';
 import type { BackendFallback, RescaleProgress, RescalerMemory, RunOptions } from './engine.js';
@@ -69,7 +71,7 @@ export class WorkerClient {
     const { onProgress, signal, output = 'imagedata', ...rest } = options;
     checkOutputKind(output);
     throwIfAborted(signal);
-    const [packed, transfer] = await packInput(input, fetchFn);
+    const [packed, transfer] = await packInput(input, fetchFn, resolveLimits(rest.limits));
     throwIfAborted(signal);
     const result = (await this.call({ type: 'run', id: 0, op, input: packed, options: rest, output }, transfer, onProgress, signal)) as RescaleResult<
       WorkerImage | null
@@ -155,15 +157,14 @@ export class WorkerClient {
 }
 
 /** The input as a message part, with what to transfer. The caller's objects stay usable. */
-async function packInput(input: ImageInput, fetchFn?: typeof fetch): Promise<[WorkerInput, Transferable[]]> {
+async function packInput(input: ImageInput, fetchFn: typeof fetch | undefined, limits: Limits): Promise<[WorkerInput, Transferable[]]> {
   if (typeof input === 'string' || input instanceof URL) {
     const base = globalThis.location?.href;
     const url = base == null ? new URL(input) : new URL(input, base);
     // A custom fetch cannot cross into the worker: use it here and send what it got.
     if (fetchFn == null) return [{ kind: 'url', url: url.href }, []];
-    const response = await fetchFn(url.href);
-    if (!response.ok) throw new Error(`could not fetch the image ${url.href}: HTTP ${response.status}`);
-    return [{ kind: 'blob', blob: await response.blob() }, []];
+    const bytes = await fetchImageBytes(url.href, fetchFn, limits);
+    return [{ kind: 'blob', blob: new Blob([bytes as BlobPart]) }, []];
   }
   if (input instanceof Blob) return [{ kind: 'blob', blob: input }, []];
   if (isTensor(input)) {
