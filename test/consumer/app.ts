@@ -102,7 +102,10 @@ export function recordIrnEvents(): void {
   }
 }
 
-/** The app's sources: the element page, the `Rescaler` page, and Vite's multi-page setting. */
+/** The folder, in the app, of webpack's output (webpack.config.js). */
+export const WEBPACK_OUT = 'webpack-dist';
+
+/** The app's sources: the element page, the `Rescaler` page, and Vite's and webpack's settings. */
 export function writeAppSources(appDir: string, lrFile: string, weights: WeightsSetup): void {
   mkdirSync(join(appDir, 'public'), { recursive: true });
   cpSync(lrFile, join(appDir, 'public/photo.lr.png'));
@@ -164,6 +167,40 @@ try {
     join(appDir, 'vite.config.js'),
     `export default { build: { rolldownOptions: { input: { main: 'index.html', rescaler: 'rescaler.html' } } } };\n`,
   );
+  // What a webpack 5 user writes: the two entries and where the output goes, nothing for our
+  // packages (webpack 5 has no zero-config multi-entry; its default entry is src/index.js).
+  writeFileSync(
+    join(appDir, 'webpack.config.js'),
+    `import { fileURLToPath } from 'node:url';
+
+export default {
+  mode: 'production',
+  entry: { main: './main.js', rescaler: './rescaler.js' },
+  output: { path: fileURLToPath(new URL('./${WEBPACK_OUT}/', import.meta.url)) },
+};
+`,
+  );
+}
+
+/**
+ * The pages of the webpack route, in webpack's output folder: webpack bundles JavaScript only,
+ * so the HTML is the developer's (the same pages as Vite's, loading webpack's `main.js` and
+ * `rescaler.js` with plain script tags), next to the LR; plus `page.html`, the element with
+ * `worker="false"`, whose restore runs webpack's own bundle of TensorFlow.js in the page.
+ */
+export function writeWebpackPages(outDir: string, lrFile: string, weights: WeightsSetup): void {
+  cpSync(lrFile, join(outDir, 'photo.lr.png'));
+  if (weights.copyFrom != null) cpSync(weights.copyFrom, join(outDir, 'weights'), { recursive: true });
+  const html = (title: string, body: string, script: string) => `<!doctype html>
+<html lang="en">
+  <head><meta charset="utf-8"><title>${title}</title><script defer src="/${script}"></script></head>
+  <body>${body}</body>
+</html>
+`;
+  const element = (extra: string) => `<irn-image${extra} src="/photo.lr.png" alt="A cat above a cup of coffee"${weights.attribute}></irn-image>`;
+  writeFileSync(join(outDir, 'index.html'), html('irn-image', element(''), 'main.js'));
+  writeFileSync(join(outDir, 'page.html'), html('irn-image, page thread', element(' worker="false"'), 'main.js'));
+  writeFileSync(join(outDir, 'rescaler.html'), html('Rescaler', '', 'rescaler.js'));
 }
 
 /**

@@ -26,6 +26,10 @@ export const NPM_CACHE = process.env.IRN_CONSUMER_NPM_CACHE || join(tmpdir(), 'i
 /** Vite as a web developer installs it today: pinned, so that a new release cannot move the test. */
 export const VITE_VERSION = '8.4.0';
 
+/** webpack 5 and its CLI as a web developer installs them today (`npm i -D webpack webpack-cli`), pinned likewise. */
+export const WEBPACK_VERSION = '5.113.0';
+export const WEBPACK_CLI_VERSION = '7.3.1';
+
 /** Set `IRN_CONSUMER_KEEP=1` to keep the temp folders of a run (their paths are logged). */
 const keep = process.env.IRN_CONSUMER_KEEP === '1';
 

@@ -4,9 +4,11 @@
  * photo in Debian's Chromium through
  *   - `vite build`, served by a plain static server,
  *   - Vite's dev server (no configuration beyond what the READMEs say),
+ *   - a webpack 5 production build (a webpack.config.js with the entries and the output folder,
+ *     nothing for our packages), served by a plain static server,
  *   - `@irn/element`'s one-file bundle and its .wasm files from a plain static server,
- * each with `<irn-image>` (main.js is `import '@irn/element'`) and, for the Vite routes, a
- * second page with `Rescaler` from `@irn/core/browser` in a worker. Each restore must run on
+ * each with `<irn-image>` (main.js is `import '@irn/element'`) and, for the Vite and webpack
+ * routes, a second page with `Rescaler` from `@irn/core/browser` in a worker. Each restore must run on
  * wasm (software WebGL is never picked; Chromium starts as every test here starts it) and reach
  * the Y-PSNR of the repository CLI's own restore within 0.1 dB.
  *
@@ -14,8 +16,9 @@
  *   IRN_CONSUMER_KEEP=1 ...   keeps the temp app for a look
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { after, before, test, type TestContext } from 'node:test';
 import type { Browser } from 'playwright-core';
 import {
@@ -30,12 +33,16 @@ import {
   weightsSetup,
   writeAppSources,
   writeBundleSite,
+  writeWebpackPages,
+  WEBPACK_OUT,
   type PageOutcome,
   type Reference,
 } from './app.js';
 import {
   ROOT,
   VITE_VERSION,
+  WEBPACK_CLI_VERSION,
+  WEBPACK_VERSION,
   freePort,
   launchChromium,
   makeTemp,
@@ -95,7 +102,7 @@ before(async () => {
   const referenced = performance.now();
   weightsPackaged = tarballs.has('@irn/weights');
   appDir = join(work, 'app');
-  const install = await npmInstall(appDir, dependencies, { vite: VITE_VERSION });
+  const install = await npmInstall(appDir, dependencies, { vite: VITE_VERSION, webpack: WEBPACK_VERSION, 'webpack-cli': WEBPACK_CLI_VERSION });
   const weights = weightsSetup(weightsPackaged);
   writeAppSources(appDir, join(reference.dir, 'photo.lr.png'), { ...weights, copyFrom: weightsPackaged ? undefined : join(ROOT, 'weights') });
   browser = await launchChromium();
@@ -172,6 +179,53 @@ test('Vite dev server: <irn-image> and Rescaler in a worker restore on wasm', { 
   try {
     await t.test('element', (t) => checkPage(t, 'vite dev', 'element', `${server.url}index.html`, server));
     await t.test('Rescaler', (t) => checkPage(t, 'vite dev', 'Rescaler', `${server.url}rescaler.html`, server));
+  } finally {
+    await server.stop();
+  }
+});
+
+/**
+ * webpack 5 once failed here twice over: the build stopped at `Can't resolve
+ * '@tensorflow/tfjs-backend-webgpu'` (an optional peer, not installed; core now imports it in a
+ * `try` block, which webpack turns into a warning), and then, since webpack 5.103, the worker
+ * threw "__filename is not defined" in tfjs-backend-wasm's Emscripten glue (webpack folds
+ * `typeof __filename` in an ES module but leaves `__filename`; core's worker bundle now defines
+ * it away), so the restore fell back to software WebGL, many times slower, and timed out. The
+ * build's warnings must be those two missing optional peers and webpack's size hints, nothing
+ * else.
+ *
+ * Built without minification: terser re-minifying the prebuilt worker takes 25-55 s on a
+ * loaded 2-core machine, more than this route's share of CI; `IRN_CONSUMER_WEBPACK_MINIFY=1`
+ * builds exactly what `webpack` makes (checked: the same restore).
+ */
+const EXPECTED_WEBPACK_WARNINGS = [
+  /^Module not found: Error: Can't resolve '@tensorflow\/tfjs-backend-webg(l|pu)'/m,
+  /^(asset size limit|entrypoint size limit|webpack performance recommendations)/,
+];
+
+test('webpack 5 production build, served by a plain static server: <irn-image> (worker and page thread) and Rescaler in a worker restore on wasm', { timeout: 3 * PAGE_TIMEOUT + 180 * second }, async (t) => {
+  const minify = process.env.IRN_CONSUMER_WEBPACK_MINIFY === '1';
+  const build = await runStep('webpack build', process.execPath, [join(appDir, 'node_modules/webpack/bin/webpack.js'), ...(minify ? [] : ['--no-optimization-minimize'])], {
+    cwd: appDir,
+    timeoutMs: 180 * second,
+    env: { NODE_OPTIONS: undefined, FORCE_COLOR: '0', NO_COLOR: '1' },
+  });
+  const warnings = build.stdout.split(/^WARNING in /m).slice(1);
+  const unexpected = warnings.filter((w) => !EXPECTED_WEBPACK_WARNINGS.some((re) => re.test(w)));
+  assert.deepEqual(unexpected, [], `webpack warned of more than the optional GPU backends and sizes:\n${build.stdout}`);
+  const out = join(appDir, WEBPACK_OUT);
+  const js = readdirSync(out).filter((f) => f.endsWith('.js'));
+  const bytes = js.map((f) => readFileSync(join(out, f)));
+  const kib = (n: number) => `${(n / 1024).toFixed(0)} KiB`;
+  timings.push(
+    `webpack build${minify ? '' : ' (not minified)'}: ${(build.ms / second).toFixed(1)} s, ${js.length} scripts, ${kib(bytes.reduce((a, b) => a + b.length, 0))} (${kib(bytes.reduce((a, b) => a + gzipSync(b).length, 0))} gzipped), ${warnings.length} warnings`,
+  );
+  writeWebpackPages(out, join(reference.dir, 'photo.lr.png'), { ...weightsSetup(weightsPackaged), copyFrom: weightsPackaged ? undefined : join(ROOT, 'weights') });
+  const server = await staticServer(out);
+  try {
+    await t.test('element', (t) => checkPage(t, 'webpack', 'element', `${server.url}index.html`, server));
+    await t.test('element, worker="false"', (t) => checkPage(t, 'webpack, page thread', 'element', `${server.url}page.html`, server));
+    await t.test('Rescaler', (t) => checkPage(t, 'webpack', 'Rescaler', `${server.url}rescaler.html`, server));
   } finally {
     await server.stop();
   }

@@ -39,6 +39,12 @@ try {
     minify: true,
     // Presets load in the page, never in the worker; kept out in case that changes.
     external: ['@irn/weights'],
+    // tfjs-backend-wasm's Emscripten glue reads `typeof __filename<"u"&&(a=a||__filename)`.
+    // webpack 5.103 and later (to 5.113 at least) turn that test into `true` in an ES module but
+    // leave `__filename` free, so in an app built by webpack the worker threw "__filename is not
+    // defined" and the wasm backend never started (the webpack route of test/consumer/web.e2e.ts).
+    // There is no __filename in a browser.
+    define: { __filename: 'undefined', __dirname: 'undefined' },
     legalComments: 'eof',
     metafile: true,
     logLevel: 'warning',
