@@ -66,7 +66,8 @@ export async function decodeInput(
   if (typeof input === 'string' || input instanceof URL) {
     const base = (globalThis as { location?: { href: string } }).location?.href;
     const url = base == null ? new URL(input) : new URL(input, base);
-    return decodeBytes(await fetchImageBytes(url.href, fetchFn, limits), options);
+    const { bytes, type } = await fetchImageBytes(url.href, fetchFn, limits);
+    return decodeBytes(bytes, options, type);
   }
   if (input instanceof Blob) return decodeBlob(input, options);
   if (isTensor(input)) return { raster: await tensorToRaster(input), lrMetadata: null };
@@ -97,11 +98,14 @@ export async function decodeInput(
  */
 export async function decodeBlob(blob: Blob, options: DecodeInputOptions = {}): Promise<DecodedInput> {
   checkLimit(resolveLimits(options.limits), 'inflatedBytes', blob.size, 'the image file', 'bytes');
-  return decodeBytes(new Uint8Array(await blob.arrayBuffer()), options, blob);
+  return decodeBytes(new Uint8Array(await blob.arrayBuffer()), options, blob.type, blob);
 }
 
-/** {@link decodeBlob} on the file's bytes (`blob`: the same bytes as a Blob, when the caller has one). */
-async function decodeBytes(bytes: Uint8Array, options: DecodeInputOptions, blob?: Blob): Promise<DecodedInput> {
+/**
+ * {@link decodeBlob} on the file's bytes, of MIME type `type` ('' when unknown); `blob`: the
+ * same bytes as a Blob, when the caller has one (else one is made only for the browser's decoder).
+ */
+async function decodeBytes(bytes: Uint8Array, options: DecodeInputOptions, type: string, blob?: Blob): Promise<DecodedInput> {
   const limits = resolveLimits(options.limits);
   if (PNG_SIGNATURE.every((b, i) => bytes[i] === b)) {
     const png = decodePng(bytes, { limits });
@@ -118,13 +122,13 @@ async function decodeBytes(bytes: Uint8Array, options: DecodeInputOptions, blob?
         : null;
   let bitmap: ImageBitmap;
   try {
-    bitmap = await createImageBitmap(blob ?? new Blob([bytes as BlobPart]), { premultiplyAlpha: 'none' });
+    bitmap = await createImageBitmap(blob ?? new Blob([bytes as BlobPart], { type }), { premultiplyAlpha: 'none' });
   } catch (e) {
     // Chromium decodes no JPEG of 100 scans or more (bench/README.md, "JPEG scans"), which
     // core lets through up to 500: say so, since its own message does not.
     const scans = isJpeg(bytes) ? countJpegScans(bytes, CHROMIUM_MAX_JPEG_SCANS) : 0;
     const why = scans > CHROMIUM_MAX_JPEG_SCANS ? `, ${scans} scans or more: Chromium decodes no JPEG of more than ${CHROMIUM_MAX_JPEG_SCANS}` : '';
-    throw new Error(`cannot decode the image (${blob?.type || 'unknown type'}, ${bytes.length} bytes${why}): ${(e as Error).message}`, { cause: e });
+    throw new Error(`cannot decode the image (${type || 'unknown type'}, ${bytes.length} bytes${why}): ${(e as Error).message}`, { cause: e });
   }
   try {
     return { raster: bitmapToRaster(bitmap, limits), lrMetadata };

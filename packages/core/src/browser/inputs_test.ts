@@ -51,6 +51,10 @@ describe('decodeInput limits', () => {
     const exact = (async () => new Response(png)) as unknown as typeof fetch;
     assert.equal((await decodeInput('https://example.invalid/a.png', exact, { limits: { inflatedBytes: png.length } })).raster.width, 30);
     await assert.rejects(decodeInput('https://example.invalid/a.png', exact, { limits: { inflatedBytes: png.length - 1 } }), (e: unknown) => e instanceof LimitError);
+    // What the browser decodes keeps the response's type for its error line (Node has no
+    // createImageBitmap, so every such file fails here).
+    const gif = (async () => new Response('GIF89a', { headers: { 'content-type': 'image/gif' } })) as unknown as typeof fetch;
+    await assert.rejects(decodeInput('https://example.invalid/a.gif', gif), /^Error: cannot decode the image \(image\/gif, 6 bytes\): /);
     const missing = (async () => new Response('gone', { status: 404 })) as unknown as typeof fetch;
     await assert.rejects(decodeInput('https://example.invalid/a.png', missing), /^Error: could not fetch the image https:\/\/example\.invalid\/a\.png: HTTP 404$/);
   });

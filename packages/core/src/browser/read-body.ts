@@ -49,10 +49,10 @@ export function readResponseBytes(response: Response, maxBytes: number, what: st
 /**
  * The body of the image at `url`, fetched with `fetchFn`, of at most `limits.inflatedBytes`
  * bytes: a server that sends more, or sends without end, is cut off there (a `LimitError`)
- * instead of filling the page's memory.
+ * instead of filling the page's memory. `type` is the response's Content-Type, or ''.
  * @throws Error naming the URL when the fetch fails or its status is not 2xx.
  */
-export async function fetchImageBytes(url: string, fetchFn: typeof fetch, limits: Limits): Promise<Uint8Array> {
+export async function fetchImageBytes(url: string, fetchFn: typeof fetch, limits: Limits): Promise<{ bytes: Uint8Array; type: string }> {
   let response: Response;
   try {
     response = await fetchFn(url);
@@ -64,5 +64,6 @@ export async function fetchImageBytes(url: string, fetchFn: typeof fetch, limits
     throw new Error(`could not fetch the image ${url}: HTTP ${response.status}`);
   }
   const max = limits.inflatedBytes;
-  return readBodyWithin(response, { left: max, of: `${max} bytes` }, () => limitPassed(limits, 'inflatedBytes', `the image ${url}`, 'bytes'));
+  const bytes = await readBodyWithin(response, { left: max, of: `${max} bytes` }, () => limitPassed(limits, 'inflatedBytes', `the image ${url}`, 'bytes'));
+  return { bytes, type: response.headers.get('content-type') ?? '' };
 }

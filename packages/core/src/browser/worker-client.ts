@@ -163,8 +163,8 @@ async function packInput(input: ImageInput, fetchFn: typeof fetch | undefined, l
     const url = base == null ? new URL(input) : new URL(input, base);
     // A custom fetch cannot cross into the worker: use it here and send what it got.
     if (fetchFn == null) return [{ kind: 'url', url: url.href }, []];
-    const bytes = await fetchImageBytes(url.href, fetchFn, limits);
-    return [{ kind: 'blob', blob: new Blob([bytes as BlobPart]) }, []];
+    const { bytes, type } = await fetchImageBytes(url.href, fetchFn, limits);
+    return [{ kind: 'blob', blob: new Blob([bytes as BlobPart], { type }) }, []];
   }
   if (input instanceof Blob) return [{ kind: 'blob', blob: input }, []];
   if (isTensor(input)) {
