@@ -230,6 +230,28 @@ describe('hostile servers in the browser: a download without end', () => {
   });
 });
 
+describe('hostile servers in the browser: a download that stalls', () => {
+  it('stops when the call is aborted, in the page and in a worker', async () => {
+    for (const worker of [false, true]) {
+      const what = worker ? 'worker' : 'page';
+      const rescaler = await Rescaler.create({ model: 'irn-x2', weightsUrl: WEIGHTS_URL, wasmPaths: WASM_PATHS, backend: worker ? 'wasm' : 'cpu', worker });
+      try {
+        const controller = new AbortController();
+        const call = rescaler.upscale('/stall-for-tests/lr.png', { output: 'raster', signal: controller.signal });
+        // Settles at most once the test gives up: a call that ignores the signal fails by timing out.
+        const watchdog = new Promise<Error>((resolve) => setTimeout(() => resolve(new Error('still pending 10 s after the abort')), 10_500));
+        setTimeout(() => controller.abort(new DOMException('stopped by the test', 'AbortError')), 500);
+        const start = performance.now();
+        const error = await Promise.race([rejection(call, what), watchdog]);
+        assert(error.name === 'AbortError', `${what}: ${error.name}: ${error.message}`);
+        assert(performance.now() - start < MAX_MS, `${what}: took ${(performance.now() - start).toFixed(0)} ms`);
+      } finally {
+        await rescaler.dispose();
+      }
+    }
+  });
+});
+
 /** The bytes of `parts` one after another, typed as a Blob part. */
 const concat = (...parts: Uint8Array[]) => concatBytes(parts) as Uint8Array<ArrayBuffer>;
 

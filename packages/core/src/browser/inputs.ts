@@ -29,9 +29,12 @@ const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 export interface DecodeInputOptions {
   /**
    * Resource limits (defaults: `DEFAULT_LIMITS`): `pixels` bounds every decoded image before
-   * its float copy is made, `textBytes` and `inflatedBytes` a PNG's text chunks.
+   * its float copy is made, `textBytes` and `inflatedBytes` a PNG's text chunks,
+   * `inflatedBytes` also a file's size (a URL's body is cut off there while it streams).
    */
   limits?: Partial<Limits>;
+  /** Stops the download of a URL input (the fetch and its body): the call rejects with the signal's reason. */
+  signal?: AbortSignal;
   /**
    * The input is an LR image (an upscale's), which `irn downscale` and codecs made tidy: a
    * JPEG whose segments cannot be read, or that is cut short, is refused instead of handed to
@@ -66,7 +69,7 @@ export async function decodeInput(
   if (typeof input === 'string' || input instanceof URL) {
     const base = (globalThis as { location?: { href: string } }).location?.href;
     const url = base == null ? new URL(input) : new URL(input, base);
-    const { bytes, type } = await fetchImageBytes(url.href, fetchFn, limits);
+    const { bytes, type } = await fetchImageBytes(url.href, fetchFn, limits, options.signal);
     return decodeBytes(bytes, options, type);
   }
   if (input instanceof Blob) return decodeBlob(input, options);

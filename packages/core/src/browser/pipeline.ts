@@ -70,7 +70,7 @@ export async function runPipeline(
   const kind = options.output ?? 'imagedata';
   checkOutputKind(kind);
   throwIfAborted(options.signal);
-  const { raster, lrMetadata } = await decodeInput(input, fetchFn, { limits: options.limits, lr: op === 'upscale' });
+  const { raster, lrMetadata } = await decodeInput(input, fetchFn, { limits: options.limits, lr: op === 'upscale', signal: options.signal });
   throwIfAborted(options.signal);
   const { output: _, limits: __, lrModel, ...run } = options;
   if (op === 'downscale') {

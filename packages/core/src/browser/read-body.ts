@@ -50,13 +50,15 @@ export function readResponseBytes(response: Response, maxBytes: number, what: st
  * The body of the image at `url`, fetched with `fetchFn`, of at most `limits.inflatedBytes`
  * bytes: a server that sends more, or sends without end, is cut off there (a `LimitError`)
  * instead of filling the page's memory. `type` is the response's Content-Type, or ''.
+ * `signal` stops the fetch and the body's reading (the call rejects with its reason).
  * @throws Error naming the URL when the fetch fails or its status is not 2xx.
  */
-export async function fetchImageBytes(url: string, fetchFn: typeof fetch, limits: Limits): Promise<{ bytes: Uint8Array; type: string }> {
+export async function fetchImageBytes(url: string, fetchFn: typeof fetch, limits: Limits, signal?: AbortSignal): Promise<{ bytes: Uint8Array; type: string }> {
   let response: Response;
   try {
-    response = await fetchFn(url);
+    response = await fetchFn(url, signal == null ? undefined : { signal });
   } catch (e) {
+    if (signal?.aborted) throw signal.reason ?? e;
     throw new Error(`could not fetch the image ${url}: ${(e as Error).message}`, { cause: e });
   }
   if (!response.ok) {
@@ -64,6 +66,12 @@ export async function fetchImageBytes(url: string, fetchFn: typeof fetch, limits
     throw new Error(`could not fetch the image ${url}: HTTP ${response.status}`);
   }
   const max = limits.inflatedBytes;
-  const bytes = await readBodyWithin(response, { left: max, of: `${max} bytes` }, () => limitPassed(limits, 'inflatedBytes', `the image ${url}`, 'bytes'));
+  let bytes: Uint8Array;
+  try {
+    bytes = await readBodyWithin(response, { left: max, of: `${max} bytes` }, () => limitPassed(limits, 'inflatedBytes', `the image ${url}`, 'bytes'));
+  } catch (e) {
+    if (signal?.aborted) throw signal.reason ?? e;
+    throw e;
+  }
   return { bytes, type: response.headers.get('content-type') ?? '' };
 }

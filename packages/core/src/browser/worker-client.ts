@@ -71,7 +71,7 @@ export class WorkerClient {
     const { onProgress, signal, output = 'imagedata', ...rest } = options;
     checkOutputKind(output);
     throwIfAborted(signal);
-    const [packed, transfer] = await packInput(input, fetchFn, resolveLimits(rest.limits));
+    const [packed, transfer] = await packInput(input, fetchFn, resolveLimits(rest.limits), signal);
     throwIfAborted(signal);
     const result = (await this.call({ type: 'run', id: 0, op, input: packed, options: rest, output }, transfer, onProgress, signal)) as RescaleResult<
       WorkerImage | null
@@ -157,13 +157,13 @@ export class WorkerClient {
 }
 
 /** The input as a message part, with what to transfer. The caller's objects stay usable. */
-async function packInput(input: ImageInput, fetchFn: typeof fetch | undefined, limits: Limits): Promise<[WorkerInput, Transferable[]]> {
+async function packInput(input: ImageInput, fetchFn: typeof fetch | undefined, limits: Limits, signal?: AbortSignal): Promise<[WorkerInput, Transferable[]]> {
   if (typeof input === 'string' || input instanceof URL) {
     const base = globalThis.location?.href;
     const url = base == null ? new URL(input) : new URL(input, base);
     // A custom fetch cannot cross into the worker: use it here and send what it got.
     if (fetchFn == null) return [{ kind: 'url', url: url.href }, []];
-    const { bytes, type } = await fetchImageBytes(url.href, fetchFn, limits);
+    const { bytes, type } = await fetchImageBytes(url.href, fetchFn, limits, signal);
     return [{ kind: 'blob', blob: new Blob([bytes as BlobPart], { type }) }, []];
   }
   if (input instanceof Blob) return [{ kind: 'blob', blob: input }, []];
