@@ -255,6 +255,11 @@ describe('<irn-image>', () => {
     } finally {
       delete IrnImage.defaults.maxBytes;
     }
+    // A download that fails names the URL (one line; the page's other elements go on).
+    const missing = make({ src: '/no/such/lr.png' });
+    const gone = await next(missing, 'irn-error');
+    const expected = `could not download ${new URL('/no/such/lr.png', document.baseURI).href}: HTTP 404`;
+    assert(gone.detail.error.message === expected && missing.status === 'error', gone.detail.error.message);
     const gif = make({ src: 'data:image/gif;base64,R0lGODlhAQABAAAAACw=' });
     const ev = await next(gif, 'irn-error');
     assert(/is not a PNG, WebP, JPEG or AVIF file/.test(ev.detail.error.message), ev.detail.error.message);

@@ -34,7 +34,7 @@ export type { BackendFallback, RescaleProgress, RescalerMemory, RunOptions, Upsc
 export type { DownscaleCallOptions, DownscaleResult, RescaleResult, UpscaleCallOptions } from './browser/pipeline.js';
 export { decodeInput, type DecodedInput, type DecodeInputOptions, type ImageInput } from './browser/inputs.js';
 export { lrFileMetadata, presetForLr } from './browser/lr-preset.js';
-export { readResponseBytes } from './browser/read-body.js';
+export { fetchBytesWithin, readResponseBytes } from './browser/read-body.js';
 export { encodeOutput, rasterToImageData, type OutputKind, type OutputTypes } from './browser/outputs.js';
 export {
   DEFAULT_WEIGHTS_CDN,

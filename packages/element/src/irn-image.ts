@@ -4,7 +4,7 @@ import { styleMap } from 'lit/directives/style-map.js';
 import type { IrnErrorDetail, IrnLoadDetail, IrnLoadStartDetail, IrnProgressDetail } from './events.js';
 import { sharedQueue, type QueuedJob } from './job-queue.js';
 import { readLrPngInfo, type LrPngInfo } from './png-info.js';
-import { sharedRescaler } from './shared-models.js';
+import { loadCore, sharedRescaler } from './shared-models.js';
 import { irnImageStyles } from './irn-image.styles.js';
 import { watchNearViewport } from './viewport.js';
 
@@ -510,19 +510,15 @@ function scaleOfModel(model: string | undefined): number {
  */
 export const MAX_LR_BYTES = 128 * 1024 * 1024;
 
+/**
+ * The LR file at `src` through core's bounded download (the module the restore loads next
+ * anyway, see shared-models.ts): `could not download <url>: ...` when it fails, `<url> is
+ * larger than the <maxBytes> bytes allowed` past the bound.
+ */
 async function fetchBytes(src: string, signal: AbortSignal, maxBytes: number): Promise<Uint8Array> {
   const url = new URL(src, document.baseURI).href;
-  let response: Response;
-  try {
-    response = await fetch(url, { signal });
-  } catch (e) {
-    if (signal.aborted) throw e;
-    throw new Error(`could not download ${url}: ${(e as Error).message}`, { cause: e });
-  }
-  if (!response.ok) throw new Error(`could not download ${url}: HTTP ${response.status}`);
-  // Core's bounded reader: the module the restore loads next anyway (see shared-models.ts).
-  const { readResponseBytes } = await import('@irn/core/browser/rescaler');
-  return readResponseBytes(response, maxBytes, url);
+  const { fetchBytesWithin } = await loadCore();
+  return (await fetchBytesWithin(url, fetch, maxBytes, { signal })).bytes;
 }
 
 declare global {

@@ -56,7 +56,7 @@ describe('decodeInput limits', () => {
     const gif = (async () => new Response('GIF89a', { headers: { 'content-type': 'image/gif' } })) as unknown as typeof fetch;
     await assert.rejects(decodeInput('https://example.invalid/a.gif', gif), /^Error: cannot decode the image \(image\/gif, 6 bytes\): /);
     const missing = (async () => new Response('gone', { status: 404 })) as unknown as typeof fetch;
-    await assert.rejects(decodeInput('https://example.invalid/a.png', missing), /^Error: could not fetch the image https:\/\/example\.invalid\/a\.png: HTTP 404$/);
+    await assert.rejects(decodeInput('https://example.invalid/a.png', missing), /^Error: could not download the image https:\/\/example\.invalid\/a\.png: HTTP 404$/);
   });
 
   it('checks the size of a Blob against limits.inflatedBytes before reading it', async () => {

@@ -43,35 +43,61 @@ export async function readBodyWithin(response: Response, budget: ByteBudget, too
  */
 export function readResponseBytes(response: Response, maxBytes: number, what: string): Promise<Uint8Array> {
   if (!(Number.isSafeInteger(maxBytes) && maxBytes >= 0)) throw new RangeError(`maxBytes must be a whole number >= 0, got ${maxBytes}`);
-  return readBodyWithin(response, { left: maxBytes, of: `${maxBytes} bytes` }, () => new Error(`${what} is larger than the ${maxBytes} bytes allowed`));
+  return readBodyWithin(response, { left: maxBytes, of: `${maxBytes} bytes` }, () => tooLarge(what, maxBytes));
+}
+
+function tooLarge(what: string, maxBytes: number): Error {
+  return new Error(`${what} is larger than the ${maxBytes} bytes allowed`);
 }
 
 /**
- * The body of the image at `url`, fetched with `fetchFn`, of at most `limits.inflatedBytes`
- * bytes: a server that sends more, or sends without end, is cut off there (a `LimitError`)
+ * The body at `url`, fetched with `fetchFn`, of at most `maxBytes` bytes (see
+ * {@link readBodyWithin}): a server that sends more, or sends without end, is cut off there
  * instead of filling the page's memory. `type` is the response's Content-Type, or ''.
- * `signal` stops the fetch and the body's reading (the call rejects with its reason).
- * @throws Error naming the URL when the fetch fails or its status is not 2xx.
+ * `options.signal` stops the fetch and the body's reading (the call rejects with its reason).
+ * Messages name the file as `options.what` (default: the URL).
+ * @throws Error `could not download <what>: ...` when the fetch or the body's reading fails or
+ *   the status is not 2xx; `options.tooBig()` (default: Error `<what> is larger than the
+ *   <maxBytes> bytes allowed`) when the body is larger.
  */
-export async function fetchImageBytes(url: string, fetchFn: typeof fetch, limits: Limits, signal?: AbortSignal): Promise<{ bytes: Uint8Array; type: string }> {
+export async function fetchBytesWithin(
+  url: string,
+  fetchFn: typeof fetch,
+  maxBytes: number,
+  options: { signal?: AbortSignal; what?: string; tooBig?: () => Error } = {},
+): Promise<{ bytes: Uint8Array; type: string }> {
+  if (!(Number.isSafeInteger(maxBytes) && maxBytes >= 0)) throw new RangeError(`maxBytes must be a whole number >= 0, got ${maxBytes}`);
+  const { signal, what = url, tooBig = () => tooLarge(what, maxBytes) } = options;
+  const failed = (e: unknown): Error => {
+    if (signal?.aborted) return signal.reason ?? e;
+    return new Error(`could not download ${what}: ${(e as Error).message}`, { cause: e });
+  };
   let response: Response;
   try {
     response = await fetchFn(url, signal == null ? undefined : { signal });
   } catch (e) {
-    if (signal?.aborted) throw signal.reason ?? e;
-    throw new Error(`could not fetch the image ${url}: ${(e as Error).message}`, { cause: e });
+    throw failed(e);
   }
   if (!response.ok) {
     await response.body?.cancel().catch(() => undefined);
-    throw new Error(`could not fetch the image ${url}: HTTP ${response.status}`);
+    throw new Error(`could not download ${what}: HTTP ${response.status}`);
   }
-  const max = limits.inflatedBytes;
   let bytes: Uint8Array;
+  let over: Error | null = null;
   try {
-    bytes = await readBodyWithin(response, { left: max, of: `${max} bytes` }, () => limitPassed(limits, 'inflatedBytes', `the image ${url}`, 'bytes'));
+    bytes = await readBodyWithin(response, { left: maxBytes, of: `${maxBytes} bytes` }, () => (over = tooBig()));
   } catch (e) {
-    if (signal?.aborted) throw signal.reason ?? e;
-    throw e;
+    // Past the bound is the bound's error; anything else (a connection cut mid-body) is the download's.
+    throw e === over ? e : failed(e);
   }
   return { bytes, type: response.headers.get('content-type') ?? '' };
+}
+
+/**
+ * The body of the image at `url` (see {@link fetchBytesWithin}), of at most
+ * `limits.inflatedBytes` bytes: past that, a `LimitError`.
+ */
+export function fetchImageBytes(url: string, fetchFn: typeof fetch, limits: Limits, signal?: AbortSignal): Promise<{ bytes: Uint8Array; type: string }> {
+  const what = `the image ${url}`;
+  return fetchBytesWithin(url, fetchFn, limits.inflatedBytes, { signal, what, tooBig: () => limitPassed(limits, 'inflatedBytes', what, 'bytes') });
 }

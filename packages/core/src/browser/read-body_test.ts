@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { readResponseBytes } from './read-body.js';
+import { fetchBytesWithin, readResponseBytes } from './read-body.js';
 
 /** A body of `chunks` chunks of `size` bytes (endless when `chunks` is Infinity); counts what was pulled. */
 function stream(size: number, chunks: number) {
@@ -46,5 +46,62 @@ describe('readResponseBytes', () => {
   it('refuses a bad limit', () => {
     assert.throws(() => readResponseBytes(new Response(''), -1, 'z'), RangeError);
     assert.throws(() => readResponseBytes(new Response(''), 1.5, 'z'), RangeError);
+  });
+});
+
+describe('fetchBytesWithin', () => {
+  const url = 'https://a.example/x.png';
+  const serve = (response: () => Response) => (async () => response()) as unknown as typeof fetch;
+
+  it('returns the body and its Content-Type, passing the signal to the fetch', async () => {
+    let seen: RequestInit | undefined;
+    const fetchFn = (async (_: string, init?: RequestInit) => ((seen = init), new Response(new Uint8Array([1, 2, 3]), { headers: { 'content-type': 'image/webp' } }))) as unknown as typeof fetch;
+    const controller = new AbortController();
+    const { bytes, type } = await fetchBytesWithin(url, fetchFn, 3, { signal: controller.signal });
+    assert.deepEqual([[...bytes], type, seen?.signal], [[1, 2, 3], 'image/webp', controller.signal]);
+    assert.equal((await fetchBytesWithin(url, serve(() => new Response(new Uint8Array(1))), 1)).type, '');
+  });
+
+  it('words each failure in one line naming the file: a failed fetch, a status, a body cut short, a body over the bound', async () => {
+    const refused = (async () => {
+      throw new TypeError('Failed to fetch');
+    }) as unknown as typeof fetch;
+    await assert.rejects(fetchBytesWithin(url, refused, 10), { message: `could not download ${url}: Failed to fetch` });
+    await assert.rejects(fetchBytesWithin(url, serve(() => new Response('gone', { status: 404 })), 10), { message: `could not download ${url}: HTTP 404` });
+    // A connection lost mid-body (as a server whose Content-Length says more than it sends).
+    const cut = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new Uint8Array(4));
+        controller.error(new TypeError('network error'));
+      },
+    });
+    await assert.rejects(fetchBytesWithin(url, serve(() => new Response(cut)), 10), { message: `could not download ${url}: network error` });
+    const { body, state } = stream(100, Infinity);
+    await assert.rejects(fetchBytesWithin(url, serve(() => new Response(body)), 250), { message: `${url} is larger than the 250 bytes allowed` });
+    assert.ok(state.cancelled, 'the body was not cancelled');
+    // A caller's own words and error.
+    await assert.rejects(fetchBytesWithin(url, serve(() => new Response('gone', { status: 500 })), 10, { what: 'the LR' }), { message: 'could not download the LR: HTTP 500' });
+    const mine = new RangeError('mine');
+    await assert.rejects(fetchBytesWithin(url, serve(() => new Response(new Uint8Array(11))), 10, { tooBig: () => mine }), (e) => e === mine);
+    await assert.rejects(fetchBytesWithin(url, serve(() => new Response('')), -1), RangeError);
+  });
+
+  it('rejects with the reason of the signal when aborted during the fetch or the body', async () => {
+    const reason = new DOMException('stopped', 'AbortError');
+    const controller = new AbortController();
+    const stalls = (async (_: string, init?: RequestInit) =>
+      new Promise((_resolve, reject) => init?.signal?.addEventListener('abort', () => reject(new DOMException('aborted', 'AbortError'))))) as unknown as typeof fetch;
+    const during = fetchBytesWithin(url, stalls, 10, { signal: controller.signal });
+    controller.abort(reason);
+    await assert.rejects(during, (e) => e === reason);
+    const second = new AbortController();
+    const body = new ReadableStream<Uint8Array>({
+      start(c) {
+        second.signal.addEventListener('abort', () => c.error(new TypeError('body aborted')));
+      },
+    });
+    const reading = fetchBytesWithin(url, serve(() => new Response(body)), 10, { signal: second.signal });
+    setTimeout(() => second.abort(reason), 10);
+    await assert.rejects(reading, (e) => e === reason);
   });
 });

@@ -386,4 +386,4 @@ function absoluteWasmPaths(paths: BackendSetup['wasmPaths']): BackendSetup['wasm
 }
 
 /** For `<irn-image>`, which loads this module lazily: a download of bounded size (read-body.ts). */
-export { readResponseBytes } from './read-body.js';
+export { fetchBytesWithin, readResponseBytes } from './read-body.js';
