@@ -376,6 +376,16 @@ export class IrnImage extends LitElement {
       if (this.scale != null && info.original != null && info.original.scale !== this.scale) {
         throw new Error(`${job.src} was downscaled at x${info.original.scale}, but scale is ${this.scale}`);
       }
+      // The box is sized from what the file claims, so the claim is checked as the restore
+      // would check it (a scale no model has, an original the LR cannot come from, more pixels
+      // than the limit): a stranger's file must not stretch the page before it fails.
+      const { restoredSize } = await loadCore();
+      try {
+        restoredSize(info.original, this.scale ?? info.original?.scale ?? scaleOfModel(this.model), info.width, info.height);
+      } catch (e) {
+        (e as Error).message = `${job.src} cannot be restored: ${(e as Error).message}`;
+        throw e;
+      }
       this.lrInfo = info;
       this.requestUpdate();
       // The preset the LR names (a lossy decoder restores its codec's LRs best), else the lossless one.

@@ -385,5 +385,10 @@ function absoluteWasmPaths(paths: BackendSetup['wasmPaths']): BackendSetup['wasm
   return Object.fromEntries(Object.entries(paths).map(([k, v]) => [k, new URL(v, base).href]));
 }
 
-/** For `<irn-image>`, which loads this module lazily: a download of bounded size (read-body.ts). */
+/**
+ * For `<irn-image>`, which loads this module lazily: a download of bounded size (read-body.ts),
+ * and the check of an LR's claimed size that the restore makes (lr-metadata.ts), which the
+ * element makes before it sizes its box from the claim.
+ */
 export { fetchBytesWithin, readResponseBytes } from './read-body.js';
+export { restoredSize } from '../image/lr-metadata.js';

@@ -1,0 +1,128 @@
+// <irn-image> fed what a stranger serving the LR might serve: absurd `irn` metadata, headers
+// that claim more than the file holds, cut and corrupt files of each format, files that are
+// no image, many elements on one bad URL. Each must end in the error state with one line and
+// one irn-error, quickly, its box no larger than the page asked for, and leave the page's
+// other elements working. Tiny fixture models on cpu in the page, as irn-image.test.ts.
+import { encodePng, type RasterImage } from '@irn/core/browser';
+import { IrnImage, releaseSharedModels } from '../../packages/element/src/index.js';
+import { sharedQueue } from '../../packages/element/src/job-queue.js';
+import { hugeHeader } from '../fuzz/generators.js';
+
+const WEIGHTS = new URL('./fixtures/weights/', import.meta.url).href;
+/** The longest one refusal may take (tiny models, cpu): each takes well under a second here. */
+const MAX_MS = 10_000;
+/** The largest box a refused 12x10 LR may get with no size attribute (its size at x2, rounded up). */
+const MAX_BOX = 100;
+
+function assert(cond: unknown, message: string): asserts cond {
+  if (!cond) throw new Error(message);
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A blob: URL of `bytes`, typed `type`. */
+function served(bytes: Uint8Array | string, type: string): string {
+  return URL.createObjectURL(new Blob([bytes as BlobPart], { type }));
+}
+
+/** A 12x10 LR PNG whose `irn` text chunk is `text` verbatim. */
+function lrWithText(text: string, width = 12, height = 10): Uint8Array {
+  const data = new Float32Array(width * height * 3).map((_, i) => (i % 7) / 7);
+  const raster: RasterImage = { width, height, channels: 3, data };
+  return encodePng(raster, { text: { irn: text } });
+}
+
+function make(attrs: Record<string, string>): IrnImage {
+  const el = document.createElement('irn-image');
+  for (const [k, v] of Object.entries({ 'weights-base': WEIGHTS, backend: 'cpu', loading: 'eager', ...attrs })) el.setAttribute(k, v);
+  document.body.append(el);
+  return el;
+}
+
+/** Waits for the element to settle; counts its events. */
+async function settle(el: IrnImage, what: string): Promise<{ errors: Error[]; loads: number; ms: number }> {
+  const errors: Error[] = [];
+  let loads = 0;
+  el.addEventListener('irn-error', (e) => errors.push(e.detail.error));
+  el.addEventListener('irn-load', () => loads++);
+  const start = performance.now();
+  while (el.status !== 'error' && el.status !== 'restored') {
+    if (performance.now() - start > MAX_MS) throw new Error(`${what}: still ${el.status} after ${MAX_MS} ms`);
+    await sleep(20);
+  }
+  const ms = performance.now() - start;
+  await sleep(100);
+  await el.updateComplete;
+  await new Promise((r) => requestAnimationFrame(r));
+  return { errors, loads, ms };
+}
+
+/** Asserts that `el` failed once, with one line, and that its box stayed small. */
+async function refused(el: IrnImage, what: string, message?: RegExp): Promise<string> {
+  return checkRefused(el, await settle(el, what), what, message);
+}
+
+function checkRefused(el: IrnImage, { errors, loads, ms }: Awaited<ReturnType<typeof settle>>, what: string, message?: RegExp): string {
+  assert(el.status === 'error' && errors.length === 1 && loads === 0, `${what}: ${el.status}, ${errors.length} irn-error, ${loads} irn-load`);
+  const line = errors[0].message;
+  assert(el.error === errors[0] && line.length > 0 && !line.includes('\n'), `${what}: message ${JSON.stringify(line)}`);
+  assert(!/Cannot read propert|is not a function|Maximum call stack|Invalid (typed )?array length|undefined/.test(line), `${what}: a raw JavaScript message: ${line}`);
+  if (message != null) assert(message.test(line), `${what}: ${line}`);
+  const box = el.getBoundingClientRect();
+  assert(box.width <= MAX_BOX && box.height <= MAX_BOX, `${what}: laid out at ${box.width}x${box.height} (${line})`);
+  assert(ms < MAX_MS, `${what}: ${ms.toFixed(0)} ms`);
+  return line;
+}
+
+/** A good LR restores after the hostile ones: the page's other elements still work. */
+async function stillWorks(): Promise<void> {
+  const good = make({ src: served(lrWithText('{"scale":2,"width":23,"height":19}'), 'image/png') });
+  const { errors, loads } = await settle(good, 'the good LR after');
+  assert(loads === 1 && errors.length === 0 && good.status === 'restored', `the good LR after: ${good.status} ${errors[0]?.message ?? ''}`);
+}
+
+describe('<irn-image> and a stranger serving the LR', () => {
+  before(() => {
+    IrnImage.defaults.worker = false;
+  });
+  afterEach(async () => {
+    document.body.replaceChildren();
+    while (sharedQueue.running != null || sharedQueue.size > 0) await sleep(20);
+  });
+  after(() => releaseSharedModels());
+
+  it('absurd irn metadata: refused in one line, the box not sized from it', async () => {
+    const cases: Array<[string, string, RegExp]> = [
+      ['an original far larger than the LR x 2', '{"scale":2,"width":1000000000,"height":1000000000}', /1000000000x1000000000/],
+      ['scale 1e9', '{"scale":1000000000,"width":12000000000,"height":10000000000}', /scale 1000000000/],
+      ['scale 3', '{"scale":3,"width":36,"height":30}', /scale 3/],
+      ['an original smaller than the LR', '{"scale":2,"width":2,"height":2}', /2x2/],
+    ];
+    for (const [what, text, message] of cases) await refused(make({ src: served(lrWithText(text), 'image/png') }), what, message);
+    await stillWorks();
+  });
+
+  it('malformed metadata (scale 0, negative, NaN, not JSON, a huge text): restored from the LR size, or refused in one line', async () => {
+    const huge = `{"scale":2,"width":23,"height":19,"x":"${'a'.repeat(4 << 20)}"}`;
+    for (const [what, text] of [
+      ['scale 0', '{"scale":0,"width":23,"height":19}'],
+      ['a negative size', '{"scale":2,"width":-23,"height":19}'],
+      ['NaN', '{"scale":"NaN","width":23,"height":19}'],
+      ['not JSON', '{scale:2'],
+      ['4 MiB of text', huge],
+    ] as const) {
+      const el = make({ src: served(lrWithText(text), 'image/png') });
+      const settled = await settle(el, what);
+      // Core refuses malformed metadata (a file that says something wrong) in one line.
+      if (settled.errors.length > 0) checkRefused(el, settled, what, /^its "irn" text chunk (should hold|is not JSON)/);
+      else assert(settled.loads === 1, `${what}: ${settled.loads} loads`);
+      el.remove();
+    }
+    await stillWorks();
+  });
+
+  it('a PNG whose header claims 2^31 - 1 pixels square (a tiny body): refused, the box not sized from it', async () => {
+    await refused(make({ src: served(hugeHeader(), 'image/png') }), 'the huge header', /pixels/);
+    await stillWorks();
+  });
+});
