@@ -130,7 +130,19 @@ export default [
       keepDynamicImportNamespaces(),
       nodeResolve({ browser: true, exportConditions: ['browser', 'import', 'default'], preferBuiltins: false }),
       commonjs({ ignore: nodeOnly }),
-      esbuild({ target: 'es2022', tsconfig, minify: true }),
+      // tfjs-backend-wasm's Emscripten glue reads `typeof __filename<"u"&&(s=s||__filename)`
+      // when it is first evaluated. An app that imports this bundle through webpack 5.103 or
+      // later (to 5.113 at least) gets that test folded to `true` in an ES module and
+      // `__filename` left free: wherever the bundle runs without `document.currentScript` (a
+      // `<script type="module">`, webpack's ES module output) the page threw "__filename is not
+      // defined", the wasm backend never registered and <irn-image> stayed "running" for ever
+      // (the webpack route of test/consumer/web.e2e.ts; @irn/core's bundle-worker.mjs does the
+      // same for the worker). The bundle is browser-only: there is no __filename to find, and
+      // the glue's other uses sit in its Node branches. esbuild's define replaces identifiers,
+      // not text, so the copy inside the glue's worker source (a string) is left as it is; it
+      // applies to the whole chunk in esbuild's renderChunk, which runs because of `minify`
+      // (its transform skips node_modules), and scripts/check-bundle.mjs checks the result.
+      esbuild({ target: 'es2022', tsconfig, minify: true, define: { __filename: 'undefined', __dirname: 'undefined' } }),
     ],
     onwarn(warning, warn) {
       // tfjs's UMD-style modules use `this` at the top level and some have circular imports: harmless.

@@ -105,6 +105,9 @@ export function recordIrnEvents(): void {
 /** The folder, in the app, of webpack's output (webpack.config.js). */
 export const WEBPACK_OUT = 'webpack-dist';
 
+/** The folder, in {@link WEBPACK_OUT}, of the ES module build that imports the one-file bundle. */
+export const WEBPACK_ESM_DIR = 'esm';
+
 /** The app's sources: the element page, the `Rescaler` page, and Vite's and webpack's settings. */
 export function writeAppSources(appDir: string, lrFile: string, weights: WeightsSetup): void {
   mkdirSync(join(appDir, 'public'), { recursive: true });
@@ -167,17 +170,30 @@ try {
     join(appDir, 'vite.config.js'),
     `export default { build: { rolldownOptions: { input: { main: 'index.html', rescaler: 'rescaler.html' } } } };\n`,
   );
+  // The element's one-file bundle imported through a bundler, as its exports map allows.
+  writeFileSync(join(appDir, 'bundle-import.js'), "import '@irn/element/irn-image.bundle.js';\n");
   // What a webpack 5 user writes: the two entries and where the output goes, nothing for our
   // packages (webpack 5 has no zero-config multi-entry; its default entry is src/index.js).
+  // A second build, in the same run, imports the one-file bundle with webpack's ES module
+  // output (`<script type="module">`, where the page has no `document.currentScript`; see
+  // web.e2e.ts), into its own folder so that the two builds' chunk names cannot meet.
   writeFileSync(
     join(appDir, 'webpack.config.js'),
     `import { fileURLToPath } from 'node:url';
 
-export default {
-  mode: 'production',
-  entry: { main: './main.js', rescaler: './rescaler.js' },
-  output: { path: fileURLToPath(new URL('./${WEBPACK_OUT}/', import.meta.url)) },
-};
+export default [
+  {
+    mode: 'production',
+    entry: { main: './main.js', rescaler: './rescaler.js' },
+    output: { path: fileURLToPath(new URL('./${WEBPACK_OUT}/', import.meta.url)) },
+  },
+  {
+    mode: 'production',
+    entry: { bundle: './bundle-import.js' },
+    experiments: { outputModule: true },
+    output: { module: true, filename: '[name].js', path: fileURLToPath(new URL('./${WEBPACK_OUT}/${WEBPACK_ESM_DIR}/', import.meta.url)) },
+  },
+];
 `,
   );
 }
@@ -186,7 +202,8 @@ export default {
  * The pages of the webpack route, in webpack's output folder: webpack bundles JavaScript only,
  * so the HTML is the developer's (the same pages as Vite's, loading webpack's `main.js` and
  * `rescaler.js` with plain script tags), next to the LR; plus `page.html`, the element with
- * `worker="false"`, whose restore runs webpack's own bundle of TensorFlow.js in the page.
+ * `worker="false"`, whose restore runs webpack's own bundle of TensorFlow.js in the page, and
+ * `bundle.html`, the same with the one-file bundle as webpack's ES module build made it.
  */
 export function writeWebpackPages(outDir: string, lrFile: string, weights: WeightsSetup): void {
   cpSync(lrFile, join(outDir, 'photo.lr.png'));
@@ -201,6 +218,10 @@ export function writeWebpackPages(outDir: string, lrFile: string, weights: Weigh
   writeFileSync(join(outDir, 'index.html'), html('irn-image', element(''), 'main.js'));
   writeFileSync(join(outDir, 'page.html'), html('irn-image, page thread', element(' worker="false"'), 'main.js'));
   writeFileSync(join(outDir, 'rescaler.html'), html('Rescaler', '', 'rescaler.js'));
+  writeFileSync(
+    join(outDir, 'bundle.html'),
+    html('irn-image, one-file bundle through webpack', element(' worker="false"'), `${WEBPACK_ESM_DIR}/bundle.js`).replace('<script defer ', '<script type="module" '),
+  );
 }
 
 /**

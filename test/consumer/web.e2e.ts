@@ -5,7 +5,8 @@
  *   - `vite build`, served by a plain static server,
  *   - Vite's dev server (no configuration beyond what the READMEs say),
  *   - a webpack 5 production build (a webpack.config.js with the entries and the output folder,
- *     nothing for our packages), served by a plain static server,
+ *     nothing for our packages), served by a plain static server, and a second build in the same
+ *     run that imports the one-file bundle with webpack's ES module output,
  *   - `@irn/element`'s one-file bundle and its .wasm files from a plain static server,
  * each with `<irn-image>` (main.js is `import '@irn/element'`) and, for the Vite and webpack
  * routes, a second page with `Rescaler` from `@irn/core/browser` in a worker. Each restore must run on
@@ -191,8 +192,13 @@ test('Vite dev server: <irn-image> and Rescaler in a worker restore on wasm', { 
  * threw "__filename is not defined" in tfjs-backend-wasm's Emscripten glue (webpack folds
  * `typeof __filename` in an ES module but leaves `__filename`; core's worker bundle now defines
  * it away), so the restore fell back to software WebGL, many times slower, and timed out. The
- * build's warnings must be those two missing optional peers and webpack's size hints, nothing
- * else.
+ * element's one-file bundle carries the same glue: imported through webpack and run where the
+ * page has no `document.currentScript` (the glue's first guess, which hid the bug from a classic
+ * script), here webpack's ES module output in a `<script type="module">`, it threw the same
+ * error in the page, the wasm backend never registered and the element stayed "running" with no
+ * `irn-error` until the test timed out (the element's rollup build now defines `__filename`
+ * and `__dirname` away; its scripts/check-bundle.mjs checks the built file). The build's
+ * warnings must be those two missing optional peers and webpack's size hints, nothing else.
  *
  * Built without minification: terser re-minifying the prebuilt worker takes 25-55 s on a
  * loaded 2-core machine, more than this route's share of CI; `IRN_CONSUMER_WEBPACK_MINIFY=1`
@@ -203,7 +209,7 @@ const EXPECTED_WEBPACK_WARNINGS = [
   /^(asset size limit|entrypoint size limit|webpack performance recommendations)/,
 ];
 
-test('webpack 5 production build, served by a plain static server: <irn-image> (worker and page thread) and Rescaler in a worker restore on wasm', { timeout: 3 * PAGE_TIMEOUT + 180 * second }, async (t) => {
+test('webpack 5 production build, served by a plain static server: <irn-image> (worker, page thread, one-file bundle) and Rescaler in a worker restore on wasm', { timeout: 4 * PAGE_TIMEOUT + 180 * second }, async (t) => {
   const minify = process.env.IRN_CONSUMER_WEBPACK_MINIFY === '1';
   const build = await runStep('webpack build', process.execPath, [join(appDir, 'node_modules/webpack/bin/webpack.js'), ...(minify ? [] : ['--no-optimization-minimize'])], {
     cwd: appDir,
@@ -226,6 +232,7 @@ test('webpack 5 production build, served by a plain static server: <irn-image> (
     await t.test('element', (t) => checkPage(t, 'webpack', 'element', `${server.url}index.html`, server));
     await t.test('element, worker="false"', (t) => checkPage(t, 'webpack, page thread', 'element', `${server.url}page.html`, server));
     await t.test('Rescaler', (t) => checkPage(t, 'webpack', 'Rescaler', `${server.url}rescaler.html`, server));
+    await t.test('one-file bundle, ES module output, page thread', (t) => checkPage(t, 'webpack, one-file bundle', 'element', `${server.url}bundle.html`, server));
   } finally {
     await server.stop();
   }
