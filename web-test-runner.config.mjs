@@ -69,10 +69,22 @@ function npmCdnForTests() {
  * - `/stall-for-tests/<name>.png` sends nothing more and never ends the body;
  * - `/endless-for-tests/<name>.png` sends zeros without end (no Content-Length);
  * both until the page gives up the request.
+ * And, for irn-image-hostile.test.ts:
+ * - `/lying-length-for-tests/<name>.png` says Content-Length 100000, sends the 8 bytes and ends;
+ * - `/redirect-for-tests/<path>` redirects (302) to `/<path>`.
  */
 function hostileServersForTests() {
   const signature = () => Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
   return async function hostile(context, next) {
+    if (context.path.startsWith('/redirect-for-tests/')) return context.redirect(context.path.slice('/redirect-for-tests'.length));
+    if (context.path.startsWith('/lying-length-for-tests/')) {
+      // Written to the socket: Koa would correct the length of a body it is given.
+      context.respond = false;
+      context.res.writeHead(200, { 'content-type': 'image/png', 'content-length': '100000' });
+      context.res.write(signature());
+      setTimeout(() => context.res.destroy(), 50);
+      return undefined;
+    }
     const stall = context.path.startsWith('/stall-for-tests/');
     if (!stall && !context.path.startsWith('/endless-for-tests/')) return next();
     context.type = 'image/png';

@@ -46,7 +46,9 @@ export function readLrPngInfo(bytes: Uint8Array): LrPngInfo | null {
 }
 
 function parseIrnText(type: string, data: Uint8Array): LrPngInfo['original'] {
-  const nul = data.indexOf(0);
+  // The keyword is 1 to 79 bytes: only those are looked at (spreading a stranger's long run of
+  // bytes into String.fromCharCode overflowed the stack).
+  const nul = data.subarray(0, 80).indexOf(0);
   if (nul < 0 || String.fromCharCode(...data.subarray(0, nul)) !== LR_TEXT_KEY) return null;
   let text: string;
   if (type === 'tEXt') {
