@@ -4,8 +4,8 @@
  * styled by playground/styles.css.
  */
 import { LitElement, html, nothing } from 'lit';
-import { decodeInput, type BackendChoice } from '@irn/core/browser';
-import { preparePhoto } from './images.js';
+import type { BackendChoice } from '@irn/core/browser';
+import { openPhoto } from './images.js';
 import { PRESETS, PlaygroundState } from './state.js';
 import './views/roundtrip.js';
 import './views/latents.js';
@@ -96,15 +96,13 @@ export class IrnPlayground extends LitElement {
 
   async openSample(file: string): Promise<void> {
     await this.state.run(`opening ${file}`, async () => {
-      const { raster } = await decodeInput(new URL(file, new URL(this.samplesUrl, document.baseURI)).href);
-      this.state.setPhoto(preparePhoto(file.replace(/\.\w+$/, ''), raster));
+      this.state.setPhoto(await openPhoto(file.replace(/\.\w+$/, ''), new URL(file, new URL(this.samplesUrl, document.baseURI)).href));
     });
   }
 
   async openFile(file: Blob & { name?: string }): Promise<void> {
     await this.state.run(`opening ${file.name ?? 'the pasted image'}`, async () => {
-      const { raster } = await decodeInput(file);
-      this.state.setPhoto(preparePhoto((file.name ?? 'pasted').replace(/\.\w+$/, ''), raster));
+      this.state.setPhoto(await openPhoto((file.name ?? 'pasted').replace(/\.\w+$/, ''), file));
     });
   }
 

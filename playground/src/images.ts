@@ -1,5 +1,6 @@
 /** Image helpers of the playground: everything works on RGB {@link RasterImage}s in [0, 1]. */
 import type { RasterImage, TrainImage } from '@irn/core';
+import { decodeInput, type ImageRegion } from '@irn/core/browser';
 
 /** The largest side the playground works on; bigger photos are centre-cropped (say so in the UI). */
 export const MAX_SIDE = 1024;
@@ -40,23 +41,51 @@ export function cropRaster(img: RasterImage, left: number, top: number, w: numbe
   return { width: w, height: h, channels: img.channels, data: out };
 }
 
+/** Where the playground cuts a `width` x `height` photo: its centre, at most {@link MAX_SIDE} per side, sides multiples of 4. */
+export function photoRegion(width: number, height: number): ImageRegion {
+  const w = Math.min(width, MAX_SIDE) & ~3;
+  const h = Math.min(height, MAX_SIDE) & ~3;
+  return { x: (width - w) >> 1, y: (height - h) >> 1, width: w, height: h };
+}
+
+/**
+ * Opens a photo file (a URL or a Blob) for the playground: only {@link photoRegion} of it is
+ * read out of the browser's decoder (a 48-megapixel photo no longer becomes 770 MB of floats
+ * to keep 1024 x 1024 of it), then {@link preparePhoto}.
+ */
+export async function openPhoto(name: string, input: string | Blob): Promise<Photo> {
+  let full: { width: number; height: number } | null = null;
+  const { raster } = await decodeInput(input, undefined, {
+    region: (width, height) => {
+      full = { width, height };
+      return width < 16 || height < 16 ? null : photoRegion(width, height);
+    },
+  });
+  return preparePhoto(name, raster, full ?? raster);
+}
+
 /**
  * The playground's working copy of a decoded file: RGB, centre-cropped to at most
  * {@link MAX_SIDE} per side, sides rounded down to multiples of 4 (the paper's mod-crop).
+ * `decoded` is the whole image of size `full`, or already its {@link photoRegion}.
  * @throws Error when the image is smaller than 16 px on a side.
  */
-export function preparePhoto(name: string, decoded: RasterImage): Photo {
-  if (decoded.width < 16 || decoded.height < 16) throw new Error(`${name} is ${decoded.width}x${decoded.height}; the playground needs at least 16x16 pixels`);
+export function preparePhoto(name: string, decoded: RasterImage, full: { width: number; height: number } = decoded): Photo {
+  if (full.width < 16 || full.height < 16) throw new Error(`${name} is ${full.width}x${full.height}; the playground needs at least 16x16 pixels`);
+  const r = photoRegion(full.width, full.height);
+  const cut = decoded.width === r.width && decoded.height === r.height;
+  if (!cut && (decoded.width !== full.width || decoded.height !== full.height)) {
+    throw new Error(`${name}: got ${decoded.width}x${decoded.height} pixels of a ${full.width}x${full.height} image`);
+  }
   const notes: string[] = [];
   if (decoded.channels === 2 || decoded.channels === 4) notes.push('alpha left out');
   if (decoded.channels <= 2) notes.push('grey shown as RGB');
   const rgb = toRgb(decoded);
-  const w = Math.min(rgb.width, MAX_SIDE) & ~3;
-  const h = Math.min(rgb.height, MAX_SIDE) & ~3;
-  if (w !== rgb.width || h !== rgb.height) {
-    notes.push(w < rgb.width - 3 || h < rgb.height - 3 ? `centre ${w}x${h} of ${rgb.width}x${rgb.height}` : `cropped to ${w}x${h} (multiples of 4)`);
+  const { width: w, height: h } = r;
+  if (w !== full.width || h !== full.height) {
+    notes.push(w < full.width - 3 || h < full.height - 3 ? `centre ${w}x${h} of ${full.width}x${full.height}` : `cropped to ${w}x${h} (multiples of 4)`);
   }
-  const image = w === rgb.width && h === rgb.height ? rgb : cropRaster(rgb, (rgb.width - w) >> 1, (rgb.height - h) >> 1, w, h);
+  const image = cut ? rgb : cropRaster(rgb, r.x, r.y, w, h);
   return { name, image, note: notes.join('; ') };
 }
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { histogram, moments, preparePhoto, toRgb, toTrainImage } from './images.js';
+import { encodePng } from '@irn/core';
+import { histogram, moments, openPhoto, photoRegion, preparePhoto, toRgb, toTrainImage } from './images.js';
 
 const ramp = (w: number, h: number, c: 1 | 2 | 3 | 4) => ({ width: w, height: h, channels: c, data: Float32Array.from({ length: w * h * c }, (_, i) => (i % 256) / 255) });
 
@@ -17,6 +18,22 @@ test('preparePhoto: RGB, multiples of 4, centre crop of big photos, with a note 
   assert.match(q.note, /alpha left out/);
   assert.equal(preparePhoto('c', ramp(16, 16, 3)).note, '');
   assert.throws(() => preparePhoto('tiny', ramp(8, 40, 3)), /tiny is 8x40; the playground needs at least 16x16/);
+});
+
+test('openPhoto reads only the region it keeps, and gives what preparePhoto gives of the whole image', async () => {
+  const whole = ramp(1203, 30, 4);
+  const png = new Blob([encodePng(whole) as Uint8Array<ArrayBuffer>], { type: 'image/png' });
+  const opened = await openPhoto('a', png);
+  const prepared = preparePhoto('a', whole);
+  assert.deepEqual([opened.image.width, opened.image.height, opened.image.channels, opened.note], [1024, 28, 3, 'alpha left out; centre 1024x28 of 1203x30']);
+  assert.deepEqual(opened, prepared);
+  assert.deepEqual(photoRegion(1203, 30), { x: 89, y: 1, width: 1024, height: 28 });
+  // Already cut to the region: kept as it is, the note still names the whole size.
+  const r = photoRegion(1203, 30);
+  const cut = { width: r.width, height: r.height, channels: 3 as const, data: prepared.image.data };
+  assert.deepEqual(preparePhoto('a', cut, { width: 1203, height: 30 }).note, 'centre 1024x28 of 1203x30');
+  assert.throws(() => preparePhoto('a', ramp(500, 28, 3), { width: 1203, height: 30 }), /a: got 500x28 pixels of a 1203x30 image/);
+  await assert.rejects(openPhoto('tiny', new Blob([encodePng(ramp(2, 40, 3)) as Uint8Array<ArrayBuffer>])), /tiny is 2x40; the playground needs at least 16x16/);
 });
 
 test('toRgb repeats grey; toTrainImage rounds to bytes', () => {

@@ -32,7 +32,7 @@ export {
 } from './browser/backends.js';
 export type { BackendFallback, RescaleProgress, RescalerMemory, RunOptions, UpscaleRunOptions } from './browser/engine.js';
 export type { DownscaleCallOptions, DownscaleResult, RescaleResult, UpscaleCallOptions } from './browser/pipeline.js';
-export { decodeInput, type DecodedInput, type DecodeInputOptions, type ImageInput } from './browser/inputs.js';
+export { decodeInput, type DecodedInput, type DecodeInputOptions, type ImageInput, type ImageRegion } from './browser/inputs.js';
 export { lrFileMetadata, presetForLr } from './browser/lr-preset.js';
 export { fetchBytesWithin, readResponseBytes } from './browser/read-body.js';
 export { encodeOutput, rasterToImageData, type OutputKind, type OutputTypes } from './browser/outputs.js';

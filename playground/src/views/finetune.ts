@@ -6,11 +6,11 @@
 import { html, nothing, type PropertyValues } from 'lit';
 import * as tf from '@tensorflow/tfjs-core';
 import { IrnModel, downscaleImage, encodePng, lrMetadataText, LR_TEXT_KEY, type TrainImage } from '@irn/core';
-import { decodeInput, type BackendChoice } from '@irn/core/browser';
+import type { BackendChoice } from '@irn/core/browser';
 import '@irn/element';
 import { LiveChart } from '../charts.js';
 import { blobModelUrl } from '../engine.js';
-import { preparePhoto, toTrainImage, type Photo } from '../images.js';
+import { openPhoto, toTrainImage, type Photo } from '../images.js';
 import { PlaygroundView } from './view.js';
 import { FineTuneSession, type FineTuneState, type FineTuneStep } from '../train/client.js';
 
@@ -101,8 +101,7 @@ export class IrnFinetune extends PlaygroundView {
   private async addPhotos(files: FileList): Promise<void> {
     for (const f of files) {
       try {
-        const { raster } = await decodeInput(f);
-        this.extra = [...this.extra, preparePhoto(f.name.replace(/\.\w+$/, ''), raster)];
+        this.extra = [...this.extra, await openPhoto(f.name.replace(/\.\w+$/, ''), f)];
       } catch (e) {
         this.message = `${f.name}: ${(e as Error).message}`;
       }

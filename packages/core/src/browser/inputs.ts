@@ -42,6 +42,24 @@ export interface DecodeInputOptions {
    * an editor may have stray bytes that browsers skip).
    */
   lr?: boolean;
+  /**
+   * Reads only part of the image: called once with the image's size, it returns the rectangle
+   * to keep (whole pixels, inside the image), or null for all of it. A file the browser decodes
+   * (JPEG, WebP, AVIF) is still decoded whole, in the browser's own 8-bit memory, but only the
+   * region is read out and copied as floats: a 1024 x 1024 crop of a 48-megapixel photo makes
+   * 12 MB of floats instead of 580 MB (and more when it has alpha). The limits apply to the
+   * whole image. A PNG is decoded whole and then cut.
+   * @throws RangeError (from the call) when the rectangle is not whole pixels inside the image
+   */
+  region?: (width: number, height: number) => ImageRegion | null;
+}
+
+/** A rectangle of an image, in pixels: `x`, `y` its top-left corner. */
+export interface ImageRegion {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
 }
 
 /**
@@ -73,17 +91,18 @@ export async function decodeInput(
     return decodeBytes(bytes, options, type);
   }
   if (input instanceof Blob) return decodeBlob(input, options);
-  if (isTensor(input)) return { raster: await tensorToRaster(input), lrMetadata: null };
-  if (typeof ImageData !== 'undefined' && input instanceof ImageData) return { raster: imageDataToRaster(input, limits), lrMetadata: null };
+  if (isTensor(input)) return { raster: cutRegion(await tensorToRaster(input), options), lrMetadata: null };
+  if (typeof ImageData !== 'undefined' && input instanceof ImageData) return { raster: cutRegion(imageDataToRaster(input, limits), options), lrMetadata: null };
   if (isRaster(input)) {
     checkRaster(input);
-    return { raster: { ...input, data: input.data.slice() }, lrMetadata: null };
+    const cut = cutRegion(input, options);
+    return { raster: cut === input ? { ...input, data: input.data.slice() } : cut, lrMetadata: null };
   }
-  if (typeof ImageBitmap !== 'undefined' && input instanceof ImageBitmap) return { raster: bitmapToRaster(input, limits), lrMetadata: null };
+  if (typeof ImageBitmap !== 'undefined' && input instanceof ImageBitmap) return { raster: readBitmap(input, limits, options), lrMetadata: null };
   if (isDrawable(input)) {
     const bitmap = await drawableToBitmap(input);
     try {
-      return { raster: bitmapToRaster(bitmap, limits), lrMetadata: null };
+      return { raster: readBitmap(bitmap, limits, options), lrMetadata: null };
     } finally {
       bitmap.close();
     }
@@ -113,7 +132,7 @@ async function decodeBytes(bytes: Uint8Array, options: DecodeInputOptions, type:
   if (PNG_SIGNATURE.every((b, i) => bytes[i] === b)) {
     const png = decodePng(bytes, { limits });
     const { width, height, channels, data } = png;
-    return { raster: { width, height, channels, data }, lrMetadata: readLrMetadata(png.text) };
+    return { raster: cutRegion({ width, height, channels, data }, options), lrMetadata: readLrMetadata(png.text) };
   }
   // Header only: the size is checked before the browser's decoder allocates, and the
   // metadata comes without a codec of our own.
@@ -134,7 +153,7 @@ async function decodeBytes(bytes: Uint8Array, options: DecodeInputOptions, type:
     throw new Error(`cannot decode the image (${type || 'unknown type'}, ${bytes.length} bytes${why}): ${(e as Error).message}`, { cause: e });
   }
   try {
-    return { raster: bitmapToRaster(bitmap, limits), lrMetadata };
+    return { raster: readBitmap(bitmap, limits, options), lrMetadata };
   } finally {
     bitmap.close();
   }
@@ -174,12 +193,44 @@ export function imageDataToRaster(image: ImageData, limits: Partial<Limits> = {}
  * @throws LimitError when the bitmap has more than `limits.pixels` pixels (checked first)
  */
 export function bitmapToRaster(bitmap: ImageBitmap, limits: Partial<Limits> = {}): RasterImage {
+  return readBitmap(bitmap, limits, {});
+}
+
+/** {@link bitmapToRaster} of `options.region` only: just that rectangle is drawn and read. */
+function readBitmap(bitmap: ImageBitmap, limits: Partial<Limits>, options: DecodeInputOptions): RasterImage {
   checkPixels(bitmap.width, bitmap.height, limits);
-  const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+  const r = regionOf(bitmap.width, bitmap.height, options) ?? { x: 0, y: 0, width: bitmap.width, height: bitmap.height };
+  const canvas = new OffscreenCanvas(r.width, r.height);
   const ctx = canvas.getContext('2d', { willReadFrequently: true });
   if (ctx == null) throw new Error('cannot read pixels: no 2D context on an OffscreenCanvas');
-  ctx.drawImage(bitmap, 0, 0);
-  return imageDataToRaster(ctx.getImageData(0, 0, bitmap.width, bitmap.height), limits);
+  ctx.drawImage(bitmap, -r.x, -r.y);
+  return imageDataToRaster(ctx.getImageData(0, 0, r.width, r.height), limits);
+}
+
+/** The rectangle `options.region` asks of a `width` x `height` image, checked; null for all of it. */
+function regionOf(width: number, height: number, options: DecodeInputOptions): ImageRegion | null {
+  const r = options.region?.(width, height) ?? null;
+  if (r == null) return null;
+  const whole = (v: unknown, min: number): boolean => typeof v === 'number' && Number.isSafeInteger(v) && v >= min;
+  if (!whole(r.x, 0) || !whole(r.y, 0) || !whole(r.width, 1) || !whole(r.height, 1) || r.x + r.width > width || r.y + r.height > height) {
+    throw new RangeError(
+      `region: ${r.width}x${r.height} at (${r.x}, ${r.y}) is not whole pixels inside the ${width}x${height} image`,
+    );
+  }
+  return r.x === 0 && r.y === 0 && r.width === width && r.height === height ? null : r;
+}
+
+/** `raster` cut to `options.region` (the same object when it asks for all of it). */
+function cutRegion(raster: RasterImage, options: DecodeInputOptions): RasterImage {
+  const r = regionOf(raster.width, raster.height, options);
+  if (r == null) return raster;
+  const c = raster.channels;
+  const data = new Float32Array(r.width * r.height * c);
+  for (let y = 0; y < r.height; y++) {
+    const from = ((r.y + y) * raster.width + r.x) * c;
+    data.set(raster.data.subarray(from, from + r.width * c), y * r.width * c);
+  }
+  return { width: r.width, height: r.height, channels: c, data };
 }
 
 /** The pixel limit, worded as decodePng and the CLI word it. */

@@ -85,3 +85,72 @@ describe('decodeInput limits', () => {
     await assert.rejects(decodeInput(new Blob([cut]), undefined, { lr: true }), (e: Error) => e.name === 'JpegFormatError' && /^truncated JPEG: a 640x480 image needs at least 600 bytes/.test(e.message));
   });
 });
+
+describe('decodeInput region', () => {
+  // 7x5 RGB, every value distinct: value (y * 7 + x) * 3 + c, over 255.
+  const w = 7, h = 5;
+  const values = Float32Array.from({ length: w * h * 3 }, (_, i) => i / 255);
+  const pngOf = encodePng({ width: w, height: h, channels: 3, data: values }) as Uint8Array<ArrayBuffer>;
+  const cutOf = (x: number, y: number, cw: number, ch: number): number[] => {
+    const out: number[] = [];
+    for (let j = y; j < y + ch; j++) for (let i = x; i < x + cw; i++) for (let c = 0; c < 3; c++) out.push(((j * w + i) * 3 + c) / 255);
+    return out;
+  };
+  const close = (got: Float32Array, want: number[]): void => {
+    assert.equal(got.length, want.length);
+    for (let i = 0; i < want.length; i++) assert.ok(Math.abs(got[i] - want[i]) < 1e-6, `value ${i}: ${got[i]} against ${want[i]}`);
+  };
+
+  it('keeps only the rectangle the callback returns, for a PNG file, a URL and a raster, called once with the whole size', async () => {
+    const sizes: string[] = [];
+    const region = (width: number, height: number) => {
+      sizes.push(`${width}x${height}`);
+      return { x: 2, y: 1, width: 4, height: 3 };
+    };
+    const fromBlob = await decodeBlob(new Blob([pngOf], { type: 'image/png' }), { region });
+    const fromUrl = await decodeInput('https://example.invalid/a.png', (async () => new Response(pngOf)) as unknown as typeof fetch, { region });
+    const raster = { width: w, height: h, channels: 3 as const, data: values };
+    const fromRaster = await decodeInput(raster, undefined, { region });
+    for (const got of [fromBlob.raster, fromUrl.raster, fromRaster.raster]) {
+      assert.deepEqual([got.width, got.height, got.channels], [4, 3, 3]);
+      close(got.data, cutOf(2, 1, 4, 3));
+    }
+    assert.deepEqual(sizes, ['7x5', '7x5', '7x5']);
+    assert.equal(raster.data, values, "the caller's raster is not changed");
+  });
+
+  it('null, or the whole image, reads all of it; a raster input is still copied', async () => {
+    const raster = { width: w, height: h, channels: 3 as const, data: values };
+    for (const region of [() => null, () => ({ x: 0, y: 0, width: w, height: h })]) {
+      const got = (await decodeInput(raster, undefined, { region })).raster;
+      assert.deepEqual([got.width, got.height], [w, h]);
+      assert.notEqual(got.data, values);
+      close(got.data, cutOf(0, 0, w, h));
+    }
+  });
+
+  it('refuses a rectangle that is not whole pixels inside the image, naming it and the size', async () => {
+    const blob = new Blob([pngOf], { type: 'image/png' });
+    for (const r of [
+      { x: 4, y: 0, width: 4, height: 1 },
+      { x: 0, y: 3, width: 1, height: 3 },
+      { x: -1, y: 0, width: 2, height: 2 },
+      { x: 0.5, y: 0, width: 2, height: 2 },
+      { x: 0, y: 0, width: 0, height: 2 },
+      { x: 0, y: 0, width: Number.NaN, height: 2 },
+    ]) {
+      await assert.rejects(decodeBlob(blob, { region: () => r }), (e: Error) =>
+        e instanceof RangeError && e.message === `region: ${r.width}x${r.height} at (${r.x}, ${r.y}) is not whole pixels inside the 7x5 image`);
+    }
+  });
+
+  it('checks the limits on the whole image, before the region', async () => {
+    let called = false;
+    const region = () => {
+      called = true;
+      return { x: 0, y: 0, width: 1, height: 1 };
+    };
+    await assert.rejects(decodeBlob(new Blob([png]), { limits: { pixels: 599 }, region }), isPixelLimit);
+    assert.equal(called, false);
+  });
+});
