@@ -104,7 +104,10 @@ export function limitPassed(limits: Limits, name: keyof Limits, what: string, un
 
 /** 123456789 -> "123,456,789"; non-integers and huge values as they print. */
 function formatCount(n: number): string {
-  return Number.isSafeInteger(n) ? n.toLocaleString('en-US') : String(n);
+  if (Number.isSafeInteger(n)) return n.toLocaleString('en-US');
+  // Past 2^53 the digits of a product of two sizes are not exact: "about 4.61e18", never
+  // "4611686014132420600" (a header that claims 2^31 - 1 pixels square).
+  return Number.isFinite(n) && n > Number.MAX_SAFE_INTEGER ? `about ${n.toPrecision(3).replace('e+', 'e')}` : String(n);
 }
 
 /**

@@ -34,6 +34,16 @@ describe('limits', () => {
     );
   });
 
+  it('checkLimit words an amount past 2^53 in three digits, not as a long number whose last digits are wrong', () => {
+    const side = 2 ** 31 - 1;
+    assert.throws(
+      () => checkLimit(DEFAULT_LIMITS, 'pixels', side * side, `the image (${side}x${side})`, 'pixels'),
+      (e: unknown) =>
+        e instanceof LimitError &&
+        e.message === 'the image (2147483647x2147483647) is about 4.61e18 pixels, above the limit of 100,000,000 pixels (raise it with --limit pixels=N)',
+    );
+  });
+
   it('parseLimitArgument reads plain, e-notation and suffixed values', () => {
     assert.deepEqual(parseLimitArgument('pixels=200e6'), ['pixels', 200_000_000]);
     assert.deepEqual(parseLimitArgument(' textBytes = 4Mi '), ['textBytes', 4 * 1024 * 1024]);
