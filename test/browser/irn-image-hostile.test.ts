@@ -127,7 +127,7 @@ describe('<irn-image> and a stranger serving the LR', () => {
   });
 
   it('cut, corrupt and empty files of each format, and files that are no image: one line each', async () => {
-    const cases: Array<[string, string]> = [];
+    const cases: Array<[string, string, RegExp?]> = [];
     for (const name of ['lr-12x10.png', 'lr-12x10.webp', 'lr-12x10.jpg', 'lr-12x10.avif']) {
       const bytes = new Uint8Array(await (await fetch(new URL(`./fixtures/images/${name}`, import.meta.url))).arrayBuffer());
       const type = `image/${name.split('.')[1].replace('jpg', 'jpeg')}`;
@@ -139,14 +139,14 @@ describe('<irn-image> and a stranger serving the LR', () => {
     }
     const zeroWide = lrWithText('{"scale":2,"width":23,"height":19}');
     new DataView(zeroWide.buffer).setUint32(16, 0);
-    cases.push(['a PNG 0 pixels wide', served(zeroWide, 'image/png')]);
-    cases.push(['an empty file', served(new Uint8Array(0), 'image/png')]);
+    cases.push(['a PNG 0 pixels wide', served(zeroWide, 'image/png'), /^\S+ is a PNG whose header gives no image size \(cut short, or 0 pixels wide or high\)$/]);
+    cases.push(['an empty file', served(new Uint8Array(0), 'image/png'), /^\S+ is empty \(IRN needs the LR image that irn downscale writes\)$/]);
     cases.push(['an SVG', served('<svg xmlns="http://www.w3.org/2000/svg" width="20000" height="20000"><rect width="9" height="9"/></svg>', 'image/svg+xml')]);
     cases.push(['an HTML page', served('<!doctype html><title>Not found</title><p>Not found', 'text/html')]);
     cases.push(['a redirect to a text file', '/redirect-for-tests/packages/element/README.md']);
     cases.push(['a Content-Length of 100000 for 8 bytes', '/lying-length-for-tests/lr.png']);
-    for (const [what, src] of cases) {
-      await refused(make({ src, width: '24', height: '20' }), what);
+    for (const [what, src, message] of cases) {
+      await refused(make({ src, width: '24', height: '20' }), what, message);
       document.body.replaceChildren();
     }
     await stillWorks();

@@ -546,9 +546,10 @@ declare global {
 async function readOtherLrInfo(src: string, bytes: Uint8Array): Promise<LrPngInfo> {
   const { readLrFileInfo, sniffLrFormat } = await import('@irn/core/lr-formats');
   const format = sniffLrFormat(bytes);
-  if (format == null || format === 'png') {
-    throw new Error(`${src} is not a PNG, WebP, JPEG or AVIF file (IRN needs the LR image that irn downscale writes)`);
-  }
+  if (bytes.length === 0) throw new Error(`${src} is empty (IRN needs the LR image that irn downscale writes)`);
+  // readLrPngInfo found no size: a PNG cut inside its header, or one of 0 pixels.
+  if (format === 'png') throw new Error(`${src} is a PNG whose header gives no image size (cut short, or 0 pixels wide or high)`);
+  if (format == null) throw new Error(`${src} is not a PNG, WebP, JPEG or AVIF file (IRN needs the LR image that irn downscale writes)`);
   const info = readLrFileInfo(bytes);
   return { format: info.format, width: info.width, height: info.height, original: info.lrMetadata };
 }
