@@ -88,6 +88,8 @@ function hostileServersForTests() {
     const stall = context.path.startsWith('/stall-for-tests/');
     if (!stall && !context.path.startsWith('/endless-for-tests/')) return next();
     context.type = 'image/png';
+    // Readable from the page's other host name too (backend-start.test.ts).
+    context.set('access-control-allow-origin', '*');
     const body = new Readable({ read: stall ? () => {} : () => void body.push(Buffer.alloc(64 * 1024)) });
     body.push(signature());
     context.body = body;

@@ -24,7 +24,17 @@ export interface BackendSetup {
    * when those files are not served there (an app bundler that moves the code but not them).
    */
   wasmPaths?: string | Record<string, string>;
+  /**
+   * Milliseconds a backend may take to start (its module, its files, `tf.setBackend`) before
+   * it counts as failed and the next one is tried (default {@link BACKEND_START_TIMEOUT_MS}).
+   * A start can hang for ever: a `.wasm` file whose server stalls, a backend module whose
+   * glue throws inside a callback (tfjs's promise then never settles).
+   */
+  startTimeoutMs?: number;
 }
+
+/** How long a backend may take to start by default: 60 s, room for its files on a slow network. */
+export const BACKEND_START_TIMEOUT_MS = 60_000;
 
 type GpuAdapterInfoLike = { isFallbackAdapter?: boolean; vendor?: string; architecture?: string; device?: string; description?: string };
 type GpuAdapterLike = { info?: GpuAdapterInfoLike; isFallbackAdapter?: boolean; requestAdapterInfo?: () => Promise<GpuAdapterInfoLike> };
@@ -191,19 +201,44 @@ export async function activateBackend(name: BackendName, setup: BackendSetup = {
   const unavailable = await backendUnavailable(name);
   if (unavailable != null) return { ok: false, reason: unavailable };
   const previous = tf.getBackend();
+  const hint = name === 'wasm' ? ` (its .wasm files were looked for in ${describeWasmPaths(setup.wasmPaths ?? defaultWasmPaths())}; set wasmPaths to where they are served)` : '';
+  const ms = setup.startTimeoutMs ?? BACKEND_START_TIMEOUT_MS;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let late = false;
+  const timedOut = new Error(`the ${name} backend did not start within ${ms / 1000} s${hint}`);
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      late = true;
+      reject(timedOut);
+    }, ms);
+  });
   try {
-    await importBackend(name, setup);
-    if (!(await tf.setBackend(name))) {
-      const hint = name === 'wasm' ? ` (its .wasm files were looked for in ${describeWasmPaths(setup.wasmPaths ?? defaultWasmPaths())}; set wasmPaths to where they are served)` : '';
-      return { ok: false, reason: `tf.setBackend('${name}') failed${hint}` };
-    }
-    await tf.ready();
+    // A module that loads after the timeout must not switch backends then, under whatever
+    // the page has started meanwhile.
+    const started = await Promise.race([importBackend(name, setup).then(() => !late && tf.setBackend(name)), timeout]);
+    if (!started) return { ok: false, reason: `tf.setBackend('${name}') failed${hint}` };
+    await Promise.race([tf.ready(), timeout]);
     if (tf.getBackend() !== name) return { ok: false, reason: `the active backend is ${tf.getBackend()}, not ${name}` };
     return { ok: true };
   } catch (e) {
+    if (e === timedOut) abandonStart(name);
     if (previous != null && tf.getBackend() !== previous) await tf.setBackend(previous).catch(() => false);
     return { ok: false, reason: (e as Error).message };
+  } finally {
+    clearTimeout(timer);
   }
+}
+
+/**
+ * Leaves a backend start that never settled. tfjs keeps waiting on it: `tf.ready()` would wait
+ * for ever and no other backend could compute. Removing the backend makes the start obsolete
+ * (tfjs ignores its late result); its factory is registered again, so a later try starts afresh.
+ */
+function abandonStart(name: BackendName): void {
+  const factory = tf.findBackendFactory(name);
+  if (factory == null) return; // Its module never loaded: tfjs was not touched.
+  tf.removeBackend(name);
+  tf.registerBackend(name, factory);
 }
 
 async function importBackend(name: BackendName, setup: BackendSetup): Promise<void> {

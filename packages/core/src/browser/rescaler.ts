@@ -140,7 +140,7 @@ export class Rescaler extends EventTarget {
     const { artifacts, info, presets } = await readArtifacts(options);
     const fallbacks: { listener: ((e: BackendFallback) => void) | null } = { listener: null };
     const onFallback = (event: BackendFallback): void => fallbacks.listener?.(event);
-    const setup = { backend: options.backend, fallback: options.fallback, wasmPaths: absoluteWasmPaths(options.wasmPaths) };
+    const setup = { backend: options.backend, fallback: options.fallback, wasmPaths: absoluteWasmPaths(options.wasmPaths), startTimeoutMs: options.startTimeoutMs };
     let impl: LocalImpl | WorkerClient;
     let scale: number;
     if (options.worker) {
