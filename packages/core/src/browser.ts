@@ -16,6 +16,7 @@ export { defaultWasmPaths } from './browser/locations.js';
 export { Rescaler, type RescalerEventMap, type RescalerFallbackEvent, type RescalerForLrOptions, type RescalerModelInfo, type RescalerOptions } from './browser/rescaler.js';
 export {
   BACKEND_ORDER,
+  BACKEND_START_TIMEOUT_MS,
   activateBackend,
   autoBackendOrder,
   autoBackendPlan,
