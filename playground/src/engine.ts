@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { IrnModel, LR_TEXT_KEY, encodePng, imresize, lrMetadataText, psnrY, ssimY, type RasterImage } from '@irn/core';
 import { activateBackend, autoBackendOrder, loadModelArtifacts, type BackendChoice, type BackendName, type Rescaler } from '@irn/core/browser';
 import { round8 } from './images.js';
+import { readModelFiles } from './model-files.js';
 
 /** Where fine-tuned models are kept: `indexeddb://irn-playground/<name>`. */
 export const SAVED_PREFIX = 'indexeddb://irn-playground/';
@@ -30,14 +31,10 @@ export async function loadPreset(name: string, weightsUrl: string): Promise<{ mo
   return { model: await IrnModel.load(tf.io.fromMemory(artifacts)), metadata: artifacts.userDefinedMetadata };
 }
 
-/** A model the user picked as files: `model.json` and its weight files. */
-export async function loadFromFiles(files: File[]): Promise<{ model: IrnModel; name: string }> {
-  const json = files.find((f) => f.name.endsWith('.json'));
-  if (json == null) throw new Error('pick the model.json together with its weight files (.bin)');
-  const weights = files.filter((f) => f !== json);
-  if (weights.length === 0) throw new Error(`pick the weight files (.bin) that ${json.name} names, together with it`);
-  const model = await IrnModel.load(tf.io.browserFiles([json, ...weights]));
-  return { model, name: json.name.replace(/\.json$/, '').replace(/^model$/, 'uploaded') };
+/** A model the user picked as files: `model.json` and its weight files (see {@link readModelFiles}), with its model.json's `userDefinedMetadata`. */
+export async function loadFromFiles(files: File[]): Promise<{ model: IrnModel; name: string; metadata: unknown }> {
+  const { artifacts, name, metadata } = await readModelFiles(files);
+  return { model: await IrnModel.load(tf.io.fromMemory(artifacts)), name, metadata };
 }
 
 /** Names of the models saved in this browser by the playground. */

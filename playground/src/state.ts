@@ -138,9 +138,8 @@ export class PlaygroundState extends EventTarget {
   }
 
   async addModelFiles(files: File[]): Promise<void> {
-    const { model, name } = await this.run('reading the model files', () => loadFromFiles(files));
     // IrnModel keeps only its own metadata fields; the z scale, if any, is read from the file.
-    const metadata = await files.find((f) => f.name.endsWith('.json'))?.text().then((t) => (JSON.parse(t) as { userDefinedMetadata?: unknown }).userDefinedMetadata).catch(() => undefined);
+    const { model, name, metadata } = await this.run('reading the model files', () => loadFromFiles(files));
     this.memoryZ.set(model, trainedZ({ metadata, source: model.source }));
     await this.addMemoryModel(name, model);
   }

@@ -286,6 +286,30 @@ test('photos open by drag and drop and by paste; a dropped non-image is refused 
   await page.close();
 });
 
+test('model files from a stranger are refused with one line each, and the page keeps its model', { timeout: 5 * minute }, async () => {
+  const { page, errors } = await open('backend=wasm&sample=coffee&tab=finetune');
+  await page.locator('#model-info').waitFor({ timeout: minute });
+  const before = await page.locator('#model-info').innerText();
+  const tiny = `${root}test/browser/fixtures/weights/irn-x2/`;
+  const json = readFileSync(`${tiny}model.json`);
+  const bin = readFileSync(`${tiny}group1-shard1of1.bin`);
+  const file = (name: string, buffer: Buffer) => ({ name, mimeType: name.endsWith('.json') ? 'application/json' : 'application/octet-stream', buffer });
+  const cases: [ReturnType<typeof file>[], RegExp][] = [
+    // tfjs's browserFiles threw inside its FileReader callback here: the status line said "reading the model files" for ever.
+    [[file('model.json', Buffer.from('<!doctype html><p>Not found')), file('group1-shard1of1.bin', bin)], /^reading the model files failed: "model\.json" is not JSON \(/],
+    [[file('model.json', json), file('weights.bin', bin)], /^reading the model files failed: "model\.json" names the weight file "group1-shard1of1\.bin", which was not picked with it$/],
+    [[file('model.json', json), file('group1-shard1of1.bin', bin.subarray(0, 100))], /^reading the model files failed: the model's weights hold 100 bytes, its model\.json describes 34296$/],
+  ];
+  for (const [files, expected] of cases) {
+    await page.locator('#model-files').setInputFiles(files);
+    await page.locator('#error', { hasText: expected }).waitFor({ timeout: 20_000 });
+    assert.equal(await page.locator('#status').getAttribute('data-state'), 'idle', 'nothing left running');
+    assert.equal(await page.locator('#model-info').innerText(), before, 'the model in use is kept');
+  }
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
 test('fine-tune a tiny model on WebGPU in the worker: the loss goes down; saved, it loads back and gives the same output', { timeout: 15 * minute }, async () => {
   const context = await browser.newContext({ viewport: { width: 1400, height: 1000 }, acceptDownloads: true });
   const page = await context.newPage();
