@@ -108,6 +108,12 @@ export const WEBPACK_OUT = 'webpack-dist';
 /** The folder, in {@link WEBPACK_OUT}, of the ES module build that imports the one-file bundle. */
 export const WEBPACK_ESM_DIR = 'esm';
 
+/** The app's second Vite config: the first plus `worker: { format: 'es' }`, building into {@link VITE_WORKER_ES_OUT}. */
+export const VITE_WORKER_ES_CONFIG = 'vite.worker-es.config.js';
+
+/** The folder, in the app, of the Vite build with `worker: { format: 'es' }`. */
+export const VITE_WORKER_ES_OUT = 'dist-worker-es';
+
 /** The app's sources: the element page, the `Rescaler` page, and Vite's and webpack's settings. */
 export function writeAppSources(appDir: string, lrFile: string, weights: WeightsSetup): void {
   mkdirSync(join(appDir, 'public'), { recursive: true });
@@ -166,10 +172,11 @@ try {
   );
   // Vite builds index.html alone unless told about the other pages (Vite's own multi-page
   // setting; nothing our packages need).
-  writeFileSync(
-    join(appDir, 'vite.config.js'),
-    `export default { build: { rolldownOptions: { input: { main: 'index.html', rescaler: 'rescaler.html' } } } };\n`,
-  );
+  const input = "rolldownOptions: { input: { main: 'index.html', rescaler: 'rescaler.html' } }";
+  writeFileSync(join(appDir, 'vite.config.js'), `export default { build: { ${input} } };\n`);
+  // The same with the one line the READMEs recommend (core's src/browser/README.md,
+  // "Bundlers"), built in the same run into its own folder.
+  writeFileSync(join(appDir, VITE_WORKER_ES_CONFIG), `export default { worker: { format: 'es' }, build: { outDir: '${VITE_WORKER_ES_OUT}', ${input} } };\n`);
   // The element's one-file bundle imported through a bundler, as its exports map allows.
   writeFileSync(join(appDir, 'bundle-import.js'), "import '@irn/element/irn-image.bundle.js';\n");
   // What a webpack 5 user writes: the two entries and where the output goes, nothing for our

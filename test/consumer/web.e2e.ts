@@ -2,7 +2,9 @@
  * What a web developer meets (issue 14, item 5): the workspace's packages, packed as they would
  * be published, installed with npm into a fresh app outside the repository, restore a 0.24 MP
  * photo in Debian's Chromium through
- *   - `vite build`, served by a plain static server,
+ *   - `vite build`, served by a plain static server, and a second build of the same app with
+ *     `worker: { format: 'es' }` (what the READMEs recommend), whose worker must leave the WebGL
+ *     and WebGPU backends to chunks that a restore on wasm does not fetch,
  *   - Vite's dev server (no configuration beyond what the READMEs say),
  *   - a webpack 5 production build (a webpack.config.js with the entries and the output folder,
  *     nothing for our packages), served by a plain static server, and a second build in the same
@@ -35,6 +37,8 @@ import {
   writeAppSources,
   writeBundleSite,
   writeWebpackPages,
+  VITE_WORKER_ES_CONFIG,
+  VITE_WORKER_ES_OUT,
   WEBPACK_OUT,
   type PageOutcome,
   type Reference,
@@ -147,8 +151,39 @@ async function checkPage(t: TestContext, route: string, kind: 'element' | 'Resca
   }
 }
 
-test('vite build, served by a plain static server: <irn-image> and Rescaler in a worker restore on wasm', { timeout: 6 * PAGE_TIMEOUT }, async (t) => {
-  const build = await runStep('vite build', process.execPath, [join(appDir, 'node_modules/vite/bin/vite.js'), 'build'], { cwd: appDir, timeoutMs: 120 * second });
+/**
+ * Markers of the two GPU backends in built JavaScript: a flag name each registers
+ * (tfjs-backend-webgl's `WEBGL_VERSION`, tfjs-backend-webgpu's
+ * `WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE`), string literals that minification keeps and that
+ * neither tfjs-core nor the other backends contain.
+ */
+const GPU_BACKEND_MARKERS = { webgl: 'WEBGL_VERSION', webgpu: 'WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE' } as const;
+
+/**
+ * The worker's entry among a Vite build's assets: `worker-<hash>.js` (`worker-client-<hash>.js`
+ * is the page's side of the rescaler, `worker.<chunk>-<hash>.js` the worker's own chunks).
+ */
+function viteWorkerEntry(assets: string): string {
+  const files = readdirSync(assets);
+  const entries = files.filter((f) => /^worker-[\w-]{8}\.js$/.test(f));
+  assert.equal(entries.length, 1, `one worker entry expected in ${assets}; its worker files: ${files.filter((f) => f.startsWith('worker')).join(', ')}`);
+  return entries[0];
+}
+
+const kib = (n: number) => `${(n / 1024).toFixed(0)} KiB`;
+
+/**
+ * Vite's default worker format ('iife') cannot split, so the rescaler's worker becomes one file
+ * with every tfjs backend inlined (1,276 KiB, 316 gzipped: bench/vite-worker-format.ts); the
+ * READMEs recommend `worker: { format: 'es' }`. The second build here is the same app with that
+ * line: its pages must restore as well, its worker's entry must leave the WebGL and WebGPU
+ * backends to chunks of their own (and be well under half the default's size), and the restores
+ * on wasm must fetch neither. The same markers must find both backends inlined in the default
+ * build's worker, so that the check cannot pass by finding nothing.
+ */
+test("vite build, served by a plain static server, with Vite's default worker format and with worker: { format: 'es' }: <irn-image> and Rescaler in a worker restore on wasm", { timeout: 8 * PAGE_TIMEOUT }, async (t) => {
+  const vite = join(appDir, 'node_modules/vite/bin/vite.js');
+  const build = await runStep('vite build', process.execPath, [vite, 'build'], { cwd: appDir, timeoutMs: 120 * second });
   timings.push(`vite build: ${(build.ms / second).toFixed(1)} s`);
   const server = await staticServer(join(appDir, 'dist'));
   try {
@@ -156,6 +191,39 @@ test('vite build, served by a plain static server: <irn-image> and Rescaler in a
     await t.test('Rescaler', (t) => checkPage(t, 'vite build', 'Rescaler', `${server.url}rescaler.html`, server));
   } finally {
     await server.stop();
+  }
+
+  const esBuild = await runStep("vite build (worker: { format: 'es' })", process.execPath, [vite, 'build', '--config', VITE_WORKER_ES_CONFIG], { cwd: appDir, timeoutMs: 120 * second });
+  const assets = join(appDir, 'dist/assets');
+  const esAssets = join(appDir, VITE_WORKER_ES_OUT, 'assets');
+  const defaultEntry = readFileSync(join(assets, viteWorkerEntry(assets)));
+  const esEntryName = viteWorkerEntry(esAssets);
+  const esEntry = readFileSync(join(esAssets, esEntryName));
+  const gpuChunks: string[] = [];
+  await t.test("worker: { format: 'es' }: the worker's entry leaves the GPU backends to chunks of their own", () => {
+    for (const [backend, marker] of Object.entries(GPU_BACKEND_MARKERS)) {
+      assert.ok(defaultEntry.includes(marker), `the default build's worker has no ${marker}: the ${backend} marker no longer finds an inlined backend (tfjs renamed the flag, or Vite's default worker format splits now?)`);
+      assert.ok(!esEntry.includes(marker), `the ${backend} backend (${marker}) is inlined in the worker entry ${esEntryName} of the worker: { format: 'es' } build`);
+      const chunks = readdirSync(esAssets).filter((f) => f.endsWith('.js') && readFileSync(join(esAssets, f)).includes(marker));
+      assert.equal(chunks.length, 1, `one chunk with the ${backend} backend (${marker}) expected; found ${chunks.join(', ') || 'none'}`);
+      const dynamicImport = new RegExp(`import\\(\\s*[\`'"]\\./${chunks[0].replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}[\`'"]\\s*\\)`);
+      assert.match(esEntry.toString('utf8'), dynamicImport, `the worker entry ${esEntryName} does not import ${chunks[0]} on demand`);
+      gpuChunks.push(chunks[0]);
+    }
+    const [defaultGz, esGz] = [gzipSync(defaultEntry).length, gzipSync(esEntry).length];
+    assert.ok(esGz < defaultGz / 2, `the worker entry is ${kib(esGz)} gzipped with worker: { format: 'es' }, ${kib(defaultGz)} by default: expected under half`);
+    const workerFiles = readdirSync(esAssets).filter((f) => /^worker[-.]/.test(f) && !f.startsWith('worker-client-'));
+    timings.push(
+      `vite build (worker: { format: 'es' }): ${(esBuild.ms / second).toFixed(1)} s; the worker's entry ${kib(esEntry.length)} (${kib(esGz)} gzipped) and ${workerFiles.length - 1} chunks, by default one file of ${kib(defaultEntry.length)} (${kib(defaultGz)} gzipped)`,
+    );
+  });
+  const esServer = await staticServer(join(appDir, VITE_WORKER_ES_OUT));
+  try {
+    await t.test("worker: { format: 'es' }, element", (t) => checkPage(t, "vite build, worker: { format: 'es' }", 'element', `${esServer.url}index.html`, esServer));
+    await t.test("worker: { format: 'es' }, Rescaler", (t) => checkPage(t, "vite build, worker: { format: 'es' }", 'Rescaler', `${esServer.url}rescaler.html`, esServer));
+    for (const chunk of gpuChunks) assert.ok(!esServer.log().includes(`/assets/${chunk}`), `a restore on wasm fetched the GPU backend chunk ${chunk}:\n${esServer.log()}`);
+  } finally {
+    await esServer.stop();
   }
 });
 
@@ -222,7 +290,6 @@ test('webpack 5 production build, served by a plain static server: <irn-image> (
   const out = join(appDir, WEBPACK_OUT);
   const js = readdirSync(out).filter((f) => f.endsWith('.js'));
   const bytes = js.map((f) => readFileSync(join(out, f)));
-  const kib = (n: number) => `${(n / 1024).toFixed(0)} KiB`;
   timings.push(
     `webpack build${minify ? '' : ' (not minified)'}: ${(build.ms / second).toFixed(1)} s, ${js.length} scripts, ${kib(bytes.reduce((a, b) => a + b.length, 0))} (${kib(bytes.reduce((a, b) => a + gzipSync(b).length, 0))} gzipped), ${warnings.length} warnings`,
   );
