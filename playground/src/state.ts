@@ -144,10 +144,17 @@ export class PlaygroundState extends EventTarget {
     await this.addMemoryModel(name, model);
   }
 
-  /** Saves `model` in this browser's IndexedDB as `name`. */
-  async saveModel(name: string, model: IrnModel): Promise<string> {
+  /**
+   * Saves `model` in this browser's IndexedDB as `name`. A model saved under that name already
+   * is replaced only with `replace` (ask the user first): otherwise this throws and keeps it.
+   */
+  async saveModel(name: string, model: IrnModel, { replace = false } = {}): Promise<string> {
     const n = checkModelName(name);
-    await this.run(`saving ${n}`, () => model.save(`${SAVED_PREFIX}${n}`).then(() => undefined));
+    await this.run(`saving ${n}`, async () => {
+      // Listed afresh: another tab of this page may have saved one since.
+      if (!replace && (await savedModels()).includes(n)) throw new Error(`a model named "${n}" is saved in this browser already; pick another name or replace it`);
+      await model.save(`${SAVED_PREFIX}${n}`);
+    });
     await this.refreshSaved();
     return n;
   }

@@ -310,6 +310,45 @@ test('model files from a stranger are refused with one line each, and the page k
   await page.close();
 });
 
+test('saving a fine-tuned model under a name already saved asks first, and keeps the saved one when told no', { timeout: 5 * minute }, async () => {
+  const { page, errors } = await open('backend=wasm&sample=coffee&tab=finetune');
+  await page.locator('#model-info').waitFor({ timeout: minute });
+  // No training here: the fine-tune panel is handed the page's model as its result.
+  await page.evaluate(() => {
+    const app = document.querySelector('irn-playground') as HTMLElement & { state: { model: unknown } };
+    (document.querySelector('irn-finetune') as HTMLElement & { trained: unknown }).trained = app.state.model;
+  });
+  await page.locator('#model-name').fill('e2e-same');
+  const dialogs: string[] = [];
+  let answer = false;
+  page.on('dialog', (d) => {
+    dialogs.push(d.message());
+    void (answer ? d.accept() : d.dismiss());
+  });
+  // Each save's line differs from the one before it, so waiting for it waits for that save.
+  const saveAndWait = async (expected: RegExp) => {
+    await page.locator('#train-save').click();
+    await page.locator('#train-message', { hasText: expected }).waitFor({ timeout: minute });
+  };
+  await saveAndWait(/^Saved as "e2e-same"/);
+  assert.deepEqual(dialogs, [], 'a new name is saved without asking');
+  await saveAndWait(/^Not saved: "e2e-same" is kept as it was; pick another name to keep both\.$/);
+  assert.deepEqual(dialogs, ['A model named "e2e-same" is saved in this browser already. Replace it with this one?']);
+  answer = true;
+  await saveAndWait(/^Saved as "e2e-same"/);
+  assert.equal(dialogs.length, 2);
+  // The state refuses too, unless told to replace.
+  const viaState = await page.evaluate(async () => {
+    const { state } = document.querySelector('irn-playground') as HTMLElement & { state: { model: unknown; saveModel(n: string, m: unknown, o?: { replace: boolean }): Promise<string> } };
+    const refused = await state.saveModel('e2e-same', state.model).then(() => 'saved', (e: Error) => e.message);
+    return [refused, await state.saveModel('e2e-same', state.model, { replace: true })];
+  });
+  assert.match(viaState[0], /a model named "e2e-same" is saved in this browser already/);
+  assert.equal(viaState[1], 'e2e-same');
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
 test('fine-tune a tiny model on WebGPU in the worker: the loss goes down; saved, it loads back and gives the same output', { timeout: 15 * minute }, async () => {
   const context = await browser.newContext({ viewport: { width: 1400, height: 1000 }, acceptDownloads: true });
   const page = await context.newPage();

@@ -9,7 +9,7 @@ import { IrnModel, downscaleImage, encodePng, lrMetadataText, LR_TEXT_KEY, type 
 import type { BackendChoice } from '@irn/core/browser';
 import '@irn/element';
 import { LiveChart } from '../charts.js';
-import { blobModelUrl } from '../engine.js';
+import { blobModelUrl, checkModelName, savedModels } from '../engine.js';
 import { openPhoto, toTrainImage, type Photo } from '../images.js';
 import { PlaygroundView } from './view.js';
 import { FineTuneSession, type FineTuneState, type FineTuneStep } from '../train/client.js';
@@ -212,7 +212,13 @@ export class IrnFinetune extends PlaygroundView {
   private async save(): Promise<void> {
     if (this.trained == null) return;
     try {
-      const name = await this.state.saveModel(this.nameInput(), this.trained);
+      const wanted = checkModelName(this.nameInput());
+      const taken = (await savedModels()).includes(wanted);
+      if (taken && !confirm(`A model named "${wanted}" is saved in this browser already. Replace it with this one?`)) {
+        this.message = `Not saved: "${wanted}" is kept as it was; pick another name to keep both.`;
+        return;
+      }
+      const name = await this.state.saveModel(wanted, this.trained, { replace: taken });
       this.message = `Saved as "${name}" in this browser (IndexedDB); pick it in the Model menu.`;
     } catch (e) {
       this.message = `Could not save: ${(e as Error).message}`;
