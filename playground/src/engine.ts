@@ -46,11 +46,21 @@ export async function savedModels(): Promise<string[]> {
     .sort();
 }
 
-/** Checks a name for a saved model (it becomes part of an IndexedDB key). */
+/**
+ * Checks a name for a saved or downloaded model: it becomes part of an IndexedDB key and the
+ * downloaded file names (`<name>.json`, which names `./<name>.weights.bin`: a name no
+ * download can have, such as `a/b`, breaks that link; one starting with "." is a hidden file).
+ */
 export function checkModelName(name: string): string {
   const n = name.trim();
-  if (!/^[\w.-]{1,64}$/.test(n)) throw new Error('a model name is 1 to 64 letters, digits, "-", "_" or "."');
+  if (!/^[A-Za-z0-9][\w.-]{0,63}$/.test(n)) throw new Error('a model name is 1 to 64 letters, digits, "-", "_" or ".", starting with a letter or digit');
   return n;
+}
+
+/** `text` (a model's name in the menu, from a file name) made into a name {@link checkModelName} accepts, at most `max` characters. */
+export function toModelName(text: string, max = 48): string {
+  const n = text.replace(/[^\w.-]+/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, max);
+  return n === '' ? 'model' : n;
 }
 
 /**

@@ -349,6 +349,35 @@ test('saving a fine-tuned model under a name already saved asks first, and keeps
   await page.close();
 });
 
+test('a fine-tuned model downloads only under a name its files keep: model.json names the weights file the browser writes', { timeout: 5 * minute }, async () => {
+  const { page, errors } = await open('backend=wasm&sample=coffee&tab=finetune');
+  await page.locator('#model-info').waitFor({ timeout: minute });
+  await page.evaluate(() => {
+    const app = document.querySelector('irn-playground') as HTMLElement & { state: { model: unknown } };
+    (document.querySelector('irn-finetune') as HTMLElement & { trained: unknown }).trained = app.state.model;
+  });
+  const downloads: string[] = [];
+  page.on('download', (d) => downloads.push(d.suggestedFilename()));
+  // "a/b" was downloaded, its model.json naming ./a/b.weights.bin, a name no download can have.
+  for (const name of ['a/b', '.hidden', '../up']) {
+    await page.locator('#model-name').fill(name);
+    await page.locator('#train-download').click();
+    await page.locator('#train-message', { hasText: /^Could not download: a model name is 1 to 64 letters/ }).waitFor({ timeout: 10_000 });
+  }
+  await page.locator('#model-name').fill('e2e-ok');
+  const [json] = await Promise.all([
+    page.waitForEvent('download', { predicate: (d) => d.suggestedFilename().endsWith('.json'), timeout: minute }),
+    page.locator('#train-download').click(),
+  ]);
+  assert.equal(json.suggestedFilename(), 'e2e-ok.json');
+  const paths = (JSON.parse(readFileSync(await json.path(), 'utf8')) as { weightsManifest: { paths: string[] }[] }).weightsManifest.flatMap((g) => g.paths);
+  assert.deepEqual(paths, ['./e2e-ok.weights.bin']);
+  await page.waitForTimeout(500);
+  assert.deepEqual(downloads.sort(), ['e2e-ok.json', 'e2e-ok.weights.bin']);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
 test('fine-tune a tiny model on WebGPU in the worker: the loss goes down; saved, it loads back and gives the same output', { timeout: 15 * minute }, async () => {
   const context = await browser.newContext({ viewport: { width: 1400, height: 1000 }, acceptDownloads: true });
   const page = await context.newPage();

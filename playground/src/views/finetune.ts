@@ -9,7 +9,7 @@ import { IrnModel, downscaleImage, encodePng, lrMetadataText, LR_TEXT_KEY, type 
 import type { BackendChoice } from '@irn/core/browser';
 import '@irn/element';
 import { LiveChart } from '../charts.js';
-import { blobModelUrl, checkModelName, savedModels } from '../engine.js';
+import { blobModelUrl, checkModelName, savedModels, toModelName } from '../engine.js';
 import { openPhoto, toTrainImage, type Photo } from '../images.js';
 import { PlaygroundView } from './view.js';
 import { FineTuneSession, type FineTuneState, type FineTuneStep } from '../train/client.js';
@@ -192,7 +192,8 @@ export class IrnFinetune extends PlaygroundView {
   }
 
   private defaultName(run: number): string {
-    const base = this.settings.from === 'fresh' ? `fresh-x${this.settings.scale}` : this.state.modelName;
+    // The menu's name may come from a stranger's file name ("my model (1).json").
+    const base = this.settings.from === 'fresh' ? `fresh-x${this.settings.scale}` : toModelName(this.state.modelName);
     return `${base}-tuned-${run}`;
   }
 
@@ -228,7 +229,11 @@ export class IrnFinetune extends PlaygroundView {
   /** Downloads model.json and uint8 weights (8 bits per channel): a quarter of the bytes to serve, as the shipped presets (IndexedDB keeps float32). */
   private async download(): Promise<void> {
     if (this.trained == null) return;
-    await this.trained.save(`downloads://${this.nameInput()}`, { weights: 'uint8' });
+    try {
+      await this.trained.save(`downloads://${checkModelName(this.nameInput())}`, { weights: 'uint8' });
+    } catch (e) {
+      this.message = `Could not download: ${(e as Error).message}`;
+    }
   }
 
   /** Downscales the current photo with the fine-tuned model and lets `<irn-image>` restore it. */
