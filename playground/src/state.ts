@@ -26,6 +26,13 @@ export interface PlaygroundOptions {
   rescalerWorkerUrl: string;
 }
 
+/** A model's name as a status or error line shows it: as it is when plain, else quoted (one line) and cut to about 60 characters. */
+function shownName(name: string): string {
+  if (/^[\w.-]{1,64}$/.test(name)) return name;
+  const q = JSON.stringify(name).replace(/[\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16)}`);
+  return q.length > 62 ? `${q.slice(0, 60)}…"` : q;
+}
+
 export class PlaygroundState extends EventTarget {
   backendChoice: BackendChoice = 'auto';
   backend: BackendName | null = null;
@@ -104,17 +111,24 @@ export class PlaygroundState extends EventTarget {
 
   /** Loads the model `id` and makes it current (models are loaded one at a time). */
   async selectModel(id: ModelId): Promise<void> {
+    // The id may come from a shared link (?model=): only a shipped preset, a model saved here
+    // or one in this page; never a URL (core's loader would fetch a model.json URL given as a
+    // preset's name, and the menu would still show irn-x2).
+    const [kind, name] = [id.slice(0, id.indexOf(':')), id.slice(id.indexOf(':') + 1)];
+    const shown = shownName(name);
     const next = this.loading.then(() =>
-      this.run(`loading the model ${id.replace(/^\w+:/, '')}`, async (step) => {
-        const [kind, name] = [id.slice(0, id.indexOf(':')), id.slice(id.indexOf(':') + 1)];
+      this.run(`loading the model ${shown}`, async (step) => {
         let model: IrnModel;
         let metadata: unknown;
         if (kind === 'preset') {
+          if (!(PRESETS as readonly string[]).includes(name)) throw new Error(`no shipped model ${shown} (there are ${PRESETS.join(' and ')})`);
           step('downloading its weights and checking their SHA-256');
           ({ model, metadata } = await loadPreset(name, this.options.weightsUrl));
-        } else if (kind === 'saved') model = await IrnModel.load(`${SAVED_PREFIX}${name}`);
-        else if (kind === 'memory' && this.memoryModels.has(name)) model = this.memoryModels.get(name)!;
-        else throw new Error(`no model ${id}`);
+        } else if (kind === 'saved') {
+          if (!(await savedModels()).includes(name)) throw new Error(`no model ${shown} is saved in this browser`);
+          model = await IrnModel.load(`${SAVED_PREFIX}${name}`);
+        } else if (kind === 'memory' && this.memoryModels.has(name)) model = this.memoryModels.get(name)!;
+        else throw new Error(`no model ${shownName(id)}`);
         if (this.model != null && !this.isMemoryModel(this.model)) this.model.dispose();
         this.model = model;
         this.modelId = id;

@@ -1,0 +1,57 @@
+import assert from 'node:assert/strict';
+import { afterEach, beforeEach, test } from 'node:test';
+import { PlaygroundState } from './state.js';
+
+// Every request the state makes is recorded and answered 404: nothing leaves the test.
+let requests: string[] = [];
+const realFetch = globalThis.fetch;
+beforeEach(() => {
+  requests = [];
+  globalThis.fetch = (async (input: RequestInfo | URL) => {
+    requests.push(String(input instanceof Request ? input.url : input));
+    return new Response('not here', { status: 404 });
+  }) as typeof fetch;
+});
+afterEach(() => {
+  globalThis.fetch = realFetch;
+});
+
+const newState = () =>
+  new PlaygroundState({ weightsUrl: 'http://127.0.0.1:9/weights/', wasmPaths: 'http://127.0.0.1:9/wasm/', workerUrl: 'http://127.0.0.1:9/w.js', rescalerWorkerUrl: 'http://127.0.0.1:9/r.js' });
+
+test('a model id from a shared link (?model=) names a shipped preset, a saved model or one in this page, never a URL to fetch', async () => {
+  const state = newState();
+  // The app makes `preset:<value>` of a ?model= value without a colon.
+  for (const [id, expected] of [
+    ['preset:https://evil.example/model.json', /^Error: no shipped model "https:\/\/evil\.example\/model\.json" \(there are irn-x2 and irn-x4\)$/],
+    ['preset://evil.example/model.json', /^Error: no shipped model "\/\/evil\.example\/model\.json"/],
+    ['preset:../weights/irn-x4/model.json', /^Error: no shipped model "\.\.\/weights\/irn-x4\/model\.json"/],
+    ['preset:irn-x3', /^Error: no shipped model irn-x3 \(there are irn-x2 and irn-x4\)$/],
+    ['preset:constructor', /^Error: no shipped model constructor/],
+    ['saved:never-saved', /^Error: no model never-saved is saved in this browser$/],
+    ['javascript:alert(1)', /^Error: no model "javascript:alert\(1\)"$/],
+    ['memory:nothing', /^Error: no model "memory:nothing"$/],
+  ] as const) {
+    await assert.rejects(state.selectModel(id), expected, id);
+    assert.deepEqual(requests, [], `${id}: nothing fetched`);
+  }
+  assert.equal(state.model, null);
+  assert.equal(state.modelId, 'preset:irn-x2');
+  // A shipped preset is still downloaded from the weights folder (404 here).
+  await assert.rejects(state.selectModel('preset:irn-x2'));
+  assert.deepEqual(requests, ['http://127.0.0.1:9/weights/manifest.json']);
+});
+
+test('the status and error lines show a very long or multi-line model id as one short line', async () => {
+  const state = newState();
+  const lines: string[] = [];
+  state.addEventListener('change', () => lines.push(state.busy ?? state.error ?? ''));
+  for (const id of [`preset:${'x'.repeat(100_000)}`, 'preset:a\nb\u2028c', `saved:${'\u00e9'.repeat(5000)}`]) {
+    await assert.rejects(state.selectModel(id));
+    for (const line of [...lines, state.error ?? '']) {
+      assert.ok(line.length < 200, `${line.length} characters: ${line.slice(0, 80)}`);
+      assert.doesNotMatch(line, /[\n\r\u2028\u2029]/);
+    }
+  }
+  assert.match(state.error ?? '', /^loading the model "é{50,60}…" failed: no model "é{50,60}…" is saved in this browser$/);
+});
