@@ -89,6 +89,39 @@ export function preparePhoto(name: string, decoded: RasterImage, full: { width: 
   return { name, image, note: notes.join('; ') };
 }
 
+/**
+ * The most photos a fine-tune takes (the current one included): each is kept as floats (up to
+ * 12 MiB at 1024 x 1024) and sent to the worker, so a camera folder picked at once would take
+ * gigabytes.
+ */
+export const MAX_TRAIN_PHOTOS = 32;
+
+/**
+ * Opens `files` as training photos, next to `have` photos already chosen: those past
+ * {@link MAX_TRAIN_PHOTOS} are not read at all. `refused` is one line for the page naming the
+ * first file that could not be opened and how many were left out, or null.
+ */
+export async function openTrainingPhotos(files: readonly File[], have: number, open: (name: string, file: File) => Promise<Photo> = openPhoto): Promise<{ photos: Photo[]; refused: string | null }> {
+  const photos: Photo[] = [];
+  const failures: string[] = [];
+  let over = 0;
+  for (const f of files) {
+    if (have + photos.length >= MAX_TRAIN_PHOTOS) {
+      over++;
+      continue;
+    }
+    try {
+      photos.push(await open(f.name.replace(/\.\w+$/, ''), f));
+    } catch (e) {
+      failures.push(`${f.name}: ${(e as Error).message}`);
+    }
+  }
+  const parts: string[] = [];
+  if (failures.length > 0) parts.push(failures.length === 1 ? failures[0] : `${failures[0]} (and ${failures.length - 1} more that could not be opened)`);
+  if (over > 0) parts.push(`${over} photo${over === 1 ? '' : 's'} not added: a fine-tune takes at most ${MAX_TRAIN_PHOTOS}`);
+  return { photos, refused: parts.length ? parts.join('; ') : null };
+}
+
 /** 8-bit RGB copy for the trainer. */
 export function toTrainImage(photo: Photo): TrainImage {
   const { width, height, data } = photo.image;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { encodePng } from '@irn/core';
-import { histogram, moments, openPhoto, photoRegion, preparePhoto, toRgb, toTrainImage } from './images.js';
+import { MAX_TRAIN_PHOTOS, histogram, moments, openPhoto, openTrainingPhotos, photoRegion, preparePhoto, toRgb, toTrainImage } from './images.js';
 
 const ramp = (w: number, h: number, c: 1 | 2 | 3 | 4) => ({ width: w, height: h, channels: c, data: Float32Array.from({ length: w * h * c }, (_, i) => (i % 256) / 255) });
 
@@ -52,4 +52,19 @@ test('histogram is a density and moments are right', () => {
   const m = moments(new Float32Array([1, 3]));
   assert.equal(m.mean, 2);
   assert.equal(m.std, 1);
+});
+
+test('openTrainingPhotos: at most MAX_TRAIN_PHOTOS in all, those past it not read; one line for what was left out', async () => {
+  const good = (name: string) => new File([encodePng(ramp(16, 16, 3)) as Uint8Array<ArrayBuffer>], name, { type: 'image/png' });
+  const unread = (name: string) => ({ name, size: 1e9, arrayBuffer: () => assert.fail(`${name} was read`) }) as unknown as File;
+  const files = [good('a.png'), new File(['not an image'], 'b.png'), good('c.png'), unread('d.png'), unread('e.png')];
+  const { photos, refused } = await openTrainingPhotos(files, MAX_TRAIN_PHOTOS - 2);
+  assert.deepEqual(photos.map((p) => p.name), ['a', 'c']);
+  assert.match(refused ?? '', /^b\.png: cannot decode the image .*; 2 photos not added: a fine-tune takes at most 32$/);
+  assert.doesNotMatch(refused ?? '', /\n/);
+  const none = await openTrainingPhotos([unread('x.png')], MAX_TRAIN_PHOTOS);
+  assert.deepEqual(none, { photos: [], refused: '1 photo not added: a fine-tune takes at most 32' });
+  const bad = await openTrainingPhotos([new File([], 'e1.png'), new File(['x'], 'e2.png'), new File(['y'], 'e3.png')], 0);
+  assert.match(bad.refused ?? '', /^e1\.png: .* \(and 2 more that could not be opened\)$/);
+  assert.deepEqual(await openTrainingPhotos([good('ok.png')], 0).then((r) => [r.photos.length, r.refused]), [1, null]);
 });

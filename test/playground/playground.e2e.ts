@@ -15,7 +15,7 @@ import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { startDevServer } from '@web/dev-server';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { IrnModel, decodePng, downscaleImage, imresize, psnrY, readLrMetadata, upscaleImage } from '@irn/core';
+import { IrnModel, decodePng, downscaleImage, encodePng, imresize, psnrY, readLrMetadata, upscaleImage } from '@irn/core';
 import { fileSystem, useNodeBackend } from '@irn/core/node';
 import { latentChannels } from '../../playground/src/latent-names.js';
 import { preparePhoto, round8 } from '../../playground/src/images.js';
@@ -374,6 +374,21 @@ test('a fine-tuned model downloads only under a name its files keep: model.json 
   assert.deepEqual(paths, ['./e2e-ok.weights.bin']);
   await page.waitForTimeout(500);
   assert.deepEqual(downloads.sort(), ['e2e-ok.json', 'e2e-ok.weights.bin']);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('fine-tune photos: a pick of more than a fine-tune takes adds up to the cap and says how many were left out', { timeout: 5 * minute }, async () => {
+  const { page, errors } = await open('backend=wasm&sample=coffee&tab=finetune');
+  await page.locator('#photo-info', { hasText: 'coffee' }).waitFor({ timeout: minute });
+  const png = Buffer.from(encodePng({ width: 16, height: 16, channels: 3, data: new Float32Array(16 * 16 * 3).fill(0.5) }));
+  const files = Array.from({ length: 33 }, (_, i) => ({ name: `p${i}.png`, mimeType: 'image/png', buffer: png }));
+  files.splice(1, 0, { name: 'broken.png', mimeType: 'image/png', buffer: Buffer.from('not a png') });
+  await page.locator('irn-finetune input[type="file"]').setInputFiles(files);
+  // The current photo (coffee) and 31 of the 33: 32 in all.
+  await page.locator('#train-message', { hasText: /not added/ }).waitFor({ timeout: minute });
+  assert.match(await page.locator('#train-message').innerText(), /^broken\.png: cannot decode the image .*; 2 photos not added: a fine-tune takes at most 32$/);
+  assert.equal(await page.locator('irn-finetune li').count(), 31);
   assert.deepEqual(errors, []);
   await page.close();
 });

@@ -10,7 +10,7 @@ import type { BackendChoice } from '@irn/core/browser';
 import '@irn/element';
 import { LiveChart } from '../charts.js';
 import { blobModelUrl, checkModelName, savedModels, toModelName } from '../engine.js';
-import { openPhoto, toTrainImage, type Photo } from '../images.js';
+import { MAX_TRAIN_PHOTOS, openTrainingPhotos, toTrainImage, type Photo } from '../images.js';
 import { PlaygroundView } from './view.js';
 import { FineTuneSession, type FineTuneState, type FineTuneStep } from '../train/client.js';
 
@@ -99,13 +99,12 @@ export class IrnFinetune extends PlaygroundView {
   }
 
   private async addPhotos(files: FileList): Promise<void> {
-    for (const f of files) {
-      try {
-        this.extra = [...this.extra, await openPhoto(f.name.replace(/\.\w+$/, ''), f)];
-      } catch (e) {
-        this.message = `${f.name}: ${(e as Error).message}`;
-      }
-    }
+    // The current photo counts even when unticked (it may be ticked again).
+    const current = this.state.photo == null ? 0 : 1;
+    const { photos, refused } = await openTrainingPhotos([...files], this.extra.length + current);
+    // Another pick may have finished meanwhile.
+    this.extra = [...this.extra, ...photos].slice(0, MAX_TRAIN_PHOTOS - current);
+    if (refused != null) this.message = refused;
   }
 
   async start(): Promise<void> {
