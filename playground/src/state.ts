@@ -155,7 +155,11 @@ export class PlaygroundState extends EventTarget {
     // IrnModel keeps only its own metadata fields; the z scale, if any, is read from the file.
     const { model, name, metadata } = await this.run('reading the model files', () => loadFromFiles(files));
     this.memoryZ.set(model, trainedZ({ metadata, source: model.source }));
-    await this.addMemoryModel(name, model);
+    // Never in place of a model of this page with that name (another model.json, or a
+    // fine-tune used here and not saved): "uploaded", then "uploaded-2", ...
+    let free = name;
+    for (let i = 2; this.memoryModels.has(free); i++) free = `${name}-${i}`;
+    await this.addMemoryModel(free, model);
   }
 
   /**

@@ -55,3 +55,25 @@ test('the status and error lines show a very long or multi-line model id as one 
   }
   assert.match(state.error ?? '', /^loading the model "é{50,60}…" failed: no model "é{50,60}…" is saved in this browser$/);
 });
+
+test('model files with the name of a model already in this page are added next to it, not in its place', async () => {
+  const tf = await import('@tensorflow/tfjs-core');
+  await import('@tensorflow/tfjs-backend-cpu');
+  await tf.setBackend('cpu');
+  const { readFileSync } = await import('node:fs');
+  const fixture = new URL('../../test/browser/fixtures/weights/irn-x2/', import.meta.url);
+  const files = () => [new File([readFileSync(new URL('model.json', fixture))], 'model.json'), new File([readFileSync(new URL('group1-shard1of1.bin', fixture))], 'group1-shard1of1.bin')];
+  const state = newState();
+  await state.addModelFiles(files());
+  const first = state.model!;
+  await state.addModelFiles(files());
+  await state.addModelFiles(files());
+  assert.deepEqual([...state.memoryModels.keys()], ['uploaded', 'uploaded-2', 'uploaded-3']);
+  assert.equal(state.modelId, 'memory:uploaded-3');
+  assert.equal(state.memoryModels.get('uploaded'), first);
+  // The first is still usable (not disposed).
+  await state.selectModel('memory:uploaded');
+  assert.equal(first.scale, 2);
+  assert.ok(first.forward(tf.zeros([1, 8, 8, 3])).output.shape[3] === 12);
+  for (const m of state.memoryModels.values()) m.dispose();
+});
