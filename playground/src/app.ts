@@ -25,6 +25,14 @@ const TABS = [
 ] as const;
 type TabId = (typeof TABS)[number]['id'];
 
+const BACKENDS: readonly BackendChoice[] = ['auto', 'webgpu', 'webgl', 'wasm', 'cpu'];
+
+/** A value from the page's query as a line shows it: quoted, one line, cut to about 40 characters. */
+function quoted(v: string): string {
+  const q = JSON.stringify(v).replace(/[\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16)}`);
+  return q.length > 42 ? `${q.slice(0, 40)}…"` : q;
+}
+
 export class IrnPlayground extends LitElement {
   static override properties = {
     tab: { type: String, reflect: true },
@@ -86,11 +94,24 @@ export class IrnPlayground extends LitElement {
     const sample = SAMPLES.find((p) => p.file === `${q.get('sample')}.png`) ?? SAMPLES[0];
     const tab = TABS.find((t) => t.id === q.get('tab'));
     if (tab) this.tab = tab.id;
+    // A shared link may ask for what this page does not have: say what was used instead.
+    const unknown: string[] = [];
+    const check = (key: string, known: readonly string[], instead: string) => {
+      const v = q.get(key);
+      if (v != null && !known.includes(v)) unknown.push(`${key} ${quoted(v)} (${instead})`);
+    };
+    check('sample', SAMPLES.map((p) => p.file.replace(/\.png$/, '')), `opened ${sample.label}`);
+    check('backend', BACKENDS, 'using the best available');
+    check('tab', TABS.map((t) => t.id), 'showing Round trip');
     try {
-      await this.state.setBackend(['auto', 'webgpu', 'webgl', 'wasm', 'cpu'].includes(backend) ? backend : 'auto');
+      await this.state.setBackend(BACKENDS.includes(backend) ? backend : 'auto');
       await Promise.all([this.state.selectModel(model.includes(':') ? model : `preset:${model}`), this.state.refreshSaved(), this.openSample(sample.file)]);
     } catch {
       // Shown from state.error.
+    }
+    if (unknown.length > 0 && this.state.error == null) {
+      this.state.error = `This page has no ${unknown.join(', no ')}.`;
+      this.state.changed();
     }
   }
 

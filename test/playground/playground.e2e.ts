@@ -393,6 +393,24 @@ test('fine-tune photos: a pick of more than a fine-tune takes adds up to the cap
   await page.close();
 });
 
+test('a link asking for a sample, backend or tab this page does not have gets one line saying what was used instead', { timeout: 5 * minute }, async () => {
+  const { page, errors } = await open(`backend=fast&tab=secret&sample=${'k'.repeat(5000)}`);
+  await page.locator('#photo-info', { hasText: 'astronaut' }).waitFor({ timeout: minute });
+  await page.locator('#error').waitFor({ timeout: minute });
+  assert.equal(
+    await page.locator('#error').innerText(),
+    `This page has no sample "${'k'.repeat(39)}…" (opened Astronaut), no backend "fast" (using the best available), no tab "secret" (showing Round trip).`,
+  );
+  assert.deepEqual(errors, []);
+  await page.close();
+  // A link with known values gets no such line.
+  const plain = await open('backend=wasm&sample=coffee&tab=finetune');
+  await plain.page.locator('#photo-info', { hasText: 'coffee' }).waitFor({ timeout: minute });
+  await plain.page.locator('#model-info').waitFor({ timeout: minute });
+  assert.equal(await plain.page.locator('#error').count(), 0);
+  await plain.page.close();
+});
+
 test('fine-tune a tiny model on WebGPU in the worker: the loss goes down; saved, it loads back and gives the same output', { timeout: 15 * minute }, async () => {
   const context = await browser.newContext({ viewport: { width: 1400, height: 1000 }, acceptDownloads: true });
   const page = await context.newPage();
