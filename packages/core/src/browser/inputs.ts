@@ -1,7 +1,7 @@
 import { decodePng } from '../image/png.js';
 import { checkLimit, resolveLimits, type Limits } from '../limits.js';
 import { fetchImageBytes } from './read-body.js';
-import { checkRaster, rgba8ToRaster, type RasterImage } from '../image/raster.js';
+import { checkRaster, resolveRegion, rgba8ToRaster, type ImageRegion, type RasterImage, type RegionOf } from '../image/raster.js';
 import { readLrMetadata, type LrMetadata } from '../image/lr-metadata.js';
 import { readLrFileInfo } from '../image/lr-formats.js';
 import { checkJpegScans, countJpegScans, isJpeg, JpegFormatError } from '../image/jpeg-segments.js';
@@ -15,6 +15,7 @@ const CHROMIUM_MAX_JPEG_SCANS = 99;
 // Where they were first defined; kinds.ts holds them so that the page of a worker rescaler
 // can use them without this module's decoders.
 export { describe, drawableToBitmap, isDrawable, isRaster, isTensor, tensorToRaster, type ImageInput };
+export type { ImageRegion, RegionOf };
 
 /** An input read into memory, and the `irn` metadata if it carried some. */
 export interface DecodedInput {
@@ -48,18 +49,10 @@ export interface DecodeInputOptions {
    * (JPEG, WebP, AVIF) is still decoded whole, in the browser's own 8-bit memory, but only the
    * region is read out and copied as floats: a 1024 x 1024 crop of a 48-megapixel photo makes
    * 12 MB of floats instead of 580 MB (and more when it has alpha). The limits apply to the
-   * whole image. A PNG is decoded whole and then cut.
+   * whole image. A PNG is inflated whole at its own bit depth, and only the region becomes floats.
    * @throws RangeError (from the call) when the rectangle is not whole pixels inside the image
    */
-  region?: (width: number, height: number) => ImageRegion | null;
-}
-
-/** A rectangle of an image, in pixels: `x`, `y` its top-left corner. */
-export interface ImageRegion {
-  x: number;
-  y: number;
-  width: number;
-  height: number;
+  region?: RegionOf;
 }
 
 /**
@@ -130,9 +123,9 @@ export async function decodeBlob(blob: Blob, options: DecodeInputOptions = {}): 
 async function decodeBytes(bytes: Uint8Array, options: DecodeInputOptions, type: string, blob?: Blob): Promise<DecodedInput> {
   const limits = resolveLimits(options.limits);
   if (PNG_SIGNATURE.every((b, i) => bytes[i] === b)) {
-    const png = decodePng(bytes, { limits });
+    const png = decodePng(bytes, { limits, region: options.region });
     const { width, height, channels, data } = png;
-    return { raster: cutRegion({ width, height, channels, data }, options), lrMetadata: readLrMetadata(png.text) };
+    return { raster: { width, height, channels, data }, lrMetadata: readLrMetadata(png.text) };
   }
   // Header only: the size is checked before the browser's decoder allocates, and the
   // metadata comes without a codec of our own.
@@ -199,7 +192,7 @@ export function bitmapToRaster(bitmap: ImageBitmap, limits: Partial<Limits> = {}
 /** {@link bitmapToRaster} of `options.region` only: just that rectangle is drawn and read. */
 function readBitmap(bitmap: ImageBitmap, limits: Partial<Limits>, options: DecodeInputOptions): RasterImage {
   checkPixels(bitmap.width, bitmap.height, limits);
-  const r = regionOf(bitmap.width, bitmap.height, options) ?? { x: 0, y: 0, width: bitmap.width, height: bitmap.height };
+  const r = resolveRegion(bitmap.width, bitmap.height, options.region) ?? { x: 0, y: 0, width: bitmap.width, height: bitmap.height };
   const canvas = new OffscreenCanvas(r.width, r.height);
   const ctx = canvas.getContext('2d', { willReadFrequently: true });
   if (ctx == null) throw new Error('cannot read pixels: no 2D context on an OffscreenCanvas');
@@ -207,22 +200,9 @@ function readBitmap(bitmap: ImageBitmap, limits: Partial<Limits>, options: Decod
   return imageDataToRaster(ctx.getImageData(0, 0, r.width, r.height), limits);
 }
 
-/** The rectangle `options.region` asks of a `width` x `height` image, checked; null for all of it. */
-function regionOf(width: number, height: number, options: DecodeInputOptions): ImageRegion | null {
-  const r = options.region?.(width, height) ?? null;
-  if (r == null) return null;
-  const whole = (v: unknown, min: number): boolean => typeof v === 'number' && Number.isSafeInteger(v) && v >= min;
-  if (!whole(r.x, 0) || !whole(r.y, 0) || !whole(r.width, 1) || !whole(r.height, 1) || r.x + r.width > width || r.y + r.height > height) {
-    throw new RangeError(
-      `region: ${r.width}x${r.height} at (${r.x}, ${r.y}) is not whole pixels inside the ${width}x${height} image`,
-    );
-  }
-  return r.x === 0 && r.y === 0 && r.width === width && r.height === height ? null : r;
-}
-
 /** `raster` cut to `options.region` (the same object when it asks for all of it). */
 function cutRegion(raster: RasterImage, options: DecodeInputOptions): RasterImage {
-  const r = regionOf(raster.width, raster.height, options);
+  const r = resolveRegion(raster.width, raster.height, options.region);
   if (r == null) return raster;
   const c = raster.channels;
   const data = new Float32Array(r.width * r.height * c);

@@ -2,7 +2,7 @@ import { decode } from 'fast-png';
 import { checkLimit, resolveLimits, type Limits } from '../limits.js';
 import { LR_TEXT_KEY } from './lr-metadata.js';
 import { inflateBounded, PngFormatError, readChunks, readTextChunks, type PngChunk } from './png-chunks.js';
-import { type RasterImage } from './raster.js';
+import { cutSamples, resolveRegion, type RasterImage, type RegionOf } from './raster.js';
 
 export { PngFormatError } from './png-chunks.js';
 // The encoder lives in png-write.ts: a page or worker that only decodes loads no deflate (pako).
@@ -26,6 +26,13 @@ export interface DecodePngOptions {
    * `textBytes` one compressed text chunk, and 8 x `textBytes` all of them together.
    */
   limits?: Partial<Limits>;
+  /**
+   * Keeps only a part of the image: called once with its size (after the pixel limit is
+   * checked), it returns the rectangle, or null for all of it. The file is still inflated whole,
+   * at its own bit depth, but only the rectangle becomes floats.
+   * @throws RangeError (from the call) when the rectangle is not whole pixels inside the image
+   */
+  region?: RegionOf;
 }
 
 /**
@@ -76,13 +83,21 @@ export function decodePng(bytes: Uint8Array, options: DecodePngOptions = {}): De
     const detail = cause?.message ? `${(e as Error).message} ${cause.message}` : (e as Error).message;
     throw new PngFormatError(`corrupt PNG: ${detail}`);
   }
-  const samples = unpack(png.data, width, height, png.channels, depth);
+  let samples = unpack(png.data, width, height, png.channels, depth);
+  let [w, h] = [width, height];
+  const region = resolveRegion(width, height, options.region);
+  if (region != null) {
+    // Cut while the samples are still integers: only the region becomes floats.
+    const typed = samples as Uint8Array | Uint16Array;
+    samples = cutSamples(typed, width, png.channels, region, (n) => (typed instanceof Uint16Array ? new Uint16Array(n) : new Uint8Array(n)));
+    [w, h] = [region.width, region.height];
+  }
   let image: RasterImage;
   if (png.palette != null) {
-    image = expandPalette(samples, width, height, png.palette);
+    image = expandPalette(samples, w, h, png.palette);
   } else {
     const max = 2 ** depth - 1;
-    image = applyColourKey(toFloat(samples, max), samples, width, height, png.channels, png.transparency);
+    image = applyColourKey(toFloat(samples, max), samples, w, h, png.channels, png.transparency);
   }
   return { ...image, bitDepth: depth, text };
 }

@@ -155,6 +155,44 @@ describe('decodePng on other encoders\' files', () => {
   });
 });
 
+describe('decodePng region', () => {
+  const cut = (img: RasterImage, x: number, y: number, w: number, h: number): number[] => {
+    const out: number[] = [];
+    for (let j = y; j < y + h; j++) out.push(...img.data.subarray(((j * img.width) + x) * img.channels, ((j * img.width) + x + w) * img.channels));
+    return out;
+  };
+  const keyed = insertAfterHeader(fastEncode({ width: 6, height: 3, channels: 1, depth: 8, data: Uint8Array.from({ length: 18 }, (_, i) => (i % 3 === 0 ? 7 : i * 9)) }), [makeChunk('tRNS', Uint8Array.of(0, 7))]);
+  const interlaced = fastEncode({ width: 11, height: 9, channels: 3, depth: 8, data: Uint8Array.from(levels(11 * 9 * 3, 255, 5)) }, { interlace: 'Adam7' });
+  const files: Array<[string, Uint8Array]> = [
+    ['8-bit RGB', fixture('coffee-33x27.png')],
+    ['RGBA', fixture('chelsea-rgba-40x32.png')],
+    ['16-bit grey', fixture('camera-grey16-32x24.png')],
+    ['1-bit grey', fixture('camera-1bit-21x13.png')],
+    ['palette', fixture('coffee-palette-24x20.png')],
+    ['grey with a tRNS colour key', keyed],
+    ['Adam7-interlaced', interlaced],
+  ];
+  for (const [what, bytes] of files) {
+    it(`keeps exactly the rectangle of the whole image: ${what}`, () => {
+      const whole = decodePng(bytes);
+      const r = { x: 1, y: 1, width: whole.width - 3, height: whole.height - 1 };
+      const sizes: string[] = [];
+      const part = decodePng(bytes, { region: (w, h) => (sizes.push(`${w}x${h}`), r) });
+      assert.deepEqual(sizes, [`${whole.width}x${whole.height}`]);
+      assert.deepEqual([part.width, part.height, part.channels, part.bitDepth], [r.width, r.height, whole.channels, whole.bitDepth]);
+      assert.deepEqual(Array.from(part.data), cut(whole, r.x, r.y, r.width, r.height));
+    });
+  }
+
+  it('refuses a rectangle outside the image, and checks the pixel limit before asking', () => {
+    const bytes = fixture('coffee-33x27.png');
+    assert.throws(() => decodePng(bytes, { region: () => ({ x: 30, y: 0, width: 4, height: 1 }) }), /^RangeError: region: 4x1 at \(30, 0\) is not whole pixels inside the 33x27 image$/);
+    let asked = false;
+    assert.throws(() => decodePng(bytes, { limits: { pixels: 33 * 27 - 1 }, region: () => ((asked = true), null) }), /above the limit/);
+    assert.equal(asked, false);
+  });
+});
+
 describe('decodePng errors', () => {
   const good = fixture('astronaut-48x40.png');
 

@@ -114,3 +114,45 @@ export function quantizeTo8Bit(data: Float32Array): Float32Array {
   }
   return out;
 }
+
+/** A rectangle of an image, in pixels: `x`, `y` its top-left corner. */
+export interface ImageRegion {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+/** Asks for a part of an image once its size is known: the rectangle to keep, or null for all of it. */
+export type RegionOf = (width: number, height: number) => ImageRegion | null;
+
+/**
+ * The rectangle `regionOf` asks of a `width` x `height` image, checked; null when there is no
+ * `regionOf`, or it asks for all of it.
+ * @throws RangeError when the rectangle is not whole pixels inside the image
+ */
+export function resolveRegion(width: number, height: number, regionOf: RegionOf | undefined): ImageRegion | null {
+  const r = regionOf?.(width, height) ?? null;
+  if (r == null) return null;
+  const whole = (v: unknown, min: number): boolean => typeof v === 'number' && Number.isSafeInteger(v) && v >= min;
+  if (!whole(r.x, 0) || !whole(r.y, 0) || !whole(r.width, 1) || !whole(r.height, 1) || r.x + r.width > width || r.y + r.height > height) {
+    throw new RangeError(`region: ${r.width}x${r.height} at (${r.x}, ${r.y}) is not whole pixels inside the ${width}x${height} image`);
+  }
+  return r.x === 0 && r.y === 0 && r.width === width && r.height === height ? null : r;
+}
+
+/** The samples of rectangle `r` of an image `width` wide with `channels` samples per pixel. */
+export function cutSamples<T extends { length: number; subarray(begin: number, end: number): T; set(a: ArrayLike<number>, offset: number): void }>(
+  samples: T,
+  width: number,
+  channels: number,
+  r: ImageRegion,
+  make: (length: number) => T,
+): T {
+  const out = make(r.width * r.height * channels);
+  for (let y = 0; y < r.height; y++) {
+    const from = ((r.y + y) * width + r.x) * channels;
+    out.set(samples.subarray(from, from + r.width * channels), y * r.width * channels);
+  }
+  return out;
+}
