@@ -122,6 +122,8 @@ export async function decodeBlob(blob: Blob, options: DecodeInputOptions = {}): 
  */
 async function decodeBytes(bytes: Uint8Array, options: DecodeInputOptions, type: string, blob?: Blob): Promise<DecodedInput> {
   const limits = resolveLimits(options.limits);
+  // Said plainly: the browser's decoder would only say it could not decode 0 bytes.
+  if (bytes.length === 0) throw new Error(`the image file is empty (${type || 'unknown type'}, 0 bytes)`);
   if (PNG_SIGNATURE.every((b, i) => bytes[i] === b)) {
     const png = decodePng(bytes, { limits, region: options.region });
     const { width, height, channels, data } = png;

@@ -73,6 +73,12 @@ describe('decodeInput limits', () => {
     assert.equal((await decodeBlob(blob, { limits: { inflatedBytes: png.length } })).raster.height, 20);
   });
 
+  it('says an empty file is empty, as a Blob and from a URL', async () => {
+    await assert.rejects(decodeBlob(new Blob([], { type: 'image/png' })), /^Error: the image file is empty \(image\/png, 0 bytes\)$/);
+    const fetchFn = (async () => new Response(new Uint8Array(0))) as unknown as typeof fetch;
+    await assert.rejects(decodeInput('https://example.invalid/a.png', fetchFn), /^Error: the image file is empty \(unknown type, 0 bytes\)$/);
+  });
+
   it('checks ImageData before making its float copy', () => {
     const image = { width: 30, height: 20, data: new Uint8ClampedArray(30 * 20 * 4).fill(255) } as unknown as ImageData;
     assert.throws(() => imageDataToRaster(image, { pixels: 599 }), isPixelLimit);
