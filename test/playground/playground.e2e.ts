@@ -70,6 +70,17 @@ async function open(query: string): Promise<{ page: Page; errors: string[] }> {
   return { page, errors };
 }
 
+/** The fine-tune tab, its panel handed the page's model as its result: no training. */
+async function finetuneWithPageModel(): Promise<{ page: Page; errors: string[] }> {
+  const opened = await open('backend=wasm&sample=coffee&tab=finetune');
+  await opened.page.locator('#model-info').waitFor({ timeout: minute });
+  await opened.page.evaluate(() => {
+    const app = document.querySelector('irn-playground') as HTMLElement & { state: { model: unknown } };
+    (document.querySelector('irn-finetune') as HTMLElement & { trained: unknown }).trained = app.state.model;
+  });
+  return opened;
+}
+
 /** In the page: keeps every distinct text of the status line in `window.statusLog` (polled every 20 ms). */
 function recordStatus(): void {
   const log: string[] = [];
@@ -311,13 +322,7 @@ test('model files from a stranger are refused with one line each, and the page k
 });
 
 test('saving a fine-tuned model under a name already saved asks first, and keeps the saved one when told no', { timeout: 5 * minute }, async () => {
-  const { page, errors } = await open('backend=wasm&sample=coffee&tab=finetune');
-  await page.locator('#model-info').waitFor({ timeout: minute });
-  // No training here: the fine-tune panel is handed the page's model as its result.
-  await page.evaluate(() => {
-    const app = document.querySelector('irn-playground') as HTMLElement & { state: { model: unknown } };
-    (document.querySelector('irn-finetune') as HTMLElement & { trained: unknown }).trained = app.state.model;
-  });
+  const { page, errors } = await finetuneWithPageModel();
   await page.locator('#model-name').fill('e2e-same');
   const dialogs: string[] = [];
   let answer = false;
@@ -350,12 +355,7 @@ test('saving a fine-tuned model under a name already saved asks first, and keeps
 });
 
 test('a fine-tuned model downloads only under a name its files keep: model.json names the weights file the browser writes', { timeout: 5 * minute }, async () => {
-  const { page, errors } = await open('backend=wasm&sample=coffee&tab=finetune');
-  await page.locator('#model-info').waitFor({ timeout: minute });
-  await page.evaluate(() => {
-    const app = document.querySelector('irn-playground') as HTMLElement & { state: { model: unknown } };
-    (document.querySelector('irn-finetune') as HTMLElement & { trained: unknown }).trained = app.state.model;
-  });
+  const { page, errors } = await finetuneWithPageModel();
   const downloads: string[] = [];
   page.on('download', (d) => downloads.push(d.suggestedFilename()));
   // "a/b" was downloaded, its model.json naming ./a/b.weights.bin, a name no download can have.
