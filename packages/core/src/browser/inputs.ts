@@ -1,7 +1,7 @@
 import { decodePng } from '../image/png.js';
 import { checkLimit, resolveLimits, type Limits } from '../limits.js';
 import { fetchImageBytes } from './read-body.js';
-import { checkRaster, resolveRegion, rgba8ToRaster, type ImageRegion, type RasterImage, type RegionOf } from '../image/raster.js';
+import { checkRaster, cutSamples, resolveRegion, rgba8ToRaster, type ImageRegion, type RasterImage, type RegionOf } from '../image/raster.js';
 import { readLrMetadata, type LrMetadata } from '../image/lr-metadata.js';
 import { readLrFileInfo } from '../image/lr-formats.js';
 import { checkJpegScans, countJpegScans, isJpeg, JpegFormatError } from '../image/jpeg-segments.js';
@@ -206,13 +206,8 @@ function readBitmap(bitmap: ImageBitmap, limits: Partial<Limits>, options: Decod
 function cutRegion(raster: RasterImage, options: DecodeInputOptions): RasterImage {
   const r = resolveRegion(raster.width, raster.height, options.region);
   if (r == null) return raster;
-  const c = raster.channels;
-  const data = new Float32Array(r.width * r.height * c);
-  for (let y = 0; y < r.height; y++) {
-    const from = ((r.y + y) * raster.width + r.x) * c;
-    data.set(raster.data.subarray(from, from + r.width * c), y * r.width * c);
-  }
-  return { width: r.width, height: r.height, channels: c, data };
+  const data = cutSamples(raster.data, raster.width, raster.channels, r, (n) => new Float32Array(n));
+  return { width: r.width, height: r.height, channels: raster.channels, data };
 }
 
 /** The pixel limit, worded as decodePng and the CLI word it. */
