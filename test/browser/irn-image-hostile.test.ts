@@ -184,8 +184,9 @@ describe('<irn-image> and a stranger serving the LR', () => {
     try {
       const els = [...Array.from({ length: 8 }, () => make({ src: '/endless-for-tests/lr.png', width: '24', height: '20' })), ...Array.from({ length: 8 }, () => make({ src: '/no/such/lr.png', width: '24', height: '20' }))];
       // Each element downloads on its own (up to the bound, 6 at a time per host), so the last
-      // of 8 waits for the others' downloads: 2.4 to 11 s here.
-      const lines = await Promise.all(els.map((el, i) => refused(el, `element ${i}`, undefined, 3 * MAX_MS)));
+      // of 8 waits for the others' downloads: 2.4 to 11 s here alone, 40 s in one fresh-clone
+      // CI run beside the other test files. The bound is for a hang, under mocha's 120 s.
+      const lines = await Promise.all(els.map((el, i) => refused(el, `element ${i}`, undefined, 10 * MAX_MS)));
       // Cut off at the bound, or by Chromium itself when the renderer has too many bytes in
       // flight (seen: 'network error' for some of the 8 when run after the other tests).
       const endless = /^(\S+\/endless-for-tests\/lr\.png is larger than the 2097152 bytes allowed|could not download \S+\/endless-for-tests\/lr\.png: network error)$/;
