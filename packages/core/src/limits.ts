@@ -8,6 +8,10 @@
  * The defaults fit every real use we know of (a 100-megapixel photo, the published models,
  * their checkpoints) with room to spare; raise one with the CLI's `--limit name=value`, or
  * pass `{ limits: { pixels: 4e8 } }` to the API that reads the file.
+ *
+ * A {@link LimitError}'s message ends with how to raise the limit, worded for the API
+ * ({@link raiseAdvice}: "raise it with limits: { pixels: N }"); the CLI and `<irn-image>` word
+ * it as their own setting with {@link rewordLimitAdvice}.
  */
 
 /** The limits; see {@link DEFAULT_LIMITS} for what each one bounds. */
@@ -80,26 +84,46 @@ export function resolveLimits(overrides: Partial<Limits> = {}): Limits {
 }
 
 /**
+ * How a {@link LimitError}'s message says to raise limit `name`, for a caller of the API:
+ * "raise it with limits: { pixels: N }".
+ */
+export function raiseAdvice(name: keyof Limits): string {
+  return `raise it with limits: { ${name}: N }`;
+}
+
+/** {@link raiseAdvice}'s words, wherever they are in a message (the name is captured). */
+const RAISE_ADVICE = /raise it with limits: \{ ([A-Za-z]+): N \}/g;
+
+/**
+ * `message` with each {@link raiseAdvice} in it worded as `how(name)` says: the CLI's
+ * `raise it with --limit pixels=N`, `<irn-image>`'s `IrnImage.defaults.limits`. Words that
+ * name no limit are left as they are.
+ */
+export function rewordLimitAdvice(message: string, how: (name: keyof Limits) => string): string {
+  return message.replace(RAISE_ADVICE, (advice, name: string) => (Object.hasOwn(DEFAULT_LIMITS, name) ? how(name as keyof Limits) : advice));
+}
+
+/**
  * Throws a {@link LimitError} when `amount` is above limit `name`: "`what` is <amount>
- * <unit>, above the limit of <limit> (raise it with --limit name=N)".
+ * <unit>, above the limit of <limit> (raise it with limits: { name: N })".
  */
 export function checkLimit(limits: Limits, name: keyof Limits, amount: number, what: string, unit = ''): void {
   const limit = limits[name];
   if (amount <= limit) return;
   const u = unit === '' ? '' : ` ${unit}`;
   throw new LimitError(
-    `${what} is ${formatCount(amount)}${u}, above the limit of ${formatCount(limit)}${u} (raise it with --limit ${name}=N)`,
+    `${what} is ${formatCount(amount)}${u}, above the limit of ${formatCount(limit)}${u} (${raiseAdvice(name)})`,
     name,
   );
 }
 
 /**
  * The {@link LimitError} for an amount known only to be above limit `name` (a download cut
- * off there): "`what` is more than N `unit`, the limit (raise it with --limit name=N)".
+ * off there): "`what` is more than N `unit`, the limit (raise it with limits: { name: N })".
  */
 export function limitPassed(limits: Limits, name: keyof Limits, what: string, unit = ''): LimitError {
   const u = unit === '' ? '' : ` ${unit}`;
-  return new LimitError(`${what} is more than ${formatCount(limits[name])}${u}, the limit (raise it with --limit ${name}=N)`, name);
+  return new LimitError(`${what} is more than ${formatCount(limits[name])}${u}, the limit (${raiseAdvice(name)})`, name);
 }
 
 /** 123456789 -> "123,456,789"; non-integers and huge values as they print. */

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { checkLimit, DEFAULT_LIMITS, LimitError, LIMIT_NAMES, parseLimitArgument, resolveLimits } from './limits.js';
+import { checkLimit, DEFAULT_LIMITS, LimitError, LIMIT_NAMES, limitPassed, parseLimitArgument, raiseAdvice, resolveLimits, rewordLimitAdvice } from './limits.js';
 
 describe('limits', () => {
   it('resolveLimits applies overrides over the defaults and leaves the defaults alone', () => {
@@ -30,7 +30,7 @@ describe('limits', () => {
       (e: unknown) =>
         e instanceof LimitError &&
         e.limit === 'pixels' &&
-        e.message === 'the image (1001x1) is 1,001 pixels, above the limit of 1,000 pixels (raise it with --limit pixels=N)',
+        e.message === 'the image (1001x1) is 1,001 pixels, above the limit of 1,000 pixels (raise it with limits: { pixels: N })',
     );
   });
 
@@ -40,8 +40,24 @@ describe('limits', () => {
       () => checkLimit(DEFAULT_LIMITS, 'pixels', side * side, `the image (${side}x${side})`, 'pixels'),
       (e: unknown) =>
         e instanceof LimitError &&
-        e.message === 'the image (2147483647x2147483647) is about 4.61e18 pixels, above the limit of 100,000,000 pixels (raise it with --limit pixels=N)',
+        e.message === 'the image (2147483647x2147483647) is about 4.61e18 pixels, above the limit of 100,000,000 pixels (raise it with limits: { pixels: N })',
     );
+  });
+
+  it("a limit's message advises the API's option, which rewordLimitAdvice words as another setting", () => {
+    assert.equal(raiseAdvice('textBytes'), 'raise it with limits: { textBytes: N }');
+    const passed = limitPassed(resolveLimits({ inflatedBytes: 10 }), 'inflatedBytes', 'the image a.png', 'bytes');
+    assert.equal(passed.message, 'the image a.png is more than 10 bytes, the limit (raise it with limits: { inflatedBytes: N })');
+    const cli = (name: string) => `raise it with --limit ${name}=N`;
+    // Wherever the advice sits (a message with context before and after it), and for each name.
+    assert.equal(
+      rewordLimitAdvice(`photos/a.png: ${passed.message}; and (raise it with limits: { pixels: N })`, cli),
+      'photos/a.png: the image a.png is more than 10 bytes, the limit (raise it with --limit inflatedBytes=N); and (raise it with --limit pixels=N)',
+    );
+    // Words that name no limit, or no advice at all, are left as they are.
+    for (const other of ['raise it with limits: { constructor: N }', 'raise it with limits: { pixles: N }', 'the file is empty', '']) {
+      assert.equal(rewordLimitAdvice(other, cli), other);
+    }
   });
 
   it('parseLimitArgument reads plain, e-notation and suffixed values', () => {

@@ -1,3 +1,5 @@
+import { rewordLimitAdvice } from '@irn/core';
+
 /** Exit status for a failure while running (bad image, bad model, I/O). */
 export const EXIT_FAILURE = 1;
 /** Exit status for a command line that cannot be run (unknown option, bad value). */
@@ -37,11 +39,19 @@ export class UsageError extends CliError {
   }
 }
 
-/** The message of any thrown value as one line (tfjs messages can span several). */
+/**
+ * The message of any thrown value as one line (tfjs messages can span several), with core's
+ * advice for a limit (`raise it with limits: { pixels: N }`) worded as the CLI's option.
+ */
 export function oneLine(e: unknown): string {
   const message = internalMessage(e) ?? (e instanceof Error ? e.message : String(e));
-  const flat = message.replace(/\s*\n\s*/g, ' ').trim();
+  const flat = cliLimitAdvice(message.replace(/\s*\n\s*/g, ' ').trim());
   return flat.length > 500 ? `${flat.slice(0, 497)}...` : flat || 'unknown error';
+}
+
+/** `message` with core's advice for raising a limit worded as `--limit name=N`. */
+export function cliLimitAdvice(message: string): string {
+  return rewordLimitAdvice(message, (name) => `raise it with --limit ${name}=N`);
 }
 
 /** The JavaScript engine's messages for a failed allocation (V8 and WebAssembly). */

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { checkLimit, resolveLimits } from '@irn/core';
 import { CliError, internalMessage, oneLine, withContext } from './errors.js';
 
 /** Makes the engine throw its own error. */
@@ -38,5 +39,16 @@ describe('internalMessage / oneLine', () => {
       assert.equal(internalMessage(e), null);
       assert.equal(oneLine(e), e.message);
     }
+  });
+
+  it("words core's advice for a limit as the CLI's --limit, in the error and in the context around it", () => {
+    let limit: unknown;
+    try {
+      checkLimit(resolveLimits({ pixels: 10 }), 'pixels', 20, 'the image (5x4)', 'pixels');
+    } catch (e) {
+      limit = e;
+    }
+    assert.equal(oneLine(limit), 'the image (5x4) is 20 pixels, above the limit of 10 pixels (raise it with --limit pixels=N)');
+    assert.equal(oneLine(withContext('a.png', limit)), 'a.png: the image (5x4) is 20 pixels, above the limit of 10 pixels (raise it with --limit pixels=N)');
   });
 });

@@ -1,6 +1,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join, resolve } from 'node:path';
 import jpeg from 'jpeg-js';
+import { cliLimitAdvice } from '../cli/errors.js';
 import { checkJpegDataSize, checkJpegScans, checkLimit, decodeBmp, decodePng, LimitError, resolveLimits, type Limits, type TrainImage } from '@irn/core';
 
 /** File extensions {@link loadImageFolder} reads. */
@@ -264,7 +265,7 @@ export async function loadImageFolder(dir: string, options: LoadImageFolderOptio
       img = await loadTrainImage(join(root, f), { limits: options.limits });
     } catch (e) {
       skipped++;
-      const message = e instanceof Error ? e.message : String(e);
+      const message = cliLimitAdvice(e instanceof Error ? e.message : String(e));
       if (firstProblem === '') firstProblem = message;
       log(`irn: warning: ${message}; skipped`);
       continue;

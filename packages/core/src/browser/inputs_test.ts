@@ -39,7 +39,7 @@ describe('decodeInput limits', () => {
     const isByteLimit = (e: unknown): boolean =>
       e instanceof LimitError &&
       e.limit === 'inflatedBytes' &&
-      e.message === 'the image https://example.invalid/a.png is more than 4,096 bytes, the limit (raise it with --limit inflatedBytes=N)';
+      e.message === 'the image https://example.invalid/a.png is more than 4,096 bytes, the limit (raise it with limits: { inflatedBytes: N })';
     const streaming = (async () => new Response(endless())) as unknown as typeof fetch;
     await assert.rejects(decodeInput('https://example.invalid/a.png', streaming, { limits: { inflatedBytes: 4096 } }), isByteLimit);
     assert.ok(pulls <= 8 && cancelled, `${pulls} chunks read, cancelled ${cancelled}`);

@@ -392,3 +392,4 @@ function absoluteWasmPaths(paths: BackendSetup['wasmPaths']): BackendSetup['wasm
  */
 export { fetchBytesWithin, readResponseBytes } from './read-body.js';
 export { restoredSize } from '../image/lr-metadata.js';
+export { rewordLimitAdvice } from '../limits.js';

@@ -28,7 +28,7 @@ describe('decodeBmp on hostile headers', () => {
       (e: unknown) =>
         e instanceof LimitError &&
         e.limit === 'pixels' &&
-        /^the image \(2147483647x2147483647\) is .* pixels, above the limit of 100,000,000 pixels \(raise it with --limit pixels=N\)$/.test(e.message),
+        /^the image \(2147483647x2147483647\) is .* pixels, above the limit of 100,000,000 pixels \(raise it with limits: \{ pixels: N \}\)$/.test(e.message),
     );
   });
 

@@ -1,7 +1,7 @@
 import { crc32 } from '../crc32.js';
 import { concatBytes, readU32BE, writeU32BE } from './bytes.js';
 import { strFromU8, strToU8, Unzlib } from 'fflate';
-import { LimitError, type Limits } from '../limits.js';
+import { LimitError, raiseAdvice, type Limits } from '../limits.js';
 
 /**
  * The chunk layer of PNG files (PNG spec, section 5): checking the structure of a file
@@ -216,14 +216,14 @@ export function readTextChunks(chunks: readonly PngChunk[], limits: Limits, opti
     if (result.over && room <= limits.textBytes) {
       const raise = budgetLimit === 'textBytes' ? `${TEXT_CHUNKS_PER_FILE} x textBytes` : 'inflatedBytes';
       throw new LimitError(
-        `the compressed text chunks of the PNG inflate to more than ${count(budget)} bytes together (${raise}; raise it with --limit ${budgetLimit}=N)`,
+        `the compressed text chunks of the PNG inflate to more than ${count(budget)} bytes together (${raise}; ${raiseAdvice(budgetLimit)})`,
         budgetLimit,
       );
     }
     if (result.over) {
       if (!required.has(key)) continue;
       throw new LimitError(
-        `the PNG's ${type} chunk "${key}" at byte ${chunk.offset} inflates to more than the limit of ${count(limits.textBytes)} bytes (raise it with --limit textBytes=N)`,
+        `the PNG's ${type} chunk "${key}" at byte ${chunk.offset} inflates to more than the limit of ${count(limits.textBytes)} bytes (${raiseAdvice('textBytes')})`,
         'textBytes',
       );
     }

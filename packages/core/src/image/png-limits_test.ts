@@ -191,7 +191,7 @@ describe('PNG text chunk limits', () => {
         (e: unknown) =>
           e instanceof LimitError &&
           e.limit === 'textBytes' &&
-          /^the PNG's (zTXt|iTXt) chunk "irn" at byte \d+ inflates to more than the limit of 1,048,576 bytes \(raise it with --limit textBytes=N\)$/.test(e.message),
+          /^the PNG's (zTXt|iTXt) chunk "irn" at byte \d+ inflates to more than the limit of 1,048,576 bytes \(raise it with limits: \{ textBytes: N \}\)$/.test(e.message),
       );
     }
   });
@@ -216,7 +216,7 @@ describe('PNG text chunk limits', () => {
     assert.equal(byDefault.error.limit, 'textBytes');
     assert.equal(
       byDefault.error.message,
-      'the compressed text chunks of the PNG inflate to more than 8,388,608 bytes together (8 x textBytes; raise it with --limit textBytes=N)',
+      'the compressed text chunks of the PNG inflate to more than 8,388,608 bytes together (8 x textBytes; raise it with limits: { textBytes: N })',
     );
     assert.ok(byDefault.ms < 2000, `took ${byDefault.ms} ms`);
     // inflatedBytes still caps the total when it is the smaller.
@@ -224,7 +224,7 @@ describe('PNG text chunk limits', () => {
     assert.equal(capped.error.limit, 'inflatedBytes');
     assert.equal(
       capped.error.message,
-      'the compressed text chunks of the PNG inflate to more than 4,194,304 bytes together (inflatedBytes; raise it with --limit inflatedBytes=N)',
+      'the compressed text chunks of the PNG inflate to more than 4,194,304 bytes together (inflatedBytes; raise it with limits: { inflatedBytes: N })',
     );
     // Within the limit, all of them are read.
     assert.equal(Object.keys(decodePng(bytes, { limits: { textBytes: 4 << 20 } }).text).length, 40);
@@ -265,7 +265,7 @@ describe('PNG pixel limit and image data size', () => {
         (e: unknown) =>
           e instanceof LimitError &&
           e.limit === 'pixels' &&
-          e.message === 'the image (20000x20000) is 400,000,000 pixels, above the limit of 100,000,000 pixels (raise it with --limit pixels=N)',
+          e.message === 'the image (20000x20000) is 400,000,000 pixels, above the limit of 100,000,000 pixels (raise it with limits: { pixels: N })',
       ),
     );
     assert.ok(ms < 500, `took ${ms} ms`);

@@ -181,12 +181,12 @@ describe('fileSystem: weight specs and values', () => {
     await assert.rejects(IrnModel.load(fileSystem(huge)), (e: Error) => {
       assert.ok(e instanceof LimitError);
       assert.equal(e.limit, 'tensorElements');
-      assert.match(e.message, /is 90,000,000,000 elements, above the limit of 16,777,216 elements \(raise it with --limit tensorElements=N\)/);
+      assert.match(e.message, /is 90,000,000,000 elements, above the limit of 16,777,216 elements \(raise it with limits: \{ tensorElements: N \}\)/);
       return true;
     });
     assert.ok(performance.now() - t0 < 1000);
     const dir = await folder();
-    await refused(dir, /above the limit of 100 elements \(raise it with --limit totalElements=N\)/, 5000, { limits: { totalElements: 100 } });
+    await refused(dir, /above the limit of 100 elements \(raise it with limits: \{ totalElements: N \}\)/, 5000, { limits: { totalElements: 100 } });
     await refused(await folder(firstSpec((s) => (s.shape = [3, -1]))), /has no valid shape/);
     await refused(await folder(firstSpec((s) => (s.shape = [3, 1.5]))), /has no valid shape/);
   });

@@ -196,7 +196,7 @@ describe('hostile checkpoints: tensors that claim more than the file holds', () 
     assertRefused(
       () => readTorchStateDict(bytes),
       LimitError,
-      /^checkpoint tensor "w" \(shape \[1000000000\]\) is 1,000,000,000 elements, above the limit of 16,777,216 elements \(raise it with --limit tensorElements=N\)$/,
+      /^checkpoint tensor "w" \(shape \[1000000000\]\) is 1,000,000,000 elements, above the limit of 16,777,216 elements \(raise it with limits: \{ tensorElements: N \}\)$/,
     );
   });
 
@@ -216,7 +216,7 @@ describe('hostile checkpoints: tensors that claim more than the file holds', () 
     assertRefused(
       () => readTorchStateDict(checkpoint(tensors, { 0: floats([1]) })),
       LimitError,
-      /^the tensors of the checkpoint together is 37,748,736 elements, above the limit of 33,554,432 elements \(raise it with --limit totalElements=N\)$/,
+      /^the tensors of the checkpoint together is 37,748,736 elements, above the limit of 33,554,432 elements \(raise it with limits: \{ totalElements: N \}\)$/,
     );
     // The limits can be lowered (and raised) by the caller.
     assertRefused(
@@ -277,7 +277,7 @@ describe('hostile checkpoints: tensors that claim more than the file holds', () 
     assertRefused(
       () => importIrnCheckpoint(broken, { limits: { totalElements: 40_000 } }),
       LimitError,
-      /^the model \(IRN x2 with 2 blocks per level, growth 8\) is 43,212 elements, above the limit of 40,000 elements \(raise it with --limit totalElements=N\)$/,
+      /^the model \(IRN x2 with 2 blocks per level, growth 8\) is 43,212 elements, above the limit of 40,000 elements \(raise it with limits: \{ totalElements: N \}\)$/,
     );
   });
 });
@@ -331,7 +331,7 @@ describe('hostile checkpoints: zip bombs', () => {
     assertRefused(
       () => readTorchStateDict(declared),
       LimitError,
-      /^zip entry "archive\/data\.pkl" declares 2,147,483,648 bytes, which with what was already inflated passes the limit of 1,073,741,824 bytes per file \(raise it with --limit inflatedBytes=N\)$/,
+      /^zip entry "archive\/data\.pkl" declares 2,147,483,648 bytes, which with what was already inflated passes the limit of 1,073,741,824 bytes per file \(raise it with limits: \{ inflatedBytes: N \}\)$/,
     );
     // Honest entries that together pass a lowered limit: the second one is refused.
     const tensors: CraftedTensor[] = [
@@ -377,7 +377,7 @@ describe('hostile checkpoints: pickles', () => {
     assertRefused(
       () => readTorchStateDict(bytes),
       LimitError,
-      /^archive\/data\.pkl: the nesting at byte \d+ is 257 levels, above the limit of 256 levels \(raise it with --limit pickleDepth=N\)$/,
+      /^archive\/data\.pkl: the nesting at byte \d+ is 257 levels, above the limit of 256 levels \(raise it with limits: \{ pickleDepth: N \}\)$/,
     );
     assertRefused(() => readTorchStateDict(withKind(['('.repeat(100_000)])), LimitError, /the nesting at byte \d+ is 257 levels/);
     // Legacy files go through the same reader: the protocol version pickle here.

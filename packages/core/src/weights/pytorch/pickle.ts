@@ -1,4 +1,4 @@
-import { checkLimit, LimitError, resolveLimits, type Limits } from '../../limits.js';
+import { checkLimit, LimitError, raiseAdvice, resolveLimits, type Limits } from '../../limits.js';
 import { TorchFormatError } from './errors.js';
 
 /**
@@ -245,7 +245,7 @@ export function unpickle(bytes: Uint8Array, offset: number, options: UnpickleOpt
     work += n;
     if (work > limits.pickleObjects) {
       throw new LimitError(
-        `${label}: the pickle builds more than ${limits.pickleObjects.toLocaleString('en-US')} objects (stopped at byte ${at}), above the limit (raise it with --limit pickleObjects=N)`,
+        `${label}: the pickle builds more than ${limits.pickleObjects.toLocaleString('en-US')} objects (stopped at byte ${at}), above the limit (${raiseAdvice('pickleObjects')})`,
         'pickleObjects',
       );
     }

@@ -153,7 +153,7 @@ describe('unpickle', () => {
     assert.throws(() => load(data, options), (e: unknown) => {
       assert.ok(e instanceof LimitError);
       assert.equal(e.limit, 'pickleObjects');
-      assert.match(e.message, /^pickle: the pickle builds more than 50,000 objects \(stopped at byte \d+\), above the limit \(raise it with --limit pickleObjects=N\)$/);
+      assert.match(e.message, /^pickle: the pickle builds more than 50,000 objects \(stopped at byte \d+\), above the limit \(raise it with limits: \{ pickleObjects: N \}\)$/);
       return true;
     });
     assert.ok(walked < 50_000, `the handler walked ${walked} items`);

@@ -1,6 +1,6 @@
 import { Inflate } from 'fflate';
 import { crc32 } from '../../crc32.js';
-import { LimitError, type Limits } from '../../limits.js';
+import { LimitError, raiseAdvice, type Limits } from '../../limits.js';
 import { TorchFormatError } from './errors.js';
 import { quote, unpickle } from './pickle.js';
 import { toLazyStateDict, type LazyTensor } from './state-dict.js';
@@ -202,7 +202,7 @@ class ZipArchive {
     const left = this.limits.inflatedBytes - this.inflated;
     if (entry.size > left) {
       throw new LimitError(
-        `${label} declares ${entry.size.toLocaleString('en-US')} bytes, which with what was already inflated passes the limit of ${this.limits.inflatedBytes.toLocaleString('en-US')} bytes per file (raise it with --limit inflatedBytes=N)`,
+        `${label} declares ${entry.size.toLocaleString('en-US')} bytes, which with what was already inflated passes the limit of ${this.limits.inflatedBytes.toLocaleString('en-US')} bytes per file (${raiseAdvice('inflatedBytes')})`,
         'inflatedBytes',
       );
     }
