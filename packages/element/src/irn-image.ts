@@ -1,10 +1,10 @@
-import type { BackendChoice, Rescaler } from '@irn/core/browser';
+import type { BackendChoice, Limits, Rescaler } from '@irn/core/browser';
 import { html, LitElement, nothing, type PropertyValues } from 'lit';
 import { styleMap } from 'lit/directives/style-map.js';
 import type { IrnErrorDetail, IrnLoadDetail, IrnLoadStartDetail, IrnProgressDetail } from './events.js';
 import { sharedQueue, type QueuedJob } from './job-queue.js';
 import { readLrPngInfo, type LrPngInfo } from './png-info.js';
-import { loadCore, sharedRescaler } from './shared-models.js';
+import { loadCore, loadedCore, sharedRescaler } from './shared-models.js';
 import { irnImageStyles } from './irn-image.styles.js';
 import { watchNearViewport } from './viewport.js';
 
@@ -39,6 +39,12 @@ export interface IrnImageDefaults {
    * file, or a server that sends without end, is cut off there and fires `irn-error`.
    */
   maxBytes?: number;
+  /**
+   * Resource limits for each LR and its restore (default: `@irn/core`'s `DEFAULT_LIMITS`, e.g.
+   * `pixels`: 100 million pixels of restored image). A file past one fires `irn-error`, whose
+   * message names the limit to raise here: `IrnImage.defaults.limits = { pixels: 2e8 }`.
+   */
+  limits?: Partial<Limits>;
 }
 
 const RESTART_KEYS = ['src', 'model', 'weightsBase', 'weightsCdn', 'backend', 'worker', 'z', 'temperature', 'seed', 'scale'] as const;
@@ -164,6 +170,13 @@ export class IrnImage extends LitElement {
   // Rendered state, not attributes: changes go through requestUpdate().
   private lrInfo: LrPngInfo | null = null;
   private restoredUrl: string | null = null;
+  /**
+   * The LR the element shows until the restored image is there: a blob: URL of the bytes of its
+   * own bounded download (see {@link fetchBytes}), and the `src` they came from. Never `src`
+   * itself: an `<img>` downloads without a bound, and a server that sends without end fills
+   * the page's memory until the tab crashes (Chromium, seen in irn-image-hostile.test.ts).
+   */
+  private lr: { url: string; src: string } | null = null;
   private job: ElementJob | null = null;
   private restoredBlob: Blob | null = null;
   private stopWatching: (() => void) | null = null;
@@ -255,7 +268,7 @@ export class IrnImage extends LitElement {
     // the restored image arrives. The final ratio, set explicitly, keeps it still. (A style
     // property, not a style attribute, so a strict CSP allows it.)
     const restored = this.restoredUrl != null;
-    const src = this.restoredUrl ?? this.src;
+    const src = this.restoredUrl ?? this.lr?.url;
     return html`<img
       part=${restored ? 'image restored' : 'image lr'}
       class=${restored ? 'restored' : 'lr'}
@@ -302,6 +315,8 @@ export class IrnImage extends LitElement {
   private restart(): void {
     this.cancel(new DOMException('the <irn-image> source or model changed', 'AbortError'));
     this.clearRestored();
+    // The LR shown stays while src is the same (a new model, backend, ...): no blink.
+    if (this.lr != null && this.lr.src !== this.src) this.clearLr();
     if (!this.isConnected || !this.src) {
       this.setStatus('idle');
       return;
@@ -314,7 +329,7 @@ export class IrnImage extends LitElement {
       started: false,
       download: null,
       run: () => this.runJob(job),
-      prepare: () => (job.download ??= fetchBytes(job.src, controller.signal, IrnImage.defaults.maxBytes ?? MAX_LR_BYTES)),
+      prepare: () => (job.download ??= this.download(job)),
     };
     this.job = job;
     this.schedule(job);
@@ -381,7 +396,7 @@ export class IrnImage extends LitElement {
       // than the limit): a stranger's file must not stretch the page before it fails.
       const { restoredSize } = await loadCore();
       try {
-        restoredSize(info.original, this.scale ?? info.original?.scale ?? scaleOfModel(this.model), info.width, info.height);
+        restoredSize(info.original, this.scale ?? info.original?.scale ?? scaleOfModel(this.model), info.width, info.height, IrnImage.defaults.limits);
       } catch (e) {
         (e as Error).message = `${job.src} cannot be restored: ${(e as Error).message}`;
         throw e;
@@ -403,6 +418,7 @@ export class IrnImage extends LitElement {
       const restoreStart = performance.now();
       const result = await rescaler.upscale(new Blob([bytes as BlobPart], { type: `image/${info.format ?? 'png'}` }), {
         output: 'blob',
+        ...(IrnImage.defaults.limits != null ? { limits: IrnImage.defaults.limits } : {}),
         z: this.z === 'gaussian' ? 'gaussian' : 'zeros',
         ...(this.temperature != null ? { temperature: this.temperature } : {}),
         ...(this.seed != null ? { seed: this.seed } : {}),
@@ -441,6 +457,10 @@ export class IrnImage extends LitElement {
     } catch (e) {
       if (signal.aborted || this.job !== job) return;
       const error = e instanceof Error ? e : new Error(String(e));
+      // A limit's message says how to raise it through the API (`limits: { pixels: N }`); here
+      // that is the page-wide default. Only core's errors carry those words, so core is loaded.
+      const core = loadedCore();
+      if (core != null) error.message = core.rewordLimitAdvice(error.message, (name) => `raise it with IrnImage.defaults.limits = { ${name}: N }`);
       this.currentError = error;
       this.setStatus('error');
       for (const w of this.waiters.splice(0)) w.reject(error);
@@ -464,6 +484,27 @@ export class IrnImage extends LitElement {
       ...(cdn != null ? { cdn: cdn === false ? false : new URL(cdn.replace(/\/?$/, '/'), base).href } : {}),
       ...(wasmPaths != null ? { wasmPaths: new URL(wasmPaths, base).href } : {}),
     });
+  }
+
+  /**
+   * The LR file of `job`, downloaded within the bound (shared with other elements that want it
+   * now), and shown as soon as it is here: before the job's turn to restore comes.
+   */
+  private download(job: ElementJob): Promise<Uint8Array> {
+    return fetchBytes(job.src, job.controller.signal, IrnImage.defaults.maxBytes ?? MAX_LR_BYTES).then((bytes) => {
+      if (this.job === job && this.lr?.src !== job.src) {
+        this.clearLr();
+        this.lr = { url: URL.createObjectURL(new Blob([bytes as BlobPart])), src: job.src };
+        this.requestUpdate();
+      }
+      return bytes;
+    });
+  }
+
+  private clearLr(): void {
+    if (this.lr != null) URL.revokeObjectURL(this.lr.url);
+    this.lr = null;
+    this.requestUpdate();
   }
 
   private clearRestored(): void {
@@ -520,15 +561,72 @@ function scaleOfModel(model: string | undefined): number {
  */
 export const MAX_LR_BYTES = 128 * 1024 * 1024;
 
+/** A download that elements share: its bytes, and how many elements still wait for them. */
+interface SharedDownload {
+  readonly bytes: Promise<Uint8Array>;
+  readonly controller: AbortController;
+  users: number;
+}
+
+/**
+ * The downloads in flight, by bound and URL. Elements whose LR is the same URL share one: a
+ * page that shows one LR twice downloads it once, and a stranger's URL that sends without end,
+ * put on many elements, costs one download up to the bound instead of one per element (each
+ * element starts its download as soon as it is queued, all at once). A download leaves the
+ * map when it settles, so a later element downloads afresh (from the HTTP cache where it may).
+ */
+const downloads = new Map<string, SharedDownload>();
+
 /**
  * The LR file at `src` through core's bounded download (the module the restore loads next
- * anyway, see shared-models.ts): `could not download <url>: ...` when it fails, `<url> is
- * larger than the <maxBytes> bytes allowed` past the bound.
+ * anyway, see shared-models.ts), shared with the other elements that want that URL now:
+ * `could not download <url>: ...` when it fails, `<url> is larger than the <maxBytes> bytes
+ * allowed` past the bound, `signal`'s reason when it aborts. The download itself stops when
+ * every element that waits for it has aborted.
  */
-async function fetchBytes(src: string, signal: AbortSignal, maxBytes: number): Promise<Uint8Array> {
+function fetchBytes(src: string, signal: AbortSignal, maxBytes: number): Promise<Uint8Array> {
+  if (signal.aborted) return Promise.reject(signal.reason);
   const url = new URL(src, document.baseURI).href;
-  const { fetchBytesWithin } = await loadCore();
-  return (await fetchBytesWithin(url, fetch, maxBytes, { signal })).bytes;
+  const key = `${maxBytes} ${url}`;
+  let shared = downloads.get(key);
+  if (shared == null) {
+    const controller = new AbortController();
+    const bytes = loadCore().then(async ({ fetchBytesWithin }) => (await fetchBytesWithin(url, fetch, maxBytes, { signal: controller.signal })).bytes);
+    const entry: SharedDownload = { bytes, controller, users: 0 };
+    const forget = () => {
+      if (downloads.get(key) === entry) downloads.delete(key);
+    };
+    bytes.then(forget, forget);
+    downloads.set(key, entry);
+    shared = entry;
+  }
+  const download = shared;
+  download.users++;
+  return new Promise<Uint8Array>((resolve, reject) => {
+    let waiting = true;
+    const leave = (): boolean => {
+      if (!waiting) return false;
+      waiting = false;
+      download.users--;
+      signal.removeEventListener('abort', onAbort);
+      return true;
+    };
+    const onAbort = () => {
+      if (!leave()) return;
+      reject(signal.reason);
+      // The last element waiting for it: the download stops, and a later element starts anew.
+      if (download.users === 0 && downloads.get(key) === download) {
+        downloads.delete(key);
+        download.controller.abort(signal.reason);
+      }
+    };
+    signal.addEventListener('abort', onAbort);
+    download.bytes.then(
+      (bytes) => void (leave() && resolve(bytes)),
+      // Each element its own error (an element rewrites its message), of the same kind.
+      (e: unknown) => void (leave() && reject(e instanceof Error ? Object.assign(new Error(e.message, { cause: e }), { name: e.name }) : e)),
+    );
+  });
 }
 
 declare global {

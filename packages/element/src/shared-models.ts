@@ -3,6 +3,7 @@ import type { BackendChoice, Rescaler } from '@irn/core/browser';
 type Core = typeof import('@irn/core/browser/rescaler');
 
 let core: Promise<Core> | null = null;
+let loaded: Core | null = null;
 
 /**
  * `@irn/core`'s Rescaler (and through it TensorFlow.js), imported on first use only: importing
@@ -14,9 +15,17 @@ let core: Promise<Core> | null = null;
 export function loadCore(): Promise<Core> {
   if (core == null) {
     core = import('@irn/core/browser/rescaler');
-    core.catch(() => (core = null));
+    core.then(
+      (c) => void (loaded = c),
+      () => (core = null),
+    );
   }
   return core;
+}
+
+/** `@irn/core`'s Rescaler module once {@link loadCore} has loaded it, else null. */
+export function loadedCore(): Core | null {
+  return loaded;
 }
 
 /** What makes two elements able to share one loaded model. */
