@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { buildProgram } from '../../packages/cli/src/cli/program.js';
-import { ROOT } from './helpers.js';
+import { cliCommand, ROOT } from './helpers.js';
 
 /** A commander Command (commander is @irn/cli's dependency, not the root's). */
 type Command = ReturnType<typeof buildProgram>;
@@ -68,12 +68,12 @@ function snapshot(dir: string, base = dir, into = new Map<string, string>()): Ma
   return into;
 }
 
-/** Runs `irn ...args` from source (tsx) in `cwd`; examples on full-size models get minutes. */
+/** Runs `irn ...args` (see helpers.ts's cliCommand) in `cwd`; examples on full-size models get minutes. */
 function irn(args: string[], cwd: string): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      ['--import', import.meta.resolve('tsx'), join(ROOT, 'packages/cli/src/cli/main.ts'), ...args],
+      [...cliCommand(), ...args],
       { cwd, encoding: 'utf8', env: { ...process.env, TSX_TSCONFIG_PATH: join(ROOT, 'tsconfig.json'), IRN_DEBUG: '' }, timeout: 300_000 },
       (error, _stdout, stderr) => resolve({ code: error == null ? 0 : typeof error.code === 'number' ? error.code : null, stderr }),
     );

@@ -22,11 +22,13 @@ export interface CliRun {
 }
 
 /**
- * How to start the CLI: from source through tsx by default, so the tests need no build; set
- * `IRN_CLI` to a built entry (e.g. `packages/cli/dist/cli.js`, relative to the repository
- * root) to test the bundle instead.
+ * How to start the CLI (the arguments to `node` before irn's own): from source through tsx when
+ * `IRN_CLI` is unset or empty, so a test file run on its own needs no build; `IRN_CLI` names a
+ * built entry (e.g. `packages/cli/dist/cli.js`, relative to the repository root) to test the
+ * bundle instead. `pnpm run test:node` (scripts/node-tests.mjs) builds it and sets that: the
+ * bundle is what the `irn` bin runs, and starts in about half the time.
  */
-function cliCommand(): string[] {
+export function cliCommand(): string[] {
   const built = process.env.IRN_CLI;
   if (built) return [isAbsolute(built) ? built : join(ROOT, built)];
   return ['--import', import.meta.resolve('tsx'), join(ROOT, 'packages/cli/src/cli/main.ts')];

@@ -27,7 +27,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { useNodeBackend } from '../../packages/core/src/backend/node-backend.js';
 import { moveInWithoutReplacing, truncateUtf8, writeFileAtomic } from '../../packages/cli/src/cli/files.js';
-import { failedCleanly, IMAGES, irn, readPng, ROOT, saveSmallModel } from './helpers.js';
+import { cliCommand, failedCleanly, IMAGES, irn, readPng, ROOT, saveSmallModel } from './helpers.js';
 
 let work: string;
 
@@ -218,7 +218,7 @@ describe('writing outputs (item 4)', () => {
     mkdirSync(join(dir, 'out'));
     mkdirSync(join(dir, 'out2'));
     const pth = join(ROOT, 'packages/core/test-fixtures/torch/irn_x2.pth');
-    const cli = [process.execPath, '--import', import.meta.resolve('tsx'), join(ROOT, 'packages/cli/src/cli/main.ts'), '-q', 'convert', pth];
+    const cli = [process.execPath, ...cliCommand(), '-q', 'convert', pth];
     const env = { ...process.env, TSX_TSCONFIG_PATH: join(ROOT, 'tsconfig.json') };
     const victim = snapshot(join(dir, 'victim'));
     execFileSync('sh', ['-c', 'ln -s "$PWD/victim" "out/.irn-convert-$$.tmp" && exec "$@" out', 'sh', ...cli], { cwd: dir, env });
