@@ -229,7 +229,7 @@ describe('<irn-image> and a stranger serving the LR', () => {
       // up to the bound each (before, 2.4 to 40 s for the last of 8, and some cut off by
       // Chromium with 'network error' for too many bytes in flight).
       assert(requests.of('/endless-for-tests/lr.png') === 1 && requests.of('/no/such/lr.png') === 1, `requests: ${requests.all()}`);
-      const odd = lines.filter((l, i) => !(i < 8 ? /^\S+\/endless-for-tests\/lr\.png is larger than the 2097152 bytes allowed$/ : /^could not download \S+\/no\/such\/lr\.png: HTTP 404$/).test(l));
+      const odd = lines.filter((l, i) => !(i < 8 ? /^\S+\/endless-for-tests\/lr\.png is larger than the 2,097,152 bytes allowed \(raise it with IrnImage\.defaults\.maxBytes\)$/ : /^could not download \S+\/no\/such\/lr\.png: HTTP 404$/).test(l));
       assert(odd.length === 0, odd.join('; '));
     } finally {
       requests.stop();

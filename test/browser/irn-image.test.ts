@@ -261,7 +261,7 @@ describe('<irn-image>', () => {
     try {
       const big = make({ src: LR, alt: 'x' });
       const ev = await next(big, 'irn-error');
-      assert(/is larger than the 50 bytes allowed/.test(ev.detail.error.message), ev.detail.error.message);
+      assert(/is larger than the 50 bytes allowed \(raise it with IrnImage\.defaults\.maxBytes\)$/.test(ev.detail.error.message), ev.detail.error.message);
       // Shown only from what the element downloaded within the bound: nothing here.
       await big.updateComplete;
       assert(!inner(big).hasAttribute('src') && big.status === 'error', `a download over the limit is shown (${inner(big).src})`);

@@ -581,7 +581,7 @@ const downloads = new Map<string, SharedDownload>();
  * The LR file at `src` through core's bounded download (the module the restore loads next
  * anyway, see shared-models.ts), shared with the other elements that want that URL now:
  * `could not download <url>: ...` when it fails, `<url> is larger than the <maxBytes> bytes
- * allowed` past the bound, `signal`'s reason when it aborts. The download itself stops when
+ * allowed (raise it with IrnImage.defaults.maxBytes)` past the bound, `signal`'s reason when it aborts. The download itself stops when
  * every element that waits for it has aborted.
  */
 function fetchBytes(src: string, signal: AbortSignal, maxBytes: number): Promise<Uint8Array> {
@@ -591,7 +591,9 @@ function fetchBytes(src: string, signal: AbortSignal, maxBytes: number): Promise
   let shared = downloads.get(key);
   if (shared == null) {
     const controller = new AbortController();
-    const bytes = loadCore().then(async ({ fetchBytesWithin }) => (await fetchBytesWithin(url, fetch, maxBytes, { signal: controller.signal })).bytes);
+    // Past the bound, the line names the setting that raises it.
+    const tooBig = () => new Error(`${url} is larger than the ${maxBytes.toLocaleString('en-US')} bytes allowed (raise it with IrnImage.defaults.maxBytes)`);
+    const bytes = loadCore().then(async ({ fetchBytesWithin }) => (await fetchBytesWithin(url, fetch, maxBytes, { signal: controller.signal, tooBig })).bytes);
     const entry: SharedDownload = { bytes, controller, users: 0 };
     const forget = () => {
       if (downloads.get(key) === entry) downloads.delete(key);
