@@ -3,7 +3,7 @@
  * saved in this browser. Views listen for `change` and re-render.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { IrnModel } from '@irn/core';
+import { IrnModel, rewordLimitAdvice } from '@irn/core';
 import { Rescaler, autoBackendOrder, type BackendChoice, type BackendName } from '@irn/core/browser';
 import { SAVED_PREFIX, checkModelName, loadFromFiles, loadPreset, savedModels, startBackend } from './engine.js';
 import type { Photo } from './images.js';
@@ -91,7 +91,9 @@ export class PlaygroundState extends EventTarget {
       if (summary) this.done = summary(result, (performance.now() - t0) / 1000);
       return result;
     } catch (e) {
-      this.error = `${what} failed: ${(e as Error).message}`;
+      // Core advises raising a limit through the API (`limits: { pixels: N }`), which this page
+      // does not offer: the line says whose limit it is instead.
+      this.error = `${what} failed: ${rewordLimitAdvice(String((e as Error)?.message ?? e), () => "the playground's limit")}`;
       throw e;
     } finally {
       this.tasks.delete(id);

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, test } from 'node:test';
+import { checkLimit, resolveLimits } from '@irn/core';
 import { PlaygroundState } from './state.js';
 
 // Every request the state makes is recorded and answered 404: nothing leaves the test.
@@ -76,4 +77,13 @@ test('model files with the name of a model already in this page are added next t
   assert.equal(first.scale, 2);
   assert.ok(first.forward(tf.zeros([1, 8, 8, 3])).output.shape[3] === 12);
   for (const m of state.memoryModels.values()) m.dispose();
+});
+
+test("a limit's line names the playground's limit, not an option of the API the user cannot set", async () => {
+  const state = newState();
+  const over = () => checkLimit(resolveLimits({ pixels: 10 }), 'pixels', 20, 'the image (5x4)', 'pixels');
+  await assert.rejects(state.run('opening big.jpg', async () => over()));
+  assert.equal(state.error, "opening big.jpg failed: the image (5x4) is 20 pixels, above the limit of 10 pixels (the playground's limit)");
+  await assert.rejects(state.run('opening x.png', async () => Promise.reject(new Error('not a PNG file'))));
+  assert.equal(state.error, 'opening x.png failed: not a PNG file');
 });
