@@ -236,6 +236,35 @@ describe('<irn-image>', () => {
     assert(rejected != null, 'toBlob of a removed element resolved');
   });
 
+  it('releases the blob: URLs of its LR and restored image once removed from the page, and keeps them when moved', async () => {
+    const alive = (url: string) => fetch(url).then(() => true, () => false);
+    const restored = make({ src: LR });
+    await next(restored, 'irn-load');
+    await restored.updateComplete;
+    const restoredUrl = inner(restored).src;
+    // An element whose restore fails shows its LR until removed.
+    const failed = make({ src: LR, model: 'irn-x8' });
+    await next(failed, 'irn-error');
+    await failed.updateComplete;
+    const lrUrl = inner(failed).src;
+    assert(restoredUrl.startsWith('blob:') && (await alive(restoredUrl)) && (await showsLr(inner(failed))) && (await alive(lrUrl)), 'not shown from blob: URLs');
+    // Moved (removed and added back in one task): the LR shown stays.
+    const box = document.createElement('div');
+    document.body.append(box);
+    box.append(failed);
+    await sleep(50);
+    await failed.updateComplete;
+    assert(inner(failed).src === lrUrl && (await alive(lrUrl)), 'the LR was released when the element moved');
+    restored.remove();
+    failed.remove();
+    await sleep(50);
+    assert(!(await alive(restoredUrl)) && !(await alive(lrUrl)), 'a blob: URL outlives its removed element');
+    // Its restored Blob is still there for toBlob(), and added back it restores again.
+    assert((await restored.toBlob()).size > 0, 'toBlob after removal');
+    document.body.append(restored);
+    await next(restored, 'irn-load');
+  });
+
   it('keeps the LR and fires irn-error on a bad model URL, a missing preset or an image that is not an LR format', async () => {
     const cases = [
       { model: '/no/such/model.json', error: /404|could not download/ },

@@ -243,6 +243,16 @@ export class IrnImage extends LitElement {
     super.disconnectedCallback();
     this.cancel(new DOMException('the <irn-image> was removed from the page', 'AbortError'));
     this.setStatus('idle');
+    // A blob: URL keeps its image for as long as the page lives, not the element: an app that
+    // removes elements (a single-page app, an endless list) would keep every LR and restored
+    // image it ever showed. Released unless the element is back by then (moved, not removed);
+    // `toBlob()` still has the restored Blob.
+    setTimeout(() => {
+      if (this.isConnected) return;
+      this.clearLr();
+      if (this.restoredUrl != null) URL.revokeObjectURL(this.restoredUrl);
+      this.restoredUrl = null;
+    });
   }
 
   protected override willUpdate(changed: PropertyValues<this>): void {
