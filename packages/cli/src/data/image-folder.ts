@@ -2,7 +2,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join, resolve } from 'node:path';
 import jpeg from 'jpeg-js';
 import { cliLimitAdvice } from '../cli/errors.js';
-import { checkJpegDataSize, checkJpegScans, checkLimit, decodeBmp, decodePng, LimitError, resolveLimits, type Limits, type TrainImage } from '@irn/core';
+import { checkJpegDataSize, checkJpegScans, checkLimit, decodeBmp, decodePng, LimitError, raiseAdvice, resolveLimits, type Limits, type TrainImage } from '@irn/core';
 
 /** File extensions {@link loadImageFolder} reads. */
 const EXTENSIONS = new Set(['.png', '.jpg', '.jpeg', '.bmp']);
@@ -102,7 +102,7 @@ export function decodeJpeg(bytes: Uint8Array, limits: Limits): Omit<TrainImage, 
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e);
     if (/maxResolutionInMP|maxMemoryUsageInMB/.test(message)) {
-      throw new LimitError(`decoding the JPEG needs more than the pixel limit allows (${message}; raise it with --limit pixels=N)`, 'pixels');
+      throw new LimitError(`decoding the JPEG needs more than the pixel limit allows (${message}; ${raiseAdvice('pixels')})`, 'pixels');
     }
     throw new Error(`not a readable JPEG (${message})`);
   }
