@@ -250,8 +250,7 @@ export class IrnImage extends LitElement {
     setTimeout(() => {
       if (this.isConnected) return;
       this.clearLr();
-      if (this.restoredUrl != null) URL.revokeObjectURL(this.restoredUrl);
-      this.restoredUrl = null;
+      this.revokeRestoredUrl();
     });
   }
 
@@ -517,9 +516,14 @@ export class IrnImage extends LitElement {
     this.requestUpdate();
   }
 
-  private clearRestored(): void {
+  /** Releases the restored image's blob: URL; the Blob stays for `toBlob()`. */
+  private revokeRestoredUrl(): void {
     if (this.restoredUrl != null) URL.revokeObjectURL(this.restoredUrl);
     this.restoredUrl = null;
+  }
+
+  private clearRestored(): void {
+    this.revokeRestoredUrl();
     this.restoredBlob = null;
     this.currentError = null;
     this.currentProgress = 0;
