@@ -37,13 +37,25 @@ export async function loadFromFiles(files: File[]): Promise<{ model: IrnModel; n
   return { model: await IrnModel.load(tf.io.fromMemory(artifacts)), name, metadata };
 }
 
-/** Names of the models saved in this browser by the playground. */
+/**
+ * Names of the models saved in this browser by the playground. Throws when the browser's
+ * storage cannot be listed: an empty list would let a save replace a model it did not see.
+ */
 export async function savedModels(): Promise<string[]> {
-  const all = await tf.io.listModels().catch(() => ({}));
+  const all = await tf.io.listModels().catch((e: unknown) => {
+    throw new Error(`this browser's storage could not list the saved models (${String((e as Error)?.message ?? e)})`);
+  });
   return Object.keys(all)
     .filter((k) => k.startsWith(SAVED_PREFIX))
     .map((k) => k.slice(SAVED_PREFIX.length))
     .sort();
+}
+
+/** For `savedModels().catch(...)` before saving `name`: the listing's error, saying that nothing was saved. */
+export function refuseUnlisted(name: string): (e: Error) => never {
+  return (e) => {
+    throw new Error(`${e.message}; nothing saved, so as not to replace a model named "${name}" unasked`);
+  };
 }
 
 /**

@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { IrnModel, rewordLimitAdvice } from '@irn/core';
 import { Rescaler, autoBackendOrder, type BackendChoice, type BackendName } from '@irn/core/browser';
-import { SAVED_PREFIX, checkModelName, loadFromFiles, loadPreset, savedModels, startBackend } from './engine.js';
+import { SAVED_PREFIX, checkModelName, loadFromFiles, loadPreset, refuseUnlisted, savedModels, startBackend } from './engine.js';
 import type { Photo } from './images.js';
 import { trainedZ, type TrainedZ } from './trained-z.js';
 
@@ -171,8 +171,9 @@ export class PlaygroundState extends EventTarget {
   async saveModel(name: string, model: IrnModel, { replace = false } = {}): Promise<string> {
     const n = checkModelName(name);
     await this.run(`saving ${n}`, async () => {
-      // Listed afresh: another tab of this page may have saved one since.
-      if (!replace && (await savedModels()).includes(n)) throw new Error(`a model named "${n}" is saved in this browser already; pick another name or replace it`);
+      // Listed afresh: another tab of this page may have saved one since. A listing that
+      // fails saves nothing: the name may be taken.
+      if (!replace && (await savedModels().catch(refuseUnlisted(n))).includes(n)) throw new Error(`a model named "${n}" is saved in this browser already; pick another name or replace it`);
       await model.save(`${SAVED_PREFIX}${n}`);
     });
     await this.refreshSaved();
@@ -184,8 +185,14 @@ export class PlaygroundState extends EventTarget {
     await this.refreshSaved();
   }
 
+  /** Lists the saved models afresh for the Model menu; when the listing fails, the menu shows none and `error` says why. */
   async refreshSaved(): Promise<void> {
-    this.saved = await savedModels();
+    try {
+      this.saved = await savedModels();
+    } catch (e) {
+      this.saved = [];
+      this.error = `${(e as Error).message}; the Model menu shows none of them`;
+    }
     this.changed();
   }
 

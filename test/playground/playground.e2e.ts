@@ -350,6 +350,46 @@ test('saving a fine-tuned model under a name already saved asks first, and keeps
   });
   assert.match(viaState[0], /a model named "e2e-same" is saved in this browser already/);
   assert.equal(viaState[1], 'e2e-same');
+
+  // A browser whose storage cannot be listed saves nothing, since the name may be taken: here
+  // localStorage's key() throws (tf.io.listModels lists every store), while IndexedDB works.
+  const savedAt = () =>
+    page.evaluate(
+      () =>
+        new Promise<string>((resolve, reject) => {
+          const open = indexedDB.open('tensorflowjs');
+          open.onerror = () => reject(open.error);
+          open.onsuccess = () => {
+            const get = open.result.transaction('model_info_store').objectStore('model_info_store').get('irn-playground/e2e-same');
+            get.onerror = () => reject(get.error);
+            get.onsuccess = () => {
+              open.result.close();
+              resolve(String((get.result as { modelArtifactsInfo?: { dateSaved?: unknown } } | undefined)?.modelArtifactsInfo?.dateSaved));
+            };
+          };
+        }),
+    );
+  const before = await savedAt();
+  assert.notEqual(before, 'undefined', 'the saved model is in IndexedDB');
+  await page.evaluate(() => {
+    localStorage.setItem('irn-e2e', 'so that a listing calls key()');
+    Storage.prototype.key = () => {
+      throw new DOMException('the test refuses to list', 'SecurityError');
+    };
+  });
+  await saveAndWait(/^Could not save: this browser's storage could not list the saved models \(the test refuses to list\); nothing saved, so as not to replace a model named "e2e-same" unasked$/);
+  assert.equal(dialogs.length, 2, 'no question asked: the listing failed before');
+  const unlisted = await page.evaluate(async () => {
+    const { state } = document.querySelector('irn-playground') as HTMLElement & { state: { model: unknown; saved: string[]; error: string | null; saveModel(n: string, m: unknown): Promise<string>; refreshSaved(): Promise<void> } };
+    const refused = await state.saveModel('e2e-same', state.model).then(() => 'saved', (e: Error) => e.message);
+    await state.refreshSaved();
+    return { refused, saved: state.saved, error: state.error };
+  });
+  assert.match(unlisted.refused, /could not list the saved models \(the test refuses to list\); nothing saved/);
+  assert.equal(await savedAt(), before, 'the saved model was not replaced');
+  assert.deepEqual(unlisted.saved, []);
+  assert.equal(unlisted.error, "this browser's storage could not list the saved models (the test refuses to list); the Model menu shows none of them");
+  await page.locator('#error', { hasText: 'the Model menu shows none of them' }).waitFor({ timeout: 10_000 });
   assert.deepEqual(errors, []);
   await page.close();
 });

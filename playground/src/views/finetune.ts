@@ -9,7 +9,7 @@ import { IrnModel, downscaleImage, encodePng, lrMetadataText, LR_TEXT_KEY, type 
 import type { BackendChoice } from '@irn/core/browser';
 import '@irn/element';
 import { LiveChart } from '../charts.js';
-import { blobModelUrl, checkModelName, savedModels, toModelName } from '../engine.js';
+import { blobModelUrl, checkModelName, refuseUnlisted, savedModels, toModelName } from '../engine.js';
 import { MAX_TRAIN_PHOTOS, openTrainingPhotos, toTrainImage, type Photo } from '../images.js';
 import { PlaygroundView } from './view.js';
 import { FineTuneSession, type FineTuneState, type FineTuneStep } from '../train/client.js';
@@ -213,7 +213,7 @@ export class IrnFinetune extends PlaygroundView {
     if (this.trained == null) return;
     try {
       const wanted = checkModelName(this.nameInput());
-      const taken = (await savedModels()).includes(wanted);
+      const taken = (await savedModels().catch(refuseUnlisted(wanted))).includes(wanted);
       if (taken && !confirm(`A model named "${wanted}" is saved in this browser already. Replace it with this one?`)) {
         this.message = `Not saved: "${wanted}" is kept as it was; pick another name to keep both.`;
         return;
