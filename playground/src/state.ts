@@ -2,7 +2,7 @@
  * The playground's shared state: the backend, the model in use, the photo, and the models
  * saved in this browser. Views listen for `change` and re-render.
  */
-import * as tf from '@tensorflow/tfjs-core';
+import type * as tf from '@tensorflow/tfjs-core';
 import { IrnModel, rewordLimitAdvice } from '@irn/core';
 import { Rescaler, autoBackendOrder, type BackendChoice, type BackendName } from '@irn/core/browser';
 import { SAVED_PREFIX, checkModelName, loadFromFiles, loadPreset, refuseUnlisted, savedModels, startBackend } from './engine.js';
@@ -178,11 +178,6 @@ export class PlaygroundState extends EventTarget {
     });
     await this.refreshSaved();
     return n;
-  }
-
-  async deleteSaved(name: string): Promise<void> {
-    await this.run(`deleting ${name}`, () => tf.io.removeModel(`${SAVED_PREFIX}${name}`).then(() => undefined));
-    await this.refreshSaved();
   }
 
   /** Lists the saved models afresh for the Model menu; when the listing fails, the menu shows none and `error` says why. */
