@@ -174,7 +174,8 @@ export class Rescaler extends EventTarget {
    * The preset to name in an LR that this rescaler's {@link downscale} made, once the page has
    * coded it with `codec` at `quality` (0 to 100; omit it for a lossless file): a lossy decoder
    * of this preset's LRs for that codec and quality when the presets in use have one (for
-   * `irn-x2`, `irn-x2-jpeg` up to JPEG quality 89 and `irn-x2-avif` for AVIF), else this
+   * `irn-x2`: `irn-x2-jpeg` up to JPEG quality 89, `irn-x2-jpeg-q90` from 90 to 97 and
+   * `irn-x2-avif` for AVIF), else this
    * preset; `irn downscale` with its default presets names the same ({@link lrPresetFor}). Read from the
    * manifest or package the preset came from: nothing is downloaded. Undefined for a model
    * not loaded as a preset (a URL or an `IrnModel`), whose LRs name no model.

@@ -44,10 +44,10 @@ export function registerDownscale(program: Command, ctx: CliContext): void {
     )
     .option(
       '-m, --model <dir>',
-      'directory of an IRN model made by "irn convert", or a preset name (default: weights/irn-x2, the shipped x2 preset); without it, a lossy format uses the preset irn-x2-<format> when there is one',
+      'directory of an IRN model made by "irn convert", or a preset name (default: weights/irn-x2, the shipped x2 preset); without it, a lossy format uses the presets made for it (avif: irn-x2-avif-v2; jpeg: irn-x2-jpeg up to quality 89, irn-x2-jpeg-q90 from 90 to 97, irn-x2 above), and each LR names the preset that restores it',
     )
     .addOption(
-      new Option('--scale <n>', 'downscaling factor: picks the preset irn-x<n> (or irn-x<n>-<format> for a lossy format, when there is one) without --model; with --model, checks that the model has this scale (default: 2)').choices(['2', '4']),
+      new Option('--scale <n>', 'downscaling factor: picks the preset irn-x<n> without --model (for a lossy format, the irn-x<n>-<format>* presets made for it, each LR naming its own); with --model, checks that the model has this scale (default: 2)').choices(['2', '4']),
     );
   addForceOption(addTilingOptions(command))
     .addOption(
