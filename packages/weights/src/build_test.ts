@@ -8,7 +8,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -91,6 +91,24 @@ describe('@irn/weights build', () => {
       for (const p of json.weightsManifest.flatMap((g) => g.paths)) bytes += (await readFile(join(WEIGHTS, name, p))).byteLength;
       assert.equal(bytes, expected, `${name}: the bytes its specs describe`);
       assert.ok(bytes < elements * 1.1, `${name}: ${bytes} bytes for ${elements} weights, about 1 byte each`);
+    }
+  });
+
+  it("every preset's PROVENANCE.md ends with the SHA-256 of each file beside it, as sha256sum prints them", async () => {
+    const manifest = JSON.parse(await readFile(join(WEIGHTS, 'manifest.json'), 'utf8')) as Manifest;
+    assert.ok(Object.keys(manifest).length >= 2);
+    for (const name of Object.keys(manifest)) {
+      const dir = join(WEIGHTS, name);
+      const text = await readFile(join(dir, 'PROVENANCE.md'), 'utf8');
+      const section = /\n## SHA-256\n\n((?: {4}[0-9a-f]{64}  \S+\n)+)$/.exec(text);
+      assert.ok(section, `${name}/PROVENANCE.md: no "## SHA-256" section of sha256sum lines at its end`);
+      const listed = Object.fromEntries(section[1].trim().split('\n').map((l) => l.trim().split(/\s+/).reverse()));
+      const files = (await readdir(dir)).filter((f) => f !== 'PROVENANCE.md').sort();
+      assert.deepEqual(Object.keys(listed).sort(), files, `${name}/PROVENANCE.md lists other files than the folder has`);
+      for (const f of files) {
+        const sha = createHash('sha256').update(await readFile(join(dir, f))).digest('hex');
+        assert.equal(listed[f], sha, `${name}/PROVENANCE.md: the SHA-256 of ${f} (run sha256sum in the folder)`);
+      }
     }
   });
 
