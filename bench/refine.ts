@@ -3,7 +3,7 @@
 // (z = 0) and scored; then the LR is refined for --steps steps through the same codec and
 // scored again. Bits per full-size pixel and Y-PSNR (shave = scale) before and after.
 //   node --import tsx bench/refine.ts [--data ../shared/datasets/eval/kodak24] [--first 4]
-//        [--model weights/irn-x2] [--format jpeg|avif|webp|png] [--qualities 50,70,90] [--steps 10]
+//        [--model weights/irn-x2] [--format jpeg|avif|webp|png] [--qualities 50,70,90 (jpeg, avif)] [--steps 10]
 //        [--learning-rate 0.0039] [--crop 256 (centre crops, for quick tuning)]
 //        [--gradient identity|proxy (jpegProxy's gradient instead of straight through; AVIF: with --proxy-quality Q)]
 //        [--rounding ste|cubic|noise|none (the proxy's rounding, default ste)]
@@ -26,7 +26,7 @@ const { values: args } = parseArgs({
     first: { type: 'string', default: '4' },
     model: { type: 'string', default: 'weights/irn-x2' },
     format: { type: 'string', default: 'jpeg' },
-    qualities: { type: 'string', default: '50,70,90' },
+    qualities: { type: 'string' },
     steps: { type: 'string', default: '10' },
     'learning-rate': { type: 'string', default: String(1 / 255) },
     crop: { type: 'string' },
@@ -49,7 +49,10 @@ const rateWeight = Number(args['rate-weight']);
 const relativeRate = Number(args['relative-rate']);
 if ((rateWeight > 0 || relativeRate > 0) && args.gradient !== 'proxy') throw new Error('--rate-weight and --relative-rate need --gradient proxy');
 const learningRate = Number(args['learning-rate']);
-const qualities = args.qualities.split(',').map(Number);
+const lossless = format === 'png' || format === 'webp';
+if (lossless && args.qualities != null) throw new Error(`--qualities is for --format jpeg or avif; a ${format} LR has none`);
+// A lossless LR is refined once (quality means nothing to its coder; shown as 100).
+const qualities = lossless ? [100] : (args.qualities ?? '50,70,90').split(',').map(Number);
 const steps = Number(args.steps);
 
 await useNodeBackend('wasm');
@@ -92,7 +95,7 @@ for (const f of files) {
       row.fitQ.push(fit.quality);
       await score(refined.lr, 2, fit.file);
     }
-    console.error(`${f} q${row.q}: RGB PSNR ${refined.initialPsnr.toFixed(2)} -> ${refined.bestPsnr.toFixed(2)} dB (best step ${refined.bestStep})`);
+    console.error(`${f}${lossless ? '' : ` q${row.q}`}: RGB PSNR ${refined.initialPsnr.toFixed(2)} -> ${refined.bestPsnr.toFixed(2)} dB (best step ${refined.bestStep})`);
   }
 }
 console.log(
@@ -104,7 +107,7 @@ console.log(`|---|---|---|---|---|---|---|---|${lossy ? '---|---|---|---|' : ''}
 for (const r of rows) {
   const eq = lossy ? ` ${r.fitQ.join('/')} | ${r.bpp[2].toFixed(3)} | ${r.psnr[2].toFixed(2)} | ${(r.psnr[2] - r.psnr[0]).toFixed(2)} |` : '';
   console.log(
-    `| ${r.q} | ${r.bpp[0].toFixed(3)} | ${r.psnr[0].toFixed(2)} | ${r.ssim[0].toFixed(4)} | ${r.bpp[1].toFixed(3)} | ${r.psnr[1].toFixed(2)} | ${r.ssim[1].toFixed(4)} | ${(r.psnr[1] - r.psnr[0]).toFixed(2)} |${eq} ${(r.seconds / files.length).toFixed(1)} |`,
+    `| ${lossless ? 'lossless' : r.q} | ${r.bpp[0].toFixed(3)} | ${r.psnr[0].toFixed(2)} | ${r.ssim[0].toFixed(4)} | ${r.bpp[1].toFixed(3)} | ${r.psnr[1].toFixed(2)} | ${r.ssim[1].toFixed(4)} | ${(r.psnr[1] - r.psnr[0]).toFixed(2)} |${eq} ${(r.seconds / files.length).toFixed(1)} |`,
   );
 }
 if (lossy) console.log(`\n(equal bytes: the refined LR at the highest quality whose file is no bigger than the plain LR's at that quality, per photo, as \`irn downscale --max-size\` codes it after --refine.)`);
