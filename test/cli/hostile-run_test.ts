@@ -89,6 +89,20 @@ describe('tiles far smaller than their overlap', () => {
       assert.equal(existsSync(join(work, `tiny-tiles-${op}.png`)), false);
     });
   }
+  // --tile 1 --overlap 0 computes each pixel once, but in 4,096 tiles of a fixed cost each: 34 s
+  // for a 256x256 photo that takes half a second.
+  it('downscale --tile 1 --overlap 0 is refused in one line naming --tile, before any pass', async () => {
+    writeFileSync(join(work, 'b128.png'), encodePng({ width: 128, height: 128, channels: 3, data: new Float32Array(128 * 128 * 3).fill(0.5) }));
+    const started = performance.now();
+    const run = await irn(['downscale', '-m', 'model', '--tile', '1', '--overlap', '0', 'b128.png', 'tile-1-no-overlap.png'], work);
+    assert.equal(failedCleanly(run, 1), null, run.stderr);
+    assert.equal(
+      run.stderr,
+      "irn: error: b128.png: tiles of 1 LR pixels would cut the 64x64 LR image into 4,096 tiles (at most 1,024 or one per 16 of its pixels, whichever is more); use a larger --tile\n",
+    );
+    assert.ok(performance.now() - started < REFUSAL_MAX_SECONDS * 1000);
+    assert.equal(existsSync(join(work, 'tile-1-no-overlap.png')), false);
+  });
 });
 
 describe('silently wrong output (item 14)', { concurrency: 2 }, () => {

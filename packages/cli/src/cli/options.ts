@@ -88,7 +88,7 @@ export function tilingNote(tiles: number, tile: number, overlap: number, peakByt
  */
 export function withTileAdvice(e: unknown): unknown {
   if (e instanceof Error && e.name === 'TileWorkError') {
-    return new Error(e.message.replace(/; use a larger tile size or a smaller overlap$/, '; use a larger --tile or a smaller --overlap'), { cause: e });
+    return new Error(e.message.replace(/; use a larger tile size( or a smaller overlap)?$/, (_, overlap) => `; use a larger --tile${overlap ? ' or a smaller --overlap' : ''}`), { cause: e });
   }
   if (!(e instanceof Error) || e.name !== 'TileMemoryError') return e;
   const { suggestedTileSize, problem } = e as Error & { suggestedTileSize: number; problem: string };

@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { levelsOf, type IrnConfig } from '../model/config.js';
-import { DEFAULT_TILE_SIZE, MAX_TILE_WORK, planAxis, tileWork } from './tiles.js';
+import { DEFAULT_TILE_SIZE, MAX_TILE_WORK, planAxis, tileWork, tooManyTiles } from './tiles.js';
 
 /**
  * Most bytes the wasm backend's heap can grow to: WebAssembly memory is 32-bit, and
@@ -117,9 +117,10 @@ export function checkPassMemory(
   const what = whole ? `processing the whole ${size} image at once` : `a tile of ${tiling.tileSize} LR pixels (overlap ${tiling.overlap})`;
   // The default when it fits (the measured best trade-off; bench/README.md), rather than the
   // largest tile that fits by the estimate, which leaves the heap little room to spare.
-  // A tile that fits but is so small against its overlap that checkTileWork would refuse it
-  // is no advice: then only a smaller overlap helps.
+  // A tile that fits but that checkTileWork would refuse (so small against its overlap, or so
+  // small that the tiles are too many) is no advice: then only a smaller overlap helps.
   const fitting = Math.min(largestTileFitting(available, bytesPerLrPixel, tiling.overlap, lrWidth, lrHeight), DEFAULT_TILE_SIZE);
-  const workable = fitting > 0 && tileWork({ tileSize: fitting, overlap: tiling.overlap }, lrWidth, lrHeight) <= MAX_TILE_WORK;
+  const advised = { tileSize: fitting, overlap: tiling.overlap };
+  const workable = fitting > 0 && tileWork(advised, lrWidth, lrHeight) <= MAX_TILE_WORK && !tooManyTiles(advised, lrWidth, lrHeight);
   throw new TileMemoryError(what, needed, available, workable ? fitting : 0);
 }

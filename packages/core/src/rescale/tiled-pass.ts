@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { axisWeights, DEFAULT_TILE_SIZE, MAX_TILE_WORK, planAxis, tileWork } from './tiles.js';
+import { axisWeights, DEFAULT_TILE_SIZE, FREE_TILES, MAX_TILE_WORK, MIN_PIXELS_PER_TILE, planAxis, tileCount, tileWork, tooManyTiles } from './tiles.js';
 
 /** Progress of a tiled rescale, reported after each tile. */
 export interface TileProgress {
@@ -97,7 +97,11 @@ export function resolveTiling(options: TileOptions, receptiveField: number): Til
   return { tileSize, overlap, blend: overlap >= receptiveField ? 0 : overlap / 2 };
 }
 
-/** Thrown before a pass whose tiles would compute more than {@link MAX_TILE_WORK} times the image's pixels. */
+/**
+ * Thrown before a pass whose tiles would compute more than {@link MAX_TILE_WORK} times the
+ * image's pixels, or that would cut it into more tiles than {@link tooManyTiles} allows
+ * (`tiles` set).
+ */
 export class TileWorkError extends RangeError {
   override name = 'TileWorkError';
   constructor(
@@ -106,10 +110,15 @@ export class TileWorkError extends RangeError {
     /** How many times the image's LR pixels the tiles would compute. */
     readonly work: number,
     size: string,
+    /** How many tiles there would be, when that is what is wrong. */
+    readonly tiles?: number,
   ) {
     super(
-      `tiles of ${tileSize} LR pixels with an overlap of ${overlap} would compute the ${size} LR image's pixels ${Math.round(work)} times over ` +
-        `(at most ${MAX_TILE_WORK}); use a larger tile size or a smaller overlap`,
+      tiles == null
+        ? `tiles of ${tileSize} LR pixels with an overlap of ${overlap} would compute the ${size} LR image's pixels ${Math.round(work)} times over ` +
+            `(at most ${MAX_TILE_WORK}); use a larger tile size or a smaller overlap`
+        : `tiles of ${tileSize} LR pixels would cut the ${size} LR image into ${tiles.toLocaleString('en-US')} tiles ` +
+            `(at most ${FREE_TILES.toLocaleString('en-US')} or one per ${MIN_PIXELS_PER_TILE} of its pixels, whichever is more); use a larger tile size`,
     );
   }
 }
@@ -117,11 +126,13 @@ export class TileWorkError extends RangeError {
 /**
  * Throws a {@link TileWorkError} when `tiling` over an LR grid of `lrWidth x lrHeight` would
  * compute more than {@link MAX_TILE_WORK} times its pixels (crops clipped to the image, as
- * {@link runTiled} computes them).
+ * {@link runTiled} computes them), or cut it into more tiles than {@link tooManyTiles} allows.
  */
 export function checkTileWork(tiling: { tileSize: number; overlap: number }, lrWidth: number, lrHeight: number): void {
+  const size = `${lrWidth}x${lrHeight}`;
   const work = tileWork(tiling, lrWidth, lrHeight);
-  if (work > MAX_TILE_WORK) throw new TileWorkError(tiling.tileSize, tiling.overlap, work, `${lrWidth}x${lrHeight}`);
+  if (work > MAX_TILE_WORK) throw new TileWorkError(tiling.tileSize, tiling.overlap, work, size);
+  if (tooManyTiles(tiling, lrWidth, lrHeight)) throw new TileWorkError(tiling.tileSize, tiling.overlap, work, size, tileCount(tiling, lrWidth, lrHeight));
 }
 
 /** Throws the signal's reason if it is aborted. */

@@ -88,6 +88,29 @@ function edgeWeight(d: number, shared: boolean, blend: number): number {
 export const MAX_TILE_WORK = 64;
 
 /**
+ * The fewest LR pixels per tile, on average, that a tiled pass of more than {@link FREE_TILES}
+ * tiles may have: each tile costs a fixed time besides its pixels (its tensors, a read-back, a
+ * turn of the event loop: about 2 ms on wasm), so tile 1 with no overlap took 34 s on a 128x128
+ * LR that takes 0.2 s whole. At one tile per 16 pixels that cost stays within about 10 times
+ * the image's own work.
+ */
+export const MIN_PIXELS_PER_TILE = 16;
+
+/** Tiles that any pass may have, however small (about 2 s of fixed cost). */
+export const FREE_TILES = 1024;
+
+/** How many tiles `tiling` cuts a `lrWidth x lrHeight` grid into. */
+export function tileCount(tiling: { tileSize: number; overlap: number }, lrWidth: number, lrHeight: number): number {
+  return planAxis(lrWidth, tiling.tileSize, tiling.overlap).length * planAxis(lrHeight, tiling.tileSize, tiling.overlap).length;
+}
+
+/** Whether `tiling` cuts a `lrWidth x lrHeight` grid into more than {@link FREE_TILES} tiles and more than one per {@link MIN_PIXELS_PER_TILE} of its pixels. */
+export function tooManyTiles(tiling: { tileSize: number; overlap: number }, lrWidth: number, lrHeight: number): boolean {
+  const tiles = tileCount(tiling, lrWidth, lrHeight);
+  return tiles > FREE_TILES && tiles * MIN_PIXELS_PER_TILE > lrWidth * lrHeight;
+}
+
+/**
  * How many times the LR pixels of a `lrWidth x lrHeight` grid the crops of `tiling` compute
  * (crops clipped to the image, as the tiled passes compute them): 1 for one tile, more with
  * each overlap.

@@ -218,7 +218,21 @@ describe('tiled downscale / upscale', () => {
       assert.equal(e.message, `tiles of 1 LR pixels with an overlap of 4 would compute the 100x100 LR image's pixels 77 times over (at most ${MAX_TILE_WORK}); use a larger tile size or a smaller overlap`);
       return true;
     });
-    checkTileWork({ tileSize: 1, overlap: 3 }, 100, 100);
+    checkTileWork({ tileSize: 1, overlap: 3 }, 30, 30);
+    // ... but 10,000 tiles of one pixel are too many, whatever the overlap: each tile costs a
+    // fixed time besides its pixels (tile 1 with no overlap took 34 s on a 128x128 LR).
+    for (const overlap of [0, 3]) {
+      assert.throws(() => checkTileWork({ tileSize: 1, overlap }, 100, 100), (e: unknown) => {
+        assert.ok(e instanceof TileWorkError);
+        assert.equal(e.tiles, 10_000);
+        assert.equal(e.message, `tiles of 1 LR pixels would cut the 100x100 LR image into 10,000 tiles (at most 1,024 or one per 16 of its pixels, whichever is more); use a larger tile size`);
+        return true;
+      });
+    }
+    // Up to 1,024 tiles however small, and more at 16 pixels each or more.
+    checkTileWork({ tileSize: 1, overlap: 0 }, 32, 32);
+    checkTileWork({ tileSize: 4, overlap: 0 }, 1000, 1000);
+    assert.throws(() => checkTileWork({ tileSize: 3, overlap: 0 }, 1000, 1000), TileWorkError);
     // The whole image, and an image smaller than a tile: once.
     checkTileWork({ tileSize: 0, overlap: 500 }, 3000, 2000);
     checkTileWork({ tileSize: 8, overlap: 99999 }, 8, 8);
@@ -237,6 +251,7 @@ describe('tiled downscale / upscale', () => {
     const start = performance.now();
     await assert.rejects(downscaleImage(model, img, { tileSize: 1, overlap: 40 }), /tiles of 1 LR pixels with an overlap of 40 would compute the 64x64 LR image's pixels \d+ times over/);
     await assert.rejects(upscaleImage(model, photoLike(64, 64), { tileSize: 2, overlap: 40 }), TileWorkError);
+    await assert.rejects(downscaleImage(model, img, { tileSize: 1, overlap: 0 }), /tiles of 1 LR pixels would cut the 64x64 LR image into 4,096 tiles/);
     assert.ok(performance.now() - start < 1000, `took ${performance.now() - start} ms`);
     assert.equal(tf.memory().numTensors, before);
     model.dispose();
