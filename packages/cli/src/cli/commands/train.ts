@@ -1,6 +1,6 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { lstat, realpath, stat } from 'node:fs/promises';
-import { totalmem } from 'node:os';
+import { availableParallelism, totalmem } from 'node:os';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import type { Tensor4D } from '@tensorflow/tfjs-core';
 import type { IrnModel, JpegRounding, LrCodecOption, LrSchedule, RasterImage, TrainImage } from '@irn/core';
@@ -200,7 +200,7 @@ function checkStepMemory(core: typeof import('@irn/core'), config: IrnModel['con
   const gb = (n: number) => `${(n / 1e9).toFixed(1)} GB`;
   throw new UsageError(
     `a training step of --batch ${batch} patches of ${patch}x${patch} needs about ${gb(needed)} of tensor memory per thread (${perThread} patches in each of ${threads}), ` +
-      `more than the ${gb(budget)} available; ${fits > 0 ? `at most ${fits} such patches fit: lower --batch` : 'not one such patch fits'} or --patch`,
+      `more than the ${gb(budget)} available; ${fits > 0 ? `at most ${fits} such patches fit: lower --batch or --patch` : `not one such patch fits: lower --patch${workers > 0 ? ' or --workers' : ''}`}`,
   );
 }
 
@@ -250,7 +250,7 @@ export function registerTrain(program: Command, ctx: CliContext): void {
     .option('--quality <q|lo-hi>', 'with --lr-codec: the JPEG quality, or a range each sample draws a whole number from (default 50-90)', parseQualityRange)
     .option('--rate-weight <w>', "with --lr-codec: weight of the codec's estimated bits per full-size pixel in the loss (default 0)", nonNegative('--rate-weight'))
     .addOption(new Option('--codec-rounding <mode>', 'with --lr-codec: how the stand-in rounds DCT coefficients (default ste)').choices(['ste', 'cubic', 'noise']))
-    .option('--workers <n>', 'worker threads sharing each batch with this one (default: CPU cores - 1, at most --batch - 1; 0: this thread only)', integer('--workers', 0))
+    .option('--workers <n>', 'worker threads sharing each batch with this one (default: CPU cores - 1, at most --batch - 1; at most the CPU cores; 0: this thread only)', integer('--workers', 0))
     .addHelpText(
       'after',
       // Runnable as printed (test/cli/help-examples_test.ts runs them): tiny runs on the shipped
@@ -278,6 +278,12 @@ export function registerTrain(program: Command, ctx: CliContext): void {
         opts.lrCodec == null ? undefined : { kind: opts.lrCodec, quality: opts.quality ?? [50, 90], rounding: opts.codecRounding ?? 'ste', lambdaRate: opts.rateWeight ?? 0 };
       // Each thread needs a sample; two threads trained at 1.76x one on a 2-core machine (bench/README.md).
       const { defaultTrainingWorkers } = await import('../../training/parallel-node.js');
+      // Each worker is a thread with its own engine (about 45 MB before any patch): more threads
+      // than cores only share the same cores (--workers 60 took 64 s and 2.8 GB for one step here).
+      const cores = availableParallelism();
+      if (opts.workers != null && opts.workers > cores) {
+        throw new UsageError(`--workers ${opts.workers} is more than this machine's ${cores} CPU cores; use --workers ${Math.max(0, cores - 1)} (the default) or fewer`);
+      }
       const workers = Math.min(opts.workers ?? defaultTrainingWorkers(), opts.batch - 1);
       await refuseOverlaps(opts, ckptDir);
       if (opts.init == null && !opts.resume && opts.patch % Number(opts.scale) !== 0) {
