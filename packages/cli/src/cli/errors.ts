@@ -46,7 +46,8 @@ export class UsageError extends CliError {
 export function oneLine(e: unknown): string {
   const message = internalMessage(e) ?? (e instanceof Error ? e.message : String(e));
   const flat = cliLimitAdvice(message.replace(/\s*\n\s*/g, ' ').trim());
-  return flat.length > 500 ? `${flat.slice(0, 497)}...` : flat || 'unknown error';
+  // Cut in the middle, where a long path is: the reason is at the end (`<path>: the name is too long ...`).
+  return flat.length > 500 ? `${flat.slice(0, 247)} ... ${flat.slice(-248)}` : flat || 'unknown error';
 }
 
 /** `message` with core's advice for raising a limit worded as `--limit name=N`. */

@@ -51,4 +51,12 @@ describe('internalMessage / oneLine', () => {
     assert.equal(oneLine(limit), 'the image (5x4) is 20 pixels, above the limit of 10 pixels (raise it with --limit pixels=N)');
     assert.equal(oneLine(withContext('a.png', limit)), 'a.png: the image (5x4) is 20 pixels, above the limit of 10 pixels (raise it with --limit pixels=N)');
   });
+
+  it('shortens a line longer than 500 characters in the middle, keeping the reason at its end', () => {
+    const path = Array.from({ length: 120 }, () => 'abcdefgh').join('/');
+    const line = oneLine(new CliError(`cannot write ${path}/o.png: the name is too long for the file system`));
+    assert.equal(line.length, 500);
+    assert.match(line, /^cannot write abcdefgh\/abcdefgh\/.* \.\.\. .*\/o\.png: the name is too long for the file system$/);
+    assert.equal(oneLine(new CliError('x'.repeat(500))), 'x'.repeat(500));
+  });
 });
