@@ -51,9 +51,27 @@ function sniff(bytes: Uint8Array): string {
 }
 
 /**
- * Splits a PNG file into chunks, checking the signature, that IHDR comes first, every
- * chunk's length and checksum (critical chunks only; a damaged ancillary chunk is dropped),
- * and that the file ends with IEND.
+ * The most chunks other than IDAT {@link readChunks} walks in one file. Real files have a few
+ * to a few dozen (IHDR, PLTE, text, colour, time, IEND); 10,000 is the AVIF reader's cap on
+ * boxes. Every chunk walked costs an object of about 200 bytes and a few microseconds, so a
+ * file of millions of empty 12-byte chunks (25 million in 300 MB) ran out of a 4 GB heap.
+ */
+export const MAX_PNG_OTHER_CHUNKS = 10_000;
+
+/**
+ * The most chunks of all kinds {@link readChunks} walks in one file: 50 MB and 0.7 s of a
+ * flood of empty chunks at most. Only IDAT chunks come in numbers: libpng writes the image
+ * data in IDATs of 8 KiB (PNG_ZBUF_SIZE), so 250,000 of them are 2 GB of compressed data, more
+ * than a Node program reads into one buffer (fs.readFile stops at 2 GiB) and far more than the
+ * default pixel limit lets through (100 MP of 16-bit RGBA is 800 MB raw, about 100,000 IDATs).
+ */
+export const MAX_PNG_CHUNKS = 250_000;
+
+/**
+ * Splits a PNG file into chunks, checking the signature, that IHDR comes first and only once,
+ * every chunk's length and checksum (critical chunks only; a damaged ancillary chunk is
+ * dropped), and that the file ends with IEND. Stops at {@link MAX_PNG_OTHER_CHUNKS} chunks
+ * other than IDAT, or {@link MAX_PNG_CHUNKS} in all.
  *
  * @throws PngFormatError naming what is wrong ("not a PNG file", "truncated PNG", ...)
  */
@@ -66,6 +84,9 @@ export function readChunks(bytes: Uint8Array): PngChunk[] {
     throw new PngFormatError(`not a PNG file${sniff(bytes)}`);
   }
   const chunks: PngChunk[] = [];
+  // Counted as walked, dropped chunks too, before anything is kept of them.
+  let walked = 0;
+  let others = 0;
   let at = 8;
   for (;;) {
     if (at + 12 > bytes.length) {
@@ -74,6 +95,12 @@ export function readChunks(bytes: Uint8Array): PngChunk[] {
     const length = readU32(bytes, at);
     const type = latin1(bytes.subarray(at + 4, at + 8));
     if (!/^[A-Za-z]{4}$/.test(type)) throw new PngFormatError(`corrupt PNG: no valid chunk at byte ${at}`);
+    if (++walked > MAX_PNG_CHUNKS) throw new PngFormatError(`unsupported PNG: it has more than ${count(MAX_PNG_CHUNKS)} chunks`);
+    if (type !== 'IDAT' && ++others > MAX_PNG_OTHER_CHUNKS) {
+      throw new PngFormatError(`unsupported PNG: it has more than ${count(MAX_PNG_OTHER_CHUNKS)} chunks other than IDAT`);
+    }
+    // PNG spec 5.6: IHDR comes first, once. The checks read the first; a decoder may use another.
+    if (type === 'IHDR' && at !== 8) throw new PngFormatError(`corrupt PNG: it has a second IHDR chunk, at byte ${at}`);
     const end = at + 12 + length;
     if (end > bytes.length) {
       throw new PngFormatError(

@@ -54,6 +54,7 @@ export interface DecodePngOptions {
  *   "corrupt PNG: ...", "unsupported PNG: ..."
  * @throws LimitError when the image has more than `limits.pixels` pixels or its text chunks
  *   pass a limit (the message says which, and how to raise it)
+ * @throws Error "out of memory decoding the WxH PNG" when the decoder cannot allocate
  * @example
  * const img = decodePng(new Uint8Array(await (await fetch('photo.png')).arrayBuffer()));
  * const big = decodePng(bytes, { limits: { pixels: 400e6 } });
@@ -79,9 +80,7 @@ export function decodePng(bytes: Uint8Array, options: DecodePngOptions = {}): De
   try {
     png = decode(file);
   } catch (e) {
-    const cause = (e as Error).cause as Error | undefined;
-    const detail = cause?.message ? `${(e as Error).message} ${cause.message}` : (e as Error).message;
-    throw new PngFormatError(`corrupt PNG: ${detail}`);
+    throw decodeFailure(e, width, height);
   }
   let samples = unpack(png.data, width, height, png.channels, depth);
   let [w, h] = [width, height];
@@ -100,6 +99,34 @@ export function decodePng(bytes: Uint8Array, options: DecodePngOptions = {}): De
     image = applyColourKey(toFloat(samples, max), samples, w, h, png.channels, png.transparency);
   }
   return { ...image, bitDepth: depth, text };
+}
+
+/** The JavaScript engine's messages for a failed allocation, as the CLI's errors.ts knows them. */
+const OUT_OF_MEMORY = /^(Invalid typed array length|Array buffer allocation failed|Invalid array buffer length|Invalid array length|Invalid string length|Cannot create a string longer than|Out of memory)/i;
+/** fast-png's own RangeErrors about the data (its others are about the image it encodes). */
+const FAST_PNG_RANGE = /^(PLTE field length must be|tRNS chunk length must be)/;
+
+/**
+ * The one line for an error of fast-png's decoder: its own messages about the data as
+ * "corrupt PNG: ...", but never an engine message ("Invalid typed array length: 30000000000",
+ * "Offset is outside the bounds of the DataView") passed off as one: a failed allocation says
+ * so, and any other engine error says the decoder failed and which kind (the original is the
+ * `cause`, for a debugger).
+ * @internal exported for the tests; not part of the package's API.
+ */
+export function decodeFailure(e: unknown, width: number, height: number): Error {
+  if (e instanceof RangeError && OUT_OF_MEMORY.test(e.message)) {
+    return new Error(`out of memory decoding the ${width}x${height} PNG`, { cause: e });
+  }
+  // fast-png throws Error, and RangeError for two checks; TypeError and the rest are the engine's.
+  const own = e instanceof Error && (e.constructor === Error || (e.constructor === RangeError && FAST_PNG_RANGE.test(e.message)));
+  if (!own) {
+    const kind = e instanceof Error ? e.name : typeof e;
+    return new PngFormatError(`corrupt PNG: the decoder failed on its image data (${kind})`, { cause: e });
+  }
+  const cause = e.cause instanceof Error ? e.cause : undefined;
+  const detail = (cause?.message ? `${e.message} ${cause.message}` : e.message).replace(/\s*\n\s*/g, ' ').trim();
+  return new PngFormatError(`corrupt PNG: ${detail || 'its image data cannot be decoded'}`);
 }
 
 /** What an IHDR chunk says (PNG spec 11.2.2), checked. */
