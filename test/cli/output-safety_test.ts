@@ -376,12 +376,12 @@ describe('other outputs', { concurrency: 2 }, () => {
 });
 
 describe('inputs that are not regular files', { concurrency: 2 }, () => {
-  it('eval refuses a FIFO named .png without blocking, naming it', async () => {
+  it('eval skips a FIFO named .png without blocking, naming it, as the other folder commands do', async () => {
     const dir = scene('eval-fifo');
     execFileSync('mkfifo', [join(dir, 'photos/c.png')]);
     const run = await irn(['eval', '-m', join(work, 'model'), '-d', 'photos', '--json', 'r.json'], dir);
-    assert.equal(run.code, 1, run.stderr);
-    assert.match(run.stderr, /^irn: error: photos\/c\.png: it is a FIFO, not a regular file$/m);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stderr, /^skipped photos\/c\.png: a FIFO \(irn reads only regular files in a folder\)$/m);
   });
 
   it('prepare ignores an .alt.txt that is a FIFO instead of waiting on it', async () => {

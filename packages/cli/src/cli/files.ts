@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { constants, type Dirent, type Stats } from 'node:fs';
+import { constants, statSync, type Dirent, type Stats } from 'node:fs';
 import { access, link, lstat, mkdir, open, readdir, realpath, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, extname, isAbsolute, join, relative, resolve } from 'node:path';
 import { applyAvifTransform, checkLimit, decodePng, readAvifInfo, readLrHeader, resolveLimits, sniffLrFormat, type DecodedPng, type Limits, type LrHeader, type RasterImage } from '@irn/core';
@@ -17,12 +17,50 @@ export interface Job {
   name: string;
 }
 
+/** What `path` is, links followed; 'missing' when stat fails for any reason ({@link unreachable} says which). */
 async function kindOf(path: string): Promise<'file' | 'dir' | 'missing' | 'other'> {
   try {
     const s = await stat(path);
     return s.isDirectory() ? 'dir' : s.isFile() ? 'file' : 'other';
   } catch {
     return 'missing';
+  }
+}
+
+/**
+ * Why `stat` finds nothing at `path`, in a sentence that starts with the path: it does not
+ * exist, it is a link to nothing or one that loops, a part of it is not a directory, a folder
+ * above it may not be searched, its name is too long.
+ */
+export async function unreachable(path: string): Promise<string> {
+  const code = await stat(path).then(
+    () => undefined,
+    (e: NodeJS.ErrnoException) => e.code,
+  );
+  const isLink = (await lstat(path).catch(() => null))?.isSymbolicLink() === true;
+  if (code === 'ELOOP') return isLink ? `${path} is a symbolic link that loops` : `${path} cannot be reached: a part of it is a symbolic link that loops`;
+  if (code === 'ENOTDIR') {
+    const part = notADirectory(path);
+    return `${path} does not exist: ${part == null ? 'a part of it' : relativeOrAbsolute(part)} is not a directory`;
+  }
+  if (code === 'EACCES' || code === 'EPERM') return `${path} cannot be reached: a folder above it may not be searched (permission denied)`;
+  if (code === 'ENAMETOOLONG') return `${path} has a name too long for the file system`;
+  if (isLink) return `${path} is a symbolic link to nothing (a dangling link)`;
+  return `${path} does not exist`;
+}
+
+/** The nearest ancestor of `path` (or `path` itself) that exists and is not a directory (links followed), if any. */
+function notADirectory(path: string): string | undefined {
+  for (let dir = resolve(path); ; dir = dirname(dir)) {
+    const s = (() => {
+      try {
+        return statSync(dir);
+      } catch {
+        return null;
+      }
+    })();
+    if (s != null) return s.isDirectory() ? undefined : dir;
+    if (dirname(dir) === dir) return undefined;
   }
 }
 
@@ -73,7 +111,7 @@ export async function planJobs(input: string, output: string, options: PlanOptio
   const found = await kindOf(output.replace(/(.)[\\/]+$/, '$1'));
   if (asDirectory && (found === 'file' || found === 'other')) throw new UsageError(`the output directory ${output} is not a directory`);
   const outKind = found === 'missing' && asDirectory ? 'dir' : found;
-  if (inKind === 'missing') throw new CliError(`${input} does not exist`);
+  if (inKind === 'missing') throw new CliError(await unreachable(input));
   if (inKind === 'other') throw new CliError(`${input} is not a file or directory`);
   // Found now, not when the first result is written: a parent of the output that is a file,
   // a dangling link, a folder irn may not write in.
@@ -100,17 +138,29 @@ export async function planJobs(input: string, output: string, options: PlanOptio
   if (found === 'dir' && sameFile(await stat(input), await stat(output))) {
     throw new UsageError(`the output directory ${output} is the input directory ${input}`);
   }
-  const entries = (await readdir(input, { withFileTypes: true })).filter((e) => extensions.includes(extname(e.name).toLowerCase()));
+  const names = await listFolder(input, extensions, options.onSkip);
+  const jobs = names.map((name) => ({ input: join(input, name), output: join(output, outputName(name)), name }));
+  await checkJobs(jobs, { force: options.force, modelFiles });
+  return { jobs, directory: true };
+}
+
+/**
+ * The names of the regular files in the folder `dir` with one of `extensions` (lower case,
+ * with the dot), sorted; not recursive. Entries of those names that are not regular files
+ * (symbolic links, folders, FIFOs) are skipped, not followed (a stranger's folder may link to
+ * the user's own files), each told to `onSkip` (see {@link skipNote}).
+ * @throws CliError when there is no such file, saying what was skipped.
+ */
+export async function listFolder(dir: string, extensions: readonly string[], onSkip?: (path: string, what: string) => void): Promise<string[]> {
+  const entries = (await readdir(dir, { withFileTypes: true })).filter((e) => extensions.includes(extname(e.name).toLowerCase()));
   const names = entries.filter((e) => e.isFile()).map((e) => e.name).sort();
   const skipped = entries.filter((e) => !e.isFile()).sort((a, b) => (a.name < b.name ? -1 : 1));
   if (names.length === 0) {
     const why = skipped.length === 0 ? '' : ` (${skipped.length} ${skipped.length === 1 ? 'entry' : 'entries'} of that name skipped: ${entryKind(skipped[0])}${skipped.length > 1 ? ', ...' : ''}; ${skipReason(entryKind(skipped[0]))})`;
-    throw new CliError(`no ${extensions.join(' or ')} files in ${input}${why}`);
+    throw new CliError(`no ${extensions.join(' or ')} files in ${dir}${why}`);
   }
-  for (const e of skipped) options.onSkip?.(join(input, e.name), entryKind(e));
-  const jobs = names.map((name) => ({ input: join(input, name), output: join(output, outputName(name)), name }));
-  await checkJobs(jobs, { force: options.force, modelFiles });
-  return { jobs, directory: true };
+  for (const e of skipped) onSkip?.(join(dir, e.name), entryKind(e));
+  return names;
 }
 
 /**
@@ -118,9 +168,28 @@ export async function planJobs(input: string, output: string, options: PlanOptio
  * standard output to most tools; irn writes none: `./-` is a file of that name).
  * @throws UsageError saying which.
  */
-export function checkOutputPath(path: string): void {
-  if (path === '') throw new UsageError('an empty output name; name a file or a folder');
-  if (path === '-') throw new UsageError('the output -: irn writes no standard output; name a file or a folder (./- for a file named -)');
+export function checkOutputPath(path: string, names = 'a file or a folder'): void {
+  if (path === '') throw new UsageError(`an empty output name; name ${names}`);
+  if (path === '-') throw new UsageError(`the output -: irn writes no standard output; name ${names} (./- for a file named -)`);
+}
+
+/**
+ * Refuses, before any work, the name of an output that can only be a file (`irn eval --json`)
+ * when it could only fail when written: what {@link checkOutputPath} refuses, a name that
+ * ends in a slash (a folder's), a part longer than file systems take, and a location
+ * {@link checkOutputLocation} refuses. What is there already is {@link checkOutputFile}'s.
+ * @throws UsageError saying which.
+ */
+export async function checkOutputFileName(path: string): Promise<void> {
+  checkOutputPath(path, 'a file');
+  checkNotFolderName(path);
+  checkNameLengths(path);
+  await checkOutputLocation(path, false);
+}
+
+/** Refuses a file's output name that ends in a slash: `report/` names a folder. */
+function checkNotFolderName(path: string): void {
+  if (/[\\/]$/.test(path)) throw new UsageError(`the output ${path} ends in a slash, which names a folder; name a file (${path}report.json, say)`);
 }
 
 /** The {@link PlanOptions.onSkip} of the commands: a status line per skipped entry. */
@@ -152,7 +221,8 @@ export async function checkOutputLocation(path: string, isDirectory: boolean): P
     // stat followed a link to nothing (or a loop): mkdir could not make the folder there.
     if ((await lstat(dir).catch(() => null))?.isSymbolicLink()) {
       const what = dir === resolve(path) ? `the output folder ${path}` : `cannot write ${path}: ${relativeOrAbsolute(dir)}`;
-      throw new UsageError(`${what} is a symbolic link to nothing (a dangling link)`);
+      const loops = await stat(dir).then(() => false, (e: NodeJS.ErrnoException) => e.code === 'ELOOP');
+      throw new UsageError(`${what} is a symbolic link ${loops ? 'that loops' : 'to nothing (a dangling link)'}`);
     }
     const parent = dirname(dir);
     if (parent === dir) return;
@@ -513,6 +583,8 @@ export function truncateUtf8(text: string, maxBytes: number): string {
 export async function writeFileAtomic(path: string, bytes: Uint8Array, options: { replace?: boolean } = {}): Promise<void> {
   const replace = options.replace === true;
   checkOutputPath(path);
+  // `r/`: the temporary file would be made beside r, and the rename fail with a false ENOENT.
+  checkNotFolderName(path);
   const dir = dirname(path);
   // Checked again here, right before writing: planJobs checked the plan, but other
   // callers (eval's --json) and anything that changed since come through here too.
@@ -570,7 +642,11 @@ export function writeFailure(path: string, e: unknown): CliError {
     return new OutputLocationError(said(why), { cause: e });
   }
   if (code === 'ENAMETOOLONG') return failure(said('the name is too long for the file system'), e);
-  if (code === 'ENOTDIR') return new OutputLocationError(said(`a part of ${dir} is not a folder`), { cause: e });
+  if (code === 'ENOTDIR' || (code === 'EEXIST' && syscall === 'mkdir')) {
+    // mkdir -p meets a file where a folder of the path should be: EEXIST (ENOTDIR below it).
+    const part = notADirectory(dir);
+    return new OutputLocationError(said(`${part == null ? `a part of ${dir}` : relativeOrAbsolute(part)} is not a directory`), { cause: e });
+  }
   if (code === 'ELOOP') return new OutputLocationError(said(`a part of ${dir} is a loop of symbolic links`), { cause: e });
   return failure(said(errnoText(e)), e);
 }

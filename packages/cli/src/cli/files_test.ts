@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { checkJobs, modelInputs, OutputLocationError, planJobs, readRegularFile, writeFailure, writeFileAtomic } from './files.js';
+import { checkJobs, checkOutputFileName, listFolder, modelInputs, OutputLocationError, planJobs, readRegularFile, writeFailure, writeFileAtomic } from './files.js';
 
 let dir: string;
 
@@ -47,6 +47,89 @@ describe('writeFailure: a failed write in words', () => {
     await assert.rejects(writeFileAtomic(join(dir, 'dangling', 'x.png'), new Uint8Array(1)), (e: Error) => e instanceof OutputLocationError && /dangling symbolic link/.test(e.message) && !/ENOENT|\.tmp/.test(e.message));
     await assert.rejects(writeFileAtomic('', new Uint8Array(1)), /^UsageError: an empty output name; name a file or a folder$/);
     assert.deepEqual(readdirSync(dir).filter((n) => n.endsWith('.tmp')), [], 'a temporary file was left');
+  });
+});
+
+describe('a file where a folder should be, a folder name for a file', () => {
+  it('writeFailure names the file in the way (mkdir -p says EEXIST there, deeper parts ENOTDIR), never the raw errno', () => {
+    const sub = join(dir, 'in-the-way');
+    mkdirSync(sub, { recursive: true });
+    writeFileSync(join(sub, 'file'), 'x');
+    for (const [code, path] of [['EEXIST', join(sub, 'file')], ['ENOTDIR', join(sub, 'file', 'deeper')]]) {
+      const failure = writeFailure(join(sub, 'file', 'deeper', 'r.json'), errno(code, 'mkdir', path));
+      assert.equal(failure.message, `cannot write ${join(sub, 'file', 'deeper', 'r.json')}: ${join(sub, 'file')} is not a directory`);
+      assert.ok(failure instanceof OutputLocationError);
+    }
+  });
+
+  it('writeFileAtomic under a file: the file is not a directory; a name ending in a slash is refused, nothing made', async () => {
+    const sub = join(dir, 'under-file');
+    mkdirSync(sub, { recursive: true });
+    writeFileSync(join(sub, 'file'), 'x');
+    await assert.rejects(writeFileAtomic(join(sub, 'file', 'r.json'), new Uint8Array(1)), (e: Error) => e.message === `cannot write ${join(sub, 'file', 'r.json')}: ${join(sub, 'file')} is not a directory`);
+    await assert.rejects(writeFileAtomic(join(sub, 'newdir/'), new Uint8Array(1)), /^UsageError: the output .*newdir\/ ends in a slash, which names a folder; name a file \(.*newdir\/report\.json, say\)$/);
+    assert.deepEqual(readdirSync(sub), ['file']);
+  });
+
+  it('checkOutputFileName refuses, before any work, what could only fail when written', async () => {
+    const sub = join(dir, 'file-names');
+    mkdirSync(sub, { recursive: true });
+    writeFileSync(join(sub, 'file'), 'x');
+    symlinkSync('nowhere', join(sub, 'dangling'));
+    const cases: [string, RegExp][] = [
+      ['', /^UsageError: an empty output name; name a file$/],
+      ['-', /^UsageError: the output -: irn writes no standard output; name a file \(\.\/- for a file named -\)$/],
+      [join(sub, 'newdir/'), /ends in a slash, which names a folder; name a file/],
+      [join(sub, 'file', 'r.json'), /^UsageError: cannot write .*file\/r\.json: .*file-names\/file is not a directory$/],
+      [join(sub, 'dangling', 'r.json'), /^UsageError: cannot write .*dangling\/r\.json: .*dangling is a symbolic link to nothing \(a dangling link\)$/],
+      [join(sub, `${'z'.repeat(300)}.json`), /^UsageError: cannot write the output z{24}\.\.\.z{7}\.json: the name is too long \(305 bytes; file systems take at most 255\)$/],
+    ];
+    for (const [path, message] of cases) await assert.rejects(checkOutputFileName(path), message, JSON.stringify(path));
+    await checkOutputFileName(join(sub, 'new', 'r.json'));
+    assert.deepEqual(readdirSync(sub).sort(), ['dangling', 'file']);
+  });
+});
+
+describe('inputs stat cannot reach, in true words', () => {
+  it('a symbolic link that loops, a path under a file, a dangling link: not "does not exist"', { skip: process.platform === 'win32' }, async () => {
+    const sub = join(dir, 'unreachable');
+    mkdirSync(join(sub, 'photos'), { recursive: true });
+    writeFileSync(join(sub, 'photos', 'a.png'), 'x');
+    writeFileSync(join(sub, 'file'), 'x');
+    symlinkSync('loop', join(sub, 'loop'));
+    symlinkSync('loop.png', join(sub, 'loop.png'));
+    symlinkSync('nowhere.png', join(sub, 'gone.png'));
+    const at = (name: string) => join(sub, name);
+    const cases: [string, string, string][] = [
+      ['loop', 'out/', `${at('loop')} is a symbolic link that loops`],
+      ['loop.png', 'o.png', `${at('loop.png')} is a symbolic link that loops`],
+      [join('loop', 'a.png'), 'o.png', `${at(join('loop', 'a.png'))} cannot be reached: a part of it is a symbolic link that loops`],
+      [join('file', 'a.png'), 'o.png', `${at(join('file', 'a.png'))} does not exist: ${at('file')} is not a directory`],
+      ['gone.png', 'o.png', `${at('gone.png')} is a symbolic link to nothing (a dangling link)`],
+      ['missing.png', 'o.png', `${at('missing.png')} does not exist`],
+    ];
+    for (const [input, output, message] of cases) {
+      await assert.rejects(planJobs(at(input), at(output)), (e: Error) => e.name === 'CliError' && e.message === message, `${input}: ${message}`);
+    }
+    // An output folder (or a part of an output's path) that loops is no dangling link either.
+    await assert.rejects(planJobs(at('photos'), at('loop/')), (e: Error) => e.message === `the output folder ${at('loop/')} is a symbolic link that loops`);
+    await assert.rejects(planJobs(at('photos/a.png'), at('loop/x.png')), (e: Error) => e.message === `cannot write ${at('loop/x.png')}: ${at('loop')} is a symbolic link that loops`);
+  });
+});
+
+describe('listFolder', () => {
+  it('lists the regular files of those extensions, sorted, and tells of each link, folder, FIFO of that name it skips', () => {
+    const sub = join(dir, 'listing');
+    mkdirSync(join(sub, 'dir.png'), { recursive: true });
+    writeFileSync(join(sub, 'b.png'), 'x');
+    writeFileSync(join(sub, 'A.PNG'), 'x');
+    writeFileSync(join(sub, 'notes.txt'), 'x');
+    symlinkSync(join(sub, 'b.png'), join(sub, 'link.png'));
+    const told: string[] = [];
+    return listFolder(sub, ['.png'], (path, what) => told.push(`${path}: ${what}`)).then((names) => {
+      assert.deepEqual(names, ['A.PNG', 'b.png']);
+      assert.deepEqual(told, [`${join(sub, 'dir.png')}: a directory`, `${join(sub, 'link.png')}: a symbolic link`]);
+    });
   });
 });
 

@@ -1,10 +1,10 @@
 import { Option, type Command } from 'commander';
-import { readdir, stat } from 'node:fs/promises';
-import { basename, extname, join, resolve } from 'node:path';
+import { stat } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
 import type { CliContext } from '../context.js';
 import { MAX_EVAL_DRAWS } from '../../eval/evaluate.js';
 import { CliError, oneLine, stackOf, UsageError } from '../errors.js';
-import { checkOutputFile, inputIds, modelInputs, readPng, writeFileAtomic } from '../files.js';
+import { checkOutputFile, checkOutputFileName, inputIds, listFolder, modelInputs, readPng, skipNote, unreachable, writeFileAtomic } from '../files.js';
 import { modelDirectory } from '../model-path.js';
 import { printable } from '../output.js';
 import { parseSeed, parseTemperature } from '../options.js';
@@ -62,12 +62,20 @@ export function registerEval(program: Command, ctx: CliContext): void {
         throw new UsageError('--draws, --seed and --temperature only apply with --z gaussian');
       }
       const modelDir = await modelDirectory(opts.model);
+      // Before any work, as the other commands do: a --json name that could only fail when
+      // written (empty, -, a folder's name, too long, under a file or a dangling link).
+      if (opts.json != null) await checkOutputFileName(opts.json);
       const dataKind = await stat(opts.data).then((s) => (s.isDirectory() ? 'dir' : 'other'), () => 'missing');
-      if (dataKind !== 'dir') throw new CliError(`the data folder ${opts.data} ${dataKind === 'missing' ? 'does not exist' : 'is not a directory'}`);
-      let names = (await readdir(opts.data)).filter((f) => extname(f).toLowerCase() === '.png').sort();
-      if (names.length === 0) throw new CliError(`no .png files in ${opts.data}`);
+      if (dataKind !== 'dir') throw new CliError(`the data folder ${dataKind === 'missing' ? await unreachable(opts.data) : `${opts.data} is not a directory`}`);
+      // Regular files only, as the other folder commands read: a link is skipped and said so.
+      let names = await listFolder(opts.data, ['.png'], skipNote(out));
       const photos = names.map((name) => join(opts.data, name));
       if (opts.first != null) names = names.slice(0, opts.first);
+      // The report must not replace a photo, a file of the model being scored or of a preset
+      // (model.json, weights, best.json), a FIFO or a device.
+      const reads = await inputIds(photos, await modelInputs([modelDir]));
+      const checkReport = (file: string) => checkOutputFile(file, reads, opts.force === true);
+      if (opts.json != null) await checkReport(opts.json);
       await ctx.backend();
       const { loadModel } = await import('../model-dir.js');
       const { evaluateImage, meanEvaluation } = await import('../../eval/evaluate.js');
@@ -81,13 +89,15 @@ export function registerEval(program: Command, ctx: CliContext): void {
       }
       const dataset = basename(resolve(opts.data));
       const file = opts.json ?? `irn-eval-${dataset}-x${model.scale}-${opts.z}.json`;
-      // Before the work, not after it: the report must not replace a photo, a file of the
-      // model being scored or of a preset (model.json, weights, best.json), a FIFO or a device.
-      try {
-        await checkOutputFile(file, await inputIds(photos, await modelInputs([modelDir])), opts.force === true);
-      } catch (e) {
-        model.dispose();
-        throw e;
+      // The default name needs the model's scale: checked once it is loaded, before the scoring.
+      if (opts.json == null) {
+        try {
+          await checkOutputFileName(file);
+          await checkReport(file);
+        } catch (e) {
+          model.dispose();
+          throw e;
+        }
       }
       const rows = [];
       const skipped: { name: string; error: string }[] = [];
