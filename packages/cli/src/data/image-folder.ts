@@ -1,7 +1,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join, resolve } from 'node:path';
 import jpeg from 'jpeg-js';
-import { cliLimitAdvice } from '../cli/errors.js';
+import { cliLimitAdvice, internalMessage } from '../cli/errors.js';
 import { checkJpegDataSize, checkJpegScans, checkLimit, decodeBmp, decodePng, LimitError, raiseAdvice, resolveLimits, type Limits, type TrainImage } from '@irn/core';
 
 /** File extensions {@link loadImageFolder} reads. */
@@ -78,6 +78,14 @@ async function decodeTrainImage(path: string, limits: Limits): Promise<TrainImag
  */
 export function decodeJpeg(bytes: Uint8Array, limits: Limits): Omit<TrainImage, 'name'> {
   const info = readJpegInfo(bytes);
+  // jpeg-js allocates the blocks of every frame header (SOF) it meets, for every component it
+  // claims, before it reads any data; a few hundred bytes with a second SOF of 10000x10000 or
+  // of 5 components cost it 3-5 GB and a minute. Refused from the headers instead.
+  const frames = readJpegFrames(bytes);
+  if (frames.count > 1) throw new Error(`not a readable JPEG (it has ${frames.count} frame headers (SOF markers); a photo has one)`);
+  const frame = frames.first;
+  // What jpeg-js would count for the frame (and what it really takes), with room for its tables.
+  let budgetBytes = Math.ceil(limits.pixels * 24) + 64 * 2 ** 20;
   if (info.width != null && info.height != null) {
     if (info.width === 0 || info.height === 0) throw new Error(`JPEG of ${info.width}x${info.height} pixels`);
     checkLimit(limits, 'pixels', info.width * info.height, `the image (${info.width}x${info.height})`, 'pixels');
@@ -85,6 +93,28 @@ export function decodeJpeg(bytes: Uint8Array, limits: Limits): Omit<TrainImage, 
     // would cost 3 GB and half a minute before it found no data; refused from its size instead
     // (a bit per 8x8 block; the check core's LR reader makes).
     checkJpegDataSize({ width: info.width, height: info.height, dataBytes: bytes.length - info.dataStart });
+  }
+  if (frame != null) {
+    checkJpegFrame(frame);
+    // Core's check counts the blocks of one full-resolution component; every component's
+    // blocks are coded, each in at least a bit.
+    const blocks = frame.blocks.reduce((a, b) => a + b.coded, 0);
+    const dataBytes = bytes.length - info.dataStart;
+    if (dataBytes * 8 < blocks && !frame.arithmetic) {
+      throw new Error(
+        `truncated JPEG: a ${frame.width}x${frame.height} image of ${frame.components} components needs at least ${Math.ceil(blocks / 8)} bytes of image data (a bit per 8x8 block of each), the file holds ${dataBytes}`,
+      );
+    }
+    const need = jpegJsBytes(frame) + 4 * bytes.length + 2 ** 20;
+    if (need > budgetBytes) {
+      throw new LimitError(
+        `decoding the ${frame.width}x${frame.height} JPEG of ${frame.components} components needs ${Math.ceil(need / 2 ** 20)} MB, more than the pixel limit allows (${raiseAdvice('pixels')})`,
+        'pixels',
+      );
+    }
+    // A file that makes jpeg-js allocate more than its frame needs (a frame header the walk
+    // above did not see) stops there.
+    budgetBytes = need;
   }
   // A decoder takes each scan over the whole frame: at most 500 (see core's MAX_JPEG_SCANS).
   checkJpegScans(bytes);
@@ -94,21 +124,150 @@ export function decodeJpeg(bytes: Uint8Array, limits: Limits): Omit<TrainImage, 
       useTArray: true,
       formatAsRGBA: true,
       maxResolutionInMP: limits.pixels / 1e6,
-      // jpeg-js counts what it allocates: up to 4 bytes per sample of DCT blocks and one for
-      // the samples of each of 3 components, 3 for the colour conversion and 4 for the RGBA
-      // image; 24 bytes per pixel covers that with padded MCUs, plus room for the tables.
-      maxMemoryUsageInMB: Math.ceil((limits.pixels * 24) / 2 ** 20) + 64,
+      // jpeg-js counts what it allocates (see jpegJsBytes).
+      maxMemoryUsageInMB: budgetBytes / 2 ** 20,
     });
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e);
-    if (/maxResolutionInMP|maxMemoryUsageInMB/.test(message)) {
+    if (/maxResolutionInMP/.test(message) || (frame == null && /maxMemoryUsageInMB/.test(message))) {
       throw new LimitError(`decoding the JPEG needs more than the pixel limit allows (${message}; ${raiseAdvice('pixels')})`, 'pixels');
     }
-    throw new Error(`not a readable JPEG (${message})`);
+    if (/maxMemoryUsageInMB/.test(message)) {
+      throw new Error(`not a readable JPEG (the decoder needs more memory than its ${frame!.width}x${frame!.height} frame takes: it is malformed)`);
+    }
+    // jpeg-js throws only Error; an engine's TypeError on malformed input ("Cannot set
+    // properties of undefined (setting 'huffmanTableDC')") means nothing to the user.
+    const engine = internalMessage(e) != null || e instanceof TypeError || e instanceof ReferenceError || e instanceof RangeError;
+    throw new Error(`not a readable JPEG (${engine ? 'the decoder stopped on its malformed structure' : message})`, { cause: e });
   }
   const { width, height } = img;
   if (!(width > 0 && height > 0)) throw new Error(`JPEG of ${width}x${height} pixels`);
   return orient(img.data, width, height, info.orientation);
+}
+
+/** A frame header (SOF) as {@link readJpegFrames} reads it. */
+export interface JpegFrame {
+  width: number;
+  height: number;
+  /** Colour components the header claims. */
+  components: number;
+  /** Whether arithmetic-coded (SOF9-11, 13-15). */
+  arithmetic: boolean;
+  /** Bytes of the segment after its length field. */
+  length: number;
+  /** Each component's sampling factors (h, v), as far as the segment holds them. */
+  sampling: { h: number; v: number }[];
+  /** Each component's 8x8 blocks: as jpeg-js allocates them (whole MCUs), and as coded (at least). */
+  blocks: { allocated: number; coded: number; blocksPerLine: number; blocksPerColumn: number }[];
+}
+
+/** What {@link readJpegFrames} finds in a whole file. */
+export interface JpegFrames {
+  /** Frame headers (SOF0-15 but DHT, JPG and DAC markers) in the file, up to 9. */
+  count: number;
+  /** The first one, or undefined when there is none. */
+  first?: JpegFrame;
+}
+
+/**
+ * Counts the frame headers (SOF markers) of a JPEG as a tolerant decoder meets them, and reads
+ * the first: segments are skipped by their lengths, a scan's data and bytes out of place up
+ * to the next marker; the walk ends at EOI, at the end of the file or at a segment cut short.
+ * Never reads out of bounds; linear in the file's size.
+ */
+export function readJpegFrames(bytes: Uint8Array): JpegFrames {
+  const out: JpegFrames = { count: 0 };
+  if (bytes.length < 4 || bytes[0] !== 0xff || bytes[1] !== 0xd8) return out;
+  for (let at = 2; at + 1 < bytes.length; ) {
+    if (bytes[at] !== 0xff || bytes[at + 1] === 0x00) {
+      at = nextMarker(bytes, at);
+      continue;
+    }
+    while (at + 1 < bytes.length && bytes[at + 1] === 0xff) at++;
+    if (at + 1 >= bytes.length) return out;
+    const marker = bytes[at + 1];
+    at += 2;
+    if (marker === 0xd9) return out;
+    if (marker === 0x01 || (marker >= 0xd0 && marker <= 0xd8)) continue;
+    if (at + 2 > bytes.length) return out;
+    const length = (bytes[at] << 8) | bytes[at + 1];
+    const isSof = marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc;
+    if (isSof) {
+      if (++out.count > 8) return out;
+      if (out.first == null) out.first = frameOf(bytes.subarray(at + 2, Math.min(bytes.length, at + Math.max(length, 2))), length, marker);
+    }
+    if (length < 2) continue;
+    at += length;
+    if (marker === 0xda) at = nextMarker(bytes, at);
+  }
+  return out;
+}
+
+/** The frame of a SOF segment's `body` (after its length field). */
+function frameOf(body: Uint8Array, length: number, marker: number): JpegFrame {
+  const height = body.length >= 5 ? (body[1] << 8) | body[2] : 0;
+  const width = body.length >= 5 ? (body[3] << 8) | body[4] : 0;
+  const components = body.length >= 6 ? body[5] : 0;
+  const sampling: { h: number; v: number }[] = [];
+  for (let i = 0; i < components && 6 + 3 * i + 2 < body.length; i++) sampling.push({ h: body[7 + 3 * i] >> 4, v: body[7 + 3 * i] & 15 });
+  const frame: JpegFrame = { width, height, components, arithmetic: marker >= 0xc9, length, sampling, blocks: [] };
+  if (sampling.length === components && sampling.every((s) => s.h >= 1 && s.h <= 4 && s.v >= 1 && s.v <= 4)) {
+    // As jpeg-js's prepareComponents sizes them.
+    const maxH = Math.max(1, ...sampling.map((s) => s.h));
+    const maxV = Math.max(1, ...sampling.map((s) => s.v));
+    const mcusPerLine = Math.ceil(width / 8 / maxH);
+    const mcusPerColumn = Math.ceil(height / 8 / maxV);
+    for (const { h, v } of sampling) {
+      const blocksPerLine = Math.ceil((Math.ceil(width / 8) * h) / maxH);
+      const blocksPerColumn = Math.ceil((Math.ceil(height / 8) * v) / maxV);
+      frame.blocks.push({ allocated: mcusPerLine * h * mcusPerColumn * v, coded: blocksPerLine * blocksPerColumn, blocksPerLine, blocksPerColumn });
+    }
+  }
+  return frame;
+}
+
+/**
+ * Refuses a frame jpeg-js cannot turn into a photo, before it allocates for it: components other
+ * than 1 (grey), 3 (YCbCr or RGB) or 4 (CMYK) (jpeg-js's copyToImageData has no other
+ * case, and fails only after decoding them all), a header shorter or longer than its components
+ * (jpeg-js reads them by their count, and then reads on from inside it), and sampling factors
+ * outside 1-4 (ITU T.81 B.2.2; libjpeg refuses them too).
+ */
+function checkJpegFrame(frame: JpegFrame): void {
+  const { components } = frame;
+  if (components !== 1 && components !== 3 && components !== 4) {
+    throw new Error(`not a readable JPEG (its frame has ${components} colour components; a photo has 1 (grey), 3 (colour) or 4 (CMYK))`);
+  }
+  if (frame.length !== 8 + 3 * components) {
+    throw new Error(`not a readable JPEG (its frame header is ${frame.length} bytes long, not the ${8 + 3 * components} of its ${components} components)`);
+  }
+  if (frame.blocks.length !== components) {
+    throw new Error(`not a readable JPEG (its frame header has sampling factors outside 1-4: ${frame.sampling.map((s) => `${s.h}x${s.v}`).join(', ')})`);
+  }
+}
+
+/**
+ * The bytes jpeg-js counts against maxMemoryUsageInMB for `frame` (its requestMemoryAllocation
+ * calls): 256 per allocated DCT block, 64 per block of each component's samples, a byte per
+ * pixel and component for the colour conversion, and 4 per pixel of the RGBA image.
+ */
+function jpegJsBytes(frame: JpegFrame): number {
+  const pixels = frame.width * frame.height;
+  let sum = pixels * (frame.components + 4);
+  for (const b of frame.blocks) sum += b.allocated * 256 + b.blocksPerLine * b.blocksPerColumn * 64;
+  return sum;
+}
+
+/** Where the bytes from `at` (a scan's data, or bytes out of place) end: at the next marker's 0xFF, or the end. */
+function nextMarker(bytes: Uint8Array, at: number): number {
+  for (;;) {
+    const ff = bytes.indexOf(0xff, at);
+    if (ff < 0 || ff + 1 >= bytes.length) return bytes.length;
+    const next = bytes[ff + 1];
+    if (next === 0x00 || (next >= 0xd0 && next <= 0xd7)) at = ff + 2;
+    else if (next === 0xff) at = ff + 1;
+    else return ff;
+  }
 }
 
 /** What {@link readJpegInfo} finds before the first scan. */

@@ -299,3 +299,75 @@ test('loadTrainingFolders holds out the last images of the first folder and trai
     await rm(root, { recursive: true, force: true });
   }
 });
+
+/** The offset of the first SOF0/SOF2 segment of `bytes`, and the index just after it. */
+function sofAt(bytes: Uint8Array): [number, number] {
+  for (let p = 2; p + 4 <= bytes.length; ) {
+    const length = (bytes[p + 2] << 8) | bytes[p + 3];
+    if (bytes[p + 1] === 0xc0 || bytes[p + 1] === 0xc2) return [p, p + 2 + length];
+    p += 2 + length;
+  }
+  throw new Error('no SOF segment');
+}
+
+/** A SOF0 segment of `w` x `h` with `n` components of sampling `hv` (0x11: 1x1). */
+function sof0(w: number, h: number, n: number, hv = 0x11): number[] {
+  const body = [8, h >> 8, h & 0xff, w >> 8, w & 0xff, n];
+  for (let i = 0; i < n; i++) body.push(10 + i, hv, 0);
+  return [0xff, 0xc0, (body.length + 2) >> 8, (body.length + 2) & 0xff, ...body];
+}
+
+test('a JPEG photo with a second frame header, or a frame jpeg-js cannot show, is refused before jpeg-js allocates', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'irn-jpeg-sof-'));
+  try {
+    const real = quadrantJpeg();
+    const [at, end] = sofAt(real);
+    const splice = (parts: (Uint8Array | number[])[]) => new Uint8Array(parts.flatMap((p) => [...p]));
+    const cases: [string, Uint8Array, RegExp][] = [
+      // The audit's files: jpeg-js took 24 s and 3 GB, 50 s and 4.8 GB ("Cannot set properties of
+      // undefined (setting 'huffmanTableDC')"), or was fast but said the same.
+      ['big.jpg', splice([real.subarray(0, end), sof0(10000, 10000, 3), real.subarray(end)]), /big\.jpg: not a readable JPEG \(it has 2 frame headers \(SOF markers\); a photo has one\)$/],
+      ['five.jpg', splice([real.subarray(0, end), sof0(10000, 10000, 5), real.subarray(end)]), /five\.jpg: not a readable JPEG \(it has 2 frame headers \(SOF markers\); a photo has one\)$/],
+      ['small.jpg', splice([real.subarray(0, end), sof0(16, 16, 3), real.subarray(end)]), /small\.jpg: not a readable JPEG \(it has 2 frame headers \(SOF markers\); a photo has one\)$/],
+      // A second one after the scans counts too, and so does SOF15.
+      ['after.jpg', splice([real.subarray(0, real.length - 2), [0xff, 0xcf, 0, 11, 8, 0, 16, 0, 16, 1, 1, 0x11, 0], [0xff, 0xd9]]), /after\.jpg: not a readable JPEG \(it has 2 frame headers/],
+      // One frame of 9 components (200 KB: enough data for one 10000x10000 component): 65-81 s, 5.9 GB.
+      ['nine.jpg', splice([real.subarray(0, at), sof0(10000, 10000, 9), real.subarray(end, real.length - 2), new Uint8Array(200_000), [0xff, 0xd9]]), /nine\.jpg: not a readable JPEG \(its frame has 9 colour components; a photo has 1 \(grey\), 3 \(colour\) or 4 \(CMYK\)\)$/],
+      ['two.jpg', splice([real.subarray(0, at), sof0(64, 32, 2), real.subarray(end)]), /two\.jpg: not a readable JPEG \(its frame has 2 colour components/],
+      // Data for one full-size component, not for three.
+      ['three.jpg', splice([real.subarray(0, at), sof0(10000, 10000, 3), real.subarray(end, real.length - 2), new Uint8Array(200_000), [0xff, 0xd9]]), /three\.jpg: truncated JPEG: a 10000x10000 image of 3 components needs at least 585938 bytes of image data \(a bit per 8x8 block of each\), the file holds \d+$/],
+      ['sampling.jpg', splice([real.subarray(0, at), sof0(64, 32, 3, 0x51), real.subarray(end)]), /sampling\.jpg: not a readable JPEG \(its frame header has sampling factors outside 1-4: 5x1, 5x1, 5x1\)$/],
+    ];
+    for (const [name, bytes, expected] of cases) {
+      await writeFile(join(dir, name), bytes);
+      const start = performance.now();
+      await assert.rejects(loadTrainImage(join(dir, name)), expected, name);
+      assert.ok(performance.now() - start < 500, `${name}: refused from its headers, not by decoding (${performance.now() - start} ms)`);
+    }
+    // The real photo still decodes.
+    await writeFile(join(dir, 'real.jpg'), real);
+    assert.equal((await loadTrainImage(join(dir, 'real.jpg'))).width, 64);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test("jpeg-js's engine errors on malformed input become one clear line", async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'irn-jpeg-engine-'));
+  try {
+    // A scan naming a component the frame does not have: jpeg-js's TypeError "Cannot set
+    // properties of undefined (setting 'huffmanTableDC')".
+    const real = quadrantJpeg();
+    const sos = real.findIndex((b, i) => b === 0xff && real[i + 1] === 0xda);
+    const bad = real.slice();
+    bad[sos + 5] = 0x77;
+    await writeFile(join(dir, 'scan.jpg'), bad);
+    await assert.rejects(loadTrainImage(join(dir, 'scan.jpg')), (e: Error) => {
+      assert.match(e.message, /scan\.jpg: not a readable JPEG \(the decoder stopped on its malformed structure\)$/);
+      assert.doesNotMatch(e.message, /Cannot|undefined|huffmanTable/);
+      return true;
+    });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
