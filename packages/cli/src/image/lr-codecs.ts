@@ -159,13 +159,32 @@ async function decodeJpeg(bytes: Uint8Array, info: { width: number; height: numb
   const run = jpegQueue.then(async () => {
     jpegMessages = [];
     try {
-      return await decodeWith(decode, bytes, info, 'JPEG', 'data', () => jpegMessages.find((m) => CORRUPT_JPEG.test(m)));
+      return await decodeWith(decode, bytes, info, 'JPEG', 'data', () => jpegMessages.find((m) => CORRUPT_JPEG.test(m)), (e) => mozjpegStopped(e, jpegMessages));
     } finally {
       jpegMessages = [];
     }
   });
   jpegQueue = run.catch(() => undefined);
   return run;
+}
+
+/**
+ * Why MozJPEG gave up on a file, for the one error line: libjpeg's own message (its
+ * error_exit prints it through `printErr`, then calls exit(1), which Emscripten throws as
+ * "Program terminated with exit(1)") as `MozJPEG: <message>`, or, when it printed none,
+ * `MozJPEG stopped on it: corrupt data`. Messages of the decoder's JavaScript glue (not an
+ * exit) pass through.
+ */
+function mozjpegStopped(e: unknown, messages: readonly string[]): string {
+  const last = messages.map((m) => m.replace(/\s+/g, ' ').trim()).filter((m) => m !== '').at(-1);
+  if (last != null) return `MozJPEG: ${last.length > 200 ? `${last.slice(0, 197)}...` : last}`;
+  if (isExit(e)) return 'MozJPEG stopped on it: corrupt data';
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** Emscripten's ExitStatus: exit() called in the C code ("Program terminated with exit(1)"). */
+function isExit(e: unknown): boolean {
+  return typeof e === 'object' && e != null && ((e as { name?: unknown }).name === 'ExitStatus' || /^Program terminated with exit\(/.test(String((e as { message?: unknown }).message)));
 }
 
 /**
@@ -180,6 +199,7 @@ async function decodeWith(
   format: string,
   part: string,
   corrupt: () => string | undefined = () => undefined,
+  failed: (e: unknown) => string = (e) => (e instanceof Error ? e.message : String(e)),
 ): Promise<RasterImage> {
   let decoded: { width: number; height: number; data: Uint8ClampedArray };
   try {
@@ -189,7 +209,11 @@ async function decodeWith(
     copy.set(bytes);
     decoded = await decode(copy.buffer);
   } catch (e) {
-    throw new Error(`its ${format} ${part} cannot be decoded (${corrupt() ?? (e as Error).message})`);
+    // The C code stopped part-way (exit() or a trap): its stack pointer and heap are left as
+    // they were, and after some 70 such files MozJPEG's instance fails on good files or hangs.
+    // The next decode gets a fresh instance.
+    forgetDecoder(decode);
+    throw new Error(`its ${format} ${part} cannot be decoded (${failed(e)})`, { cause: e });
   }
   const damage = corrupt();
   if (damage != null) throw new Error(`its ${format} ${part} is corrupt (${damage})`);
@@ -250,6 +274,16 @@ const MODULES = {
 } as const;
 
 const loading = new Map<string, Promise<Encode | Decode>>();
+/** Each codec's compiled .wasm, kept when an instance is dropped ({@link forgetDecoder}). */
+const compiled = new Map<string, Promise<WebAssembly.Module>>();
+/** The cache key of each decode function {@link codec} handed out. */
+const decoderKeys = new WeakMap<object, string>();
+
+/** Drops the instance `decode` belongs to, so that the next {@link codec} call starts a fresh one. */
+function forgetDecoder(decode: Decode): void {
+  const key = decoderKeys.get(decode);
+  if (key != null) loading.delete(key);
+}
 
 /**
  * libwebp's, MozJPEG's or libavif's encoder or decoder, instantiated once. Emscripten's loader would
@@ -266,8 +300,18 @@ function codec<K extends keyof Codec>(format: keyof typeof MODULES, kind: K): Pr
   const loaded = (async () => {
     const { readFile } = await import('node:fs/promises');
     const mod = (await load()) as unknown as { init: (module: WebAssembly.Module, overrides?: object) => Promise<unknown>; default: Codec[K] };
-    await mod.init(await WebAssembly.compile(await readFile(new URL(wasm, import.meta.resolve(entry)))), overrides);
-    return mod.default;
+    let module = compiled.get(key);
+    if (module == null) {
+      module = (async () => WebAssembly.compile(await readFile(new URL(wasm, import.meta.resolve(entry)))))();
+      module.catch(() => compiled.delete(key));
+      compiled.set(key, module);
+    }
+    // init starts a new instance of the module (jsquash's default export uses the latest).
+    await mod.init(await module, overrides);
+    // One wrapper per instance, so that a failed decode drops this instance only.
+    const fn = ((...args: unknown[]) => (mod.default as (...a: unknown[]) => unknown)(...args)) as Codec[K];
+    decoderKeys.set(fn, key);
+    return fn;
   })();
   loaded.catch(() => loading.delete(key));
   loading.set(key, loaded);

@@ -142,7 +142,39 @@ describe('JPEG LR images', () => {
   it('checks the pixels a file claims before decoding', async () => {
     await assert.rejects(decodeLr(claiming(60000, 60000)), LimitError);
   });
+
+  it("names libjpeg's reason when MozJPEG gives up on a file, not Emscripten's exit(1)", async () => {
+    const bad = withBogusHuffmanTable(await encodeLr(smoothImage(12, 10), { format: 'jpeg' }));
+    await assert.rejects(decodeLr(bad), (e: Error) => {
+      assert.equal(e.message, 'its JPEG data cannot be decoded (MozJPEG: Bogus Huffman table definition)');
+      return true;
+    });
+  });
+
+  it('a fresh MozJPEG instance after each file it gave up on: 150 of them, then a good file decodes the same', { timeout: 60_000 }, async () => {
+    // exit(1) leaves the C stack pointer where libjpeg was: after some 70 such files one
+    // instance failed on good files ("null function or function signature mismatch"), then hung.
+    const good = await encodeLr(smoothImage(12, 10), { format: 'jpeg' });
+    const bad = withBogusHuffmanTable(good);
+    const before = await decodeLr(good);
+    for (let i = 0; i < 150; i++) await assert.rejects(decodeLr(bad), /: its JPEG data cannot be decoded \(/, `file ${i}`);
+    const after = await decodeLr(good);
+    assert.deepEqual(after.image.data, before.image.data);
+  });
 });
+
+/** A copy of a JPEG whose first Huffman table claims 0xa1 codes of length 1, more than its segment holds. */
+function withBogusHuffmanTable(jpegBytes: Uint8Array): Uint8Array {
+  const out = jpegBytes.slice();
+  for (let i = 2; i + 4 <= out.length; ) {
+    if (out[i + 1] === 0xc4) {
+      out[i + 5] = 0xa1; // after FF C4, the length and the table class/id: the count of 1-bit codes
+      return out;
+    }
+    i += 2 + ((out[i + 2] << 8) | out[i + 3]);
+  }
+  throw new Error('no DHT segment');
+}
 
 /** Y (BT.601) PSNR in dB of two rasters of 3 or 4 channels (alpha ignored). */
 function psnrY(a: { data: Float32Array; channels: number }, b: { data: Float32Array; channels: number }): number {
