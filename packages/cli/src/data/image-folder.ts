@@ -2,7 +2,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join, resolve } from 'node:path';
 import jpeg from 'jpeg-js';
 import { cliLimitAdvice, internalMessage } from '../cli/errors.js';
-import { checkJpegDataSize, checkJpegScans, checkLimit, decodeBmp, decodePng, LimitError, raiseAdvice, resolveLimits, type Limits, type TrainImage } from '@irn/core';
+import { checkJpegDataSize, checkJpegScans, checkLimit, jpegScanDataEnd, decodeBmp, decodePng, LimitError, raiseAdvice, resolveLimits, type Limits, type TrainImage } from '@irn/core';
 
 /** File extensions {@link loadImageFolder} reads. */
 const EXTENSIONS = new Set(['.png', '.jpg', '.jpeg', '.bmp']);
@@ -180,7 +180,7 @@ export function readJpegFrames(bytes: Uint8Array): JpegFrames {
   if (bytes.length < 4 || bytes[0] !== 0xff || bytes[1] !== 0xd8) return out;
   for (let at = 2; at + 1 < bytes.length; ) {
     if (bytes[at] !== 0xff || bytes[at + 1] === 0x00) {
-      at = nextMarker(bytes, at);
+      at = jpegScanDataEnd(bytes, at);
       continue;
     }
     while (at + 1 < bytes.length && bytes[at + 1] === 0xff) at++;
@@ -198,7 +198,7 @@ export function readJpegFrames(bytes: Uint8Array): JpegFrames {
     }
     if (length < 2) continue;
     at += length;
-    if (marker === 0xda) at = nextMarker(bytes, at);
+    if (marker === 0xda) at = jpegScanDataEnd(bytes, at);
   }
   return out;
 }
@@ -256,18 +256,6 @@ function jpegJsBytes(frame: JpegFrame): number {
   let sum = pixels * (frame.components + 4);
   for (const b of frame.blocks) sum += b.allocated * 256 + b.blocksPerLine * b.blocksPerColumn * 64;
   return sum;
-}
-
-/** Where the bytes from `at` (a scan's data, or bytes out of place) end: at the next marker's 0xFF, or the end. */
-function nextMarker(bytes: Uint8Array, at: number): number {
-  for (;;) {
-    const ff = bytes.indexOf(0xff, at);
-    if (ff < 0 || ff + 1 >= bytes.length) return bytes.length;
-    const next = bytes[ff + 1];
-    if (next === 0x00 || (next >= 0xd0 && next <= 0xd7)) at = ff + 2;
-    else if (next === 0xff) at = ff + 1;
-    else return ff;
-  }
 }
 
 /** What {@link readJpegInfo} finds before the first scan. */

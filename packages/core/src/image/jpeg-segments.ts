@@ -175,7 +175,7 @@ export function countJpegScans(bytes: Uint8Array, max: number = MAX_JPEG_SCANS):
  * Where the entropy-coded data that starts at `at` ends: at the 0xFF of the next marker that
  * is not in the data (neither a stuffed 0xFF00 nor RST0-7), or at the end of the file.
  */
-function scanDataEnd(bytes: Uint8Array, at: number): number {
+export function scanDataEnd(bytes: Uint8Array, at: number): number {
   for (;;) {
     const ff = bytes.indexOf(0xff, at);
     if (ff < 0 || ff + 1 >= bytes.length) return bytes.length;
