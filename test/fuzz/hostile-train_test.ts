@@ -82,7 +82,7 @@ describe('irn train and the user\'s files', () => {
   // --batch 100000 ran 30 s up to 4.2 GB and ended in a wasm "Aborted()" line and a second one.
   for (const [what, args, fits] of [
     ['--batch 100000 of 16 px patches', ['--batch', '100000', '--patch', '16', '--workers', '0'], /at most \d+ such patches fit: lower --batch or --patch$/],
-    ['one 4096 px patch, split over 2 threads', ['--batch', '2', '--patch', '4096', '--workers', '1'], /at most \d+ such patches fit: lower --batch or --patch$|not one such patch fits or --patch$/],
+    ['one 4096 px patch, split over 2 threads', ['--batch', '2', '--patch', '4096', '--workers', '1'], /at most \d+ such patches fit: lower --batch or --patch$|not one such patch fits: lower --patch( or --workers)?$/],
   ] as const) {
     it(`refuses a step that cannot fit in memory (${what}) in one line, before reading any photo`, async () => {
       const c = withCase(`train-batch-${args[1]}`);
