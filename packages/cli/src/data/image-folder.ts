@@ -2,7 +2,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join, resolve } from 'node:path';
 import jpeg from 'jpeg-js';
 import { cliLimitAdvice, internalMessage } from '../cli/errors.js';
-import { checkJpegDataSize, checkJpegScans, checkLimit, jpegScanDataEnd, decodeBmp, decodePng, LimitError, raiseAdvice, resolveLimits, type Limits, type TrainImage } from '@irn/core';
+import { checkJpegDataSize, checkJpegScans, checkLimit, decodeBmp, decodePng, LimitError, raiseAdvice, resolveLimits, type Limits, type TrainImage, walkJpegSegments } from '@irn/core';
 
 /** File extensions {@link loadImageFolder} reads. */
 const EXTENSIONS = new Set(['.png', '.jpg', '.jpeg', '.bmp']);
@@ -178,28 +178,12 @@ export interface JpegFrames {
 export function readJpegFrames(bytes: Uint8Array): JpegFrames {
   const out: JpegFrames = { count: 0 };
   if (bytes.length < 4 || bytes[0] !== 0xff || bytes[1] !== 0xd8) return out;
-  for (let at = 2; at + 1 < bytes.length; ) {
-    if (bytes[at] !== 0xff || bytes[at + 1] === 0x00) {
-      at = jpegScanDataEnd(bytes, at);
-      continue;
-    }
-    while (at + 1 < bytes.length && bytes[at + 1] === 0xff) at++;
-    if (at + 1 >= bytes.length) return out;
-    const marker = bytes[at + 1];
-    at += 2;
-    if (marker === 0xd9) return out;
-    if (marker === 0x01 || (marker >= 0xd0 && marker <= 0xd8)) continue;
-    if (at + 2 > bytes.length) return out;
-    const length = (bytes[at] << 8) | bytes[at + 1];
-    const isSof = marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc;
-    if (isSof) {
-      if (++out.count > 8) return out;
-      if (out.first == null) out.first = frameOf(bytes.subarray(at + 2, Math.min(bytes.length, at + Math.max(length, 2))), length, marker);
-    }
-    if (length < 2) continue;
-    at += length;
-    if (marker === 0xda) at = jpegScanDataEnd(bytes, at);
-  }
+  walkJpegSegments(bytes, (marker, at, length) => {
+    if (!(marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc)) return false;
+    if (++out.count > 8) return true;
+    out.first ??= frameOf(bytes.subarray(at + 2, Math.min(bytes.length, at + Math.max(length, 2))), length, marker);
+    return false;
+  });
   return out;
 }
 

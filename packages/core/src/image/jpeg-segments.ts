@@ -147,6 +147,20 @@ export function checkJpegScans(bytes: Uint8Array): void {
 export function countJpegScans(bytes: Uint8Array, max: number = MAX_JPEG_SCANS): number {
   if (!isJpeg(bytes)) return 0;
   let scans = 0;
+  walkJpegSegments(bytes, (marker, _at, length) => marker === 0xda && length >= 2 && ++scans > max);
+  return scans;
+}
+
+/**
+ * Walks the marker segments of a JPEG after its SOI as a tolerant decoder meets them: bytes
+ * out of place and a scan's data are skipped up to the next marker, every other segment by
+ * its length. `visit` gets each segment that has a length field (not RSTn, TEM, SOI or EOI):
+ * its marker, the offset of its length field and the length (which may be less than 2 or run
+ * past the end; the walk goes on past the former and stops at the latter); it returns true to
+ * stop. The walk ends at EOI or the end of the file. Never reads out of bounds; linear in
+ * the file's size.
+ */
+export function walkJpegSegments(bytes: Uint8Array, visit: (marker: number, at: number, length: number) => boolean | void): void {
   for (let at = 2; at + 1 < bytes.length; ) {
     // Out of place (or after a scan's data): on to the next marker.
     if (bytes[at] !== 0xff || bytes[at + 1] === 0x00) {
@@ -154,28 +168,25 @@ export function countJpegScans(bytes: Uint8Array, max: number = MAX_JPEG_SCANS):
       continue;
     }
     while (at + 1 < bytes.length && bytes[at + 1] === 0xff) at++;
-    if (at + 1 >= bytes.length) return scans;
+    if (at + 1 >= bytes.length) return;
     const marker = bytes[at + 1];
     at += 2;
-    if (marker === 0xd9) return scans;
+    if (marker === 0xd9) return;
     if (marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7) || marker === 0xd8) continue;
-    if (at + 2 > bytes.length) return scans;
+    if (at + 2 > bytes.length) return;
     const length = (bytes[at] << 8) | bytes[at + 1];
+    if (visit(marker, at, length) === true) return;
     if (length < 2) continue;
     at += length;
-    if (marker === 0xda) {
-      if (++scans > max) return scans;
-      at = scanDataEnd(bytes, at);
-    }
+    if (marker === 0xda) at = scanDataEnd(bytes, at);
   }
-  return scans;
 }
 
 /**
  * Where the entropy-coded data that starts at `at` ends: at the 0xFF of the next marker that
  * is not in the data (neither a stuffed 0xFF00 nor RST0-7), or at the end of the file.
  */
-export function scanDataEnd(bytes: Uint8Array, at: number): number {
+function scanDataEnd(bytes: Uint8Array, at: number): number {
   for (;;) {
     const ff = bytes.indexOf(0xff, at);
     if (ff < 0 || ff + 1 >= bytes.length) return bytes.length;
