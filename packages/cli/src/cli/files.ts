@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { constants, statSync, type Dirent, type Stats } from 'node:fs';
-import { access, link, lstat, mkdir, open, readdir, realpath, rename, stat, unlink } from 'node:fs/promises';
+import { access, link, lstat, mkdir, open, readdir, realpath, rename, rmdir, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, extname, isAbsolute, join, relative, resolve } from 'node:path';
 import { applyAvifTransform, checkLimit, decodePng, readAvifInfo, readLrHeader, resolveLimits, sniffLrFormat, type DecodedPng, type Limits, type LrHeader, type RasterImage } from '@irn/core';
 import { readModelWeightPaths } from '@irn/core/node';
 import type { DecodedLr } from '../image/lr-codecs.js';
 import { CliError, failure, oneLine, UsageError } from './errors.js';
+import { onInterrupt, removeEmptyFoldersSync, removeFileSync } from './interrupt.js';
 import { presetNames, presetRoots } from './model-path.js';
 import type { Output } from './output.js';
 
@@ -600,8 +601,17 @@ export async function writeFileAtomic(path: string, bytes: Uint8Array, options: 
   const name = `.${truncateUtf8(basename(path), MAX_NAME - 22)}.${randomBytes(8).toString('hex')}.tmp`;
   const tmp = join(dir, name);
   let created = false;
+  // The first folder mkdir -p made for the file (none when `dir` was there): taken back, while
+  // empty, when the write fails or irn is interrupted, so a failure leaves no folder behind.
+  let madeFrom: string | undefined;
+  // The temporary name is random and made exclusively, so it is ours even before `open`'s
+  // promise has said so (the file exists once the system call is done).
+  const release = onInterrupt(() => {
+    removeFileSync(tmp);
+    if (madeFrom != null) removeEmptyFoldersSync(dir, madeFrom);
+  });
   try {
-    await mkdir(dir, { recursive: true });
+    madeFrom = await mkdir(dir, { recursive: true });
     const handle = await open(tmp, 'wx', 0o666);
     created = true;
     try {
@@ -613,10 +623,26 @@ export async function writeFileAtomic(path: string, bytes: Uint8Array, options: 
     if (replace) await rename(tmp, path);
     else await moveInWithoutReplacing(tmp, path);
     created = false;
+    madeFrom = undefined;
   } catch (e) {
     if (created) await unlink(tmp).catch(() => {});
+    if (madeFrom != null) await removeEmptyFolders(dir, madeFrom);
     if (e instanceof CliError) throw e;
     throw writeFailure(path, e);
+  } finally {
+    release();
+  }
+}
+
+/**
+ * Removes `dir` and then each parent up to `top` (the first folder that `mkdir -p` made for
+ * it), each only while it is empty: rmdir removes nothing else, so a file that appeared in one
+ * meanwhile stops the walk there.
+ */
+export async function removeEmptyFolders(dir: string, top: string): Promise<void> {
+  const last = resolve(top);
+  for (let d = resolve(dir); ; d = dirname(d)) {
+    if (!(await rmdir(d).then(() => true, () => false)) || d === last || dirname(d) === d) return;
   }
 }
 

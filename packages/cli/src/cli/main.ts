@@ -4,6 +4,7 @@
  */
 import { CommanderError } from 'commander';
 import { CliError, EXIT_FAILURE, EXIT_USAGE, oneLine, stackOf } from './errors.js';
+import { exitOnInterrupt, runInterruptCleanups } from './interrupt.js';
 import { consoleOutput, debugFromEnv } from './output.js';
 import { buildProgram, type ProgramState } from './program.js';
 import { packageVersion } from './version.js';
@@ -36,6 +37,8 @@ function exitOnStrayError(argv: string[]): void {
   const fail = (e: unknown) => {
     const debug = argv.includes('--debug') || debugFromEnv();
     consoleOutput({ quiet: false, debug }).error(oneLine(e), stackOf(e));
+    // What the work in flight had made (a temporary file, a folder for the output) goes too.
+    runInterruptCleanups();
     process.exit(EXIT_FAILURE);
   };
   process.on('uncaughtException', fail);
@@ -43,4 +46,6 @@ function exitOnStrayError(argv: string[]): void {
 }
 
 exitOnStrayError(process.argv);
+// Ctrl-C, kill and a closed terminal leave no temporary file or empty output folder.
+exitOnInterrupt((line) => void process.stderr.write(`${line}\n`));
 process.exitCode = await main(process.argv);

@@ -1,4 +1,5 @@
 import { MultiBar, Presets, type SingleBar } from 'cli-progress';
+import { onInterrupt } from './interrupt.js';
 import { printable, type Output } from './output.js';
 
 /** Reports progress over a list of files. */
@@ -32,6 +33,8 @@ export function startProgress(out: Output, total: number, verb: { doing: string;
     Presets.shades_classic,
   );
   const bar: SingleBar = bars.create(total, 0, { file: '' });
+  // Interrupted, the bar is taken off and the cursor it hid shown again.
+  const release = onInterrupt(() => bars.stop());
   let ok = 0;
   return {
     done: (file) => {
@@ -43,6 +46,7 @@ export function startProgress(out: Output, total: number, verb: { doing: string;
       bar.increment({ file: printable(file) });
     },
     stop: () => {
+      release();
       bars.stop();
       out.status(`${verb.done} ${ok} of ${total} images`);
     },

@@ -3,6 +3,7 @@ import { lstat, mkdir, readdir, readFile, realpath, rename, rmdir, stat, unlink,
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileSystem } from '@irn/core/node';
 import type { IrnTrainer, TrainerState } from '@irn/core';
+import { onInterrupt, removeOwnFolderSync } from '../cli/interrupt.js';
 
 /** Extra JSON saved with a checkpoint (e.g. the best validation score so far). */
 export type CheckpointExtra = Record<string, unknown>;
@@ -121,6 +122,8 @@ export async function saveCheckpoint(dir: string, trainer: IrnTrainer, extra: Ch
   const tmp = siblingName(root, 'tmp');
   // Not recursive: fails if the name exists, so the folder is ours alone.
   await mkdir(tmp);
+  // Until the renames below: an interrupted irn (cli/interrupt.ts) removes this folder of ours.
+  const release = onInterrupt(() => removeOwnFolderSync(tmp));
   try {
     await writeFile(join(tmp, CHECKPOINT_MARKER), CHECKPOINT_MARKER_TEXT, { flag: 'wx' });
     const state = await trainer.saveState();
@@ -140,6 +143,8 @@ export async function saveCheckpoint(dir: string, trainer: IrnTrainer, extra: Ch
   } catch (e) {
     await removeCheckpointFiles(tmp);
     throw e;
+  } finally {
+    release();
   }
   if (before === 'missing') {
     await rename(tmp, root);

@@ -4,6 +4,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { imageTensor, roundTripPsnrY, samplePatches, type IrnTrainer, type StepReport, type TrainImage } from '@irn/core';
 import { fileSystem } from '@irn/core/node';
+import { onInterrupt, removeOwnFolderSync, takeOverSignal } from '../cli/interrupt.js';
 import { checkCheckpointFolder, saveCheckpoint } from './checkpoint-node.js';
 import { DataParallelTrainer } from './parallel-node.js';
 
@@ -193,6 +194,8 @@ export async function runTraining(o: TrainingRunOptions): Promise<TrainingRunRes
     // follows a link planted in outDir.
     const tmp = join(dirname(target), `.${basename(target)}.tmp-${randomBytes(6).toString('hex')}`);
     await mkdir(tmp);
+    // A closed terminal (SIGHUP, which training does not take over) ends irn with this folder gone.
+    const release = onInterrupt(() => removeOwnFolderSync(tmp));
     try {
       trainer.model.source = o.source(trainer.step);
       await trainer.model.save(fileSystem(tmp));
@@ -213,6 +216,7 @@ export async function runTraining(o: TrainingRunOptions): Promise<TrainingRunRes
     } finally {
       for (const name of await readdir(tmp).catch(() => [] as string[])) if (isOutputFile(name)) await unlink(join(tmp, name)).catch(() => undefined);
       await rmdir(tmp).catch(() => undefined);
+      release();
     }
   }
   async function removeCreated(): Promise<void> {
@@ -230,7 +234,8 @@ export async function runTraining(o: TrainingRunOptions): Promise<TrainingRunRes
       stopping = true;
     };
     process.on(sig, handler);
-    return [sig, handler] as const;
+    // The CLI's own handler (cli/interrupt.ts), which would end the process at once, stands aside.
+    return [sig, handler, takeOverSignal(sig)] as const;
   });
 
   let parallel: DataParallelTrainer | null = null;
@@ -344,7 +349,10 @@ export async function runTraining(o: TrainingRunOptions): Promise<TrainingRunRes
     );
     return { step: trainer.step, steps: trainer.step - startStep, best, bestStep, saved: bestSaved, interrupted: stopping };
   } finally {
-    for (const [sig, handler] of handlers) process.off(sig, handler);
+    for (const [sig, handler, release] of handlers) {
+      process.off(sig, handler);
+      release();
+    }
     await parallel?.close();
   }
 }

@@ -4,8 +4,9 @@ import { basename, join } from 'node:path';
 import type { IrnModel } from '@irn/core';
 import type { CliContext } from '../context.js';
 import { CliError, failure, oneLine, UsageError, withContext } from '../errors.js';
-import { checkOutputFile, checkOutputLocation, checkOutputPath, existingOutputs, moveInWithoutReplacing, readRegularFile, writeFailure } from '../files.js';
+import { checkOutputFile, checkOutputLocation, checkOutputPath, existingOutputs, moveInWithoutReplacing, readRegularFile, removeEmptyFolders, writeFailure } from '../files.js';
 import { formatBytes, formatCount } from '../format.js';
+import { onInterrupt, removeEmptyFoldersSync, removeOwnFolderSync } from '../interrupt.js';
 
 /**
  * Saves `model` into `outDir` so that a failure leaves no half-written model: the files go
@@ -19,8 +20,16 @@ import { formatBytes, formatCount } from '../format.js';
 async function saveAtomically(model: IrnModel, outDir: string, weights: WeightForm, replace: boolean): Promise<number> {
   const { fileSystem } = await import('@irn/core/node');
   let tmp: string | undefined;
+  // The first folder mkdir -p made (none when outDir was there): taken back while empty when
+  // the save fails or irn is interrupted.
+  let made: string | undefined;
+  let saved = false;
+  const release = onInterrupt(() => {
+    if (tmp != null) removeOwnFolderSync(tmp);
+    if (made != null) removeEmptyFoldersSync(outDir, made);
+  });
   try {
-    await mkdir(outDir, { recursive: true });
+    made = await mkdir(outDir, { recursive: true });
     tmp = await mkdtemp(join(outDir, '.irn-convert-'));
     await model.save(fileSystem(tmp), { weights });
     const names = (await readdir(tmp)).sort((a, b) => Number(a === 'model.json') - Number(b === 'model.json'));
@@ -30,6 +39,7 @@ async function saveAtomically(model: IrnModel, outDir: string, weights: WeightFo
       if (replace) await rename(join(tmp, name), join(outDir, name));
       else await moveInWithoutReplacing(join(tmp, name), join(outDir, name));
     }
+    saved = true;
     return total;
   } catch (e) {
     if (e instanceof CliError) throw e;
@@ -37,6 +47,8 @@ async function saveAtomically(model: IrnModel, outDir: string, weights: WeightFo
     throw writeFailure(join(outDir, 'model.json'), e);
   } finally {
     if (tmp != null) await rm(tmp, { recursive: true, force: true });
+    if (!saved && made != null) await removeEmptyFolders(outDir, made);
+    release();
   }
 }
 

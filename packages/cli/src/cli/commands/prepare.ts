@@ -1,11 +1,12 @@
-import { lstat, mkdir, rmdir } from 'node:fs/promises';
-import { basename, dirname, extname, join, resolve } from 'node:path';
+import { lstat, mkdir } from 'node:fs/promises';
+import { basename, dirname, extname, join } from 'node:path';
 import type { Command } from 'commander';
 import { encodePng, LR_TEXT_KEY, lrMetadataText } from '@irn/core';
 import { runJobs } from '../batch.js';
 import type { CliContext } from '../context.js';
 import { failure, oneLine } from '../errors.js';
-import { kindInWords, modelInputs, PHOTO_EXTENSIONS, planJobs, readPhoto, readRegularFile, skipNote, writeFileAtomic } from '../files.js';
+import { kindInWords, modelInputs, PHOTO_EXTENSIONS, planJobs, readPhoto, readRegularFile, removeEmptyFolders, skipNote, writeFileAtomic } from '../files.js';
+import { onInterrupt, removeEmptyFoldersSync } from '../interrupt.js';
 import { chooseModel } from '../model-choice.js';
 import { addForceOption } from '../options.js';
 
@@ -63,6 +64,10 @@ export function registerPrepare(program: Command, ctx: CliContext): void {
       const tags = new Map<string, string>();
       // The first folder mkdir made (none when <out-dir> was there): made once the model loaded.
       let created: string | undefined;
+      // Interrupted, irn takes back the folders it made while they are empty (no LR finished).
+      const release = onInterrupt(() => {
+        if (created != null) removeEmptyFoldersSync(outDir, created);
+      });
       try {
         created = await mkdir(outDir, { recursive: true }).catch((e: unknown) => {
           throw failure(`cannot create ${outDir}: ${oneLine(e)}`, e);
@@ -86,21 +91,10 @@ export function registerPrepare(program: Command, ctx: CliContext): void {
           const tag = tags.get(job.input);
           if (tag != null) out.result(tag);
         }
-        if (tags.size === 0 && created != null) await removeEmptyDirectories(outDir, created);
+        if (tags.size === 0 && created != null) await removeEmptyFolders(outDir, created);
+        release();
       }
     });
-}
-
-/**
- * Removes `dir` and then each parent up to `top` (the first directory that `mkdir -p` made for
- * it), each only while it is empty: rmdir removes nothing else, so a file that appeared in
- * one meanwhile stops the walk there.
- */
-async function removeEmptyDirectories(dir: string, top: string): Promise<void> {
-  const last = resolve(top);
-  for (let d = resolve(dir); ; d = dirname(d)) {
-    if (!(await rmdir(d).then(() => true, () => false)) || d === last || dirname(d) === d) return;
-  }
 }
 
 function stem(name: string): string {
