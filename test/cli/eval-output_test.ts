@@ -48,6 +48,8 @@ describe('irn eval: outputs refused up front, links in the data folder skipped',
       ['newdir/', 'the output newdir/ ends in a slash, which names a folder; name a file (newdir/report.json, say)'],
       ['dangling/r.json', 'cannot write dangling/r.json: dangling is a symbolic link to nothing (a dangling link)'],
       [long, `cannot write the output ${'x'.repeat(24)}...${'x'.repeat(7)}.json: the name is too long (305 bytes; file systems take at most 255)`],
+      // 17 folders of 250 bytes: each name fits, the path does not (4,273 bytes; 4,295 as the temporary file).
+      [`${'p'.repeat(250)}/`.repeat(17) + 'r.json', `cannot write the output ${'p'.repeat(24)}...ppppp/r.json: the path is too long (4295 bytes with irn's temporary name; the system takes at most 4095)`],
     ];
     for (const [json, message] of cases) await refusedUpFront('bad', ['--json', json], message);
   });

@@ -248,20 +248,40 @@ function relativeOrAbsolute(path: string): string {
 
 /** Longest file name most file systems take (ext4: 255 bytes; APFS, NTFS: 255 characters). */
 const MAX_NAME = 255;
+/** The longest path a system call takes, in bytes (Linux's PATH_MAX, 4096, less the NUL). */
+const MAX_PATH = 4095;
 
 /**
  * Refuses an output path with a part longer than file systems take ({@link MAX_NAME} bytes),
- * which would fail only when written.
- * @throws UsageError naming the part, shortened.
+ * or a path longer than a system call takes ({@link MAX_PATH} bytes, counting the temporary
+ * name writeFileAtomic writes it as), which would fail only when written.
+ * @throws UsageError naming the part or the path, shortened.
  */
 function checkNameLengths(path: string): void {
   for (const part of path.split(/[\\/]/)) {
     const bytes = Buffer.byteLength(part);
     if (bytes <= MAX_NAME) continue;
-    const chars = [...part];
-    const shown = chars.length > 40 ? `${chars.slice(0, 24).join('')}...${chars.slice(-12).join('')}` : part;
-    throw new UsageError(`cannot write the output ${shown}: the name is too long (${bytes} bytes; file systems take at most ${MAX_NAME})`);
+    throw new UsageError(`cannot write the output ${shortened(part)}: the name is too long (${bytes} bytes; file systems take at most ${MAX_NAME})`);
   }
+  const bytes = Buffer.byteLength(join(dirname(path), temporaryName(path)));
+  if (bytes > MAX_PATH) {
+    throw new UsageError(`cannot write the output ${shortened(path)}: the path is too long (${bytes} bytes with irn's temporary name; the system takes at most ${MAX_PATH})`);
+  }
+}
+
+/** `text` of more than 40 characters as its first 24, `...` and its last 12. */
+function shortened(text: string): string {
+  const chars = [...text];
+  return chars.length > 40 ? `${chars.slice(0, 24).join('')}...${chars.slice(-12).join('')}` : text;
+}
+
+/**
+ * The name of the temporary file the output `path` is written as: "." + name + "." + 16 hex
+ * digits + ".tmp", within {@link MAX_NAME} bytes (names are counted in bytes: 80 CJK
+ * characters are 240). `hex` defaults to zeros (for measuring).
+ */
+function temporaryName(path: string, hex = '0'.repeat(16)): string {
+  return `.${truncateUtf8(basename(path), MAX_NAME - 22)}.${hex}.tmp`;
 }
 
 /** What a directory entry that is not a regular file is, in words. */
@@ -596,9 +616,7 @@ export async function writeFileAtomic(path: string, bytes: Uint8Array, options: 
   }
   if (entry != null && !replace) throw appeared(path);
   const mode = entry != null && entry.isFile() ? entry.mode & 0o777 : undefined;
-  // "." + name + "." + 16 hex digits + ".tmp" within MAX_NAME bytes (names are counted in
-  // bytes: 80 CJK characters are 240).
-  const name = `.${truncateUtf8(basename(path), MAX_NAME - 22)}.${randomBytes(8).toString('hex')}.tmp`;
+  const name = temporaryName(path, randomBytes(8).toString('hex'));
   const tmp = join(dir, name);
   let created = false;
   // The first folder mkdir -p made for the file (none when `dir` was there): taken back, while
