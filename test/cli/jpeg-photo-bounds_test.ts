@@ -1,5 +1,5 @@
 // Hostile JPEGs of a few hundred bytes through the CLI: a photo with a second frame header
-// (`irn downscale`, read by jpeg-js) and an LR with a broken Huffman table (`irn upscale`,
+// or a flood of empty segments (`irn downscale`, read by jpeg-js) and an LR with a broken Huffman table (`irn upscale`,
 // read by MozJPEG) each fail quickly with exactly one `irn: error:` line on stderr.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -50,6 +50,20 @@ describe('hostile JPEGs of a few hundred bytes', () => {
     assert.equal(run.code, 1);
     // Before: 50 s and 4.8 GB in jpeg-js. The CLI's start-up is most of this.
     assert.ok(performance.now() - start < 20_000, `${performance.now() - start} ms`);
+  });
+
+  it('a photo with more than 10,000 marker segments (empty comments): refused, and 9,000 still read', async () => {
+    const real = await photo();
+    const comments = (n: number) => new Uint8Array(n * 4).map((_, i) => [0xff, 0xfe, 0, 2][i % 4]);
+    const withComments = (n: number) => new Uint8Array([...real.subarray(0, 2), ...comments(n), ...real.subarray(2)]);
+    writeFileSync(join(work, 'many.jpg'), withComments(10_001));
+    const run = await irn(['downscale', '-m', 'model', 'many.jpg', 'many-lr.png'], work);
+    assert.equal(run.stderr, 'irn: error: many.jpg: not a readable JPEG (it has more than 10,000 marker segments; a photo has a few dozen)\n');
+    assert.equal(run.code, 1);
+    // The photo's own segments (APP0, DQT, SOF, DHT...) count too: 9,000 comments leave room for them.
+    writeFileSync(join(work, 'some.jpg'), withComments(9_000));
+    const ok = await irn(['downscale', '-m', 'model', 'some.jpg', 'some-lr.png'], work);
+    assert.equal(ok.code, 0, ok.stderr);
   });
 
   it("an LR whose Huffman table is broken: libjpeg's reason in one line, nothing else from Emscripten", async () => {
