@@ -119,17 +119,29 @@ describe('an interrupted irn', () => {
     assert.deepEqual(tree(dir).filter((n) => n.startsWith('.')), [], 'no temporary folder beside the outputs');
   });
 
-  it('a write that fails (file size limit, EFBIG) takes back the folders it made', async () => {
-    await copyFile(join(IMAGES, 'astronaut-48x40.png'), join(dir, 'small.png'));
+  /** `irn ...args` in `dir` with no file larger than 0 bytes allowed (`ulimit -f 0`). */
+  function irnWithoutFileSpace(args: string[]): Promise<CliRun> {
     // Node ignores SIGXFSZ, so a write past `ulimit -f` fails with EFBIG instead of ending it.
-    const command = [process.execPath, ...cliCommand(), 'downscale', 'small.png', 'new/deeper/lr.png'].map((a) => `'${a}'`).join(' ');
-    const run = await new Promise<CliRun>((resolve) =>
+    const command = [process.execPath, ...cliCommand(), ...args].map((a) => `'${a}'`).join(' ');
+    return new Promise<CliRun>((resolve) =>
       execFile('bash', ['-c', `ulimit -f 0 && exec ${command}`], { cwd: dir, encoding: 'utf8', timeout: 60_000, env: { ...process.env, TSX_TSCONFIG_PATH: join(ROOT, 'tsconfig.json'), IRN_DEBUG: '' } }, (error, stdout, stderr) =>
         resolve({ code: error == null ? 0 : typeof error.code === 'number' ? error.code : null, stdout, stderr }),
       ),
     );
+  }
+
+  it('a write that fails (file size limit, EFBIG) takes back the folders it made', async () => {
+    await copyFile(join(IMAGES, 'astronaut-48x40.png'), join(dir, 'small.png'));
+    const run = await irnWithoutFileSpace(['downscale', 'small.png', 'new/deeper/lr.png']);
     assert.equal(failedCleanly(run, 1), null);
     assert.match(run.stderr, /cannot write new\/deeper\/lr\.png: EFBIG: file too large/);
     assert.equal(existsSync(join(dir, 'new')), false, tree(dir).join(', '));
+  });
+
+  it('irn convert that fails to write takes back its temporary folder and the folders it made', async () => {
+    const run = await irnWithoutFileSpace(['convert', join(ROOT, 'packages/core/test-fixtures/torch/irn_x2.pth'), 'models/converted']);
+    assert.equal(failedCleanly(run, 1), null);
+    assert.match(run.stderr, /cannot write models\/converted\/model\.json: EFBIG: file too large/);
+    assert.equal(existsSync(join(dir, 'models')), false, tree(dir).join(', '));
   });
 });
