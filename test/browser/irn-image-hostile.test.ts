@@ -5,8 +5,9 @@
 // other elements working. Tiny fixture models on cpu in the page, as irn-image.test.ts.
 import { encodePng, type RasterImage } from '@irn/core/browser';
 import { IrnImage, releaseSharedModels } from '../../packages/element/src/index.js';
+import { sharedModelCount } from '../../packages/element/src/shared-models.js';
 import { sharedQueue } from '../../packages/element/src/job-queue.js';
-import { hugeHeader } from '../fuzz/generators.js';
+import { blackPng, hugeHeader, jpegHeaderBomb, pixelBomb } from '../fuzz/generators.js';
 
 const WEIGHTS = new URL('./fixtures/weights/', import.meta.url).href;
 /** The longest one refusal may take (tiny models, cpu): each takes well under a second here. */
@@ -163,6 +164,55 @@ describe('<irn-image> and a stranger serving the LR', () => {
 
   it('a PNG whose header claims 2^31 - 1 pixels square (a tiny body): refused, the box not sized from it', async () => {
     await refused(make({ src: served(hugeHeader(), 'image/png') }), 'the huge header', /pixels/);
+    await stillWorks();
+  });
+
+  it('a small file whose header claims more pixels than any restore may have is never handed to the browser\'s decoder for the <img>', async () => {
+    // Before, the <img> showed each of them as soon as it had downloaded: Chromium decoded
+    // 20000 x 20000 pixels for a 48 KB PNG, 10000 x 10000 for a 210-byte JPEG and 12000 x
+    // 12000 for a 420 KB PNG (about 200 MiB more of Chromium's memory each, measured; under
+    // 25 MiB now), and the box took the page's width from the LR's own size, after the refusal.
+    const cases: Array<[string, Uint8Array, string, RegExp]> = [
+      ['a 20000 x 20000 1-bit PNG of 48 KB', pixelBomb(), 'image/png', /40000x40000/],
+      ['a 12000 x 12000 black PNG of 420 KB', blackPng(12000, 12000), 'image/png', /24000x24000/],
+      ['a 10000 x 10000 JPEG of 210 bytes', jpegHeaderBomb(), 'image/jpeg', /10000x10000/],
+    ];
+    for (const [what, bytes, type, message] of cases) {
+      const el = make({ src: served(bytes, type) });
+      await refused(el, what, message);
+      const img = el.shadowRoot!.querySelector('img')!;
+      assert(!img.hasAttribute('src') && img.naturalWidth === 0, `${what}: the <img> was given it (${img.naturalWidth}x${img.naturalHeight})`);
+      el.remove();
+    }
+    // The largest LR the pixel limit lets a model restore (12 x 10 for 480 pixels) is shown,
+    // and stays when it cannot be restored (here, for a scale attribute it was not made at).
+    const lr = lrWithText('{"scale":2,"width":23,"height":19}');
+    IrnImage.defaults.limits = { pixels: 480 };
+    try {
+      const el = make({ src: served(lr, 'image/png'), scale: '4' });
+      await settle(el, 'an LR at the limit');
+      const img = el.shadowRoot!.querySelector('img')!;
+      assert(img.hasAttribute('src') && el.status === 'error', `an LR at the limit: ${el.status}, src ${img.getAttribute('src')}`);
+    } finally {
+      delete IrnImage.defaults.limits;
+    }
+    await stillWorks();
+  });
+
+  it('a model or weights folder whose server stalls holds up only the elements that need it; removed, they and releaseSharedModels() let go of it', async () => {
+    const lr = () => served(lrWithText('{"scale":2,"width":23,"height":19}'), 'image/png');
+    const stalled = [make({ src: lr(), model: '/stall-for-tests/model.json' }), make({ src: lr(), 'weights-base': '/stall-for-tests/weights/' })];
+    await sleep(500);
+    // Before, the first of them held the page's one queue for ever: no other element restored,
+    // not even once it was removed, and releaseSharedModels() never resolved.
+    const good = make({ src: lr() });
+    const { errors, loads } = await settle(good, 'the good LR behind the stalled models');
+    assert(loads === 1 && errors.length === 0, `the good LR: ${good.status} ${errors[0]?.message ?? ''}`);
+    assert(stalled.every((el) => el.status === 'queued'), `the stalled ones are ${stalled.map((el) => el.status)}`);
+    for (const el of stalled) el.remove();
+    assert(sharedQueue.size === 0 && sharedQueue.running == null, `queue ${sharedQueue.size}, running ${sharedQueue.running != null}`);
+    const released = await Promise.race([releaseSharedModels().then(() => 'released'), sleep(5000).then(() => 'still waiting after 5 s')]);
+    assert(released === 'released' && sharedModelCount() === 0, `releaseSharedModels(): ${released}, ${sharedModelCount()} models`);
     await stillWorks();
   });
 

@@ -37,8 +37,8 @@ export interface IrnLoadDetail {
   width: number;
   height: number;
   /**
-   * Milliseconds: waiting in the page's queue (the LR downloads meanwhile), loading the model
-   * (0 when already loaded), restoring, and all of it.
+   * Milliseconds: waiting in the page's queue (the LR downloads and the model loads
+   * meanwhile), of that the wait for the model (0 when already loaded), restoring, and all of it.
    */
   timings: { queueMs: number; modelMs: number; restoreMs: number; totalMs: number };
 }

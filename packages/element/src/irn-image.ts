@@ -62,13 +62,25 @@ interface ElementJob extends QueuedJob {
   enqueuedAt: number;
   started: boolean;
   /**
-   * The LR file's download, started when the job is first queued and run outside the queue's
-   * one-at-a-time turn (see {@link QueuedJob.prepare}), so a server that stalls holds up no
+   * The LR file's download, the check of its headers and the load of its model, started when
+   * the job is first queued and run outside the queue's one-at-a-time turn (see
+   * {@link QueuedJob.prepare}), so a server that stalls (the LR's, or a model's) holds up no
    * other element; dropped once the job runs.
    */
-  download: Promise<Uint8Array> | null;
+  download: Promise<PreparedJob> | null;
   /** Starts the download once (`download`), or returns it. */
-  prepare(): Promise<Uint8Array>;
+  prepare(): Promise<PreparedJob>;
+  /** The model, once the LR has been read (for `irn-error`'s detail). */
+  model: string;
+  /** Milliseconds `prepare` waited for the model (0 when it was loaded). */
+  modelMs: number;
+}
+
+/** What a job needs for its turn: the LR file, what its headers say, and the model to restore it with. */
+interface PreparedJob {
+  bytes: Uint8Array;
+  info: LrPngInfo;
+  rescaler: Rescaler;
 }
 
 /**
@@ -337,8 +349,10 @@ export class IrnImage extends LitElement {
       enqueuedAt: 0,
       started: false,
       download: null,
+      model: '',
+      modelMs: 0,
       run: () => this.runJob(job),
-      prepare: () => (job.download ??= this.download(job)),
+      prepare: () => (job.download ??= this.prepareJob(job)),
     };
     this.job = job;
     this.schedule(job);
@@ -386,40 +400,16 @@ export class IrnImage extends LitElement {
     this.stopWatching = null;
     const start = performance.now();
     const queueMs = start - job.enqueuedAt;
-    let model = this.model ?? '';
     this.currentProgress = 0;
     this.setStatus('running');
     // Without a model attribute the LR names its preset, known only once it is read.
     this.emit<IrnLoadStartDetail>('irn-load-start', { src: job.src, model: this.model ?? null });
     try {
-      // Downloaded (or failed) while the job waited for its turn; the bytes are held no longer than this run.
-      const download = job.prepare();
+      // Done (or failed) while the job waited for its turn; the bytes are held no longer than this run.
+      const prepared = job.prepare();
       job.download = null;
-      const bytes = await download;
-      const info = readLrPngInfo(bytes) ?? (await readOtherLrInfo(job.src, bytes));
-      if (this.scale != null && info.original != null && info.original.scale !== this.scale) {
-        throw new Error(`${job.src} was downscaled at x${info.original.scale}, but scale is ${this.scale}`);
-      }
-      // The box is sized from what the file claims, so the claim is checked as the restore
-      // would check it (a scale no model has, an original the LR cannot come from, more pixels
-      // than the limit): a stranger's file must not stretch the page before it fails.
-      const { restoredSize } = await loadCore();
-      try {
-        restoredSize(info.original, this.scale ?? info.original?.scale ?? scaleOfModel(this.model), info.width, info.height, IrnImage.defaults.limits);
-      } catch (e) {
-        (e as Error).message = `${job.src} cannot be restored: ${(e as Error).message}`;
-        throw e;
-      }
-      this.lrInfo = info;
-      this.requestUpdate();
-      // The preset the LR names (a lossy decoder restores its codec's LRs best), else the lossless one.
-      const named = this.model == null ? info.original?.model : undefined;
-      model = this.model ?? named ?? `irn-x${this.scale ?? info.original?.scale ?? 2}`;
-      const rescaler = await this.rescalerFor(model).catch((e: unknown) => {
-        const known = (e as { known?: unknown }).known;
-        if (named == null || (e as Error)?.name !== 'UnknownPresetError' || !Array.isArray(known)) throw e;
-        throw new Error(`${job.src} was made for the model ${named}, which these presets do not have (they have ${known.join(', ') || 'none'}); set the model attribute`, { cause: e });
-      });
+      const { bytes, info, rescaler } = await prepared;
+      const model = job.model;
       signal.throwIfAborted();
       if (this.scale != null && rescaler.scale !== this.scale) {
         throw new Error(`the model ${model} rescales x${rescaler.scale}, but scale is ${this.scale}`);
@@ -461,7 +451,7 @@ export class IrnImage extends LitElement {
         backendReason: rescaler.backendReason,
         width: result.width,
         height: result.height,
-        timings: { queueMs, modelMs: restoreStart - start, restoreMs: end - restoreStart, totalMs: end - job.enqueuedAt },
+        timings: { queueMs, modelMs: job.modelMs, restoreMs: end - restoreStart, totalMs: end - job.enqueuedAt },
       });
     } catch (e) {
       if (signal.aborted || this.job !== job) return;
@@ -473,7 +463,7 @@ export class IrnImage extends LitElement {
       this.currentError = error;
       this.setStatus('error');
       for (const w of this.waiters.splice(0)) w.reject(error);
-      this.emit<IrnErrorDetail>('irn-error', { src: job.src, model: model || (this.model ?? ''), error });
+      this.emit<IrnErrorDetail>('irn-error', { src: job.src, model: job.model || (this.model ?? ''), error });
       // One line per failure, so a developer sees it without listening for irn-error.
       console.error(`<irn-image> could not restore ${job.src}: ${error.message}`);
     }
@@ -496,18 +486,60 @@ export class IrnImage extends LitElement {
   }
 
   /**
-   * The LR file of `job`, downloaded within the bound (shared with other elements that want it
-   * now), and shown as soon as it is here: before the job's turn to restore comes.
+   * What `job` needs for its turn, done before it (see {@link ElementJob.download}): its LR
+   * file, downloaded within the bound (shared with other elements that want it now); the LR's
+   * headers read; the LR shown as soon as it is here, unless it has more pixels than any model
+   * may restore from within the pixel limit (the x2 LR of an image at the limit: a small file
+   * can claim 20000 x 20000 pixels, which the browser's own decoder would allocate for the
+   * `<img>`); the size it claims checked before the box is sized from it; its model loaded.
    */
-  private download(job: ElementJob): Promise<Uint8Array> {
-    return fetchBytes(job.src, job.controller.signal, IrnImage.defaults.maxBytes ?? MAX_LR_BYTES).then((bytes) => {
-      if (this.job === job && this.lr?.src !== job.src) {
-        this.clearLr();
-        this.lr = { url: URL.createObjectURL(new Blob([bytes as BlobPart])), src: job.src };
-        this.requestUpdate();
-      }
-      return bytes;
+  private async prepareJob(job: ElementJob): Promise<PreparedJob> {
+    const { signal } = job.controller;
+    const bytes = await fetchBytes(job.src, signal, IrnImage.defaults.maxBytes ?? MAX_LR_BYTES);
+    const info = readLrPngInfo(bytes) ?? (await readOtherLrInfo(job.src, bytes));
+    const { restoredSize } = await loadCore();
+    const limits = IrnImage.defaults.limits;
+    let showable = true;
+    try {
+      restoredSize(null, 2, info.width, info.height, limits);
+    } catch {
+      showable = false;
+    }
+    if (showable && this.job === job && this.lr?.src !== job.src) {
+      this.clearLr();
+      this.lr = { url: URL.createObjectURL(new Blob([bytes as BlobPart])), src: job.src };
+      this.requestUpdate();
+    }
+    if (this.scale != null && info.original != null && info.original.scale !== this.scale) {
+      throw new Error(`${job.src} was downscaled at x${info.original.scale}, but scale is ${this.scale}`);
+    }
+    // The box is sized from what the file claims, so the claim is checked as the restore
+    // would check it (a scale no model has, an original the LR cannot come from, more pixels
+    // than the limit): a stranger's file must not stretch the page before it fails.
+    try {
+      restoredSize(info.original, this.scale ?? info.original?.scale ?? scaleOfModel(this.model), info.width, info.height, limits);
+    } catch (e) {
+      (e as Error).message = `${job.src} cannot be restored: ${(e as Error).message}`;
+      throw e;
+    }
+    if (this.job === job) {
+      this.lrInfo = info;
+      this.requestUpdate();
+    }
+    // The preset the LR names (a lossy decoder restores its codec's LRs best), else the lossless one.
+    const named = this.model == null ? info.original?.model : undefined;
+    const model = this.model ?? named ?? `irn-x${this.scale ?? info.original?.scale ?? 2}`;
+    job.model = model;
+    const modelStart = performance.now();
+    // A model whose server stalls holds up only the elements that need it, and one that is
+    // removed stops waiting for it.
+    const rescaler = await untilAborted(this.rescalerFor(model), signal).catch((e: unknown) => {
+      const known = (e as { known?: unknown }).known;
+      if (named == null || (e as Error)?.name !== 'UnknownPresetError' || !Array.isArray(known)) throw e;
+      throw new Error(`${job.src} was made for the model ${named}, which these presets do not have (they have ${known.join(', ') || 'none'}); set the model attribute`, { cause: e });
     });
+    job.modelMs = performance.now() - modelStart;
+    return { bytes, info, rescaler };
   }
 
   private clearLr(): void {
@@ -559,6 +591,16 @@ function setState(internals: ElementInternals | null, name: string, on: boolean)
   } catch {
     // Chromium before 125 accepted only `--name` (and `:--name`); styling then uses aria-busy.
   }
+}
+
+/** `promise`, or `signal`'s reason as soon as it aborts (the promise itself goes on). */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
 
 /** `irn-x4`, `irn-x4-jpeg` -> 4; 2 for anything else (URLs: the model says once loaded). */

@@ -43,6 +43,9 @@ export interface SharedModelKey {
 
 const rescalers = new Map<string, Promise<Rescaler>>();
 
+/** Stops the downloads of each model still loading (see {@link releaseSharedModels}). */
+const loading = new Map<Promise<Rescaler>, AbortController>();
+
 /**
  * The page's {@link Rescaler} for `key`, created on first request: every `<irn-image>` with the
  * same model, backend and weights folder uses one loaded model. A failed load is forgotten, so
@@ -52,11 +55,17 @@ export function sharedRescaler(key: SharedModelKey): Promise<Rescaler> {
   const id = JSON.stringify([key.model, key.backend, key.weightsUrl ?? null, key.cdn ?? null, key.worker, key.wasmPaths ?? null]);
   let pending = rescalers.get(id);
   if (pending == null) {
+    // The model's downloads can be stopped: a server that stalls would otherwise hold them,
+    // and releaseSharedModels() waiting for them, for ever.
+    const controller = new AbortController();
+    const abortableFetch: typeof fetch = (input, init) =>
+      fetch(input, { ...init, signal: init?.signal != null && typeof AbortSignal.any === 'function' ? AbortSignal.any([init.signal, controller.signal]) : (init?.signal ?? controller.signal) });
     const created = loadCore().then(({ Rescaler }) =>
       Rescaler.create({
         model: key.model,
         backend: key.backend,
         worker: key.worker,
+        fetch: abortableFetch,
         ...(key.weightsUrl != null ? { weightsUrl: key.weightsUrl } : {}),
         ...(key.cdn != null ? { cdn: key.cdn } : {}),
         ...(key.wasmPaths != null ? { wasmPaths: key.wasmPaths } : {}),
@@ -64,9 +73,14 @@ export function sharedRescaler(key: SharedModelKey): Promise<Rescaler> {
     );
     pending = created;
     rescalers.set(id, created);
-    created.catch(() => {
-      if (rescalers.get(id) === created) rescalers.delete(id);
-    });
+    loading.set(created, controller);
+    created.then(
+      () => loading.delete(created),
+      () => {
+        loading.delete(created);
+        if (rescalers.get(id) === created) rescalers.delete(id);
+      },
+    );
   }
   return pending;
 }
@@ -83,5 +97,7 @@ export function sharedModelCount(): number {
 export async function releaseSharedModels(): Promise<void> {
   const all = [...rescalers.values()];
   rescalers.clear();
+  // A model still loading stops downloading (one whose server stalls would never settle).
+  for (const p of all) loading.get(p)?.abort(new DOMException('releaseSharedModels() was called', 'AbortError'));
   await Promise.all(all.map((p) => p.then((r) => r.dispose()).catch(() => undefined)));
 }
