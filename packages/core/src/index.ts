@@ -22,7 +22,7 @@ export { decodePng, PngFormatError, type DecodedPng, type DecodePngOptions } fro
 export { encodePng, type EncodePngOptions } from './image/png-write.js';
 export { encodePngQuick, type PngQuickOptions } from './image/png-quick.js';
 export { type PngEffort } from './image/png-encode.js';
-export { DEFAULT_LIMITS, LIMIT_NAMES, LimitError, checkLimit, parseLimitArgument, raiseAdvice, resolveLimits, rewordLimitAdvice, type Limits } from './limits.js';
+export { DEFAULT_LIMITS, LIMIT_NAMES, LimitError, checkLimit, isOutOfMemory, parseLimitArgument, raiseAdvice, resolveLimits, rewordLimitAdvice, type Limits } from './limits.js';
 export { psnrY, psnrRgb, ssimY, type MetricOptions } from './eval/metrics.js';
 export { modelFromCheckpoint, modelFromImported, type ModelFromCheckpointOptions } from './weights/convert.js';
 export {

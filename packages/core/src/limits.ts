@@ -148,3 +148,15 @@ export function parseLimitArgument(arg: string): [keyof Limits, number] {
   if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`the limit ${name} must be a whole number >= 1, got "${m[2]}${m[3] ?? ''}"`);
   return [name, value];
 }
+
+/** The JavaScript engine's messages for a failed allocation (V8's, and WebAssembly's memory growth). */
+const OUT_OF_MEMORY = /^(Invalid typed array length|Array buffer allocation failed|Invalid array buffer length|Invalid array length|Invalid string length|Cannot create a string longer than|WebAssembly\.Memory\.grow\(\)|Out of memory)/i;
+
+/**
+ * Whether `e` is the engine's RangeError for an allocation that failed ("Array buffer allocation
+ * failed", "Invalid typed array length: 30000000000"), which no file's or user's words explain:
+ * callers say "out of memory" in their own terms instead.
+ */
+export function isOutOfMemory(e: unknown): boolean {
+  return e instanceof RangeError && OUT_OF_MEMORY.test(e.message);
+}

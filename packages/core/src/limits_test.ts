@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { checkLimit, DEFAULT_LIMITS, LimitError, LIMIT_NAMES, limitPassed, parseLimitArgument, raiseAdvice, resolveLimits, rewordLimitAdvice } from './limits.js';
+import { checkLimit, DEFAULT_LIMITS, isOutOfMemory, LimitError, LIMIT_NAMES, limitPassed, parseLimitArgument, raiseAdvice, resolveLimits, rewordLimitAdvice } from './limits.js';
 
 describe('limits', () => {
   it('resolveLimits applies overrides over the defaults and leaves the defaults alone', () => {
@@ -71,6 +71,23 @@ describe('limits', () => {
     assert.throws(() => parseLimitArgument('toString=1'), /unknown limit "toString"/);
     assert.throws(() => parseLimitArgument('pixels=0.5'), /whole number >= 1/);
     assert.throws(() => parseLimitArgument('pixels=1e300'), /whole number >= 1/);
+  });
+
+  it("isOutOfMemory knows the engine's failed allocations, real ones included, and nothing else", () => {
+    let real: unknown;
+    try {
+      new Uint8Array(2 ** 53);
+    } catch (e) {
+      real = e;
+    }
+    assert.equal(isOutOfMemory(real), true, String(real));
+    for (const m of ['Array buffer allocation failed', 'Invalid typed array length: 30000000000', 'WebAssembly.Memory.grow(): Maximum memory size exceeded', 'Invalid string length']) {
+      assert.equal(isOutOfMemory(new RangeError(m)), true, m);
+    }
+    // A RangeError of irn's own words, and the same words in another kind of error, are not.
+    assert.equal(isOutOfMemory(new RangeError('scale must be 2 or 4')), false);
+    assert.equal(isOutOfMemory(new TypeError('Invalid typed array length: 3')), false);
+    assert.equal(isOutOfMemory('Array buffer allocation failed'), false);
   });
 
   it('names every limit once', () => {

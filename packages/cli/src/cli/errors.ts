@@ -1,4 +1,4 @@
-import { rewordLimitAdvice } from '@irn/core';
+import { isOutOfMemory, rewordLimitAdvice } from '@irn/core';
 
 /** Exit status for a failure while running (bad image, bad model, I/O). */
 export const EXIT_FAILURE = 1;
@@ -55,8 +55,6 @@ export function cliLimitAdvice(message: string): string {
   return rewordLimitAdvice(message, (name) => `raise it with --limit ${name}=N`);
 }
 
-/** The JavaScript engine's messages for a failed allocation (V8 and WebAssembly). */
-const OUT_OF_MEMORY = /^(Invalid typed array length|Array buffer allocation failed|Invalid array buffer length|Invalid array length|Invalid string length|Cannot create a string longer than|WebAssembly\.Memory\.grow\(\)|Out of memory)/i;
 /** V8's messages for a program error (a bug, not a bad input) of TypeError and ReferenceError. */
 const PROGRAM_ERROR = /^(Cannot (read|set) propert|Cannot destructure|Cannot convert|Cannot mix BigInt|Reduce of empty array|.* is not (a function|iterable|a constructor|defined))/;
 
@@ -70,7 +68,7 @@ const PROGRAM_ERROR = /^(Cannot (read|set) propert|Cannot destructure|Cannot con
 export function internalMessage(e: unknown): string | null {
   if (!(e instanceof Error) || e instanceof CliError) return null;
   const m = e.message;
-  if (e instanceof RangeError && OUT_OF_MEMORY.test(m)) {
+  if (isOutOfMemory(e)) {
     return 'out of memory: a buffer could not be allocated (for a large image, a smaller --tile helps; --debug shows where)';
   }
   if (e instanceof RangeError && /^Maximum call stack size exceeded/.test(m)) {

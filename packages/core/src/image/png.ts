@@ -1,5 +1,5 @@
 import { decode } from 'fast-png';
-import { checkLimit, resolveLimits, type Limits } from '../limits.js';
+import { checkLimit, isOutOfMemory, resolveLimits, type Limits } from '../limits.js';
 import { LR_TEXT_KEY } from './lr-metadata.js';
 import { inflateBounded, PngFormatError, readChunks, readTextChunks, type PngChunk } from './png-chunks.js';
 import { cutSamples, resolveRegion, type RasterImage, type RegionOf } from './raster.js';
@@ -101,8 +101,6 @@ export function decodePng(bytes: Uint8Array, options: DecodePngOptions = {}): De
   return { ...image, bitDepth: depth, text };
 }
 
-/** The JavaScript engine's messages for a failed allocation, as the CLI's errors.ts knows them. */
-const OUT_OF_MEMORY = /^(Invalid typed array length|Array buffer allocation failed|Invalid array buffer length|Invalid array length|Invalid string length|Cannot create a string longer than|Out of memory)/i;
 /** fast-png's own RangeErrors about the data (its others are about the image it encodes). */
 const FAST_PNG_RANGE = /^(PLTE field length must be|tRNS chunk length must be)/;
 
@@ -115,7 +113,7 @@ const FAST_PNG_RANGE = /^(PLTE field length must be|tRNS chunk length must be)/;
  * @internal exported for the tests; not part of the package's API.
  */
 export function decodeFailure(e: unknown, width: number, height: number): Error {
-  if (e instanceof RangeError && OUT_OF_MEMORY.test(e.message)) {
+  if (isOutOfMemory(e)) {
     return new Error(`out of memory decoding the ${width}x${height} PNG`, { cause: e });
   }
   // fast-png throws Error, and RangeError for two checks; TypeError and the rest are the engine's.
