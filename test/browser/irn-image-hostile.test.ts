@@ -8,6 +8,7 @@ import { IrnImage, releaseSharedModels } from '../../packages/element/src/index.
 import { sharedModelCount } from '../../packages/element/src/shared-models.js';
 import { sharedQueue } from '../../packages/element/src/job-queue.js';
 import { blackPng, hugeHeader, jpegHeaderBomb, pixelBomb } from '../fuzz/generators.js';
+import { crc32 } from '../../packages/core/src/crc32.js';
 
 const WEIGHTS = new URL('./fixtures/weights/', import.meta.url).href;
 /** The longest one refusal may take (tiny models, cpu): each takes well under a second here. */
@@ -31,6 +32,26 @@ function lrWithText(text: string, width = 12, height = 10): Uint8Array {
   const data = new Float32Array(width * height * 3).map((_, i) => (i % 7) / 7);
   const raster: RasterImage = { width, height, channels: 3, data };
   return encodePng(raster, { text: { irn: text } });
+}
+
+/** The offset of the first tEXt chunk of `png`. */
+function textChunkAt(png: Uint8Array): number {
+  const view = new DataView(png.buffer, png.byteOffset, png.byteLength);
+  for (let at = 8; at + 8 <= png.length; at += 12 + view.getUint32(at)) {
+    if (String.fromCharCode(...png.subarray(at + 4, at + 8)) === 'tEXt') return at;
+  }
+  throw new Error('no tEXt chunk');
+}
+
+/** A PNG chunk of `type` holding `data`, with its CRC. */
+function pngChunk(type: string, data: Uint8Array): Uint8Array {
+  const out = new Uint8Array(12 + data.length);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, data.length);
+  out.set(new TextEncoder().encode(type), 4);
+  out.set(data, 8);
+  view.setUint32(8 + data.length, crc32(out, 4, 8 + data.length));
+  return out;
 }
 
 function make(attrs: Record<string, string>): IrnImage {
@@ -117,6 +138,25 @@ describe('<irn-image> and a stranger serving the LR', () => {
     ];
     for (const [what, text, message] of cases) await refused(make({ src: served(lrWithText(text), 'image/png') }), what, message);
     await stillWorks();
+  });
+
+  it('two irn chunks, the first with a bad checksum: the box ends at the size of the image restored, which core read from the good one', async () => {
+    // The element's quick reader (png-info.ts) takes the first irn chunk and checks no CRC;
+    // core drops a chunk whose CRC is wrong. So the element sized the box 24 x 20 and core
+    // restored 23 x 19, which was stretched into it.
+    const lr = lrWithText('{"scale":2,"width":24,"height":20}');
+    const at = textChunkAt(lr);
+    const length = new DataView(lr.buffer).getUint32(at);
+    const good = pngChunk('tEXt', new TextEncoder().encode('irn\0{"scale":2,"width":23,"height":19}'));
+    const bytes = new Uint8Array([...lr.subarray(0, at + 12 + length), ...good, ...lr.subarray(at + 12 + length)]);
+    bytes[at + 8 + length] ^= 0xff;
+    const el = make({ src: served(bytes, 'image/png') });
+    const { errors, loads } = await settle(el, 'two irn chunks');
+    assert(loads === 1 && errors.length === 0, `two irn chunks: ${el.status} ${errors[0]?.message ?? ''}`);
+    const box = el.getBoundingClientRect();
+    const img = el.shadowRoot!.querySelector('img')!;
+    assert(img.naturalWidth === 23 && img.naturalHeight === 19, `restored ${img.naturalWidth}x${img.naturalHeight}`);
+    assert(box.width === 23 && box.height === 19, `the box is ${box.width}x${box.height}, the restored image 23x19`);
   });
 
   it('malformed metadata (scale 0, negative, NaN, not JSON, a huge text): restored from the LR size, or refused in one line', async () => {

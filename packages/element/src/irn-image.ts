@@ -440,6 +440,13 @@ export class IrnImage extends LitElement {
       const end = performance.now();
       this.restoredBlob = result.image;
       this.restoredUrl = url;
+      // The box takes the restored image's own size where the LR's headers said another: the
+      // element's quick PNG reader (png-info.ts) and core's may read a stranger's file
+      // differently (an irn chunk with a bad checksum, which core drops, before a good one).
+      const full = this.fullSize();
+      if (full == null || full.width !== result.width || full.height !== result.height) {
+        this.lrInfo = { ...info, original: { scale: rescaler.scale, width: result.width, height: result.height } };
+      }
       this.requestUpdate();
       this.currentProgress = 1;
       this.setStatus('restored');
