@@ -113,6 +113,32 @@ describe('Rescaler: models', () => {
     assert(/could not download the weights manifest .*HTTP 404/.test(missing.message), missing.message);
   });
 
+  it("create's signal stops it: a model.json or a weights folder whose server stalls, a deadline, a signal aborted before", async () => {
+    // Before: nothing could stop a load from a server that stalls; the promise never settled.
+    for (const [what, options] of [
+      ['a model.json that stalls', { model: '/stall-for-tests/model.json' }],
+      ['a weights folder that stalls', { model: 'irn-x2', weightsUrl: '/stall-for-tests/weights/' }],
+    ] as const) {
+      const controller = new AbortController();
+      const reason = new Error('the page gave up');
+      setTimeout(() => controller.abort(reason), 200);
+      const start = performance.now();
+      const e = await rejection(Rescaler.create({ ...options, backend: 'cpu', signal: controller.signal }), what);
+      assert(e === reason, `${what}: ${e.message}`);
+      assert(performance.now() - start < 5000, `${what}: ${performance.now() - start} ms`);
+    }
+    const late = await rejection(Rescaler.create({ model: '/stall-for-tests/model.json', backend: 'cpu', signal: AbortSignal.timeout(200) }), 'a deadline');
+    assert(late.name === 'TimeoutError', `a deadline: ${late.name} ${late.message}`);
+    const counting = countingFetch();
+    const reason = new Error('not wanted any more');
+    const early = await rejection(Rescaler.create({ model: 'irn-x2', weightsUrl: WEIGHTS_URL, backend: 'cpu', fetch: counting.fetch, signal: AbortSignal.abort(reason) }), 'aborted before');
+    assert(early === reason && counting.urls.length === 0, `aborted before: ${early.message}, ${counting.urls.length} requests`);
+    // Not aborted, the signal changes nothing.
+    const ok = await Rescaler.create({ model: 'irn-x2', weightsUrl: WEIGHTS_URL, backend: 'cpu', signal: new AbortController().signal });
+    assert(ok.scale === 2, `scale ${ok.scale}`);
+    await ok.dispose();
+  });
+
   it('loads the shipped irn-x2 by default from @irn/weights, checked against its SHA-256', async () => {
     // No weightsUrl: @irn/core imports @irn/weights (packages/weights/dist/, built from the
     // repository's weights/ by pnpm build). If this fails with a SHA-256 mismatch, the weights

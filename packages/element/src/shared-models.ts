@@ -58,14 +58,12 @@ export function sharedRescaler(key: SharedModelKey): Promise<Rescaler> {
     // The model's downloads can be stopped: a server that stalls would otherwise hold them,
     // and releaseSharedModels() waiting for them, for ever.
     const controller = new AbortController();
-    const abortableFetch: typeof fetch = (input, init) =>
-      fetch(input, { ...init, signal: init?.signal != null && typeof AbortSignal.any === 'function' ? AbortSignal.any([init.signal, controller.signal]) : (init?.signal ?? controller.signal) });
     const created = loadCore().then(({ Rescaler }) =>
       Rescaler.create({
         model: key.model,
         backend: key.backend,
         worker: key.worker,
-        fetch: abortableFetch,
+        signal: controller.signal,
         ...(key.weightsUrl != null ? { weightsUrl: key.weightsUrl } : {}),
         ...(key.cdn != null ? { cdn: key.cdn } : {}),
         ...(key.wasmPaths != null ? { wasmPaths: key.wasmPaths } : {}),

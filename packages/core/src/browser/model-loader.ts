@@ -174,6 +174,12 @@ export interface ModelLoadOptions {
   verify?: boolean;
   /** The `fetch` to download with (default the global one). */
   fetch?: typeof fetch;
+  /**
+   * Stops the load: every download in flight (model.json, weights, the manifest, a CDN
+   * fallback) is aborted, and the load rejects with the signal's reason. A server that stalls
+   * is not timed out otherwise (`AbortSignal.timeout(ms)` gives a deadline).
+   */
+  signal?: AbortSignal;
   /** Bounds on the weights read (`tensorElements`, `totalElements`); default `DEFAULT_LIMITS`. */
   limits?: Partial<Limits>;
 }
@@ -270,19 +276,39 @@ export function isPresetName(model: string): boolean {
  * const model = await IrnModel.load(tf.io.fromMemory(artifacts));
  */
 export async function loadModelArtifacts(model: string | URL, options: ModelLoadOptions = {}): Promise<LoadedArtifacts> {
-  const fetchFn = options.fetch ?? globalThis.fetch.bind(globalThis);
+  const { signal } = options;
+  signal?.throwIfAborted();
+  const fetchFn = withSignal(options.fetch ?? globalThis.fetch.bind(globalThis), signal);
   const limits = resolveLimits(options.limits);
-  const loaded =
-    typeof model === 'string' && isPresetName(model)
-      ? await loadPreset(model, options, fetchFn, limits)
-      : await (async (): Promise<LoadedArtifacts> => {
-          const url = resolveUrl(model);
-          const artifacts = await readModel(url, new FileSource(fetchFn, null, null), null, limits);
-          return { artifacts, url: url.href, from: 'network' };
-        })();
+  let loaded: LoadedArtifacts;
+  try {
+    loaded =
+      typeof model === 'string' && isPresetName(model)
+        ? await loadPreset(model, options, fetchFn, limits)
+        : await (async (): Promise<LoadedArtifacts> => {
+            const url = resolveUrl(model);
+            const artifacts = await readModel(url, new FileSource(fetchFn, null, null), null, limits);
+            return { artifacts, url: url.href, from: 'network' };
+          })();
+  } catch (e) {
+    // An abort, not the "could not download ... from every source" it caused along the way.
+    signal?.throwIfAborted();
+    throw e;
+  }
+  signal?.throwIfAborted();
   // Every route (network, Cache API, IndexedDB) ends here: stored copies are checked too.
   checkModelArtifacts(loaded.artifacts, limits);
   return loaded;
+}
+
+/** `fetchFn`, each call also stopped by `signal` (with the call's own signal, where it has one). */
+function withSignal(fetchFn: typeof fetch, signal: AbortSignal | undefined): typeof fetch {
+  if (signal == null) return fetchFn;
+  return (input, init) => {
+    const own = init?.signal;
+    const both = own == null ? signal : typeof AbortSignal.any === 'function' ? AbortSignal.any([own, signal]) : own;
+    return fetchFn(input, { ...init, signal: both });
+  };
 }
 
 async function loadPreset(name: string, options: ModelLoadOptions, fetchFn: typeof fetch, limits: Limits): Promise<LoadedArtifacts> {

@@ -133,8 +133,11 @@ export class Rescaler extends EventTarget {
 
   /**
    * Loads the model and starts a backend (in a worker when `options.worker`).
+   * `options.signal` stops the creation (the model's downloads, and whatever backend started
+   * meanwhile), not the calls of the rescaler made.
    * @throws Error when the model cannot be loaded (download, SHA-256 mismatch: an
-   *   `IntegrityError`, not an IRN model) or a backend named in `options.backend` cannot start.
+   *   `IntegrityError`, not an IRN model) or a backend named in `options.backend` cannot start;
+   *   `options.signal`'s reason once it aborts.
    */
   static async create(options: RescalerOptions): Promise<Rescaler> {
     const { artifacts, info, presets } = await readArtifacts(options);
@@ -162,6 +165,11 @@ export class Rescaler extends EventTarget {
       const engine = await RescaleEngine.create(artifacts, { ...setup, onFallback });
       impl = new LocalImpl(engine, runPipeline, options.fetch);
       scale = engine.scale;
+    }
+    if (options.signal?.aborted === true) {
+      // Stopped while the backend started: nothing of it is kept.
+      await impl.dispose().catch(() => undefined);
+      options.signal.throwIfAborted();
     }
     const rescaler = new Rescaler(impl, scale, info, options.worker === true, options, fallbacks);
     const encoder = (artifacts.userDefinedMetadata as { irn?: { encoder?: unknown } } | undefined)?.irn?.encoder;
