@@ -7,6 +7,7 @@ import { readLrFileInfo } from '../image/lr-formats.js';
 import { checkJpegScans, countJpegScans, isJpeg, JpegFormatError } from '../image/jpeg-segments.js';
 import { isWebp } from '../image/webp-container.js';
 import { isAvif } from '../image/avif-container.js';
+import { claimedImageSize } from '../image/claimed-size.js';
 import { describe, drawableToBitmap, isDrawable, isRaster, isTensor, tensorToRaster, type ImageInput } from './kinds.js';
 
 /** The most scans of a JPEG Chromium decodes (measured on Chromium 156: 99 decode, 100 do not; `pnpm bench:jpeg-scans`). */
@@ -108,8 +109,8 @@ export async function decodeInput(
  * WebP's, JPEG's or AVIF's headers and `irn` metadata read first); all within
  * `options.limits` (see {@link decodeInput}).
  * @throws WebpFormatError / AvifFormatError for a WebP / AVIF whose container is malformed;
- *   LimitError for a WebP, JPEG or AVIF that claims more than `limits.pixels` pixels (before
- *   the browser decodes it).
+ *   LimitError for a WebP, JPEG, AVIF, BMP, GIF or ICO that claims more than `limits.pixels`
+ *   pixels (before the browser decodes it).
  */
 export async function decodeBlob(blob: Blob, options: DecodeInputOptions = {}): Promise<DecodedInput> {
   checkLimit(resolveLimits(options.limits), 'inflatedBytes', blob.size, 'the image file', 'bytes');
@@ -137,6 +138,9 @@ async function decodeBytes(bytes: Uint8Array, options: DecodeInputOptions, type:
       : isJpeg(bytes)
         ? jpegMetadata(bytes, limits)
         : null;
+  // BMP, GIF and ICO are the browser's alone to decode: their size too is checked first.
+  const claimed = claimedImageSize(bytes);
+  if (claimed != null) checkLimit(limits, 'pixels', claimed.width * claimed.height, `the image (${claimed.width}x${claimed.height})`, 'pixels');
   let bitmap: ImageBitmap;
   try {
     bitmap = await createImageBitmap(blob ?? new Blob([bytes as BlobPart], { type }), { premultiplyAlpha: 'none' });
