@@ -5,7 +5,7 @@
  */
 import { LitElement, html, nothing } from 'lit';
 import type { BackendChoice } from '@irn/core/browser';
-import { openPhoto } from './images.js';
+import { openPhoto, type Photo } from './images.js';
 import { PRESETS, PlaygroundState } from './state.js';
 import './views/roundtrip.js';
 import './views/latents.js';
@@ -116,15 +116,33 @@ export class IrnPlayground extends LitElement {
   }
 
   async openSample(file: string): Promise<void> {
-    await this.state.run(`opening ${file}`, async () => {
-      this.state.setPhoto(await openPhoto(file.replace(/\.\w+$/, ''), new URL(file, new URL(this.samplesUrl, document.baseURI)).href));
-    });
+    await this.openInTurn(`opening ${file}`, () => openPhoto(file.replace(/\.\w+$/, ''), new URL(file, new URL(this.samplesUrl, document.baseURI)).href));
   }
 
   async openFile(file: Blob & { name?: string }): Promise<void> {
-    await this.state.run(`opening ${file.name ?? 'the pasted image'}`, async () => {
-      this.state.setPhoto(await openPhoto((file.name ?? 'pasted').replace(/\.\w+$/, ''), file));
+    await this.openInTurn(`opening ${file.name ?? 'the pasted image'}`, () => openPhoto((file.name ?? 'pasted').replace(/\.\w+$/, ''), file));
+  }
+
+  private opening: Promise<void> = Promise.resolve();
+  private opened = 0;
+
+  /**
+   * Opens photos one at a time, in the order they were chosen: the last one picked, dropped or
+   * pasted is the one shown (a big one chosen before it no longer replaces it when its decoding
+   * ends later), and those chosen before it and not started yet are skipped unread, so that
+   * pasting many images at once decodes one at a time.
+   */
+  private openInTurn(what: string, read: () => Promise<Photo>): Promise<void> {
+    const ticket = ++this.opened;
+    const next = this.opening.then(async () => {
+      if (ticket !== this.opened) return;
+      await this.state.run(what, async () => {
+        const photo = await read();
+        if (ticket === this.opened) this.state.setPhoto(photo);
+      });
     });
+    this.opening = next.catch(() => undefined);
+    return next;
   }
 
   private readonly onPaste = (e: ClipboardEvent): void => {

@@ -1,5 +1,5 @@
 /** Image helpers of the playground: everything works on RGB {@link RasterImage}s in [0, 1]. */
-import type { RasterImage, TrainImage } from '@irn/core';
+import { checkLimit, resolveLimits, type RasterImage, type TrainImage } from '@irn/core';
 import { decodeInput, type ImageRegion } from '@irn/core/browser';
 
 /** The largest side the playground works on; bigger photos are centre-cropped (say so in the UI). */
@@ -54,6 +54,7 @@ export function photoRegion(width: number, height: number): ImageRegion {
  * to keep 1024 x 1024 of it), then {@link preparePhoto}.
  */
 export async function openPhoto(name: string, input: string | Blob): Promise<Photo> {
+  if (input instanceof Blob) checkPhotoHeader(new Uint8Array(await input.slice(0, 64).arrayBuffer()));
   let full: { width: number; height: number } | null = null;
   const { raster } = await decodeInput(input, undefined, {
     region: (width, height) => {
@@ -62,6 +63,37 @@ export async function openPhoto(name: string, input: string | Blob): Promise<Pho
     },
   });
   return preparePhoto(name, raster, full ?? raster);
+}
+
+/**
+ * The most bytes a PNG's pixel data may inflate to here. Core's decoder inflates a PNG whole
+ * (and holds about four times that while it decodes) before the playground keeps 1024 x 1024
+ * of it: a 775 KB 10000 x 10000 16-bit RGBA PNG took 3.2 GB and held the page for 45 s. 128 MiB
+ * is a 44-megapixel 8-bit RGB photo (about 0.5 GB and a few seconds).
+ */
+export const MAX_PNG_BYTES = 128 * 1024 * 1024;
+
+const PNG_COLOURS: Record<number, [string, number]> = { 0: ['grey', 1], 2: ['RGB', 3], 3: ['palette', 1], 4: ['grey and alpha', 2], 6: ['RGBA', 4] };
+
+/**
+ * Refuses a PNG, from its first bytes, whose pixel data inflates to more than
+ * {@link MAX_PNG_BYTES}: its decoding would cost far more than the crop the playground keeps.
+ * (Core's decodeInput checks the pixel limit of every format from its headers, BMP and GIF
+ * included, before anything is decoded.) Anything else passes.
+ * @throws LimitError (core's, worded as core words it) past the pixel limit, or Error over the byte limit
+ */
+export function checkPhotoHeader(head: Uint8Array): void {
+  const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
+  const ascii = (at: number, n: number) => String.fromCharCode(...head.subarray(at, at + n));
+  if (head.length < 26 || ascii(1, 3) !== 'PNG' || ascii(12, 4) !== 'IHDR') return;
+  const [width, height, depth] = [view.getUint32(16), view.getUint32(20), head[24]];
+  const [kind, channels] = PNG_COLOURS[head[25]] ?? ['', 0];
+  checkLimit(resolveLimits(), 'pixels', width * height, `the image (${width}x${height})`, 'pixels');
+  const bytes = height * (1 + Math.ceil((width * channels * depth) / 8));
+  const mib = (n: number) => Math.ceil(n / 2 ** 20);
+  if (bytes > MAX_PNG_BYTES) {
+    throw new Error(`the PNG (${width}x${height}, ${depth}-bit ${kind}) is ${mib(bytes)} MiB of pixel data, above the limit of ${mib(MAX_PNG_BYTES)} MiB (the playground's limit for PNGs: crop it, or save it as JPEG or WebP)`);
+  }
 }
 
 /**

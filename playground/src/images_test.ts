@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { encodePng } from '@irn/core';
-import { MAX_TRAIN_PHOTOS, histogram, moments, openPhoto, openTrainingPhotos, photoRegion, preparePhoto, toRgb, toTrainImage } from './images.js';
+import { MAX_PNG_BYTES, MAX_TRAIN_PHOTOS, checkPhotoHeader, histogram, moments, openPhoto, openTrainingPhotos, photoRegion, preparePhoto, toRgb, toTrainImage } from './images.js';
 
 const ramp = (w: number, h: number, c: 1 | 2 | 3 | 4) => ({ width: w, height: h, channels: c, data: Float32Array.from({ length: w * h * c }, (_, i) => (i % 256) / 255) });
 
@@ -67,4 +67,21 @@ test('openTrainingPhotos: at most MAX_TRAIN_PHOTOS in all, those past it not rea
   const bad = await openTrainingPhotos([new File([], 'e1.png'), new File(['x'], 'e2.png'), new File(['y'], 'e3.png')], 0);
   assert.match(bad.refused ?? '', /^e1\.png: .* \(and 2 more that could not be opened\)$/);
   assert.deepEqual(await openTrainingPhotos([good('ok.png')], 0).then((r) => [r.photos.length, r.refused]), [1, null]);
+});
+
+test('checkPhotoHeader: a PNG over the byte or pixel limit is refused from its first bytes', () => {
+  const png = (w: number, h: number, depth: number, colour: number) => {
+    const b = new Uint8Array(33);
+    b.set([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52]);
+    new DataView(b.buffer).setUint32(16, w);
+    new DataView(b.buffer).setUint32(20, h);
+    b[24] = depth;
+    b[25] = colour;
+    return b;
+  };
+  assert.throws(() => checkPhotoHeader(png(10000, 10000, 16, 6)), /^Error: the PNG \(10000x10000, 16-bit RGBA\) is 763 MiB of pixel data, above the limit of 128 MiB/);
+  assert.throws(() => checkPhotoHeader(png(30000, 30000, 1, 0)), /the image \(30000x30000\) is 900,000,000 pixels, above the limit of 100,000,000 pixels/);
+  checkPhotoHeader(png(6000, 4000, 8, 2)); // a 24-megapixel photo: 69 MiB
+  assert.ok(MAX_PNG_BYTES >= 6000 * 4000 * 3);
+  checkPhotoHeader(Uint8Array.from([0xff, 0xd8, 0xff])); // others pass to the decoders
 });

@@ -20,6 +20,7 @@ import { fileSystem, useNodeBackend } from '@irn/core/node';
 import { latentChannels } from '../../playground/src/latent-names.js';
 import { preparePhoto, round8 } from '../../playground/src/images.js';
 import { chromiumArgs, chromiumPath } from '../chromium.mjs';
+import { blackPng, ihdr, pngChunk, pngFile, zlibRepeat } from '../fuzz/generators.js';
 import serverConfig from '../../playground/dev-server.config.mjs';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -81,15 +82,20 @@ async function finetuneWithPageModel(): Promise<{ page: Page; errors: string[] }
   return opened;
 }
 
-/** In the page: keeps every distinct text of the status line in `window.statusLog` (polled every 20 ms). */
+/**
+ * In the page: keeps every distinct text of the status line in `window.statusLog`, on every
+ * change of the page (a MutationObserver, which runs before a computation that holds the page's
+ * thread can start, where a timer or Playwright's own polling may not). No named inner
+ * functions: tsx would wrap them in a helper that the page does not have.
+ */
 function recordStatus(): void {
   const log: string[] = [];
   (window as unknown as { statusLog: string[] }).statusLog = log;
-  setInterval(() => {
+  new MutationObserver(() => {
     const el = document.querySelector('#status');
     const text = el == null ? '' : `${el.getAttribute('data-state')}: ${(el as HTMLElement).innerText.trim()}`;
     if (text !== log[log.length - 1]) log.push(text);
-  }, 20);
+  }).observe(document, { subtree: true, childList: true, characterData: true, attributes: true });
 }
 
 const statusLog = (page: Page) => page.evaluate(() => (window as unknown as { statusLog: string[] }).statusLog);
@@ -293,6 +299,126 @@ test('photos open by drag and drop and by paste; a dropped non-image is refused 
   await send('drop', 'notes.txt', 'text/plain', Buffer.from('not an image').toString('base64'));
   assert.match(await page.locator('#error').innerText(), /drop an image file/);
   assert.match(await page.locator('#photo-info').innerText(), /pasted-cat/, 'the photo is kept');
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+/** A 1 KB 8-bit RLE BMP claiming `width` x `height` (its data: end of bitmap); the browser decodes it to that size. */
+function rleBmp(width: number, height: number): Buffer {
+  const palette = 256 * 4;
+  const out = Buffer.alloc(54 + palette + 2);
+  out.write('BM', 0, 'latin1');
+  out.writeUInt32LE(out.length, 2);
+  out.writeUInt32LE(54 + palette, 10);
+  out.writeUInt32LE(40, 14);
+  out.writeInt32LE(width, 18);
+  out.writeInt32LE(height, 22);
+  out.writeUInt16LE(1, 26);
+  out.writeUInt16LE(8, 28);
+  out.writeUInt32LE(1, 30); // BI_RLE8
+  out.writeUInt32LE(2, 34);
+  out[54 + palette + 1] = 1; // 00 01: end of bitmap
+  return out;
+}
+
+/** A GIF whose logical screen is 1 x 1 and whose one frame claims `width` x `height`, with no pixel data. */
+function bigFrameGif(width: number, height: number): Buffer {
+  const u16 = (n: number) => [n & 255, n >> 8];
+  return Buffer.from([...Buffer.from('GIF89a'), ...u16(1), ...u16(1), 0x80, 0, 0, 0, 0, 0, 255, 255, 255, 0x2c, 0, 0, 0, 0, ...u16(width), ...u16(height), 0, 2, 2, 0x4c, 0x01, 0, 0x3b]);
+}
+
+/** Engine messages that must never reach the page. */
+const RAW_ENGINE = /Cannot read propert|Invalid typed array length|Invalid array length|Array buffer allocation failed|is not a function|undefined|Maximum call stack/i;
+
+test('hostile photos are refused in a moment with one line, and the page keeps its photo', { timeout: 10 * minute }, async () => {
+  // Before: the 775 KB PNG held the page for 45 s and took 3.2 GB (core inflates a PNG whole),
+  // the 1 KB BMP took 26 s and 3.2 GB, the 35-byte GIF 8 s and 1.2 GB, before being refused or opened.
+  const { page, errors } = await open('backend=wasm&sample=coffee&tab=finetune');
+  await page.locator('#photo-info', { hasText: 'coffee' }).waitFor({ timeout: minute });
+  await page.locator('#model-info').waitFor({ timeout: minute });
+  const png16 = pngFile([pngChunk('IHDR', ihdr(10000, 10000, 16, 6)), pngChunk('IDAT', zlibRepeat(0, 10000 * (1 + 80000))), pngChunk('IEND', new Uint8Array(0))]);
+  const cases: [string, Uint8Array, RegExp][] = [
+    ['bomb.png', png16, /^opening bomb\.png failed: the PNG \(10000x10000, 16-bit RGBA\) is 763 MiB of pixel data, above the limit of 128 MiB \(the playground's limit for PNGs: crop it, or save it as JPEG or WebP\)$/],
+    ['black.png', blackPng(10000, 10000), /^opening black\.png failed: the PNG \(10000x10000, 8-bit RGB\) is 287 MiB of pixel data, above the limit of 128 MiB/],
+    ['rle.bmp', rleBmp(20000, 20000), /^opening rle\.bmp failed: the image \(20000x20000\) is 400,000,000 pixels, above the limit of 100,000,000 pixels \(the playground's limit\)$/],
+    ['frame.gif', bigFrameGif(16000, 16000), /^opening frame\.gif failed: the image \(16000x16000\) is 256,000,000 pixels, above the limit of 100,000,000 pixels \(the playground's limit\)$/],
+    ['header.png', pngFile([pngChunk('IHDR', ihdr(30000, 30000, 8, 2)), pngChunk('IDAT', zlibRepeat(0, 1000)), pngChunk('IEND', new Uint8Array(0))]), /^opening header\.png failed: the image \(30000x30000\) is 900,000,000 pixels, above the limit/],
+    ['empty.png', new Uint8Array(0), /^opening empty\.png failed: the image file is empty/],
+    ['notes.jpg', Buffer.from('not an image at all'), /^opening notes\.jpg failed: cannot decode the image/],
+    ['drawing.svg', Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="30000" height="30000"/>'), /^opening drawing\.svg failed: cannot decode the image/],
+    ['thin.png', blackPng(3, 1), /^opening thin\.png failed: thin is 3x1; the playground needs at least 16x16 pixels$/],
+  ];
+  for (const [name, bytes, expected] of cases) {
+    const t0 = Date.now();
+    await page.locator('#photo-file').setInputFiles({ name, mimeType: '', buffer: Buffer.from(bytes) });
+    await page.locator('#error', { hasText: expected }).waitFor({ timeout: 2 * minute });
+    const ms = Date.now() - t0;
+    const line = await page.locator('#error').innerText();
+    assert.ok(ms < 5000, `${name}: refused after ${ms} ms`);
+    assert.doesNotMatch(line, RAW_ENGINE);
+    assert.equal(await page.locator('#status').getAttribute('data-state'), 'idle', `${name}: nothing left running`);
+    assert.match(await page.locator('#photo-info').innerText(), /^coffee /, `${name}: the photo is kept`);
+  }
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('pasting many images at once: they open one at a time, and the last pasted is the one shown', { timeout: 10 * minute }, async () => {
+  // Before: all were decoded at once and the last to finish won: two 100-megapixel BMPs pasted
+  // before a small photo replaced it seconds after it was shown.
+  const { page, errors } = await open('backend=wasm&sample=coffee&tab=finetune');
+  await page.locator('#photo-info', { hasText: 'coffee' }).waitFor({ timeout: minute });
+  await page.locator('#model-info').waitFor({ timeout: minute });
+  const big = rleBmp(10000, 10000).toString('base64');
+  const small = readFileSync(`${root}samples/chelsea.png`).toString('base64');
+  await page.evaluate(
+    ([b, s]) => {
+      for (const [name, data, type] of [['big-1.bmp', b, 'image/bmp'], ['big-2.bmp', b, 'image/bmp'], ['big-3.bmp', b, 'image/bmp'], ['last.png', s, 'image/png']]) {
+        const dt = new DataTransfer();
+        dt.items.add(new File([Uint8Array.from(atob(data), (c) => c.charCodeAt(0))], name, { type }));
+        document.dispatchEvent(new ClipboardEvent('paste', { clipboardData: dt, bubbles: true, cancelable: true }));
+      }
+    },
+    [big, small] as const,
+  );
+  await page.locator('#photo-info', { hasText: 'last 448×300' }).waitFor({ timeout: 3 * minute });
+  await page.locator('#status[data-state="idle"]').waitFor({ timeout: 3 * minute });
+  await page.waitForTimeout(1000);
+  assert.match(await page.locator('#photo-info').innerText(), /^last 448×300/, 'the last pasted photo stays');
+  const log = await statusLog(page);
+  assert.ok(!log.some((l) => /big-2|big-3/.test(l)), `photos pasted before the last are skipped once another is waiting: ${JSON.stringify(log)}`);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('a photo pasted while a round trip or the latents run gets its own, and never shows next to the other one\'s result', { timeout: 10 * minute }, async () => {
+  // Before: the round trip of coffee ended showing its scores under the pasted photo's name and
+  // next to its original, and the pasted photo got none; the latents tab did the same.
+  const cat = readFileSync(`${root}samples/chelsea.png`).toString('base64');
+  const paste = (page: Page) =>
+    page.evaluate((data) => {
+      const dt = new DataTransfer();
+      dt.items.add(new File([Uint8Array.from(atob(data), (c) => c.charCodeAt(0))], 'cat.png', { type: 'image/png' }));
+      document.dispatchEvent(new ClipboardEvent('paste', { clipboardData: dt, bubbles: true, cancelable: true }));
+    }, cat);
+  const { page, errors } = await open('backend=wasm&sample=coffee');
+  await page.locator('#status', { hasText: 'round trip of coffee' }).waitFor({ timeout: 5 * minute });
+  await paste(page);
+  await page.locator('#status', { hasText: /^✓?Round trip of cat with irn-x2 done/ }).waitFor({ timeout: 5 * minute });
+  const sizes = await page.locator('canvas[data-image]').evaluateAll((els) => els.map((c) => `${(c as HTMLCanvasElement).dataset.image} ${(c as HTMLCanvasElement).width}x${(c as HTMLCanvasElement).height}`));
+  assert.deepEqual(sizes, ['original 448x300', 'irn 448x300', 'bicubic 448x300', 'lr 224x150', 'lr-bicubic 224x150']);
+  assert.equal(await page.locator('#scores').getAttribute('data-photo'), 'cat');
+
+  await page.locator('#tab-latents').click();
+  await page.locator('#status', { hasText: /^✓?Latents of cat shown/ }).waitFor({ timeout: 5 * minute });
+  await page.locator('.sample[data-file="astronaut.png"]').click();
+  // Seen by the page's own recorder: the forward pass holds the page's thread right after the
+  // status line is drawn, when Playwright's polling may not get to look.
+  await page.waitForFunction(() => (window as unknown as { statusLog: string[] }).statusLog.some((l) => l.includes('computing the latents of astronaut')), undefined, { timeout: minute });
+  await paste(page);
+  await page.locator('#status', { hasText: /^✓?Latents of cat shown/ }).waitFor({ timeout: 5 * minute });
+  assert.match(await page.locator('h2', { hasText: 'z channels' }).innerText(), /224×150 each/);
+  assert.equal(await page.locator('#error').count(), 0, 'no error line');
   assert.deepEqual(errors, []);
   await page.close();
 });

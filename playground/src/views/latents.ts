@@ -7,7 +7,7 @@ import { html, nothing, type PropertyValues } from 'lit';
 import { imresize, type RasterImage } from '@irn/core';
 import { HistogramChart } from '../charts.js';
 import { latents, restore, scores, type Latents, type Scores } from '../engine.js';
-import { drawPlane, drawRaster, histogram, moments, round8 } from '../images.js';
+import { drawPlane, drawRaster, histogram, moments, round8, type Photo } from '../images.js';
 import { latentChannels, type LatentChannel } from '../latent-names.js';
 import { PlaygroundView } from './view.js';
 
@@ -30,7 +30,8 @@ export class IrnLatents extends PlaygroundView {
     stretch: { state: true },
   };
 
-  declare data: (Latents & { channels: LatentChannel[]; stats: { mean: number; std: number }[]; lrBicubic: RasterImage; lrRounded: RasterImage }) | null;
+  /** The latents of `photo` through `model` (the page's photo and model may be newer). */
+  declare data: (Latents & { photo: Photo; model: unknown; channels: LatentChannel[]; stats: { mean: number; std: number }[]; lrBicubic: RasterImage; lrRounded: RasterImage }) | null;
   declare selected: number;
   declare temperature: number;
   declare seed: number;
@@ -78,7 +79,11 @@ export class IrnLatents extends PlaygroundView {
       this.temperature = this.state.trainedZ.temperature;
     }
     try {
-      const l = await this.state.run(`computing the latents of ${photo.name}`, () => latents(model, photo.image));
+      // The forward pass holds the page's thread (seconds for a big photo): let the status line show first.
+      const l = await this.state.run(`computing the latents of ${photo.name}`, async () => {
+        await afterPaint();
+        return latents(model, photo.image);
+      });
       const scale = model.scale;
       this.selected = Math.min(this.selected, l.z.length - 1);
       this.restored = null;
@@ -88,6 +93,8 @@ export class IrnLatents extends PlaygroundView {
       if (newModel) this.stretch = meanStd(stats) < 0.1;
       this.data = {
         ...l,
+        photo,
+        model,
         channels: latentChannels(scale),
         stats,
         lrBicubic: round8(imresize(photo.image, photo.image.width / scale, photo.image.height / scale)),
@@ -99,6 +106,8 @@ export class IrnLatents extends PlaygroundView {
     } finally {
       this.running = false;
     }
+    // A photo, model or backend chosen while this ran (a paste, a drop) gets its own latents.
+    this.inputsMayHaveChanged();
   }
 
   /** Restores with z = 0 and with sampled z at the current temperature and seed (debounced). */
@@ -110,7 +119,8 @@ export class IrnLatents extends PlaygroundView {
   private async restoreNow(): Promise<void> {
     const { photo, model } = this.state;
     const d = this.data;
-    if (photo == null || model == null || d == null) return;
+    // Latents of another photo or model than the page's: theirs are being computed.
+    if (photo == null || model == null || d == null || d.photo !== photo || d.model !== model) return;
     const ticket = ++this.restoring;
     const size = { width: photo.image.width, height: photo.image.height };
     const temperature = this.temperature;
@@ -257,6 +267,9 @@ export class IrnLatents extends PlaygroundView {
     `;
   }
 }
+
+/** Resolves once the page has painted what was rendered before the call. */
+const afterPaint = () => new Promise<void>((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
 
 const meanStd = (stats: { std: number }[]) => stats.reduce((a, s) => a + s.std, 0) / stats.length;
 

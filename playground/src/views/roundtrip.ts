@@ -6,7 +6,7 @@
 import { html, nothing, type PropertyValues } from 'lit';
 import type { RasterImage } from '@irn/core';
 import { download, roundTrip, type RoundTrip } from '../engine.js';
-import { drawRaster } from '../images.js';
+import { drawRaster, type Photo } from '../images.js';
 import { PlaygroundView } from './view.js';
 
 const ZOOMS = [0, 1, 2, 4, 8] as const; // 0 = fit
@@ -29,8 +29,9 @@ export class IrnRoundtrip extends PlaygroundView {
   declare sliderOf: 'irn' | 'bicubic';
   declare progress: number;
   private running = false;
-  /** The model name the result is for. */
+  /** The model name and the photo the result is for (the page's may have changed since). */
   private resultModel = '';
+  private resultPhoto: Photo | null = null;
 
   constructor() {
     super();
@@ -81,19 +82,22 @@ export class IrnRoundtrip extends PlaygroundView {
         (r, seconds) => `Round trip of ${photo.name} with ${modelName} done in ${seconds.toFixed(1)} s on ${r.backend}${fresh ? ', the worker start and warm-up included' : ''}.`,
       );
       this.resultModel = modelName;
+      this.resultPhoto = photo;
     } catch {
       this.result = null;
     } finally {
       this.running = false;
       this.progress = 0;
     }
+    // A photo, model or backend chosen while this ran (a paste, a drop) gets its own round trip.
+    this.inputsMayHaveChanged();
   }
 
   private drawn = new WeakMap<HTMLCanvasElement, RasterImage>();
 
   private draw(): void {
     const r = this.result;
-    const photo = this.state.photo;
+    const photo = this.resultPhoto;
     if (r == null || photo == null) return;
     const images: Record<string, RasterImage> = { original: photo.image, irn: r.irn, bicubic: r.bicubic, lr: r.lr, 'lr-bicubic': r.lrBicubic };
     for (const canvas of this.querySelectorAll<HTMLCanvasElement>('canvas[data-image]')) {
@@ -127,7 +131,9 @@ export class IrnRoundtrip extends PlaygroundView {
 
   override render() {
     const r = this.result;
-    const photo = this.state.photo;
+    const current = this.state.photo;
+    // The result's own photo: the page's may be newer while the next round trip runs.
+    const photo = this.resultPhoto;
     const fmt = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : '∞');
     return html`
       <p class="intro">
@@ -136,7 +142,7 @@ export class IrnRoundtrip extends PlaygroundView {
         Bicubic downscaling and upscaling of the same photo is the baseline.
       </p>
       <div class="controls">
-        <button id="run" @click=${() => void this.run()} ?disabled=${photo == null || this.state.model == null || this.state.busy != null}>Run the round trip again</button>
+        <button id="run" @click=${() => void this.run()} ?disabled=${current == null || this.state.model == null || this.state.busy != null}>Run the round trip again</button>
         ${this.progress > 0 ? html`<progress max="1" .value=${this.progress} aria-label="Progress"></progress>` : nothing}
         <fieldset class="inline">
           <legend>View</legend>
@@ -150,7 +156,7 @@ export class IrnRoundtrip extends PlaygroundView {
         </label>
       </div>
       ${r == null || photo == null
-        ? html`<p class="placeholder">${photo == null ? 'Pick a photo above.' : 'Working…'}</p>`
+        ? html`<p class="placeholder">${current == null ? 'Pick a photo above.' : 'Working…'}</p>`
         : html`
             <table class="scores" id="scores" data-model=${this.resultModel} data-photo=${photo.name}>
               <caption>Against the original, Y channel of BT.601, ${r.scale} px shaved at the borders (the paper's protocol)</caption>
