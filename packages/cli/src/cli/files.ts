@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { constants, statSync, type Dirent, type Stats } from 'node:fs';
-import { access, link, lstat, mkdir, open, readdir, realpath, rename, rmdir, stat, unlink } from 'node:fs/promises';
+import { access, link, lstat, mkdir, open, readdir, realpath, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, extname, isAbsolute, join, relative, resolve } from 'node:path';
 import { applyAvifTransform, checkLimit, decodePng, readAvifInfo, readLrHeader, resolveLimits, sniffLrFormat, type DecodedPng, type Limits, type LrHeader, type RasterImage } from '@irn/core';
 import { readModelWeightPaths } from '@irn/core/node';
@@ -53,13 +53,12 @@ export async function unreachable(path: string): Promise<string> {
 /** The nearest ancestor of `path` (or `path` itself) that exists and is not a directory (links followed), if any. */
 function notADirectory(path: string): string | undefined {
   for (let dir = resolve(path); ; dir = dirname(dir)) {
-    const s = (() => {
-      try {
-        return statSync(dir);
-      } catch {
-        return null;
-      }
-    })();
+    let s: Stats | null = null;
+    try {
+      s = statSync(dir);
+    } catch {
+      // Not there (or not reachable): look one folder up.
+    }
     if (s != null) return s.isDirectory() ? undefined : dir;
     if (dirname(dir) === dir) return undefined;
   }
@@ -644,23 +643,11 @@ export async function writeFileAtomic(path: string, bytes: Uint8Array, options: 
     madeFrom = undefined;
   } catch (e) {
     if (created) await unlink(tmp).catch(() => {});
-    if (madeFrom != null) await removeEmptyFolders(dir, madeFrom);
+    if (madeFrom != null) removeEmptyFoldersSync(dir, madeFrom);
     if (e instanceof CliError) throw e;
     throw writeFailure(path, e);
   } finally {
     release();
-  }
-}
-
-/**
- * Removes `dir` and then each parent up to `top` (the first folder that `mkdir -p` made for
- * it), each only while it is empty: rmdir removes nothing else, so a file that appeared in one
- * meanwhile stops the walk there.
- */
-export async function removeEmptyFolders(dir: string, top: string): Promise<void> {
-  const last = resolve(top);
-  for (let d = resolve(dir); ; d = dirname(d)) {
-    if (!(await rmdir(d).then(() => true, () => false)) || d === last || dirname(d) === d) return;
   }
 }
 

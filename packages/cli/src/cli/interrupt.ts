@@ -100,7 +100,8 @@ export function removeOwnFolderSync(path: string): void {
 /**
  * Removes `dir` and then each parent up to `top` (the first folder that `mkdir -p` made for
  * it), each only while it is empty: rmdir removes nothing else, so a file that appeared in one
- * meanwhile stops the walk there. The synchronous twin of files.ts's removeEmptyFolders.
+ * meanwhile stops the walk there. Synchronous, so that an interrupt's cleanups can use it;
+ * a few system calls, so the other callers (a failed write, an empty run) use it too.
  */
 export function removeEmptyFoldersSync(dir: string, top: string): void {
   const last = resolve(top);

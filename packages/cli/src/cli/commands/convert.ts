@@ -4,7 +4,7 @@ import { basename, join } from 'node:path';
 import type { IrnModel } from '@irn/core';
 import type { CliContext } from '../context.js';
 import { CliError, failure, oneLine, UsageError, withContext } from '../errors.js';
-import { checkOutputFile, checkOutputLocation, checkOutputPath, existingOutputs, moveInWithoutReplacing, readRegularFile, removeEmptyFolders, writeFailure } from '../files.js';
+import { checkOutputFile, checkOutputLocation, checkOutputPath, existingOutputs, moveInWithoutReplacing, readRegularFile, writeFailure } from '../files.js';
 import { formatBytes, formatCount } from '../format.js';
 import { onInterrupt, removeEmptyFoldersSync, removeOwnFolderSync } from '../interrupt.js';
 
@@ -47,7 +47,7 @@ async function saveAtomically(model: IrnModel, outDir: string, weights: WeightFo
     throw writeFailure(join(outDir, 'model.json'), e);
   } finally {
     if (tmp != null) await rm(tmp, { recursive: true, force: true });
-    if (!saved && made != null) await removeEmptyFolders(outDir, made);
+    if (!saved && made != null) removeEmptyFoldersSync(outDir, made);
     release();
   }
 }

@@ -5,7 +5,7 @@ import { encodePng, LR_TEXT_KEY, lrMetadataText } from '@irn/core';
 import { runJobs } from '../batch.js';
 import type { CliContext } from '../context.js';
 import { failure, oneLine } from '../errors.js';
-import { kindInWords, modelInputs, PHOTO_EXTENSIONS, planJobs, readPhoto, readRegularFile, removeEmptyFolders, skipNote, writeFileAtomic } from '../files.js';
+import { kindInWords, modelInputs, PHOTO_EXTENSIONS, planJobs, readPhoto, readRegularFile, skipNote, writeFileAtomic } from '../files.js';
 import { onInterrupt, removeEmptyFoldersSync } from '../interrupt.js';
 import { chooseModel } from '../model-choice.js';
 import { addForceOption } from '../options.js';
@@ -91,7 +91,7 @@ export function registerPrepare(program: Command, ctx: CliContext): void {
           const tag = tags.get(job.input);
           if (tag != null) out.result(tag);
         }
-        if (tags.size === 0 && created != null) await removeEmptyFolders(outDir, created);
+        if (tags.size === 0 && created != null) removeEmptyFoldersSync(outDir, created);
         release();
       }
     });
