@@ -55,7 +55,7 @@ export { lrNotesFrom, lrPresetFor, type PresetLrNotes } from './browser/model-lo
 // @irn/cli's `irn downscale --format`, which carries the codecs).
 export { withJpegComment } from './image/jpeg-segments.js';
 // The bit-per-block check of a JPEG's size and the scan cap, shared with @irn/cli's photo reader (jpeg-js).
-export { checkJpegDataSize, checkJpegScans, MAX_JPEG_SEGMENTS, walkJpegSegments } from './image/jpeg-segments.js';
+export { checkJpegDataSize, checkJpegScans, isSofMarker, MAX_JPEG_SEGMENTS, walkJpegSegments } from './image/jpeg-segments.js';
 export { withWebpXmp } from './image/webp-container.js';
 export { applyAvifTransform, AvifFormatError, readAvifInfo, withAvifMetadata, type AvifInfo } from './image/avif-container.js';
 export {

@@ -2,7 +2,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join, resolve } from 'node:path';
 import jpeg from 'jpeg-js';
 import { cliLimitAdvice, internalMessage } from '../cli/errors.js';
-import { checkJpegDataSize, checkJpegScans, checkLimit, decodeBmp, decodePng, LimitError, MAX_JPEG_SEGMENTS, raiseAdvice, resolveLimits, type Limits, type TrainImage, walkJpegSegments } from '@irn/core';
+import { checkJpegDataSize, checkJpegScans, checkLimit, decodeBmp, decodePng, isSofMarker, LimitError, MAX_JPEG_SEGMENTS, raiseAdvice, resolveLimits, type Limits, type TrainImage, walkJpegSegments } from '@irn/core';
 
 /** File extensions {@link loadImageFolder} reads. */
 const EXTENSIONS = new Set(['.png', '.jpg', '.jpeg', '.bmp']);
@@ -186,7 +186,7 @@ export function readJpegFrames(bytes: Uint8Array): JpegFrames {
   if (bytes.length < 4 || bytes[0] !== 0xff || bytes[1] !== 0xd8) return out;
   walkJpegSegments(bytes, (marker, at, length) => {
     if (marker !== 0xda && ++out.segments > MAX_JPEG_SEGMENTS) return true;
-    if (!(marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc)) return false;
+    if (!isSofMarker(marker)) return false;
     if (++out.count > 8) return true;
     out.first ??= frameOf(bytes.subarray(at + 2, Math.min(bytes.length, at + Math.max(length, 2))), length, marker);
     return false;
@@ -289,8 +289,7 @@ export function readJpegInfo(bytes: Uint8Array): JpegInfo {
       return info;
     }
     const body = bytes.subarray(p + 2, p + length);
-    const isSof = marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc;
-    if (isSof && info.width == null && body.length >= 5) {
+    if (isSofMarker(marker) && info.width == null && body.length >= 5) {
       info.height = (body[1] << 8) | body[2];
       info.width = (body[3] << 8) | body[4];
     } else if (marker === 0xe1 && !exifSeen && body.length >= 6 && isExifHeader(body)) {

@@ -51,6 +51,14 @@ export interface JpegInfo {
   scans: number;
 }
 
+/**
+ * Whether `marker` (the byte after 0xFF) starts a frame header (SOF): SOF0-15, but not DHT
+ * (0xC4), JPG (0xC8) or DAC (0xCC), which share that range.
+ */
+export function isSofMarker(marker: number): boolean {
+  return marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc;
+}
+
 /** Whether `bytes` starts like a JPEG file (SOI, then a marker). */
 export function isJpeg(bytes: Uint8Array): boolean {
   return bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff;
@@ -112,8 +120,7 @@ export function readJpegInfo(bytes: Uint8Array): JpegInfo {
       continue;
     }
     if (marker === 0xfe && scans === 0) comments.push(data);
-    // SOF0-15, but not DHT (c4), JPG (c8) or DAC (cc).
-    if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc && frame == null) {
+    if (isSofMarker(marker) && frame == null) {
       if (data.length < 6) throw new JpegFormatError(`its frame header has ${data.length} bytes, fewer than 6`);
       const height = (data[1] << 8) | data[2];
       const width = (data[3] << 8) | data[4];

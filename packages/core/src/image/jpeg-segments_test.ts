@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { LimitError } from '../limits.js';
 import { readLrFileInfo } from './lr-formats.js';
-import { checkJpegDataSize, checkJpegScans, countJpegScans, JpegFormatError, MAX_JPEG_SCANS, readJpegInfo, withJpegComment } from './jpeg-segments.js';
+import { checkJpegDataSize, checkJpegScans, countJpegScans, isSofMarker, JpegFormatError, MAX_JPEG_SCANS, readJpegInfo, withJpegComment } from './jpeg-segments.js';
 
 /** The frame header (SOF0) of a grey `w x h` image. */
 const sof = (w: number, h: number) => [0xff, 0xc0, 0, 11, 8, h >> 8, h & 0xff, w >> 8, w & 0xff, 1, 1, 0x11, 0];
@@ -163,5 +163,12 @@ describe('JPEG LR images', () => {
     // A segment after a scan is checked like those before it.
     assert.throws(() => readJpegInfo(new Uint8Array([...jfif(8, 8, 1), 0xff, 0xfe, 0, 9, 0x61])), oneLine(/0xfffe at byte \d+ claims 9 bytes/));
     assert.throws(() => readJpegInfo(new Uint8Array([...jfif(8, 8, 1), 0xff, 0xd8])), oneLine(/unexpected marker 0xffd8/));
+  });
+});
+
+describe('isSofMarker', () => {
+  it('is true for SOF0-15 and false for DHT, JPG, DAC and the markers around them', () => {
+    const sof = [0xc0, 0xc1, 0xc2, 0xc3, 0xc5, 0xc6, 0xc7, 0xc9, 0xca, 0xcb, 0xcd, 0xce, 0xcf];
+    for (let m = 0; m < 256; m++) assert.equal(isSofMarker(m), sof.includes(m), `0xff${m.toString(16)}`);
   });
 });
