@@ -2,7 +2,8 @@
  * The pixel size that a BMP, GIF or ICO file claims, from its headers: formats that browsers
  * decode (createImageBitmap) and that core reads no further, so that the pixel limit is
  * checked before the browser allocates. A 1 KB BMP that claims 20000 x 20000 cost Chromium
- * 3.2 GB and 26 s before the limit, checked on the decoded pixels, refused it.
+ * 2.6 GiB and 16 s before the limit, checked on the decoded pixels, refused it (or the
+ * decoder failed): `pnpm bench:header-bombs`.
  * PNG, JPEG, WebP and AVIF have their own readers (png.ts, jpeg-segments.ts, webp-container.ts,
  * avif-container.ts). Browser-safe; never reads out of bounds.
  */
