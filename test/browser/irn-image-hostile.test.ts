@@ -3,12 +3,11 @@
 // no image, many elements on one bad URL. Each must end in the error state with one line and
 // one irn-error, quickly, its box no larger than the page asked for, and leave the page's
 // other elements working. Tiny fixture models on cpu in the page, as irn-image.test.ts.
-import { encodePng, type RasterImage } from '@irn/core/browser';
+import { encodePng, presetForLr, readLrHeader, restoredSize, type RasterImage } from '@irn/core/browser';
 import { IrnImage, releaseSharedModels } from '../../packages/element/src/index.js';
 import { sharedModelCount } from '../../packages/element/src/shared-models.js';
 import { sharedQueue } from '../../packages/element/src/job-queue.js';
-import { blackPng, hugeHeader, jpegHeaderBomb, pixelBomb } from '../fuzz/generators.js';
-import { crc32 } from '../../packages/core/src/crc32.js';
+import { blackPng, hugeHeader, ihdr, jpegHeaderBomb, pixelBomb, pngChunk, pngFile, textChunk, zlibStored } from '../fuzz/generators.js';
 
 const WEIGHTS = new URL('./fixtures/weights/', import.meta.url).href;
 /** The longest one refusal may take (tiny models, cpu): each takes well under a second here. */
@@ -34,24 +33,39 @@ function lrWithText(text: string, width = 12, height = 10): Uint8Array {
   return encodePng(raster, { text: { irn: text } });
 }
 
-/** The offset of the first tEXt chunk of `png`. */
-function textChunkAt(png: Uint8Array): number {
-  const view = new DataView(png.buffer, png.byteOffset, png.byteLength);
-  for (let at = 8; at + 8 <= png.length; at += 12 + view.getUint32(at)) {
-    if (String.fromCharCode(...png.subarray(at + 4, at + 8)) === 'tEXt') return at;
-  }
-  throw new Error('no tEXt chunk');
+/**
+ * A 12x10 RGB LR PNG: IHDR, the chunks `before`, its image data, the chunks `after`, IEND.
+ * `idat` changes the image data chunk (a bad checksum).
+ */
+function lrPng(before: Uint8Array[], after: Uint8Array[] = [], idat: { badCrc?: boolean } = {}): Uint8Array {
+  const raw = new Uint8Array(10 * (1 + 3 * 12)).map((_, i) => (i % 37 === 0 ? 0 : (i * 7) % 251));
+  return pngFile([pngChunk('IHDR', ihdr(12, 10, 8, 2)), ...before, pngChunk('IDAT', zlibStored(raw), idat), ...after, pngChunk('IEND', new Uint8Array(0))]);
 }
 
-/** A PNG chunk of `type` holding `data`, with its CRC. */
-function pngChunk(type: string, data: Uint8Array): Uint8Array {
-  const out = new Uint8Array(12 + data.length);
-  const view = new DataView(out.buffer);
-  view.setUint32(0, data.length);
-  out.set(new TextEncoder().encode(type), 4);
-  out.set(data, 8);
-  view.setUint32(8 + data.length, crc32(out, 4, 8 + data.length));
-  return out;
+/** An `irn` text chunk holding `json`: tEXt, or zTXt (compressed, as PNG allows for any text). */
+function irnChunk(json: string, type: 'tEXt' | 'zTXt' = 'tEXt', options: { badCrc?: boolean } = {}): Uint8Array {
+  if (type === 'tEXt' && options.badCrc !== true) return textChunk('irn', json);
+  const text = new TextEncoder().encode(json);
+  const data = type === 'tEXt' ? new Uint8Array([0x69, 0x72, 0x6e, 0, ...text]) : new Uint8Array([0x69, 0x72, 0x6e, 0, 0, ...zlibStored(text)]);
+  return pngChunk(type, data, options);
+}
+
+/** What @irn/core, which restores, reads from `bytes`: the restored size and the preset it restores with, or the error. */
+function coreSays(bytes: Uint8Array): { width: number; height: number; model: string } | { error: string } {
+  try {
+    const { width, height, lrMetadata } = readLrHeader(bytes);
+    return { ...restoredSize(lrMetadata, lrMetadata?.scale ?? 2, width, height), model: presetForLr(lrMetadata) };
+  } catch (e) {
+    return { error: (e as Error).message };
+  }
+}
+
+/** A job that holds the page queue until `release()`: elements queued behind it prepare (download, read, show the LR) but do not restore. */
+function blockQueue(): { release(): void } {
+  let release!: () => void;
+  const held = new Promise<void>((r) => (release = r));
+  sharedQueue.add({ run: () => held });
+  return { release };
 }
 
 function make(attrs: Record<string, string>): IrnImage {
@@ -140,23 +154,70 @@ describe('<irn-image> and a stranger serving the LR', () => {
     await stillWorks();
   });
 
-  it('two irn chunks, the first with a bad checksum: the box ends at the size of the image restored, which core read from the good one', async () => {
-    // The element's quick reader (png-info.ts) takes the first irn chunk and checks no CRC;
-    // core drops a chunk whose CRC is wrong. So the element sized the box 24 x 20 and core
-    // restored 23 x 19, which was stretched into it.
-    const lr = lrWithText('{"scale":2,"width":24,"height":20}');
-    const at = textChunkAt(lr);
-    const length = new DataView(lr.buffer).getUint32(at);
-    const good = pngChunk('tEXt', new TextEncoder().encode('irn\0{"scale":2,"width":23,"height":19}'));
-    const bytes = new Uint8Array([...lr.subarray(0, at + 12 + length), ...good, ...lr.subarray(at + 12 + length)]);
-    bytes[at + 8 + length] ^= 0xff;
-    const el = make({ src: served(bytes, 'image/png') });
-    const { errors, loads } = await settle(el, 'two irn chunks');
-    assert(loads === 1 && errors.length === 0, `two irn chunks: ${el.status} ${errors[0]?.message ?? ''}`);
-    const box = el.getBoundingClientRect();
-    const img = el.shadowRoot!.querySelector('img')!;
-    assert(img.naturalWidth === 23 && img.naturalHeight === 19, `restored ${img.naturalWidth}x${img.naturalHeight}`);
-    assert(box.width === 23 && box.height === 19, `the box is ${box.width}x${box.height}, the restored image 23x19`);
+  it('reads the LR as the restore does: the box before restoring and the preset are the ones core reads, whichever irn chunk it takes', async () => {
+    // Before, the element read a PNG with a quick reader of its own (png-info.ts): the first
+    // uncompressed irn chunk before the image data, no checksums. So it sized the box, and
+    // picked the preset, from a chunk core ignores (24 x 20, and a preset there is none of),
+    // or from no chunk (the LR x 2), until the restore came out 23 x 19.
+    const wrong = '{"scale":2,"width":24,"height":20}';
+    const right = '{"scale":2,"width":23,"height":19}';
+    const cases: Array<[string, Uint8Array]> = [
+      ['two irn chunks (core takes the later)', lrPng([irnChunk(wrong), irnChunk(right)])],
+      ['two irn chunks, the first with a bad checksum and naming a preset there is none of', lrPng([irnChunk('{"scale":2,"width":24,"height":20,"model":"no-such-preset"}', 'tEXt', { badCrc: true }), irnChunk(right)])],
+      ['the irn chunk after the image data', lrPng([], [irnChunk(right)])],
+      ['the irn chunk compressed (zTXt)', lrPng([irnChunk(right, 'zTXt')])],
+    ];
+    for (const [what, bytes] of cases) {
+      const core = coreSays(bytes);
+      assert(!('error' in core) && core.width === 23 && core.height === 19 && core.model === 'irn-x2', `${what}: core says ${JSON.stringify(core)}`);
+      // Held in the queue: the element downloads and reads the LR and shows it, but does not restore yet.
+      const queue = blockQueue();
+      const el = make({ src: served(bytes, 'image/png') });
+      const loaded: HTMLElementEventMap['irn-load']['detail'][] = [];
+      el.addEventListener('irn-load', (e) => loaded.push(e.detail));
+      try {
+        const shown = () => el.shadowRoot?.querySelector('img')?.hasAttribute('src') === true;
+        for (let t = 0; !shown() && t < MAX_MS / 20; t++) await sleep(20);
+        await el.updateComplete;
+        const before = el.getBoundingClientRect();
+        assert(shown() && el.status === 'queued', `${what}: ${el.status} before restoring, ${el.error?.message ?? ''}`);
+        assert(before.width === core.width && before.height === core.height, `${what}: the box is ${before.width}x${before.height} before restoring; core reads ${core.width}x${core.height}`);
+      } finally {
+        queue.release();
+      }
+      const { errors, loads } = await settle(el, what);
+      assert(loads === 1 && errors.length === 0, `${what}: ${el.status} ${errors[0]?.message ?? ''}`);
+      const detail = loaded[0];
+      const box = el.getBoundingClientRect();
+      assert(detail.model === core.model && detail.width === core.width && detail.height === core.height, `${what}: restored ${detail.width}x${detail.height} with ${detail.model}`);
+      assert(box.width === core.width && box.height === core.height, `${what}: the box is ${box.width}x${box.height} after restoring`);
+      el.remove();
+    }
+  });
+
+  it('refuses, without showing it, an LR whose headers core refuses (the restore would fail on them), in core\'s one line', async () => {
+    // Before, the element showed each of these (its quick reader checked no checksum, stopped
+    // at the image data, and passed over a model that is not a preset name), sized its box
+    // from it, and loaded a model, before the restore failed on the same file.
+    const right = '{"scale":2,"width":23,"height":19}';
+    const good = lrPng([irnChunk(right)]);
+    const cases: Array<[string, Uint8Array]> = [
+      ['an image data chunk with a bad checksum', lrPng([irnChunk(right)], [], { badCrc: true })],
+      ['a PNG cut before its IEND chunk', good.subarray(0, good.length - 12)],
+      ['an irn chunk naming a model that is not a preset name', lrPng([irnChunk('{"scale":2,"width":23,"height":19,"model":"../../x/model.json"}')])],
+      ['an IHDR chunk with a bad checksum', pngFile([pngChunk('IHDR', ihdr(12, 10, 8, 2), { badCrc: true }), good.subarray(33)])],
+    ];
+    for (const [what, bytes] of cases) {
+      const core = coreSays(bytes);
+      assert('error' in core, `${what}: core reads it (${JSON.stringify(core)})`);
+      const el = make({ src: served(bytes, 'image/png') });
+      const line = await refused(el, what);
+      assert(line === core.error, `${what}: the element says ${JSON.stringify(line)}, core ${JSON.stringify(core.error)}`);
+      const img = el.shadowRoot!.querySelector('img')!;
+      assert(!img.hasAttribute('src'), `${what}: the LR is shown`);
+      el.remove();
+    }
+    await stillWorks();
   });
 
   it('malformed metadata (scale 0, negative, NaN, not JSON, a huge text): restored from the LR size, or refused in one line', async () => {
@@ -267,9 +328,8 @@ describe('<irn-image> and a stranger serving the LR', () => {
       for (let i = 64; i < flipped.length; i += 7) flipped[i] ^= 0x5a;
       cases.push([`${name} with every 7th byte after 64 flipped`, served(flipped, type)]);
     }
-    const zeroWide = lrWithText('{"scale":2,"width":23,"height":19}');
-    new DataView(zeroWide.buffer).setUint32(16, 0);
-    cases.push(['a PNG 0 pixels wide', served(zeroWide, 'image/png'), /^\S+ is a PNG whose header gives no image size \(cut short, or 0 pixels wide or high\)$/]);
+    const zeroWide = pngFile([pngChunk('IHDR', ihdr(0, 10, 8, 2)), lrPng([]).subarray(33)]);
+    cases.push(['a PNG 0 pixels wide', served(zeroWide, 'image/png'), /^corrupt PNG: its size is 0x10$/]);
     cases.push(['an empty file', served(new Uint8Array(0), 'image/png'), /^\S+ is empty \(IRN needs the LR image that irn downscale writes\)$/]);
     cases.push(['an SVG', served('<svg xmlns="http://www.w3.org/2000/svg" width="20000" height="20000"><rect width="9" height="9"/></svg>', 'image/svg+xml')]);
     cases.push(['an HTML page', served('<!doctype html><title>Not found</title><p>Not found', 'text/html')]);

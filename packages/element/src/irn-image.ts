@@ -1,9 +1,9 @@
 import type { BackendChoice, Limits, Rescaler } from '@irn/core/browser';
+import type { LrHeader } from '@irn/core/lr-formats';
 import { html, LitElement, nothing, type PropertyValues } from 'lit';
 import { styleMap } from 'lit/directives/style-map.js';
 import type { IrnErrorDetail, IrnLoadDetail, IrnLoadStartDetail, IrnProgressDetail } from './events.js';
 import { sharedQueue, type QueuedJob } from './job-queue.js';
-import { readLrPngInfo, type LrPngInfo } from './png-info.js';
 import { loadCore, loadedCore, sharedRescaler } from './shared-models.js';
 import { irnImageStyles } from './irn-image.styles.js';
 import { watchNearViewport } from './viewport.js';
@@ -79,9 +79,12 @@ interface ElementJob extends QueuedJob {
 /** What a job needs for its turn: the LR file, what its headers say, and the model to restore it with. */
 interface PreparedJob {
   bytes: Uint8Array;
-  info: LrPngInfo;
+  info: LrHeader;
   rescaler: Rescaler;
 }
+
+/** The LR's size and `irn` metadata: its headers' ({@link LrHeader}), or the shown `<img>`'s size until they are read. */
+type LrSize = Pick<LrHeader, 'width' | 'height' | 'lrMetadata'>;
 
 /**
  * `<irn-image>`: shows an IRN-downscaled PNG at once, scaled by the browser to the final size,
@@ -180,7 +183,7 @@ export class IrnImage extends LitElement {
   declare worker: boolean | undefined;
 
   // Rendered state, not attributes: changes go through requestUpdate().
-  private lrInfo: LrPngInfo | null = null;
+  private lrInfo: LrSize | null = null;
   private restoredUrl: string | null = null;
   /**
    * The LR the element shows until the restored image is there: a blob: URL of the bytes of its
@@ -318,16 +321,17 @@ export class IrnImage extends LitElement {
   private fullSize(): { width: number; height: number } | null {
     const info = this.lrInfo;
     if (info == null) return null;
-    const scale = this.scale ?? info.original?.scale ?? scaleOfModel(this.model);
-    if (info.original != null && info.original.scale === scale) return { width: info.original.width, height: info.original.height };
+    const meta = info.lrMetadata;
+    const scale = this.scale ?? meta?.scale ?? scaleOfModel(this.model);
+    if (meta != null && meta.scale === scale) return { width: meta.width, height: meta.height };
     return { width: info.width * scale, height: info.height * scale };
   }
 
   private onImageLoad(event: Event): void {
-    // Until the PNG's own bytes are read, the LR's pixel size (x scale) sizes the element.
+    // An LR shown whose metadata then failed its check: its pixel size (x scale) sizes the element.
     const img = event.target as HTMLImageElement;
     if (this.restoredUrl == null && this.lrInfo == null && img.naturalWidth > 0) {
-      this.lrInfo = { width: img.naturalWidth, height: img.naturalHeight, original: null };
+      this.lrInfo = { width: img.naturalWidth, height: img.naturalHeight, lrMetadata: null };
       this.requestUpdate();
     }
   }
@@ -415,7 +419,7 @@ export class IrnImage extends LitElement {
         throw new Error(`the model ${model} rescales x${rescaler.scale}, but scale is ${this.scale}`);
       }
       const restoreStart = performance.now();
-      const result = await rescaler.upscale(new Blob([bytes as BlobPart], { type: `image/${info.format ?? 'png'}` }), {
+      const result = await rescaler.upscale(new Blob([bytes as BlobPart], { type: `image/${info.format}` }), {
         output: 'blob',
         ...(IrnImage.defaults.limits != null ? { limits: IrnImage.defaults.limits } : {}),
         z: this.z === 'gaussian' ? 'gaussian' : 'zeros',
@@ -440,12 +444,11 @@ export class IrnImage extends LitElement {
       const end = performance.now();
       this.restoredBlob = result.image;
       this.restoredUrl = url;
-      // The box takes the restored image's own size where the LR's headers said another: the
-      // element's quick PNG reader (png-info.ts) and core's may read a stranger's file
-      // differently (an irn chunk with a bad checksum, which core drops, before a good one).
+      // The box takes the restored image's own size where the element guessed another (an LR
+      // without metadata, restored by a model given by URL whose scale the name does not say).
       const full = this.fullSize();
       if (full == null || full.width !== result.width || full.height !== result.height) {
-        this.lrInfo = { ...info, original: { scale: rescaler.scale, width: result.width, height: result.height } };
+        this.lrInfo = { ...info, lrMetadata: { scale: rescaler.scale, width: result.width, height: result.height } };
       }
       this.requestUpdate();
       this.currentProgress = 1;
@@ -503,9 +506,9 @@ export class IrnImage extends LitElement {
   private async prepareJob(job: ElementJob): Promise<PreparedJob> {
     const { signal } = job.controller;
     const bytes = await fetchBytes(job.src, signal, IrnImage.defaults.maxBytes ?? MAX_LR_BYTES);
-    const info = readLrPngInfo(bytes) ?? (await readOtherLrInfo(job.src, bytes));
-    const { restoredSize } = await loadCore();
     const limits = IrnImage.defaults.limits;
+    const info = await readLrInfo(job.src, bytes, limits);
+    const { restoredSize } = await loadCore();
     let showable = true;
     try {
       restoredSize(null, 2, info.width, info.height, limits);
@@ -517,14 +520,15 @@ export class IrnImage extends LitElement {
       this.lr = { url: URL.createObjectURL(new Blob([bytes as BlobPart])), src: job.src };
       this.requestUpdate();
     }
-    if (this.scale != null && info.original != null && info.original.scale !== this.scale) {
-      throw new Error(`${job.src} was downscaled at x${info.original.scale}, but scale is ${this.scale}`);
+    const meta = info.lrMetadata;
+    if (this.scale != null && meta != null && meta.scale !== this.scale) {
+      throw new Error(`${job.src} was downscaled at x${meta.scale}, but scale is ${this.scale}`);
     }
     // The box is sized from what the file claims, so the claim is checked as the restore
     // would check it (a scale no model has, an original the LR cannot come from, more pixels
     // than the limit): a stranger's file must not stretch the page before it fails.
     try {
-      restoredSize(info.original, this.scale ?? info.original?.scale ?? scaleOfModel(this.model), info.width, info.height, limits);
+      restoredSize(meta, this.scale ?? meta?.scale ?? scaleOfModel(this.model), info.width, info.height, limits);
     } catch (e) {
       (e as Error).message = `${job.src} cannot be restored: ${(e as Error).message}`;
       throw e;
@@ -534,8 +538,8 @@ export class IrnImage extends LitElement {
       this.requestUpdate();
     }
     // The preset the LR names (a lossy decoder restores its codec's LRs best), else the lossless one.
-    const named = this.model == null ? info.original?.model : undefined;
-    const model = this.model ?? named ?? `irn-x${this.scale ?? info.original?.scale ?? 2}`;
+    const named = this.model == null ? meta?.model : undefined;
+    const model = this.model ?? named ?? `irn-x${this.scale ?? meta?.scale ?? 2}`;
     job.model = model;
     const modelStart = performance.now();
     // A model whose server stalls holds up only the elements that need it, and one that is
@@ -701,18 +705,21 @@ declare global {
 }
 
 /**
- * The {@link LrPngInfo} of a WebP, JPEG or AVIF LR (`irn downscale --format webp|jpeg|avif`), from its
- * headers, through `@irn/core/lr-formats` (loaded here only for these formats: the restore needs it next
- * anyway, and PNG, the common case, is read without it).
- * @throws Error naming `src` when the file is none of the LR formats or its headers are bad.
+ * The format, size and `irn` metadata of an LR file, read by `@irn/core`'s `readLrHeader`, the
+ * reader the restore itself uses (so the box and the model chosen are what the restore finds),
+ * through `@irn/core/lr-formats`: loaded here without the Rescaler, and together with it, which
+ * words a limit's message (see `runJob`). The LR's own pixels are not checked here: the
+ * restored size is, next, with the words that name it.
+ * @throws Error naming `src` for an empty file or one in none of the LR formats; the format's
+ *   one line for bad headers (`truncated PNG: ...`), or for bad metadata; LimitError past
+ *   `limits`.
  */
-async function readOtherLrInfo(src: string, bytes: Uint8Array): Promise<LrPngInfo> {
-  const { readLrFileInfo, sniffLrFormat } = await import('@irn/core/lr-formats');
-  const format = sniffLrFormat(bytes);
+async function readLrInfo(src: string, bytes: Uint8Array, limits: Partial<Limits> | undefined): Promise<LrHeader> {
+  const core = loadCore();
+  // Destructured where it is imported, so that rollup (the one-file bundle) keeps only these two.
+  const { readLrHeader, sniffLrFormat } = await import('@irn/core/lr-formats');
+  await core;
   if (bytes.length === 0) throw new Error(`${src} is empty (IRN needs the LR image that irn downscale writes)`);
-  // readLrPngInfo found no size: a PNG cut inside its header, or one of 0 pixels.
-  if (format === 'png') throw new Error(`${src} is a PNG whose header gives no image size (cut short, or 0 pixels wide or high)`);
-  if (format == null) throw new Error(`${src} is not a PNG, WebP, JPEG or AVIF file (IRN needs the LR image that irn downscale writes)`);
-  const info = readLrFileInfo(bytes);
-  return { format: info.format, width: info.width, height: info.height, original: info.lrMetadata };
+  if (sniffLrFormat(bytes) == null) throw new Error(`${src} is not a PNG, WebP, JPEG or AVIF file (IRN needs the LR image that irn downscale writes)`);
+  return readLrHeader(bytes, { ...limits, pixels: Number.MAX_SAFE_INTEGER });
 }

@@ -4,15 +4,17 @@
  * `XMP ` chunk of the extended format), as the attribute `irn:lr` holding the same JSON;
  * JPEG in a comment (COM) segment `irn {json}`; AVIF in a top-level `uuid` box of our own at the
  * end of the file (see avif-container.ts), holding the JSON.
- * Browser-safe: reading a file's header and metadata needs no codec. Encoding and decoding
- * pixels is in lr-codecs.ts (Node).
+ * Browser-safe: reading a file's header and metadata needs no codec ({@link readLrHeader}, the
+ * one reader of an LR's size and metadata that the restore and `<irn-image>` share). Encoding
+ * and decoding pixels is in lr-codecs.ts (Node).
  */
 import { checkLimit, resolveLimits, type Limits } from '../limits.js';
 import { LR_TEXT_KEY, lrMetadataText, readLrMetadata, type LrMetadata } from './lr-metadata.js';
 import { checkJpegDataSize, isJpeg, readJpegInfo, withJpegComment } from './jpeg-segments.js';
 import { isAvif, readAvifInfo, withAvifMetadata } from './avif-container.js';
 import { isWebp, readWebpInfo, WebpFormatError, withWebpXmp } from './webp-container.js';
-import { insertAfterHeader, makeTextChunk, readChunks, readTextChunks } from './png-chunks.js';
+import { readU32BE } from './bytes.js';
+import { insertAfterHeader, makeTextChunk, PngFormatError, readChunks, readTextChunks } from './png-chunks.js';
 
 /** The formats `irn downscale --format` writes: PNG and WebP lossless, JPEG and AVIF lossy. */
 export type LrFormat = 'png' | 'webp' | 'jpeg' | 'avif';
@@ -120,7 +122,7 @@ export interface LrFileInfo {
 /**
  * The size, alpha and `irn` metadata of a WebP, JPEG or AVIF file, from its headers alone (no
  * pixels are decoded), with the size checked against `limits.pixels`: call it before handing
- * the file to a decoder. (PNG files are read by decodePng, which does the same checks itself.)
+ * the file to a decoder. ({@link readLrHeader} reads PNG too, as decodePng reads it.)
  * @throws WebpFormatError / JpegFormatError / AvifFormatError for a malformed file (a JPEG also
  *   when it is cut short or has too many scans: see checkJpegDataSize, MAX_JPEG_SCANS); LimitError when it claims
  *   more than `limits.pixels` pixels or more than `limits.textBytes` of metadata; Error for
@@ -149,6 +151,43 @@ export function readLrFileInfo(bytes: Uint8Array, limits?: Partial<Limits>): LrF
   checkLimit(resolved, 'pixels', info.width * info.height, `the image (${info.width}x${info.height})`, 'pixels');
   const lrMetadata = info.xmp == null ? null : readLrMetadataXmp(info.xmp, resolved);
   return { format: 'webp', width: info.width, height: info.height, alpha: info.alpha, lrMetadata };
+}
+
+/** What {@link readLrHeader} reads: the LR's size and metadata, no pixels. */
+export interface LrHeader {
+  format: LrFormat;
+  width: number;
+  height: number;
+  lrMetadata: LrMetadata | null;
+}
+
+/**
+ * The format, size and `irn` metadata of an LR file (PNG, WebP, JPEG or AVIF) from its headers
+ * alone, the size checked against `limits.pixels`: enough to pick the model and check the
+ * restored size (`restoredSize`) before a decoder allocates anything. A PNG is read as decodePng
+ * reads it (every chunk's length and critical checksum, IEND; a damaged text chunk dropped;
+ * of two `irn` chunks, the later), so what this says is what the restore finds.
+ * @throws PngFormatError / WebpFormatError / JpegFormatError / AvifFormatError for a malformed
+ *   file; LimitError past a limit; Error for a file in none of these formats, or malformed
+ *   metadata.
+ */
+export function readLrHeader(bytes: Uint8Array, limits?: Partial<Limits>): LrHeader {
+  const resolved = resolveLimits(limits);
+  // The start of the signature only: readChunks says what is wrong with the rest.
+  if (bytes.length >= 8 && bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47) {
+    const chunks = readChunks(bytes);
+    // readChunks checked that IHDR comes first; decodePng refuses the same sizes with the same words.
+    const ihdr = chunks[0].data;
+    if (ihdr.length !== 13) throw new PngFormatError(`corrupt PNG: the IHDR chunk has ${ihdr.length} bytes, not 13`);
+    const width = readU32BE(ihdr, 0);
+    const height = readU32BE(ihdr, 4);
+    if (width < 1 || height < 1) throw new PngFormatError(`corrupt PNG: its size is ${width}x${height}`);
+    checkLimit(resolved, 'pixels', width * height, `the image (${width}x${height})`, 'pixels');
+    return { format: 'png', width, height, lrMetadata: readLrMetadata(readTextChunks(chunks, resolved, { required: [LR_TEXT_KEY] })) };
+  }
+  if (sniffLrFormat(bytes) == null) throw new Error('it is not a PNG, WebP, JPEG or AVIF image');
+  const info = readLrFileInfo(bytes, resolved);
+  return { format: info.format, width: info.width, height: info.height, lrMetadata: info.lrMetadata };
 }
 
 /**
