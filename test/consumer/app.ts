@@ -78,7 +78,7 @@ export async function makeReference(dir: string): Promise<Reference> {
 export interface WeightsSetup {
   /** Extra attribute on `<irn-image>` ('' when none is needed). */
   attribute: string;
-  /** Extra `Rescaler.create` option, as JavaScript source ('' when none is needed). */
+  /** Extra `Rescaler.create` option, as JavaScript source after a comma (`, weightsUrl: ...`; '' when none is needed). */
   option: string;
   /** A folder to copy as `weights/` next to the pages, if any. */
   copyFrom?: string;
@@ -86,7 +86,7 @@ export interface WeightsSetup {
 
 export function weightsSetup(packaged: boolean): WeightsSetup {
   if (packaged) return { attribute: '', option: '' };
-  return { attribute: ' weights-base="/weights/"', option: " weightsUrl: '/weights/'," };
+  return { attribute: ' weights-base="/weights/"', option: ", weightsUrl: '/weights/'" };
 }
 
 /** In the page: records the element's events in `window.irnEvents` (they bubble and are composed). */
@@ -113,6 +113,37 @@ export const VITE_WORKER_ES_CONFIG = 'vite.worker-es.config.js';
 
 /** The folder, in the app, of the Vite build with `worker: { format: 'es' }`. */
 export const VITE_WORKER_ES_OUT = 'dist-worker-es';
+
+/**
+ * The `Rescaler` page's script: restores `lrUrl` in a worker with the irn-x2 preset (and
+ * `extraOptions`, text such as `, weightsUrl: '...'`), and leaves the result (or the error) in
+ * `window.rescalerResult` for {@link rescalerOutcome}.
+ */
+export function rescalerScript(importFrom: string, lrUrl: string, extraOptions = ''): string {
+  return `import { Rescaler } from '${importFrom}';
+
+async function base64(blob) {
+  const url = await new Promise((resolve) => {
+    const reader = new FileReader();
+    reader.onload = () => resolve(reader.result);
+    reader.readAsDataURL(blob);
+  });
+  return url.slice(url.indexOf(',') + 1);
+}
+
+try {
+  const started = performance.now();
+  const rescaler = await Rescaler.create({ model: 'irn-x2', worker: true${extraOptions} });
+  const lr = await (await fetch('${lrUrl}')).blob();
+  const result = await rescaler.upscale(lr, { output: 'blob' });
+  const ms = performance.now() - started;
+  window.rescalerResult = { backend: rescaler.backend, reason: rescaler.backendReason, width: result.width, height: result.height, ms, png: await base64(result.image) };
+  await rescaler.dispose();
+} catch (error) {
+  window.rescalerResult = { error: String(error?.stack ?? error) };
+}
+`;
+}
 
 /** The app's sources: the element page, the `Rescaler` page, and Vite's and webpack's settings. */
 export function writeAppSources(appDir: string, lrFile: string, weights: WeightsSetup): void {
@@ -144,32 +175,7 @@ export function writeAppSources(appDir: string, lrFile: string, weights: Weights
 </html>
 `,
   );
-  writeFileSync(
-    join(appDir, 'rescaler.js'),
-    `import { Rescaler } from '@irn/core/browser';
-
-async function base64(blob) {
-  const url = await new Promise((resolve) => {
-    const reader = new FileReader();
-    reader.onload = () => resolve(reader.result);
-    reader.readAsDataURL(blob);
-  });
-  return url.slice(url.indexOf(',') + 1);
-}
-
-try {
-  const started = performance.now();
-  const rescaler = await Rescaler.create({ model: 'irn-x2', worker: true,${weights.option} });
-  const lr = await (await fetch('/photo.lr.png')).blob();
-  const result = await rescaler.upscale(lr, { output: 'blob' });
-  const ms = performance.now() - started;
-  window.rescalerResult = { backend: rescaler.backend, reason: rescaler.backendReason, width: result.width, height: result.height, ms, png: await base64(result.image) };
-  await rescaler.dispose();
-} catch (error) {
-  window.rescalerResult = { error: String(error?.stack ?? error) };
-}
-`,
-  );
+  writeFileSync(join(appDir, 'rescaler.js'), rescalerScript('@irn/core/browser', '/photo.lr.png', weights.option));
   // Vite builds index.html alone unless told about the other pages (Vite's own multi-page
   // setting; nothing our packages need).
   const input = "rolldownOptions: { input: { main: 'index.html', rescaler: 'rescaler.html' } }";

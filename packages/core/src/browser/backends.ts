@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { defaultWasmPaths } from './locations.js';
+import { COPY_FILES_HELP, defaultWasmPaths } from './locations.js';
 
 /** A TensorFlow.js backend the browser rescaler can run on. */
 export type BackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
@@ -201,7 +201,10 @@ export async function activateBackend(name: BackendName, setup: BackendSetup = {
   const unavailable = await backendUnavailable(name);
   if (unavailable != null) return { ok: false, reason: unavailable };
   const previous = tf.getBackend();
-  const hint = name === 'wasm' ? ` (its .wasm files were looked for in ${describeWasmPaths(setup.wasmPaths ?? defaultWasmPaths())}; set wasmPaths to where they are served)` : '';
+  // Without wasmPaths, the files are looked for beside the code: where esbuild and Rollup
+  // leave none (locations.ts).
+  const copy = setup.wasmPaths == null ? `, or, with esbuild or Rollup, copy node_modules/@irn/core/dist/browser/*.wasm next to the bundle (${COPY_FILES_HELP})` : '';
+  const hint = name === 'wasm' ? ` (its .wasm files were looked for in ${describeWasmPaths(setup.wasmPaths ?? defaultWasmPaths())}; set wasmPaths to where they are served${copy})` : '';
   const ms = setup.startTimeoutMs ?? BACKEND_START_TIMEOUT_MS;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let late = false;

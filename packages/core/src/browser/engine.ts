@@ -115,6 +115,7 @@ export class RescaleEngine {
       const started = await startOn(name, artifacts, options);
       if ('model' in started) {
         const why = plan == null ? 'asked for' : autoReason(name, plan.demoted, failures);
+        warnIfPastWasm(name, failures);
         return new RescaleEngine(started.model, name, why, plan?.order ?? BACKEND_ORDER, artifacts, options);
       }
       if (choice !== 'auto') throw new Error(`the ${name} backend cannot run here: ${started.reason}`);
@@ -298,6 +299,20 @@ function autoReason(chosen: BackendName, demoted: Partial<Record<BackendName, st
   const parts = [...failures.map((f) => f.slice(0, 200)), ...passedOver.map((b) => demoted[b]!)];
   if (demoted[chosen] != null) parts.push(`${demoted[chosen]}, but nothing faster started`);
   return parts.length > 0 ? parts.join('; ') : 'the fastest backend here';
+}
+
+let warnedPastWasm = false;
+
+/**
+ * Once per page (or worker): `'auto'` passed over a wasm backend that failed, for something
+ * slower (everything after wasm in its plan is: a software GPU, or cpu, about 20 times slower).
+ * The restore still works, so without this line a missing `.wasm` file went unnoticed.
+ */
+function warnIfPastWasm(chosen: BackendName, failures: string[]): void {
+  const wasm = failures.find((f) => f.startsWith('wasm: '));
+  if (wasm == null || warnedPastWasm) return;
+  warnedPastWasm = true;
+  console.warn(`@irn/core: running on ${chosen}, many times slower, because the wasm backend failed: ${wasm.slice('wasm: '.length)}`);
 }
 
 /** Activates `name` and builds the model there, or says why it could not. */

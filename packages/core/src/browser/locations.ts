@@ -10,6 +10,10 @@
 // (possibly hashed) URL in the code. A computed folder URL (`new URL(dir, import.meta.url)`)
 // is left alone, and breaks as soon as a bundler moves this code away from the files. The
 // presets are found the same way, from the `@irn/weights` package (see model-loader.ts).
+//
+// esbuild and Rollup leave both forms as they are: the URLs then resolve against the app's
+// own output file, where nothing is until the app copies the files there (the READMEs'
+// "Bundlers"; test/consumer/esbuild-rollup.e2e.ts). What each failure then says, below, names them.
 
 /**
  * Starts the rescaler's module worker, `worker.js` next to this module. Written as
@@ -36,3 +40,19 @@ export function defaultWasmPaths(): Record<'tfjs-backend-wasm.wasm' | 'tfjs-back
     'tfjs-backend-wasm-threaded-simd.wasm': new URL('./tfjs-backend-wasm-threaded-simd.wasm', import.meta.url).href,
   };
 }
+
+/**
+ * Where the README says what to copy for a bundler that leaves `new URL('./file',
+ * import.meta.url)` alone (esbuild, Rollup): quoted by each line about a file not found.
+ */
+export const COPY_FILES_HELP = `@irn/core's README, "Bundlers"`;
+
+/**
+ * Why the default worker (see {@link startDefaultWorker}) did not start, when its script
+ * could not be loaded: the browser says no more than that (a 404 and a script that is not
+ * JavaScript look alike), so this names the files and where they belong.
+ */
+export const DEFAULT_WORKER_UNLOADABLE =
+  "its script could not be loaded: @irn/core's worker.js (and its worker.*.js chunks) is looked for beside the code that starts it, " +
+  'where Vite and webpack put it; esbuild and Rollup leave it behind: copy node_modules/@irn/core/dist/browser/worker.js and worker.*.js ' +
+  `next to the bundle (${COPY_FILES_HELP}), or pass workerUrl`;

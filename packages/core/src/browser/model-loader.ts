@@ -444,6 +444,7 @@ async function readPreset(
       const artifacts = await readModel(url, files, { name, entry }, limits, source.locate);
       if (idbKey != null) await idbSave(idbKey, artifacts, `${IDB_PREFIX}${name}@`);
       if (cache != null) await files.dropOtherVersions();
+      if (errors.length > 0 && label != null) warnCdnFallback(name, label, url, errors[0]);
       return result(url, files.fromNetwork ? 'network' : 'cache-api', artifacts);
     } catch (e) {
       errors.push(e instanceof Error ? e : new Error(String(e)));
@@ -455,6 +456,24 @@ async function readPreset(
   throw new Error(`could not load the preset "${name}" of ${label} from ${sources.length === 1 ? 'its files (no CDN: cdn is false)' : "its files nor the CDN"}: ${tried}`, {
     cause: new AggregateError(errors, `every source of ${name} failed`),
   });
+}
+
+const warnedCdnFallback = new Set<string>();
+
+/**
+ * Once per preset and page: a package's preset came from the CDN, as its own files failed.
+ * The page works (online), so without this line an app whose bundler left the files behind
+ * (esbuild, Rollup: they leave `new URL('./file', import.meta.url)` alone) depended on the CDN
+ * unnoticed.
+ */
+function warnCdnFallback(name: string, label: string, url: URL, first: Error): void {
+  const key = `${label}/${name}`;
+  if (warnedCdnFallback.has(key)) return;
+  warnedCdnFallback.add(key);
+  const bundler = first instanceof IntegrityError ? '' : `; esbuild and Rollup leave them behind: copy node_modules/@irn/weights/dist/irn-* next to the bundle (@irn/core's README, "Bundlers")`;
+  console.warn(
+    `@irn/core: the preset "${name}" of ${label} came from the CDN (${url.href}), as its own files failed: ${first.message.replace(/\s*\n\s*/g, ' ')}${bundler}; cdn: false never uses the CDN`,
+  );
 }
 
 /** Manifests already read in this page, by URL: a second load of a preset needs no request. */

@@ -6,7 +6,7 @@ import type { ImageInput } from './inputs.js';
 import { loadModelArtifacts, lrPresetFor, UnknownPresetError, type LoadedArtifacts, type ModelLoadOptions, type PresetLrNotes } from './model-loader.js';
 import type { OutputKind, OutputTypes } from './outputs.js';
 import type { DownscaleCallOptions, DownscaleResult, PipelineExtras, RescaleResult, UpscaleCallOptions } from './pipeline.js';
-import { startDefaultWorker } from './locations.js';
+import { DEFAULT_WORKER_UNLOADABLE, startDefaultWorker } from './locations.js';
 import type { WorkerClient } from './worker-client.js';
 
 /** Options of {@link Rescaler.create}. */
@@ -149,8 +149,12 @@ export class Rescaler extends EventTarget {
     if (options.worker) {
       const { WorkerClient } = await import('./worker-client.js');
       const worker = options.workerUrl != null ? new Worker(options.workerUrl, { type: 'module' }) : startDefaultWorker();
+      const unloadable =
+        options.workerUrl != null
+          ? `its script could not be loaded from workerUrl ${absoluteForMessage(options.workerUrl)} (missing, or not served as JavaScript)`
+          : DEFAULT_WORKER_UNLOADABLE;
       try {
-        const client = await WorkerClient.start(worker, artifacts, setup, onFallback);
+        const client = await WorkerClient.start(worker, artifacts, setup, onFallback, unloadable);
         impl = client;
         scale = client.scale;
       } catch (e) {
@@ -384,6 +388,15 @@ async function readArtifacts(
     throw new TypeError('model must be a preset name, a model.json URL or an IrnModel');
   }
   return { artifacts: await model.toArtifacts(), info: { from: 'memory' } };
+}
+
+/** `url` resolved as the page resolves it, for a message; as given where it cannot be. */
+function absoluteForMessage(url: string | URL): string {
+  try {
+    return new URL(url, globalThis.location?.href).href;
+  } catch {
+    return String(url);
+  }
 }
 
 /** wasm paths as absolute URLs: a worker resolves relative ones against its own script. */

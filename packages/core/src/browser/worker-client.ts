@@ -36,23 +36,29 @@ export class WorkerClient {
   private constructor(
     private readonly worker: Worker,
     private readonly onFallback: (event: BackendFallback) => void,
+    unloadable: string,
   ) {
     worker.addEventListener('message', (event) => this.receive(event.data as FromWorker));
     worker.addEventListener('error', (event) => {
       event.preventDefault();
-      this.fail(new Error(`the rescaler worker failed: ${event.message || 'it could not be loaded (check workerUrl)'}`));
+      // No message: the script itself did not load (missing, or not JavaScript).
+      this.fail(new Error(`the rescaler worker failed: ${event.message || unloadable}`));
     });
     worker.addEventListener('messageerror', () => this.fail(new Error('the rescaler worker sent a message that could not be read')));
   }
 
-  /** Sends the model to `worker` (transferring `artifacts.weightData`) and waits until it runs on a backend. */
+  /**
+   * Sends the model to `worker` (transferring `artifacts.weightData`) and waits until it runs
+   * on a backend. `unloadable` says what to do when the worker's script does not load.
+   */
   static async start(
     worker: Worker,
     artifacts: tf.io.ModelArtifacts & { weightData: ArrayBuffer },
     options: BackendSetup & { backend?: BackendChoice; fallback?: boolean },
     onFallback: (event: BackendFallback) => void,
+    unloadable = 'its script could not be loaded',
   ): Promise<WorkerClient> {
-    const client = new WorkerClient(worker, onFallback);
+    const client = new WorkerClient(worker, onFallback, unloadable);
     // The weights move to the worker (it keeps them to rebuild the model after a fallback).
     const ready = (await client.call({ type: 'init', id: 0, artifacts, options }, [artifacts.weightData])) as { backend: BackendName; backendReason: string; scale: number };
     client.backend = ready.backend;
