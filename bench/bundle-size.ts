@@ -111,8 +111,8 @@ export const SCENARIOS: Scenario[] = [
     title: "import '@irn/element' (default: restores in a worker)",
     page: "import '@irn/element';\ndocument.body.innerHTML = '<irn-image src=\"photo.lr.png\" backend=\"wasm\"></irn-image>';",
     worker: '@irn/core/browser/worker.js',
-    // @irn/core's index: the headers of WebP and JPEG LRs only (a PNG LR is read by the element).
-    pageSkips: [...WORKER_PAGE_SKIPS, /packages\/core\/dist\/index\.js$/],
+    // Every LR's header is read through @irn/core/lr-formats, loaded with the Rescaler: counted.
+    pageSkips: WORKER_PAGE_SKIPS,
     // The element asks for an upscale's 'blob' (an <img> shows it): its worker loads the quick PNG writer.
     workerSkips: [PNG_WRITER],
   },

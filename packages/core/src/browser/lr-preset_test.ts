@@ -45,8 +45,13 @@ describe('LR headers', () => {
     const wrong = JSON.stringify({ scale: 2, width: 10, height: 6, model: 'no-such-preset' });
     const right = JSON.stringify({ scale: 2, width: 9, height: 5 });
     const ztxt = makeChunk('zTXt', concatBytes([strToU8('irn'), Uint8Array.of(0, 0), zlibSync(strToU8(right))]));
-    const zeroWide = plain.slice();
-    zeroWide.set(makeChunk('IHDR', plain.subarray(16, 29).map((b, i) => (i < 4 ? 0 : b))), 8);
+    // The file with its IHDR body's bytes at `at` set to `to` (and the checksum made right).
+    const withHeader = (changes: Record<number, number>) => {
+      const out = plain.slice();
+      out.set(makeChunk('IHDR', plain.subarray(16, 29).map((b, i) => changes[i] ?? b)), 8);
+      return out;
+    };
+    const zeroWide = withHeader({ 0: 0, 1: 0, 2: 0, 3: 0 });
     const files: Array<[string, Uint8Array, string]> = [
       ['two irn chunks', png([makeTextChunk('irn', wrong), makeTextChunk('irn', right)]), right],
       ['two irn chunks, the later damaged', png([makeTextChunk('irn', right), damaged(makeTextChunk('irn', wrong))]), right],
@@ -55,6 +60,11 @@ describe('LR headers', () => {
       ['a damaged image data chunk', png([makeTextChunk('irn', right)], [], damaged(plain.subarray(ihdrEnd, iendAt))), 'corrupt PNG'],
       ['no IEND', plain.subarray(0, iendAt), 'truncated PNG'],
       ['0 pixels wide', zeroWide, 'corrupt PNG: its size is 0x3'],
+      ['colour type 5', withHeader({ 9: 5 }), 'corrupt PNG: unknown colour type 5'],
+      ['4-bit RGB', withHeader({ 8: 4 }), 'corrupt PNG: bit depth 4 is not allowed for RGB images'],
+      ['a palette image without a palette', withHeader({ 9: 3 }), 'without a palette (PLTE chunk)'],
+      ['interlaced 1-bit grey', withHeader({ 8: 1, 9: 0, 12: 1 }), 'interlaced images with 1-bit samples cannot be read'],
+      ['no image data', png([makeTextChunk('irn', right)], [], new Uint8Array(0)), 'corrupt PNG: it has no image data'],
       ['a model that is not a preset name', png([makeTextChunk('irn', JSON.stringify({ scale: 2, width: 9, height: 5, model: '../x' }))]), 'not a preset name'],
     ];
     const outcome = (read: () => { width: number; height: number; meta: unknown }): unknown => {

@@ -14,7 +14,7 @@ import { checkJpegDataSize, isJpeg, readJpegInfo, withJpegComment } from './jpeg
 import { isAvif, readAvifInfo, withAvifMetadata } from './avif-container.js';
 import { isWebp, readWebpInfo, WebpFormatError, withWebpXmp } from './webp-container.js';
 import { readU32BE } from './bytes.js';
-import { insertAfterHeader, makeTextChunk, PngFormatError, readChunks, readTextChunks } from './png-chunks.js';
+import { checkPngChunks, insertAfterHeader, makeTextChunk, PngFormatError, readChunks, readPngHeader, readTextChunks } from './png-chunks.js';
 
 /** The formats `irn downscale --format` writes: PNG and WebP lossless, JPEG and AVIF lossy. */
 export type LrFormat = 'png' | 'webp' | 'jpeg' | 'avif';
@@ -176,13 +176,11 @@ export function readLrHeader(bytes: Uint8Array, limits?: Partial<Limits>): LrHea
   // The start of the signature only: readChunks says what is wrong with the rest.
   if (bytes.length >= 8 && bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47) {
     const chunks = readChunks(bytes);
-    // readChunks checked that IHDR comes first; decodePng refuses the same sizes with the same words.
-    const ihdr = chunks[0].data;
-    if (ihdr.length !== 13) throw new PngFormatError(`corrupt PNG: the IHDR chunk has ${ihdr.length} bytes, not 13`);
-    const width = readU32BE(ihdr, 0);
-    const height = readU32BE(ihdr, 4);
-    if (width < 1 || height < 1) throw new PngFormatError(`corrupt PNG: its size is ${width}x${height}`);
+    // readChunks checked that IHDR comes first; these are decodePng's own checks, in its order.
+    const header = readPngHeader(chunks[0].data);
+    const { width, height } = header;
     checkLimit(resolved, 'pixels', width * height, `the image (${width}x${height})`, 'pixels');
+    checkPngChunks(chunks, header);
     return { format: 'png', width, height, lrMetadata: readLrMetadata(readTextChunks(chunks, resolved, { required: [LR_TEXT_KEY] })) };
   }
   if (sniffLrFormat(bytes) == null) throw new Error('it is not a PNG, WebP, JPEG or AVIF image');

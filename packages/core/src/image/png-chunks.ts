@@ -67,6 +67,83 @@ export const MAX_PNG_OTHER_CHUNKS = 10_000;
  */
 export const MAX_PNG_CHUNKS = 250_000;
 
+/** What an IHDR chunk says (PNG spec 11.2.2), checked. */
+export interface PngHeader {
+  width: number;
+  height: number;
+  depth: 1 | 2 | 4 | 8 | 16;
+  colourType: 0 | 2 | 3 | 4 | 6;
+  /** The colour type's name in messages ('grey', 'RGB', 'palette', 'grey + alpha', 'RGBA'). */
+  colourName: string;
+  /** Samples per pixel in the file (a palette index is one). */
+  channels: number;
+  interlaced: boolean;
+}
+
+/** Colour type -> its name in messages, samples per pixel, and the bit depths allowed. */
+const COLOUR_TYPES: Record<number, { name: string; channels: number; depths: number[] }> = {
+  0: { name: 'grey', channels: 1, depths: [1, 2, 4, 8, 16] },
+  2: { name: 'RGB', channels: 3, depths: [8, 16] },
+  3: { name: 'palette', channels: 1, depths: [1, 2, 4, 8] },
+  4: { name: 'grey + alpha', channels: 2, depths: [8, 16] },
+  6: { name: 'RGBA', channels: 4, depths: [8, 16] },
+};
+
+/** The largest width or height PNG allows (spec 11.2.2). */
+const PNG_MAX_SIZE = 2 ** 31 - 1;
+
+/**
+ * The IHDR chunk's body (`data`), checked as decodePng checks it: 13 bytes, a size of 1 to
+ * 2^31-1 each way, a known colour type at a bit depth it allows, the one compression, filter
+ * and interlace methods there are.
+ * @throws PngFormatError `corrupt PNG: ...`
+ */
+export function readPngHeader(data: Uint8Array): PngHeader {
+  if (data.length !== 13) throw new PngFormatError(`corrupt PNG: the IHDR chunk has ${data.length} bytes, not 13`);
+  const v = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  const width = v.getUint32(0);
+  const height = v.getUint32(4);
+  const [depth, colourType, compression, filter, interlace] = data.subarray(8, 13);
+  if (width < 1 || height < 1) throw new PngFormatError(`corrupt PNG: its size is ${width}x${height}`);
+  for (const [what, n] of [['width', width], ['height', height]] as const) {
+    if (n > PNG_MAX_SIZE) throw new PngFormatError(`corrupt PNG: its ${what} is ${n}, above the PNG maximum of ${PNG_MAX_SIZE}`);
+  }
+  const type = COLOUR_TYPES[colourType];
+  if (type == null) throw new PngFormatError(`corrupt PNG: unknown colour type ${colourType} in the IHDR chunk`);
+  if (!type.depths.includes(depth)) {
+    throw new PngFormatError(`corrupt PNG: bit depth ${depth} is not allowed for ${type.name} images (${type.depths.join(', ')} are)`);
+  }
+  if (compression !== 0) throw new PngFormatError(`corrupt PNG: unknown compression method ${compression} in the IHDR chunk`);
+  if (filter !== 0) throw new PngFormatError(`corrupt PNG: unknown filter method ${filter} in the IHDR chunk`);
+  if (interlace > 1) throw new PngFormatError(`corrupt PNG: unknown interlace method ${interlace} in the IHDR chunk`);
+  return {
+    width,
+    height,
+    depth: depth as PngHeader['depth'],
+    colourType: colourType as PngHeader['colourType'],
+    colourName: type.name,
+    channels: type.channels,
+    interlaced: interlace === 1,
+  };
+}
+
+/**
+ * What decodePng needs of a PNG's chunks besides its header, checked before it decodes: image
+ * data (IDAT), a palette (PLTE) for a palette image, and at least 8-bit samples if interlaced
+ * (fast-png's Adam7 decoder assumes a byte per pixel). Header readers call it too, so a file
+ * they accept is one the decoder starts on.
+ * @throws PngFormatError
+ */
+export function checkPngChunks(chunks: readonly PngChunk[], header: PngHeader): void {
+  if (header.interlaced && header.depth < 8) {
+    throw new PngFormatError(`unsupported PNG: interlaced images with ${header.depth}-bit samples cannot be read; save it without interlacing`);
+  }
+  if (!chunks.some((c) => c.type === 'IDAT')) throw new PngFormatError('corrupt PNG: it has no image data (IDAT chunk)');
+  if (header.colourType === 3 && !chunks.some((c) => c.type === 'PLTE')) {
+    throw new PngFormatError('corrupt PNG: it is a palette image without a palette (PLTE chunk)');
+  }
+}
+
 /**
  * Splits a PNG file into chunks, checking the signature, that IHDR comes first and only once,
  * every chunk's length and checksum (critical chunks only; a damaged ancillary chunk is

@@ -1,7 +1,7 @@
 import { decode } from 'fast-png';
 import { checkLimit, isOutOfMemory, resolveLimits, type Limits } from '../limits.js';
 import { LR_TEXT_KEY } from './lr-metadata.js';
-import { inflateBounded, PngFormatError, readChunks, readTextChunks, type PngChunk } from './png-chunks.js';
+import { checkPngChunks, inflateBounded, PngFormatError, readChunks, readPngHeader, readTextChunks, type PngChunk, type PngHeader } from './png-chunks.js';
 import { cutSamples, resolveRegion, type RasterImage, type RegionOf } from './raster.js';
 
 export { PngFormatError } from './png-chunks.js';
@@ -62,18 +62,11 @@ export interface DecodePngOptions {
 export function decodePng(bytes: Uint8Array, options: DecodePngOptions = {}): DecodedPng {
   const limits = resolveLimits(options.limits);
   const chunks = readChunks(bytes);
-  const header = readHeader(chunks[0].data);
+  const header = readPngHeader(chunks[0].data);
   const { width, height, depth } = header;
   checkLimit(limits, 'pixels', width * height, `the image (${width}x${height})`, 'pixels');
-  if (header.interlaced && depth < 8) {
-    // fast-png's Adam7 decoder assumes at least one byte per pixel.
-    throw new PngFormatError(`unsupported PNG: interlaced images with ${depth}-bit samples cannot be read; save it without interlacing`);
-  }
+  checkPngChunks(chunks, header);
   const idat = chunks.filter((c) => c.type === 'IDAT').map((c) => c.data);
-  if (idat.length === 0) throw new PngFormatError('corrupt PNG: it has no image data (IDAT chunk)');
-  if (header.colourType === 3 && !chunks.some((c) => c.type === 'PLTE')) {
-    throw new PngFormatError('corrupt PNG: it is a palette image without a palette (PLTE chunk)');
-  }
   const text = readTextChunks(chunks, limits, { required: [LR_TEXT_KEY] });
   const file = rebuild(bytes, chunks, idat, header);
   let png: ReturnType<typeof decode>;
@@ -127,56 +120,6 @@ export function decodeFailure(e: unknown, width: number, height: number): Error 
   return new PngFormatError(`corrupt PNG: ${detail || 'its image data cannot be decoded'}`);
 }
 
-/** What an IHDR chunk says (PNG spec 11.2.2), checked. */
-interface PngHeader {
-  width: number;
-  height: number;
-  depth: 1 | 2 | 4 | 8 | 16;
-  colourType: 0 | 2 | 3 | 4 | 6;
-  /** Samples per pixel in the file (a palette index is one). */
-  channels: number;
-  interlaced: boolean;
-}
-
-/** Colour type -> its name in messages, samples per pixel, and the bit depths allowed. */
-const COLOUR_TYPES: Record<number, { name: string; channels: number; depths: number[] }> = {
-  0: { name: 'grey', channels: 1, depths: [1, 2, 4, 8, 16] },
-  2: { name: 'RGB', channels: 3, depths: [8, 16] },
-  3: { name: 'palette', channels: 1, depths: [1, 2, 4, 8] },
-  4: { name: 'grey + alpha', channels: 2, depths: [8, 16] },
-  6: { name: 'RGBA', channels: 4, depths: [8, 16] },
-};
-
-/** The largest width or height PNG allows (spec 11.2.2). */
-const PNG_MAX_SIZE = 2 ** 31 - 1;
-
-function readHeader(data: Uint8Array): PngHeader {
-  if (data.length !== 13) throw new PngFormatError(`corrupt PNG: the IHDR chunk has ${data.length} bytes, not 13`);
-  const v = new DataView(data.buffer, data.byteOffset, data.byteLength);
-  const width = v.getUint32(0);
-  const height = v.getUint32(4);
-  const [depth, colourType, compression, filter, interlace] = data.subarray(8, 13);
-  if (width < 1 || height < 1) throw new PngFormatError(`corrupt PNG: its size is ${width}x${height}`);
-  for (const [what, n] of [['width', width], ['height', height]] as const) {
-    if (n > PNG_MAX_SIZE) throw new PngFormatError(`corrupt PNG: its ${what} is ${n}, above the PNG maximum of ${PNG_MAX_SIZE}`);
-  }
-  const type = COLOUR_TYPES[colourType];
-  if (type == null) throw new PngFormatError(`corrupt PNG: unknown colour type ${colourType} in the IHDR chunk`);
-  if (!type.depths.includes(depth)) {
-    throw new PngFormatError(`corrupt PNG: bit depth ${depth} is not allowed for ${type.name} images (${type.depths.join(', ')} are)`);
-  }
-  if (compression !== 0) throw new PngFormatError(`corrupt PNG: unknown compression method ${compression} in the IHDR chunk`);
-  if (filter !== 0) throw new PngFormatError(`corrupt PNG: unknown filter method ${filter} in the IHDR chunk`);
-  if (interlace > 1) throw new PngFormatError(`corrupt PNG: unknown interlace method ${interlace} in the IHDR chunk`);
-  return {
-    width,
-    height,
-    depth: depth as PngHeader['depth'],
-    colourType: colourType as PngHeader['colourType'],
-    channels: type.channels,
-    interlaced: interlace === 1,
-  };
-}
 
 /** Adam7's passes: first column, first row, column step, row step (PNG spec 8.2). */
 const ADAM7 = [
@@ -255,7 +198,7 @@ function rebuild(bytes: Uint8Array, chunks: PngChunk[], idat: Uint8Array[], head
       i += n;
     }
   };
-  const what = `a ${header.width}x${header.height} ${header.depth}-bit ${COLOUR_TYPES[header.colourType].name}${header.interlaced ? ' interlaced' : ''} image`;
+  const what = `a ${header.width}x${header.height} ${header.depth}-bit ${header.colourName}${header.interlaced ? ' interlaced' : ''} image`;
   let result;
   try {
     result = inflateBounded(idat, expected, copy);
