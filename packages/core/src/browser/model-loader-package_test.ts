@@ -7,7 +7,7 @@
  * itself (its file: URLs cannot be fetched by Node, so the CDN route is what loads them here).
  * Real files: the shipped weights/irn-x2.
  */
-import { describe, it, before, after } from 'node:test';
+import { describe, it, before, after, mock } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
@@ -87,14 +87,23 @@ describe('loadModelArtifacts: presets from a weights package', () => {
     assert.equal(requests.length, 2);
   });
 
-  it('falls back to the CDN when the package URLs answer 404 or an HTML page', async () => {
-    for (const serve of [{ 'model.json': 404 }, { [SHARD]: 404 }, { 'model.json': '<!doctype html><title>index</title>' }]) {
-      const weights = setup(serve);
-      requests.length = 0;
-      const loaded = await loadModelArtifacts('irn-x2', { weights, cdn: `${origin}/npm/` });
-      assert.equal(loaded.url, cdnUrl('model.json'), JSON.stringify(serve));
-      assert.ok(requests.includes(`/npm/${NAME}@${VERSION}/dist/irn-x2/${SHARD}`), requests.join());
-      assert.equal(loaded.artifacts.weightData.byteLength, files[SHARD].byteLength);
+  it('falls back to the CDN when the package URLs answer 404 or an HTML page, and says so once per preset', async () => {
+    const warn = mock.method(console, 'warn', () => {});
+    try {
+      for (const serve of [{ 'model.json': 404 }, { [SHARD]: 404 }, { 'model.json': '<!doctype html><title>index</title>' }]) {
+        const weights = setup(serve);
+        requests.length = 0;
+        const loaded = await loadModelArtifacts('irn-x2', { weights, cdn: `${origin}/npm/` });
+        assert.equal(loaded.url, cdnUrl('model.json'), JSON.stringify(serve));
+        assert.ok(requests.includes(`/npm/${NAME}@${VERSION}/dist/irn-x2/${SHARD}`), requests.join());
+        assert.equal(loaded.artifacts.weightData.byteLength, files[SHARD].byteLength);
+      }
+      // An app whose bundler left the files behind works online, from the CDN: one line says so.
+      const lines = warn.mock.calls.map((c) => String(c.arguments[0]));
+      assert.equal(lines.length, 1, lines.join('\n'));
+      assert.match(lines[0], /^@irn\/core: the preset "irn-x2" of @irn\/weights@9\.9\.9-test came from the CDN \(http:\/\/127\.0\.0\.1:\d+\/npm\/.*model\.json\), as its own files failed: .*HTTP 404.*copy node_modules\/@irn\/weights\/dist\/irn-\* next to the bundle/);
+    } finally {
+      warn.mock.restore();
     }
   });
 
@@ -132,7 +141,15 @@ describe('loadModelArtifacts: presets from a weights package', () => {
     const pkg = JSON.parse(await readFile(new URL('../../../weights/package.json', import.meta.url), 'utf8')) as { version: string };
     for (const [file, bytes] of Object.entries(files)) routes.set(`/npm/${NAME}@${pkg.version}/dist/irn-x2/${file}`, bytes);
     requests.length = 0;
-    const loaded = await loadModelArtifacts('irn-x2', { cdn: `${origin}/npm/` });
+    const warn = mock.method(console, 'warn', () => {});
+    let loaded;
+    try {
+      loaded = await loadModelArtifacts('irn-x2', { cdn: `${origin}/npm/` });
+      // Node cannot fetch the package's file: URLs: no bundler to blame, so no warning.
+      assert.deepEqual(warn.mock.calls.map((c) => c.arguments[0]), []);
+    } finally {
+      warn.mock.restore();
+    }
     assert.equal(loaded.url, `${origin}/npm/${NAME}@${pkg.version}/dist/irn-x2/model.json`);
     assert.equal(loaded.version, manifest['irn-x2'].version);
     assert.equal(loaded.artifacts.weightData.byteLength, files[SHARD].byteLength);

@@ -437,14 +437,17 @@ async function readPreset(
   }
   const cache = mode === 'cache-api' ? await openCache() : null;
   const errors: Error[] = [];
+  let packageFiles: URL | null = null;
   for (const source of sources) {
     try {
       const url = source.model();
+      packageFiles ??= url;
       const files = new FileSource(fetchFn, cache == null ? null : { cache, key: source.cacheKey }, check);
       const artifacts = await readModel(url, files, { name, entry }, limits, source.locate);
       if (idbKey != null) await idbSave(idbKey, artifacts, `${IDB_PREFIX}${name}@`);
       if (cache != null) await files.dropOtherVersions();
-      if (errors.length > 0 && label != null) warnCdnFallback(name, label, url, errors[0]);
+      // Not in Node, whose fetch cannot read the package's file: URLs: the CDN is its way there.
+      if (errors.length > 0 && label != null && packageFiles?.protocol !== 'file:') warnCdnFallback(name, label, url, errors[0]);
       return result(url, files.fromNetwork ? 'network' : 'cache-api', artifacts);
     } catch (e) {
       errors.push(e instanceof Error ? e : new Error(String(e)));
