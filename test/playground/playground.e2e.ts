@@ -59,7 +59,7 @@ after(async () => {
   await server?.stop();
 });
 
-async function open(query: string): Promise<{ page: Page; errors: string[] }> {
+async function open(query: string, init?: () => void): Promise<{ page: Page; errors: string[] }> {
   const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
@@ -67,6 +67,7 @@ async function open(query: string): Promise<{ page: Page; errors: string[] }> {
     if (m.type() === 'error') errors.push(m.text());
   });
   await page.addInitScript(recordStatus);
+  if (init != null) await page.addInitScript(init);
   await page.goto(`${base}?${query}`);
   return { page, errors };
 }
@@ -80,6 +81,65 @@ async function finetuneWithPageModel(): Promise<{ page: Page; errors: string[] }
     (document.querySelector('irn-finetune') as HTMLElement & { trained: unknown }).trained = app.state.model;
   });
   return opened;
+}
+
+/**
+ * The fine-tune tab with the tiny test model (x2, 1 block, growth 4) loaded as files, so the
+ * page has a model of its own named "uploaded", set for runs of a second or so in a wasm
+ * worker (batch 1, patch 16).
+ */
+async function tinyFineTune(init?: () => void): Promise<{ page: Page; errors: string[] }> {
+  const opened = await open('backend=wasm&sample=coffee&tab=finetune', init);
+  const { page } = opened;
+  await page.locator('#model-info').waitFor({ timeout: minute });
+  const tiny = `${root}test/browser/fixtures/weights/irn-x2/`;
+  await page.locator('#model-files').setInputFiles([`${tiny}model.json`, `${tiny}group1-shard1of1.bin`]);
+  await page.locator('#model-info', { hasText: 'x2 · 1 blocks · growth 4' }).waitFor({ timeout: minute });
+  for (const [id, v] of [['batch', '1'], ['patch', '16']]) {
+    await page.locator(`#${id}`).fill(v);
+    await page.locator(`#${id}`).dispatchEvent('change');
+  }
+  await page.locator('#train-backend').selectOption('wasm');
+  return opened;
+}
+
+/** The `source` note of the fine-tune panel's model ("fine-tuned in the browser (wasm) for 2 steps from ..."), null when it has none. */
+const trainedSource = (page: Page) => page.evaluate(() => (document.querySelector('irn-finetune') as HTMLElement & { trained: { source?: string } | null }).trained?.source ?? null);
+
+/** Waits until the fine-tune panel says done after `steps` steps. */
+const runDone = (page: Page, steps: number) =>
+  page.waitForFunction((n) => document.querySelector('#train-status b')?.textContent === 'done' && document.querySelector('#train-step')?.textContent === String(n), steps, { timeout: 3 * minute });
+
+/** Starts a fine-tune of `steps` steps (a number no run of the page had) with the Start button, and waits for its model. */
+async function tinyRun(page: Page, steps: number): Promise<void> {
+  await page.locator('#steps').fill(String(steps));
+  await page.locator('#steps').dispatchEvent('change');
+  await page.locator('#train-start').click();
+  await runDone(page, steps);
+  await page.waitForFunction((n) => (document.querySelector('irn-finetune') as HTMLElement & { trained: { source?: string } | null }).trained?.source?.includes(` for ${n} steps `), steps, { timeout: minute });
+}
+
+/**
+ * In the page: the fine-tune worker's first reply to an export comes 3 s late, as from a big
+ * model on a slow machine. No named inner functions (see recordStatus).
+ */
+function delayFirstExport(): void {
+  const add = Worker.prototype.addEventListener;
+  const w = window as unknown as { exportsDelayed: number };
+  w.exportsDelayed = 0;
+  Worker.prototype.addEventListener = function (this: Worker, type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions) {
+    if (type !== 'message' || typeof listener !== 'function') return add.call(this, type, listener as EventListenerOrEventListenerObject, options);
+    return add.call(
+      this,
+      type,
+      (e: Event) => {
+        const data = (e as MessageEvent).data as { type?: string } | null;
+        if (data?.type === 'exported' && w.exportsDelayed++ === 0) setTimeout(() => listener.call(this, e), 3000);
+        else listener.call(this, e);
+      },
+      options,
+    );
+  } as typeof Worker.prototype.addEventListener;
 }
 
 /**
@@ -659,4 +719,94 @@ test('fine-tune a tiny model on WebGPU in the worker: the loss goes down; saved,
   assert.equal(status, 'restored');
   assert.deepEqual(errors, []);
   await context.close();
+});
+
+test('Start after a finished run asks before it discards the model, keeps it when told no, and asks no more once it is saved', { timeout: 5 * minute }, async () => {
+  // Before: Start dropped the finished model, never saved, without a word.
+  const { page, errors } = await tinyFineTune();
+  const dialogs: string[] = [];
+  let answer = false;
+  page.on('dialog', (d) => {
+    dialogs.push(d.message());
+    void (answer ? d.accept() : d.dismiss());
+  });
+  await tinyRun(page, 2);
+  await page.locator('#steps').fill('3');
+  await page.locator('#steps').dispatchEvent('change');
+  await page.locator('#train-start').click();
+  await page.locator('#train-message', { hasText: /^Not started/ }).waitFor({ timeout: 20_000 });
+  assert.deepEqual(dialogs, ['The fine-tuned model "uploaded-tuned-1" is not saved, downloaded or used on this page. Discard it and start a new run?']);
+  assert.equal(await page.locator('#train-message').innerText(), 'Not started: the fine-tuned model "uploaded-tuned-1" is kept.');
+  assert.match((await trainedSource(page)) ?? '', / for 2 steps /, 'the finished model is kept');
+  assert.equal(await page.locator('#train-use').isEnabled(), true, 'and still offered');
+  answer = true;
+  await tinyRun(page, 3);
+  assert.equal(dialogs.length, 2, 'asked again, and told yes');
+  await page.locator('#train-save').click();
+  await page.locator('#train-message', { hasText: /^Saved as "uploaded-tuned-2"/ }).waitFor({ timeout: minute });
+  await tinyRun(page, 4);
+  assert.equal(dialogs.length, 2, 'a saved model is discarded from the panel without asking');
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('"Use it on this page" under the name of a model of the page asks before replacing it; the same run\'s model is selected again', { timeout: 5 * minute }, async () => {
+  // Before: the fine-tune silently took the place of the uploaded model of that name.
+  const { page, errors } = await tinyFineTune();
+  const dialogs: string[] = [];
+  let answer = false;
+  page.on('dialog', (d) => {
+    dialogs.push(d.message());
+    void (answer ? d.accept() : d.dismiss());
+  });
+  const pageModels = () =>
+    page.evaluate(() =>
+      [...(document.querySelector('irn-playground') as HTMLElement & { state: { memoryModels: Map<string, { source?: string }> } }).state.memoryModels].map(([n, m]) => `${n}: ${m.source}`),
+    );
+  const use = async (name: string, expected: RegExp) => {
+    await page.locator('#model-name').fill(name);
+    await page.locator('#train-use').click();
+    await page.locator('#train-message', { hasText: expected }).waitFor({ timeout: 20_000 });
+  };
+  await tinyRun(page, 2);
+  const uploaded = await pageModels();
+  assert.deepEqual(uploaded, ['uploaded: test fixture: test/browser/make-fixtures.ts, seed 11']);
+  await use('uploaded', /^Not used: "uploaded" is kept as it was; pick another name to keep both\.$/);
+  assert.deepEqual(dialogs, ['A model named "uploaded" is in this page already (not saved). Replace it with this one?']);
+  assert.deepEqual(await pageModels(), uploaded, 'the uploaded model is kept');
+  assert.equal(await page.locator('#model').inputValue(), 'memory:uploaded');
+  await use('e2e-tuned', /^e2e-tuned is now the page's model/);
+  await page.locator('#model').selectOption('memory:uploaded');
+  await page.locator('#train-use').click();
+  await page.waitForFunction(() => (document.querySelector('#model') as HTMLSelectElement).value === 'memory:e2e-tuned', undefined, { timeout: 20_000 });
+  const tuned = `e2e-tuned: ${await trainedSource(page)}`;
+  assert.deepEqual(await pageModels(), [...uploaded, tuned], 'used twice, one copy');
+  assert.equal(dialogs.length, 1, 'the same run\'s model under its own name: no question');
+  answer = true;
+  await use('uploaded', /^uploaded is now the page's model/);
+  assert.equal(dialogs.length, 2);
+  assert.deepEqual(await pageModels(), [`uploaded: ${await trainedSource(page)}`, tuned], 'replaced when told yes');
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('a run whose model is still being taken from the worker when the next run starts cannot reach the next run', { timeout: 5 * minute }, async () => {
+  // Before: the first run's export, cut short by the second run's start, said "Could not take the
+  // model from the worker: the fine-tuning session was disposed" under the second run.
+  const { page, errors } = await tinyFineTune(delayFirstExport);
+  page.on('dialog', (d) => void d.accept());
+  await page.locator('#steps').fill('2');
+  await page.locator('#steps').dispatchEvent('change');
+  await page.locator('#train-start').click();
+  await runDone(page, 2);
+  assert.equal(await trainedSource(page), null, 'the first run\'s export is in flight');
+  await tinyRun(page, 3);
+  // Past the first run's late reply.
+  await page.waitForTimeout(3500);
+  const message = await page.locator('#train-message').count() ? await page.locator('#train-message').innerText() : null;
+  assert.equal(message, null, 'no message from the first run');
+  assert.match((await trainedSource(page)) ?? '', / for 3 steps /, 'the second run\'s model');
+  assert.equal(await page.locator('#model-name').inputValue(), 'uploaded-tuned-2');
+  assert.deepEqual(errors, []);
+  await page.close();
 });

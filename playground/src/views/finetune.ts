@@ -2,6 +2,12 @@
  * `<irn-finetune>`: fine-tunes the selected model (or a fresh small one) on the user's photos
  * in a worker (train/client.ts), with live charts, pause, resume, stop and a learning-rate
  * control; then keeps, saves, downloads or previews the result in an `<irn-image>`.
+ *
+ * Nothing of the user's goes unasked: Start asks before it discards a finished model that was
+ * neither used on the page, saved nor downloaded, and "Use it on this page" asks before it
+ * replaces a model of the page with the same name (as saving over a saved name does). Each
+ * run has an AbortSignal, aborted when the next starts: what an older run's awaits bring back
+ * (its model, preview or messages) is dropped.
  */
 import { html, nothing, type PropertyValues } from 'lit';
 import * as tf from '@tensorflow/tfjs-core';
@@ -63,6 +69,12 @@ export class IrnFinetune extends PlaygroundView {
   declare trained: IrnModel | null;
   /** The name the fine-tuned model is used, saved and downloaded under (editable). */
   declare saveName: string;
+  /** Whether this run's model was used on the page, saved or downloaded: Start may then drop it without asking. */
+  private kept = false;
+  /** The copy of this run's model that "Use it on this page" gave the page, if any. */
+  private usedModel: IrnModel | null = null;
+  /** Aborted when the next run starts or the panel goes: an older run's results never reach a newer one. */
+  private runAbort = new AbortController();
   private lossChart: LiveChart | null = null;
   private psnrChart: LiveChart | null = null;
   private runCount = 0;
@@ -86,6 +98,7 @@ export class IrnFinetune extends PlaygroundView {
 
   override disconnectedCallback(): void {
     super.disconnectedCallback();
+    this.runAbort.abort();
     this.session?.dispose();
     this.preview?.revoke();
   }
@@ -115,9 +128,24 @@ export class IrnFinetune extends PlaygroundView {
       this.message = 'Pick at least one photo to train on.';
       return;
     }
+    // A finished model is the user's work: the native dialog, as saving over a saved name asks.
+    const ended = this.session != null && (this.runState === 'done' || this.runState === 'stopped');
+    if (ended && !this.kept) {
+      const name = this.nameInput();
+      if (!confirm(`The fine-tuned model "${name}" is not saved, downloaded or used on this page. Discard it and start a new run?`)) {
+        this.message = `Not started: the fine-tuned model "${name}" is kept.`;
+        return;
+      }
+    }
+    this.runAbort.abort();
+    this.runAbort = new AbortController();
+    const { signal } = this.runAbort;
     this.session?.dispose();
     this.session = null;
+    this.trained?.dispose();
     this.trained = null;
+    this.kept = false;
+    this.usedModel = null;
     this.preview?.revoke();
     this.preview = null;
     this.last = null;
@@ -132,6 +160,7 @@ export class IrnFinetune extends PlaygroundView {
         s.from === 'fresh'
           ? ({ kind: 'fresh', scale: s.scale, blocks: s.blocks, growth: s.growth } as const)
           : ({ kind: 'artifacts', artifacts: await this.state.currentArtifacts() } as const);
+      if (signal.aborted) return;
       const images: TrainImage[] = photos.map(toTrainImage);
       const session = await FineTuneSession.start(this.state.options.workerUrl, {
         init,
@@ -146,47 +175,62 @@ export class IrnFinetune extends PlaygroundView {
         reportEvery: 1,
         validateEvery: Math.max(10, Math.round(s.steps / 20)),
       });
+      if (signal.aborted) {
+        session.dispose();
+        return;
+      }
       this.session = session;
       this.runCount++;
       session.addEventListener('step', (e) => {
+        if (signal.aborted) return;
         this.last = e.detail;
         this.losses.push(e.detail.total);
         this.lossChart?.push(e.detail.step, [e.detail.total, e.detail.fit, e.detail.rec, e.detail.dist]);
       });
       session.addEventListener('validation', (e) => {
+        if (signal.aborted) return;
         const v = e.detail;
         this.lastPsnr = { first: this.lastPsnr?.first ?? v.psnr, last: v.psnr, step: v.step };
         this.psnrChart?.push(v.step, [v.psnr]);
       });
       session.addEventListener('state', (e) => {
+        if (signal.aborted) return;
         this.runState = e.detail.state;
         if (e.detail.state === 'error') this.message = `Training failed: ${e.detail.error?.message ?? 'unknown error'}`;
-        if (e.detail.state === 'done' || e.detail.state === 'stopped') void this.collect();
+        if (e.detail.state === 'done' || e.detail.state === 'stopped') void this.collect(session, signal);
       });
       session.addEventListener('diverged', (e) => {
+        if (signal.aborted) return;
         this.message = `The loss became ${e.detail.loss} at step ${e.detail.step}: the weights went back to step ${e.detail.restoredStep} and training paused. Lower the learning rate, then Resume.`;
         this.requestUpdate();
       });
       session.addEventListener('fallback', (e) => {
+        if (signal.aborted) return;
         this.message = `${e.detail.from} failed (${e.detail.error.message}); training went on on ${e.detail.to} from step ${e.detail.step}.`;
         this.requestUpdate();
       });
       this.runState = session.state;
     } catch (e) {
+      if (signal.aborted) return;
       this.runState = 'idle';
       this.message = `Could not start: ${(e as Error).message}`;
     }
   }
 
-  /** Takes the trained weights from the worker into a model on this page. */
-  private async collect(): Promise<void> {
-    if (this.session == null) return;
+  /** Takes the trained weights from `session`'s worker into a model on this page, unless `signal` (its run's) is aborted meanwhile. */
+  private async collect(session: FineTuneSession, signal: AbortSignal): Promise<void> {
     try {
-      const artifacts = await this.session.exportModel();
+      const artifacts = await session.exportModel();
+      if (signal.aborted) return;
+      const model = await IrnModel.load(tf.io.fromMemory(artifacts));
+      if (signal.aborted) {
+        model.dispose();
+        return;
+      }
       this.trained?.dispose();
-      this.trained = await IrnModel.load(tf.io.fromMemory(artifacts));
+      this.trained = model;
     } catch (e) {
-      this.message = `Could not take the model from the worker: ${(e as Error).message}`;
+      if (!signal.aborted) this.message = `Could not take the model from the worker: ${(e as Error).message}`;
     }
   }
 
@@ -196,13 +240,36 @@ export class IrnFinetune extends PlaygroundView {
     return `${base}-tuned-${run}`;
   }
 
+  /**
+   * Gives the page a copy of the model under the name in the field (the page owns and disposes
+   * it). A model of the page with that name is replaced only after asking; the copy this run
+   * gave under that name before is selected again.
+   */
   private async useModel(): Promise<void> {
-    if (this.trained == null) return;
+    const model = this.trained;
+    if (model == null) return;
+    const { signal } = this.runAbort;
     const name = this.nameInput();
-    // The state owns the model from here; keep a copy for this panel.
-    await this.state.addMemoryModel(name, this.trained);
-    this.trained = await IrnModel.load(tf.io.fromMemory(await this.session!.exportModel()));
-    this.message = `${name} is now the page's model (Round trip and Latents use it).`;
+    try {
+      if (this.usedModel != null && this.state.memoryModels.get(name) === this.usedModel) {
+        await this.state.selectModel(`memory:${name}`);
+      } else {
+        const copy = await IrnModel.load(tf.io.fromMemory(await model.toArtifacts()));
+        // Checked after the await, right before the page takes it: another model may have come under that name meanwhile.
+        const taken = this.state.memoryModels.has(name);
+        if (signal.aborted || (taken && !confirm(`A model named "${name}" is in this page already (not saved). Replace it with this one?`))) {
+          copy.dispose();
+          if (!signal.aborted) this.message = `Not used: "${name}" is kept as it was; pick another name to keep both.`;
+          return;
+        }
+        this.usedModel = copy;
+        this.kept = true;
+        await this.state.addMemoryModel(name, copy);
+      }
+      if (!signal.aborted) this.message = `${name} is now the page's model (Round trip and Latents use it).`;
+    } catch (e) {
+      if (!signal.aborted) this.message = `Could not use it: ${(e as Error).message}`;
+    }
   }
 
   private nameInput(): string {
@@ -210,41 +277,52 @@ export class IrnFinetune extends PlaygroundView {
   }
 
   private async save(): Promise<void> {
-    if (this.trained == null) return;
+    const model = this.trained;
+    if (model == null) return;
+    const { signal } = this.runAbort;
     try {
       const wanted = checkModelName(this.nameInput());
       const taken = (await savedModels().catch(refuseUnlisted(wanted))).includes(wanted);
+      if (signal.aborted) return;
       if (taken && !confirm(`A model named "${wanted}" is saved in this browser already. Replace it with this one?`)) {
         this.message = `Not saved: "${wanted}" is kept as it was; pick another name to keep both.`;
         return;
       }
-      const name = await this.state.saveModel(wanted, this.trained, { replace: taken });
+      const name = await this.state.saveModel(wanted, model, { replace: taken });
+      if (signal.aborted) return;
+      this.kept = true;
       this.message = `Saved as "${name}" in this browser (IndexedDB); pick it in the Model menu.`;
     } catch (e) {
-      this.message = `Could not save: ${(e as Error).message}`;
+      if (!signal.aborted) this.message = `Could not save: ${(e as Error).message}`;
     }
   }
 
   /** Downloads model.json and uint8 weights (8 bits per channel): a quarter of the bytes to serve, as the shipped presets (IndexedDB keeps float32). */
   private async download(): Promise<void> {
-    if (this.trained == null) return;
+    const model = this.trained;
+    if (model == null) return;
+    const { signal } = this.runAbort;
     try {
-      await this.trained.save(`downloads://${checkModelName(this.nameInput())}`, { weights: 'uint8' });
+      await model.save(`downloads://${checkModelName(this.nameInput())}`, { weights: 'uint8' });
+      if (!signal.aborted) this.kept = true;
     } catch (e) {
-      this.message = `Could not download: ${(e as Error).message}`;
+      if (!signal.aborted) this.message = `Could not download: ${(e as Error).message}`;
     }
   }
 
   /** Downscales the current photo with the fine-tuned model and lets `<irn-image>` restore it. */
   private async makePreview(): Promise<void> {
     const photo = this.state.photo;
-    if (this.trained == null || photo == null || this.session == null) return;
+    const model = this.trained;
+    if (model == null || photo == null || this.session == null) return;
+    const { signal } = this.runAbort;
     try {
-      const model = this.trained;
       const lr = await downscaleImage(model, photo.image);
+      const artifacts = await model.toArtifacts();
+      if (signal.aborted) return;
       const png = encodePng(lr, { text: { [LR_TEXT_KEY]: lrMetadataText({ scale: model.scale, width: photo.image.width, height: photo.image.height }) } });
       const src = URL.createObjectURL(new Blob([png as Uint8Array<ArrayBuffer>], { type: 'image/png' }));
-      const m = blobModelUrl(await model.toArtifacts());
+      const m = blobModelUrl(artifacts);
       this.preview?.revoke();
       this.preview = {
         src,
@@ -255,7 +333,7 @@ export class IrnFinetune extends PlaygroundView {
         },
       };
     } catch (e) {
-      this.message = `Preview failed: ${(e as Error).message}`;
+      if (!signal.aborted) this.message = `Preview failed: ${(e as Error).message}`;
     }
   }
 
