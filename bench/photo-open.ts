@@ -11,7 +11,6 @@
 // bundles a page with esbuild, serves both from 127.0.0.1 and prints, per route, the time to
 // the 1024 x 1024 RGB crop and the peak resident memory of the browser's processes over the
 // page's idle level (sampled from /proc every 50 ms, so a short spike may be missed).
-import { execFileSync } from 'node:child_process';
 import { createServer } from 'node:http';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -22,6 +21,7 @@ import * as esbuild from 'esbuild';
 import { chromium } from 'playwright-core';
 import { decodePng } from '@irn/core';
 import { chromiumArgs, chromiumPath } from '../test/chromium.mjs';
+import { browserRss } from './browser-rss.js';
 import { median } from './stats.js';
 
 const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
@@ -90,22 +90,6 @@ const server = createServer(async (req, res) => {
 });
 await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
 const base = `http://127.0.0.1:${(server.address() as { port: number }).port}/`;
-
-/** Resident memory (bytes) of every process below this one: the browser's. */
-function browserRss(): number {
-  const table = execFileSync('ps', ['-e', '-o', 'pid=,ppid=,rss='], { encoding: 'utf8' })
-    .trim()
-    .split('\n')
-    .map((l) => l.trim().split(/\s+/).map(Number));
-  const parent = new Map(table.map(([pid, ppid]) => [pid, ppid]));
-  let total = 0;
-  for (const [pid, , rss] of table) {
-    let p: number | undefined = pid;
-    while (p != null && p > 1 && p !== process.pid) p = parent.get(p);
-    if (p === process.pid && pid !== process.pid) total += rss * 1024;
-  }
-  return total;
-}
 
 async function run(route: 'whole' | 'region'): Promise<{ ms: number; peakMiB: number; size: string; note: string }> {
   const browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args: chromiumArgs });

@@ -1,5 +1,6 @@
 // The playground's build (`pnpm --filter @irn/playground build`, part of `pnpm build`):
-// dist/main.js (the page), dist/train-worker.js (the fine-tune worker) and
+// dist/main.js (the page), dist/train-worker.js (the fine-tune worker),
+// dist/latents-worker.js (the Latents tab's forward pass and scores) and
 // dist/rescaler-worker.js (@irn/core's Rescaler worker, for round trips), ES modules with
 // shared chunks, everything bundled (lit, uPlot, @irn/core, @irn/element, TensorFlow.js);
 // plus the tfjs-backend-wasm .wasm files (dist/wasm/) and uPlot's stylesheet.
@@ -34,6 +35,7 @@ export default {
   input: {
     main: join(here, 'src/main.ts'),
     'train-worker': join(here, 'src/train/worker.ts'),
+    'latents-worker': join(here, 'src/latents/worker.ts'),
     'rescaler-worker': require.resolve('@irn/core/browser/worker.js'),
   },
   external: nodeOnly,

@@ -79,7 +79,7 @@ export const PACKAGES = [
   {
     name: '@irn/playground',
     inputs: ['playground/src', 'playground/package.json', 'playground/rollup.config.mjs', 'tsconfig.json', INSTALLED],
-    outputs: ['main.js', 'train-worker.js', 'rescaler-worker.js'].map((f) => `playground/dist/${f}`),
+    outputs: ['main.js', 'train-worker.js', 'latents-worker.js', 'rescaler-worker.js'].map((f) => `playground/dist/${f}`),
     bundles: ['@irn/core', '@irn/element', '@irn/weights'],
   },
 ];

@@ -41,6 +41,7 @@ export class IrnPlayground extends LitElement {
     wasmUrl: { type: String, attribute: 'wasm-url' },
     workerUrl: { type: String, attribute: 'worker-url' },
     rescalerWorkerUrl: { type: String, attribute: 'rescaler-worker-url' },
+    latentsWorkerUrl: { type: String, attribute: 'latents-worker-url' },
     dragging: { state: true },
   };
 
@@ -51,6 +52,7 @@ export class IrnPlayground extends LitElement {
   declare wasmUrl: string;
   declare workerUrl: string;
   declare rescalerWorkerUrl: string;
+  declare latentsWorkerUrl: string;
   declare dragging: boolean;
   state!: PlaygroundState;
 
@@ -62,6 +64,7 @@ export class IrnPlayground extends LitElement {
     this.wasmUrl = 'dist/wasm/';
     this.workerUrl = 'dist/train-worker.js';
     this.rescalerWorkerUrl = 'dist/rescaler-worker.js';
+    this.latentsWorkerUrl = 'dist/latents-worker.js';
     this.dragging = false;
   }
 
@@ -72,7 +75,7 @@ export class IrnPlayground extends LitElement {
   override connectedCallback(): void {
     super.connectedCallback();
     const abs = (u: string) => new URL(u, document.baseURI).href;
-    this.state = new PlaygroundState({ weightsUrl: abs(this.weightsUrl), wasmPaths: abs(this.wasmUrl), workerUrl: abs(this.workerUrl), rescalerWorkerUrl: abs(this.rescalerWorkerUrl) });
+    this.state = new PlaygroundState({ weightsUrl: abs(this.weightsUrl), wasmPaths: abs(this.wasmUrl), workerUrl: abs(this.workerUrl), rescalerWorkerUrl: abs(this.rescalerWorkerUrl), latentsWorkerUrl: abs(this.latentsWorkerUrl) });
     this.state.addEventListener('change', () => this.requestUpdate());
     document.addEventListener('paste', this.onPaste);
     void this.start();

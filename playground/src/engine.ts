@@ -1,8 +1,8 @@
 /**
  * The playground's model work: backends, loading and saving models, round trips with
  * metrics (rescaling in a Rescaler's worker, metrics and bicubic on the page), and the
- * latents (the forward pass on the page's backend). Everything returns plain rasters;
- * tensors never outlive a call.
+ * restores of the Latents tab (whose forward pass runs in its own worker: src/latents/).
+ * Everything returns plain rasters; tensors never outlive a call.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { IrnModel, LR_TEXT_KEY, encodePng, imresize, lrMetadataText, psnrY, ssimY, type RasterImage } from '@irn/core';
@@ -175,38 +175,16 @@ export async function roundTrip(rescaler: Rescaler, hr: RasterImage, options: Ro
   };
 }
 
-/** Restores an LR with a given z choice (for the temperature and seed controls), in the rescaler's worker. */
-export async function restore(rescaler: Rescaler, lr: RasterImage, size: { width: number; height: number }, z: { temperature: number; seed: number }): Promise<RasterImage> {
+/** Restores an LR with a given z choice (for the temperature and seed controls), in the rescaler's worker; `signal` stops it at the next tile. */
+export async function restore(
+  rescaler: Rescaler,
+  lr: RasterImage,
+  size: { width: number; height: number },
+  z: { temperature: number; seed: number },
+  signal?: AbortSignal,
+): Promise<RasterImage> {
   const options = z.temperature === 0 ? { z: 'zeros' as const } : { z: 'gaussian' as const, temperature: z.temperature, seed: z.seed };
-  return (await rescaler.upscale(lr, { output: 'raster', ...options, ...size })).image;
-}
-
-/** The forward pass's outputs, split: the unrounded LR and one plane per z channel. */
-export interface Latents {
-  width: number;
-  height: number;
-  lr: RasterImage;
-  z: Float32Array[];
-}
-
-/** Runs the model forward on `hr` (sides multiples of the scale) and splits LR and z. */
-export async function latents(model: IrnModel, hr: RasterImage): Promise<Latents> {
-  const { scale } = model;
-  if (hr.width % scale !== 0 || hr.height % scale !== 0) throw new Error(`latents: the image must be a multiple of ${scale} on each side`);
-  const out = tf.tidy(() => model.forward(tf.tensor4d(hr.data, [1, hr.height, hr.width, 3])).output);
-  const [, h, w, c] = out.shape;
-  const data = (await out.data()) as Float32Array;
-  out.dispose();
-  const lr = new Float32Array(h * w * 3);
-  const z = Array.from({ length: c - 3 }, () => new Float32Array(h * w));
-  for (let i = 0; i < h * w; i++) {
-    const o = i * c;
-    lr[i * 3] = data[o];
-    lr[i * 3 + 1] = data[o + 1];
-    lr[i * 3 + 2] = data[o + 2];
-    for (let k = 3; k < c; k++) z[k - 3][i] = data[o + k];
-  }
-  return { width: w, height: h, lr: { width: w, height: h, channels: 3, data: lr }, z };
+  return (await rescaler.upscale(lr, { output: 'raster', ...options, ...size, signal })).image;
 }
 
 /** A PNG download of a raster (8-bit), or of bytes already encoded. */

@@ -169,35 +169,102 @@ export function round8(img: RasterImage): RasterImage {
   return { ...img, data };
 }
 
+/**
+ * `byte` at byte `k` of a pixel read as one 32-bit word, for 0..255: tables that make a
+ * pixel one write whatever the platform's byte order.
+ */
+function byteTable(k: number): Uint32Array {
+  const table = new Uint32Array(256);
+  const bytes = new Uint8Array(table.buffer);
+  for (let v = 0; v < 256; v++) bytes[v * 4 + k] = v;
+  return table;
+}
+let tables: { r: Uint32Array; g: Uint32Array; b: Uint32Array; a: Uint32Array; grey: Uint32Array } | null = null;
+function pixelTables() {
+  if (tables == null) {
+    const [r, g, b, a] = [0, 1, 2, 3].map(byteTable);
+    tables = { r, g, b, a, grey: r.map((_, v) => r[v] | g[v] | b[v] | a[255]) };
+  }
+  return tables;
+}
+
+/** A value in [0, 1] (clipped) as a byte, as PNG and the canvas show it. */
+const toByte = (v: number): number => Math.round(Math.min(1, Math.max(0, v)) * 255);
+
+/**
+ * RGBA bytes of an RGB(A) or grey raster, as {@link drawRaster} draws it (grey replicated,
+ * alpha 255 when it has none); of its rows `top` to `bottom` (excluded) when given.
+ */
+export function rasterRgba(img: RasterImage, top = 0, bottom = img.height): Uint8ClampedArray<ArrayBuffer> {
+  const { r, g, b, a } = pixelTables();
+  const c = img.channels;
+  const data = img.data;
+  const first = top * img.width;
+  const out = new Uint32Array((bottom - top) * img.width);
+  const [gi, bi] = c >= 3 ? [1, 2] : [0, 0];
+  for (let i = 0; i < out.length; i++) {
+    const s = (first + i) * c;
+    // NaN becomes 0, as a Uint8ClampedArray stores it.
+    const alpha = c === 4 || c === 2 ? Math.min(255, Math.max(0, Math.round(data[s + c - 1] * 255))) | 0 : 255;
+    out[i] = r[toByte(data[s]) | 0] | g[toByte(data[s + gi]) | 0] | b[toByte(data[s + bi]) | 0] | a[alpha];
+  }
+  return new Uint8ClampedArray(out.buffer);
+}
+
+/** RGBA bytes of one latent plane as grey: 0 is mid-grey and ±`range` the ends (values beyond clip). */
+export function planeRgba(plane: Float32Array, range = 3): Uint8ClampedArray<ArrayBuffer> {
+  const { grey } = pixelTables();
+  const out = new Uint32Array(plane.length);
+  for (let i = 0; i < plane.length; i++) {
+    const v = Math.round(127.5 + (plane[i] / range) * 127.5);
+    // NaN becomes 0, as a Uint8ClampedArray stores it.
+    out[i] = grey[v < 0 ? 0 : v > 255 ? 255 : v | 0];
+  }
+  return new Uint8ClampedArray(out.buffer);
+}
+
 /** Draws an RGB(A) raster into `canvas`, resizing the canvas to the image. */
 export function drawRaster(canvas: HTMLCanvasElement, img: RasterImage): void {
-  canvas.width = img.width;
-  canvas.height = img.height;
-  const out = new ImageData(img.width, img.height);
-  const c = img.channels;
-  for (let i = 0; i < img.width * img.height; i++) {
-    for (let k = 0; k < 3; k++) out.data[i * 4 + k] = Math.round(Math.min(1, Math.max(0, img.data[i * c + (c >= 3 ? k : 0)])) * 255);
-    out.data[i * 4 + 3] = c === 4 ? Math.round(img.data[i * 4 + 3] * 255) : c === 2 ? Math.round(img.data[i * 2 + 1] * 255) : 255;
-  }
-  canvas.getContext('2d')!.putImageData(out, 0, 0);
+  putPixels(canvas, rasterRgba(img), img.width, img.height);
 }
 
 /**
- * Draws one latent plane as grey: 0 is mid-grey and ±`range` the ends (values beyond clip).
+ * The steps that draw `img` into `canvas`, `rows` rows at a time, for drawing across several
+ * tasks (a 1024 x 1024 raster took 0.18 s at once on a 2-core machine): the rows go to a
+ * canvas of their own, and the last step copies it in whole, so no half-drawn image shows.
  */
+export function drawRasterSteps(canvas: HTMLCanvasElement, img: RasterImage, rows = 128): (() => void)[] {
+  const scratch = document.createElement('canvas');
+  const steps: (() => void)[] = [
+    () => {
+      scratch.width = img.width;
+      scratch.height = img.height;
+    },
+  ];
+  for (let top = 0; top < img.height; top += rows) {
+    const bottom = Math.min(img.height, top + rows);
+    steps.push(() => scratch.getContext('2d')!.putImageData(new ImageData(rasterRgba(img, top, bottom), img.width, bottom - top), 0, top));
+  }
+  steps.push(() => copyCanvas(canvas, scratch));
+  return steps;
+}
+
+/** Draws one latent plane as grey: 0 is mid-grey and ±`range` the ends (values beyond clip). */
 export function drawPlane(canvas: HTMLCanvasElement, plane: Float32Array, width: number, height: number, range = 3): void {
+  putPixels(canvas, planeRgba(plane, range), width, height);
+}
+
+/** Draws `from` into `canvas` (the same pixels), resizing the canvas to it. */
+export function copyCanvas(canvas: HTMLCanvasElement, from: HTMLCanvasElement): void {
+  canvas.width = from.width;
+  canvas.height = from.height;
+  canvas.getContext('2d')!.drawImage(from, 0, 0);
+}
+
+function putPixels(canvas: HTMLCanvasElement, rgba: Uint8ClampedArray<ArrayBuffer>, width: number, height: number): void {
   canvas.width = width;
   canvas.height = height;
-  const out = new ImageData(width, height);
-  for (let i = 0; i < width * height; i++) {
-    const v = Math.round(127.5 + (plane[i] / range) * 127.5);
-    const g = v < 0 ? 0 : v > 255 ? 255 : v;
-    out.data[i * 4] = g;
-    out.data[i * 4 + 1] = g;
-    out.data[i * 4 + 2] = g;
-    out.data[i * 4 + 3] = 255;
-  }
-  canvas.getContext('2d')!.putImageData(out, 0, 0);
+  canvas.getContext('2d')!.putImageData(new ImageData(rgba, width, height), 0, 0);
 }
 
 /** Histogram of `values` on `bins` equal bins over [lo, hi], as a density (integrates to the in-range fraction). */

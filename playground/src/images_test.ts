@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { encodePng } from '@irn/core';
-import { MAX_PNG_BYTES, MAX_TRAIN_PHOTOS, checkPhotoHeader, histogram, moments, openPhoto, openTrainingPhotos, photoRegion, preparePhoto, toRgb, toTrainImage } from './images.js';
+import { MAX_PNG_BYTES, MAX_TRAIN_PHOTOS, checkPhotoHeader, histogram, moments, openPhoto, openTrainingPhotos, photoRegion, planeRgba, preparePhoto, rasterRgba, toRgb, toTrainImage } from './images.js';
 
 const ramp = (w: number, h: number, c: 1 | 2 | 3 | 4) => ({ width: w, height: h, channels: c, data: Float32Array.from({ length: w * h * c }, (_, i) => (i % 256) / 255) });
 
@@ -84,4 +84,43 @@ test('checkPhotoHeader: a PNG over the byte or pixel limit is refused from its f
   checkPhotoHeader(png(6000, 4000, 8, 2)); // a 24-megapixel photo: 69 MiB
   assert.ok(MAX_PNG_BYTES >= 6000 * 4000 * 3);
   checkPhotoHeader(Uint8Array.from([0xff, 0xd8, 0xff])); // others pass to the decoders
+});
+
+/** Values that test the rounding and clipping: ties at .5 levels, out of range, NaN, -0, and noise. */
+function awkward(n: number): Float32Array {
+  const special = [0, -0, 1, -1e-9, 1 + 1e-7, 0.5, 127.5 / 255, 126.5 / 255, 2, -2, Number.NaN, 1e30, -1e30];
+  let seed = 7;
+  return Float32Array.from({ length: n }, (_, i) => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return i < special.length ? special[i] : (seed / 2147483648) * 1.4 - 0.2;
+  });
+}
+
+test('rasterRgba: the bytes a per-byte Uint8ClampedArray loop gives, for grey, grey+alpha, RGB and RGBA, whole or a band of rows', () => {
+  for (const channels of [1, 2, 3, 4] as const) {
+    const img = { width: 37, height: 11, channels, data: awkward(37 * 11 * channels) };
+    const expected = new Uint8ClampedArray(37 * 11 * 4);
+    for (let i = 0; i < 37 * 11; i++) {
+      for (let k = 0; k < 3; k++) expected[i * 4 + k] = Math.round(Math.min(1, Math.max(0, img.data[i * channels + (channels >= 3 ? k : 0)])) * 255);
+      expected[i * 4 + 3] = channels === 4 ? Math.round(img.data[i * 4 + 3] * 255) : channels === 2 ? Math.round(img.data[i * 2 + 1] * 255) : 255;
+    }
+    assert.deepEqual(rasterRgba(img), expected, `${channels} channels`);
+    // A band of rows is those rows of the whole.
+    assert.deepEqual(rasterRgba(img, 3, 7), expected.slice(3 * 37 * 4, 7 * 37 * 4), `${channels} channels, rows 3 to 7`);
+  }
+});
+
+test('planeRgba: grey with 0 at mid-grey and ±range at the ends, the bytes a per-byte loop gives', () => {
+  for (const range of [3, 0.0021, 1e-6]) {
+    const plane = awkward(500).map((v) => (v - 0.5) * 8 * range);
+    plane[3] = Number.NaN;
+    const expected = new Uint8ClampedArray(500 * 4);
+    for (let i = 0; i < 500; i++) {
+      const v = Math.round(127.5 + (plane[i] / range) * 127.5);
+      const g = v < 0 ? 0 : v > 255 ? 255 : v;
+      expected.set([g, g, g, 255], i * 4);
+    }
+    assert.deepEqual(planeRgba(plane, range), expected, `range ${range}`);
+  }
+  assert.deepEqual([...planeRgba(Float32Array.of(0, -3, 3, 10), 3)], [128, 128, 128, 255, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 255, 255]);
 });

@@ -24,6 +24,8 @@ export interface PlaygroundOptions {
   workerUrl: string;
   /** @irn/core's Rescaler worker script, for round trips off the page's thread (default `dist/rescaler-worker.js`). */
   rescalerWorkerUrl: string;
+  /** The Latents tab's worker script (default `dist/latents-worker.js`). */
+  latentsWorkerUrl: string;
 }
 
 /** A model's name as a status or error line shows it: as it is when plain, else quoted (one line) and cut to about 60 characters. */
@@ -72,7 +74,8 @@ export class PlaygroundState extends EventTarget {
   }
 
   /**
-   * Runs `task` with a status line; errors land in `error` (and are rethrown). The task may
+   * Runs `task` with a status line; errors land in `error` (and are rethrown), except an
+   * `AbortError`: work given up for newer work is no failure. The task may
    * say what it does now with `step` (shown as "what: step"); `summary`, given the result
    * and the seconds it took, becomes the {@link PlaygroundState.done} line.
    */
@@ -91,6 +94,7 @@ export class PlaygroundState extends EventTarget {
       if (summary) this.done = summary(result, (performance.now() - t0) / 1000);
       return result;
     } catch (e) {
+      if ((e as Error)?.name === 'AbortError') throw e;
       // Core advises raising a limit through the API (`limits: { pixels: N }`), which this page
       // does not offer: the line says whose limit it is instead.
       this.error = `${what} failed: ${rewordLimitAdvice(String((e as Error)?.message ?? e), () => "the playground's limit")}`;

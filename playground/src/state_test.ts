@@ -18,7 +18,7 @@ afterEach(() => {
 });
 
 const newState = () =>
-  new PlaygroundState({ weightsUrl: 'http://127.0.0.1:9/weights/', wasmPaths: 'http://127.0.0.1:9/wasm/', workerUrl: 'http://127.0.0.1:9/w.js', rescalerWorkerUrl: 'http://127.0.0.1:9/r.js' });
+  new PlaygroundState({ weightsUrl: 'http://127.0.0.1:9/weights/', wasmPaths: 'http://127.0.0.1:9/wasm/', workerUrl: 'http://127.0.0.1:9/w.js', rescalerWorkerUrl: 'http://127.0.0.1:9/r.js', latentsWorkerUrl: 'http://127.0.0.1:9/l.js' });
 
 test('a model id from a shared link (?model=) names a shipped preset, a saved model or one in this page, never a URL to fetch', async () => {
   const state = newState();
@@ -86,4 +86,14 @@ test("a limit's line names the playground's limit, not an option of the API the 
   assert.equal(state.error, "opening big.jpg failed: the image (5x4) is 20 pixels, above the limit of 10 pixels (the playground's limit)");
   await assert.rejects(state.run('opening x.png', async () => Promise.reject(new Error('not a PNG file'))));
   assert.equal(state.error, 'opening x.png failed: not a PNG file');
+});
+
+test('a task given up for newer work (an AbortError) leaves no error line and no done line', async () => {
+  const state = newState();
+  const controller = new AbortController();
+  controller.abort();
+  await assert.rejects(state.run('computing the latents of a', async () => controller.signal.throwIfAborted(), () => 'Latents of a shown.'), { name: 'AbortError' });
+  assert.equal(state.error, null);
+  assert.equal(state.done, null);
+  assert.equal(state.busy, null);
 });

@@ -47,8 +47,13 @@ export abstract class PlaygroundView extends LitElement {
 
   /** Whether the tab shows, nothing runs, and the photo, model or backend differ from the last {@link PlaygroundView.claimInputs}. */
   protected inputsChanged(): boolean {
-    const { photo, model, busy } = this.state;
-    if (!this.active || photo == null || model == null || busy != null) return false;
+    return this.state.busy == null && this.inputsDiffer();
+  }
+
+  /** Whether the tab shows and the photo, model or backend differ from the last {@link PlaygroundView.claimInputs}, whatever runs. */
+  protected inputsDiffer(): boolean {
+    const { photo, model } = this.state;
+    if (!this.active || photo == null || model == null) return false;
     return !this.currentInputs().every((k, i) => k === this.lastInputs[i]);
   }
 
