@@ -187,6 +187,19 @@ async function shot(page: Page, name: string): Promise<void> {
 
 const value = async (page: Page, selector: string) => Number(await page.locator(selector).getAttribute('data-value'));
 
+/**
+ * Records the questions `page` asks (its `confirm()` dialogs) in `asked`, and answers each: yes
+ * once `accept` is set, else no.
+ */
+function answerDialogs(page: Page): { asked: string[]; accept: boolean } {
+  const dialogs = { asked: [] as string[], accept: false };
+  page.on('dialog', (d) => {
+    dialogs.asked.push(d.message());
+    void (dialogs.accept ? d.accept() : d.dismiss());
+  });
+  return dialogs;
+}
+
 test('round trip of a sample photo: the PSNR shown is the one Node computes, and IRN beats bicubic', { timeout: 10 * minute }, async () => {
   const { page, errors } = await open('backend=wasm&sample=coffee');
   await page.locator('#scores[data-model="irn-x2"][data-photo="coffee"]').waitFor({ timeout: 8 * minute });
@@ -510,24 +523,19 @@ test('model files from a stranger are refused with one line each, and the page k
 test('saving a fine-tuned model under a name already saved asks first, and keeps the saved one when told no', { timeout: 5 * minute }, async () => {
   const { page, errors } = await finetuneWithPageModel();
   await page.locator('#model-name').fill('e2e-same');
-  const dialogs: string[] = [];
-  let answer = false;
-  page.on('dialog', (d) => {
-    dialogs.push(d.message());
-    void (answer ? d.accept() : d.dismiss());
-  });
+  const dialogs = answerDialogs(page);
   // Each save's line differs from the one before it, so waiting for it waits for that save.
   const saveAndWait = async (expected: RegExp) => {
     await page.locator('#train-save').click();
     await page.locator('#train-message', { hasText: expected }).waitFor({ timeout: minute });
   };
   await saveAndWait(/^Saved as "e2e-same"/);
-  assert.deepEqual(dialogs, [], 'a new name is saved without asking');
+  assert.deepEqual(dialogs.asked, [], 'a new name is saved without asking');
   await saveAndWait(/^Not saved: "e2e-same" is kept as it was; pick another name to keep both\.$/);
-  assert.deepEqual(dialogs, ['A model named "e2e-same" is saved in this browser already. Replace it with this one?']);
-  answer = true;
+  assert.deepEqual(dialogs.asked, ['A model named "e2e-same" is saved in this browser already. Replace it with this one?']);
+  dialogs.accept = true;
   await saveAndWait(/^Saved as "e2e-same"/);
-  assert.equal(dialogs.length, 2);
+  assert.equal(dialogs.asked.length, 2);
   // The state refuses too, unless told to replace.
   const viaState = await page.evaluate(async () => {
     const { state } = document.querySelector('irn-playground') as HTMLElement & { state: { model: unknown; saveModel(n: string, m: unknown, o?: { replace: boolean }): Promise<string> } };
@@ -564,7 +572,7 @@ test('saving a fine-tuned model under a name already saved asks first, and keeps
     };
   });
   await saveAndWait(/^Could not save: this browser's storage could not list the saved models \(the test refuses to list\); nothing saved, so as not to replace a model named "e2e-same" unasked$/);
-  assert.equal(dialogs.length, 2, 'no question asked: the listing failed before');
+  assert.equal(dialogs.asked.length, 2, 'no question asked: the listing failed before');
   const unlisted = await page.evaluate(async () => {
     const { state } = document.querySelector('irn-playground') as HTMLElement & { state: { model: unknown; saved: string[]; error: string | null; saveModel(n: string, m: unknown): Promise<string>; refreshSaved(): Promise<void> } };
     const refused = await state.saveModel('e2e-same', state.model).then(() => 'saved', (e: Error) => e.message);
@@ -724,28 +732,23 @@ test('fine-tune a tiny model on WebGPU in the worker: the loss goes down; saved,
 test('Start after a finished run asks before it discards the model, keeps it when told no, and asks no more once it is saved', { timeout: 5 * minute }, async () => {
   // Before: Start dropped the finished model, never saved, without a word.
   const { page, errors } = await tinyFineTune();
-  const dialogs: string[] = [];
-  let answer = false;
-  page.on('dialog', (d) => {
-    dialogs.push(d.message());
-    void (answer ? d.accept() : d.dismiss());
-  });
+  const dialogs = answerDialogs(page);
   await tinyRun(page, 2);
   await page.locator('#steps').fill('3');
   await page.locator('#steps').dispatchEvent('change');
   await page.locator('#train-start').click();
   await page.locator('#train-message', { hasText: /^Not started/ }).waitFor({ timeout: 20_000 });
-  assert.deepEqual(dialogs, ['The fine-tuned model "uploaded-tuned-1" is not saved, downloaded or used on this page. Discard it and start a new run?']);
+  assert.deepEqual(dialogs.asked, ['The fine-tuned model "uploaded-tuned-1" is not saved, downloaded or used on this page. Discard it and start a new run?']);
   assert.equal(await page.locator('#train-message').innerText(), 'Not started: the fine-tuned model "uploaded-tuned-1" is kept.');
   assert.match((await trainedSource(page)) ?? '', / for 2 steps /, 'the finished model is kept');
   assert.equal(await page.locator('#train-use').isEnabled(), true, 'and still offered');
-  answer = true;
+  dialogs.accept = true;
   await tinyRun(page, 3);
-  assert.equal(dialogs.length, 2, 'asked again, and told yes');
+  assert.equal(dialogs.asked.length, 2, 'asked again, and told yes');
   await page.locator('#train-save').click();
   await page.locator('#train-message', { hasText: /^Saved as "uploaded-tuned-2"/ }).waitFor({ timeout: minute });
   await tinyRun(page, 4);
-  assert.equal(dialogs.length, 2, 'a saved model is discarded from the panel without asking');
+  assert.equal(dialogs.asked.length, 2, 'a saved model is discarded from the panel without asking');
   assert.deepEqual(errors, []);
   await page.close();
 });
@@ -753,12 +756,7 @@ test('Start after a finished run asks before it discards the model, keeps it whe
 test('"Use it on this page" under the name of a model of the page asks before replacing it; the same run\'s model is selected again', { timeout: 5 * minute }, async () => {
   // Before: the fine-tune silently took the place of the uploaded model of that name.
   const { page, errors } = await tinyFineTune();
-  const dialogs: string[] = [];
-  let answer = false;
-  page.on('dialog', (d) => {
-    dialogs.push(d.message());
-    void (answer ? d.accept() : d.dismiss());
-  });
+  const dialogs = answerDialogs(page);
   const pageModels = () =>
     page.evaluate(() =>
       [...(document.querySelector('irn-playground') as HTMLElement & { state: { memoryModels: Map<string, { source?: string }> } }).state.memoryModels].map(([n, m]) => `${n}: ${m.source}`),
@@ -772,7 +770,7 @@ test('"Use it on this page" under the name of a model of the page asks before re
   const uploaded = await pageModels();
   assert.deepEqual(uploaded, ['uploaded: test fixture: test/browser/make-fixtures.ts, seed 11']);
   await use('uploaded', /^Not used: "uploaded" is kept as it was; pick another name to keep both\.$/);
-  assert.deepEqual(dialogs, ['A model named "uploaded" is in this page already (not saved). Replace it with this one?']);
+  assert.deepEqual(dialogs.asked, ['A model named "uploaded" is in this page already (not saved). Replace it with this one?']);
   assert.deepEqual(await pageModels(), uploaded, 'the uploaded model is kept');
   assert.equal(await page.locator('#model').inputValue(), 'memory:uploaded');
   await use('e2e-tuned', /^e2e-tuned is now the page's model/);
@@ -781,10 +779,10 @@ test('"Use it on this page" under the name of a model of the page asks before re
   await page.waitForFunction(() => (document.querySelector('#model') as HTMLSelectElement).value === 'memory:e2e-tuned', undefined, { timeout: 20_000 });
   const tuned = `e2e-tuned: ${await trainedSource(page)}`;
   assert.deepEqual(await pageModels(), [...uploaded, tuned], 'used twice, one copy');
-  assert.equal(dialogs.length, 1, 'the same run\'s model under its own name: no question');
-  answer = true;
+  assert.equal(dialogs.asked.length, 1, 'the same run\'s model under its own name: no question');
+  dialogs.accept = true;
   await use('uploaded', /^uploaded is now the page's model/);
-  assert.equal(dialogs.length, 2);
+  assert.equal(dialogs.asked.length, 2);
   assert.deepEqual(await pageModels(), [`uploaded: ${await trainedSource(page)}`, tuned], 'replaced when told yes');
   assert.deepEqual(errors, []);
   await page.close();
